@@ -1,0 +1,198 @@
+"""Settings, resolved as defaults < $CODEX_HOME/config.toml < environment < `-c key=value` < flags.
+
+Environment variables are `CODEX_LOGIN_<KEY>` (e.g. CODEX_LOGIN_ISSUER), plus CODEX_HOME itself.
+Pure and import-light: no I/O beyond reading config.toml.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from codexlogin import DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_PORT
+from codexlogin.outcomes import UsageError
+
+ENV_PREFIX = "CODEX_LOGIN_"
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+CREDENTIAL_STORES = ("file", "keyring", "auto")
+LOGIN_METHODS = ("chatgpt", "api")
+
+
+@dataclass(frozen=True)
+class Settings:
+    codex_home: Path
+    issuer: str = DEFAULT_ISSUER
+    client_id: str = DEFAULT_CLIENT_ID
+    port: int = DEFAULT_PORT
+    no_browser: bool = False
+    timeout: float = 600.0  # seconds waiting for the browser; 0 = no limit
+    exchange_timeout: float = 30.0  # seconds for one request to the issuer
+    log_dir: Path | None = None  # None → $CODEX_HOME/log
+    device_code_path: str = "/oauth/device/code"
+    forced_login_method: str | None = None
+    forced_chatgpt_workspace_id: tuple[str, ...] = field(default_factory=tuple)
+    cli_auth_credentials_store: str = "file"
+
+    @property
+    def issuer_base(self) -> str:
+        return self.issuer.rstrip("/")
+
+    @property
+    def authorize_endpoint(self) -> str:
+        return f"{self.issuer_base}/oauth/authorize"
+
+    @property
+    def token_endpoint(self) -> str:
+        return f"{self.issuer_base}/oauth/token"
+
+    @property
+    def revoke_endpoint(self) -> str:
+        return f"{self.issuer_base}/oauth/revoke"
+
+    @property
+    def device_code_endpoint(self) -> str:
+        return f"{self.issuer_base}/{self.device_code_path.lstrip('/')}"
+
+    @property
+    def resolved_log_dir(self) -> Path:
+        return self.log_dir if self.log_dir is not None else self.codex_home / "log"
+
+    @property
+    def log_file(self) -> Path:
+        return self.resolved_log_dir / "codex-login.log"
+
+    @property
+    def auth_file(self) -> Path:
+        return self.codex_home / "auth.json"
+
+
+_KEYS = {f.name: f for f in fields(Settings) if f.name != "codex_home"}
+
+
+def default_codex_home(environ: Mapping[str, str]) -> Path:
+    if environ.get("CODEX_HOME"):
+        return Path(environ["CODEX_HOME"]).expanduser()
+    return Path("~/.codex").expanduser()
+
+
+def _coerce(key: str, value: object, source: str) -> object:
+    """Turn a raw value from TOML, env or -c into the field's type, or raise a one-line UsageError."""
+    kind = _KEYS[key].type
+    try:
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)  # type: ignore[arg-type]
+        if kind == "float":
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)  # type: ignore[arg-type]
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError
+        if kind == "Path | None":
+            return Path(str(value)).expanduser() if str(value) else None
+        if kind == "tuple[str, ...]":
+            items = value if isinstance(value, list | tuple) else str(value).split(",")
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        if kind == "str | None":
+            return str(value) if str(value) else None
+        return str(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"invalid value for {key} from {source}: {value!r}") from None
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """`-c key=value` pairs; keys may use '-' or '_' and are checked against the known settings."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise UsageError(f"-c expects key=value, got {pair!r}")
+        if key not in _KEYS:
+            raise UsageError(f"unknown setting {key!r} in -c (known: {', '.join(sorted(_KEYS))})")
+        result[key] = value.strip()
+    return result
+
+
+def _read_config_file(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    # config.toml is shared with the rest of Codex: unknown keys belong to others, so skip them.
+    return {key: value for key, value in data.items() if key in _KEYS}
+
+
+def load_settings(
+    flags: Mapping[str, object] | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    codex_home = default_codex_home(environ)
+    layers: list[tuple[str, Mapping[str, object]]] = [
+        (str(codex_home / "config.toml"), _read_config_file(codex_home / "config.toml")),
+        (
+            "environment",
+            {
+                key: environ[ENV_PREFIX + key.upper()]
+                for key in _KEYS
+                if environ.get(ENV_PREFIX + key.upper()) not in (None, "")
+            },
+        ),
+        ("-c", parse_overrides(overrides)),
+        ("flags", {k: v for k, v in (flags or {}).items() if v is not None}),
+    ]
+    values: dict[str, object] = {}
+    for source, layer in layers:
+        for key, value in layer.items():
+            values[key] = _coerce(key, value, source)
+    settings = replace(Settings(codex_home=codex_home), **values)
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    parts = urlsplit(settings.issuer)
+    try:
+        hostname = parts.hostname
+    except ValueError:
+        hostname = None
+    if parts.scheme not in ("http", "https") or not hostname or parts.query or parts.fragment:
+        raise UsageError(f"issuer must be an http(s) URL without query or fragment, got {settings.issuer!r}")
+    if parts.username or parts.password:
+        raise UsageError("issuer URL must not contain a user name or password")
+    if parts.scheme == "http" and hostname not in LOOPBACK_HOSTS:
+        raise UsageError("issuer must use https (plain http is only allowed for a loopback issuer)")
+    if not settings.client_id.strip():
+        raise UsageError("client id must not be empty")
+    if not 0 <= settings.port <= 65535:
+        raise UsageError(f"port must be between 0 and 65535, got {settings.port}")
+    if settings.timeout < 0 or settings.exchange_timeout <= 0:
+        raise UsageError("timeouts must be positive (timeout 0 means no limit)")
+    if settings.cli_auth_credentials_store not in CREDENTIAL_STORES:
+        raise UsageError(
+            f"cli_auth_credentials_store must be one of {', '.join(CREDENTIAL_STORES)},"
+            f" got {settings.cli_auth_credentials_store!r}"
+        )
+    if settings.forced_login_method not in (None, *LOGIN_METHODS):
+        raise UsageError(
+            f"forced_login_method must be one of {', '.join(LOGIN_METHODS)}, got {settings.forced_login_method!r}"
+        )
