@@ -1,0 +1,430 @@
+"""The browser login: one trio nursery runs the hypercorn callback listener beside the timeout.
+
+Shape: bind 127.0.0.1 ourselves (so a busy port is a clear error, and port 0 gives the real port),
+hand the socket to hypercorn, print the authorize URL, open the browser in a thread, then wait for
+the first decided outcome: success, denial, exchange failure, /cancel, a signal or the timeout.
+Whatever the outcome, the listener is shut down before this returns, so the port is free again.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import signal
+import socket
+import sys
+import threading
+import webbrowser
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from codexlogin import diagnostics, tokens
+from codexlogin.callback import (
+    CANCEL_HEADER,
+    CANCEL_PATH,
+    SECURITY_HEADERS,
+    Action,
+    CallbackRequest,
+    decide,
+    failure_page,
+    success_page,
+)
+from codexlogin.issuer import IssuerClient, TokenExchangeFailed, make_http_client
+from codexlogin.outcomes import (
+    Cancelled,
+    Denied,
+    LoginFailure,
+    PolicyViolation,
+    PortUnavailable,
+    Terminated,
+    TimedOut,
+)
+from codexlogin.pkce import PkceCodes, generate_pkce, generate_state
+from codexlogin.settings import Settings
+from codexlogin.storage import AuthDotJson, TokenData, now_rfc3339, save_auth
+
+LOOPBACK_HOST = "127.0.0.1"
+CANCEL_KEY_FILE = "login-cancel.key"
+BIND_RETRIES = 10
+BIND_RETRY_DELAY = 0.2
+CANCEL_REQUEST_TIMEOUT = 2.0
+MAX_LOGGED_PATH = 200
+
+
+# --- the port: bind, or take it over from an older login of ours -------------------------------
+
+
+def load_or_create_cancel_key(codex_home: Path) -> str | None:
+    """A secret only this user can read; an older listener of ours obeys /cancel only with it.
+
+    Created with O_EXCL so two logins starting together agree on one key. None when CODEX_HOME is
+    unusable: then no /cancel is honoured, which is the safe side.
+    """
+    path = codex_home / CANCEL_KEY_FILE
+    try:
+        codex_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        try:
+            key = path.read_text("ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return key if len(key) >= 32 else None
+    except OSError:
+        return None
+    key = generate_state()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def _try_bind(port: int) -> socket.socket | None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        # SO_REUSEADDR lets us reuse a port in TIME_WAIT; Linux still refuses a port someone listens on.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((LOOPBACK_HOST, port))
+        return sock
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            return None
+        raise PortUnavailable(f"cannot listen on {LOOPBACK_HOST}:{port}: {exc.strerror or exc}") from None
+
+
+async def request_cancel_of_previous_login(port: int, cancel_key: str | None) -> bool:
+    """Ask whatever holds the port to /cancel, as an older `codex login` of ours would obey."""
+    headers = {CANCEL_HEADER: cancel_key} if cancel_key else {}
+    with trio.move_on_after(CANCEL_REQUEST_TIMEOUT):
+        try:
+            # trust_env=False: a proxy from the environment must never see loopback traffic.
+            async with httpx.AsyncClient(timeout=CANCEL_REQUEST_TIMEOUT, trust_env=False) as client:
+                response = await client.get(f"http://{LOOPBACK_HOST}:{port}{CANCEL_PATH}", headers=headers)
+                return response.is_success
+        except httpx.HTTPError:
+            return False
+    return False
+
+
+async def bind_callback_socket(port: int, cancel_key: str | None) -> socket.socket:
+    sock = _try_bind(port)
+    if sock is not None:
+        return sock
+    accepted = await request_cancel_of_previous_login(port, cancel_key)
+    diagnostics.log_event("codex:listener:takeover", port=port, previous_cancelled=accepted)
+    for _ in range(BIND_RETRIES):
+        await trio.sleep(BIND_RETRY_DELAY)
+        sock = _try_bind(port)
+        if sock is not None:
+            return sock
+    raise PortUnavailable(
+        f"port {port} on {LOOPBACK_HOST} is in use by another program;"
+        " stop it or pass --port N (--port 0 picks any free port)"
+    )
+
+
+# --- the session: what the listener decided so far ---------------------------------------------
+
+
+@dataclass
+class LoginSession:
+    expected_state: str
+    port: int
+    cancel_key: str | None
+    complete: Callable[[str], Awaitable[AuthDotJson]]
+    outcome: AuthDotJson | LoginFailure | None = None
+    exchanging: bool = False
+    decided: trio.Event = field(default_factory=trio.Event)
+    exchange_scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+
+    def finish(self, outcome: AuthDotJson | LoginFailure) -> None:
+        """The first outcome wins; later ones (a late callback, a second signal) are ignored."""
+        if self.outcome is None:
+            self.outcome = outcome
+            self.decided.set()
+
+    def abort(self, failure: LoginFailure) -> None:
+        """Stop from outside (signal, timeout): an exchange still running is cancelled, never saved."""
+        self.exchange_scope.cancel()
+        self.finish(failure)
+
+    async def handle(self, request: CallbackRequest) -> tuple[int, str]:
+        decision = decide(
+            request,
+            expected_state=self.expected_state,
+            port=self.port,
+            cancel_key=self.cancel_key,
+            finished=self.exchanging or self.outcome is not None,
+        )
+        path = request.path[:MAX_LOGGED_PATH]
+        with diagnostics.callback_action(
+            path,
+            has_code=bool(decision.log_facts.get("has_code")),
+            has_state=bool(decision.log_facts.get("has_state")),
+            has_error=bool(decision.log_facts.get("has_error")),
+            state_valid=bool(decision.log_facts.get("state_valid")),
+        ) as action:
+            status, page = await self._act(decision)
+            action.add_success_fields(status=status, decision=decision.action.value)
+            return status, page
+
+    async def _act(self, decision: Any) -> tuple[int, str]:
+        if decision.action is Action.IGNORE:
+            if decision.log_facts and not decision.log_facts.get("state_valid"):
+                diagnostics.log_state_mismatch()
+            return decision.status, decision.page
+        if decision.action is Action.ALREADY_FINISHED:
+            return decision.status, decision.page
+        if decision.action is Action.CANCEL:
+            self.abort(Cancelled("login cancelled: a newer `codex login` took over the port"))
+            return decision.status, decision.page
+        if decision.action is Action.DENIED:
+            diagnostics.log_oauth_error(decision.error_code or "", bool(decision.error_description))
+            detail = decision.error_code + (f": {decision.error_description}" if decision.error_description else "")
+            self.finish(Denied(f"sign-in was not completed: {decision.error_code}", detail=f"sign-in was not completed: {detail}", error_code=decision.error_code))
+            return decision.status, decision.page
+        # Action.EXCHANGE. The check-and-set needs no lock: trio runs one task at a time and there is
+        # no checkpoint between the `finished` check in decide() and this assignment.
+        self.exchanging = True
+        failure: LoginFailure | None = None
+        with self.exchange_scope:
+            try:
+                auth = await self.complete(decision.code)
+            except LoginFailure as exc:
+                failure = exc
+        if self.exchange_scope.cancelled_caught:
+            return 503, failure_page("Sign-in cancelled", "The sign-in was cancelled in the terminal.")
+        if failure is not None:
+            self.finish(failure)
+            return 502 if isinstance(failure, TokenExchangeFailed) else 500, failure_page("Sign-in failed", failure.detail)
+        self.finish(auth)
+        return 200, success_page()
+
+
+# --- the ASGI shell around the session ----------------------------------------------------------
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class CallbackApp:
+    def __init__(self, session: LoginSession):
+        self.session = session
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        request = CallbackRequest(
+            method=scope["method"],
+            path=scope["path"],
+            raw_query=scope.get("query_string", b""),
+            host=_header(scope, b"host"),
+            cancel_token=_header(scope, CANCEL_HEADER.encode()),
+        )
+        status, page = await self.session.handle(request)
+        body = page.encode("utf-8")
+        headers = [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+            *SECURITY_HEADERS,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def hypercorn_config(sock: socket.socket) -> Config:
+    config = Config()
+    config.bind = [f"fd://{sock.detach()}"]  # hypercorn owns the socket from here on
+    config.errorlog = None  # hypercorn would print "Running on …" to stderr
+    config.accesslog = None  # its lines carry the query string: code and state
+    config.include_server_header = False
+    config.graceful_timeout = 2.0
+    config.keep_alive_timeout = 5.0
+    config.read_timeout = 10
+    config.h11_max_incomplete_size = 16 * 1024
+    return config
+
+
+# --- the login itself ---------------------------------------------------------------------------
+
+
+def build_chatgpt_auth(token_response: Any, api_key: str | None) -> AuthDotJson:
+    return AuthDotJson(
+        auth_mode="chatgpt",
+        openai_api_key=api_key,
+        tokens=TokenData(
+            id_token=token_response.id_token,
+            access_token=token_response.access_token,
+            refresh_token=token_response.refresh_token,
+            account_id=tokens.account_id(token_response.id_token),
+        ),
+        last_refresh=now_rfc3339(),
+    )
+
+
+def enforce_workspace(settings: Settings, auth: AuthDotJson) -> None:
+    allowed = settings.forced_chatgpt_workspace_id
+    if not allowed:
+        return
+    account = auth.tokens.account_id if auth.tokens else None
+    if account not in allowed:
+        raise PolicyViolation(
+            f"this login is restricted to workspace {', '.join(allowed)}, but the account signed in"
+            f" to workspace {account or '(none)'}; no credentials were saved",
+            error_code="workspace_mismatch",
+        )
+
+
+async def try_api_key_exchange(issuer: IssuerClient, id_token: str) -> str | None:
+    """Optional, as in the reference CLI: a failure (e.g. unsupported_grant_type) is logged and ignored."""
+    try:
+        with diagnostics.api_key_exchange_action(issuer.settings.token_endpoint):
+            return await issuer.exchange_api_key(id_token)
+    except TokenExchangeFailed:
+        return None
+
+
+def save_credentials(settings: Settings, auth: AuthDotJson) -> None:
+    with diagnostics.save_credentials_action(str(settings.auth_file), "file"):
+        save_auth(settings.auth_file, auth)
+
+
+def make_completer(settings: Settings, issuer: IssuerClient, redirect_uri: str, pkce: PkceCodes) -> Callable[[str], Awaitable[AuthDotJson]]:
+    async def complete(code: str) -> AuthDotJson:
+        with diagnostics.token_exchange_action(settings.issuer, settings.token_endpoint, redirect_uri) as action:
+            token_response = await issuer.exchange_code(code, redirect_uri, pkce.verifier)
+            action.add_success_fields(status=token_response.status)
+        api_key = await try_api_key_exchange(issuer, token_response.id_token)
+        auth = build_chatgpt_auth(token_response, api_key)
+        enforce_workspace(settings, auth)
+        save_credentials(settings, auth)
+        return auth
+
+    return complete
+
+
+def announce(stderr: TextIO, port: int, url: str, *, open_browser: bool) -> None:
+    lines = [f"Starting local login server on http://localhost:{port}."]
+    if open_browser:
+        lines.append("If your browser did not open, navigate to this URL to authenticate:")
+    else:
+        lines.append("Open this URL in a browser to authenticate:")
+    lines += ["", url, "", "On a remote or headless machine, use `codex login --device-auth` instead."]
+    print("\n".join(lines), file=stderr, flush=True)
+
+
+async def _open_browser(url: str, stderr: TextIO) -> None:
+    # webbrowser may block until the browser command exits (BROWSER=...), so it runs in a thread
+    # that is abandoned, not waited for, once the login is decided.
+    opened = await trio.to_thread.run_sync(webbrowser.open, url, abandon_on_cancel=True)
+    if not opened:
+        print("Could not open a browser; open the URL above yourself.", file=stderr, flush=True)
+
+
+async def _watch_signals(session: LoginSession) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be installed from the main thread
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            if signum == signal.SIGTERM:
+                session.abort(Terminated("login terminated (SIGTERM)"))
+            else:
+                session.abort(Cancelled("login cancelled (Ctrl-C)"))
+            return
+
+
+async def _show_waiting(stderr: TextIO) -> None:
+    if not stderr.isatty():
+        return
+    from rich.console import Console  # only for a terminal: rich is slow to import
+
+    with Console(file=stderr).status("Waiting for sign-in in the browser… (Ctrl-C to cancel)"):
+        await trio.sleep_forever()
+
+
+async def _wait_for_outcome(session: LoginSession, timeout: float) -> None:
+    with trio.move_on_after(timeout if timeout > 0 else math.inf):
+        await session.decided.wait()
+    if session.outcome is None:
+        if session.exchanging:  # a code arrived in time; its exchange has its own bound
+            await session.decided.wait()
+        else:
+            session.finish(TimedOut(f"no sign-in completed within {timeout:g}s; run `codex login` again"))
+
+
+async def browser_login(
+    settings: Settings,
+    *,
+    stderr: TextIO | None = None,
+    http: httpx.AsyncClient | None = None,
+    on_listening: Callable[[str], None] | None = None,
+) -> AuthDotJson:
+    """Run the whole browser login; return the saved credentials or raise a LoginFailure."""
+    stderr = stderr or sys.stderr
+    pkce, state = generate_pkce(), generate_state()
+    cancel_key = load_or_create_cancel_key(settings.codex_home)
+    sock = await bind_callback_socket(settings.port, cancel_key)
+    port = sock.getsockname()[1]
+    redirect_uri = f"http://localhost:{port}/auth/callback"
+
+    owned_http = http is None
+    http = http or make_http_client(settings)
+    try:
+        issuer = IssuerClient(settings, http)
+        session = LoginSession(state, port, cancel_key, make_completer(settings, issuer, redirect_uri, pkce))
+        url = issuer.authorize_url(redirect_uri, pkce, state)
+        stop_listener = trio.Event()
+        with diagnostics.listener_action(LOOPBACK_HOST, port):
+            async with trio.open_nursery() as nursery:
+                await nursery.start(partial(serve, CallbackApp(session), hypercorn_config(sock), shutdown_trigger=stop_listener.wait))
+                announce(stderr, port, url, open_browser=not settings.no_browser)
+                if on_listening is not None:
+                    on_listening(url)
+                with trio.CancelScope() as helpers:
+                    async with trio.open_nursery() as helper_nursery:
+                        helper_nursery.start_soon(_watch_signals, session)
+                        helper_nursery.start_soon(_show_waiting, stderr)
+                        if not settings.no_browser:
+                            helper_nursery.start_soon(_open_browser, url, stderr)
+                        await _wait_for_outcome(session, settings.timeout)
+                        helpers.cancel()
+                stop_listener.set()
+            outcome = session.outcome
+            if isinstance(outcome, LoginFailure):
+                raise outcome
+            assert outcome is not None
+            return outcome
+    finally:
+        if owned_http:
+            await http.aclose()
+
+
+__all__ = [
+    "CallbackApp",
+    "LoginSession",
+    "bind_callback_socket",
+    "browser_login",
+    "load_or_create_cancel_key",
+]

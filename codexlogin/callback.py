@@ -1,0 +1,150 @@
+"""The loopback listener's decisions: a pure function from one request to one decision.
+
+No I/O here: browser_flow.py wraps `decide` in a thin ASGI shell that performs the token exchange
+when told to and serves the page. Every page is HTML-escaped and carries headers that keep it from
+being cached, framed, or leaking the callback URL (with its code) through a Referer.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cache
+from importlib import resources
+from string import Template
+from urllib.parse import parse_qsl
+
+from codexlogin.pkce import states_match
+
+CALLBACK_PATH = "/auth/callback"
+CANCEL_PATH = "/cancel"
+CANCEL_HEADER = "x-codex-login-cancel"
+MAX_QUERY_BYTES = 8192
+
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"cache-control", b"no-store"),
+    (b"pragma", b"no-cache"),
+    (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+)
+
+
+class Action(Enum):
+    IGNORE = "ignore"  # answer and keep waiting
+    EXCHANGE = "exchange"  # valid code and state: exchange the code, then answer
+    DENIED = "denied"  # the issuer reported an error (user denied, ...): answer and stop
+    CANCEL = "cancel"  # a newer login of ours asked this one to stop
+    ALREADY_FINISHED = "already_finished"
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    method: str
+    path: str
+    raw_query: bytes = b""
+    host: str | None = None
+    cancel_token: str | None = None
+
+    @property
+    def params(self) -> dict[str, str]:
+        """First value wins for a repeated key; undecodable bytes are replaced, never raised."""
+        result: dict[str, str] = {}
+        text = self.raw_query[:MAX_QUERY_BYTES].decode("utf-8", "replace")
+        for key, value in parse_qsl(text, keep_blank_values=True, errors="replace"):
+            result.setdefault(key, value)
+        return result
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    status: int
+    page: str = ""
+    # Facts for the log (never the values): which parameters were present and whether state matched.
+    log_facts: dict[str, object] = field(default_factory=dict)
+    error_code: str | None = None
+    error_description: str | None = None
+    code: str | None = field(default=None, repr=False)
+
+
+@cache
+def _template() -> Template:
+    return Template(resources.files("codexlogin").joinpath("pages/page.html").read_text("utf-8"))
+
+
+def render_page(heading: str, message: str, *, ok: bool, details: str | None = None) -> str:
+    """Every value is escaped here, so callers can pass backend or request text as is."""
+    details_html = f"<pre>{html.escape(details)}</pre>" if details else ""
+    return _template().substitute(
+        title=html.escape(heading),
+        heading=html.escape(heading),
+        kind="ok" if ok else "err",
+        message=html.escape(message),
+        details=details_html,
+    )
+
+
+def success_page() -> str:
+    return render_page("Signed in to Codex", "You can close this tab and return to your terminal.", ok=True)
+
+
+def failure_page(heading: str, detail: str) -> str:
+    return render_page(heading, "Return to your terminal for details and try again.", ok=False, details=detail)
+
+
+def host_allowed(host: str | None, port: int) -> bool:
+    """Only loopback names with our port: a page on another name (DNS rebinding) is refused."""
+    if host is None:
+        return False
+    allowed = {f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"}
+    return host.strip().lower() in allowed
+
+
+def decide(
+    request: CallbackRequest,
+    *,
+    expected_state: str,
+    port: int,
+    cancel_key: str | None,
+    finished: bool,
+) -> Decision:
+    if not host_allowed(request.host, port):
+        return Decision(Action.IGNORE, 403, render_page("Forbidden", "This address only answers the Codex sign-in.", ok=False))
+    if request.method != "GET":
+        return Decision(Action.IGNORE, 405, render_page("Method not allowed", "Only GET is served here.", ok=False))
+
+    if request.path == CANCEL_PATH:
+        if cancel_key and request.cancel_token and states_match(cancel_key, request.cancel_token):
+            return Decision(Action.CANCEL, 200, render_page("Login cancelled", "A newer sign-in took over.", ok=False))
+        return Decision(Action.IGNORE, 403, render_page("Forbidden", "Only a Codex sign-in may cancel this one.", ok=False))
+
+    if request.path != CALLBACK_PATH:
+        return Decision(Action.IGNORE, 404, render_page("Not found", "This address only answers the Codex sign-in.", ok=False))
+
+    params = request.params
+    code, state, error = params.get("code", ""), params.get("state", ""), params.get("error", "")
+    state_valid = states_match(expected_state, state)
+    facts = {
+        "has_code": bool(code),
+        "has_state": bool(state),
+        "has_error": bool(error),
+        "state_valid": state_valid,
+    }
+    if finished:
+        page = render_page("Sign-in already finished", "This sign-in has already finished; you can close this tab.", ok=True)
+        return Decision(Action.ALREADY_FINISHED, 200, page, facts)
+    if not state_valid:
+        page = failure_page("Sign-in failed", "The state parameter is missing or does not match this sign-in.")
+        return Decision(Action.IGNORE, 400, page, facts)
+    if error:
+        description = params.get("error_description") or None
+        detail = f"{error}: {description}" if description else error
+        page = failure_page("Sign-in was not completed", detail)
+        return Decision(Action.DENIED, 200, page, facts, error_code=error, error_description=description)
+    if not code:
+        page = failure_page("Sign-in failed", "The callback carried no authorization code.")
+        return Decision(Action.IGNORE, 400, page, facts)
+    return Decision(Action.EXCHANGE, 200, "", facts, code=code)

@@ -1,0 +1,139 @@
+"""The `codex` command line: parse flags, build Settings, run one flow, map its outcome to an exit code.
+
+Only cyclopts is imported at start-up; every flow imports trio, httpx, hypercorn and eliot itself,
+and subcommands are registered by import path so `codex login status` loads none of them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from cyclopts import App, Parameter
+
+from codexlogin import __version__
+from codexlogin.outcomes import ExitCode, LoginFailure
+
+
+def _one_line_error(error: Exception) -> Any:
+    from rich.text import Text
+
+    message = " ".join(str(error).split())
+    return Text(f"error: {message} (see `codex login --help`)")
+
+
+app = App(
+    name="codex",
+    help="Sign in to Codex and inspect the sign-in for support.",
+    version=__version__,
+    error_formatter=_one_line_error,
+)
+login_app = App(name="login", help="Sign in to Codex (browser OAuth login by default).")
+app.command(login_app)
+login_app.command("codexlogin.logcmd:log", name="log")
+
+
+# --- running a flow: the one place outcomes become exit codes -------------------------------------
+
+
+def report_failure(failure: LoginFailure) -> int:
+    print(f"error: {failure.detail}", file=sys.stderr, flush=True)
+    return int(failure.exit_code)
+
+
+def run_flow(command: str, flow: str, settings: Any, body: Callable[[], Any], *, success: Callable[[Any], None]) -> int:
+    """Open codex-login.log, run `body` inside the run's root action, print the outcome.
+
+    Every LoginFailure (and Ctrl-C before the flow installs its own handler) ends here as one line
+    on stderr and the failure's exit code; the root action records the same outcome in the log.
+    """
+    from codexlogin import diagnostics
+    from codexlogin.outcomes import Cancelled
+    from codexlogin.redact import sanitize_url
+
+    with diagnostics.open_log(settings.resolved_log_dir):
+        try:
+            with diagnostics.command_action(command, flow, issuer=sanitize_url(settings.issuer)) as action:
+                try:
+                    result = body()
+                except KeyboardInterrupt:
+                    raise Cancelled("login cancelled (Ctrl-C)") from None
+                action.add_success_fields(outcome="success", exit_code=0)
+        except LoginFailure as failure:
+            return report_failure(failure)
+    success(result)
+    return int(ExitCode.SUCCESS)
+
+
+def load_settings_or_exit(flags: dict[str, Any], overrides: tuple[str, ...]) -> Any:
+    from codexlogin.settings import load_settings
+
+    return load_settings(flags, overrides)
+
+
+# --- `codex login` --------------------------------------------------------------------------------
+
+
+@login_app.default
+def login(
+    *,
+    issuer: str | None = None,
+    client_id: str | None = None,
+    port: int | None = None,
+    no_browser: Annotated[bool | None, Parameter(negative=())] = None,
+    timeout: float | None = None,
+    log_dir: Path | None = None,
+    config: Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=())] = (),
+) -> int:
+    """Sign in with your ChatGPT account in a browser (OAuth 2.0 authorization code + PKCE).
+
+    Starts a one-shot listener on 127.0.0.1, prints the sign-in URL, opens a browser and waits for
+    the issuer to redirect back. Credentials are saved to $CODEX_HOME/auth.json (mode 0600) and
+    the run is recorded, scrubbed of secrets, in codex-login.log under the log directory.
+
+    Parameters
+    ----------
+    issuer
+        OAuth issuer base URL [env: CODEX_LOGIN_ISSUER] (default https://auth.openai.com).
+    client_id
+        OAuth client id [env: CODEX_LOGIN_CLIENT_ID].
+    port
+        Loopback callback port, 0 for any free port [env: CODEX_LOGIN_PORT] (default 1455).
+    no_browser
+        Print the URL only; do not open a browser [env: CODEX_LOGIN_NO_BROWSER].
+    timeout
+        Seconds to wait for the browser sign-in, 0 for no limit [env: CODEX_LOGIN_TIMEOUT] (default 600).
+    log_dir
+        Directory for codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
+    config
+        Override a setting as key=value (repeatable), e.g. -c port=0.
+    """
+    try:
+        settings = load_settings_or_exit(
+            {"issuer": issuer, "client_id": client_id, "port": port, "no_browser": no_browser, "timeout": timeout, "log_dir": log_dir},
+            config,
+        )
+    except LoginFailure as failure:
+        return report_failure(failure)
+
+    def body() -> Any:
+        import trio
+
+        from codexlogin.browser_flow import browser_login
+
+        return trio.run(browser_login, settings)
+
+    def success(_auth: Any) -> None:
+        print(f"Successfully logged in. Credentials saved to {settings.auth_file}", file=sys.stderr)
+
+    return run_flow("login", "browser", settings, body, success=success)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        code = app(argv, result_action="return_value")
+    except KeyboardInterrupt:
+        code = int(ExitCode.CANCELLED)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,54 @@
+"""Reading claims out of JWTs (id_token, access_token) without verifying them.
+
+The CLI only reads its own tokens back for display and policy, as the reference CLI does; the
+issuer verifies them. Malformed tokens give empty claims, never an exception.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+AUTH_CLAIM = "https://api.openai.com/auth"
+PROFILE_CLAIM = "https://api.openai.com/profile"
+
+
+def jwt_claims(token: str | None) -> dict[str, Any]:
+    if not token or token.count(".") != 2:
+        return {}
+    payload = token.split(".")[1]
+    try:
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def auth_claims(id_token: str | None) -> dict[str, Any]:
+    claims = jwt_claims(id_token).get(AUTH_CLAIM)
+    return claims if isinstance(claims, dict) else {}
+
+
+def account_id(id_token: str | None) -> str | None:
+    value = auth_claims(id_token).get("chatgpt_account_id")
+    return value if isinstance(value, str) and value else None
+
+
+def email(id_token: str | None) -> str | None:
+    claims = jwt_claims(id_token)
+    value = claims.get("email")
+    if not isinstance(value, str):
+        profile = claims.get(PROFILE_CLAIM)
+        value = profile.get("email") if isinstance(profile, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def plan_type(id_token: str | None) -> str | None:
+    value = auth_claims(id_token).get("chatgpt_plan_type")
+    return value if isinstance(value, str) and value else None
+
+
+def expires_at(token: str | None) -> int | None:
+    value = jwt_claims(token).get("exp")
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
