@@ -1,0 +1,70 @@
+from pathlib import Path
+
+import pytest
+
+from codexlogin import DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_PORT
+from codexlogin.outcomes import UsageError
+from codexlogin.settings import load_settings
+
+
+def test_defaults(tmp_path):
+    settings = load_settings(environ={"CODEX_HOME": str(tmp_path)})
+    assert settings.issuer == DEFAULT_ISSUER
+    assert settings.client_id == DEFAULT_CLIENT_ID
+    assert settings.port == DEFAULT_PORT
+    assert settings.timeout == 600
+    assert settings.log_file == tmp_path / "log" / "codex-login.log"
+    assert settings.token_endpoint == "https://auth.openai.com/oauth/token"
+    assert settings.revoke_endpoint == "https://auth.openai.com/oauth/revoke"
+
+
+def test_precedence_defaults_file_env_overrides_flags(tmp_path):
+    (tmp_path / "config.toml").write_text('port = 1000\ntimeout = 10\nclient_id = "from-file"\nmodel = "unrelated"\n')
+    environ = {"CODEX_HOME": str(tmp_path), "CODEX_LOGIN_PORT": "2000", "CODEX_LOGIN_TIMEOUT": "20"}
+    settings = load_settings({"port": 4000}, ["timeout=30", "port=3000"], environ)
+    assert settings.client_id == "from-file"
+    assert settings.timeout == 30
+    assert settings.port == 4000
+
+
+def test_codex_home_defaults_under_home(monkeypatch, tmp_path):
+    settings = load_settings(environ={"HOME": str(tmp_path)})
+    assert settings.codex_home == Path("~/.codex").expanduser()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["port=70000"], "port must be between"),
+        (["port=abc"], "invalid value for port"),
+        (["nonsense=1"], "unknown setting"),
+        (["novalue"], "expects key=value"),
+        (["issuer=ftp://x"], "http(s) URL"),
+        (["issuer=http://example.com"], "must use https"),
+        (["issuer=https://user:pw@example.com"], "user name or password"),
+        (["timeout=-1"], "timeouts must be positive"),
+        (["cli_auth_credentials_store=disk"], "cli_auth_credentials_store"),
+        (["forced_login_method=magic"], "forced_login_method"),
+    ],
+)
+def test_bad_values_are_one_line_usage_errors(tmp_path, overrides, message):
+    with pytest.raises(UsageError) as info:
+        load_settings(overrides=overrides, environ={"CODEX_HOME": str(tmp_path)})
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_broken_config_file_is_usage_error(tmp_path):
+    (tmp_path / "config.toml").write_text("port = [")
+    with pytest.raises(UsageError, match="not valid TOML"):
+        load_settings(environ={"CODEX_HOME": str(tmp_path)})
+
+
+def test_loopback_http_issuer_allowed(tmp_path):
+    settings = load_settings({"issuer": "http://127.0.0.1:8080/"}, environ={"CODEX_HOME": str(tmp_path)})
+    assert settings.authorize_endpoint == "http://127.0.0.1:8080/oauth/authorize"
+
+
+def test_workspace_list_from_env(tmp_path):
+    settings = load_settings(environ={"CODEX_HOME": str(tmp_path), "CODEX_LOGIN_FORCED_CHATGPT_WORKSPACE_ID": "a, b"})
+    assert settings.forced_chatgpt_workspace_id == ("a", "b")
