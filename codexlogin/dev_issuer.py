@@ -1,0 +1,691 @@
+"""A local development OAuth 2.0 / OIDC issuer: the README's offline demo and the test suite's issuer.
+
+A raw ASGI app (no framework) served by hypercorn on trio, bound to 127.0.0.1 only. It implements
+authorization code + PKCE with loopback redirects (RFC 6749, 7636, 8252), refresh-token rotation
+with replay detection, the token-exchange grant that mints an API key, the device authorization
+grant (RFC 8628), token revocation (RFC 7009) and OIDC discovery. `Faults` lets tests make it
+misbehave while it runs. State lives in memory; timers use `trio.current_time()` so MockClock works.
+
+    python -m codexlogin.dev_issuer [--port N] [--auto-approve]   # serve until Ctrl-C
+    python -m codexlogin.dev_issuer browse URL [--deny]            # scripted "browser" for $BROWSER
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import html
+import json
+import re
+import secrets
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import trio
+
+AUTH_CLAIMS = "https://api.openai.com/auth"
+GRANT_AUTH_CODE = "authorization_code"
+GRANT_REFRESH = "refresh_token"
+GRANT_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+GRANT_DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
+DEFAULT_SCOPE = "openid profile email offline_access"
+CODE_LIFETIME = 60.0
+DEVICE_CODE_LIFETIME = 900
+DEVICE_POLL_INTERVAL = 5
+MAX_BODY = 1 << 20
+_PKCE_RE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+_CHALLENGE_RE = re.compile(r"[A-Za-z0-9_-]{43}")
+_USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # RFC 8628 §6.1: no vowels, no look-alikes
+_JSON_HEADERS = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _with_params(uri: str, params: dict[str, str]) -> str:
+    """Add query parameters to a redirect URI, keeping its own query (RFC 6749 §3.1.2)."""
+    parts = urlsplit(uri)
+    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def is_loopback_redirect(uri: str | None) -> bool:
+    """RFC 8252 §7.3: http on localhost / 127.0.0.1 with an explicit port, no userinfo or fragment."""
+    if not uri:
+        return False
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "http"
+        and parts.hostname in ("localhost", "127.0.0.1")
+        and port is not None
+        and "@" not in parts.netloc
+        and not parts.fragment
+    )
+
+
+class _OAuthError(Exception):
+    def __init__(self, error: str, description: str | None = None, status: int = 400) -> None:
+        super().__init__(error)
+        self.error, self.description, self.status = error, description, status
+
+
+@dataclass
+class Faults:
+    """Fault-injection knobs; mutable, and read on every request, so tests can flip them live."""
+
+    token_status: int | None = None  # authorization_code grant answers this status...
+    token_body: bytes | None = None  # ...with this raw body
+    token_content_type: str = "application/json"
+    token_delay: float = 0.0  # trio.sleep before answering any /oauth/token request
+    api_key_exchange_error: str | None = None  # token-exchange answers 400 {"error": this}
+    device_code_enabled: bool = True  # False -> /oauth/device/code answers 404
+    revoke_status: int | None = None  # /oauth/revoke answers this status
+    refresh_error: str | None = None  # refresh_token grant answers 400 {"error": this}
+
+
+@dataclass(eq=False)
+class _Grant:
+    """One user authorisation; every token issued under it dies when it is revoked."""
+
+    client_id: str
+    scope: str
+    revoked: bool = False
+
+
+@dataclass(eq=False)
+class _Code:
+    client_id: str
+    redirect_uri: str
+    challenge: str
+    scope: str
+    expires_at: float
+    grant: _Grant | None = None  # set once redeemed; a replay revokes it (RFC 6749 §4.1.2)
+
+
+@dataclass(eq=False)
+class _Refresh:
+    grant: _Grant
+    rotated: bool = False
+
+
+@dataclass(eq=False)
+class _Device:
+    device_code: str
+    user_code: str
+    client_id: str
+    scope: str
+    expires_at: float
+    interval: int = DEVICE_POLL_INTERVAL
+    status: str = "pending"  # pending | approved | denied | consumed
+    last_poll: float | None = None
+    polls: int = 0
+
+
+def _normalize_user_code(user_code: str) -> str:
+    raw = "".join(ch for ch in user_code.upper() if ch.isalnum())
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} - dev issuer</title></head>
+<body><h1>{title}</h1>
+{body}
+</body></html>
+"""
+
+
+def _page(title: str, body: str) -> bytes:
+    return _PAGE.format(title=html.escape(title), body=body).encode("utf-8")
+
+
+class DevIssuer:
+    """The ASGI app. Serve it with `serve_dev_issuer`."""
+
+    def __init__(
+        self,
+        *,
+        auto_approve: bool = False,
+        client_ids: set[str] | None = None,
+        email: str = "dev@example.com",
+        plan: str = "pro",
+        account_id: str = "acct_dev",
+        access_token_lifetime: int = 3600,
+        device_auto_approve_after: int | None = None,
+    ) -> None:
+        self.auto_approve = auto_approve
+        self.client_ids = client_ids
+        self.email, self.plan, self.account_id = email, plan, account_id
+        self.access_token_lifetime = access_token_lifetime
+        self.device_auto_approve_after = device_auto_approve_after
+        self.faults = Faults()
+        self.issuer_url = ""
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self._key = secrets.token_bytes(32)
+        self._pending: dict[str, dict[str, str]] = {}
+        self._codes: dict[str, _Code] = {}
+        self._refresh: dict[str, _Refresh] = {}
+        self._access: dict[str, _Grant] = {}
+        self._revoked_access: set[str] = set()
+        self._devices: dict[str, _Device] = {}
+        self._user_codes: dict[str, str] = {}
+        self._routes = {
+            "/.well-known/openid-configuration": {"GET": self._discovery},
+            "/oauth/authorize": {"GET": self._authorize},
+            "/oauth/authorize/decision": {"POST": self._decision},
+            "/oauth/token": {"POST": self._token},
+            "/oauth/revoke": {"POST": self._revoke},
+            "/oauth/device/code": {"POST": self._device_code},
+            "/device": {"GET": self._device_page, "POST": self._device_decision},
+        }
+
+    # ---- helpers for tests ------------------------------------------------------------------
+
+    def token_requests(self, grant_type: str | None = None) -> list[dict[str, str]]:
+        return [
+            form
+            for method, path, form in self.requests
+            if path == "/oauth/token" and (grant_type is None or form.get("grant_type") == grant_type)
+        ]
+
+    def approve_device(self, user_code: str) -> None:
+        self._device_by_user_code(user_code).status = "approved"
+
+    def deny_device(self, user_code: str) -> None:
+        self._device_by_user_code(user_code).status = "denied"
+
+    def token_active(self, token: str) -> bool:
+        """Whether a refresh or access token issued here is still usable (not rotated/revoked)."""
+        if (refresh := self._refresh.get(token)) is not None:
+            return not refresh.rotated and not refresh.grant.revoked
+        grant = self._access.get(token)
+        return grant is not None and not grant.revoked and token not in self._revoked_access
+
+    def verify_jwt(self, token: str, *, typ: str | None = None) -> dict[str, Any] | None:
+        """The claims of an unexpired JWT this instance signed (of header `typ`, if given), else None."""
+        try:
+            header, payload, signature = token.split(".")
+            expected = hmac.new(self._key, f"{header}.{payload}".encode("ascii"), hashlib.sha256).digest()
+            if not hmac.compare_digest(expected, _b64url_decode(signature)):
+                return None
+            if typ is not None and json.loads(_b64url_decode(header)).get("typ") != typ:
+                return None
+            claims = json.loads(_b64url_decode(payload))
+        except (ValueError, UnicodeError, AttributeError):
+            return None
+        if not isinstance(claims, dict) or claims.get("exp", 0) < time.time():
+            return None
+        return claims
+
+    def _device_by_user_code(self, user_code: str) -> _Device:
+        device_code = self._user_codes.get(_normalize_user_code(user_code))
+        if device_code is None:
+            raise KeyError(f"unknown user code {user_code!r}")
+        return self._devices[device_code]
+
+    # ---- ASGI plumbing ----------------------------------------------------------------------
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        if not self.issuer_url:  # served by something other than serve_dev_issuer
+            host, port = scope.get("server") or ("127.0.0.1", 80)
+            self.issuer_url = f"http://{host}:{port}"
+        method, path = scope["method"], scope["path"]
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > MAX_BODY:
+                await self._send(send, 413, b"payload too large", "text/plain")
+                return
+            if not message.get("more_body"):
+                break
+        if method == "POST":
+            headers = dict(scope.get("headers") or [])
+            params = self._parse_body(headers.get(b"content-type", b""), body)
+        else:
+            params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+        self.requests.append((method, path, params))
+        route = self._routes.get(path)
+        if route is None:
+            await self._send(send, 404, b"not found", "text/plain")
+        elif method not in route:
+            allow = ", ".join(route).encode()
+            await self._send(send, 405, b"method not allowed", "text/plain", [(b"allow", allow)])
+        else:
+            status, payload, content_type, headers = await route[method](params)
+            await self._send(send, status, payload, content_type, headers)
+
+    @staticmethod
+    def _parse_body(content_type: bytes, body: bytes) -> dict[str, str]:
+        """Form-encoded (as RFC 6749 requires); a JSON object is accepted too, as some clients send."""
+        text = body.decode("utf-8", "replace")
+        if content_type.split(b";")[0].strip().lower() == b"application/json":
+            try:
+                data = json.loads(text)
+            except ValueError:
+                return {}
+            return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        return dict(parse_qsl(text, keep_blank_values=True))
+
+    @staticmethod
+    async def _send(send: Any, status: int, body: bytes, content_type: str | None, headers=()) -> None:
+        out = [(b"content-length", str(len(body)).encode())]
+        if content_type:
+            out.append((b"content-type", content_type.encode("latin-1")))
+        out.extend(headers)
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    def _json(status: int, data: dict[str, Any]):
+        return status, json.dumps(data).encode(), "application/json", _JSON_HEADERS
+
+    @staticmethod
+    def _html(status: int, title: str, body: str):
+        return status, _page(title, body), "text/html; charset=utf-8", [(b"cache-control", b"no-store")]
+
+    @staticmethod
+    def _redirect(location: str):
+        return 302, b"", None, [(b"location", location.encode("ascii")), (b"cache-control", b"no-store")]
+
+    @classmethod
+    def _oauth_error(cls, exc: _OAuthError):
+        data = {"error": exc.error}
+        if exc.description:
+            data["error_description"] = exc.description
+        return cls._json(exc.status, data)
+
+    # ---- discovery ----------------------------------------------------------------------------
+
+    async def _discovery(self, params: dict[str, str]):
+        base = self.issuer_url
+        return self._json(200, {
+            "issuer": base,
+            "authorization_endpoint": f"{base}/oauth/authorize",
+            "token_endpoint": f"{base}/oauth/token",
+            "revocation_endpoint": f"{base}/oauth/revoke",
+            "device_authorization_endpoint": f"{base}/oauth/device/code",
+            "response_types_supported": ["code"],
+            "grant_types_supported": [GRANT_AUTH_CODE, GRANT_REFRESH, GRANT_TOKEN_EXCHANGE, GRANT_DEVICE_CODE],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "scopes_supported": DEFAULT_SCOPE.split(),
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["HS256"],
+        })
+
+    # ---- authorization endpoint ---------------------------------------------------------------
+
+    def _client_ok(self, client_id: str | None) -> bool:
+        return bool(client_id) and (self.client_ids is None or client_id in self.client_ids)
+
+    async def _authorize(self, q: dict[str, str]):
+        client_id, redirect_uri, state = q.get("client_id"), q.get("redirect_uri"), q.get("state")
+        # Never redirect to a URI we have not validated (RFC 6749 §4.1.2.1): show the error instead.
+        if not self._client_ok(client_id):
+            return self._html(400, "Invalid client", "<p>Unknown or missing client_id.</p>")
+        if not is_loopback_redirect(redirect_uri):
+            return self._html(400, "Invalid redirect_uri", "<p>redirect_uri must be http://localhost:PORT/… "
+                                                             "or http://127.0.0.1:PORT/… (RFC 8252).</p>")
+        error = None
+        if q.get("response_type") != "code":
+            error = ("unsupported_response_type", "response_type must be code")
+        elif not _CHALLENGE_RE.fullmatch(q.get("code_challenge", "")):
+            error = ("invalid_request", "code_challenge is required (PKCE)")
+        elif q.get("code_challenge_method") != "S256":
+            error = ("invalid_request", "code_challenge_method must be S256")
+        if error is not None:
+            return self._redirect(self._redirect_params(q, {"error": error[0], "error_description": error[1]}))
+        if self.auto_approve:
+            return self._redirect(self._issue_code(q))
+        pending_id = secrets.token_urlsafe(24)
+        self._pending[pending_id] = dict(q)
+        e = lambda s: html.escape(s or "", quote=True)  # noqa: E731
+        body = (
+            f"<p>Application <strong>{e(client_id)}</strong> asks to sign in as "
+            f"<strong>{e(self.email)}</strong>.</p>\n"
+            f"<dl><dt>Scope</dt><dd>{e(q.get('scope', DEFAULT_SCOPE))}</dd>"
+            f"<dt>Redirect</dt><dd>{e(redirect_uri)}</dd><dt>State</dt><dd>{e(state)}</dd></dl>\n"
+            '<form method="post" action="/oauth/authorize/decision">\n'
+            f'<input type="hidden" name="pending_id" value="{e(pending_id)}">\n'
+            '<button type="submit" name="decision" value="approve">Approve</button>\n'
+            '<button type="submit" name="decision" value="deny">Deny</button>\n</form>'
+        )
+        return self._html(200, "Authorize application", body)
+
+    @staticmethod
+    def _redirect_params(q: dict[str, str], params: dict[str, str]) -> str:
+        if q.get("state") is not None:
+            params["state"] = q["state"]
+        return _with_params(q["redirect_uri"], params)
+
+    def _issue_code(self, q: dict[str, str]) -> str:
+        code = secrets.token_urlsafe(32)
+        self._codes[code] = _Code(
+            client_id=q["client_id"], redirect_uri=q["redirect_uri"], challenge=q["code_challenge"],
+            scope=q.get("scope") or DEFAULT_SCOPE, expires_at=trio.current_time() + CODE_LIFETIME,
+        )
+        return self._redirect_params(q, {"code": code})
+
+    async def _decision(self, form: dict[str, str]):
+        q = self._pending.pop(form.get("pending_id", ""), None)
+        if q is None:
+            return self._html(400, "Unknown request", "<p>This request is unknown or already answered.</p>")
+        if form.get("decision") == "approve":
+            return self._redirect(self._issue_code(q))
+        denied = {"error": "access_denied", "error_description": "The user denied the request"}
+        return self._redirect(self._redirect_params(q, denied))
+
+    # ---- token endpoint -----------------------------------------------------------------------
+
+    async def _token(self, form: dict[str, str]):
+        if self.faults.token_delay:
+            await trio.sleep(self.faults.token_delay)
+        grant_type = form.get("grant_type")
+        if grant_type == GRANT_AUTH_CODE and self.faults.token_status is not None:
+            f = self.faults
+            return f.token_status, f.token_body or b"", f.token_content_type, _JSON_HEADERS
+        handlers = {
+            GRANT_AUTH_CODE: self._grant_auth_code,
+            GRANT_REFRESH: self._grant_refresh,
+            GRANT_TOKEN_EXCHANGE: self._grant_token_exchange,
+            GRANT_DEVICE_CODE: self._grant_device_code,
+        }
+        try:
+            if not grant_type:
+                raise _OAuthError("invalid_request", "grant_type is required")
+            if grant_type not in handlers:
+                raise _OAuthError("unsupported_grant_type", f"grant_type {grant_type} is not supported")
+            return self._json(200, handlers[grant_type](form))
+        except _OAuthError as exc:
+            return self._oauth_error(exc)
+
+    @staticmethod
+    def _require(form: dict[str, str], *names: str) -> list[str]:
+        missing = [n for n in names if not form.get(n)]
+        if missing:
+            raise _OAuthError("invalid_request", f"missing parameter: {', '.join(missing)}")
+        return [form[n] for n in names]
+
+    def _check_client(self, client_id: str | None) -> None:
+        if not self._client_ok(client_id):
+            raise _OAuthError("invalid_client", "unknown client", status=401)
+
+    def _grant_auth_code(self, form: dict[str, str]) -> dict[str, Any]:
+        code, redirect_uri, client_id, verifier = self._require(
+            form, "code", "redirect_uri", "client_id", "code_verifier")
+        self._check_client(client_id)
+        record = self._codes.get(code)
+        if record is None:
+            raise _OAuthError("invalid_grant", "unknown authorization code")
+        if record.grant is not None:  # replay: the code may have been stolen; kill what it bought
+            record.grant.revoked = True
+            raise _OAuthError("invalid_grant", "authorization code already used")
+        if trio.current_time() > record.expires_at:
+            raise _OAuthError("invalid_grant", "authorization code expired")
+        if record.client_id != client_id or record.redirect_uri != redirect_uri:
+            raise _OAuthError("invalid_grant", "client_id or redirect_uri does not match the authorization request")
+        if not _PKCE_RE.fullmatch(verifier):
+            raise _OAuthError("invalid_grant", "malformed code_verifier")
+        challenge = _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+        if not hmac.compare_digest(challenge, record.challenge):
+            raise _OAuthError("invalid_grant", "code_verifier does not match code_challenge")
+        record.grant = _Grant(client_id=client_id, scope=record.scope)
+        return self._issue_tokens(record.grant)
+
+    def _grant_refresh(self, form: dict[str, str]) -> dict[str, Any]:
+        if self.faults.refresh_error is not None:
+            raise _OAuthError(self.faults.refresh_error)
+        (token,) = self._require(form, "refresh_token")
+        record = self._refresh.get(token)
+        if record is None or record.grant.revoked:
+            raise _OAuthError("invalid_grant", "refresh token is invalid or revoked")
+        if form.get("client_id") and form["client_id"] != record.grant.client_id:
+            raise _OAuthError("invalid_grant", "refresh token was issued to another client")
+        if record.rotated:  # replay of a rotated token: assume theft, revoke the whole grant
+            record.grant.revoked = True
+            raise _OAuthError("invalid_grant", "refresh token already used")
+        record.rotated = True
+        return self._issue_tokens(record.grant)
+
+    def _grant_token_exchange(self, form: dict[str, str]) -> dict[str, Any]:
+        if self.faults.api_key_exchange_error is not None:
+            raise _OAuthError(self.faults.api_key_exchange_error)
+        requested, subject, subject_type = self._require(
+            form, "requested_token", "subject_token", "subject_token_type")
+        if requested != "openai-api-key":
+            raise _OAuthError("invalid_target", "only requested_token=openai-api-key is supported")
+        if subject_type != ID_TOKEN_TYPE:
+            raise _OAuthError("invalid_request", f"subject_token_type must be {ID_TOKEN_TYPE}")
+        claims = self.verify_jwt(subject, typ="JWT")
+        if claims is None or claims.get("iss") != self.issuer_url:
+            raise _OAuthError("invalid_grant", "subject_token is not a valid id_token from this issuer")
+        if form.get("client_id") and form["client_id"] != claims.get("aud"):
+            raise _OAuthError("invalid_grant", "subject_token was issued to another client")
+        return {
+            "access_token": f"sk-dev-{secrets.token_urlsafe(24)}",
+            "issued_token_type": "urn:openai:params:oauth:token-type:api-key",
+            "token_type": "N_A",
+        }
+
+    def _grant_device_code(self, form: dict[str, str]) -> dict[str, Any]:
+        device_code, client_id = self._require(form, "device_code", "client_id")
+        self._check_client(client_id)
+        device = self._devices.get(device_code)
+        if device is None or device.client_id != client_id:
+            raise _OAuthError("invalid_grant", "unknown device_code")
+        now = trio.current_time()
+        device.polls += 1
+        if now > device.expires_at:
+            raise _OAuthError("expired_token", "the device code has expired")
+        too_fast = device.last_poll is not None and now - device.last_poll < device.interval
+        device.last_poll = now
+        if too_fast and device.status in ("pending", "approved"):
+            device.interval += 5  # RFC 8628 §3.5: every later poll must wait 5 s longer
+            raise _OAuthError("slow_down", f"poll at most every {device.interval} seconds")
+        if device.status == "pending" and self.device_auto_approve_after is not None:
+            if device.polls >= self.device_auto_approve_after:
+                device.status = "approved"
+        if device.status == "pending":
+            raise _OAuthError("authorization_pending", "the user has not yet approved")
+        if device.status == "denied":
+            raise _OAuthError("access_denied", "the user denied the request")
+        if device.status == "consumed":
+            raise _OAuthError("invalid_grant", "device code already used")
+        device.status = "consumed"
+        return self._issue_tokens(_Grant(client_id=client_id, scope=device.scope))
+
+    def _issue_tokens(self, grant: _Grant) -> dict[str, Any]:
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer_url, "aud": grant.client_id, "sub": "user_dev", "iat": now,
+            "exp": now + self.access_token_lifetime, "email": self.email,
+            AUTH_CLAIMS: {"chatgpt_account_id": self.account_id, "chatgpt_plan_type": self.plan,
+                          "chatgpt_user_id": "user_dev"},
+        }
+        id_token = self._sign({**claims, "email_verified": True, "jti": secrets.token_urlsafe(12)}, "JWT")
+        access_token = self._sign({**claims, "scope": grant.scope, "jti": secrets.token_urlsafe(12)}, "at+jwt")
+        refresh_token = f"rt-dev-{secrets.token_urlsafe(32)}"
+        self._access[access_token] = grant
+        self._refresh[refresh_token] = _Refresh(grant)
+        return {
+            "id_token": id_token, "access_token": access_token, "refresh_token": refresh_token,
+            "token_type": "Bearer", "expires_in": self.access_token_lifetime, "scope": grant.scope,
+        }
+
+    def _sign(self, claims: dict[str, Any], typ: str) -> str:
+        header = _b64url(json.dumps({"alg": "HS256", "typ": typ}, separators=(",", ":")).encode())
+        payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+        signature = hmac.new(self._key, f"{header}.{payload}".encode("ascii"), hashlib.sha256).digest()
+        return f"{header}.{payload}.{_b64url(signature)}"
+
+    # ---- revocation (RFC 7009) ----------------------------------------------------------------
+
+    async def _revoke(self, form: dict[str, str]):
+        if self.faults.revoke_status is not None:
+            return self.faults.revoke_status, b"", None, []
+        token = form.get("token")
+        if not token:
+            return self._oauth_error(_OAuthError("invalid_request", "missing parameter: token"))
+        if (refresh := self._refresh.get(token)) is not None:
+            refresh.grant.revoked = True  # §2.1: revoking a refresh token ends the whole grant
+        elif token in self._access:
+            self._revoked_access.add(token)
+        return 200, b"", None, []  # §2.2: 200 even for unknown tokens
+
+    # ---- device authorization (RFC 8628) ------------------------------------------------------
+
+    async def _device_code(self, form: dict[str, str]):
+        if not self.faults.device_code_enabled:
+            return 404, b"not found", "text/plain", []
+        try:
+            self._check_client(form.get("client_id"))
+        except _OAuthError as exc:
+            return self._oauth_error(exc)
+        device_code = secrets.token_urlsafe(32)
+        while True:
+            user_code = _normalize_user_code("".join(secrets.choice(_USER_CODE_ALPHABET) for _ in range(8)))
+            if user_code not in self._user_codes:
+                break
+        self._devices[device_code] = _Device(
+            device_code=device_code, user_code=user_code, client_id=form["client_id"],
+            scope=form.get("scope") or DEFAULT_SCOPE, expires_at=trio.current_time() + DEVICE_CODE_LIFETIME,
+        )
+        self._user_codes[user_code] = device_code
+        verification_uri = f"{self.issuer_url}/device"
+        return self._json(200, {
+            "device_code": device_code, "user_code": user_code, "verification_uri": verification_uri,
+            "verification_uri_complete": _with_params(verification_uri, {"user_code": user_code}),
+            "expires_in": DEVICE_CODE_LIFETIME, "interval": DEVICE_POLL_INTERVAL,
+        })
+
+    async def _device_page(self, q: dict[str, str]):
+        user_code = html.escape(q.get("user_code", ""), quote=True)
+        return self._html(200, "Connect a device", (
+            '<form method="post" action="/device">\n'
+            f'<label>Code <input name="user_code" value="{user_code}" autocomplete="off"></label>\n'
+            '<button type="submit" name="decision" value="approve">Approve</button>\n'
+            '<button type="submit" name="decision" value="deny">Deny</button>\n</form>'
+        ))
+
+    async def _device_decision(self, form: dict[str, str]):
+        try:
+            device = self._device_by_user_code(form.get("user_code", ""))
+        except KeyError:
+            device = None
+        if device is None or device.status != "pending" or trio.current_time() > device.expires_at:
+            return self._html(400, "Unknown code", "<p>That code is unknown, expired or already used.</p>")
+        device.status = "approved" if form.get("decision") == "approve" else "denied"
+        title = "Device connected" if device.status == "approved" else "Request denied"
+        return self._html(200, title, "<p>You can return to your device.</p>")
+
+
+async def serve_dev_issuer(
+    issuer: DevIssuer, *, host: str = "127.0.0.1", port: int = 0,
+    task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve `issuer` with hypercorn until cancelled; `task_status.started(issuer_url)`."""
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.errorlog = None  # no "Running on ..." banner
+    config.accesslog = None  # its lines hold query strings (codes, states)
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(partial(serve, issuer, config, shutdown_trigger=trio.sleep_forever))
+        issuer.issuer_url = binds[0]
+        task_status.started(issuer.issuer_url)
+
+
+# ---- the scripted browser -----------------------------------------------------------------------
+
+_PENDING_RE = re.compile(r'name="pending_id" value="([^"]*)"')
+
+
+def browse(url: str, *, deny: bool = False, timeout: float = 10.0, out=None) -> int:
+    """Act as the user's browser: open `url`, answer an approval page, follow redirects to the
+    loopback callback. Prints the final page's status line; 0 on a 2xx final page, else 1."""
+    import httpx
+
+    out = out or sys.stdout
+
+    def to_loopback(request: httpx.Request) -> None:
+        # The callback is http://localhost:PORT/...; the listener binds 127.0.0.1 only, so go
+        # there directly (the Host header keeps saying localhost) instead of trying ::1 first.
+        if request.url.host == "localhost":
+            request.url = request.url.copy_with(host="127.0.0.1")
+
+    try:
+        with httpx.Client(follow_redirects=True, timeout=timeout, trust_env=False,
+                          event_hooks={"request": [to_loopback]}) as client:
+            response = client.get(url)
+            match = _PENDING_RE.search(response.text) if response.status_code == 200 else None
+            if match is not None:
+                decision = {"pending_id": html.unescape(match.group(1)), "decision": "deny" if deny else "approve"}
+                response = client.post(response.url.join("/oauth/authorize/decision"), data=decision)
+    except httpx.HTTPError as exc:
+        print(f"browse: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    reason = response.reason_phrase or httpx.codes.get_reason_phrase(response.status_code)
+    print(f"{response.http_version} {response.status_code} {reason}", file=out)
+    return 0 if response.is_success else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["browse"]:
+        parser = argparse.ArgumentParser(prog="python -m codexlogin.dev_issuer browse",
+                                         description="Scripted browser: approve and follow to the callback.")
+        parser.add_argument("url")
+        parser.add_argument("--deny", action="store_true", help="press Deny instead of Approve")
+        args = parser.parse_args(argv[1:])
+        return browse(args.url, deny=args.deny)
+    parser = argparse.ArgumentParser(prog="python -m codexlogin.dev_issuer",
+                                     description="Local development OAuth issuer on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    parser.add_argument("--auto-approve", action="store_true", help="skip the approval page")
+    args = parser.parse_args(argv)
+    issuer = DevIssuer(auto_approve=args.auto_approve)
+
+    async def run() -> None:
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(partial(serve_dev_issuer, issuer, port=args.port))
+            print(url, flush=True)
+
+    try:
+        trio.run(run)
+    except* KeyboardInterrupt:  # Ctrl-C; trio/hypercorn may wrap it in an exception group
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
