@@ -24,3 +24,33 @@ def _isolated_home(tmp_path, monkeypatch):
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture
+async def dev_issuer(nursery):
+    """The project's development issuer, auto-approving, served over real HTTP on 127.0.0.1:0."""
+    from codexlogin.dev_issuer import DevIssuer, serve_dev_issuer
+
+    issuer = DevIssuer(auto_approve=True)
+    await nursery.start(serve_dev_issuer, issuer)
+    return issuer
+
+
+@pytest.fixture
+def mock_clock():
+    """Virtual time that jumps ahead once every task has been idle for 50 ms of real time.
+
+    A small real threshold (not 0) lets loopback I/O finish before time jumps, so only the
+    deliberate waits (a hanging issuer, an absent user) are skipped.
+    """
+    import trio.testing
+
+    return trio.testing.MockClock(autojump_threshold=0.05)
+
+
+@pytest.fixture
+def clock(request):
+    """pytest-trio uses this clock: the mock one when a test asks for `mock_clock`."""
+    if "mock_clock" in request.fixturenames:
+        return request.getfixturevalue("mock_clock")
+    return None

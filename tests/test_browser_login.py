@@ -1,0 +1,344 @@
+"""The browser login end to end: real hypercorn listener, real dev issuer over HTTP, real files.
+
+Rules: 127.0.0.1 only, port 0 (or a port just taken from the OS), a hard trio.fail_after around
+every test body, timeouts on trio's MockClock, never a real sleep.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import stat
+from contextlib import closing
+from dataclasses import replace
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+import trio
+import trio.testing
+
+from codexlogin import diagnostics
+from codexlogin.browser_flow import browser_login
+from codexlogin.issuer import IssuerRejected, IssuerUnreachable
+from codexlogin.outcomes import Cancelled, Denied, LoginFailure, PortUnavailable, Terminated, TimedOut
+from codexlogin.settings import load_settings
+
+pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
+
+
+def make_settings(tmp_path, issuer_url, **changes):
+    settings = load_settings({"issuer": issuer_url, "port": 0, "no_browser": True})
+    return replace(settings, log_dir=tmp_path / "log", **changes)
+
+
+def query_of(url):
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def callback_url(authorize_url, **params):
+    redirect = query_of(authorize_url)["redirect_uri"]
+    return f"{redirect}?{urlencode(params)}"
+
+
+async def get(url, **kwargs):
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+        return await client.get(url, **kwargs)
+
+
+async def approve(authorize_url):
+    """The user's browser: the auto-approving issuer redirects straight back to our listener."""
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+        redirect = await client.get(authorize_url)
+        assert redirect.status_code == 302, redirect.text
+        return await client.get(redirect.headers["location"])
+
+
+class Run:
+    """One login run, its browser side, and what it left behind."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.stderr = io.StringIO()
+        self.pages: list[httpx.Response] = []
+        self.result = None
+        self.url = None
+
+    @property
+    def log(self):
+        path = self.settings.log_file
+        return path.read_text() if path.exists() else ""
+
+    def log_messages(self):
+        return [json.loads(line) for line in self.log.splitlines()]
+
+    async def __call__(self, browser):
+        send, receive = trio.open_memory_channel(1)
+
+        async def drive():
+            self.url = await receive.receive()
+            await browser(self, self.url)
+
+        with diagnostics.open_log(self.settings.resolved_log_dir):
+            try:
+                with diagnostics.command_action("login", "browser"):
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(drive)
+                        self.result = await browser_login(self.settings, stderr=self.stderr, on_listening=send.send_nowait)
+            except LoginFailure as failure:
+                self.result = failure
+        return self.result
+
+
+async def approving_browser(run, url):
+    run.pages.append(await approve(url))
+
+
+def assert_port_free(url):
+    port = int(urlsplit(query_of(url)["redirect_uri"]).port)
+    with closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", port))
+
+
+def assert_no_secrets(log, *secrets):
+    for secret in secrets:
+        assert secret and secret not in log, f"secret leaked into codex-login.log: {secret[:12]}…"
+
+
+async def test_happy_path_saves_auth_json_and_logs_the_tree(tmp_path, dev_issuer):
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        auth = await run(approving_browser)
+    assert run.pages[0].status_code == 200 and "Signed in" in run.pages[0].text
+    assert run.pages[0].headers["cache-control"] == "no-store"
+    assert run.pages[0].headers["referrer-policy"] == "no-referrer"
+    saved = json.loads(run.settings.auth_file.read_text())
+    assert saved["auth_mode"] == "chatgpt"
+    assert saved["OPENAI_API_KEY"].startswith("sk-dev-")
+    assert saved["tokens"]["account_id"] == "acct_dev"
+    assert saved["tokens"]["refresh_token"] == auth.tokens.refresh_token
+    assert saved["last_refresh"].endswith("Z")
+    assert stat.S_IMODE(os.stat(run.settings.auth_file).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(run.settings.log_file).st_mode) == 0o600
+    assert "Starting local login server" in run.stderr.getvalue() and run.url in run.stderr.getvalue()
+    assert_port_free(run.url)
+
+    messages = run.log_messages()
+    assert len({m["task_uuid"] for m in messages}) == 1, "one task per run"
+    by_type = {}
+    for message in messages:
+        by_type.setdefault(message.get("action_type") or message.get("message_type"), []).append(message)
+    for action_type in ("codex:command", "codex:listener", "codex:callback", "codex:token_exchange",
+                        "codex:api_key_exchange", "codex:save_credentials"):
+        statuses = [m["action_status"] for m in by_type[action_type]]
+        assert statuses == ["started", "succeeded"], (action_type, statuses)
+    started = by_type["codex:token_exchange"][0]
+    assert started["token_endpoint"] == f"{dev_issuer.issuer_url}/oauth/token"
+    assert started["redirect_uri"].startswith("http://localhost:")
+    assert by_type["codex:token_exchange"][1]["status"] == 200
+    callback = by_type["codex:callback"][0]
+    assert (callback["has_code"], callback["has_state"], callback["has_error"], callback["state_valid"]) == (True, True, False, True)
+    # exchange nests inside the callback, which nests inside the listener
+    assert len(started["task_level"]) > len(callback["task_level"]) > len(by_type["codex:listener"][0]["task_level"])
+
+    code_request = dev_issuer.token_requests("authorization_code")[0]
+    state = query_of(run.url)["state"]
+    assert_no_secrets(run.log, code_request["code"], code_request["code_verifier"], state, saved["OPENAI_API_KEY"],
+                      saved["tokens"]["id_token"], saved["tokens"]["access_token"], saved["tokens"]["refresh_token"])
+
+
+async def test_denial_ends_with_denied_and_error_page(tmp_path, dev_issuer):
+    async def deny(run, url):
+        state = query_of(url)["state"]
+        run.pages.append(await get(callback_url(url, error="access_denied", error_description="<i>user said no</i>", state=state)))
+
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        failure = await run(deny)
+    assert isinstance(failure, Denied) and failure.error_code == "access_denied"
+    assert "user said no" in failure.detail
+    assert "&lt;i&gt;user said no&lt;/i&gt;" in run.pages[0].text
+    assert not run.settings.auth_file.exists()
+    assert dev_issuer.token_requests() == []
+    oauth_error = [m for m in run.log_messages() if m.get("message_type") == "codex:callback:oauth_error"]
+    assert oauth_error[0]["error_code"] == "access_denied" and oauth_error[0]["has_error_description"] is True
+    root_end = [m for m in run.log_messages() if m.get("action_type") == "codex:command"][-1]
+    assert root_end["action_status"] == "failed" and root_end["outcome"] == "denied" and root_end["exit_code"] == 3
+    assert_port_free(url=run.url)
+
+
+async def test_state_mismatch_and_missing_code_keep_waiting(tmp_path, dev_issuer):
+    async def confused_then_good(run, url):
+        run.pages.append(await get(callback_url(url, code="forged-code", state="forged-state")))
+        run.pages.append(await get(callback_url(url, state=query_of(url)["state"])))
+        run.pages.append(await get(url.replace("/oauth/authorize", "/favicon.ico").split("?")[0]))
+        run.pages.append(await get(callback_url(url, code="x").replace("/auth/callback", "/favicon.ico")))
+        run.pages.append(await approve(url))
+
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        await run(confused_then_good)
+    assert [page.status_code for page in run.pages] == [400, 400, 404, 404, 200]
+    assert run.settings.auth_file.exists()
+    assert len(dev_issuer.token_requests("authorization_code")) == 1, "the forged code was never exchanged"
+    mismatches = [m for m in run.log_messages() if m.get("message_type") == "codex:callback:state_mismatch"]
+    assert len(mismatches) == 1
+    assert_no_secrets(run.log, "forged-code", "forged-state")
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "body", "error_code", "terminal_text"),
+    [
+        (400, "application/json", b'{"error": "invalid_grant", "error_description": "code expired"}', "invalid_grant", "invalid_grant: code expired"),
+        (400, "application/json", b'{"error": {"code": "token_expired", "message": "try again"}}', "token_expired", "token_expired: try again"),
+        (500, "text/html", b"<html><body>Internal meltdown PLANTEDBODYSECRET42</body></html>", None, "Internal meltdown PLANTEDBODYSECRET42"),
+        (502, "text/plain", b"upstream said PLANTEDBODYSECRET42", None, "upstream said PLANTEDBODYSECRET42"),
+        (200, "text/plain", b"not json PLANTEDBODYSECRET42", None, "not json PLANTEDBODYSECRET42"),
+    ],
+)
+async def test_token_endpoint_errors(tmp_path, dev_issuer, status, content_type, body, error_code, terminal_text):
+    dev_issuer.faults.token_status = status
+    dev_issuer.faults.token_body = body
+    dev_issuer.faults.token_content_type = content_type
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        failure = await run(approving_browser)
+    assert isinstance(failure, IssuerRejected)
+    assert failure.status == status and failure.error_code == error_code
+    assert terminal_text in failure.detail, "the terminal keeps the backend's detail"
+    assert run.pages[0].status_code == 502 and terminal_text.split(":")[0] in run.pages[0].text
+    assert not run.settings.auth_file.exists()
+    assert_no_secrets(run.log, "PLANTEDBODYSECRET42", "Internal meltdown", "upstream said")
+    exchange_end = [m for m in run.log_messages() if m.get("action_type") == "codex:token_exchange"][-1]
+    assert exchange_end["action_status"] == "failed" and exchange_end["status"] == status
+    if error_code:
+        assert exchange_end["error_code"] == error_code
+
+
+async def test_connection_refused(tmp_path):
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead_port = sock.getsockname()[1]
+
+    async def send_code(run, url):
+        run.pages.append(await get(callback_url(url, code="some-code", state=query_of(url)["state"])))
+
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, f"http://127.0.0.1:{dead_port}"))
+        failure = await run(send_code)
+    assert isinstance(failure, IssuerUnreachable) and failure.kind == "connect"
+    exchange_end = [m for m in run.log_messages() if m.get("action_type") == "codex:token_exchange"][-1]
+    assert exchange_end["kind"] == "connect"
+    assert_no_secrets(run.log, "some-code")
+
+
+async def test_token_exchange_timeout_on_mock_clock(tmp_path, dev_issuer, mock_clock):
+    dev_issuer.faults.token_delay = 10_000
+    with trio.fail_after(100):  # virtual seconds: the exchange gives up at 30
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        failure = await run(approving_browser)
+    assert isinstance(failure, IssuerUnreachable) and failure.kind == "timeout"
+    assert "within 30s" in failure.detail
+    assert trio.current_time() < 100
+
+
+async def test_api_key_exchange_failure_is_ignored(tmp_path, dev_issuer):
+    dev_issuer.faults.api_key_exchange_error = "unsupported_grant_type"
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        auth = await run(approving_browser)
+    assert auth.openai_api_key is None
+    assert json.loads(run.settings.auth_file.read_text())["OPENAI_API_KEY"] is None
+    api_key_end = [m for m in run.log_messages() if m.get("action_type") == "codex:api_key_exchange"][-1]
+    assert api_key_end["action_status"] == "failed" and api_key_end["error_code"] == "unsupported_grant_type"
+
+
+async def test_login_timeout_frees_the_port(tmp_path, dev_issuer, mock_clock):
+    async def absent_user(run, url):
+        pass
+
+    with trio.fail_after(1000):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url, timeout=300.0))
+        failure = await run(absent_user)
+    assert isinstance(failure, TimedOut) and "300s" in failure.detail
+    assert 300 <= trio.current_time() < 310
+    assert_port_free(run.url)
+
+
+@pytest.mark.parametrize(("signum", "expected"), [(signal.SIGINT, Cancelled), (signal.SIGTERM, Terminated)])
+async def test_signals_cancel_cleanly(tmp_path, dev_issuer, signum, expected):
+    async def interrupt(run, url):
+        os.kill(os.getpid(), signum)
+
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        failure = await run(interrupt)
+    assert type(failure) is expected
+    assert_port_free(run.url)
+    root_end = [m for m in run.log_messages() if m.get("action_type") == "codex:command"][-1]
+    assert root_end["outcome"] == "cancelled"
+
+
+def free_port():
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_newer_login_takes_over_the_port_from_ours(tmp_path, dev_issuer):
+    port = free_port()
+    first = Run(make_settings(tmp_path / "a", dev_issuer.issuer_url, port=port))
+    second = Run(make_settings(tmp_path / "b", dev_issuer.issuer_url, port=port))
+    # Both runs share CODEX_HOME (so the cancel key) but not the log dir.
+    first.settings = replace(first.settings, codex_home=tmp_path / "home")
+    second.settings = replace(second.settings, codex_home=tmp_path / "home")
+    listening = trio.Event()
+
+    async def wait_forever(run, url):
+        listening.set()
+
+    with trio.fail_after(15):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(first, wait_forever)
+            await listening.wait()
+            await second(approving_browser)
+    assert isinstance(first.result, Cancelled) and "newer" in first.result.detail
+    assert not isinstance(second.result, LoginFailure)
+    assert second.settings.auth_file.exists()
+
+
+async def test_foreign_program_on_the_port_is_a_clear_error(tmp_path, dev_issuer, mock_clock):
+    with closing(socket.socket()) as foreign:
+        foreign.bind(("127.0.0.1", 0))
+        foreign.listen(5)  # accepts connections into the backlog, never answers HTTP
+        port = foreign.getsockname()[1]
+        with trio.fail_after(60):
+            run = Run(make_settings(tmp_path, dev_issuer.issuer_url, port=port))
+            failure = await run(approving_browser)
+    assert isinstance(failure, PortUnavailable)
+    assert f"port {port}" in failure.detail and "--port" in failure.detail
+    assert failure.exit_code == 6
+
+
+async def test_concurrent_duplicate_callbacks_exchange_once(tmp_path, dev_issuer):
+    dev_issuer.faults.token_delay = 0.2  # keep the first exchange in flight while the second arrives
+
+    async def double_click(run, url):
+        async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+            location = (await client.get(url)).headers["location"]
+            async with trio.open_nursery() as nursery:
+                for _ in range(2):
+                    nursery.start_soon(lambda: _append(run, client.get(location)))
+
+    async def _append(run, awaitable):
+        run.pages.append(await awaitable)
+
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        await run(double_click)
+    assert len(dev_issuer.token_requests("authorization_code")) == 1
+    assert sorted(page.status_code for page in run.pages) == [200, 200]
+    assert any("already finished" in page.text for page in run.pages)
