@@ -1,0 +1,49 @@
+"""`codex login --with-api-key`: read an API key from stdin and store it.
+
+The key is read from a pipe only, never from a terminal (it would echo and land in scrollback) and
+never from argv (it would show in `ps` and shell history). Stored as
+`{"auth_mode": "apikey", "OPENAI_API_KEY": …}` in the configured credentials backend. The key
+never reaches codex-login.log (only the save event, with the backend, is logged).
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from codexlogin.credentials import check_login_method, save_credentials
+from codexlogin.outcomes import UsageError
+from codexlogin.storage import AuthDotJson
+
+PIPE_HINT = "printenv OPENAI_API_KEY | codex login --with-api-key"
+MAX_KEY_CHARS = 4096
+
+
+def read_api_key(stdin: TextIO | None) -> str:
+    """The key from a non-terminal stdin, stripped; UsageError for a terminal, empty or odd input."""
+    if stdin is None or stdin.closed:
+        raise UsageError(f"--with-api-key reads the key from stdin, but there is none; pipe it in: `{PIPE_HINT}`")
+    if stdin.isatty():
+        raise UsageError(
+            f"--with-api-key reads the key from stdin and refuses a terminal (the key would echo); pipe it in: `{PIPE_HINT}`"
+        )
+    raw = stdin.read(MAX_KEY_CHARS + 1)
+    if isinstance(raw, bytes):  # a binary stream was passed
+        raw = raw.decode("utf-8", "replace")
+    key = raw.strip()
+    if not key:
+        raise UsageError(f"no API key on stdin (the input was empty); pipe it in: `{PIPE_HINT}`")
+    if len(key) > MAX_KEY_CHARS or any(ch.isspace() for ch in key) or not key.isprintable():
+        raise UsageError("stdin does not hold a single API key (expected one line without spaces)")
+    return key
+
+
+def api_key_login(settings: object, stdin: TextIO | None) -> AuthDotJson:
+    """Validate policy, read the key, save it; returns the stored credentials."""
+    check_login_method(settings, "api")
+    key = read_api_key(stdin)
+    auth = AuthDotJson(auth_mode="apikey", openai_api_key=key)
+    save_credentials(settings, auth)
+    return auth
+
+
+__all__ = ["PIPE_HINT", "api_key_login", "read_api_key"]

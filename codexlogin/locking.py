@@ -1,0 +1,81 @@
+"""One refresher at a time across processes: an advisory lock on $CODEX_HOME/auth.lock.
+
+Issuers rotate refresh tokens and treat a replayed one as theft (the whole grant is revoked), so
+two `codex` processes must never refresh with the same token. The lock is `flock` (POSIX) or
+`msvcrt.locking` (Windows) on a file that is never deleted (deleting lock files reopens the race);
+the kernel drops it when the holder exits, so a crashed holder cannot wedge later runs.
+
+Waiting polls with a non-blocking attempt and `trio.sleep`, so it is cancellable and runs on
+trio's MockClock in tests; no thread is ever left blocked in the kernel holding an fd.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import trio
+
+from codexlogin.outcomes import StorageFailed, TimedOut
+
+LOCK_FILE_NAME = "auth.lock"
+POLL_INTERVAL = 0.05
+
+if os.name == "nt":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+@asynccontextmanager
+async def hold_file_lock(path: Path, *, timeout: float) -> AsyncIterator[float]:
+    """Hold an exclusive lock on `path` for the block; yields the seconds spent waiting."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StorageFailed(f"cannot open lock file {path}: {exc.strerror or exc}") from None
+    try:
+        started = trio.current_time()
+        with trio.move_on_after(timeout) as waiting:
+            while not _try_lock(fd):
+                await trio.sleep(POLL_INTERVAL)
+        if waiting.cancelled_caught:
+            raise TimedOut(
+                f"another codex process held {path} for more than {timeout:g}s;"
+                " if none is running, try again"
+            )
+        try:
+            yield trio.current_time() - started
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def refresh_lock_path(settings: object) -> Path:
+    return settings.codex_home / LOCK_FILE_NAME  # type: ignore[attr-defined]

@@ -1,0 +1,133 @@
+"""`codex logout`: revoke at the issuer (best effort), then remove the stored credentials.
+
+Revocation follows RFC 7009 at {issuer}/oauth/revoke: the refresh token when there is one
+(revoking it ends the whole grant), else the access token; bounded by REVOKE_TIMEOUT seconds. A
+failed revocation is logged and reported as one `warning:` line, and the local removal happens
+anyway — a user who logs out must end up logged out. API keys are not OAuth tokens and are only
+removed locally. Nothing stored → "Not logged in", exit 0.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+from cyclopts import Parameter
+
+from codexlogin.outcomes import LoginFailure, StorageFailed
+
+REVOKE_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class LogoutResult:
+    removed: bool  # anything was stored and is now gone
+    revoked: bool | None  # None: nothing to revoke (API key, or nothing stored)
+    warning: str | None = None
+
+
+async def revoke_tokens(settings: Any, auth: Any, *, http: Any = None) -> tuple[bool | None, str | None]:
+    """(revoked, warning). Never raises a LoginFailure: revocation is best effort."""
+    from codexlogin import diagnostics
+    from codexlogin.issuer import IssuerClient, make_http_client
+
+    token_data = auth.tokens if auth is not None and auth.auth_mode == "chatgpt" else None
+    if token_data is None:
+        return None, None
+    if token_data.refresh_token:
+        token, hint = token_data.refresh_token, "refresh_token"
+    elif token_data.access_token:
+        token, hint = token_data.access_token, "access_token"
+    else:
+        return None, None
+    bounded = replace(settings, exchange_timeout=min(settings.exchange_timeout, REVOKE_TIMEOUT))
+    owned_http = http is None
+    client = http or make_http_client(bounded)
+    try:
+        try:
+            with diagnostics.named_action("codex:revoke", revoke_endpoint=settings.revoke_endpoint, token_type_hint=hint) as action:
+                status = await IssuerClient(bounded, client).revoke(token, hint)
+                action.add_success_fields(status=status)
+        except LoginFailure as failure:
+            return False, f"could not revoke the {hint.replace('_', ' ')} at the issuer ({failure.summary}); local credentials were removed anyway"
+        return True, None
+    finally:
+        if owned_http:
+            await client.aclose()
+
+
+async def logout_flow(settings: Any, *, http: Any = None) -> LogoutResult:
+    """Revoke (best effort), then delete from every backend. StorageFailed if removal fails."""
+    from codexlogin.credentials import delete_credentials, load_credentials
+
+    try:
+        auth, _backend = load_credentials(settings)
+    except StorageFailed:
+        auth = None  # unreadable or corrupt: nothing to revoke, but still remove it
+    revoked, warning = await revoke_tokens(settings, auth, http=http)
+    removed = delete_credentials(settings)
+    return LogoutResult(removed=removed or auth is not None, revoked=revoked, warning=warning)
+
+
+def run_logout(settings: Any, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    from codexlogin.cli import run_flow
+    from codexlogin.credentials import credentials_present
+
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    try:
+        present = credentials_present(settings)
+    except LoginFailure as failure:
+        print(f"error: {failure.detail}", file=stderr, flush=True)
+        return int(failure.exit_code)
+    if not present:
+        print("Not logged in", file=stdout, flush=True)
+        return 0
+
+    def body() -> LogoutResult:
+        import trio
+
+        return trio.run(logout_flow, settings)
+
+    def success(result: LogoutResult) -> None:
+        if result.warning:
+            print(f"warning: {result.warning}", file=stderr, flush=True)
+        print("Successfully logged out" if result.removed else "Not logged in", file=stdout, flush=True)
+
+    return run_flow("logout", "logout", settings, body, success=success)
+
+
+def logout(
+    *,
+    issuer: str | None = None,
+    client_id: str | None = None,
+    log_dir: Path | None = None,
+    config: Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=())] = (),
+) -> int:
+    """Log out: revoke the stored tokens at the issuer (best effort), then remove them.
+
+    The refresh token is revoked (RFC 7009), or the access token when there is no refresh token,
+    with a 5-second bound; if that fails a warning is printed and the credentials are removed
+    anyway. Prints "Not logged in" and exits 0 when nothing was stored. Exit 7 when the stored
+    credentials cannot be removed.
+
+    Parameters
+    ----------
+    issuer
+        OAuth issuer base URL [env: CODEX_LOGIN_ISSUER].
+    client_id
+        OAuth client id [env: CODEX_LOGIN_CLIENT_ID].
+    log_dir
+        Directory for codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
+    config
+        Override a setting as key=value (repeatable), e.g. -c cli_auth_credentials_store=keyring.
+    """
+    from codexlogin.settings import load_settings
+
+    try:
+        settings = load_settings({"issuer": issuer, "client_id": client_id, "log_dir": log_dir}, config)
+    except LoginFailure as failure:
+        print(f"error: {failure.detail}", file=sys.stderr, flush=True)
+        return int(failure.exit_code)
+    return run_logout(settings)

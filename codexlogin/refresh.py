@@ -1,0 +1,180 @@
+"""Refreshing stored ChatGPT tokens: when, how, and only one process at a time.
+
+A refresh is due when the access token's JWT `exp` is less than 5 minutes away (or passed), or
+when `last_refresh` is older than 8 days (or unknown) — the reference CLI's rules. The refresh runs
+under the cross-process lock from locking.py and re-reads the credentials once it holds the lock:
+if another process refreshed meanwhile, its rotated tokens are used as they are and no request is
+made, because replaying the old refresh token would make the issuer revoke the whole grant.
+
+Failures come out by kind (`.kind` on the failure, also in the log):
+  network     no reply (DNS, connect, TLS, timeout)              → NetworkError (exit 10)
+  unavailable the issuer answered 5xx or 429: retry later         → NetworkError (exit 10)
+  rejected    the issuer refused the refresh token (4xx)         → CredentialsUnusable (exit 8)
+  expired     the refresh token expired (invalid_grant, "expired") → CredentialsUnusable (exit 8)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import httpx
+
+from codexlogin import diagnostics, tokens
+from codexlogin.credentials import load_credentials, save_credentials
+from codexlogin.issuer import IssuerClient, IssuerRejected, IssuerUnreachable, make_http_client
+from codexlogin.locking import hold_file_lock, refresh_lock_path
+from codexlogin.outcomes import CredentialsUnusable, LoginFailure, NetworkError, NotLoggedIn
+from codexlogin.redact import sanitize_url
+from codexlogin.settings import Settings
+from codexlogin.storage import AuthDotJson, TokenData, now_rfc3339
+
+EXPIRY_MARGIN_SECONDS = tokens.REFRESH_MARGIN_SECONDS
+MAX_REFRESH_AGE_SECONDS = tokens.MAX_REFRESH_AGE_SECONDS
+MIN_LOCK_WAIT = 60.0
+
+
+class RefreshUnreachable(NetworkError):
+    def __init__(self, summary: str, *, kind: str, detail: str | None = None):
+        super().__init__(summary, detail=detail)
+        self.kind = kind
+
+    def log_fields(self) -> dict[str, object]:
+        return {**super().log_fields(), "kind": self.kind}
+
+
+class RefreshRejected(CredentialsUnusable):
+    def __init__(self, summary: str, *, kind: str, detail: str | None = None, error_code: str | None = None):
+        super().__init__(summary, detail=detail, error_code=error_code)
+        self.kind = kind
+
+    def log_fields(self) -> dict[str, object]:
+        return {**super().log_fields(), "kind": self.kind}
+
+
+@dataclass(frozen=True, repr=False)
+class RefreshResult:
+    auth: AuthDotJson
+    backend: str
+    refreshed: bool  # this process made the refresh request
+    reason: str | None  # why a refresh was due: expiring | stale | forced | None (it was not)
+    by_other_process: bool = False  # due, but another process refreshed while we waited
+
+    def __repr__(self) -> str:
+        return f"RefreshResult(refreshed={self.refreshed}, reason={self.reason!r}, backend={self.backend!r})"
+
+
+def refresh_reason(auth: AuthDotJson, *, now: float | None = None) -> str | None:
+    """Why the stored ChatGPT tokens should be refreshed now, or None. API keys never need it."""
+    if auth.auth_mode != "chatgpt" or auth.tokens is None:
+        return None
+    return tokens.refresh_due(auth.tokens.access_token, auth.last_refresh, time.time() if now is None else now)
+
+
+def classify_failure(exc: LoginFailure) -> LoginFailure:
+    """Map an issuer error from the token endpoint to the refresh failure kinds above."""
+    again = "run `codex login` again"
+    if isinstance(exc, IssuerUnreachable):
+        return RefreshUnreachable(f"token refresh failed: {exc.summary}", kind="network", detail=f"token refresh failed: {exc.detail}")
+    if isinstance(exc, IssuerRejected) and (exc.status >= 500 or exc.status == 429):
+        return RefreshUnreachable(
+            f"token refresh failed, the issuer is unavailable: {exc.summary}; try again later",
+            kind="unavailable",
+            detail=f"token refresh failed, the issuer is unavailable: {exc.detail}; try again later",
+        )
+    if isinstance(exc, IssuerRejected) and 400 <= exc.status < 500:
+        expired = exc.error_code == "invalid_grant" and "expired" in (exc.error_message or "").lower()
+        kind = "expired" if expired else "rejected"
+        what = "the stored refresh token has expired" if expired else "the issuer rejected the stored refresh token"
+        return RefreshRejected(f"{what} ({exc.summary}); {again}", kind=kind, detail=f"{what} ({exc.detail}); {again}", error_code=exc.error_code)
+    return exc
+
+
+def refreshed_auth(old: AuthDotJson, response: object) -> AuthDotJson:
+    """The stored credentials with the refresh reply applied; kept parts survive (API key, old id_token)."""
+    assert old.tokens is not None
+    id_token = getattr(response, "id_token", None) or old.tokens.id_token
+    return replace(
+        old,
+        tokens=TokenData(
+            id_token=id_token,
+            access_token=response.access_token,  # type: ignore[attr-defined]
+            refresh_token=getattr(response, "refresh_token", None) or old.tokens.refresh_token,
+            account_id=tokens.account_id(id_token) or old.tokens.account_id,
+        ),
+        last_refresh=now_rfc3339(),
+    )
+
+
+async def refresh_credentials(
+    settings: Settings,
+    *,
+    force: bool = False,
+    http: httpx.AsyncClient | None = None,
+    lock_timeout: float | None = None,
+) -> RefreshResult:
+    """Refresh the stored ChatGPT tokens when due (or when `force`), save the rotated tokens atomically.
+
+    Raises NotLoggedIn when nothing is stored, CredentialsUnusable when there is no refresh token or
+    the issuer refuses it, NetworkError when the issuer cannot be reached or is unavailable.
+    """
+    auth, backend = load_credentials(settings)
+    if auth is None:
+        raise NotLoggedIn("not logged in; run `codex login`")
+    if auth.auth_mode != "chatgpt" or auth.tokens is None:
+        return RefreshResult(auth, backend, refreshed=False, reason=None)
+    reason = "forced" if force else refresh_reason(auth)
+    if reason is None:
+        return RefreshResult(auth, backend, refreshed=False, reason=None)
+    if not auth.tokens.refresh_token:
+        raise RefreshRejected(
+            "the stored ChatGPT credentials have no refresh token; run `codex login` again", kind="rejected"
+        )
+    lock_timeout = lock_timeout if lock_timeout is not None else max(MIN_LOCK_WAIT, 2 * settings.exchange_timeout)
+    with diagnostics.named_action(
+        "codex:refresh", reason=reason, backend=backend, token_endpoint=sanitize_url(settings.token_endpoint)
+    ) as action:
+        async with hold_file_lock(refresh_lock_path(settings), timeout=lock_timeout) as waited:
+            current, backend = load_credentials(settings)
+            if current is None:
+                raise NotLoggedIn("logged out while waiting to refresh; run `codex login`")
+            rotated_meanwhile = (
+                current.tokens is not None and current.tokens.refresh_token != auth.tokens.refresh_token
+            )
+            if current.auth_mode != "chatgpt" or current.tokens is None or (
+                rotated_meanwhile and refresh_reason(current) is None
+            ):
+                action.add_success_fields(refreshed=False, by_other_process=True, lock_wait=round(waited, 3))
+                return RefreshResult(current, backend, refreshed=False, reason=reason, by_other_process=True)
+            owned_http = http is None
+            client = http or make_http_client(settings)
+            try:
+                try:
+                    response = await IssuerClient(settings, client).refresh(current.tokens.refresh_token)
+                except LoginFailure as exc:
+                    raise classify_failure(exc) from None
+            finally:
+                if owned_http:
+                    await client.aclose()
+            new_auth = refreshed_auth(current, response)
+            backend = save_credentials(settings, new_auth)
+            action.add_success_fields(
+                refreshed=True,
+                rotated=new_auth.tokens.refresh_token != current.tokens.refresh_token,  # type: ignore[union-attr]
+                status=response.status,
+                backend=backend,
+                lock_wait=round(waited, 3),
+            )
+            return RefreshResult(new_auth, backend, refreshed=True, reason=reason)
+
+
+__all__ = [
+    "EXPIRY_MARGIN_SECONDS",
+    "MAX_REFRESH_AGE_SECONDS",
+    "RefreshRejected",
+    "RefreshResult",
+    "RefreshUnreachable",
+    "classify_failure",
+    "refresh_credentials",
+    "refresh_reason",
+]
