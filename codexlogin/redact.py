@@ -1,0 +1,406 @@
+"""Pure scrubbing functions for everything that may reach codex-login.log.
+
+Nothing here imports eliot (or anything heavy): these functions run on every log message in
+`diagnostics.ScrubbingDestination` and again in the log renderer, so they must be fast, pure and
+total. Every regex below is linear-time: no nested quantifiers over overlapping character classes,
+every repeated group starts with a distinct delimiter.
+
+- `sanitize_url(url)`: drop userinfo and fragment, replace the values of secret query keys with
+  `<redacted>`; anything unparsable becomes `<invalid-url>`.
+- `scrub_text(text)`: defence in depth on free text (exception messages, reprs, library log lines).
+- `scrub_fields(obj)`: key-aware recursive scrub of a JSON-ish structure; never raises.
+- `scrub_message(message)`: `scrub_fields` plus special handling of eliot's own failure messages
+  that embed a repr of the whole original message; never raises.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from collections.abc import Mapping
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+__all__ = [
+    "INVALID_URL",
+    "REDACTED",
+    "SECRET_KEYS",
+    "SECRET_QUERY_KEYS",
+    "is_secret_key",
+    "normalize_key",
+    "sanitize_url",
+    "scrub_fields",
+    "scrub_message",
+    "scrub_text",
+]
+
+REDACTED = "<redacted>"
+INVALID_URL = "<invalid-url>"
+
+#: Query parameters whose values never survive `sanitize_url` (compared case-insensitively,
+#: after percent-decoding the key).
+SECRET_QUERY_KEYS: frozenset[str] = frozenset(
+    {
+        "access_token",
+        "api_key",
+        "client_secret",
+        "code",
+        "code_verifier",
+        "id_token",
+        "key",
+        "refresh_token",
+        "requested_token",
+        "state",
+        "subject_token",
+        "token",
+        "device_code",
+        "user_code",
+        "password",
+    }
+)
+
+#: Structured-field names (normalised: lowercase, '-' → '_') whose values are always redacted
+#: unless they are a bool or None. Exact matches only: `token_endpoint`, `has_state`,
+#: `error_code` are not secret.
+SECRET_KEYS: frozenset[str] = frozenset(
+    {
+        "code",
+        "state",
+        "verifier",
+        "code_verifier",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "token",
+        "api_key",
+        "openai_api_key",
+        "x_api_key",
+        "key",
+        "client_secret",
+        "secret",
+        "password",
+        "passwd",
+        "cookie",
+        "set_cookie",
+        "authorization",
+        "proxy_authorization",
+        "subject_token",
+        "device_code",
+        "user_code",
+        "body",
+        "raw_body",
+        "response_body",
+        "tokens",
+    }
+)
+
+# Keys recognised in free text (`key=value`, `"key": "value"`, `key: value`).
+_TEXT_KEYS = SECRET_KEYS | SECRET_QUERY_KEYS
+
+
+def normalize_key(key: object) -> str:
+    """Lowercase and map '-' to '_' (so `Set-Cookie` and `set_cookie` are the same key)."""
+    return str(key).strip().lower().replace("-", "_")
+
+
+def is_secret_key(key: object) -> bool:
+    try:
+        return normalize_key(key) in SECRET_KEYS
+    except Exception:
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# URLs
+# --------------------------------------------------------------------------------------------
+
+_QUERY_SPLIT = re.compile(r"([&;])")
+
+
+def _sanitize_query(query: str) -> str:
+    if not query:
+        return query
+    pieces = _QUERY_SPLIT.split(query)
+    for i in range(0, len(pieces), 2):  # even indexes are parameters, odd ones separators
+        piece = pieces[i]
+        raw_key, eq, _value = piece.partition("=")
+        if not eq:
+            continue
+        key = unquote_plus(raw_key).strip().lower()
+        if key in SECRET_QUERY_KEYS or key.replace("-", "_") in SECRET_QUERY_KEYS:
+            pieces[i] = f"{raw_key}={REDACTED}"
+    return "".join(pieces)
+
+
+def sanitize_url(url: str) -> str:
+    """Drop userinfo and fragment and redact secret query values; `<invalid-url>` if unparsable.
+
+    Key order and non-secret parameters are kept verbatim (no re-encoding).
+    """
+    try:
+        if url is None:
+            return INVALID_URL
+        if isinstance(url, bytes):
+            url = url.decode("utf-8", "replace")
+        if not isinstance(url, str):
+            url = str(url)  # httpx.URL, yarl.URL, ...
+        parts = urlsplit(url.strip())
+        netloc = parts.netloc
+        if "@" in netloc:
+            netloc = netloc.rpartition("@")[2]
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+        if netloc.startswith("[") and "]" not in netloc:
+            return INVALID_URL
+        return urlunsplit((parts.scheme, netloc, parts.path, _sanitize_query(parts.query), ""))
+    except Exception:
+        return INVALID_URL
+
+
+# --------------------------------------------------------------------------------------------
+# Free text
+# --------------------------------------------------------------------------------------------
+
+
+def _alternation(keys: frozenset[str]) -> str:
+    # Longest first; '_' in a key matches '_' or '-' in the text (Set-Cookie, x-api-key).
+    return "|".join(re.escape(k).replace("_", "[-_]") for k in sorted(keys, key=len, reverse=True))
+
+
+_KEYS_RE = _alternation(_TEXT_KEYS)
+_HEADER_KEYS_RE = _alternation(
+    frozenset({"authorization", "proxy_authorization", "cookie", "set_cookie"})
+)
+
+# A quoted value: optional bytes prefix, optional backslash-escaping (JSON inside JSON), the body
+# up to the matching quote (backslash escapes allowed), closing quote optional (truncated text).
+_QVALUE = (
+    r"""b?"(?:[^"\\\n]|\\.)*"?"""
+    r"""|b?'(?:[^'\\\n]|\\.)*'?"""
+    r"""|\\+"[^"\\\n]*(?:\\+")?"""
+    r"""|\\+'[^'\\\n]*(?:\\+')?"""
+)
+_BARE_VALUE = r"""[^\s,;&"'<>{}\[\]()]+"""
+
+_URL_ALT = r"(?P<url>\b[Hh][Tt][Tt][Pp][Ss]?://(?:[^\s\"'<>\\`]|<redacted>)+)"
+_INNER_ALTS = (
+    # JWT-looking strings (header segment starts with eyJ = base64url('{"'))
+    r"(?P<jwt>eyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*)*)"
+    # sk-... API keys
+    r"|(?P<sk>(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{8,})"
+    # Bearer / Basic credentials
+    r"|(?P<scheme>\b(?:[Bb]earer|BEARER|[Bb]asic|BASIC)[ \t]+)(?P<cred>[A-Za-z0-9._~+/-]+=*)"
+    # "key": "value", 'key': 'value', "'key'": "'value'" (reprs), \"key\": \"value\"
+    rf"|(?P<qkey>(?:\\*[\"']){{1,2}}(?i:{_KEYS_RE})(?:\\*[\"']){{1,2}}\s*[:=]\s*)"
+    rf"(?P<qval>{_QVALUE}|{_BARE_VALUE})"
+    # Header lines: Authorization: Basic ..., Cookie: a=b; c=d  → to end of line
+    rf"|(?P<hkey>(?<![\w-])(?i:{_HEADER_KEYS_RE})[ \t]*:[ \t]*)(?P<hval>[^\s\"'][^\r\n\"']*)"
+    # key=value, key: value, key='value'
+    rf"|(?P<ukey>(?<![\w-])(?i:{_KEYS_RE})[ \t]*[:=][ \t]*)(?P<uval>{_QVALUE}|{_BARE_VALUE})"
+)
+# http(s) URLs first (sanitize_url), then the token / credential / key-value alternatives.
+_TEXT_RE = re.compile(_URL_ALT + "|" + _INNER_ALTS)
+# Without the URL alternative: run over a sanitised URL to catch tokens left in its path.
+_INNER_RE = re.compile(_INNER_ALTS)
+
+_OPEN_QUOTE = re.compile(r"""b?\\*["']""")
+_CLOSE_QUOTE = re.compile(r"""\\*["']\Z""")
+
+# Cheap pre-filter: text without any of these can hold nothing _TEXT_RE would touch.
+_TRIGGER = re.compile(r"""://|eyJ|sk-|[=:]|(?i:bearer|basic)""")
+
+
+def _requote(value: str) -> str:
+    """Replace the body of a (possibly quoted) value by REDACTED, keeping its quotes."""
+    opening = _OPEN_QUOTE.match(value)
+    if not opening:
+        return REDACTED
+    start = opening.end()
+    closing = _CLOSE_QUOTE.search(value, start)
+    return value[:start] + REDACTED + (closing.group() if closing else "")
+
+
+def _replace(match: re.Match[str]) -> str:
+    group = match.lastgroup
+    if group == "url":
+        return _INNER_RE.sub(_replace, sanitize_url(match.group("url")))
+    if group in ("jwt", "sk"):
+        return REDACTED
+    if group == "cred":
+        return match.group("scheme") + REDACTED
+    if group == "qval":
+        return match.group("qkey") + _requote(match.group("qval"))
+    if group == "hval":
+        return match.group("hkey") + REDACTED
+    if group == "uval":
+        return match.group("ukey") + _requote(match.group("uval"))
+    return match.group()  # pragma: no cover - every alternative is named
+
+
+def scrub_text(text: str) -> str:
+    """Redact URLs' secrets, JWTs, API keys, credentials and secret key/value pairs in free text.
+
+    Over-redaction is accepted (e.g. prose like "state: ok" loses "ok"); leaks are not.
+    """
+    try:
+        if not isinstance(text, str):
+            text = str(text)
+        if not _TRIGGER.search(text):
+            return text
+        return _TEXT_RE.sub(_replace, text)
+    except Exception:
+        return REDACTED
+
+
+# --------------------------------------------------------------------------------------------
+# Structured fields and eliot messages
+# --------------------------------------------------------------------------------------------
+
+_MAX_DEPTH = 32
+_INT64 = 2**63
+
+
+def _clean_str(value: str) -> str:
+    text = scrub_text(str.__str__(value))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (e.g. surrogateescape'd paths) break JSON
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _scrub(obj: object, depth: int) -> object:
+    if obj is None or isinstance(obj, bool):
+        return obj
+    if isinstance(obj, str):
+        return _clean_str(obj)
+    if isinstance(obj, int):
+        value = int(obj)
+        return value if -_INT64 <= value < _INT64 else str(value)
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else str(obj)
+    if depth >= _MAX_DEPTH:
+        return REDACTED
+    if isinstance(obj, Mapping):
+        out: dict[str, object] = {}
+        for key, value in obj.items():
+            name = key if isinstance(key, str) else str(key)
+            if name.startswith("__eliot"):
+                continue
+            name = _clean_str(name)
+            if normalize_key(name) in SECRET_KEYS and not (value is None or isinstance(value, bool)):
+                out[name] = REDACTED
+            else:
+                out[name] = _scrub(value, depth + 1)
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [_scrub(item, depth + 1) for item in obj]
+    try:
+        text = str(obj)
+    except Exception:
+        return REDACTED
+    return _clean_str(text)
+
+
+def scrub_fields(obj: object) -> object:
+    """Key-aware recursive scrub: secret keys → REDACTED (bools/None kept), strings → scrub_text.
+
+    Dicts come back as new dicts with str keys, tuples as lists, non-JSON values as scrubbed
+    `str(value)`. Never raises.
+    """
+    try:
+        return _scrub(obj, 0)
+    except Exception:
+        return REDACTED
+
+
+SERIALIZATION_FAILURE = "eliot:serialization_failure"
+DESTINATION_FAILURE = "eliot:destination_failure"
+SCRUB_FAILURE = "codex:scrub_failure"
+
+_ENVELOPE_KEYS = ("timestamp", "task_uuid", "task_level")
+_MAX_EMBEDDED = 64 * 1024
+
+
+def _minimal(message: object) -> dict[str, object]:
+    safe: dict[str, object] = {"message_type": SCRUB_FAILURE}
+    try:
+        for key in _ENVELOPE_KEYS:
+            if key in message:  # type: ignore[operator]
+                value = message[key]  # type: ignore[index]
+                if key == "timestamp" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    safe[key] = float(value)
+                elif key == "task_uuid" and isinstance(value, str) and len(value) <= 64:
+                    safe[key] = scrub_text(value)
+                elif key == "task_level" and isinstance(value, (list, tuple)):
+                    safe[key] = [int(v) for v in value if isinstance(v, int) and not isinstance(v, bool)]
+    except Exception:
+        pass
+    return safe
+
+
+def _literal(text: str) -> tuple[bool, object]:
+    try:
+        return True, ast.literal_eval(text)
+    except Exception:  # SyntaxError, ValueError, RecursionError, MemoryError...
+        return False, None
+
+
+def _scrub_embedded(embedded: object) -> dict[str, object] | None:
+    """Turn eliot's `str({repr(key): repr(value)})` back into a scrubbed dict, or None if unsure.
+
+    eliot builds these texts with `_safe_unicode_dictionary`: every key and value is a repr.
+    Values that are Python literals are parsed and scrubbed structurally; others (object reprs)
+    go through scrub_text, whose key-aware patterns catch `code='...'`, `'code': '...'` etc.
+    """
+    if not isinstance(embedded, str) or len(embedded) > _MAX_EMBEDDED:
+        return None
+    ok, outer = _literal(embedded)
+    if not ok or not isinstance(outer, dict):
+        return None
+    keys: list[str] = []
+    for raw_key, raw_value in outer.items():
+        ok, key = _literal(raw_key) if isinstance(raw_key, str) else (False, None)
+        if not ok or not isinstance(key, str) or not isinstance(raw_value, str):
+            # Not eliot's repr-of-reprs layout: eliot fell back to repr(message) itself.
+            scrubbed = _scrub(outer, 1)
+            return scrubbed if isinstance(scrubbed, dict) else None
+        keys.append(key)
+    result: dict[str, object] = {}
+    for key, raw_value in zip(keys, outer.values()):
+        if key.startswith("__eliot"):
+            continue
+        ok, value = _literal(raw_value)
+        if ok:
+            result.update(_scrub({key: value}, 1))  # type: ignore[arg-type]
+        elif normalize_key(key) in SECRET_KEYS:
+            result[_clean_str(key)] = REDACTED
+        else:
+            result[_clean_str(key)] = _clean_str(raw_value)
+    return result
+
+
+def scrub_message(message: dict) -> dict:
+    """Scrub one eliot message dict for the log file. Never raises.
+
+    For `eliot:serialization_failure` / `eliot:destination_failure` the embedded `message` text
+    (a repr of the whole original message) is parsed and scrubbed key by key into a dict; if it
+    cannot be parsed with confidence it is dropped (`message_dropped: true`).
+    On any internal error a minimal `codex:scrub_failure` message (envelope fields only) is
+    returned instead.
+    """
+    try:
+        scrubbed = _scrub(message, 0)
+        if not isinstance(scrubbed, dict):
+            return _minimal(message)
+        if message.get("message_type") in (SERIALIZATION_FAILURE, DESTINATION_FAILURE):
+            # A dict here is our own earlier output (the renderer re-scrubs): already structural.
+            if "message" in message and not isinstance(message.get("message"), Mapping):
+                embedded = _scrub_embedded(message.get("message"))
+                if embedded is None:
+                    del scrubbed["message"]
+                    scrubbed["message_dropped"] = True
+                else:
+                    scrubbed["message"] = embedded
+        return scrubbed
+    except Exception:
+        return _minimal(message)
