@@ -90,6 +90,17 @@ async def request_device_authorization(issuer: IssuerClient) -> DeviceAuthorizat
     return device
 
 
+async def _poll_once(issuer: IssuerClient, device: DeviceAuthorization) -> TokenResponse:
+    """One poll. A pooled keep-alive connection the server closed while we waited (servers often
+    idle-close after ~5 s, the poll interval) fails before the request is processed: retry at once."""
+    try:
+        return await issuer.poll_device_token(device.device_code)
+    except IssuerUnreachable as exc:
+        if exc.kind == "timeout":
+            raise
+    return await issuer.poll_device_token(device.device_code)
+
+
 async def poll_for_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> TokenResponse:
     """Poll until the user approves, denies or the code expires (RFC 8628 §3.4–3.5)."""
     interval = min(max(device.interval or DEFAULT_INTERVAL, 1), MAX_INTERVAL)
@@ -111,7 +122,7 @@ async def poll_for_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> 
                 await trio.sleep(wait)
                 polls += 1
                 try:
-                    response = await issuer.poll_device_token(device.device_code)
+                    response = await _poll_once(issuer, device)
                 except IssuerUnreachable:
                     transient += 1
                     if transient >= MAX_TRANSIENT_FAILURES:
@@ -154,7 +165,11 @@ async def device_login(settings: Settings, *, stderr: TextIO | None = None, http
     check_login_method(settings, "chatgpt")
     stderr = stderr or sys.stderr
     owned_http = http is None
-    http = http or make_http_client(settings)
+    if http is None:
+        http = make_http_client(settings)
+        # A poll every 5+ s would reuse an idle keep-alive connection just as servers tend to close
+        # it (hypercorn and many proxies idle-close after 5 s): a fresh connection per request.
+        http.headers["Connection"] = "close"
     try:
         issuer = IssuerClient(settings, http)
         device = await request_device_authorization(issuer)

@@ -1,0 +1,222 @@
+"""Device login (RFC 8628) against the dev issuer over real HTTP, on trio's autojump MockClock.
+
+Rules: 127.0.0.1 only, port 0; a hard trio.fail_after around every test; all waiting (the 5 s
+poll interval, slow_down, the 15-minute expiry) is virtual time, never a real sleep.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import replace
+
+import pytest
+import trio
+
+from codexlogin import diagnostics
+from codexlogin.dev_issuer import GRANT_DEVICE_CODE
+from codexlogin.device_flow import PHISHING_WARNING, DeviceLoginUnavailable, device_login
+from codexlogin.outcomes import Denied, ExitCode, LoginFailure, PolicyViolation, TimedOut
+from codexlogin.settings import load_settings
+
+pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
+
+USER_CODE_RE = re.compile(r"^   ([A-Z]{4}-[A-Z]{4})$", re.M)
+
+
+def make_settings(tmp_path, issuer_url, **changes):
+    settings = load_settings({"issuer": issuer_url})
+    return replace(settings, log_dir=tmp_path / "log", **changes)
+
+
+class Run:
+    def __init__(self, settings):
+        self.settings = settings
+        self.stderr = io.StringIO()
+
+    def log_messages(self):
+        path = self.settings.log_file
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def user_code(self) -> str | None:
+        match = USER_CODE_RE.search(self.stderr.getvalue())
+        return match.group(1) if match else None
+
+    async def __call__(self, user=None):
+        """Run the login; `user(run)` plays the person at the browser, concurrently."""
+        outcome = []
+
+        async def login(cancel_scope):
+            try:
+                outcome.append(await device_login(self.settings, stderr=self.stderr))
+            except LoginFailure as failure:
+                outcome.append(failure)
+            cancel_scope.cancel()
+
+        with diagnostics.open_log(self.settings.resolved_log_dir):
+            with diagnostics.command_action("login", "device"):
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(login, nursery.cancel_scope)
+                    if user is not None:
+                        nursery.start_soon(user, self)
+        return outcome[0]
+
+
+async def wait_for_polls(issuer, count):
+    while len(issuer.token_requests(GRANT_DEVICE_CODE)) < count:
+        await trio.sleep(0.5)
+
+
+class PollRecorder:
+    """ASGI wrapper: notes the (virtual) time of each device-code poll and can answer one with
+    `slow_down` itself — the dev issuer, once it has said slow_down, keeps raising its own interval."""
+
+    def __init__(self, inner, slow_down_on: set[int] = frozenset()):
+        self.inner, self.slow_down_on, self.times = inner, slow_down_on, []
+
+    @property
+    def issuer_url(self):
+        return self.inner.issuer_url
+
+    @issuer_url.setter
+    def issuer_url(self, value):
+        self.inner.issuer_url = value
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != "/oauth/token":
+            return await self.inner(scope, receive, send)
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if b"device_code" in body and b"grant_type=urn" in body:
+            self.times.append(trio.current_time())
+            if len(self.times) in self.slow_down_on:
+                payload = json.dumps({"error": "slow_down"}).encode()
+                await send({"type": "http.response.start", "status": 400,
+                            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+                await send({"type": "http.response.body", "body": payload})
+                return
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.inner(scope, replay, send)
+
+
+async def test_pending_then_slow_down_then_success(tmp_path, mock_clock, dev_issuer, nursery):
+    from codexlogin.dev_issuer import serve_dev_issuer
+
+    recorder = PollRecorder(dev_issuer, slow_down_on={2})
+    url = await nursery.start(serve_dev_issuer, recorder)
+    with trio.fail_after(60):
+        run = Run(make_settings(tmp_path, url))
+
+        async def user(run):
+            while len(recorder.times) < 3:  # pending, slow_down, pending
+                await trio.sleep(0.5)
+            dev_issuer.approve_device(run.user_code())
+
+        started = trio.current_time()
+        auth = await run(user)
+    assert not isinstance(auth, LoginFailure), auth
+    gaps = [round(b - a, 1) for a, b in zip([started, *recorder.times], recorder.times)]
+    assert gaps == [5.0, 5.0, 10.0, 10.0]  # slow_down: +5 s for this and every later poll
+
+    text = run.stderr.getvalue()
+    user_code = run.user_code()
+    assert f"{url}/device" in text and user_code in text
+    assert f"{url}/device?user_code={user_code}" in text
+    assert PHISHING_WARNING in text and "expires in 15 minutes" in text
+
+    saved = json.loads(run.settings.auth_file.read_text())
+    assert saved["auth_mode"] == "chatgpt" and saved["tokens"]["account_id"] == "acct_dev"
+    assert saved["OPENAI_API_KEY"].startswith("sk-dev-")
+    assert dev_issuer.token_active(saved["tokens"]["refresh_token"])
+
+    messages = run.log_messages()
+    polls = [m for m in messages if m.get("action_type") == "codex:device_poll"]
+    assert [m["action_status"] for m in polls] == ["started", "succeeded"]
+    assert polls[1]["polls"] == 4 and polls[1]["slow_downs"] == 1 and polls[1]["final_interval"] == 10
+    assert not [m for m in messages if m.get("message_type", "").startswith("codex:device_poll")]
+    log = run.settings.log_file.read_text()
+    device_code = dev_issuer.token_requests(GRANT_DEVICE_CODE)[0]["device_code"]
+    for secret in (user_code, user_code.replace("-", ""), device_code, saved["tokens"]["refresh_token"], saved["OPENAI_API_KEY"]):
+        assert secret not in log
+
+
+async def test_auto_approved_after_pending_polls(tmp_path, mock_clock, dev_issuer):
+    dev_issuer.device_auto_approve_after = 3
+    with trio.fail_after(60):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        auth = await run()
+    assert auth.auth_mode == "chatgpt" and run.settings.auth_file.exists()
+    assert len(dev_issuer.token_requests(GRANT_DEVICE_CODE)) == 3
+
+
+async def test_denied(tmp_path, mock_clock, dev_issuer):
+    with trio.fail_after(60):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+
+        async def user(run):
+            await wait_for_polls(dev_issuer, 1)
+            dev_issuer.deny_device(run.user_code())
+
+        failure = await run(user)
+    assert isinstance(failure, Denied) and failure.exit_code == ExitCode.DENIED
+    assert "denied" in failure.detail
+    assert not run.settings.auth_file.exists()
+    stopped = [m for m in run.log_messages() if m.get("message_type") == "codex:device_poll:stopped"]
+    assert len(stopped) == 1 and stopped[0]["result"] == "denied" and stopped[0]["polls"] in (1, 2)
+
+
+async def test_expired_without_approval(tmp_path, mock_clock, dev_issuer, monkeypatch):
+    monkeypatch.setattr("codexlogin.dev_issuer.DEVICE_CODE_LIFETIME", 60)  # fewer polls, same logic
+    with trio.fail_after(100):  # virtual seconds
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        started = trio.current_time()
+        failure = await run()
+        elapsed = trio.current_time() - started
+    assert isinstance(failure, TimedOut) and failure.exit_code == ExitCode.TIMED_OUT
+    assert "expired" in failure.detail and "--device-auth" in failure.detail
+    assert 59 <= elapsed <= 61  # the code's expires_in, in virtual time
+    assert not run.settings.auth_file.exists()
+    stopped = [m for m in run.log_messages() if m.get("message_type") == "codex:device_poll:stopped"]
+    assert stopped[0]["result"] == "expired" and stopped[0]["polls"] >= 10
+
+
+async def test_issuer_without_device_login_says_so(tmp_path, mock_clock, dev_issuer):
+    dev_issuer.faults.device_code_enabled = False
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        failure = await run()
+    assert isinstance(failure, DeviceLoginUnavailable) and failure.exit_code == ExitCode.USAGE
+    assert "device login is not enabled on this issuer" in failure.detail
+    assert "`codex login` (browser)" in failure.detail
+    assert dev_issuer.token_requests() == []
+
+
+async def test_workspace_mismatch_saves_nothing(tmp_path, mock_clock, dev_issuer):
+    dev_issuer.device_auto_approve_after = 1
+    with trio.fail_after(60):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url, forced_chatgpt_workspace_id=("acct_other",)))
+        failure = await run()
+    assert isinstance(failure, PolicyViolation) and failure.exit_code == ExitCode.POLICY_VIOLATION
+    assert "acct_other" in failure.detail and "acct_dev" in failure.detail
+    assert not run.settings.auth_file.exists()
+
+
+async def test_forced_api_login_method_refuses_device_login(tmp_path, mock_clock, dev_issuer):
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url, forced_login_method="api"))
+        failure = await run()
+    assert isinstance(failure, PolicyViolation) and "--with-api-key" in failure.detail
+    assert dev_issuer.requests == []
