@@ -8,6 +8,7 @@ Whatever the outcome, the listener is shut down before this returns, so the port
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import os
@@ -343,16 +344,22 @@ async def _open_browser(url: str, stderr: TextIO) -> None:
         print("Could not open a browser; open the URL above yourself.", file=stderr, flush=True)
 
 
-async def _watch_signals(session: LoginSession) -> None:
+def _open_signal_receiver() -> Any:
+    """SIGINT/SIGTERM as values instead of KeyboardInterrupt, so every phase can end cleanly."""
     if threading.current_thread() is not threading.main_thread():
-        return  # signal handlers can only be installed from the main thread
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for signum in signals:
-            if signum == signal.SIGTERM:
-                session.abort(Terminated("login terminated (SIGTERM)"))
-            else:
-                session.abort(Cancelled("login cancelled (Ctrl-C)"))
-            return
+        return contextlib.nullcontext(None)  # signal handlers can only be installed from the main thread
+    return trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM)
+
+
+async def _watch_signals(session: LoginSession, signals: Any) -> None:
+    if signals is None:
+        return
+    async for signum in signals:
+        if signum == signal.SIGTERM:
+            session.abort(Terminated("login terminated (SIGTERM)"))
+        else:
+            session.abort(Cancelled("login cancelled (Ctrl-C)"))
+        return
 
 
 async def _show_waiting(stderr: TextIO) -> None:
@@ -396,7 +403,7 @@ async def browser_login(
         session = LoginSession(state, port, cancel_key, make_completer(settings, issuer, redirect_uri, pkce))
         url = issuer.authorize_url(redirect_uri, pkce, state)
         stop_listener = trio.Event()
-        with diagnostics.listener_action(LOOPBACK_HOST, port):
+        with _open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):
             async with trio.open_nursery() as nursery:
                 await nursery.start(partial(serve, CallbackApp(session), hypercorn_config(sock), shutdown_trigger=stop_listener.wait))
                 announce(stderr, port, url, open_browser=not settings.no_browser)
@@ -404,7 +411,7 @@ async def browser_login(
                     on_listening(url)
                 with trio.CancelScope() as helpers:
                     async with trio.open_nursery() as helper_nursery:
-                        helper_nursery.start_soon(_watch_signals, session)
+                        helper_nursery.start_soon(_watch_signals, session, signals)
                         helper_nursery.start_soon(_show_waiting, stderr)
                         if not settings.no_browser:
                             helper_nursery.start_soon(_open_browser, url, stderr)

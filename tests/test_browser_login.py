@@ -45,13 +45,13 @@ def callback_url(authorize_url, **params):
 
 
 async def get(url, **kwargs):
-    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+    async with httpx.AsyncClient(trust_env=False, timeout=600) as client:
         return await client.get(url, **kwargs)
 
 
 async def approve(authorize_url):
     """The user's browser: the auto-approving issuer redirects straight back to our listener."""
-    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+    async with httpx.AsyncClient(trust_env=False, timeout=600) as client:
         redirect = await client.get(authorize_url)
         assert redirect.status_code == 302, redirect.text
         return await client.get(redirect.headers["location"])
@@ -82,14 +82,18 @@ class Run:
             self.url = await receive.receive()
             await browser(self, self.url)
 
+        async def login():
+            with diagnostics.command_action("login", "browser"):
+                return await browser_login(self.settings, stderr=self.stderr, on_listening=send.send_nowait)
+
         with diagnostics.open_log(self.settings.resolved_log_dir):
-            try:
-                with diagnostics.command_action("login", "browser"):
-                    async with trio.open_nursery() as nursery:
-                        nursery.start_soon(drive)
-                        self.result = await browser_login(self.settings, stderr=self.stderr, on_listening=send.send_nowait)
-            except LoginFailure as failure:
-                self.result = failure
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(drive)
+                try:
+                    self.result = await login()
+                except LoginFailure as failure:
+                    self.result = failure
+                nursery.cancel_scope.cancel()  # a login that failed early never reached the browser
         return self.result
 
 
@@ -327,7 +331,7 @@ async def test_concurrent_duplicate_callbacks_exchange_once(tmp_path, dev_issuer
     dev_issuer.faults.token_delay = 0.2  # keep the first exchange in flight while the second arrives
 
     async def double_click(run, url):
-        async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+        async with httpx.AsyncClient(trust_env=False, timeout=600) as client:
             location = (await client.get(url)).headers["location"]
             async with trio.open_nursery() as nursery:
                 for _ in range(2):
