@@ -46,4 +46,21 @@ def api_key_login(settings: object, stdin: TextIO | None) -> AuthDotJson:
     return auth
 
 
-__all__ = ["PIPE_HINT", "api_key_login", "read_api_key"]
+def run_api_key_login(settings: object, *, stdin: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """`codex login --with-api-key` as a logged flow; returns the exit code."""
+    import sys
+
+    from codexlogin.cli import run_flow
+
+    stdin = sys.stdin if stdin is None else stdin
+    stderr = stderr or sys.stderr
+
+    def success(auth: AuthDotJson) -> None:
+        from codexlogin.statuscmd import mask_api_key
+
+        print(f"Successfully logged in using an API key - {mask_api_key(auth.openai_api_key)}", file=stderr, flush=True)
+
+    return run_flow("login", "api_key", settings, lambda: api_key_login(settings, stdin), success=success)
+
+
+__all__ = ["PIPE_HINT", "api_key_login", "read_api_key", "run_api_key_login"]

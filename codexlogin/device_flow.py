@@ -188,4 +188,18 @@ async def device_login(settings: Settings, *, stderr: TextIO | None = None, http
             await http.aclose()
 
 
-__all__ = ["DeviceLoginUnavailable", "announce", "device_login", "poll_for_tokens", "request_device_authorization"]
+def run_device_login(settings: Settings, *, stderr: TextIO | None = None) -> int:
+    """`codex login --device-auth` as a logged flow; returns the exit code."""
+    from functools import partial
+
+    from codexlogin.cli import run_flow
+
+    stderr = stderr or sys.stderr
+
+    def success(_auth: AuthDotJson) -> None:
+        print("Successfully logged in.", file=stderr, flush=True)
+
+    return run_flow("login", "device", settings, lambda: trio.run(partial(device_login, settings, stderr=stderr)), success=success)
+
+
+__all__ = ["run_device_login", "DeviceLoginUnavailable", "announce", "device_login", "poll_for_tokens", "request_device_authorization"]

@@ -1,0 +1,124 @@
+"""`codex login --with-api-key`: the key from a pipe, a terminal (a real pty), empty input.
+
+Real pipes and a real pseudo-terminal; real files under tmp_path; the run's log is checked for
+the key.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+from contextlib import contextmanager
+from dataclasses import replace
+
+import pytest
+
+from codexlogin.apikey import PIPE_HINT, api_key_login, read_api_key, run_api_key_login
+from codexlogin.outcomes import ExitCode, PolicyViolation, UsageError
+from codexlogin.settings import load_settings
+
+KEY = "sk-proj-0123456789abcdefghijklmnopqrstuvwxyzABCDE"
+
+
+def make_settings(tmp_path, **changes):
+    return replace(load_settings({}), log_dir=tmp_path / "log", **changes)
+
+
+@contextmanager
+def piped(data: bytes):
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, data)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "r", encoding="utf-8") as stream:
+        yield stream
+
+
+@contextmanager
+def terminal():
+    primary, secondary = os.openpty()
+    try:
+        with os.fdopen(secondary, "r", encoding="utf-8", closefd=True) as stream:
+            yield stream
+    finally:
+        os.close(primary)
+
+
+def test_key_from_a_pipe_is_stripped_and_saved(tmp_path):
+    settings = make_settings(tmp_path)
+    with piped(f"  {KEY}\n\n".encode()) as stdin:
+        auth = api_key_login(settings, stdin)
+    assert auth.openai_api_key == KEY
+    saved = json.loads(settings.auth_file.read_text())
+    assert saved == {"auth_mode": "apikey", "OPENAI_API_KEY": KEY}
+    assert stat.S_IMODE(settings.auth_file.stat().st_mode) == 0o600
+
+
+def test_terminal_stdin_is_refused_with_the_pipe_hint(tmp_path):
+    settings = make_settings(tmp_path)
+    with terminal() as stdin, pytest.raises(UsageError) as info:
+        api_key_login(settings, stdin)
+    assert PIPE_HINT in info.value.detail and "terminal" in info.value.detail
+    assert not settings.auth_file.exists()
+
+
+@pytest.mark.parametrize("data", [b"", b"   \n\t\n"])
+def test_empty_input_is_a_clear_usage_error(tmp_path, data):
+    with piped(data) as stdin, pytest.raises(UsageError) as info:
+        read_api_key(stdin)
+    assert "no API key on stdin" in info.value.detail and info.value.exit_code == ExitCode.USAGE
+
+
+@pytest.mark.parametrize("data", [b"sk-one sk-two\n", b"sk-a\nsk-b\n", b"x" * 5000])
+def test_more_than_one_key_is_refused(data):
+    with piped(data) as stdin, pytest.raises(UsageError):
+        read_api_key(stdin)
+
+
+def test_no_stdin_at_all():
+    with pytest.raises(UsageError):
+        read_api_key(None)
+
+
+def test_forced_chatgpt_login_refuses_api_keys_before_reading(tmp_path):
+    settings = make_settings(tmp_path, forced_login_method="chatgpt")
+    stdin = io.StringIO(KEY)
+    with pytest.raises(PolicyViolation):
+        api_key_login(settings, stdin)
+    assert stdin.tell() == 0 and not settings.auth_file.exists()
+
+
+def test_flow_prints_a_masked_key_and_logs_no_secret(tmp_path, capsys):
+    settings = make_settings(tmp_path)
+    with piped(KEY.encode()) as stdin:
+        code = run_api_key_login(settings, stdin=stdin)
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "Successfully logged in using an API key - sk-proj-***ABCDE" in err and KEY not in err
+    log = settings.log_file.read_text()
+    assert KEY not in log and KEY[8:-5] not in log
+    messages = [json.loads(line) for line in log.splitlines()]
+    root = [m for m in messages if m.get("action_type") == "codex:command"]
+    assert root[0]["flow"] == "api_key" and root[-1]["action_status"] == "succeeded"
+    saves = [m for m in messages if m.get("action_type") == "codex:save_credentials"]
+    assert saves[-1]["action_status"] == "succeeded" and saves[-1]["backend"] == "file"
+
+
+def test_flow_failure_is_one_error_line_and_exit_code(tmp_path, capsys):
+    settings = make_settings(tmp_path)
+    with piped(b"") as stdin:
+        code = run_api_key_login(settings, stdin=stdin)
+    assert code == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("error: no API key on stdin") and err.count("\n") == 1
+
+
+def test_a_real_pipe_into_a_process(tmp_path):
+    """`printenv OPENAI_API_KEY | …` shape: a child process whose stdin is a pipe."""
+    code = "import sys; from codexlogin.apikey import run_api_key_login; from codexlogin.settings import load_settings; sys.exit(run_api_key_login(load_settings({})))"
+    result = subprocess.run([sys.executable, "-c", code], input=KEY + "\n", capture_output=True, text=True, timeout=60, env=os.environ.copy())
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "codex-home" / "auth.json").read_text())["OPENAI_API_KEY"] == KEY
