@@ -18,10 +18,12 @@ from codexlogin.outcomes import ExitCode, LoginFailure
 
 
 def _one_line_error(error: Exception) -> Any:
+    """Parse errors as one plain line on stderr (cyclopts then exits 2), never a wrapped panel."""
     from rich.text import Text
 
     message = " ".join(str(error).split())
-    return Text(f"error: {message} (see `codex login --help`)")
+    print(f"error: {message} (see --help)", file=sys.stderr, flush=True)
+    return Text("", end="")
 
 
 app = App(
@@ -85,7 +87,7 @@ def login(
     no_browser: Annotated[bool | None, Parameter(negative=())] = None,
     timeout: float | None = None,
     log_dir: Path | None = None,
-    config: Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=())] = (),
+    config: Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=(), show_default=False, consume_multiple=False)] = (),
 ) -> int:
     """Sign in with your ChatGPT account in a browser (OAuth 2.0 authorization code + PKCE).
 

@@ -1,0 +1,152 @@
+"""The real `codex` command in a subprocess, against the dev issuer served by the test."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import socket
+import stat
+import subprocess
+import sys
+from contextlib import closing
+
+import pytest
+import trio
+
+CODEX = [sys.executable, "-m", "codexlogin"]
+
+
+def env_for(tmp_path, **extra):
+    env = dict(os.environ)
+    env.update(
+        CODEX_HOME=str(tmp_path / "codex-home"),
+        BROWSER=f"{shlex.quote(sys.executable)} -m codexlogin.dev_issuer browse %s",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+async def codex(*args, env, stdin=b""):
+    result = await trio.run_process([*CODEX, *args], env=env, stdin=stdin, capture_stdout=True, capture_stderr=True, check=False)
+    return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+
+async def test_login_end_to_end_through_the_cli(tmp_path, dev_issuer):
+    env = env_for(tmp_path)
+    with trio.fail_after(30):
+        code, out, err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env)
+    assert code == 0, err
+    assert "Successfully logged in" in err
+    auth_file = tmp_path / "codex-home" / "auth.json"
+    assert json.loads(auth_file.read_text())["auth_mode"] == "chatgpt"
+    assert stat.S_IMODE(auth_file.stat().st_mode) == 0o600
+    log = (tmp_path / "codex-home" / "log" / "codex-login.log").read_text()
+    assert '"codex:token_exchange"' in log
+    tokens = json.loads(auth_file.read_text())["tokens"]
+    for secret in tokens.values():
+        if secret and secret != "acct_dev":
+            assert secret not in log
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["login", "--bogus"], "Unknown option"),
+        (["login", "--port", "abc"], "--port"),
+        (["login", "-c", "port=99999"], "port must be between 0 and 65535"),
+        (["login", "-c", "nonsense"], "-c expects key=value"),
+        (["login", "--issuer", "http://example.com"], "must use https"),
+        (["logn"], "Unknown command"),
+    ],
+)
+async def test_usage_errors_are_one_line_exit_2(tmp_path, args, message):
+    with trio.fail_after(30):
+        code, out, err = await codex(*args, env=env_for(tmp_path))
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
+    assert "Traceback" not in err
+
+
+async def test_bad_config_toml_is_usage_error(tmp_path):
+    home = tmp_path / "codex-home"
+    home.mkdir()
+    (home / "config.toml").write_text("port = [")
+    with trio.fail_after(30):
+        code, _, err = await codex("login", env=env_for(tmp_path))
+    assert code == 2 and "not valid TOML" in err and "Traceback" not in err
+
+
+async def test_unwritable_log_dir_warns_once_and_login_goes_on(tmp_path, dev_issuer):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    with trio.fail_after(30):
+        code, _, err = await codex(
+            "login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--log-dir", str(blocker / "log"), env=env_for(tmp_path)
+        )
+    assert code == 0, err
+    assert err.count("warning: cannot write codex-login.log") == 1
+    assert (tmp_path / "codex-home" / "auth.json").exists()
+
+
+async def test_port_held_by_foreign_program_exits_6(tmp_path, dev_issuer):
+    with closing(socket.socket()) as foreign:
+        foreign.bind(("127.0.0.1", 0))
+        foreign.listen(1)
+        foreign.settimeout(0)
+        port = foreign.getsockname()[1]
+        with trio.fail_after(30):
+            code, _, err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", str(port), env=env_for(tmp_path))
+    assert code == 6
+    assert f"port {port}" in err and "--port" in err and "Traceback" not in err
+
+
+async def test_save_failure_exits_7_and_keeps_nothing_half_written(tmp_path, dev_issuer):
+    home = tmp_path / "codex-home"
+    (home / "auth.json").mkdir(parents=True)  # replacing a directory fails, like a read-only home
+    with trio.fail_after(30):
+        code, _, err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env_for(tmp_path))
+    assert code == 7 and "cannot write" in err and "Traceback" not in err
+    assert sorted(p.name for p in home.iterdir() if p.name.startswith(".auth.json")) == []
+
+
+async def test_timeout_exits_5(tmp_path, dev_issuer):
+    with trio.fail_after(30):
+        code, _, err = await codex(
+            "login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--no-browser", "--timeout", "0.5", env=env_for(tmp_path)
+        )
+    assert code == 5 and "no sign-in completed within 0.5s" in err
+
+
+async def test_sigterm_while_waiting_exits_143_and_frees_the_port(tmp_path, dev_issuer):
+    env = env_for(tmp_path)
+    with trio.fail_after(30):
+        process = await trio.lowlevel.open_process(
+            [*CODEX, "login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--no-browser"],
+            env=env, stderr=subprocess.PIPE,
+        )
+        seen = b""
+        while b"On a remote" not in seen:
+            chunk = await process.stderr.receive_some(4096)
+            assert chunk, seen
+            seen += chunk
+        port = int(seen.split(b"http://localhost:")[1].split(b".")[0])
+        process.send_signal(15)
+        code = await process.wait()
+        await process.stderr.aclose()
+    assert code == 143
+    with closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", port))
+    log = (tmp_path / "codex-home" / "log" / "codex-login.log").read_text().splitlines()
+    root_end = [json.loads(line) for line in log if '"codex:command"' in line][-1]
+    assert root_end["outcome"] == "cancelled" and root_end["exit_code"] == 143
+
+
+def test_help_comes_from_docstrings():
+    result = subprocess.run([*CODEX, "login", "--help"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "100"}, timeout=30)
+    assert result.returncode == 0
+    for flag in ("--issuer", "--client-id", "--port", "--no-browser", "--timeout", "--log-dir", "-c"):
+        assert flag in result.stdout
+    assert "Sign in" in result.stdout
