@@ -298,8 +298,10 @@ def enforce_workspace(settings: Settings, auth: AuthDotJson) -> None:
         )
 
 
-async def try_api_key_exchange(issuer: IssuerClient, id_token: str) -> str | None:
+async def try_api_key_exchange(issuer: IssuerClient, id_token: str | None) -> str | None:
     """Optional, as in the reference CLI: a failure (e.g. unsupported_grant_type) is logged and ignored."""
+    if not id_token:
+        return None  # a plain OAuth server sends no id_token to exchange
     try:
         with diagnostics.api_key_exchange_action(issuer.settings.token_endpoint):
             return await issuer.exchange_api_key(id_token)

@@ -229,7 +229,7 @@ class IssuerClient:
             "code_verifier": verifier,
         }
         status, data = await self.post_form(self.settings.token_endpoint, form, what="token endpoint")
-        return self._tokens(data, "token endpoint", need=("id_token", "access_token", "refresh_token"), status=status)
+        return self._tokens(data, "token endpoint", need=("access_token",), status=status)
 
     async def exchange_api_key(self, id_token: str) -> str:
         form = {

@@ -19,9 +19,11 @@ from codexlogin.outcomes import StorageFailed
 
 @dataclass(frozen=True, repr=False)
 class TokenData:
-    id_token: str
+    # Only access_token is required: RFC 6749 makes refresh tokens optional and a plain OAuth
+    # server sends no id_token.
+    id_token: str | None
     access_token: str
-    refresh_token: str
+    refresh_token: str | None
     account_id: str | None = None
 
     def __repr__(self) -> str:
@@ -59,10 +61,10 @@ class AuthDotJson:
         token_data = None
         if isinstance(tokens, dict):
             token_data = TokenData(
-                id_token=str(tokens.get("id_token") or ""),
+                id_token=_optional_str(tokens.get("id_token")),
                 access_token=str(tokens.get("access_token") or ""),
-                refresh_token=str(tokens.get("refresh_token") or ""),
-                account_id=tokens.get("account_id"),
+                refresh_token=_optional_str(tokens.get("refresh_token")),
+                account_id=_optional_str(tokens.get("account_id")),
             )
         api_key = data.get("OPENAI_API_KEY")
         mode = data.get("auth_mode") or ("chatgpt" if token_data else "apikey")
@@ -72,6 +74,10 @@ class AuthDotJson:
             tokens=token_data,
             last_refresh=data.get("last_refresh") if isinstance(data.get("last_refresh"), str) else None,
         )
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def now_rfc3339() -> str:

@@ -346,3 +346,17 @@ async def test_concurrent_duplicate_callbacks_exchange_once(tmp_path, dev_issuer
     assert len(dev_issuer.token_requests("authorization_code")) == 1
     assert sorted(page.status_code for page in run.pages) == [200, 200]
     assert any("already finished" in page.text for page in run.pages)
+
+
+async def test_plain_oauth_reply_without_id_or_refresh_token_is_accepted(tmp_path, dev_issuer):
+    dev_issuer.faults.token_status = 200
+    dev_issuer.faults.token_body = b'{"access_token": "plain-access-token-123", "token_type": "Bearer", "expires_in": 60}'
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        auth = await run(approving_browser)
+    assert not isinstance(auth, LoginFailure), auth
+    saved = json.loads(run.settings.auth_file.read_text())
+    assert saved["tokens"] == {"id_token": None, "access_token": "plain-access-token-123", "refresh_token": None, "account_id": None}
+    assert saved["OPENAI_API_KEY"] is None
+    assert dev_issuer.token_requests("urn:ietf:params:oauth:grant-type:token-exchange") == [], "no id_token, nothing to exchange"
+    assert_no_secrets(run.log, "plain-access-token-123")
