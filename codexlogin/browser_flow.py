@@ -59,6 +59,7 @@ BIND_RETRIES = 10
 BIND_RETRY_DELAY = 0.2
 CANCEL_REQUEST_TIMEOUT = 2.0
 MAX_LOGGED_PATH = 200
+MAX_LOGGED_IGNORED_REQUESTS = 50  # past this, junk requests are answered but only counted
 
 
 # --- the port: bind, or take it over from an older login of ours -------------------------------
@@ -146,6 +147,7 @@ class LoginSession:
     exchanging: bool = False
     decided: trio.Event = field(default_factory=trio.Event)
     exchange_scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+    ignored_requests: int = 0
 
     def finish(self, outcome: AuthDotJson | LoginFailure) -> None:
         """The first outcome wins; later ones (a late callback, a second signal) are ignored."""
@@ -166,9 +168,13 @@ class LoginSession:
             cancel_key=self.cancel_key,
             finished=self.exchanging or self.outcome is not None,
         )
-        path = request.path[:MAX_LOGGED_PATH]
+        if decision.action in (Action.IGNORE, Action.ALREADY_FINISHED):
+            # A flood of junk requests must not grow codex-login.log without bound.
+            self.ignored_requests += 1
+            if self.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
+                return decision.status, decision.page
         with diagnostics.callback_action(
-            path,
+            request.path[:MAX_LOGGED_PATH],
             has_code=bool(decision.log_facts.get("has_code")),
             has_state=bool(decision.log_facts.get("has_state")),
             has_error=bool(decision.log_facts.get("has_error")),
@@ -420,6 +426,8 @@ async def browser_login(
                         await _wait_for_outcome(session, settings.timeout)
                         helpers.cancel()
                 stop_listener.set()
+            if session.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
+                diagnostics.log_event("codex:listener:unlogged_requests", count=session.ignored_requests - MAX_LOGGED_IGNORED_REQUESTS)
             outcome = session.outcome
             if isinstance(outcome, LoginFailure):
                 raise outcome
