@@ -21,7 +21,8 @@ import trio
 from codexlogin.outcomes import StorageFailed, TimedOut
 
 LOCK_FILE_NAME = "auth.lock"
-POLL_INTERVAL = 0.05
+POLL_INTERVAL = 0.05  # first retry; doubles up to MAX_POLL_INTERVAL
+MAX_POLL_INTERVAL = 0.5
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt
@@ -61,9 +62,11 @@ async def hold_file_lock(path: Path, *, timeout: float) -> AsyncIterator[float]:
         raise StorageFailed(f"cannot open lock file {path}: {exc.strerror or exc}") from None
     try:
         started = trio.current_time()
+        delay = POLL_INTERVAL
         with trio.move_on_after(timeout) as waiting:
             while not _try_lock(fd):
-                await trio.sleep(POLL_INTERVAL)
+                await trio.sleep(delay)
+                delay = min(delay * 2, MAX_POLL_INTERVAL)
         if waiting.cancelled_caught:
             raise TimedOut(
                 f"another codex process held {path} for more than {timeout:g}s;"

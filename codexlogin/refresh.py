@@ -138,12 +138,12 @@ async def refresh_credentials(
             current, backend = load_credentials(settings)
             if current is None:
                 raise NotLoggedIn("logged out while waiting to refresh; run `codex login`")
-            rotated_meanwhile = (
-                current.tokens is not None and current.tokens.refresh_token != auth.tokens.refresh_token
+            # Changed while we waited: another process refreshed (or logged in again). Its tokens
+            # are as fresh as the issuer makes them; refreshing again would only spend a rotation.
+            changed_meanwhile = current.auth_mode != "chatgpt" or current.tokens is None or (
+                current.tokens.refresh_token != auth.tokens.refresh_token
             )
-            if current.auth_mode != "chatgpt" or current.tokens is None or (
-                rotated_meanwhile and refresh_reason(current) is None
-            ):
+            if changed_meanwhile:
                 action.add_success_fields(refreshed=False, by_other_process=True, lock_wait=round(waited, 3))
                 return RefreshResult(current, backend, refreshed=False, reason=reason, by_other_process=True)
             owned_http = http is None

@@ -1,0 +1,297 @@
+"""Refreshing stored tokens against the dev issuer over real HTTP, and the cross-process lock.
+
+Rules: 127.0.0.1 only, port 0; a hard bound on every test (trio.fail_after, subprocess timeouts);
+real files under tmp_path. The two-process test serves the issuer from a thread running its own
+trio.run and starts two real `python -c` refreshers against it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+
+import httpx
+import pytest
+import trio
+
+from codexlogin import DEFAULT_CLIENT_ID, diagnostics
+from codexlogin.dev_issuer import GRANT_DEVICE_CODE, GRANT_REFRESH, DevIssuer, serve_dev_issuer
+from codexlogin.issuer import IssuerRejected, IssuerUnreachable
+from codexlogin.locking import hold_file_lock, refresh_lock_path
+from codexlogin.outcomes import CredentialsUnusable, ExitCode, NetworkError, NotLoggedIn, TimedOut
+from codexlogin.refresh import RefreshRejected, RefreshUnreachable, classify_failure, refresh_credentials, refresh_reason
+from codexlogin.settings import load_settings
+from codexlogin.storage import AuthDotJson, TokenData, save_auth
+
+pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
+
+NINE_DAYS_AGO = "2020-01-01T00:00:00Z"
+
+
+def issue_tokens(issuer: DevIssuer, url: str) -> dict:
+    """A fresh grant from the issuer over HTTP (device flow, approved at once). Blocking."""
+    with httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
+        device = client.post("/oauth/device/code", data={"client_id": DEFAULT_CLIENT_ID}).json()
+        issuer.approve_device(device["user_code"])
+        reply = client.post("/oauth/token", data={"grant_type": GRANT_DEVICE_CODE, "device_code": device["device_code"], "client_id": DEFAULT_CLIENT_ID})
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+
+def store_tokens(settings, issued: dict, *, last_refresh: str | None = None, api_key: str | None = "sk-kept-0123456789") -> AuthDotJson:
+    auth = AuthDotJson(
+        auth_mode="chatgpt",
+        openai_api_key=api_key,
+        tokens=TokenData(issued["id_token"], issued["access_token"], issued["refresh_token"], "acct_dev"),
+        last_refresh=last_refresh or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+    save_auth(settings.auth_file, auth)
+    return auth
+
+
+def make_settings(tmp_path, url, **changes):
+    return replace(load_settings({"issuer": url}), log_dir=tmp_path / "log", exchange_timeout=10, **changes)
+
+
+async def issue(issuer):
+    return await trio.to_thread.run_sync(issue_tokens, issuer, issuer.issuer_url)
+
+
+def saved(settings) -> dict:
+    return json.loads(settings.auth_file.read_text())
+
+
+# --- when -----------------------------------------------------------------------------------------
+
+
+def jwt_with_exp(exp: int) -> str:
+    import base64
+
+    payload = base64.urlsafe_b64encode(json.dumps({"exp": exp}).encode()).rstrip(b"=").decode()
+    return f"e30.{payload}.sig"
+
+
+@pytest.mark.parametrize(
+    ("exp_in", "last_refresh", "expected"),
+    [
+        (3600, "now", None),
+        (301, "now", None),
+        (299, "now", "expiring"),
+        (-10, "now", "expiring"),
+        (3600, NINE_DAYS_AGO, "stale"),
+        (3600, None, "stale"),
+        (None, "now", None),  # an opaque access token: only the age counts
+    ],
+)
+def test_refresh_reason(exp_in, last_refresh, expected):
+    now = 1_800_000_000
+    access = jwt_with_exp(now + exp_in) if exp_in is not None else "opaque"
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60)) if last_refresh == "now" else last_refresh
+    auth = AuthDotJson("chatgpt", tokens=TokenData("id", access, "rt"), last_refresh=stamp)
+    assert refresh_reason(auth, now=now) == expected
+    assert refresh_reason(AuthDotJson("apikey", openai_api_key="sk-x"), now=now) is None
+
+
+# --- against the issuer ---------------------------------------------------------------------------
+
+
+async def test_fresh_tokens_make_no_request(tmp_path):
+    issuer = DevIssuer()
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(serve_dev_issuer, issuer)
+            settings = make_settings(tmp_path, url)
+            store_tokens(settings, await issue(issuer))
+            before = settings.auth_file.read_bytes()
+            result = await refresh_credentials(settings)
+            nursery.cancel_scope.cancel()
+    assert not result.refreshed and result.reason is None
+    assert issuer.token_requests(GRANT_REFRESH) == [] and settings.auth_file.read_bytes() == before
+
+
+@pytest.mark.parametrize("why", ["expiring", "stale"])
+async def test_due_tokens_are_refreshed_and_the_rotation_saved(tmp_path, why):
+    issuer = DevIssuer(access_token_lifetime=60 if why == "expiring" else 3600)
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(serve_dev_issuer, issuer)
+            settings = make_settings(tmp_path, url)
+            old = store_tokens(settings, await issue(issuer), last_refresh=NINE_DAYS_AGO if why == "stale" else None)
+            with diagnostics.open_log(settings.resolved_log_dir):
+                result = await refresh_credentials(settings)
+            nursery.cancel_scope.cancel()
+    assert result.refreshed and result.reason == why and result.backend == "file"
+    assert len(issuer.token_requests(GRANT_REFRESH)) == 1
+    data = saved(settings)
+    assert stat.S_IMODE(settings.auth_file.stat().st_mode) == 0o600
+    assert data["tokens"]["refresh_token"] != old.tokens.refresh_token
+    assert issuer.token_active(data["tokens"]["refresh_token"]) and not issuer.token_active(old.tokens.refresh_token)
+    assert data["tokens"]["access_token"] != old.tokens.access_token and data["tokens"]["account_id"] == "acct_dev"
+    assert data["OPENAI_API_KEY"] == "sk-kept-0123456789" and data["last_refresh"] != old.last_refresh
+    assert [p.name for p in settings.codex_home.iterdir() if p.name.endswith(".tmp")] == []
+    log = settings.log_file.read_text()
+    for secret in (old.tokens.refresh_token, data["tokens"]["refresh_token"], data["tokens"]["access_token"]):
+        assert secret not in log
+    done = [json.loads(line) for line in log.splitlines() if '"codex:refresh"' in line][-1]
+    assert done["action_status"] == "succeeded" and done["refreshed"] is True and done["rotated"] is True
+
+
+async def test_concurrent_refreshers_in_one_process_make_one_request(tmp_path):
+    issuer = DevIssuer(access_token_lifetime=60)
+    issuer.faults.token_delay = 0.3  # keep the first refresher inside the lock for a while
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(serve_dev_issuer, issuer)
+            settings = make_settings(tmp_path, url)
+            store_tokens(settings, await issue(issuer))
+            results = []
+
+            async def refresher():
+                results.append(await refresh_credentials(settings))
+
+            async with trio.open_nursery() as inner:
+                inner.start_soon(refresher)
+                inner.start_soon(refresher)
+            nursery.cancel_scope.cancel()
+    assert len(issuer.token_requests(GRANT_REFRESH)) == 1
+    assert sorted(r.refreshed for r in results) == [False, True]
+    assert [r.by_other_process for r in results if not r.refreshed] == [True]
+    assert issuer.token_active(saved(settings)["tokens"]["refresh_token"])
+
+
+@contextmanager
+def issuer_in_thread(issuer: DevIssuer):
+    """Serve `issuer` from a thread with its own trio.run, for subprocess and sync-command tests."""
+    ready, box = threading.Event(), {}
+
+    def main():
+        async def run():
+            box["token"] = trio.lowlevel.current_trio_token()
+            with trio.CancelScope() as scope:
+                box["scope"] = scope
+                async with trio.open_nursery() as nursery:
+                    box["url"] = await nursery.start(serve_dev_issuer, issuer)
+                    ready.set()
+
+        trio.run(run)
+
+    thread = threading.Thread(target=main, name="dev-issuer", daemon=True)
+    thread.start()
+    assert ready.wait(10), "dev issuer did not start"
+    try:
+        yield box["url"]
+    finally:
+        trio.from_thread.run_sync(box["scope"].cancel, trio_token=box["token"])
+        thread.join(10)
+
+
+REFRESHER = """
+import sys, trio
+from codexlogin.refresh import refresh_credentials
+from codexlogin.settings import load_settings
+sys.stdin.readline()  # start line: both processes begin together
+result = trio.run(refresh_credentials, load_settings({}))
+print("refreshed" if result.refreshed else "other" if result.by_other_process else "none", flush=True)
+"""
+
+
+def test_two_processes_make_exactly_one_refresh_request(tmp_path):
+    issuer = DevIssuer(access_token_lifetime=60)
+    issuer.faults.token_delay = 0.5  # the winner holds the lock while the loser waits on it
+    with issuer_in_thread(issuer) as url:
+        settings = make_settings(tmp_path, url)
+        old = store_tokens(settings, issue_tokens(issuer, url))
+        env = {**os.environ, "CODEX_LOGIN_ISSUER": url}
+        procs = [
+            subprocess.Popen([sys.executable, "-c", REFRESHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            for _ in range(2)
+        ]
+        for proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        outputs = [proc.communicate(timeout=60) for proc in procs]
+        refresh_requests = issuer.token_requests(GRANT_REFRESH)
+    for proc, (out, err) in zip(procs, outputs):
+        assert proc.returncode == 0, err
+    assert sorted(out.strip() for out, _ in outputs) == ["other", "refreshed"]
+    assert len(refresh_requests) == 1 and refresh_requests[0]["refresh_token"] == old.tokens.refresh_token
+    final = saved(settings)["tokens"]["refresh_token"]
+    assert final != old.tokens.refresh_token and issuer.token_active(final)  # the grant survived
+
+
+# --- failures by kind -------------------------------------------------------------------------------
+
+
+async def test_rejected_refresh_token_is_unusable_credentials(tmp_path):
+    issuer = DevIssuer(access_token_lifetime=60)
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(serve_dev_issuer, issuer)
+            settings = make_settings(tmp_path, url)
+            store_tokens(settings, await issue(issuer))
+            before = settings.auth_file.read_bytes()
+            issuer.faults.refresh_error = "invalid_grant"
+            with pytest.raises(RefreshRejected) as info:
+                await refresh_credentials(settings)
+            nursery.cancel_scope.cancel()
+    assert info.value.kind == "rejected" and info.value.exit_code == ExitCode.CREDENTIALS_UNUSABLE
+    assert "invalid_grant" in info.value.detail and "codex login" in info.value.detail
+    assert settings.auth_file.read_bytes() == before  # nothing half-written
+
+
+async def test_unreachable_issuer_is_a_network_error(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    settings = make_settings(tmp_path, url)
+    expiring = jwt_with_exp(int(time.time()) + 10)
+    save_auth(settings.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", expiring, "rt-x"), last_refresh=NINE_DAYS_AGO))
+    with trio.fail_after(20), pytest.raises(RefreshUnreachable) as info:
+        await refresh_credentials(settings)
+    assert info.value.kind == "network" and info.value.exit_code == ExitCode.NETWORK_ERROR
+
+
+def test_classify_failure_kinds():
+    expired = classify_failure(IssuerRejected("token refresh", 400, "invalid_grant", "Refresh token expired", ""))
+    assert isinstance(expired, CredentialsUnusable) and expired.kind == "expired"
+    rejected = classify_failure(IssuerRejected("token refresh", 401, "invalid_client", None, ""))
+    assert isinstance(rejected, CredentialsUnusable) and rejected.kind == "rejected"
+    for status in (500, 503, 429):
+        unavailable = classify_failure(IssuerRejected("token refresh", status, None, None, "<html>oops</html>"))
+        assert isinstance(unavailable, NetworkError) and unavailable.kind == "unavailable"
+    network = classify_failure(IssuerUnreachable("token refresh", "timeout", "no reply"))
+    assert isinstance(network, NetworkError) and network.kind == "network"
+    odd = IssuerRejected("token refresh", 200, "invalid_response", "reply lacks access_token", "")
+    assert classify_failure(odd) is odd
+
+
+async def test_nothing_stored_and_no_refresh_token(tmp_path):
+    settings = make_settings(tmp_path, "http://127.0.0.1:9")
+    with pytest.raises(NotLoggedIn):
+        await refresh_credentials(settings)
+    save_auth(settings.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", jwt_with_exp(0), ""), last_refresh=NINE_DAYS_AGO))
+    with pytest.raises(RefreshRejected):
+        await refresh_credentials(settings)
+    save_auth(settings.auth_file, AuthDotJson("apikey", openai_api_key="sk-abc"))
+    result = await refresh_credentials(settings, force=True)
+    assert not result.refreshed
+
+
+async def test_lock_wait_is_bounded(tmp_path, mock_clock):
+    settings = make_settings(tmp_path, "http://127.0.0.1:9")
+    with trio.fail_after(100):
+        async with hold_file_lock(refresh_lock_path(settings), timeout=1):
+            with pytest.raises(TimedOut):
+                async with hold_file_lock(refresh_lock_path(settings), timeout=5):
+                    pass
+        async with hold_file_lock(refresh_lock_path(settings), timeout=1) as waited:
+            assert waited == 0
