@@ -1,0 +1,216 @@
+"""`codex login status`: every state, its text, JSON and exit code; --check against the dev issuer.
+
+The command is called as the CLI calls it (a plain function returning the exit code); --check
+runs trio.run inside, so those tests are sync and serve the issuer from a thread. Real files under
+tmp_path; the cold path is checked in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from codexlogin.dev_issuer import GRANT_REFRESH, DevIssuer
+from codexlogin.outcomes import ExitCode
+from codexlogin.settings import load_settings
+from codexlogin.statuscmd import mask_api_key, status
+from codexlogin.storage import AuthDotJson, TokenData, save_auth
+from test_refresh import NINE_DAYS_AGO, issue_tokens, issuer_in_thread, jwt_with_exp, store_tokens
+
+JSON_KEYS = {
+    "status", "logged_in", "mode", "email", "plan", "account_id", "api_key",
+    "expires_at", "last_refresh", "refresh_due", "storage", "problem",
+}
+
+
+def run_status(capsys, *args, **kwargs):
+    code = status(*args, **kwargs)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, **kwargs):
+    code, out, err = run_status(capsys, json_=True, **kwargs)
+    assert out.count("\n") == 1, out
+    return code, json.loads(out), err
+
+
+def settings():
+    return load_settings({})
+
+
+def store(auth):
+    save_auth(settings().auth_file, auth)
+
+
+@pytest.mark.parametrize(
+    ("key", "masked"),
+    [
+        ("sk-proj-0123456789abcde", "sk-proj-***abcde"),
+        ("sk-0123456789abcd", "sk-01234***9abcd"),  # 17 characters
+        ("sk-1234567890a", "sk-12345***7890a"),  # 14 characters: masked normally
+        ("sk-123456789a", "***"),  # 13 characters: fully masked
+        ("short", "***"),
+        ("", "***"),
+        (None, "***"),
+    ],
+)
+def test_mask_api_key(key, masked):
+    assert mask_api_key(key) == masked
+
+
+def test_not_logged_in(capsys):
+    assert run_status(capsys) == (1, "Not logged in\n", "")
+    code, data, _ = run_json(capsys)
+    assert code == ExitCode.NOT_LOGGED_IN and set(data) == JSON_KEYS
+    assert data["status"] == "not_logged_in" and data["logged_in"] is False and data["mode"] is None
+    assert data["storage"] == "file"
+
+
+def test_api_key_is_masked_in_text_and_json(capsys):
+    key = "sk-proj-SECRETSECRETSECRETabcde"
+    store(AuthDotJson("apikey", openai_api_key=key))
+    code, out, _ = run_status(capsys)
+    assert (code, out) == (0, "Logged in using an API key - sk-proj-***abcde\n")
+    code, data, _ = run_json(capsys)
+    assert code == 0 and data["mode"] == "apikey" and data["api_key"] == "sk-proj-***abcde"
+    assert "SECRET" not in json.dumps(data)
+
+
+def test_chatgpt_login_from_issued_tokens(capsys):
+    issuer = DevIssuer(email="ci@example.com", plan="team", account_id="acct_ci")
+    with issuer_in_thread(issuer) as url:
+        issued = issue_tokens(issuer, url)
+    auth = store_tokens(settings(), issued)
+    code, out, _ = run_status(capsys)
+    assert (code, out) == (0, "Logged in using ChatGPT (ci@example.com, team, acct_dev)\n")
+    code, data, _ = run_json(capsys)
+    assert code == 0 and set(data) == JSON_KEYS
+    assert data["status"] == "logged_in" and data["logged_in"] is True and data["mode"] == "chatgpt"
+    assert (data["email"], data["plan"]) == ("ci@example.com", "team")
+    assert data["account_id"] == "acct_dev"  # the stored account id wins over the claim
+    assert data["expires_at"].endswith("Z") and data["last_refresh"] == auth.last_refresh
+    assert data["refresh_due"] is None and data["storage"] == "file" and data["problem"] is None
+    text = json.dumps(data)
+    for secret in (issued["access_token"], issued["refresh_token"], issued["id_token"]):
+        assert secret not in text
+
+
+def test_expiring_but_refreshable_is_still_logged_in(capsys):
+    store(AuthDotJson("chatgpt", tokens=TokenData("id", jwt_with_exp(int(time.time()) - 60), "rt"), last_refresh=NINE_DAYS_AGO))
+    code, data, _ = run_json(capsys)
+    assert code == 0 and data["refresh_due"] == "expiring" and data["status"] == "logged_in"
+
+
+@pytest.mark.parametrize(
+    ("auth_json", "problem"),
+    [
+        ("{not json", "not valid auth.json"),
+        (json.dumps({"auth_mode": "apikey", "OPENAI_API_KEY": ""}), "API key is empty"),
+        (json.dumps({"auth_mode": "chatgpt", "tokens": {}}), "no tokens"),
+        (json.dumps({"auth_mode": "chatgpt", "tokens": {"id_token": "x", "access_token": jwt_with_exp(1), "refresh_token": ""}}), "no refresh token"),
+        (json.dumps({"auth_mode": "martian"}), "unknown auth_mode"),
+    ],
+)
+def test_unusable_credentials_have_their_own_exit_code(capsys, auth_json, problem):
+    path = settings().auth_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(auth_json)
+    code, out, _ = run_status(capsys)
+    assert code == ExitCode.CREDENTIALS_UNUSABLE == 8
+    assert out.startswith("Credentials are stored but unusable:") and problem in out
+    code, data, _ = run_json(capsys)
+    assert code == 8 and data["status"] == "unusable" and problem in data["problem"] and data["logged_in"] is False
+
+
+def test_policy_violations(capsys):
+    store(AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt", "acct_a"), last_refresh=NINE_DAYS_AGO))
+    code, out, _ = run_status(capsys, config=("forced_login_method=api",))
+    assert code == ExitCode.POLICY_VIOLATION and "forced_login_method = api" in out
+    code, data, _ = run_json(capsys, config=("forced_chatgpt_workspace_id=acct_b,acct_c",))
+    assert code == 9 and data["status"] == "policy_violation" and "acct_a" in data["problem"] and "acct_b" in data["problem"]
+    assert run_status(capsys, config=("forced_chatgpt_workspace_id=acct_a",))[0] == 0
+    store(AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcde"))
+    assert run_status(capsys, config=("forced_login_method=chatgpt",))[0] == 9
+
+
+def test_bad_settings_are_a_usage_error(capsys):
+    code, out, err = run_status(capsys, config=("nonsense=1",))
+    assert code == ExitCode.USAGE and out == "" and err.startswith("error: unknown setting")
+
+
+def test_offline_status_imports_nothing_heavy_and_writes_no_log(tmp_path):
+    store(AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcde"))
+    probe = (
+        "import sys; from codexlogin.statuscmd import status; code = status();"
+        " heavy = sorted(m for m in ('trio', 'httpx', 'hypercorn', 'eliot', 'rich', 'keyring') if m in sys.modules);"
+        " print(heavy); sys.exit(code)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=os.environ.copy())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["Logged in using an API key - sk-proj-***abcde", "[]"]
+    assert not settings().log_file.exists()
+
+
+# --- --check ----------------------------------------------------------------------------------------
+
+
+def test_check_fresh_tokens_without_a_refresh(capsys):
+    issuer = DevIssuer()
+    with issuer_in_thread(issuer) as url:
+        store_tokens(settings(), issue_tokens(issuer, url))
+        code, data, _ = run_json(capsys, check=True, issuer=url)
+        assert issuer.token_requests(GRANT_REFRESH) == []
+    assert code == 0 and data["check"] == {"refreshed": False, "reason": None, "online": True}
+    assert settings().log_file.exists()  # --check is a logged flow
+
+
+def test_check_refreshes_expiring_tokens(capsys):
+    issuer = DevIssuer(access_token_lifetime=120)
+    with issuer_in_thread(issuer) as url:
+        old = store_tokens(settings(), issue_tokens(issuer, url))
+        code, out, _ = run_status(capsys, check=True, issuer=url)
+        assert len(issuer.token_requests(GRANT_REFRESH)) == 1
+    assert code == 0 and out.startswith("Logged in using ChatGPT (dev@example.com, pro, acct_dev)\n")
+    assert "tokens refreshed (expiring)" in out
+    new = json.loads(settings().auth_file.read_text())["tokens"]["refresh_token"]
+    assert new != old.tokens.refresh_token
+
+
+def test_check_rejected_refresh_token(capsys):
+    issuer = DevIssuer(access_token_lifetime=120)
+    with issuer_in_thread(issuer) as url:
+        store_tokens(settings(), issue_tokens(issuer, url))
+        issuer.faults.refresh_error = "invalid_grant"
+        code, data, err = run_json(capsys, check=True, issuer=url)
+    assert code == ExitCode.CREDENTIALS_UNUSABLE and data["status"] == "check_failed"
+    assert data["error"]["kind"] == "rejected" and data["error"]["exit_code"] == 8
+    assert "invalid_grant" in data["error"]["message"]
+    assert err.startswith("error: the issuer rejected the stored refresh token")
+
+
+def test_check_unreachable_issuer_is_a_network_error(capsys):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    store(AuthDotJson("chatgpt", tokens=TokenData("id", jwt_with_exp(int(time.time()) + 30), "rt"), last_refresh=NINE_DAYS_AGO))
+    code, out, err = run_status(capsys, check=True, issuer=url)
+    assert code == ExitCode.NETWORK_ERROR and out == "" and "could not reach" in err
+    code, data, _ = run_json(capsys, check=True, issuer=url)
+    assert code == 10 and data["error"]["kind"] == "network"
+
+
+def test_check_with_nothing_stored_needs_no_network(capsys):
+    assert run_status(capsys, check=True, issuer="http://127.0.0.1:9") == (1, "Not logged in\n", "")
+
+
+def test_check_api_key_is_offline(capsys):
+    store(AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcde"))
+    code, data, _ = run_json(capsys, check=True, issuer="http://127.0.0.1:9")
+    assert code == 0 and data["check"] == {"refreshed": False, "reason": None, "online": False}
