@@ -1,0 +1,154 @@
+"""`codex logout`: revoke at the dev issuer (OK, 500, hanging, unreachable), remove, nothing stored.
+
+The command runs trio.run inside, so these tests are sync and serve the issuer from a thread;
+real files under tmp_path; the run's log is read back.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import keyring
+import keyring.backends.fail
+import pytest
+import trio
+
+from codexlogin.dev_issuer import DevIssuer
+from codexlogin.logoutcmd import REVOKE_TIMEOUT, logout, logout_flow
+from codexlogin.outcomes import ExitCode
+from codexlogin.settings import load_settings
+from codexlogin.storage import AuthDotJson, TokenData, save_auth
+from test_credentials import MemoryKeyring
+from test_refresh import issue_tokens, issuer_in_thread, store_tokens
+
+pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
+
+
+def settings():
+    return load_settings({})
+
+
+def log_messages():
+    path = settings().log_file
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_nothing_stored_says_not_logged_in(capsys):
+    assert logout(issuer="http://127.0.0.1:9") == 0
+    assert capsys.readouterr() == ("Not logged in\n", "")
+
+
+def test_revokes_the_refresh_token_then_removes(capsys):
+    issuer = DevIssuer()
+    with issuer_in_thread(issuer) as url:
+        auth = store_tokens(settings(), issue_tokens(issuer, url))
+        assert logout(issuer=url) == 0
+        revokes = [form for method, path, form in issuer.requests if path == "/oauth/revoke"]
+        assert not issuer.token_active(auth.tokens.refresh_token)
+        assert not issuer.token_active(auth.tokens.access_token)  # revoking the refresh token ends the grant
+    out, err = capsys.readouterr()
+    assert (out, err) == ("Successfully logged out\n", "")
+    assert len(revokes) == 1 and revokes[0]["token_type_hint"] == "refresh_token"
+    assert revokes[0]["token"] == auth.tokens.refresh_token
+    assert not settings().auth_file.exists()
+    log = settings().log_file.read_text()
+    assert auth.tokens.refresh_token not in log
+    revoke = [m for m in log_messages() if m.get("action_type") == "codex:revoke"]
+    assert [m["action_status"] for m in revoke] == ["started", "succeeded"] and revoke[-1]["status"] == 200
+
+
+def test_access_token_is_revoked_when_there_is_no_refresh_token(capsys):
+    issuer = DevIssuer()
+    with issuer_in_thread(issuer) as url:
+        issued = issue_tokens(issuer, url)
+        save_auth(settings().auth_file, AuthDotJson("chatgpt", tokens=TokenData(issued["id_token"], issued["access_token"], "")))
+        assert logout(issuer=url) == 0
+        revokes = [form for method, path, form in issuer.requests if path == "/oauth/revoke"]
+        assert not issuer.token_active(issued["access_token"])
+    assert revokes[0]["token_type_hint"] == "access_token"
+
+
+def test_revocation_failure_warns_and_still_removes(capsys):
+    issuer = DevIssuer()
+    with issuer_in_thread(issuer) as url:
+        store_tokens(settings(), issue_tokens(issuer, url))
+        issuer.faults.revoke_status = 500
+        assert logout(issuer=url) == 0
+    out, err = capsys.readouterr()
+    assert out == "Successfully logged out\n"
+    assert err.startswith("warning: could not revoke the refresh token at the issuer") and "HTTP 500" in err
+    assert "removed anyway" in err and err.count("\n") == 1
+    assert not settings().auth_file.exists()
+    revoke = [m for m in log_messages() if m.get("action_type") == "codex:revoke"]
+    assert revoke[-1]["action_status"] == "failed" and revoke[-1]["status"] == 500
+    root = [m for m in log_messages() if m.get("action_type") == "codex:command"]
+    assert root[0]["command"] == "logout" and root[-1]["action_status"] == "succeeded"
+
+
+def test_unreachable_issuer_warns_and_still_removes(capsys):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    save_auth(settings().auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt")))
+    assert logout(issuer=url) == 0
+    out, err = capsys.readouterr()
+    assert out == "Successfully logged out\n" and "could not revoke" in err and "connect" in err
+    assert not settings().auth_file.exists()
+
+
+async def test_a_hanging_revocation_endpoint_is_bounded(mock_clock, dev_issuer):
+    """The revoke request gets REVOKE_TIMEOUT seconds (virtual here), then the removal goes on."""
+    s = load_settings({"issuer": dev_issuer.issuer_url})
+    save_auth(s.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt")))
+    async def hang(form):
+        await trio.sleep(3600)
+
+    dev_issuer._routes["/oauth/revoke"]["POST"] = hang  # no revoke_delay fault (yet)
+    with trio.fail_after(REVOKE_TIMEOUT + 5):
+        started = trio.current_time()
+        result = await logout_flow(s)
+        elapsed = trio.current_time() - started
+    assert result.removed and result.revoked is False and "timeout" in result.warning
+    assert REVOKE_TIMEOUT <= elapsed < REVOKE_TIMEOUT + 1
+    assert not s.auth_file.exists()
+
+
+async def test_api_key_logout_makes_no_request(dev_issuer):
+    s = load_settings({"issuer": dev_issuer.issuer_url})
+    save_auth(s.auth_file, AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcde"))
+    with trio.fail_after(10):
+        result = await logout_flow(s)
+    assert result.removed and result.revoked is None and result.warning is None
+    assert dev_issuer.requests == [] and not s.auth_file.exists()
+
+
+def test_corrupt_credentials_are_removed(capsys):
+    path = settings().auth_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{oops")
+    assert logout(issuer="http://127.0.0.1:9") == 0
+    assert capsys.readouterr().out == "Successfully logged out\n" and not path.exists()
+
+
+def test_keyring_credentials_are_removed(capsys):
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        backend.set_password("Codex Auth", "someone-else", "{}")
+        from codexlogin.credentials import save_credentials
+
+        keyring_settings = load_settings({}, ("cli_auth_credentials_store=keyring",))
+        save_credentials(keyring_settings, AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcde"))
+        assert logout(config=("cli_auth_credentials_store=keyring",)) == 0
+        assert list(backend.entries) == [("Codex Auth", "someone-else")]
+        assert logout(config=("cli_auth_credentials_store=keyring",)) == 0
+    finally:
+        keyring.set_keyring(keyring.backends.fail.Keyring())
+    assert capsys.readouterr().out == "Successfully logged out\nNot logged in\n"
+
+
+def test_keyring_store_without_a_keyring_is_a_storage_failure(capsys):
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    assert logout(config=("cli_auth_credentials_store=keyring",)) == ExitCode.STORAGE_FAILED
+    assert capsys.readouterr().err.startswith("error: cli_auth_credentials_store = keyring")
