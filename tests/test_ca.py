@@ -1,0 +1,109 @@
+"""Custom CA bundles: CODEX_CA_CERTIFICATE, then SSL_CERT_FILE, against an HTTPS dev issuer.
+
+A trustme CA signs a certificate for 127.0.0.1; hypercorn serves the dev issuer with it on
+127.0.0.1:0. Good CA → the device login completes; another CA → a TLS error; a malformed PEM →
+a usage error naming both variables. Device polling runs on the autojump MockClock.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from functools import partial
+
+import pytest
+import trio
+import trustme
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from codexlogin.dev_issuer import DevIssuer
+from codexlogin.device_flow import device_login
+from codexlogin.issuer import IssuerUnreachable
+from codexlogin.outcomes import ExitCode, UsageError
+from codexlogin.refresh import RefreshUnreachable, refresh_credentials
+from codexlogin.settings import load_settings
+from codexlogin.storage import AuthDotJson, TokenData, save_auth
+
+pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
+
+
+async def serve_https(issuer, certfile, keyfile, *, task_status=trio.TASK_STATUS_IGNORED):
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.certfile, config.keyfile = str(certfile), str(keyfile)
+    config.errorlog = None
+    config.accesslog = None
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(partial(serve, issuer, config, shutdown_trigger=trio.sleep_forever))
+        issuer.issuer_url = binds[0]
+        task_status.started(binds[0])
+
+
+@pytest.fixture
+def pki(tmp_path):
+    ca, other = trustme.CA(), trustme.CA()
+    server = ca.issue_cert("127.0.0.1", "localhost")
+    paths = {name: tmp_path / f"{name}.pem" for name in ("ca", "other_ca", "server", "malformed")}
+    ca.cert_pem.write_to_path(str(paths["ca"]))
+    other.cert_pem.write_to_path(str(paths["other_ca"]))
+    server.private_key_and_cert_chain_pem.write_to_path(str(paths["server"]))
+    paths["malformed"].write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    return paths
+
+
+@pytest.fixture
+async def https_issuer(nursery, pki):
+    issuer = DevIssuer(device_auto_approve_after=1)
+    await nursery.start(serve_https, issuer, pki["server"], pki["server"])
+    assert issuer.issuer_url.startswith("https://127.0.0.1:")
+    return issuer
+
+
+def make_settings(tmp_path, url):
+    return replace(load_settings({"issuer": url}), log_dir=tmp_path / "log", exchange_timeout=10)
+
+
+async def test_good_ca_from_codex_ca_certificate(tmp_path, mock_clock, monkeypatch, pki, https_issuer):
+    monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(pki["ca"]))
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki["other_ca"]))  # CODEX_CA_CERTIFICATE wins
+    settings = make_settings(tmp_path, https_issuer.issuer_url)
+    with trio.fail_after(30):
+        auth = await device_login(settings, stderr=io.StringIO())
+    assert auth.auth_mode == "chatgpt" and settings.auth_file.exists()
+
+
+async def test_good_ca_from_ssl_cert_file(tmp_path, mock_clock, monkeypatch, pki, https_issuer):
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki["ca"]))
+    settings = make_settings(tmp_path, https_issuer.issuer_url)
+    with trio.fail_after(30):
+        auth = await device_login(settings, stderr=io.StringIO())
+    assert auth.tokens.account_id == "acct_dev"
+
+
+async def test_wrong_ca_is_a_tls_error(tmp_path, monkeypatch, pki, https_issuer):
+    monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(pki["other_ca"]))
+    settings = make_settings(tmp_path, https_issuer.issuer_url)
+    with trio.fail_after(30), pytest.raises(IssuerUnreachable) as info:
+        await device_login(settings, stderr=io.StringIO())
+    assert info.value.kind == "tls" and "(tls)" in info.value.detail
+    assert not settings.auth_file.exists() and https_issuer.requests == []
+
+    save_auth(settings.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "opaque", "rt"), last_refresh="2020-01-01T00:00:00Z"))
+    with trio.fail_after(30), pytest.raises(RefreshUnreachable) as refresh_info:
+        await refresh_credentials(settings)
+    assert refresh_info.value.kind == "network" and "tls" in refresh_info.value.detail
+    assert refresh_info.value.exit_code == ExitCode.NETWORK_ERROR
+
+
+@pytest.mark.parametrize("variable", ["CODEX_CA_CERTIFICATE", "SSL_CERT_FILE"])
+@pytest.mark.parametrize("which", ["malformed", "missing"])
+async def test_malformed_or_missing_pem_names_both_variables(tmp_path, monkeypatch, pki, variable, which):
+    path = pki["malformed"] if which == "malformed" else tmp_path / "nope.pem"
+    monkeypatch.setenv(variable, str(path))
+    settings = make_settings(tmp_path, "https://127.0.0.1:9")
+    with trio.fail_after(10), pytest.raises(UsageError) as info:
+        await device_login(settings, stderr=io.StringIO())
+    detail = info.value.detail
+    assert str(path) in detail and "CODEX_CA_CERTIFICATE" in detail and "SSL_CERT_FILE" in detail
+    assert f"from {variable}" in detail and info.value.exit_code == ExitCode.USAGE
