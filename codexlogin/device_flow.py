@@ -22,7 +22,11 @@ import httpx
 import trio
 
 from codexlogin import diagnostics
-from codexlogin.browser_flow import build_chatgpt_auth, enforce_workspace, try_api_key_exchange
+from codexlogin.browser_flow import (
+    build_chatgpt_auth,
+    enforce_workspace,
+    try_api_key_exchange,
+)
 from codexlogin.credentials import check_login_method, save_credentials
 from codexlogin.issuer import (
     DeviceAuthorization,
@@ -202,4 +206,4 @@ def run_device_login(settings: Settings, *, stderr: TextIO | None = None) -> int
     return run_flow("login", "device", settings, lambda: trio.run(partial(device_login, settings, stderr=stderr)), success=success)
 
 
-__all__ = ["run_device_login", "DeviceLoginUnavailable", "announce", "device_login", "poll_for_tokens", "request_device_authorization"]
+__all__ = ["DeviceLoginUnavailable", "announce", "device_login", "poll_for_tokens", "request_device_authorization", "run_device_login"]

@@ -22,9 +22,19 @@ import httpx
 
 from codexlogin import diagnostics, tokens
 from codexlogin.credentials import load_credentials, save_credentials
-from codexlogin.issuer import IssuerClient, IssuerRejected, IssuerUnreachable, make_http_client
+from codexlogin.issuer import (
+    IssuerClient,
+    IssuerRejected,
+    IssuerUnreachable,
+    make_http_client,
+)
 from codexlogin.locking import hold_file_lock, refresh_lock_path
-from codexlogin.outcomes import CredentialsUnusable, LoginFailure, NetworkError, NotLoggedIn
+from codexlogin.outcomes import (
+    CredentialsUnusable,
+    LoginFailure,
+    NetworkError,
+    NotLoggedIn,
+)
 from codexlogin.redact import sanitize_url
 from codexlogin.settings import Settings
 from codexlogin.storage import AuthDotJson, TokenData, now_rfc3339

@@ -66,7 +66,7 @@ def _epoch_of_rfc3339(text: str | None) -> float | None:
     from datetime import UTC, datetime
 
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text)  # 3.11+ reads a trailing Z
     except ValueError:
         return None
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()

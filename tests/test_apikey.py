@@ -119,6 +119,6 @@ def test_flow_failure_is_one_error_line_and_exit_code(tmp_path, capsys):
 def test_a_real_pipe_into_a_process(tmp_path):
     """`printenv OPENAI_API_KEY | …` shape: a child process whose stdin is a pipe."""
     code = "import sys; from codexlogin.apikey import run_api_key_login; from codexlogin.settings import load_settings; sys.exit(run_api_key_login(load_settings({})))"
-    result = subprocess.run([sys.executable, "-c", code], input=KEY + "\n", capture_output=True, text=True, timeout=60, env=os.environ.copy())
+    result = subprocess.run([sys.executable, "-c", code], check=False, input=KEY + "\n", capture_output=True, text=True, timeout=60, env=os.environ.copy())
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "codex-home" / "auth.json").read_text())["OPENAI_API_KEY"] == KEY

@@ -16,13 +16,23 @@ import trio
 
 from codexlogin import diagnostics
 from codexlogin.dev_issuer import GRANT_DEVICE_CODE
-from codexlogin.device_flow import PHISHING_WARNING, DeviceLoginUnavailable, device_login
-from codexlogin.outcomes import Denied, ExitCode, LoginFailure, PolicyViolation, TimedOut
+from codexlogin.device_flow import (
+    PHISHING_WARNING,
+    DeviceLoginUnavailable,
+    device_login,
+)
+from codexlogin.outcomes import (
+    Denied,
+    ExitCode,
+    LoginFailure,
+    PolicyViolation,
+    TimedOut,
+)
 from codexlogin.settings import load_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
-USER_CODE_RE = re.compile(r"^   ([A-Z]{4}-[A-Z]{4})$", re.M)
+USER_CODE_RE = re.compile(r"^   ([A-Z]{4}-[A-Z]{4})$", re.MULTILINE)
 
 
 def make_settings(tmp_path, issuer_url, **changes):
@@ -54,12 +64,11 @@ class Run:
                 outcome.append(failure)
             cancel_scope.cancel()
 
-        with diagnostics.open_log(self.settings.resolved_log_dir):
-            with diagnostics.command_action("login", "device"):
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(login, nursery.cancel_scope)
-                    if user is not None:
-                        nursery.start_soon(user, self)
+        with diagnostics.open_log(self.settings.resolved_log_dir), diagnostics.command_action("login", "device"):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(login, nursery.cancel_scope)
+                if user is not None:
+                    nursery.start_soon(user, self)
         return outcome[0]
 
 

@@ -13,14 +13,14 @@ import keyring
 import keyring.backends.fail
 import pytest
 import trio
+from test_credentials import MemoryKeyring
+from test_refresh import issue_tokens, issuer_in_thread, store_tokens
 
 from codexlogin.dev_issuer import DevIssuer
 from codexlogin.logoutcmd import REVOKE_TIMEOUT, logout, logout_flow
 from codexlogin.outcomes import ExitCode
 from codexlogin.settings import load_settings
 from codexlogin.storage import AuthDotJson, TokenData, save_auth
-from test_credentials import MemoryKeyring
-from test_refresh import issue_tokens, issuer_in_thread, store_tokens
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 

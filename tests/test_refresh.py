@@ -22,11 +22,28 @@ import pytest
 import trio
 
 from codexlogin import DEFAULT_CLIENT_ID, diagnostics
-from codexlogin.dev_issuer import GRANT_DEVICE_CODE, GRANT_REFRESH, DevIssuer, serve_dev_issuer
+from codexlogin.dev_issuer import (
+    GRANT_DEVICE_CODE,
+    GRANT_REFRESH,
+    DevIssuer,
+    serve_dev_issuer,
+)
 from codexlogin.issuer import IssuerRejected, IssuerUnreachable
 from codexlogin.locking import hold_file_lock, refresh_lock_path
-from codexlogin.outcomes import CredentialsUnusable, ExitCode, NetworkError, NotLoggedIn, TimedOut
-from codexlogin.refresh import RefreshRejected, RefreshUnreachable, classify_failure, refresh_credentials, refresh_reason
+from codexlogin.outcomes import (
+    CredentialsUnusable,
+    ExitCode,
+    NetworkError,
+    NotLoggedIn,
+    TimedOut,
+)
+from codexlogin.refresh import (
+    RefreshRejected,
+    RefreshUnreachable,
+    classify_failure,
+    refresh_credentials,
+    refresh_reason,
+)
 from codexlogin.settings import load_settings
 from codexlogin.storage import AuthDotJson, TokenData, save_auth
 

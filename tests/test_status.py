@@ -15,13 +15,19 @@ import sys
 import time
 
 import pytest
+from test_refresh import (
+    NINE_DAYS_AGO,
+    issue_tokens,
+    issuer_in_thread,
+    jwt_with_exp,
+    store_tokens,
+)
 
 from codexlogin.dev_issuer import GRANT_REFRESH, DevIssuer
 from codexlogin.outcomes import ExitCode
 from codexlogin.settings import load_settings
 from codexlogin.statuscmd import mask_api_key, status
 from codexlogin.storage import AuthDotJson, TokenData, save_auth
-from test_refresh import NINE_DAYS_AGO, issue_tokens, issuer_in_thread, jwt_with_exp, store_tokens
 
 JSON_KEYS = {
     "status", "logged_in", "mode", "email", "plan", "account_id", "api_key",
@@ -152,7 +158,7 @@ def test_offline_status_imports_nothing_heavy_and_writes_no_log(tmp_path):
         " heavy = sorted(m for m in ('trio', 'httpx', 'hypercorn', 'eliot', 'rich', 'keyring') if m in sys.modules);"
         " print(heavy); sys.exit(code)"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=os.environ.copy())
+    result = subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=60, env=os.environ.copy())
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["Logged in using an API key - sk-proj-***abcde", "[]"]
     assert not settings().log_file.exists()
