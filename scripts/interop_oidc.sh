@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Interop check for issue 2: `codex login` against an independent, standards-compliant OpenID
+# Provider (panva's oidc-provider: public native client, PKCE S256 required, redirect URI exactly
+# http://localhost:<port>/auth/callback), driven by a real headless Chromium through BROWSER=.
+#
+#   bash scripts/interop_oidc.sh            # all passes; prints PASS or FAIL, exit 0 / 1
+#
+# Passes (INTEROP_PASSES, default "always never spec") differ in the provider's refresh-token policy:
+#   always  a refresh token with every code grant (like a production issuer)
+#   never   no refresh token at all (plain OAuth reply: access_token + id_token)
+#   spec    oidc-provider's default: only if offline_access was granted (OIDC Core §11: needs
+#           prompt=consent); informational, whatever the provider issued must be what is saved
+# Each pass checks: codex exits 0; the browser saw the callback page answer 200 "Signed in";
+# auth.json is mode 0600, auth_mode chatgpt, and holds exactly the tokens the provider issued;
+# the authorize and token requests were PKCE S256 with the exact redirect URI and no client
+# secret; codex-login.log exists (0600) and contains none of the state, code, verifier or tokens
+# (nor any `code=`/`state=`/token value); the terminal output shows no code, verifier or token.
+#
+# Installs what is missing: npm packages into scripts/interop/node_modules (npm ci), Chromium
+# via apt, the project venv. Everything binds 127.0.0.1; the browser aborts non-loopback requests.
+# Settings: INTEROP_PROVIDER_PORT (14560), INTEROP_CALLBACK_PORT (14550), INTEROP_CLIENT_ID,
+# INTEROP_CHROMIUM (/usr/bin/chromium), CODEX (.venv/bin/codex), INTEROP_KEEP=1 keeps the temp dir.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HERE=$ROOT/scripts/interop
+CODEX=${CODEX:-$ROOT/.venv/bin/codex}
+PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
+PROVIDER_PORT=${INTEROP_PROVIDER_PORT:-14560}
+CALLBACK_PORT=${INTEROP_CALLBACK_PORT:-14550}
+CLIENT_ID=${INTEROP_CLIENT_ID:-app_EMoamEEZ73f0CkXaXp7hrann}
+CHROMIUM=${INTEROP_CHROMIUM:-/usr/bin/chromium}
+PASSES=${INTEROP_PASSES:-always never spec}
+ISSUER=http://127.0.0.1:$PROVIDER_PORT
+
+say() { printf 'interop: %s\n' "$*" >&2; }
+die() { say "FAIL: $*"; echo "FAIL"; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
+
+# --- install what is missing ---------------------------------------------------------------------
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    say "installing nodejs and npm (apt)"
+    { as_root apt-get update -qq && as_root apt-get install -y -qq nodejs npm; } >/dev/null || die "cannot install node and npm"
+fi
+if [ ! -d "$HERE/node_modules/oidc-provider" ] || [ ! -d "$HERE/node_modules/playwright-core" ]; then
+    say "installing npm packages into scripts/interop/node_modules"
+    (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error) >&2 || die "npm ci failed"
+fi
+if [ ! -x "$CHROMIUM" ]; then
+    say "installing chromium (apt)"
+    { as_root apt-get update -qq && as_root apt-get install -y -qq chromium; } >/dev/null || die "cannot install chromium"
+    [ -x "$CHROMIUM" ] || die "no chromium at $CHROMIUM"
+fi
+if [ ! -x "$CODEX" ]; then
+    say "creating the project venv"
+    { python3 -m venv "$ROOT/.venv" && "$ROOT/.venv/bin/pip" install -q -e "$ROOT"; } >&2 || die "cannot install the project"
+fi
+
+for port in "$PROVIDER_PORT" "$CALLBACK_PORT"; do
+    "$PYTHON" -c "import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', int(sys.argv[1])))" "$port" 2>/dev/null \
+        || die "port $port on 127.0.0.1 is busy (set INTEROP_PROVIDER_PORT / INTEROP_CALLBACK_PORT)"
+done
+
+say "node $(node --version), oidc-provider $(node -p "require('$HERE/node_modules/oidc-provider/package.json').version"),"\
+" playwright-core $(node -p "require('$HERE/node_modules/playwright-core/package.json').version"), $("$CHROMIUM" --version 2>/dev/null | head -1),"\
+" codexlogin $("$CODEX" --version 2>/dev/null)"
+
+# --- processes we start, ended by pid on every exit ----------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/codex-interop.XXXXXX")
+PROVIDER_PID=
+stop_pid() {  # pid: TERM, then KILL after 3 s
+    local pid=$1
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+    kill "$pid" 2>/dev/null
+    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+}
+cleanup() {
+    stop_pid "$PROVIDER_PID"
+    for pidfile in "$WORK"/*/browser.pid; do [ -f "$pidfile" ] && stop_pid "$(cat "$pidfile")"; done
+    if [ "${INTEROP_KEEP:-0}" = 1 ] || [ "${RESULT:-FAIL}" != PASS ]; then
+        say "artifacts kept in $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- one pass ------------------------------------------------------------------------------------
+run_pass() {  # refresh policy
+    local mode=$1 dir=$WORK/$1
+    mkdir -p "$dir/home"
+    say "--- pass '$mode': provider refresh policy $mode"
+
+    node "$HERE/provider.mjs" --port "$PROVIDER_PORT" --callback-port "$CALLBACK_PORT" \
+        --client-id "$CLIENT_ID" --refresh "$mode" --trace "$dir/trace.jsonl" >"$dir/provider.out" 2>&1 &
+    PROVIDER_PID=$!
+    for _ in $(seq 150); do
+        grep -q '^provider listening on' "$dir/provider.out" && break
+        kill -0 "$PROVIDER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q '^provider listening on' "$dir/provider.out" || { cat "$dir/provider.out" >&2; say "provider did not start"; return 1; }
+    grep '^provider listening on' "$dir/provider.out" >&2
+
+    local rc=0
+    env -u CODEX_LOGIN_ISSUER -u CODEX_LOGIN_CLIENT_ID -u CODEX_LOGIN_PORT -u CODEX_LOGIN_NO_BROWSER \
+        -u CODEX_LOGIN_TIMEOUT -u CODEX_LOGIN_LOG_DIR \
+        CODEX_HOME="$dir/home" NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost" \
+        BROWSER="node $HERE/browser.mjs %s" INTEROP_CHROMIUM="$CHROMIUM" \
+        INTEROP_BROWSER_RESULT="$dir/browser.json" INTEROP_BROWSER_PIDFILE="$dir/browser.pid" \
+        INTEROP_SCREENSHOT="$dir/callback.png" \
+        timeout 150 "$CODEX" login --issuer "$ISSUER" --port "$CALLBACK_PORT" --client-id "$CLIENT_ID" \
+        --timeout 90 </dev/null >"$dir/codex.out" 2>&1 || rc=$?
+    # codex does not wait for the BROWSER command (webbrowser runs in an abandoned thread): wait here.
+    if [ -f "$dir/browser.pid" ]; then
+        local bpid; bpid=$(cat "$dir/browser.pid")
+        for _ in $(seq 300); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.1; done
+        stop_pid "$bpid"
+    fi
+    stop_pid "$PROVIDER_PID"; PROVIDER_PID=
+
+    say "codex login exit code $rc; its output:"
+    sed 's/^/    | /' "$dir/codex.out" >&2
+    say "provider output:"
+    grep -v 'WARNING' "$dir/provider.out" | sed 's/^/    | /' >&2
+
+    "$PYTHON" - "$mode" "$dir" "$rc" "$CALLBACK_PORT" "$CLIENT_ID" <<'PY'
+import json, os, re, stat, sys
+from pathlib import Path
+
+mode, d, rc, port, client_id = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+redirect = f"http://localhost:{port}/auth/callback"
+failures, notes = [], []
+
+def check(ok, what):
+    print(f"interop:   [{'ok' if ok else 'FAIL'}] {what}", file=sys.stderr)
+    if not ok:
+        failures.append(what)
+
+check(rc == 0, f"codex login exited 0 (got {rc})")
+
+browser = json.loads((d / "browser.json").read_text()) if (d / "browser.json").exists() else {}
+check(browser.get("ok") is True,
+      f"browser reached the callback: steps {' > '.join(browser.get('steps', [])) or '-'}, "
+      f"status {browser.get('status')}, title {browser.get('title')!r}" + (f", error {browser['error'][:300]}" if browser.get("error") else ""))
+
+trace = [json.loads(line) for line in (d / "trace.jsonl").read_text().splitlines()] if (d / "trace.jsonl").exists() else []
+authz = [t for t in trace if t["kind"] == "authorize"]
+redirects = [t for t in trace if t["kind"] == "redirect_to_client"]
+code_grants = [t for t in trace if t["kind"] == "token" and t["request"].get("grant_type") == "authorization_code"]
+other_token = [t for t in trace if t["kind"] == "token" and t["request"].get("grant_type") != "authorization_code"]
+
+check(len(authz) == 1 and authz[0]["code_challenge_method"] == "S256" and authz[0]["redirect_uri"] == redirect
+      and authz[0]["client_id"] == client_id and authz[0]["response_type"] == "code",
+      f"authorize request: response_type=code, PKCE S256, client_id, redirect_uri exactly {redirect}")
+if authz:
+    notes.append(f"authorize scope {authz[0]['scope']!r}, prompt {authz[0]['prompt']!r}, params {','.join(authz[0]['params'])}")
+check(len(redirects) == 1 and redirects[0]["code"] and not redirects[0]["error"],
+      "provider redirected the browser to the callback with a code")
+if redirects:
+    notes.append(f"authorization response params {','.join(redirects[0]['params'])} (iss={redirects[0]['iss']})")
+check(len(code_grants) == 1 and code_grants[0]["status"] == 200, "exactly one authorization_code grant, answered 200")
+issued = code_grants[0]["response"] if code_grants else {}
+if code_grants:
+    req = code_grants[0]["request"]
+    check(req.get("redirect_uri") == redirect and req.get("code_verifier") and req.get("client_id") == client_id
+          and "client_secret" not in req and code_grants[0]["client_auth"] == "none",
+          "token request: same exact redirect_uri, code_verifier, client_id, no client secret")
+    notes.append(f"token reply keys {','.join(code_grants[0]['response_keys'])}, scope {issued.get('scope')!r}")
+for t in other_token:
+    notes.append(f"other token-endpoint request grant_type={t['request'].get('grant_type')} -> HTTP {t['status']} "
+                 f"{t['response'].get('error', '')}")
+
+auth_path = d / "home" / "auth.json"
+auth = {}
+if auth_path.exists():
+    check(stat.S_IMODE(auth_path.stat().st_mode) == 0o600, f"auth.json mode 0600 (got {oct(stat.S_IMODE(auth_path.stat().st_mode))})")
+    auth = json.loads(auth_path.read_text())
+else:
+    check(False, "auth.json exists")
+tokens = auth.get("tokens") or {}
+check(auth.get("auth_mode") == "chatgpt", f"auth_mode chatgpt (got {auth.get('auth_mode')!r})")
+check(bool(tokens.get("access_token")) and tokens.get("access_token") == issued.get("access_token"),
+      "auth.json access_token present and equal to the issued one")
+check(tokens.get("id_token") == issued.get("id_token"), "auth.json id_token equal to the issued one (or both absent)")
+check(tokens.get("refresh_token") == issued.get("refresh_token"), "auth.json refresh_token equal to the issued one (or both absent)")
+if mode == "always":
+    check(bool(issued.get("refresh_token")) and bool(tokens.get("refresh_token")), "refresh_token issued and saved")
+if mode == "never":
+    check(not issued.get("refresh_token") and tokens.get("refresh_token") is None, "no refresh_token issued; saved as null")
+notes.append(f"auth.json: keys {','.join(sorted(auth))}; tokens: " + ", ".join(
+    f"{k}={'set' if v else v}" for k, v in sorted(tokens.items())))
+
+# Every secret of this run, and a 16-character prefix of each of its parts (JWT header excepted).
+secrets = {}
+if authz: secrets["state"] = authz[0]["state"]
+if redirects: secrets["code"] = redirects[0]["code"]
+if code_grants: secrets["code_verifier"] = code_grants[0]["request"].get("code_verifier")
+for key in ("access_token", "id_token", "refresh_token"):
+    secrets[key] = issued.get(key) or tokens.get(key)
+needles = []
+for name, value in secrets.items():
+    if not value:
+        continue
+    needles.append((name, value))
+    parts = value.split(".")
+    for i, part in enumerate(parts):
+        if len(part) >= 24 and not (len(parts) == 3 and i == 0):
+            needles.append((f"{name} part {i} prefix", part[:16]))
+leak_pattern = re.compile(r"(?:[?&\"'\s]|^)(code|state|code_verifier|access_token|refresh_token|id_token)=(?!<|\*|REDACTED|redacted|&|\s|$)[^&\s\"']{6,}")
+
+log_path = d / "home" / "log" / "codex-login.log"
+if log_path.exists():
+    log = log_path.read_text()
+    check(stat.S_IMODE(log_path.stat().st_mode) == 0o600, "codex-login.log mode 0600")
+    leaked = sorted({name for name, needle in needles if needle in log})
+    check(not leaked, f"codex-login.log holds none of {', '.join(n for n, v in secrets.items() if v)}" + (f" (LEAKED: {leaked})" if leaked else ""))
+    matches = [m.group(0) for m in leak_pattern.finditer(log)]
+    check(not matches, "codex-login.log has no code=/state=/token= values" + (f" (found {matches[:3]})" if matches else ""))
+    events = [json.loads(line) for line in log.splitlines() if line.strip()]
+    check(any(e.get("action_type") == "codex:command" and e.get("outcome") == "success" for e in events),
+          f"codex-login.log records the command's success ({len(events)} lines)")
+    for e in events:
+        if e.get("action_status") == "failed":
+            notes.append(f"log: {e.get('action_type')} failed: {e.get('reason')} (outcome={e.get('outcome')}, exit_code={e.get('exit_code')})")
+else:
+    check(False, "codex-login.log exists")
+
+out = (d / "codex.out").read_text() if (d / "codex.out").exists() else ""
+shown = sorted({name for name, needle in needles if needle in out and not name.startswith("state")})
+check(not shown, "terminal output shows no code, verifier or token" + (f" (SHOWN: {shown})" if shown else ""))
+
+for note in notes:
+    print(f"interop:   note: {note}", file=sys.stderr)
+sys.exit(1 if failures else 0)
+PY
+}
+
+failed=()
+for mode in $PASSES; do
+    run_pass "$mode" || failed+=("$mode")
+done
+
+if [ ${#failed[@]} -eq 0 ]; then
+    RESULT=PASS
+    say "all passes ($PASSES) succeeded"
+    echo PASS
+    exit 0
+fi
+say "failed passes: ${failed[*]}"
+echo FAIL
+exit 1
