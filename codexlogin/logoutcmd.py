@@ -103,7 +103,7 @@ def logout(
     issuer: str | None = None,
     client_id: str | None = None,
     log_dir: Path | None = None,
-    config: Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=())] = (),
+    config: Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=(), show_default=False, consume_multiple=False)] = (),
 ) -> int:
     """Log out: revoke the stored tokens at the issuer (best effort), then remove them.
 

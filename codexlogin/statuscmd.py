@@ -259,7 +259,7 @@ def status(
     issuer: str | None = None,
     client_id: str | None = None,
     log_dir: Path | None = None,
-    config: Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=())] = (),
+    config: Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=(), show_default=False, consume_multiple=False)] = (),
 ) -> int:
     """Show whether you are logged in, and how; exit 0 logged in, 1 not logged in.
 
