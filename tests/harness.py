@@ -90,9 +90,12 @@ async def approving_browser(run, url):
 
 
 def assert_port_free(url):
+    """No listener is left: a new login (which binds with SO_REUSEADDR, as we do) gets the port."""
     port = int(urlsplit(query_of(url)["redirect_uri"]).port)
     with closing(socket.socket()) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
+        probe.listen(1)
 
 
 def assert_no_secrets(log, *secrets):
