@@ -179,10 +179,8 @@ async def device_login(settings: Settings, *, stderr: TextIO | None = None, http
         device = await request_device_authorization(issuer)
         announce(stderr, device)
         token_response = await poll_for_tokens(issuer, device)
-        missing = [name for name in ("id_token", "refresh_token") if not getattr(token_response, name)]
-        if missing:
-            raise IssuerRejected("token endpoint", 200, "invalid_response", f"reply lacks {', '.join(missing)}", "")
-        api_key = await try_api_key_exchange(issuer, token_response.id_token)  # type: ignore[arg-type]
+        # id_token and refresh_token are optional (RFC 6749), as in the browser login
+        api_key = await try_api_key_exchange(issuer, token_response.id_token)
         auth = build_chatgpt_auth(token_response, api_key)
         enforce_workspace(settings, auth)
         save_credentials(settings, auth)
