@@ -143,6 +143,7 @@ class LoginSession:
     port: int
     cancel_key: str | None
     complete: Callable[[str], Awaitable[AuthDotJson]]
+    expected_issuer: str | None = None
     outcome: AuthDotJson | LoginFailure | None = None
     exchanging: bool = False
     decided: trio.Event = field(default_factory=trio.Event)
@@ -167,6 +168,7 @@ class LoginSession:
             port=self.port,
             cancel_key=self.cancel_key,
             finished=self.exchanging or self.outcome is not None,
+            expected_issuer=self.expected_issuer,
         )
         if decision.action in (Action.IGNORE, Action.ALREADY_FINISHED):
             # A flood of junk requests must not grow codex-login.log without bound.
@@ -188,6 +190,8 @@ class LoginSession:
         if decision.action is Action.IGNORE:
             if decision.log_facts and not decision.log_facts.get("state_valid"):
                 diagnostics.log_state_mismatch()
+            elif decision.log_facts.get("issuer_mismatch"):
+                diagnostics.log_event("codex:callback:issuer_mismatch", severity="warning")
             return decision.status, decision.page
         if decision.action is Action.ALREADY_FINISHED:
             return decision.status, decision.page
@@ -305,14 +309,22 @@ def enforce_workspace(settings: Settings, auth: AuthDotJson) -> None:
 
 
 async def try_api_key_exchange(issuer: IssuerClient, id_token: str | None) -> str | None:
-    """Optional, as in the reference CLI: a failure (e.g. unsupported_grant_type) is logged and ignored."""
+    """Optional, as in the reference CLI: a refusal (e.g. unsupported_grant_type) is recorded, not a failure.
+
+    The action ends succeeded with `obtained: false` and the reason, so a successful login never
+    shows a failed step (and an exit code it did not have) to whoever reads the log.
+    """
     if not id_token:
         return None  # a plain OAuth server sends no id_token to exchange
-    try:
-        with diagnostics.api_key_exchange_action(issuer.settings.token_endpoint):
-            return await issuer.exchange_api_key(id_token)
-    except TokenExchangeFailed:
-        return None
+    with diagnostics.api_key_exchange_action(issuer.settings.token_endpoint) as action:
+        try:
+            api_key = await issuer.exchange_api_key(id_token)
+        except TokenExchangeFailed as failure:
+            fields = {k: v for k, v in failure.log_fields().items() if k in ("error_code", "status", "kind")}
+            action.add_success_fields(obtained=False, **fields)
+            return None
+        action.add_success_fields(obtained=True)
+        return api_key
 
 
 def save_credentials(settings: Settings, auth: AuthDotJson) -> None:
@@ -408,7 +420,9 @@ async def browser_login(
     http = http or make_http_client(settings)
     try:
         issuer = IssuerClient(settings, http)
-        session = LoginSession(state, port, cancel_key, make_completer(settings, issuer, redirect_uri, pkce))
+        session = LoginSession(
+            state, port, cancel_key, make_completer(settings, issuer, redirect_uri, pkce), expected_issuer=settings.issuer
+        )
         url = issuer.authorize_url(redirect_uri, pkce, state)
         stop_listener = trio.Event()
         with _open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):

@@ -103,6 +103,13 @@ def host_allowed(host: str | None, port: int) -> bool:
     return host.strip().lower() in allowed
 
 
+def issuer_matches(expected_issuer: str | None, received: str | None) -> bool:
+    """RFC 9207: when the issuer names itself in the callback (`iss`), it must be ours."""
+    if not received or not expected_issuer:
+        return True
+    return received.rstrip("/") == expected_issuer.rstrip("/")
+
+
 def decide(
     request: CallbackRequest,
     *,
@@ -110,6 +117,7 @@ def decide(
     port: int,
     cancel_key: str | None,
     finished: bool,
+    expected_issuer: str | None = None,
 ) -> Decision:
     if not host_allowed(request.host, port):
         return Decision(Action.IGNORE, 403, render_page("Forbidden", "This address only answers the Codex sign-in.", ok=False))
@@ -139,6 +147,10 @@ def decide(
     if not state_valid:
         page = failure_page("Sign-in failed", "The state parameter is missing or does not match this sign-in.")
         return Decision(Action.IGNORE, 400, page, facts)
+    if not issuer_matches(expected_issuer, params.get("iss")):
+        # A mix-up attack: another issuer's response sent to our listener (RFC 9207 §2.4).
+        page = failure_page("Sign-in failed", "The response came from a different issuer than this sign-in uses.")
+        return Decision(Action.IGNORE, 400, page, {**facts, "issuer_mismatch": True})
     if error:
         description = params.get("error_description") or None
         detail = f"{error}: {description}" if description else error

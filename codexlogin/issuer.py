@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import httpx
 import trio
 
+from codexlogin import DEFAULT_ISSUER
 from codexlogin.outcomes import TokenExchangeFailed, UsageError
 from codexlogin.pkce import PkceCodes
 from codexlogin.redact import sanitize_url, scrub_text
@@ -175,6 +176,10 @@ class IssuerClient:
             "state": state,
             "originator": "codex_cli_rs",
         }
+        if self.settings.issuer_base != DEFAULT_ISSUER:
+            # OIDC Core §11: offline_access (a refresh token) needs prompt=consent on a standard
+            # provider; OpenAI's issuer grants it without, as the reference CLI relies on.
+            params["prompt"] = "consent"
         if self.settings.forced_chatgpt_workspace_id:
             params["allowed_workspace_id"] = self.settings.forced_chatgpt_workspace_id[0]
         return f"{self.settings.authorize_endpoint}?{urlencode(params)}"

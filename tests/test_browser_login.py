@@ -170,7 +170,8 @@ async def test_api_key_exchange_failure_is_ignored(tmp_path, dev_issuer):
     assert auth.openai_api_key is None
     assert json.loads(run.settings.auth_file.read_text())["OPENAI_API_KEY"] is None
     api_key_end = [m for m in run.log_messages() if m.get("action_type") == "codex:api_key_exchange"][-1]
-    assert api_key_end["action_status"] == "failed" and api_key_end["error_code"] == "unsupported_grant_type"
+    assert api_key_end["action_status"] == "succeeded" and api_key_end["obtained"] is False
+    assert api_key_end["error_code"] == "unsupported_grant_type" and "exit_code" not in api_key_end
 
 
 async def test_login_timeout_frees_the_port(tmp_path, dev_issuer, mock_clock):
@@ -267,3 +268,21 @@ async def test_plain_oauth_reply_without_id_or_refresh_token_is_accepted(tmp_pat
     assert saved["OPENAI_API_KEY"] is None
     assert dev_issuer.token_requests("urn:ietf:params:oauth:grant-type:token-exchange") == [], "no id_token, nothing to exchange"
     assert_no_secrets(run.log, "plain-access-token-123")
+
+
+async def test_callback_from_another_issuer_is_refused(tmp_path, dev_issuer):
+    """RFC 9207: an `iss` that is not ours means a mix-up; the response is refused, the login waits."""
+
+    async def mixed_up_then_good(run, url):
+        state = query_of(url)["state"]
+        run.pages.append(await get(callback_url(url, code="stolen-code", state=state, iss="https://evil.example")))
+        run.pages.append(await approve(url))
+
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        auth = await run(mixed_up_then_good)
+    assert not isinstance(auth, LoginFailure)
+    assert [page.status_code for page in run.pages] == [400, 200]
+    assert "different issuer" in run.pages[0].text
+    assert [form["code"] for form in dev_issuer.token_requests("authorization_code")] != ["stolen-code"]
+    assert any(m.get("message_type") == "codex:callback:issuer_mismatch" for m in run.log_messages())

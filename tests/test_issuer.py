@@ -1,0 +1,53 @@
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from codexlogin.issuer import IssuerClient, IssuerRejected, parse_oauth_error
+from codexlogin.pkce import generate_pkce
+from codexlogin.settings import load_settings
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"error": "invalid_grant", "error_description": "expired"}', ("invalid_grant", "expired")),
+        (b'{"error": {"code": "token_expired", "message": "log in again"}}', ("token_expired", "log in again")),
+        (b'{"error": {"type": "server_error"}}', ("server_error", None)),
+        (b'{"error": "x", "error_description": "top", "other": 1}', ("x", "top")),
+        (b"<html>502 Bad Gateway</html>", (None, None)),
+        (b"[1, 2]", (None, None)),
+        (b"\xff\xfe", (None, None)),
+        (b"", (None, None)),
+    ],
+)
+def test_parse_oauth_error(body, expected):
+    assert parse_oauth_error(body) == expected
+
+
+def test_rejected_keeps_body_for_terminal_only():
+    failure = IssuerRejected("token endpoint", 500, None, None, "<h1>oops SECRETBODY</h1>")
+    assert "SECRETBODY" in failure.detail
+    assert "SECRETBODY" not in str(failure)
+    assert "SECRETBODY" not in repr(failure.log_fields())
+    assert failure.log_fields()["status"] == 500
+
+
+def authorize_params(issuer):
+    settings = load_settings({"issuer": issuer}, environ={"CODEX_HOME": "/nonexistent"})
+    client = IssuerClient(settings, httpx.AsyncClient())
+    url = client.authorize_url("http://localhost:1455/auth/callback", generate_pkce(), "st")
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def test_authorize_url_matches_the_reference_cli():
+    params = authorize_params("https://auth.openai.com")
+    assert params["response_type"] == "code"
+    assert params["code_challenge_method"] == "S256"
+    assert params["scope"] == "openid profile email offline_access"
+    assert params["originator"] == "codex_cli_rs"
+    assert "prompt" not in params
+
+
+def test_third_party_issuer_is_asked_for_consent_so_offline_access_is_granted():
+    assert authorize_params("https://login.example.com")["prompt"] == "consent"
