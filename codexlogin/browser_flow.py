@@ -51,7 +51,7 @@ from codexlogin.outcomes import (
 )
 from codexlogin.pkce import PkceCodes, generate_pkce, generate_state
 from codexlogin.settings import Settings
-from codexlogin.storage import AuthDotJson, TokenData, now_rfc3339, save_auth
+from codexlogin.storage import AuthDotJson, TokenData, now_rfc3339
 
 LOOPBACK_HOST = "127.0.0.1"
 CANCEL_KEY_FILE = "login-cancel.key"
@@ -328,8 +328,9 @@ async def try_api_key_exchange(issuer: IssuerClient, id_token: str | None) -> st
 
 
 def save_credentials(settings: Settings, auth: AuthDotJson) -> None:
-    with diagnostics.save_credentials_action(str(settings.auth_file), "file"):
-        save_auth(settings.auth_file, auth)
+    from codexlogin.credentials import save_credentials as store  # logs its own codex:save_credentials action
+
+    store(settings, auth)
 
 
 def make_completer(settings: Settings, issuer: IssuerClient, redirect_uri: str, pkce: PkceCodes) -> Callable[[str], Awaitable[AuthDotJson]]:

@@ -34,7 +34,9 @@ app = App(
 )
 login_app = App(name="login", help="Sign in to Codex (browser OAuth login by default).")
 app.command(login_app)
+login_app.command("codexlogin.statuscmd:status", name="status")
 login_app.command("codexlogin.logcmd:log", name="log")
+app.command("codexlogin.logoutcmd:logout", name="logout")
 
 
 # --- running a flow: the one place outcomes become exit codes -------------------------------------
@@ -88,6 +90,8 @@ def login(
     timeout: float | None = None,
     log_dir: Path | None = None,
     config: Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=(), show_default=False, consume_multiple=False)] = (),
+    with_api_key: Annotated[bool, Parameter(negative=())] = False,
+    device_auth: Annotated[bool, Parameter(negative=())] = False,
 ) -> int:
     """Sign in with your ChatGPT account in a browser (OAuth 2.0 authorization code + PKCE).
 
@@ -111,12 +115,31 @@ def login(
         Directory for codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
     config
         Override a setting as key=value (repeatable), e.g. -c port=0.
+    with_api_key
+        Read an API key from stdin and store it, e.g. `printenv OPENAI_API_KEY | codex login --with-api-key`.
+    device_auth
+        Sign in with a one-time device code (RFC 8628) instead of a browser redirect; for remote/headless machines.
     """
     try:
         settings = load_settings_or_exit(
             {"issuer": issuer, "client_id": client_id, "port": port, "no_browser": no_browser, "timeout": timeout, "log_dir": log_dir},
             config,
         )
+        if with_api_key and device_auth:
+            from codexlogin.outcomes import UsageError
+
+            raise UsageError("--with-api-key and --device-auth cannot be used together")
+        if with_api_key:
+            from codexlogin.apikey import run_api_key_login
+
+            return run_api_key_login(settings)
+        if device_auth:
+            from codexlogin.device_flow import run_device_login
+
+            return run_device_login(settings)
+        from codexlogin.credentials import check_login_method
+
+        check_login_method(settings, "chatgpt")  # forced_login_method = api refuses the browser login
     except LoginFailure as failure:
         return report_failure(failure)
 

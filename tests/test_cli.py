@@ -150,3 +150,23 @@ def test_help_comes_from_docstrings():
     for flag in ("--issuer", "--client-id", "--port", "--no-browser", "--timeout", "--log-dir", "-c"):
         assert flag in result.stdout
     assert "Sign in" in result.stdout
+
+
+async def test_login_dispatches_api_key_device_and_policy(tmp_path, dev_issuer):
+    env = env_for(tmp_path)
+    with trio.fail_after(60):
+        code, _, err = await codex("login", "--with-api-key", env=env, stdin=b"sk-proj-abcdefghijklmnop12345\n")
+        assert code == 0 and "sk-proj-***12345" in err and "abcdefghijklmnop" not in err
+        code, out, _ = await codex("login", "status", "--json", env=env)
+        assert code == 0 and json.loads(out)["mode"] == "apikey"
+        code, _, err = await codex("login", "--with-api-key", "--device-auth", env=env)
+        assert code == 2 and "cannot be used together" in err
+        code, _, err = await codex("login", "-c", "forced_login_method=api", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env)
+        assert code == 9 and "Traceback" not in err
+        dev_issuer.faults.device_code_enabled = False
+        code, _, err = await codex("login", "--device-auth", "--issuer", dev_issuer.issuer_url, env=env)
+        assert code == 2 and "device login is not enabled" in err
+        code, _, err = await codex("logout", env=env)
+        assert code == 0
+        code, out, _ = await codex("login", "status", env=env)
+        assert code == 1 and "Not logged in" in out
