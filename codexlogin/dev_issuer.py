@@ -505,7 +505,9 @@ class DevIssuer:
         device.polls += 1
         if now > device.expires_at:
             raise _OAuthError("expired_token", "the device code has expired")
-        too_fast = device.last_poll is not None and now - device.last_poll < device.interval
+        # Half a second of slack: a client that waits `interval` after each reply must never be
+        # told to slow down just because its request arrived a moment early.
+        too_fast = device.last_poll is not None and now - device.last_poll < device.interval - 0.5
         device.last_poll = now
         if too_fast and device.status in ("pending", "approved"):
             device.interval += 5  # RFC 8628 §3.5: every later poll must wait 5 s longer
