@@ -170,3 +170,28 @@ async def test_login_dispatches_api_key_device_and_policy(tmp_path, dev_issuer):
         assert code == 0
         code, out, _ = await codex("login", "status", env=env)
         assert code == 1 and "Not logged in" in out
+
+
+async def test_two_logins_on_one_port_newer_takes_over(tmp_path, dev_issuer):
+    from harness import free_port
+
+    env = env_for(tmp_path)
+    port = str(free_port())
+    with trio.fail_after(60):
+        older = await trio.lowlevel.open_process(
+            [*CODEX, "login", "--issuer", dev_issuer.issuer_url, "--port", port, "--no-browser"], env=env, stderr=subprocess.PIPE
+        )
+        seen = b""
+        while b"On a remote" not in seen:
+            chunk = await older.stderr.receive_some(4096)
+            assert chunk, seen
+            seen += chunk
+        code, _, err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", port, env=env)
+        older_code = await older.wait()
+        rest = b""
+        while chunk := await older.stderr.receive_some(4096):
+            rest += chunk
+        await older.stderr.aclose()
+    assert code == 0, err
+    assert older_code == 130
+    assert b"a newer `codex login` took over the port" in rest
