@@ -5,17 +5,23 @@ from __future__ import annotations
 import io
 import json
 import socket
-from contextlib import closing
+import threading
+import time
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import keyring.backend
+import keyring.errors
 import trio
 
-from codexlogin import diagnostics
+from codexlogin import DEFAULT_CLIENT_ID, diagnostics
 from codexlogin.browser_flow import browser_login
+from codexlogin.dev_issuer import GRANT_DEVICE_CODE, DevIssuer, serve_dev_issuer
 from codexlogin.outcomes import LoginFailure
 from codexlogin.settings import load_settings
+from codexlogin.storage import AuthDotJson, TokenData, save_auth
 
 
 def make_settings(tmp_path, issuer_url, **changes):
@@ -107,3 +113,78 @@ def free_port():
     with closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def issue_tokens(issuer: DevIssuer, url: str) -> dict:
+    """A fresh grant from the issuer over HTTP (device flow, approved at once). Blocking."""
+    with httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
+        device = client.post("/oauth/device/code", data={"client_id": DEFAULT_CLIENT_ID}).json()
+        issuer.approve_device(device["user_code"])
+        reply = client.post("/oauth/token", data={"grant_type": GRANT_DEVICE_CODE, "device_code": device["device_code"], "client_id": DEFAULT_CLIENT_ID})
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+
+def store_tokens(settings, issued: dict, *, last_refresh: str | None = None, api_key: str | None = "sk-kept-0123456789") -> AuthDotJson:
+    auth = AuthDotJson(
+        auth_mode="chatgpt",
+        openai_api_key=api_key,
+        tokens=TokenData(issued["id_token"], issued["access_token"], issued["refresh_token"], "acct_dev"),
+        last_refresh=last_refresh or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+    save_auth(settings.auth_file, auth)
+    return auth
+
+
+@contextmanager
+def issuer_in_thread(issuer: DevIssuer):
+    """Serve `issuer` from a thread with its own trio.run, for subprocess and sync-command tests."""
+    ready, box = threading.Event(), {}
+
+    def main():
+        async def run():
+            box["token"] = trio.lowlevel.current_trio_token()
+            with trio.CancelScope() as scope:
+                box["scope"] = scope
+                async with trio.open_nursery() as nursery:
+                    box["url"] = await nursery.start(serve_dev_issuer, issuer)
+                    ready.set()
+
+        trio.run(run)
+
+    thread = threading.Thread(target=main, name="dev-issuer", daemon=True)
+    thread.start()
+    assert ready.wait(10), "dev issuer did not start"
+    try:
+        yield box["url"]
+    finally:
+        trio.from_thread.run_sync(box["scope"].cancel, trio_token=box["token"])
+        thread.join(10)
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self):
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, username):
+        return self.entries.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service, username):
+        if self.entries.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError("not found")
+
+
+NINE_DAYS_AGO = "2020-01-01T00:00:00Z"
+
+
+def jwt_with_exp(exp: int) -> str:
+    import base64
+
+    payload = base64.urlsafe_b64encode(json.dumps({"exp": exp}).encode()).rstrip(b"=").decode()
+    return f"e30.{payload}.sig"

@@ -15,6 +15,7 @@ import keyring.backend
 import keyring.backends.fail
 import keyring.errors
 import pytest
+from harness import MemoryKeyring
 
 from codexlogin.credentials import (
     KEYRING_SERVICE,
@@ -28,24 +29,6 @@ from codexlogin.credentials import (
 from codexlogin.outcomes import ExitCode, PolicyViolation, StorageFailed
 from codexlogin.settings import load_settings
 from codexlogin.storage import AuthDotJson, TokenData
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self):
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.entries.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service, username):
-        if self.entries.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError("not found")
 
 
 class BrokenKeyring(MemoryKeyring):

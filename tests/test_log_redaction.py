@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from codexlogin.dev_issuer import DevIssuer, serve_dev_issuer
 from codexlogin.outcomes import Denied, LoginFailure, TokenExchangeFailed
-from harness import Run, approve, callback_url, get, make_settings, query_of
+from harness import Run, approve, callback_url, make_settings, query_of
 
 secrets_ = st.text(alphabet=string.ascii_letters + string.digits + "-_.~", min_size=10, max_size=40).map(lambda s: "PLANTED" + s)
 

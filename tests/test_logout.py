@@ -13,8 +13,8 @@ import keyring
 import keyring.backends.fail
 import pytest
 import trio
-from test_credentials import MemoryKeyring
-from test_refresh import issue_tokens, issuer_in_thread, store_tokens
+from harness import MemoryKeyring
+from harness import issue_tokens, issuer_in_thread, store_tokens
 
 from codexlogin.dev_issuer import DevIssuer
 from codexlogin.logoutcmd import REVOKE_TIMEOUT, logout, logout_flow

@@ -12,18 +12,15 @@ import os
 import stat
 import subprocess
 import sys
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import replace
 
-import httpx
 import pytest
 import trio
+from harness import NINE_DAYS_AGO, issue_tokens, issuer_in_thread, jwt_with_exp, store_tokens
 
-from codexlogin import DEFAULT_CLIENT_ID, diagnostics
+from codexlogin import diagnostics
 from codexlogin.dev_issuer import (
-    GRANT_DEVICE_CODE,
     GRANT_REFRESH,
     DevIssuer,
     serve_dev_issuer,
@@ -49,30 +46,6 @@ from codexlogin.storage import AuthDotJson, TokenData, save_auth
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
-NINE_DAYS_AGO = "2020-01-01T00:00:00Z"
-
-
-def issue_tokens(issuer: DevIssuer, url: str) -> dict:
-    """A fresh grant from the issuer over HTTP (device flow, approved at once). Blocking."""
-    with httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
-        device = client.post("/oauth/device/code", data={"client_id": DEFAULT_CLIENT_ID}).json()
-        issuer.approve_device(device["user_code"])
-        reply = client.post("/oauth/token", data={"grant_type": GRANT_DEVICE_CODE, "device_code": device["device_code"], "client_id": DEFAULT_CLIENT_ID})
-        assert reply.status_code == 200, reply.text
-        return reply.json()
-
-
-def store_tokens(settings, issued: dict, *, last_refresh: str | None = None, api_key: str | None = "sk-kept-0123456789") -> AuthDotJson:
-    auth = AuthDotJson(
-        auth_mode="chatgpt",
-        openai_api_key=api_key,
-        tokens=TokenData(issued["id_token"], issued["access_token"], issued["refresh_token"], "acct_dev"),
-        last_refresh=last_refresh or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    )
-    save_auth(settings.auth_file, auth)
-    return auth
-
-
 def make_settings(tmp_path, url, **changes):
     return replace(load_settings({"issuer": url}), log_dir=tmp_path / "log", exchange_timeout=10, **changes)
 
@@ -86,13 +59,6 @@ def saved(settings) -> dict:
 
 
 # --- when -----------------------------------------------------------------------------------------
-
-
-def jwt_with_exp(exp: int) -> str:
-    import base64
-
-    payload = base64.urlsafe_b64encode(json.dumps({"exp": exp}).encode()).rstrip(b"=").decode()
-    return f"e30.{payload}.sig"
 
 
 @pytest.mark.parametrize(
@@ -181,32 +147,6 @@ async def test_concurrent_refreshers_in_one_process_make_one_request(tmp_path):
     assert sorted(r.refreshed for r in results) == [False, True]
     assert [r.by_other_process for r in results if not r.refreshed] == [True]
     assert issuer.token_active(saved(settings)["tokens"]["refresh_token"])
-
-
-@contextmanager
-def issuer_in_thread(issuer: DevIssuer):
-    """Serve `issuer` from a thread with its own trio.run, for subprocess and sync-command tests."""
-    ready, box = threading.Event(), {}
-
-    def main():
-        async def run():
-            box["token"] = trio.lowlevel.current_trio_token()
-            with trio.CancelScope() as scope:
-                box["scope"] = scope
-                async with trio.open_nursery() as nursery:
-                    box["url"] = await nursery.start(serve_dev_issuer, issuer)
-                    ready.set()
-
-        trio.run(run)
-
-    thread = threading.Thread(target=main, name="dev-issuer", daemon=True)
-    thread.start()
-    assert ready.wait(10), "dev issuer did not start"
-    try:
-        yield box["url"]
-    finally:
-        trio.from_thread.run_sync(box["scope"].cancel, trio_token=box["token"])
-        thread.join(10)
 
 
 REFRESHER = """

@@ -15,7 +15,7 @@ import sys
 import time
 
 import pytest
-from test_refresh import (
+from harness import (
     NINE_DAYS_AGO,
     issue_tokens,
     issuer_in_thread,
