@@ -647,7 +647,10 @@ def run_doctor(settings: Any, *, as_json: bool = False, stdout: IO[str] | None =
         if not report.ok:
             names = ", ".join(check.name for check in report.failed)
             count = len(report.failed)
-            raise ChecksFailed(f"{count} of {len(report.checks)} check{'s' if count != 1 else ''} failed: {names}")
+            raise ChecksFailed(
+                f"{count} of {len(report.checks)} check{'s' if count != 1 else ''} failed: {names}",
+                error_code=",".join(check.name for check in report.failed),
+            )
         return report
 
     return run_flow("login doctor", "doctor", settings, body, success=lambda _report: None)

@@ -1,0 +1,300 @@
+"""`codex login bundle [-o PATH]`: one file support can ask for, with nothing secret in it.
+
+The archive (zip, or tar.gz when PATH ends in .tar.gz / .tgz) holds:
+
+  README.txt              what this is, and notes (e.g. "no codex-login.log at …")
+  manifest.json           created_at, version, members, notes, runs included
+  environment.json        codexlogin and library versions, Python, OS
+  settings.json           the settings that shape a login, from an allow-list (issuer sanitised)
+  doctor.json, doctor.txt `codex login doctor` run now (its checks are logged under this run)
+  codex-login.log.txt     the last N runs (default 20) of codex-login.log as action trees
+  codex-login.log.jsonl   the same runs, one JSON tree per line
+  codex-login.summary.txt the same runs, one line each
+
+The log members come from codexlogin.render, which scrubs every field it shows, so a secret left
+in the log by an older or foreign writer does not reach the bundle. Never included: auth.json,
+tokens, API keys, the cancel key, keyring contents, raw log lines. The log is read before this
+run writes to it, so the bundle's own run is not in it.
+
+The archive is built in memory and written atomically with mode 0600
+(storage.write_private_file_atomically); its path is printed on stdout. Exit codes: 0 written
+(even when doctor checks failed or there is no log), 2 usage error, 7 the file cannot be written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import sys
+import tarfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from cyclopts import Parameter
+
+from codexlogin import __version__
+from codexlogin.outcomes import LoginFailure, UsageError
+from codexlogin.redact import sanitize_url, scrub_fields, scrub_text
+
+DEFAULT_LAST = 20
+LIBRARIES = ("trio", "httpx", "httpcore", "hypercorn", "h11", "cyclopts", "eliot", "rich", "keyring")
+LOG_MEMBERS = {
+    "tree": "codex-login.log.txt",
+    "json": "codex-login.log.jsonl",
+    "summary": "codex-login.summary.txt",
+}
+
+
+@dataclass
+class LogSnapshot:
+    """The rendered last-N runs of codex-login.log, or why there are none."""
+
+    members: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    runs: int = 0
+
+
+def default_name(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"codex-login-support-{now.strftime('%Y%m%dT%H%M%SZ')}.zip"
+
+
+def archive_kind(path: Path) -> str:
+    name = path.name.lower()
+    return "tar.gz" if name.endswith((".tar.gz", ".tgz")) else "zip"
+
+
+def resolve_output(output: Path | None, now: datetime | None = None) -> Path:
+    """`-o PATH` as given (a directory gets the default name inside), else the default in cwd."""
+    if output is None:
+        return Path.cwd() / default_name(now)
+    output = output.expanduser()
+    if output.is_dir():
+        return output / default_name(now)
+    return output
+
+
+def snapshot_log(log_file: Path, last: int) -> LogSnapshot:
+    """Render the last `last` runs of `log_file` three ways through codexlogin.render."""
+    from codexlogin import render
+
+    snapshot = LogSnapshot()
+    for mode, member in LOG_MEMBERS.items():
+        out = io.StringIO()
+        try:
+            with open(log_file, encoding="utf-8", errors="replace") as stream:
+                stats = render.render([stream], out, render.Options(mode=mode, last=last))
+        except FileNotFoundError:
+            snapshot.notes.append(f"no codex-login.log at {log_file} (no login has run with this log directory)")
+            return snapshot
+        except OSError as exc:
+            snapshot.notes.append(f"cannot read {log_file}: {exc.strerror or exc}")
+            return snapshot
+        snapshot.members[member] = out.getvalue()
+        snapshot.runs = stats.runs
+        skipped = stats.skipped
+    note = f"codex-login.log: the last {snapshot.runs} run{'s' if snapshot.runs != 1 else ''} (at most {last})"
+    if skipped:
+        note += f"; {skipped} line{'s' if skipped != 1 else ''} that are not eliot JSON were left out"
+    snapshot.notes.append(note)
+    return snapshot
+
+
+def environment_info() -> dict[str, Any]:
+    from importlib import metadata
+
+    libraries: dict[str, str | None] = {}
+    for name in LIBRARIES:
+        try:
+            libraries[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            libraries[name] = None
+    return {
+        "codexlogin": __version__,
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "executable": sys.executable,
+        "os": platform.system(),
+        "os_release": platform.release(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "libraries": libraries,
+    }
+
+
+def settings_info(settings: Any) -> dict[str, Any]:
+    """An allow-list of settings (a new secret setting can never slip in), issuer sanitised."""
+    from codexlogin.doctor import ca_source, proxy_env
+
+    info: dict[str, Any] = {
+        "issuer": sanitize_url(settings.issuer),
+        "client_id": settings.client_id,
+        "port": settings.port,
+        "no_browser": settings.no_browser,
+        "timeout": settings.timeout,
+        "exchange_timeout": settings.exchange_timeout,
+        "codex_home": str(settings.codex_home),
+        "log_dir": str(settings.resolved_log_dir),
+        "device_code_path": settings.device_code_path,
+        "cli_auth_credentials_store": settings.cli_auth_credentials_store,
+        "forced_login_method": settings.forced_login_method,
+        "forced_chatgpt_workspace_id": list(settings.forced_chatgpt_workspace_id),
+        # Which CODEX_LOGIN_* variables are set (names only), the proxy and CA environment.
+        "environment_overrides": sorted(name for name in os.environ if name.startswith("CODEX_LOGIN_")),
+        "proxy_env": proxy_env(os.environ),
+        "ca_bundle": "=".join(ca_source(os.environ) or ()) or None,
+    }
+    if settings.cli_auth_credentials_store != "file":
+        from codexlogin.credentials import keyring_backend_name
+
+        info["keyring_backend"] = keyring_backend_name()
+    scrubbed = scrub_fields(info)
+    return scrubbed if isinstance(scrubbed, dict) else {}
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+
+def build_members(settings: Any, snapshot: LogSnapshot, report: Any, created: datetime) -> dict[str, str]:
+    """Every member's name and text, in archive order."""
+    from codexlogin.doctor import Check, Report, format_text
+
+    doctor_json = scrub_fields(report.to_json())
+    doctor_text = format_text(Report([Check(**check) for check in doctor_json["checks"]]))  # type: ignore[index]
+    members: dict[str, str] = {
+        "environment.json": _json(environment_info()),
+        "settings.json": _json(settings_info(settings)),
+        "doctor.json": _json(doctor_json),
+        "doctor.txt": doctor_text,
+        **snapshot.members,
+    }
+    names = ["README.txt", "manifest.json", *members]
+    manifest = {
+        "created_at": created.isoformat().replace("+00:00", "Z"),
+        "codexlogin": __version__,
+        "members": names,
+        "log_runs": snapshot.runs,
+        "doctor_ok": bool(doctor_json.get("ok")),  # type: ignore[union-attr]
+        "notes": [scrub_text(note) for note in snapshot.notes],
+    }
+    readme = (
+        "codex login support bundle\n"
+        "==========================\n\n"
+        f"Created {manifest['created_at']} by codexlogin {__version__} (`codex login bundle`).\n"
+        "It holds no credentials: no auth.json, tokens, API keys or keyring contents, and the\n"
+        "log excerpts are scrubbed of secrets.\n\n"
+        "Members:\n" + "".join(f"  {name}\n" for name in names) + "\nNotes:\n"
+        + "".join(f"  - {note}\n" for note in manifest["notes"])  # type: ignore[union-attr]
+    )
+    return {"README.txt": readme, "manifest.json": _json(manifest), **members}
+
+
+def archive_bytes(members: dict[str, str], kind: str, created: datetime) -> bytes:
+    """A zip or tar.gz of `members`, each member mode 0600, dated `created`."""
+    buffer = io.BytesIO()
+    stamp = created.timestamp()
+    if kind == "tar.gz":
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            for name, text in members.items():
+                data = text.encode("utf-8")
+                info = tarfile.TarInfo(name)
+                info.size, info.mtime, info.mode = len(data), int(stamp), 0o600
+                archive.addfile(info, io.BytesIO(data))
+    else:
+        date_time = time.gmtime(stamp)[:6]
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, text in members.items():
+                info = zipfile.ZipInfo(name, date_time=date_time)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = (0o100600 & 0xFFFF) << 16
+                archive.writestr(info, text.encode("utf-8"))
+    return buffer.getvalue()
+
+
+def write_bundle(settings: Any, path: Path, last: int = DEFAULT_LAST, *, snapshot: LogSnapshot | None = None) -> Path:
+    """Run the doctor checks, build the archive and write it atomically (0600). Inside a flow."""
+    import trio
+
+    from codexlogin import diagnostics
+    from codexlogin.doctor import run_checks
+    from codexlogin.storage import write_private_file_atomically
+
+    snapshot = snapshot if snapshot is not None else snapshot_log(settings.log_file, last)
+    report = trio.run(run_checks, settings)
+    created = datetime.now(UTC)
+    kind = archive_kind(path)
+    members = build_members(settings, snapshot, report, created)
+    with diagnostics.named_action("codex:bundle:write", path=str(path), format=kind, members=list(members)) as action:
+        payload = archive_bytes(members, kind, created)
+        write_private_file_atomically(path, payload)
+        action.add_success_fields(size=len(payload), log_runs=snapshot.runs)
+    return path
+
+
+def bundle(
+    *,
+    output: Annotated[Path | None, Parameter(name=["--output", "-o"])] = None,
+    last: int = DEFAULT_LAST,
+    issuer: str | None = None,
+    log_dir: Path | None = None,
+    config: Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=(), show_default=False, consume_multiple=False)] = (),
+) -> int:
+    """Write a support bundle: scrubbed log of recent runs, doctor output, versions, settings.
+
+    The file (zip, or tar.gz when the name ends so) holds the last runs of codex-login.log as
+    trees, JSON and a summary, all scrubbed of secrets; `codex login doctor` run now (as JSON and
+    text); codexlogin, library, Python and OS versions; and the login settings with secrets
+    removed. It never holds auth.json, tokens, API keys or keyring contents. Written with mode
+    0600; its path is printed. Exit codes: 0 written, 2 usage error, 7 cannot be written.
+
+    Parameters
+    ----------
+    output
+        Where to write (default ./codex-login-support-<UTC time>.zip; a directory gets that name
+        inside; a name ending in .tar.gz or .tgz writes a gzipped tar).
+    last
+        How many of the most recent runs of codex-login.log to include.
+    issuer
+        OAuth issuer base URL the doctor checks [env: CODEX_LOGIN_ISSUER].
+    log_dir
+        Directory of codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
+    config
+        Override a setting as key=value (repeatable), e.g. -c port=0.
+    """
+    from codexlogin.cli import report_failure, run_flow
+    from codexlogin.settings import load_settings
+
+    try:
+        if last < 1:
+            raise UsageError(f"--last must be at least 1, got {last}")
+        settings = load_settings({"issuer": issuer, "log_dir": log_dir}, config)
+    except LoginFailure as failure:
+        return report_failure(failure)
+    path = resolve_output(output)
+    snapshot = snapshot_log(settings.log_file, last)  # before this run writes to the log
+
+    def body() -> Path:
+        return write_bundle(settings, path, last, snapshot=snapshot)
+
+    def success(written: Path) -> None:
+        for note in snapshot.notes:
+            if note.startswith(("no codex-login.log", "cannot read")):
+                print(f"note: {note}", file=sys.stderr, flush=True)
+        print(written, flush=True)
+
+    return run_flow("login bundle", "bundle", settings, body, success=success)
+
+
+if __name__ == "__main__":  # python -m codexlogin.bundle [flags]: the command on its own
+    from cyclopts import App
+
+    _app = App(name="codex login bundle", result_action="return_value")
+    _app.default(bundle)
+    sys.exit(_app())
