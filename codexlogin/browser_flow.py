@@ -29,6 +29,7 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from codexlogin import diagnostics, tokens
+from codexlogin._asgi import answer_lifespan
 from codexlogin.callback import (
     CANCEL_HEADER,
     CANCEL_PATH,
@@ -237,13 +238,8 @@ class CallbackApp:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         request = CallbackRequest(

@@ -29,6 +29,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import trio
 
+from codexlogin._asgi import answer_lifespan
+
 AUTH_CLAIMS = "https://api.openai.com/auth"
 GRANT_AUTH_CODE = "authorization_code"
 GRANT_REFRESH = "refresh_token"
@@ -242,13 +244,8 @@ class DevIssuer:
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         if not self.issuer_url:  # served by something other than serve_dev_issuer

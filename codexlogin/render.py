@@ -811,7 +811,23 @@ def _render(
     if summary:
         write(format_summary_row(_SUMMARY_HEADER, Style()))
     pending: list[str] = []
-    size = 0
+    pending_size = 0
+
+    def flush() -> None:
+        nonlocal pending_size
+        if pending:
+            write("".join(pending))
+            pending.clear()
+        pending_size = 0
+
+    def emit(text: str) -> None:
+        # Batch small writes into ~64 KiB chunks: one write per run costs more than rendering it.
+        nonlocal pending_size
+        pending.append(text)
+        pending_size += len(text)
+        if pending_size > 1 << 16:
+            flush()
+
     # What is not shown at once (summary: the runs that did not fail; otherwise: the runs that
     # never ended) waits in a spooled temp file, so memory stays flat.
     with tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8") as later:
@@ -827,26 +843,12 @@ def _render(
             if not now:
                 later.write(text)
                 continue
-            pending.append(text)
-            size += len(text)
-            if size > 1 << 16:
-                write("".join(pending))
-                pending.clear()
-                size = 0
-        if pending:
-            write("".join(pending))
-            pending.clear()
-            size = 0
+            emit(text)
+        flush()  # what was shown at once goes out before what waited
         later.seek(0)
         for line in later:  # whole lines: colour markup never spans one
-            pending.append(line)
-            size += len(line)
-            if size > 1 << 16:
-                write("".join(pending))
-                pending.clear()
-                size = 0
-        if pending:
-            write("".join(pending))
+            emit(line)
+        flush()
     if summary:
         write(tally(stats.runs, counts) + "\n")
 
