@@ -648,7 +648,7 @@ def run_doctor(settings: Any, *, as_json: bool = False, stdout: IO[str] | None =
             names = ", ".join(check.name for check in report.failed)
             count = len(report.failed)
             raise ChecksFailed(
-                f"{count} of {len(report.checks)} check{'s' if count != 1 else ''} failed: {names}",
+                f"{count} of {len(report.checks)} checks failed: {names}",
                 error_code=",".join(check.name for check in report.failed),
             )
         return report

@@ -1,0 +1,469 @@
+"""`codex login doctor`: each check failing in turn against real things, then all passing.
+
+Rules: loopback only, port 0 everywhere; the issuer is the dev issuer served over real HTTP (or
+HTTPS with a trustme CA) in the test nursery; a hard `trio.fail_after` on every I/O test; the
+command itself runs in a worker thread (it calls trio.run) or as `python -m codexlogin.doctor`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shlex
+import socket
+import sys
+import time
+from dataclasses import replace
+from email.utils import formatdate
+from functools import partial
+
+import pytest
+import trio
+import trustme
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from codexlogin import diagnostics, doctor
+from codexlogin.browser_flow import browser_login
+from codexlogin.dev_issuer import DevIssuer
+from codexlogin.settings import load_settings
+from codexlogin.storage import AuthDotJson, TokenData, save_auth
+
+PLANTED = {
+    "id_token": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJwbGFudGVkIn0.planted-id-sig",
+    "access_token": "planted-access-token-1f2e3d",
+    "refresh_token": "planted-refresh-token-9a8b7c",
+    "api_key": "sk-planted-api-key-0123456789",
+}
+
+
+@pytest.fixture(autouse=True)
+def _desktop(monkeypatch, tmp_path):
+    """A local desktop session with a launchable browser; no SSH, no WSL."""
+    monkeypatch.setenv("BROWSER", shlex.quote(sys.executable))
+    monkeypatch.setenv("DISPLAY", ":0")
+    for name in ("SSH_CONNECTION", "SSH_TTY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    version = tmp_path / "proc-version"
+    version.write_text("Linux version 6.1.0 (gcc)\n")
+    monkeypatch.setattr(doctor, "PROC_VERSION", version)
+
+
+def make_settings(tmp_path, issuer_url, **changes):
+    settings = load_settings({"issuer": issuer_url, "port": 0})
+    return replace(settings, **{"log_dir": tmp_path / "log", **changes})
+
+
+async def run_checks(settings):
+    with trio.fail_after(30), diagnostics.open_log(settings.resolved_log_dir):
+        report = await doctor.run_checks(settings)
+    assert [check.name for check in report.checks] == list(doctor.CHECK_NAMES)
+    return report, {check.name: check for check in report.checks}
+
+
+async def run_command(settings, *, as_json=False):
+    """The command as the CLI runs it (trio.run inside), in a worker thread."""
+    out = io.StringIO()
+    with trio.fail_after(30):
+        code = await trio.to_thread.run_sync(partial(doctor.run_doctor, settings, as_json=as_json, stdout=out))
+    return code, out.getvalue()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def closed_port_url():
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def log_messages(settings):
+    return [json.loads(line) for line in settings.log_file.read_text().splitlines()]
+
+
+# --- all pass -------------------------------------------------------------------------------------
+
+
+async def test_all_checks_pass_exit_0_and_each_check_is_a_logged_action(tmp_path, dev_issuer):
+    settings = make_settings(tmp_path, dev_issuer.issuer_url)
+    code, out = await run_command(settings)
+    assert code == 0, out
+    lines = out.splitlines()
+    assert [line.split()[1] for line in lines[:-1]] == list(doctor.CHECK_NAMES)
+    assert all(line.startswith("ok ") for line in lines[:-1]), out
+    assert lines[-1] == "All 9 checks passed."
+    assert f"{dev_issuer.issuer_url}/.well-known/openid-configuration: HTTP 200 in " in out
+
+    messages = log_messages(settings)
+    root = [m for m in messages if m.get("action_type") == "codex:command"]
+    assert root[0]["command"] == "login doctor" and root[-1]["action_status"] == "succeeded"
+    ended = {m["action_type"]: m for m in messages if m.get("action_type", "").startswith("codex:doctor:") and m["action_status"] != "started"}
+    assert set(ended) == {f"codex:doctor:{name}" for name in doctor.CHECK_NAMES}
+    assert all(m["action_status"] == "succeeded" and m["status"] == "ok" for m in ended.values())
+    assert all(m["task_uuid"] == root[0]["task_uuid"] for m in ended.values())
+
+
+async def test_json_is_one_object_with_every_check(tmp_path, dev_issuer):
+    code, out = await run_command(make_settings(tmp_path, dev_issuer.issuer_url), as_json=True)
+    data = json.loads(out)
+    assert code == 0 and data["ok"] is True and data["exit_code"] == 0
+    assert [c["name"] for c in data["checks"]] == list(doctor.CHECK_NAMES)
+    for check in data["checks"]:
+        assert set(check) == {"name", "status", "detail", "hint", "duration_ms"}
+        assert check["status"] == "ok" and isinstance(check["duration_ms"], float)
+
+
+# --- each check failing in turn ---------------------------------------------------------------
+
+
+async def test_port_held_by_a_foreign_socket_fails(tmp_path, dev_issuer, nursery):
+    listener = trio.socket.socket()
+    await listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+
+    async def hang_up():  # accepts and closes: not HTTP
+        with listener:
+            while True:
+                conn, _ = await listener.accept()
+                conn.close()
+
+    nursery.start_soon(hang_up)
+    settings = make_settings(tmp_path, dev_issuer.issuer_url, port=port)
+    code, out = await run_command(settings)
+    line = next(line for line in out.splitlines() if " callback_port " in line)
+    assert code == 1
+    assert line.startswith("FAIL")
+    assert f"127.0.0.1:{port} is in use by another program: it does not answer HTTP" in line
+    assert "--port" in line
+
+
+async def test_port_held_by_a_foreign_http_server_says_what_answered(tmp_path, nursery):
+    url = await nursery.start(serve_app, date_app(time.time()))
+    port = int(url.rsplit(":", 1)[1])
+    status, detail, hint = await _bounded(doctor.check_callback_port(make_settings(tmp_path, url, port=port)))
+    assert status == "fail" and "it answers HTTP 200" in detail and "--port" in hint
+
+
+async def test_port_held_by_our_own_listener_passes_and_is_not_cancelled(tmp_path, dev_issuer, nursery):
+    port = free_port()
+    settings = make_settings(tmp_path, dev_issuer.issuer_url, port=port, no_browser=True, timeout=0)
+    listening = trio.Event()
+    finished = []
+
+    async def login():
+        with diagnostics.open_log(settings.resolved_log_dir):
+            try:
+                await browser_login(settings, stderr=io.StringIO(), on_listening=lambda _url: listening.set())
+            finally:
+                finished.append(True)
+
+    with trio.fail_after(30):
+        nursery.start_soon(login)
+        await listening.wait()
+        status, detail, hint = await doctor.check_callback_port(settings)
+        await trio.sleep(0.1)
+    assert status == "ok" and "held by a `codex login` in progress" in detail and hint is None
+    assert finished == []  # the login is still waiting: doctor never sends /cancel
+
+
+async def test_log_dir_under_a_regular_file_fails(tmp_path, dev_issuer, capsys):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    settings = make_settings(tmp_path, dev_issuer.issuer_url, log_dir=blocker / "log")
+    code, out = await run_command(settings)
+    line = next(line for line in out.splitlines() if " log_dir " in line)
+    assert code == 1
+    assert line.startswith("FAIL") and f"{blocker} is not a directory" in line and "--log-dir" in line
+    err = capsys.readouterr().err
+    assert "error: 1 of 9 checks failed: log_dir" in err
+
+
+async def test_codex_home_under_a_regular_file_fails(tmp_path, dev_issuer):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    settings = make_settings(tmp_path, dev_issuer.issuer_url, codex_home=blocker / "home")
+    _, checks = await run_checks(settings)
+    assert checks["codex_home"].status == "fail"
+    assert f"CODEX_HOME {blocker / 'home'} cannot be created: {blocker} is not a directory" in checks["codex_home"].detail
+    assert "CODEX_HOME" in checks["codex_home"].hint
+
+
+def test_missing_directory_with_a_writable_parent_is_ok(tmp_path):
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    status, detail, _ = doctor.probe_directory(parent / "a" / "b", "log directory", "hint")
+    assert status == "ok" and "does not exist yet" in detail
+    assert list(parent.iterdir()) == []  # nothing created, the probe file is gone
+
+
+async def test_issuer_down_fails_with_timing_and_clock_is_not_compared(tmp_path):
+    url = closed_port_url()
+    code, out = await run_command(make_settings(tmp_path, url))
+    lines = {line.split()[1]: line for line in out.splitlines()}
+    assert code == 1
+    assert lines["issuer"].startswith("FAIL")
+    assert f"{url}/.well-known/openid-configuration: connect after " in lines["issuer"]
+    assert "no proxy in the environment" in lines["issuer"] and "-> check your network" in lines["issuer"]
+    assert lines["clock"].startswith("warn") and "not compared" in lines["clock"]
+
+
+async def test_issuer_check_is_bounded_by_the_timeout(tmp_path, mock_clock, nursery):
+    listener = trio.socket.socket()
+    await listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts into the backlog, never answers
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    with trio.fail_after(60):
+        status, detail, hint = await doctor.check_issuer(
+            make_settings(tmp_path, url, exchange_timeout=2), 2.0, doctor.IssuerProbe(), False
+        )
+    assert status == "fail" and "timeout" in detail and "no reply within 2 s" in detail
+    listener.close()
+
+
+async def test_proxy_in_use_is_shown_without_its_password(tmp_path, dev_issuer, monkeypatch):
+    proxy = f"http://alice:proxy-secret@127.0.0.1:{free_port()}"
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.setenv("NO_PROXY", "example.internal")
+    code, out = await run_command(make_settings(tmp_path, dev_issuer.issuer_url), as_json=True)
+    issuer = next(c for c in json.loads(out)["checks"] if c["name"] == "issuer")
+    assert code == 1 and issuer["status"] == "fail"  # the proxy is down: the issuer is not reached
+    assert f"via HTTP_PROXY=http://127.0.0.1:{proxy.rsplit(':', 1)[1]}, NO_PROXY=example.internal" in issuer["detail"]
+    assert "proxy-secret" not in out and "alice" not in out
+    assert "proxy-secret" not in (tmp_path / "log" / "codex-login.log").read_text()
+
+
+async def test_clock_skew_warns_but_does_not_fail(tmp_path, nursery):
+    url = await nursery.start(serve_app, date_app(time.time() - 3 * 3600 - 125))
+    code, out = await run_command(make_settings(tmp_path, url))
+    lines = {line.split()[1]: line for line in out.splitlines() if not line.startswith("All")}
+    assert lines["issuer"].startswith("ok") and lines["clock"].startswith("warn")
+    assert "the local clock is 3 h 2 min ahead of the issuer's" in lines["clock"]
+    assert "NTP" in lines["clock"]
+    assert code == 0 and out.splitlines()[-1] == "All 9 checks passed (1 warning)."
+
+
+async def test_clock_in_step_is_ok(tmp_path, nursery):
+    url = await nursery.start(serve_app, date_app(time.time()))
+    _, checks = await run_checks(make_settings(tmp_path, url))
+    assert checks["clock"].status == "ok" and "within" in checks["clock"].detail
+
+
+async def test_issuer_naming_itself_differently_warns(tmp_path, nursery):
+    url = await nursery.start(serve_app, date_app(time.time(), issuer="https://elsewhere.example"))
+    _, checks = await run_checks(make_settings(tmp_path, url))
+    assert checks["issuer"].status == "warn" and "names the issuer https://elsewhere.example" in checks["issuer"].detail
+
+
+# --- custom CA --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pki(tmp_path):
+    ca, other = trustme.CA(), trustme.CA()
+    server = ca.issue_cert("127.0.0.1", "localhost")
+    paths = {name: tmp_path / f"{name}.pem" for name in ("ca", "other_ca", "server", "malformed")}
+    ca.cert_pem.write_to_path(str(paths["ca"]))
+    other.cert_pem.write_to_path(str(paths["other_ca"]))
+    server.private_key_and_cert_chain_pem.write_to_path(str(paths["server"]))
+    paths["malformed"].write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    return paths
+
+
+async def serve_https(app, certfile, *, task_status=trio.TASK_STATUS_IGNORED):
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.certfile = config.keyfile = str(certfile)
+    config.errorlog = config.accesslog = None
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(partial(serve, app, config, shutdown_trigger=trio.sleep_forever))
+        app.issuer_url = binds[0]
+        task_status.started(binds[0])
+
+
+@pytest.fixture
+async def https_issuer(nursery, pki):
+    issuer = DevIssuer()
+    await nursery.start(serve_https, issuer, pki["server"])
+    return issuer
+
+
+@pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
+async def test_good_custom_ca_is_shown_and_the_https_issuer_is_reached(tmp_path, monkeypatch, pki, https_issuer):
+    monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(pki["ca"]))
+    _, checks = await run_checks(make_settings(tmp_path, https_issuer.issuer_url))
+    assert checks["ca_bundle"].status == "ok"
+    assert checks["ca_bundle"].detail == f"custom CA in use: CODEX_CA_CERTIFICATE={pki['ca']} (1 CA certificate)"
+    assert checks["issuer"].status == "ok" and "HTTP 200" in checks["issuer"].detail
+    assert "CA from CODEX_CA_CERTIFICATE" in checks["issuer"].detail
+
+
+@pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
+async def test_wrong_ca_fails_the_issuer_as_tls(tmp_path, monkeypatch, pki, https_issuer):
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki["other_ca"]))
+    _, checks = await run_checks(make_settings(tmp_path, https_issuer.issuer_url))
+    assert checks["ca_bundle"].status == "ok" and "SSL_CERT_FILE=" in checks["ca_bundle"].detail
+    assert checks["issuer"].status == "fail" and ": tls after " in checks["issuer"].detail
+    assert "CODEX_CA_CERTIFICATE" in checks["issuer"].hint
+
+
+@pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
+async def test_malformed_ca_pem_fails_with_clear_text(tmp_path, monkeypatch, pki, https_issuer):
+    monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(pki["malformed"]))
+    code, out = await run_command(make_settings(tmp_path, https_issuer.issuer_url))
+    lines = {line.split()[1]: line for line in out.splitlines()}
+    assert code == 1
+    assert lines["ca_bundle"].startswith("FAIL")
+    assert f"cannot load CA bundle {pki['malformed']} from CODEX_CA_CERTIFICATE" in lines["ca_bundle"]
+    assert "-> point CODEX_CA_CERTIFICATE at a readable PEM file" in lines["ca_bundle"]
+    assert lines["issuer"].startswith("FAIL") and "not tried: the custom CA bundle cannot be loaded" in lines["issuer"]
+
+
+# --- auth.json --------------------------------------------------------------------------------
+
+
+def plant_auth(settings, mode=0o600):
+    auth = AuthDotJson(
+        "chatgpt",
+        openai_api_key=PLANTED["api_key"],
+        tokens=TokenData(PLANTED["id_token"], PLANTED["access_token"], PLANTED["refresh_token"], "acct-1"),
+    )
+    save_auth(settings.auth_file, auth)
+    os.chmod(settings.auth_file, mode)
+
+
+def test_auth_json_ok_missing_loose_mode_and_corrupt(tmp_path):
+    settings = make_settings(tmp_path, "http://127.0.0.1:1")
+    status, detail, _ = doctor.check_auth_json(settings)
+    assert status == "ok" and "not logged in" in detail
+
+    plant_auth(settings)
+    status, detail, _ = doctor.check_auth_json(settings)
+    assert status == "ok" and "chatgpt credentials stored" in detail and "mode 0600" in detail
+
+    os.chmod(settings.auth_file, 0o644)
+    status, detail, hint = doctor.check_auth_json(settings)
+    assert status == "warn" and "mode 0644" in detail and hint == f"chmod 600 {settings.auth_file}"
+    assert not any(secret in detail + hint for secret in PLANTED.values())
+
+    settings.auth_file.write_text('{"tokens": {"access_token": "' + PLANTED["access_token"])
+    status, detail, hint = doctor.check_auth_json(settings)
+    assert status == "fail" and "not valid auth.json" in detail and "codex logout" in hint
+    assert PLANTED["access_token"] not in detail
+
+
+async def test_tokens_never_reach_output_or_log(tmp_path, dev_issuer):
+    settings = make_settings(tmp_path, dev_issuer.issuer_url)
+    plant_auth(settings, 0o640)
+    code, out = await run_command(settings, as_json=True)
+    assert code == 0 and json.loads(out)["checks"][2]["status"] == "warn"
+    text = out + settings.log_file.read_text()
+    assert not any(secret in text for secret in PLANTED.values())
+
+
+# --- browser ----------------------------------------------------------------------------------
+
+
+def test_browser_hints(tmp_path, monkeypatch):
+    settings = make_settings(tmp_path, "http://127.0.0.1:1")
+    env = {"BROWSER": sys.executable, "DISPLAY": ":0"}
+    assert doctor.browser_result(settings, env, "linux", "Linux version 6")[0] == "ok"
+
+    status, detail, hint = doctor.browser_result(settings, {**env, "SSH_CONNECTION": "10.0.0.1 1 10.0.0.2 22"}, "linux", "")
+    assert status == "warn" and "SSH session" in detail and "--device-auth" in hint and "ssh -L" in hint
+
+    status, detail, hint = doctor.browser_result(settings, {"BROWSER": sys.executable}, "linux", "Linux 5.15-microsoft-standard-WSL2")
+    assert status == "warn" and "WSL" in detail and "wslview" in hint
+
+    status, detail, hint = doctor.browser_result(settings, {"BROWSER": sys.executable}, "linux", "")
+    assert status == "warn" and "no graphical display" in detail and "--device-auth" in hint
+
+    assert doctor.browser_result(settings, {"BROWSER": sys.executable}, "darwin", "")[0] == "ok"
+
+    status, detail, hint = doctor.browser_result(settings, {"BROWSER": "/nonexistent/browser %s", "DISPLAY": ":0"}, "linux", "")
+    assert status == "fail" and "names no executable command" in detail and "BROWSER" in hint
+
+    status, detail, _ = doctor.browser_result(replace(settings, no_browser=True), {}, "darwin", "")
+    assert status == "ok" and "no_browser" in detail
+
+
+# --- pure helpers -------------------------------------------------------------------------------
+
+
+def test_proxy_env_and_skew_text():
+    env = {"HTTPS_PROXY": "http://u:p@proxy:3128/?token=abc", "no_proxy": "localhost"}
+    assert doctor.proxy_env(env) == ["HTTPS_PROXY=http://proxy:3128/?token=<redacted>", "no_proxy=localhost"]
+    assert doctor.describe_skew(-45) == "45 s behind"
+    assert doctor.describe_skew(600) == "10 min 0 s ahead of"
+    assert doctor.describe_skew(7322) == "2 h 2 min ahead of"
+
+
+def test_text_format_is_one_line_per_check():
+    report = doctor.Report([doctor.Check("a", "ok", "fine"), doctor.Check("longer", "fail", "broken", "fix it")])
+    assert doctor.format_text(report) == "ok    a       fine\nFAIL  longer  broken -> fix it\n"
+    assert report.exit_code == 1
+
+
+# --- as a command -------------------------------------------------------------------------------
+
+
+async def codex_doctor(*args, env):
+    with trio.fail_after(60):
+        result = await trio.run_process(
+            [sys.executable, "-m", "codexlogin.doctor", *args], env=env, capture_stdout=True, capture_stderr=True, check=False
+        )
+    return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+
+async def test_subprocess_exit_codes(tmp_path, dev_issuer):
+    env = {**os.environ, "CODEX_LOGIN_ISSUER": dev_issuer.issuer_url, "CODEX_LOGIN_PORT": "0"}
+    code, out, err = await codex_doctor("--json", env=env)
+    assert (code, err) == (0, "") and json.loads(out)["ok"] is True
+
+    code, out, err = await codex_doctor("--issuer", closed_port_url(), env=env)
+    assert code == 1 and "FAIL  issuer" in out and err == "error: 1 of 9 checks failed: issuer\n"
+
+    code, out, err = await codex_doctor("-c", "nope=1", env=env)
+    assert code == 2 and out == "" and err.startswith("error: unknown setting 'nope'")
+
+
+# --- test servers ---------------------------------------------------------------------------------
+
+
+def date_app(server_time, issuer=None):
+    """A tiny issuer stand-in whose Date header reads `server_time`."""
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        body = json.dumps({"issuer": issuer or app.issuer_url}).encode()
+        headers = [(b"content-type", b"application/json"), (b"date", formatdate(server_time, usegmt=True).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+async def serve_app(app, *, task_status=trio.TASK_STATUS_IGNORED):
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.errorlog = config.accesslog = None
+    config.include_date_header = False  # the app sets its own
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(partial(serve, app, config, shutdown_trigger=trio.sleep_forever))
+        app.issuer_url = binds[0]
+        task_status.started(binds[0])
+
+
+async def _bounded(awaitable):
+    with trio.fail_after(30):
+        return await awaitable
