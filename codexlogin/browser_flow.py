@@ -44,6 +44,7 @@ from codexlogin.issuer import IssuerClient, TokenExchangeFailed, make_http_clien
 from codexlogin.outcomes import (
     Cancelled,
     Denied,
+    InternalError,
     LoginFailure,
     PolicyViolation,
     PortUnavailable,
@@ -213,6 +214,8 @@ class LoginSession:
                 auth = await self.complete(decision.code)
             except LoginFailure as exc:
                 failure = exc
+            except Exception as exc:  # a bug must still end the login, not leave it waiting forever
+                failure = InternalError(f"internal error while completing the sign-in: {type(exc).__name__}: {exc}")
         if self.exchange_scope.cancelled_caught:
             return 503, failure_page("Sign-in cancelled", "The sign-in was cancelled in the terminal.")
         if failure is not None:

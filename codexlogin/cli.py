@@ -67,6 +67,10 @@ def run_flow(command: str, flow: str, settings: Any, body: Callable[[], Any], *,
                 action.add_success_fields(outcome="success", exit_code=0)
         except LoginFailure as failure:
             return report_failure(failure)
+        except Exception as exc:  # a bug: one line and exit 70, never a traceback; the log has the type
+            from codexlogin.outcomes import InternalError
+
+            return report_failure(InternalError(f"internal error: {type(exc).__name__}: {exc}"))
     success(result)
     return int(ExitCode.SUCCESS)
 

@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     CREDENTIALS_UNUSABLE = 8
     POLICY_VIOLATION = 9
     NETWORK_ERROR = 10
+    INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug of ours, reported as one line rather than a traceback
     CANCELLED = 130
     TERMINATED = 143
 
@@ -92,6 +93,11 @@ class PolicyViolation(LoginFailure):
 class NetworkError(LoginFailure):
     exit_code = ExitCode.NETWORK_ERROR
     outcome = "network_error"
+
+
+class InternalError(LoginFailure):
+    exit_code = ExitCode.INTERNAL_ERROR
+    outcome = "internal_error"
 
 
 class Cancelled(LoginFailure):

@@ -286,3 +286,20 @@ async def test_callback_from_another_issuer_is_refused(tmp_path, dev_issuer):
     assert "different issuer" in run.pages[0].text
     assert [form["code"] for form in dev_issuer.token_requests("authorization_code")] != ["stolen-code"]
     assert any(m.get("message_type") == "codex:callback:issuer_mismatch" for m in run.log_messages())
+
+
+async def test_a_bug_while_completing_ends_the_login_instead_of_hanging(tmp_path, dev_issuer, monkeypatch):
+    import codexlogin.browser_flow as browser_flow
+    from codexlogin.outcomes import InternalError
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(browser_flow, "build_chatgpt_auth", broken)  # stands in for any unexpected bug
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        failure = await run(approving_browser)
+    assert isinstance(failure, InternalError) and failure.exit_code == 70
+    assert "RuntimeError: simulated bug" in failure.detail
+    assert run.pages[0].status_code == 500
+    assert_port_free(run.url)
