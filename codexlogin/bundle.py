@@ -71,10 +71,10 @@ def archive_kind(path: Path) -> str:
 
 
 def resolve_output(output: Path | None, now: datetime | None = None) -> Path:
-    """`-o PATH` as given (a directory gets the default name inside), else the default in cwd."""
+    """`-o PATH` made absolute (a directory gets the default name inside), else the default in cwd."""
     if output is None:
         return Path.cwd() / default_name(now)
-    output = output.expanduser()
+    output = output.expanduser().absolute()
     if output.is_dir():
         return output / default_name(now)
     return output

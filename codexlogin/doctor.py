@@ -168,8 +168,7 @@ def remote_context(environ: Mapping[str, str], platform: str, proc_version: str)
     if environ.get("SSH_CONNECTION") or environ.get("SSH_TTY"):
         found.append(
             (
-                "this is an SSH session: a browser on your own computer cannot reach this machine's"
-                " localhost callback",
+                "this is an SSH session: a browser on your own computer cannot reach this machine's localhost callback",
                 f"{DEVICE_AUTH_HINT}, or forward the callback port (ssh -L PORT:localhost:PORT)",
             )
         )
@@ -368,8 +367,10 @@ async def check_callback_port(settings: Any) -> Result:
     if await trio.to_thread.run_sync(_ipv6_listener, port):
         return (
             WARN,
-            f"{LOOPBACK_HOST}:{port} is free, but another program listens on [::1]:{port}; a browser"
-            " resolving localhost to ::1 reaches it instead",
+            (
+                f"{LOOPBACK_HOST}:{port} is free, but another program listens on [::1]:{port};"
+                " a browser resolving localhost to ::1 reaches it instead"
+            ),
             "stop that program, or sign in with --port N",
         )
     return OK, f"{LOOPBACK_HOST}:{port} is free", None
@@ -567,8 +568,10 @@ def clock_result(probe: IssuerProbe) -> Result:
         return (
             WARN,
             f"the local clock is {describe_skew(skew)} the issuer's (Date: {probe.date_header})",
-            "set the clock right (enable automatic time / NTP, e.g. `timedatectl set-ntp true`):"
-            " tokens look expired or not yet valid otherwise",
+            (
+                "set the clock right (enable automatic time / NTP, e.g. `timedatectl set-ntp true`):"
+                " tokens look expired or not yet valid otherwise"
+            ),
         )
     return OK, f"the local clock is within {max(abs(skew), 1):.0f} s of the issuer's", None
 
@@ -584,7 +587,7 @@ async def _run_one(name: str, results: dict[str, Check], fn: Callable[[], Awaita
         with diagnostics.named_action(f"codex:doctor:{name}") as action:
             try:
                 status, detail, hint = await fn()
-            except Exception as exc:  # a bug in a check must not hide the others
+            except Exception as exc:  # noqa: BLE001 - a bug in one check must not hide the others
                 status = FAIL
                 detail = f"the check itself failed: {type(exc).__name__}: {scrub_text(str(exc))}"
                 hint = "please report this, with the file from `codex login bundle`"

@@ -217,7 +217,7 @@ async def test_issuer_check_is_bounded_by_the_timeout(tmp_path, mock_clock, nurs
     listener.listen(8)  # accepts into the backlog, never answers
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     with trio.fail_after(60):
-        status, detail, hint = await doctor.check_issuer(
+        status, detail, _ = await doctor.check_issuer(
             make_settings(tmp_path, url, exchange_timeout=2), 2.0, doctor.IssuerProbe(), False
         )
     assert status == "fail" and "timeout" in detail and "no reply within 2 s" in detail
