@@ -257,7 +257,7 @@ def bundle(
     Parameters
     ----------
     output
-        Where to write (default ./codex-login-support-<UTC time>.zip; a directory gets that name
+        Where to write (default ./codex-login-support-YYYYMMDDTHHMMSSZ.zip, UTC; a directory gets that name
         inside; a name ending in .tar.gz or .tgz writes a gzipped tar).
     last
         How many of the most recent runs of codex-login.log to include.

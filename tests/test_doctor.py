@@ -430,6 +430,13 @@ async def test_subprocess_exit_codes(tmp_path, dev_issuer):
     assert code == 2 and out == "" and err.startswith("error: unknown setting 'nope'")
 
 
+async def test_command_modules_import_light():
+    code = "import sys, codexlogin.doctor, codexlogin.bundle; print(sorted(m for m in ('trio', 'httpx', 'eliot', 'hypercorn', 'rich') if m in sys.modules))"
+    with trio.fail_after(30):
+        result = await trio.run_process([sys.executable, "-c", code], capture_stdout=True)
+    assert result.stdout.decode().strip() == "[]"
+
+
 # --- test servers ---------------------------------------------------------------------------------
 
 
