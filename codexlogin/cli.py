@@ -36,6 +36,8 @@ login_app = App(name="login", help="Sign in to Codex (browser OAuth login by def
 app.command(login_app)
 login_app.command("codexlogin.statuscmd:status", name="status")
 login_app.command("codexlogin.logcmd:log", name="log")
+login_app.command("codexlogin.doctor:doctor", name="doctor")
+login_app.command("codexlogin.bundle:bundle", name="bundle")
 app.command("codexlogin.logoutcmd:logout", name="logout")
 
 
