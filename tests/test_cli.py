@@ -195,3 +195,16 @@ async def test_two_logins_on_one_port_newer_takes_over(tmp_path, dev_issuer):
     assert code == 0, err
     assert older_code == 130
     assert b"a newer `codex login` took over the port" in rest
+
+
+async def test_doctor_and_bundle_are_wired(tmp_path, dev_issuer):
+    env = env_for(tmp_path)
+    with trio.fail_after(60):
+        code, out, err = await codex("login", "doctor", "--json", "-c", f"issuer={dev_issuer.issuer_url}", "-c", "port=0", env=env)
+        report = json.loads(out)
+        assert code == 0, report
+        assert {check["name"] for check in report["checks"]} >= {"codex_home", "callback_port", "issuer", "clock"}
+        target = tmp_path / "support.tar.gz"
+        code, out, err = await codex("login", "bundle", "-o", str(target), env=env)
+    assert code == 0 and str(target) in out + err
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
