@@ -44,8 +44,9 @@ app.command("codexlogin.logoutcmd:logout", name="logout")
 # --- running a flow: the one place outcomes become exit codes -------------------------------------
 
 
-def report_failure(failure: LoginFailure) -> int:
-    print(f"error: {failure.detail}", file=sys.stderr, flush=True)
+def report_failure(failure: LoginFailure, stderr: Any = None) -> int:
+    """The one way a failure reaches the terminal: one `error:` line, then its exit code."""
+    print(f"error: {failure.detail}", file=stderr or sys.stderr, flush=True)
     return int(failure.exit_code)
 
 

@@ -72,15 +72,14 @@ async def logout_flow(settings: Any, *, http: Any = None) -> LogoutResult:
 
 
 def run_logout(settings: Any, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    from codexlogin.cli import run_flow
+    from codexlogin.cli import report_failure, run_flow
     from codexlogin.credentials import credentials_present
 
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     try:
         present = credentials_present(settings)
     except LoginFailure as failure:
-        print(f"error: {failure.detail}", file=stderr, flush=True)
-        return int(failure.exit_code)
+        return report_failure(failure, stderr)
     if not present:
         print("Not logged in", file=stdout, flush=True)
         return 0
@@ -128,6 +127,7 @@ def logout(
     try:
         settings = load_settings({"issuer": issuer, "client_id": client_id, "log_dir": log_dir}, config)
     except LoginFailure as failure:
-        print(f"error: {failure.detail}", file=sys.stderr, flush=True)
-        return int(failure.exit_code)
+        from codexlogin.cli import report_failure
+
+        return report_failure(failure)
     return run_logout(settings)

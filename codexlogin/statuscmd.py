@@ -30,7 +30,6 @@ unreachable or unavailable: retry later) and 4 (the issuer's reply was not usabl
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -292,8 +291,9 @@ def status(
     try:
         settings = load_settings({"issuer": issuer, "client_id": client_id, "log_dir": log_dir}, config)
     except LoginFailure as failure:
-        print(f"error: {failure.detail}", file=sys.stderr, flush=True)
-        return int(failure.exit_code)
+        from codexlogin.cli import report_failure
+
+        return report_failure(failure)
     report = read_status(settings)
     if not check or report.exit_code != 0:
         _emit(report, json_)
