@@ -21,9 +21,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import httpx
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
@@ -40,7 +39,7 @@ from codexlogin.callback import (
     failure_page,
     success_page,
 )
-from codexlogin.issuer import IssuerClient, TokenExchangeFailed, make_http_client
+from codexlogin.issuer import IssuerClient, TokenExchangeFailed, make_http_client, ssl_verify_setting
 from codexlogin.outcomes import (
     Cancelled,
     Denied,
@@ -54,6 +53,9 @@ from codexlogin.outcomes import (
 from codexlogin.pkce import PkceCodes, generate_pkce, generate_state
 from codexlogin.settings import Settings
 from codexlogin.storage import AuthDotJson, TokenData, now_rfc3339
+
+if TYPE_CHECKING:
+    import httpx
 
 LOOPBACK_HOST = "127.0.0.1"
 CANCEL_KEY_FILE = "login-cancel.key"
@@ -107,6 +109,8 @@ def _try_bind(port: int) -> socket.socket | None:
 
 async def request_cancel_of_previous_login(port: int, cancel_key: str | None) -> bool:
     """Ask whatever holds the port to /cancel, as an older `codex login` of ours would obey."""
+    import httpx
+
     headers = {CANCEL_HEADER: cancel_key} if cancel_key else {}
     with trio.move_on_after(CANCEL_REQUEST_TIMEOUT):
         try:
@@ -417,7 +421,9 @@ async def browser_login(
     redirect_uri = f"http://localhost:{port}/auth/callback"
 
     owned_http = http is None
-    http = http or make_http_client(settings)
+    # A bad CA bundle is still a usage error before anything listens, but the client itself
+    # (importing httpx and httpcore, the default trust store: 60-100 ms) is made once the URL is out.
+    verify = ssl_verify_setting() if owned_http else None
     try:
         issuer = IssuerClient(settings, http)
         session = LoginSession(
@@ -431,6 +437,8 @@ async def browser_login(
                 announce(stderr, port, url, open_browser=not settings.no_browser)
                 if on_listening is not None:
                     on_listening(url)
+                if http is None:  # no checkpoint since serve started: no request is handled before this
+                    http = issuer.http = make_http_client(settings, verify)
                 with trio.CancelScope() as helpers:
                     async with trio.open_nursery() as helper_nursery:
                         helper_nursery.start_soon(_watch_signals, session, signals)
@@ -448,7 +456,7 @@ async def browser_login(
             assert outcome is not None
             return outcome
     finally:
-        if owned_http:
+        if owned_http and http is not None:
             await http.aclose()
 
 

@@ -14,7 +14,6 @@ The login-policy check (`forced_login_method`) lives here too, beside the storag
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import sys
 from collections.abc import Callable
@@ -74,6 +73,8 @@ def keyring_user(settings: Any) -> str:
         home = str(settings.codex_home.resolve())
     except OSError:
         home = str(settings.codex_home)
+    import hashlib  # keyring only: not on the file-store start-up path
+
     return "cli|" + hashlib.sha256(home.encode("utf-8")).hexdigest()[:16]
 
 

@@ -11,10 +11,9 @@ import json
 import os
 import ssl
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import httpx
 import trio
 
 from codexlogin import DEFAULT_ISSUER
@@ -22,6 +21,9 @@ from codexlogin.outcomes import TokenExchangeFailed, UsageError
 from codexlogin.pkce import PkceCodes
 from codexlogin.redact import sanitize_url, scrub_text
 from codexlogin.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx  # imported where a client is made: the browser login prints its URL first
 
 SCOPES = "openid profile email offline_access"
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -115,6 +117,8 @@ def parse_oauth_error(body: bytes) -> tuple[str | None, str | None]:
 
 
 def _classify_transport_error(exc: BaseException) -> str:
+    import httpx
+
     if isinstance(exc, httpx.TimeoutException):
         return "timeout"
     chain: list[BaseException] = []
@@ -148,10 +152,13 @@ def ssl_verify_setting(environ: dict[str, str] | os._Environ[str] | None = None)
     return True
 
 
-def make_http_client(settings: Settings) -> httpx.AsyncClient:
+def make_http_client(settings: Settings, verify: ssl.SSLContext | bool | None = None) -> httpx.AsyncClient:
+    """`verify`: the result of an earlier `ssl_verify_setting()` (None: call it now)."""
+    import httpx
+
     return httpx.AsyncClient(
         timeout=httpx.Timeout(settings.exchange_timeout),
-        verify=ssl_verify_setting(),
+        verify=ssl_verify_setting() if verify is None else verify,
         trust_env=True,
         follow_redirects=False,
         headers={"Accept": "application/json", "User-Agent": "codexlogin"},
@@ -186,6 +193,8 @@ class IssuerClient:
 
     async def _post(self, url: str, form: dict[str, str], *, what: str) -> httpx.Response:
         """POST a form, bounded by exchange_timeout overall; raise a typed error unless the reply is 2xx."""
+        import httpx
+
         try:
             with trio.fail_after(self.settings.exchange_timeout):
                 response = await self.http.post(url, data=form)

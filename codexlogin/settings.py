@@ -7,7 +7,6 @@ Pure and import-light: no I/O beyond reading config.toml.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -128,10 +127,16 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
 
 def _read_config_file(path: Path) -> dict[str, object]:
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        handle = path.open("rb")
     except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    import tomllib  # only when config.toml exists: its regexes cost ~3 ms at start-up
+
+    try:
+        with handle:
+            data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}") from None
     except OSError as exc:

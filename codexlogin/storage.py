@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +85,8 @@ def now_rfc3339() -> str:
 
 def write_private_file_atomically(path: Path, payload: bytes) -> None:
     """Replace `path` with `payload`, mode 0600; on any failure the old file stays and no temp file remains."""
+    import tempfile  # writing only: reading (`codex login status`) must start fast
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -1,0 +1,39 @@
+"""Start-up cost guards (issue 5, Speed): what the fast paths must not import.
+
+`codex login status` (offline) must not load trio, httpx, hypercorn, eliot, rich or keyring through
+the real CLI (cyclopts app, lazy command registration); the browser login loads httpx only after
+the sign-in URL is printed. scripts/bench_speed.py measures the times themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+HEAVY = ("trio", "httpx", "hypercorn", "eliot", "rich", "keyring")
+
+
+def _probe(code: str, tmp_path) -> list[str]:
+    env = dict(os.environ, CODEX_HOME=str(tmp_path / "home"))
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path
+    )
+    assert result.stderr == "" or "Traceback" not in result.stderr, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_cli_login_status_imports_nothing_heavy(tmp_path):
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = ['codex', 'login', 'status']\n"
+        "try:\n    runpy.run_module('codexlogin', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit as exit:\n    status = exit.code\n"
+        f"print(status, sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    assert _probe(code, tmp_path)[-1] == "1 []"  # not logged in, nothing heavy loaded
+
+
+def test_browser_flow_defers_httpx(tmp_path):
+    code = "import sys, codexlogin.browser_flow; print(sorted(m for m in ('httpx', 'httpcore') if m in sys.modules))"
+    assert _probe(code, tmp_path) == ["[]"]
