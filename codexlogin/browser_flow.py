@@ -19,13 +19,10 @@ import threading
 import webbrowser
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 
 from codexlogin import diagnostics, tokens
 from codexlogin._asgi import answer_lifespan
@@ -268,9 +265,15 @@ class CallbackApp:
         await send({"type": "http.response.body", "body": body})
 
 
-def hypercorn_config(sock: socket.socket) -> Config:
+LISTEN_BACKLOG = 128  # a browser opens a few connections; more just wait for the next accept
+
+
+def hypercorn_config(sock: socket.socket) -> Any:
+    from hypercorn.config import Config
+
     config = Config()
     config.bind = [f"fd://{sock.detach()}"]  # hypercorn owns the socket from here on
+    config.backlog = LISTEN_BACKLOG
     config.errorlog = None  # hypercorn would print "Running on …" to stderr
     config.accesslog = None  # its lines carry the query string: code and state
     config.include_server_header = False
@@ -279,6 +282,13 @@ def hypercorn_config(sock: socket.socket) -> Config:
     config.read_timeout = 10
     config.h11_max_incomplete_size = 16 * 1024
     return config
+
+
+async def serve_callback_app(app: CallbackApp, sock: socket.socket, stop: trio.Event, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    # Imported here, after the URL is printed: hypercorn is ~55 ms of start-up the user need not wait for.
+    from hypercorn.trio import serve
+
+    await serve(app, hypercorn_config(sock), shutdown_trigger=stop.wait, task_status=task_status)
 
 
 # --- the login itself ---------------------------------------------------------------------------
@@ -432,9 +442,12 @@ async def browser_login(
         url = issuer.authorize_url(redirect_uri, pkce, state)
         stop_listener = trio.Event()
         with _open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):
+            # Listening before the URL is printed: a browser that is quicker than hypercorn's start
+            # waits in the backlog and is answered as soon as the server runs.
+            sock.listen(LISTEN_BACKLOG)
+            announce(stderr, port, url, open_browser=not settings.no_browser)
             async with trio.open_nursery() as nursery:
-                await nursery.start(partial(serve, CallbackApp(session), hypercorn_config(sock), shutdown_trigger=stop_listener.wait))
-                announce(stderr, port, url, open_browser=not settings.no_browser)
+                await nursery.start(serve_callback_app, CallbackApp(session), sock, stop_listener)
                 if on_listening is not None:
                     on_listening(url)
                 if http is None:  # no checkpoint since serve started: no request is handled before this
