@@ -54,3 +54,19 @@ def clock(request):
     if "mock_clock" in request.fixturenames:
         return request.getfixturevalue("mock_clock")
     return None
+
+
+@pytest.fixture
+def pki(tmp_path):
+    """A trustme CA with a server certificate for 127.0.0.1/localhost, another CA, and a malformed PEM."""
+    import trustme
+
+    ca, other = trustme.CA(), trustme.CA()
+    server = ca.issue_cert("127.0.0.1", "localhost")
+    paths = {name: tmp_path / f"{name}.pem" for name in ("ca", "other_ca", "server", "malformed")}
+    ca.cert_pem.write_to_path(str(paths["ca"]))
+    other.cert_pem.write_to_path(str(paths["other_ca"]))
+    server.private_key_and_cert_chain_pem.write_to_path(str(paths["server"]))
+    paths["malformed"].write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    return paths
+

@@ -13,7 +13,6 @@ from functools import partial
 
 import pytest
 import trio
-import trustme
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
@@ -38,18 +37,6 @@ async def serve_https(issuer, certfile, keyfile, *, task_status=trio.TASK_STATUS
         binds = await nursery.start(partial(serve, issuer, config, shutdown_trigger=trio.sleep_forever))
         issuer.issuer_url = binds[0]
         task_status.started(binds[0])
-
-
-@pytest.fixture
-def pki(tmp_path):
-    ca, other = trustme.CA(), trustme.CA()
-    server = ca.issue_cert("127.0.0.1", "localhost")
-    paths = {name: tmp_path / f"{name}.pem" for name in ("ca", "other_ca", "server", "malformed")}
-    ca.cert_pem.write_to_path(str(paths["ca"]))
-    other.cert_pem.write_to_path(str(paths["other_ca"]))
-    server.private_key_and_cert_chain_pem.write_to_path(str(paths["server"]))
-    paths["malformed"].write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
-    return paths
 
 
 @pytest.fixture

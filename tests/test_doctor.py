@@ -20,11 +20,11 @@ from functools import partial
 
 import pytest
 import trio
-import trustme
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from codexlogin import diagnostics, doctor
+from codexlogin._asgi import answer_lifespan
 from codexlogin.browser_flow import browser_login
 from codexlogin.dev_issuer import DevIssuer
 from codexlogin.settings import load_settings
@@ -261,18 +261,6 @@ async def test_issuer_naming_itself_differently_warns(tmp_path, nursery):
 # --- custom CA --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def pki(tmp_path):
-    ca, other = trustme.CA(), trustme.CA()
-    server = ca.issue_cert("127.0.0.1", "localhost")
-    paths = {name: tmp_path / f"{name}.pem" for name in ("ca", "other_ca", "server", "malformed")}
-    ca.cert_pem.write_to_path(str(paths["ca"]))
-    other.cert_pem.write_to_path(str(paths["other_ca"]))
-    server.private_key_and_cert_chain_pem.write_to_path(str(paths["server"]))
-    paths["malformed"].write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
-    return paths
-
-
 async def serve_https(app, certfile, *, task_status=trio.TASK_STATUS_IGNORED):
     config = Config()
     config.bind = ["127.0.0.1:0"]
@@ -445,13 +433,8 @@ def date_app(server_time, issuer=None):
 
     async def app(scope, receive, send):
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         body = json.dumps({"issuer": issuer or app.issuer_url}).encode()
         headers = [(b"content-type", b"application/json"), (b"date", formatdate(server_time, usegmt=True).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
