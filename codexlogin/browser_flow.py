@@ -441,33 +441,41 @@ async def browser_login(
         )
         url = issuer.authorize_url(redirect_uri, pkce, state)
         stop_listener = trio.Event()
-        with _open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):
-            # Listening before the URL is printed: a browser that is quicker than hypercorn's start
-            # waits in the backlog and is answered as soon as the server runs.
-            sock.listen(LISTEN_BACKLOG)
-            announce(stderr, port, url, open_browser=not settings.no_browser)
-            async with trio.open_nursery() as nursery:
-                await nursery.start(serve_callback_app, CallbackApp(session), sock, stop_listener)
-                if on_listening is not None:
-                    on_listening(url)
-                if http is None:  # no checkpoint since serve started: no request is handled before this
-                    http = issuer.http = make_http_client(settings, verify)
-                with trio.CancelScope() as helpers:
-                    async with trio.open_nursery() as helper_nursery:
-                        helper_nursery.start_soon(_watch_signals, session, signals)
-                        helper_nursery.start_soon(_show_waiting, stderr)
-                        if not settings.no_browser:
-                            helper_nursery.start_soon(_open_browser, url, stderr)
-                        await _wait_for_outcome(session, settings.timeout)
-                        helpers.cancel()
-                stop_listener.set()
-            if session.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
-                diagnostics.log_event("codex:listener:unlogged_requests", count=session.ignored_requests - MAX_LOGGED_IGNORED_REQUESTS)
-            outcome = session.outcome
-            if isinstance(outcome, LoginFailure):
-                raise outcome
-            assert outcome is not None
-            return outcome
+        try:
+            with _open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):
+                # Listening before the URL is printed: a browser that is quicker than hypercorn's start
+                # waits in the backlog and is answered as soon as the server runs.
+                sock.listen(LISTEN_BACKLOG)
+                announce(stderr, port, url, open_browser=not settings.no_browser)
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(serve_callback_app, CallbackApp(session), sock, stop_listener)
+                    if on_listening is not None:
+                        on_listening(url)
+                    if http is None:  # no checkpoint since serve started: no request is handled before this
+                        http = issuer.http = make_http_client(settings, verify)
+                    with trio.CancelScope() as helpers:
+                        async with trio.open_nursery() as helper_nursery:
+                            helper_nursery.start_soon(_watch_signals, session, signals)
+                            helper_nursery.start_soon(_show_waiting, stderr)
+                            if not settings.no_browser:
+                                helper_nursery.start_soon(_open_browser, url, stderr)
+                            await _wait_for_outcome(session, settings.timeout)
+                            helpers.cancel()
+                    stop_listener.set()
+                if session.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
+                    diagnostics.log_event("codex:listener:unlogged_requests", count=session.ignored_requests - MAX_LOGGED_IGNORED_REQUESTS)
+                if isinstance(session.outcome, LoginFailure):
+                    raise session.outcome
+        except KeyboardInterrupt:
+            # trio re-delivers, as KeyboardInterrupt, a Ctrl-C that arrived after the outcome was
+            # decided (e.g. during the atomic save). The login is over by then: the decision stands.
+            if session.outcome is None:
+                raise
+            diagnostics.log_event("codex:listener:late_signal", signal="SIGINT")
+        if isinstance(session.outcome, LoginFailure):
+            raise session.outcome
+        assert session.outcome is not None
+        return session.outcome
     finally:
         if owned_http and http is not None:
             await http.aclose()

@@ -319,3 +319,26 @@ def test_saved_auth_json_is_never_partially_written(tmp_path):
         save_auth(path, AuthDotJson(auth_mode="apikey", openai_api_key=f"sk-key-{index:04d}" * 50))
         assert json.loads(path.read_text())["OPENAI_API_KEY"].startswith(f"sk-key-{index:04d}")
     assert sorted(p.name for p in path.parent.iterdir()) == ["auth.json"]
+
+
+async def test_a_signal_during_the_atomic_save_lets_the_save_finish(tmp_path, dev_issuer, monkeypatch):
+    """The save has no checkpoint: a Ctrl-C that lands inside it is seen after it, by which time the
+    credentials are complete on disk, so the login reports what is true: success."""
+    real_fsync = os.fsync
+    interrupted = []
+
+    def fsync_then_interrupt(fd):
+        if not interrupted:
+            interrupted.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync_then_interrupt)
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        result = await run(approving_browser)
+    assert interrupted
+    assert not isinstance(result, LoginFailure), result
+    assert load_auth(run.settings.auth_file).auth_mode == "chatgpt"
+    assert [p.name for p in run.settings.codex_home.iterdir() if p.name.endswith(".tmp")] == []
+    assert_port_free(run.url)
