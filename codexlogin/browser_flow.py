@@ -48,6 +48,7 @@ from codexlogin.outcomes import (
     TimedOut,
 )
 from codexlogin.pkce import PkceCodes, generate_pkce, generate_state
+from codexlogin.redact import register_secrets
 from codexlogin.settings import Settings
 from codexlogin.storage import AuthDotJson, TokenData, now_rfc3339
 
@@ -426,6 +427,7 @@ async def browser_login(
     stderr = stderr or sys.stderr
     pkce, state = generate_pkce(), generate_state()
     cancel_key = load_or_create_cancel_key(settings.codex_home)
+    register_secrets(state, pkce.verifier, cancel_key)  # redacted by value wherever they appear
     sock = await bind_callback_socket(settings.port, cancel_key)
     port = sock.getsockname()[1]
     redirect_uri = f"http://localhost:{port}/auth/callback"

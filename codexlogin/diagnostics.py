@@ -85,7 +85,7 @@ from eliot import FileDestination, register_exception_extractor
 
 from codexlogin import __version__
 from codexlogin.outcomes import LoginFailure
-from codexlogin.redact import REDACTED, sanitize_url, scrub_fields, scrub_message, scrub_text
+from codexlogin.redact import REDACTED, forget_secrets, sanitize_url, scrub_fields, scrub_message, scrub_text
 
 __all__ = [
     "ACTION_TYPES",
@@ -462,3 +462,4 @@ def open_log(log_dir: Path, *, stderr: TextIO | None = None) -> Iterator[Path | 
             eliot.remove_destination(destination)
         with contextlib.suppress(OSError):
             file.close()
+        forget_secrets()  # this run's secrets; the next run registers its own

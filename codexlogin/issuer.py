@@ -19,7 +19,7 @@ import trio
 from codexlogin import DEFAULT_ISSUER
 from codexlogin.outcomes import TokenExchangeFailed, UsageError
 from codexlogin.pkce import PkceCodes
-from codexlogin.redact import sanitize_url, scrub_text
+from codexlogin.redact import register_secrets, sanitize_url, scrub_text
 from codexlogin.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
 MAX_DETAIL_CHARS = 4000  # raw bodies shown on the terminal are cut here
+MAX_LOGGED_MESSAGE_CHARS = 300  # an issuer's error_description in the log: enough to diagnose
 
 
 class IssuerRejected(TokenExchangeFailed):
@@ -53,7 +54,7 @@ class IssuerRejected(TokenExchangeFailed):
         fields = super().log_fields()
         fields["status"] = self.status
         if self.error_message:
-            fields["error_message"] = scrub_text(self.error_message)
+            fields["error_message"] = scrub_text(self.error_message)[:MAX_LOGGED_MESSAGE_CHARS]
         return fields
 
 
@@ -225,6 +226,7 @@ class IssuerClient:
         missing = [key for key in need if not isinstance(data.get(key), str) or not data.get(key)]
         if missing:
             raise IssuerRejected(what, 200, "invalid_response", f"reply lacks {', '.join(missing)}", "")
+        register_secrets(data.get("access_token"), data.get("id_token"), data.get("refresh_token"))
         expires = data.get("expires_in")
         return TokenResponse(
             access_token=data["access_token"],
@@ -235,6 +237,7 @@ class IssuerClient:
         )
 
     async def exchange_code(self, code: str, redirect_uri: str, verifier: str) -> TokenResponse:
+        register_secrets(code, verifier)
         form = {
             "grant_type": "authorization_code",
             "code": code,
@@ -246,6 +249,7 @@ class IssuerClient:
         return self._tokens(data, "token endpoint", need=("access_token",), status=status)
 
     async def exchange_api_key(self, id_token: str) -> str:
+        register_secrets(id_token)
         form = {
             "grant_type": TOKEN_EXCHANGE_GRANT,
             "client_id": self.settings.client_id,
@@ -254,9 +258,10 @@ class IssuerClient:
             "subject_token_type": ID_TOKEN_TYPE,
         }
         _, data = await self.post_form(self.settings.token_endpoint, form, what="API-key exchange")
-        return self._tokens(data, "API-key exchange", need=("access_token",)).access_token
+        return self._tokens(data, "API-key exchange", need=("access_token",)).access_token  # registered there
 
     async def refresh(self, refresh_token: str) -> TokenResponse:
+        register_secrets(refresh_token)
         form = {
             "grant_type": "refresh_token",
             "refresh_token": refresh_token,
@@ -267,6 +272,7 @@ class IssuerClient:
         return self._tokens(data, "token refresh", need=("access_token",), status=status)
 
     async def revoke(self, token: str, token_type_hint: str) -> int:
+        register_secrets(token)
         form = {"token": token, "token_type_hint": token_type_hint, "client_id": self.settings.client_id}
         response = await self._post(self.settings.revoke_endpoint, form, what="revocation endpoint")
         return response.status_code
@@ -274,6 +280,7 @@ class IssuerClient:
     async def request_device_code(self) -> DeviceAuthorization:
         form = {"client_id": self.settings.client_id, "scope": SCOPES}
         _, data = await self.post_form(self.settings.device_code_endpoint, form, what="device authorization endpoint")
+        register_secrets(data.get("device_code"), data.get("user_code"))
         try:
             return DeviceAuthorization(
                 device_code=str(data["device_code"]),
@@ -287,6 +294,7 @@ class IssuerClient:
             raise IssuerRejected("device authorization endpoint", 200, "invalid_response", "reply lacks device_code, user_code or verification_uri", "") from None
 
     async def poll_device_token(self, device_code: str) -> TokenResponse:
+        register_secrets(device_code)
         form = {"grant_type": DEVICE_CODE_GRANT, "device_code": device_code, "client_id": self.settings.client_id}
         status, data = await self.post_form(self.settings.token_endpoint, form, what="token endpoint")
         return self._tokens(data, "token endpoint", need=("access_token",), status=status)

@@ -27,7 +27,9 @@ __all__ = [
     "SECRET_KEYS",
     "SECRET_QUERY_KEYS",
     "is_secret_key",
+    "forget_secrets",
     "normalize_key",
+    "register_secrets",
     "sanitize_url",
     "scrub_fields",
     "scrub_message",
@@ -259,8 +261,32 @@ _MAX_DEPTH = 32
 _INT64 = 2**63
 
 
+# Values this process knows are secret (its state, verifier, the code it received, the tokens it
+# holds). Patterns cannot recognise an opaque code an issuer echoes back in error_description;
+# exact values can. Longest first, so a secret that contains another is removed whole.
+_known_secrets: tuple[str, ...] = ()
+MIN_KNOWN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
+
+
+def register_secrets(*values: object) -> None:
+    """Redact these exact values wherever they appear in what is logged or rendered."""
+    global _known_secrets
+    fresh = {v for v in values if isinstance(v, str) and len(v) >= MIN_KNOWN_SECRET_LENGTH}
+    if not fresh.issubset(_known_secrets):
+        _known_secrets = tuple(sorted(set(_known_secrets) | fresh, key=len, reverse=True))
+
+
+def forget_secrets() -> None:
+    global _known_secrets
+    _known_secrets = ()
+
+
 def _clean_str(value: str) -> str:
-    text = scrub_text(str.__str__(value))
+    text = str.__str__(value)
+    for secret in _known_secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    text = scrub_text(text)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates (e.g. surrogateescape'd paths) break JSON

@@ -6,6 +6,7 @@ inside the example, since every example is its own trio run) and then reads the 
 
 from __future__ import annotations
 
+import json
 import string
 
 import httpx
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from codexlogin.dev_issuer import DevIssuer, serve_dev_issuer
 from codexlogin.outcomes import Denied, LoginFailure, TokenExchangeFailed
-from harness import Run, approve, callback_url, make_settings, query_of
+from harness import Run, approve, callback_url, get, make_settings, query_of
 
 secrets_ = st.text(alphabet=string.ascii_letters + string.digits + "-_.~", min_size=10, max_size=40).map(lambda s: "PLANTED" + s)
 
@@ -81,3 +82,50 @@ async def test_planted_secrets_never_reach_the_log(tmp_path_factory, secret, sce
         assert isinstance(result, Denied)
     else:
         assert not isinstance(result, LoginFailure), result
+
+
+async def echoing_token_endpoint(scope, receive, send):
+    """An issuer that echoes the code and verifier back in error_description, as some do."""
+    from urllib.parse import parse_qsl
+
+    from codexlogin._asgi import answer_lifespan
+
+    if scope["type"] == "lifespan":
+        await answer_lifespan(receive, send)
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    form = dict(parse_qsl(body.decode()))
+    reply = json.dumps({"error": "invalid_grant", "error_description": f"code {form.get('code')} rejected; verifier {form.get('code_verifier')}"})
+    await send({"type": "http.response.start", "status": 400, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": reply.encode()})
+
+
+async def test_secrets_echoed_by_the_issuer_are_redacted_by_value(tmp_path, nursery):
+    from functools import partial
+
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.errorlog = config.accesslog = None
+    binds = await nursery.start(partial(serve, echoing_token_endpoint, config, shutdown_trigger=trio.sleep_forever))
+    opaque_code = "OPAQUECODE123xyz"
+
+    async def send_code(run, url):
+        run.pages.append(await get(callback_url(url, code=opaque_code, state=query_of(url)["state"])))
+
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, binds[0]))
+        failure = await run(send_code)
+    assert isinstance(failure, TokenExchangeFailed)
+    verifier = failure.detail.split("verifier ")[1].strip()
+    assert opaque_code in failure.detail and len(verifier) >= 43, "the terminal keeps the issuer's words"
+    assert opaque_code not in run.log and verifier not in run.log
+    exchange_end = [m for m in run.log_messages() if m.get("action_type") == "codex:token_exchange"][-1]
+    assert exchange_end["error_message"] == "code <redacted> rejected; verifier <redacted>"
