@@ -374,7 +374,11 @@ def announce(stderr: TextIO, port: int, url: str, *, open_browser: bool) -> None
 async def _open_browser(url: str, stderr: TextIO) -> None:
     # webbrowser may block until the browser command exits (BROWSER=...), so it runs in a thread
     # that is abandoned, not waited for, once the login is decided.
-    opened = await trio.to_thread.run_sync(webbrowser.open, url, abandon_on_cancel=True)
+    try:
+        opened = await trio.to_thread.run_sync(webbrowser.open, url, abandon_on_cancel=True)
+    except Exception as exc:  # e.g. a malformed BROWSER: the printed URL still works
+        diagnostics.log_event("codex:browser:open_failed", error=type(exc).__name__)
+        opened = False
     if not opened:
         print("Could not open a browser; open the URL above yourself.", file=stderr, flush=True)
 
@@ -426,16 +430,16 @@ async def browser_login(
     """Run the whole browser login; return the saved credentials or raise a LoginFailure."""
     stderr = stderr or sys.stderr
     pkce, state = generate_pkce(), generate_state()
+    owned_http = http is None
+    # A bad CA bundle is a usage error before the port is touched (an older login of ours on it
+    # must not be cancelled for a config mistake); the client itself (importing httpx and httpcore,
+    # the default trust store: 60-100 ms) is made once the URL is out.
+    verify = ssl_verify_setting() if owned_http else None
     cancel_key = load_or_create_cancel_key(settings.codex_home)
     register_secrets(state, pkce.verifier, cancel_key)  # redacted by value wherever they appear
     sock = await bind_callback_socket(settings.port, cancel_key)
     port = sock.getsockname()[1]
     redirect_uri = f"http://localhost:{port}/auth/callback"
-
-    owned_http = http is None
-    # A bad CA bundle is still a usage error before anything listens, but the client itself
-    # (importing httpx and httpcore, the default trust store: 60-100 ms) is made once the URL is out.
-    verify = ssl_verify_setting() if owned_http else None
     try:
         issuer = IssuerClient(settings, http)
         session = LoginSession(
@@ -479,6 +483,8 @@ async def browser_login(
         assert session.outcome is not None
         return session.outcome
     finally:
+        if sock.fileno() != -1:  # hypercorn never took it (we failed before serving): free the port
+            sock.close()
         if owned_http and http is not None:
             await http.aclose()
 

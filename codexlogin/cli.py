@@ -6,6 +6,7 @@ and subcommands are registered by import path so `codex login status` loads none
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -44,10 +45,26 @@ app.command("codexlogin.logoutcmd:logout", name="logout")
 # --- running a flow: the one place outcomes become exit codes -------------------------------------
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """One line, and no escape sequences: issuer and callback text must not drive the terminal."""
+    text = " ".join(text.split())
+    return _CONTROL_CHARS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
 def report_failure(failure: LoginFailure, stderr: Any = None) -> int:
     """The one way a failure reaches the terminal: one `error:` line, then its exit code."""
-    print(f"error: {failure.detail}", file=stderr or sys.stderr, flush=True)
+    print(f"error: {terminal_safe(failure.detail)}", file=stderr or sys.stderr, flush=True)
     return int(failure.exit_code)
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The one exception inside nested single-member exception groups (trio nurseries make them)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def run_flow(command: str, flow: str, settings: Any, body: Callable[[], Any], *, success: Callable[[Any], None]) -> int:
@@ -60,13 +77,22 @@ def run_flow(command: str, flow: str, settings: Any, body: Callable[[], Any], *,
     from codexlogin.outcomes import Cancelled
     from codexlogin.redact import sanitize_url
 
+    try:  # CODEX_HOME holds credentials: private from the start, before the log dir goes in it
+        settings.codex_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        pass  # open_log and the flow report what they cannot write
     with diagnostics.open_log(settings.resolved_log_dir):
         try:
             with diagnostics.command_action(command, flow, issuer=sanitize_url(settings.issuer)) as action:
                 try:
                     result = body()
-                except KeyboardInterrupt:
-                    raise Cancelled("login cancelled (Ctrl-C)") from None
+                except BaseException as exc:
+                    leaf = _innermost(exc)
+                    if isinstance(leaf, KeyboardInterrupt):
+                        raise Cancelled("login cancelled (Ctrl-C)") from None
+                    if leaf is not exc:
+                        raise leaf from None  # the log and the terminal name the real error
+                    raise
                 action.add_success_fields(outcome="success", exit_code=0)
         except LoginFailure as failure:
             return report_failure(failure)
@@ -168,4 +194,8 @@ def main(argv: list[str] | None = None) -> None:
         code = app(argv, result_action="return_value")
     except KeyboardInterrupt:
         code = int(ExitCode.CANCELLED)
+    except Exception as exc:  # last resort: a bug outside any flow is still one line and exit 70
+        from codexlogin.outcomes import InternalError
+
+        code = report_failure(InternalError(f"internal error: {type(exc).__name__}: {exc}"))
     sys.exit(code if isinstance(code, int) else 0)

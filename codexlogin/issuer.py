@@ -8,6 +8,7 @@ and only scrubbed facts (status, error code, message, kind) in `str()` and `log_
 from __future__ import annotations
 
 import json
+import math
 import os
 import ssl
 from dataclasses import dataclass
@@ -232,7 +233,7 @@ class IssuerClient:
             access_token=data["access_token"],
             id_token=data.get("id_token") if isinstance(data.get("id_token"), str) else None,
             refresh_token=data.get("refresh_token") if isinstance(data.get("refresh_token"), str) else None,
-            expires_in=int(expires) if isinstance(expires, int | float) else None,
+            expires_in=int(expires) if isinstance(expires, int | float) and math.isfinite(expires) else None,
             status=status,
         )
 
@@ -290,7 +291,7 @@ class IssuerClient:
                 expires_in=int(data.get("expires_in") or 900),
                 interval=int(data.get("interval") or 5),
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise IssuerRejected("device authorization endpoint", 200, "invalid_response", "reply lacks device_code, user_code or verification_uri", "") from None
 
     async def poll_device_token(self, device_code: str) -> TokenResponse:

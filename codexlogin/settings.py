@@ -6,6 +6,7 @@ Pure and import-light: no I/O beyond reading config.toml.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -137,7 +138,7 @@ def _read_config_file(path: Path) -> dict[str, object]:
     try:
         with handle:
             data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -175,11 +176,12 @@ def load_settings(
 
 
 def validate(settings: Settings) -> None:
-    parts = urlsplit(settings.issuer)
     try:
+        parts = urlsplit(settings.issuer)
         hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port outside 0..65535 or not a number
     except ValueError:
-        hostname = None
+        raise UsageError(f"issuer is not a valid URL: {settings.issuer!r}") from None
     if parts.scheme not in ("http", "https") or not hostname or parts.query or parts.fragment:
         raise UsageError(f"issuer must be an http(s) URL without query or fragment, got {settings.issuer!r}")
     if parts.username or parts.password:
@@ -190,6 +192,8 @@ def validate(settings: Settings) -> None:
         raise UsageError("client id must not be empty")
     if not 0 <= settings.port <= 65535:
         raise UsageError(f"port must be between 0 and 65535, got {settings.port}")
+    if not (math.isfinite(settings.timeout) and math.isfinite(settings.exchange_timeout)):
+        raise UsageError("timeouts must be finite numbers of seconds (timeout 0 means no limit)")
     if settings.timeout < 0 or settings.exchange_timeout <= 0:
         raise UsageError("timeouts must be positive (timeout 0 means no limit)")
     if settings.cli_auth_credentials_store not in CREDENTIAL_STORES:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Any
 
 AUTH_CLAIM = "https://api.openai.com/auth"
@@ -51,7 +52,9 @@ def plan_type(id_token: str | None) -> str | None:
 
 def expires_at(token: str | None) -> int | None:
     value = jwt_claims(token).get("exp")
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None  # a claim of 1e999 or NaN is as good as none
+    return int(value)
 
 
 # --- when stored ChatGPT tokens should be refreshed (pure; used by status and refresh) -----------

@@ -303,3 +303,28 @@ async def test_a_bug_while_completing_ends_the_login_instead_of_hanging(tmp_path
     assert "RuntimeError: simulated bug" in failure.detail
     assert run.pages[0].status_code == 500
     assert_port_free(run.url)
+
+
+async def test_a_bad_ca_bundle_fails_before_touching_an_older_login_on_the_port(tmp_path, dev_issuer, monkeypatch):
+    from codexlogin.outcomes import UsageError
+
+    port = free_port()
+    home = tmp_path / "home"
+    older = Run(replace(make_settings(tmp_path / "a", dev_issuer.issuer_url, port=port), codex_home=home))
+    newer = Run(replace(make_settings(tmp_path / "b", dev_issuer.issuer_url, port=port), codex_home=home))
+    listening = trio.Event()
+
+    async def wait(run, url):
+        listening.set()
+
+    with trio.fail_after(15):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(older, wait)
+            await listening.wait()
+            monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(tmp_path / "missing.pem"))
+            failure = await newer(approving_browser)
+            assert isinstance(failure, UsageError) and "CODEX_CA_CERTIFICATE" in failure.detail
+            assert older.result is None, "the older login is still waiting"
+            monkeypatch.delenv("CODEX_CA_CERTIFICATE")
+            await approve(older.url)
+    assert not isinstance(older.result, LoginFailure)

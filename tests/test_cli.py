@@ -208,3 +208,30 @@ async def test_doctor_and_bundle_are_wired(tmp_path, dev_issuer):
         code, out, err = await codex("login", "bundle", "-o", str(target), env=env)
     assert code == 0 and str(target) in out + err
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+async def test_malformed_browser_variable_still_prints_the_url_and_waits(tmp_path, dev_issuer):
+    env = env_for(tmp_path, BROWSER='"unclosed %s')
+    with trio.fail_after(30):
+        code, _, err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--timeout", "1", env=env)
+    assert code == 5, err
+    assert "Could not open a browser" in err and "/oauth/authorize?" in err and "Traceback" not in err
+
+
+async def test_issuer_text_cannot_drive_the_terminal(tmp_path, dev_issuer):
+    dev_issuer.faults.token_status = 502
+    dev_issuer.faults.token_body = b"\x1b]0;pwned\x07\x1b[2Jbad\ngateway\r\n"
+    dev_issuer.faults.token_content_type = "text/plain"
+    with trio.fail_after(30):
+        code, _, err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env_for(tmp_path))
+    assert code == 4
+    error_lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and "\\x1b]0;pwned\\x07\\x1b[2Jbad gateway" in error_lines[0]
+    assert "\x1b" not in error_lines[0] and "\x07" not in err
+
+
+async def test_codex_home_is_created_private(tmp_path, dev_issuer):
+    with trio.fail_after(30):
+        code, _, err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env_for(tmp_path))
+    assert code == 0, err
+    assert stat.S_IMODE((tmp_path / "codex-home").stat().st_mode) == 0o700

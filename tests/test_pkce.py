@@ -42,3 +42,17 @@ def test_states_match_only_identical(received):
 def test_states_match_rejects_missing():
     assert not states_match("abc", None)
     assert not states_match("abc", "")
+
+
+def test_token_expiry_claims_that_are_not_finite_are_ignored():
+    import base64
+    import json
+
+    from codexlogin.tokens import expires_at
+
+    def token(payload: bytes) -> str:
+        return "e30." + base64.urlsafe_b64encode(payload).rstrip(b"=").decode() + ".sig"
+
+    assert expires_at(token(b'{"exp": 1e999}')) is None
+    assert expires_at(token(b'{"exp": NaN}')) is None
+    assert expires_at(token(json.dumps({"exp": 1700000000}).encode())) == 1700000000

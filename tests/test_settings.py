@@ -68,3 +68,23 @@ def test_loopback_http_issuer_allowed(tmp_path):
 def test_workspace_list_from_env(tmp_path):
     settings = load_settings(environ={"CODEX_HOME": str(tmp_path), "CODEX_LOGIN_FORCED_CHATGPT_WORKSPACE_ID": "a, b"})
     assert settings.forced_chatgpt_workspace_id == ("a", "b")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["issuer=https://[::1"], "not a valid URL"),
+        (["issuer=http://127.0.0.1:99999"], "not a valid URL"),
+        (["timeout=nan"], "finite"),
+        (["exchange_timeout=inf"], "finite"),
+    ],
+)
+def test_malformed_values_are_usage_errors_not_tracebacks(tmp_path, overrides, message):
+    with pytest.raises(UsageError, match=message):
+        load_settings(overrides=overrides, environ={"CODEX_HOME": str(tmp_path)})
+
+
+def test_config_toml_that_is_not_utf8_is_a_usage_error(tmp_path):
+    (tmp_path / "config.toml").write_bytes(b"\xff\xfe port = 1")
+    with pytest.raises(UsageError, match="not valid TOML"):
+        load_settings(environ={"CODEX_HOME": str(tmp_path)})
