@@ -28,10 +28,12 @@ from codexlogin import diagnostics, tokens
 from codexlogin._asgi import answer_lifespan
 from codexlogin.callback import (
     CANCEL_HEADER,
+    CHALLENGE_HEADER,
     CANCEL_PATH,
     SECURITY_HEADERS,
     Action,
     CallbackRequest,
+    cancel_proof,
     decide,
     failure_page,
     success_page,
@@ -106,15 +108,22 @@ def _try_bind(port: int) -> socket.socket | None:
 
 
 async def request_cancel_of_previous_login(port: int, cancel_key: str | None) -> bool:
-    """Ask whatever holds the port to /cancel, as an older `codex login` of ours would obey."""
-    import httpx
+    """Ask whatever holds the port to /cancel, as an older `codex login` would obey.
 
-    headers = {CANCEL_HEADER: cancel_key} if cancel_key else {}
+    A plain GET /cancel stops the reference CLI's listener; ours answers 401 with a challenge,
+    and stops only for a proof made with the cancel key (which never leaves this machine's files).
+    """
+    import httpx  # only when the port is busy
+
+    url = f"http://{LOOPBACK_HOST}:{port}{CANCEL_PATH}"
     with trio.move_on_after(CANCEL_REQUEST_TIMEOUT):
         try:
             # trust_env=False: a proxy from the environment must never see loopback traffic.
             async with httpx.AsyncClient(timeout=CANCEL_REQUEST_TIMEOUT, trust_env=False) as client:
-                response = await client.get(f"http://{LOOPBACK_HOST}:{port}{CANCEL_PATH}", headers=headers)
+                response = await client.get(url)
+                nonce = response.headers.get(CHALLENGE_HEADER)
+                if response.status_code == 401 and nonce and cancel_key:
+                    response = await client.get(url, headers={CANCEL_HEADER: cancel_proof(cancel_key, nonce, port)})
                 return response.is_success
         except httpx.HTTPError:
             return False
@@ -147,6 +156,7 @@ class LoginSession:
     port: int
     cancel_key: str | None
     complete: Callable[[str], Awaitable[AuthDotJson]]
+    cancel_nonce: str = field(default_factory=generate_state)
     expected_issuer: str | None = None
     outcome: AuthDotJson | LoginFailure | None = None
     exchanging: bool = False
@@ -165,12 +175,14 @@ class LoginSession:
         self.exchange_scope.cancel()
         self.finish(failure)
 
-    async def handle(self, request: CallbackRequest) -> tuple[int, str]:
+    async def handle(self, request: CallbackRequest) -> tuple[int, str, tuple[tuple[bytes, bytes], ...]]:
+        """(status, page, extra headers) for one request."""
         decision = decide(
             request,
             expected_state=self.expected_state,
             port=self.port,
             cancel_key=self.cancel_key,
+            cancel_nonce=self.cancel_nonce,
             finished=self.exchanging or self.outcome is not None,
             expected_issuer=self.expected_issuer,
         )
@@ -178,7 +190,7 @@ class LoginSession:
             # A flood of junk requests must not grow codex-login.log without bound.
             self.ignored_requests += 1
             if self.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
-                return decision.status, decision.page
+                return decision.status, decision.page, decision.headers
         with diagnostics.callback_action(
             request.path[:MAX_LOGGED_PATH],
             has_code=bool(decision.log_facts.get("has_code")),
@@ -188,7 +200,7 @@ class LoginSession:
         ) as action:
             status, page = await self._act(decision)
             action.add_success_fields(status=status, decision=decision.action.value)
-            return status, page
+            return status, page, decision.headers
 
     async def _act(self, decision: Any) -> tuple[int, str]:
         if decision.action is Action.IGNORE:
@@ -254,13 +266,14 @@ class CallbackApp:
             host=_header(scope, b"host"),
             cancel_token=_header(scope, CANCEL_HEADER.encode()),
         )
-        status, page = await self.session.handle(request)
+        status, page, extra_headers = await self.session.handle(request)
         body = page.encode("utf-8")
         headers = [
             (b"content-type", b"text/html; charset=utf-8"),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
             *SECURITY_HEADERS,
+            *extra_headers,
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

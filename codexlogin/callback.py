@@ -7,6 +7,8 @@ being cached, framed, or leaking the callback URL (with its code) through a Refe
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 from dataclasses import dataclass, field
 from enum import Enum
@@ -20,6 +22,7 @@ from codexlogin.pkce import states_match
 CALLBACK_PATH = "/auth/callback"
 CANCEL_PATH = "/cancel"
 CANCEL_HEADER = "x-codex-login-cancel"
+CHALLENGE_HEADER = "x-codex-login-challenge"
 MAX_QUERY_BYTES = 8192
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
@@ -68,6 +71,7 @@ class Decision:
     error_code: str | None = None
     error_description: str | None = None
     code: str | None = field(default=None, repr=False)
+    headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 @cache
@@ -95,6 +99,15 @@ def failure_page(heading: str, detail: str) -> str:
     return render_page(heading, "Return to your terminal for details and try again.", ok=False, details=detail)
 
 
+def cancel_proof(cancel_key: str, nonce: str, port: int) -> str:
+    """What a newer login of ours answers to this listener's challenge.
+
+    Bound to the listener's own nonce and port, so a program that holds some port and collects a
+    proof cannot replay it to our listener (other nonce) or relay our challenge (other port).
+    """
+    return hmac.new(cancel_key.encode(), f"{nonce}:{port}".encode(), hashlib.sha256).hexdigest()
+
+
 def host_allowed(host: str | None, port: int) -> bool:
     """Only loopback names with our port: a page on another name (DNS rebinding) is refused."""
     if host is None:
@@ -118,6 +131,7 @@ def decide(
     cancel_key: str | None,
     finished: bool,
     expected_issuer: str | None = None,
+    cancel_nonce: str | None = None,
 ) -> Decision:
     if not host_allowed(request.host, port):
         return Decision(Action.IGNORE, 403, render_page("Forbidden", "This address only answers the Codex sign-in.", ok=False))
@@ -125,9 +139,14 @@ def decide(
         return Decision(Action.IGNORE, 405, render_page("Method not allowed", "Only GET is served here.", ok=False))
 
     if request.path == CANCEL_PATH:
-        if cancel_key and request.cancel_token and states_match(cancel_key, request.cancel_token):
+        forbidden = render_page("Forbidden", "Only a Codex sign-in may cancel this one.", ok=False)
+        if not (cancel_key and cancel_nonce):
+            return Decision(Action.IGNORE, 403, forbidden)
+        if not request.cancel_token:  # step 1: the challenge (the key itself never crosses the wire)
+            return Decision(Action.IGNORE, 401, forbidden, headers=((CHALLENGE_HEADER.encode(), cancel_nonce.encode()),))
+        if states_match(cancel_proof(cancel_key, cancel_nonce, port), request.cancel_token):
             return Decision(Action.CANCEL, 200, render_page("Login cancelled", "A newer sign-in took over.", ok=False))
-        return Decision(Action.IGNORE, 403, render_page("Forbidden", "Only a Codex sign-in may cancel this one.", ok=False))
+        return Decision(Action.IGNORE, 403, forbidden)
 
     if request.path != CALLBACK_PATH:
         return Decision(Action.IGNORE, 404, render_page("Not found", "This address only answers the Codex sign-in.", ok=False))

@@ -65,12 +65,23 @@ def test_non_get_refused():
     assert run(callback({"code": "c", "state": STATE}, method="HEAD")).status == 405
 
 
-def test_cancel_needs_our_key():
-    key = "k" * 43
-    assert run(callback(path="/cancel", token=key), cancel_key=key).action is Action.CANCEL
-    assert run(callback(path="/cancel", token="guess"), cancel_key=key).status == 403
-    assert run(callback(path="/cancel"), cancel_key=key).status == 403
-    assert run(callback(path="/cancel", token="x"), cancel_key=None).status == 403
+def test_cancel_is_a_challenge_answered_with_our_key():
+    from codexlogin.callback import CHALLENGE_HEADER, cancel_proof
+
+    key, nonce = "k" * 43, "n" * 43
+
+    def cancel(token=None, *, cancel_key=key, cancel_nonce=nonce):
+        request = callback(path="/cancel", token=token)
+        return decide(request, expected_state=STATE, port=PORT, cancel_key=cancel_key, cancel_nonce=cancel_nonce, finished=False)
+
+    challenge = cancel()
+    assert challenge.status == 401 and dict(challenge.headers)[CHALLENGE_HEADER.encode()] == nonce.encode()
+    assert cancel(cancel_proof(key, nonce, PORT)).action is Action.CANCEL
+    assert cancel(key).status == 403, "the key itself is not a proof"
+    assert cancel(cancel_proof(key, nonce, PORT + 1)).status == 403, "a proof made for another port is refused"
+    assert cancel(cancel_proof(key, "other-nonce", PORT)).status == 403, "a proof for another listener is refused"
+    assert cancel(cancel_proof("x" * 43, nonce, PORT)).status == 403
+    assert cancel(cancel_proof(key, nonce, PORT), cancel_key=None).status == 403
 
 
 def test_after_outcome_a_callback_gets_already_finished():
