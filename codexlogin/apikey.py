@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from codexlogin.credentials import check_login_method, save_credentials
+from codexlogin.credentials import (
+    check_login_method,
+    describe_location,
+    save_credentials_locked_sync,
+)
 from codexlogin.outcomes import UsageError
 from codexlogin.storage import AuthDotJson
 
@@ -37,13 +41,22 @@ def read_api_key(stdin: TextIO | None) -> str:
     return key
 
 
-def api_key_login(settings: object, stdin: TextIO | None) -> AuthDotJson:
+def api_key_login(settings: object, stdin: TextIO | None, *, lock_timeout: float | None = None) -> AuthDotJson:
     """Validate policy, read the key, save it; returns the stored credentials."""
+    auth, _backend = api_key_login_and_save(settings, stdin, lock_timeout=lock_timeout)
+    return auth
+
+
+def api_key_login_and_save(settings: object, stdin: TextIO | None, *, lock_timeout: float | None = None) -> tuple[AuthDotJson, str]:
+    """`api_key_login`, also returning the backend the key went to ("file" | "keyring").
+
+    The save holds $CODEX_HOME/auth.lock (waiting up to `lock_timeout`, default
+    locking.lock_wait), so a token refresh in flight cannot overwrite the key afterwards."""
     check_login_method(settings, "api")
     key = read_api_key(stdin)
     auth = AuthDotJson(auth_mode="apikey", openai_api_key=key)
-    save_credentials(settings, auth)
-    return auth
+    backend = save_credentials_locked_sync(settings, auth, timeout=lock_timeout)
+    return auth, backend
 
 
 def run_api_key_login(settings: object, *, stdin: TextIO | None = None, stderr: TextIO | None = None) -> int:
@@ -55,12 +68,18 @@ def run_api_key_login(settings: object, *, stdin: TextIO | None = None, stderr: 
     stdin = sys.stdin if stdin is None else stdin
     stderr = stderr or sys.stderr
 
-    def success(auth: AuthDotJson) -> None:
+    def success(saved: tuple[AuthDotJson, str]) -> None:
         from codexlogin.statuscmd import mask_api_key
 
-        print(f"Successfully logged in using an API key - {mask_api_key(auth.openai_api_key)}", file=stderr, flush=True)
+        auth, backend = saved
+        print(
+            f"Successfully logged in using an API key - {mask_api_key(auth.openai_api_key)}."
+            f" Credentials saved to {describe_location(settings, backend)}",
+            file=stderr,
+            flush=True,
+        )
 
-    return run_flow("login", "api_key", settings, lambda: api_key_login(settings, stdin), success=success)
+    return run_flow("login", "api_key", settings, lambda: api_key_login_and_save(settings, stdin), success=success)
 
 
-__all__ = ["PIPE_HINT", "api_key_login", "read_api_key", "run_api_key_login"]
+__all__ = ["PIPE_HINT", "api_key_login", "api_key_login_and_save", "read_api_key", "run_api_key_login"]

@@ -9,6 +9,11 @@
 Import-light on purpose: `codex login status` reads credentials on its cold path, so nothing here
 imports trio, httpx or eliot at module level, and `keyring` is imported only when configured.
 The login-policy check (`forced_login_method`) lives here too, beside the storage it protects.
+
+Writers go through `save_credentials_locked` (async) or `save_credentials_locked_sync`: both hold
+$CODEX_HOME/auth.lock (locking.py) around the save, the lock a refresh holds across its network
+call, so a refresh in flight can neither undo a new login nor be undone by it half-way. A writer
+that cannot get the lock within `locking.lock_wait(settings)` fails with StorageFailed (exit 7).
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from collections.abc import Callable
 from typing import Any
 
 from codexlogin import storage
-from codexlogin.outcomes import PolicyViolation, StorageFailed
-from codexlogin.storage import AuthDotJson
+from codexlogin.outcomes import PolicyViolation, StorageFailed, TimedOut
+from codexlogin.storage import AuthDotJson, InvalidAuthData
 
 KEYRING_SERVICE = "Codex Auth"
 FILE = "file"
@@ -117,7 +122,9 @@ def _keyring_load(settings: Any) -> AuthDotJson | None:
     try:
         return AuthDotJson.from_json(json.loads(secret))
     except (ValueError, TypeError) as exc:
-        raise StorageFailed(f"the keyring entry {KEYRING_SERVICE!r} is not valid auth.json: {exc}") from None
+        raise InvalidAuthData(f"the keyring entry {KEYRING_SERVICE!r} is not valid auth.json: {exc}") from None
+    except RecursionError:
+        raise InvalidAuthData(f"the keyring entry {KEYRING_SERVICE!r} is not valid auth.json: nested too deeply") from None
 
 
 def _keyring_save(settings: Any, auth: AuthDotJson) -> None:
@@ -161,6 +168,39 @@ def save_credentials(settings: Any, auth: AuthDotJson, *, warn: Warn | None = No
         if action is not None:
             action.add_success_fields(backend=backend, auth_mode=auth.auth_mode)
         return backend
+
+
+async def save_credentials_locked(settings: Any, auth: AuthDotJson, *, timeout: float | None = None) -> str:
+    """`save_credentials` under $CODEX_HOME/auth.lock; waits (cancellably) up to `timeout` seconds
+    (default `locking.lock_wait(settings)`, longer than a refresh holds it). Returns the backend."""
+    # imported here: locking imports trio, which the offline status path must not load
+    from codexlogin.locking import hold_file_lock, lock_wait, refresh_lock_path
+
+    timeout = lock_wait(settings) if timeout is None else timeout
+    try:
+        async with hold_file_lock(refresh_lock_path(settings), timeout=timeout):
+            return save_credentials(settings, auth)
+    except TimedOut as exc:
+        raise StorageFailed(f"credentials not saved: {exc.summary}") from None
+
+
+def save_credentials_locked_sync(settings: Any, auth: AuthDotJson, *, timeout: float | None = None) -> str:
+    """`save_credentials_locked` for callers without a trio loop (`--with-api-key`)."""
+    from codexlogin.locking import hold_file_lock_sync, lock_wait, refresh_lock_path
+
+    timeout = lock_wait(settings) if timeout is None else timeout
+    try:
+        with hold_file_lock_sync(refresh_lock_path(settings), timeout=timeout):
+            return save_credentials(settings, auth)
+    except TimedOut as exc:
+        raise StorageFailed(f"credentials not saved: {exc.summary}") from None
+
+
+def describe_location(settings: Any, backend: str) -> str:
+    """Where `save_credentials` put them, for "Credentials saved to …": the keyring or the file path."""
+    if backend == KEYRING:
+        return f"the system keyring (service {KEYRING_SERVICE})"
+    return str(settings.auth_file)
 
 
 def _save(settings: Any, auth: AuthDotJson, warn: Warn) -> str:
@@ -230,7 +270,10 @@ __all__ = [
     "check_login_method",
     "credentials_present",
     "delete_credentials",
+    "describe_location",
     "keyring_backend_name",
     "load_credentials",
     "save_credentials",
+    "save_credentials_locked",
+    "save_credentials_locked_sync",
 ]

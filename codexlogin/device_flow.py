@@ -7,7 +7,8 @@
    `interval` seconds: authorization_pending → keep polling; slow_down → +5 s for this and every
    later poll; access_denied → Denied; expired_token or the local expires_in deadline → TimedOut.
    Transient network failures back off exponentially and give up after a few in a row.
-4. Then as the browser login: optional API-key exchange, forced-workspace check, save.
+4. Then as the browser login: optional API-key exchange, forced-workspace check, save (under
+   $CODEX_HOME/auth.lock, see credentials.save_credentials_locked).
 
 The whole polling loop is one `codex:device_poll` action whose end carries the number of polls;
 no message per poll. Timing is trio's clock, so tests run it on MockClock.
@@ -27,7 +28,11 @@ from codexlogin.browser_flow import (
     enforce_workspace,
     try_api_key_exchange,
 )
-from codexlogin.credentials import check_login_method, save_credentials
+from codexlogin.credentials import (
+    check_login_method,
+    describe_location,
+    save_credentials_locked,
+)
 from codexlogin.issuer import (
     DeviceAuthorization,
     IssuerClient,
@@ -166,6 +171,14 @@ async def poll_for_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> 
 
 async def device_login(settings: Settings, *, stderr: TextIO | None = None, http: httpx.AsyncClient | None = None) -> AuthDotJson:
     """Run the whole device login; return the saved credentials or raise a LoginFailure."""
+    auth, _backend = await device_login_and_save(settings, stderr=stderr, http=http)
+    return auth
+
+
+async def device_login_and_save(
+    settings: Settings, *, stderr: TextIO | None = None, http: httpx.AsyncClient | None = None
+) -> tuple[AuthDotJson, str]:
+    """`device_login`, also returning the backend the credentials went to ("file" | "keyring")."""
     check_login_method(settings, "chatgpt")
     stderr = stderr or sys.stderr
     owned_http = http is None
@@ -183,8 +196,9 @@ async def device_login(settings: Settings, *, stderr: TextIO | None = None, http
         api_key = await try_api_key_exchange(issuer, token_response.id_token)
         auth = build_chatgpt_auth(token_response, api_key)
         enforce_workspace(settings, auth)
-        save_credentials(settings, auth)
-        return auth
+        # under $CODEX_HOME/auth.lock: a refresh in flight must not overwrite this login afterwards
+        backend = await save_credentials_locked(settings, auth)
+        return auth, backend
     finally:
         if owned_http:
             await http.aclose()
@@ -198,10 +212,13 @@ def run_device_login(settings: Settings, *, stderr: TextIO | None = None) -> int
 
     stderr = stderr or sys.stderr
 
-    def success(_auth: AuthDotJson) -> None:
-        print("Successfully logged in.", file=stderr, flush=True)
+    def success(saved: tuple[AuthDotJson, str]) -> None:
+        _auth, backend = saved
+        print(f"Successfully logged in. Credentials saved to {describe_location(settings, backend)}", file=stderr, flush=True)
 
-    return run_flow("login", "device", settings, lambda: trio.run(partial(device_login, settings, stderr=stderr)), success=success)
+    return run_flow(
+        "login", "device", settings, lambda: trio.run(partial(device_login_and_save, settings, stderr=stderr)), success=success
+    )
 
 
-__all__ = ["DeviceLoginUnavailable", "announce", "device_login", "poll_for_tokens", "request_device_authorization", "run_device_login"]
+__all__ = ["DeviceLoginUnavailable", "announce", "device_login", "device_login_and_save", "poll_for_tokens", "request_device_authorization", "run_device_login"]

@@ -1,10 +1,11 @@
-"""`codex logout`: revoke at the issuer (best effort), then remove the stored credentials.
+"""`codex logout`: remove the stored credentials, then revoke them at the issuer (best effort).
 
 Revocation follows RFC 7009 at {issuer}/oauth/revoke: the refresh token when there is one
 (revoking it ends the whole grant), else the access token; bounded by REVOKE_TIMEOUT seconds. A
 failed revocation is logged and reported as one `warning:` line, and the local removal happens
 anyway — a user who logs out must end up logged out. API keys are not OAuth tokens and are only
-removed locally. Nothing stored → "Not logged in", exit 0.
+removed locally. Nothing stored → "Not logged in", exit 0. Reading and removing happen under
+$CODEX_HOME/auth.lock, so a refresh in flight cannot write the tokens back (see logout_flow).
 """
 
 from __future__ import annotations
@@ -58,16 +59,37 @@ async def revoke_tokens(settings: Any, auth: Any, *, http: Any = None) -> tuple[
             await client.aclose()
 
 
-async def logout_flow(settings: Any, *, http: Any = None) -> LogoutResult:
-    """Revoke (best effort), then delete from every backend. StorageFailed if removal fails."""
-    from codexlogin.credentials import delete_credentials, load_credentials
+async def logout_flow(settings: Any, *, http: Any = None, lock_timeout: float | None = None) -> LogoutResult:
+    """Remove from every backend under the credentials lock, then revoke what was removed (best effort).
 
+    Under $CODEX_HOME/auth.lock (the lock a refresh holds across its network call) the current
+    credentials are read and deleted; the lock is released before revocation (network, up to
+    REVOKE_TIMEOUT), so a hanging issuer never keeps other codex processes waiting. A refresh in
+    flight therefore finishes first and logout removes and revokes the tokens it rotated; a refresh
+    that starts later finds nothing stored. StorageFailed if removal fails (what was read is still
+    revoked: the user asked to end the login).
+    """
+    from codexlogin.credentials import delete_credentials, load_credentials
+    from codexlogin.locking import hold_file_lock, lock_wait, refresh_lock_path
+    from codexlogin.outcomes import TimedOut
+
+    timeout = lock_wait(settings) if lock_timeout is None else lock_timeout
+    removal_failure: StorageFailed | None = None
     try:
-        auth, _backend = load_credentials(settings)
-    except StorageFailed:
-        auth = None  # unreadable or corrupt: nothing to revoke, but still remove it
+        async with hold_file_lock(refresh_lock_path(settings), timeout=timeout):
+            try:
+                auth, _backend = load_credentials(settings)
+            except StorageFailed:
+                auth = None  # unreadable or corrupt: nothing to revoke, but still remove it
+            try:
+                removed = delete_credentials(settings)
+            except StorageFailed as failure:
+                removal_failure, removed = failure, False
+    except TimedOut as exc:
+        raise StorageFailed(f"credentials not removed: {exc.summary}") from None
     revoked, warning = await revoke_tokens(settings, auth, http=http)
-    removed = delete_credentials(settings)
+    if removal_failure is not None:
+        raise removal_failure
     return LogoutResult(removed=removed or auth is not None, revoked=revoked, warning=warning)
 
 
@@ -104,11 +126,11 @@ def logout(
     log_dir: Path | None = None,
     config: Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=(), show_default=False, consume_multiple=False)] = (),
 ) -> int:
-    """Log out: revoke the stored tokens at the issuer (best effort), then remove them.
+    """Log out: remove the stored credentials, then revoke their tokens at the issuer (best effort).
 
     The refresh token is revoked (RFC 7009), or the access token when there is no refresh token,
-    with a 5-second bound; if that fails a warning is printed and the credentials are removed
-    anyway. Prints "Not logged in" and exits 0 when nothing was stored. Exit 7 when the stored
+    with a 5-second bound; if that fails a warning is printed (the credentials are removed
+    regardless). Waits for a token refresh another codex process has in flight. Prints "Not logged in" and exits 0 when nothing was stored. Exit 7 when the stored
     credentials cannot be removed.
 
     Parameters

@@ -4,7 +4,11 @@ A refresh is due when the access token's JWT `exp` is less than 5 minutes away (
 when `last_refresh` is older than 8 days (or unknown) — the reference CLI's rules. The refresh runs
 under the cross-process lock from locking.py and re-reads the credentials once it holds the lock:
 if another process refreshed meanwhile, its rotated tokens are used as they are and no request is
-made, because replaying the old refresh token would make the issuer revoke the whole grant.
+made, because replaying the old refresh token would make the issuer revoke the whole grant. Every
+other writer (login saves, `codex logout`) takes the same lock, so nothing changes the stored
+credentials during the request; should a writer that does not lock (an older codex) have removed
+or replaced them meanwhile, the reply is not saved (no resurrected logout, no overwritten login) and
+the tokens it carried are revoked instead (best effort).
 
 Failures come out by kind (`.kind` on the failure, also in the log):
   network     no reply (DNS, connect, TLS, timeout)              → NetworkError (exit 10)
@@ -28,12 +32,13 @@ from codexlogin.issuer import (
     IssuerUnreachable,
     make_http_client,
 )
-from codexlogin.locking import hold_file_lock, refresh_lock_path
+from codexlogin.locking import hold_file_lock, lock_wait, refresh_lock_path
 from codexlogin.outcomes import (
     CredentialsUnusable,
     LoginFailure,
     NetworkError,
     NotLoggedIn,
+    StorageFailed,
 )
 from codexlogin.redact import sanitize_url
 from codexlogin.settings import Settings
@@ -41,7 +46,6 @@ from codexlogin.storage import AuthDotJson, TokenData, now_rfc3339
 
 EXPIRY_MARGIN_SECONDS = tokens.REFRESH_MARGIN_SECONDS
 MAX_REFRESH_AGE_SECONDS = tokens.MAX_REFRESH_AGE_SECONDS
-MIN_LOCK_WAIT = 60.0
 
 
 class RefreshUnreachable(NetworkError):
@@ -140,7 +144,7 @@ async def refresh_credentials(
         raise RefreshRejected(
             "the stored ChatGPT credentials have no refresh token; run `codex login` again", kind="rejected"
         )
-    lock_timeout = lock_timeout if lock_timeout is not None else max(MIN_LOCK_WAIT, 2 * settings.exchange_timeout)
+    lock_timeout = lock_timeout if lock_timeout is not None else lock_wait(settings)
     with diagnostics.named_action(
         "codex:refresh", reason=reason, backend=backend, token_endpoint=sanitize_url(settings.token_endpoint)
     ) as action:
@@ -167,15 +171,37 @@ async def refresh_credentials(
                 if owned_http:
                     await client.aclose()
             new_auth = refreshed_auth(current, response)
-            backend = save_credentials(settings, new_auth)
-            action.add_success_fields(
-                refreshed=True,
-                rotated=new_auth.tokens.refresh_token != current.tokens.refresh_token,  # type: ignore[union-attr]
-                status=response.status,
-                backend=backend,
-                lock_wait=round(waited, 3),
-            )
-            return RefreshResult(new_auth, backend, refreshed=True, reason=reason)
+            # Every writer takes this lock, so nothing can have changed during the request; but a
+            # writer that does not (an older codex) may have logged out or in meanwhile. Saving now
+            # would resurrect a logged-out login or overwrite the new one: keep what is stored.
+            try:
+                stored, stored_backend = load_credentials(settings)
+            except StorageFailed:
+                stored, stored_backend = None, backend
+            if stored is not None and stored.to_json() == current.to_json():
+                backend = save_credentials(settings, new_auth)
+                action.add_success_fields(
+                    refreshed=True,
+                    rotated=new_auth.tokens.refresh_token != current.tokens.refresh_token,  # type: ignore[union-attr]
+                    status=response.status,
+                    backend=backend,
+                    lock_wait=round(waited, 3),
+                )
+                return RefreshResult(new_auth, backend, refreshed=True, reason=reason)
+        # Outside the lock: a rotated refresh token just issued is stored nowhere; end its grant (best
+        # effort, bounded). An unrotated one is still the old grant's: leave that to whoever changed it.
+        new_refresh = new_auth.tokens.refresh_token  # type: ignore[union-attr]
+        orphaned = new_refresh != current.tokens.refresh_token and not (
+            stored is not None and stored.tokens is not None and stored.tokens.refresh_token == new_refresh
+        )
+        action.add_success_fields(refreshed=True, saved=False, changed_meanwhile=True, revoking=orphaned, status=response.status)
+        if orphaned:
+            from codexlogin.logoutcmd import revoke_tokens
+
+            await revoke_tokens(settings, new_auth, http=http)
+        if stored is None:
+            raise NotLoggedIn("the stored credentials were removed or replaced while the refresh was in flight; run `codex login`")
+        return RefreshResult(stored, stored_backend, refreshed=False, reason=reason, by_other_process=True)
 
 
 __all__ = [

@@ -6,8 +6,9 @@ fast; `--check` runs as a logged flow). `--check` refreshes the ChatGPT tokens w
 token expiring within 5 minutes, or last refresh older than 8 days) through refresh.py — the same
 lock-protected refresh library users get — and reports failures by kind.
 
-Exit codes: 0 logged in; 1 not logged in; 7 the credential store cannot be read; 8 credentials
-stored but unusable (corrupt, no usable token, refresh rejected or expired); 9 stored credentials
+Exit codes: 0 logged in; 1 not logged in; 7 the credential store cannot be read (I/O error,
+auth.json unreadable or a directory, no keyring); 8 credentials stored but unusable (corrupt
+content, no usable token, refresh rejected or expired); 9 stored credentials
 violate forced_login_method / forced_chatgpt_workspace_id; with --check also 10 (issuer
 unreachable or unavailable: retry later) and 4 (the issuer's reply was not usable).
 
@@ -180,13 +181,15 @@ def evaluate(settings: Any, auth: AuthDotJson | None, backend: str, *, now: floa
 def read_status(settings: Any) -> StatusReport:
     """Load the stored credentials and evaluate them; storage failures become a report too."""
     from codexlogin.credentials import load_credentials
+    from codexlogin.storage import InvalidAuthData
 
     try:
         auth, backend = load_credentials(settings)
     except StorageFailed as failure:
         backend = "keyring" if settings.cli_auth_credentials_store == "keyring" else "file"
-        if settings.auth_file.exists():
+        if isinstance(failure, InvalidAuthData):  # read, but the content is not usable auth.json
             return StatusReport("unusable", int(ExitCode.CREDENTIALS_UNUSABLE), backend, problem=failure.detail)
+        # could not be read at all (EACCES, EIO, a directory, no keyring): a storage failure
         return StatusReport("storage_error", int(ExitCode.STORAGE_FAILED), backend, problem=failure.detail)
     return evaluate(settings, auth, backend)
 

@@ -13,7 +13,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from codexlogin.outcomes import StorageFailed
+from codexlogin.outcomes import ExitCode, StorageFailed
+
+
+class InvalidAuthData(StorageFailed):
+    """The stored credentials were read but their content is not usable auth.json.
+
+    A StorageFailed, so every `except StorageFailed` keeps treating it as "stored but unreadable",
+    but with exit code 8 (present but unusable): exit 7 is for I/O failures (EACCES, EIO, a
+    directory where auth.json should be), the stored content is fine or unknown there.
+    """
+
+    exit_code = ExitCode.CREDENTIALS_UNUSABLE
+    outcome = "credentials_unusable"
 
 
 @dataclass(frozen=True, repr=False)
@@ -122,7 +134,8 @@ def save_auth(auth_file: Path, auth: AuthDotJson) -> None:
 
 
 def load_auth(auth_file: Path) -> AuthDotJson | None:
-    """None when there is no auth.json; StorageFailed when it exists but cannot be used."""
+    """None when there is no auth.json; StorageFailed when it cannot be read (I/O), InvalidAuthData
+    (a StorageFailed with exit code 8) when what was read is not valid auth.json."""
     try:
         raw = auth_file.read_bytes()
     except FileNotFoundError:
@@ -132,7 +145,9 @@ def load_auth(auth_file: Path) -> AuthDotJson | None:
     try:
         return AuthDotJson.from_json(json.loads(raw))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise StorageFailed(f"{auth_file} is not valid auth.json: {exc}") from None
+        raise InvalidAuthData(f"{auth_file} is not valid auth.json: {exc}") from None
+    except RecursionError:  # json.loads on deeply nested arrays/objects
+        raise InvalidAuthData(f"{auth_file} is not valid auth.json: nested too deeply") from None
 
 
 def delete_auth(auth_file: Path) -> bool:

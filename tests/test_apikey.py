@@ -122,3 +122,52 @@ def test_a_real_pipe_into_a_process(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], check=False, input=KEY + "\n", capture_output=True, text=True, timeout=60, env=os.environ.copy())
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "codex-home" / "auth.json").read_text())["OPENAI_API_KEY"] == KEY
+
+
+def test_the_save_takes_the_auth_lock(tmp_path):
+    """A token refresh in flight holds $CODEX_HOME/auth.lock; the key is saved only under it, so
+    the refresh cannot write its tokens over the key afterwards."""
+    from codexlogin.locking import _try_lock, _unlock, refresh_lock_path
+    from codexlogin.outcomes import StorageFailed
+
+    settings = make_settings(tmp_path)
+    lock = refresh_lock_path(settings)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)  # its own open file: flock conflicts with it
+    try:
+        assert _try_lock(fd)
+        with piped(KEY.encode()) as stdin, pytest.raises(StorageFailed) as info:
+            api_key_login(settings, stdin, lock_timeout=0)
+        assert info.value.exit_code == ExitCode.STORAGE_FAILED and "auth.lock" in info.value.detail
+        assert not settings.auth_file.exists()
+        _unlock(fd)
+        with piped(KEY.encode()) as stdin:
+            api_key_login(settings, stdin, lock_timeout=0)
+        assert json.loads(settings.auth_file.read_text())["OPENAI_API_KEY"] == KEY
+    finally:
+        os.close(fd)
+
+
+def test_keyring_login_says_where_the_key_went(tmp_path, capsys):
+    import keyring
+    import keyring.backends.fail
+    from harness import MemoryKeyring
+
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        settings = make_settings(tmp_path, cli_auth_credentials_store="keyring")
+        with piped(KEY.encode()) as stdin:
+            assert run_api_key_login(settings, stdin=stdin) == 0
+    finally:
+        keyring.set_keyring(keyring.backends.fail.Keyring())
+    err = capsys.readouterr().err
+    assert "Credentials saved to the system keyring (service Codex Auth)" in err
+    assert "auth.json" not in err and not settings.auth_file.exists() and len(backend.entries) == 1
+
+
+def test_file_login_says_where_the_key_went(tmp_path, capsys):
+    settings = make_settings(tmp_path)
+    with piped(KEY.encode()) as stdin:
+        assert run_api_key_login(settings, stdin=stdin) == 0
+    assert f"Credentials saved to {settings.auth_file}\n" in capsys.readouterr().err

@@ -159,3 +159,87 @@ def test_login_method_policy():
 def test_reprs_hold_no_secrets():
     text = repr(CHATGPT) + repr(APIKEY)
     assert "rt-secret" not in text and "sk-proj" not in text
+
+
+# --- writers take $CODEX_HOME/auth.lock ---------------------------------------------------------------
+
+
+async def test_save_credentials_locked_waits_for_the_lock(mock_clock):
+    import trio
+
+    from codexlogin.credentials import save_credentials_locked
+    from codexlogin.locking import hold_file_lock, refresh_lock_path
+
+    settings = settings_with("file")
+    done = []
+
+    async def save():
+        done.append(await save_credentials_locked(settings, APIKEY))
+
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery, hold_file_lock(refresh_lock_path(settings), timeout=1):
+            nursery.start_soon(save)
+            await trio.sleep(30)  # virtual: a refresh's network call
+            assert done == [] and not settings.auth_file.exists()
+    assert done == ["file"] and load_credentials(settings)[0].openai_api_key == APIKEY.openai_api_key
+
+
+async def test_save_credentials_locked_gives_up_as_a_storage_failure(mock_clock):
+    import trio
+
+    from codexlogin.credentials import save_credentials_locked
+    from codexlogin.locking import hold_file_lock, refresh_lock_path
+
+    settings = settings_with("file")
+    with trio.fail_after(100):
+        async with hold_file_lock(refresh_lock_path(settings), timeout=1):
+            started = trio.current_time()
+            with pytest.raises(StorageFailed) as info:
+                await save_credentials_locked(settings, APIKEY, timeout=20)
+            assert 20 <= trio.current_time() - started < 21
+    assert info.value.exit_code == ExitCode.STORAGE_FAILED
+    assert info.value.detail.startswith("credentials not saved: another codex process held") and "auth.lock" in info.value.detail
+    assert not settings.auth_file.exists()
+
+
+def test_describe_location():
+    from codexlogin.credentials import describe_location
+
+    settings = settings_with("keyring")
+    assert describe_location(settings, "keyring") == "the system keyring (service Codex Auth)"
+    assert describe_location(settings, "file") == str(settings.auth_file)
+
+
+# --- I/O failures (exit 7) vs unusable content (exit 8) -----------------------------------------------
+
+
+@pytest.mark.parametrize("content", [b"[" * 100_000, b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000])
+def test_deeply_nested_json_is_invalid_content_not_a_crash(content):
+    settings = settings_with("file")
+    settings.auth_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.auth_file.write_bytes(content)
+    with pytest.raises(StorageFailed) as info:
+        load_credentials(settings)
+    assert info.value.exit_code == ExitCode.CREDENTIALS_UNUSABLE
+    assert "not valid auth.json" in info.value.detail and "\n" not in info.value.detail
+
+
+def test_deeply_nested_keyring_entry_is_invalid_content(memory_keyring):
+    settings = settings_with("keyring")
+    memory_keyring.set_password(KEYRING_SERVICE, keyring_user(settings), "[" * 100_000)
+    with pytest.raises(StorageFailed) as info:
+        load_credentials(settings)
+    assert info.value.exit_code == ExitCode.CREDENTIALS_UNUSABLE
+
+
+def test_unreadable_auth_json_is_an_io_failure():
+    settings = settings_with("file")
+    settings.auth_file.mkdir(parents=True)  # EISDIR on read
+    with pytest.raises(StorageFailed) as info:
+        load_credentials(settings)
+    assert info.value.exit_code == ExitCode.STORAGE_FAILED
+    settings.auth_file.rmdir()
+    settings.auth_file.write_text("{oops")
+    with pytest.raises(StorageFailed) as info:
+        load_credentials(settings)
+    assert info.value.exit_code == ExitCode.CREDENTIALS_UNUSABLE

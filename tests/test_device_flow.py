@@ -229,3 +229,41 @@ async def test_forced_api_login_method_refuses_device_login(tmp_path, mock_clock
         failure = await run()
     assert isinstance(failure, PolicyViolation) and "--with-api-key" in failure.detail
     assert dev_issuer.requests == []
+
+
+async def test_the_save_waits_for_the_auth_lock(tmp_path, mock_clock, dev_issuer):
+    """A token refresh in flight holds $CODEX_HOME/auth.lock: the device login saves only after it
+    (else the refresh would write its tokens over the new login)."""
+    from codexlogin.locking import hold_file_lock, refresh_lock_path
+
+    dev_issuer.device_auto_approve_after = 1
+    run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+    outcome = []
+
+    async def login():
+        outcome.append(await run())
+
+    with trio.fail_after(200):
+        async with trio.open_nursery() as nursery, hold_file_lock(refresh_lock_path(run.settings), timeout=1):
+            nursery.start_soon(login)
+            await wait_for_polls(dev_issuer, 1)
+            await trio.sleep(40)  # virtual: approved long ago, the save is waiting for the lock
+            assert outcome == [] and not run.settings.auth_file.exists()
+    assert not isinstance(outcome[0], LoginFailure), outcome[0]
+    assert json.loads(run.settings.auth_file.read_text())["auth_mode"] == "chatgpt"
+
+
+@pytest.mark.parametrize("backend", ["keyring", "file"])
+def test_success_line_names_where_the_credentials_went(tmp_path, monkeypatch, capsys, backend):
+    from codexlogin import device_flow
+    from codexlogin.storage import AuthDotJson
+
+    async def fake_login(settings, *, stderr=None, http=None):
+        return AuthDotJson("apikey", openai_api_key="sk-x"), backend
+
+    monkeypatch.setattr(device_flow, "device_login_and_save", fake_login)
+    settings = make_settings(tmp_path, "http://127.0.0.1:9")
+    stderr = io.StringIO()
+    assert device_flow.run_device_login(settings, stderr=stderr) == 0
+    where = "the system keyring (service Codex Auth)" if backend == "keyring" else str(settings.auth_file)
+    assert stderr.getvalue() == f"Successfully logged in. Credentials saved to {where}\n"

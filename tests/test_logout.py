@@ -152,3 +152,89 @@ def test_keyring_store_without_a_keyring_is_a_storage_failure(capsys):
     keyring.set_keyring(keyring.backends.fail.Keyring())
     assert logout(config=("cli_auth_credentials_store=keyring",)) == ExitCode.STORAGE_FAILED
     assert capsys.readouterr().err.startswith("error: cli_auth_credentials_store = keyring")
+
+
+# --- logout vs a refresh in flight (every writer takes $CODEX_HOME/auth.lock) --------------------
+
+
+async def test_logout_during_a_refresh_in_flight_stays_logged_out(mock_clock, nursery):
+    """The refresh holds auth.lock across its request; logout waits for it, then removes and
+    revokes the rotated tokens. Before: logout revoked the old token and deleted auth.json, and the
+    refresh then saved the rotated tokens back (a resurrected login)."""
+    from dataclasses import replace
+
+    from held_reply import HeldTokenReply
+
+    from codexlogin.dev_issuer import serve_dev_issuer
+    from codexlogin.refresh import refresh_credentials
+
+    issuer = DevIssuer(access_token_lifetime=60)  # expiring: the refresh is due
+    held = HeldTokenReply(issuer, hold=5)
+    url = await nursery.start(serve_dev_issuer, held)
+    s = replace(load_settings({"issuer": url}), exchange_timeout=10)
+    with trio.fail_after(120):
+        old = store_tokens(s, await trio.to_thread.run_sync(issue_tokens, issuer, url))
+        held.armed = True
+        refreshed = []
+
+        async def refresher():
+            refreshed.append(await refresh_credentials(s))
+
+        async with trio.open_nursery() as inner:
+            inner.start_soon(refresher)
+            await held.wait_holding()  # the issuer has rotated; its reply is on the way
+            result = await logout_flow(s)
+    assert result.removed and result.revoked is True and result.warning is None
+    assert not s.auth_file.exists()  # not written back by the refresh
+    rotated = refreshed[0].auth.tokens.refresh_token
+    assert refreshed[0].refreshed and rotated != old.tokens.refresh_token
+    revokes = [form for _method, path, form in issuer.requests if path == "/oauth/revoke"]
+    assert [form["token"] for form in revokes] == [rotated]  # the tokens the refresh rotated to
+    assert not issuer.token_active(rotated)
+
+
+async def test_logout_that_cannot_get_the_lock_changes_nothing(mock_clock, dev_issuer):
+    from codexlogin.locking import hold_file_lock, refresh_lock_path
+    from codexlogin.outcomes import StorageFailed
+
+    s = load_settings({"issuer": dev_issuer.issuer_url})
+    save_auth(s.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt")))
+    with trio.fail_after(100):
+        async with hold_file_lock(refresh_lock_path(s), timeout=1):
+            with pytest.raises(StorageFailed) as info:
+                await logout_flow(s, lock_timeout=10)
+    assert info.value.exit_code == ExitCode.STORAGE_FAILED and "auth.lock" in info.value.detail
+    assert s.auth_file.exists() and dev_issuer.requests == []
+
+
+def test_cli_logout_while_status_check_refreshes(capsys):
+    """The reviewer's repro with two real processes: `codex login status --check` refreshing in a
+    child process (the issuer holds its reply back), `codex logout` here meanwhile."""
+    import os
+    import subprocess
+    import sys
+
+    from held_reply import HeldTokenReply
+
+    issuer = DevIssuer(access_token_lifetime=60)
+    held = HeldTokenReply(issuer, hold=1.5)
+    with issuer_in_thread(held) as url:
+        old = store_tokens(settings(), issue_tokens(issuer, url))
+        held.armed = True
+        env = {**os.environ, "CODEX_LOGIN_ISSUER": url}
+        check = subprocess.Popen(
+            [sys.executable, "-m", "codexlogin", "login", "status", "--check"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+        try:
+            assert held.holding.wait(30), "the refresh never reached the issuer"
+            assert logout(issuer=url) == 0
+        finally:
+            out, err = check.communicate(timeout=60)
+        revoked = [form["token"] for _m, path, form in issuer.requests if path == "/oauth/revoke"]
+    assert check.returncode == 0, err
+    assert "tokens refreshed" in out
+    assert capsys.readouterr().out == "Successfully logged out\n"
+    assert not settings().auth_file.exists()
+    assert len(revoked) == 1 and revoked[0] != old.tokens.refresh_token  # the rotated token
+    assert not issuer.token_active(revoked[0])

@@ -252,3 +252,69 @@ async def test_lock_wait_is_bounded(tmp_path, mock_clock):
                     pass
         async with hold_file_lock(refresh_lock_path(settings), timeout=1) as waited:
             assert waited == 0
+
+
+# --- nothing resurrected or overwritten by a refresh in flight -----------------------------------------
+
+
+@pytest.mark.parametrize("meanwhile", ["removed", "replaced"])
+async def test_a_refresh_never_writes_over_a_change_made_during_its_request(tmp_path, mock_clock, nursery, meanwhile):
+    """Every writer takes auth.lock, so this needs a writer that does not (an older codex): it
+    removes or replaces auth.json while the refresh reply is on its way. The refresh saves nothing
+    and revokes the tokens it was just given, which are stored nowhere."""
+    from held_reply import HeldTokenReply
+
+    from codexlogin.storage import delete_auth
+
+    issuer = DevIssuer(access_token_lifetime=60)
+    held = HeldTokenReply(issuer, hold=5)
+    url = await nursery.start(serve_dev_issuer, held)
+    settings = make_settings(tmp_path, url)
+    new_login = AuthDotJson("apikey", openai_api_key="sk-proj-new-login-0123456789")
+    with trio.fail_after(120):
+        old = store_tokens(settings, await issue(issuer))
+        held.armed = True
+        outcome = []
+
+        async def refresher():
+            try:
+                outcome.append(await refresh_credentials(settings))
+            except NotLoggedIn as failure:
+                outcome.append(failure)
+
+        async with trio.open_nursery() as inner:
+            inner.start_soon(refresher)
+            await held.wait_holding()
+            if meanwhile == "removed":
+                delete_auth(settings.auth_file)
+            else:
+                save_auth(settings.auth_file, new_login)
+    if meanwhile == "removed":
+        assert not settings.auth_file.exists() and isinstance(outcome[0], NotLoggedIn)
+    else:
+        assert saved(settings) == new_login.to_json()
+        assert not outcome[0].refreshed and outcome[0].by_other_process and outcome[0].auth.to_json() == new_login.to_json()
+    rotated = [t for t in issuer._refresh if t != old.tokens.refresh_token]
+    assert len(rotated) == 1 and not issuer.token_active(rotated[0])  # revoked: it is stored nowhere
+
+
+async def test_a_login_save_waits_for_a_refresh_in_flight(tmp_path, mock_clock, nursery):
+    """A new login saved while a refresh is in flight stays: the save waits for auth.lock, so the
+    refresh's rotated tokens land first and the new login then replaces them."""
+    from held_reply import HeldTokenReply
+
+    from codexlogin.credentials import save_credentials_locked
+
+    issuer = DevIssuer(access_token_lifetime=60)
+    held = HeldTokenReply(issuer, hold=5)
+    url = await nursery.start(serve_dev_issuer, held)
+    settings = make_settings(tmp_path, url)
+    new_login = AuthDotJson("apikey", openai_api_key="sk-proj-new-login-0123456789")
+    with trio.fail_after(120):
+        store_tokens(settings, await issue(issuer))
+        held.armed = True
+        async with trio.open_nursery() as inner:
+            inner.start_soon(refresh_credentials, settings)
+            await held.wait_holding()
+            assert await save_credentials_locked(settings, new_login) == "file"
+    assert saved(settings) == new_login.to_json()

@@ -220,3 +220,54 @@ def test_check_api_key_is_offline(capsys):
     store(AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcde"))
     code, data, _ = run_json(capsys, check=True, issuer="http://127.0.0.1:9")
     assert code == 0 and data["check"] == {"refreshed": False, "reason": None, "online": False}
+
+
+# --- unreadable (exit 7) vs unusable (exit 8) ---------------------------------------------------------
+
+
+def test_auth_json_that_is_a_directory_is_a_storage_failure(capsys):
+    settings().auth_file.mkdir(parents=True)
+    code, out, _ = run_status(capsys)
+    assert code == ExitCode.STORAGE_FAILED == 7
+    assert out.startswith("Cannot read the stored credentials: cannot read") and out.count("\n") == 1
+    code, data, _ = run_json(capsys)
+    assert code == 7 and data["status"] == "storage_error" and data["logged_in"] is False
+
+
+@pytest.mark.parametrize("errno_name", ["EIO", "EACCES"])
+def test_auth_json_read_errors_are_storage_failures(capsys, monkeypatch, errno_name):
+    import errno
+    from pathlib import Path
+
+    store(AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcde"))
+    auth_file = settings().auth_file
+    real_read_bytes = Path.read_bytes
+
+    def failing_read_bytes(path):
+        if path == auth_file:
+            code = getattr(errno, errno_name)
+            raise OSError(code, os.strerror(code), str(path))
+        return real_read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", failing_read_bytes)
+    code, data, _ = run_json(capsys)
+    assert code == ExitCode.STORAGE_FAILED and data["status"] == "storage_error"
+    assert os.strerror(getattr(errno, errno_name)) in data["problem"]
+
+
+def test_deeply_nested_auth_json_is_unusable_in_one_line(capsys):
+    path = settings().auth_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[" * 100_000)
+    code, out, err = run_status(capsys)
+    assert code == ExitCode.CREDENTIALS_UNUSABLE and err == ""
+    assert out.startswith("Credentials are stored but unusable:") and out.count("\n") == 1 and "nested too deeply" in out
+
+
+def test_cli_status_for_a_directory_auth_json_exits_7(tmp_path):
+    """The reviewer's repro: `mkdir $CODEX_HOME/auth.json; codex login status`."""
+    settings().auth_file.mkdir(parents=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "codexlogin", "login", "status"], check=False, capture_output=True, text=True, timeout=60, env=os.environ.copy()
+    )
+    assert result.returncode == 7, (result.stdout, result.stderr)
