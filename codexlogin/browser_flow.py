@@ -49,6 +49,7 @@ from codexlogin.outcomes import (
     Terminated,
     TimedOut,
 )
+from codexlogin.credentials import save_credentials_locked
 from codexlogin.pkce import PkceCodes, generate_pkce, generate_state
 from codexlogin.redact import register_secrets
 from codexlogin.settings import Settings
@@ -354,12 +355,6 @@ async def try_api_key_exchange(issuer: IssuerClient, id_token: str | None) -> st
         return api_key
 
 
-def save_credentials(settings: Settings, auth: AuthDotJson) -> None:
-    from codexlogin.credentials import save_credentials as store  # logs its own codex:save_credentials action
-
-    store(settings, auth)
-
-
 def make_completer(settings: Settings, issuer: IssuerClient, redirect_uri: str, pkce: PkceCodes) -> Callable[[str], Awaitable[AuthDotJson]]:
     async def complete(code: str) -> AuthDotJson:
         with diagnostics.token_exchange_action(settings.issuer, settings.token_endpoint, redirect_uri) as action:
@@ -368,7 +363,8 @@ def make_completer(settings: Settings, issuer: IssuerClient, redirect_uri: str, 
         api_key = await try_api_key_exchange(issuer, token_response.id_token)
         auth = build_chatgpt_auth(token_response, api_key)
         enforce_workspace(settings, auth)
-        save_credentials(settings, auth)
+        # Under $CODEX_HOME/auth.lock, like every writer: a refresh in flight cannot overwrite it.
+        await save_credentials_locked(settings, auth)  # logs its own codex:save_credentials action
         return auth
 
     return complete

@@ -184,7 +184,11 @@ def login(
         return trio.run(browser_login, settings)
 
     def success(_auth: Any) -> None:
-        print(f"Successfully logged in. Credentials saved to {settings.auth_file}", file=sys.stderr)
+        from codexlogin.credentials import describe_location
+
+        # A keyring save removes auth.json, so the file's presence says which backend took them.
+        backend = "file" if settings.auth_file.exists() else "keyring"
+        print(f"Successfully logged in. Credentials saved to {describe_location(settings, backend)}", file=sys.stderr)
 
     return run_flow("login", "browser", settings, body, success=success)
 
