@@ -164,7 +164,7 @@ def test_reprs_hold_no_secrets():
 # --- writers take $CODEX_HOME/auth.lock ---------------------------------------------------------------
 
 
-async def test_save_credentials_locked_waits_for_the_lock(mock_clock):
+async def test_save_credentials_locked_waits_for_the_lock(autojump_clock):  # no sockets: jump at once
     import trio
 
     from codexlogin.credentials import save_credentials_locked
@@ -184,7 +184,7 @@ async def test_save_credentials_locked_waits_for_the_lock(mock_clock):
     assert done == ["file"] and load_credentials(settings)[0].openai_api_key == APIKEY.openai_api_key
 
 
-async def test_save_credentials_locked_gives_up_as_a_storage_failure(mock_clock):
+async def test_save_credentials_locked_gives_up_as_a_storage_failure(autojump_clock):
     import trio
 
     from codexlogin.credentials import save_credentials_locked

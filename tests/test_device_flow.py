@@ -247,7 +247,7 @@ async def test_the_save_waits_for_the_auth_lock(tmp_path, mock_clock, dev_issuer
         async with trio.open_nursery() as nursery, hold_file_lock(refresh_lock_path(run.settings), timeout=1):
             nursery.start_soon(login)
             await wait_for_polls(dev_issuer, 1)
-            await trio.sleep(40)  # virtual: approved long ago, the save is waiting for the lock
+            await trio.sleep(3)  # virtual: approved by now, the save is waiting for the lock
             assert outcome == [] and not run.settings.auth_file.exists()
     assert not isinstance(outcome[0], LoginFailure), outcome[0]
     assert json.loads(run.settings.auth_file.read_text())["auth_mode"] == "chatgpt"
