@@ -14,3 +14,15 @@ async def answer_lifespan(receive: Any, send: Any) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+async def read_body(receive: Any) -> bytes:
+    """The whole request body of one ASGI http request (b"" if the client went away)."""
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return body
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body

@@ -15,6 +15,7 @@ import pytest
 import trio
 
 from codexlogin import diagnostics
+from codexlogin._asgi import read_body
 from codexlogin.dev_issuer import GRANT_DEVICE_CODE
 from codexlogin.device_flow import (
     PHISHING_WARNING,
@@ -95,12 +96,7 @@ class PollRecorder:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] != "/oauth/token":
             return await self.inner(scope, receive, send)
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         if b"device_code" in body and b"grant_type=urn" in body:
             self.times.append(trio.current_time())
             if len(self.times) in self.slow_down_on:

@@ -88,17 +88,12 @@ async def echoing_token_endpoint(scope, receive, send):
     """An issuer that echoes the code and verifier back in error_description, as some do."""
     from urllib.parse import parse_qsl
 
-    from codexlogin._asgi import answer_lifespan
+    from codexlogin._asgi import answer_lifespan, read_body
 
     if scope["type"] == "lifespan":
         await answer_lifespan(receive, send)
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_body(receive)
     form = dict(parse_qsl(body.decode()))
     reply = json.dumps({"error": "invalid_grant", "error_description": f"code {form.get('code')} rejected; verifier {form.get('code_verifier')}"})
     await send({"type": "http.response.start", "status": 400, "headers": [(b"content-type", b"application/json")]})
