@@ -16,6 +16,7 @@ every repeated group starts with a distinct delimiter.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -274,15 +275,31 @@ def register_secrets(*values: object) -> None:
     fresh = {v for v in values if isinstance(v, str) and len(v) >= MIN_KNOWN_SECRET_LENGTH}
     if not fresh.issubset(_known_secrets):
         _known_secrets = tuple(sorted(set(_known_secrets) | fresh, key=len, reverse=True))
+        _clean_short_str.cache_clear()  # an earlier answer may hold a value that is secret now
 
 
 def forget_secrets() -> None:
     global _known_secrets
     _known_secrets = ()
+    _clean_short_str.cache_clear()
+
+
+_CACHED_STR_LENGTH = 256  # field names and short values repeat in every message of every run
 
 
 def _clean_str(value: str) -> str:
     text = str.__str__(value)
+    if len(text) <= _CACHED_STR_LENGTH:
+        return _clean_short_str(text)
+    return _clean_str_uncached(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _clean_short_str(text: str) -> str:
+    return _clean_str_uncached(text)
+
+
+def _clean_str_uncached(text: str) -> str:
     for secret in _known_secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
