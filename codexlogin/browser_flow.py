@@ -9,9 +9,7 @@ Whatever the outcome, the listener is shut down before this returns, so the port
 from __future__ import annotations
 
 import contextlib
-import errno
 import math
-import os
 import signal
 import socket
 import sys
@@ -19,7 +17,6 @@ import threading
 import webbrowser
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import trio
@@ -38,7 +35,18 @@ from codexlogin.callback import (
     failure_page,
     success_page,
 )
-from codexlogin.issuer import IssuerClient, TokenExchangeFailed, make_http_client, ssl_verify_setting
+from codexlogin.issuer import IssuerClient, TokenExchangeFailed, make_http_client
+from codexlogin.loopback import (
+    LISTEN_BACKLOG,
+    LOOPBACK_HOST,
+    PreparedLogin,
+    announce_prepared,
+    early_sigterm,
+    load_or_create_cancel_key,
+    prepare_browser_login,
+    redirect_uri_for,
+    try_bind,
+)
 from codexlogin.outcomes import (
     Cancelled,
     Denied,
@@ -50,16 +58,13 @@ from codexlogin.outcomes import (
     TimedOut,
 )
 from codexlogin.credentials import save_credentials_locked
-from codexlogin.pkce import PkceCodes, generate_pkce, generate_state
-from codexlogin.redact import register_secrets
+from codexlogin.pkce import PkceCodes, generate_state
 from codexlogin.settings import Settings
 from codexlogin.storage import AuthDotJson, TokenData, now_rfc3339
 
 if TYPE_CHECKING:
     import httpx
 
-LOOPBACK_HOST = "127.0.0.1"
-CANCEL_KEY_FILE = "login-cancel.key"
 BIND_RETRIES = 10
 BIND_RETRY_DELAY = 0.2
 CANCEL_REQUEST_TIMEOUT = 2.0
@@ -68,44 +73,6 @@ MAX_LOGGED_IGNORED_REQUESTS = 50  # past this, junk requests are answered but on
 
 
 # --- the port: bind, or take it over from an older login of ours -------------------------------
-
-
-def load_or_create_cancel_key(codex_home: Path) -> str | None:
-    """A secret only this user can read; an older listener of ours obeys /cancel only with it.
-
-    Created with O_EXCL so two logins starting together agree on one key. None when CODEX_HOME is
-    unusable: then no /cancel is honoured, which is the safe side.
-    """
-    path = codex_home / CANCEL_KEY_FILE
-    try:
-        codex_home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        try:
-            key = path.read_text("ascii").strip()
-        except (OSError, UnicodeDecodeError):
-            return None
-        return key if len(key) >= 32 else None
-    except OSError:
-        return None
-    key = generate_state()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
-
-
-def _try_bind(port: int) -> socket.socket | None:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        # SO_REUSEADDR lets us reuse a port in TIME_WAIT; Linux still refuses a port someone listens on.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((LOOPBACK_HOST, port))
-        return sock
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            return None
-        raise PortUnavailable(f"cannot listen on {LOOPBACK_HOST}:{port}: {exc.strerror or exc}") from None
 
 
 async def request_cancel_of_previous_login(port: int, cancel_key: str | None) -> bool:
@@ -132,14 +99,14 @@ async def request_cancel_of_previous_login(port: int, cancel_key: str | None) ->
 
 
 async def bind_callback_socket(port: int, cancel_key: str | None) -> socket.socket:
-    sock = _try_bind(port)
+    sock = try_bind(port)
     if sock is not None:
         return sock
     accepted = await request_cancel_of_previous_login(port, cancel_key)
     diagnostics.log_event("codex:listener:takeover", port=port, previous_cancelled=accepted)
     for _ in range(BIND_RETRIES):
         await trio.sleep(BIND_RETRY_DELAY)
-        sock = _try_bind(port)
+        sock = try_bind(port)
         if sock is not None:
             return sock
     raise PortUnavailable(
@@ -280,9 +247,6 @@ class CallbackApp:
         await send({"type": "http.response.body", "body": body})
 
 
-LISTEN_BACKLOG = 128  # a browser opens a few connections; more just wait for the next accept
-
-
 def hypercorn_config(sock: socket.socket) -> Any:
     from hypercorn.config import Config
 
@@ -370,16 +334,6 @@ def make_completer(settings: Settings, issuer: IssuerClient, redirect_uri: str, 
     return complete
 
 
-def announce(stderr: TextIO, port: int, url: str, *, open_browser: bool) -> None:
-    lines = [f"Starting local login server on http://localhost:{port}."]
-    if open_browser:
-        lines.append("If your browser did not open, navigate to this URL to authenticate:")
-    else:
-        lines.append("Open this URL in a browser to authenticate:")
-    lines += ["", url, "", "On a remote or headless machine, use `codex login --device-auth` instead."]
-    print("\n".join(lines), file=stderr, flush=True)
-
-
 async def _open_browser(url: str, stderr: TextIO) -> None:
     # webbrowser may block until the browser command exits (BROWSER=...), so it runs in a thread
     # that is abandoned, not waited for, once the login is decided.
@@ -400,6 +354,9 @@ def _open_signal_receiver() -> Any:
 
 
 async def _watch_signals(session: LoginSession, signals: Any) -> None:
+    if early_sigterm():  # arrived between the printed URL and this receiver
+        session.abort(Terminated("login terminated (SIGTERM)"))
+        return
     if signals is None:
         return
     async for signum in signals:
@@ -435,39 +392,41 @@ async def browser_login(
     stderr: TextIO | None = None,
     http: httpx.AsyncClient | None = None,
     on_listening: Callable[[str], None] | None = None,
+    prepared: PreparedLogin | None = None,
 ) -> AuthDotJson:
-    """Run the whole browser login; return the saved credentials or raise a LoginFailure."""
+    """Run the whole browser login; return the saved credentials or raise a LoginFailure.
+
+    `prepared` comes from `loopback.prepare_browser_login`, which the CLI calls before importing
+    trio so the URL is out sooner; without it the same preparation happens here.
+    """
     stderr = stderr or sys.stderr
-    pkce, state = generate_pkce(), generate_state()
     owned_http = http is None
-    # A bad CA bundle is a usage error before the port is touched (an older login of ours on it
-    # must not be cancelled for a config mistake); the client itself (importing httpx and httpcore,
-    # the default trust store: 60-100 ms) is made once the URL is out.
-    verify = ssl_verify_setting() if owned_http else None
-    cancel_key = load_or_create_cancel_key(settings.codex_home)
-    register_secrets(state, pkce.verifier, cancel_key)  # redacted by value wherever they appear
-    sock = await bind_callback_socket(settings.port, cancel_key)
+    if prepared is None:
+        prepared = prepare_browser_login(settings)
+    pkce, state, cancel_key = prepared.pkce, prepared.state, prepared.cancel_key
+    sock = prepared.sock
+    if sock is None:  # the port was busy: ask an older login of ours to give it up
+        sock = prepared.sock = await bind_callback_socket(settings.port, cancel_key)
+        sock.listen(LISTEN_BACKLOG)
     port = sock.getsockname()[1]
-    redirect_uri = f"http://localhost:{port}/auth/callback"
+    redirect_uri = redirect_uri_for(port)
     try:
         issuer = IssuerClient(settings, http)
         session = LoginSession(
             state, port, cancel_key, make_completer(settings, issuer, redirect_uri, pkce), expected_issuer=settings.issuer
         )
-        url = issuer.authorize_url(redirect_uri, pkce, state)
         stop_listener = trio.Event()
         try:
             with _open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):
                 # Listening before the URL is printed: a browser that is quicker than hypercorn's start
                 # waits in the backlog and is answered as soon as the server runs.
-                sock.listen(LISTEN_BACKLOG)
-                announce(stderr, port, url, open_browser=not settings.no_browser)
+                url = announce_prepared(settings, prepared, stderr)
                 async with trio.open_nursery() as nursery:
                     await nursery.start(serve_callback_app, CallbackApp(session), sock, stop_listener)
                     if on_listening is not None:
                         on_listening(url)
                     if http is None:  # no checkpoint since serve started: no request is handled before this
-                        http = issuer.http = make_http_client(settings, verify)
+                        http = issuer.http = make_http_client(settings, prepared.verify)
                     with trio.CancelScope() as helpers:
                         async with trio.open_nursery() as helper_nursery:
                             helper_nursery.start_soon(_watch_signals, session, signals)

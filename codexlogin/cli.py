@@ -176,12 +176,30 @@ def login(
     except LoginFailure as failure:
         return report_failure(failure)
 
+    # Before trio and eliot load: check the CA bundle, bind, listen and print the URL, so the user
+    # (or a script) has it ~0.1 s sooner. A failure here is raised inside the run, so it is logged.
+    from codexlogin.loopback import announce_prepared, hold_early_sigterm, prepare_browser_login
+
+    hold_early_sigterm()
+    prepared: Any = None
+    early_failure: LoginFailure | None = None
+    try:
+        prepared = prepare_browser_login(settings)
+        if prepared.sock is not None:
+            announce_prepared(settings, prepared, sys.stderr)
+    except LoginFailure as failure:
+        early_failure = failure
+
     def body() -> Any:
+        if early_failure is not None:
+            raise early_failure
+        from functools import partial
+
         import trio
 
         from codexlogin.browser_flow import browser_login
 
-        return trio.run(browser_login, settings)
+        return trio.run(partial(browser_login, settings, prepared=prepared))
 
     def success(_auth: Any) -> None:
         from codexlogin.credentials import describe_location

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import trio
 
 from codexlogin import DEFAULT_ISSUER
 from codexlogin.outcomes import TokenExchangeFailed, UsageError
@@ -167,35 +166,41 @@ def make_http_client(settings: Settings, verify: ssl.SSLContext | bool | None = 
     )
 
 
+def authorize_url(settings: Settings, redirect_uri: str, pkce: PkceCodes, state: str) -> str:
+    params = {
+        "response_type": "code",
+        "client_id": settings.client_id,
+        "redirect_uri": redirect_uri,
+        "scope": SCOPES,
+        "code_challenge": pkce.challenge,
+        "code_challenge_method": "S256",
+        "id_token_add_organizations": "true",
+        "codex_cli_simplified_flow": "true",
+        "state": state,
+        "originator": "codex_cli_rs",
+    }
+    if settings.issuer_base != DEFAULT_ISSUER:
+        # OIDC Core §11: offline_access (a refresh token) needs prompt=consent on a standard
+        # provider; OpenAI's issuer grants it without, as the reference CLI relies on.
+        params["prompt"] = "consent"
+    if settings.forced_chatgpt_workspace_id:
+        params["allowed_workspace_id"] = settings.forced_chatgpt_workspace_id[0]
+    return f"{settings.authorize_endpoint}?{urlencode(params)}"
+
+
 class IssuerClient:
     def __init__(self, settings: Settings, http: httpx.AsyncClient):
         self.settings = settings
         self.http = http
 
     def authorize_url(self, redirect_uri: str, pkce: PkceCodes, state: str) -> str:
-        params = {
-            "response_type": "code",
-            "client_id": self.settings.client_id,
-            "redirect_uri": redirect_uri,
-            "scope": SCOPES,
-            "code_challenge": pkce.challenge,
-            "code_challenge_method": "S256",
-            "id_token_add_organizations": "true",
-            "codex_cli_simplified_flow": "true",
-            "state": state,
-            "originator": "codex_cli_rs",
-        }
-        if self.settings.issuer_base != DEFAULT_ISSUER:
-            # OIDC Core §11: offline_access (a refresh token) needs prompt=consent on a standard
-            # provider; OpenAI's issuer grants it without, as the reference CLI relies on.
-            params["prompt"] = "consent"
-        if self.settings.forced_chatgpt_workspace_id:
-            params["allowed_workspace_id"] = self.settings.forced_chatgpt_workspace_id[0]
-        return f"{self.settings.authorize_endpoint}?{urlencode(params)}"
+        return authorize_url(self.settings, redirect_uri, pkce, state)
 
     async def _post(self, url: str, form: dict[str, str], *, what: str) -> httpx.Response:
         """POST a form, bounded by exchange_timeout overall; raise a typed error unless the reply is 2xx."""
         import httpx
+
+        import trio
 
         try:
             with trio.fail_after(self.settings.exchange_timeout):

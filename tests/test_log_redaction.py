@@ -18,7 +18,9 @@ from codexlogin.dev_issuer import DevIssuer, serve_dev_issuer
 from codexlogin.outcomes import Denied, LoginFailure, TokenExchangeFailed
 from harness import Run, approve, callback_url, get, make_settings, query_of
 
-secrets_ = st.text(alphabet=string.ascii_letters + string.digits + "-_.~", min_size=10, max_size=40).map(lambda s: "PLANTED" + s)
+# "PLANTED…Q9" : the prefix and the tail make even the part after the prefix unlike anything the
+# log says on its own (a bare "action_sta" would be found in "action_status").
+secrets_ = st.text(alphabet=string.ascii_letters + string.digits + "-_.~", min_size=10, max_size=40).map(lambda s: "PLANTED" + s + "Q9")
 
 SCENARIOS = ("auth_code", "state", "error_body_html", "error_body_json", "extra_query", "error_uri_userinfo", "headers", "error_description_url")
 

@@ -1,0 +1,140 @@
+"""The loopback side of the browser login that needs no event loop: cancel key, bind, URL, banner.
+
+Kept free of trio, eliot, hypercorn and httpx so `codex login` can have its socket listening and the
+sign-in URL printed before those (about 0.1 s of imports) load; a browser that is quicker than that
+waits in the listen backlog until the server answers.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from codexlogin.issuer import authorize_url, ssl_verify_setting
+from codexlogin.outcomes import PortUnavailable
+from codexlogin.pkce import PkceCodes, generate_pkce, generate_state
+from codexlogin.redact import register_secrets
+from codexlogin.settings import Settings
+
+LOOPBACK_HOST = "127.0.0.1"
+CANCEL_KEY_FILE = "login-cancel.key"
+LISTEN_BACKLOG = 128  # a browser opens a few connections; more just wait for the next accept
+
+_early_signals: list[int] = []
+
+
+def hold_early_sigterm() -> None:
+    """Until the login's own signal receiver runs, remember a SIGTERM instead of dying mid-setup.
+
+    The URL is printed before trio loads, so a supervisor may send SIGTERM before the flow can
+    take it; the flow then ends as terminated (143) with its log tree, as for a later SIGTERM.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: _early_signals.append(signum))
+
+
+def early_sigterm() -> bool:
+    return bool(_early_signals)
+
+
+def load_or_create_cancel_key(codex_home: Path) -> str | None:
+    """A secret only this user can read; an older listener of ours obeys /cancel only with it.
+
+    Created with O_EXCL so two logins starting together agree on one key. None when CODEX_HOME is
+    unusable: then no /cancel is honoured, which is the safe side.
+    """
+    path = codex_home / CANCEL_KEY_FILE
+    try:
+        codex_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        try:
+            key = path.read_text("ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return key if len(key) >= 32 else None
+    except OSError:
+        return None
+    key = generate_state()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def try_bind(port: int) -> socket.socket | None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        # SO_REUSEADDR lets us reuse a port in TIME_WAIT; Linux still refuses a port someone listens on.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((LOOPBACK_HOST, port))
+        return sock
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            return None
+        raise PortUnavailable(f"cannot listen on {LOOPBACK_HOST}:{port}: {exc.strerror or exc}") from None
+
+
+@dataclass(repr=False)
+class PreparedLogin:
+    """Everything decided before the event loop starts. `sock` is None when the port was busy."""
+
+    pkce: PkceCodes
+    state: str
+    cancel_key: str | None
+    verify: Any  # the TLS setting for the issuer client (a CA bundle is checked here, early)
+    sock: socket.socket | None
+    announced: bool = False
+
+    def __repr__(self) -> str:
+        return f"PreparedLogin(port={self.port}, <secrets redacted>)"
+
+    @property
+    def port(self) -> int | None:
+        return self.sock.getsockname()[1] if self.sock is not None else None
+
+
+def redirect_uri_for(port: int) -> str:
+    return f"http://localhost:{port}/auth/callback"
+
+
+def prepare_browser_login(settings: Settings) -> PreparedLogin:
+    """Check the CA bundle, make PKCE and state, and bind + listen when the port is free.
+
+    Order matters: a configuration error must surface before the port is touched, so an older
+    login of ours on it is never cancelled for nothing.
+    """
+    verify = ssl_verify_setting()
+    pkce, state = generate_pkce(), generate_state()
+    cancel_key = load_or_create_cancel_key(settings.codex_home)
+    register_secrets(state, pkce.verifier, cancel_key)  # redacted by value wherever they appear
+    sock = try_bind(settings.port)
+    if sock is not None:
+        sock.listen(LISTEN_BACKLOG)
+    return PreparedLogin(pkce=pkce, state=state, cancel_key=cancel_key, verify=verify, sock=sock)
+
+
+def announce_prepared(settings: Settings, prepared: PreparedLogin, stderr: TextIO) -> str:
+    """Print where to sign in (once) and return the authorize URL."""
+    assert prepared.port is not None
+    url = authorize_url(settings, redirect_uri_for(prepared.port), prepared.pkce, prepared.state)
+    if not prepared.announced:
+        announce(stderr, prepared.port, url, open_browser=not settings.no_browser)
+        prepared.announced = True
+    return url
+
+
+def announce(stderr: TextIO, port: int, url: str, *, open_browser: bool) -> None:
+    lines = [f"Starting local login server on http://localhost:{port}."]
+    if open_browser:
+        lines.append("If your browser did not open, navigate to this URL to authenticate:")
+    else:
+        lines.append("Open this URL in a browser to authenticate:")
+    lines += ["", url, "", "On a remote or headless machine, use `codex login --device-auth` instead."]
+    print("\n".join(lines), file=stderr, flush=True)
