@@ -1,4 +1,4 @@
-"""Small ASGI pieces shared by our two raw ASGI apps (the callback listener and the dev issuer)."""
+"""The ASGI piece shared by our two raw ASGI apps (the callback listener and the dev issuer)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,3 @@ async def answer_lifespan(receive: Any, send: Any) -> None:
             await send({"type": "lifespan.shutdown.complete"})
             return
 
-
-async def read_body(receive: Any) -> bytes:
-    """The whole request body of one ASGI http request (b"" if the client went away)."""
-    body = b""
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return body
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            return body

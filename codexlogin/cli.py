@@ -104,12 +104,6 @@ def run_flow(command: str, flow: str, settings: Any, body: Callable[[], Any], *,
     return int(ExitCode.SUCCESS)
 
 
-def load_settings_or_exit(flags: dict[str, Any], overrides: tuple[str, ...]) -> Any:
-    from codexlogin.settings import load_settings
-
-    return load_settings(flags, overrides)
-
-
 # --- `codex login` --------------------------------------------------------------------------------
 
 
@@ -153,8 +147,10 @@ def login(
     device_auth
         Sign in with a one-time device code (RFC 8628) instead of a browser redirect; for remote/headless machines.
     """
+    from codexlogin.settings import load_settings
+
     try:
-        settings = load_settings_or_exit(
+        settings = load_settings(
             {"issuer": issuer, "client_id": client_id, "port": port, "no_browser": no_browser, "timeout": timeout, "log_dir": log_dir},
             config,
         )

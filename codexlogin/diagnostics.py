@@ -61,7 +61,7 @@ Caller-added fields (via `action.add_success_fields` or `log_event`)
 --------------------------------------------------------------------
 status (int), error_code (str, parsed RFC 6749 §5.2 `error`), error_message (str, parsed
 `error_description`, scrubbed; never a raw body), kind ("timeout" | "connect" | "other") and
-message (scrubbed) for transport failures — `transport_error_fields(exc)` builds the last two.
+message (scrubbed) for transport failures, as `issuer.IssuerUnreachable.log_fields()` gives them.
 
 The log never holds codes, states, verifiers, tokens, API keys, Authorization/Cookie headers or raw
 backend bodies: field names in `redact.SECRET_KEYS` are always `<redacted>` (bools/None kept).
@@ -85,7 +85,7 @@ from eliot import FileDestination, register_exception_extractor
 
 from codexlogin import __version__
 from codexlogin.outcomes import LoginFailure
-from codexlogin.redact import REDACTED, forget_secrets, sanitize_url, scrub_fields, scrub_message, scrub_text
+from codexlogin.redact import forget_secrets, sanitize_url, scrub_fields, scrub_message, scrub_text
 
 __all__ = [
     "ACTION_TYPES",
@@ -114,7 +114,6 @@ __all__ = [
     "quiet_library_loggers",
     "save_credentials_action",
     "token_exchange_action",
-    "transport_error_fields",
 ]
 
 LOG_FILE_NAME = "codex-login.log"
@@ -266,25 +265,6 @@ def named_action(action_type: str, **fields: Any) -> eliot.Action:
     """A generic `codex:*` action (device polling, status, logout, refresh, doctor, ...)."""
     _check_type("action_type", action_type)
     return eliot.start_action(action_type=action_type, **_prepare(fields))
-
-
-def transport_error_fields(exc: BaseException) -> dict[str, str]:
-    """`{"kind": "timeout"|"connect"|"other", "message": <scrubbed str(exc)>}` for an httpx error.
-
-    Classified by class names in the MRO so this module needs no httpx import.
-    """
-    names = {klass.__name__ for klass in type(exc).__mro__}
-    if "TimeoutException" in names or "TimeoutError" in names:
-        kind = "timeout"
-    elif "ConnectError" in names or "ConnectionError" in names:
-        kind = "connect"
-    else:
-        kind = "other"
-    try:
-        message = scrub_text(str(exc))
-    except Exception:
-        message = REDACTED
-    return {"kind": kind, "message": message or type(exc).__name__}
 
 
 # --------------------------------------------------------------------------------------------

@@ -500,7 +500,7 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
     import httpx
     import trio
 
-    from codexlogin.issuer import _classify_transport_error, make_http_client
+    from codexlogin.issuer import classify_transport_error, make_http_client
 
     url = settings.issuer_base + DISCOVERY_PATH
     shown = sanitize_url(url)
@@ -518,7 +518,7 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
     except trio.TooSlowError:
         kind, message = "timeout", f"no reply within {timeout:g} s"
     except httpx.HTTPError as exc:
-        kind, message = _classify_transport_error(exc), scrub_text(str(exc) or type(exc).__name__)
+        kind, message = classify_transport_error(exc), scrub_text(str(exc) or type(exc).__name__)
     except UsageError as error:  # the CA bundle changed under us
         return FAIL, error.detail, "fix the CA bundle first"
     else:

@@ -117,7 +117,7 @@ def parse_oauth_error(body: bytes) -> tuple[str | None, str | None]:
     return code, message
 
 
-def _classify_transport_error(exc: BaseException) -> str:
+def classify_transport_error(exc: BaseException) -> str:
     import httpx
 
     if isinstance(exc, httpx.TimeoutException):
@@ -210,7 +210,7 @@ class IssuerClient:
                 what, "timeout", f"no reply from {sanitize_url(url)} within {self.settings.exchange_timeout:g}s"
             ) from None
         except httpx.HTTPError as exc:
-            raise IssuerUnreachable(what, _classify_transport_error(exc), str(exc) or type(exc).__name__) from None
+            raise IssuerUnreachable(what, classify_transport_error(exc), str(exc) or type(exc).__name__) from None
         if not response.is_success:
             code, message = parse_oauth_error(response.content)
             raise IssuerRejected(what, response.status_code, code, message, response.content.decode("utf-8", "replace"))

@@ -130,8 +130,8 @@ def logout(
 
     The refresh token is revoked (RFC 7009), or the access token when there is no refresh token,
     with a 5-second bound; if that fails a warning is printed (the credentials are removed
-    regardless). Waits for a token refresh another codex process has in flight. Prints "Not logged in" and exits 0 when nothing was stored. Exit 7 when the stored
-    credentials cannot be removed.
+    regardless). Waits for a token refresh another codex process has in flight. Prints "Not logged
+    in" and exits 0 when nothing was stored. Exit 7 when the stored credentials cannot be removed.
 
     Parameters
     ----------

@@ -188,3 +188,15 @@ def jwt_with_exp(exp: int) -> str:
 
     payload = base64.urlsafe_b64encode(json.dumps({"exp": exp}).encode()).rstrip(b"=").decode()
     return f"e30.{payload}.sig"
+
+
+async def read_body(receive) -> bytes:
+    """The whole request body of one ASGI http request (b"" if the client went away)."""
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return body
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body

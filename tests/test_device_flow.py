@@ -13,9 +13,9 @@ from dataclasses import replace
 
 import pytest
 import trio
+from harness import read_body
 
 from codexlogin import diagnostics
-from codexlogin._asgi import read_body
 from codexlogin.dev_issuer import GRANT_DEVICE_CODE
 from codexlogin.device_flow import (
     PHISHING_WARNING,

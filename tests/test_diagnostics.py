@@ -442,22 +442,6 @@ def test_schema_constants():
         assert name in diag.__doc__
 
 
-@pytest.mark.parametrize(
-    ("exc", "kind"),
-    [
-        (httpx.ConnectTimeout("t"), "timeout"),
-        (httpx.ReadTimeout("t"), "timeout"),
-        (httpx.ConnectError("c"), "connect"),
-        (httpx.RemoteProtocolError("p"), "other"),
-        (httpx.ConnectError("to https://u:pw@h/?code=abc"), "connect"),
-    ],
-)
-def test_transport_error_fields(exc, kind):
-    fields = diag.transport_error_fields(exc)
-    assert fields["kind"] == kind
-    assert "abc" not in fields["message"] and "pw" not in fields["message"]
-
-
 async def test_trio_tasks_share_the_task_and_timeouts_end_as_cancelled(tmp_path, autojump_clock):
     async def child(n: int) -> None:
         diag.log_event("codex:test:child", n=n)

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from codexlogin.browser_flow import MAX_LOGGED_IGNORED_REQUESTS
 from codexlogin.dev_issuer import DevIssuer, serve_dev_issuer
-from codexlogin.issuer import IssuerUnreachable, _classify_transport_error
+from codexlogin.issuer import IssuerUnreachable, classify_transport_error
 from codexlogin.outcomes import Cancelled, LoginFailure, StorageFailed, TimedOut
 from codexlogin.storage import AuthDotJson, load_auth, save_auth
 from harness import Run, approve, approving_browser, assert_port_free, callback_url, get, make_settings, query_of
@@ -251,9 +251,9 @@ def test_dns_failures_are_classified():
     cause = socket.gaierror(-2, "Name or service not known")
     error = httpx.ConnectError("[Errno -2] Name or service not known")
     error.__cause__ = cause
-    assert _classify_transport_error(error) == "dns"
-    assert _classify_transport_error(httpx.ConnectError("[Errno 111] Connection refused")) == "connect"
-    assert _classify_transport_error(httpx.ReadTimeout("timed out")) == "timeout"
+    assert classify_transport_error(error) == "dns"
+    assert classify_transport_error(httpx.ConnectError("[Errno 111] Connection refused")) == "connect"
+    assert classify_transport_error(httpx.ReadTimeout("timed out")) == "timeout"
 
 
 async def test_disk_full_at_save_keeps_previous_auth_json(tmp_path, dev_issuer, monkeypatch):

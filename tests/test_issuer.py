@@ -51,3 +51,22 @@ def test_authorize_url_matches_the_reference_cli():
 
 def test_third_party_issuer_is_asked_for_consent_so_offline_access_is_granted():
     assert authorize_params("https://login.example.com")["prompt"] == "consent"
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (httpx.ConnectTimeout("t"), "timeout"),
+        (httpx.ReadTimeout("t"), "timeout"),
+        (httpx.ConnectError("c"), "connect"),
+        (httpx.RemoteProtocolError("p"), "other"),
+        (httpx.ConnectError("to https://u:pw@h/?code=abc"), "connect"),
+    ],
+)
+def test_transport_errors_are_classified_and_scrubbed_for_the_log(exc, kind):
+    from codexlogin.issuer import IssuerUnreachable, classify_transport_error
+
+    assert classify_transport_error(exc) == kind
+    failure = IssuerUnreachable("token endpoint", classify_transport_error(exc), str(exc))
+    assert failure.log_fields()["kind"] == kind
+    assert "abc" not in str(failure) and "pw" not in str(failure)

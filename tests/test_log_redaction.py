@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from codexlogin.dev_issuer import DevIssuer, serve_dev_issuer
 from codexlogin.outcomes import Denied, LoginFailure, TokenExchangeFailed
-from harness import Run, approve, callback_url, get, make_settings, query_of
+from harness import Run, approve, callback_url, get, make_settings, query_of, read_body
 
 # "PLANTED…Q9" : the prefix and the tail make even the part after the prefix unlike anything the
 # log says on its own (a bare "action_sta" would be found in "action_status").
@@ -90,7 +90,7 @@ async def echoing_token_endpoint(scope, receive, send):
     """An issuer that echoes the code and verifier back in error_description, as some do."""
     from urllib.parse import parse_qsl
 
-    from codexlogin._asgi import answer_lifespan, read_body
+    from codexlogin._asgi import answer_lifespan
 
     if scope["type"] == "lifespan":
         await answer_lifespan(receive, send)
