@@ -29,7 +29,6 @@ checks run.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shlex
@@ -47,7 +46,8 @@ from typing import IO, Annotated, Any
 from cyclopts import Parameter
 
 from codexlogin import __version__
-from codexlogin.outcomes import ExitCode, LoginFailure, UsageError
+from codexlogin.loopback import LOOPBACK_HOST, try_bind
+from codexlogin.outcomes import ExitCode, LoginFailure, PortUnavailable, UsageError
 from codexlogin.redact import sanitize_url, scrub_text
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -62,7 +62,6 @@ CHECK_NAMES = (
     "issuer",
     "clock",
 )
-LOOPBACK_HOST = "127.0.0.1"
 NETWORK_TIMEOUT = 5.0  # per network check; lowered further by a smaller exchange_timeout
 PORT_PROBE_TIMEOUT = 2.0  # asking whatever holds the callback port who it is
 CLOCK_SKEW_WARN = 300.0  # seconds
@@ -343,19 +342,13 @@ async def check_callback_port(settings: Any) -> Result:
     port = settings.port
     if port == 0:
         return OK, "port 0: each login listens on a free port the OS picks", None
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        # As the login binds: SO_REUSEADDR skips TIME_WAIT; Linux still refuses a port in use.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((LOOPBACK_HOST, port))
-        in_use = False
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            return FAIL, f"cannot listen on {LOOPBACK_HOST}:{port}: {exc.strerror or exc}", "pass --port N (--port 0 picks any free port)"
-        in_use = True
-    finally:
+        sock = try_bind(port)  # exactly as the login binds
+    except PortUnavailable as failure:
+        return FAIL, failure.detail, "pass --port N (--port 0 picks any free port)"
+    if sock is not None:
         sock.close()
-    if in_use:
+    else:
         ours, who = await identify_port_holder(port)
         if ours:
             return OK, f"{LOOPBACK_HOST}:{port} is held by {who}; a new `codex login` takes it over", None
