@@ -17,6 +17,7 @@ no message per poll. Timing is trio's clock, so tests run it on MockClock.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import TextIO
 
 import httpx
@@ -63,6 +64,15 @@ def _minutes(seconds: int) -> str:
 
 def announce(stderr: TextIO, device: DeviceAuthorization) -> None:
     """The instructions; the only place the user code goes (the terminal, never the log)."""
+    # Issuer-supplied text must not drive the terminal.
+    from codexlogin.cli import terminal_safe
+
+    device = replace(
+        device,
+        verification_uri=terminal_safe(device.verification_uri),
+        user_code=terminal_safe(device.user_code),
+        verification_uri_complete=terminal_safe(device.verification_uri_complete) if device.verification_uri_complete else None,
+    )
     lines = [
         "Follow these steps to sign in with ChatGPT using device code authorization:",
         "",

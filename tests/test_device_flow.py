@@ -263,3 +263,22 @@ def test_success_line_names_where_the_credentials_went(tmp_path, monkeypatch, ca
     assert device_flow.run_device_login(settings, stderr=stderr) == 0
     where = "the system keyring (service Codex Auth)" if backend == "keyring" else str(settings.auth_file)
     assert stderr.getvalue() == f"Successfully logged in. Credentials saved to {where}\n"
+
+
+def test_issuer_supplied_device_text_cannot_drive_the_terminal():
+    from codexlogin.device_flow import announce
+    from codexlogin.issuer import DeviceAuthorization
+
+    device = DeviceAuthorization(
+        device_code="dc-0123456789",
+        user_code="ABCD\x1b[2J-EFGH",
+        verification_uri="https://issuer.example/device\x1b]0;pwned\x07",
+        verification_uri_complete="https://issuer.example/device?user_code=ABCD\r\nFAKE PROMPT",
+        expires_in=900,
+        interval=5,
+    )
+    out = io.StringIO()
+    announce(out, device)
+    text = out.getvalue()
+    assert "\x1b" not in text and "\x07" not in text and "\r" not in text
+    assert "ABCD\\x1b[2J-EFGH" in text and "FAKE PROMPT" in text.splitlines()[text.splitlines().index("   Or open this link, which fills in the code for you:") + 1]
