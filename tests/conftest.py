@@ -9,6 +9,19 @@
 from __future__ import annotations
 
 import pytest
+import trio
+import trio.testing
+
+
+CLOCK_FIXTURES = {"mock_clock", "autojump_clock"}
+
+
+def pytest_collection_modifyitems(items):
+    """Every test on an autojumping clock is a concurrency test: it races real I/O against
+    virtual time. `.ci/run` repeats the `concurrency` tests under load to prove they do not flake."""
+    for item in items:
+        if CLOCK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.concurrency)
 
 
 @pytest.fixture(autouse=True)
@@ -36,16 +49,34 @@ async def dev_issuer(nursery):
     return issuer
 
 
+def _no_threads_under_autojump(monkeypatch):
+    """A worker thread races an autojumping clock: time jumps while the thread works, so on a loaded
+    machine a test fails at random. Forbid it (this also catches trio's threaded name lookup:
+    tests connect to 127.0.0.1 / ::1, never to a name)."""
+
+    async def refuse(*args, **kwargs):
+        raise AssertionError("worker thread started under an autojumping MockClock: do the work on the loop")
+
+    monkeypatch.setattr(trio.to_thread, "run_sync", refuse)
+
+
 @pytest.fixture
-def mock_clock():
+def mock_clock(monkeypatch):
     """Virtual time that jumps ahead once every task has been idle for 50 ms of real time.
 
     A small real threshold (not 0) lets loopback I/O finish before time jumps, so only the
-    deliberate waits (a hanging issuer, an absent user) are skipped.
+    deliberate waits (a hanging issuer, an absent user) are skipped. No worker threads, so
+    nothing but those waits can let time jump.
     """
-    import trio.testing
-
+    _no_threads_under_autojump(monkeypatch)
     return trio.testing.MockClock(autojump_threshold=0.05)
+
+
+@pytest.fixture
+def autojump_clock(monkeypatch):
+    """pytest-trio's autojump clock (threshold 0), with the same rules as `mock_clock`."""
+    _no_threads_under_autojump(monkeypatch)
+    return trio.testing.MockClock(autojump_threshold=0)
 
 
 @pytest.fixture

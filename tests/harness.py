@@ -38,9 +38,23 @@ def callback_url(authorize_url, **params):
     return f"{redirect}?{urlencode(params)}"
 
 
+def to_loopback_ip(url: str) -> tuple[str, dict[str, str]]:
+    """(URL with `localhost` replaced by 127.0.0.1, the Host header a browser would send).
+
+    A browser resolves localhost itself; here that would be trio's name lookup in a worker
+    thread, which races an autojumping MockClock. Connecting to the IP keeps every test on the loop.
+    """
+    parts = urlsplit(url)
+    if parts.hostname != "localhost":
+        return url, {}
+    return parts._replace(netloc=f"127.0.0.1:{parts.port}").geturl(), {"Host": parts.netloc}
+
+
 async def get(url, **kwargs):
+    url, host = to_loopback_ip(url)
+    headers = {**host, **kwargs.pop("headers", {})}
     async with httpx.AsyncClient(trust_env=False, timeout=600) as client:
-        return await client.get(url, **kwargs)
+        return await client.get(url, headers=headers, **kwargs)
 
 
 async def approve(authorize_url):
@@ -48,7 +62,8 @@ async def approve(authorize_url):
     async with httpx.AsyncClient(trust_env=False, timeout=600) as client:
         redirect = await client.get(authorize_url)
         assert redirect.status_code == 302, redirect.text
-        return await client.get(redirect.headers["location"])
+        url, host = to_loopback_ip(redirect.headers["location"])
+        return await client.get(url, headers=host)
 
 
 class Run:
@@ -116,13 +131,28 @@ def free_port():
 
 
 def issue_tokens(issuer: DevIssuer, url: str) -> dict:
-    """A fresh grant from the issuer over HTTP (device flow, approved at once). Blocking."""
+    """A fresh grant from the issuer over HTTP (device flow, approved at once). Blocking: for
+    tests whose issuer runs in another thread (`issuer_in_thread`)."""
     with httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
         device = client.post("/oauth/device/code", data={"client_id": DEFAULT_CLIENT_ID}).json()
         issuer.approve_device(device["user_code"])
-        reply = client.post("/oauth/token", data={"grant_type": GRANT_DEVICE_CODE, "device_code": device["device_code"], "client_id": DEFAULT_CLIENT_ID})
+        reply = client.post("/oauth/token", data=_device_token_form(device))
         assert reply.status_code == 200, reply.text
         return reply.json()
+
+
+async def issue_tokens_async(issuer: DevIssuer, url: str) -> dict:
+    """`issue_tokens` on the trio loop, for an issuer served in the test's own run (and MockClock)."""
+    async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=10) as client:
+        device = (await client.post("/oauth/device/code", data={"client_id": DEFAULT_CLIENT_ID})).json()
+        issuer.approve_device(device["user_code"])
+        reply = await client.post("/oauth/token", data=_device_token_form(device))
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+
+def _device_token_form(device: dict) -> dict:
+    return {"grant_type": GRANT_DEVICE_CODE, "device_code": device["device_code"], "client_id": DEFAULT_CLIENT_ID}
 
 
 def store_tokens(settings, issued: dict, *, last_refresh: str | None = None, api_key: str | None = "sk-kept-0123456789") -> AuthDotJson:

@@ -200,6 +200,7 @@ async def test_signals_cancel_cleanly(tmp_path, dev_issuer, signum, expected):
     assert root_end["outcome"] == "cancelled"
 
 
+@pytest.mark.concurrency
 async def test_newer_login_takes_over_the_port_from_ours(tmp_path, dev_issuer):
     port = free_port()
     first = Run(make_settings(tmp_path / "a", dev_issuer.issuer_url, port=port))
@@ -235,6 +236,7 @@ async def test_foreign_program_on_the_port_is_a_clear_error(tmp_path, dev_issuer
     assert failure.exit_code == 6
 
 
+@pytest.mark.concurrency
 async def test_concurrent_duplicate_callbacks_exchange_once(tmp_path, dev_issuer):
     dev_issuer.faults.token_delay = 0.2  # keep the first exchange in flight while the second arrives
 

@@ -14,7 +14,7 @@ import keyring.backends.fail
 import pytest
 import trio
 from harness import MemoryKeyring
-from harness import issue_tokens, issuer_in_thread, store_tokens
+from harness import issue_tokens, issue_tokens_async, issuer_in_thread, store_tokens
 
 from codexlogin.dev_issuer import DevIssuer
 from codexlogin.logoutcmd import REVOKE_TIMEOUT, logout, logout_flow
@@ -173,7 +173,7 @@ async def test_logout_during_a_refresh_in_flight_stays_logged_out(mock_clock, nu
     url = await nursery.start(serve_dev_issuer, held)
     s = replace(load_settings({"issuer": url}), exchange_timeout=10)
     with trio.fail_after(120):
-        old = store_tokens(s, await trio.to_thread.run_sync(issue_tokens, issuer, url))
+        old = store_tokens(s, await issue_tokens_async(issuer, url))
         held.armed = True
         refreshed = []
 
@@ -207,6 +207,7 @@ async def test_logout_that_cannot_get_the_lock_changes_nothing(mock_clock, dev_i
     assert s.auth_file.exists() and dev_issuer.requests == []
 
 
+@pytest.mark.concurrency
 def test_cli_logout_while_status_check_refreshes(capsys):
     """The reviewer's repro with two real processes: `codex login status --check` refreshing in a
     child process (the issuer holds its reply back), `codex logout` here meanwhile."""

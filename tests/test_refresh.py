@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import pytest
 import trio
-from harness import NINE_DAYS_AGO, issue_tokens, issuer_in_thread, jwt_with_exp, store_tokens
+from harness import NINE_DAYS_AGO, issue_tokens, issue_tokens_async, issuer_in_thread, jwt_with_exp, store_tokens
 
 from codexlogin import diagnostics
 from codexlogin.dev_issuer import (
@@ -51,7 +51,7 @@ def make_settings(tmp_path, url, **changes):
 
 
 async def issue(issuer):
-    return await trio.to_thread.run_sync(issue_tokens, issuer, issuer.issuer_url)
+    return await issue_tokens_async(issuer, issuer.issuer_url)
 
 
 def saved(settings) -> dict:
@@ -126,6 +126,7 @@ async def test_due_tokens_are_refreshed_and_the_rotation_saved(tmp_path, why):
     assert done["action_status"] == "succeeded" and done["refreshed"] is True and done["rotated"] is True
 
 
+@pytest.mark.concurrency
 async def test_concurrent_refreshers_in_one_process_make_one_request(tmp_path):
     issuer = DevIssuer(access_token_lifetime=60)
     issuer.faults.token_delay = 0.3  # keep the first refresher inside the lock for a while
@@ -159,6 +160,7 @@ print("refreshed" if result.refreshed else "other" if result.by_other_process el
 """
 
 
+@pytest.mark.concurrency
 def test_two_processes_make_exactly_one_refresh_request(tmp_path):
     issuer = DevIssuer(access_token_lifetime=60)
     issuer.faults.token_delay = 0.5  # the winner holds the lock while the loser waits on it

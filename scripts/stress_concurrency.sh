@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Run the `concurrency`-marked tests ROUNDS times, PARALLEL copies at once (the copies load the
+# machine for each other), and fail if any run fails. Usage: stress_concurrency.sh [ROUNDS] [PARALLEL]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-4} parallel=${2:-3}
+python=${PYTHON:-.venv/bin/python}
+logs=$(mktemp -d)
+failed=0
+for round in $(seq "$rounds"); do
+  pids=()
+  for copy in $(seq "$parallel"); do
+    "$python" -m pytest -q -m concurrency -p no:cacheprovider >"$logs/$round.$copy.log" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do
+    if ! wait "${pids[$i]}"; then
+      failed=$((failed + 1))
+      echo "round $round copy $((i + 1)) FAILED:"; tail -n 40 "$logs/$round.$((i + 1)).log"
+    fi
+  done
+  echo "round $round: $(tail -n 1 "$logs/$round.1.log")"
+done
+total=$((rounds * parallel))
+echo "concurrency stress: $((total - failed)) of $total runs green"
+rm -rf "$logs"
+[ "$failed" -eq 0 ]
