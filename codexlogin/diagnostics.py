@@ -16,7 +16,7 @@ raises. Values passed to the helpers are scrubbed at the call too (defence in de
 Every message carries eliot's envelope: `timestamp` (float, epoch seconds), `task_uuid`,
 `task_level` (list of ints). Action messages add `action_type` and `action_status`
 (`started` | `succeeded` | `failed`); failed ones add `exception` (dotted class name), `reason`
-(scrubbed `str(exception)`) and, for `codexlogin.outcomes.LoginFailure`, `outcome`, `exit_code`,
+(scrubbed `str(exception)`) and, for `codexlogin.errors.LoginFailure`, `outcome`, `exit_code`,
 `error_code` (when set). A `trio.Cancelled` failure (`exception` = `trio.Cancelled`) means the
 action was cancelled (timeout, Ctrl-C, sibling failure), not that it errored.
 
@@ -84,7 +84,7 @@ import eliot
 from eliot import FileDestination, register_exception_extractor
 
 from codexlogin import __version__
-from codexlogin.outcomes import LoginFailure
+from codexlogin.errors import LoginFailure
 from codexlogin.redact import forget_secrets, sanitize_url, scrub_fields, scrub_message, scrub_text
 
 __all__ = [

@@ -220,9 +220,9 @@ def inprocess(runs: int, home: Path) -> dict[str, list[float]]:
     import trio
 
     from codexlogin import diagnostics
-    from codexlogin.browser_flow import browser_login
-    from codexlogin.dev_issuer import DevIssuer, serve_dev_issuer
-    from codexlogin.settings import load_settings
+    from codexlogin.flows.browser import browser_login
+    from codexlogin.devissuer import DevIssuer, serve_dev_issuer
+    from codexlogin.config import load_settings
 
     class TimedIssuer:
         """The dev issuer's ASGI app, timing its own /oauth/token handler."""
@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         venv = None if args.no_temp_venv else make_temp_venv(work, notes)
 
         with started(
-            [PY, "-m", "codexlogin.dev_issuer", "--auto-approve"],
+            [PY, "-m", "codexlogin.devissuer", "--auto-approve"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
         ) as issuer_proc:
             issuer = LineReader(issuer_proc.stdout).readline(time.perf_counter() + 15)

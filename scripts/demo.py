@@ -22,7 +22,7 @@ def main() -> int:
     home.mkdir(exist_ok=True)
     python = sys.executable
     issuer = subprocess.Popen(
-        [python, "-m", "codexlogin.dev_issuer", "--auto-approve"], stdout=subprocess.PIPE, text=True
+        [python, "-m", "codexlogin.devissuer", "--auto-approve"], stdout=subprocess.PIPE, text=True
     )
     try:
         issuer_url = issuer.stdout.readline().strip()
@@ -30,7 +30,7 @@ def main() -> int:
             print(f"demo: the dev issuer did not start (got {issuer_url!r})", file=sys.stderr)
             return 1
         print(f"demo: development issuer at {issuer_url}", file=sys.stderr)
-        env = dict(os.environ, CODEX_HOME=str(home), BROWSER=f"{shlex.quote(python)} -m codexlogin.dev_issuer browse %s")
+        env = dict(os.environ, CODEX_HOME=str(home), BROWSER=f"{shlex.quote(python)} -m codexlogin.devissuer browse %s")
         login = subprocess.run(
             [python, "-m", "codexlogin", "login", "--issuer", issuer_url, "--port", "0", "--timeout", "60"], env=env
         )

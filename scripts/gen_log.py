@@ -52,11 +52,11 @@ def _run(rng: random.Random, start: float) -> list[dict]:
     if outcome == "port_unavailable":
         msg([2, 1], action_type="codex:listener", action_status="started", host="127.0.0.1", port=port)
         msg([2, 2], action_type="codex:listener", action_status="failed",
-            exception="codexlogin.outcomes.PortUnavailable",
+            exception="codexlogin.errors.PortUnavailable",
             reason=f"port {port} is in use and the old listener did not stop", outcome="port_unavailable",
             exit_code=6)
         msg([3], action_type="codex:command", action_status="failed",
-            exception="codexlogin.outcomes.PortUnavailable",
+            exception="codexlogin.errors.PortUnavailable",
             reason=f"port {port} is in use and the old listener did not stop", outcome="port_unavailable",
             exit_code=6)
         return out
@@ -73,7 +73,7 @@ def _run(rng: random.Random, start: float) -> list[dict]:
                 reason="Cancelled", outcome="cancelled", exit_code=130)
         else:
             msg([3], action_type="codex:command", action_status="failed",
-                exception="codexlogin.outcomes.TimedOut", reason="no browser callback within 600 s",
+                exception="codexlogin.errors.TimedOut", reason="no browser callback within 600 s",
                 outcome="timed_out", exit_code=5)
         return out
     t += rng.uniform(2, 40)  # the user signs in
@@ -83,7 +83,7 @@ def _run(rng: random.Random, start: float) -> list[dict]:
         msg([3, 2], message_type="codex:callback:oauth_error", error_code="access_denied",
             has_error_description=True)
         msg([3, 3], action_type="codex:callback", action_status="succeeded")
-        msg([4], action_type="codex:command", action_status="failed", exception="codexlogin.outcomes.Denied",
+        msg([4], action_type="codex:command", action_status="failed", exception="codexlogin.errors.Denied",
             reason="sign-in was denied: access_denied", outcome="denied", exit_code=3,
             error_code="access_denied")
         return out
@@ -94,11 +94,11 @@ def _run(rng: random.Random, start: float) -> list[dict]:
         token_endpoint=f"{ISSUER}/oauth/token", redirect_uri=redirect)
     if outcome == "token_exchange_failed":
         msg([4, 2], action_type="codex:token_exchange", action_status="failed",
-            exception="codexlogin.outcomes.TokenExchangeFailed",
+            exception="codexlogin.errors.TokenExchangeFailed",
             reason="token exchange failed: invalid_grant", status=400, error_code="invalid_grant",
             error_message="Invalid authorization code")
         msg([5], action_type="codex:command", action_status="failed",
-            exception="codexlogin.outcomes.TokenExchangeFailed",
+            exception="codexlogin.errors.TokenExchangeFailed",
             reason="token exchange failed: invalid_grant", outcome="token_exchange_failed", exit_code=4,
             error_code="invalid_grant")
         return out

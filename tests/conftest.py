@@ -42,7 +42,7 @@ def _isolated_home(tmp_path, monkeypatch):
 @pytest.fixture
 async def dev_issuer(nursery):
     """The project's development issuer, auto-approving, served over real HTTP on 127.0.0.1:0."""
-    from codexlogin.dev_issuer import DevIssuer, serve_dev_issuer
+    from codexlogin.devissuer import DevIssuer, serve_dev_issuer
 
     issuer = DevIssuer(auto_approve=True)
     await nursery.start(serve_dev_issuer, issuer)

@@ -17,11 +17,11 @@ import keyring.errors
 import trio
 
 from codexlogin import DEFAULT_CLIENT_ID, diagnostics
-from codexlogin.browser_flow import browser_login
-from codexlogin.dev_issuer import GRANT_DEVICE_CODE, DevIssuer, serve_dev_issuer
-from codexlogin.outcomes import LoginFailure
-from codexlogin.settings import load_settings
-from codexlogin.storage import AuthDotJson, TokenData, save_auth
+from codexlogin.flows.browser import browser_login
+from codexlogin.devissuer import GRANT_DEVICE_CODE, DevIssuer, serve_dev_issuer
+from codexlogin.errors import LoginFailure
+from codexlogin.config import load_settings
+from codexlogin.credentials.files import AuthDotJson, TokenData, save_auth
 
 
 def make_settings(tmp_path, issuer_url, **changes):

@@ -17,9 +17,9 @@ from dataclasses import replace
 
 import pytest
 
-from codexlogin.apikey import PIPE_HINT, api_key_login, read_api_key, run_api_key_login
-from codexlogin.outcomes import ExitCode, PolicyViolation, UsageError
-from codexlogin.settings import load_settings
+from codexlogin.flows.apikey import PIPE_HINT, api_key_login, read_api_key, run_api_key_login
+from codexlogin.errors import ExitCode, PolicyViolation, UsageError
+from codexlogin.config import load_settings
 
 KEY = "sk-proj-0123456789abcdefghijklmnopqrstuvwxyzABCDE"
 
@@ -118,7 +118,7 @@ def test_flow_failure_is_one_error_line_and_exit_code(tmp_path, capsys):
 
 def test_a_real_pipe_into_a_process(tmp_path):
     """`printenv OPENAI_API_KEY | …` shape: a child process whose stdin is a pipe."""
-    code = "import sys; from codexlogin.apikey import run_api_key_login; from codexlogin.settings import load_settings; sys.exit(run_api_key_login(load_settings({})))"
+    code = "import sys; from codexlogin.flows.apikey import run_api_key_login; from codexlogin.config import load_settings; sys.exit(run_api_key_login(load_settings({})))"
     result = subprocess.run([sys.executable, "-c", code], check=False, input=KEY + "\n", capture_output=True, text=True, timeout=60, env=os.environ.copy())
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "codex-home" / "auth.json").read_text())["OPENAI_API_KEY"] == KEY
@@ -127,8 +127,8 @@ def test_a_real_pipe_into_a_process(tmp_path):
 def test_the_save_takes_the_auth_lock(tmp_path):
     """A token refresh in flight holds $CODEX_HOME/auth.lock; the key is saved only under it, so
     the refresh cannot write its tokens over the key afterwards."""
-    from codexlogin.locking import _try_lock, _unlock, refresh_lock_path
-    from codexlogin.outcomes import StorageFailed
+    from codexlogin.credentials.lock import _try_lock, _unlock, refresh_lock_path
+    from codexlogin.errors import StorageFailed
 
     settings = make_settings(tmp_path)
     lock = refresh_lock_path(settings)

@@ -18,8 +18,8 @@ import httpx
 import pytest
 import trio
 
-from codexlogin.issuer import IssuerRejected, IssuerUnreachable
-from codexlogin.outcomes import Cancelled, Denied, LoginFailure, PortUnavailable, Terminated, TimedOut
+from codexlogin.oauth.client import IssuerRejected, IssuerUnreachable
+from codexlogin.errors import Cancelled, Denied, LoginFailure, PortUnavailable, Terminated, TimedOut
 from harness import Run, approve, approving_browser, assert_no_secrets, assert_port_free, callback_url, free_port, get, make_settings, query_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
@@ -291,8 +291,8 @@ async def test_callback_from_another_issuer_is_refused(tmp_path, dev_issuer):
 
 
 async def test_a_bug_while_completing_ends_the_login_instead_of_hanging(tmp_path, dev_issuer, monkeypatch):
-    import codexlogin.browser_flow as browser_flow
-    from codexlogin.outcomes import InternalError
+    import codexlogin.flows.browser as browser_flow
+    from codexlogin.errors import InternalError
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated bug")
@@ -308,7 +308,7 @@ async def test_a_bug_while_completing_ends_the_login_instead_of_hanging(tmp_path
 
 
 async def test_a_bad_ca_bundle_fails_before_touching_an_older_login_on_the_port(tmp_path, dev_issuer, monkeypatch):
-    from codexlogin.outcomes import UsageError
+    from codexlogin.errors import UsageError
 
     port = free_port()
     home = tmp_path / "home"

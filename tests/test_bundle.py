@@ -2,7 +2,7 @@
 
 Rules: loopback only, port 0; the dev issuer over real HTTP in the test nursery; a real browser
 login (harness) writes the log and auth.json first; a hard `trio.fail_after` on every I/O test;
-the command runs in a worker thread (it calls trio.run) or as `python -m codexlogin.bundle`.
+the command runs in a worker thread (it calls trio.run) or as `python -m codexlogin.support.bundle`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import pytest
 import trio
 from harness import Run, approving_browser, make_settings
 
-from codexlogin import bundle as bundle_mod
-from codexlogin import doctor
+from codexlogin.support import bundle as bundle_mod
+from codexlogin.support import doctor
 
 MEMBERS = [
     "README.txt",
@@ -219,7 +219,7 @@ async def test_as_a_subprocess(tmp_path, dev_issuer):
     env = {**os.environ, "CODEX_LOGIN_ISSUER": dev_issuer.issuer_url, "CODEX_LOGIN_PORT": "0"}
     with trio.fail_after(60):
         result = await trio.run_process(
-            [sys.executable, "-m", "codexlogin.bundle", "-o", "x.tgz"], env=env, cwd=tmp_path,
+            [sys.executable, "-m", "codexlogin.support.bundle", "-o", "x.tgz"], env=env, cwd=tmp_path,
             capture_stdout=True, capture_stderr=True, check=False,
         )
     assert result.returncode == 0, result.stderr

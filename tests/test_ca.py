@@ -16,13 +16,13 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
-from codexlogin.dev_issuer import DevIssuer
-from codexlogin.device_flow import device_login
-from codexlogin.issuer import IssuerUnreachable
-from codexlogin.outcomes import ExitCode, UsageError
-from codexlogin.refresh import RefreshUnreachable, refresh_credentials
-from codexlogin.settings import load_settings
-from codexlogin.storage import AuthDotJson, TokenData, save_auth
+from codexlogin.devissuer import DevIssuer
+from codexlogin.flows.device import device_login
+from codexlogin.oauth.client import IssuerUnreachable
+from codexlogin.errors import ExitCode, UsageError
+from codexlogin.flows.refresh import RefreshUnreachable, refresh_credentials
+from codexlogin.config import load_settings
+from codexlogin.credentials.files import AuthDotJson, TokenData, save_auth
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codexlogin.callback import Action, CallbackRequest, decide, host_allowed, render_page
+from codexlogin.listener.decide import Action, CallbackRequest, decide, host_allowed, render_page
 
 STATE = "expected-state-value-0123456789abcdef"
 PORT = 1455
@@ -66,7 +66,7 @@ def test_non_get_refused():
 
 
 def test_cancel_is_a_challenge_answered_with_our_key():
-    from codexlogin.callback import CHALLENGE_HEADER, cancel_proof
+    from codexlogin.listener.decide import CHALLENGE_HEADER, cancel_proof
 
     key, nonce = "k" * 43, "n" * 43
 

@@ -21,7 +21,7 @@ def env_for(tmp_path, **extra):
     env = dict(os.environ)
     env.update(
         CODEX_HOME=str(tmp_path / "codex-home"),
-        BROWSER=f"{shlex.quote(sys.executable)} -m codexlogin.dev_issuer browse %s",
+        BROWSER=f"{shlex.quote(sys.executable)} -m codexlogin.devissuer browse %s",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

@@ -17,7 +17,7 @@ import keyring.errors
 import pytest
 from harness import MemoryKeyring
 
-from codexlogin.credentials import (
+from codexlogin.credentials.store import (
     KEYRING_SERVICE,
     check_login_method,
     credentials_present,
@@ -26,9 +26,9 @@ from codexlogin.credentials import (
     load_credentials,
     save_credentials,
 )
-from codexlogin.outcomes import ExitCode, PolicyViolation, StorageFailed
-from codexlogin.settings import load_settings
-from codexlogin.storage import AuthDotJson, TokenData
+from codexlogin.errors import ExitCode, PolicyViolation, StorageFailed
+from codexlogin.config import load_settings
+from codexlogin.credentials.files import AuthDotJson, TokenData
 
 
 class BrokenKeyring(MemoryKeyring):
@@ -167,8 +167,8 @@ def test_reprs_hold_no_secrets():
 async def test_save_credentials_locked_waits_for_the_lock(autojump_clock):  # no sockets: jump at once
     import trio
 
-    from codexlogin.credentials import save_credentials_locked
-    from codexlogin.locking import hold_file_lock, refresh_lock_path
+    from codexlogin.credentials.store import save_credentials_locked
+    from codexlogin.credentials.lock import hold_file_lock, refresh_lock_path
 
     settings = settings_with("file")
     done = []
@@ -187,8 +187,8 @@ async def test_save_credentials_locked_waits_for_the_lock(autojump_clock):  # no
 async def test_save_credentials_locked_gives_up_as_a_storage_failure(autojump_clock):
     import trio
 
-    from codexlogin.credentials import save_credentials_locked
-    from codexlogin.locking import hold_file_lock, refresh_lock_path
+    from codexlogin.credentials.store import save_credentials_locked
+    from codexlogin.credentials.lock import hold_file_lock, refresh_lock_path
 
     settings = settings_with("file")
     with trio.fail_after(100):
@@ -203,7 +203,7 @@ async def test_save_credentials_locked_gives_up_as_a_storage_failure(autojump_cl
 
 
 def test_describe_location():
-    from codexlogin.credentials import describe_location
+    from codexlogin.credentials.store import describe_location
 
     settings = settings_with("keyring")
     assert describe_location(settings, "keyring") == "the system keyring (service Codex Auth)"

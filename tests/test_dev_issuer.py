@@ -14,7 +14,7 @@ import pytest
 import trio
 import trio.testing
 
-from codexlogin.dev_issuer import (
+from codexlogin.devissuer import (
     AUTH_CLAIMS,
     GRANT_DEVICE_CODE,
     GRANT_TOKEN_EXCHANGE,
@@ -24,7 +24,7 @@ from codexlogin.dev_issuer import (
     is_loopback_redirect,
     serve_dev_issuer,
 )
-from codexlogin.pkce import generate_pkce
+from codexlogin.oauth.pkce import generate_pkce
 
 CLIENT = "app_test"
 REDIRECT = "http://localhost:1455/auth/callback"

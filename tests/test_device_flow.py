@@ -16,20 +16,20 @@ import trio
 from harness import read_body
 
 from codexlogin import diagnostics
-from codexlogin.dev_issuer import GRANT_DEVICE_CODE
-from codexlogin.device_flow import (
+from codexlogin.devissuer import GRANT_DEVICE_CODE
+from codexlogin.flows.device import (
     PHISHING_WARNING,
     DeviceLoginUnavailable,
     device_login,
 )
-from codexlogin.outcomes import (
+from codexlogin.errors import (
     Denied,
     ExitCode,
     LoginFailure,
     PolicyViolation,
     TimedOut,
 )
-from codexlogin.settings import load_settings
+from codexlogin.config import load_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
@@ -118,7 +118,7 @@ class PollRecorder:
 
 
 async def test_pending_then_slow_down_then_success(tmp_path, mock_clock, dev_issuer, nursery):
-    from codexlogin.dev_issuer import serve_dev_issuer
+    from codexlogin.devissuer import serve_dev_issuer
 
     recorder = PollRecorder(dev_issuer, slow_down_on={2})
     url = await nursery.start(serve_dev_issuer, recorder)
@@ -184,7 +184,7 @@ async def test_denied(tmp_path, mock_clock, dev_issuer):
 
 
 async def test_expired_without_approval(tmp_path, mock_clock, dev_issuer, monkeypatch):
-    monkeypatch.setattr("codexlogin.dev_issuer.DEVICE_CODE_LIFETIME", 60)  # fewer polls, same logic
+    monkeypatch.setattr("codexlogin.devissuer.DEVICE_CODE_LIFETIME", 60)  # fewer polls, same logic
     with trio.fail_after(100):  # virtual seconds
         run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
         started = trio.current_time()
@@ -230,7 +230,7 @@ async def test_forced_api_login_method_refuses_device_login(tmp_path, mock_clock
 async def test_the_save_waits_for_the_auth_lock(tmp_path, mock_clock, dev_issuer):
     """A token refresh in flight holds $CODEX_HOME/auth.lock: the device login saves only after it
     (else the refresh would write its tokens over the new login)."""
-    from codexlogin.locking import hold_file_lock, refresh_lock_path
+    from codexlogin.credentials.lock import hold_file_lock, refresh_lock_path
 
     dev_issuer.device_auto_approve_after = 1
     run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
@@ -251,8 +251,8 @@ async def test_the_save_waits_for_the_auth_lock(tmp_path, mock_clock, dev_issuer
 
 @pytest.mark.parametrize("backend", ["keyring", "file"])
 def test_success_line_names_where_the_credentials_went(tmp_path, monkeypatch, capsys, backend):
-    from codexlogin import device_flow
-    from codexlogin.storage import AuthDotJson
+    from codexlogin.flows import device as device_flow
+    from codexlogin.credentials.files import AuthDotJson
 
     async def fake_login(settings, *, stderr=None, http=None):
         return AuthDotJson("apikey", openai_api_key="sk-x"), backend
@@ -266,8 +266,8 @@ def test_success_line_names_where_the_credentials_went(tmp_path, monkeypatch, ca
 
 
 def test_issuer_supplied_device_text_cannot_drive_the_terminal():
-    from codexlogin.device_flow import announce
-    from codexlogin.issuer import DeviceAuthorization
+    from codexlogin.flows.device import announce
+    from codexlogin.oauth.client import DeviceAuthorization
 
     device = DeviceAuthorization(
         device_code="dc-0123456789",

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from codexlogin import __version__
 from codexlogin import diagnostics as diag
-from codexlogin.outcomes import TokenExchangeFailed
+from codexlogin.errors import TokenExchangeFailed
 from codexlogin.redact import REDACTED
 
 # eliot's own write_traceback (used on serialization failures) calls a deprecated API.

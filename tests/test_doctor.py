@@ -2,7 +2,7 @@
 
 Rules: loopback only, port 0 everywhere; the issuer is the dev issuer served over real HTTP (or
 HTTPS with a trustme CA) in the test nursery; a hard `trio.fail_after` on every I/O test; the
-command itself runs in a worker thread (it calls trio.run) or as `python -m codexlogin.doctor`.
+command itself runs in a worker thread (it calls trio.run) or as `python -m codexlogin.support.doctor`.
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
-from codexlogin import diagnostics, doctor
+from codexlogin import diagnostics
+
+from codexlogin.support import doctor
 from codexlogin._asgi import answer_lifespan
-from codexlogin.browser_flow import browser_login
-from codexlogin.dev_issuer import DevIssuer
-from codexlogin.settings import load_settings
-from codexlogin.storage import AuthDotJson, TokenData, save_auth
+from codexlogin.flows.browser import browser_login
+from codexlogin.devissuer import DevIssuer
+from codexlogin.config import load_settings
+from codexlogin.credentials.files import AuthDotJson, TokenData, save_auth
 
 PLANTED = {
     "id_token": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJwbGFudGVkIn0.planted-id-sig",
@@ -401,7 +403,7 @@ def test_text_format_is_one_line_per_check():
 async def codex_doctor(*args, env):
     with trio.fail_after(60):
         result = await trio.run_process(
-            [sys.executable, "-m", "codexlogin.doctor", *args], env=env, capture_stdout=True, capture_stderr=True, check=False
+            [sys.executable, "-m", "codexlogin.support.doctor", *args], env=env, capture_stdout=True, capture_stderr=True, check=False
         )
     return result.returncode, result.stdout.decode(), result.stderr.decode()
 
@@ -419,7 +421,7 @@ async def test_subprocess_exit_codes(tmp_path, dev_issuer):
 
 
 async def test_command_modules_import_light():
-    code = "import sys, codexlogin.doctor, codexlogin.bundle; print(sorted(m for m in ('trio', 'httpx', 'eliot', 'hypercorn', 'rich') if m in sys.modules))"
+    code = "import sys, codexlogin.support.doctor, codexlogin.support.bundle; print(sorted(m for m in ('trio', 'httpx', 'eliot', 'hypercorn', 'rich') if m in sys.modules))"
     with trio.fail_after(30):
         result = await trio.run_process([sys.executable, "-c", code], capture_stdout=True)
     assert result.stdout.decode().strip() == "[]"

@@ -23,11 +23,11 @@ from hypercorn.trio import serve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codexlogin.browser_flow import MAX_LOGGED_IGNORED_REQUESTS
-from codexlogin.dev_issuer import DevIssuer, serve_dev_issuer
-from codexlogin.issuer import IssuerUnreachable, classify_transport_error
-from codexlogin.outcomes import Cancelled, LoginFailure, StorageFailed, TimedOut
-from codexlogin.storage import AuthDotJson, load_auth, save_auth
+from codexlogin.flows.browser import MAX_LOGGED_IGNORED_REQUESTS
+from codexlogin.devissuer import DevIssuer, serve_dev_issuer
+from codexlogin.oauth.client import IssuerUnreachable, classify_transport_error
+from codexlogin.errors import Cancelled, LoginFailure, StorageFailed, TimedOut
+from codexlogin.credentials.files import AuthDotJson, load_auth, save_auth
 from harness import Run, approve, approving_browser, assert_port_free, callback_url, get, make_settings, query_of
 
 

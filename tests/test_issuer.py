@@ -3,9 +3,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from codexlogin.issuer import IssuerClient, IssuerRejected, parse_oauth_error
-from codexlogin.pkce import generate_pkce
-from codexlogin.settings import load_settings
+from codexlogin.oauth.client import IssuerClient, IssuerRejected, parse_oauth_error
+from codexlogin.oauth.pkce import generate_pkce
+from codexlogin.config import load_settings
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,7 @@ def test_third_party_issuer_is_asked_for_consent_so_offline_access_is_granted():
     ],
 )
 def test_transport_errors_are_classified_and_scrubbed_for_the_log(exc, kind):
-    from codexlogin.issuer import IssuerUnreachable, classify_transport_error
+    from codexlogin.oauth.client import IssuerUnreachable, classify_transport_error
 
     assert classify_transport_error(exc) == kind
     failure = IssuerUnreachable("token endpoint", classify_transport_error(exc), str(exc))

@@ -14,8 +14,8 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codexlogin.dev_issuer import DevIssuer, serve_dev_issuer
-from codexlogin.outcomes import Denied, LoginFailure, TokenExchangeFailed
+from codexlogin.devissuer import DevIssuer, serve_dev_issuer
+from codexlogin.errors import Denied, LoginFailure, TokenExchangeFailed
 from harness import Run, approve, callback_url, get, make_settings, query_of, read_body
 
 # "PLANTED…Q9" : the prefix and the tail make even the part after the prefix unlike anything the

@@ -16,11 +16,11 @@ import trio
 from harness import MemoryKeyring
 from harness import issue_tokens, issue_tokens_async, issuer_in_thread, store_tokens
 
-from codexlogin.dev_issuer import DevIssuer
-from codexlogin.logoutcmd import REVOKE_TIMEOUT, logout, logout_flow
-from codexlogin.outcomes import ExitCode
-from codexlogin.settings import load_settings
-from codexlogin.storage import AuthDotJson, TokenData, save_auth
+from codexlogin.devissuer import DevIssuer
+from codexlogin.flows.logout import REVOKE_TIMEOUT, logout, logout_flow
+from codexlogin.errors import ExitCode
+from codexlogin.config import load_settings
+from codexlogin.credentials.files import AuthDotJson, TokenData, save_auth
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
@@ -136,7 +136,7 @@ def test_keyring_credentials_are_removed(capsys):
     keyring.set_keyring(backend)
     try:
         backend.set_password("Codex Auth", "someone-else", "{}")
-        from codexlogin.credentials import save_credentials
+        from codexlogin.credentials.store import save_credentials
 
         keyring_settings = load_settings({}, ("cli_auth_credentials_store=keyring",))
         save_credentials(keyring_settings, AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcde"))
@@ -165,8 +165,8 @@ async def test_logout_during_a_refresh_in_flight_stays_logged_out(mock_clock, nu
 
     from held_reply import HeldTokenReply
 
-    from codexlogin.dev_issuer import serve_dev_issuer
-    from codexlogin.refresh import refresh_credentials
+    from codexlogin.devissuer import serve_dev_issuer
+    from codexlogin.flows.refresh import refresh_credentials
 
     issuer = DevIssuer(access_token_lifetime=60)  # expiring: the refresh is due
     held = HeldTokenReply(issuer, hold=5)
@@ -194,8 +194,8 @@ async def test_logout_during_a_refresh_in_flight_stays_logged_out(mock_clock, nu
 
 
 async def test_logout_that_cannot_get_the_lock_changes_nothing(mock_clock, dev_issuer):
-    from codexlogin.locking import hold_file_lock, refresh_lock_path
-    from codexlogin.outcomes import StorageFailed
+    from codexlogin.credentials.lock import hold_file_lock, refresh_lock_path
+    from codexlogin.errors import StorageFailed
 
     s = load_settings({"issuer": dev_issuer.issuer_url})
     save_auth(s.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt")))

@@ -5,7 +5,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codexlogin.pkce import generate_pkce, generate_state, s256_challenge, states_match
+from codexlogin.oauth.pkce import generate_pkce, generate_state, s256_challenge, states_match
 
 
 def test_verifier_is_rfc7636_sized_and_unreserved():
@@ -48,7 +48,7 @@ def test_token_expiry_claims_that_are_not_finite_are_ignored():
     import base64
     import json
 
-    from codexlogin.tokens import expires_at
+    from codexlogin.oauth.jwt import expires_at
 
     def token(payload: bytes) -> str:
         return "e30." + base64.urlsafe_b64encode(payload).rstrip(b"=").decode() + ".sig"

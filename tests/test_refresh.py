@@ -20,29 +20,29 @@ import trio
 from harness import NINE_DAYS_AGO, issue_tokens, issue_tokens_async, issuer_in_thread, jwt_with_exp, store_tokens
 
 from codexlogin import diagnostics
-from codexlogin.dev_issuer import (
+from codexlogin.devissuer import (
     GRANT_REFRESH,
     DevIssuer,
     serve_dev_issuer,
 )
-from codexlogin.issuer import IssuerRejected, IssuerUnreachable
-from codexlogin.locking import hold_file_lock, refresh_lock_path
-from codexlogin.outcomes import (
+from codexlogin.oauth.client import IssuerRejected, IssuerUnreachable
+from codexlogin.credentials.lock import hold_file_lock, refresh_lock_path
+from codexlogin.errors import (
     CredentialsUnusable,
     ExitCode,
     NetworkError,
     NotLoggedIn,
     TimedOut,
 )
-from codexlogin.refresh import (
+from codexlogin.flows.refresh import (
     RefreshRejected,
     RefreshUnreachable,
     classify_failure,
     refresh_credentials,
     refresh_reason,
 )
-from codexlogin.settings import load_settings
-from codexlogin.storage import AuthDotJson, TokenData, save_auth
+from codexlogin.config import load_settings
+from codexlogin.credentials.files import AuthDotJson, TokenData, save_auth
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
@@ -152,8 +152,8 @@ async def test_concurrent_refreshers_in_one_process_make_one_request(tmp_path):
 
 REFRESHER = """
 import sys, trio
-from codexlogin.refresh import refresh_credentials
-from codexlogin.settings import load_settings
+from codexlogin.flows.refresh import refresh_credentials
+from codexlogin.config import load_settings
 sys.stdin.readline()  # start line: both processes begin together
 result = trio.run(refresh_credentials, load_settings({}))
 print("refreshed" if result.refreshed else "other" if result.by_other_process else "none", flush=True)
@@ -266,7 +266,7 @@ async def test_a_refresh_never_writes_over_a_change_made_during_its_request(tmp_
     and revokes the tokens it was just given, which are stored nowhere."""
     from held_reply import HeldTokenReply
 
-    from codexlogin.storage import delete_auth
+    from codexlogin.credentials.files import delete_auth
 
     issuer = DevIssuer(access_token_lifetime=60)
     held = HeldTokenReply(issuer, hold=5)
@@ -305,7 +305,7 @@ async def test_a_login_save_waits_for_a_refresh_in_flight(tmp_path, mock_clock, 
     refresh's rotated tokens land first and the new login then replaces them."""
     from held_reply import HeldTokenReply
 
-    from codexlogin.credentials import save_credentials_locked
+    from codexlogin.credentials.store import save_credentials_locked
 
     issuer = DevIssuer(access_token_lifetime=60)
     held = HeldTokenReply(issuer, hold=5)

@@ -1,4 +1,4 @@
-"""`codex login log`: reading codex-login.log back (codexlogin.render, codexlogin.logcmd).
+"""`codex login log`: reading codex-login.log back (codexlogin.support.render, codexlogin.cli.log).
 
 Rules for this module: every input log is built here from fixed UUIDs and timestamps; golden
 renderings live in tests/golden/ (plain, no colour, fixed width) — regenerate them with
@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 from cyclopts import App
 
-from codexlogin import logcmd, render
+from codexlogin.cli import log as logcmd
+
+from codexlogin.support import render
 
 GOLDEN = Path(__file__).parent / "golden"
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +88,7 @@ def run_denied(start: float = T0 + 100) -> Task:
     return (
         task.msg([3, 2], "codex:callback:oauth_error", error_code="access_denied", has_error_description=True)
         .ok([3, 3], "codex:callback")
-        .fail([4], "codex:command", "codexlogin.outcomes.Denied", "sign-in was denied: access_denied",
+        .fail([4], "codex:command", "codexlogin.errors.Denied", "sign-in was denied: access_denied",
               outcome="denied", exit_code=3, error_code="access_denied")
     )
 
@@ -96,10 +98,10 @@ def run_token_failure(start: float = T0 + 200) -> Task:
     return (
         task.start([4, 1], "codex:token_exchange", issuer=ISSUER, token_endpoint=f"{ISSUER}/oauth/token",
                    redirect_uri="http://localhost:1455/auth/callback")
-        .fail([4, 2], "codex:token_exchange", "codexlogin.outcomes.TokenExchangeFailed",
+        .fail([4, 2], "codex:token_exchange", "codexlogin.errors.TokenExchangeFailed",
               "token exchange failed: invalid_grant", status=400, error_code="invalid_grant",
               error_message="Invalid authorization code")
-        .fail([5], "codex:command", "codexlogin.outcomes.TokenExchangeFailed", "token exchange failed: invalid_grant",
+        .fail([5], "codex:command", "codexlogin.errors.TokenExchangeFailed", "token exchange failed: invalid_grant",
               outcome="token_exchange_failed", exit_code=4, error_code="invalid_grant")
     )
 
@@ -184,7 +186,7 @@ def test_keyboard_interrupt_and_outcome_cancelled_render_as_cancelled():
         .start([1], "codex:command", command="login", flow="device", version="0.1.0")
         .start([2, 1], "codex:device_poll")
         .fail([2, 2], "codex:device_poll", "builtins.KeyboardInterrupt", "")
-        .fail([3], "codex:command", "codexlogin.outcomes.Cancelled", "login cancelled (Ctrl-C)",
+        .fail([3], "codex:command", "codexlogin.errors.Cancelled", "login cancelled (Ctrl-C)",
               outcome="cancelled", exit_code=130)
     )
     text, _ = show(lines(task))
@@ -230,7 +232,7 @@ def test_failed_filter_keeps_runs_with_any_failure_whole():
         Task("66666666-6666-4666-8666-666666666666", T0 + 500)
         .start([1], "codex:command", command="login", flow="browser", version="0.1.0")
         .start([2, 1], "codex:api_key_exchange")
-        .fail([2, 2], "codex:api_key_exchange", "codexlogin.issuer.IssuerError", "no api key", status=403)
+        .fail([2, 2], "codex:api_key_exchange", "codexlogin.oauth.client.IssuerError", "no api key", status=403)
         .ok([3], "codex:command", outcome="success", exit_code=0)
     )
     text, stats = show(lines(*all_runs(), ok_with_inner_failure), failed=True)
@@ -240,7 +242,7 @@ def test_failed_filter_keeps_runs_with_any_failure_whole():
     assert U_OK not in text
     assert "codex:api_key_exchange/2/1 => [FAILED]" in text
     summary, _ = show(lines(ok_with_inner_failure), mode="summary")
-    assert "codex:api_key_exchange: codexlogin.issuer.IssuerError" in summary
+    assert "codex:api_key_exchange: codexlogin.oauth.client.IssuerError" in summary
 
 
 def test_last_keeps_the_most_recent_runs_in_start_order():
@@ -447,7 +449,7 @@ def test_command_defaults_to_the_configured_log(tmp_path, capsys):
 
 
 def test_command_reads_default_codex_home_log(capsys):
-    from codexlogin.settings import load_settings
+    from codexlogin.config import load_settings
 
     write_log(load_settings().log_file, run_denied())
     assert logcmd.log(summary=True) == 0
@@ -485,14 +487,14 @@ def test_command_merges_files_and_stdin_with_tasks_spanning_files(tmp_path, caps
 def test_command_registered_by_import_path_in_a_cyclopts_app(tmp_path, capsys):
     path = write_log(tmp_path / "a.log", *all_runs())
     app = App(result_action="return_value")
-    app.command("codexlogin.logcmd:log", name="log")
+    app.command("codexlogin.cli.log:log", name="log")
     assert app(["log", str(path), "--failed", "--last", "1", "--no-color"]) == 0
     assert capsys.readouterr().out == _tree("unfinished")
     assert app(["log", str(path), "--summary", "--grep", "denied"]) == 0
     assert "access_denied" in capsys.readouterr().out
 
     app = App(result_action="return_value")
-    app.command("codexlogin.logcmd:log", name="log")
+    app.command("codexlogin.cli.log:log", name="log")
     with pytest.raises(SystemExit) as exit_info:
         app(["log", "--no-failed"])  # no negative flags
     assert exit_info.value.code == 2
@@ -515,7 +517,7 @@ def test_cli_wiring(tmp_path):
     assert result.stdout == _tree("success")
 
 
-@pytest.mark.parametrize("module", [["codexlogin", "login", "log"], ["codexlogin.logcmd"]])
+@pytest.mark.parametrize("module", [["codexlogin", "login", "log"], ["codexlogin.cli.log"]])
 @pytest.mark.parametrize("mode", [[], ["--summary"], ["--json"]])
 def test_closed_pipe_ends_quietly_with_exit_0(tmp_path, module, mode):
     sys.path.insert(0, str(ROOT / "scripts"))

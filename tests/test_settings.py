@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from codexlogin import DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_PORT
-from codexlogin.outcomes import UsageError
-from codexlogin.settings import load_settings
+from codexlogin.errors import UsageError
+from codexlogin.config import load_settings
 
 
 def test_defaults(tmp_path):

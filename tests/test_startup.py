@@ -35,5 +35,5 @@ def test_cli_login_status_imports_nothing_heavy(tmp_path):
 
 
 def test_browser_flow_defers_httpx(tmp_path):
-    code = "import sys, codexlogin.browser_flow; print(sorted(m for m in ('httpx', 'httpcore') if m in sys.modules))"
+    code = "import sys, codexlogin.flows.browser; print(sorted(m for m in ('httpx', 'httpcore') if m in sys.modules))"
     assert _probe(code, tmp_path) == ["[]"]

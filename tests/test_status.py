@@ -23,11 +23,11 @@ from harness import (
     store_tokens,
 )
 
-from codexlogin.dev_issuer import GRANT_REFRESH, DevIssuer
-from codexlogin.outcomes import ExitCode
-from codexlogin.settings import load_settings
-from codexlogin.statuscmd import mask_api_key, status
-from codexlogin.storage import AuthDotJson, TokenData, save_auth
+from codexlogin.devissuer import GRANT_REFRESH, DevIssuer
+from codexlogin.errors import ExitCode
+from codexlogin.config import load_settings
+from codexlogin.cli.status import mask_api_key, status
+from codexlogin.credentials.files import AuthDotJson, TokenData, save_auth
 
 JSON_KEYS = {
     "status", "logged_in", "mode", "email", "plan", "account_id", "api_key",
@@ -154,7 +154,7 @@ def test_bad_settings_are_a_usage_error(capsys):
 def test_offline_status_imports_nothing_heavy_and_writes_no_log(tmp_path):
     store(AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcde"))
     probe = (
-        "import sys; from codexlogin.statuscmd import status; code = status();"
+        "import sys; from codexlogin.cli.status import status; code = status();"
         " heavy = sorted(m for m in ('trio', 'httpx', 'hypercorn', 'eliot', 'rich', 'keyring') if m in sys.modules);"
         " print(heavy); sys.exit(code)"
     )

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from codexlogin.credentials import (
+from codexlogin.credentials.store import (
     check_login_method,
     describe_location,
     save_credentials_locked_sync,
 )
-from codexlogin.outcomes import UsageError
-from codexlogin.storage import AuthDotJson
+from codexlogin.errors import UsageError
+from codexlogin.credentials.files import AuthDotJson
 
 PIPE_HINT = "printenv OPENAI_API_KEY | codex login --with-api-key"
 MAX_KEY_CHARS = 4096
@@ -69,7 +69,7 @@ def run_api_key_login(settings: object, *, stdin: TextIO | None = None, stderr: 
     stderr = stderr or sys.stderr
 
     def success(saved: tuple[AuthDotJson, str]) -> None:
-        from codexlogin.statuscmd import mask_api_key
+        from codexlogin.cli.status import mask_api_key
 
         auth, backend = saved
         print(

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from codexlogin.issuer import authorize_url, ssl_verify_setting
-from codexlogin.outcomes import PortUnavailable
-from codexlogin.pkce import PkceCodes, generate_pkce, generate_state
+from codexlogin.oauth.client import authorize_url, ssl_verify_setting
+from codexlogin.errors import PortUnavailable
+from codexlogin.oauth.pkce import PkceCodes, generate_pkce, generate_state
 from codexlogin.redact import register_secrets
-from codexlogin.settings import Settings
+from codexlogin.config import Settings
 
 LOOPBACK_HOST = "127.0.0.1"
 CANCEL_KEY_FILE = "login-cancel.key"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from codexlogin.outcomes import ExitCode, StorageFailed
+from codexlogin.errors import ExitCode, StorageFailed
 
 
 class InvalidAuthData(StorageFailed):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import trio
 
-from codexlogin.outcomes import StorageFailed, TimedOut
+from codexlogin.errors import StorageFailed, TimedOut
 
 LOCK_FILE_NAME = "auth.lock"
 POLL_INTERVAL = 0.05  # first retry; doubles up to MAX_POLL_INTERVAL

@@ -11,7 +11,7 @@ The archive (zip, or tar.gz when PATH ends in .tar.gz / .tgz) holds:
   codex-login.log.jsonl   the same runs, one JSON tree per line
   codex-login.summary.txt the same runs, one line each
 
-The log members come from codexlogin.render, which scrubs every field it shows, so a secret left
+The log members come from codexlogin.support.render, which scrubs every field it shows, so a secret left
 in the log by an older or foreign writer does not reach the bundle. Never included: auth.json,
 tokens, API keys, the cancel key, keyring contents, raw log lines. The log is read before this
 run writes to it, so the bundle's own run is not in it.
@@ -39,7 +39,7 @@ from typing import Annotated, Any
 from cyclopts import Parameter
 
 from codexlogin import __version__
-from codexlogin.outcomes import LoginFailure, UsageError
+from codexlogin.errors import LoginFailure, UsageError
 from codexlogin.redact import sanitize_url, scrub_fields, scrub_text
 
 DEFAULT_LAST = 20
@@ -81,8 +81,8 @@ def resolve_output(output: Path | None, now: datetime | None = None) -> Path:
 
 
 def snapshot_log(log_file: Path, last: int) -> LogSnapshot:
-    """Render the last `last` runs of `log_file` three ways through codexlogin.render."""
-    from codexlogin import render
+    """Render the last `last` runs of `log_file` three ways through codexlogin.support.render."""
+    from codexlogin.support import render
 
     snapshot = LogSnapshot()
     for mode, member in LOG_MEMBERS.items():
@@ -130,7 +130,7 @@ def environment_info() -> dict[str, Any]:
 
 def settings_info(settings: Any) -> dict[str, Any]:
     """An allow-list of settings (a new secret setting can never slip in), issuer sanitised."""
-    from codexlogin.doctor import ca_source, proxy_env
+    from codexlogin.support.doctor import ca_source, proxy_env
 
     info: dict[str, Any] = {
         "issuer": sanitize_url(settings.issuer),
@@ -151,7 +151,7 @@ def settings_info(settings: Any) -> dict[str, Any]:
         "ca_bundle": "=".join(ca_source(os.environ) or ()) or None,
     }
     if settings.cli_auth_credentials_store != "file":
-        from codexlogin.credentials import keyring_backend_name
+        from codexlogin.credentials.store import keyring_backend_name
 
         info["keyring_backend"] = keyring_backend_name()
     scrubbed = scrub_fields(info)
@@ -164,7 +164,7 @@ def _json(data: Any) -> str:
 
 def build_members(settings: Any, snapshot: LogSnapshot, report: Any, created: datetime) -> dict[str, str]:
     """Every member's name and text, in archive order."""
-    from codexlogin.doctor import Check, Report, format_text
+    from codexlogin.support.doctor import Check, Report, format_text
 
     doctor_json = scrub_fields(report.to_json())
     doctor_text = format_text(Report([Check(**check) for check in doctor_json["checks"]]))  # type: ignore[index]
@@ -223,8 +223,8 @@ def write_bundle(settings: Any, path: Path, last: int = DEFAULT_LAST, *, snapsho
     import trio
 
     from codexlogin import diagnostics
-    from codexlogin.doctor import run_checks
-    from codexlogin.storage import write_private_file_atomically
+    from codexlogin.support.doctor import run_checks
+    from codexlogin.credentials.files import write_private_file_atomically
 
     snapshot = snapshot if snapshot is not None else snapshot_log(settings.log_file, last)
     report = trio.run(run_checks, settings)
@@ -269,7 +269,7 @@ def bundle(
         Override a setting as key=value (repeatable), e.g. -c port=0.
     """
     from codexlogin.cli import report_failure, run_flow
-    from codexlogin.settings import load_settings
+    from codexlogin.config import load_settings
 
     try:
         if last < 1:
@@ -292,7 +292,7 @@ def bundle(
     return run_flow("login bundle", "bundle", settings, body, success=success)
 
 
-if __name__ == "__main__":  # python -m codexlogin.bundle [flags]: the command on its own
+if __name__ == "__main__":  # python -m codexlogin.support.bundle [flags]: the command on its own
     from cyclopts import App
 
     _app = App(name="codex login bundle", result_action="return_value")

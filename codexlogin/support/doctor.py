@@ -46,8 +46,8 @@ from typing import IO, Annotated, Any
 from cyclopts import Parameter
 
 from codexlogin import __version__
-from codexlogin.loopback import LOOPBACK_HOST, try_bind
-from codexlogin.outcomes import ExitCode, LoginFailure, PortUnavailable, UsageError
+from codexlogin.listener.prepare import LOOPBACK_HOST, try_bind
+from codexlogin.errors import ExitCode, LoginFailure, PortUnavailable, UsageError
 from codexlogin.redact import sanitize_url, scrub_text
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -270,8 +270,8 @@ def check_log_dir(settings: Any) -> Result:
 
 
 def check_auth_json(settings: Any) -> Result:
-    from codexlogin.credentials import load_credentials
-    from codexlogin.outcomes import StorageFailed
+    from codexlogin.credentials.store import load_credentials
+    from codexlogin.errors import StorageFailed
 
     path = settings.auth_file
     try:
@@ -302,7 +302,7 @@ def check_auth_json(settings: Any) -> Result:
 
 def _expected_not_found_page(port: int) -> str:
     """The page our own listener answers `GET /` with (a 404), from the listener's pure core."""
-    from codexlogin.callback import CallbackRequest, decide
+    from codexlogin.listener.decide import CallbackRequest, decide
 
     request = CallbackRequest("GET", "/", host=f"{LOOPBACK_HOST}:{port}")
     return decide(request, expected_state="-", port=port, cancel_key=None, finished=False).page
@@ -454,7 +454,7 @@ async def check_browser(settings: Any, timeout: float) -> Result:
 
 
 def check_ca_bundle(settings: Any) -> Result:
-    from codexlogin.issuer import ssl_verify_setting
+    from codexlogin.oauth.client import ssl_verify_setting
 
     source = ca_source(os.environ)
     if source is None:
@@ -493,7 +493,7 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
     import httpx
     import trio
 
-    from codexlogin.issuer import classify_transport_error, make_http_client
+    from codexlogin.oauth.client import classify_transport_error, make_http_client
 
     url = settings.issuer_base + DISCOVERY_PATH
     shown = sanitize_url(url)
@@ -688,7 +688,7 @@ def doctor(
         Override a setting as key=value (repeatable), e.g. -c exchange_timeout=3.
     """
     from codexlogin.cli import report_failure
-    from codexlogin.settings import load_settings
+    from codexlogin.config import load_settings
 
     try:
         settings = load_settings(
@@ -699,7 +699,7 @@ def doctor(
     return run_doctor(settings, as_json=json_)
 
 
-if __name__ == "__main__":  # python -m codexlogin.doctor [flags]: the command on its own
+if __name__ == "__main__":  # python -m codexlogin.support.doctor [flags]: the command on its own
     from cyclopts import App
 
     _app = App(name="codex login doctor", result_action="return_value")

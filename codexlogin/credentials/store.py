@@ -24,9 +24,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from codexlogin import storage
-from codexlogin.outcomes import PolicyViolation, StorageFailed, TimedOut
-from codexlogin.storage import AuthDotJson, InvalidAuthData
+from codexlogin.credentials import files as storage
+from codexlogin.errors import PolicyViolation, StorageFailed, TimedOut
+from codexlogin.credentials.files import AuthDotJson, InvalidAuthData
 
 KEYRING_SERVICE = "Codex Auth"
 FILE = "file"
@@ -174,7 +174,7 @@ async def save_credentials_locked(settings: Any, auth: AuthDotJson, *, timeout: 
     """`save_credentials` under $CODEX_HOME/auth.lock; waits (cancellably) up to `timeout` seconds
     (default `locking.lock_wait(settings)`, longer than a refresh holds it). Returns the backend."""
     # imported here: locking imports trio, which the offline status path must not load
-    from codexlogin.locking import hold_file_lock, lock_wait, refresh_lock_path
+    from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
 
     timeout = lock_wait(settings) if timeout is None else timeout
     try:
@@ -186,7 +186,7 @@ async def save_credentials_locked(settings: Any, auth: AuthDotJson, *, timeout: 
 
 def save_credentials_locked_sync(settings: Any, auth: AuthDotJson, *, timeout: float | None = None) -> str:
     """`save_credentials_locked` for callers without a trio loop (`--with-api-key`)."""
-    from codexlogin.locking import hold_file_lock_sync, lock_wait, refresh_lock_path
+    from codexlogin.credentials.lock import hold_file_lock_sync, lock_wait, refresh_lock_path
 
     timeout = lock_wait(settings) if timeout is None else timeout
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from codexlogin import DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_PORT
-from codexlogin.outcomes import UsageError
+from codexlogin.errors import UsageError
 
 ENV_PREFIX = "CODEX_LOGIN_"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -17,10 +17,10 @@ from urllib.parse import urlencode
 
 
 from codexlogin import DEFAULT_ISSUER
-from codexlogin.outcomes import TokenExchangeFailed, UsageError
-from codexlogin.pkce import PkceCodes
+from codexlogin.errors import TokenExchangeFailed, UsageError
+from codexlogin.oauth.pkce import PkceCodes
 from codexlogin.redact import register_secrets, sanitize_url, scrub_text
-from codexlogin.settings import Settings
+from codexlogin.config import Settings
 
 if TYPE_CHECKING:
     import httpx  # imported where a client is made: the browser login prints its URL first

@@ -17,7 +17,7 @@ from importlib import resources
 from string import Template
 from urllib.parse import parse_qsl
 
-from codexlogin.pkce import states_match
+from codexlogin.oauth.pkce import states_match
 
 CALLBACK_PATH = "/auth/callback"
 CANCEL_PATH = "/cancel"
@@ -76,7 +76,7 @@ class Decision:
 
 @cache
 def _template() -> Template:
-    return Template(resources.files("codexlogin").joinpath("pages/page.html").read_text("utf-8"))
+    return Template(resources.files("codexlogin.listener").joinpath("pages/page.html").read_text("utf-8"))
 
 
 def render_page(heading: str, message: str, *, ok: bool, details: str | None = None) -> str:

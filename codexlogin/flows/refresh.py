@@ -24,16 +24,18 @@ from dataclasses import dataclass, replace
 
 import httpx
 
-from codexlogin import diagnostics, tokens
-from codexlogin.credentials import load_credentials, save_credentials
-from codexlogin.issuer import (
+from codexlogin import diagnostics
+
+from codexlogin.oauth import jwt as tokens
+from codexlogin.credentials.store import load_credentials, save_credentials
+from codexlogin.oauth.client import (
     IssuerClient,
     IssuerRejected,
     IssuerUnreachable,
     make_http_client,
 )
-from codexlogin.locking import hold_file_lock, lock_wait, refresh_lock_path
-from codexlogin.outcomes import (
+from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
+from codexlogin.errors import (
     CredentialsUnusable,
     LoginFailure,
     NetworkError,
@@ -41,8 +43,8 @@ from codexlogin.outcomes import (
     StorageFailed,
 )
 from codexlogin.redact import sanitize_url
-from codexlogin.settings import Settings
-from codexlogin.storage import AuthDotJson, TokenData, now_rfc3339
+from codexlogin.config import Settings
+from codexlogin.credentials.files import AuthDotJson, TokenData, now_rfc3339
 
 EXPIRY_MARGIN_SECONDS = tokens.REFRESH_MARGIN_SECONDS
 MAX_REFRESH_AGE_SECONDS = tokens.MAX_REFRESH_AGE_SECONDS
@@ -196,7 +198,7 @@ async def refresh_credentials(
         )
         action.add_success_fields(refreshed=True, saved=False, changed_meanwhile=True, revoking=orphaned, status=response.status)
         if orphaned:
-            from codexlogin.logoutcmd import revoke_tokens
+            from codexlogin.flows.logout import revoke_tokens
 
             await revoke_tokens(settings, new_auth, http=http)
         if stored is None:

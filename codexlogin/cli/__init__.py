@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from cyclopts import App, Parameter
 
 from codexlogin import __version__
-from codexlogin.outcomes import ExitCode, LoginFailure
+from codexlogin.errors import ExitCode, LoginFailure
 
 
 def _one_line_error(error: Exception) -> Any:
@@ -35,11 +35,11 @@ app = App(
 )
 login_app = App(name="login", help="Sign in to Codex (browser OAuth login by default).")
 app.command(login_app)
-login_app.command("codexlogin.statuscmd:status", name="status")
-login_app.command("codexlogin.logcmd:log", name="log")
-login_app.command("codexlogin.doctor:doctor", name="doctor")
-login_app.command("codexlogin.bundle:bundle", name="bundle")
-app.command("codexlogin.logoutcmd:logout", name="logout")
+login_app.command("codexlogin.cli.status:status", name="status")
+login_app.command("codexlogin.cli.log:log", name="log")
+login_app.command("codexlogin.support.doctor:doctor", name="doctor")
+login_app.command("codexlogin.support.bundle:bundle", name="bundle")
+app.command("codexlogin.flows.logout:logout", name="logout")
 
 
 # --- running a flow: the one place outcomes become exit codes -------------------------------------
@@ -74,7 +74,7 @@ def run_flow(command: str, flow: str, settings: Any, body: Callable[[], Any], *,
     on stderr and the failure's exit code; the root action records the same outcome in the log.
     """
     from codexlogin import diagnostics
-    from codexlogin.outcomes import Cancelled
+    from codexlogin.errors import Cancelled
     from codexlogin.redact import sanitize_url
 
     try:  # CODEX_HOME holds credentials: private from the start, before the log dir goes in it
@@ -97,7 +97,7 @@ def run_flow(command: str, flow: str, settings: Any, body: Callable[[], Any], *,
         except LoginFailure as failure:
             return report_failure(failure)
         except Exception as exc:  # a bug: one line and exit 70, never a traceback; the log has the type
-            from codexlogin.outcomes import InternalError
+            from codexlogin.errors import InternalError
 
             return report_failure(InternalError(f"internal error: {type(exc).__name__}: {exc}"))
     success(result)
@@ -147,7 +147,7 @@ def login(
     device_auth
         Sign in with a one-time device code (RFC 8628) instead of a browser redirect; for remote/headless machines.
     """
-    from codexlogin.settings import load_settings
+    from codexlogin.config import load_settings
 
     try:
         settings = load_settings(
@@ -155,18 +155,18 @@ def login(
             config,
         )
         if with_api_key and device_auth:
-            from codexlogin.outcomes import UsageError
+            from codexlogin.errors import UsageError
 
             raise UsageError("--with-api-key and --device-auth cannot be used together")
         if with_api_key:
-            from codexlogin.apikey import run_api_key_login
+            from codexlogin.flows.apikey import run_api_key_login
 
             return run_api_key_login(settings)
         if device_auth:
-            from codexlogin.device_flow import run_device_login
+            from codexlogin.flows.device import run_device_login
 
             return run_device_login(settings)
-        from codexlogin.credentials import check_login_method
+        from codexlogin.credentials.store import check_login_method
 
         check_login_method(settings, "chatgpt")  # forced_login_method = api refuses the browser login
     except LoginFailure as failure:
@@ -174,7 +174,7 @@ def login(
 
     # Before trio and eliot load: check the CA bundle, bind, listen and print the URL, so the user
     # (or a script) has it ~0.1 s sooner. A failure here is raised inside the run, so it is logged.
-    from codexlogin.loopback import announce_prepared, hold_early_sigterm, prepare_browser_login
+    from codexlogin.listener.prepare import announce_prepared, hold_early_sigterm, prepare_browser_login
 
     hold_early_sigterm()
     prepared: Any = None
@@ -193,12 +193,12 @@ def login(
 
         import trio
 
-        from codexlogin.browser_flow import browser_login
+        from codexlogin.flows.browser import browser_login
 
         return trio.run(partial(browser_login, settings, prepared=prepared))
 
     def success(_auth: Any) -> None:
-        from codexlogin.credentials import describe_location
+        from codexlogin.credentials.store import describe_location
 
         # A keyring save removes auth.json, so the file's presence says which backend took them.
         backend = "file" if settings.auth_file.exists() else "keyring"
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         code = int(ExitCode.CANCELLED)
     except Exception as exc:  # last resort: a bug outside any flow is still one line and exit 70
-        from codexlogin.outcomes import InternalError
+        from codexlogin.errors import InternalError
 
         code = report_failure(InternalError(f"internal error: {type(exc).__name__}: {exc}"))
     sys.exit(code if isinstance(code, int) else 0)

@@ -17,7 +17,7 @@ from typing import Annotated, Any, TextIO
 
 from cyclopts import Parameter
 
-from codexlogin.outcomes import LoginFailure, StorageFailed
+from codexlogin.errors import LoginFailure, StorageFailed
 
 REVOKE_TIMEOUT = 5.0
 
@@ -32,7 +32,7 @@ class LogoutResult:
 async def revoke_tokens(settings: Any, auth: Any, *, http: Any = None) -> tuple[bool | None, str | None]:
     """(revoked, warning). Never raises a LoginFailure: revocation is best effort."""
     from codexlogin import diagnostics
-    from codexlogin.issuer import IssuerClient, make_http_client
+    from codexlogin.oauth.client import IssuerClient, make_http_client
 
     token_data = auth.tokens if auth is not None and auth.auth_mode == "chatgpt" else None
     if token_data is None:
@@ -69,9 +69,9 @@ async def logout_flow(settings: Any, *, http: Any = None, lock_timeout: float | 
     that starts later finds nothing stored. StorageFailed if removal fails (what was read is still
     revoked: the user asked to end the login).
     """
-    from codexlogin.credentials import delete_credentials, load_credentials
-    from codexlogin.locking import hold_file_lock, lock_wait, refresh_lock_path
-    from codexlogin.outcomes import TimedOut
+    from codexlogin.credentials.store import delete_credentials, load_credentials
+    from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
+    from codexlogin.errors import TimedOut
 
     timeout = lock_wait(settings) if lock_timeout is None else lock_timeout
     removal_failure: StorageFailed | None = None
@@ -95,7 +95,7 @@ async def logout_flow(settings: Any, *, http: Any = None, lock_timeout: float | 
 
 def run_logout(settings: Any, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     from codexlogin.cli import report_failure, run_flow
-    from codexlogin.credentials import credentials_present
+    from codexlogin.credentials.store import credentials_present
 
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     try:
@@ -144,7 +144,7 @@ def logout(
     config
         Override a setting as key=value (repeatable), e.g. -c cli_auth_credentials_store=keyring.
     """
-    from codexlogin.settings import load_settings
+    from codexlogin.config import load_settings
 
     try:
         settings = load_settings({"issuer": issuer, "client_id": client_id, "log_dir": log_dir}, config)

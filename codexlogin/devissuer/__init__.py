@@ -6,8 +6,8 @@ with replay detection, the token-exchange grant that mints an API key, the devic
 grant (RFC 8628), token revocation (RFC 7009) and OIDC discovery. `Faults` lets tests make it
 misbehave while it runs. State lives in memory; timers use `trio.current_time()` so MockClock works.
 
-    python -m codexlogin.dev_issuer [--port N] [--auto-approve]   # serve until Ctrl-C
-    python -m codexlogin.dev_issuer browse URL [--deny]            # scripted "browser" for $BROWSER
+    python -m codexlogin.devissuer [--port N] [--auto-approve]   # serve until Ctrl-C
+    python -m codexlogin.devissuer browse URL [--deny]            # scripted "browser" for $BROWSER
 """
 
 from __future__ import annotations
@@ -661,13 +661,13 @@ def browse(url: str, *, deny: bool = False, timeout: float = 10.0, out=None) -> 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["browse"]:
-        parser = argparse.ArgumentParser(prog="python -m codexlogin.dev_issuer browse",
+        parser = argparse.ArgumentParser(prog="python -m codexlogin.devissuer browse",
                                          description="Scripted browser: approve and follow to the callback.")
         parser.add_argument("url")
         parser.add_argument("--deny", action="store_true", help="press Deny instead of Approve")
         args = parser.parse_args(argv[1:])
         return browse(args.url, deny=args.deny)
-    parser = argparse.ArgumentParser(prog="python -m codexlogin.dev_issuer",
+    parser = argparse.ArgumentParser(prog="python -m codexlogin.devissuer",
                                      description="Local development OAuth issuer on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     parser.add_argument("--auto-approve", action="store_true", help="skip the approval page")
@@ -685,6 +685,3 @@ def main(argv: list[str] | None = None) -> int:
         pass
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import trio
 
-from codexlogin import diagnostics, tokens
+from codexlogin import diagnostics
+
+from codexlogin.oauth import jwt as tokens
 from codexlogin._asgi import answer_lifespan
-from codexlogin.callback import (
+from codexlogin.listener.decide import (
     CANCEL_HEADER,
     CHALLENGE_HEADER,
     CANCEL_PATH,
@@ -35,8 +37,8 @@ from codexlogin.callback import (
     failure_page,
     success_page,
 )
-from codexlogin.issuer import IssuerClient, TokenExchangeFailed, make_http_client
-from codexlogin.loopback import (
+from codexlogin.oauth.client import IssuerClient, TokenExchangeFailed, make_http_client
+from codexlogin.listener.prepare import (
     LISTEN_BACKLOG,
     LOOPBACK_HOST,
     PreparedLogin,
@@ -47,7 +49,7 @@ from codexlogin.loopback import (
     redirect_uri_for,
     try_bind,
 )
-from codexlogin.outcomes import (
+from codexlogin.errors import (
     Cancelled,
     Denied,
     InternalError,
@@ -57,10 +59,10 @@ from codexlogin.outcomes import (
     Terminated,
     TimedOut,
 )
-from codexlogin.credentials import save_credentials_locked
-from codexlogin.pkce import PkceCodes, generate_state
-from codexlogin.settings import Settings
-from codexlogin.storage import AuthDotJson, TokenData, now_rfc3339
+from codexlogin.credentials.store import save_credentials_locked
+from codexlogin.oauth.pkce import PkceCodes, generate_state
+from codexlogin.config import Settings
+from codexlogin.credentials.files import AuthDotJson, TokenData, now_rfc3339
 
 if TYPE_CHECKING:
     import httpx

@@ -1,7 +1,7 @@
 """`codex login log`: render codex-login.log (or any eliot log) as action trees for support.
 
-Registered in cli.py by import path (`login_app.command("codexlogin.logcmd:log", name="log")`),
-so only this module and codexlogin.render load for it; rich is imported only for colour output.
+Registered in cli.py by import path (`login_app.command("codexlogin.cli.log:log", name="log")`),
+so only this module and codexlogin.support.render load for it; rich is imported only for colour output.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import IO, Annotated
 
 from cyclopts import Parameter
 
-from codexlogin.outcomes import ExitCode, LoginFailure, NotLoggedIn, UsageError
+from codexlogin.errors import ExitCode, LoginFailure, NotLoggedIn, UsageError
 
 Flag = Annotated[bool, Parameter(negative=())]
 
@@ -70,7 +70,7 @@ def log(
     log_dir
         Directory of the default codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
     """
-    from codexlogin import render
+    from codexlogin.support import render
     from codexlogin.cli import report_failure
 
     try:
@@ -88,7 +88,7 @@ def log(
         if summary and json:
             raise UsageError("--summary and --json cannot be combined")
         if not paths:
-            from codexlogin.settings import load_settings
+            from codexlogin.config import load_settings
 
             paths = [str(load_settings({"log_dir": log_dir}).log_file)]
         streams = [_open(path) for path in paths]
@@ -123,7 +123,7 @@ def _positive(last: int | None) -> int | None:
 def _time(flag: str, text: str | None, local: bool) -> float | None:
     if text is None:
         return None
-    from codexlogin.render import parse_time
+    from codexlogin.support.render import parse_time
 
     try:
         return parse_time(text, local=local)
@@ -161,7 +161,7 @@ def _open(path: str) -> IO[str]:
         raise NotLoggedIn(f"cannot read {path}: {error.strerror or error}") from None
 
 
-if __name__ == "__main__":  # python -m codexlogin.logcmd [PATH ...] [flags]: the command on its own
+if __name__ == "__main__":  # python -m codexlogin.cli.log [PATH ...] [flags]: the command on its own
     from cyclopts import App
 
     _app = App(name="codex login log", result_action="return_value")

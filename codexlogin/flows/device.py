@@ -24,17 +24,17 @@ import httpx
 import trio
 
 from codexlogin import diagnostics
-from codexlogin.browser_flow import (
+from codexlogin.flows.browser import (
     build_chatgpt_auth,
     enforce_workspace,
     try_api_key_exchange,
 )
-from codexlogin.credentials import (
+from codexlogin.credentials.store import (
     check_login_method,
     describe_location,
     save_credentials_locked,
 )
-from codexlogin.issuer import (
+from codexlogin.oauth.client import (
     DeviceAuthorization,
     IssuerClient,
     IssuerRejected,
@@ -42,9 +42,9 @@ from codexlogin.issuer import (
     TokenResponse,
     make_http_client,
 )
-from codexlogin.outcomes import Denied, TimedOut, UsageError
-from codexlogin.settings import Settings
-from codexlogin.storage import AuthDotJson
+from codexlogin.errors import Denied, TimedOut, UsageError
+from codexlogin.config import Settings
+from codexlogin.credentials.files import AuthDotJson
 
 SLOW_DOWN_STEP = 5
 DEFAULT_INTERVAL = 5

@@ -39,9 +39,9 @@ from typing import Annotated, Any
 
 from cyclopts import Parameter
 
-from codexlogin import tokens
-from codexlogin.outcomes import ExitCode, LoginFailure, StorageFailed
-from codexlogin.storage import AuthDotJson
+from codexlogin.oauth import jwt as tokens
+from codexlogin.errors import ExitCode, LoginFailure, StorageFailed
+from codexlogin.credentials.files import AuthDotJson
 
 MASK = "***"
 MASK_PREFIX = 8
@@ -180,8 +180,8 @@ def evaluate(settings: Any, auth: AuthDotJson | None, backend: str, *, now: floa
 
 def read_status(settings: Any) -> StatusReport:
     """Load the stored credentials and evaluate them; storage failures become a report too."""
-    from codexlogin.credentials import load_credentials
-    from codexlogin.storage import InvalidAuthData
+    from codexlogin.credentials.store import load_credentials
+    from codexlogin.credentials.files import InvalidAuthData
 
     try:
         auth, backend = load_credentials(settings)
@@ -215,7 +215,7 @@ def _check(settings: Any, report: StatusReport, as_json: bool) -> int:
     def body() -> Any:
         import trio
 
-        from codexlogin.refresh import refresh_credentials
+        from codexlogin.flows.refresh import refresh_credentials
 
         try:
             return trio.run(refresh_credentials, settings)
@@ -289,7 +289,7 @@ def status(
     config
         Override a setting as key=value (repeatable), e.g. -c cli_auth_credentials_store=keyring.
     """
-    from codexlogin.settings import load_settings
+    from codexlogin.config import load_settings
 
     try:
         settings = load_settings({"issuer": issuer, "client_id": client_id, "log_dir": log_dir}, config)

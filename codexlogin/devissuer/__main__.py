@@ -1,0 +1,5 @@
+import sys
+
+from codexlogin.devissuer import main
+
+sys.exit(main())
