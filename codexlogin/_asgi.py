@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable
 
 
-async def answer_lifespan(receive: Any, send: Any) -> None:
+async def answer_lifespan(receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
     """hypercorn's serve() requires an app to complete the lifespan protocol; we have nothing to set up."""
     while True:
         message = await receive()

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from codexlogin import DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_PORT
@@ -86,7 +87,7 @@ def _coerce(key: str, value: object, source: str) -> object:
         if kind == "int":
             if isinstance(value, bool):
                 raise ValueError
-            return int(value)  # type: ignore[arg-type]
+            return int(value)  # type: ignore[call-overload]
         if kind == "float":
             if isinstance(value, bool):
                 raise ValueError
@@ -166,7 +167,7 @@ def load_settings(
         ("-c", parse_overrides(overrides)),
         ("flags", {k: v for k, v in (flags or {}).items() if v is not None}),
     ]
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # each value _coerce'd to its own field's type, so replace() gets the types it declares
     for source, layer in layers:
         for key, value in layer.items():
             values[key] = _coerce(key, value, source)

@@ -1,5 +1,7 @@
 """Every user-facing outcome is one named type mapped to one exit code, here and nowhere else.
 
+Stdlib only: the basics every layer may import.
+
 A failure carries two texts: `detail` is for the terminal (and may hold the issuer's raw reply,
 which an operator needs), `str(failure)` is the scrubbed summary that may reach codex-login.log.
 """
@@ -32,14 +34,22 @@ class LoginFailure(Exception):
     exit_code: ExitCode = ExitCode.USAGE
     outcome: str = "failed"
 
-    def __init__(self, summary: str, *, detail: str | None = None, error_code: str | None = None):
+    def __init__(
+        self,
+        summary: str,
+        *,
+        detail: str | None = None,
+        error_code: str | None = None,
+        fields: dict[str, object] | None = None,
+    ):
         super().__init__(summary)
         self.summary = summary
         self.detail = detail if detail is not None else summary
         self.error_code = error_code
+        self.fields = fields or {}  # scrubbed facts for the log (e.g. an issuer error's status and kind)
 
     def log_fields(self) -> dict[str, object]:
-        fields: dict[str, object] = {"outcome": self.outcome, "exit_code": int(self.exit_code)}
+        fields: dict[str, object] = {**self.fields, "outcome": self.outcome, "exit_code": int(self.exit_code)}
         if self.error_code:
             fields["error_code"] = self.error_code
         return fields

@@ -16,10 +16,11 @@ every repeated group starts with a distinct delimiter.
 from __future__ import annotations
 
 import ast
-import functools
+import contextlib
+import contextvars
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "REDACTED",
     "SECRET_KEYS",
     "SECRET_QUERY_KEYS",
-    "is_secret_key",
     "forget_secrets",
     "normalize_key",
     "register_secrets",
@@ -104,13 +104,6 @@ _TEXT_KEYS = SECRET_KEYS | SECRET_QUERY_KEYS
 def normalize_key(key: object) -> str:
     """Lowercase and map '-' to '_' (so `Set-Cookie` and `set_cookie` are the same key)."""
     return str(key).strip().lower().replace("-", "_")
-
-
-def is_secret_key(key: object) -> bool:
-    try:
-        return normalize_key(key) in SECRET_KEYS
-    except Exception:
-        return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,45 +255,67 @@ _MAX_DEPTH = 32
 _INT64 = 2**63
 
 
-# Values this process knows are secret (its state, verifier, the code it received, the tokens it
-# holds). Patterns cannot recognise an opaque code an issuer echoes back in error_description;
-# exact values can. Longest first, so a secret that contains another is removed whole.
-_known_secrets: tuple[str, ...] = ()
+# The exact values one run knows are secret (its state, verifier, the code it received, the
+# tokens it holds). Patterns cannot recognise an opaque code an issuer echoes back in
+# error_description; exact values can. The set belongs to the open log (`run_secrets()`), in a
+# ContextVar that trio copies into every task and worker thread of the run.
 MIN_KNOWN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
+_CACHED_STR_LENGTH = 256  # field names and short values repeat in every message of every run
+_MAX_CACHE = 4096
+
+
+class RunSecrets:
+    """One run's known secrets, longest first (a secret that contains another is removed whole),
+    with its own cache of scrubbed short strings (an answer depends on the secrets known)."""
+
+    def __init__(self) -> None:
+        self.values: tuple[str, ...] = ()
+        self.cache: dict[str, str] = {}
+
+    def add(self, values: tuple[object, ...]) -> None:
+        fresh = {v for v in values if isinstance(v, str) and len(v) >= MIN_KNOWN_SECRET_LENGTH}
+        if not fresh.issubset(self.values):
+            self.values = tuple(sorted(set(self.values) | fresh, key=len, reverse=True))
+            self.cache.clear()  # an earlier answer may hold a value that is secret now
+
+
+_NO_SECRETS = RunSecrets()  # outside a run (the renderer): patterns only
+_run_secrets: contextvars.ContextVar[RunSecrets] = contextvars.ContextVar("codexlogin_run_secrets", default=_NO_SECRETS)
+
+
+@contextlib.contextmanager
+def run_secrets() -> Iterator[RunSecrets]:
+    """A fresh known-secret set for the block (one run); `register_secrets` adds to it."""
+    secrets = RunSecrets()
+    token = _run_secrets.set(secrets)
+    try:
+        yield secrets
+    finally:
+        _run_secrets.reset(token)
 
 
 def register_secrets(*values: object) -> None:
-    """Redact these exact values wherever they appear in what is logged or rendered."""
-    global _known_secrets
-    fresh = {v for v in values if isinstance(v, str) and len(v) >= MIN_KNOWN_SECRET_LENGTH}
-    if not fresh.issubset(_known_secrets):
-        _known_secrets = tuple(sorted(set(_known_secrets) | fresh, key=len, reverse=True))
-        _clean_short_str.cache_clear()  # an earlier answer may hold a value that is secret now
-
-
-def forget_secrets() -> None:
-    global _known_secrets
-    _known_secrets = ()
-    _clean_short_str.cache_clear()
-
-
-_CACHED_STR_LENGTH = 256  # field names and short values repeat in every message of every run
+    """Redact these exact values wherever this run logs them. Outside a run nothing is logged."""
+    secrets = _run_secrets.get()
+    if secrets is not _NO_SECRETS:
+        secrets.add(values)
 
 
 def _clean_str(value: str) -> str:
     text = str.__str__(value)
-    if len(text) <= _CACHED_STR_LENGTH:
-        return _clean_short_str(text)
-    return _clean_str_uncached(text)
+    secrets = _run_secrets.get()
+    if len(text) > _CACHED_STR_LENGTH:
+        return _clean_str_uncached(text, secrets.values)
+    cached = secrets.cache.get(text)
+    if cached is None:
+        if len(secrets.cache) >= _MAX_CACHE:
+            secrets.cache.clear()
+        cached = secrets.cache[text] = _clean_str_uncached(text, secrets.values)
+    return cached
 
 
-@functools.lru_cache(maxsize=4096)
-def _clean_short_str(text: str) -> str:
-    return _clean_str_uncached(text)
-
-
-def _clean_str_uncached(text: str) -> str:
-    for secret in _known_secrets:
+def _clean_str_uncached(text: str, known: tuple[str, ...]) -> str:
+    for secret in known:
         if secret in text:
             text = text.replace(secret, REDACTED)
     text = scrub_text(text)
@@ -414,7 +429,9 @@ def _scrub_embedded(embedded: object) -> dict[str, object] | None:
             continue
         ok, value = _literal(raw_value)
         if ok:
-            result.update(_scrub({key: value}, 1))  # type: ignore[arg-type]
+            scrubbed_item = _scrub({key: value}, 1)
+            assert isinstance(scrubbed_item, dict)  # _scrub maps a Mapping (below _MAX_DEPTH) to a dict
+            result.update(scrubbed_item)
         elif normalize_key(key) in SECRET_KEYS:
             result[_clean_str(key)] = REDACTED
         else:

@@ -17,11 +17,13 @@ import keyring.errors
 import trio
 
 from codexlogin import DEFAULT_CLIENT_ID, diagnostics
+from codexlogin.cli.console import ConsoleUI
 from codexlogin.flows.browser import browser_login
 from codexlogin.devissuer import GRANT_DEVICE_CODE, DevIssuer, serve_dev_issuer
 from codexlogin.errors import LoginFailure
 from codexlogin.config import load_settings
-from codexlogin.credentials.files import AuthDotJson, TokenData, save_auth
+from codexlogin.credentials.files import save_auth
+from codexlogin.credentials.model import AuthDotJson, TokenData
 
 
 def make_settings(tmp_path, issuer_url, **changes):
@@ -93,7 +95,7 @@ class Run:
 
         async def login():
             with diagnostics.command_action("login", "browser"):
-                return await browser_login(self.settings, stderr=self.stderr, on_listening=send.send_nowait)
+                return await browser_login(self.settings, ConsoleUI(self.stderr), on_listening=send.send_nowait)
 
         with diagnostics.open_log(self.settings.resolved_log_dir):
             async with trio.open_nursery() as nursery:

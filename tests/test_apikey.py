@@ -17,7 +17,9 @@ from dataclasses import replace
 
 import pytest
 
-from codexlogin.flows.apikey import PIPE_HINT, api_key_login, read_api_key, run_api_key_login
+from codexlogin.cli.app import app
+from codexlogin.flows.apikey import PIPE_HINT, api_key_login, read_api_key
+from codexlogin.flows.ui import SilentUI
 from codexlogin.errors import ExitCode, PolicyViolation, UsageError
 from codexlogin.config import load_settings
 
@@ -26,6 +28,14 @@ KEY = "sk-proj-0123456789abcdefghijklmnopqrstuvwxyzABCDE"
 
 def make_settings(tmp_path, **changes):
     return replace(load_settings({}), log_dir=tmp_path / "log", **changes)
+
+
+def run_api_key_login(settings, *, stdin, monkeypatch):
+    """`codex login --with-api-key` through the CLI (its stdin the given stream); returns the exit code.
+    `settings` must be make_settings(tmp_path, ...): its log dir and credentials store go in as flags."""
+    monkeypatch.setattr(sys, "stdin", stdin)
+    store = f"cli_auth_credentials_store={settings.cli_auth_credentials_store}"
+    return app(["login", "--with-api-key", "--log-dir", str(settings.log_dir), "-c", store], result_action="return_value")
 
 
 @contextmanager
@@ -47,20 +57,20 @@ def terminal():
         os.close(primary)
 
 
-def test_key_from_a_pipe_is_stripped_and_saved(tmp_path):
+async def test_key_from_a_pipe_is_stripped_and_saved(tmp_path):
     settings = make_settings(tmp_path)
     with piped(f"  {KEY}\n\n".encode()) as stdin:
-        auth = api_key_login(settings, stdin)
+        auth, _backend = await api_key_login(settings, stdin, SilentUI())
     assert auth.openai_api_key == KEY
     saved = json.loads(settings.auth_file.read_text())
     assert saved == {"auth_mode": "apikey", "OPENAI_API_KEY": KEY}
     assert stat.S_IMODE(settings.auth_file.stat().st_mode) == 0o600
 
 
-def test_terminal_stdin_is_refused_with_the_pipe_hint(tmp_path):
+async def test_terminal_stdin_is_refused_with_the_pipe_hint(tmp_path):
     settings = make_settings(tmp_path)
     with terminal() as stdin, pytest.raises(UsageError) as info:
-        api_key_login(settings, stdin)
+        await api_key_login(settings, stdin, SilentUI())
     assert PIPE_HINT in info.value.detail and "terminal" in info.value.detail
     assert not settings.auth_file.exists()
 
@@ -83,18 +93,18 @@ def test_no_stdin_at_all():
         read_api_key(None)
 
 
-def test_forced_chatgpt_login_refuses_api_keys_before_reading(tmp_path):
+async def test_forced_chatgpt_login_refuses_api_keys_before_reading(tmp_path):
     settings = make_settings(tmp_path, forced_login_method="chatgpt")
     stdin = io.StringIO(KEY)
     with pytest.raises(PolicyViolation):
-        api_key_login(settings, stdin)
+        await api_key_login(settings, stdin, SilentUI())
     assert stdin.tell() == 0 and not settings.auth_file.exists()
 
 
-def test_flow_prints_a_masked_key_and_logs_no_secret(tmp_path, capsys):
+def test_flow_prints_a_masked_key_and_logs_no_secret(tmp_path, capsys, monkeypatch):
     settings = make_settings(tmp_path)
     with piped(KEY.encode()) as stdin:
-        code = run_api_key_login(settings, stdin=stdin)
+        code = run_api_key_login(settings, stdin=stdin, monkeypatch=monkeypatch)
     assert code == 0
     err = capsys.readouterr().err
     assert "Successfully logged in using an API key - sk-proj-***ABCDE" in err and KEY not in err
@@ -107,10 +117,10 @@ def test_flow_prints_a_masked_key_and_logs_no_secret(tmp_path, capsys):
     assert saves[-1]["action_status"] == "succeeded" and saves[-1]["backend"] == "file"
 
 
-def test_flow_failure_is_one_error_line_and_exit_code(tmp_path, capsys):
+def test_flow_failure_is_one_error_line_and_exit_code(tmp_path, capsys, monkeypatch):
     settings = make_settings(tmp_path)
     with piped(b"") as stdin:
-        code = run_api_key_login(settings, stdin=stdin)
+        code = run_api_key_login(settings, stdin=stdin, monkeypatch=monkeypatch)
     assert code == ExitCode.USAGE
     err = capsys.readouterr().err
     assert err.startswith("error: no API key on stdin") and err.count("\n") == 1
@@ -118,13 +128,13 @@ def test_flow_failure_is_one_error_line_and_exit_code(tmp_path, capsys):
 
 def test_a_real_pipe_into_a_process(tmp_path):
     """`printenv OPENAI_API_KEY | …` shape: a child process whose stdin is a pipe."""
-    code = "import sys; from codexlogin.flows.apikey import run_api_key_login; from codexlogin.config import load_settings; sys.exit(run_api_key_login(load_settings({})))"
+    code = "from codexlogin.cli.app import main; main(['login', '--with-api-key'])"
     result = subprocess.run([sys.executable, "-c", code], check=False, input=KEY + "\n", capture_output=True, text=True, timeout=60, env=os.environ.copy())
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "codex-home" / "auth.json").read_text())["OPENAI_API_KEY"] == KEY
 
 
-def test_the_save_takes_the_auth_lock(tmp_path):
+async def test_the_save_takes_the_auth_lock(tmp_path):
     """A token refresh in flight holds $CODEX_HOME/auth.lock; the key is saved only under it, so
     the refresh cannot write its tokens over the key afterwards."""
     from codexlogin.credentials.lock import _try_lock, _unlock, refresh_lock_path
@@ -137,18 +147,18 @@ def test_the_save_takes_the_auth_lock(tmp_path):
     try:
         assert _try_lock(fd)
         with piped(KEY.encode()) as stdin, pytest.raises(StorageFailed) as info:
-            api_key_login(settings, stdin, lock_timeout=0)
+            await api_key_login(settings, stdin, SilentUI(), lock_timeout=0)
         assert info.value.exit_code == ExitCode.STORAGE_FAILED and "auth.lock" in info.value.detail
         assert not settings.auth_file.exists()
         _unlock(fd)
         with piped(KEY.encode()) as stdin:
-            api_key_login(settings, stdin, lock_timeout=0)
+            await api_key_login(settings, stdin, SilentUI(), lock_timeout=0)
         assert json.loads(settings.auth_file.read_text())["OPENAI_API_KEY"] == KEY
     finally:
         os.close(fd)
 
 
-def test_keyring_login_says_where_the_key_went(tmp_path, capsys):
+def test_keyring_login_says_where_the_key_went(tmp_path, capsys, monkeypatch):
     import keyring
     import keyring.backends.fail
     from harness import MemoryKeyring
@@ -158,7 +168,7 @@ def test_keyring_login_says_where_the_key_went(tmp_path, capsys):
     try:
         settings = make_settings(tmp_path, cli_auth_credentials_store="keyring")
         with piped(KEY.encode()) as stdin:
-            assert run_api_key_login(settings, stdin=stdin) == 0
+            assert run_api_key_login(settings, stdin=stdin, monkeypatch=monkeypatch) == 0
     finally:
         keyring.set_keyring(keyring.backends.fail.Keyring())
     err = capsys.readouterr().err
@@ -166,8 +176,8 @@ def test_keyring_login_says_where_the_key_went(tmp_path, capsys):
     assert "auth.json" not in err and not settings.auth_file.exists() and len(backend.entries) == 1
 
 
-def test_file_login_says_where_the_key_went(tmp_path, capsys):
+def test_file_login_says_where_the_key_went(tmp_path, capsys, monkeypatch):
     settings = make_settings(tmp_path)
     with piped(KEY.encode()) as stdin:
-        assert run_api_key_login(settings, stdin=stdin) == 0
+        assert run_api_key_login(settings, stdin=stdin, monkeypatch=monkeypatch) == 0
     assert f"Credentials saved to {settings.auth_file}\n" in capsys.readouterr().err

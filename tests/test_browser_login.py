@@ -18,8 +18,7 @@ import httpx
 import pytest
 import trio
 
-from codexlogin.oauth.client import IssuerRejected, IssuerUnreachable
-from codexlogin.errors import Cancelled, Denied, LoginFailure, PortUnavailable, Terminated, TimedOut
+from codexlogin.errors import Cancelled, Denied, LoginFailure, PortUnavailable, Terminated, TimedOut, TokenExchangeFailed
 from harness import Run, approve, approving_browser, assert_no_secrets, assert_port_free, callback_url, free_port, get, make_settings, query_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
@@ -123,8 +122,9 @@ async def test_token_endpoint_errors(tmp_path, dev_issuer, status, content_type,
     with trio.fail_after(10):
         run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
         failure = await run(approving_browser)
-    assert isinstance(failure, IssuerRejected)
-    assert failure.status == status and failure.error_code == error_code
+    # issuer errors reach the caller as TokenExchangeFailed carrying the issuer's facts
+    assert isinstance(failure, TokenExchangeFailed) and failure.fields["kind"] == "rejected"
+    assert failure.fields["status"] == status and failure.error_code == error_code
     assert terminal_text in failure.detail, "the terminal keeps the backend's detail"
     assert run.pages[0].status_code == 502 and terminal_text.split(":")[0] in run.pages[0].text
     assert not run.settings.auth_file.exists()
@@ -146,7 +146,7 @@ async def test_connection_refused(tmp_path):
     with trio.fail_after(10):
         run = Run(make_settings(tmp_path, f"http://127.0.0.1:{dead_port}"))
         failure = await run(send_code)
-    assert isinstance(failure, IssuerUnreachable) and failure.kind == "connect"
+    assert isinstance(failure, TokenExchangeFailed) and failure.fields["kind"] == "connect"
     exchange_end = [m for m in run.log_messages() if m.get("action_type") == "codex:token_exchange"][-1]
     assert exchange_end["kind"] == "connect"
     assert_no_secrets(run.log, "some-code")
@@ -157,7 +157,7 @@ async def test_token_exchange_timeout_on_mock_clock(tmp_path, dev_issuer, mock_c
     with trio.fail_after(100):  # virtual seconds: the exchange gives up at 30
         run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
         failure = await run(approving_browser)
-    assert isinstance(failure, IssuerUnreachable) and failure.kind == "timeout"
+    assert isinstance(failure, TokenExchangeFailed) and failure.fields["kind"] == "timeout"
     assert "within 30s" in failure.detail
     assert trio.current_time() < 100
 
@@ -291,13 +291,13 @@ async def test_callback_from_another_issuer_is_refused(tmp_path, dev_issuer):
 
 
 async def test_a_bug_while_completing_ends_the_login_instead_of_hanging(tmp_path, dev_issuer, monkeypatch):
-    import codexlogin.flows.browser as browser_flow
+    import codexlogin.flows.complete as complete_flow
     from codexlogin.errors import InternalError
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(browser_flow, "build_chatgpt_auth", broken)  # stands in for any unexpected bug
+    monkeypatch.setattr(complete_flow, "chatgpt_auth", broken)  # stands in for any unexpected bug
     with trio.fail_after(10):
         run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
         failure = await run(approving_browser)

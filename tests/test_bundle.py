@@ -2,7 +2,7 @@
 
 Rules: loopback only, port 0; the dev issuer over real HTTP in the test nursery; a real browser
 login (harness) writes the log and auth.json first; a hard `trio.fail_after` on every I/O test;
-the command runs in a worker thread (it calls trio.run) or as `python -m codexlogin.support.bundle`.
+the command runs in a worker thread (it calls trio.run) or as `python -m codexlogin login bundle`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pytest
 import trio
 from harness import Run, approving_browser, make_settings
 
+from codexlogin.cli.bundle import bundle as bundle_command
 from codexlogin.support import bundle as bundle_mod
 from codexlogin.support import doctor
 
@@ -69,7 +70,7 @@ async def make_bundle(tmp_path, issuer_url, capsys, **kwargs):
     kwargs.setdefault("log_dir", tmp_path / "log")
     kwargs.setdefault("config", ("port=0",))
     with trio.fail_after(30):
-        code = await trio.to_thread.run_sync(partial(bundle_mod.bundle, **kwargs))
+        code = await trio.to_thread.run_sync(partial(bundle_command, **kwargs))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -219,7 +220,7 @@ async def test_as_a_subprocess(tmp_path, dev_issuer):
     env = {**os.environ, "CODEX_LOGIN_ISSUER": dev_issuer.issuer_url, "CODEX_LOGIN_PORT": "0"}
     with trio.fail_after(60):
         result = await trio.run_process(
-            [sys.executable, "-m", "codexlogin.support.bundle", "-o", "x.tgz"], env=env, cwd=tmp_path,
+            [sys.executable, "-m", "codexlogin", "login", "bundle", "-o", "x.tgz"], env=env, cwd=tmp_path,
             capture_stdout=True, capture_stderr=True, check=False,
         )
     assert result.returncode == 0, result.stderr

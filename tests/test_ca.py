@@ -16,13 +16,14 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
+from codexlogin.cli.console import ConsoleUI
 from codexlogin.devissuer import DevIssuer
 from codexlogin.flows.device import device_login
-from codexlogin.oauth.client import IssuerUnreachable
-from codexlogin.errors import ExitCode, UsageError
+from codexlogin.errors import ExitCode, TokenExchangeFailed, UsageError
 from codexlogin.flows.refresh import RefreshUnreachable, refresh_credentials
 from codexlogin.config import load_settings
-from codexlogin.credentials.files import AuthDotJson, TokenData, save_auth
+from codexlogin.credentials.files import save_auth
+from codexlogin.credentials.model import AuthDotJson, TokenData
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
@@ -56,7 +57,7 @@ async def test_good_ca_from_codex_ca_certificate(tmp_path, mock_clock, monkeypat
     monkeypatch.setenv("SSL_CERT_FILE", str(pki["other_ca"]))  # CODEX_CA_CERTIFICATE wins
     settings = make_settings(tmp_path, https_issuer.issuer_url)
     with trio.fail_after(30):
-        auth = await device_login(settings, stderr=io.StringIO())
+        auth, _backend = await device_login(settings, ConsoleUI(stderr=io.StringIO()))
     assert auth.auth_mode == "chatgpt" and settings.auth_file.exists()
 
 
@@ -64,16 +65,16 @@ async def test_good_ca_from_ssl_cert_file(tmp_path, mock_clock, monkeypatch, pki
     monkeypatch.setenv("SSL_CERT_FILE", str(pki["ca"]))
     settings = make_settings(tmp_path, https_issuer.issuer_url)
     with trio.fail_after(30):
-        auth = await device_login(settings, stderr=io.StringIO())
+        auth, _backend = await device_login(settings, ConsoleUI(stderr=io.StringIO()))
     assert auth.tokens.account_id == "acct_dev"
 
 
 async def test_wrong_ca_is_a_tls_error(tmp_path, monkeypatch, pki, https_issuer):
     monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(pki["other_ca"]))
     settings = make_settings(tmp_path, https_issuer.issuer_url)
-    with trio.fail_after(30), pytest.raises(IssuerUnreachable) as info:
-        await device_login(settings, stderr=io.StringIO())
-    assert info.value.kind == "tls" and "(tls)" in info.value.detail
+    with trio.fail_after(30), pytest.raises(TokenExchangeFailed) as info:  # the issuer unreachable, as sign-in
+        await device_login(settings, ConsoleUI(stderr=io.StringIO()))
+    assert info.value.fields["kind"] == "tls" and "(tls)" in info.value.detail
     assert not settings.auth_file.exists() and https_issuer.requests == []
 
     save_auth(settings.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "opaque", "rt"), last_refresh="2020-01-01T00:00:00Z"))
@@ -90,7 +91,7 @@ async def test_malformed_or_missing_pem_names_both_variables(tmp_path, monkeypat
     monkeypatch.setenv(variable, str(path))
     settings = make_settings(tmp_path, "https://127.0.0.1:9")
     with trio.fail_after(10), pytest.raises(UsageError) as info:
-        await device_login(settings, stderr=io.StringIO())
+        await device_login(settings, ConsoleUI(stderr=io.StringIO()))
     detail = info.value.detail
     assert str(path) in detail and "CODEX_CA_CERTIFICATE" in detail and "SSL_CERT_FILE" in detail
     assert f"from {variable}" in detail and info.value.exit_code == ExitCode.USAGE

@@ -6,6 +6,7 @@ Real files in tmp_path (conftest points CODEX_HOME there); the keyring is swappe
 
 from __future__ import annotations
 
+import io
 import json
 import stat
 from dataclasses import replace
@@ -17,18 +18,18 @@ import keyring.errors
 import pytest
 from harness import MemoryKeyring
 
+from codexlogin.credentials.keyring import KEYRING_SERVICE, keyring_user
+from codexlogin.credentials.policy import check_login_method
 from codexlogin.credentials.store import (
-    KEYRING_SERVICE,
-    check_login_method,
     credentials_present,
     delete_credentials,
-    keyring_user,
     load_credentials,
     save_credentials,
 )
 from codexlogin.errors import ExitCode, PolicyViolation, StorageFailed
 from codexlogin.config import load_settings
-from codexlogin.credentials.files import AuthDotJson, TokenData
+from codexlogin.credentials.model import AuthDotJson, TokenData
+from codexlogin.flows.ui import SilentUI
 
 
 class BrokenKeyring(MemoryKeyring):
@@ -54,6 +55,10 @@ def settings_with(store="file", **changes):
     return replace(load_settings({}), cli_auth_credentials_store=store, **changes)
 
 
+def no_fallback(message):
+    raise AssertionError(f"unexpected keyring fallback: {message}")
+
+
 CHATGPT = AuthDotJson(
     auth_mode="chatgpt",
     tokens=TokenData(id_token="id.t.x", access_token="acc.t.x", refresh_token="rt-secret", account_id="acct_1"),
@@ -65,7 +70,7 @@ APIKEY = AuthDotJson(auth_mode="apikey", openai_api_key="sk-proj-abcdefghijklmno
 def test_file_backend_round_trip_is_private():
     settings = settings_with("file")
     assert load_credentials(settings) == (None, "file")
-    assert save_credentials(settings, CHATGPT) == "file"
+    assert save_credentials(settings, CHATGPT, on_fallback=no_fallback) == "file"
     assert stat.S_IMODE(settings.auth_file.stat().st_mode) == 0o600
     loaded, backend = load_credentials(settings)
     assert backend == "file" and loaded.to_json() == CHATGPT.to_json()
@@ -78,7 +83,7 @@ def test_keyring_backend_stores_one_entry_per_codex_home_and_no_file(memory_keyr
     settings = settings_with("keyring")
     settings.auth_file.parent.mkdir(parents=True, exist_ok=True)
     settings.auth_file.write_text(json.dumps(APIKEY.to_json()))  # left over from a file login
-    assert save_credentials(settings, CHATGPT) == "keyring"
+    assert save_credentials(settings, CHATGPT, on_fallback=no_fallback) == "keyring"
     assert not settings.auth_file.exists()  # no tokens left on disk
     ((service, user), secret), = memory_keyring.entries.items()
     assert service == KEYRING_SERVICE and user == keyring_user(settings) and user.startswith("cli|")
@@ -93,7 +98,7 @@ def test_keyring_backend_stores_one_entry_per_codex_home_and_no_file(memory_keyr
 def test_keyring_store_without_a_keyring_is_a_storage_failure(no_keyring):
     settings = settings_with("keyring")
     with pytest.raises(StorageFailed) as info:
-        save_credentials(settings, APIKEY)
+        save_credentials(settings, APIKEY, on_fallback=no_fallback)
     assert info.value.exit_code == ExitCode.STORAGE_FAILED
     assert "no system keyring" in info.value.detail and "file or auto" in info.value.detail
     assert not settings.auth_file.exists()
@@ -104,7 +109,7 @@ def test_keyring_store_without_a_keyring_is_a_storage_failure(no_keyring):
 def test_auto_uses_the_keyring_when_there_is_one(memory_keyring):
     settings = settings_with("auto")
     warnings = []
-    assert save_credentials(settings, APIKEY, warn=warnings.append) == "keyring"
+    assert save_credentials(settings, APIKEY, on_fallback=warnings.append) == "keyring"
     assert warnings == [] and len(memory_keyring.entries) == 1
 
 
@@ -114,7 +119,7 @@ def test_auto_falls_back_to_the_file_with_a_warning(backend):
     try:
         settings = settings_with("auto")
         warnings = []
-        assert save_credentials(settings, APIKEY, warn=warnings.append) == "file"
+        assert save_credentials(settings, APIKEY, on_fallback=warnings.append) == "file"
         assert len(warnings) == 1 and "file backend" in warnings[0] and str(settings.auth_file) in warnings[0]
         assert load_credentials(settings)[0].openai_api_key == APIKEY.openai_api_key
         assert load_credentials(settings)[1] == "file"
@@ -122,15 +127,20 @@ def test_auto_falls_back_to_the_file_with_a_warning(backend):
         keyring.set_keyring(keyring.backends.fail.Keyring())
 
 
-def test_auto_default_warning_goes_to_stderr(no_keyring, capsys):
-    save_credentials(settings_with("auto"), APIKEY)
-    err = capsys.readouterr().err
+async def test_auto_default_warning_goes_to_stderr(no_keyring):
+    """The store only reports the fallback; a login's save shows it to the user as a warning line."""
+    from codexlogin.cli.console import ConsoleUI
+    from codexlogin.flows.complete import save_locked
+
+    stderr = io.StringIO()
+    await save_locked(settings_with("auto"), APIKEY, ConsoleUI(stderr=stderr))
+    err = stderr.getvalue()
     assert err.startswith("warning: no system keyring is available") and "auth.json" in err
 
 
 def test_auto_reads_an_older_file_login_when_the_keyring_is_empty(memory_keyring):
     file_settings, auto_settings = settings_with("file"), settings_with("auto")
-    save_credentials(file_settings, CHATGPT)
+    save_credentials(file_settings, CHATGPT, on_fallback=no_fallback)
     loaded, backend = load_credentials(auto_settings)
     assert backend == "file" and loaded.tokens.account_id == "acct_1"
     assert delete_credentials(auto_settings) is True and not file_settings.auth_file.exists()
@@ -167,14 +177,14 @@ def test_reprs_hold_no_secrets():
 async def test_save_credentials_locked_waits_for_the_lock(autojump_clock):  # no sockets: jump at once
     import trio
 
-    from codexlogin.credentials.store import save_credentials_locked
+    from codexlogin.flows.complete import save_locked as save_credentials_locked
     from codexlogin.credentials.lock import hold_file_lock, refresh_lock_path
 
     settings = settings_with("file")
     done = []
 
     async def save():
-        done.append(await save_credentials_locked(settings, APIKEY))
+        done.append(await save_credentials_locked(settings, APIKEY, SilentUI()))
 
     with trio.fail_after(100):
         async with trio.open_nursery() as nursery, hold_file_lock(refresh_lock_path(settings), timeout=1):
@@ -187,7 +197,7 @@ async def test_save_credentials_locked_waits_for_the_lock(autojump_clock):  # no
 async def test_save_credentials_locked_gives_up_as_a_storage_failure(autojump_clock):
     import trio
 
-    from codexlogin.credentials.store import save_credentials_locked
+    from codexlogin.flows.complete import save_locked as save_credentials_locked
     from codexlogin.credentials.lock import hold_file_lock, refresh_lock_path
 
     settings = settings_with("file")
@@ -195,7 +205,7 @@ async def test_save_credentials_locked_gives_up_as_a_storage_failure(autojump_cl
         async with hold_file_lock(refresh_lock_path(settings), timeout=1):
             started = trio.current_time()
             with pytest.raises(StorageFailed) as info:
-                await save_credentials_locked(settings, APIKEY, timeout=20)
+                await save_credentials_locked(settings, APIKEY, SilentUI(), timeout=20)
             assert 20 <= trio.current_time() - started < 21
     assert info.value.exit_code == ExitCode.STORAGE_FAILED
     assert info.value.detail.startswith("credentials not saved: another codex process held") and "auth.lock" in info.value.detail

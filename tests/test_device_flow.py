@@ -16,9 +16,9 @@ import trio
 from harness import read_body
 
 from codexlogin import diagnostics
+from codexlogin.cli.console import PHISHING_WARNING, ConsoleUI
 from codexlogin.devissuer import GRANT_DEVICE_CODE
 from codexlogin.flows.device import (
-    PHISHING_WARNING,
     DeviceLoginUnavailable,
     device_login,
 )
@@ -60,7 +60,8 @@ class Run:
 
         async def login(cancel_scope):
             try:
-                outcome.append(await device_login(self.settings, stderr=self.stderr))
+                auth, _backend = await device_login(self.settings, ConsoleUI(self.stderr))
+                outcome.append(auth)
             except LoginFailure as failure:
                 outcome.append(failure)
             cancel_scope.cancel()
@@ -251,22 +252,33 @@ async def test_the_save_waits_for_the_auth_lock(tmp_path, mock_clock, dev_issuer
 
 @pytest.mark.parametrize("backend", ["keyring", "file"])
 def test_success_line_names_where_the_credentials_went(tmp_path, monkeypatch, capsys, backend):
-    from codexlogin.flows import device as device_flow
-    from codexlogin.credentials.files import AuthDotJson
+    """`codex login --device-auth` through the CLI against a real dev issuer (in its own thread:
+    the command runs its own trio loop); the last line says where the credentials went."""
+    import keyring
+    import keyring.backends.fail
+    from harness import MemoryKeyring, issuer_in_thread
 
-    async def fake_login(settings, *, stderr=None, http=None):
-        return AuthDotJson("apikey", openai_api_key="sk-x"), backend
+    from codexlogin.cli.app import app
+    from codexlogin.devissuer import DevIssuer
 
-    monkeypatch.setattr(device_flow, "device_login_and_save", fake_login)
-    settings = make_settings(tmp_path, "http://127.0.0.1:9")
-    stderr = io.StringIO()
-    assert device_flow.run_device_login(settings, stderr=stderr) == 0
+    monkeypatch.setattr("codexlogin.devissuer.DEVICE_POLL_INTERVAL", 1)  # real time here: one short poll
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    try:
+        with issuer_in_thread(DevIssuer(device_auto_approve_after=1)) as url:
+            settings = make_settings(tmp_path, url, cli_auth_credentials_store=backend)
+            argv = ["login", "--device-auth", "--issuer", url, "--log-dir", str(settings.log_dir),
+                    "-c", f"cli_auth_credentials_store={backend}"]
+            assert app(argv, result_action="return_value") == 0
+    finally:
+        keyring.set_keyring(keyring.backends.fail.Keyring())
     where = "the system keyring (service Codex Auth)" if backend == "keyring" else str(settings.auth_file)
-    assert stderr.getvalue() == f"Successfully logged in. Credentials saved to {where}\n"
+    err = capsys.readouterr().err
+    assert err.endswith(f"\nSuccessfully logged in. Credentials saved to {where}\n"), err  # after the device code
+    assert settings.auth_file.exists() == (backend == "file") and len(memory.entries) == (backend == "keyring")
 
 
 def test_issuer_supplied_device_text_cannot_drive_the_terminal():
-    from codexlogin.flows.device import announce
     from codexlogin.oauth.client import DeviceAuthorization
 
     device = DeviceAuthorization(
@@ -278,7 +290,7 @@ def test_issuer_supplied_device_text_cannot_drive_the_terminal():
         interval=5,
     )
     out = io.StringIO()
-    announce(out, device)
+    ConsoleUI(stderr=out).device_code(device)  # what the CLI prints
     text = out.getvalue()
     assert "\x1b" not in text and "\x07" not in text and "\r" not in text
     assert "ABCD\\x1b[2J-EFGH" in text and "FAKE PROMPT" in text.splitlines()[text.splitlines().index("   Or open this link, which fills in the code for you:") + 1]

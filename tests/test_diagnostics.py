@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from codexlogin import __version__
 from codexlogin import diagnostics as diag
+from codexlogin.diagnostics import destination, schema
 from codexlogin.errors import TokenExchangeFailed
 from codexlogin.redact import REDACTED
 
@@ -53,6 +54,30 @@ class Opaque:
 def _explode(value: object) -> object:
     raise ValueError(f"cannot serialize {value!r} for https://auth.example/oauth/token?code=x")
 
+
+# Ad-hoc types of these tests (the product declares its own in diagnostics/schema.py).
+TEST_FIELDS = MessageType("codex:test:fields", [], "")
+TEST_CONNECT = eliot.ActionType("codex:test:connect", [], [], "")
+TEST_FAILURE = eliot.ActionType("codex:test:failure", [], [], "")
+TEST_HELLO = MessageType("codex:test:hello", [], "")
+TEST_INSIDE = MessageType("codex:test:inside", [], "")
+TEST_OUTSIDE = MessageType("codex:test:outside", [], "")
+TEST_STILL_RUNNING = MessageType("codex:test:still_running", [], "")
+TEST_X = MessageType("codex:test:x", [], "")
+TEST_X_ACTION = eliot.ActionType("codex:test:x", [], [], "")
+TEST_A = MessageType("codex:test:a", [], "")
+TEST_B = MessageType("codex:test:b", [], "")
+TEST_CHILD = MessageType("codex:test:child", [], "")
+
+COMMAND = schema.COMMAND.action_type
+TOKEN_EXCHANGE = schema.TOKEN_EXCHANGE.action_type
+CALLBACK = schema.CALLBACK.action_type
+API_KEY_EXCHANGE = schema.API_KEY_EXCHANGE.action_type
+LISTENER = schema.LISTENER.action_type
+SAVE_CREDENTIALS = schema.SAVE_CREDENTIALS.action_type
+STATE_MISMATCH = schema.STATE_MISMATCH.message_type
+OAUTH_ERROR = schema.OAUTH_ERROR.message_type
+LIBRARY_LOG = schema.LIBRARY_LOG.message_type
 
 EXPLODING = MessageType(
     "codex:test:exploding",
@@ -85,8 +110,8 @@ def plant_everywhere(secret: str) -> str:
             issuer, f"https://auth.example/oauth/token?code={secret}", f"http://localhost:1455/cb?state={secret}"
         ) as action:
             action.add_success_fields(status=200, access_token=secret, body=f'{{"id_token": "{secret}"}}')
-        diag.log_event(
-            "codex:test:fields",
+        diag.emit(
+            TEST_FIELDS,
             code=secret,
             tokens={"access_token": secret, "refresh_token": secret},
             headers={"Authorization": f"Bearer {secret}", "Cookie": f"sid={secret}"},
@@ -115,10 +140,10 @@ def plant_everywhere(secret: str) -> str:
             with diag.api_key_exchange_action(f"https://auth.example/oauth/token?subject_token={secret}"):
                 raise _httpx_status_error(f"https://user:{secret}@auth.example/oauth/token?code={secret}")
         with pytest.raises(httpx.ConnectError):
-            with diag.named_action("codex:test:connect"):
+            with diag.start(TEST_CONNECT):
                 raise httpx.ConnectError(f"cannot connect to https://auth.example/?code={secret}")
         with pytest.raises(TokenExchangeFailed):
-            with diag.named_action("codex:test:failure"):
+            with diag.start(TEST_FAILURE):
                 raise TokenExchangeFailed(
                     f"token exchange failed: refresh_token={secret}",
                     detail=f"raw backend body {{'access_token': '{secret}'}} {secret}",
@@ -170,7 +195,7 @@ def test_planted_secrets_never_reach_the_file_and_structure_is_intact(tmp_path, 
     for message in messages:
         by_type.setdefault(message.get("action_type") or message["message_type"], []).append(message)
 
-    root_start, root_end = by_type[diag.COMMAND]
+    root_start, root_end = by_type[COMMAND]
     assert root_start["action_status"] == "started"
     assert root_start["command"] == "login"
     assert root_start["flow"] == "browser"
@@ -181,7 +206,7 @@ def test_planted_secrets_never_reach_the_file_and_structure_is_intact(tmp_path, 
     assert root_end["outcome"] == "success" and root_end["exit_code"] == 0
     assert root_start["task_level"] == [1]
 
-    start, end = by_type[diag.TOKEN_EXCHANGE]
+    start, end = by_type[TOKEN_EXCHANGE]
     assert start["token_endpoint"] == "https://auth.example/oauth/token?code=<redacted>"
     assert start["redirect_uri"] == "http://localhost:1455/cb?state=<redacted>"
     assert end["status"] == 200 and end["access_token"] == REDACTED and end["body"] == REDACTED
@@ -191,17 +216,17 @@ def test_planted_secrets_never_reach_the_file_and_structure_is_intact(tmp_path, 
     assert fields["headers"] == {"Authorization": REDACTED, "Cookie": REDACTED}
     assert fields["has_code"] is True and fields["state_valid"] is False
 
-    callback_start, callback_end = by_type[diag.CALLBACK]
+    callback_start, callback_end = by_type[CALLBACK]
     assert callback_start["path"] == "/auth/callback"
     assert (callback_start["has_code"], callback_start["has_state"]) == (True, True)
     assert (callback_start["has_error"], callback_start["state_valid"]) == (False, False)
     assert callback_end["action_status"] == "succeeded"
-    assert by_type[diag.STATE_MISMATCH][0]["severity"] == "warning"
-    oauth_error = by_type[diag.OAUTH_ERROR][0]
+    assert by_type[STATE_MISMATCH][0]["severity"] == "warning"
+    oauth_error = by_type[OAUTH_ERROR][0]
     assert oauth_error["error_code"] == "access_denied code=<redacted>"
     assert oauth_error["has_error_description"] is True
 
-    api_start, api_end = by_type[diag.API_KEY_EXCHANGE]
+    api_start, api_end = by_type[API_KEY_EXCHANGE]
     assert api_end["action_status"] == "failed"
     assert api_end["exception"] == "httpx.HTTPStatusError"
     assert "https://auth.example/oauth/token?code=<redacted>" in api_end["reason"]
@@ -219,7 +244,7 @@ def test_planted_secrets_never_reach_the_file_and_structure_is_intact(tmp_path, 
     assert destination_failures[0]["message"]["code"] == REDACTED
     assert destination_failures[0]["exception"] == "builtins.RuntimeError"
 
-    library = by_type[diag.LIBRARY_LOG]
+    library = by_type[LIBRARY_LOG]
     assert [m["logger"] for m in library] == ["hypercorn.error"]
     assert library[0]["message"] == "bad request /auth/callback?code=<redacted>&state=<redacted>"
     assert "HTTP Request" not in raw
@@ -268,7 +293,7 @@ def test_file_mode_dir_mode_and_append_across_runs(tmp_path):
     assert again == log_path
     text = log_path.read_text(encoding="utf-8")
     assert text.startswith(first_text)
-    uuids = {m["task_uuid"] for m in read_log(log_path) if m.get("action_type") == diag.COMMAND}
+    uuids = {m["task_uuid"] for m in read_log(log_path) if m.get("action_type") == COMMAND}
     assert {first.task_uuid, second.task_uuid} <= uuids
 
 
@@ -277,15 +302,15 @@ def test_existing_file_is_chmodded_to_0600(tmp_path):
     log_path.write_text('{"old": "line"}\n')
     os.chmod(log_path, 0o644)
     with diag.open_log(tmp_path):
-        diag.log_event("codex:test:hello")
+        diag.emit(TEST_HELLO)
     assert stat.S_IMODE(log_path.stat().st_mode) == 0o600
     assert log_path.read_text().startswith('{"old": "line"}\n')
 
 
 def test_nothing_is_written_after_the_block(tmp_path):
     with diag.open_log(tmp_path) as log_path:
-        diag.log_event("codex:test:inside")
-    diag.log_event("codex:test:outside")
+        diag.emit(TEST_INSIDE)
+    diag.emit(TEST_OUTSIDE)
     types = [m.get("message_type") for m in read_log(log_path)]
     assert "codex:test:inside" in types and "codex:test:outside" not in types
 
@@ -296,7 +321,7 @@ def test_unwritable_dir_warns_once_and_continues(tmp_path, capsys):
     log_dir = blocker / "logs"
     with diag.open_log(log_dir) as log_path:
         with diag.command_action("login", "browser", issuer="https://auth.example") as action:
-            diag.log_event("codex:test:still_running", code="SECRET")
+            diag.emit(TEST_STILL_RUNNING, code="SECRET")
             action.add_success_fields(outcome="success", exit_code=0)
     assert log_path is None
     err = capsys.readouterr().err
@@ -309,7 +334,7 @@ def test_unwritable_file_warns_to_given_stream(tmp_path, capsys):
     (tmp_path / diag.LOG_FILE_NAME).mkdir()  # a directory where the file should be
     stream = io.StringIO()
     with diag.open_log(tmp_path, stderr=stream) as log_path:
-        diag.log_event("codex:test:x")
+        diag.emit(TEST_X)
     assert log_path is None
     lines = stream.getvalue().splitlines()
     assert len(lines) == 1
@@ -323,7 +348,7 @@ def test_symlinked_log_file_is_refused(tmp_path, capsys):
     target.write_text("")
     (tmp_path / diag.LOG_FILE_NAME).symlink_to(target)
     with diag.open_log(tmp_path) as log_path:
-        diag.log_event("codex:test:x")
+        diag.emit(TEST_X)
     assert log_path is None
     assert target.read_text() == ""
     assert len(capsys.readouterr().err.splitlines()) == 1
@@ -353,9 +378,9 @@ def test_write_failure_after_open_warns_once(tmp_path, capsys, monkeypatch):
 
     with diag.open_log(tmp_path) as log_path:
         assert log_path is not None
-        monkeypatch.setattr(diag.FileDestination, "__call__", disk_full)
-        diag.log_event("codex:test:a")
-        diag.log_event("codex:test:b")
+        monkeypatch.setattr(destination.FileDestination, "__call__", disk_full)
+        diag.emit(TEST_A)
+        diag.emit(TEST_B)
         monkeypatch.undo()
     assert capsys.readouterr().err.splitlines() == [
         f"warning: cannot write codex-login.log in {tmp_path}: No space left on device; continuing without a log"
@@ -384,7 +409,7 @@ def test_httpx_info_logging_emits_no_secret(tmp_path, capsys, caplog):
     assert secret not in caplog.text
     assert "HTTP Request" not in captured.err + caplog.text
     assert secret not in log_path.read_text()
-    for name in diag.LIBRARY_LOGGERS:
+    for name in destination.LIBRARY_LOGGERS:
         logger = logging.getLogger(name)
         assert logger.level == logging.WARNING and logger.propagate is False
 
@@ -392,7 +417,7 @@ def test_httpx_info_logging_emits_no_secret(tmp_path, capsys, caplog):
 def test_quiet_library_loggers_is_idempotent():
     diag.quiet_library_loggers()
     diag.quiet_library_loggers()
-    for name in diag.LIBRARY_LOGGERS:
+    for name in destination.LIBRARY_LOGGERS:
         ours = [h for h in logging.getLogger(name).handlers if getattr(h, "_codexlogin_quiet", False)]
         assert len(ours) == 2  # (pytest attaches its own capture handlers to non-propagating loggers)
 
@@ -405,7 +430,7 @@ def test_library_exceptions_are_forwarded_scrubbed(tmp_path):
             logging.getLogger("hypercorn.error").exception("Error in ASGI Framework")
     text = log_path.read_text()
     assert "LIBSECRET1" not in text
-    (message,) = [m for m in read_log(log_path) if m.get("message_type") == diag.LIBRARY_LOG]
+    (message,) = [m for m in read_log(log_path) if m.get("message_type") == LIBRARY_LOG]
     assert message["level"] == "ERROR" and message["exception"] == "builtins.RuntimeError"
     assert "code=<redacted>" in message["traceback"]
 
@@ -415,21 +440,33 @@ def test_library_exceptions_are_forwarded_scrubbed(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 
+def _declared_types() -> list[eliot.ActionType | MessageType]:
+    return [value for value in vars(schema).values() if isinstance(value, (eliot.ActionType, MessageType))] + list(
+        schema.DOCTOR_CHECKS.values()
+    )
+
+
 def test_generic_types_must_be_namespaced():
+    # Ad-hoc type strings are gone: only declared types can be written, and every declared one is
+    # namespaced `codex:<something>`.
+    with pytest.raises((AttributeError, TypeError)):
+        diag.emit("login_started")  # type: ignore[arg-type]
+    with pytest.raises((AttributeError, TypeError)):
+        diag.start("device_poll")  # type: ignore[arg-type]
+    with pytest.raises((AttributeError, TypeError)):
+        diag.start("codex:")  # type: ignore[arg-type]
+    for declared in _declared_types():
+        name = getattr(declared, "action_type", None) or declared.message_type
+        assert name.startswith("codex:") and len(name) > len("codex:"), name
+    # Reserved field names are still refused.
     with pytest.raises(ValueError):
-        diag.log_event("login_started")
+        diag.start(TEST_X_ACTION, logger="mine")
     with pytest.raises(ValueError):
-        diag.named_action("device_poll")
-    with pytest.raises(ValueError):
-        diag.named_action("codex:")
-    with pytest.raises(ValueError):
-        diag.named_action("codex:test:x", logger="mine")
-    with pytest.raises(ValueError):
-        diag.log_event("codex:test:x", task_uuid="forged")
+        diag.emit(TEST_X, task_uuid="forged")
 
 
 def test_schema_constants():
-    assert diag.ACTION_TYPES == {
+    assert schema.ACTION_TYPES >= {
         "codex:command",
         "codex:listener",
         "codex:callback",
@@ -437,14 +474,34 @@ def test_schema_constants():
         "codex:api_key_exchange",
         "codex:save_credentials",
     }
-    assert {diag.STATE_MISMATCH, diag.OAUTH_ERROR} == {"codex:callback:state_mismatch", "codex:callback:oauth_error"}
-    for name in diag.ACTION_TYPES | diag.MESSAGE_TYPES:
-        assert name in diag.__doc__
+    # The types the flows used to name ad hoc are declared too now.
+    assert schema.ACTION_TYPES - {
+        "codex:command",
+        "codex:listener",
+        "codex:callback",
+        "codex:token_exchange",
+        "codex:api_key_exchange",
+        "codex:save_credentials",
+    } == {
+        "codex:device_authorization",
+        "codex:device_poll",
+        "codex:revoke",
+        "codex:refresh",
+        "codex:bundle:write",
+        *(f"codex:doctor:{name}" for name in schema.DOCTOR_CHECK_NAMES),
+    }
+    assert {STATE_MISMATCH, OAUTH_ERROR} == {"codex:callback:state_mismatch", "codex:callback:oauth_error"}
+    assert {LIBRARY_LOG, schema.SCRUB_FAILURE.message_type} <= schema.MESSAGE_TYPES
+    # Every declared type is documented (its description) and listed in ACTION_TYPES / MESSAGE_TYPES.
+    declared = _declared_types()
+    assert {getattr(t, "action_type", None) or t.message_type for t in declared} == schema.ACTION_TYPES | schema.MESSAGE_TYPES
+    for t in declared:
+        assert t.description.strip(), t
 
 
 async def test_trio_tasks_share_the_task_and_timeouts_end_as_cancelled(tmp_path, autojump_clock):
     async def child(n: int) -> None:
-        diag.log_event("codex:test:child", n=n)
+        diag.emit(TEST_CHILD, n=n)
 
     with diag.open_log(tmp_path) as log_path:
         with diag.command_action("login", "browser") as root:
@@ -458,9 +515,9 @@ async def test_trio_tasks_share_the_task_and_timeouts_end_as_cancelled(tmp_path,
                 pass
     messages = task_messages(read_log(log_path), root.task_uuid)
     assert sorted(m["n"] for m in messages if m.get("message_type") == "codex:test:child") == [1, 2]
-    listener = [m for m in messages if m.get("action_type") == diag.LISTENER]
+    listener = [m for m in messages if m.get("action_type") == LISTENER]
     assert listener[0]["host"] == "127.0.0.1" and listener[0]["port"] == 0
     assert listener[1]["action_status"] == "failed"
     assert listener[1]["exception"] == "trio.Cancelled"
-    save = [m for m in messages if m.get("action_type") == diag.SAVE_CREDENTIALS]
+    save = [m for m in messages if m.get("action_type") == SAVE_CREDENTIALS]
     assert save[0]["mode"] == "file" and save[1]["action_status"] == "succeeded"

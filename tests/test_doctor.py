@@ -2,7 +2,7 @@
 
 Rules: loopback only, port 0 everywhere; the issuer is the dev issuer served over real HTTP (or
 HTTPS with a trustme CA) in the test nursery; a hard `trio.fail_after` on every I/O test; the
-command itself runs in a worker thread (it calls trio.run) or as `python -m codexlogin.support.doctor`.
+command itself runs in a worker thread (it calls trio.run) or as `python -m codexlogin login doctor`.
 """
 
 from __future__ import annotations
@@ -25,12 +25,16 @@ from hypercorn.trio import serve
 
 from codexlogin import diagnostics
 
+from codexlogin.cli import doctor as doctor_command
+from codexlogin.cli.boundary import command
+from codexlogin.cli.console import ConsoleUI
 from codexlogin.support import doctor
 from codexlogin._asgi import answer_lifespan
 from codexlogin.flows.browser import browser_login
 from codexlogin.devissuer import DevIssuer
 from codexlogin.config import load_settings
-from codexlogin.credentials.files import AuthDotJson, TokenData, save_auth
+from codexlogin.credentials.files import save_auth
+from codexlogin.credentials.model import AuthDotJson, TokenData
 
 PLANTED = {
     "id_token": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJwbGFudGVkIn0.planted-id-sig",
@@ -65,10 +69,10 @@ async def run_checks(settings):
 
 
 async def run_command(settings, *, as_json=False):
-    """The command as the CLI runs it (trio.run inside), in a worker thread."""
+    """The command as the CLI runs it (trio.run inside, behind the CLI's failure boundary), in a worker thread."""
     out = io.StringIO()
     with trio.fail_after(30):
-        code = await trio.to_thread.run_sync(partial(doctor.run_doctor, settings, as_json=as_json, stdout=out))
+        code = await trio.to_thread.run_sync(partial(command(doctor_command.run_doctor), settings, as_json=as_json, stdout=out))
     return code, out.getvalue()
 
 
@@ -159,7 +163,7 @@ async def test_port_held_by_our_own_listener_passes_and_is_not_cancelled(tmp_pat
     async def login():
         with diagnostics.open_log(settings.resolved_log_dir):
             try:
-                await browser_login(settings, stderr=io.StringIO(), on_listening=lambda _url: listening.set())
+                await browser_login(settings, ConsoleUI(io.StringIO()), on_listening=lambda _url: listening.set())
             finally:
                 finished.append(True)
 
@@ -403,7 +407,7 @@ def test_text_format_is_one_line_per_check():
 async def codex_doctor(*args, env):
     with trio.fail_after(60):
         result = await trio.run_process(
-            [sys.executable, "-m", "codexlogin.support.doctor", *args], env=env, capture_stdout=True, capture_stderr=True, check=False
+            [sys.executable, "-m", "codexlogin", "login", "doctor", *args], env=env, capture_stdout=True, capture_stderr=True, check=False
         )
     return result.returncode, result.stdout.decode(), result.stderr.decode()
 
@@ -421,7 +425,7 @@ async def test_subprocess_exit_codes(tmp_path, dev_issuer):
 
 
 async def test_command_modules_import_light():
-    code = "import sys, codexlogin.support.doctor, codexlogin.support.bundle; print(sorted(m for m in ('trio', 'httpx', 'eliot', 'hypercorn', 'rich') if m in sys.modules))"
+    code = "import sys, codexlogin.support.doctor, codexlogin.support.bundle, codexlogin.cli.doctor, codexlogin.cli.bundle; print(sorted(m for m in ('trio', 'httpx', 'eliot', 'hypercorn', 'rich') if m in sys.modules))"
     with trio.fail_after(30):
         result = await trio.run_process([sys.executable, "-c", code], capture_stdout=True)
     assert result.stdout.decode().strip() == "[]"

@@ -2,8 +2,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import trio
 
-from codexlogin.oauth.client import IssuerClient, IssuerRejected, parse_oauth_error
+from codexlogin.oauth.client import issuer_session
+from codexlogin.oauth.errors import IssuerRejected, parse_oauth_error
 from codexlogin.oauth.pkce import generate_pkce
 from codexlogin.config import load_settings
 
@@ -35,8 +37,12 @@ def test_rejected_keeps_body_for_terminal_only():
 
 def authorize_params(issuer):
     settings = load_settings({"issuer": issuer}, environ={"CODEX_HOME": "/nonexistent"})
-    client = IssuerClient(settings, httpx.AsyncClient())
-    url = client.authorize_url("http://localhost:1455/auth/callback", generate_pkce(), "st")
+
+    async def build_url() -> str:
+        async with issuer_session(settings) as client:
+            return client.authorize_url("http://localhost:1455/auth/callback", generate_pkce(), "st")
+
+    url = trio.run(build_url)
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
@@ -64,7 +70,7 @@ def test_third_party_issuer_is_asked_for_consent_so_offline_access_is_granted():
     ],
 )
 def test_transport_errors_are_classified_and_scrubbed_for_the_log(exc, kind):
-    from codexlogin.oauth.client import IssuerUnreachable, classify_transport_error
+    from codexlogin.oauth.errors import IssuerUnreachable, classify_transport_error
 
     assert classify_transport_error(exc) == kind
     failure = IssuerUnreachable("token endpoint", classify_transport_error(exc), str(exc))

@@ -17,10 +17,12 @@ from harness import MemoryKeyring
 from harness import issue_tokens, issue_tokens_async, issuer_in_thread, store_tokens
 
 from codexlogin.devissuer import DevIssuer
-from codexlogin.flows.logout import REVOKE_TIMEOUT, logout, logout_flow
+from codexlogin.cli.logout import logout
+from codexlogin.flows.logout import REVOKE_TIMEOUT, logout_flow
 from codexlogin.errors import ExitCode
 from codexlogin.config import load_settings
-from codexlogin.credentials.files import AuthDotJson, TokenData, save_auth
+from codexlogin.credentials.files import save_auth
+from codexlogin.credentials.model import AuthDotJson, TokenData
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
@@ -139,7 +141,9 @@ def test_keyring_credentials_are_removed(capsys):
         from codexlogin.credentials.store import save_credentials
 
         keyring_settings = load_settings({}, ("cli_auth_credentials_store=keyring",))
-        save_credentials(keyring_settings, AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcde"))
+        save_credentials(
+            keyring_settings, AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcde"), on_fallback=lambda message: None
+        )
         assert logout(config=("cli_auth_credentials_store=keyring",)) == 0
         assert list(backend.entries) == [("Codex Auth", "someone-else")]
         assert logout(config=("cli_auth_credentials_store=keyring",)) == 0

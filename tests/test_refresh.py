@@ -7,6 +7,7 @@ trio.run and starts two real `python -c` refreshers against it.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -25,7 +26,7 @@ from codexlogin.devissuer import (
     DevIssuer,
     serve_dev_issuer,
 )
-from codexlogin.oauth.client import IssuerRejected, IssuerUnreachable
+from codexlogin.oauth.errors import IssuerRejected, IssuerUnreachable
 from codexlogin.credentials.lock import hold_file_lock, refresh_lock_path
 from codexlogin.errors import (
     CredentialsUnusable,
@@ -33,6 +34,7 @@ from codexlogin.errors import (
     NetworkError,
     NotLoggedIn,
     TimedOut,
+    TokenExchangeFailed,
 )
 from codexlogin.flows.refresh import (
     RefreshRejected,
@@ -42,7 +44,8 @@ from codexlogin.flows.refresh import (
     refresh_reason,
 )
 from codexlogin.config import load_settings
-from codexlogin.credentials.files import AuthDotJson, TokenData, save_auth
+from codexlogin.credentials.files import save_auth
+from codexlogin.credentials.model import AuthDotJson, TokenData
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
@@ -230,7 +233,10 @@ def test_classify_failure_kinds():
     network = classify_failure(IssuerUnreachable("token refresh", "timeout", "no reply"))
     assert isinstance(network, NetworkError) and network.kind == "network"
     odd = IssuerRejected("token refresh", 200, "invalid_response", "reply lacks access_token", "")
-    assert classify_failure(odd) is odd
+    # Was returned as it was (an IssuerRejected was a TokenExchangeFailed): the same exit-4 failure.
+    unusable = classify_failure(odd)
+    assert isinstance(unusable, TokenExchangeFailed) and unusable.exit_code == ExitCode.TOKEN_EXCHANGE_FAILED
+    assert (str(unusable), unusable.detail, unusable.error_code) == (str(odd), odd.detail, odd.error_code)
 
 
 async def test_nothing_stored_and_no_refresh_token(tmp_path):
@@ -305,7 +311,8 @@ async def test_a_login_save_waits_for_a_refresh_in_flight(tmp_path, mock_clock, 
     refresh's rotated tokens land first and the new login then replaces them."""
     from held_reply import HeldTokenReply
 
-    from codexlogin.credentials.store import save_credentials_locked
+    from codexlogin.cli.console import ConsoleUI
+    from codexlogin.flows.complete import save_locked
 
     issuer = DevIssuer(access_token_lifetime=60)
     held = HeldTokenReply(issuer, hold=5)
@@ -318,5 +325,5 @@ async def test_a_login_save_waits_for_a_refresh_in_flight(tmp_path, mock_clock, 
         async with trio.open_nursery() as inner:
             inner.start_soon(refresh_credentials, settings)
             await held.wait_holding()
-            assert await save_credentials_locked(settings, new_login) == "file"
+            assert await save_locked(settings, new_login, ConsoleUI(stderr=io.StringIO())) == "file"
     assert saved(settings) == new_login.to_json()

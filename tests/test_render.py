@@ -517,7 +517,9 @@ def test_cli_wiring(tmp_path):
     assert result.stdout == _tree("success")
 
 
-@pytest.mark.parametrize("module", [["codexlogin", "login", "log"], ["codexlogin.cli.log"]])
+# `python -m codexlogin` and the `codex` console script (codexlogin.cli:main); the per-module
+# `python -m codexlogin.cli.log` entry point is gone, the command is reached through the CLI.
+@pytest.mark.parametrize("module", [["-m", "codexlogin", "login", "log"], ["-c", "from codexlogin.cli import main; main()", "login", "log"]])
 @pytest.mark.parametrize("mode", [[], ["--summary"], ["--json"]])
 def test_closed_pipe_ends_quietly_with_exit_0(tmp_path, module, mode):
     sys.path.insert(0, str(ROOT / "scripts"))
@@ -529,7 +531,7 @@ def test_closed_pipe_ends_quietly_with_exit_0(tmp_path, module, mode):
     with path.open("w") as handle:
         gen_log.generate(3000, handle)
     child = subprocess.Popen(
-        [sys.executable, "-m", *module, str(path), *mode],
+        [sys.executable, *module, str(path), *mode],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
     )
     assert child.stdout is not None and child.stderr is not None

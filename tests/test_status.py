@@ -26,8 +26,10 @@ from harness import (
 from codexlogin.devissuer import GRANT_REFRESH, DevIssuer
 from codexlogin.errors import ExitCode
 from codexlogin.config import load_settings
-from codexlogin.cli.status import mask_api_key, status
-from codexlogin.credentials.files import AuthDotJson, TokenData, save_auth
+from codexlogin.cli.status import status
+from codexlogin.credentials.status import mask_api_key
+from codexlogin.credentials.files import save_auth
+from codexlogin.credentials.model import AuthDotJson, TokenData
 
 JSON_KEYS = {
     "status", "logged_in", "mode", "email", "plan", "account_id", "api_key",

@@ -1,7 +1,7 @@
 """`codex login log`: render codex-login.log (or any eliot log) as action trees for support.
 
-Registered in cli.py by import path (`login_app.command("codexlogin.cli.log:log", name="log")`),
-so only this module and codexlogin.support.render load for it; rich is imported only for colour output.
+Registered by import path (cli/app.py), so only this module and codexlogin.support.render load for
+it; rich is imported only for colour output.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from typing import IO, Annotated
 
 from cyclopts import Parameter
 
-from codexlogin.errors import ExitCode, LoginFailure, NotLoggedIn, UsageError
+from codexlogin.cli.boundary import command
+from codexlogin.errors import ExitCode, NotLoggedIn, UsageError
 
 Flag = Annotated[bool, Parameter(negative=())]
 
 
+@command
 def log(
     paths: list[str] | None = None,
     *,
@@ -71,29 +73,28 @@ def log(
         Directory of the default codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
     """
     from codexlogin.support import render
-    from codexlogin.cli import report_failure
 
-    try:
-        options = render.Options(
-            mode="json" if json else "summary" if summary else "tree",
-            last=_positive(last),
-            task=task,
-            failed=failed,
-            since=_time("--since", since, local),
-            until=_time("--until", until, local),
-            grep=grep or None,
-            local=local,
-            color=not no_color and not json and _color_terminal(sys.stdout),
-        )
-        if summary and json:
-            raise UsageError("--summary and --json cannot be combined")
-        if not paths:
-            from codexlogin.config import load_settings
+    options = render.Options(
+        mode="json" if json else "summary" if summary else "tree",
+        last=_positive(last),
+        task=task,
+        failed=failed,
+        since=_time("--since", since, local),
+        until=_time("--until", until, local),
+        grep=grep or None,
+        local=local,
+        color=not no_color and not json and _color_terminal(sys.stdout),
+    )
+    if summary and json:
+        raise UsageError("--summary and --json cannot be combined")
+    if not paths:
+        from codexlogin.config import load_settings
 
-            paths = [str(load_settings({"log_dir": log_dir}).log_file)]
-        streams = [_open(path) for path in paths]
-    except LoginFailure as failure:
-        return report_failure(failure)
+        from codexlogin.diagnostics.rotation import log_files_in_order
+
+        log_file = load_settings({"log_dir": log_dir}).log_file
+        paths = [str(path) for path in log_files_in_order(log_file)] or [str(log_file)]
+    streams = [_open(path) for path in paths]
 
     try:
         try:
@@ -147,23 +148,13 @@ def _open(path: str) -> IO[str]:
         if buffer is None:
             return sys.stdin
         return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace")
-    try:
-        if path.endswith(".gz"):
-            import gzip
+    from codexlogin.diagnostics.rotation import open_text
 
-            return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-        return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed by log()
+    try:
+        return open_text(Path(path))  # closed by log()
     except FileNotFoundError:
         raise NotLoggedIn(f"no log at {path} (run codex login first or pass a path)") from None
     except IsADirectoryError:
         raise NotLoggedIn(f"{path} is a directory, not a log file") from None
     except OSError as error:
         raise NotLoggedIn(f"cannot read {path}: {error.strerror or error}") from None
-
-
-if __name__ == "__main__":  # python -m codexlogin.cli.log [PATH ...] [flags]: the command on its own
-    from cyclopts import App
-
-    _app = App(name="codex login log", result_action="return_value")
-    _app.default(log)
-    sys.exit(_app())

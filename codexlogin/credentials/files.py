@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from codexlogin.credentials.model import AuthDotJson
 from codexlogin.errors import ExitCode, StorageFailed
 
 
@@ -26,73 +24,6 @@ class InvalidAuthData(StorageFailed):
 
     exit_code = ExitCode.CREDENTIALS_UNUSABLE
     outcome = "credentials_unusable"
-
-
-@dataclass(frozen=True, repr=False)
-class TokenData:
-    # Only access_token is required: RFC 6749 makes refresh tokens optional and a plain OAuth
-    # server sends no id_token.
-    id_token: str | None
-    access_token: str
-    refresh_token: str | None
-    account_id: str | None = None
-
-    def __repr__(self) -> str:
-        return f"TokenData(account_id={self.account_id!r}, <tokens redacted>)"
-
-
-@dataclass(frozen=True, repr=False)
-class AuthDotJson:
-    auth_mode: str  # "chatgpt" | "apikey"
-    openai_api_key: str | None = None
-    tokens: TokenData | None = None
-    last_refresh: str | None = None
-
-    def __repr__(self) -> str:
-        return f"AuthDotJson(auth_mode={self.auth_mode!r}, <secrets redacted>)"
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"auth_mode": self.auth_mode, "OPENAI_API_KEY": self.openai_api_key}
-        if self.tokens is not None:
-            data["tokens"] = {
-                "id_token": self.tokens.id_token,
-                "access_token": self.tokens.access_token,
-                "refresh_token": self.tokens.refresh_token,
-                "account_id": self.tokens.account_id,
-            }
-        if self.last_refresh is not None:
-            data["last_refresh"] = self.last_refresh
-        return data
-
-    @classmethod
-    def from_json(cls, data: object) -> AuthDotJson:
-        if not isinstance(data, dict):
-            raise ValueError("auth.json is not a JSON object")
-        tokens = data.get("tokens")
-        token_data = None
-        if isinstance(tokens, dict):
-            token_data = TokenData(
-                id_token=_optional_str(tokens.get("id_token")),
-                access_token=str(tokens.get("access_token") or ""),
-                refresh_token=_optional_str(tokens.get("refresh_token")),
-                account_id=_optional_str(tokens.get("account_id")),
-            )
-        api_key = data.get("OPENAI_API_KEY")
-        mode = data.get("auth_mode") or ("chatgpt" if token_data else "apikey")
-        return cls(
-            auth_mode=str(mode),
-            openai_api_key=api_key if isinstance(api_key, str) else None,
-            tokens=token_data,
-            last_refresh=data.get("last_refresh") if isinstance(data.get("last_refresh"), str) else None,
-        )
-
-
-def _optional_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def write_private_file_atomically(path: Path, payload: bytes) -> None:

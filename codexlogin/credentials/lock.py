@@ -9,21 +9,21 @@ when the refresh saves the rotated tokens. The lock is `flock` (POSIX) or
 the kernel drops it when the holder exits, so a crashed holder cannot wedge later runs.
 
 Waiting polls with a non-blocking attempt and `trio.sleep`, so it is cancellable and runs on
-trio's MockClock in tests; no thread is ever left blocked in the kernel holding an fd. The
-synchronous variant (for the sync `--with-api-key` path) polls with `time.sleep`, which Ctrl-C
-interrupts.
+trio's MockClock in tests; no thread is ever left blocked in the kernel holding an fd. Every
+writer runs under trio (`--with-api-key` too), so there is no synchronous variant.
 """
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import trio
 
+from codexlogin.config import Settings
 from codexlogin.errors import StorageFailed, TimedOut
 
 LOCK_FILE_NAME = "auth.lock"
@@ -31,7 +31,7 @@ POLL_INTERVAL = 0.05  # first retry; doubles up to MAX_POLL_INTERVAL
 MAX_POLL_INTERVAL = 0.5
 MIN_LOCK_WAIT = 60.0  # a holder may be a refresh inside a network call of up to exchange_timeout
 
-if os.name == "nt":  # pragma: no cover - exercised on Windows only
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
     def _try_lock(fd: int) -> bool:
@@ -95,32 +95,10 @@ async def hold_file_lock(path: Path, *, timeout: float) -> AsyncIterator[float]:
         os.close(fd)
 
 
-@contextmanager
-def hold_file_lock_sync(path: Path, *, timeout: float) -> Iterator[float]:
-    """`hold_file_lock` for synchronous callers (no trio loop): polls with time.sleep."""
-    fd = _open(path)
-    try:
-        started = time.monotonic()
-        deadline = started + timeout
-        delay = POLL_INTERVAL
-        while not _try_lock(fd):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _held_too_long(path, timeout)
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, MAX_POLL_INTERVAL)
-        try:
-            yield time.monotonic() - started
-        finally:
-            _unlock(fd)
-    finally:
-        os.close(fd)
+def refresh_lock_path(settings: Settings) -> Path:
+    return settings.codex_home / LOCK_FILE_NAME
 
 
-def refresh_lock_path(settings: object) -> Path:
-    return settings.codex_home / LOCK_FILE_NAME  # type: ignore[attr-defined]
-
-
-def lock_wait(settings: object) -> float:
+def lock_wait(settings: Settings) -> float:
     """How long a writer waits for the lock: longer than a refresh may hold it (its network call)."""
-    return max(MIN_LOCK_WAIT, 2 * float(settings.exchange_timeout))  # type: ignore[attr-defined]
+    return max(MIN_LOCK_WAIT, 2 * float(settings.exchange_timeout))

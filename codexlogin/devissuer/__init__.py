@@ -22,14 +22,18 @@ import re
 import secrets
 import sys
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import trio
 
 from codexlogin._asgi import answer_lifespan
+
+if TYPE_CHECKING:
+    from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 
 AUTH_CLAIMS = "https://api.openai.com/auth"
 GRANT_AUTH_CODE = "authorization_code"
@@ -46,6 +50,9 @@ _PKCE_RE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 _CHALLENGE_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 _USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # RFC 8628 §6.1: no vowels, no look-alikes
 _JSON_HEADERS = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+# A route's handler: the request's params → (status, body, content type, extra headers).
+_Reply = tuple[int, bytes, str | None, list[tuple[bytes, bytes]]]
+_Handler = Callable[[dict[str, str]], Awaitable[_Reply]]
 
 
 def _b64url(raw: bytes) -> str:
@@ -186,7 +193,7 @@ class DevIssuer:
         self._revoked_access: set[str] = set()
         self._devices: dict[str, _Device] = {}
         self._user_codes: dict[str, str] = {}
-        self._routes = {
+        self._routes: dict[str, dict[str, _Handler]] = {
             "/.well-known/openid-configuration": {"GET": self._discovery},
             "/oauth/authorize": {"GET": self._authorize},
             "/oauth/authorize/decision": {"POST": self._decision},
@@ -242,7 +249,7 @@ class DevIssuer:
 
     # ---- ASGI plumbing ----------------------------------------------------------------------
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["type"] == "lifespan":
             await answer_lifespan(receive, send)
             return
@@ -257,6 +264,8 @@ class DevIssuer:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
+            if message["type"] != "http.request":  # nothing else comes on an http scope (no more_body: the end)
+                break
             body += message.get("body", b"")
             if len(body) > MAX_BODY:
                 await self._send(send, 413, b"payload too large", "text/plain")
@@ -264,8 +273,8 @@ class DevIssuer:
             if not message.get("more_body"):
                 break
         if method == "POST":
-            headers = dict(scope.get("headers") or [])
-            params = self._parse_body(headers.get(b"content-type", b""), body)
+            request_headers = dict(scope.get("headers") or [])
+            params = self._parse_body(request_headers.get(b"content-type", b""), body)
         else:
             params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         self.requests.append((method, path, params))
@@ -292,13 +301,15 @@ class DevIssuer:
         return dict(parse_qsl(text, keep_blank_values=True))
 
     @staticmethod
-    async def _send(send: Any, status: int, body: bytes, content_type: str | None, headers=()) -> None:
+    async def _send(
+        send: ASGISendCallable, status: int, body: bytes, content_type: str | None, headers: Iterable[tuple[bytes, bytes]] = ()
+    ) -> None:
         out = [(b"content-length", str(len(body)).encode())]
         if content_type:
             out.append((b"content-type", content_type.encode("latin-1")))
         out.extend(headers)
         await send({"type": "http.response.start", "status": status, "headers": out})
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
     @staticmethod
     def _json(status: int, data: dict[str, Any]):

@@ -7,8 +7,8 @@
    `interval` seconds: authorization_pending → keep polling; slow_down → +5 s for this and every
    later poll; access_denied → Denied; expired_token or the local expires_in deadline → TimedOut.
    Transient network failures back off exponentially and give up after a few in a row.
-4. Then as the browser login: optional API-key exchange, forced-workspace check, save (under
-   $CODEX_HOME/auth.lock, see credentials.save_credentials_locked).
+4. Then as the browser login (flows.complete): optional API-key exchange, forced-workspace check,
+   save under $CODEX_HOME/auth.lock.
 
 The whole polling loop is one `codex:device_poll` action whose end carries the number of polls;
 no message per poll. Timing is trio's clock, so tests run it on MockClock.
@@ -16,81 +16,37 @@ no message per poll. Timing is trio's clock, so tests run it on MockClock.
 
 from __future__ import annotations
 
-import sys
-from dataclasses import replace
-from typing import TextIO
+from typing import TYPE_CHECKING
 
-import httpx
 import trio
 
 from codexlogin import diagnostics
-from codexlogin.flows.browser import (
-    build_chatgpt_auth,
-    enforce_workspace,
-    try_api_key_exchange,
-)
-from codexlogin.credentials.store import (
-    check_login_method,
-    describe_location,
-    save_credentials_locked,
-)
-from codexlogin.oauth.client import (
-    DeviceAuthorization,
-    IssuerClient,
-    IssuerRejected,
-    IssuerUnreachable,
-    TokenResponse,
-    make_http_client,
-)
-from codexlogin.errors import Denied, TimedOut, UsageError
 from codexlogin.config import Settings
-from codexlogin.credentials.files import AuthDotJson
+from codexlogin.credentials.model import AuthDotJson
+from codexlogin.credentials.policy import check_login_method
+from codexlogin.errors import Denied, TimedOut, UsageError
+from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
+from codexlogin.flows.ui import LoginUI
+from codexlogin.oauth.client import DeviceAuthorization, IssuerClient, TokenResponse, issuer_session
+from codexlogin.oauth.errors import IssuerError, IssuerRejected, IssuerUnreachable
+from codexlogin.terminal import minutes
+
+if TYPE_CHECKING:
+    import httpx
 
 SLOW_DOWN_STEP = 5
 DEFAULT_INTERVAL = 5
 MAX_INTERVAL = 60
 MAX_TRANSIENT_FAILURES = 3
-PHISHING_WARNING = "Device codes are a common phishing target. Never share this code."
 
 
 class DeviceLoginUnavailable(UsageError):
     outcome = "device_login_unavailable"
 
 
-def _minutes(seconds: int) -> str:
-    minutes = max(1, round(seconds / 60))
-    return f"{minutes} minute" + ("s" if minutes != 1 else "")
-
-
-def announce(stderr: TextIO, device: DeviceAuthorization) -> None:
-    """The instructions; the only place the user code goes (the terminal, never the log)."""
-    # Issuer-supplied text must not drive the terminal.
-    from codexlogin.cli import terminal_safe
-
-    device = replace(
-        device,
-        verification_uri=terminal_safe(device.verification_uri),
-        user_code=terminal_safe(device.user_code),
-        verification_uri_complete=terminal_safe(device.verification_uri_complete) if device.verification_uri_complete else None,
-    )
-    lines = [
-        "Follow these steps to sign in with ChatGPT using device code authorization:",
-        "",
-        "1. Open this link in your browser and sign in to your account",
-        f"   {device.verification_uri}",
-        "",
-        f"2. Enter this one-time code (expires in {_minutes(device.expires_in)})",
-        f"   {device.user_code}",
-    ]
-    if device.verification_uri_complete:
-        lines += ["", "   Or open this link, which fills in the code for you:", f"   {device.verification_uri_complete}"]
-    lines += ["", PHISHING_WARNING, ""]
-    print("\n".join(lines), file=stderr, flush=True)
-
-
 async def request_device_authorization(issuer: IssuerClient) -> DeviceAuthorization:
     settings = issuer.settings
-    with diagnostics.named_action("codex:device_authorization", endpoint=settings.device_code_endpoint) as action:
+    with diagnostics.device_authorization_action(settings.device_code_endpoint) as action:
         try:
             device = await issuer.request_device_code()
         except IssuerRejected as exc:
@@ -100,7 +56,9 @@ async def request_device_authorization(issuer: IssuerClient) -> DeviceAuthorizat
                     f" ({settings.device_code_endpoint} returned HTTP 404); use `codex login` (browser)",
                     error_code="device_login_unavailable",
                 ) from None
-            raise
+            raise exchange_failed(exc) from None
+        except IssuerError as exc:
+            raise exchange_failed(exc) from None
         action.add_success_fields(
             expires_in=device.expires_in,
             interval=device.interval,
@@ -126,7 +84,7 @@ async def poll_for_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> 
     deadline = trio.current_time() + device.expires_in
     polls = slow_downs = transient = 0
     result = "error"
-    with diagnostics.named_action("codex:device_poll", interval=interval, expires_in=device.expires_in) as action:
+    with diagnostics.device_poll_action(interval, device.expires_in) as action:
         try:
             while True:
                 wait = interval * (2**transient)
@@ -134,7 +92,7 @@ async def poll_for_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> 
                     await trio.sleep_until(deadline)
                     result = "expired"
                     raise TimedOut(
-                        f"the device code expired after {_minutes(device.expires_in)} without a sign-in;"
+                        f"the device code expired after {minutes(device.expires_in)} without a sign-in;"
                         " run `codex login --device-auth` again",
                         error_code="expired_token",
                     )
@@ -142,10 +100,10 @@ async def poll_for_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> 
                 polls += 1
                 try:
                     response = await _poll_once(issuer, device)
-                except IssuerUnreachable:
+                except IssuerUnreachable as exc:
                     transient += 1
                     if transient >= MAX_TRANSIENT_FAILURES:
-                        raise
+                        raise exchange_failed(exc) from None
                     continue
                 except IssuerRejected as exc:
                     transient = 0
@@ -168,67 +126,31 @@ async def poll_for_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> 
                             " run `codex login --device-auth` again",
                             error_code="expired_token",
                         ) from None
-                    raise
+                    raise exchange_failed(exc) from None
                 result = "approved"
                 action.add_success_fields(polls=polls, slow_downs=slow_downs, final_interval=interval, result=result)
                 return response
         finally:
             if result != "approved":
-                diagnostics.log_event(
-                    "codex:device_poll:stopped", polls=polls, slow_downs=slow_downs, final_interval=interval, result=result
+                diagnostics.log_device_poll_stopped(
+                    polls=polls, slow_downs=slow_downs, final_interval=interval, result=result
                 )
 
 
-async def device_login(settings: Settings, *, stderr: TextIO | None = None, http: httpx.AsyncClient | None = None) -> AuthDotJson:
-    """Run the whole device login; return the saved credentials or raise a LoginFailure."""
-    auth, _backend = await device_login_and_save(settings, stderr=stderr, http=http)
-    return auth
-
-
-async def device_login_and_save(
-    settings: Settings, *, stderr: TextIO | None = None, http: httpx.AsyncClient | None = None
+async def device_login(
+    settings: Settings, ui: LoginUI, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> tuple[AuthDotJson, str]:
-    """`device_login`, also returning the backend the credentials went to ("file" | "keyring")."""
+    """Run the whole device login; return (the saved credentials, the backend they went to)."""
     check_login_method(settings, "chatgpt")
-    stderr = stderr or sys.stderr
-    owned_http = http is None
-    if http is None:
-        http = make_http_client(settings)
-        # A poll every 5+ s would reuse an idle keep-alive connection just as servers tend to close
-        # it (hypercorn and many proxies idle-close after 5 s): a fresh connection per request.
-        http.headers["Connection"] = "close"
-    try:
-        issuer = IssuerClient(settings, http)
+    # A poll every 5+ s would reuse an idle keep-alive connection just as servers tend to close it
+    # (hypercorn and many proxies idle-close after 5 s): a fresh connection per request.
+    async with issuer_session(settings, transport=transport, fresh_connections=True) as issuer:
         device = await request_device_authorization(issuer)
-        announce(stderr, device)
-        token_response = await poll_for_tokens(issuer, device)
+        ui.device_code(device)
+        with ui.waiting("Waiting for the code to be entered… (Ctrl-C to cancel)"):
+            token_response = await poll_for_tokens(issuer, device)
         # id_token and refresh_token are optional (RFC 6749), as in the browser login
-        api_key = await try_api_key_exchange(issuer, token_response.id_token)
-        auth = build_chatgpt_auth(token_response, api_key)
-        enforce_workspace(settings, auth)
-        # under $CODEX_HOME/auth.lock: a refresh in flight must not overwrite this login afterwards
-        backend = await save_credentials_locked(settings, auth)
-        return auth, backend
-    finally:
-        if owned_http:
-            await http.aclose()
+        return await complete_chatgpt_login(settings, issuer, token_response, ui)
 
 
-def run_device_login(settings: Settings, *, stderr: TextIO | None = None) -> int:
-    """`codex login --device-auth` as a logged flow; returns the exit code."""
-    from functools import partial
-
-    from codexlogin.cli import run_flow
-
-    stderr = stderr or sys.stderr
-
-    def success(saved: tuple[AuthDotJson, str]) -> None:
-        _auth, backend = saved
-        print(f"Successfully logged in. Credentials saved to {describe_location(settings, backend)}", file=stderr, flush=True)
-
-    return run_flow(
-        "login", "device", settings, lambda: trio.run(partial(device_login_and_save, settings, stderr=stderr)), success=success
-    )
-
-
-__all__ = ["DeviceLoginUnavailable", "announce", "device_login", "device_login_and_save", "poll_for_tokens", "request_device_authorization", "run_device_login"]
+__all__ = ["DeviceLoginUnavailable", "device_login", "poll_for_tokens", "request_device_authorization"]

@@ -10,14 +10,22 @@ $CODEX_HOME/auth.lock, so a refresh in flight cannot write the tokens back (see 
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Annotated, Any, TextIO
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cyclopts import Parameter
+import trio
 
-from codexlogin.errors import LoginFailure, StorageFailed
+from codexlogin import diagnostics
+from codexlogin.config import Settings
+from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
+from codexlogin.credentials.model import AuthDotJson
+from codexlogin.credentials.store import delete_credentials, load_credentials
+from codexlogin.errors import StorageFailed, TimedOut
+from codexlogin.oauth.client import issuer_session
+from codexlogin.oauth.errors import IssuerError
+
+if TYPE_CHECKING:
+    import httpx
 
 REVOKE_TIMEOUT = 5.0
 
@@ -29,11 +37,10 @@ class LogoutResult:
     warning: str | None = None
 
 
-async def revoke_tokens(settings: Any, auth: Any, *, http: Any = None) -> tuple[bool | None, str | None]:
-    """(revoked, warning). Never raises a LoginFailure: revocation is best effort."""
-    from codexlogin import diagnostics
-    from codexlogin.oauth.client import IssuerClient, make_http_client
-
+async def revoke_tokens(
+    settings: Settings, auth: AuthDotJson | None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> tuple[bool | None, str | None]:
+    """(revoked, warning), within REVOKE_TIMEOUT. Never raises for the issuer: revocation is best effort."""
     token_data = auth.tokens if auth is not None and auth.auth_mode == "chatgpt" else None
     if token_data is None:
         return None, None
@@ -43,23 +50,24 @@ async def revoke_tokens(settings: Any, auth: Any, *, http: Any = None) -> tuple[
         token, hint = token_data.access_token, "access_token"
     else:
         return None, None
-    bounded = replace(settings, exchange_timeout=min(settings.exchange_timeout, REVOKE_TIMEOUT))
-    owned_http = http is None
-    client = http or make_http_client(bounded)
+    what = hint.replace("_", " ")
     try:
-        try:
-            with diagnostics.named_action("codex:revoke", revoke_endpoint=settings.revoke_endpoint, token_type_hint=hint) as action:
-                status = await IssuerClient(bounded, client).revoke(token, hint)
+        async with issuer_session(settings, transport=transport) as issuer:
+            with diagnostics.revoke_action(settings.revoke_endpoint, hint) as action, trio.fail_after(REVOKE_TIMEOUT):
+                status = await issuer.revoke(token, hint)
                 action.add_success_fields(status=status)
-        except LoginFailure as failure:
-            return False, f"could not revoke the {hint.replace('_', ' ')} at the issuer ({failure.summary}); local credentials were removed anyway"
+    except IssuerError as error:
+        reason = error.summary
+    except trio.TooSlowError:
+        reason = f"timeout: no reply within {REVOKE_TIMEOUT:g}s"
+    else:
         return True, None
-    finally:
-        if owned_http:
-            await client.aclose()
+    return False, f"could not revoke the {what} at the issuer ({reason}); local credentials were removed anyway"
 
 
-async def logout_flow(settings: Any, *, http: Any = None, lock_timeout: float | None = None) -> LogoutResult:
+async def logout_flow(
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None, lock_timeout: float | None = None
+) -> LogoutResult:
     """Remove from every backend under the credentials lock, then revoke what was removed (best effort).
 
     Under $CODEX_HOME/auth.lock (the lock a refresh holds across its network call) the current
@@ -69,10 +77,6 @@ async def logout_flow(settings: Any, *, http: Any = None, lock_timeout: float | 
     that starts later finds nothing stored. StorageFailed if removal fails (what was read is still
     revoked: the user asked to end the login).
     """
-    from codexlogin.credentials.store import delete_credentials, load_credentials
-    from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
-    from codexlogin.errors import TimedOut
-
     timeout = lock_wait(settings) if lock_timeout is None else lock_timeout
     removal_failure: StorageFailed | None = None
     try:
@@ -87,69 +91,7 @@ async def logout_flow(settings: Any, *, http: Any = None, lock_timeout: float | 
                 removal_failure, removed = failure, False
     except TimedOut as exc:
         raise StorageFailed(f"credentials not removed: {exc.summary}") from None
-    revoked, warning = await revoke_tokens(settings, auth, http=http)
+    revoked, warning = await revoke_tokens(settings, auth, transport=transport)
     if removal_failure is not None:
         raise removal_failure
     return LogoutResult(removed=removed or auth is not None, revoked=revoked, warning=warning)
-
-
-def run_logout(settings: Any, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    from codexlogin.cli import report_failure, run_flow
-    from codexlogin.credentials.store import credentials_present
-
-    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
-    try:
-        present = credentials_present(settings)
-    except LoginFailure as failure:
-        return report_failure(failure, stderr)
-    if not present:
-        print("Not logged in", file=stdout, flush=True)
-        return 0
-
-    def body() -> LogoutResult:
-        import trio
-
-        return trio.run(logout_flow, settings)
-
-    def success(result: LogoutResult) -> None:
-        if result.warning:
-            print(f"warning: {result.warning}", file=stderr, flush=True)
-        print("Successfully logged out" if result.removed else "Not logged in", file=stdout, flush=True)
-
-    return run_flow("logout", "logout", settings, body, success=success)
-
-
-def logout(
-    *,
-    issuer: str | None = None,
-    client_id: str | None = None,
-    log_dir: Path | None = None,
-    config: Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=(), show_default=False, consume_multiple=False)] = (),
-) -> int:
-    """Log out: remove the stored credentials, then revoke their tokens at the issuer (best effort).
-
-    The refresh token is revoked (RFC 7009), or the access token when there is no refresh token,
-    with a 5-second bound; if that fails a warning is printed (the credentials are removed
-    regardless). Waits for a token refresh another codex process has in flight. Prints "Not logged
-    in" and exits 0 when nothing was stored. Exit 7 when the stored credentials cannot be removed.
-
-    Parameters
-    ----------
-    issuer
-        OAuth issuer base URL [env: CODEX_LOGIN_ISSUER].
-    client_id
-        OAuth client id [env: CODEX_LOGIN_CLIENT_ID].
-    log_dir
-        Directory for codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
-    config
-        Override a setting as key=value (repeatable), e.g. -c cli_auth_credentials_store=keyring.
-    """
-    from codexlogin.config import load_settings
-
-    try:
-        settings = load_settings({"issuer": issuer, "client_id": client_id, "log_dir": log_dir}, config)
-    except LoginFailure as failure:
-        from codexlogin.cli import report_failure
-
-        return report_failure(failure)
-    return run_logout(settings)

@@ -21,33 +21,24 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import httpx
-
-from codexlogin import diagnostics
-
-from codexlogin.oauth import jwt as tokens
-from codexlogin.credentials.store import load_credentials, save_credentials
-from codexlogin.oauth.client import (
-    IssuerClient,
-    IssuerRejected,
-    IssuerUnreachable,
-    make_http_client,
-)
-from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
-from codexlogin.errors import (
-    CredentialsUnusable,
-    LoginFailure,
-    NetworkError,
-    NotLoggedIn,
-    StorageFailed,
-)
-from codexlogin.redact import sanitize_url
+from codexlogin import diagnostics, rfc3339
 from codexlogin.config import Settings
-from codexlogin.credentials.files import AuthDotJson, TokenData, now_rfc3339
+from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
+from codexlogin.credentials.model import AuthDotJson, TokenData
+from codexlogin.credentials.status import refresh_due
+from codexlogin.credentials.store import load_credentials, save_credentials
+from codexlogin.errors import CredentialsUnusable, LoginFailure, NetworkError, NotLoggedIn, StorageFailed
+from codexlogin.flows.complete import exchange_failed
+from codexlogin.flows.logout import revoke_tokens
+from codexlogin.oauth import jwt
+from codexlogin.oauth.client import TokenResponse, issuer_session
+from codexlogin.oauth.errors import IssuerError, IssuerRejected, IssuerUnreachable
 
-EXPIRY_MARGIN_SECONDS = tokens.REFRESH_MARGIN_SECONDS
-MAX_REFRESH_AGE_SECONDS = tokens.MAX_REFRESH_AGE_SECONDS
+if TYPE_CHECKING:
+    import httpx
+
 
 
 class RefreshUnreachable(NetworkError):
@@ -84,11 +75,11 @@ def refresh_reason(auth: AuthDotJson, *, now: float | None = None) -> str | None
     """Why the stored ChatGPT tokens should be refreshed now, or None. API keys never need it."""
     if auth.auth_mode != "chatgpt" or auth.tokens is None:
         return None
-    return tokens.refresh_due(auth.tokens.access_token, auth.last_refresh, time.time() if now is None else now)
+    return refresh_due(auth.tokens.access_token, auth.last_refresh, time.time() if now is None else now)
 
 
-def classify_failure(exc: LoginFailure) -> LoginFailure:
-    """Map an issuer error from the token endpoint to the refresh failure kinds above."""
+def classify_failure(exc: IssuerError) -> LoginFailure:
+    """What an issuer error from the token endpoint means for a refresh: the kinds above."""
     again = "run `codex login` again"
     if isinstance(exc, IssuerUnreachable):
         return RefreshUnreachable(f"token refresh failed: {exc.summary}", kind="network", detail=f"token refresh failed: {exc.detail}")
@@ -103,22 +94,22 @@ def classify_failure(exc: LoginFailure) -> LoginFailure:
         kind = "expired" if expired else "rejected"
         what = "the stored refresh token has expired" if expired else "the issuer rejected the stored refresh token"
         return RefreshRejected(f"{what} ({exc.summary}); {again}", kind=kind, detail=f"{what} ({exc.detail}); {again}", error_code=exc.error_code)
-    return exc
+    return exchange_failed(exc)  # a reply the client cannot use (not JSON, no access_token): exit 4
 
 
-def refreshed_auth(old: AuthDotJson, response: object) -> AuthDotJson:
+def refreshed_auth(old: AuthDotJson, response: TokenResponse) -> AuthDotJson:
     """The stored credentials with the refresh reply applied; kept parts survive (API key, old id_token)."""
     assert old.tokens is not None
-    id_token = getattr(response, "id_token", None) or old.tokens.id_token
+    id_token = response.id_token or old.tokens.id_token
     return replace(
         old,
         tokens=TokenData(
             id_token=id_token,
-            access_token=response.access_token,  # type: ignore[attr-defined]
-            refresh_token=getattr(response, "refresh_token", None) or old.tokens.refresh_token,
-            account_id=tokens.account_id(id_token) or old.tokens.account_id,
+            access_token=response.access_token,
+            refresh_token=response.refresh_token or old.tokens.refresh_token,
+            account_id=jwt.account_id(id_token) or old.tokens.account_id,
         ),
-        last_refresh=now_rfc3339(),
+        last_refresh=rfc3339.now(),
     )
 
 
@@ -126,7 +117,7 @@ async def refresh_credentials(
     settings: Settings,
     *,
     force: bool = False,
-    http: httpx.AsyncClient | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
     lock_timeout: float | None = None,
 ) -> RefreshResult:
     """Refresh the stored ChatGPT tokens when due (or when `force`), save the rotated tokens atomically.
@@ -147,9 +138,7 @@ async def refresh_credentials(
             "the stored ChatGPT credentials have no refresh token; run `codex login` again", kind="rejected"
         )
     lock_timeout = lock_timeout if lock_timeout is not None else lock_wait(settings)
-    with diagnostics.named_action(
-        "codex:refresh", reason=reason, backend=backend, token_endpoint=sanitize_url(settings.token_endpoint)
-    ) as action:
+    with diagnostics.refresh_action(reason, backend, settings.token_endpoint) as action:
         async with hold_file_lock(refresh_lock_path(settings), timeout=lock_timeout) as waited:
             current, backend = load_credentials(settings)
             if current is None:
@@ -162,16 +151,13 @@ async def refresh_credentials(
             if changed_meanwhile:
                 action.add_success_fields(refreshed=False, by_other_process=True, lock_wait=round(waited, 3))
                 return RefreshResult(current, backend, refreshed=False, reason=reason, by_other_process=True)
-            owned_http = http is None
-            client = http or make_http_client(settings)
+            # Not changed_meanwhile: current holds auth's refresh token, checked non-empty above.
+            assert current.tokens is not None and current.tokens.refresh_token
             try:
-                try:
-                    response = await IssuerClient(settings, client).refresh(current.tokens.refresh_token)
-                except LoginFailure as exc:
-                    raise classify_failure(exc) from None
-            finally:
-                if owned_http:
-                    await client.aclose()
+                async with issuer_session(settings, transport=transport) as issuer:
+                    response = await issuer.refresh(current.tokens.refresh_token)
+            except IssuerError as exc:
+                raise classify_failure(exc) from None
             new_auth = refreshed_auth(current, response)
             # Every writer takes this lock, so nothing can have changed during the request; but a
             # writer that does not (an older codex) may have logged out or in meanwhile. Saving now
@@ -181,7 +167,7 @@ async def refresh_credentials(
             except StorageFailed:
                 stored, stored_backend = None, backend
             if stored is not None and stored.to_json() == current.to_json():
-                backend = save_credentials(settings, new_auth)
+                backend = save_credentials(settings, new_auth, on_fallback=diagnostics.log_keyring_fallback)
                 action.add_success_fields(
                     refreshed=True,
                     rotated=new_auth.tokens.refresh_token != current.tokens.refresh_token,  # type: ignore[union-attr]
@@ -198,17 +184,13 @@ async def refresh_credentials(
         )
         action.add_success_fields(refreshed=True, saved=False, changed_meanwhile=True, revoking=orphaned, status=response.status)
         if orphaned:
-            from codexlogin.flows.logout import revoke_tokens
-
-            await revoke_tokens(settings, new_auth, http=http)
+            await revoke_tokens(settings, new_auth, transport=transport)
         if stored is None:
             raise NotLoggedIn("the stored credentials were removed or replaced while the refresh was in flight; run `codex login`")
         return RefreshResult(stored, stored_backend, refreshed=False, reason=reason, by_other_process=True)
 
 
 __all__ = [
-    "EXPIRY_MARGIN_SECONDS",
-    "MAX_REFRESH_AGE_SECONDS",
     "RefreshRejected",
     "RefreshResult",
     "RefreshUnreachable",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
@@ -67,7 +68,7 @@ class Decision:
     status: int
     page: str = ""
     # Facts for the log (never the values): which parameters were present and whether state matched.
-    log_facts: dict[str, object] = field(default_factory=dict)
+    log_facts: Mapping[str, object] = field(default_factory=dict)
     error_code: str | None = None
     error_description: str | None = None
     code: str | None = field(default=None, repr=False)

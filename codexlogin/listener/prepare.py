@@ -1,4 +1,4 @@
-"""The loopback side of the browser login that needs no event loop: cancel key, bind, URL, banner.
+"""The loopback side of the browser login that needs no event loop: cancel key, bind, URL.
 
 Kept free of trio, eliot, hypercorn and httpx so `codex login` can have its socket listening and the
 sign-in URL printed before those (about 0.1 s of imports) load; a browser that is quicker than that
@@ -14,12 +14,12 @@ import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from codexlogin.oauth.client import authorize_url, ssl_verify_setting
+from codexlogin.oauth.client import authorize_url
+from codexlogin.oauth.tls import ssl_verify_setting
 from codexlogin.errors import PortUnavailable
 from codexlogin.oauth.pkce import PkceCodes, generate_pkce, generate_state
-from codexlogin.redact import register_secrets
 from codexlogin.config import Settings
 
 LOOPBACK_HOST = "127.0.0.1"
@@ -113,28 +113,13 @@ def prepare_browser_login(settings: Settings) -> PreparedLogin:
     verify = ssl_verify_setting()
     pkce, state = generate_pkce(), generate_state()
     cancel_key = load_or_create_cancel_key(settings.codex_home)
-    register_secrets(state, pkce.verifier, cancel_key)  # redacted by value wherever they appear
     sock = try_bind(settings.port)
     if sock is not None:
         sock.listen(LISTEN_BACKLOG)
     return PreparedLogin(pkce=pkce, state=state, cancel_key=cancel_key, verify=verify, sock=sock)
 
 
-def announce_prepared(settings: Settings, prepared: PreparedLogin, stderr: TextIO) -> str:
-    """Print where to sign in (once) and return the authorize URL."""
+def sign_in_url(settings: Settings, prepared: PreparedLogin) -> str:
+    """The authorize URL for a prepared (bound) login."""
     assert prepared.port is not None
-    url = authorize_url(settings, redirect_uri_for(prepared.port), prepared.pkce, prepared.state)
-    if not prepared.announced:
-        announce(stderr, prepared.port, url, open_browser=not settings.no_browser)
-        prepared.announced = True
-    return url
-
-
-def announce(stderr: TextIO, port: int, url: str, *, open_browser: bool) -> None:
-    lines = [f"Starting local login server on http://localhost:{port}."]
-    if open_browser:
-        lines.append("If your browser did not open, navigate to this URL to authenticate:")
-    else:
-        lines.append("Open this URL in a browser to authenticate:")
-    lines += ["", url, "", "On a remote or headless machine, use `codex login --device-auth` instead."]
-    print("\n".join(lines), file=stderr, flush=True)
+    return authorize_url(settings, redirect_uri_for(prepared.port), prepared.pkce, prepared.state)

@@ -1,26 +1,27 @@
 """The issuer over httpx: authorize URL, code exchange, API-key exchange, refresh, revoke, device code.
 
-Errors are typed: `IssuerRejected` for an HTTP error reply (RFC 6749 §5.2 parsed when it is JSON),
-`IssuerUnreachable` for transport failures. Both keep the full reply for the terminal in `.detail`
-and only scrubbed facts (status, error code, message, kind) in `str()` and `log_fields()`.
+Every request raises an IssuerError (oauth.errors) unless the reply is a usable 2xx; each request
+is bounded by `exchange_timeout`, and callers bound a sequence of requests with their own cancel
+scopes. The httpx client is owned by `issuer_session`.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-
 from codexlogin import DEFAULT_ISSUER
-from codexlogin.errors import TokenExchangeFailed, UsageError
-from codexlogin.oauth.pkce import PkceCodes
-from codexlogin.redact import register_secrets, sanitize_url, scrub_text
 from codexlogin.config import Settings
+from codexlogin.oauth.errors import IssuerRejected, IssuerUnreachable, classify_transport_error, parse_oauth_error
+from codexlogin.oauth.pkce import PkceCodes
+from codexlogin.oauth.tls import ssl_verify_setting
+from codexlogin.redact import register_secrets, sanitize_url
 
 if TYPE_CHECKING:
     import httpx  # imported where a client is made: the browser login prints its URL first
@@ -29,47 +30,6 @@ SCOPES = "openid profile email offline_access"
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
-MAX_DETAIL_CHARS = 4000  # raw bodies shown on the terminal are cut here
-MAX_LOGGED_MESSAGE_CHARS = 300  # an issuer's error_description in the log: enough to diagnose
-
-
-class IssuerRejected(TokenExchangeFailed):
-    """The issuer answered with a non-2xx status (or a 2xx that is not the JSON we need)."""
-
-    def __init__(self, endpoint: str, status: int, error_code: str | None, error_message: str | None, body_text: str):
-        self.status = status
-        self.error_message = error_message
-        self.body_text = body_text
-        what = f"{endpoint} returned HTTP {status}"
-        if error_code:
-            summary = f"{what}: {error_code}" + (f": {error_message}" if error_message else "")
-            detail = summary
-        else:
-            summary = f"{what} with a non-OAuth body"
-            shown = body_text if len(body_text) <= MAX_DETAIL_CHARS else body_text[:MAX_DETAIL_CHARS] + "…"
-            detail = f"{what}: {shown.strip() or '(empty body)'}"
-        super().__init__(scrub_text(summary), detail=detail, error_code=error_code)
-
-    def log_fields(self) -> dict[str, object]:
-        fields = super().log_fields()
-        fields["status"] = self.status
-        if self.error_message:
-            fields["error_message"] = scrub_text(self.error_message)[:MAX_LOGGED_MESSAGE_CHARS]
-        return fields
-
-
-class IssuerUnreachable(TokenExchangeFailed):
-    """No usable HTTP reply: timeout, refused connection, DNS or TLS failure."""
-
-    def __init__(self, endpoint: str, kind: str, message: str):
-        self.kind = kind
-        text = f"could not reach {endpoint} ({kind}): {scrub_text(message)}"
-        super().__init__(text, detail=text, error_code=None)
-
-    def log_fields(self) -> dict[str, object]:
-        fields = super().log_fields()
-        fields["kind"] = self.kind
-        return fields
 
 
 @dataclass(frozen=True, repr=False)
@@ -97,73 +57,34 @@ class DeviceAuthorization:
         return f"DeviceAuthorization(verification_uri={self.verification_uri!r}, <codes redacted>)"
 
 
-def parse_oauth_error(body: bytes) -> tuple[str | None, str | None]:
-    """(error_code, error_message) from an RFC 6749 §5.2 body; `error` may also be {code, message}."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None, None
-    if not isinstance(data, dict):
-        return None, None
-    error = data.get("error")
-    message = data.get("error_description")
-    if isinstance(error, dict):
-        code = error.get("code") or error.get("type")
-        message = message or error.get("message")
-    else:
-        code = error
-    code = str(code) if isinstance(code, str | int) and str(code) else None
-    message = str(message) if isinstance(message, str | int) and str(message) else None
-    return code, message
+@asynccontextmanager
+async def issuer_session(
+    settings: Settings,
+    *,
+    verify: ssl.SSLContext | bool | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    fresh_connections: bool = False,
+) -> AsyncIterator[IssuerClient]:
+    """An IssuerClient whose httpx client lives exactly as long as the block.
 
-
-def classify_transport_error(exc: BaseException) -> str:
+    `verify`: an earlier `ssl_verify_setting()` (None: decide now). `transport`: tests inject one.
+    `fresh_connections`: a new connection per request, for callers that wait between requests as
+    long as servers keep idle connections (device polling every 5+ s).
+    """
     import httpx
 
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
-    chain: list[BaseException] = []
-    cursor: BaseException | None = exc
-    while cursor is not None and len(chain) < 10:
-        chain.append(cursor)
-        cursor = cursor.__cause__ or cursor.__context__
-    if any(isinstance(item, ssl.SSLError) for item in chain) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
-        return "tls"
-    text = " ".join(str(item) for item in chain).lower()
-    if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
-        return "dns"
-    if isinstance(exc, httpx.ConnectError):
-        return "connect"
-    return "other"
-
-
-def ssl_verify_setting(environ: dict[str, str] | os._Environ[str] | None = None) -> ssl.SSLContext | bool:
-    """CODEX_CA_CERTIFICATE, then SSL_CERT_FILE, else the default trust store."""
-    environ = os.environ if environ is None else environ
-    for name in ("CODEX_CA_CERTIFICATE", "SSL_CERT_FILE"):
-        path = environ.get(name)
-        if path:
-            try:
-                return ssl.create_default_context(cafile=path)
-            except (OSError, ssl.SSLError) as exc:
-                raise UsageError(
-                    f"cannot load CA bundle {path} from {name}: {getattr(exc, 'strerror', None) or exc}"
-                    " (check CODEX_CA_CERTIFICATE and SSL_CERT_FILE)"
-                ) from None
-    return True
-
-
-def make_http_client(settings: Settings, verify: ssl.SSLContext | bool | None = None) -> httpx.AsyncClient:
-    """`verify`: the result of an earlier `ssl_verify_setting()` (None: call it now)."""
-    import httpx
-
-    return httpx.AsyncClient(
+    headers = {"Accept": "application/json", "User-Agent": "codexlogin"}
+    if fresh_connections:
+        headers["Connection"] = "close"
+    async with httpx.AsyncClient(
         timeout=httpx.Timeout(settings.exchange_timeout),
         verify=ssl_verify_setting() if verify is None else verify,
         trust_env=True,
         follow_redirects=False,
-        headers={"Accept": "application/json", "User-Agent": "codexlogin"},
-    )
+        headers=headers,
+        transport=transport,
+    ) as http:
+        yield IssuerClient(settings, http)
 
 
 def authorize_url(settings: Settings, redirect_uri: str, pkce: PkceCodes, state: str) -> str:
@@ -197,9 +118,8 @@ class IssuerClient:
         return authorize_url(self.settings, redirect_uri, pkce, state)
 
     async def _post(self, url: str, form: dict[str, str], *, what: str) -> httpx.Response:
-        """POST a form, bounded by exchange_timeout overall; raise a typed error unless the reply is 2xx."""
+        """POST a form, bounded by exchange_timeout overall; raise an IssuerError unless the reply is 2xx."""
         import httpx
-
         import trio
 
         try:

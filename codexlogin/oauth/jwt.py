@@ -55,33 +55,3 @@ def expires_at(token: str | None) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None  # a claim of 1e999 or NaN is as good as none
     return int(value)
-
-
-# --- when stored ChatGPT tokens should be refreshed (pure; used by status and refresh) -----------
-
-REFRESH_MARGIN_SECONDS = 5 * 60  # refresh when the access token expires within this
-MAX_REFRESH_AGE_SECONDS = 8 * 24 * 3600  # ...or when the last refresh is older than this
-
-
-def _epoch_of_rfc3339(text: str | None) -> float | None:
-    if not text:
-        return None
-    from datetime import UTC, datetime
-
-    try:
-        value = datetime.fromisoformat(text)  # 3.11+ reads a trailing Z
-    except ValueError:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-
-
-def refresh_due(access_token: str | None, last_refresh: str | None, now: float) -> str | None:
-    """"expiring" (JWT `exp` within 5 minutes or past), "stale" (last refresh over 8 days ago or
-    unknown), else None."""
-    exp = expires_at(access_token)
-    if exp is not None and exp - now <= REFRESH_MARGIN_SECONDS:
-        return "expiring"
-    last = _epoch_of_rfc3339(last_refresh)
-    if last is None or now - last > MAX_REFRESH_AGE_SECONDS:
-        return "stale"
-    return None

@@ -23,6 +23,7 @@ The archive is built in memory and written atomically with mode 0600
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -34,12 +35,9 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
-
-from cyclopts import Parameter
+from typing import Any
 
 from codexlogin import __version__
-from codexlogin.errors import LoginFailure, UsageError
 from codexlogin.redact import sanitize_url, scrub_fields, scrub_text
 
 DEFAULT_LAST = 20
@@ -81,15 +79,18 @@ def resolve_output(output: Path | None, now: datetime | None = None) -> Path:
 
 
 def snapshot_log(log_file: Path, last: int) -> LogSnapshot:
-    """Render the last `last` runs of `log_file` three ways through codexlogin.support.render."""
+    """Render the last `last` runs of `log_file` (and its rotated predecessor) three ways."""
+    from codexlogin.diagnostics.rotation import log_files_in_order, open_text
     from codexlogin.support import render
 
     snapshot = LogSnapshot()
+    files = log_files_in_order(log_file) or [log_file]
     for mode, member in LOG_MEMBERS.items():
         out = io.StringIO()
         try:
-            with open(log_file, encoding="utf-8", errors="replace") as stream:
-                stats = render.render([stream], out, render.Options(mode=mode, last=last))
+            with contextlib.ExitStack() as stack:
+                streams = [stack.enter_context(open_text(path)) for path in files]
+                stats = render.render(streams, out, render.Options(mode=mode, last=last))
         except FileNotFoundError:
             snapshot.notes.append(f"no codex-login.log at {log_file} (no login has run with this log directory)")
             return snapshot
@@ -130,7 +131,8 @@ def environment_info() -> dict[str, Any]:
 
 def settings_info(settings: Any) -> dict[str, Any]:
     """An allow-list of settings (a new secret setting can never slip in), issuer sanitised."""
-    from codexlogin.support.doctor import ca_source, proxy_env
+    from codexlogin.oauth.tls import ca_source
+    from codexlogin.support.doctor import proxy_env
 
     info: dict[str, Any] = {
         "issuer": sanitize_url(settings.issuer),
@@ -151,7 +153,7 @@ def settings_info(settings: Any) -> dict[str, Any]:
         "ca_bundle": "=".join(ca_source(os.environ) or ()) or None,
     }
     if settings.cli_auth_credentials_store != "file":
-        from codexlogin.credentials.store import keyring_backend_name
+        from codexlogin.credentials.keyring import backend_name as keyring_backend_name
 
         info["keyring_backend"] = keyring_backend_name()
     scrubbed = scrub_fields(info)
@@ -167,7 +169,8 @@ def build_members(settings: Any, snapshot: LogSnapshot, report: Any, created: da
     from codexlogin.support.doctor import Check, Report, format_text
 
     doctor_json = scrub_fields(report.to_json())
-    doctor_text = format_text(Report([Check(**check) for check in doctor_json["checks"]]))  # type: ignore[index]
+    assert isinstance(doctor_json, dict)  # scrub_fields turns a dict into a dict
+    doctor_text = format_text(Report([Check(**check) for check in doctor_json["checks"]]))
     members: dict[str, str] = {
         "environment.json": _json(environment_info()),
         "settings.json": _json(settings_info(settings)),
@@ -176,13 +179,14 @@ def build_members(settings: Any, snapshot: LogSnapshot, report: Any, created: da
         **snapshot.members,
     }
     names = ["README.txt", "manifest.json", *members]
+    notes = [scrub_text(note) for note in snapshot.notes]
     manifest = {
         "created_at": created.isoformat().replace("+00:00", "Z"),
         "codexlogin": __version__,
         "members": names,
         "log_runs": snapshot.runs,
-        "doctor_ok": bool(doctor_json.get("ok")),  # type: ignore[union-attr]
-        "notes": [scrub_text(note) for note in snapshot.notes],
+        "doctor_ok": bool(doctor_json.get("ok")),
+        "notes": notes,
     }
     readme = (
         "codex login support bundle\n"
@@ -191,7 +195,7 @@ def build_members(settings: Any, snapshot: LogSnapshot, report: Any, created: da
         "It holds no credentials: no auth.json, tokens, API keys or keyring contents, and the\n"
         "log excerpts are scrubbed of secrets.\n\n"
         "Members:\n" + "".join(f"  {name}\n" for name in names) + "\nNotes:\n"
-        + "".join(f"  - {note}\n" for note in manifest["notes"])  # type: ignore[union-attr]
+        + "".join(f"  - {note}\n" for note in notes)
     )
     return {"README.txt": readme, "manifest.json": _json(manifest), **members}
 
@@ -204,17 +208,17 @@ def archive_bytes(members: dict[str, str], kind: str, created: datetime) -> byte
         with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
             for name, text in members.items():
                 data = text.encode("utf-8")
-                info = tarfile.TarInfo(name)
-                info.size, info.mtime, info.mode = len(data), int(stamp), 0o600
-                archive.addfile(info, io.BytesIO(data))
+                tar_info = tarfile.TarInfo(name)
+                tar_info.size, tar_info.mtime, tar_info.mode = len(data), int(stamp), 0o600
+                archive.addfile(tar_info, io.BytesIO(data))
     else:
         date_time = time.gmtime(stamp)[:6]
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name, text in members.items():
-                info = zipfile.ZipInfo(name, date_time=date_time)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = (0o100600 & 0xFFFF) << 16
-                archive.writestr(info, text.encode("utf-8"))
+                zip_info = zipfile.ZipInfo(name, date_time=date_time)
+                zip_info.compress_type = zipfile.ZIP_DEFLATED
+                zip_info.external_attr = (0o100600 & 0xFFFF) << 16
+                archive.writestr(zip_info, text.encode("utf-8"))
     return buffer.getvalue()
 
 
@@ -231,70 +235,8 @@ def write_bundle(settings: Any, path: Path, last: int = DEFAULT_LAST, *, snapsho
     created = datetime.now(UTC)
     kind = archive_kind(path)
     members = build_members(settings, snapshot, report, created)
-    with diagnostics.named_action("codex:bundle:write", path=str(path), format=kind, members=list(members)) as action:
+    with diagnostics.bundle_write_action(str(path), kind, list(members)) as action:
         payload = archive_bytes(members, kind, created)
         write_private_file_atomically(path, payload)
         action.add_success_fields(size=len(payload), log_runs=snapshot.runs)
     return path
-
-
-def bundle(
-    *,
-    output: Annotated[Path | None, Parameter(name=["--output", "-o"])] = None,
-    last: int = DEFAULT_LAST,
-    issuer: str | None = None,
-    log_dir: Path | None = None,
-    config: Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=(), show_default=False, consume_multiple=False)] = (),
-) -> int:
-    """Write a support bundle: scrubbed log of recent runs, doctor output, versions, settings.
-
-    The file (zip, or tar.gz when the name ends so) holds the last runs of codex-login.log as
-    trees, JSON and a summary, all scrubbed of secrets; `codex login doctor` run now (as JSON and
-    text); codexlogin, library, Python and OS versions; and the login settings with secrets
-    removed. It never holds auth.json, tokens, API keys or keyring contents. Written with mode
-    0600; its path is printed. Exit codes: 0 written, 2 usage error, 7 cannot be written.
-
-    Parameters
-    ----------
-    output
-        Where to write (default ./codex-login-support-YYYYMMDDTHHMMSSZ.zip, UTC; a directory gets that name
-        inside; a name ending in .tar.gz or .tgz writes a gzipped tar).
-    last
-        How many of the most recent runs of codex-login.log to include.
-    issuer
-        OAuth issuer base URL the doctor checks [env: CODEX_LOGIN_ISSUER].
-    log_dir
-        Directory of codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
-    config
-        Override a setting as key=value (repeatable), e.g. -c port=0.
-    """
-    from codexlogin.cli import report_failure, run_flow
-    from codexlogin.config import load_settings
-
-    try:
-        if last < 1:
-            raise UsageError(f"--last must be at least 1, got {last}")
-        settings = load_settings({"issuer": issuer, "log_dir": log_dir}, config)
-    except LoginFailure as failure:
-        return report_failure(failure)
-    path = resolve_output(output)
-    snapshot = snapshot_log(settings.log_file, last)  # before this run writes to the log
-
-    def body() -> Path:
-        return write_bundle(settings, path, last, snapshot=snapshot)
-
-    def success(written: Path) -> None:
-        for note in snapshot.notes:
-            if note.startswith(("no codex-login.log", "cannot read")):
-                print(f"note: {note}", file=sys.stderr, flush=True)
-        print(written, flush=True)
-
-    return run_flow("login bundle", "bundle", settings, body, success=success)
-
-
-if __name__ == "__main__":  # python -m codexlogin.support.bundle [flags]: the command on its own
-    from cyclopts import App
-
-    _app = App(name="codex login bundle", result_action="return_value")
-    _app.default(bundle)
-    sys.exit(_app())

@@ -41,16 +41,17 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Annotated, Any
-
-from cyclopts import Parameter
+from typing import Any
 
 from codexlogin import __version__
 from codexlogin.listener.prepare import LOOPBACK_HOST, try_bind
 from codexlogin.errors import ExitCode, LoginFailure, PortUnavailable, UsageError
+from codexlogin.oauth.tls import ca_source
 from codexlogin.redact import sanitize_url, scrub_text
 
 OK, WARN, FAIL = "ok", "warn", "fail"
+# In the order they are shown; each is logged as the declared codex:doctor:<name> action
+# (diagnostics.schema.DOCTOR_CHECKS, not imported here: that loads eliot; a test pins the two).
 CHECK_NAMES = (
     "codex_home",
     "log_dir",
@@ -66,7 +67,6 @@ NETWORK_TIMEOUT = 5.0  # per network check; lowered further by a smaller exchang
 PORT_PROBE_TIMEOUT = 2.0  # asking whatever holds the callback port who it is
 CLOCK_SKEW_WARN = 300.0  # seconds
 DISCOVERY_PATH = "/.well-known/openid-configuration"
-CA_VARS = ("CODEX_CA_CERTIFICATE", "SSL_CERT_FILE")
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 NO_PROXY_VARS = ("NO_PROXY", "no_proxy")
 PROC_VERSION = Path("/proc/version")
@@ -151,14 +151,6 @@ def proxy_env(environ: Mapping[str, str]) -> list[str]:
     shown = [f"{name}={sanitize_url(environ[name])}" for name in PROXY_VARS if environ.get(name)]
     shown += [f"{name}={scrub_text(environ[name])}" for name in NO_PROXY_VARS if environ.get(name)]
     return shown
-
-
-def ca_source(environ: Mapping[str, str]) -> tuple[str, str] | None:
-    """(variable, path) of the custom CA bundle in use, as issuer.ssl_verify_setting picks it."""
-    for name in CA_VARS:
-        if environ.get(name):
-            return name, environ[name]
-    return None
 
 
 def remote_context(environ: Mapping[str, str], platform: str, proc_version: str) -> list[tuple[str, str]]:
@@ -454,7 +446,7 @@ async def check_browser(settings: Any, timeout: float) -> Result:
 
 
 def check_ca_bundle(settings: Any) -> Result:
-    from codexlogin.oauth.client import ssl_verify_setting
+    from codexlogin.oauth.tls import ssl_verify_setting
 
     source = ca_source(os.environ)
     if source is None:
@@ -493,7 +485,8 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
     import httpx
     import trio
 
-    from codexlogin.oauth.client import classify_transport_error, make_http_client
+    from codexlogin.oauth.client import issuer_session
+    from codexlogin.oauth.errors import classify_transport_error
 
     url = settings.issuer_base + DISCOVERY_PATH
     shown = sanitize_url(url)
@@ -506,8 +499,8 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
     started = time.perf_counter()
     try:
         with trio.fail_after(timeout):
-            async with make_http_client(settings) as client:
-                response = await client.get(url)
+            async with issuer_session(settings) as issuer:
+                response = await issuer.http.get(url)
     except trio.TooSlowError:
         kind, message = "timeout", f"no reply within {timeout:g} s"
     except httpx.HTTPError as exc:
@@ -577,7 +570,7 @@ async def _run_one(name: str, results: dict[str, Check], fn: Callable[[], Awaita
 
     started = time.perf_counter()
     try:
-        with diagnostics.named_action(f"codex:doctor:{name}") as action:
+        with diagnostics.doctor_check_action(name) as action:
             try:
                 status, detail, hint = await fn()
             except Exception as exc:  # noqa: BLE001 - a bug in one check must not hide the others
@@ -626,82 +619,3 @@ async def run_checks(settings: Any) -> Report:
         for name, fn in (("codex_home", check_codex_home), ("log_dir", check_log_dir), ("auth_json", check_auth_json)):
             await _run_one(name, results, sync(fn))
     return Report([results[name] for name in CHECK_NAMES])
-
-
-def run_doctor(settings: Any, *, as_json: bool = False, stdout: IO[str] | None = None) -> int:
-    """Run the checks as the logged flow `login doctor`, print the report, return the exit code."""
-    from codexlogin.cli import run_flow
-
-    out = stdout or sys.stdout
-
-    def body() -> Report:
-        import trio
-
-        report = trio.run(run_checks, settings)
-        out.write(format_json(report) if as_json else format_text(report))
-        out.flush()
-        if not report.ok:
-            names = ", ".join(check.name for check in report.failed)
-            count = len(report.failed)
-            raise ChecksFailed(
-                f"{count} of {len(report.checks)} checks failed: {names}",
-                error_code=",".join(check.name for check in report.failed),
-            )
-        return report
-
-    return run_flow("login doctor", "doctor", settings, body, success=lambda _report: None)
-
-
-def doctor(
-    *,
-    json_: Annotated[bool, Parameter(name="--json", negative=())] = False,
-    issuer: str | None = None,
-    client_id: str | None = None,
-    port: int | None = None,
-    log_dir: Path | None = None,
-    config: Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=(), show_default=False, consume_multiple=False)] = (),
-) -> int:
-    """Check what would break the browser login, one line per check, and say what to do.
-
-    Checks: CODEX_HOME and the log directory are writable; stored credentials are readable and
-    auth.json has mode 0600; the callback port is free (or held by a codex login of ours);
-    127.0.0.1 can be bound; a browser can be launched (with hints for SSH, WSL and no display);
-    the custom CA bundle loads; the issuer answers (timing, proxy and CA shown); the local clock
-    agrees with the issuer's. Each line reads ok, warn or FAIL, and what to do. Every check is
-    recorded in codex-login.log. Exit codes: 0 no check failed (warnings allowed), 1 a check
-    failed, 2 usage or configuration error.
-
-    Parameters
-    ----------
-    json_
-        Print one JSON object: ok, exit_code, version and checks [{name, status, detail, hint,
-        duration_ms}].
-    issuer
-        OAuth issuer base URL to check [env: CODEX_LOGIN_ISSUER].
-    client_id
-        OAuth client id [env: CODEX_LOGIN_CLIENT_ID].
-    port
-        Callback port to check [env: CODEX_LOGIN_PORT] (default 1455).
-    log_dir
-        Directory for codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
-    config
-        Override a setting as key=value (repeatable), e.g. -c exchange_timeout=3.
-    """
-    from codexlogin.cli import report_failure
-    from codexlogin.config import load_settings
-
-    try:
-        settings = load_settings(
-            {"issuer": issuer, "client_id": client_id, "port": port, "log_dir": log_dir}, config
-        )
-    except LoginFailure as failure:
-        return report_failure(failure)
-    return run_doctor(settings, as_json=json_)
-
-
-if __name__ == "__main__":  # python -m codexlogin.support.doctor [flags]: the command on its own
-    from cyclopts import App
-
-    _app = App(name="codex login doctor", result_action="return_value")
-    _app.default(doctor)
-    sys.exit(_app())

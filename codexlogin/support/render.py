@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import IO, Any
 
 from codexlogin.redact import scrub_message
+from codexlogin.terminal import CONTROL_ESCAPES
 
 __all__ = [
     "Options",
@@ -60,22 +61,20 @@ CANCEL_EXCEPTIONS = frozenset(
     }
 )
 TRACEBACK_TYPE = "eliot:traceback"
-ROOT_TYPE = "codex:command"
+ROOT_TYPE = "codex:command"  # diagnostics.schema.COMMAND (not imported: that loads eliot; a test pins it)
 # Keys of an eliot message that are structure, not fields: never listed as `key: value`.
 _STRUCTURE = frozenset({"action_type", "action_status", "message_type"})
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _loads = json.loads
-_scan = json.JSONDecoder().scan_once  # the C scanner, without loads()'s wrapper layers
+# The C scanner, without loads()'s wrapper layers; typeshed omits it (an attribute set in __init__).
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------------------------
 # Scrubbing and formatting of fields, cached: most messages in a log repeat the same field values
 # --------------------------------------------------------------------------------------------
 
-_CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if i != 0x0A}
-_CONTROL[0x09] = "\\t"
-_CONTROL[0x0D] = "\\r"
 
 
 def _text(value: object) -> str:
@@ -86,7 +85,7 @@ def _text(value: object) -> str:
     """
     text = value if type(value) is str else _dumps(value)
     if not text.isprintable():
-        text = text.translate(_CONTROL)
+        text = text.translate(CONTROL_ESCAPES)
     return text
 
 
@@ -249,7 +248,7 @@ def _first_ts(root: Node) -> float | None:
     best = None
     for node in root.walk():
         for ts in (node.start_ts, node.end_ts):
-            if type(ts) in (float, int) and (best is None or ts < best):
+            if (type(ts) is float or type(ts) is int) and (best is None or ts < best):
                 best = ts
     return best
 
@@ -417,7 +416,7 @@ class _Clock:
         if type(ts) is not float and type(ts) is not int:
             return "-"
         try:
-            block, rest = divmod(int(ts * 1000), self.unit)  # type: ignore[operator]
+            block, rest = divmod(int(ts * 1000), self.unit)
         except (OverflowError, ValueError):
             return "-"
         parts = self.cache.get(block)
@@ -500,7 +499,7 @@ class ColorStyle(Style):
     def __init__(self) -> None:
         from rich.markup import escape
 
-        self.esc = escape  # type: ignore[method-assign]
+        self.esc = escape  # type: ignore[method-assign,assignment]  # its parameter is named `markup`, not `text`
 
     def mark(self, status: str) -> str:
         return self._styled.get(status) or self.esc(status)
@@ -688,7 +687,7 @@ def _matches(run: Run, options: Options) -> bool:
         return False
     if options.since is not None or options.until is not None:
         start = run.start_ts
-        if type(start) not in (float, int):
+        if type(start) is not float and type(start) is not int:
             return False
         if options.since is not None and start < options.since:
             return False
@@ -739,7 +738,7 @@ def iter_runs(streams: Iterable[Iterable[str]], options: Options, stats: Stats) 
         if limit is None:
             yield run, late
             return
-        start = run.start_ts if type(run.start_ts) in (float, int) else float("-inf")
+        start = run.start_ts if type(run.start_ts) is float or type(run.start_ts) is int else float("-inf")
         item = (start, next(order), run)
         if len(keep) < limit:
             heapq.heappush(keep, item)

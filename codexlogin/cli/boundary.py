@@ -1,0 +1,85 @@
+"""The one place a failure becomes an exit code: `@command` around every command, `logged_run`
+around every logged flow.
+
+`logged_run` opens codex-login.log and the run's root `codex:command` action, so the log records
+the same outcome the terminal shows; `@command` turns any LoginFailure (and any bug, as exit 70)
+into one `error:` line on stderr and the failure's exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO, TypeVar
+
+from codexlogin.config import Settings
+from codexlogin.errors import Cancelled, InternalError, LoginFailure
+from codexlogin.terminal import one_line
+
+F = TypeVar("F", bound=Callable[..., int])
+
+
+def report_failure(failure: LoginFailure, stderr: TextIO | None = None) -> int:
+    """The one way a failure reaches the terminal: one `error:` line, then its exit code."""
+    print(f"error: {one_line(failure.detail)}", file=stderr or sys.stderr, flush=True)
+    return int(failure.exit_code)
+
+
+def internal_error(exc: BaseException) -> InternalError:
+    return InternalError(f"internal error: {type(exc).__name__}: {exc}")
+
+
+def command(fn: F) -> F:
+    """A command's failure boundary: LoginFailure → its exit code, a bug → 70; never a traceback."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> int:
+        try:
+            return fn(*args, **kwargs)
+        except LoginFailure as failure:
+            return report_failure(failure)
+        except Exception as exc:  # a bug: one line and exit 70; the log (if open) has the type
+            return report_failure(internal_error(exc))
+
+    return run  # type: ignore[return-value]
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The one exception inside nested single-member exception groups (trio nurseries make them)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+@contextlib.contextmanager
+def logged_run(command_name: str, flow: str, settings: Settings) -> Iterator[None]:
+    """Run the block as one task in codex-login.log, its root action ending as the block does.
+
+    Ctrl-C before a flow installs its own handler becomes Cancelled (exit 130); a failure inside
+    a trio nursery comes out as itself, not as an exception group; a bug becomes InternalError.
+    """
+    from codexlogin import diagnostics  # eliot: only for commands that log
+
+    try:  # CODEX_HOME holds credentials: private from the start, before the log dir goes in it
+        settings.codex_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        pass  # open_log and the flow report what they cannot write
+    with diagnostics.open_log(settings.resolved_log_dir):
+        try:
+            with diagnostics.command_action(command_name, flow, issuer=settings.issuer) as action:
+                try:
+                    yield
+                except BaseException as exc:
+                    leaf = _innermost(exc)
+                    if isinstance(leaf, KeyboardInterrupt):
+                        raise Cancelled("login cancelled (Ctrl-C)") from None
+                    if leaf is not exc:
+                        raise leaf from None  # the log and the terminal name the real error
+                    raise
+                action.add_success_fields(outcome="success", exit_code=0)
+        except LoginFailure:
+            raise
+        except Exception as exc:  # recorded in the root action as itself; reported as exit 70
+            raise internal_error(exc) from None

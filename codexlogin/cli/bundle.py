@@ -1,0 +1,60 @@
+"""`codex login bundle [-o PATH]`: a support bundle (support.bundle) written as a logged run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+from cyclopts import Parameter
+
+from codexlogin.cli.boundary import command, logged_run
+from codexlogin.cli.login import Config
+from codexlogin.config import load_settings
+from codexlogin.errors import UsageError
+from codexlogin.support.bundle import DEFAULT_LAST, resolve_output, snapshot_log, write_bundle
+
+
+@command
+def bundle(
+    *,
+    output: Annotated[Path | None, Parameter(name=["--output", "-o"])] = None,
+    last: int = DEFAULT_LAST,
+    issuer: str | None = None,
+    log_dir: Path | None = None,
+    config: Config = (),
+) -> int:
+    """Write a support bundle: scrubbed log of recent runs, doctor output, versions, settings.
+
+    The file (zip, or tar.gz when the name ends so) holds the last runs of codex-login.log as
+    trees, JSON and a summary, all scrubbed of secrets; `codex login doctor` run now (as JSON and
+    text); codexlogin, library, Python and OS versions; and the login settings with secrets
+    removed. It never holds auth.json, tokens, API keys or keyring contents. Written with mode
+    0600; its path is printed. Exit codes: 0 written, 2 usage error, 7 cannot be written.
+
+    Parameters
+    ----------
+    output
+        Where to write (default ./codex-login-support-YYYYMMDDTHHMMSSZ.zip, UTC; a directory gets that name
+        inside; a name ending in .tar.gz or .tgz writes a gzipped tar).
+    last
+        How many of the most recent runs of codex-login.log to include.
+    issuer
+        OAuth issuer base URL the doctor checks [env: CODEX_LOGIN_ISSUER].
+    log_dir
+        Directory of codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
+    config
+        Override a setting as key=value (repeatable), e.g. -c port=0.
+    """
+    if last < 1:
+        raise UsageError(f"--last must be at least 1, got {last}")
+    settings = load_settings({"issuer": issuer, "log_dir": log_dir}, config)
+    path = resolve_output(output)
+    snapshot = snapshot_log(settings.log_file, last)  # before this run writes to the log
+    with logged_run("login bundle", "bundle", settings):
+        written = write_bundle(settings, path, last, snapshot=snapshot)
+    for note in snapshot.notes:
+        if note.startswith(("no codex-login.log", "cannot read")):
+            print(f"note: {note}", file=sys.stderr, flush=True)
+    print(written, flush=True)
+    return 0

@@ -1,0 +1,72 @@
+"""`codex login doctor [--json]`: the checks (support.doctor) as a logged run, one line each."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+from cyclopts import Parameter
+
+from codexlogin.cli.boundary import command, logged_run
+from codexlogin.cli.login import Config
+from codexlogin.config import load_settings
+from codexlogin.support.doctor import ChecksFailed, format_json, format_text, run_checks
+
+
+def run_doctor(settings: Any, *, as_json: bool = False, stdout: IO[str] | None = None) -> int:
+    """Run the checks as the logged flow `login doctor`, print the report, return the exit code."""
+    import trio
+
+    out = stdout or sys.stdout
+    with logged_run("login doctor", "doctor", settings):
+        report = trio.run(run_checks, settings)
+        out.write(format_json(report) if as_json else format_text(report))
+        out.flush()
+        if not report.ok:
+            names = ", ".join(check.name for check in report.failed)
+            raise ChecksFailed(
+                f"{len(report.failed)} of {len(report.checks)} checks failed: {names}",
+                error_code=",".join(check.name for check in report.failed),
+            )
+    return 0
+
+
+@command
+def doctor(
+    *,
+    json_: Annotated[bool, Parameter(name="--json", negative=())] = False,
+    issuer: str | None = None,
+    client_id: str | None = None,
+    port: int | None = None,
+    log_dir: Path | None = None,
+    config: Config = (),
+) -> int:
+    """Check what would break the browser login, one line per check, and say what to do.
+
+    Checks: CODEX_HOME and the log directory are writable; stored credentials are readable and
+    auth.json has mode 0600; the callback port is free (or held by a codex login of ours);
+    127.0.0.1 can be bound; a browser can be launched (with hints for SSH, WSL and no display);
+    the custom CA bundle loads; the issuer answers (timing, proxy and CA shown); the local clock
+    agrees with the issuer's. Each line reads ok, warn or FAIL, and what to do. Every check is
+    recorded in codex-login.log. Exit codes: 0 no check failed (warnings allowed), 1 a check
+    failed, 2 usage or configuration error.
+
+    Parameters
+    ----------
+    json_
+        Print one JSON object: ok, exit_code, version and checks [{name, status, detail, hint,
+        duration_ms}].
+    issuer
+        OAuth issuer base URL to check [env: CODEX_LOGIN_ISSUER].
+    client_id
+        OAuth client id [env: CODEX_LOGIN_CLIENT_ID].
+    port
+        Callback port to check [env: CODEX_LOGIN_PORT] (default 1455).
+    log_dir
+        Directory for codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
+    config
+        Override a setting as key=value (repeatable), e.g. -c exchange_timeout=3.
+    """
+    settings = load_settings({"issuer": issuer, "client_id": client_id, "port": port, "log_dir": log_dir}, config)
+    return run_doctor(settings, as_json=json_)

@@ -1,0 +1,69 @@
+"""The login policy, one rule set: `forced_login_method` and `forced_chatgpt_workspace_id`.
+
+Logins check before they save (raising PolicyViolation, exit 9); `status` asks the same rules
+about what is stored (`stored_login_problem`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codexlogin.credentials.model import AuthDotJson
+from codexlogin.errors import PolicyViolation
+from codexlogin.oauth import jwt
+
+_MODE_OF_METHOD = {"chatgpt": "chatgpt", "api": "apikey"}
+
+
+def check_login_method(settings: Any, method: str) -> None:
+    """Refuse a login of kind `method` ("chatgpt" | "api") that `forced_login_method` forbids."""
+    forced = settings.forced_login_method
+    if forced is None or forced == method:
+        return
+    if forced == "chatgpt":
+        raise PolicyViolation(
+            "API key login is disabled by forced_login_method = chatgpt; sign in with `codex login`"
+            " (or `codex login --device-auth`)",
+            error_code="login_method_forbidden",
+        )
+    raise PolicyViolation(
+        "ChatGPT login is disabled by forced_login_method = api;"
+        " use `printenv OPENAI_API_KEY | codex login --with-api-key`",
+        error_code="login_method_forbidden",
+    )
+
+
+def account_of(auth: AuthDotJson) -> str | None:
+    """The ChatGPT workspace a login belongs to: the stored account id, else the id_token's claim."""
+    if auth.tokens is None:
+        return None
+    return auth.tokens.account_id or jwt.account_id(auth.tokens.id_token)
+
+
+def workspace_allowed(settings: Any, auth: AuthDotJson) -> bool:
+    allowed = settings.forced_chatgpt_workspace_id
+    return not allowed or account_of(auth) in allowed
+
+
+def enforce_workspace(settings: Any, auth: AuthDotJson) -> None:
+    """Before a ChatGPT login is saved: its workspace must be one `forced_chatgpt_workspace_id` allows."""
+    if not workspace_allowed(settings, auth):
+        raise PolicyViolation(
+            f"this login is restricted to workspace {', '.join(settings.forced_chatgpt_workspace_id)}, but the"
+            f" account signed in to workspace {account_of(auth) or '(none)'}; no credentials were saved",
+            error_code="workspace_mismatch",
+        )
+
+
+def stored_login_problem(settings: Any, auth: AuthDotJson) -> str | None:
+    """Why stored credentials break the policy (for `status`), or None."""
+    forced = settings.forced_login_method
+    if forced is not None and auth.auth_mode != _MODE_OF_METHOD[forced]:
+        wanted = "an API key login (`codex login --with-api-key`)" if forced == "api" else "a ChatGPT login (`codex login`)"
+        return f"forced_login_method = {forced} requires {wanted}"
+    if auth.auth_mode == "chatgpt" and not workspace_allowed(settings, auth):
+        return (
+            f"forced_chatgpt_workspace_id allows only {', '.join(settings.forced_chatgpt_workspace_id)}, and this login"
+            f" is for workspace {account_of(auth) or '(none)'}; run `codex login` again"
+        )
+    return None

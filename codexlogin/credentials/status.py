@@ -1,0 +1,154 @@
+"""What the stored credentials are worth right now: the pure evaluation behind `codex login status`.
+
+`evaluate` never touches the network or the disk; `read_status` adds the one read. Exit codes:
+0 logged in, 1 not logged in, 7 store unreadable, 8 stored but unusable, 9 violates the policy.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from codexlogin import rfc3339
+from codexlogin.credentials.files import InvalidAuthData
+from codexlogin.credentials.model import AuthDotJson
+from codexlogin.credentials.policy import stored_login_problem
+from codexlogin.credentials.store import load_credentials
+from codexlogin.errors import ExitCode, StorageFailed
+from codexlogin.oauth import jwt
+
+REFRESH_MARGIN_SECONDS = 5 * 60  # refresh when the access token expires within this
+MAX_REFRESH_AGE_SECONDS = 8 * 24 * 3600  # ...or when the last refresh is older than this
+
+
+def refresh_due(access_token: str | None, last_refresh: str | None, now: float) -> str | None:
+    """"expiring" (JWT `exp` within 5 minutes or past), "stale" (last refresh over 8 days ago or
+    unknown), else None."""
+    exp = jwt.expires_at(access_token)
+    if exp is not None and exp - now <= REFRESH_MARGIN_SECONDS:
+        return "expiring"
+    last = rfc3339.to_epoch(last_refresh)
+    if last is None or now - last > MAX_REFRESH_AGE_SECONDS:
+        return "stale"
+    return None
+
+
+MASK = "***"
+MASK_PREFIX = 8
+MASK_SUFFIX = 5
+MASK_MIN_LENGTH = 13  # keys this short or shorter are masked completely
+
+
+def mask_api_key(key: str | None) -> str:
+    """`sk-proj-***abcde`: a short prefix and the last 5 characters; ≤13 characters → `***`."""
+    if not key or len(key) <= MASK_MIN_LENGTH:
+        return MASK
+    return f"{key[:MASK_PREFIX]}{MASK}{key[-MASK_SUFFIX:]}"
+
+
+@dataclass
+class StatusReport:
+    status: str
+    exit_code: int
+    storage: str
+    mode: str | None = None
+    email: str | None = None
+    plan: str | None = None
+    account_id: str | None = None
+    api_key: str | None = None
+    expires_at: str | None = None
+    last_refresh: str | None = None
+    refresh_due: str | None = None
+    problem: str | None = None
+    check: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "status": self.status,
+            "logged_in": self.status == "logged_in",
+            "mode": self.mode,
+            "email": self.email,
+            "plan": self.plan,
+            "account_id": self.account_id,
+            "api_key": self.api_key,
+            "expires_at": self.expires_at,
+            "last_refresh": self.last_refresh,
+            "refresh_due": self.refresh_due,
+            "storage": self.storage,
+            "problem": self.problem,
+        }
+        if self.check is not None:
+            data["check"] = self.check
+        if self.error is not None:
+            data["error"] = self.error
+        return data
+
+    def identity(self) -> str:
+        if self.mode == "apikey":
+            return f"an API key - {self.api_key}"
+        details = ", ".join(part for part in (self.email, self.plan, self.account_id) if part)
+        return f"ChatGPT ({details})" if details else "ChatGPT"
+
+    def text(self) -> str:
+        if self.status == "not_logged_in":
+            return "Not logged in"
+        if self.status in ("logged_in", "check_failed"):
+            lines = [f"Logged in using {self.identity()}", *self.notes]
+            return "\n".join(lines)
+        if self.status == "policy_violation":
+            return f"Logged in using {self.identity()}, but {self.problem}"
+        if self.status == "storage_error":
+            return f"Cannot read the stored credentials: {self.problem}"
+        return f"Credentials are stored but unusable: {self.problem}; run `codex login`"
+
+
+def evaluate(settings: Any, auth: AuthDotJson | None, backend: str, *, now: float | None = None) -> StatusReport:
+    """Pure: the report and exit code for stored credentials (None = nothing stored)."""
+    now = time.time() if now is None else now
+    if auth is None:
+        return StatusReport("not_logged_in", int(ExitCode.NOT_LOGGED_IN), backend)
+    report = StatusReport("logged_in", int(ExitCode.SUCCESS), backend, mode=auth.auth_mode, last_refresh=auth.last_refresh)
+
+    def unusable(problem: str) -> StatusReport:
+        report.status, report.exit_code, report.problem = "unusable", int(ExitCode.CREDENTIALS_UNUSABLE), problem
+        return report
+
+    if auth.auth_mode == "apikey":
+        report.api_key = mask_api_key(auth.openai_api_key)
+        if not (auth.openai_api_key or "").strip():
+            return unusable("the stored API key is empty")
+    elif auth.auth_mode == "chatgpt":
+        token_data = auth.tokens
+        if token_data is None or not (token_data.access_token or token_data.refresh_token):
+            return unusable("the stored ChatGPT login has no tokens")
+        report.email = jwt.email(token_data.id_token)
+        report.plan = jwt.plan_type(token_data.id_token)
+        report.account_id = token_data.account_id or jwt.account_id(token_data.id_token)
+        exp = jwt.expires_at(token_data.access_token)
+        report.expires_at = rfc3339.from_epoch(exp)
+        access_expired = not token_data.access_token or (exp is not None and exp <= now)
+        if not token_data.refresh_token and access_expired:
+            return unusable("the access token has expired and there is no refresh token to renew it")
+        report.refresh_due = refresh_due(token_data.access_token, auth.last_refresh, now)
+    else:
+        return unusable(f"unknown auth_mode {auth.auth_mode!r} in the stored credentials")
+    problem = stored_login_problem(settings, auth)
+    if problem is not None:
+        report.status, report.exit_code, report.problem = "policy_violation", int(ExitCode.POLICY_VIOLATION), problem
+    return report
+
+
+def read_status(settings: Any) -> StatusReport:
+    """Load the stored credentials and evaluate them; storage failures become a report too."""
+    try:
+        auth, backend = load_credentials(settings)
+    except StorageFailed as failure:
+        backend = "keyring" if settings.cli_auth_credentials_store == "keyring" else "file"
+        if isinstance(failure, InvalidAuthData):  # read, but the content is not usable auth.json
+            return StatusReport("unusable", int(ExitCode.CREDENTIALS_UNUSABLE), backend, problem=failure.detail)
+        # could not be read at all (EACCES, EIO, a directory, no keyring): a storage failure
+        return StatusReport("storage_error", int(ExitCode.STORAGE_FAILED), backend, problem=failure.detail)
+    return evaluate(settings, auth, backend)

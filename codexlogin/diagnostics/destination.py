@@ -1,0 +1,223 @@
+"""codex-login.log: the file, the scrubbing destination in front of it, and the run's secrets.
+
+`open_log(log_dir)` appends to `log_dir/codex-login.log` (dir 0700 when created, file 0600) through
+`ScrubbingDestination`, which runs `redact.scrub_message` on every message (including eliot's own
+`eliot:traceback`, `eliot:serialization_failure` and `eliot:destination_failure`) and never raises,
+and opens the run's known-secret set (`redact.run_secrets`) for the block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import stat
+import sys
+import threading
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+import eliot
+from eliot import FileDestination, register_exception_extractor
+
+from codexlogin.diagnostics.rotation import rotate_if_needed
+from codexlogin.diagnostics.schema import LIBRARY_LOG, SCRUB_FAILURE
+from codexlogin.redact import run_secrets, scrub_fields, scrub_message, scrub_text
+
+LOG_FILE_NAME = "codex-login.log"
+_MAX_TRACEBACK = 8192
+
+#: Library loggers that would otherwise print full URLs (httpx logs `HTTP Request: POST
+#: https://…?…` at INFO; hypercorn's access log holds the callback query string).
+LIBRARY_LOGGERS = ("httpx", "httpcore", "hpack", "hypercorn.error", "hypercorn.access")
+
+
+# --------------------------------------------------------------------------------------------
+# Exceptions → failed-action fields
+# --------------------------------------------------------------------------------------------
+
+
+def _exception_fields(exc: BaseException) -> dict[str, object]:
+    """A failed action records the scrubbed facts of any exception that offers them (`log_fields()`):
+    a LoginFailure's outcome and exit code, an issuer error's status and kind."""
+    log_fields = getattr(exc, "log_fields", None)
+    if not callable(log_fields):
+        return {}
+    fields = scrub_fields(log_fields())
+    return fields if isinstance(fields, dict) else {}
+
+
+register_exception_extractor(BaseException, _exception_fields)
+
+
+# --------------------------------------------------------------------------------------------
+# Library loggers
+# --------------------------------------------------------------------------------------------
+
+
+class _ForwardToEliot(logging.Handler):
+    """WARNING+ records of chatty libraries become scrubbed `codex:library_log` messages."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields: dict[str, object] = {
+                "logger": record.name,
+                "level": record.levelname,
+                "message": scrub_text(record.getMessage()),
+            }
+            if record.exc_info and record.exc_info[1] is not None:
+                exc = record.exc_info[1]
+                fields["exception"] = f"{type(exc).__module__}.{type(exc).__qualname__}"
+                text = "".join(traceback.format_exception(*record.exc_info))
+                fields["traceback"] = scrub_text(text[-_MAX_TRACEBACK:])
+            eliot.log_message(message_type=LIBRARY_LOG.message_type, **fields)
+        except Exception:
+            pass  # logging must never break the flow, nor print the record via handleError
+
+
+_QUIET_MARK = "_codexlogin_quiet"
+
+
+def quiet_library_loggers() -> None:
+    """Keep httpx/httpcore/hpack/hypercorn records (full URLs at INFO) off the terminal.
+
+    Level WARNING, no propagation to the root logger (whose handlers may print), a NullHandler
+    (so `logging.lastResort` never prints either) and a forwarder into the scrubbed log.
+    Idempotent. hypercorn's own `_create_logger` replaces these handlers if `config.errorlog` /
+    `config.accesslog` are strings: pass `logging.getLogger("hypercorn.error")` (or None) and keep
+    `accesslog` None.
+    """
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+        if not any(getattr(h, _QUIET_MARK, False) for h in logger.handlers):
+            null = logging.NullHandler()
+            forward = _ForwardToEliot(logging.WARNING)
+            setattr(null, _QUIET_MARK, True)
+            setattr(forward, _QUIET_MARK, True)
+            logger.addHandler(null)
+            logger.addHandler(forward)
+
+
+# --------------------------------------------------------------------------------------------
+# The destination and the log file
+# --------------------------------------------------------------------------------------------
+
+
+def _json_default(obj: object) -> object:
+    # scrub_message already returns JSON-native values; this is a last-resort guard.
+    return scrub_text(repr(obj)) if obj is not None else None
+
+
+class ScrubbingDestination:
+    """An eliot destination that scrubs every message before handing it to `inner`.
+
+    Never raises: scrubbing errors yield a minimal `codex:scrub_failure` message, write errors
+    are swallowed (reported once through `on_error`).
+    """
+
+    def __init__(self, inner: Callable[[dict], object], on_error: Callable[[BaseException], object] | None = None):
+        self._inner = inner
+        self._on_error = on_error
+        self._reported = False
+        self._lock = threading.Lock()
+
+    def __call__(self, message: dict) -> None:
+        try:
+            try:
+                scrubbed = scrub_message(message)
+            except Exception:  # pragma: no cover - scrub_message never raises
+                scrubbed = {"message_type": SCRUB_FAILURE.message_type}
+            with self._lock:
+                self._inner(scrubbed)
+        except Exception as exc:
+            self._report(exc)
+
+    def _report(self, exc: BaseException) -> None:
+        if self._reported or self._on_error is None:
+            return
+        self._reported = True
+        try:
+            self._on_error(exc)
+        except Exception:
+            pass
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return scrub_text(str(exc)) or type(exc).__name__
+
+
+def _warn(stderr: TextIO | None, log_dir: Path, exc: BaseException) -> None:
+    out = stderr if stderr is not None else sys.stderr
+    try:
+        print(
+            f"warning: cannot write {LOG_FILE_NAME} in {log_dir}: {_reason(exc)}; continuing without a log",
+            file=out,
+            flush=True,
+        )
+    except Exception:
+        pass
+
+
+def _open_file(log_dir: Path) -> Any:
+    created = not log_dir.exists()
+    log_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
+    if created:
+        os.chmod(log_dir, 0o700)  # mkdir's mode is filtered by the umask
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(log_dir / LOG_FILE_NAME, flags, 0o600)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{LOG_FILE_NAME} is not a regular file")
+        if stat.S_IMODE(info.st_mode) != 0o600:
+            os.fchmod(fd, 0o600)
+        # Unbuffered binary: one write(2) per JSON line, atomic-enough appends with O_APPEND.
+        return os.fdopen(fd, "ab", buffering=0)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+@contextlib.contextmanager
+def open_log(log_dir: Path, *, stderr: TextIO | None = None) -> Iterator[Path | None]:
+    """Append scrubbed eliot messages to `log_dir/codex-login.log` for the duration of the block.
+
+    Yields the log file's path, or None when it could not be opened; in that case one line
+    `warning: cannot write codex-login.log in <dir>: <reason>; continuing without a log` goes to
+    `stderr` (default: `sys.stderr` at call time) and the block runs without a log. A later write
+    failure (disk full) prints the same warning once and is otherwise ignored.
+    """
+    with run_secrets():  # this run's secrets: registered by the flow, forgotten with the log
+        with _open_destination(Path(log_dir), stderr) as path:
+            yield path
+
+
+@contextlib.contextmanager
+def _open_destination(log_dir: Path, stderr: TextIO | None) -> Iterator[Path | None]:
+    quiet_library_loggers()
+    rotate_if_needed(log_dir / LOG_FILE_NAME)  # bounded on disk: the previous file is kept, compressed
+    try:
+        file = _open_file(log_dir)
+    except Exception as exc:
+        _warn(stderr, log_dir, exc)
+        yield None
+        return
+
+    destination = ScrubbingDestination(
+        FileDestination(file=file, json_default=_json_default),
+        on_error=lambda exc: _warn(stderr, log_dir, exc),
+    )
+    eliot.add_destinations(destination)
+    try:
+        yield log_dir / LOG_FILE_NAME
+    finally:
+        with contextlib.suppress(ValueError):
+            eliot.remove_destination(destination)
+        with contextlib.suppress(OSError):
+            file.close()

@@ -1,0 +1,108 @@
+"""Keep codex-login.log bounded: past MAX_LOG_BYTES it moves to `<log>.1.gz` and a fresh log starts.
+
+Why: every run appends to the log, so unbounded it would fill the disk. Exactly one previous file
+is kept, gzip-compressed (each rotation replaces it), so disk use stays near the cap plus one
+compressed copy; readers that want every run read `log_files_in_order(log)`, oldest first.
+Rotation never raises: on any failure the log stays as it was (logging must never break a login).
+
+Under a non-blocking lock on `<log>.rotate.lock` (a second rotator just gives up), the log is
+renamed to `<log>.rotating` (an appender holding it open keeps writing to that inode), streamed
+into a 0600 temp file in the same dir, fsynced and os.replace'd over `.1.gz`, then `.rotating` is
+removed. A crash leaves the old or the new `.1.gz`, never half of one; a failed compression puts
+the log back, and a leftover `.rotating` is finished by the next call before anything else moves.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+from typing import IO
+
+if sys.platform == "win32":  # pragma: no cover - Windows only
+    import msvcrt
+
+    def _try_lock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+MAX_LOG_BYTES = 8 * 1024 * 1024
+ROTATED_SUFFIX = ".1.gz"
+_CHUNK = 64 * 1024
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _is_regular(path: Path, larger_than: int = -1) -> bool:
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size > larger_than
+
+
+def _compress(src: Path, dst: Path) -> None:
+    with open(os.open(src, os.O_RDONLY | _NOFOLLOW), "rb") as source:
+        if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
+            raise OSError(f"{src} is not a regular file")
+        fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=dst.name + ".", suffix=".tmp")  # 0600
+        try:
+            with open(fd, "wb") as raw:
+                with gzip.GzipFile(filename="", mode="wb", compresslevel=6, fileobj=raw) as out:
+                    shutil.copyfileobj(source, out, _CHUNK)
+                raw.flush()
+                os.fsync(raw.fileno())
+            os.replace(tmp, dst)
+        except BaseException:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+def rotate_if_needed(log_file: Path, *, max_bytes: int = MAX_LOG_BYTES) -> bool:
+    """Move `log_file` (a regular file over `max_bytes`) to `<log>.1.gz`; True when it rotated."""
+    aside = log_file.with_name(log_file.name + ".rotating")
+    try:
+        if not (_is_regular(log_file, max_bytes) or os.path.lexists(aside)):
+            return False
+        lock_fd = os.open(log_file.with_name(log_file.name + ".rotate.lock"), os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
+        try:  # closing the fd releases the lock
+            _try_lock(lock_fd)
+            if not os.path.lexists(aside):  # else finish a crashed rotation first
+                if not _is_regular(log_file, max_bytes):
+                    return False  # another process rotated it since our first look
+                os.replace(log_file, aside)
+            try:
+                _compress(aside, log_file.with_name(log_file.name + ROTATED_SUFFIX))
+            except OSError:  # e.g. disk full: put the log back unless a new one was started
+                with suppress(OSError):
+                    os.link(aside, log_file)
+                    os.unlink(aside)
+                raise
+            os.unlink(aside)
+        finally:
+            os.close(lock_fd)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def log_files_in_order(log_file: Path) -> list[Path]:
+    """The files holding every logged run, oldest first: `[<log>.1.gz, <log>]`, those that exist."""
+    rotated = log_file.with_name(log_file.name + ROTATED_SUFFIX)
+    return [path for path in (rotated, log_file) if _is_regular(path)]
+
+
+def open_text(path: Path) -> IO[str]:
+    """One log file as text for a reader (UTF-8, undecodable bytes replaced; `.gz` gunzipped)."""
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - the caller closes it

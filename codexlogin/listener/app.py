@@ -1,0 +1,243 @@
+"""The callback listener: the port (bind, or take it over from an older login of ours), the login
+session that turns requests into outcomes (decisions come from the pure `decide`), and the ASGI
+app that hypercorn serves on the socket we bound.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from codexlogin import diagnostics
+from codexlogin._asgi import answer_lifespan
+from codexlogin.errors import Cancelled, Denied, InternalError, LoginFailure, PortUnavailable, TokenExchangeFailed
+from codexlogin.listener.decide import (
+    CANCEL_HEADER,
+    CANCEL_PATH,
+    CHALLENGE_HEADER,
+    SECURITY_HEADERS,
+    Action,
+    CallbackRequest,
+    Decision,
+    cancel_proof,
+    decide,
+    failure_page,
+    success_page,
+)
+from codexlogin.listener.prepare import LISTEN_BACKLOG, LOOPBACK_HOST, try_bind
+from codexlogin.oauth.pkce import generate_state
+
+if TYPE_CHECKING:
+    from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope
+
+    from codexlogin.credentials.model import AuthDotJson  # the outcome the flow's completer returns
+
+BIND_RETRIES = 10
+BIND_RETRY_DELAY = 0.2
+CANCEL_REQUEST_TIMEOUT = 2.0
+MAX_LOGGED_PATH = 200
+MAX_LOGGED_IGNORED_REQUESTS = 50  # past this, junk requests are answered but only counted
+
+
+# --- the port: bind, or take it over from an older login of ours -------------------------------
+
+
+async def request_cancel_of_previous_login(port: int, cancel_key: str | None) -> bool:
+    """Ask whatever holds the port to /cancel, as an older `codex login` would obey.
+
+    A plain GET /cancel stops the reference CLI's listener; ours answers 401 with a challenge,
+    and stops only for a proof made with the cancel key (which never leaves this machine's files).
+    """
+    import httpx  # only when the port is busy
+
+    url = f"http://{LOOPBACK_HOST}:{port}{CANCEL_PATH}"
+    with trio.move_on_after(CANCEL_REQUEST_TIMEOUT):
+        try:
+            # trust_env=False: a proxy from the environment must never see loopback traffic.
+            async with httpx.AsyncClient(timeout=CANCEL_REQUEST_TIMEOUT, trust_env=False) as client:
+                response = await client.get(url)
+                nonce = response.headers.get(CHALLENGE_HEADER)
+                if response.status_code == 401 and nonce and cancel_key:
+                    response = await client.get(url, headers={CANCEL_HEADER: cancel_proof(cancel_key, nonce, port)})
+                return response.is_success
+        except httpx.HTTPError:
+            return False
+    return False
+
+
+async def bind_callback_socket(port: int, cancel_key: str | None) -> socket.socket:
+    sock = try_bind(port)
+    if sock is not None:
+        return sock
+    accepted = await request_cancel_of_previous_login(port, cancel_key)
+    diagnostics.log_takeover(port, accepted)
+    for _ in range(BIND_RETRIES):
+        await trio.sleep(BIND_RETRY_DELAY)
+        sock = try_bind(port)
+        if sock is not None:
+            return sock
+    raise PortUnavailable(
+        f"port {port} on {LOOPBACK_HOST} is in use by another program;"
+        " stop it or pass --port N (--port 0 picks any free port)"
+    )
+
+
+# --- the session: what the listener decided so far ---------------------------------------------
+
+
+@dataclass
+class LoginSession:
+    expected_state: str
+    port: int
+    cancel_key: str | None
+    complete: Callable[[str], Awaitable[AuthDotJson]]
+    cancel_nonce: str = field(default_factory=generate_state)
+    expected_issuer: str | None = None
+    outcome: AuthDotJson | LoginFailure | None = None
+    exchanging: bool = False
+    decided: trio.Event = field(default_factory=trio.Event)
+    exchange_scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+    ignored_requests: int = 0
+
+    def finish(self, outcome: AuthDotJson | LoginFailure) -> None:
+        """The first outcome wins; later ones (a late callback, a second signal) are ignored."""
+        if self.outcome is None:
+            self.outcome = outcome
+            self.decided.set()
+
+    def abort(self, failure: LoginFailure) -> None:
+        """Stop from outside (signal, timeout): an exchange still running is cancelled, never saved."""
+        self.exchange_scope.cancel()
+        self.finish(failure)
+
+    async def handle(self, request: CallbackRequest) -> tuple[int, str, tuple[tuple[bytes, bytes], ...]]:
+        """(status, page, extra headers) for one request."""
+        decision = decide(
+            request,
+            expected_state=self.expected_state,
+            port=self.port,
+            cancel_key=self.cancel_key,
+            cancel_nonce=self.cancel_nonce,
+            finished=self.exchanging or self.outcome is not None,
+            expected_issuer=self.expected_issuer,
+        )
+        if decision.action in (Action.IGNORE, Action.ALREADY_FINISHED):
+            # A flood of junk requests must not grow codex-login.log without bound.
+            self.ignored_requests += 1
+            if self.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
+                return decision.status, decision.page, decision.headers
+        with diagnostics.callback_action(
+            request.path[:MAX_LOGGED_PATH],
+            has_code=bool(decision.log_facts.get("has_code")),
+            has_state=bool(decision.log_facts.get("has_state")),
+            has_error=bool(decision.log_facts.get("has_error")),
+            state_valid=bool(decision.log_facts.get("state_valid")),
+        ) as action:
+            status, page = await self._act(decision)
+            action.add_success_fields(status=status, decision=decision.action.value)
+            return status, page, decision.headers
+
+    async def _act(self, decision: Decision) -> tuple[int, str]:
+        if decision.action is Action.IGNORE:
+            if decision.log_facts and not decision.log_facts.get("state_valid"):
+                diagnostics.log_state_mismatch()
+            elif decision.log_facts.get("issuer_mismatch"):
+                diagnostics.log_issuer_mismatch()
+            return decision.status, decision.page
+        if decision.action is Action.ALREADY_FINISHED:
+            return decision.status, decision.page
+        if decision.action is Action.CANCEL:
+            self.abort(Cancelled("login cancelled: a newer `codex login` took over the port"))
+            return decision.status, decision.page
+        if decision.action is Action.DENIED:
+            assert decision.error_code is not None  # decide() sets it for DENIED
+            diagnostics.log_oauth_error(decision.error_code or "", bool(decision.error_description))
+            detail = decision.error_code + (f": {decision.error_description}" if decision.error_description else "")
+            self.finish(Denied(f"sign-in was not completed: {decision.error_code}", detail=f"sign-in was not completed: {detail}", error_code=decision.error_code))
+            return decision.status, decision.page
+        # Action.EXCHANGE. The check-and-set needs no lock: trio runs one task at a time and there is
+        # no checkpoint between the `finished` check in decide() and this assignment.
+        assert decision.code is not None  # decide() sets it for EXCHANGE
+        self.exchanging = True
+        failure: LoginFailure | None = None
+        with self.exchange_scope:
+            try:
+                auth = await self.complete(decision.code)
+            except LoginFailure as exc:
+                failure = exc
+            except Exception as exc:  # a bug must still end the login, not leave it waiting forever
+                failure = InternalError(f"internal error while completing the sign-in: {type(exc).__name__}: {exc}")
+        if self.exchange_scope.cancelled_caught:
+            return 503, failure_page("Sign-in cancelled", "The sign-in was cancelled in the terminal.")
+        if failure is not None:
+            self.finish(failure)
+            return 502 if isinstance(failure, TokenExchangeFailed) else 500, failure_page("Sign-in failed", failure.detail)
+        self.finish(auth)
+        return 200, success_page()
+
+
+# --- the ASGI shell around the session ----------------------------------------------------------
+
+
+def _header(scope: HTTPScope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class CallbackApp:
+    def __init__(self, session: LoginSession):
+        self.session = session
+
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if scope["type"] == "lifespan":
+            await answer_lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = CallbackRequest(
+            method=scope["method"],
+            path=scope["path"],
+            raw_query=scope.get("query_string", b""),
+            host=_header(scope, b"host"),
+            cancel_token=_header(scope, CANCEL_HEADER.encode()),
+        )
+        status, page, extra_headers = await self.session.handle(request)
+        body = page.encode("utf-8")
+        headers = [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+            *SECURITY_HEADERS,
+            *extra_headers,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def hypercorn_config(sock: socket.socket) -> Any:
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"fd://{sock.detach()}"]  # hypercorn owns the socket from here on
+    config.backlog = LISTEN_BACKLOG
+    config.errorlog = None  # hypercorn would print "Running on …" to stderr
+    config.accesslog = None  # its lines carry the query string: code and state
+    config.include_server_header = False
+    config.graceful_timeout = 2.0
+    config.keep_alive_timeout = 5.0
+    config.read_timeout = 10
+    config.h11_max_incomplete_size = 16 * 1024
+    return config
+
+
+async def serve_callback_app(app: CallbackApp, sock: socket.socket, stop: trio.Event, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    # Imported here, after the URL is printed: hypercorn is ~55 ms of start-up the user need not wait for.
+    from hypercorn.trio import serve
+
+    await serve(app, hypercorn_config(sock), shutdown_trigger=stop.wait, task_status=task_status)

@@ -1,0 +1,109 @@
+"""What can go wrong talking to an issuer, as data: not a CLI outcome.
+
+`IssuerRejected` is an HTTP error reply (RFC 6749 §5.2 parsed when it is JSON; `error` may also be
+`{code, message}`), `IssuerUnreachable` a transport failure. Both keep the full reply for the
+terminal in `.detail` and only scrubbed facts in `.summary`, `str()` and `log_fields()`. Each flow
+decides what an IssuerError means for it (flows.complete, flows.device, flows.refresh, flows.logout).
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+
+from codexlogin.redact import scrub_text
+
+MAX_DETAIL_CHARS = 4000  # raw bodies shown on the terminal are cut here
+MAX_LOGGED_MESSAGE_CHARS = 300  # an issuer's error_description in the log: enough to diagnose
+
+
+class IssuerError(Exception):
+    """A request to the issuer failed. `kind`: "rejected" or a transport kind (see classify)."""
+
+    kind: str = "rejected"
+    status: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    def __init__(self, summary: str, *, detail: str):
+        super().__init__(summary)
+        self.summary = summary
+        self.detail = detail
+
+    def log_fields(self) -> dict[str, object]:
+        fields: dict[str, object] = {"kind": self.kind}
+        if self.status is not None:
+            fields["status"] = self.status
+        if self.error_code:
+            fields["error_code"] = self.error_code
+        if self.error_message:
+            fields["error_message"] = scrub_text(self.error_message)[:MAX_LOGGED_MESSAGE_CHARS]
+        return fields
+
+
+class IssuerRejected(IssuerError):
+    """The issuer answered with a non-2xx status (or a 2xx that is not the JSON we need)."""
+
+    status: int  # always the reply's HTTP status here (None only for transport failures)
+
+    def __init__(self, endpoint: str, status: int, error_code: str | None, error_message: str | None, body_text: str):
+        self.status, self.error_code, self.error_message, self.body_text = status, error_code, error_message, body_text
+        what = f"{endpoint} returned HTTP {status}"
+        if error_code:
+            summary = f"{what}: {error_code}" + (f": {error_message}" if error_message else "")
+            detail = summary
+        else:
+            summary = f"{what} with a non-OAuth body"
+            shown = body_text if len(body_text) <= MAX_DETAIL_CHARS else body_text[:MAX_DETAIL_CHARS] + "…"
+            detail = f"{what}: {shown.strip() or '(empty body)'}"
+        super().__init__(scrub_text(summary), detail=detail)
+
+
+class IssuerUnreachable(IssuerError):
+    """No usable HTTP reply: timeout, refused connection, DNS or TLS failure."""
+
+    def __init__(self, endpoint: str, kind: str, message: str):
+        self.kind = kind
+        text = f"could not reach {endpoint} ({kind}): {scrub_text(message)}"
+        super().__init__(text, detail=text)
+
+
+def parse_oauth_error(body: bytes) -> tuple[str | None, str | None]:
+    """(error_code, error_message) from an RFC 6749 §5.2 body; `error` may also be {code, message}."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    error = data.get("error")
+    message = data.get("error_description")
+    if isinstance(error, dict):
+        code = error.get("code") or error.get("type")
+        message = message or error.get("message")
+    else:
+        code = error
+    code = str(code) if isinstance(code, str | int) and str(code) else None
+    message = str(message) if isinstance(message, str | int) and str(message) else None
+    return code, message
+
+
+def classify_transport_error(exc: BaseException) -> str:
+    """"timeout" | "tls" | "dns" | "connect" | "other" for an httpx transport failure."""
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    chain: list[BaseException] = []
+    cursor: BaseException | None = exc
+    while cursor is not None and len(chain) < 10:
+        chain.append(cursor)
+        cursor = cursor.__cause__ or cursor.__context__
+    if any(isinstance(item, ssl.SSLError) for item in chain) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return "tls"
+    text = " ".join(str(item) for item in chain).lower()
+    if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+        return "dns"
+    if isinstance(exc, httpx.ConnectError):
+        return "connect"
+    return "other"

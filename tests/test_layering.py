@@ -1,0 +1,172 @@
+"""Import layering of the `codexlogin` package, checked from source with the stdlib `ast`.
+
+Every `codexlogin.*` import counts, including lazy ones inside functions; `from codexlogin.x import
+y` counts as an import of the submodule `codexlogin.x.y` when `y` is one. Imports under
+`if TYPE_CHECKING:` never run, so they are left out of both rules below.
+
+Rules:
+  a. No import cycle among codexlogin modules.
+  b. Each module belongs to a layer (table `LAYERS`) and may import only its own layer or the
+     layers listed for it. A module no layer covers fails, so new modules are placed on purpose.
+     Nothing outside `codexlogin.cli` / `codexlogin.__main__` imports `codexlogin.cli`.
+
+      basics      codexlogin (__init__), errors, config, terminal, redact, rfc3339, _asgi
+      diagnostics -> basics
+      oauth       -> basics
+      credentials -> basics, oauth
+      listener    -> basics, oauth, diagnostics
+      flows       -> basics, oauth, credentials, listener, diagnostics
+      support     -> basics, oauth, credentials, listener, diagnostics
+      cli         (cli package and __main__) -> everything except devissuer
+      devissuer   -> basics
+"""
+
+from __future__ import annotations
+
+import ast
+import graphlib
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent / "codexlogin"
+
+BASICS = {"codexlogin"} | {
+    f"codexlogin.{name}" for name in ("errors", "config", "terminal", "redact", "rfc3339", "_asgi")
+}
+# layer -> (module-name prefixes it covers, layers it may import besides itself)
+LAYERS: dict[str, tuple[set[str], set[str]]] = {
+    "basics": (BASICS, set()),
+    "diagnostics": ({"codexlogin.diagnostics"}, {"basics"}),
+    "oauth": ({"codexlogin.oauth"}, {"basics"}),
+    "credentials": ({"codexlogin.credentials"}, {"basics", "oauth"}),
+    "listener": ({"codexlogin.listener"}, {"basics", "oauth", "diagnostics"}),
+    "flows": ({"codexlogin.flows"}, {"basics", "oauth", "credentials", "listener", "diagnostics"}),
+    "support": (
+        {"codexlogin.support"}, {"basics", "oauth", "credentials", "listener", "diagnostics"}
+    ),
+    "cli": (
+        {"codexlogin.cli", "codexlogin.__main__"},
+        {"basics", "diagnostics", "oauth", "credentials", "listener", "flows", "support"},
+    ),
+    "devissuer": ({"codexlogin.devissuer"}, {"basics"}),
+}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(source: str, module: str, is_package: bool, known: set[str]) -> set[str]:
+    """The codexlogin modules `source` imports anywhere, except under `if TYPE_CHECKING:`."""
+    package = module if is_package else module.rpartition(".")[0]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.orelse:  # the `else:` of a TYPE_CHECKING block does run
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolve against this module's package
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            for alias in node.names:
+                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(source))
+    return {name for name in found if name == "codexlogin" or name.startswith("codexlogin.")}
+
+
+def import_graph() -> dict[str, set[str]]:
+    paths = {module_name(path): path for path in PACKAGE_DIR.rglob("*.py")}
+    known = set(paths)
+    graph = {}
+    for name, path in paths.items():
+        source = path.read_text(encoding="utf-8")
+        graph[name] = imports_of(source, name, path.name == "__init__.py", known) - {name}
+    return graph
+
+
+def layer_of(module: str) -> str | None:
+    for layer, (prefixes, _) in LAYERS.items():
+        if any(module == p or (p != "codexlogin" and module.startswith(p + ".")) for p in prefixes):
+            return layer
+    return None
+
+
+def test_walker_sees_lazy_imports_and_skips_type_checking() -> None:
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "from codexlogin import errors, DEFAULT_PORT\n"
+        "if TYPE_CHECKING:\n    import codexlogin.cli\n"
+        "def later():\n    from codexlogin.oauth import jwt\n    from . import pkce\n"
+    )
+    known = {"codexlogin", "codexlogin.errors", "codexlogin.oauth.jwt", "codexlogin.oauth.pkce"}
+    assert imports_of(source, "codexlogin.oauth.client", False, known) == {
+        "codexlogin", "codexlogin.errors", "codexlogin.oauth.jwt", "codexlogin.oauth.pkce",
+    }
+
+
+def test_graph_is_not_trivially_small() -> None:
+    graph = import_graph()
+    assert len(graph) > 20
+    assert sum(len(targets) for targets in graph.values()) > 40
+
+
+def test_no_import_cycles() -> None:
+    graph = {name: set(targets) for name, targets in import_graph().items()}
+    cycles: list[list[str]] = []
+    while len(cycles) < 50:  # report each cycle found, breaking one edge of it per round
+        try:
+            graphlib.TopologicalSorter(graph).prepare()
+            break
+        except graphlib.CycleError as error:
+            cycle = error.args[1][::-1]  # graphlib lists importers first; now each imports the next
+            cycles.append(cycle)
+            graph[cycle[0]].discard(cycle[1])
+    assert cycles == [], "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_layers() -> None:
+    violations = []
+    for module, targets in sorted(import_graph().items()):
+        layer = layer_of(module)
+        if layer is None:
+            violations.append(f"{module}: in no layer (add it to LAYERS)")
+            continue
+        allowed = LAYERS[layer][1] | {layer}
+        for target in sorted(targets):
+            if layer_of(target) not in allowed:
+                violations.append(f"{module} ({layer}) imports {target} ({layer_of(target)})")
+    assert violations == [], "layer violations:\n" + "\n".join(violations)
+
+
+def test_only_the_cli_imports_the_cli() -> None:
+    offenders = sorted(
+        f"{module} imports {target}"
+        for module, targets in import_graph().items()
+        if layer_of(module) != "cli"
+        for target in targets
+        if layer_of(target) == "cli"
+    )
+    assert offenders == [], "only the cli may import the cli:\n" + "\n".join(offenders)
+
+
+def test_the_renderer_names_the_declared_root_type():
+    """render.py stays eliot-free, so it spells the root type out; it must be the declared one."""
+    from codexlogin.diagnostics import schema
+    from codexlogin.support import render
+
+    assert render.ROOT_TYPE == schema.COMMAND.action_type
+
+
+def test_the_doctor_logs_only_declared_check_types():
+    from codexlogin.diagnostics import schema
+    from codexlogin.support import doctor
+
+    assert tuple(schema.DOCTOR_CHECKS) == doctor.CHECK_NAMES

@@ -1,0 +1,83 @@
+"""The log schema is declared once (diagnostics/schema.py) and the flows log only what it declares.
+
+A static check finds every `"codex:…"` literal in the package: outside schema.py only the two
+pinned spellings of eliot-free modules may exist. A dynamic check runs real logins against the dev
+issuer over HTTP (127.0.0.1, port 0, hard time bounds) and reads codex-login.log back: every
+`codex:*` type in it is declared, and no action starts with a field its type does not declare.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import trio
+from harness import Run, approving_browser, callback_url, get, make_settings
+
+from codexlogin import redact
+from codexlogin.diagnostics import schema
+from codexlogin.support import render
+
+PACKAGE = Path(__file__).resolve().parent.parent / "codexlogin"
+DECLARED = schema.ACTION_TYPES | schema.MESSAGE_TYPES
+START_FIELDS = {
+    t.action_type: set(t._serializers.start.fields) - {"action_type", "action_status"} for t in (
+        schema.COMMAND, schema.LISTENER, schema.CALLBACK, schema.TOKEN_EXCHANGE, schema.API_KEY_EXCHANGE,
+        schema.SAVE_CREDENTIALS, schema.DEVICE_AUTHORIZATION, schema.DEVICE_POLL, schema.REVOKE, schema.REFRESH,
+        schema.BUNDLE_WRITE, *schema.DOCTOR_CHECKS.values(),
+    )
+}
+ENVELOPE = {"timestamp", "task_uuid", "task_level", "action_type", "action_status"}
+
+
+def test_type_names_are_spelled_only_in_the_schema():
+    literals = {}
+    for path in PACKAGE.rglob("*.py"):
+        if path.name != "schema.py":
+            for name in re.findall(r'"(codex:[a-z_:]+)"', path.read_text()):
+                literals.setdefault(name, path.name)
+    assert literals == {"codex:command": "render.py", "codex:scrub_failure": "redact.py"}
+    assert render.ROOT_TYPE == schema.COMMAND.action_type and redact.SCRUB_FAILURE == schema.SCRUB_FAILURE.message_type
+    assert START_FIELDS.keys() == schema.ACTION_TYPES
+
+
+def assert_declared(messages: list[dict]) -> set[str]:
+    seen = set()
+    for message in messages:
+        kind = message.get("action_type") or message.get("message_type") or ""
+        if not kind.startswith("codex:"):
+            continue
+        seen.add(kind)
+        assert kind in DECLARED, f"{kind} is logged but not declared in diagnostics/schema.py"
+        if message.get("action_status") == "started":
+            assert set(message) - ENVELOPE <= START_FIELDS[kind], (kind, set(message) - ENVELOPE - START_FIELDS[kind])
+    return seen
+
+
+async def test_a_browser_login_logs_only_declared_types(tmp_path, dev_issuer):
+    async def mismatch_then_approve(run, url):
+        await get(callback_url(url, code="x", state="not-the-state"))
+        await approving_browser(run, url)
+
+    with trio.fail_after(20):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        await run(mismatch_then_approve)
+    seen = assert_declared(run.log_messages())
+    assert {"codex:command", "codex:listener", "codex:callback", "codex:callback:state_mismatch",
+            "codex:token_exchange", "codex:api_key_exchange", "codex:save_credentials"} <= seen
+
+
+async def test_a_denied_login_logs_only_declared_types(tmp_path, dev_issuer):
+    async def deny(run, url):
+        await get(callback_url(url, error="access_denied", error_description="no", state=run_state(url)))
+
+    with trio.fail_after(20):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        await run(deny)
+    assert "codex:callback:oauth_error" in assert_declared(run.log_messages())
+
+
+def run_state(url: str) -> str:
+    from harness import query_of
+
+    return query_of(url)["state"]
