@@ -232,3 +232,29 @@ async def read_body(receive) -> bytes:
         body += message.get("body", b"")
         if not message.get("more_body"):
             return body
+
+
+_FLAG_NAMES = {"json_": "--json", "output": "-o"}
+
+
+def cli_argv(*command: str, **options) -> list[str]:
+    """`codex` argv for a command and keyword options the way a user types them: `issuer=URL`
+    → `--issuer URL`, `config=("k=v",)` → `-c k=v`, `json_=True` → `--json`."""
+    argv = list(command)
+    for name, value in options.items():
+        flag = _FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+        if name == "config":
+            for pair in value:
+                argv += ["-c", pair]
+        elif value is True:
+            argv.append(flag)
+        elif value is not None and value is not False:
+            argv += [flag, str(value)]
+    return argv
+
+
+def run_cli(*command: str, **options) -> int:
+    """Run one `codex` command in-process through the real cyclopts app; its exit code."""
+    from codexlogin.cli.app import app
+
+    return app(cli_argv(*command, **options), result_action="return_value")

@@ -18,9 +18,8 @@ from functools import partial
 
 import pytest
 import trio
-from harness import Run, approving_browser, make_settings
+from harness import Run, approving_browser, make_settings, run_cli
 
-from codexlogin.cli.bundle import bundle as bundle_command
 from codexlogin.support import bundle as bundle_mod
 from codexlogin.support import doctor
 
@@ -70,7 +69,7 @@ async def make_bundle(tmp_path, issuer_url, capsys, **kwargs):
     kwargs.setdefault("log_dir", tmp_path / "log")
     kwargs.setdefault("config", ("port=0",))
     with trio.fail_after(30):
-        code = await trio.to_thread.run_sync(partial(bundle_command, **kwargs))
+        code = await trio.to_thread.run_sync(partial(run_cli, "login", "bundle", **kwargs))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 

@@ -14,10 +14,9 @@ import keyring.backends.fail
 import pytest
 import trio
 from harness import MemoryKeyring
-from harness import issue_tokens, issue_tokens_async, issuer_in_thread, store_tokens
+from harness import issue_tokens, issue_tokens_async, issuer_in_thread, run_cli, store_tokens
 
 from codexlogin.devissuer import DevIssuer
-from codexlogin.cli.logout import logout
 from codexlogin.flows.logout import REVOKE_TIMEOUT, logout_flow
 from codexlogin.errors import ExitCode
 from codexlogin.config import load_settings
@@ -25,6 +24,10 @@ from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
+
+
+def logout(**options):
+    return run_cli("logout", **options)
 
 
 def settings():

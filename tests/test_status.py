@@ -20,13 +20,13 @@ from harness import (
     issue_tokens,
     issuer_in_thread,
     jwt_with_exp,
+    run_cli,
     store_tokens,
 )
 
 from codexlogin.devissuer import GRANT_REFRESH, DevIssuer
 from codexlogin.errors import ExitCode
 from codexlogin.config import load_settings
-from codexlogin.cli.status import status
 from codexlogin.credentials.status import mask_api_key
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
@@ -38,7 +38,7 @@ JSON_KEYS = {
 
 
 def run_status(capsys, *args, **kwargs):
-    code = status(*args, **kwargs)
+    code = run_cli("login", "status", *args, **kwargs)
     out, err = capsys.readouterr()
     return code, out, err
 

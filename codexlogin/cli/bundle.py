@@ -9,8 +9,7 @@ from typing import Annotated
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command, logged_run
-from codexlogin.cli.login import Config
-from codexlogin.config import load_settings
+from codexlogin.cli.options import Flag, IssuerOptions
 from codexlogin.errors import UsageError
 from codexlogin.support.bundle import DEFAULT_LAST, resolve_output, snapshot_log, write_bundle
 
@@ -20,9 +19,7 @@ def bundle(
     *,
     output: Annotated[Path | None, Parameter(name=["--output", "-o"])] = None,
     last: int = DEFAULT_LAST,
-    issuer: str | None = None,
-    log_dir: Path | None = None,
-    config: Config = (),
+    options: IssuerOptions = IssuerOptions(),
 ) -> int:
     """Write a support bundle: scrubbed log of recent runs, doctor output, versions, settings.
 
@@ -39,16 +36,10 @@ def bundle(
         inside; a name ending in .tar.gz or .tgz writes a gzipped tar).
     last
         How many of the most recent runs of codex-login.log to include.
-    issuer
-        OAuth issuer base URL the doctor checks [env: CODEX_LOGIN_ISSUER].
-    log_dir
-        Directory of codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
-    config
-        Override a setting as key=value (repeatable), e.g. -c port=0.
     """
     if last < 1:
         raise UsageError(f"--last must be at least 1, got {last}")
-    settings = load_settings({"issuer": issuer, "log_dir": log_dir}, config)
+    settings = options.settings()
     path = resolve_output(output)
     snapshot = snapshot_log(settings.log_file, last)  # before this run writes to the log
     with logged_run("login bundle", "bundle", settings):

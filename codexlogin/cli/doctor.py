@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import IO, Annotated, Any
 
 from cyclopts import Parameter
+from cyclopts.types import UInt16
 
 from codexlogin.cli.boundary import command, logged_run
-from codexlogin.cli.login import Config
-from codexlogin.config import load_settings
+from codexlogin.cli.options import Flag, IssuerOptions
 from codexlogin.support.doctor import ChecksFailed, format_json, format_text, run_checks
 
 
@@ -36,11 +36,8 @@ def run_doctor(settings: Any, *, as_json: bool = False, stdout: IO[str] | None =
 def doctor(
     *,
     json_: Annotated[bool, Parameter(name="--json", negative=())] = False,
-    issuer: str | None = None,
-    client_id: str | None = None,
-    port: int | None = None,
-    log_dir: Path | None = None,
-    config: Config = (),
+    port: UInt16 | None = None,
+    options: IssuerOptions = IssuerOptions(),
 ) -> int:
     """Check what would break the browser login, one line per check, and say what to do.
 
@@ -57,16 +54,8 @@ def doctor(
     json_
         Print one JSON object: ok, exit_code, version and checks [{name, status, detail, hint,
         duration_ms}].
-    issuer
-        OAuth issuer base URL to check [env: CODEX_LOGIN_ISSUER].
-    client_id
-        OAuth client id [env: CODEX_LOGIN_CLIENT_ID].
     port
         Callback port to check [env: CODEX_LOGIN_PORT] (default 1455).
-    log_dir
-        Directory for codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
-    config
-        Override a setting as key=value (repeatable), e.g. -c exchange_timeout=3.
     """
-    settings = load_settings({"issuer": issuer, "client_id": client_id, "port": port, "log_dir": log_dir}, config)
+    settings = options.settings(port=port)
     return run_doctor(settings, as_json=json_)

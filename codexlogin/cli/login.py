@@ -8,30 +8,26 @@ quicker waits in the listen backlog until the server answers.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 from cyclopts import Parameter
+from cyclopts.types import UInt16
 
 from codexlogin.cli.boundary import command, logged_run
-from codexlogin.config import Settings, load_settings
+from codexlogin.cli.options import Flag, IssuerOptions
+from codexlogin.config import Settings
 from codexlogin.errors import LoginFailure, UsageError
-
-Config = Annotated[tuple[str, ...], Parameter(name=["--config", "-c"], negative=(), show_default=False, consume_multiple=False)]
 
 
 @command
 def login(
     *,
-    issuer: str | None = None,
-    client_id: str | None = None,
-    port: int | None = None,
+    port: UInt16 | None = None,
     no_browser: Annotated[bool | None, Parameter(negative=())] = None,
     timeout: float | None = None,
-    log_dir: Path | None = None,
-    config: Config = (),
-    with_api_key: Annotated[bool, Parameter(negative=())] = False,
-    device_auth: Annotated[bool, Parameter(negative=())] = False,
+    with_api_key: Flag = False,
+    device_auth: Flag = False,
+    options: IssuerOptions = IssuerOptions(),
 ) -> int:
     """Sign in with your ChatGPT account in a browser (OAuth 2.0 authorization code + PKCE).
 
@@ -41,29 +37,18 @@ def login(
 
     Parameters
     ----------
-    issuer
-        OAuth issuer base URL [env: CODEX_LOGIN_ISSUER] (default https://auth.openai.com).
-    client_id
-        OAuth client id [env: CODEX_LOGIN_CLIENT_ID].
     port
         Loopback callback port, 0 for any free port [env: CODEX_LOGIN_PORT] (default 1455).
     no_browser
         Print the URL only; do not open a browser [env: CODEX_LOGIN_NO_BROWSER].
     timeout
         Seconds to wait for the browser sign-in, 0 for no limit [env: CODEX_LOGIN_TIMEOUT] (default 600).
-    log_dir
-        Directory for codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
-    config
-        Override a setting as key=value (repeatable), e.g. -c port=0.
     with_api_key
         Read an API key from stdin and store it, e.g. `printenv OPENAI_API_KEY | codex login --with-api-key`.
     device_auth
         Sign in with a one-time device code (RFC 8628) instead of a browser redirect; for remote/headless machines.
     """
-    settings = load_settings(
-        {"issuer": issuer, "client_id": client_id, "port": port, "no_browser": no_browser, "timeout": timeout, "log_dir": log_dir},
-        config,
-    )
+    settings = options.settings(port=port, no_browser=no_browser, timeout=timeout)
     if with_api_key and device_auth:
         raise UsageError("--with-api-key and --device-auth cannot be used together")
     if with_api_key:

@@ -37,8 +37,8 @@ from typing import Annotated
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command, logged_run, report_failure
-from codexlogin.cli.login import Config
-from codexlogin.config import Settings, load_settings
+from codexlogin.cli.options import Flag, IssuerOptions
+from codexlogin.config import Settings
 from codexlogin.credentials.status import StatusReport, evaluate, read_status
 from codexlogin.errors import LoginFailure
 
@@ -92,11 +92,8 @@ def _check(settings: Settings, report: StatusReport, as_json: bool) -> int:
 def status(
     *,
     json_: Annotated[bool, Parameter(name="--json", negative=())] = False,
-    check: Annotated[bool, Parameter(negative=())] = False,
-    issuer: str | None = None,
-    client_id: str | None = None,
-    log_dir: Path | None = None,
-    config: Config = (),
+    check: Flag = False,
+    options: IssuerOptions = IssuerOptions(),
 ) -> int:
     """Show whether you are logged in, and how; exit 0 logged in, 1 not logged in.
 
@@ -115,16 +112,8 @@ def status(
     check
         Also prove the credentials online: refresh the tokens when they expire within 5 minutes or
         were last refreshed over 8 days ago, and report failures by kind (network, rejected, expired).
-    issuer
-        OAuth issuer base URL used by --check [env: CODEX_LOGIN_ISSUER].
-    client_id
-        OAuth client id used by --check [env: CODEX_LOGIN_CLIENT_ID].
-    log_dir
-        Directory for codex-login.log, written by --check only [env: CODEX_LOGIN_LOG_DIR].
-    config
-        Override a setting as key=value (repeatable), e.g. -c cli_auth_credentials_store=keyring.
     """
-    settings = load_settings({"issuer": issuer, "client_id": client_id, "log_dir": log_dir}, config)
+    settings = options.settings()
     report = read_status(settings)
     if not check or report.exit_code != 0:
         _emit(report, json_)
