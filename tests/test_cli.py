@@ -56,8 +56,8 @@ async def test_login_end_to_end_through_the_cli(tmp_path, dev_issuer):
         (["login", "--bogus"], "Unknown option"),
         (["login", "--port", "abc"], "--port"),
         (["login", "-c", "port=99999"], "port must be between 0 and 65535"),
-        (["login", "--port", "70000"], "Must be <= 65535"),  # cyclopts' UInt16 validator
-        (["login", "doctor", "--port", "-1"], "--port"),
+        (["login", "--port", "70000"], "port must be between 0 and 65535"),
+        (["login", "doctor", "--port", "-1"], "port must be between 0 and 65535"),
         (["login", "-c", "nonsense"], "-c expects key=value"),
         (["login", "--issuer", "http://example.com"], "must use https"),
         (["logn"], "Unknown command"),

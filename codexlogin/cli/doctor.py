@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import IO, Annotated, Any
 
 from cyclopts import Parameter
-from cyclopts.types import UInt16
 
 from codexlogin.cli.boundary import command, logged_run
 from codexlogin.cli.options import Flag, IssuerOptions
@@ -36,7 +35,7 @@ def run_doctor(settings: Any, *, as_json: bool = False, stdout: IO[str] | None =
 def doctor(
     *,
     json_: Annotated[bool, Parameter(name="--json", negative=())] = False,
-    port: UInt16 | None = None,
+    port: int | None = None,
     options: IssuerOptions = IssuerOptions(),
 ) -> int:
     """Check what would break the browser login, one line per check, and say what to do.

@@ -11,7 +11,6 @@ import sys
 from typing import Annotated, Any
 
 from cyclopts import Parameter
-from cyclopts.types import UInt16
 
 from codexlogin.cli.boundary import command, logged_run
 from codexlogin.cli.options import Flag, IssuerOptions
@@ -22,7 +21,7 @@ from codexlogin.errors import LoginFailure, UsageError
 @command
 def login(
     *,
-    port: UInt16 | None = None,
+    port: int | None = None,
     no_browser: Annotated[bool | None, Parameter(negative=())] = None,
     timeout: float | None = None,
     with_api_key: Flag = False,

@@ -6,11 +6,13 @@ about what is stored (`stored_login_problem`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from codexlogin.credentials.model import AuthDotJson
 from codexlogin.errors import PolicyViolation
 from codexlogin.oauth import jwt
+
+if TYPE_CHECKING:  # the browser login checks the policy before it prints its URL: keep it light
+    from codexlogin.credentials.model import AuthDotJson
 
 _MODE_OF_METHOD = {"chatgpt": "chatgpt", "api": "apikey"}
 

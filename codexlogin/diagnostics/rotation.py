@@ -14,12 +14,9 @@ the log back, and a leftover `.rotating` is finished by the next call before any
 
 from __future__ import annotations
 
-import gzip
 import os
-import shutil
 import stat
 import sys
-import tempfile
 from contextlib import suppress
 from pathlib import Path
 from typing import IO
@@ -53,6 +50,10 @@ def _compress(src: Path, dst: Path) -> None:
     with open(os.open(src, os.O_RDONLY | _NOFOLLOW), "rb") as source:
         if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
             raise OSError(f"{src} is not a regular file")
+        import gzip  # only when rotating or reading a rotated file: start-up stays light
+        import shutil
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=dst.name + ".", suffix=".tmp")  # 0600
         try:
             with open(fd, "wb") as raw:
@@ -104,5 +105,7 @@ def log_files_in_order(log_file: Path) -> list[Path]:
 def open_text(path: Path) -> IO[str]:
     """One log file as text for a reader (UTF-8, undecodable bytes replaced; `.gz` gunzipped)."""
     if path.name.endswith(".gz"):
+        import gzip
+
         return gzip.open(path, "rt", encoding="utf-8", errors="replace")
     return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - the caller closes it
