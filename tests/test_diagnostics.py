@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from codexlogin import __version__
 from codexlogin import diagnostics as diag
+from codexlogin.cli.console import ConsoleUI
 from codexlogin.diagnostics import destination, schema
 from codexlogin.errors import TokenExchangeFailed
 from codexlogin.redact import REDACTED
@@ -319,7 +320,7 @@ def test_unwritable_dir_warns_once_and_continues(tmp_path, capsys):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     log_dir = blocker / "logs"
-    with diag.open_log(log_dir) as log_path:
+    with diag.open_log(log_dir, warn=ConsoleUI().warning) as log_path:
         with diag.command_action("login", "browser", issuer="https://auth.example") as action:
             diag.emit(TEST_STILL_RUNNING, code="SECRET")
             action.add_success_fields(outcome="success", exit_code=0)
@@ -333,7 +334,7 @@ def test_unwritable_dir_warns_once_and_continues(tmp_path, capsys):
 def test_unwritable_file_warns_to_given_stream(tmp_path, capsys):
     (tmp_path / diag.LOG_FILE_NAME).mkdir()  # a directory where the file should be
     stream = io.StringIO()
-    with diag.open_log(tmp_path, stderr=stream) as log_path:
+    with diag.open_log(tmp_path, warn=ConsoleUI(stream).warning) as log_path:
         diag.emit(TEST_X)
     assert log_path is None
     lines = stream.getvalue().splitlines()
@@ -347,7 +348,7 @@ def test_symlinked_log_file_is_refused(tmp_path, capsys):
     target = tmp_path / "elsewhere"
     target.write_text("")
     (tmp_path / diag.LOG_FILE_NAME).symlink_to(target)
-    with diag.open_log(tmp_path) as log_path:
+    with diag.open_log(tmp_path, warn=ConsoleUI().warning) as log_path:
         diag.emit(TEST_X)
     assert log_path is None
     assert target.read_text() == ""
@@ -376,7 +377,7 @@ def test_write_failure_after_open_warns_once(tmp_path, capsys, monkeypatch):
     def disk_full(self, message):
         raise OSError(28, "No space left on device")
 
-    with diag.open_log(tmp_path) as log_path:
+    with diag.open_log(tmp_path, warn=ConsoleUI().warning) as log_path:
         assert log_path is not None
         monkeypatch.setattr(destination.FileDestination, "__call__", disk_full)
         diag.emit(TEST_A)

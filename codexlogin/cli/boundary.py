@@ -61,12 +61,13 @@ def logged_run(command_name: str, flow: str, settings: Settings) -> Iterator[Non
     a trio nursery comes out as itself, not as an exception group; a bug becomes InternalError.
     """
     from codexlogin import diagnostics  # eliot: only for commands that log
+    from codexlogin.cli.console import ConsoleUI
 
     try:  # CODEX_HOME holds credentials: private from the start, before the log dir goes in it
         settings.codex_home.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError:
         pass  # open_log and the flow report what they cannot write
-    with diagnostics.open_log(settings.resolved_log_dir):
+    with diagnostics.open_log(settings.resolved_log_dir, warn=ConsoleUI().warning):
         try:
             with diagnostics.command_action(command_name, flow, issuer=settings.issuer) as action:
                 try:

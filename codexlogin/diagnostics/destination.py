@@ -12,12 +12,11 @@ import contextlib
 import logging
 import os
 import stat
-import sys
 import threading
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable
 
 import eliot
 from eliot import FileDestination, register_exception_extractor
@@ -152,16 +151,16 @@ def _reason(exc: BaseException) -> str:
     return scrub_text(str(exc)) or type(exc).__name__
 
 
-def _warn(stderr: TextIO | None, log_dir: Path, exc: BaseException) -> None:
-    out = stderr if stderr is not None else sys.stderr
+Warn = Callable[[str], object]
+
+
+def _warn(warn: Warn | None, log_dir: Path, exc: BaseException) -> None:
+    if warn is None:
+        return
     try:
-        print(
-            f"warning: cannot write {LOG_FILE_NAME} in {log_dir}: {_reason(exc)}; continuing without a log",
-            file=out,
-            flush=True,
-        )
+        warn(f"cannot write {LOG_FILE_NAME} in {log_dir}: {_reason(exc)}; continuing without a log")
     except Exception:
-        pass
+        pass  # telling the user must not break the run either
 
 
 def _open_file(log_dir: Path) -> Any:
@@ -185,33 +184,32 @@ def _open_file(log_dir: Path) -> Any:
 
 
 @contextlib.contextmanager
-def open_log(log_dir: Path, *, stderr: TextIO | None = None) -> Iterator[Path | None]:
+def open_log(log_dir: Path, *, warn: Warn | None = None) -> Iterator[Path | None]:
     """Append scrubbed eliot messages to `log_dir/codex-login.log` for the duration of the block.
 
-    Yields the log file's path, or None when it could not be opened; in that case one line
-    `warning: cannot write codex-login.log in <dir>: <reason>; continuing without a log` goes to
-    `stderr` (default: `sys.stderr` at call time) and the block runs without a log. A later write
-    failure (disk full) prints the same warning once and is otherwise ignored.
+    Yields the log file's path, or None when it could not be opened; in that case `warn` hears
+    `cannot write codex-login.log in <dir>: <reason>; continuing without a log` and the block runs
+    without a log. A later write failure (disk full) is told the same way once, then ignored.
     """
     with run_secrets():  # this run's secrets: registered by the flow, forgotten with the log
-        with _open_destination(Path(log_dir), stderr) as path:
+        with _open_destination(Path(log_dir), warn) as path:
             yield path
 
 
 @contextlib.contextmanager
-def _open_destination(log_dir: Path, stderr: TextIO | None) -> Iterator[Path | None]:
+def _open_destination(log_dir: Path, warn: Warn | None) -> Iterator[Path | None]:
     quiet_library_loggers()
     rotate_if_needed(log_dir / LOG_FILE_NAME)  # bounded on disk: the previous file is kept, compressed
     try:
         file = _open_file(log_dir)
     except Exception as exc:
-        _warn(stderr, log_dir, exc)
+        _warn(warn, log_dir, exc)
         yield None
         return
 
     destination = ScrubbingDestination(
         FileDestination(file=file, json_default=_json_default),
-        on_error=lambda exc: _warn(stderr, log_dir, exc),
+        on_error=lambda exc: _warn(warn, log_dir, exc),
     )
     eliot.add_destinations(destination)
     try:
