@@ -20,6 +20,8 @@ from codexlogin.errors import UsageError
 ENV_PREFIX = "CODEX_LOGIN_"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 CREDENTIAL_STORES = ("file", "keyring", "auto")
+DIALECTS = ("auto", "openai", "standard")
+REDIRECT_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 LOGIN_METHODS = ("chatgpt", "api")
 
 
@@ -37,6 +39,8 @@ class Settings:
     forced_login_method: str | None = None
     forced_chatgpt_workspace_id: tuple[str, ...] = field(default_factory=tuple)
     cli_auth_credentials_store: str = "file"
+    dialect: str = "auto"  # auto | openai | standard (oauth.dialects)
+    redirect_host: str | None = None  # None: the dialect's (openai 127.0.0.1, standard localhost)
 
     @property
     def issuer_base(self) -> str:
@@ -53,6 +57,18 @@ class Settings:
     @property
     def revoke_endpoint(self) -> str:
         return f"{self.issuer_base}/oauth/revoke"
+
+    @property
+    def openai_device_usercode_endpoint(self) -> str:
+        return f"{self.issuer_base}/api/accounts/deviceauth/usercode"
+
+    @property
+    def openai_device_token_endpoint(self) -> str:
+        return f"{self.issuer_base}/api/accounts/deviceauth/token"
+
+    @property
+    def openai_device_redirect_uri(self) -> str:
+        return f"{self.issuer_base}/deviceauth/callback"
 
     @property
     def device_code_endpoint(self) -> str:
@@ -202,6 +218,10 @@ def validate(settings: Settings) -> None:
             f"cli_auth_credentials_store must be one of {', '.join(CREDENTIAL_STORES)},"
             f" got {settings.cli_auth_credentials_store!r}"
         )
+    if settings.dialect not in DIALECTS:
+        raise UsageError(f"dialect must be one of {', '.join(DIALECTS)}, got {settings.dialect!r}")
+    if settings.redirect_host not in (None, *REDIRECT_HOSTS):
+        raise UsageError(f"redirect_host must be one of {', '.join(REDIRECT_HOSTS)}, got {settings.redirect_host!r}")
     if settings.forced_login_method not in (None, *LOGIN_METHODS):
         raise UsageError(
             f"forced_login_method must be one of {', '.join(LOGIN_METHODS)}, got {settings.forced_login_method!r}"

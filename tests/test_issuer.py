@@ -2,9 +2,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import trio
 
-from codexlogin.oauth.client import issuer_session
+from codexlogin.oauth.client import authorize_url
 from codexlogin.oauth.errors import IssuerRejected, parse_oauth_error
 from codexlogin.oauth.pkce import generate_pkce
 from codexlogin.config import load_settings
@@ -35,14 +34,9 @@ def test_rejected_keeps_body_for_terminal_only():
     assert failure.log_fields()["status"] == 500
 
 
-def authorize_params(issuer):
-    settings = load_settings({"issuer": issuer}, environ={"CODEX_HOME": "/nonexistent"})
-
-    async def build_url() -> str:
-        async with issuer_session(settings) as client:
-            return client.authorize_url("http://localhost:1455/auth/callback", generate_pkce(), "st")
-
-    url = trio.run(build_url)
+def authorize_params(issuer, *overrides):
+    settings = load_settings({"issuer": issuer}, overrides, environ={"CODEX_HOME": "/nonexistent"})
+    url = authorize_url(settings, "http://127.0.0.1:1455/auth/callback", generate_pkce(), "st")
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
@@ -50,9 +44,26 @@ def test_authorize_url_matches_the_reference_cli():
     params = authorize_params("https://auth.openai.com")
     assert params["response_type"] == "code"
     assert params["code_challenge_method"] == "S256"
-    assert params["scope"] == "openid profile email offline_access"
+    assert params["scope"] == "openid profile email offline_access api.connectors.read api.connectors.invoke"
     assert params["originator"] == "codex_cli_rs"
+    assert params["id_token_add_organizations"] == params["codex_cli_simplified_flow"] == "true"
     assert "prompt" not in params
+
+
+def test_every_forced_workspace_is_sent_joined_with_commas():
+    params = authorize_params("https://auth.openai.com", "forced_chatgpt_workspace_id=ws_a, ws_b")
+    assert params["allowed_workspace_id"] == "ws_a,ws_b"
+
+
+def test_a_standard_issuer_gets_only_standard_parameters():
+    params = authorize_params("https://login.example.com")
+    assert params["scope"] == "openid profile email offline_access"
+    assert not {"originator", "id_token_add_organizations", "codex_cli_simplified_flow"} & params.keys()
+
+
+def test_the_dialect_setting_overrides_the_choice_from_the_issuer():
+    assert authorize_params("http://127.0.0.1:9", "dialect=openai")["originator"] == "codex_cli_rs"
+    assert authorize_params("https://auth.openai.com", "dialect=standard")["prompt"] == "consent"
 
 
 def test_third_party_issuer_is_asked_for_consent_so_offline_access_is_granted():

@@ -71,9 +71,11 @@ def saved(settings) -> dict:
         (301, "now", None),
         (299, "now", "expiring"),
         (-10, "now", "expiring"),
-        (3600, NINE_DAYS_AGO, "stale"),
-        (3600, None, "stale"),
+        (3600, NINE_DAYS_AGO, None),  # a readable exp decides alone (Codex CLI 0.171)
+        (3600, None, None),
         (None, "now", None),  # an opaque access token: only the age counts
+        (None, NINE_DAYS_AGO, "stale"),
+        (None, None, "stale"),
     ],
 )
 def test_refresh_reason(exp_in, last_refresh, expected):
@@ -109,7 +111,10 @@ async def test_due_tokens_are_refreshed_and_the_rotation_saved(tmp_path, why):
         async with trio.open_nursery() as nursery:
             url = await nursery.start(serve_dev_issuer, issuer)
             settings = make_settings(tmp_path, url)
-            old = store_tokens(settings, await issue(issuer), last_refresh=NINE_DAYS_AGO if why == "stale" else None)
+            issued = await issue(issuer)
+            if why == "stale":  # the age counts only when the access token's exp cannot be read
+                issued["access_token"] = "opaque-access-token"
+            old = store_tokens(settings, issued, last_refresh=NINE_DAYS_AGO if why == "stale" else None)
             with diagnostics.open_log(settings.resolved_log_dir):
                 result = await refresh_credentials(settings)
             nursery.cancel_scope.cancel()

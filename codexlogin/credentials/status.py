@@ -23,11 +23,11 @@ MAX_REFRESH_AGE_SECONDS = 8 * 24 * 3600  # ...or when the last refresh is older 
 
 
 def refresh_due(access_token: str | None, last_refresh: str | None, now: float) -> str | None:
-    """"expiring" (JWT `exp` within 5 minutes or past), "stale" (last refresh over 8 days ago or
-    unknown), else None."""
+    """"expiring" (JWT `exp` within 5 minutes or past); without a readable `exp`, "stale" (last
+    refresh over 8 days ago or unknown); else None. Codex CLI 0.171's rule."""
     exp = jwt.expires_at(access_token)
-    if exp is not None and exp - now <= REFRESH_MARGIN_SECONDS:
-        return "expiring"
+    if exp is not None:
+        return "expiring" if exp - now <= REFRESH_MARGIN_SECONDS else None
     last = rfc3339.to_epoch(last_refresh)
     if last is None or now - last > MAX_REFRESH_AGE_SECONDS:
         return "stale"

@@ -1,7 +1,9 @@
 """Refreshing stored ChatGPT tokens: when, how, and only one process at a time.
 
-A refresh is due when the access token's JWT `exp` is less than 5 minutes away (or passed), or
-when `last_refresh` is older than 8 days (or unknown) — the reference CLI's rules. The refresh runs
+A refresh is due when the access token's JWT `exp` is less than 5 minutes away (or passed); only
+when there is no readable `exp`, when `last_refresh` is older than 8 days (or unknown) — Codex CLI
+0.171's rules. The request is the dialect's (oauth.dialects): JSON with `refresh_reason` for the
+openai issuer, an RFC 6749 §6 form without scope otherwise. The refresh runs
 under the cross-process lock from locking.py and re-reads the credentials once it holds the lock:
 if another process refreshed meanwhile, its rotated tokens are used as they are and no request is
 made, because replaying the old refresh token would make the issuer revoke the whole grant. Every
@@ -14,7 +16,9 @@ Failures come out by kind (`.kind` on the failure, also in the log):
   network     no reply (DNS, connect, TLS, timeout)              → NetworkError (exit 10)
   unavailable the issuer answered 5xx or 429: retry later         → NetworkError (exit 10)
   rejected    the issuer refused the refresh token (4xx)         → CredentialsUnusable (exit 8)
-  expired     the refresh token expired (invalid_grant, "expired") → CredentialsUnusable (exit 8)
+  expired     the refresh token expired (refresh_token_expired, or invalid_grant "expired") → exit 8
+  reused      refresh_token_reused: another codex already spent it → CredentialsUnusable (exit 8)
+  revoked     refresh_token_invalidated                           → CredentialsUnusable (exit 8)
 """
 
 from __future__ import annotations
@@ -78,6 +82,14 @@ def refresh_reason(auth: AuthDotJson, *, now: float | None = None) -> str | None
     return refresh_due(auth.tokens.access_token, auth.last_refresh, time.time() if now is None else now)
 
 
+# The openai issuer names why a refresh token is dead for good (Codex CLI 0.171 words each one).
+_PERMANENT = {
+    "refresh_token_expired": ("expired", "the stored refresh token has expired"),
+    "refresh_token_reused": ("reused", "the stored refresh token was already used (another codex refreshed it, here or elsewhere)"),
+    "refresh_token_invalidated": ("revoked", "the stored refresh token was revoked"),
+}
+
+
 def classify_failure(exc: IssuerError) -> LoginFailure:
     """What an issuer error from the token endpoint means for a refresh: the kinds above."""
     again = "run `codex login` again"
@@ -90,9 +102,11 @@ def classify_failure(exc: IssuerError) -> LoginFailure:
             detail=f"token refresh failed, the issuer is unavailable: {exc.detail}; try again later",
         )
     if isinstance(exc, IssuerRejected) and 400 <= exc.status < 500:
-        expired = exc.error_code == "invalid_grant" and "expired" in (exc.error_message or "").lower()
-        kind = "expired" if expired else "rejected"
-        what = "the stored refresh token has expired" if expired else "the issuer rejected the stored refresh token"
+        kind, what = _PERMANENT.get(exc.error_code or "", ("rejected", "the issuer rejected the stored refresh token"))
+        if kind == "rejected" and exc.error_code == "invalid_grant" and "expired" in (exc.error_message or "").lower():
+            kind, what = _PERMANENT["refresh_token_expired"]
+        elif kind == "rejected" and exc.status == 401:
+            what = "the issuer no longer accepts the stored credentials"
         return RefreshRejected(f"{what} ({exc.summary}); {again}", kind=kind, detail=f"{what} ({exc.detail}); {again}", error_code=exc.error_code)
     return exchange_failed(exc)  # a reply the client cannot use (not JSON, no access_token): exit 4
 
@@ -155,7 +169,7 @@ async def refresh_credentials(
             assert current.tokens is not None and current.tokens.refresh_token
             try:
                 async with issuer_session(settings, transport=transport) as issuer:
-                    response = await issuer.refresh(current.tokens.refresh_token)
+                    response = await issuer.refresh(current.tokens.refresh_token, reason)
             except IssuerError as exc:
                 raise classify_failure(exc) from None
             new_auth = refreshed_auth(current, response)

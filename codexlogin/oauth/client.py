@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from codexlogin import DEFAULT_ISSUER
 from codexlogin.config import Settings
+from codexlogin.oauth.dialects import dialect_for
 from codexlogin.oauth.errors import IssuerRejected, IssuerUnreachable, classify_transport_error, parse_oauth_error
 from codexlogin.oauth.pkce import PkceCodes
 from codexlogin.oauth.tls import ssl_verify_setting
@@ -26,7 +26,8 @@ from codexlogin.redact import register_secrets, sanitize_url
 if TYPE_CHECKING:
     import httpx  # imported where a client is made: the browser login prints its URL first
 
-SCOPES = "openid profile email offline_access"
+OPENAI_DEVICE_LIFETIME = 15 * 60  # the codes are good for 15 minutes (Codex CLI 0.171)
+OPENAI_DEVICE_INTERVAL = 5
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
@@ -42,6 +43,17 @@ class TokenResponse:
 
     def __repr__(self) -> str:
         return "TokenResponse(<redacted>)"
+
+
+@dataclass(frozen=True, repr=False)
+class OpenAIDeviceGrant:
+    """What the openai dialect's device endpoint hands over once the code is entered."""
+
+    authorization_code: str
+    code_verifier: str
+
+    def __repr__(self) -> str:
+        return "OpenAIDeviceGrant(<redacted>)"
 
 
 @dataclass(frozen=True, repr=False)
@@ -88,43 +100,42 @@ async def issuer_session(
 
 
 def authorize_url(settings: Settings, redirect_uri: str, pkce: PkceCodes, state: str) -> str:
+    dialect = dialect_for(settings)
     params = {
         "response_type": "code",
         "client_id": settings.client_id,
         "redirect_uri": redirect_uri,
-        "scope": SCOPES,
+        "scope": dialect.scopes,
         "code_challenge": pkce.challenge,
         "code_challenge_method": "S256",
-        "id_token_add_organizations": "true",
-        "codex_cli_simplified_flow": "true",
         "state": state,
-        "originator": "codex_cli_rs",
+        **dict(dialect.authorize_extras),
     }
-    if settings.issuer_base != DEFAULT_ISSUER:
-        # OIDC Core §11: offline_access (a refresh token) needs prompt=consent on a standard
-        # provider; OpenAI's issuer grants it without, as the reference CLI relies on.
-        params["prompt"] = "consent"
     if settings.forced_chatgpt_workspace_id:
-        params["allowed_workspace_id"] = settings.forced_chatgpt_workspace_id[0]
+        params["allowed_workspace_id"] = ",".join(settings.forced_chatgpt_workspace_id)
     return f"{settings.authorize_endpoint}?{urlencode(params)}"
+
+
+REQUEST_ID_HEADERS = ("x-request-id", "x-openai-request-id", "cf-ray")
 
 
 class IssuerClient:
     def __init__(self, settings: Settings, http: httpx.AsyncClient):
         self.settings = settings
         self.http = http
+        self.dialect = dialect_for(settings)
 
-    def authorize_url(self, redirect_uri: str, pkce: PkceCodes, state: str) -> str:
-        return authorize_url(self.settings, redirect_uri, pkce, state)
-
-    async def _post(self, url: str, form: dict[str, str], *, what: str) -> httpx.Response:
-        """POST a form, bounded by exchange_timeout overall; raise an IssuerError unless the reply is 2xx."""
+    async def _post(
+        self, url: str, *, what: str, form: dict[str, str] | None = None, body: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """POST a form (or, with `body`, JSON), bounded by exchange_timeout; raise an IssuerError
+        unless the reply is 2xx."""
         import httpx
         import trio
 
         try:
             with trio.fail_after(self.settings.exchange_timeout):
-                response = await self.http.post(url, data=form)
+                response = await self.http.post(url, data=form, json=body)
         except trio.TooSlowError:
             raise IssuerUnreachable(
                 what, "timeout", f"no reply from {sanitize_url(url)} within {self.settings.exchange_timeout:g}s"
@@ -133,15 +144,20 @@ class IssuerClient:
             raise IssuerUnreachable(what, classify_transport_error(exc), str(exc) or type(exc).__name__) from None
         if not response.is_success:
             code, message = parse_oauth_error(response.content)
-            raise IssuerRejected(what, response.status_code, code, message, response.content.decode("utf-8", "replace"))
+            request_id = next((response.headers[h] for h in REQUEST_ID_HEADERS if response.headers.get(h)), None)
+            raise IssuerRejected(
+                what, response.status_code, code, message, response.content.decode("utf-8", "replace"), request_id=request_id
+            )
         return response
 
-    async def post_form(self, url: str, form: dict[str, str], *, what: str) -> tuple[int, dict[str, Any]]:
+    async def _post_for_json(
+        self, url: str, *, what: str, form: dict[str, str] | None = None, body: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any]]:
         """The status and JSON object of a 2xx reply."""
-        response = await self._post(url, form, what=what)
+        response = await self._post(url, what=what, form=form, body=body)
         try:
             data = json.loads(response.content)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             data = None
         if not isinstance(data, dict):
             raise IssuerRejected(what, response.status_code, None, None, response.content.decode("utf-8", "replace"))
@@ -162,6 +178,11 @@ class IssuerClient:
             status=status,
         )
 
+    @property
+    def _login_reply_needs(self) -> tuple[str, ...]:
+        # 0.171 cannot read an auth.json without all three; RFC 6749 makes id and refresh optional.
+        return ("id_token", "access_token", "refresh_token") if self.dialect.full_token_reply else ("access_token",)
+
     async def exchange_code(self, code: str, redirect_uri: str, verifier: str) -> TokenResponse:
         register_secrets(code, verifier)
         form = {
@@ -171,8 +192,8 @@ class IssuerClient:
             "client_id": self.settings.client_id,
             "code_verifier": verifier,
         }
-        status, data = await self.post_form(self.settings.token_endpoint, form, what="token endpoint")
-        return self._tokens(data, "token endpoint", need=("access_token",), status=status)
+        status, data = await self._post_for_json(self.settings.token_endpoint, form=form, what="token endpoint")
+        return self._tokens(data, "token endpoint", need=self._login_reply_needs, status=status)
 
     async def exchange_api_key(self, id_token: str) -> str:
         register_secrets(id_token)
@@ -183,29 +204,36 @@ class IssuerClient:
             "subject_token": id_token,
             "subject_token_type": ID_TOKEN_TYPE,
         }
-        _, data = await self.post_form(self.settings.token_endpoint, form, what="API-key exchange")
+        _, data = await self._post_for_json(self.settings.token_endpoint, form=form, what="API-key exchange")
         return self._tokens(data, "API-key exchange", need=("access_token",)).access_token  # registered there
 
-    async def refresh(self, refresh_token: str) -> TokenResponse:
+    async def refresh(self, refresh_token: str, reason: str) -> TokenResponse:
+        """openai: JSON with `refresh_reason`; standard: RFC 6749 §6, no scope (the grant stays as it is)."""
         register_secrets(refresh_token)
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": self.settings.client_id,
-            "scope": "openid profile email",
-        }
-        status, data = await self.post_form(self.settings.token_endpoint, form, what="token refresh")
+        fields = {"client_id": self.settings.client_id, "grant_type": "refresh_token", "refresh_token": refresh_token}
+        if self.dialect.json_requests:
+            status, data = await self._post_for_json(
+                self.settings.token_endpoint, body={**fields, "refresh_reason": reason}, what="token refresh"
+            )
+        else:
+            status, data = await self._post_for_json(self.settings.token_endpoint, form=fields, what="token refresh")
         return self._tokens(data, "token refresh", need=("access_token",), status=status)
 
     async def revoke(self, token: str, token_type_hint: str) -> int:
+        """RFC 7009 (a form) or, for the openai dialect, the same fields as JSON."""
         register_secrets(token)
-        form = {"token": token, "token_type_hint": token_type_hint, "client_id": self.settings.client_id}
-        response = await self._post(self.settings.revoke_endpoint, form, what="revocation endpoint")
+        fields = {"token": token, "token_type_hint": token_type_hint, "client_id": self.settings.client_id}
+        if self.dialect.json_requests:
+            response = await self._post(self.settings.revoke_endpoint, body=fields, what="revocation endpoint")
+        else:
+            response = await self._post(self.settings.revoke_endpoint, form=fields, what="revocation endpoint")
         return response.status_code
 
+    # --- device login: RFC 8628 (standard) ---------------------------------------------------
+
     async def request_device_code(self) -> DeviceAuthorization:
-        form = {"client_id": self.settings.client_id, "scope": SCOPES}
-        _, data = await self.post_form(self.settings.device_code_endpoint, form, what="device authorization endpoint")
+        form = {"client_id": self.settings.client_id, "scope": self.dialect.scopes}
+        _, data = await self._post_for_json(self.settings.device_code_endpoint, form=form, what="device authorization endpoint")
         register_secrets(data.get("device_code"), data.get("user_code"))
         try:
             return DeviceAuthorization(
@@ -222,5 +250,49 @@ class IssuerClient:
     async def poll_device_token(self, device_code: str) -> TokenResponse:
         register_secrets(device_code)
         form = {"grant_type": DEVICE_CODE_GRANT, "device_code": device_code, "client_id": self.settings.client_id}
-        status, data = await self.post_form(self.settings.token_endpoint, form, what="token endpoint")
+        status, data = await self._post_for_json(self.settings.token_endpoint, form=form, what="token endpoint")
         return self._tokens(data, "token endpoint", need=("access_token",), status=status)
+
+    # --- device login: the openai dialect (Codex CLI 0.171) ------------------------------------
+
+    async def request_openai_device_code(self) -> DeviceAuthorization:
+        """`POST /api/accounts/deviceauth/usercode` {client_id} → device_auth_id, user_code, interval."""
+        _, data = await self._post_for_json(
+            self.settings.openai_device_usercode_endpoint,
+            body={"client_id": self.settings.client_id},
+            what="device code endpoint",
+        )
+        user_code = data.get("user_code") or data.get("usercode")
+        register_secrets(data.get("device_auth_id"), user_code)
+        try:
+            interval = int(str(data.get("interval") or OPENAI_DEVICE_INTERVAL).strip())
+            if not (isinstance(data["device_auth_id"], str) and isinstance(user_code, str) and user_code):
+                raise ValueError
+            return DeviceAuthorization(
+                device_code=data["device_auth_id"],
+                user_code=user_code,
+                verification_uri=f"{self.settings.issuer_base}/codex/device",
+                verification_uri_complete=None,
+                expires_in=OPENAI_DEVICE_LIFETIME,
+                interval=interval,
+            )
+        except (KeyError, TypeError, ValueError, OverflowError):
+            raise IssuerRejected("device code endpoint", 200, "invalid_response", "reply lacks device_auth_id or user_code", "") from None
+
+    async def poll_openai_device(self, device: DeviceAuthorization) -> OpenAIDeviceGrant | None:
+        """One poll: None while the code is not entered yet (403/404), the server's PKCE pair after."""
+        try:
+            _, data = await self._post_for_json(
+                self.settings.openai_device_token_endpoint,
+                body={"device_auth_id": device.device_code, "user_code": device.user_code},
+                what="device token endpoint",
+            )
+        except IssuerRejected as error:
+            if error.status in (403, 404):
+                return None
+            raise
+        fields = [data.get(name) for name in ("authorization_code", "code_verifier")]
+        if not all(isinstance(value, str) and value for value in fields):
+            raise IssuerRejected("device token endpoint", 200, "invalid_response", "reply lacks authorization_code or code_verifier", "")
+        register_secrets(*fields)
+        return OpenAIDeviceGrant(authorization_code=data["authorization_code"], code_verifier=data["code_verifier"])

@@ -15,6 +15,7 @@ from codexlogin.redact import scrub_text
 
 MAX_DETAIL_CHARS = 4000  # raw bodies shown on the terminal are cut here
 MAX_LOGGED_MESSAGE_CHARS = 300  # an issuer's error_description in the log: enough to diagnose
+MAX_REQUEST_ID_CHARS = 128
 
 
 class IssuerError(Exception):
@@ -46,8 +47,19 @@ class IssuerRejected(IssuerError):
 
     status: int  # always the reply's HTTP status here (None only for transport failures)
 
-    def __init__(self, endpoint: str, status: int, error_code: str | None, error_message: str | None, body_text: str):
+    def __init__(
+        self,
+        endpoint: str,
+        status: int,
+        error_code: str | None,
+        error_message: str | None,
+        body_text: str,
+        *,
+        request_id: str | None = None,
+    ):
         self.status, self.error_code, self.error_message, self.body_text = status, error_code, error_message, body_text
+        # What the issuer's support asks for (x-request-id, x-openai-request-id or cf-ray).
+        self.request_id = request_id[:MAX_REQUEST_ID_CHARS] if request_id else None
         what = f"{endpoint} returned HTTP {status}"
         if error_code:
             summary = f"{what}: {error_code}" + (f": {error_message}" if error_message else "")
@@ -56,7 +68,15 @@ class IssuerRejected(IssuerError):
             summary = f"{what} with a non-OAuth body"
             shown = body_text if len(body_text) <= MAX_DETAIL_CHARS else body_text[:MAX_DETAIL_CHARS] + "…"
             detail = f"{what}: {shown.strip() or '(empty body)'}"
+        if self.request_id:
+            detail += f" (request id: {self.request_id})"
         super().__init__(scrub_text(summary), detail=detail)
+
+    def log_fields(self) -> dict[str, object]:
+        fields = super().log_fields()
+        if self.request_id:
+            fields["request_id"] = scrub_text(self.request_id)
+        return fields
 
 
 class IssuerUnreachable(IssuerError):

@@ -1,0 +1,86 @@
+"""Issuer dialects: the one place where "how this issuer is spoken to" is decided.
+
+- `openai`: the default issuer (https://auth.openai.com) and look-alikes. The protocol of the real
+  Codex CLI 0.171: its scopes and extra authorize parameters, a 127.0.0.1 redirect, the fallback
+  callback port 1457 (the other port on the issuer's redirect allow-list), the state suffix
+  `.onboarding_entrypoint=…`, its own device-code endpoints, JSON refresh and revocation, the
+  id_token → API key exchange, and a token reply that must carry id, access and refresh tokens
+  (0.171 cannot read an auth.json without them).
+- `standard`: any RFC issuer (RFC 6749, 7636, 7009, 8252, 8628, 9207, OIDC Core): form-encoded
+  requests, RFC 8628 device grant, `prompt=consent` so `offline_access` yields a refresh token, no
+  scope on refresh (RFC 6749 §6: omitted means unchanged), optional id and refresh tokens.
+
+`dialect_for(settings)`: the `dialect` setting, or for `auto` openai exactly when the issuer is
+the default one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from codexlogin import DEFAULT_ISSUER
+from codexlogin.config import Settings
+
+OPENAI_FALLBACK_PORT = 1457
+ONBOARDING_SUFFIX = ".onboarding_entrypoint="
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    scopes: str
+    redirect_host: str
+    authorize_extras: tuple[tuple[str, str], ...]
+    fallback_ports: dict[int, tuple[int, ...]]  # the port asked for → ports to try after it
+    device_protocol: str  # "openai" | "rfc8628"
+    json_requests: bool  # refresh and revocation bodies as JSON (openai) or forms (RFC 6749 / 7009)
+    api_key_exchange: bool
+    full_token_reply: bool  # a code exchange must return id, access and refresh tokens
+    state_suffix: bool  # the issuer may append ONBOARDING_SUFFIX + value to the state
+
+    def ports_to_try(self, port: int) -> tuple[int, ...]:
+        return (port, *self.fallback_ports.get(port, ()))
+
+
+OPENAI = Dialect(
+    name="openai",
+    scopes="openid profile email offline_access api.connectors.read api.connectors.invoke",
+    redirect_host="127.0.0.1",
+    authorize_extras=(
+        ("id_token_add_organizations", "true"),
+        ("codex_cli_simplified_flow", "true"),
+        ("originator", "codex_cli_rs"),
+    ),
+    fallback_ports={1455: (OPENAI_FALLBACK_PORT,)},
+    device_protocol="openai",
+    json_requests=True,
+    api_key_exchange=True,
+    full_token_reply=True,
+    state_suffix=True,
+)
+
+STANDARD = Dialect(
+    name="standard",
+    scopes="openid profile email offline_access",
+    redirect_host="localhost",
+    # OIDC Core §11: offline_access (a refresh token) needs prompt=consent on a standard provider.
+    authorize_extras=(("prompt", "consent"),),
+    fallback_ports={},
+    device_protocol="rfc8628",
+    json_requests=False,
+    api_key_exchange=False,
+    full_token_reply=False,
+    state_suffix=False,
+)
+
+DIALECTS = {d.name: d for d in (OPENAI, STANDARD)}
+
+
+def dialect_for(settings: Settings) -> Dialect:
+    if settings.dialect != "auto":
+        return DIALECTS[settings.dialect]
+    return OPENAI if settings.issuer_base == DEFAULT_ISSUER else STANDARD
+
+
+def redirect_host(settings: Settings) -> str:
+    return settings.redirect_host or dialect_for(settings).redirect_host
