@@ -41,6 +41,7 @@ class Settings:
     cli_auth_credentials_store: str = "file"
     dialect: str = "auto"  # auto | openai | standard (oauth.dialects)
     redirect_host: str | None = None  # None: the dialect's (openai 127.0.0.1, standard localhost)
+    fallback_port: int | None = None  # None: the dialect's (openai: 1457 when port is 1455)
 
     @property
     def issuer_base(self) -> str:
@@ -100,9 +101,11 @@ def _coerce(key: str, value: object, source: str) -> object:
     """Turn a raw value from TOML, env or -c into the field's type, or raise a one-line UsageError."""
     kind = _KEYS[key].type
     try:
-        if kind == "int":
+        if kind in ("int", "int | None"):
             if isinstance(value, bool):
                 raise ValueError
+            if kind == "int | None" and str(value) == "":
+                return None
             return int(value)  # type: ignore[call-overload]
         if kind == "float":
             if isinstance(value, bool):
@@ -209,6 +212,8 @@ def validate(settings: Settings) -> None:
         raise UsageError("client id must not be empty")
     if not 0 <= settings.port <= 65535:
         raise UsageError(f"port must be between 0 and 65535, got {settings.port}")
+    if settings.fallback_port is not None and not 1 <= settings.fallback_port <= 65535:
+        raise UsageError(f"fallback_port must be between 1 and 65535, got {settings.fallback_port}")
     if not (math.isfinite(settings.timeout) and math.isfinite(settings.exchange_timeout)):
         raise UsageError("timeouts must be finite numbers of seconds (timeout 0 means no limit)")
     if settings.timeout < 0 or settings.exchange_timeout <= 0:

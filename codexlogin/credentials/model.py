@@ -32,10 +32,11 @@ class AuthDotJson:
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"auth_mode": self.auth_mode, "OPENAI_API_KEY": self.openai_api_key}
         if self.tokens is not None:
+            # Codex CLI 0.171 cannot read null tokens, but reads "" (a login without a refresh token).
             data["tokens"] = {
-                "id_token": self.tokens.id_token,
+                "id_token": self.tokens.id_token or "",
                 "access_token": self.tokens.access_token,
-                "refresh_token": self.tokens.refresh_token,
+                "refresh_token": self.tokens.refresh_token or "",
                 "account_id": self.tokens.account_id,
             }
         if self.last_refresh is not None:

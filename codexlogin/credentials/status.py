@@ -133,6 +133,8 @@ def evaluate(settings: Any, auth: AuthDotJson | None, backend: str, *, now: floa
         if not token_data.refresh_token and access_expired:
             return unusable("the access token has expired and there is no refresh token to renew it")
         report.refresh_due = refresh_due(token_data.access_token, auth.last_refresh, now)
+        if not token_data.refresh_token:
+            report.notes.append("The issuer gave no refresh token: this login ends when the access token expires.")
     else:
         return unusable(f"unknown auth_mode {auth.auth_mode!r} in the stored credentials")
     problem = stored_login_problem(settings, auth)

@@ -98,6 +98,10 @@ def log_takeover(port: int, previous_cancelled: bool) -> None:
     emit(schema.TAKEOVER, port=port, previous_cancelled=previous_cancelled)
 
 
+def log_fallback_port(busy_port: int, port: int) -> None:
+    emit(schema.FALLBACK_PORT, busy_port=busy_port, port=port)
+
+
 def log_unlogged_requests(count: int) -> None:
     emit(schema.UNLOGGED_REQUESTS, count=count)
 

@@ -47,7 +47,8 @@ CALLBACK = ActionType(
     "codex:callback",
     [_field("path", [str], "Request path, query dropped.")]
     + [_field(name, [bool], "True only when present and non-empty.") for name in ("has_code", "has_state", "has_error", "state_valid")],
-    [_STATUS, _field("decision", [str], "What the listener did.")],
+    [_STATUS, _field("decision", [str], "What the listener did."),
+     _field("onboarding_entrypoint", [str], "The openai issuer's state suffix, when it sent one.")],
     "One request to the listener.",
 )
 TOKEN_EXCHANGE = ActionType(
@@ -125,6 +126,11 @@ TAKEOVER = MessageType(
     [_field("port", [int], ""), _field("previous_cancelled", [bool], "Whether the old listener obeyed /cancel.")],
     "The port was busy: an older login was asked to give it up.",
 )
+FALLBACK_PORT = MessageType(
+    "codex:listener:fallback_port",
+    [_field("busy_port", [int], ""), _field("port", [int], "The port tried next.")],
+    "The callback port stayed busy: the dialect's next allowed port is tried (openai: 1455 → 1457).",
+)
 UNLOGGED_REQUESTS = MessageType("codex:listener:unlogged_requests", [_field("count", [int], "")], "Junk requests answered but not logged.")
 LATE_SIGNAL = MessageType("codex:listener:late_signal", [_field("signal", [str], "")], "A signal after the outcome was decided.")
 BROWSER_OPEN_FAILED = MessageType("codex:browser:open_failed", [_field("error", [str], "Exception class.")], "webbrowser raised.")
@@ -152,6 +158,6 @@ ACTION_TYPES = frozenset(
 )
 MESSAGE_TYPES = frozenset(
     t.message_type
-    for t in (STATE_MISMATCH, ISSUER_MISMATCH, OAUTH_ERROR, TAKEOVER, UNLOGGED_REQUESTS, LATE_SIGNAL, BROWSER_OPEN_FAILED,
+    for t in (STATE_MISMATCH, ISSUER_MISMATCH, OAUTH_ERROR, TAKEOVER, FALLBACK_PORT, UNLOGGED_REQUESTS, LATE_SIGNAL, BROWSER_OPEN_FAILED,
               DEVICE_POLL_STOPPED, KEYRING_FALLBACK, LIBRARY_LOG, SCRUB_FAILURE)
 )

@@ -42,6 +42,7 @@ from codexlogin.listener.prepare import (
     sign_in_url,
 )
 from codexlogin.oauth.client import IssuerClient, issuer_session
+from codexlogin.oauth.dialects import any_port_allowed, callback_ports
 from codexlogin.oauth.errors import IssuerError
 from codexlogin.oauth.pkce import PkceCodes
 from codexlogin.redact import register_secrets
@@ -134,15 +135,22 @@ async def browser_login(
     pkce, state, cancel_key = prepared.pkce, prepared.state, prepared.cancel_key
     register_secrets(state, pkce.verifier, cancel_key)  # redacted by value wherever they appear
     sock = prepared.sock
-    if sock is None:  # the port was busy: ask an older login of ours to give it up
-        sock = prepared.sock = await bind_callback_socket(settings.port, cancel_key)
+    if sock is None:  # the port was busy: take it over from an older login of ours, or fall back
+        sock = prepared.sock = await bind_callback_socket(
+            callback_ports(settings), cancel_key, others_allowed=any_port_allowed(settings)
+        )
         sock.listen(LISTEN_BACKLOG)
     port = sock.getsockname()[1]
-    redirect_uri = redirect_uri_for(port)
+    redirect_uri = redirect_uri_for(settings, port)
     try:
         async with issuer_session(settings, verify=prepared.verify, transport=transport) as issuer:
             session = LoginSession(
-                state, port, cancel_key, make_completer(settings, issuer, redirect_uri, pkce, ui), expected_issuer=settings.issuer
+                state,
+                port,
+                cancel_key,
+                make_completer(settings, issuer, redirect_uri, pkce, ui),
+                expected_issuer=settings.issuer,
+                state_suffix=issuer.dialect.state_suffix,
             )
             stop_listener = trio.Event()
             try:

@@ -69,7 +69,8 @@ async def request_cancel_of_previous_login(port: int, cancel_key: str | None) ->
     return False
 
 
-async def bind_callback_socket(port: int, cancel_key: str | None) -> socket.socket:
+async def take_port(port: int, cancel_key: str | None) -> socket.socket | None:
+    """Bind `port`, asking an older login of ours on it to give it up first; None when it stays busy."""
     sock = try_bind(port)
     if sock is not None:
         return sock
@@ -80,10 +81,26 @@ async def bind_callback_socket(port: int, cancel_key: str | None) -> socket.sock
         sock = try_bind(port)
         if sock is not None:
             return sock
-    raise PortUnavailable(
-        f"port {port} on {LOOPBACK_HOST} is in use by another program;"
-        " stop it or pass --port N (--port 0 picks any free port)"
-    )
+    return None
+
+
+async def bind_callback_socket(ports: tuple[int, ...], cancel_key: str | None, *, others_allowed: bool) -> socket.socket:
+    """The first of `ports` we can have (each taken over from an older login of ours if need be).
+
+    `others_allowed`: whether the issuer accepts a redirect to any port, so `--port` may be advised.
+    """
+    for index, port in enumerate(ports):
+        if index:
+            diagnostics.log_fallback_port(ports[index - 1], port)
+        sock = await take_port(port, cancel_key)
+        if sock is not None:
+            return sock
+    busy = " and ".join(str(port) for port in ports)
+    if others_allowed:
+        advice = "stop it or pass --port N (--port 0 picks any free port)"
+    else:
+        advice = "stop it (the issuer accepts sign-ins only on these ports; `codex login doctor` shows what holds them)"
+    raise PortUnavailable(f"port {busy} on {LOOPBACK_HOST} {'is' if len(ports) == 1 else 'are'} in use by another program; {advice}")
 
 
 # --- the session: what the listener decided so far ---------------------------------------------
@@ -97,6 +114,7 @@ class LoginSession:
     complete: Callable[[str], Awaitable[AuthDotJson]]
     cancel_nonce: str = field(default_factory=generate_state)
     expected_issuer: str | None = None
+    state_suffix: bool = False  # oauth.dialects: the issuer may append an onboarding entry point
     outcome: AuthDotJson | LoginFailure | None = None
     exchanging: bool = False
     decided: trio.Event = field(default_factory=trio.Event)
@@ -124,6 +142,7 @@ class LoginSession:
             cancel_nonce=self.cancel_nonce,
             finished=self.exchanging or self.outcome is not None,
             expected_issuer=self.expected_issuer,
+            state_suffix=self.state_suffix,
         )
         if decision.action in (Action.IGNORE, Action.ALREADY_FINISHED):
             # A flood of junk requests must not grow codex-login.log without bound.
@@ -139,6 +158,8 @@ class LoginSession:
         ) as action:
             status, page = await self._act(decision)
             action.add_success_fields(status=status, decision=decision.action.value)
+            if "onboarding_entrypoint" in decision.log_facts:
+                action.add_success_fields(onboarding_entrypoint=decision.log_facts["onboarding_entrypoint"])
             return status, page, decision.headers
 
     async def _act(self, decision: Decision) -> tuple[int, str]:

@@ -18,6 +18,7 @@ from importlib import resources
 from string import Template
 from urllib.parse import parse_qsl
 
+from codexlogin.oauth.dialects import ONBOARDING_SUFFIX
 from codexlogin.oauth.pkce import states_match
 
 CALLBACK_PATH = "/auth/callback"
@@ -25,6 +26,7 @@ CANCEL_PATH = "/cancel"
 CANCEL_HEADER = "x-codex-login-cancel"
 CHALLENGE_HEADER = "x-codex-login-challenge"
 MAX_QUERY_BYTES = 8192
+MAX_ENTRYPOINT_CHARS = 64
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cache-control", b"no-store"),
@@ -133,7 +135,10 @@ def decide(
     finished: bool,
     expected_issuer: str | None = None,
     cancel_nonce: str | None = None,
+    state_suffix: bool = False,
 ) -> Decision:
+    """What to do with one request to the listener (pure). `state_suffix`: the issuer may append
+    `.onboarding_entrypoint=<value>` to the state (the openai dialect); it is stripped and recorded."""
     if not host_allowed(request.host, port):
         return Decision(Action.IGNORE, 403, render_page("Forbidden", "This address only answers the Codex sign-in.", ok=False))
     if request.method != "GET":
@@ -154,13 +159,18 @@ def decide(
 
     params = request.params
     code, state, error = params.get("code", ""), params.get("state", ""), params.get("error", "")
+    entrypoint = None
+    if state_suffix and ONBOARDING_SUFFIX in state:
+        state, _, entrypoint = state.partition(ONBOARDING_SUFFIX)
     state_valid = states_match(expected_state, state)
-    facts = {
+    facts: dict[str, object] = {
         "has_code": bool(code),
         "has_state": bool(state),
         "has_error": bool(error),
         "state_valid": state_valid,
     }
+    if entrypoint is not None and state_valid:  # only an entry point of our own sign-in is recorded
+        facts["onboarding_entrypoint"] = entrypoint[:MAX_ENTRYPOINT_CHARS]
     if finished:
         page = render_page("Sign-in already finished", "This sign-in has already finished; you can close this tab.", ok=True)
         return Decision(Action.ALREADY_FINISHED, 200, page, facts)

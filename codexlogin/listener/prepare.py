@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from codexlogin.oauth.client import authorize_url
+from codexlogin.oauth.dialects import redirect_host
 from codexlogin.oauth.tls import ssl_verify_setting
 from codexlogin.errors import PortUnavailable
 from codexlogin.oauth.pkce import PkceCodes, generate_pkce, generate_state
@@ -100,8 +101,9 @@ class PreparedLogin:
         return self.sock.getsockname()[1] if self.sock is not None else None
 
 
-def redirect_uri_for(port: int) -> str:
-    return f"http://localhost:{port}/auth/callback"
+def redirect_uri_for(settings: Settings, port: int) -> str:
+    """RFC 8252 §7.3 loopback redirect; the host is the dialect's (openai: 127.0.0.1, as 0.171)."""
+    return f"http://{redirect_host(settings)}:{port}/auth/callback"
 
 
 def prepare_browser_login(settings: Settings) -> PreparedLogin:
@@ -122,4 +124,4 @@ def prepare_browser_login(settings: Settings) -> PreparedLogin:
 def sign_in_url(settings: Settings, prepared: PreparedLogin) -> str:
     """The authorize URL for a prepared (bound) login."""
     assert prepared.port is not None
-    return authorize_url(settings, redirect_uri_for(prepared.port), prepared.pkce, prepared.state)
+    return authorize_url(settings, redirect_uri_for(settings, prepared.port), prepared.pkce, prepared.state)

@@ -84,3 +84,17 @@ def dialect_for(settings: Settings) -> Dialect:
 
 def redirect_host(settings: Settings) -> str:
     return settings.redirect_host or dialect_for(settings).redirect_host
+
+
+def callback_ports(settings: Settings) -> tuple[int, ...]:
+    """The ports a browser login may listen on, in order: the one asked for, then a fallback
+    (`fallback_port`, else the dialect's: 1457 after 1455 for the openai issuer)."""
+    if settings.fallback_port is not None and settings.fallback_port != settings.port:
+        return (settings.port, settings.fallback_port)
+    return dialect_for(settings).ports_to_try(settings.port)
+
+
+def any_port_allowed(settings: Settings) -> bool:
+    """Whether the issuer takes a loopback redirect on any port (RFC 8252 §7.3), so `--port` may
+    be advised; the openai issuer allows only its registered ports."""
+    return dialect_for(settings) is STANDARD
