@@ -24,16 +24,20 @@ from harness import Run, approve, approving_browser, assert_no_secrets, assert_p
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
 
-async def test_happy_path_saves_auth_json_and_logs_the_tree(tmp_path, dev_issuer):
+@pytest.mark.parametrize(("dialect", "redirect_host"), [("standard", "localhost"), ("openai", "127.0.0.1")])
+async def test_happy_path_saves_auth_json_and_logs_the_tree(tmp_path, dev_issuer, dialect, redirect_host):
+    openai = dialect == "openai"
     with trio.fail_after(10):
-        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url, dialect=dialect))
         auth = await run(approving_browser)
     assert run.pages[0].status_code == 200 and "Signed in" in run.pages[0].text
     assert run.pages[0].headers["cache-control"] == "no-store"
     assert run.pages[0].headers["referrer-policy"] == "no-referrer"
     saved = json.loads(run.settings.auth_file.read_text())
     assert saved["auth_mode"] == "chatgpt"
-    assert saved["OPENAI_API_KEY"].startswith("sk-dev-")
+    # the id_token → API key exchange is OpenAI's own, tried only in its dialect
+    assert saved["OPENAI_API_KEY"].startswith("sk-dev-") if openai else saved["OPENAI_API_KEY"] is None
+    assert bool(dev_issuer.token_requests("urn:ietf:params:oauth:grant-type:token-exchange")) == openai
     assert saved["tokens"]["account_id"] == "acct_dev"
     assert saved["tokens"]["refresh_token"] == auth.tokens.refresh_token
     assert saved["last_refresh"].endswith("Z")
@@ -47,13 +51,14 @@ async def test_happy_path_saves_auth_json_and_logs_the_tree(tmp_path, dev_issuer
     by_type = {}
     for message in messages:
         by_type.setdefault(message.get("action_type") or message.get("message_type"), []).append(message)
-    for action_type in ("codex:command", "codex:listener", "codex:callback", "codex:token_exchange",
-                        "codex:api_key_exchange", "codex:save_credentials"):
+    expected = ["codex:command", "codex:listener", "codex:callback", "codex:token_exchange", "codex:save_credentials"]
+    assert ("codex:api_key_exchange" in by_type) == openai
+    for action_type in expected + ["codex:api_key_exchange"] * openai:
         statuses = [m["action_status"] for m in by_type[action_type]]
         assert statuses == ["started", "succeeded"], (action_type, statuses)
     started = by_type["codex:token_exchange"][0]
     assert started["token_endpoint"] == f"{dev_issuer.issuer_url}/oauth/token"
-    assert started["redirect_uri"].startswith("http://localhost:")
+    assert started["redirect_uri"].startswith(f"http://{redirect_host}:")
     assert by_type["codex:token_exchange"][1]["status"] == 200
     callback = by_type["codex:callback"][0]
     assert (callback["has_code"], callback["has_state"], callback["has_error"], callback["state_valid"]) == (True, True, False, True)
@@ -62,7 +67,7 @@ async def test_happy_path_saves_auth_json_and_logs_the_tree(tmp_path, dev_issuer
 
     code_request = dev_issuer.token_requests("authorization_code")[0]
     state = query_of(run.url)["state"]
-    assert_no_secrets(run.log, code_request["code"], code_request["code_verifier"], state, saved["OPENAI_API_KEY"],
+    assert_no_secrets(run.log, code_request["code"], code_request["code_verifier"], state, *[saved["OPENAI_API_KEY"]] * openai,
                       saved["tokens"]["id_token"], saved["tokens"]["access_token"], saved["tokens"]["refresh_token"])
 
 
@@ -165,7 +170,7 @@ async def test_token_exchange_timeout_on_mock_clock(tmp_path, dev_issuer, mock_c
 async def test_api_key_exchange_failure_is_ignored(tmp_path, dev_issuer):
     dev_issuer.faults.api_key_exchange_error = "unsupported_grant_type"
     with trio.fail_after(10):
-        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url, dialect="openai"))
         auth = await run(approving_browser)
     assert auth.openai_api_key is None
     assert json.loads(run.settings.auth_file.read_text())["OPENAI_API_KEY"] is None

@@ -145,7 +145,7 @@ async def test_pending_then_slow_down_then_success(tmp_path, mock_clock, dev_iss
 
     saved = json.loads(run.settings.auth_file.read_text())
     assert saved["auth_mode"] == "chatgpt" and saved["tokens"]["account_id"] == "acct_dev"
-    assert saved["OPENAI_API_KEY"].startswith("sk-dev-")
+    assert saved["OPENAI_API_KEY"] is None  # the API-key exchange is the openai dialect's only
     assert dev_issuer.token_active(saved["tokens"]["refresh_token"])
 
     messages = run.log_messages()
@@ -155,7 +155,7 @@ async def test_pending_then_slow_down_then_success(tmp_path, mock_clock, dev_iss
     assert not [m for m in messages if m.get("message_type", "").startswith("codex:device_poll")]
     log = run.settings.log_file.read_text()
     device_code = dev_issuer.token_requests(GRANT_DEVICE_CODE)[0]["device_code"]
-    for secret in (user_code, user_code.replace("-", ""), device_code, saved["tokens"]["refresh_token"], saved["OPENAI_API_KEY"]):
+    for secret in (user_code, user_code.replace("-", ""), device_code, saved["tokens"]["refresh_token"]):
         assert secret not in log
 
 

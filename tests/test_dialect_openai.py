@@ -121,3 +121,36 @@ def test_the_openai_dialect_falls_back_from_1455_to_1457():
     standard = load_settings({"issuer": "https://login.example.com"}, environ={"CODEX_HOME": "/nonexistent"})
     assert callback_ports(standard) == (1455,) and any_port_allowed(standard)
     assert callback_ports(load_settings({"port": 4000}, environ={"CODEX_HOME": "/nonexistent"})) == (4000,)
+
+
+async def test_a_forbidden_workspace_gets_no_api_key_minted(tmp_path, dev_issuer):
+    with trio.fail_after(10):
+        run = Run(openai_settings(tmp_path, dev_issuer.issuer_url, forced_chatgpt_workspace_id=("acct_other",)))
+        failure = await run(approving_browser)
+    assert getattr(failure, "outcome", None) == "policy_violation" and failure.exit_code == 9
+    assert dev_issuer.token_requests("urn:ietf:params:oauth:grant-type:token-exchange") == []
+    assert not run.settings.auth_file.exists()
+
+
+async def test_missing_entitlement_says_what_to_do(tmp_path, dev_issuer):
+    async def denied(run, url):
+        state = query_of(url)["state"]
+        redirect = query_of(url)["redirect_uri"]
+        error = {"error": "access_denied", "error_description": "missing_codex_entitlement", "state": state}
+        target, host = to_loopback_ip(f"{redirect}?{urlencode(error)}")
+        async with httpx.AsyncClient(trust_env=False, timeout=600) as client:
+            run.pages.append(await client.get(target, headers=host))
+
+    with trio.fail_after(10):
+        run = Run(openai_settings(tmp_path, dev_issuer.issuer_url))
+        failure = await run(denied)
+    assert failure.exit_code == 3
+    assert "Codex is not enabled for your workspace. Contact your workspace administrator" in failure.detail
+
+
+def test_a_custom_ca_bundle_adds_to_the_system_roots(pki):
+    from codexlogin.oauth.tls import bundle_certificate_count, ssl_verify_setting
+
+    context = ssl_verify_setting({"CODEX_CA_CERTIFICATE": str(pki["ca"])})
+    assert bundle_certificate_count(str(pki["ca"])) == 1
+    assert len(context.get_ca_certs()) > 1  # the system's roots are still trusted

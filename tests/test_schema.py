@@ -60,7 +60,7 @@ async def test_a_browser_login_logs_only_declared_types(tmp_path, dev_issuer):
         await approving_browser(run, url)
 
     with trio.fail_after(20):
-        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url, dialect="openai"))  # with the API-key exchange
         await run(mismatch_then_approve)
     seen = assert_declared(run.log_messages())
     assert {"codex:command", "codex:listener", "codex:callback", "codex:callback:state_mismatch",

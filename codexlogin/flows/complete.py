@@ -79,8 +79,10 @@ async def save_locked(settings: Settings, auth: AuthDotJson, ui: LoginUI, *, tim
 async def complete_chatgpt_login(
     settings: Settings, issuer: IssuerClient, token_response: TokenResponse, ui: LoginUI, *, api_key_exchange: bool = True
 ) -> tuple[AuthDotJson, str]:
-    """The optional API key, the workspace policy, the locked save: (credentials, backend)."""
-    api_key = await try_api_key_exchange(issuer, token_response.id_token) if api_key_exchange else None
+    """The workspace policy, then the optional API key (openai dialect only: no key is minted for a
+    workspace the policy refuses), then the locked save: (credentials, backend)."""
+    enforce_workspace(settings, chatgpt_auth(token_response, None))
+    wanted = api_key_exchange and issuer.dialect.api_key_exchange
+    api_key = await try_api_key_exchange(issuer, token_response.id_token) if wanted else None
     auth = chatgpt_auth(token_response, api_key)
-    enforce_workspace(settings, auth)
     return auth, await save_locked(settings, auth, ui)

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
     from codexlogin.credentials.model import AuthDotJson  # the outcome the flow's completer returns
 
+MISSING_ENTITLEMENT = "missing_codex_entitlement"
+ENTITLEMENT_GUIDANCE = "Codex is not enabled for your workspace. Contact your workspace administrator to request access."
 BIND_RETRIES = 10
 BIND_RETRY_DELAY = 0.2
 CANCEL_REQUEST_TIMEOUT = 2.0
@@ -178,6 +180,8 @@ class LoginSession:
             assert decision.error_code is not None  # decide() sets it for DENIED
             diagnostics.log_oauth_error(decision.error_code or "", bool(decision.error_description))
             detail = decision.error_code + (f": {decision.error_description}" if decision.error_description else "")
+            if decision.error_code == "access_denied" and MISSING_ENTITLEMENT in (decision.error_description or ""):
+                detail = f"{ENTITLEMENT_GUIDANCE} ({detail})"
             self.finish(Denied(f"sign-in was not completed: {decision.error_code}", detail=f"sign-in was not completed: {detail}", error_code=decision.error_code))
             return decision.status, decision.page
         # Action.EXCHANGE. The check-and-set needs no lock: trio runs one task at a time and there is

@@ -1,4 +1,4 @@
-"""Which CAs the issuer client trusts: CODEX_CA_CERTIFICATE, then SSL_CERT_FILE, else the system's."""
+"""Which CAs the issuer client trusts: the system's, plus CODEX_CA_CERTIFICATE (else SSL_CERT_FILE)."""
 
 from __future__ import annotations
 
@@ -21,15 +21,28 @@ def ca_source(environ: Mapping[str, str] | None = None) -> tuple[str, str] | Non
 
 
 def ssl_verify_setting(environ: Mapping[str, str] | None = None) -> ssl.SSLContext | bool:
-    """The httpx `verify` value: a context for the custom CA bundle, else True (default trust store)."""
+    """The httpx `verify` value: the system's CAs plus the custom bundle, else True (the defaults).
+
+    The bundle adds to the system roots, never replaces them (as Codex CLI 0.171): a file holding
+    only a corporate proxy's CA must still let auth.openai.com verify when the proxy is bypassed.
+    """
     source = ca_source(environ)
     if source is None:
         return True
     name, path = source
     try:
-        return ssl.create_default_context(cafile=path)
+        context = ssl.create_default_context()
+        context.load_verify_locations(cafile=path)
+        return context
     except (OSError, ssl.SSLError) as exc:
         raise UsageError(
             f"cannot load CA bundle {path} from {name}: {getattr(exc, 'strerror', None) or exc}"
             " (check CODEX_CA_CERTIFICATE and SSL_CERT_FILE)"
         ) from None
+
+
+def bundle_certificate_count(path: str) -> int:
+    """How many CA certificates the custom bundle itself holds (the system's not counted)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cafile=path)
+    return len(context.get_ca_certs())

@@ -446,17 +446,17 @@ async def check_browser(settings: Any, timeout: float) -> Result:
 
 
 def check_ca_bundle(settings: Any) -> Result:
-    from codexlogin.oauth.tls import ssl_verify_setting
+    from codexlogin.oauth.tls import bundle_certificate_count, ssl_verify_setting
 
     source = ca_source(os.environ)
     if source is None:
         return OK, "system trust store (CODEX_CA_CERTIFICATE and SSL_CERT_FILE are unset)", None
     name, path = source
     try:
-        context = ssl_verify_setting(os.environ)
+        ssl_verify_setting(os.environ)
+        count = bundle_certificate_count(path)
     except UsageError as error:
         return FAIL, error.detail, f"point {name} at a readable PEM file holding your CA certificate(s), or unset it"
-    count = len(context.get_ca_certs()) if not isinstance(context, bool) else 0
     detail = f"custom CA in use: {name}={path} ({count} CA certificate{'s' if count != 1 else ''})"
     if name == "CODEX_CA_CERTIFICATE" and os.environ.get("SSL_CERT_FILE"):
         detail += "; SSL_CERT_FILE is ignored"
