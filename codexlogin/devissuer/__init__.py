@@ -6,6 +6,31 @@ with replay detection, the token-exchange grant that mints an API key, the devic
 grant (RFC 8628), token revocation (RFC 7009) and OIDC discovery. `Faults` lets tests make it
 misbehave while it runs. State lives in memory; timers use `trio.current_time()` so MockClock works.
 
+It speaks two dialects at once, told apart by endpoint and body type (no mode switch):
+
+  both      GET  /oauth/authorize (+ /oauth/authorize/decision): any extra parameters are accepted
+                 and kept in the request log (scope "... api.connectors.read api.connectors.invoke",
+                 allowed_workspace_id=a,b, id_token_add_organizations, originator, ...)
+            POST /oauth/token, form body: every grant; JSON body: the same, except refresh (below)
+            POST /oauth/revoke, form or JSON body {"token", "token_type_hint", "client_id"}
+  standard  GET  /.well-known/openid-configuration
+            POST /oauth/device/code, then grant_type=...:device_code at /oauth/token
+            GET/POST /device (the user's page)
+  openai    POST /api/accounts/deviceauth/usercode {"client_id"} -> {"device_auth_id", "user_code"
+                 (or "usercode": Faults.usercode_field), "interval": "5"}
+            POST /api/accounts/deviceauth/token {"device_auth_id", "user_code"} -> 403 pending (404 for
+                 an unknown id), 400 access_denied, 410 expired, then 200 {"authorization_code",
+                 "code_challenge", "code_verifier"}, redeemed at /oauth/token with grant_type=
+                 authorization_code and redirect_uri={issuer}/deviceauth/callback
+            GET/POST /codex/device (the user's page: the code alone approves)
+            POST /oauth/token with a JSON refresh {"client_id", "grant_type", "refresh_token",
+                 "refresh_reason"}: a reused token -> 401 refresh_token_reused, a revoked grant ->
+                 401 refresh_token_invalidated
+            GET  /api/accounts/v1/user-auth-credential/whoami with "Authorization: Bearer at-..."
+                 (`issue_personal_access_token`) -> {"email", "chatgpt_user_id", "chatgpt_account_id",
+                 "chatgpt_plan_type", "chatgpt_account_is_fedramp"}, else 401
+  /api/accounts/* errors are {"error": {"code", "message"}}; /oauth/* errors {"error", "error_description"}.
+
     python -m codexlogin.devissuer [--port N] [--auto-approve]   # serve until Ctrl-C
     python -m codexlogin.devissuer browse URL [--deny]            # scripted "browser" for $BROWSER
 """
@@ -50,9 +75,13 @@ _PKCE_RE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 _CHALLENGE_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 _USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # RFC 8628 §6.1: no vowels, no look-alikes
 _JSON_HEADERS = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
-# A route's handler: the request's params → (status, body, content type, extra headers).
+# The openai dialect (see the module docstring).
+DEVICEAUTH_CALLBACK_PATH = "/deviceauth/callback"  # the redirect_uri of a deviceauth code: {issuer}+this
+ONBOARDING_STATE_SUFFIX = ".onboarding_entrypoint=life_sciences"  # a value for Faults.state_suffix
+MISSING_ENTITLEMENT_DESCRIPTION = "Codex is not enabled for this account (missing_codex_entitlement)"
+# A route's handler: the request → (status, body, content type, extra headers).
 _Reply = tuple[int, bytes, str | None, list[tuple[bytes, bytes]]]
-_Handler = Callable[[dict[str, str]], Awaitable[_Reply]]
+_Handler = Callable[["Request"], Awaitable[_Reply]]
 
 
 def _b64url(raw: bytes) -> str:
@@ -68,6 +97,25 @@ def _with_params(uri: str, params: dict[str, str]) -> str:
     parts = urlsplit(uri)
     query = "&".join(q for q in (parts.query, urlencode(params)) if q)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def _request_id_headers(request_id: str) -> list[tuple[bytes, bytes]]:
+    value = request_id.encode("latin-1")
+    return [(b"x-request-id", value), (b"x-openai-request-id", value), (b"cf-ray", value + b"-DEV")]
+
+
+def _is_deviceauth_callback(uri: str, issuer_url: str) -> bool:
+    """`{issuer}/deviceauth/callback`, the issuer's loopback host spelt 127.0.0.1 or localhost."""
+    try:
+        parts, issuer = urlsplit(uri), urlsplit(issuer_url)
+        same_port = parts.port is not None and parts.port == issuer.port
+    except ValueError:
+        return False
+    return (
+        parts.scheme == issuer.scheme and same_port and parts.hostname in ("localhost", "127.0.0.1")
+        and "@" not in parts.netloc and parts.path == DEVICEAUTH_CALLBACK_PATH
+        and not parts.query and not parts.fragment
+    )
 
 
 def is_loopback_redirect(uri: str | None) -> bool:
@@ -103,9 +151,32 @@ class Faults:
     token_content_type: str = "application/json"
     token_delay: float = 0.0  # trio.sleep before answering any /oauth/token request
     api_key_exchange_error: str | None = None  # token-exchange answers 400 {"error": this}
-    device_code_enabled: bool = True  # False -> /oauth/device/code answers 404
+    device_code_enabled: bool = True  # False -> /oauth/device/code and deviceauth/usercode answer 404
     revoke_status: int | None = None  # /oauth/revoke answers this status
     refresh_error: str | None = None  # refresh_token grant answers 400 {"error": this}
+    # -- mostly for the openai dialect --
+    state_suffix: str | None = None  # appended to every `state` redirected back (ONBOARDING_STATE_SUFFIX)
+    request_id: str | None = None  # /oauth/token error replies carry x-request-id, x-openai-request-id, cf-ray
+    missing_codex_entitlement: bool = False  # authorize and the deviceauth poll deny, saying so
+    deviceauth_pending_status: int = 403  # the deviceauth poll's "not yet" status (the real CLI: 403 or 404)
+    # The usercode reply names the code "user_code" or "usercode", never both: the real CLI reads
+    # either (a serde alias) and refuses a reply with both ("duplicate field `user_code`").
+    usercode_field: str = "user_code"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as the issuer saw it; `DevIssuer.request_log` keeps them all, in order."""
+
+    method: str
+    path: str
+    params: dict[str, str]  # the query (GET) or the form / JSON body (POST), values as strings
+    media_type: str  # the body's Content-Type without parameters, lower case ("" when absent)
+    headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
+
+    @property
+    def is_json(self) -> bool:
+        return self.media_type == "application/json"
 
 
 @dataclass(eq=False)
@@ -125,6 +196,7 @@ class _Code:
     scope: str
     expires_at: float
     grant: _Grant | None = None  # set once redeemed; a replay revokes it (RFC 6749 §4.1.2)
+    via_deviceauth: bool = False  # issued by the openai deviceauth poll (redirect_uri: the issuer's callback)
 
 
 @dataclass(eq=False)
@@ -144,6 +216,16 @@ class _Device:
     status: str = "pending"  # pending | approved | denied | consumed
     last_poll: float | None = None
     polls: int = 0
+    dialect: str = "rfc"  # rfc (device_code polled at /oauth/token) | openai (device_auth_id, deviceauth/token)
+
+
+@dataclass(eq=False)
+class _PersonalAccessToken:
+    email: str
+    account_id: str
+    plan: str
+    user_id: str
+    revoked: bool = False
 
 
 def _normalize_user_code(user_code: str) -> str:
@@ -184,7 +266,8 @@ class DevIssuer:
         self.device_auto_approve_after = device_auto_approve_after
         self.faults = Faults()
         self.issuer_url = ""
-        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path, params) of each request
+        self.request_log: list[Request] = []  # the same requests, with media type and headers
         self._key = secrets.token_bytes(32)
         self._pending: dict[str, dict[str, str]] = {}
         self._codes: dict[str, _Code] = {}
@@ -193,24 +276,56 @@ class DevIssuer:
         self._revoked_access: set[str] = set()
         self._devices: dict[str, _Device] = {}
         self._user_codes: dict[str, str] = {}
+        self._pats: dict[str, _PersonalAccessToken] = {}
         self._routes: dict[str, dict[str, _Handler]] = {
-            "/.well-known/openid-configuration": {"GET": self._discovery},
+            # shared by both dialects (/oauth/token and /oauth/revoke take form or JSON bodies)
             "/oauth/authorize": {"GET": self._authorize},
             "/oauth/authorize/decision": {"POST": self._decision},
             "/oauth/token": {"POST": self._token},
             "/oauth/revoke": {"POST": self._revoke},
+            # standard (RFC) dialect only
+            "/.well-known/openid-configuration": {"GET": self._discovery},
             "/oauth/device/code": {"POST": self._device_code},
             "/device": {"GET": self._device_page, "POST": self._device_decision},
+            # openai dialect only
+            "/api/accounts/deviceauth/usercode": {"POST": self._deviceauth_usercode},
+            "/api/accounts/deviceauth/token": {"POST": self._deviceauth_token},
+            "/codex/device": {"GET": self._codex_device_page, "POST": self._codex_device_decision},
+            "/api/accounts/v1/user-auth-credential/whoami": {"GET": self._whoami},
         }
 
     # ---- helpers for tests ------------------------------------------------------------------
 
-    def token_requests(self, grant_type: str | None = None) -> list[dict[str, str]]:
+    def token_requests(
+        self, grant_type: str | None = None, *, media_type: str | None = None,
+    ) -> list[dict[str, str]]:
+        """The params of each /oauth/token request (of `grant_type`, sent as `media_type`, if given).
+        A JSON refresh's `refresh_reason` is among them."""
         return [
-            form
-            for method, path, form in self.requests
-            if path == "/oauth/token" and (grant_type is None or form.get("grant_type") == grant_type)
+            r.params
+            for r in self.request_log
+            if r.path == "/oauth/token"
+            and (grant_type is None or r.params.get("grant_type") == grant_type)
+            and (media_type is None or r.media_type == media_type)
         ]
+
+    def authorize_requests(self) -> list[dict[str, str]]:
+        """The query of each /oauth/authorize request: scope, allowed_workspace_id, state, … as sent."""
+        return [r.params for r in self.request_log if r.path == "/oauth/authorize"]
+
+    def issue_personal_access_token(
+        self, *, email: str | None = None, account_id: str | None = None, plan: str | None = None,
+    ) -> str:
+        """Mint a personal access token ("at-…") that whoami accepts; the account defaults to the issuer's."""
+        token = f"at-{secrets.token_urlsafe(32)}"
+        self._pats[token] = _PersonalAccessToken(
+            email=email or self.email, account_id=account_id or self.account_id, plan=plan or self.plan,
+            user_id="user_dev",
+        )
+        return token
+
+    def revoke_personal_access_token(self, token: str) -> None:
+        self._pats[token].revoked = True
 
     def approve_device(self, user_code: str) -> None:
         self._device_by_user_code(user_code).status = "approved"
@@ -219,9 +334,12 @@ class DevIssuer:
         self._device_by_user_code(user_code).status = "denied"
 
     def token_active(self, token: str) -> bool:
-        """Whether a refresh or access token issued here is still usable (not rotated/revoked)."""
+        """Whether a refresh, access or personal access token issued here is still usable (not rotated or
+        revoked)."""
         if (refresh := self._refresh.get(token)) is not None:
             return not refresh.rotated and not refresh.grant.revoked
+        if (pat := self._pats.get(token)) is not None:
+            return not pat.revoked
         grant = self._access.get(token)
         return grant is not None and not grant.revoked and token not in self._revoked_access
 
@@ -272,12 +390,18 @@ class DevIssuer:
                 return
             if not message.get("more_body"):
                 break
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope.get("headers") or []:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if method == "POST":
-            request_headers = dict(scope.get("headers") or [])
-            params = self._parse_body(request_headers.get(b"content-type", b""), body)
+            params = self._parse_body(media_type, body)
         else:
             params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         self.requests.append((method, path, params))
+        request = Request(method, path, params, media_type, headers)
+        self.request_log.append(request)
         route = self._routes.get(path)
         if route is None:
             await self._send(send, 404, b"not found", "text/plain")
@@ -285,14 +409,14 @@ class DevIssuer:
             allow = ", ".join(route).encode()
             await self._send(send, 405, b"method not allowed", "text/plain", [(b"allow", allow)])
         else:
-            status, payload, content_type, headers = await route[method](params)
-            await self._send(send, status, payload, content_type, headers)
+            status, payload, content_type, reply_headers = await route[method](request)
+            await self._send(send, status, payload, content_type, reply_headers)
 
     @staticmethod
-    def _parse_body(content_type: bytes, body: bytes) -> dict[str, str]:
-        """Form-encoded (as RFC 6749 requires); a JSON object is accepted too, as some clients send."""
+    def _parse_body(media_type: str, body: bytes) -> dict[str, str]:
+        """Form-encoded (as RFC 6749 requires), or a JSON object (the openai dialect's bodies)."""
         text = body.decode("utf-8", "replace")
-        if content_type.split(b";")[0].strip().lower() == b"application/json":
+        if media_type == "application/json":
             try:
                 data = json.loads(text)
             except ValueError:
@@ -332,7 +456,7 @@ class DevIssuer:
 
     # ---- discovery ----------------------------------------------------------------------------
 
-    async def _discovery(self, params: dict[str, str]):
+    async def _discovery(self, request: Request):
         base = self.issuer_url
         return self._json(200, {
             "issuer": base,
@@ -354,7 +478,8 @@ class DevIssuer:
     def _client_ok(self, client_id: str | None) -> bool:
         return bool(client_id) and (self.client_ids is None or client_id in self.client_ids)
 
-    async def _authorize(self, q: dict[str, str]):
+    async def _authorize(self, request: Request):
+        q = request.params
         client_id, redirect_uri, state = q.get("client_id"), q.get("redirect_uri"), q.get("state")
         # Never redirect to a URI we have not validated (RFC 6749 §4.1.2.1): show the error instead.
         if not self._client_ok(client_id):
@@ -369,6 +494,8 @@ class DevIssuer:
             error = ("invalid_request", "code_challenge is required (PKCE)")
         elif q.get("code_challenge_method") != "S256":
             error = ("invalid_request", "code_challenge_method must be S256")
+        if error is None and self.faults.missing_codex_entitlement:
+            error = ("access_denied", MISSING_ENTITLEMENT_DESCRIPTION)
         if error is not None:
             return self._redirect(self._redirect_params(q, {"error": error[0], "error_description": error[1]}))
         if self.auto_approve:
@@ -388,10 +515,9 @@ class DevIssuer:
         )
         return self._html(200, "Authorize application", body)
 
-    @staticmethod
-    def _redirect_params(q: dict[str, str], params: dict[str, str]) -> str:
+    def _redirect_params(self, q: dict[str, str], params: dict[str, str]) -> str:
         if q.get("state") is not None:
-            params["state"] = q["state"]
+            params["state"] = q["state"] + (self.faults.state_suffix or "")
         return _with_params(q["redirect_uri"], params)
 
     def _issue_code(self, q: dict[str, str]) -> str:
@@ -402,7 +528,8 @@ class DevIssuer:
         )
         return self._redirect_params(q, {"code": code})
 
-    async def _decision(self, form: dict[str, str]):
+    async def _decision(self, request: Request):
+        form = request.params
         q = self._pending.pop(form.get("pending_id", ""), None)
         if q is None:
             return self._html(400, "Unknown request", "<p>This request is unknown or already answered.</p>")
@@ -413,16 +540,24 @@ class DevIssuer:
 
     # ---- token endpoint -----------------------------------------------------------------------
 
-    async def _token(self, form: dict[str, str]):
+    async def _token(self, request: Request):
         if self.faults.token_delay:
             await trio.sleep(self.faults.token_delay)
+        status, body, content_type, headers = self._token_reply(request)
+        if status >= 400 and self.faults.request_id is not None:
+            headers = [*headers, *_request_id_headers(self.faults.request_id)]
+        return status, body, content_type, headers
+
+    def _token_reply(self, request: Request):
+        form = request.params
         grant_type = form.get("grant_type")
         if grant_type == GRANT_AUTH_CODE and self.faults.token_status is not None:
             f = self.faults
             return f.token_status, f.token_body or b"", f.token_content_type, _JSON_HEADERS
         handlers = {
             GRANT_AUTH_CODE: self._grant_auth_code,
-            GRANT_REFRESH: self._grant_refresh,
+            # A JSON refresh is the openai dialect's (see its section below); a form one is RFC 6749 §6.
+            GRANT_REFRESH: self._grant_refresh_json if request.is_json else self._grant_refresh,
             GRANT_TOKEN_EXCHANGE: self._grant_token_exchange,
             GRANT_DEVICE_CODE: self._grant_device_code,
         }
@@ -458,7 +593,7 @@ class DevIssuer:
             raise _OAuthError("invalid_grant", "authorization code already used")
         if trio.current_time() > record.expires_at:
             raise _OAuthError("invalid_grant", "authorization code expired")
-        if record.client_id != client_id or record.redirect_uri != redirect_uri:
+        if record.client_id != client_id or not self._redirect_matches(record, redirect_uri):
             raise _OAuthError("invalid_grant", "client_id or redirect_uri does not match the authorization request")
         if not _PKCE_RE.fullmatch(verifier):
             raise _OAuthError("invalid_grant", "malformed code_verifier")
@@ -467,6 +602,12 @@ class DevIssuer:
             raise _OAuthError("invalid_grant", "code_verifier does not match code_challenge")
         record.grant = _Grant(client_id=client_id, scope=record.scope)
         return self._issue_tokens(record.grant)
+
+    def _redirect_matches(self, record: _Code, redirect_uri: str) -> bool:
+        if redirect_uri == record.redirect_uri:
+            return True
+        # A deviceauth code names the issuer's own callback; accept it spelt with localhost too.
+        return record.via_deviceauth and _is_deviceauth_callback(redirect_uri, self.issuer_url)
 
     def _grant_refresh(self, form: dict[str, str]) -> dict[str, Any]:
         if self.faults.refresh_error is not None:
@@ -507,7 +648,7 @@ class DevIssuer:
         device_code, client_id = self._require(form, "device_code", "client_id")
         self._check_client(client_id)
         device = self._devices.get(device_code)
-        if device is None or device.client_id != client_id:
+        if device is None or device.client_id != client_id or device.dialect != "rfc":
             raise _OAuthError("invalid_grant", "unknown device_code")
         now = trio.current_time()
         device.polls += 1
@@ -558,7 +699,8 @@ class DevIssuer:
 
     # ---- revocation (RFC 7009) ----------------------------------------------------------------
 
-    async def _revoke(self, form: dict[str, str]):
+    async def _revoke(self, request: Request):
+        form = request.params
         if self.faults.revoke_status is not None:
             return self.faults.revoke_status, b"", None, []
         token = form.get("token")
@@ -568,27 +710,22 @@ class DevIssuer:
             refresh.grant.revoked = True  # §2.1: revoking a refresh token ends the whole grant
         elif token in self._access:
             self._revoked_access.add(token)
-        return 200, b"", None, []  # §2.2: 200 even for unknown tokens
+        elif (pat := self._pats.get(token)) is not None:
+            pat.revoked = True
+        return 200, b"", None, []  # §2.2: 200 even for unknown tokens (form and JSON bodies alike)
 
     # ---- device authorization (RFC 8628) ------------------------------------------------------
 
-    async def _device_code(self, form: dict[str, str]):
+    async def _device_code(self, request: Request):
+        form = request.params
         if not self.faults.device_code_enabled:
             return 404, b"not found", "text/plain", []
         try:
             self._check_client(form.get("client_id"))
         except _OAuthError as exc:
             return self._oauth_error(exc)
-        device_code = secrets.token_urlsafe(32)
-        while True:
-            user_code = _normalize_user_code("".join(secrets.choice(_USER_CODE_ALPHABET) for _ in range(8)))
-            if user_code not in self._user_codes:
-                break
-        self._devices[device_code] = _Device(
-            device_code=device_code, user_code=user_code, client_id=form["client_id"],
-            scope=form.get("scope") or DEFAULT_SCOPE, expires_at=trio.current_time() + DEVICE_CODE_LIFETIME,
-        )
-        self._user_codes[user_code] = device_code
+        device = self._new_device(form["client_id"], form.get("scope") or DEFAULT_SCOPE, dialect="rfc")
+        device_code, user_code = device.device_code, device.user_code
         verification_uri = f"{self.issuer_url}/device"
         return self._json(200, {
             "device_code": device_code, "user_code": user_code, "verification_uri": verification_uri,
@@ -596,7 +733,21 @@ class DevIssuer:
             "expires_in": DEVICE_CODE_LIFETIME, "interval": DEVICE_POLL_INTERVAL,
         })
 
-    async def _device_page(self, q: dict[str, str]):
+    def _new_device(self, client_id: str, scope: str, *, dialect: str) -> _Device:
+        device_code = secrets.token_urlsafe(32)
+        while True:
+            user_code = _normalize_user_code("".join(secrets.choice(_USER_CODE_ALPHABET) for _ in range(8)))
+            if user_code not in self._user_codes:
+                break
+        device = self._devices[device_code] = _Device(
+            device_code=device_code, user_code=user_code, client_id=client_id, scope=scope,
+            expires_at=trio.current_time() + DEVICE_CODE_LIFETIME, dialect=dialect,
+        )
+        self._user_codes[user_code] = device_code
+        return device
+
+    async def _device_page(self, request: Request):
+        q = request.params
         user_code = html.escape(q.get("user_code", ""), quote=True)
         return self._html(200, "Connect a device", (
             '<form method="post" action="/device">\n'
@@ -605,16 +756,127 @@ class DevIssuer:
             '<button type="submit" name="decision" value="deny">Deny</button>\n</form>'
         ))
 
-    async def _device_decision(self, form: dict[str, str]):
+    async def _device_decision(self, request: Request):
+        form = request.params
+        return self._decide_device(form.get("user_code", ""), approve=form.get("decision") == "approve")
+
+    def _decide_device(self, user_code: str, *, approve: bool):
+        """The user's answer on a device page (either dialect's): approve or deny a pending code."""
         try:
-            device = self._device_by_user_code(form.get("user_code", ""))
+            device = self._device_by_user_code(user_code)
         except KeyError:
             device = None
         if device is None or device.status != "pending" or trio.current_time() > device.expires_at:
             return self._html(400, "Unknown code", "<p>That code is unknown, expired or already used.</p>")
-        device.status = "approved" if form.get("decision") == "approve" else "denied"
+        device.status = "approved" if approve else "denied"
         title = "Device connected" if device.status == "approved" else "Request denied"
         return self._html(200, title, "<p>You can return to your device.</p>")
+
+    # ==== the openai dialect ====================================================================
+    # The Codex CLI's own protocol with auth.openai.com. /api/accounts/* errors are JSON
+    # {"error": {"code": ..., "message": ...}}; /oauth/token errors stay RFC-shaped.
+
+    @staticmethod
+    def _api_error(status: int, code: str, message: str) -> _Reply:
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        return status, body, "application/json", _JSON_HEADERS
+
+    async def _deviceauth_usercode(self, request: Request):
+        form = request.params
+        if not self.faults.device_code_enabled:  # the real CLI reads 404 as "device login not enabled"
+            return self._api_error(404, "not_found", "device code login is not enabled")
+        if not self._client_ok(form.get("client_id")):
+            return self._api_error(401, "invalid_client", "unknown client")
+        device = self._new_device(form["client_id"], DEFAULT_SCOPE, dialect="openai")
+        if self.auto_approve:
+            device.status = "approved"
+        return self._json(200, {
+            "device_auth_id": device.device_code, self.faults.usercode_field: device.user_code,
+            "interval": str(DEVICE_POLL_INTERVAL),
+        })
+
+    async def _deviceauth_token(self, request: Request):
+        """Poll: 403 (Faults.deviceauth_pending_status) pending, 404 unknown, 410 expired, 400
+        access_denied / already used; once approved, 200 with a code and the PKCE pair made here."""
+        form = request.params
+        device = self._devices.get(form.get("device_auth_id", ""))
+        if (device is None or device.dialect != "openai"
+                or device.user_code != _normalize_user_code(form.get("user_code", ""))):
+            return self._api_error(404, "deviceauth_not_found", "unknown device_auth_id or user_code")
+        now = trio.current_time()
+        device.polls += 1
+        device.last_poll = now
+        if now > device.expires_at:
+            return self._api_error(410, "expired", "the device code has expired; start again")
+        if device.status == "pending" and self.device_auto_approve_after is not None:
+            if device.polls >= self.device_auto_approve_after:
+                device.status = "approved"
+        if device.status == "pending":
+            return self._api_error(self.faults.deviceauth_pending_status, "deviceauth_authorization_pending",
+                                   "the user has not yet approved this device")
+        if device.status == "denied" or (device.status == "approved" and self.faults.missing_codex_entitlement):
+            entitled = not self.faults.missing_codex_entitlement
+            return self._api_error(400, "access_denied",
+                                   "the user denied the request" if entitled else MISSING_ENTITLEMENT_DESCRIPTION)
+        if device.status == "consumed":
+            return self._api_error(400, "deviceauth_already_used", "this device code was already exchanged")
+        device.status = "consumed"
+        verifier = secrets.token_urlsafe(48)  # 64 unreserved characters (RFC 7636 §4.1)
+        challenge = _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+        code = secrets.token_urlsafe(32)
+        self._codes[code] = _Code(
+            client_id=device.client_id, redirect_uri=self.issuer_url + DEVICEAUTH_CALLBACK_PATH,
+            challenge=challenge, scope=device.scope, expires_at=now + CODE_LIFETIME, via_deviceauth=True,
+        )
+        return self._json(200, {"authorization_code": code, "code_challenge": challenge, "code_verifier": verifier})
+
+    async def _codex_device_page(self, request: Request):
+        user_code = html.escape(request.params.get("user_code", ""), quote=True)
+        return self._html(200, "Enter your one-time code", (
+            '<form method="post" action="/codex/device">\n'
+            f'<label>Code <input name="user_code" value="{user_code}" autocomplete="off"></label>\n'
+            '<button type="submit" name="decision" value="approve">Continue</button>\n'
+            '<button type="submit" name="decision" value="deny">Cancel</button>\n</form>'
+        ))
+
+    async def _codex_device_decision(self, request: Request):
+        form = request.params  # the code alone approves; decision=deny denies
+        return self._decide_device(form.get("user_code", ""), approve=form.get("decision") != "deny")
+
+    def _grant_refresh_json(self, form: dict[str, str]) -> dict[str, Any]:
+        """The JSON refresh: the form refresh's rotation, but a rotated token's reuse (which revokes
+        the grant) answers 401 refresh_token_reused, and a revoked grant 401 refresh_token_invalidated."""
+        if self.faults.refresh_error is not None:
+            raise _OAuthError(self.faults.refresh_error)
+        (token,) = self._require(form, "refresh_token")
+        record = self._refresh.get(token)
+        if record is None:
+            raise _OAuthError("invalid_grant", "refresh token is invalid")
+        if form.get("client_id") and form["client_id"] != record.grant.client_id:
+            raise _OAuthError("invalid_grant", "refresh token was issued to another client")
+        if record.rotated:
+            record.grant.revoked = True
+            raise _OAuthError("refresh_token_reused", "Your refresh token has already been used to generate "
+                              "a new access token. Please try signing in again.", status=401)
+        if record.grant.revoked:
+            raise _OAuthError("refresh_token_invalidated", "Your refresh token has been invalidated. "
+                              "Please try signing in again.", status=401)
+        record.rotated = True
+        return self._issue_tokens(record.grant)
+
+    async def _whoami(self, request: Request):
+        """A personal access token's account: 200 {"email", "chatgpt_user_id", "chatgpt_account_id",
+        "chatgpt_plan_type", "chatgpt_account_is_fedramp": false}, or 401 for anything else."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        pat = self._pats.get(token.strip()) if scheme.lower() == "bearer" else None
+        if pat is None or pat.revoked:
+            code = "token_revoked" if pat is not None else "invalid_token"
+            status, body, content_type, headers = self._api_error(401, code, "the access token is invalid or revoked")
+            return status, body, content_type, [*headers, (b"www-authenticate", b'Bearer error="invalid_token"')]
+        return self._json(200, {
+            "email": pat.email, "chatgpt_user_id": pat.user_id, "chatgpt_account_id": pat.account_id,
+            "chatgpt_plan_type": pat.plan, "chatgpt_account_is_fedramp": False,
+        })
 
 
 async def serve_dev_issuer(
@@ -629,6 +891,9 @@ async def serve_dev_issuer(
     config.bind = [f"{host}:{port}"]
     config.errorlog = None  # no "Running on ..." banner
     config.accesslog = None  # its lines hold query strings (codes, states)
+    # hypercorn's default (5 s) equals the deviceauth poll interval: a client reusing its pooled
+    # connection would race the server closing it. 75 s, like common front ends.
+    config.keep_alive_timeout = 75
     async with trio.open_nursery() as nursery:
         binds = await nursery.start(partial(serve, issuer, config, shutdown_trigger=trio.sleep_forever))
         issuer.issuer_url = binds[0]
@@ -681,7 +946,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m codexlogin.devissuer",
                                      description="Local development OAuth issuer on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
-    parser.add_argument("--auto-approve", action="store_true", help="skip the approval page")
+    parser.add_argument("--auto-approve", action="store_true",
+                        help="skip the approval page; openai device codes are approved when issued")
     args = parser.parse_args(argv)
     issuer = DevIssuer(auto_approve=args.auto_approve)
 
