@@ -1,5 +1,6 @@
-"""`codex login --device-auth`: the OAuth 2.0 device authorization grant (RFC 8628).
+"""`codex login --device-auth`: a one-time code entered on another device, in the issuer's dialect.
 
+The standard dialect speaks the OAuth 2.0 device authorization grant (RFC 8628):
 1. POST {issuer}{device_code_path} (client_id, scope) → device_code, user_code, verification_uri
    (+ _complete), expires_in, interval (default 5 s). A 404 means the issuer has no device login.
 2. Print where to go and the user code (terminal only; never logged) and a phishing warning.
@@ -7,8 +8,15 @@
    `interval` seconds: authorization_pending → keep polling; slow_down → +5 s for this and every
    later poll; access_denied → Denied; expired_token or the local expires_in deadline → TimedOut.
    Transient network failures back off exponentially and give up after a few in a row.
-4. Then as the browser login (flows.complete): optional API-key exchange, forced-workspace check,
-   save under $CODEX_HOME/auth.lock.
+4. Then as the browser login (flows.complete): forced-workspace check, save under
+   $CODEX_HOME/auth.lock (no API-key exchange after a device login, as in Codex CLI 0.171).
+
+The openai dialect speaks Codex CLI 0.171's protocol: POST {issuer}/api/accounts/deviceauth/usercode
+JSON {client_id} → device_auth_id, user_code, interval (a string); the user enters the code at
+{issuer}/codex/device (15 minutes); POST {issuer}/api/accounts/deviceauth/token JSON
+{device_auth_id, user_code} at once and then every interval (403/404: not yet) → the
+authorization code and the PKCE verifier the issuer made, redeemed at /oauth/token with
+redirect_uri {issuer}/deviceauth/callback. A 404 for the usercode request means no device login.
 
 The whole polling loop is one `codex:device_poll` action whose end carries the number of polls;
 no message per poll. Timing is trio's clock, so tests run it on MockClock.
@@ -27,7 +35,14 @@ from codexlogin.credentials.policy import check_login_method
 from codexlogin.errors import Denied, TimedOut, UsageError
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
 from codexlogin.flows.ui import LoginUI
-from codexlogin.oauth.client import DeviceAuthorization, IssuerClient, TokenResponse, issuer_session
+from codexlogin.oauth.client import (
+    OPENAI_DEVICE_LIFETIME,
+    DeviceAuthorization,
+    IssuerClient,
+    OpenAIDeviceGrant,
+    TokenResponse,
+    issuer_session,
+)
 from codexlogin.oauth.errors import IssuerError, IssuerRejected, IssuerUnreachable
 from codexlogin.terminal import minutes
 
@@ -44,18 +59,23 @@ class DeviceLoginUnavailable(UsageError):
     outcome = "device_login_unavailable"
 
 
+def _unavailable(endpoint: str) -> DeviceLoginUnavailable:
+    return DeviceLoginUnavailable(
+        f"device login is not enabled on this issuer ({endpoint} returned HTTP 404); use `codex login` (browser)",
+        error_code="device_login_unavailable",
+    )
+
+
 async def request_device_authorization(issuer: IssuerClient) -> DeviceAuthorization:
-    settings = issuer.settings
-    with diagnostics.device_authorization_action(settings.device_code_endpoint) as action:
+    """RFC 8628 §3.1, or the openai dialect's usercode request: where to go and which code to enter."""
+    openai = issuer.dialect.device_protocol == "openai"
+    endpoint = issuer.settings.openai_device_usercode_endpoint if openai else issuer.settings.device_code_endpoint
+    with diagnostics.device_authorization_action(endpoint) as action:
         try:
-            device = await issuer.request_device_code()
+            device = await (issuer.request_openai_device_code() if openai else issuer.request_device_code())
         except IssuerRejected as exc:
             if exc.status == 404:
-                raise DeviceLoginUnavailable(
-                    "device login is not enabled on this issuer"
-                    f" ({settings.device_code_endpoint} returned HTTP 404); use `codex login` (browser)",
-                    error_code="device_login_unavailable",
-                ) from None
+                raise _unavailable(endpoint) from None
             raise exchange_failed(exc) from None
         except IssuerError as exc:
             raise exchange_failed(exc) from None
@@ -137,6 +157,69 @@ async def poll_for_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> 
                 )
 
 
+async def poll_openai_device(issuer: IssuerClient, device: DeviceAuthorization) -> OpenAIDeviceGrant:
+    """The openai dialect's polling (Codex CLI 0.171): at once, then every `interval` seconds until
+    the code is entered (403/404 mean not yet), for at most the code's 15 minutes."""
+    interval = min(max(device.interval or DEFAULT_INTERVAL, 1), MAX_INTERVAL)
+    deadline = trio.current_time() + device.expires_in
+    polls = transient = 0
+    result = "error"
+    with diagnostics.device_poll_action(interval, device.expires_in) as action:
+        try:
+            while True:
+                polls += 1
+                try:
+                    grant = await issuer.poll_openai_device(device)
+                except IssuerUnreachable as exc:
+                    transient += 1
+                    if transient >= MAX_TRANSIENT_FAILURES:
+                        raise exchange_failed(exc) from None
+                    grant = None
+                except IssuerRejected as exc:
+                    if exc.error_code == "access_denied":
+                        result = "denied"
+                        raise Denied("the device sign-in was denied (access_denied)", error_code="access_denied") from None
+                    if exc.status == 410 or exc.error_code in ("expired", "expired_token"):
+                        result = "expired"
+                        raise _expired() from None
+                    raise exchange_failed(exc) from None
+                else:
+                    transient = 0
+                if grant is not None:
+                    result = "approved"
+                    action.add_success_fields(polls=polls, slow_downs=0, final_interval=interval, result=result)
+                    return grant
+                if trio.current_time() + interval > deadline:
+                    await trio.sleep_until(deadline)
+                    result = "expired"
+                    raise _expired()
+                await trio.sleep(interval)
+        finally:
+            if result != "approved":
+                diagnostics.log_device_poll_stopped(polls=polls, slow_downs=0, final_interval=interval, result=result)
+
+
+def _expired() -> TimedOut:
+    return TimedOut(
+        f"the device code expired after {minutes(OPENAI_DEVICE_LIFETIME)} without a sign-in; run `codex login --device-auth` again",
+        error_code="expired_token",
+    )
+
+
+async def _openai_device_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> TokenResponse:
+    """Poll, then redeem the code with the verifier the issuer made, as a normal code exchange."""
+    grant = await poll_openai_device(issuer, device)
+    settings = issuer.settings
+    redirect_uri = settings.openai_device_redirect_uri
+    with diagnostics.token_exchange_action(settings.issuer, settings.token_endpoint, redirect_uri) as action:
+        try:
+            token_response = await issuer.exchange_code(grant.authorization_code, redirect_uri, grant.code_verifier)
+        except IssuerError as error:
+            raise exchange_failed(error) from None
+        action.add_success_fields(status=token_response.status)
+    return token_response
+
+
 async def device_login(
     settings: Settings, ui: LoginUI, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> tuple[AuthDotJson, str]:
@@ -148,9 +231,12 @@ async def device_login(
         device = await request_device_authorization(issuer)
         ui.device_code(device)
         with ui.waiting("Waiting for the code to be entered… (Ctrl-C to cancel)"):
-            token_response = await poll_for_tokens(issuer, device)
-        # id_token and refresh_token are optional (RFC 6749), as in the browser login
-        return await complete_chatgpt_login(settings, issuer, token_response, ui)
+            if issuer.dialect.device_protocol == "openai":
+                token_response = await _openai_device_tokens(issuer, device)
+            else:
+                token_response = await poll_for_tokens(issuer, device)
+        # 0.171 mints no API key after a device login; RFC replies may lack id and refresh tokens
+        return await complete_chatgpt_login(settings, issuer, token_response, ui, api_key_exchange=False)
 
 
-__all__ = ["DeviceLoginUnavailable", "device_login", "poll_for_tokens", "request_device_authorization"]
+__all__ = ["DeviceLoginUnavailable", "device_login", "poll_for_tokens", "poll_openai_device", "request_device_authorization"]
