@@ -42,6 +42,7 @@ class Settings:
     dialect: str = "auto"  # auto | openai | standard (oauth.dialects)
     redirect_host: str | None = None  # None: the dialect's (openai 127.0.0.1, standard localhost)
     fallback_port: int | None = None  # None: the dialect's (openai: 1457 when port is 1455)
+    ignored_overrides: tuple[str, ...] = ()  # `-c` keys that are other Codex settings (not settable)
 
     @property
     def issuer_base(self) -> str:
@@ -88,7 +89,7 @@ class Settings:
         return self.codex_home / "auth.json"
 
 
-_KEYS = {f.name: f for f in fields(Settings) if f.name != "codex_home"}
+_KEYS = {f.name: f for f in fields(Settings) if f.name not in ("codex_home", "ignored_overrides")}
 
 
 def default_codex_home(environ: Mapping[str, str]) -> Path:
@@ -132,18 +133,24 @@ def _coerce(key: str, value: object, source: str) -> object:
         raise UsageError(f"invalid value for {key} from {source}: {value!r}") from None
 
 
-def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """`-c key=value` pairs; keys may use '-' or '_' and are checked against the known settings."""
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """`-c key=value` pairs: (the login's own settings, the keys that are not login settings).
+
+    Keys may use '-' or '_'. Codex's other settings (`-c model=o3`) are accepted and left to the
+    rest of Codex, as 0.171's scripts pass them; the CLI mentions them once.
+    """
     result: dict[str, str] = {}
+    ignored: list[str] = []
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key:
             raise UsageError(f"-c expects key=value, got {pair!r}")
-        if key not in _KEYS:
-            raise UsageError(f"unknown setting {key!r} in -c (known: {', '.join(sorted(_KEYS))})")
-        result[key] = value.strip()
-    return result
+        if key in _KEYS:
+            result[key] = value.strip()
+        else:
+            ignored.append(key)
+    return result, tuple(ignored)
 
 
 def _read_config_file(path: Path) -> dict[str, object]:
@@ -173,6 +180,7 @@ def load_settings(
 ) -> Settings:
     environ = os.environ if environ is None else environ
     codex_home = default_codex_home(environ)
+    login_overrides, ignored = parse_overrides(overrides)
     layers: list[tuple[str, Mapping[str, object]]] = [
         (str(codex_home / "config.toml"), _read_config_file(codex_home / "config.toml")),
         (
@@ -183,14 +191,14 @@ def load_settings(
                 if environ.get(ENV_PREFIX + key.upper()) not in (None, "")
             },
         ),
-        ("-c", parse_overrides(overrides)),
+        ("-c", login_overrides),
         ("flags", {k: v for k, v in (flags or {}).items() if v is not None}),
     ]
     values: dict[str, Any] = {}  # each value _coerce'd to its own field's type, so replace() gets the types it declares
     for source, layer in layers:
         for key, value in layer.items():
             values[key] = _coerce(key, value, source)
-    settings = replace(Settings(codex_home=codex_home), **values)
+    settings = replace(Settings(codex_home=codex_home), **values, ignored_overrides=ignored)
     validate(settings)
     return settings
 

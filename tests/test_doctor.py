@@ -420,8 +420,8 @@ async def test_subprocess_exit_codes(tmp_path, dev_issuer):
     code, out, err = await codex_doctor("--issuer", closed_port_url(), env=env)
     assert code == 1 and "FAIL  issuer" in out and err == "error: 1 of 9 checks failed: issuer\n"
 
-    code, out, err = await codex_doctor("-c", "nope=1", env=env)
-    assert code == 2 and out == "" and err.startswith("error: unknown setting 'nope'")
+    code, out, err = await codex_doctor("-c", "port=nope", env=env)
+    assert code == 2 and out == "" and err.startswith("error: invalid value for port")
 
 
 async def test_command_modules_import_light():

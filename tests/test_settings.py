@@ -37,7 +37,6 @@ def test_codex_home_defaults_under_home(monkeypatch, tmp_path):
     [
         (["port=70000"], "port must be between"),
         (["port=abc"], "invalid value for port"),
-        (["nonsense=1"], "unknown setting"),
         (["novalue"], "expects key=value"),
         (["issuer=ftp://x"], "http(s) URL"),
         (["issuer=http://example.com"], "must use https"),
@@ -88,3 +87,8 @@ def test_config_toml_that_is_not_utf8_is_a_usage_error(tmp_path):
     (tmp_path / "config.toml").write_bytes(b"\xff\xfe port = 1")
     with pytest.raises(UsageError, match="not valid TOML"):
         load_settings(environ={"CODEX_HOME": str(tmp_path)})
+
+
+def test_other_codex_settings_in_c_are_accepted_and_set_aside():
+    settings = load_settings({}, ["model=o3", "port=0", "model-reasoning-effort=high"], environ={"CODEX_HOME": "/nonexistent"})
+    assert settings.port == 0 and settings.ignored_overrides == ("model", "model_reasoning_effort")

@@ -149,8 +149,14 @@ def test_policy_violations(capsys):
 
 
 def test_bad_settings_are_a_usage_error(capsys):
-    code, out, err = run_status(capsys, config=("nonsense=1",))
-    assert code == ExitCode.USAGE and out == "" and err.startswith("error: unknown setting")
+    code, out, err = run_status(capsys, config=("port=abc",))
+    assert code == ExitCode.USAGE and out == "" and err.startswith("error: invalid value for port")
+
+
+def test_other_codex_settings_are_set_aside_with_a_warning(capsys):
+    code, out, err = run_status(capsys, config=("model=o3",))
+    assert code == ExitCode.NOT_LOGGED_IN and out == "Not logged in\n"
+    assert err == "warning: -c model: not a login setting, left to the rest of Codex\n"
 
 
 def test_offline_status_imports_nothing_heavy_and_writes_no_log(tmp_path):

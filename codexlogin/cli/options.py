@@ -35,4 +35,10 @@ class IssuerOptions:
     def settings(self, **flags: Any) -> Settings:
         """The effective settings; `flags` are this command's own (None = not given)."""
         given = {"issuer": self.issuer, "client_id": self.client_id, "log_dir": self.log_dir, **flags}
-        return load_settings(given, self.config)
+        settings = load_settings(given, self.config)
+        if settings.ignored_overrides:
+            from codexlogin.cli.console import ConsoleUI
+
+            keys = ", ".join(settings.ignored_overrides)
+            ConsoleUI().warning(f"-c {keys}: not a login setting, left to the rest of Codex")
+        return settings
