@@ -18,8 +18,10 @@ import httpx
 import pytest
 import trio
 
-from codexlogin.errors import Cancelled, Denied, LoginFailure, PortUnavailable, Terminated, TimedOut, TokenExchangeFailed
 from harness import Run, approve, approving_browser, assert_no_secrets, assert_port_free, callback_url, free_port, get, make_settings, query_of
+
+from codexlogin.credentials.model import NO_ID_TOKEN, AuthDotJson
+from codexlogin.errors import Cancelled, Denied, LoginFailure, PortUnavailable, Terminated, TimedOut, TokenExchangeFailed
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
@@ -271,8 +273,9 @@ async def test_plain_oauth_reply_without_id_or_refresh_token_is_accepted(tmp_pat
         auth = await run(approving_browser)
     assert not isinstance(auth, LoginFailure), auth
     saved = json.loads(run.settings.auth_file.read_text())
-    # "" rather than null for the missing tokens: Codex CLI 0.171 reads "" and refuses null
-    assert saved["tokens"] == {"id_token": "", "access_token": "plain-access-token-123", "refresh_token": "", "account_id": None}
+    # never null (Codex CLI 0.171 refuses it): "" for the refresh token, a claim-less placeholder JWT
+    assert saved["tokens"] == {"id_token": NO_ID_TOKEN, "access_token": "plain-access-token-123", "refresh_token": "", "account_id": None}
+    assert auth.tokens.id_token is None and AuthDotJson.from_json(saved).tokens.id_token is None
     assert saved["OPENAI_API_KEY"] is None
     assert dev_issuer.token_requests("urn:ietf:params:oauth:grant-type:token-exchange") == [], "no id_token, nothing to exchange"
     assert_no_secrets(run.log, "plain-access-token-123")

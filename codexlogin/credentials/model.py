@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+#: An unsigned JWT with an empty header and no claims ("{}", "{}", "none"): what auth.json holds
+#: for a login without an id_token, so Codex CLI 0.171 can still read the file.
+NO_ID_TOKEN = "e30.e30.bm9uZQ"
+
 
 @dataclass(frozen=True, repr=False)
 class TokenData:
@@ -32,9 +36,11 @@ class AuthDotJson:
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"auth_mode": self.auth_mode, "OPENAI_API_KEY": self.openai_api_key}
         if self.tokens is not None:
-            # Codex CLI 0.171 cannot read null tokens, but reads "" (a login without a refresh token).
+            # Codex CLI 0.171 cannot read null tokens: it reads "" for a missing refresh token, but
+            # needs a three-part JWT as the id_token; a login whose issuer sent none stores a
+            # placeholder without claims, which reads back as no id_token.
             data["tokens"] = {
-                "id_token": self.tokens.id_token or "",
+                "id_token": self.tokens.id_token or NO_ID_TOKEN,
                 "access_token": self.tokens.access_token,
                 "refresh_token": self.tokens.refresh_token or "",
                 "account_id": self.tokens.account_id,
@@ -51,7 +57,7 @@ class AuthDotJson:
         token_data = None
         if isinstance(tokens, dict):
             token_data = TokenData(
-                id_token=_optional_str(tokens.get("id_token")),
+                id_token=_optional_str(tokens.get("id_token")) if tokens.get("id_token") != NO_ID_TOKEN else None,
                 access_token=str(tokens.get("access_token") or ""),
                 refresh_token=_optional_str(tokens.get("refresh_token")),
                 account_id=_optional_str(tokens.get("account_id")),
