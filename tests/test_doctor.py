@@ -147,6 +147,40 @@ async def test_port_held_by_a_foreign_socket_fails(tmp_path, dev_issuer, nursery
     assert "--port" in line
 
 
+async def _hang_up_on(nursery) -> int:
+    """A foreign program on a free port: it accepts and closes (not HTTP)."""
+    listener = trio.socket.socket()
+    await listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    async def hang_up():
+        with listener:
+            while True:
+                conn, _ = await listener.accept()
+                conn.close()
+
+    nursery.start_soon(hang_up)
+    return listener.getsockname()[1]
+
+
+async def test_openai_dialect_a_busy_port_with_a_free_fallback_is_a_warning(tmp_path, dev_issuer, nursery):
+    port = await _hang_up_on(nursery)
+    fallback = free_port()
+    settings = make_settings(tmp_path, dev_issuer.issuer_url, port=port, dialect="openai", fallback_port=fallback)
+    code, out = await run_command(settings)
+    line = next(line for line in out.splitlines() if " callback_port " in line)
+    assert code == 0 and line.startswith("warn") and f"falls back to port {fallback}" in line
+
+
+async def test_openai_dialect_both_ports_busy_fails_without_advising_another_port(tmp_path, dev_issuer, nursery):
+    port, fallback = await _hang_up_on(nursery), await _hang_up_on(nursery)
+    settings = make_settings(tmp_path, dev_issuer.issuer_url, port=port, dialect="openai", fallback_port=fallback)
+    code, out = await run_command(settings)
+    block = out[out.index(" callback_port "):].split("\n  ")[0]
+    assert code == 1 and f"fallback port {fallback}" in out and "only on these ports" in out
+    assert "--port" not in out[out.index(" callback_port "):out.index(" loopback ")]
+
+
 async def test_port_held_by_a_foreign_http_server_says_what_answered(tmp_path, nursery):
     url = await nursery.start(serve_app, date_app(time.time()))
     port = int(url.rsplit(":", 1)[1])

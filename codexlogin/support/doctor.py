@@ -328,27 +328,43 @@ def _ipv6_listener(port: int) -> bool:
         return False
 
 
+async def _port_state(port: int) -> tuple[str, str]:
+    """("free" | "ours" | "foreign", who holds it), binding exactly as the login binds."""
+    sock = try_bind(port)
+    if sock is not None:
+        sock.close()
+        return "free", ""
+    ours, who = await identify_port_holder(port)
+    return ("ours" if ours else "foreign"), who
+
+
 async def check_callback_port(settings: Any) -> Result:
     import trio
+
+    from codexlogin.oauth.dialects import any_port_allowed, callback_ports
 
     port = settings.port
     if port == 0:
         return OK, "port 0: each login listens on a free port the OS picks", None
+    # The openai issuer takes redirects only to its registered ports: never advise another one.
+    other_port = any_port_allowed(settings)
     try:
-        sock = try_bind(port)  # exactly as the login binds
-    except PortUnavailable as failure:
-        return FAIL, failure.detail, "pass --port N (--port 0 picks any free port)"
-    if sock is not None:
-        sock.close()
-    else:
-        ours, who = await identify_port_holder(port)
-        if ours:
+        state, who = await _port_state(port)
+        if state == "ours":
             return OK, f"{LOOPBACK_HOST}:{port} is held by {who}; a new `codex login` takes it over", None
-        return (
-            FAIL,
-            f"{LOOPBACK_HOST}:{port} is in use by another program: {who}",
-            "stop that program, or sign in with --port N (--port 0 picks any free port)",
-        )
+        if state == "foreign":
+            busy = f"{LOOPBACK_HOST}:{port} is in use by another program: {who}"
+            for fallback in callback_ports(settings)[1:]:
+                fallback_state, fallback_who = await _port_state(fallback)
+                if fallback_state != "foreign":
+                    return WARN, f"{busy}; the login falls back to port {fallback}", "stop that program to keep the usual port"
+                busy += f"; so is the fallback port {fallback}: {fallback_who}"
+            if other_port:
+                return FAIL, busy, "stop that program, or sign in with --port N (--port 0 picks any free port)"
+            return FAIL, busy, "stop that program: the issuer accepts sign-ins only on these ports"
+    except PortUnavailable as failure:
+        hint = "pass --port N (--port 0 picks any free port)" if other_port else "check that 127.0.0.1 can be bound (see loopback)"
+        return FAIL, failure.detail, hint
     if await trio.to_thread.run_sync(_ipv6_listener, port):
         return (
             WARN,
@@ -356,7 +372,7 @@ async def check_callback_port(settings: Any) -> Result:
                 f"{LOOPBACK_HOST}:{port} is free, but another program listens on [::1]:{port};"
                 " a browser resolving localhost to ::1 reaches it instead"
             ),
-            "stop that program, or sign in with --port N",
+            "stop that program, or sign in with --port N" if other_port else "stop that program",
         )
     return OK, f"{LOOPBACK_HOST}:{port} is free", None
 
@@ -486,6 +502,7 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
     import trio
 
     from codexlogin.oauth.client import issuer_session
+    from codexlogin.oauth.dialects import dialect_for
     from codexlogin.oauth.errors import classify_transport_error
 
     url = settings.issuer_base + DISCOVERY_PATH
@@ -493,7 +510,8 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
     proxies = proxy_env(os.environ)
     route = f"via {', '.join(proxies)}" if proxies else "no proxy in the environment"
     source = ca_source(os.environ)
-    trust = f"CA from {source[0]}" if source else "system CAs"
+    trust = f"CA from {source[0]} and the system's" if source else "system CAs"
+    dialect = dialect_for(settings).name
     if ca_failed:
         return FAIL, f"{shown} not tried: the custom CA bundle cannot be loaded (see ca_bundle)", "fix the CA bundle first"
     started = time.perf_counter()
@@ -512,7 +530,7 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
         probe.reachable = True
         probe.received_at = time.time()
         probe.date_header = response.headers.get("date")
-        facts = f"{shown}: HTTP {response.status_code} in {format_ms(elapsed)} ({route}; {trust})"
+        facts = f"{shown}: HTTP {response.status_code} in {format_ms(elapsed)} ({route}; {trust}; {dialect} dialect)"
         if response.status_code >= 500:
             return WARN, facts, "the issuer has a problem right now; try again later"
         named = _discovery_issuer(response)
