@@ -176,7 +176,6 @@ async def test_openai_dialect_both_ports_busy_fails_without_advising_another_por
     port, fallback = await _hang_up_on(nursery), await _hang_up_on(nursery)
     settings = make_settings(tmp_path, dev_issuer.issuer_url, port=port, dialect="openai", fallback_port=fallback)
     code, out = await run_command(settings)
-    block = out[out.index(" callback_port "):].split("\n  ")[0]
     assert code == 1 and f"fallback port {fallback}" in out and "only on these ports" in out
     assert "--port" not in out[out.index(" callback_port "):out.index(" loopback ")]
 
