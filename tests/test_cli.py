@@ -46,7 +46,7 @@ async def test_login_end_to_end_through_the_cli(tmp_path, dev_issuer):
     assert '"codex:token_exchange"' in log
     tokens = json.loads(auth_file.read_text())["tokens"]
     for secret in tokens.values():
-        if secret and secret != "acct_dev":
+        if isinstance(secret, str) and secret and secret != "acct_dev":  # not oauth_provenance
             assert secret not in log
 
 
