@@ -5,7 +5,9 @@ could not be reached → TokenExchangeFailed (exit 4), with the issuer's facts i
 
 Every login saves through `save_replacing`: under $CODEX_HOME/auth.lock it reads what is stored,
 keeps the fields of it that the auth.json model does not know (credentials.model), writes the new
-login and hands back what it replaced.
+login and hands back what it replaced. A ChatGPT login that replaced other ChatGPT tokens then
+revokes their refresh token (best effort, after the lock is released, bounded by REVOKE_TIMEOUT):
+the superseded grant should not stay alive on the issuer.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+import trio
+
 from codexlogin import diagnostics, rfc3339
 from codexlogin.config import Settings
 from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
 from codexlogin.credentials.model import CHATGPT, AuthDotJson, TokenData
 from codexlogin.credentials.policy import enforce_workspace
 from codexlogin.credentials.store import load_credentials, save_credentials
-from codexlogin.errors import StorageFailed, TimedOut, TokenExchangeFailed
+from codexlogin.errors import LoginFailure, StorageFailed, TimedOut, TokenExchangeFailed
+from codexlogin.flows.logout import REVOKE_TIMEOUT, revoke_tokens
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth import jwt
 from codexlogin.oauth.client import IssuerClient, TokenResponse
@@ -113,13 +118,46 @@ async def save_locked(settings: Settings, auth: AuthDotJson, ui: LoginUI, *, tim
     return (await save_replacing(settings, auth, ui, timeout=timeout)).backend
 
 
+def superseded_login(settings: Settings, replaced: AuthDotJson | None, new: AuthDotJson) -> AuthDotJson | None:
+    """The replaced ChatGPT login whose refresh token to revoke, or None: it must have one, differ
+    from the new one, and (when its provenance says) come from this issuer and client — a token is
+    never sent to an issuer that did not issue it."""
+    if replaced is None or replaced.auth_mode != CHATGPT or replaced.tokens is None:
+        return None
+    old = replaced.tokens.refresh_token
+    if not old or old == (new.tokens.refresh_token if new.tokens is not None else None):
+        return None
+    provenance = replaced.tokens.oauth_provenance
+    if provenance is not None and (
+        str(provenance.get("issuer") or "").rstrip("/") != settings.issuer_base
+        or provenance.get("client_id") != settings.client_id
+    ):
+        return None
+    return AuthDotJson(CHATGPT, tokens=TokenData(id_token=None, access_token="", refresh_token=old))
+
+
+async def revoke_superseded(settings: Settings, replaced: AuthDotJson | None, new: AuthDotJson) -> None:
+    """Best effort, bounded by REVOKE_TIMEOUT: the outcome is in the log (codex:revoke), never in
+    the login's exit code."""
+    superseded = superseded_login(settings, replaced, new)
+    if superseded is None:
+        return
+    with trio.move_on_after(REVOKE_TIMEOUT):
+        try:
+            await revoke_tokens(settings, superseded)
+        except LoginFailure:
+            pass  # e.g. a CA bundle that broke since the login: the login itself succeeded
+
+
 async def complete_chatgpt_login(
     settings: Settings, issuer: IssuerClient, token_response: TokenResponse, ui: LoginUI, *, api_key_exchange: bool = True
 ) -> tuple[AuthDotJson, str]:
     """The workspace policy, then the optional API key (openai dialect only: no key is minted for a
-    workspace the policy refuses), then the locked save: (credentials, backend)."""
+    workspace the policy refuses), then the locked save, then the superseded refresh token's
+    revocation: (credentials, backend)."""
     enforce_workspace(settings, chatgpt_auth(settings, token_response, None))
     wanted = api_key_exchange and issuer.dialect.api_key_exchange
     api_key = await try_api_key_exchange(issuer, token_response.id_token) if wanted else None
     saved = await save_replacing(settings, chatgpt_auth(settings, token_response, api_key), ui)
+    await revoke_superseded(settings, saved.replaced, saved.auth)
     return saved.auth, saved.backend
