@@ -16,9 +16,10 @@ unreachable or unavailable: retry later) and 4 (the issuer's reply was not usabl
   status        "logged_in" | "not_logged_in" | "unusable" | "policy_violation" | "storage_error"
                 | "check_failed"
   logged_in     bool (true only for status "logged_in")
-  mode          "chatgpt" | "apikey" | null
+  mode          "chatgpt" | "apikey" | "personal_access_token" | null
   email, plan, account_id            from the id_token (ChatGPT mode), else null
   api_key       masked key (API-key mode), else null
+  personal_access_token  masked token (personal-access-token mode), else null
   expires_at    access token expiry, RFC 3339 UTC, or null
   last_refresh  as stored (RFC 3339), or null
   refresh_due   null | "expiring" | "stale" (ChatGPT mode: when the next use would refresh)
@@ -98,8 +99,8 @@ def status(
     """Show whether you are logged in, and how; exit 0 logged in, 1 not logged in.
 
     Reads the stored credentials without contacting the issuer and prints one line: "Logged in
-    using ChatGPT (email, plan, account)", "Logged in using an API key - sk-proj-***abcde" or "Not
-    logged in". Exit codes: 0 logged in, 1 not logged in, 7 credential store unreadable, 8 stored
+    using ChatGPT (email, plan, account)", "Logged in using an API key - sk-proj-***abcde", "Logged
+    in using personal access token - at-AbCdE***vwxyz" or "Not logged in". Exit codes: 0 logged in, 1 not logged in, 7 credential store unreadable, 8 stored
     but unusable (or refresh rejected/expired with --check), 9 violates forced_login_method or
     forced_chatgpt_workspace_id, 10 issuer unreachable or unavailable (--check), 4 unusable issuer
     reply (--check).
