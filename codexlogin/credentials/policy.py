@@ -43,11 +43,6 @@ def account_of(auth: AuthDotJson) -> str | None:
     return auth.tokens.account_id or jwt.account_id(auth.tokens.id_token)
 
 
-def workspace_allowed(settings: Any, auth: AuthDotJson) -> bool:
-    allowed = settings.forced_chatgpt_workspace_id
-    return not allowed or account_of(auth) in allowed
-
-
 def enforce_workspace(settings: Any, auth: AuthDotJson) -> None:
     """Before a ChatGPT login is saved: its workspace must be one `forced_chatgpt_workspace_id` allows."""
     enforce_workspace_id(settings, account_of(auth))
@@ -70,9 +65,18 @@ def stored_login_problem(settings: Any, auth: AuthDotJson) -> str | None:
     if forced is not None and auth.auth_mode not in _MODES_OF_METHOD[forced]:
         wanted = "an API key login (`codex login --with-api-key`)" if forced == "api" else "a ChatGPT login (`codex login`)"
         return f"forced_login_method = {forced} requires {wanted}"
-    if auth.auth_mode == "chatgpt" and not workspace_allowed(settings, auth):
-        return (
-            f"forced_chatgpt_workspace_id allows only {', '.join(settings.forced_chatgpt_workspace_id)}, and this login"
-            f" is for workspace {account_of(auth) or '(none)'}; run `codex login` again"
-        )
+    if auth.auth_mode == "chatgpt":
+        return workspace_problem(settings, account_of(auth))
     return None
+
+
+def workspace_problem(settings: Any, account_id: str | None, *, again: str = "codex login") -> str | None:
+    """Why a stored login for workspace `account_id` breaks `forced_chatgpt_workspace_id`, or None.
+    (A stored personal access token names no workspace: `status --check` asks the issuer.)"""
+    allowed = settings.forced_chatgpt_workspace_id
+    if not allowed or account_id in allowed:
+        return None
+    return (
+        f"forced_chatgpt_workspace_id allows only {', '.join(allowed)}, and this login"
+        f" is for workspace {account_id or '(none)'}; run `{again}` again"
+    )

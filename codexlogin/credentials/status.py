@@ -92,9 +92,10 @@ class StatusReport:
     def identity(self) -> str:
         if self.mode == APIKEY:
             return f"an API key - {self.api_key}"
-        if self.mode == PERSONAL_ACCESS_TOKEN:
-            return f"personal access token - {self.personal_access_token}"
         details = ", ".join(part for part in (self.email, self.plan, self.account_id) if part)
+        if self.mode == PERSONAL_ACCESS_TOKEN:  # details only once `--check` asked the issuer
+            token = f"personal access token - {self.personal_access_token}"
+            return f"{token} ({details})" if details else token
         return f"ChatGPT ({details})" if details else "ChatGPT"
 
     def text(self) -> str:
