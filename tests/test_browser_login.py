@@ -274,7 +274,8 @@ async def test_plain_oauth_reply_without_id_or_refresh_token_is_accepted(tmp_pat
     assert not isinstance(auth, LoginFailure), auth
     saved = json.loads(run.settings.auth_file.read_text())
     # never null (Codex CLI 0.171 refuses it): "" for the refresh token, a claim-less placeholder JWT
-    assert saved["tokens"] == {"id_token": NO_ID_TOKEN, "access_token": "plain-access-token-123", "refresh_token": "", "account_id": None}
+    tokens = {k: v for k, v in saved["tokens"].items() if k not in ("oauth_provenance", "login_owner_id")}
+    assert tokens == {"id_token": NO_ID_TOKEN, "access_token": "plain-access-token-123", "refresh_token": "", "account_id": None}
     assert auth.tokens.id_token is None and AuthDotJson.from_json(saved).tokens.id_token is None
     assert saved["OPENAI_API_KEY"] is None
     assert dev_issuer.token_requests("urn:ietf:params:oauth:grant-type:token-exchange") == [], "no id_token, nothing to exchange"

@@ -32,7 +32,7 @@ from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
 
 JSON_KEYS = {
-    "status", "logged_in", "mode", "email", "plan", "account_id", "api_key",
+    "status", "logged_in", "mode", "email", "plan", "account_id", "api_key", "personal_access_token",
     "expires_at", "last_refresh", "refresh_due", "storage", "problem",
 }
 

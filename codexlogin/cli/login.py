@@ -1,4 +1,4 @@
-"""`codex login`: the browser login (default), `--device-auth` and `--with-api-key`.
+"""`codex login`: the browser login (default), `--device-auth`, `--with-api-key` and `--with-access-token`.
 
 The browser login checks the CA bundle, binds, listens and prints the sign-in URL before trio,
 eliot, hypercorn or httpx load, so the user (or a script) has it ~0.1 s sooner; a browser that is
@@ -25,6 +25,7 @@ def login(
     no_browser: Annotated[bool | None, Parameter(negative=())] = None,
     timeout: float | None = None,
     with_api_key: Flag = False,
+    with_access_token: Flag = False,
     device_auth: Flag = False,
     options: IssuerOptions = IssuerOptions(),
 ) -> int:
@@ -44,14 +45,22 @@ def login(
         Seconds to wait for the browser sign-in, 0 for no limit [env: CODEX_LOGIN_TIMEOUT] (default 600).
     with_api_key
         Read an API key from stdin and store it, e.g. `printenv OPENAI_API_KEY | codex login --with-api-key`.
+    with_access_token
+        Read a personal access token (at-…) from stdin, check it at the issuer and store it, e.g.
+        `printenv CODEX_ACCESS_TOKEN | codex login --with-access-token`.
     device_auth
         Sign in with a one-time device code (RFC 8628) instead of a browser redirect; for remote/headless machines.
     """
     settings = options.settings(port=port, no_browser=no_browser, timeout=timeout)
-    if with_api_key and device_auth:
-        raise UsageError("--with-api-key and --device-auth cannot be used together")
+    if sum((with_api_key, with_access_token, device_auth)) > 1:
+        raise UsageError(
+            "Choose one login credential source: --with-api-key, --with-access-token or --device-auth"
+            " (none of them: the browser login)"
+        )
     if with_api_key:
         return _api_key_login(settings)
+    if with_access_token:
+        return _access_token_login(settings)
     if device_auth:
         return _device_login(settings)
     return _browser_login(settings)
@@ -121,4 +130,20 @@ def _api_key_login(settings: Settings) -> int:
     with logged_run("login", "api_key", settings):
         auth, backend = trio.run(partial(api_key_login, settings, sys.stdin, ConsoleUI()))
     print(_saved_line(settings, backend, f" using an API key - {mask_api_key(auth.openai_api_key)}"), file=sys.stderr, flush=True)
+    return 0
+
+
+def _access_token_login(settings: Settings) -> int:
+    from functools import partial
+
+    import trio
+
+    from codexlogin.cli.console import ConsoleUI
+    from codexlogin.credentials.status import mask_api_key
+    from codexlogin.flows.access_token import access_token_login
+
+    with logged_run("login", "access_token", settings):
+        auth, backend, _account = trio.run(partial(access_token_login, settings, sys.stdin, ConsoleUI()))
+    masked = mask_api_key(auth.personal_access_token)
+    print(_saved_line(settings, backend, f" using a personal access token - {masked}"), file=sys.stderr, flush=True)
     return 0

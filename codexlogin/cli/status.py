@@ -4,7 +4,9 @@ The offline path (no --check) reads the credentials and prints; it imports no tr
 hypercorn, eliot or rich, and writes nothing to codex-login.log (it changes nothing and must start
 fast; `--check` runs as a logged flow). `--check` refreshes the ChatGPT tokens when due (access
 token expiring within 5 minutes, or last refresh older than 8 days) through refresh.py — the same
-lock-protected refresh library users get — and reports failures by kind.
+lock-protected refresh library users get — and reports failures by kind. A personal access token
+is checked with the issuer's whoami instead (flows.access_token), and its account against
+forced_chatgpt_workspace_id.
 
 Exit codes: 0 logged in; 1 not logged in; 7 the credential store cannot be read (I/O error,
 auth.json unreadable or a directory, no keyring); 8 credentials stored but unusable (corrupt
@@ -16,9 +18,10 @@ unreachable or unavailable: retry later) and 4 (the issuer's reply was not usabl
   status        "logged_in" | "not_logged_in" | "unusable" | "policy_violation" | "storage_error"
                 | "check_failed"
   logged_in     bool (true only for status "logged_in")
-  mode          "chatgpt" | "apikey" | null
+  mode          "chatgpt" | "apikey" | "personal_access_token" | null
   email, plan, account_id            from the id_token (ChatGPT mode), else null
   api_key       masked key (API-key mode), else null
+  personal_access_token  masked token (personal-access-token mode), else null
   expires_at    access token expiry, RFC 3339 UTC, or null
   last_refresh  as stored (RFC 3339), or null
   refresh_due   null | "expiring" | "stale" (ChatGPT mode: when the next use would refresh)
@@ -39,8 +42,9 @@ from cyclopts import Parameter
 from codexlogin.cli.boundary import command, logged_run, report_failure
 from codexlogin.cli.options import Flag, IssuerOptions
 from codexlogin.config import Settings
+from codexlogin.credentials.model import PERSONAL_ACCESS_TOKEN
 from codexlogin.credentials.status import StatusReport, evaluate, read_status
-from codexlogin.errors import LoginFailure
+from codexlogin.errors import ExitCode, LoginFailure, NotLoggedIn
 
 
 def _emit(report: StatusReport, as_json: bool) -> None:
@@ -55,24 +59,57 @@ def _failure_kind(failure: LoginFailure) -> str:
     return str(kind) if kind else failure.outcome
 
 
+def _check_failed(failure: LoginFailure, report: StatusReport, as_json: bool) -> int:
+    if not as_json:
+        raise failure
+    report_failure(failure)
+    report.status = "check_failed"
+    report.exit_code = int(failure.exit_code)
+    report.error = {"kind": _failure_kind(failure), "message": failure.summary, "exit_code": int(failure.exit_code)}
+    _emit(report, as_json)
+    return report.exit_code
+
+
+def _check_access_token(settings: Settings, report: StatusReport, as_json: bool) -> int:
+    """--check for a personal access token: whoami (as 0.171's plain `status` does), then the
+    workspace policy against the account it names."""
+    import trio
+
+    from codexlogin.credentials.policy import workspace_problem
+    from codexlogin.credentials.store import load_credentials
+    from codexlogin.flows.access_token import PIPE_HINT, check_stored_access_token
+
+    try:
+        with logged_run("login status", "check", settings):
+            auth, _backend = load_credentials(settings)
+            if auth is None or auth.auth_mode != PERSONAL_ACCESS_TOKEN:  # another codex changed it just now
+                raise NotLoggedIn("the stored personal access token was removed or replaced during the check; check again")
+            account = trio.run(check_stored_access_token, settings, auth)
+    except LoginFailure as failure:
+        return _check_failed(failure, report, as_json)
+    report.email, report.plan, report.account_id = account.email, account.plan, account.account_id
+    report.check = {"refreshed": False, "reason": None, "online": True}
+    problem = workspace_problem(settings, account.account_id, again=PIPE_HINT)
+    if problem is not None:
+        report.status, report.exit_code, report.problem = "policy_violation", int(ExitCode.POLICY_VIOLATION), problem
+    report.notes.append("Credentials checked: the issuer accepts the personal access token.")
+    _emit(report, as_json)
+    return report.exit_code
+
+
 def _check(settings: Settings, report: StatusReport, as_json: bool) -> int:
     """--check: refresh when due, inside a logged run; print the outcome in the chosen format."""
     import trio
 
     from codexlogin.flows.refresh import refresh_credentials
 
+    if report.mode == PERSONAL_ACCESS_TOKEN:
+        return _check_access_token(settings, report, as_json)
     try:
         with logged_run("login status", "check", settings):
             result = trio.run(refresh_credentials, settings)
     except LoginFailure as failure:
-        if not as_json:
-            raise
-        report_failure(failure)
-        report.status = "check_failed"
-        report.exit_code = int(failure.exit_code)
-        report.error = {"kind": _failure_kind(failure), "message": failure.summary, "exit_code": int(failure.exit_code)}
-        _emit(report, as_json)
-        return report.exit_code
+        return _check_failed(failure, report, as_json)
     checked = evaluate(settings, result.auth, result.backend)
     online = result.auth.auth_mode == "chatgpt"
     checked.check = {"refreshed": bool(result.refreshed), "reason": result.reason, "online": online}
@@ -98,8 +135,8 @@ def status(
     """Show whether you are logged in, and how; exit 0 logged in, 1 not logged in.
 
     Reads the stored credentials without contacting the issuer and prints one line: "Logged in
-    using ChatGPT (email, plan, account)", "Logged in using an API key - sk-proj-***abcde" or "Not
-    logged in". Exit codes: 0 logged in, 1 not logged in, 7 credential store unreadable, 8 stored
+    using ChatGPT (email, plan, account)", "Logged in using an API key - sk-proj-***abcde", "Logged
+    in using personal access token - at-AbCdE***vwxyz" or "Not logged in". Exit codes: 0 logged in, 1 not logged in, 7 credential store unreadable, 8 stored
     but unusable (or refresh rejected/expired with --check), 9 violates forced_login_method or
     forced_chatgpt_workspace_id, 10 issuer unreachable or unavailable (--check), 4 unusable issuer
     reply (--check).
@@ -111,7 +148,8 @@ def status(
         storage, …; never a token).
     check
         Also prove the credentials online: refresh the tokens when they expire within 5 minutes or
-        were last refreshed over 8 days ago, and report failures by kind (network, rejected, expired).
+        were last refreshed over 8 days ago (a personal access token: ask the issuer whether it
+        still accepts it), and report failures by kind (network, rejected, expired).
     """
     settings = options.settings()
     report = read_status(settings)

@@ -1,13 +1,33 @@
-"""The auth.json document: what a login stores, as the reference CLI reads and writes it."""
+"""The auth.json document: what a login stores, as the reference CLI reads and writes it.
+
+Round-trips: a field this model does not know (0.171's `agent_identity`, `bedrock_*`, anything a
+newer codex adds), or a known one holding a value it does not model, is kept verbatim in `extra`
+(top level, and inside `tokens`) and written back after the known fields, so no rewrite (a
+refresh, a re-login, any save) drops what another codex wrote. The shapes, as 0.171 writes them:
+
+  chatgpt                {"auth_mode": "chatgpt", "OPENAI_API_KEY": null | "sk-…", "tokens": {"id_token",
+                         "access_token", "refresh_token", "oauth_provenance": {"issuer", "client_id"},
+                         "login_owner_id", "account_id"}, "last_refresh": "…T20:33:32.445329355Z"}
+  apikey                 {"auth_mode": "apikey", "OPENAI_API_KEY": "sk-…"}
+  personal access token  {"OPENAI_API_KEY": null, "personal_access_token": "at-…"} (no auth_mode; the
+                         model calls it auth_mode PERSONAL_ACCESS_TOKEN)
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 #: An unsigned JWT with an empty header and no claims ("{}", "{}", "none"): what auth.json holds
-#: for a login without an id_token, so Codex CLI 0.171 can still read the file.
+#: for a login without an id_token, so Codex CLI 0.171 (which needs a three-part JWT) reads it.
 NO_ID_TOKEN = "e30.e30.bm9uZQ"
+
+CHATGPT = "chatgpt"
+APIKEY = "apikey"
+PERSONAL_ACCESS_TOKEN = "personal_access_token"  # the model's name: 0.171 writes no auth_mode for it
+
+_TOKEN_CREDENTIALS = ("id_token", "access_token", "refresh_token", "account_id")
 
 
 @dataclass(frozen=True, repr=False)
@@ -18,58 +38,120 @@ class TokenData:
     access_token: str
     refresh_token: str | None
     account_id: str | None = None
+    # Which issuer and client made these tokens ({"issuer", "client_id"}, and whatever else is there).
+    oauth_provenance: Mapping[str, Any] | None = None
+    # A random id per login (43 characters of base64url), kept across refreshes.
+    login_owner_id: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"TokenData(account_id={self.account_id!r}, <tokens redacted>)"
 
+    def to_json(self) -> dict[str, Any]:
+        # Codex CLI 0.171 cannot read null tokens: "" for a missing refresh token, the placeholder
+        # for a missing id_token (it reads back as None).
+        data: dict[str, Any] = {
+            "id_token": self.id_token or NO_ID_TOKEN,
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token or "",
+        }
+        if self.oauth_provenance is not None:
+            data["oauth_provenance"] = dict(self.oauth_provenance)
+        if self.login_owner_id is not None:
+            data["login_owner_id"] = self.login_owner_id
+        data["account_id"] = self.account_id
+        return _with_extra(data, self.extra)
+
+    @classmethod
+    def from_json(cls, tokens: Mapping[str, Any]) -> TokenData:
+        provenance = tokens.get("oauth_provenance")
+        owner = tokens.get("login_owner_id")
+        modelled = {*_TOKEN_CREDENTIALS}
+        if isinstance(provenance, dict):
+            modelled.add("oauth_provenance")
+        if isinstance(owner, str):
+            modelled.add("login_owner_id")
+        return cls(
+            id_token=None if tokens.get("id_token") == NO_ID_TOKEN else _optional_str(tokens.get("id_token")),
+            access_token=str(tokens.get("access_token") or ""),
+            refresh_token=_optional_str(tokens.get("refresh_token")),
+            account_id=_optional_str(tokens.get("account_id")),
+            oauth_provenance=dict(provenance) if isinstance(provenance, dict) else None,
+            login_owner_id=owner if isinstance(owner, str) else None,
+            extra=_unmodelled(tokens, modelled),
+        )
+
 
 @dataclass(frozen=True, repr=False)
 class AuthDotJson:
-    auth_mode: str  # "chatgpt" | "apikey"
+    auth_mode: str  # CHATGPT | APIKEY | PERSONAL_ACCESS_TOKEN
     openai_api_key: str | None = None
     tokens: TokenData | None = None
     last_refresh: str | None = None
+    personal_access_token: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"AuthDotJson(auth_mode={self.auth_mode!r}, <secrets redacted>)"
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"auth_mode": self.auth_mode, "OPENAI_API_KEY": self.openai_api_key}
+        data: dict[str, Any] = {}
+        if self.auth_mode != PERSONAL_ACCESS_TOKEN:  # 0.171 tells a PAT by its field, not a mode
+            data["auth_mode"] = self.auth_mode
+        data["OPENAI_API_KEY"] = self.openai_api_key
         if self.tokens is not None:
-            # Codex CLI 0.171 cannot read null tokens: it reads "" for a missing refresh token, but
-            # needs a three-part JWT as the id_token; a login whose issuer sent none stores a
-            # placeholder without claims, which reads back as no id_token.
-            data["tokens"] = {
-                "id_token": self.tokens.id_token or NO_ID_TOKEN,
-                "access_token": self.tokens.access_token,
-                "refresh_token": self.tokens.refresh_token or "",
-                "account_id": self.tokens.account_id,
-            }
+            data["tokens"] = self.tokens.to_json()
+        if self.personal_access_token is not None:
+            data["personal_access_token"] = self.personal_access_token
         if self.last_refresh is not None:
             data["last_refresh"] = self.last_refresh
-        return data
+        return _with_extra(data, self.extra)
 
     @classmethod
     def from_json(cls, data: object) -> AuthDotJson:
         if not isinstance(data, dict):
             raise ValueError("auth.json is not a JSON object")
         tokens = data.get("tokens")
-        token_data = None
-        if isinstance(tokens, dict):
-            token_data = TokenData(
-                id_token=_optional_str(tokens.get("id_token")) if tokens.get("id_token") != NO_ID_TOKEN else None,
-                access_token=str(tokens.get("access_token") or ""),
-                refresh_token=_optional_str(tokens.get("refresh_token")),
-                account_id=_optional_str(tokens.get("account_id")),
-            )
+        token_data = TokenData.from_json(tokens) if isinstance(tokens, dict) else None
         api_key = data.get("OPENAI_API_KEY")
-        mode = data.get("auth_mode") or ("chatgpt" if token_data else "apikey")
+        pat = data.get("personal_access_token")
+        last_refresh = data.get("last_refresh")
+        modelled = {"auth_mode", "OPENAI_API_KEY"}
+        modelled |= {"tokens"} if token_data is not None else set()
+        modelled |= {"personal_access_token"} if isinstance(pat, str) else set()
+        modelled |= {"last_refresh"} if isinstance(last_refresh, str) else set()
+        mode = data.get("auth_mode")
+        if not mode:
+            mode = CHATGPT if token_data else PERSONAL_ACCESS_TOKEN if isinstance(pat, str) and pat else APIKEY
         return cls(
             auth_mode=str(mode),
             openai_api_key=api_key if isinstance(api_key, str) else None,
             tokens=token_data,
-            last_refresh=data.get("last_refresh") if isinstance(data.get("last_refresh"), str) else None,
+            last_refresh=last_refresh if isinstance(last_refresh, str) else None,
+            personal_access_token=pat if isinstance(pat, str) else None,
+            extra=_unmodelled(data, modelled),
         )
+
+    def keeping_unknown_fields_of(self, previous: AuthDotJson | None) -> AuthDotJson:
+        """This document plus the fields of `previous` that the model does not know (top level, and
+        inside `tokens` when both have tokens): a new login replaces the credentials, never what
+        another codex stored next to them. Known fields are this document's."""
+        if previous is None:
+            return self
+        tokens = self.tokens
+        if tokens is not None and previous.tokens is not None:
+            tokens = replace(tokens, extra={**previous.tokens.extra, **tokens.extra})
+        return replace(self, tokens=tokens, extra={**previous.extra, **self.extra})
+
+
+def _with_extra(data: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        data.setdefault(key, value)  # a modelled value always wins
+    return data
+
+
+def _unmodelled(data: Mapping[str, Any], modelled: set[str]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key not in modelled}
 
 
 def _optional_str(value: object) -> str | None:

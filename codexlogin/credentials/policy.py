@@ -14,7 +14,8 @@ from codexlogin.oauth import jwt
 if TYPE_CHECKING:  # the browser login checks the policy before it prints its URL: keep it light
     from codexlogin.credentials.model import AuthDotJson
 
-_MODE_OF_METHOD = {"chatgpt": "chatgpt", "api": "apikey"}
+# A personal access token belongs to a ChatGPT account: it is a ChatGPT login for the policy.
+_MODES_OF_METHOD = {"chatgpt": ("chatgpt", "personal_access_token"), "api": ("apikey",)}
 
 
 def check_login_method(settings: Any, method: str) -> None:
@@ -42,17 +43,18 @@ def account_of(auth: AuthDotJson) -> str | None:
     return auth.tokens.account_id or jwt.account_id(auth.tokens.id_token)
 
 
-def workspace_allowed(settings: Any, auth: AuthDotJson) -> bool:
-    allowed = settings.forced_chatgpt_workspace_id
-    return not allowed or account_of(auth) in allowed
-
-
 def enforce_workspace(settings: Any, auth: AuthDotJson) -> None:
     """Before a ChatGPT login is saved: its workspace must be one `forced_chatgpt_workspace_id` allows."""
-    if not workspace_allowed(settings, auth):
+    enforce_workspace_id(settings, account_of(auth))
+
+
+def enforce_workspace_id(settings: Any, account_id: str | None) -> None:
+    """`enforce_workspace` for a workspace known by id (a personal access token's, from the issuer)."""
+    allowed = settings.forced_chatgpt_workspace_id
+    if allowed and account_id not in allowed:
         raise PolicyViolation(
-            f"this login is restricted to workspace {', '.join(settings.forced_chatgpt_workspace_id)}, but the"
-            f" account signed in to workspace {account_of(auth) or '(none)'}; no credentials were saved",
+            f"this login is restricted to workspace {', '.join(allowed)}, but the"
+            f" account signed in to workspace {account_id or '(none)'}; no credentials were saved",
             error_code="workspace_mismatch",
         )
 
@@ -60,12 +62,21 @@ def enforce_workspace(settings: Any, auth: AuthDotJson) -> None:
 def stored_login_problem(settings: Any, auth: AuthDotJson) -> str | None:
     """Why stored credentials break the policy (for `status`), or None."""
     forced = settings.forced_login_method
-    if forced is not None and auth.auth_mode != _MODE_OF_METHOD[forced]:
+    if forced is not None and auth.auth_mode not in _MODES_OF_METHOD[forced]:
         wanted = "an API key login (`codex login --with-api-key`)" if forced == "api" else "a ChatGPT login (`codex login`)"
         return f"forced_login_method = {forced} requires {wanted}"
-    if auth.auth_mode == "chatgpt" and not workspace_allowed(settings, auth):
-        return (
-            f"forced_chatgpt_workspace_id allows only {', '.join(settings.forced_chatgpt_workspace_id)}, and this login"
-            f" is for workspace {account_of(auth) or '(none)'}; run `codex login` again"
-        )
+    if auth.auth_mode == "chatgpt":
+        return workspace_problem(settings, account_of(auth))
     return None
+
+
+def workspace_problem(settings: Any, account_id: str | None, *, again: str = "codex login") -> str | None:
+    """Why a stored login for workspace `account_id` breaks `forced_chatgpt_workspace_id`, or None.
+    (A stored personal access token names no workspace: `status --check` asks the issuer.)"""
+    allowed = settings.forced_chatgpt_workspace_id
+    if not allowed or account_id in allowed:
+        return None
+    return (
+        f"forced_chatgpt_workspace_id allows only {', '.join(allowed)}, and this login"
+        f" is for workspace {account_id or '(none)'}; run `{again}` again"
+    )

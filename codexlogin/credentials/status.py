@@ -12,7 +12,7 @@ from typing import Any
 
 from codexlogin import rfc3339
 from codexlogin.credentials.files import InvalidAuthData
-from codexlogin.credentials.model import AuthDotJson
+from codexlogin.credentials.model import APIKEY, CHATGPT, PERSONAL_ACCESS_TOKEN, AuthDotJson
 from codexlogin.credentials.policy import stored_login_problem
 from codexlogin.credentials.store import load_credentials
 from codexlogin.errors import ExitCode, StorageFailed
@@ -41,7 +41,8 @@ MASK_MIN_LENGTH = 13  # keys this short or shorter are masked completely
 
 
 def mask_api_key(key: str | None) -> str:
-    """`sk-proj-***abcde`: a short prefix and the last 5 characters; ≤13 characters → `***`."""
+    """`sk-proj-***abcde`: a short prefix and the last 5 characters; ≤13 characters → `***`.
+    Personal access tokens are masked the same way (`at-AbCdE***vwxyz`)."""
     if not key or len(key) <= MASK_MIN_LENGTH:
         return MASK
     return f"{key[:MASK_PREFIX]}{MASK}{key[-MASK_SUFFIX:]}"
@@ -57,6 +58,7 @@ class StatusReport:
     plan: str | None = None
     account_id: str | None = None
     api_key: str | None = None
+    personal_access_token: str | None = None  # masked, like api_key
     expires_at: str | None = None
     last_refresh: str | None = None
     refresh_due: str | None = None
@@ -74,6 +76,7 @@ class StatusReport:
             "plan": self.plan,
             "account_id": self.account_id,
             "api_key": self.api_key,
+            "personal_access_token": self.personal_access_token,
             "expires_at": self.expires_at,
             "last_refresh": self.last_refresh,
             "refresh_due": self.refresh_due,
@@ -87,9 +90,12 @@ class StatusReport:
         return data
 
     def identity(self) -> str:
-        if self.mode == "apikey":
+        if self.mode == APIKEY:
             return f"an API key - {self.api_key}"
         details = ", ".join(part for part in (self.email, self.plan, self.account_id) if part)
+        if self.mode == PERSONAL_ACCESS_TOKEN:  # details only once `--check` asked the issuer
+            token = f"personal access token - {self.personal_access_token}"
+            return f"{token} ({details})" if details else token
         return f"ChatGPT ({details})" if details else "ChatGPT"
 
     def text(self) -> str:
@@ -116,11 +122,16 @@ def evaluate(settings: Any, auth: AuthDotJson | None, backend: str, *, now: floa
         report.status, report.exit_code, report.problem = "unusable", int(ExitCode.CREDENTIALS_UNUSABLE), problem
         return report
 
-    if auth.auth_mode == "apikey":
+    if auth.auth_mode == APIKEY:
         report.api_key = mask_api_key(auth.openai_api_key)
         if not (auth.openai_api_key or "").strip():
             return unusable("the stored API key is empty")
-    elif auth.auth_mode == "chatgpt":
+    elif auth.auth_mode == PERSONAL_ACCESS_TOKEN:
+        # Offline, as for API keys: whether the issuer still accepts it is `--check`'s question.
+        report.personal_access_token = mask_api_key(auth.personal_access_token)
+        if not (auth.personal_access_token or "").strip():
+            return unusable("the stored personal access token is empty")
+    elif auth.auth_mode == CHATGPT:
         token_data = auth.tokens
         if token_data is None or not (token_data.access_token or token_data.refresh_token):
             return unusable("the stored ChatGPT login has no tokens")

@@ -2,17 +2,29 @@
 
 Also the table of what an IssuerError means while signing in: the issuer rejected the exchange or
 could not be reached → TokenExchangeFailed (exit 4), with the issuer's facts in the log fields.
+
+Every login saves through `save_replacing`: under $CODEX_HOME/auth.lock it reads what is stored,
+keeps the fields of it that the auth.json model does not know (credentials.model), writes the new
+login and hands back what it replaced. A ChatGPT login that replaced other ChatGPT tokens then
+revokes their refresh token (best effort, after the lock is released, bounded by REVOKE_TIMEOUT):
+the superseded grant should not stay alive on the issuer.
 """
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
+
+import trio
+
 from codexlogin import diagnostics, rfc3339
 from codexlogin.config import Settings
 from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
-from codexlogin.credentials.model import AuthDotJson, TokenData
+from codexlogin.credentials.model import CHATGPT, AuthDotJson, TokenData
 from codexlogin.credentials.policy import enforce_workspace
-from codexlogin.credentials.store import save_credentials
-from codexlogin.errors import StorageFailed, TimedOut, TokenExchangeFailed
+from codexlogin.credentials.store import load_credentials, save_credentials
+from codexlogin.errors import LoginFailure, StorageFailed, TimedOut, TokenExchangeFailed
+from codexlogin.flows.logout import REVOKE_TIMEOUT, revoke_tokens
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth import jwt
 from codexlogin.oauth.client import IssuerClient, TokenResponse
@@ -24,15 +36,24 @@ def exchange_failed(error: IssuerError) -> TokenExchangeFailed:
     return TokenExchangeFailed(error.summary, detail=error.detail, error_code=error.error_code, fields=error.log_fields())
 
 
-def chatgpt_auth(token_response: TokenResponse, api_key: str | None) -> AuthDotJson:
+def new_login_owner_id() -> str:
+    """A random id for one login, 43 characters of base64url (as Codex CLI 0.171 writes)."""
+    return secrets.token_urlsafe(32)
+
+
+def chatgpt_auth(settings: Settings, token_response: TokenResponse, api_key: str | None) -> AuthDotJson:
+    """The auth.json 0.171 writes for a ChatGPT login: the tokens, where they came from, a new
+    login owner id and `last_refresh` in nanoseconds."""
     return AuthDotJson(
-        auth_mode="chatgpt",
+        auth_mode=CHATGPT,
         openai_api_key=api_key,
         tokens=TokenData(
             id_token=token_response.id_token,
             access_token=token_response.access_token,
             refresh_token=token_response.refresh_token,
             account_id=jwt.account_id(token_response.id_token),
+            oauth_provenance={"issuer": settings.issuer_base, "client_id": settings.client_id},
+            login_owner_id=new_login_owner_id(),
         ),
         last_refresh=rfc3339.now(),
     )
@@ -57,9 +78,20 @@ async def try_api_key_exchange(issuer: IssuerClient, id_token: str | None) -> st
         return api_key
 
 
-async def save_locked(settings: Settings, auth: AuthDotJson, ui: LoginUI, *, timeout: float | None = None) -> str:
+@dataclass(frozen=True, repr=False)
+class SavedLogin:
+    auth: AuthDotJson  # as stored: the new login plus the unknown fields kept from `replaced`
+    backend: str  # "file" | "keyring"
+    replaced: AuthDotJson | None  # what was stored before, read under the same lock hold
+
+    def __repr__(self) -> str:
+        return f"SavedLogin(backend={self.backend!r}, <credentials redacted>)"
+
+
+async def save_replacing(settings: Settings, auth: AuthDotJson, ui: LoginUI, *, timeout: float | None = None) -> SavedLogin:
     """Save under $CODEX_HOME/auth.lock, as every writer does, so a refresh in flight can neither
-    undo this login nor be undone by it half-way. Returns the backend ("file" | "keyring")."""
+    undo this login nor be undone by it half-way. Under the same hold, read what is stored: its
+    unknown fields are kept, and it is returned (unreadable or corrupt: replaced, None)."""
 
     def keyring_fallback(reason: str) -> None:
         diagnostics.log_keyring_fallback(reason)
@@ -69,20 +101,63 @@ async def save_locked(settings: Settings, auth: AuthDotJson, ui: LoginUI, *, tim
     try:
         async with hold_file_lock(refresh_lock_path(settings), timeout=timeout):
             with diagnostics.save_credentials_action(str(settings.auth_file), settings.cli_auth_credentials_store) as action:
-                backend = save_credentials(settings, auth, on_fallback=keyring_fallback)
-                action.add_success_fields(backend=backend, auth_mode=auth.auth_mode)
-                return backend
+                try:
+                    previous, _ = load_credentials(settings)
+                except StorageFailed:
+                    previous = None  # nothing usable to keep; the save decides whether storage works
+                stored = auth.keeping_unknown_fields_of(previous)
+                backend = save_credentials(settings, stored, on_fallback=keyring_fallback)
+                action.add_success_fields(backend=backend, auth_mode=stored.auth_mode)
+                return SavedLogin(stored, backend, previous)
     except TimedOut as exc:
         raise StorageFailed(f"credentials not saved: {exc.summary}") from None
+
+
+async def save_locked(settings: Settings, auth: AuthDotJson, ui: LoginUI, *, timeout: float | None = None) -> str:
+    """`save_replacing`, for callers that need only the backend ("file" | "keyring")."""
+    return (await save_replacing(settings, auth, ui, timeout=timeout)).backend
+
+
+def superseded_login(settings: Settings, replaced: AuthDotJson | None, new: AuthDotJson) -> AuthDotJson | None:
+    """The replaced ChatGPT login whose refresh token to revoke, or None: it must have one, differ
+    from the new one, and (when its provenance says) come from this issuer and client — a token is
+    never sent to an issuer that did not issue it."""
+    if replaced is None or replaced.auth_mode != CHATGPT or replaced.tokens is None:
+        return None
+    old = replaced.tokens.refresh_token
+    if not old or old == (new.tokens.refresh_token if new.tokens is not None else None):
+        return None
+    provenance = replaced.tokens.oauth_provenance
+    if provenance is not None and (
+        str(provenance.get("issuer") or "").rstrip("/") != settings.issuer_base
+        or provenance.get("client_id") != settings.client_id
+    ):
+        return None
+    return AuthDotJson(CHATGPT, tokens=TokenData(id_token=None, access_token="", refresh_token=old))
+
+
+async def revoke_superseded(settings: Settings, replaced: AuthDotJson | None, new: AuthDotJson) -> None:
+    """Best effort, bounded by REVOKE_TIMEOUT: the outcome is in the log (codex:revoke), never in
+    the login's exit code."""
+    superseded = superseded_login(settings, replaced, new)
+    if superseded is None:
+        return
+    with trio.move_on_after(REVOKE_TIMEOUT):
+        try:
+            await revoke_tokens(settings, superseded)
+        except LoginFailure:
+            pass  # e.g. a CA bundle that broke since the login: the login itself succeeded
 
 
 async def complete_chatgpt_login(
     settings: Settings, issuer: IssuerClient, token_response: TokenResponse, ui: LoginUI, *, api_key_exchange: bool = True
 ) -> tuple[AuthDotJson, str]:
     """The workspace policy, then the optional API key (openai dialect only: no key is minted for a
-    workspace the policy refuses), then the locked save: (credentials, backend)."""
-    enforce_workspace(settings, chatgpt_auth(token_response, None))
+    workspace the policy refuses), then the locked save, then the superseded refresh token's
+    revocation: (credentials, backend)."""
+    enforce_workspace(settings, chatgpt_auth(settings, token_response, None))
     wanted = api_key_exchange and issuer.dialect.api_key_exchange
     api_key = await try_api_key_exchange(issuer, token_response.id_token) if wanted else None
-    auth = chatgpt_auth(token_response, api_key)
-    return auth, await save_locked(settings, auth, ui)
+    saved = await save_replacing(settings, chatgpt_auth(settings, token_response, api_key), ui)
+    await revoke_superseded(settings, saved.replaced, saved.auth)
+    return saved.auth, saved.backend

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from codexlogin import diagnostics, rfc3339
 from codexlogin.config import Settings
 from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
-from codexlogin.credentials.model import AuthDotJson, TokenData
+from codexlogin.credentials.model import AuthDotJson
 from codexlogin.credentials.status import refresh_due
 from codexlogin.credentials.store import load_credentials, save_credentials
 from codexlogin.errors import CredentialsUnusable, LoginFailure, NetworkError, NotLoggedIn, StorageFailed
@@ -112,12 +112,14 @@ def classify_failure(exc: IssuerError) -> LoginFailure:
 
 
 def refreshed_auth(old: AuthDotJson, response: TokenResponse) -> AuthDotJson:
-    """The stored credentials with the refresh reply applied; kept parts survive (API key, old id_token)."""
+    """The stored credentials with the refresh reply applied; kept parts survive (API key, old
+    id_token, provenance, login owner id, unknown fields)."""
     assert old.tokens is not None
     id_token = response.id_token or old.tokens.id_token
     return replace(
         old,
-        tokens=TokenData(
+        tokens=replace(
+            old.tokens,
             id_token=id_token,
             access_token=response.access_token,
             refresh_token=response.refresh_token or old.tokens.refresh_token,

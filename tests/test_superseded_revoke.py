@@ -1,0 +1,149 @@
+"""A new ChatGPT login that replaces stored ChatGPT tokens revokes the superseded refresh token:
+after the save, outside auth.lock, best effort and bounded by REVOKE_TIMEOUT.
+
+The dev issuer over real HTTP on 127.0.0.1 (port 0), real files under tmp_path, every test under
+trio.fail_after; the hanging-issuer test on the MockClock (no worker threads).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import trio
+from harness import Run, approving_browser, issue_tokens_async, make_settings, store_tokens
+
+from codexlogin import DEFAULT_CLIENT_ID, diagnostics
+from codexlogin.cli.console import ConsoleUI
+from codexlogin.credentials.model import AuthDotJson, TokenData
+from codexlogin.devissuer import serve_dev_issuer
+from codexlogin.errors import LoginFailure
+from codexlogin.flows.apikey import api_key_login
+from codexlogin.flows.complete import superseded_login
+from codexlogin.flows.device import device_login
+from codexlogin.flows.logout import REVOKE_TIMEOUT
+
+pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
+
+
+def revoke_requests(issuer):
+    return [r.params for r in issuer.request_log if r.path == "/oauth/revoke"]
+
+
+def refresh_token(settings) -> str:
+    return json.loads(settings.auth_file.read_text())["tokens"]["refresh_token"]
+
+
+async def browser_login(settings):
+    run = Run(settings)
+    auth = await run(approving_browser)
+    assert not isinstance(auth, LoginFailure), auth
+    return run
+
+
+async def test_a_second_browser_login_revokes_the_first_refresh_token(tmp_path, dev_issuer):
+    settings = make_settings(tmp_path, dev_issuer.issuer_url)
+    with trio.fail_after(20):
+        await browser_login(settings)
+        first = refresh_token(settings)
+        assert revoke_requests(dev_issuer) == []  # nothing was replaced
+        run = await browser_login(settings)
+    second = refresh_token(settings)
+    assert second != first
+    assert not dev_issuer.token_active(first) and dev_issuer.token_active(second)
+    assert revoke_requests(dev_issuer) == [{"token": first, "token_type_hint": "refresh_token", "client_id": DEFAULT_CLIENT_ID}]
+    revoke = [m for m in run.log_messages() if m.get("action_type") == "codex:revoke"]
+    assert [m["action_status"] for m in revoke] == ["started", "succeeded"]
+    assert first not in run.log and second not in run.log
+
+
+async def test_a_device_login_revokes_the_tokens_it_replaces(tmp_path, mock_clock, dev_issuer):
+    dev_issuer.device_auto_approve_after = 1
+    settings = make_settings(tmp_path, dev_issuer.issuer_url)
+    with trio.fail_after(60):
+        old = store_tokens(settings, await issue_tokens_async(dev_issuer, dev_issuer.issuer_url))  # no provenance: an older file
+        with diagnostics.open_log(settings.resolved_log_dir):
+            auth, _backend = await device_login(settings, ConsoleUI(io.StringIO()))
+    assert auth.tokens is not None and auth.tokens.refresh_token != old.tokens.refresh_token
+    assert not dev_issuer.token_active(old.tokens.refresh_token) and dev_issuer.token_active(refresh_token(settings))
+
+
+async def test_a_failed_revocation_changes_nothing_about_the_login(tmp_path, dev_issuer):
+    settings = make_settings(tmp_path, dev_issuer.issuer_url)
+    with trio.fail_after(20):
+        await browser_login(settings)
+        first = refresh_token(settings)
+        dev_issuer.faults.revoke_status = 503
+        run = await browser_login(settings)
+    assert refresh_token(settings) != first and run.stderr.getvalue().count("warning:") == 0
+    revoke = [m for m in run.log_messages() if m.get("action_type") == "codex:revoke"]
+    assert revoke[-1]["action_status"] == "failed"
+    root = [m for m in run.log_messages() if m.get("action_type") == "codex:command"]
+    assert root[-1]["action_status"] == "succeeded"
+
+
+class HangingRevoke:
+    """The dev issuer, except that /oauth/revoke never answers."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    @property
+    def issuer_url(self):
+        return self.inner.issuer_url
+
+    @issuer_url.setter
+    def issuer_url(self, value):
+        self.inner.issuer_url = value
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == "/oauth/revoke":
+            await trio.sleep_forever()
+        return await self.inner(scope, receive, send)
+
+
+async def test_a_hanging_revocation_is_given_up_after_the_revoke_timeout(tmp_path, mock_clock, dev_issuer, nursery):
+    url = await nursery.start(serve_dev_issuer, HangingRevoke(dev_issuer))
+    settings = make_settings(tmp_path, url)
+    with trio.fail_after(100):
+        await browser_login(settings)
+        first = refresh_token(settings)
+        started = trio.current_time()
+        await browser_login(settings)
+        waited = trio.current_time() - started
+    assert refresh_token(settings) != first and dev_issuer.token_active(first)
+    assert REVOKE_TIMEOUT <= waited < REVOKE_TIMEOUT + 2
+
+
+async def test_an_api_key_login_revokes_nothing(tmp_path, dev_issuer):
+    settings = make_settings(tmp_path, dev_issuer.issuer_url)
+    with trio.fail_after(20):
+        await browser_login(settings)
+        first = refresh_token(settings)
+        await api_key_login(settings, io.StringIO("sk-proj-0123456789abcdefghij"), ConsoleUI(io.StringIO()))
+    assert revoke_requests(dev_issuer) == [] and dev_issuer.token_active(first)
+
+
+def _chatgpt(refresh, provenance=None):
+    return AuthDotJson("chatgpt", tokens=TokenData("id", "access", refresh, oauth_provenance=provenance))
+
+
+@pytest.mark.parametrize(
+    ("replaced", "revoked"),
+    [
+        (None, None),
+        (AuthDotJson("apikey", openai_api_key="sk-x"), None),
+        (AuthDotJson("personal_access_token", personal_access_token="at-x"), None),
+        (_chatgpt(None), None),  # no refresh token: nothing that outlives the access token
+        (_chatgpt("rt-new"), None),  # the same token is not superseded
+        (_chatgpt("rt-old"), "rt-old"),  # no provenance (an older file): this issuer's, as logout assumes
+        (_chatgpt("rt-old", {"issuer": "http://127.0.0.1:9/", "client_id": DEFAULT_CLIENT_ID}), "rt-old"),
+        (_chatgpt("rt-old", {"issuer": "https://other.example", "client_id": DEFAULT_CLIENT_ID}), None),
+        (_chatgpt("rt-old", {"issuer": "http://127.0.0.1:9", "client_id": "another-client"}), None),
+    ],
+)
+def test_which_replaced_login_is_revoked(tmp_path, replaced, revoked):
+    settings = make_settings(tmp_path, "http://127.0.0.1:9")
+    superseded = superseded_login(settings, replaced, _chatgpt("rt-new"))
+    assert (superseded.tokens.refresh_token if superseded else None) == revoked
