@@ -61,6 +61,8 @@ async def test_login_end_to_end_through_the_cli(tmp_path, dev_issuer):
         (["login", "-c", "nonsense"], "-c expects key=value"),
         (["login", "--issuer", "http://example.com"], "must use https"),
         (["logn"], "Unknown command"),
+        (["login", "--with-access-token", "at-secret0123456789"], "at-***"),  # never echoed back
+        (["login", "--with-api-key", "sk-proj-secret0123456789"], "sk-***"),
     ],
 )
 async def test_usage_errors_are_one_line_exit_2(tmp_path, args, message):
@@ -69,7 +71,7 @@ async def test_usage_errors_are_one_line_exit_2(tmp_path, args, message):
     assert code == 2
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "secret0123456789" not in err
 
 
 async def test_bad_config_toml_is_usage_error(tmp_path):

@@ -6,6 +6,7 @@ registered by import path so `codex login status` loads none of the login machin
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -15,13 +16,18 @@ from codexlogin import __version__
 from codexlogin.cli.boundary import internal_error, report_failure
 from codexlogin.cli.login import login
 from codexlogin.errors import ExitCode
+from codexlogin.terminal import one_line
+
+
+# A credential typed as an argument (`--with-api-key sk-…`) must not be echoed back by the error.
+_CREDENTIAL_ARGUMENT = re.compile(r"\b(sk|at|rt)-[A-Za-z0-9_\-]{6,}")
 
 
 def _one_line_error(error: Exception) -> Any:
     """Parse errors as one plain line on stderr (cyclopts then exits 2), never a wrapped panel."""
     from rich.text import Text
 
-    message = " ".join(str(error).split())
+    message = _CREDENTIAL_ARGUMENT.sub(lambda m: f"{m.group(1)}-***", one_line(str(error)))
     print(f"error: {message} (see --help)", file=sys.stderr, flush=True)
     return Text("", end="")
 
