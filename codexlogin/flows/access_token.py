@@ -27,6 +27,7 @@ from codexlogin.config import Settings
 from codexlogin.credentials.model import PERSONAL_ACCESS_TOKEN, AuthDotJson
 from codexlogin.credentials.policy import check_login_method, enforce_workspace_id
 from codexlogin.errors import CredentialsUnusable, LoginFailure, NetworkError, TokenExchangeFailed, UsageError
+from codexlogin.flows.apikey import read_secret_from_stdin
 from codexlogin.flows.complete import exchange_failed, save_replacing
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth.client import REQUEST_ID_HEADERS, issuer_session
@@ -56,21 +57,9 @@ class AccessTokenAccount:
 def read_access_token(stdin: TextIO | None) -> str:
     """The token from a non-terminal stdin, stripped; UsageError for a terminal, empty or odd input,
     or anything but a personal access token."""
-    if stdin is None or stdin.closed:
-        raise UsageError(f"--with-access-token reads the token from stdin, but there is none; pipe it in: `{PIPE_HINT}`")
-    if stdin.isatty():
-        raise UsageError(
-            "--with-access-token reads the token from stdin and refuses a terminal (the token would echo);"
-            f" pipe it in: `{PIPE_HINT}`"
-        )
-    raw = stdin.read(MAX_TOKEN_CHARS + 1)
-    if isinstance(raw, bytes):  # a binary stream was passed
-        raw = raw.decode("utf-8", "replace")
-    token = raw.strip()
-    if not token:
-        raise UsageError(f"no access token on stdin (the input was empty); pipe it in: `{PIPE_HINT}`")
-    if len(token) > MAX_TOKEN_CHARS or any(ch.isspace() for ch in token) or not token.isprintable():
-        raise UsageError("stdin does not hold a single access token (expected one line without spaces)")
+    token = read_secret_from_stdin(
+        stdin, flag="--with-access-token", short="token", noun="access token", pipe_hint=PIPE_HINT, max_chars=MAX_TOKEN_CHARS
+    )
     check_token_kind(token)
     return token
 

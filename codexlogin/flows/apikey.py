@@ -22,23 +22,28 @@ PIPE_HINT = "printenv OPENAI_API_KEY | codex login --with-api-key"
 MAX_KEY_CHARS = 4096
 
 
-def read_api_key(stdin: TextIO | None) -> str:
-    """The key from a non-terminal stdin, stripped; UsageError for a terminal, empty or odd input."""
+def read_secret_from_stdin(stdin: TextIO | None, *, flag: str, short: str, noun: str, pipe_hint: str, max_chars: int) -> str:
+    """One credential from a non-terminal stdin, stripped; UsageError for a terminal, empty or odd
+    input. The credential never comes from argv (`ps`, shell history) nor a terminal (it would echo)."""
     if stdin is None or stdin.closed:
-        raise UsageError(f"--with-api-key reads the key from stdin, but there is none; pipe it in: `{PIPE_HINT}`")
+        raise UsageError(f"{flag} reads the {short} from stdin, but there is none; pipe it in: `{pipe_hint}`")
     if stdin.isatty():
         raise UsageError(
-            f"--with-api-key reads the key from stdin and refuses a terminal (the key would echo); pipe it in: `{PIPE_HINT}`"
+            f"{flag} reads the {short} from stdin and refuses a terminal (the {short} would echo); pipe it in: `{pipe_hint}`"
         )
-    raw = stdin.read(MAX_KEY_CHARS + 1)
+    raw = stdin.read(max_chars + 1)
     if isinstance(raw, bytes):  # a binary stream was passed
         raw = raw.decode("utf-8", "replace")
-    key = raw.strip()
-    if not key:
-        raise UsageError(f"no API key on stdin (the input was empty); pipe it in: `{PIPE_HINT}`")
-    if len(key) > MAX_KEY_CHARS or any(ch.isspace() for ch in key) or not key.isprintable():
-        raise UsageError("stdin does not hold a single API key (expected one line without spaces)")
-    return key
+    secret = raw.strip()
+    if not secret:
+        raise UsageError(f"no {noun} on stdin (the input was empty); pipe it in: `{pipe_hint}`")
+    if len(secret) > max_chars or any(ch.isspace() for ch in secret) or not secret.isprintable():
+        raise UsageError(f"stdin does not hold a single {noun} (expected one line without spaces)")
+    return secret
+
+
+def read_api_key(stdin: TextIO | None) -> str:
+    return read_secret_from_stdin(stdin, flag="--with-api-key", short="key", noun="API key", pipe_hint=PIPE_HINT, max_chars=MAX_KEY_CHARS)
 
 
 async def api_key_login(
