@@ -11,6 +11,8 @@ every repeated group starts with a distinct delimiter.
 - `scrub_fields(obj)`: key-aware recursive scrub of a JSON-ish structure; never raises.
 - `scrub_message(message)`: `scrub_fields` plus special handling of eliot's own failure messages
   that embed a repr of the whole original message; never raises.
+- `sanitize_proxy(value)`: a proxy variable's value read as httpx reads it (no scheme → http://),
+  without credentials.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ __all__ = [
     "REDACTED",
     "SECRET_KEYS",
     "SECRET_QUERY_KEYS",
-    "forget_secrets",
     "normalize_key",
     "register_secrets",
+    "sanitize_proxy",
     "sanitize_url",
     "scrub_fields",
     "scrub_message",
@@ -152,6 +154,24 @@ def sanitize_url(url: str) -> str:
         return INVALID_URL
 
 
+def sanitize_proxy(value: str) -> str:
+    """A proxy variable's value as httpx 0.28 reads it (`http://` prepended unless it holds `://`),
+    without userinfo, fragment or secret query values; `<invalid-url>` if unparsable.
+
+    Userinfo is everything up to the last `@` (as httpx takes it), so a password with an unencoded
+    `/ # ? @` (which httpx cannot parse) is dropped whole as well.
+    """
+    try:
+        text = str(value).strip()
+        url = text if "://" in text else "http://" + text
+        scheme, _, rest = url.partition("://")
+        if "@" in rest:
+            rest = rest.rpartition("@")[2]
+        return sanitize_url(f"{scheme}://{rest}")
+    except Exception:
+        return INVALID_URL
+
+
 # --------------------------------------------------------------------------------------------
 # Free text
 # --------------------------------------------------------------------------------------------
@@ -177,10 +197,12 @@ _QVALUE = (
 )
 _BARE_VALUE = r"""[^\s,;&"'<>{}\[\]()]+"""
 
-_URL_ALT = r"(?P<url>\b[Hh][Tt][Tt][Pp][Ss]?://(?:[^\s\"'<>\\`]|<redacted>)+)"
+_URL_ALT = r"(?P<url>\b(?i:https?|socks[45][ah]?)://(?:[^\s\"'<>\\`]|<redacted>)+)"
 _INNER_ALTS = (
+    # HTTP_PROXY=user:pw@host:port (no scheme: httpx and curl accept it), quoted or not
+    r"""(?P<pkey>(?<![\w-])(?i:(?:https?|all|ftp|socks)[-_]proxy)["']?[ \t]*[:=][ \t]*)(?P<pval>\S+)"""
     # JWT-looking strings (header segment starts with eyJ = base64url('{"'))
-    r"(?P<jwt>eyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*)*)"
+    r"|(?P<jwt>eyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*)*)"
     # sk-... API keys
     r"|(?P<sk>(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{8,})"
     # Bearer / Basic credentials
@@ -205,6 +227,14 @@ _CLOSE_QUOTE = re.compile(r"""\\*["']\Z""")
 _TRIGGER = re.compile(r"""://|eyJ|sk-|[=:]|(?i:bearer|basic)""")
 
 
+_PROXY_VALUE_EDGES = re.compile(r"""\A(["'\\]*)(.*?)([,;)"'\\]*)\Z""", re.S)
+
+
+def _proxy_value(value: str) -> str:
+    lead, core, trail = _PROXY_VALUE_EDGES.match(value).groups()  # type: ignore[union-attr]  # always matches
+    return lead + sanitize_proxy(core) + trail
+
+
 def _requote(value: str) -> str:
     """Replace the body of a (possibly quoted) value by REDACTED, keeping its quotes."""
     opening = _OPEN_QUOTE.match(value)
@@ -219,6 +249,8 @@ def _replace(match: re.Match[str]) -> str:
     group = match.lastgroup
     if group == "url":
         return _INNER_RE.sub(_replace, sanitize_url(match.group("url")))
+    if group == "pval":
+        return match.group("pkey") + _proxy_value(match.group("pval"))
     if group in ("jwt", "sk"):
         return REDACTED
     if group == "cred":

@@ -47,7 +47,7 @@ from codexlogin import __version__
 from codexlogin.listener.prepare import LOOPBACK_HOST, try_bind
 from codexlogin.errors import ExitCode, LoginFailure, PortUnavailable, UsageError
 from codexlogin.oauth.tls import ca_source
-from codexlogin.redact import sanitize_url, scrub_text
+from codexlogin.redact import sanitize_proxy, sanitize_url, scrub_text
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 # In the order they are shown; each is logged as the declared codex:doctor:<name> action
@@ -147,8 +147,9 @@ Result = tuple[str, str, str | None]  # (status, detail, hint)
 
 
 def proxy_env(environ: Mapping[str, str]) -> list[str]:
-    """`NAME=value` for each proxy variable set, URLs without userinfo or secret query values."""
-    shown = [f"{name}={sanitize_url(environ[name])}" for name in PROXY_VARS if environ.get(name)]
+    """`NAME=value` for each proxy variable set, read as httpx reads it (no scheme: http://), without
+    userinfo or secret query values (`<invalid-url>` when it cannot be parsed)."""
+    shown = [f"{name}={sanitize_proxy(environ[name])}" for name in PROXY_VARS if environ.get(name)]
     shown += [f"{name}={scrub_text(environ[name])}" for name in NO_PROXY_VARS if environ.get(name)]
     return shown
 

@@ -1,0 +1,203 @@
+"""Leaks (issue 10): proxy credentials, truncation before redaction, encoded echoes, the run's own
+secrets echoed to the terminal / page / --json, and field sizes.
+
+Everything the log holds is read back from the real codex-login.log written by `diagnostics.open_log`;
+issuers are served over real HTTP on 127.0.0.1 port 0 inside the test; every I/O test runs under
+`trio.fail_after`; CLI commands run through the real cyclopts app (in a worker thread when an issuer
+runs on the test's loop).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import logging
+import re
+import socket
+import string
+import traceback
+from contextlib import suppress
+from functools import partial
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, quote_plus
+
+import eliot
+import pytest
+import trio
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from codexlogin import diagnostics, redact
+from codexlogin.cli.boundary import logged_run, report_failure
+from codexlogin.config import load_settings
+from codexlogin.credentials.files import save_auth
+from codexlogin.credentials.model import AuthDotJson, TokenData
+from codexlogin.devissuer import DevIssuer, serve_dev_issuer
+from codexlogin.errors import Denied, ExitCode, InternalError, TokenExchangeFailed, UsageError
+from codexlogin.oauth.client import issuer_session
+from codexlogin.oauth.errors import IssuerRejected
+from codexlogin.support import doctor
+from harness import Run, approve, callback_url, get, jwt_with_exp, make_settings, query_of, read_body, run_cli
+
+FUNCTION_SCOPED = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+TEST_ECHO = "codex:test:echo"
+
+
+def read_log(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def serve_asgi(nursery, app) -> str:
+    """Serve `app` with hypercorn on 127.0.0.1:0 in the test's nursery; its base URL."""
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.errorlog = config.accesslog = None
+    binds = await nursery.start(partial(serve, app, config, shutdown_trigger=trio.sleep_forever))
+    return binds[0]
+
+
+def echoing_issuer(reply):
+    """An ASGI issuer whose every POST answers `reply(fields) -> (status, body)`; fields are the
+    request's form or JSON body."""
+    from codexlogin._asgi import answer_lifespan
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            await answer_lifespan(receive, send)
+            return
+        body = await read_body(receive)
+        try:
+            fields = json.loads(body) if body.startswith(b"{") else dict(parse_qsl(body.decode()))
+        except ValueError:
+            fields = {}
+        status, payload = reply(fields)
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": payload})
+
+    return app
+
+
+def stored_chatgpt_login(refresh_token: str = "rt-stored-0123456789abcdef") -> AuthDotJson:
+    """auth.json with an expired access token, so `status --check` refreshes and `logout` revokes."""
+    auth = AuthDotJson("chatgpt", tokens=TokenData(jwt_with_exp(1), jwt_with_exp(1), refresh_token, "acct"), last_refresh="2020-01-01T00:00:00Z")
+    save_auth(load_settings({}).auth_file, auth)
+    return auth
+
+
+# ------------------------------------------------------------------------------------------------
+# 1. Proxy credentials
+# ------------------------------------------------------------------------------------------------
+
+proxy_passwords = st.text(alphabet=string.ascii_letters + string.digits + "/#?@;,!$&'()*+=%~:-._", min_size=4, max_size=24).map(
+    lambda s: "PWX" + s + "Q9"
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=st.sampled_from(PROXY_VARS),
+    scheme=st.sampled_from(["", "http://", "https://", "socks5://"]),
+    user=st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=8),
+    password=proxy_passwords,
+)
+def test_proxy_values_are_shown_without_credentials(name, scheme, user, password):
+    value = f"{scheme}{user}:{password}@proxy.example:3128"
+    shown = doctor.proxy_env({name: value})
+    assert len(shown) == 1 and password not in shown[0]
+    assert shown[0] == f"{name}={scheme or 'http://'}proxy.example:3128", "parsed as httpx does: no scheme is http://"
+    text = redact.scrub_text(f"route via {name}={value}, NO_PROXY=localhost")
+    assert password not in text and "proxy.example:3128" in text
+
+
+async def test_proxy_credentials_reach_no_doctor_output_log_rendering_or_bundle(tmp_path, capsys, monkeypatch):
+    password = "pr0xyPassw0rdZZ"
+    port = closed_port()
+    for name in ("HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(name, f"someone:{password}@127.0.0.1:{port}")
+    monkeypatch.setenv("BROWSER", "true")
+    issuer = f"http://127.0.0.1:{closed_port()}"
+    log_dir = tmp_path / "log"
+    log_dir.mkdir(mode=0o700)
+    # A run written before this fix: the doctor's route, as it was logged then.
+    old = {"task_uuid": "0ld00000-0000-0000-0000-000000000001", "task_level": [1], "timestamp": 1.0,
+           "action_type": "codex:doctor:issuer", "action_status": "succeeded", "check_status": "fail",
+           "detail": f"connect failed (via HTTPS_PROXY=someone:{password}@proxy.example:3128; system CAs)"}
+    (log_dir / "codex-login.log").write_text(json.dumps(old) + "\n")
+    (log_dir / "codex-login.log").chmod(0o600)
+    common = {"issuer": issuer, "log_dir": log_dir, "config": ("port=0",)}
+    bundle_path = tmp_path / "bundle.zip"
+    with trio.fail_after(60):
+        doctor_code = await trio.to_thread.run_sync(partial(run_cli, "login", "doctor", **common))
+        doctor_json = await trio.to_thread.run_sync(partial(run_cli, "login", "doctor", json_=True, **common))
+        bundle_code = await trio.to_thread.run_sync(partial(run_cli, "login", "bundle", output=bundle_path, **common))
+        log_code = await trio.to_thread.run_sync(partial(run_cli, "login", "log", str(log_dir / "codex-login.log")))
+    out, err = capsys.readouterr()
+    assert doctor_code == doctor_json == 1 and bundle_code == 0 and log_code == 0, err
+    import zipfile
+
+    with zipfile.ZipFile(bundle_path) as archive:
+        members = {name: archive.read(name).decode() for name in archive.namelist()}
+    assert f"HTTPS_PROXY=http://127.0.0.1:{port}" in out, "the proxy is shown, parsed, without userinfo"
+    new_log_lines = (log_dir / "codex-login.log").read_text().split("\n", 1)[1]  # after the planted old run
+    for where, text in {"stdout": out, "stderr": err, "log": new_log_lines, **members}.items():
+        assert password not in text, where
+        assert "someone:" not in text, where
+
+
+BAD_PASSWORDS = ["s3cretAA/s3cretBB", "s3cretAA#s3cretBB", "s3cretAA?s3cretBB"]
+
+
+def _pieces(password: str) -> list[str]:
+    return [piece for piece in password.replace("#", "/").replace("?", "/").split("/") if piece]
+
+
+@pytest.mark.parametrize("name", ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "ALL_PROXY"])
+@pytest.mark.parametrize("password", BAD_PASSWORDS)
+async def test_a_malformed_proxy_is_a_usage_error_naming_the_variable(name, password, monkeypatch):
+    monkeypatch.setenv(name, f"user:{password}@proxy.example:3128")
+    with trio.fail_after(10):
+        with pytest.raises(UsageError) as info:
+            async with issuer_session(load_settings({"issuer": "http://127.0.0.1:9"})):
+                pass  # pragma: no cover - the session never opens
+    failure = info.value
+    assert failure.exit_code == ExitCode.USAGE
+    assert name in failure.detail and name in str(failure)
+    for piece in _pieces(password):
+        assert piece not in failure.detail and piece not in str(failure)
+
+
+@pytest.mark.parametrize("command", ["login", "status --check", "logout"])
+async def test_malformed_proxy_commands_exit_2_without_showing_the_password(command, tmp_path, monkeypatch, capsys):
+    password = "pAss1word/s3cond#th1rd?f0urth"
+    monkeypatch.setenv("HTTPS_PROXY", f"user:{password}@proxy.example:3128")
+    monkeypatch.setenv("HTTP_PROXY", f"user:{password}@proxy.example:3128")
+    stored_chatgpt_login()
+    issuer = f"http://127.0.0.1:{closed_port()}"
+    args = command.split()
+    if args[0] == "status":
+        argv = ("login", "status", "--check")
+    else:
+        argv = tuple(args)
+    options = {"issuer": issuer}
+    if command == "login":
+        options |= {"port": 0, "no_browser": True}
+    with trio.fail_after(30):
+        code = await trio.to_thread.run_sync(partial(run_cli, *argv, **options))
+    out, err = capsys.readouterr()
+    log = load_settings({}).log_file.read_text()
+    assert code == ExitCode.USAGE, err
+    assert "HTTPS_PROXY" in err or "HTTP_PROXY" in err
+    for piece in _pieces(password):
+        assert piece not in out and piece not in err and piece not in log
