@@ -201,3 +201,19 @@ async def test_malformed_proxy_commands_exit_2_without_showing_the_password(comm
     assert "HTTPS_PROXY" in err or "HTTP_PROXY" in err
     for piece in _pieces(password):
         assert piece not in out and piece not in err and piece not in log
+
+
+async def test_doctor_names_a_malformed_proxy_without_showing_it(tmp_path, monkeypatch, capsys):
+    password = "pAss1word/s3cond#th1rd"
+    monkeypatch.setenv("HTTPS_PROXY", f"user:{password}@proxy.example:3128")
+    with trio.fail_after(30):
+        code = await trio.to_thread.run_sync(
+            partial(run_cli, "login", "doctor", json_=True, issuer=f"http://127.0.0.1:{closed_port()}", config=("port=0",))
+        )
+    out, err = capsys.readouterr()
+    checks = {check["name"]: check for check in json.loads(out)["checks"]}
+    assert code == 1 and checks["issuer"]["status"] == "fail"
+    assert "HTTPS_PROXY is not a valid proxy URL" in checks["issuer"]["detail"]
+    assert "percent-encoded" in checks["issuer"]["hint"]
+    for piece in _pieces(password):
+        assert piece not in out + err and piece not in load_settings({}).log_file.read_text()

@@ -505,6 +505,7 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
     from codexlogin.oauth.client import issuer_session
     from codexlogin.oauth.dialects import dialect_for
     from codexlogin.oauth.errors import classify_transport_error
+    from codexlogin.oauth.proxy import PROXY_URL_ADVICE, check_proxy_environment
 
     url = settings.issuer_base + DISCOVERY_PATH
     shown = sanitize_url(url)
@@ -515,6 +516,10 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
     dialect = dialect_for(settings).name
     if ca_failed:
         return FAIL, f"{shown} not tried: the custom CA bundle cannot be loaded (see ca_bundle)", "fix the CA bundle first"
+    try:  # a malformed proxy: named, never shown (httpx's own error would quote the value)
+        check_proxy_environment()
+    except UsageError as error:
+        return FAIL, f"{shown} not tried: {error.detail.partition(';')[0]}", f"fix or unset it: {PROXY_URL_ADVICE}"
     started = time.perf_counter()
     try:
         with trio.fail_after(timeout):
