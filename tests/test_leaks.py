@@ -17,6 +17,7 @@ import logging
 import re
 import socket
 import string
+import time
 import traceback
 from contextlib import suppress
 from functools import partial
@@ -217,3 +218,200 @@ async def test_doctor_names_a_malformed_proxy_without_showing_it(tmp_path, monke
     assert "percent-encoded" in checks["issuer"]["hint"]
     for piece in _pieces(password):
         assert piece not in out + err and piece not in load_settings({}).log_file.read_text()
+
+
+# ------------------------------------------------------------------------------------------------
+# 2. Truncation after redaction, never before
+# ------------------------------------------------------------------------------------------------
+
+upper_secrets = st.text(alphabet=string.ascii_uppercase + string.digits, min_size=20, max_size=48).map(lambda s: "ZQ" + s)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    secret=st.text(alphabet=string.ascii_uppercase + string.digits + "-_", min_size=6, max_size=60),
+    prefix=st.text(max_size=400),
+    suffix=st.text(max_size=100),
+    limit=st.integers(min_value=1, max_value=500),
+)
+def test_scrub_clip_never_keeps_a_piece_of_a_known_secret(secret, prefix, suffix, limit):
+    """Redact first, then cut: at any limit, no 6-character piece of the secret is left, and a
+    cut says how much it dropped."""
+    assume(secret not in prefix + suffix)
+    text = prefix + secret + suffix
+    with redact.run_secrets():
+        redact.register_secrets(secret)
+        out = redact.scrub_clip(text, limit)
+        whole = redact.scrub_clip(text, 10**9)
+    assert secret not in whole
+    for i in range(len(secret) - 5):
+        piece = secret[i : i + 6]
+        if piece not in text.replace(secret, ""):
+            assert piece not in out
+    if len(whole) > limit:
+        assert out == whole[:limit] + f"…({len(whole) - limit} more characters)"
+    else:
+        assert out == whole
+
+
+# ------------------------------------------------------------------------------------------------
+# 3. Encoded echoes and partial runs of the run's secrets
+# ------------------------------------------------------------------------------------------------
+
+SECRET_ALPHABET = string.ascii_letters + string.digits + "-._~+/=&?#%:;!$'()*,@[]\"<>\\ é€"
+
+
+def _b64_core(data: bytes, offset: int, alphabet: str) -> str:
+    """The base64 characters that depend only on `data` when it sits `offset` bytes into a blob."""
+    enc = base64.b64encode(b"\0" * offset + data).decode()
+    core = enc[-(-8 * offset // 6) : 8 * (offset + len(data)) // 6]
+    return core.translate(str.maketrans("+/", "-_")) if alphabet == "url" else core
+
+
+def _echo(secret: str, how: str, draw) -> tuple[str, list[str]]:
+    """(text the issuer echoes, evidence: strings that must not survive)."""
+    data = secret.encode()
+    if how == "percent":
+        form = quote(secret, safe="")
+    elif how == "percent_lower":
+        form = re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quote(secret, safe=""))
+    elif how == "percent_plus":
+        form = quote_plus(secret)
+    elif how == "percent_path":
+        form = quote(secret)
+    elif how == "percent_twice":
+        form = quote(quote(secret, safe=""), safe="")
+    elif how == "json":
+        form = json.dumps(secret)[1:-1]
+    elif how == "json_slash":
+        form = json.dumps(secret)[1:-1].replace("/", "\\/")
+    elif how == "json_in_json":
+        form = json.dumps(json.dumps(secret)[1:-1])[1:-1]
+    elif how == "html":
+        form = html.escape(secret)
+    elif how == "repr":
+        form = repr(secret)[1:-1]
+    else:
+        form = ""
+    if form:
+        return f"the issuer says: {form} (end)", [form]
+    if how in ("b64", "b64url"):
+        before = draw(st.binary(max_size=5))
+        after = draw(st.binary(max_size=5))
+        blob = base64.b64encode(before + data + after).decode()
+        if how == "b64url":
+            blob = blob.translate(str.maketrans("+/", "-_")).rstrip("=")
+        core = _b64_core(data, len(before) % 3, "url" if how == "b64url" else "std")
+        return f"blob {blob} end", [core]
+    # Partial runs (the secret is long: ≥ 32 characters): a prefix, a suffix, a middle, or pieces.
+    n = len(secret)
+    if how == "prefix":
+        k = draw(st.integers(min_value=redact.MIN_PARTIAL_RUN, max_value=n - 1))
+        return f"code {secret[:k]}… was cut", [secret[:k]]
+    if how == "suffix":
+        k = draw(st.integers(min_value=redact.MIN_PARTIAL_RUN, max_value=n - 1))
+        return f"code …{secret[-k:]} was cut", [secret[-k:]]
+    if how == "middle":
+        start = draw(st.integers(min_value=0, max_value=n - redact.MIN_PARTIAL_RUN))
+        end = draw(st.integers(min_value=start + redact.MIN_PARTIAL_RUN, max_value=n))
+        return f"fragment {secret[start:end]} here", [secret[start:end]]
+    assert how == "split"
+    cut = draw(st.integers(min_value=redact.MIN_PARTIAL_RUN, max_value=n - redact.MIN_PARTIAL_RUN))
+    return f"part one {secret[:cut]}\npart two {secret[cut:]}", [secret[:cut], secret[cut:]]
+
+
+ENCODINGS = ["percent", "percent_lower", "percent_plus", "percent_path", "percent_twice", "json", "json_slash",
+             "json_in_json", "html", "repr", "b64", "b64url", "prefix", "suffix", "middle", "split"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=FUNCTION_SCOPED)
+@given(
+    secret=st.text(alphabet=SECRET_ALPHABET, min_size=32, max_size=90).map(lambda s: "ZQ" + s),
+    how=st.sampled_from(ENCODINGS),
+    data=st.data(),
+)
+def test_encoded_and_partial_echoes_are_redacted_by_value(tmp_path_factory, secret, how, data):
+    text, evidence = _echo(secret, how, data.draw)
+    assume(all(len(e) >= redact.MIN_KNOWN_SECRET_LENGTH for e in evidence))
+    with diagnostics.open_log(tmp_path_factory.mktemp("echo")) as path:
+        redact.register_secrets(secret)
+        eliot.log_message(message_type=TEST_ECHO, detail=text)
+    (message,) = [m for m in read_log(path) if m.get("message_type") == TEST_ECHO]
+    for piece in evidence:
+        assert piece not in message["detail"], (how, text, message["detail"])
+    assert redact.REDACTED in message["detail"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seeds=st.lists(st.binary(min_size=24, max_size=64), min_size=1, max_size=8),
+    words=st.lists(st.text(alphabet=string.ascii_letters + string.digits + "-_./:", min_size=1, max_size=30), max_size=40),
+)
+def test_ordinary_text_is_untouched_by_known_secrets(seeds, words):
+    """No false positives: text that does not contain a secret (nor 16 of its characters in a row)
+    comes out exactly as the pattern scrubbing alone leaves it."""
+    import hashlib
+
+    secrets = [base64.urlsafe_b64encode(hashlib.sha256(seed).digest() + seed).decode().rstrip("=") for seed in seeds]
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    text = " ".join(words) + "\n" + readme
+    plain = redact.scrub_fields({"detail": text})
+    with redact.run_secrets():
+        redact.register_secrets(*secrets)
+        assert redact.scrub_fields({"detail": text}) == plain
+        assert redact.mask_secrets(text) == text
+
+
+def test_a_huge_token_is_redacted_whole_and_by_its_ends(tmp_path):
+    """An issuer may send a 4 MB "token": it is matched whole and by runs of its first and last
+    8 KiB, without indexing megabytes of encoded forms."""
+    import secrets as random_source
+
+    token = random_source.token_urlsafe(3 * 1024 * 1024)
+    started = time.perf_counter()
+    with diagnostics.open_log(tmp_path) as path:
+        redact.register_secrets(token)
+        eliot.log_message(message_type=TEST_ECHO, detail=f"whole {token} end", head=f"cut {token[:5000]}…", tail=f"…{token[-3000:]}")
+    assert time.perf_counter() - started < 5
+    (message,) = [m for m in read_log(path) if m.get("message_type") == TEST_ECHO]
+    # The 4 MB field is cut at MAX_LOGGED_FIELD_CHARS: what is shown of it is redacted.
+    assert message["detail"].startswith(f"whole {redact.REDACTED}…(") and message["detail"].endswith(" more characters)")
+    assert message["head"] == f"cut {redact.REDACTED}…" and message["tail"] == f"…{redact.REDACTED}"
+    shown = json.dumps(message)
+    assert not any(token[i : i + 12] in shown for i in range(0, len(token) - 12, 12))
+
+
+def test_encoded_forms_of_one_secret():
+    secret = "PLANTED/secret+value=="
+    forms = redact.encoded_forms(secret)
+    assert {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]} <= forms
+    assert _b64_core(secret.encode(), 0, "std") in forms and _b64_core(secret.encode(), 2, "url") in forms
+
+
+# ------------------------------------------------------------------------------------------------
+# 4. The run's own secrets, echoed to the terminal, the page and --json
+# ------------------------------------------------------------------------------------------------
+
+
+# ------------------------------------------------------------------------------------------------
+# 5. Size
+# ------------------------------------------------------------------------------------------------
+
+EIGHT_MB = 8 * 1024 * 1024
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=FUNCTION_SCOPED)
+@given(size=st.integers(min_value=0, max_value=30_000), char=st.sampled_from("ab é"))
+def test_every_logged_field_is_capped_with_an_explicit_marker(tmp_path_factory, size, char):
+    value = char * size
+    with diagnostics.open_log(tmp_path_factory.mktemp("cap")) as path:
+        eliot.log_message(message_type=TEST_ECHO, detail=value, nested={"deeper": [value]})
+    (message,) = [m for m in read_log(path) if m.get("message_type") == TEST_ECHO]
+    for shown in (message["detail"], message["nested"]["deeper"][0]):
+        if size <= redact.MAX_LOGGED_FIELD_CHARS:
+            assert shown == value
+        else:
+            more = size - redact.MAX_LOGGED_FIELD_CHARS
+            assert shown == value[: redact.MAX_LOGGED_FIELD_CHARS] + f"…({more} more characters)"
+
+
