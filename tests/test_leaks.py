@@ -227,6 +227,74 @@ async def test_doctor_names_a_malformed_proxy_without_showing_it(tmp_path, monke
 upper_secrets = st.text(alphabet=string.ascii_uppercase + string.digits, min_size=20, max_size=48).map(lambda s: "ZQ" + s)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=FUNCTION_SCOPED)
+@given(secret=upper_secrets, before_cut=st.integers(min_value=4, max_value=15))
+def test_error_message_is_redacted_before_it_is_cut(tmp_path_factory, secret, before_cut):
+    """A run secret straddling the 300-character cut of `error_message` leaves nothing behind."""
+    from codexlogin.oauth.errors import MAX_LOGGED_MESSAGE_CHARS
+
+    log_dir = tmp_path_factory.mktemp("cut")
+    message = "m" * (MAX_LOGGED_MESSAGE_CHARS - before_cut) + secret + " and more words"
+    with diagnostics.open_log(log_dir) as path:
+        redact.register_secrets(secret)
+        with suppress(IssuerRejected), diagnostics.token_exchange_action("http://i", "http://i/t", "http://l/cb"):
+            raise IssuerRejected("token endpoint", 400, "invalid_grant", message, "")
+    text = path.read_text()
+    assert secret[:before_cut] not in text, "the part before the cut survived"
+    (end,) = [m for m in read_log(path) if m.get("action_status") == "failed"]
+    assert end["error_message"].endswith("more characters)")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=FUNCTION_SCOPED)
+@given(secret=upper_secrets, before_cut=st.integers(min_value=4, max_value=15))
+def test_oauth_error_code_is_redacted_before_it_is_cut(tmp_path_factory, secret, before_cut):
+    log_dir = tmp_path_factory.mktemp("cut")
+    with diagnostics.open_log(log_dir) as path:
+        redact.register_secrets(secret)
+        diagnostics.log_oauth_error("e" * (128 - before_cut) + secret, True)
+    assert secret[:before_cut] not in path.read_text()
+
+
+def test_library_traceback_is_redacted_before_its_tail_is_kept(tmp_path):
+    from codexlogin.diagnostics.destination import _MAX_TRACEBACK
+
+    secret = "ZQTRACEBACKSECRET0123456789"
+    keep_of_secret = 10  # the cut falls 10 characters before the secret's end
+    try:
+        raise ValueError(secret + "z" * (_MAX_TRACEBACK - 1 - keep_of_secret))
+    except ValueError as exc:
+        error = exc
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    assert text[-_MAX_TRACEBACK:].startswith(secret[-keep_of_secret:])
+    with diagnostics.open_log(tmp_path) as path:
+        redact.register_secrets(secret)
+        logging.getLogger("httpx").warning("request failed", exc_info=error)
+    (record,) = [m for m in read_log(path) if m.get("message_type") == "codex:library_log"]
+    assert secret[-keep_of_secret:] not in record["traceback"]
+    assert record["traceback"].endswith("z\n")
+
+
+async def test_callback_path_is_redacted_before_it_is_cut(tmp_path, dev_issuer):
+    """Our state in a long request path, straddling the 200-character cut of the logged path."""
+    before_cut = 10
+
+    async def browser(run, url):
+        state = query_of(url)["state"]
+        base = query_of(url)["redirect_uri"]
+        path_prefix = "/auth/callback/" + "p" * (200 - len("/auth/callback/") - before_cut)
+        base_url = base.split("/auth/callback")[0]
+        run.pages.append(await get(base_url + path_prefix + state))
+        run.state = state
+        run.pages.append(await approve(url))
+
+    with trio.fail_after(30):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        await run(browser)
+    paths = [m["path"] for m in run.log_messages() if m.get("action_type") == "codex:callback" and "path" in m]
+    assert any(p.startswith("/auth/callback/ppp") for p in paths)
+    assert run.state[:before_cut] not in run.log
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     secret=st.text(alphabet=string.ascii_uppercase + string.digits + "-_", min_size=6, max_size=60),

@@ -30,6 +30,7 @@ from codexlogin.listener.decide import (
 )
 from codexlogin.listener.prepare import LISTEN_BACKLOG, LOOPBACK_HOST, try_bind
 from codexlogin.oauth.pkce import generate_state
+from codexlogin.redact import scrub_clip
 
 if TYPE_CHECKING:
     from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope
@@ -152,7 +153,7 @@ class LoginSession:
             if self.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
                 return decision.status, decision.page, decision.headers
         with diagnostics.callback_action(
-            request.path[:MAX_LOGGED_PATH],
+            scrub_clip(request.path, MAX_LOGGED_PATH),  # redacted (by value too), then cut
             has_code=bool(decision.log_facts.get("has_code")),
             has_state=bool(decision.log_facts.get("has_state")),
             has_error=bool(decision.log_facts.get("has_error")),

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import ssl
 
-from codexlogin.redact import scrub_text
+from codexlogin.redact import scrub_clip, scrub_text
 
 MAX_DETAIL_CHARS = 4000  # raw bodies shown on the terminal are cut here
 MAX_LOGGED_MESSAGE_CHARS = 300  # an issuer's error_description in the log: enough to diagnose
+MAX_ERROR_CODE_CHARS = 128
 MAX_REQUEST_ID_CHARS = 128
 
 
@@ -36,9 +37,9 @@ class IssuerError(Exception):
         if self.status is not None:
             fields["status"] = self.status
         if self.error_code:
-            fields["error_code"] = self.error_code
+            fields["error_code"] = scrub_clip(self.error_code, MAX_ERROR_CODE_CHARS)
         if self.error_message:
-            fields["error_message"] = scrub_text(self.error_message)[:MAX_LOGGED_MESSAGE_CHARS]
+            fields["error_message"] = scrub_clip(self.error_message, MAX_LOGGED_MESSAGE_CHARS)  # redacted, then cut
         return fields
 
 
@@ -60,6 +61,7 @@ class IssuerRejected(IssuerError):
         self.status, self.error_code, self.error_message, self.body_text = status, error_code, error_message, body_text
         # What the issuer's support asks for (x-request-id, x-openai-request-id or cf-ray).
         self.request_id = request_id[:MAX_REQUEST_ID_CHARS] if request_id else None
+        self._raw_request_id = request_id  # logged redacted, then cut
         what = f"{endpoint} returned HTTP {status}"
         if error_code:
             summary = f"{what}: {error_code}" + (f": {error_message}" if error_message else "")
@@ -74,8 +76,8 @@ class IssuerRejected(IssuerError):
 
     def log_fields(self) -> dict[str, object]:
         fields = super().log_fields()
-        if self.request_id:
-            fields["request_id"] = scrub_text(self.request_id)
+        if self._raw_request_id:
+            fields["request_id"] = scrub_clip(self._raw_request_id, MAX_REQUEST_ID_CHARS)
         return fields
 
 

@@ -47,7 +47,7 @@ from codexlogin import __version__
 from codexlogin.listener.prepare import LOOPBACK_HOST, try_bind
 from codexlogin.errors import ExitCode, LoginFailure, PortUnavailable, UsageError
 from codexlogin.oauth.tls import ca_source
-from codexlogin.redact import sanitize_proxy, sanitize_url, scrub_text
+from codexlogin.redact import sanitize_proxy, sanitize_url, scrub_clip, scrub_text
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 # In the order they are shown; each is logged as the declared codex:doctor:<name> action
@@ -316,7 +316,7 @@ async def identify_port_holder(port: int, timeout: float = PORT_PROBE_TIMEOUT) -
         if response.status_code == 404 and response.text == _expected_not_found_page(port):
             return True, "a `codex login` in progress"
         server = response.headers.get("server")
-        return False, f"it answers HTTP {response.status_code}" + (f" (Server: {scrub_text(server)[:60]})" if server else "")
+        return False, f"it answers HTTP {response.status_code}" + (f" (Server: {scrub_clip(server, 60)})" if server else "")
     return False, f"it accepted a connection but sent no HTTP reply within {timeout:g} s"
 
 
@@ -572,7 +572,7 @@ def clock_result(probe: IssuerProbe) -> Result:
     try:
         server = parsedate_to_datetime(probe.date_header).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
-        return WARN, f"not compared: unreadable Date header {scrub_text(probe.date_header)[:64]!r}", None
+        return WARN, f"not compared: unreadable Date header {scrub_clip(probe.date_header, 64)!r}", None
     skew = probe.received_at - server
     if abs(skew) > CLOCK_SKEW_WARN:
         return (
