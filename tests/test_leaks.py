@@ -461,11 +461,139 @@ def test_encoded_forms_of_one_secret():
 # ------------------------------------------------------------------------------------------------
 
 
+async def test_code_and_verifier_echoed_by_the_issuer_are_masked_on_terminal_and_page(tmp_path, nursery):
+    def reply(form):
+        code, verifier = form.get("code", ""), form.get("code_verifier", "")
+        description = (
+            f"code {code} rejected; verifier {verifier}; as sent: code={quote(code, safe='')}, "
+            f"basic {base64.b64encode(verifier.encode()).decode()}, prefix {verifier[:20]}"
+        )
+        return 400, json.dumps({"error": "invalid_grant", "error_description": description}).encode()
+
+    issuer = await serve_asgi(nursery, echoing_issuer(reply))
+    opaque_code = "OPAQUE/CODE+123xyz=="
+
+    async def send_code(run, url):
+        run.state = query_of(url)["state"]
+        run.pages.append(await get(callback_url(url, code=opaque_code, state=run.state)))
+
+    stderr = io.StringIO()
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, issuer))
+        failure = await run(send_code)
+    assert isinstance(failure, TokenExchangeFailed)
+    report_failure(failure, stderr)
+    terminal, page = stderr.getvalue(), run.pages[0].text
+    assert "rejected" in terminal and "invalid_grant" in terminal, "the backend's words stay"
+    assert terminal.count(redact.MASK) >= 5 and html.escape(redact.MASK) in page
+    for shown in (terminal, page, failure.summary, run.log):
+        assert opaque_code not in shown and quote(opaque_code, safe="") not in shown
+
+
+async def test_denial_echoing_the_state_is_masked_on_terminal_and_page(tmp_path, dev_issuer):
+    async def deny(run, url):
+        run.state = query_of(url)["state"]
+        run.pages.append(await get(callback_url(url, error="access_denied", state=run.state, error_description=f"state {run.state} refused")))
+
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        failure = await run(deny)
+    assert isinstance(failure, Denied)
+    stderr = io.StringIO()
+    report_failure(failure, stderr)
+    assert run.state not in stderr.getvalue() and "refused" in stderr.getvalue()
+    assert run.state not in run.pages[0].text and "refused" in run.pages[0].text
+
+
+@pytest.mark.parametrize("kind", ["login_failure", "bug"])
+def test_logged_run_masks_the_failure_for_a_report_after_the_run(kind, tmp_path):
+    """report_failure runs after logged_run (and open_log) closed: the failure is masked already."""
+    secret = "run-secret-0123456789abcdef"
+    settings_ = load_settings({"log_dir": str(tmp_path / "log")})
+    with pytest.raises((TokenExchangeFailed, InternalError)) as info:
+        with logged_run("login", "browser", settings_):
+            redact.register_secrets(secret)
+            if kind == "bug":
+                raise ValueError(f"bug while holding {secret}")
+            raise TokenExchangeFailed(f"failed {secret}", detail=f"the issuer said {secret}")
+    stderr = io.StringIO()
+    report_failure(info.value, stderr)
+    assert secret not in stderr.getvalue() and redact.MASK in stderr.getvalue()
+    assert secret not in info.value.summary and secret not in str(info.value)
+
+
+def test_report_failure_inside_the_run_masks_too(tmp_path):
+    secret = "run-secret-abcdef0123456789"
+    stderr = io.StringIO()
+    with diagnostics.open_log(tmp_path):
+        redact.register_secrets(secret)
+        report_failure(TokenExchangeFailed("x", detail=f"echo {secret} / {quote(secret + '/')}"), stderr)
+    assert secret not in stderr.getvalue()
+
+
+async def test_status_check_json_never_prints_the_refresh_token(nursery, capsys):
+    def reply(fields):
+        token = fields.get("refresh_token", "")
+        return 400, json.dumps({"error": "invalid_grant", "error_description": f"refresh token {token} is unknown"}).encode()
+
+    issuer = await serve_asgi(nursery, echoing_issuer(reply))
+    refresh_token = "rt-0123456789-abcdefghij-KLMNOPQRST"
+    stored_chatgpt_login(refresh_token)
+    with trio.fail_after(30):
+        code = await trio.to_thread.run_sync(partial(run_cli, "login", "status", check=True, json_=True, issuer=issuer))
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert code == ExitCode.CREDENTIALS_UNUSABLE and data["status"] == "check_failed"
+    assert "invalid_grant" in data["error"]["message"] and "is unknown" in err
+    assert refresh_token not in out and refresh_token not in err
+    assert refresh_token[:16] not in out + err
+
+
 # ------------------------------------------------------------------------------------------------
 # 5. Size
 # ------------------------------------------------------------------------------------------------
 
 EIGHT_MB = 8 * 1024 * 1024
+
+
+async def test_an_8mb_error_description_stays_small_in_log_terminal_and_page(tmp_path, nursery):
+    issuer = DevIssuer(auto_approve=True)
+    await nursery.start(serve_dev_issuer, issuer)
+    issuer.faults.token_status = 400
+    issuer.faults.token_body = json.dumps({"error": "invalid_grant", "error_description": "d" * EIGHT_MB}).encode()
+
+    async def browser(run, url):
+        run.pages.append(await approve(url))
+
+    with trio.fail_after(60):
+        run = Run(make_settings(tmp_path, issuer.issuer_url))
+        failure = await run(browser)
+    assert isinstance(failure, TokenExchangeFailed)
+    stderr = io.StringIO()
+    report_failure(failure, stderr)
+    line = stderr.getvalue()
+    assert line.count("\n") == 1 and len(line) < 6000 and "more characters)" in line
+    assert len(run.pages[0].content) < 12_000
+    assert run.settings.log_file.stat().st_size < 64 * 1024
+    (end,) = [m for m in run.log_messages() if m.get("action_type") == "codex:token_exchange" and m["action_status"] == "failed"]
+    assert end["error_message"].endswith("more characters)") and len(end["error_message"]) < 400
+
+
+async def test_a_huge_error_code_and_body_stay_small(tmp_path, nursery):
+    def reply(fields):
+        return 400, json.dumps({"error": "E" * EIGHT_MB}).encode()
+
+    issuer = await serve_asgi(nursery, echoing_issuer(reply))
+
+    async def send_code(run, url):
+        run.pages.append(await get(callback_url(url, code="some-code-value", state=query_of(url)["state"])))
+
+    with trio.fail_after(60):
+        run = Run(make_settings(tmp_path, issuer))
+        failure = await run(send_code)
+    assert isinstance(failure, TokenExchangeFailed)
+    assert len(failure.detail) < 6000 and len(failure.summary) < 2000
+    assert run.settings.log_file.stat().st_size < 64 * 1024
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=FUNCTION_SCOPED)
@@ -483,3 +611,9 @@ def test_every_logged_field_is_capped_with_an_explicit_marker(tmp_path_factory, 
             assert shown == value[: redact.MAX_LOGGED_FIELD_CHARS] + f"…({more} more characters)"
 
 
+def test_the_terminal_detail_is_capped():
+    stderr = io.StringIO()
+    code = report_failure(TokenExchangeFailed("x", detail="y" * 10**6), stderr)
+    line = stderr.getvalue()
+    assert code == 4 and line.count("\n") == 1 and len(line) < 6000
+    assert line.rstrip("\n").endswith("more characters)")
