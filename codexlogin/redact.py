@@ -11,6 +11,13 @@ every repeated group starts with a distinct delimiter.
 - `scrub_fields(obj)`: key-aware recursive scrub of a JSON-ish structure; never raises.
 - `scrub_message(message)`: `scrub_fields` plus special handling of eliot's own failure messages
   that embed a repr of the whole original message; never raises.
+- `sanitize_proxy(value)`: a proxy variable's value read as httpx reads it (no scheme → http://),
+  without credentials.
+- The run's known secrets (`run_secrets`, `register_secrets`): redacted by value in the log together
+  with their encodings and any 16+ character run of them; `mask_secrets` shows them as `[REDACTED]`
+  on the terminal and the callback page.
+- `clip(text, limit)` / `scrub_clip(text, limit)`: bounded text with an explicit
+  `…(N more characters)` marker; `scrub_clip` redacts first, then cuts.
 """
 
 from __future__ import annotations
@@ -20,18 +27,28 @@ import contextlib
 import contextvars
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 __all__ = [
     "INVALID_URL",
+    "MASK",
+    "MAX_LOGGED_FIELD_CHARS",
+    "MIN_PARTIAL_RUN",
     "REDACTED",
     "SECRET_KEYS",
     "SECRET_QUERY_KEYS",
-    "forget_secrets",
+    "RunSecrets",
+    "clip",
+    "encoded_forms",
+    "mask_clip",
+    "mask_secrets",
     "normalize_key",
     "register_secrets",
+    "run_secrets",
+    "sanitize_proxy",
     "sanitize_url",
+    "scrub_clip",
     "scrub_fields",
     "scrub_message",
     "scrub_text",
@@ -39,6 +56,11 @@ __all__ = [
 
 REDACTED = "<redacted>"
 INVALID_URL = "<invalid-url>"
+#: What the terminal, the callback page and `--json` show in place of one of the run's own secrets
+#: that an issuer echoed back (Codex CLI 0.171's marker); the log says REDACTED.
+MASK = "[REDACTED]"
+#: Every string field that reaches codex-login.log is cut here (after redaction), with a marker.
+MAX_LOGGED_FIELD_CHARS = 10_000
 
 #: Query parameters whose values never survive `sanitize_url` (compared case-insensitively,
 #: after percent-decoding the key).
@@ -152,6 +174,24 @@ def sanitize_url(url: str) -> str:
         return INVALID_URL
 
 
+def sanitize_proxy(value: str) -> str:
+    """A proxy variable's value as httpx 0.28 reads it (`http://` prepended unless it holds `://`),
+    without userinfo, fragment or secret query values; `<invalid-url>` if unparsable.
+
+    Userinfo is everything up to the last `@` (as httpx takes it), so a password with an unencoded
+    `/ # ? @` (which httpx cannot parse) is dropped whole as well.
+    """
+    try:
+        text = str(value).strip()
+        url = text if "://" in text else "http://" + text
+        scheme, _, rest = url.partition("://")
+        if "@" in rest:
+            rest = rest.rpartition("@")[2]
+        return sanitize_url(f"{scheme}://{rest}")
+    except Exception:
+        return INVALID_URL
+
+
 # --------------------------------------------------------------------------------------------
 # Free text
 # --------------------------------------------------------------------------------------------
@@ -177,10 +217,12 @@ _QVALUE = (
 )
 _BARE_VALUE = r"""[^\s,;&"'<>{}\[\]()]+"""
 
-_URL_ALT = r"(?P<url>\b[Hh][Tt][Tt][Pp][Ss]?://(?:[^\s\"'<>\\`]|<redacted>)+)"
+_URL_ALT = r"(?P<url>\b(?i:https?|socks[45][ah]?)://(?:[^\s\"'<>\\`]|<redacted>)+)"
 _INNER_ALTS = (
+    # HTTP_PROXY=user:pw@host:port (no scheme: httpx and curl accept it), quoted or not
+    r"""(?P<pkey>(?<![\w-])(?i:(?:https?|all|ftp|socks)[-_]proxy)["']?[ \t]*[:=][ \t]*)(?P<pval>\S+)"""
     # JWT-looking strings (header segment starts with eyJ = base64url('{"'))
-    r"(?P<jwt>eyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*)*)"
+    r"|(?P<jwt>eyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*)*)"
     # sk-... API keys
     r"|(?P<sk>(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{8,})"
     # Bearer / Basic credentials
@@ -203,6 +245,12 @@ _CLOSE_QUOTE = re.compile(r"""\\*["']\Z""")
 
 # Cheap pre-filter: text without any of these can hold nothing _TEXT_RE would touch.
 _TRIGGER = re.compile(r"""://|eyJ|sk-|[=:]|(?i:bearer|basic)""")
+_PROXY_VALUE_EDGES = re.compile(r"""\A(["'\\]*)(.*?)([,;)"'\\]*)\Z""", re.S)
+
+
+def _proxy_value(value: str) -> str:
+    lead, core, trail = _PROXY_VALUE_EDGES.match(value).groups()  # type: ignore[union-attr]  # always matches
+    return lead + sanitize_proxy(core) + trail
 
 
 def _requote(value: str) -> str:
@@ -219,6 +267,8 @@ def _replace(match: re.Match[str]) -> str:
     group = match.lastgroup
     if group == "url":
         return _INNER_RE.sub(_replace, sanitize_url(match.group("url")))
+    if group == "pval":
+        return match.group("pkey") + _proxy_value(match.group("pval"))
     if group in ("jwt", "sk"):
         return REDACTED
     if group == "cred":
@@ -259,24 +309,190 @@ _INT64 = 2**63
 # tokens it holds). Patterns cannot recognise an opaque code an issuer echoes back in
 # error_description; exact values can. The set belongs to the open log (`run_secrets()`), in a
 # ContextVar that trio copies into every task and worker thread of the run.
+#
+# Each secret is known in every form an echo may take (`encoded_forms`: percent-encoded, base64 and
+# base64url at each byte alignment, JSON-, HTML- and repr-escaped), and any run of MIN_PARTIAL_RUN
+# or more characters copied from one of those forms is redacted too (a prefix, a suffix, the
+# pieces of a split or a cut echo). No false positives on ordinary text: a run must be 16
+# characters in a row of the secret itself, which prose, paths and identifiers do not contain
+# for secrets that are random (codes, states, verifiers, tokens, keys); forms shorter than 16
+# characters are matched whole only.
 MIN_KNOWN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
+MIN_PARTIAL_RUN = 16
+# Runs are found from blocks of _BLOCK characters at fixed positions of the text: any run of
+# 2 * _BLOCK - 1 or more characters holds one whole block, so one dict look-up per _BLOCK
+# characters finds every candidate, which is then extended both ways with slice comparisons.
+_BLOCK = 8
+assert 2 * _BLOCK - 1 <= MIN_PARTIAL_RUN
 _CACHED_STR_LENGTH = 256  # field names and short values repeat in every message of every run
 _MAX_CACHE = 4096
+_SCAN_MARGIN = 8192  # text scanned past a cut, so that what straddles it is still recognised
+# A secret longer than this (an issuer may send anything as a token) gets no encoded forms: runs of
+# its first and last _MAX_INDEXED characters are indexed, and any text from its start on (or up to
+# its end) is found from its first (last) _HUGE_ANCHOR characters, however much of it is there.
+_MAX_INDEXED = 8192
+_HUGE_ANCHOR = 64
+
+
+def encoded_forms(secret: str) -> set[str]:
+    """`secret` as an issuer or a library may echo it: raw; percent-encoded (component, path,
+    form, lower-case hex, twice); the base64 / base64url characters that depend only on its bytes,
+    for each of the three byte alignments inside a larger blob; JSON-escaped (also `\\/` and JSON in
+    JSON), HTML-escaped and repr-escaped. Forms shorter than MIN_KNOWN_SECRET_LENGTH are left out."""
+    import base64
+    import html
+    import json
+    from urllib.parse import quote, quote_plus
+
+    forms = {secret}
+    try:
+        data = secret.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: only the raw form can occur
+        return forms
+    once = quote(secret, safe="")
+    for form in (once, quote(secret), quote_plus(secret, safe=""), quote(once, safe="")):
+        forms.add(form)
+        forms.add(_LOWER_HEX.sub(lambda m: m.group().lower(), form))
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + data).decode("ascii")
+        core = encoded[-(-8 * offset // 6) : 8 * (offset + len(data)) // 6]
+        forms.add(core)
+        forms.add(core.translate(_URLSAFE))
+    escaped = json.dumps(secret)[1:-1]
+    forms.update((escaped, escaped.replace("/", "\\/"), json.dumps(secret, ensure_ascii=False)[1:-1]))
+    forms.add(json.dumps(escaped)[1:-1])
+    forms.update((html.escape(secret), html.escape(secret, quote=False), repr(secret)[1:-1]))
+    return {form for form in forms if len(form) >= MIN_KNOWN_SECRET_LENGTH}
+
+
+_LOWER_HEX = re.compile(r"%[0-9A-F]{2}")
+_URLSAFE = str.maketrans("+/", "-_")
+
+
+def _common_prefix(a: str, i: int, b: str, j: int) -> int:
+    """The largest r with a[i:i+r] == b[j:j+r] (slice comparisons only: C speed)."""
+    hi = min(len(a) - i, len(b) - j)
+    if hi <= 0 or a[i : i + hi] == b[j : j + hi]:
+        return max(hi, 0)
+    lo = 0  # a[i:i+lo] == b[j:j+lo] holds, a[i:i+hi] != b[j:j+hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[i : i + mid] == b[j : j + mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _common_suffix(a: str, i: int, b: str, j: int) -> int:
+    """The largest l with a[i-l:i] == b[j-l:j]."""
+    hi = min(i, j)
+    if hi <= 0 or a[i - hi : i] == b[j - hi : j]:
+        return max(hi, 0)
+    lo = 0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[i - mid : i] == b[j - mid : j]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 class RunSecrets:
-    """One run's known secrets, longest first (a secret that contains another is removed whole),
-    with its own cache of scrubbed short strings (an answer depends on the secrets known)."""
+    """One run's known secrets in all their forms, and a cache of scrubbed short strings (an answer
+    depends on the secrets known)."""
 
     def __init__(self) -> None:
-        self.values: tuple[str, ...] = ()
+        self.values: tuple[str, ...] = ()  # the registered secrets themselves, longest first
+        self.short_forms: tuple[str, ...] = ()  # forms under MIN_PARTIAL_RUN: matched whole
+        self.huge: tuple[str, ...] = ()  # secrets over _MAX_INDEXED characters
+        self.blocks: dict[str, list[tuple[str, int]]] = {}  # _BLOCK-grams of the longer forms
+        self.longest = 0  # the longest indexed form: how far past a cut the text must be scanned
         self.cache: dict[str, str] = {}
+        self._forms: set[str] = set()
 
     def add(self, values: tuple[object, ...]) -> None:
-        fresh = {v for v in values if isinstance(v, str) and len(v) >= MIN_KNOWN_SECRET_LENGTH}
-        if not fresh.issubset(self.values):
-            self.values = tuple(sorted(set(self.values) | fresh, key=len, reverse=True))
-            self.cache.clear()  # an earlier answer may hold a value that is secret now
+        fresh = {v for v in values if isinstance(v, str) and len(v) >= MIN_KNOWN_SECRET_LENGTH} - set(self.values)
+        if not fresh:
+            return
+        self.values = tuple(sorted(set(self.values) | fresh, key=len, reverse=True))
+        short = set(self.short_forms)
+        for secret in fresh:
+            if len(secret) > _MAX_INDEXED:
+                self.huge += (secret,)
+                forms = {secret[:_MAX_INDEXED], secret[-_MAX_INDEXED:]}
+            else:
+                forms = encoded_forms(secret)
+            for form in forms - self._forms:
+                self._forms.add(form)
+                if len(form) < MIN_PARTIAL_RUN:
+                    short.add(form)
+                    continue
+                self.longest = max(self.longest, len(form))
+                for offset in range(len(form) - _BLOCK + 1):
+                    self.blocks.setdefault(form[offset : offset + _BLOCK], []).append((form, offset))
+        self.short_forms = tuple(sorted(short, key=len, reverse=True))
+        self.cache.clear()  # an earlier answer may hold a value that is secret now
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where `text` holds a known form, or a run of MIN_PARTIAL_RUN+ characters of a longer one."""
+        found: list[tuple[int, int]] = []
+        for form in self.short_forms:
+            start = text.find(form)
+            while start != -1:
+                found.append((start, start + len(form)))
+                start = text.find(form, start + 1)
+        for secret in self.huge:
+            head, tail = secret[:_HUGE_ANCHOR], secret[-_HUGE_ANCHOR:]
+            start = text.find(head)
+            while start != -1:
+                found.append((start, start + _common_prefix(text, start, secret, 0)))
+                start = text.find(head, start + 1)
+            end = text.find(tail)
+            while end != -1:
+                end += _HUGE_ANCHOR
+                found.append((end - _common_suffix(text, end, secret, len(secret)), end))
+                end = text.find(tail, end - _HUGE_ANCHOR + 1)
+        blocks = self.blocks
+        if not blocks or len(text) < MIN_PARTIAL_RUN:
+            return found
+        position, last = 0, len(text) - _BLOCK
+        while position <= last:
+            hits = blocks.get(text[position : position + _BLOCK])
+            if hits is None:
+                position += _BLOCK
+                continue
+            reach = position + _BLOCK
+            for form, offset in hits:
+                start = position - _common_suffix(text, position, form, offset)
+                end = position + _BLOCK + _common_prefix(text, position + _BLOCK, form, offset + _BLOCK)
+                if end - start >= MIN_PARTIAL_RUN:
+                    found.append((start, end))
+                    reach = max(reach, end)
+            position += _BLOCK * max(1, -(-(reach - position) // _BLOCK))  # the next block at or past reach
+        return found
+
+    def redact(self, text: str, replacement: str = REDACTED) -> str:
+        """`text` with every known form (and long run of one) replaced by `replacement`."""
+        if not self._forms and not self.huge:
+            return text
+        spans = self.spans(text)
+        if not spans:
+            return text
+        spans.sort()
+        pieces: list[str] = []
+        done = 0
+        current_start, current_end = spans[0]
+        for start, end in spans[1:] + [(len(text) + 1, len(text) + 1)]:
+            if start <= current_end:  # overlapping or touching: one replacement
+                current_end = max(current_end, end)
+                continue
+            pieces += (text[done:current_start], replacement)
+            done = current_end
+            current_start, current_end = start, end
+        pieces.append(text[done:])
+        return "".join(pieces)
 
 
 _NO_SECRETS = RunSecrets()  # outside a run (the renderer): patterns only
@@ -301,23 +517,82 @@ def register_secrets(*values: object) -> None:
         secrets.add(values)
 
 
+def mask_secrets(text: str, replacement: str = MASK) -> str:
+    """`text` for the terminal, the callback page or `--json`: the run's own secrets (and their
+    encodings and long runs) shown as `[REDACTED]`, everything else kept as the backend said it.
+    Outside a run (nothing registered) the text comes back unchanged. Never raises."""
+    try:
+        return _run_secrets.get().redact(text, replacement)
+    except Exception:
+        return replacement
+
+
+def clip(text: str, limit: int, *, keep_tail: bool = False) -> str:
+    """At most `limit` characters of `text` and an explicit marker for what was cut:
+    `…(N more characters)` (or `(N earlier characters)…` before a kept tail). Cut only what is
+    already redacted (`scrub_clip`, `mask_clip`): a secret at the cut would survive in part."""
+    if len(text) <= limit:
+        return text
+    return _marked(text, limit, len(text) - limit, keep_tail)
+
+
+def _marked(text: str, limit: int, more: int, keep_tail: bool) -> str:
+    if keep_tail:
+        return f"({more} earlier characters)…" + text[len(text) - limit :]
+    return text[:limit] + f"…({more} more characters)"
+
+
+def _bounded(text: str, limit: int, keep_tail: bool, clean: Callable[[str], str], margin: int) -> str:
+    """clean(text), then clip it; only `limit + margin` characters of a long text are cleaned (what
+    is beyond is cut anyway, and a secret straddling the cut lies within the margin)."""
+    window = limit + margin
+    dropped = max(0, len(text) - window)
+    if dropped:
+        text = text[dropped:] if keep_tail else text[:window]
+    cleaned = clean(text)
+    total = len(cleaned) + dropped
+    if total <= limit:
+        return cleaned
+    return _marked(cleaned, limit, total - limit, keep_tail)
+
+
+def scrub_clip(text: object, limit: int, *, keep_tail: bool = False) -> str:
+    """Log-grade scrubbing (the run's secrets by value, then the patterns of `scrub_text`) and
+    then `clip`: redact first, then cut. Never raises."""
+    try:
+        text = text if isinstance(text, str) else str(text)
+        secrets = _run_secrets.get()
+        return _bounded(text, limit, keep_tail, lambda part: _clean_str_uncached(part, secrets), max(_SCAN_MARGIN, secrets.longest))
+    except Exception:
+        return REDACTED
+
+
+def mask_clip(text: str, limit: int, *, keep_tail: bool = False, replacement: str = MASK) -> str:
+    """`mask_secrets`, then `clip`: terminal and page text, bounded. Never raises."""
+    try:
+        secrets = _run_secrets.get()
+        return _bounded(text, limit, keep_tail, lambda part: secrets.redact(part, replacement), max(_SCAN_MARGIN, secrets.longest))
+    except Exception:
+        return replacement
+
+
 def _clean_str(value: str) -> str:
     text = str.__str__(value)
     secrets = _run_secrets.get()
     if len(text) > _CACHED_STR_LENGTH:
-        return _clean_str_uncached(text, secrets.values)
+        if len(text) > MAX_LOGGED_FIELD_CHARS:
+            return _bounded(text, MAX_LOGGED_FIELD_CHARS, False, lambda part: _clean_str_uncached(part, secrets), max(_SCAN_MARGIN, secrets.longest))
+        return _clean_str_uncached(text, secrets)
     cached = secrets.cache.get(text)
     if cached is None:
         if len(secrets.cache) >= _MAX_CACHE:
             secrets.cache.clear()
-        cached = secrets.cache[text] = _clean_str_uncached(text, secrets.values)
+        cached = secrets.cache[text] = _clean_str_uncached(text, secrets)
     return cached
 
 
-def _clean_str_uncached(text: str, known: tuple[str, ...]) -> str:
-    for secret in known:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
+def _clean_str_uncached(text: str, secrets: RunSecrets) -> str:
+    text = secrets.redact(text)
     text = scrub_text(text)
     try:
         text.encode("utf-8")

@@ -86,6 +86,9 @@ async def test_planted_secrets_never_reach_the_log(tmp_path_factory, secret, sce
         assert not isinstance(result, LoginFailure), result
 
 
+ECHOED_FORMS: list[dict] = []
+
+
 async def echoing_token_endpoint(scope, receive, send):
     """An issuer that echoes the code and verifier back in error_description, as some do."""
     from urllib.parse import parse_qsl
@@ -97,6 +100,7 @@ async def echoing_token_endpoint(scope, receive, send):
         return
     body = await read_body(receive)
     form = dict(parse_qsl(body.decode()))
+    ECHOED_FORMS.append(form)
     reply = json.dumps({"error": "invalid_grant", "error_description": f"code {form.get('code')} rejected; verifier {form.get('code_verifier')}"})
     await send({"type": "http.response.start", "status": 400, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": reply.encode()})
@@ -121,8 +125,10 @@ async def test_secrets_echoed_by_the_issuer_are_redacted_by_value(tmp_path, nurs
         run = Run(make_settings(tmp_path, binds[0]))
         failure = await run(send_code)
     assert isinstance(failure, TokenExchangeFailed)
-    verifier = failure.detail.split("verifier ")[1].strip()
-    assert opaque_code in failure.detail and len(verifier) >= 43, "the terminal keeps the issuer's words"
+    verifier = ECHOED_FORMS[-1]["code_verifier"]
+    assert ECHOED_FORMS[-1]["code"] == opaque_code and len(verifier) >= 43
+    # The terminal keeps the issuer's words, with the run's own secrets masked as Codex CLI 0.171 does.
+    assert failure.detail.endswith("invalid_grant: code [REDACTED] rejected; verifier [REDACTED]")
     assert opaque_code not in run.log and verifier not in run.log
     exchange_end = [m for m in run.log_messages() if m.get("action_type") == "codex:token_exchange"][-1]
     assert exchange_end["error_message"] == "code <redacted> rejected; verifier <redacted>"

@@ -4,6 +4,11 @@ around every logged flow.
 `logged_run` opens codex-login.log and the run's root `codex:command` action, so the log records
 the same outcome the terminal shows; `@command` turns any LoginFailure (and any bug, as exit 70)
 into one `error:` line on stderr and the failure's exit code.
+
+The run's own secrets never reach the terminal, even when an issuer echoes them back: a failure
+leaving `logged_run` has them masked as `[REDACTED]` while the run's secret set is still open
+(report_failure runs after the run, when the set is gone), and `report_failure` masks again with
+whatever set is open when it runs inside a run. The line is bounded (MAX_ERROR_LINE_CHARS).
 """
 
 from __future__ import annotations
@@ -16,15 +21,28 @@ from typing import Any, TextIO, TypeVar
 
 from codexlogin.config import Settings
 from codexlogin.errors import Cancelled, InternalError, LoginFailure
+from codexlogin.redact import REDACTED, mask_clip
 from codexlogin.terminal import one_line
 
 F = TypeVar("F", bound=Callable[..., int])
 
+#: The `error:` line's detail is cut here (after masking), with a "…(N more characters)" marker.
+MAX_ERROR_LINE_CHARS = 5000
+
 
 def report_failure(failure: LoginFailure, stderr: TextIO | None = None) -> int:
     """The one way a failure reaches the terminal: one `error:` line, then its exit code."""
-    print(f"error: {one_line(failure.detail)}", file=stderr or sys.stderr, flush=True)
+    print(f"error: {one_line(mask_clip(failure.detail, MAX_ERROR_LINE_CHARS))}", file=stderr or sys.stderr, flush=True)
     return int(failure.exit_code)
+
+
+def mask_failure(failure: LoginFailure) -> LoginFailure:
+    """Mask the open run's secrets in what the failure shows (detail: `[REDACTED]`; summary and
+    str(): the log's `<redacted>`), so that it can be reported after the run. Returns it."""
+    failure.detail = mask_clip(failure.detail, MAX_ERROR_LINE_CHARS)
+    failure.summary = mask_clip(failure.summary, MAX_ERROR_LINE_CHARS, replacement=REDACTED)
+    failure.args = (failure.summary, *failure.args[1:])
+    return failure
 
 
 def internal_error(exc: BaseException) -> InternalError:
@@ -69,18 +87,22 @@ def logged_run(command_name: str, flow: str, settings: Settings) -> Iterator[Non
         pass  # open_log and the flow report what they cannot write
     with diagnostics.open_log(settings.resolved_log_dir, warn=ConsoleUI().warning):
         try:
-            with diagnostics.command_action(command_name, flow, issuer=settings.issuer) as action:
-                try:
-                    yield
-                except BaseException as exc:
-                    leaf = _innermost(exc)
-                    if isinstance(leaf, KeyboardInterrupt):
-                        raise Cancelled("login cancelled (Ctrl-C)") from None
-                    if leaf is not exc:
-                        raise leaf from None  # the log and the terminal name the real error
-                    raise
-                action.add_success_fields(outcome="success", exit_code=0)
-        except LoginFailure:
+            try:
+                with diagnostics.command_action(command_name, flow, issuer=settings.issuer) as action:
+                    try:
+                        yield
+                    except BaseException as exc:
+                        leaf = _innermost(exc)
+                        if isinstance(leaf, KeyboardInterrupt):
+                            raise Cancelled("login cancelled (Ctrl-C)") from None
+                        if leaf is not exc:
+                            raise leaf from None  # the log and the terminal name the real error
+                        raise
+                    action.add_success_fields(outcome="success", exit_code=0)
+            except LoginFailure:
+                raise
+            except Exception as exc:  # recorded in the root action as itself; reported as exit 70
+                raise internal_error(exc) from None
+        except LoginFailure as failure:  # reported after the run: mask while its secrets are known
+            mask_failure(failure)
             raise
-        except Exception as exc:  # recorded in the root action as itself; reported as exit 70
-            raise internal_error(exc) from None

@@ -23,10 +23,11 @@ from eliot import FileDestination, register_exception_extractor
 
 from codexlogin.diagnostics.rotation import rotate_if_needed
 from codexlogin.diagnostics.schema import LIBRARY_LOG, SCRUB_FAILURE
-from codexlogin.redact import run_secrets, scrub_fields, scrub_message, scrub_text
+from codexlogin.redact import run_secrets, scrub_clip, scrub_fields, scrub_message, scrub_text
 
 LOG_FILE_NAME = "codex-login.log"
 _MAX_TRACEBACK = 8192
+_MAX_LIBRARY_MESSAGE = 2000
 
 #: Library loggers that would otherwise print full URLs (httpx logs `HTTP Request: POST
 #: https://…?…` at INFO; hypercorn's access log holds the callback query string).
@@ -64,13 +65,13 @@ class _ForwardToEliot(logging.Handler):
             fields: dict[str, object] = {
                 "logger": record.name,
                 "level": record.levelname,
-                "message": scrub_text(record.getMessage()),
+                "message": scrub_clip(record.getMessage(), _MAX_LIBRARY_MESSAGE),
             }
             if record.exc_info and record.exc_info[1] is not None:
                 exc = record.exc_info[1]
                 fields["exception"] = f"{type(exc).__module__}.{type(exc).__qualname__}"
                 text = "".join(traceback.format_exception(*record.exc_info))
-                fields["traceback"] = scrub_text(text[-_MAX_TRACEBACK:])
+                fields["traceback"] = scrub_clip(text, _MAX_TRACEBACK, keep_tail=True)  # redacted, then cut
             eliot.log_message(message_type=LIBRARY_LOG.message_type, **fields)
         except Exception:
             pass  # logging must never break the flow, nor print the record via handleError

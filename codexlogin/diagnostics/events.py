@@ -15,7 +15,7 @@ from eliot import ActionType, MessageType
 
 from codexlogin import __version__
 from codexlogin.diagnostics import schema
-from codexlogin.redact import sanitize_url, scrub_fields, scrub_text
+from codexlogin.redact import sanitize_url, scrub_clip, scrub_fields
 
 _MAX_ERROR_CODE = 128
 _URL_FIELD_SUFFIXES = ("_url", "_uri", "_endpoint")
@@ -91,7 +91,7 @@ def log_issuer_mismatch() -> None:
 
 
 def log_oauth_error(error_code: str, has_error_description: bool) -> None:
-    emit(schema.OAUTH_ERROR, error_code=scrub_text(str(error_code))[:_MAX_ERROR_CODE], has_error_description=bool(has_error_description))
+    emit(schema.OAUTH_ERROR, error_code=scrub_clip(str(error_code), _MAX_ERROR_CODE), has_error_description=bool(has_error_description))
 
 
 def log_takeover(port: int, previous_cancelled: bool) -> None:

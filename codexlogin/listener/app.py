@@ -1,6 +1,10 @@
 """The callback listener: the port (bind, or take it over from an older login of ours), the login
 session that turns requests into outcomes (decisions come from the pure `decide`), and the ASGI
 app that hypercorn serves on the socket we bound.
+
+Every page and every failure the session makes has the run's own secrets (state, code, verifier,
+tokens, in any encoding) masked as `[REDACTED]` (`redact.mask_secrets`): an issuer that echoes
+them back in an error is shown with its words, not with our secrets.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from codexlogin.listener.decide import (
 )
 from codexlogin.listener.prepare import LISTEN_BACKLOG, LOOPBACK_HOST, try_bind
 from codexlogin.oauth.pkce import generate_state
+from codexlogin.redact import REDACTED, mask_clip, mask_secrets, scrub_clip
 
 if TYPE_CHECKING:
     from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope
@@ -43,6 +48,7 @@ BIND_RETRY_DELAY = 0.2
 CANCEL_REQUEST_TIMEOUT = 2.0
 MAX_LOGGED_PATH = 200
 MAX_LOGGED_IGNORED_REQUESTS = 50  # past this, junk requests are answered but only counted
+MAX_SHOWN_DETAIL = 5000  # what the terminal and the page show of a failure (after masking)
 
 
 # --- the port: bind, or take it over from an older login of ours -------------------------------
@@ -135,7 +141,11 @@ class LoginSession:
         self.finish(failure)
 
     async def handle(self, request: CallbackRequest) -> tuple[int, str, tuple[tuple[bytes, bytes], ...]]:
-        """(status, page, extra headers) for one request."""
+        """(status, page, extra headers) for one request; the page never shows the run's secrets."""
+        status, page, headers = await self._handle(request)
+        return status, mask_secrets(page), headers
+
+    async def _handle(self, request: CallbackRequest) -> tuple[int, str, tuple[tuple[bytes, bytes], ...]]:
         decision = decide(
             request,
             expected_state=self.expected_state,
@@ -152,7 +162,7 @@ class LoginSession:
             if self.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
                 return decision.status, decision.page, decision.headers
         with diagnostics.callback_action(
-            request.path[:MAX_LOGGED_PATH],
+            scrub_clip(request.path, MAX_LOGGED_PATH),  # redacted (by value too), then cut
             has_code=bool(decision.log_facts.get("has_code")),
             has_state=bool(decision.log_facts.get("has_state")),
             has_error=bool(decision.log_facts.get("has_error")),
@@ -182,7 +192,11 @@ class LoginSession:
             detail = decision.error_code + (f": {decision.error_description}" if decision.error_description else "")
             if decision.error_code == "access_denied" and MISSING_ENTITLEMENT in (decision.error_description or ""):
                 detail = f"{ENTITLEMENT_GUIDANCE} ({detail})"
-            self.finish(Denied(f"sign-in was not completed: {decision.error_code}", detail=f"sign-in was not completed: {detail}", error_code=decision.error_code))
+            self.finish(Denied(
+                mask_secrets(f"sign-in was not completed: {decision.error_code}", REDACTED),
+                detail=mask_clip(f"sign-in was not completed: {detail}", MAX_SHOWN_DETAIL),
+                error_code=decision.error_code,
+            ))
             return decision.status, decision.page
         # Action.EXCHANGE. The check-and-set needs no lock: trio runs one task at a time and there is
         # no checkpoint between the `finished` check in decide() and this assignment.
@@ -195,12 +209,12 @@ class LoginSession:
             except LoginFailure as exc:
                 failure = exc
             except Exception as exc:  # a bug must still end the login, not leave it waiting forever
-                failure = InternalError(f"internal error while completing the sign-in: {type(exc).__name__}: {exc}")
+                failure = InternalError(mask_secrets(f"internal error while completing the sign-in: {type(exc).__name__}: {exc}", REDACTED))
         if self.exchange_scope.cancelled_caught:
             return 503, failure_page("Sign-in cancelled", "The sign-in was cancelled in the terminal.")
         if failure is not None:
             self.finish(failure)
-            return 502 if isinstance(failure, TokenExchangeFailed) else 500, failure_page("Sign-in failed", failure.detail)
+            return 502 if isinstance(failure, TokenExchangeFailed) else 500, failure_page("Sign-in failed", mask_clip(failure.detail, MAX_SHOWN_DETAIL))
         self.finish(auth)
         return 200, success_page()
 

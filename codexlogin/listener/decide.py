@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 
 from codexlogin.oauth.dialects import ONBOARDING_SUFFIX
 from codexlogin.oauth.pkce import states_match
+from codexlogin.redact import scrub_clip
 
 CALLBACK_PATH = "/auth/callback"
 CANCEL_PATH = "/cancel"
@@ -170,7 +171,7 @@ def decide(
         "state_valid": state_valid,
     }
     if entrypoint is not None and state_valid:  # only an entry point of our own sign-in is recorded
-        facts["onboarding_entrypoint"] = entrypoint[:MAX_ENTRYPOINT_CHARS]
+        facts["onboarding_entrypoint"] = scrub_clip(entrypoint, MAX_ENTRYPOINT_CHARS)
     if finished:
         page = render_page("Sign-in already finished", "This sign-in has already finished; you can close this tab.", ok=True)
         return Decision(Action.ALREADY_FINISHED, 200, page, facts)

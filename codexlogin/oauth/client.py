@@ -20,6 +20,7 @@ from codexlogin.config import Settings
 from codexlogin.oauth.dialects import dialect_for
 from codexlogin.oauth.errors import IssuerRejected, IssuerUnreachable, classify_transport_error, parse_oauth_error
 from codexlogin.oauth.pkce import PkceCodes
+from codexlogin.oauth.proxy import check_proxy_environment
 from codexlogin.oauth.tls import ssl_verify_setting
 from codexlogin.redact import register_secrets, sanitize_url
 
@@ -82,8 +83,14 @@ async def issuer_session(
     `verify`: an earlier `ssl_verify_setting()` (None: decide now). `transport`: tests inject one.
     `fresh_connections`: a new connection per request, for callers that wait between requests as
     long as servers keep idle connections (device polling every 5+ s).
+
+    A proxy variable httpx cannot parse is a UsageError naming the variable, raised before any
+    request (httpx itself would raise with part of the value, e.g. a password, in its message).
     """
     import httpx
+
+    if transport is None:  # httpx reads the proxy environment only without an injected transport
+        check_proxy_environment()
 
     headers = {"Accept": "application/json", "User-Agent": "codexlogin"}
     if fresh_connections:

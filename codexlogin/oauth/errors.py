@@ -1,9 +1,14 @@
 """What can go wrong talking to an issuer, as data: not a CLI outcome.
 
 `IssuerRejected` is an HTTP error reply (RFC 6749 §5.2 parsed when it is JSON; `error` may also be
-`{code, message}`), `IssuerUnreachable` a transport failure. Both keep the full reply for the
+`{code, message}`), `IssuerUnreachable` a transport failure. Both keep the issuer's reply for the
 terminal in `.detail` and only scrubbed facts in `.summary`, `str()` and `log_fields()`. Each flow
 decides what an IssuerError means for it (flows.complete, flows.device, flows.refresh, flows.logout).
+
+What the issuer sent is bounded and never cut before it is redacted: `.detail` shows the run's own
+secrets (code, verifier, state, tokens, in any encoding) as `[REDACTED]` (`redact.mask_clip`), the
+summary and the log fields are scrubbed by value and by pattern (`redact.scrub_clip`), and every
+cut says how much it dropped.
 """
 
 from __future__ import annotations
@@ -11,11 +16,14 @@ from __future__ import annotations
 import json
 import ssl
 
-from codexlogin.redact import scrub_text
+from codexlogin.redact import mask_clip, scrub_clip, scrub_text
 
-MAX_DETAIL_CHARS = 4000  # raw bodies shown on the terminal are cut here
+MAX_DETAIL_CHARS = 4000  # the issuer's words (body or error_description) shown on the terminal
 MAX_LOGGED_MESSAGE_CHARS = 300  # an issuer's error_description in the log: enough to diagnose
+MAX_SUMMARY_MESSAGE_CHARS = 1000  # the same in the summary (str(), the log's `reason`, --json)
+MAX_ERROR_CODE_CHARS = 128
 MAX_REQUEST_ID_CHARS = 128
+MAX_TRANSPORT_MESSAGE_CHARS = 1000
 
 
 class IssuerError(Exception):
@@ -36,9 +44,9 @@ class IssuerError(Exception):
         if self.status is not None:
             fields["status"] = self.status
         if self.error_code:
-            fields["error_code"] = self.error_code
+            fields["error_code"] = scrub_clip(self.error_code, MAX_ERROR_CODE_CHARS)
         if self.error_message:
-            fields["error_message"] = scrub_text(self.error_message)[:MAX_LOGGED_MESSAGE_CHARS]
+            fields["error_message"] = scrub_clip(self.error_message, MAX_LOGGED_MESSAGE_CHARS)  # redacted, then cut
         return fields
 
 
@@ -57,25 +65,29 @@ class IssuerRejected(IssuerError):
         *,
         request_id: str | None = None,
     ):
+        # The raw values, for the flows' decisions (e.g. refresh: invalid_grant + "expired"); never shown.
         self.status, self.error_code, self.error_message, self.body_text = status, error_code, error_message, body_text
         # What the issuer's support asks for (x-request-id, x-openai-request-id or cf-ray).
-        self.request_id = request_id[:MAX_REQUEST_ID_CHARS] if request_id else None
+        self.request_id = mask_clip(request_id, MAX_REQUEST_ID_CHARS) if request_id else None
+        self._raw_request_id = request_id  # logged redacted, then cut
         what = f"{endpoint} returned HTTP {status}"
         if error_code:
-            summary = f"{what}: {error_code}" + (f": {error_message}" if error_message else "")
-            detail = summary
+            summary = f"{what}: {scrub_clip(error_code, MAX_ERROR_CODE_CHARS)}"
+            detail = f"{what}: {mask_clip(error_code, MAX_ERROR_CODE_CHARS)}"
+            if error_message:
+                summary += f": {scrub_clip(error_message, MAX_SUMMARY_MESSAGE_CHARS)}"
+                detail += f": {mask_clip(error_message, MAX_DETAIL_CHARS)}"
         else:
             summary = f"{what} with a non-OAuth body"
-            shown = body_text if len(body_text) <= MAX_DETAIL_CHARS else body_text[:MAX_DETAIL_CHARS] + "…"
-            detail = f"{what}: {shown.strip() or '(empty body)'}"
+            detail = f"{what}: {mask_clip(body_text.strip(), MAX_DETAIL_CHARS) or '(empty body)'}"
         if self.request_id:
             detail += f" (request id: {self.request_id})"
         super().__init__(scrub_text(summary), detail=detail)
 
     def log_fields(self) -> dict[str, object]:
         fields = super().log_fields()
-        if self.request_id:
-            fields["request_id"] = scrub_text(self.request_id)
+        if self._raw_request_id:
+            fields["request_id"] = scrub_clip(self._raw_request_id, MAX_REQUEST_ID_CHARS)
         return fields
 
 
@@ -84,7 +96,7 @@ class IssuerUnreachable(IssuerError):
 
     def __init__(self, endpoint: str, kind: str, message: str):
         self.kind = kind
-        text = f"could not reach {endpoint} ({kind}): {scrub_text(message)}"
+        text = f"could not reach {endpoint} ({kind}): {scrub_clip(message, MAX_TRANSPORT_MESSAGE_CHARS)}"
         super().__init__(text, detail=text)
 
 

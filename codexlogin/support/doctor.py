@@ -47,7 +47,7 @@ from codexlogin import __version__
 from codexlogin.listener.prepare import LOOPBACK_HOST, try_bind
 from codexlogin.errors import ExitCode, LoginFailure, PortUnavailable, UsageError
 from codexlogin.oauth.tls import ca_source
-from codexlogin.redact import sanitize_url, scrub_text
+from codexlogin.redact import sanitize_proxy, sanitize_url, scrub_clip, scrub_text
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 # In the order they are shown; each is logged as the declared codex:doctor:<name> action
@@ -147,8 +147,9 @@ Result = tuple[str, str, str | None]  # (status, detail, hint)
 
 
 def proxy_env(environ: Mapping[str, str]) -> list[str]:
-    """`NAME=value` for each proxy variable set, URLs without userinfo or secret query values."""
-    shown = [f"{name}={sanitize_url(environ[name])}" for name in PROXY_VARS if environ.get(name)]
+    """`NAME=value` for each proxy variable set, read as httpx reads it (no scheme: http://), without
+    userinfo or secret query values (`<invalid-url>` when it cannot be parsed)."""
+    shown = [f"{name}={sanitize_proxy(environ[name])}" for name in PROXY_VARS if environ.get(name)]
     shown += [f"{name}={scrub_text(environ[name])}" for name in NO_PROXY_VARS if environ.get(name)]
     return shown
 
@@ -315,7 +316,7 @@ async def identify_port_holder(port: int, timeout: float = PORT_PROBE_TIMEOUT) -
         if response.status_code == 404 and response.text == _expected_not_found_page(port):
             return True, "a `codex login` in progress"
         server = response.headers.get("server")
-        return False, f"it answers HTTP {response.status_code}" + (f" (Server: {scrub_text(server)[:60]})" if server else "")
+        return False, f"it answers HTTP {response.status_code}" + (f" (Server: {scrub_clip(server, 60)})" if server else "")
     return False, f"it accepted a connection but sent no HTTP reply within {timeout:g} s"
 
 
@@ -504,6 +505,7 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
     from codexlogin.oauth.client import issuer_session
     from codexlogin.oauth.dialects import dialect_for
     from codexlogin.oauth.errors import classify_transport_error
+    from codexlogin.oauth.proxy import PROXY_URL_ADVICE, check_proxy_environment
 
     url = settings.issuer_base + DISCOVERY_PATH
     shown = sanitize_url(url)
@@ -514,6 +516,10 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
     dialect = dialect_for(settings).name
     if ca_failed:
         return FAIL, f"{shown} not tried: the custom CA bundle cannot be loaded (see ca_bundle)", "fix the CA bundle first"
+    try:  # a malformed proxy: named, never shown (httpx's own error would quote the value)
+        check_proxy_environment()
+    except UsageError as error:
+        return FAIL, f"{shown} not tried: {error.detail.partition(';')[0]}", f"fix or unset it: {PROXY_URL_ADVICE}"
     started = time.perf_counter()
     try:
         with trio.fail_after(timeout):
@@ -566,7 +572,7 @@ def clock_result(probe: IssuerProbe) -> Result:
     try:
         server = parsedate_to_datetime(probe.date_header).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
-        return WARN, f"not compared: unreadable Date header {scrub_text(probe.date_header)[:64]!r}", None
+        return WARN, f"not compared: unreadable Date header {scrub_clip(probe.date_header, 64)!r}", None
     skew = probe.received_at - server
     if abs(skew) > CLOCK_SKEW_WARN:
         return (
