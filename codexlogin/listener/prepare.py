@@ -18,6 +18,7 @@ from typing import Any
 
 from codexlogin.oauth.client import authorize_url
 from codexlogin.oauth.dialects import redirect_host
+from codexlogin.oauth.proxy import check_proxy_environment, proxy_variable_names
 from codexlogin.oauth.tls import ssl_verify_setting
 from codexlogin.errors import PortUnavailable
 from codexlogin.oauth.pkce import PkceCodes, generate_pkce, generate_state
@@ -113,6 +114,8 @@ def prepare_browser_login(settings: Settings) -> PreparedLogin:
     login of ours on it is never cancelled for nothing.
     """
     verify = ssl_verify_setting()
+    if proxy_variable_names(os.environ):  # httpx loads only when a proxy is set: the URL stays early
+        check_proxy_environment()
     pkce, state = generate_pkce(), generate_state()
     cancel_key = load_or_create_cancel_key(settings.codex_home)
     sock = try_bind(settings.port)
