@@ -258,3 +258,34 @@ def run_cli(*command: str, **options) -> int:
     from codexlogin.cli.app import app
 
     return app(cli_argv(*command, **options), result_action="return_value")
+
+
+class IssuerWrapper:
+    """An ASGI wrapper around the dev issuer that serve_dev_issuer can still tell its URL."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    @property
+    def issuer_url(self):
+        return self.inner.issuer_url
+
+    @issuer_url.setter
+    def issuer_url(self, value):
+        self.inner.issuer_url = value
+
+    async def __call__(self, scope, receive, send):
+        return await self.inner(scope, receive, send)
+
+
+class HangingPath(IssuerWrapper):
+    """The dev issuer, except that one path never answers."""
+
+    def __init__(self, inner, path: str):
+        super().__init__(inner)
+        self.path = path
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == self.path:
+            await trio.sleep_forever()
+        return await self.inner(scope, receive, send)

@@ -8,21 +8,14 @@ from __future__ import annotations
 import threading
 
 import trio
+from harness import IssuerWrapper
 
 
-class HeldTokenReply:
+class HeldTokenReply(IssuerWrapper):
     def __init__(self, inner, hold: float):
         self.inner, self.hold = inner, hold
         self.armed = False  # hold only the replies the test asks for (not the set-up's token requests)
         self.holding = threading.Event()  # set while a reply is held; usable from any thread
-
-    @property
-    def issuer_url(self):
-        return self.inner.issuer_url
-
-    @issuer_url.setter
-    def issuer_url(self, value):
-        self.inner.issuer_url = value
 
     async def wait_holding(self):
         """From a trio task on the issuer's own loop."""

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import pytest
 import trio
-from harness import free_port, issuer_in_thread, run_cli
+from harness import HangingPath, free_port, issuer_in_thread, run_cli
 
 from codexlogin import diagnostics
 from codexlogin.config import load_settings
@@ -185,26 +185,8 @@ async def test_an_unreachable_issuer_is_exit_4_like_other_sign_in_requests(tmp_p
     assert not s.auth_file.exists()
 
 
-class HangingWhoami:
-    def __init__(self, inner):
-        self.inner = inner
-
-    @property
-    def issuer_url(self):
-        return self.inner.issuer_url
-
-    @issuer_url.setter
-    def issuer_url(self, value):
-        self.inner.issuer_url = value
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"] == WHOAMI_PATH:
-            await trio.sleep_forever()
-        return await self.inner(scope, receive, send)
-
-
 async def test_a_silent_issuer_is_given_up_after_exchange_timeout(tmp_path, mock_clock, dev_issuer, nursery):
-    url = await nursery.start(serve_dev_issuer, HangingWhoami(dev_issuer))
+    url = await nursery.start(serve_dev_issuer, HangingPath(dev_issuer, WHOAMI_PATH))
     s = flow_settings(tmp_path, url)
     with pytest.raises(TokenExchangeFailed) as info:
         await login_with(s, dev_issuer.issue_personal_access_token(), bound=100)

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 import trio
-from harness import read_body
+from harness import IssuerWrapper, read_body
 
 from codexlogin import diagnostics
 from codexlogin.cli.console import PHISHING_WARNING, ConsoleUI
@@ -79,20 +79,12 @@ async def wait_for_polls(issuer, count):
         await trio.sleep(0.5)
 
 
-class PollRecorder:
+class PollRecorder(IssuerWrapper):
     """ASGI wrapper: notes the (virtual) time of each device-code poll and can answer one with
     `slow_down` itself — the dev issuer, once it has said slow_down, keeps raising its own interval."""
 
     def __init__(self, inner, slow_down_on: set[int] = frozenset()):
         self.inner, self.slow_down_on, self.times = inner, slow_down_on, []
-
-    @property
-    def issuer_url(self):
-        return self.inner.issuer_url
-
-    @issuer_url.setter
-    def issuer_url(self, value):
-        self.inner.issuer_url = value
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] != "/oauth/token":

@@ -12,7 +12,7 @@ import json
 
 import pytest
 import trio
-from harness import Run, approving_browser, issue_tokens_async, make_settings, store_tokens
+from harness import HangingPath, Run, approving_browser, issue_tokens_async, make_settings, store_tokens
 
 from codexlogin import DEFAULT_CLIENT_ID, diagnostics
 from codexlogin.cli.console import ConsoleUI
@@ -83,28 +83,8 @@ async def test_a_failed_revocation_changes_nothing_about_the_login(tmp_path, dev
     assert root[-1]["action_status"] == "succeeded"
 
 
-class HangingRevoke:
-    """The dev issuer, except that /oauth/revoke never answers."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    @property
-    def issuer_url(self):
-        return self.inner.issuer_url
-
-    @issuer_url.setter
-    def issuer_url(self, value):
-        self.inner.issuer_url = value
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"] == "/oauth/revoke":
-            await trio.sleep_forever()
-        return await self.inner(scope, receive, send)
-
-
 async def test_a_hanging_revocation_is_given_up_after_the_revoke_timeout(tmp_path, mock_clock, dev_issuer, nursery):
-    url = await nursery.start(serve_dev_issuer, HangingRevoke(dev_issuer))
+    url = await nursery.start(serve_dev_issuer, HangingPath(dev_issuer, "/oauth/revoke"))
     settings = make_settings(tmp_path, url)
     with trio.fail_after(100):
         await browser_login(settings)
