@@ -24,7 +24,7 @@ from codexlogin.config import load_settings
 from codexlogin.credentials.files import load_auth, save_auth
 from codexlogin.credentials.model import PERSONAL_ACCESS_TOKEN, AuthDotJson
 from codexlogin.devissuer import DevIssuer, serve_dev_issuer
-from codexlogin.errors import ExitCode, PolicyViolation, TokenExchangeFailed, UsageError
+from codexlogin.errors import ExitCode, NetworkError, PolicyViolation, TokenExchangeFailed, UsageError
 from codexlogin.flows.access_token import PIPE_HINT, WHOAMI_PATH, access_token_login, read_access_token
 from codexlogin.flows.logout import logout_flow
 from codexlogin.flows.ui import SilentUI
@@ -177,10 +177,11 @@ async def test_a_token_the_issuer_rejects_is_exit_4_and_nothing_is_saved(tmp_pat
     assert not s.auth_file.exists()
 
 
-async def test_an_unreachable_issuer_is_exit_4_like_other_sign_in_requests(tmp_path):
+async def test_an_unreachable_issuer_is_exit_10_like_every_request_to_the_issuer(tmp_path):
     s = flow_settings(tmp_path, f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(TokenExchangeFailed) as info:
+    with pytest.raises(NetworkError) as info:
         await login_with(s, "at-0123456789abcdef")
+    assert info.value.exit_code == ExitCode.NETWORK_ERROR
     assert info.value.fields["kind"] == "connect" and "whoami endpoint" in info.value.detail
     assert not s.auth_file.exists()
 
@@ -188,7 +189,7 @@ async def test_an_unreachable_issuer_is_exit_4_like_other_sign_in_requests(tmp_p
 async def test_a_silent_issuer_is_given_up_after_exchange_timeout(tmp_path, mock_clock, dev_issuer, nursery):
     url = await nursery.start(serve_dev_issuer, HangingPath(dev_issuer, WHOAMI_PATH))
     s = flow_settings(tmp_path, url)
-    with pytest.raises(TokenExchangeFailed) as info:
+    with pytest.raises(NetworkError) as info:
         await login_with(s, dev_issuer.issue_personal_access_token(), bound=100)
     assert info.value.fields["kind"] == "timeout" and "within 10s" in info.value.detail
     assert 10 <= trio.current_time() < 12 and not s.auth_file.exists()

@@ -21,7 +21,7 @@ import trio
 from harness import Run, approve, approving_browser, assert_no_secrets, assert_port_free, callback_url, free_port, get, make_settings, query_of
 
 from codexlogin.credentials.model import NO_ID_TOKEN, AuthDotJson
-from codexlogin.errors import Cancelled, Denied, LoginFailure, PortUnavailable, Terminated, TimedOut, TokenExchangeFailed
+from codexlogin.errors import Cancelled, Denied, LoginFailure, NetworkError, PortUnavailable, Terminated, TimedOut, TokenExchangeFailed
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
@@ -129,8 +129,10 @@ async def test_token_endpoint_errors(tmp_path, dev_issuer, status, content_type,
     with trio.fail_after(10):
         run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
         failure = await run(approving_browser)
-    # issuer errors reach the caller as TokenExchangeFailed carrying the issuer's facts
-    assert isinstance(failure, TokenExchangeFailed) and failure.fields["kind"] == "rejected"
+    # issuer errors reach the caller carrying the issuer's facts: a refusal is TokenExchangeFailed
+    # (exit 4), an issuer that is down (5xx) a NetworkError (exit 10, as in `status --check`)
+    expected = NetworkError if status >= 500 else TokenExchangeFailed
+    assert isinstance(failure, expected) and failure.fields["kind"] == "rejected"
     assert failure.fields["status"] == status and failure.error_code == error_code
     assert terminal_text in failure.detail, "the terminal keeps the backend's detail"
     assert run.pages[0].status_code == 502 and terminal_text.split(":")[0] in run.pages[0].text
@@ -153,7 +155,7 @@ async def test_connection_refused(tmp_path):
     with trio.fail_after(10):
         run = Run(make_settings(tmp_path, f"http://127.0.0.1:{dead_port}"))
         failure = await run(send_code)
-    assert isinstance(failure, TokenExchangeFailed) and failure.fields["kind"] == "connect"
+    assert isinstance(failure, NetworkError) and failure.exit_code == 10 and failure.fields["kind"] == "connect"
     exchange_end = [m for m in run.log_messages() if m.get("action_type") == "codex:token_exchange"][-1]
     assert exchange_end["kind"] == "connect"
     assert_no_secrets(run.log, "some-code")
@@ -164,7 +166,7 @@ async def test_token_exchange_timeout_on_mock_clock(tmp_path, dev_issuer, mock_c
     with trio.fail_after(100):  # virtual seconds: the exchange gives up at 30
         run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
         failure = await run(approving_browser)
-    assert isinstance(failure, TokenExchangeFailed) and failure.fields["kind"] == "timeout"
+    assert isinstance(failure, NetworkError) and failure.fields["kind"] == "timeout"
     assert "within 30s" in failure.detail
     assert trio.current_time() < 100
 

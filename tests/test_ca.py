@@ -19,7 +19,7 @@ from hypercorn.trio import serve
 from codexlogin.cli.console import ConsoleUI
 from codexlogin.devissuer import DevIssuer
 from codexlogin.flows.device import device_login
-from codexlogin.errors import ExitCode, TokenExchangeFailed, UsageError
+from codexlogin.errors import ExitCode, NetworkError, UsageError
 from codexlogin.flows.refresh import RefreshUnreachable, refresh_credentials
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
@@ -72,9 +72,10 @@ async def test_good_ca_from_ssl_cert_file(tmp_path, mock_clock, monkeypatch, pki
 async def test_wrong_ca_is_a_tls_error(tmp_path, monkeypatch, pki, https_issuer):
     monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(pki["other_ca"]))
     settings = make_settings(tmp_path, https_issuer.issuer_url)
-    with trio.fail_after(30), pytest.raises(TokenExchangeFailed) as info:  # the issuer unreachable, as sign-in
+    with trio.fail_after(30), pytest.raises(NetworkError) as info:  # the issuer unreachable: exit 10, as in status
         await device_login(settings, ConsoleUI(stderr=io.StringIO()))
     assert info.value.fields["kind"] == "tls" and "(tls)" in info.value.detail
+    assert info.value.exit_code == ExitCode.NETWORK_ERROR
     assert not settings.auth_file.exists() and https_issuer.requests == []
 
     save_auth(settings.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "opaque", "rt"), last_refresh="2020-01-01T00:00:00Z"))

@@ -228,7 +228,7 @@ async def test_issuer_text_cannot_drive_the_terminal(tmp_path, dev_issuer):
     dev_issuer.faults.token_content_type = "text/plain"
     with trio.fail_after(30):
         code, _, err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env_for(tmp_path))
-    assert code == 4
+    assert code == 10  # an issuer answering 5xx is unavailable: NETWORK_ERROR, as in `status --check`
     error_lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1 and "\\x1b]0;pwned\\x07\\x1b[2Jbad gateway" in error_lines[0]
     assert "\x1b" not in error_lines[0] and "\x07" not in err

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from codexlogin.flows.browser import MAX_LOGGED_IGNORED_REQUESTS
 from codexlogin.devissuer import DevIssuer, serve_dev_issuer
 from codexlogin.oauth.errors import classify_transport_error
-from codexlogin.errors import Cancelled, LoginFailure, StorageFailed, TimedOut, TokenExchangeFailed
+from codexlogin.errors import Cancelled, LoginFailure, NetworkError, StorageFailed, TimedOut
 from codexlogin.credentials.files import load_auth, save_auth
 from codexlogin.credentials.model import AuthDotJson
 from harness import Run, approve, approving_browser, assert_port_free, callback_url, get, make_settings, query_of
@@ -218,7 +218,7 @@ async def test_issuer_resetting_the_connection(tmp_path):
             run = Run(make_settings(tmp_path, f"http://127.0.0.1:{port}"))
             failure = await run(send_code)
             nursery.cancel_scope.cancel()
-    assert isinstance(failure, TokenExchangeFailed) and failure.fields["kind"] in ("connect", "other")
+    assert isinstance(failure, NetworkError) and failure.fields["kind"] in ("connect", "other")
     assert run.pages[0].status_code == 502 and "could not reach token endpoint" in run.pages[0].text
 
 
@@ -245,7 +245,7 @@ async def test_issuer_with_untrusted_certificate_is_a_tls_error(tmp_path, dev_is
             run = Run(make_settings(tmp_path, binds[0]))
             failure = await run(send_code)
             nursery.cancel_scope.cancel()
-    assert isinstance(failure, TokenExchangeFailed) and failure.fields["kind"] == "tls", failure.detail
+    assert isinstance(failure, NetworkError) and failure.fields["kind"] == "tls", failure.detail
 
 
 def test_dns_failures_are_classified():

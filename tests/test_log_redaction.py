@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codexlogin.devissuer import DevIssuer, serve_dev_issuer
-from codexlogin.errors import Denied, LoginFailure, TokenExchangeFailed
+from codexlogin.errors import Denied, LoginFailure, NetworkError, TokenExchangeFailed
 from harness import Run, approve, callback_url, get, make_settings, query_of, read_body
 
 # "PLANTED…Q9" : the prefix and the tail make even the part after the prefix unlike anything the
@@ -75,7 +75,7 @@ async def test_planted_secrets_never_reach_the_log(tmp_path_factory, secret, sce
     assert '"codex:command"' in log and '"codex:listener"' in log
 
     if scenario in ("error_body_html", "error_body_json"):
-        assert isinstance(result, TokenExchangeFailed)
+        assert isinstance(result, NetworkError if scenario == "error_body_html" else TokenExchangeFailed)  # 500: exit 10
         assert secret in result.detail, "the terminal keeps the backend's body"
         assert secret in run.pages[0].text, "so does the browser page (escaped)"
     elif scenario == "auth_code":

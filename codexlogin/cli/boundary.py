@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO, TypeVar
@@ -52,14 +53,24 @@ def internal_error(exc: BaseException) -> InternalError:
 def command(fn: F) -> F:
     """A command's failure boundary: LoginFailure → its exit code, a bug → 70; never a traceback."""
 
+    parameter = inspect.signature(fn).parameters.get("options")  # IssuerOptions: has --verbose
+    default_options = parameter.default if parameter is not None else None
+
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> int:
+        from codexlogin.cli import verbose  # the issuer's whole reply: --verbose, terminal only
+
+        verbose.forget()
         try:
             return fn(*args, **kwargs)
         except LoginFailure as failure:
             return report_failure(failure)
         except Exception as exc:  # a bug: one line and exit 70; the log (if open) has the type
             return report_failure(internal_error(exc))
+        finally:
+            shown = getattr(kwargs.get("options", default_options), "verbose", None)
+            if shown is not None:
+                verbose.show(bool(shown))
 
     return run  # type: ignore[return-value]
 

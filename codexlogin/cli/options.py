@@ -31,6 +31,8 @@ class IssuerOptions:
     "Directory for codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log)."
     config: Config = ()
     "Override a setting as key=value (repeatable), e.g. -c cli_auth_credentials_store=keyring."
+    verbose: Flag = False
+    "Also show the issuer's whole error reply (e.g. an HTML page) on the terminal; never logged."
 
     def settings(self, **flags: Any) -> Settings:
         """The effective settings; `flags` are this command's own (None = not given)."""

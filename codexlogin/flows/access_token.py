@@ -6,7 +6,7 @@ access tokens (`at-…`) are accepted; agent-identity JWTs are refused. The toke
 as Codex CLI 0.171 does, with `GET {issuer}/api/accounts/v1/user-auth-credential/whoami` and
 `Authorization: Bearer at-…`, bounded by exchange_timeout: 200 names the ChatGPT account, whose
 workspace must be one `forced_chatgpt_workspace_id` allows; 401 means the issuer rejected the token
-(exit 4); no reply is exit 4 like every sign-in request. A personal access token is a ChatGPT
+(exit 4); no reply is exit 10 like every request to the issuer. A personal access token is a ChatGPT
 credential, so `forced_login_method = api` refuses it. It is stored in 0.171's shape
 `{"OPENAI_API_KEY": null, "personal_access_token": "at-…"}` under $CODEX_HOME/auth.lock, and never
 reaches codex-login.log (a registered secret before any request).
@@ -31,7 +31,7 @@ from codexlogin.flows.apikey import read_secret_from_stdin
 from codexlogin.flows.complete import exchange_failed, save_replacing
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth.client import REQUEST_ID_HEADERS, issuer_session
-from codexlogin.oauth.errors import IssuerError, IssuerRejected, IssuerUnreachable, classify_transport_error, parse_oauth_error
+from codexlogin.oauth.errors import IssuerError, IssuerRejected, IssuerUnreachable, parse_oauth_error, transport_failure
 from codexlogin.redact import register_secrets, sanitize_url
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ async def whoami(
     except trio.TooSlowError:
         raise IssuerUnreachable(WHOAMI, "timeout", f"no reply from {sanitize_url(url)} within {settings.exchange_timeout:g}s") from None
     except httpx.HTTPError as exc:
-        raise IssuerUnreachable(WHOAMI, classify_transport_error(exc), str(exc) or type(exc).__name__) from None
+        raise transport_failure(WHOAMI, url, exc) from None
     body = response.content.decode("utf-8", "replace")
     if not response.is_success:
         code, message = parse_oauth_error(response.content)
@@ -121,8 +121,9 @@ def _rejected(error: IssuerError) -> bool:
     return isinstance(error, IssuerRejected) and error.status in (401, 403)
 
 
-def login_failed(error: IssuerError) -> TokenExchangeFailed:
-    """What a whoami failure means for a login: exit 4, naming a rejected token as such."""
+def login_failed(error: IssuerError) -> LoginFailure:
+    """What a whoami failure means for a login: exit 4 naming a rejected token as such; exit 10
+    for an issuer that cannot be reached or answers 5xx/429 (flows.complete.exchange_failed)."""
     if not _rejected(error):
         return exchange_failed(error)
     again = f"create a new personal access token and run `{PIPE_HINT}`"

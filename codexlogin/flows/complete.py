@@ -1,7 +1,8 @@
 """One ending for every ChatGPT login (browser and device): token reply → policy → locked save.
 
-Also the table of what an IssuerError means while signing in: the issuer rejected the exchange or
-could not be reached → TokenExchangeFailed (exit 4), with the issuer's facts in the log fields.
+Also the table of what an IssuerError means while signing in: the issuer rejected the exchange →
+TokenExchangeFailed (exit 4); it could not be reached, or answered 5xx/429 → NetworkError (exit
+10, as in `status --check`); the issuer's facts are in the log fields either way.
 
 Every login saves through `save_replacing`: under $CODEX_HOME/auth.lock it reads what is stored,
 keeps the fields of it that the auth.json model does not know (credentials.model), writes the new
@@ -23,16 +24,21 @@ from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_
 from codexlogin.credentials.model import CHATGPT, AuthDotJson, TokenData
 from codexlogin.credentials.policy import enforce_workspace
 from codexlogin.credentials.store import load_credentials, save_credentials
-from codexlogin.errors import LoginFailure, StorageFailed, TimedOut, TokenExchangeFailed
+from codexlogin.errors import LoginFailure, NetworkError, StorageFailed, TimedOut, TokenExchangeFailed
 from codexlogin.flows.logout import REVOKE_TIMEOUT, revoke_tokens
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth import jwt
 from codexlogin.oauth.client import IssuerClient, TokenResponse
-from codexlogin.oauth.errors import IssuerError
+from codexlogin.oauth.errors import IssuerError, IssuerRejected, IssuerUnreachable
 
 
-def exchange_failed(error: IssuerError) -> TokenExchangeFailed:
-    """A sign-in request the issuer refused or never answered."""
+def exchange_failed(error: IssuerError) -> LoginFailure:
+    """A sign-in request the issuer refused (exit 4), never answered or could not serve (exit 10)."""
+    if isinstance(error, IssuerUnreachable):
+        return NetworkError(error.summary, detail=error.detail, fields=error.log_fields())
+    if isinstance(error, IssuerRejected) and (error.status >= 500 or error.status == 429):
+        later = "; the issuer is unavailable, try again later"
+        return NetworkError(error.summary + later, detail=error.detail + later, error_code=error.error_code, fields=error.log_fields())
     return TokenExchangeFailed(error.summary, detail=error.detail, error_code=error.error_code, fields=error.log_fields())
 
 

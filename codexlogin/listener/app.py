@@ -18,7 +18,7 @@ import trio
 
 from codexlogin import diagnostics
 from codexlogin._asgi import answer_lifespan
-from codexlogin.errors import Cancelled, Denied, InternalError, LoginFailure, PortUnavailable, TokenExchangeFailed
+from codexlogin.errors import Cancelled, Denied, InternalError, LoginFailure, NetworkError, PortUnavailable, TokenExchangeFailed
 from codexlogin.listener.decide import (
     CANCEL_HEADER,
     CANCEL_PATH,
@@ -214,7 +214,7 @@ class LoginSession:
             return 503, failure_page("Sign-in cancelled", "The sign-in was cancelled in the terminal.")
         if failure is not None:
             self.finish(failure)
-            return 502 if isinstance(failure, TokenExchangeFailed) else 500, failure_page("Sign-in failed", mask_clip(failure.detail, MAX_SHOWN_DETAIL))
+            return 502 if isinstance(failure, TokenExchangeFailed | NetworkError) else 500, failure_page("Sign-in failed", mask_clip(failure.detail, MAX_SHOWN_DETAIL))
         self.finish(auth)
         return 200, success_page()
 

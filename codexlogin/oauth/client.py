@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from codexlogin.config import Settings
 from codexlogin.oauth.dialects import dialect_for
-from codexlogin.oauth.errors import IssuerRejected, IssuerUnreachable, classify_transport_error, parse_oauth_error
+from codexlogin.oauth.errors import IssuerRejected, IssuerUnreachable, parse_oauth_error, transport_failure
 from codexlogin.oauth.pkce import PkceCodes
 from codexlogin.oauth.proxy import check_proxy_environment
 from codexlogin.oauth.tls import ssl_verify_setting
@@ -148,7 +148,7 @@ class IssuerClient:
                 what, "timeout", f"no reply from {sanitize_url(url)} within {self.settings.exchange_timeout:g}s"
             ) from None
         except httpx.HTTPError as exc:
-            raise IssuerUnreachable(what, classify_transport_error(exc), str(exc) or type(exc).__name__) from None
+            raise transport_failure(what, url, exc) from None  # in words: the host, the proxy variable
         if not response.is_success:
             code, message = parse_oauth_error(response.content)
             request_id = next((response.headers[h] for h in REQUEST_ID_HEADERS if response.headers.get(h)), None)

@@ -9,14 +9,27 @@ What the issuer sent is bounded and never cut before it is redacted: `.detail` s
 secrets (code, verifier, state, tokens, in any encoding) as `[REDACTED]` (`redact.mask_clip`), the
 summary and the log fields are scrubbed by value and by pattern (`redact.scrub_clip`), and every
 cut says how much it dropped.
+
+Errors name their cause in words: an HTML error page (a gateway's or a CDN's) is shown as its
+status, `<title>` and first line of text rather than as one line of markup, while the whole reply,
+masked the same way, is kept in this process only for `--verbose` (`raw_replies`; never logged); a
+DNS failure names the host it could not resolve; a proxy that refuses the CONNECT is a proxy error
+naming the proxy variable and the proxy's host (never its user name or password).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 import ssl
+from collections.abc import Mapping
+from html.parser import HTMLParser
+from http import HTTPStatus
+from urllib.parse import urlsplit
 
-from codexlogin.redact import mask_clip, scrub_clip, scrub_text
+from codexlogin.redact import mask_clip, sanitize_proxy, scrub_clip, scrub_text
 
 MAX_DETAIL_CHARS = 4000  # the issuer's words (body or error_description) shown on the terminal
 MAX_LOGGED_MESSAGE_CHARS = 300  # an issuer's error_description in the log: enough to diagnose
@@ -24,6 +37,99 @@ MAX_SUMMARY_MESSAGE_CHARS = 1000  # the same in the summary (str(), the log's `r
 MAX_ERROR_CODE_CHARS = 128
 MAX_REQUEST_ID_CHARS = 128
 MAX_TRANSPORT_MESSAGE_CHARS = 1000
+MAX_PAGE_LINE_CHARS = 200  # an HTML page's title and first line of text, each
+MAX_RAW_REPLY_CHARS = 20_000  # one raw reply shown by --verbose
+MAX_RAW_REPLIES = 3  # the newest replies kept for --verbose
+HTML_SNIFF_CHARS = 2048
+HTML_PARSE_CHARS = 65_536
+
+
+def status_words(status: int) -> str:
+    """`502 Bad Gateway`: the status with its reason phrase (just the number when unknown)."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+_HTML_START = re.compile(r"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|title|h1|div|p)\b", re.I | re.S)
+
+
+def looks_like_html(body: str) -> bool:
+    return bool(_HTML_START.match(body[:HTML_SNIFF_CHARS]))
+
+
+class _PageText(HTMLParser):
+    """The `<title>` and the visible text lines of a page (script, style and head skipped)."""
+
+    SKIP = frozenset({"script", "style", "head", "noscript", "template"})
+    BREAKS = frozenset({"br", "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "section", "header", "footer", "main", "article", "pre", "table"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title: list[str] = []
+        self.text: list[str] = []
+        self._in_title = False
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag == "title":
+            self._in_title = True
+        elif tag in self.SKIP:
+            self._skipping += 1
+        if tag in self.BREAKS:
+            self.text.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag in self.SKIP and self._skipping:
+            self._skipping -= 1
+        if tag in self.BREAKS:
+            self.text.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title.append(data)
+        elif not self._skipping:
+            self.text.append(data)
+
+
+def page_summary(body: str) -> tuple[str | None, str | None]:
+    """(title, first line of text other than the title) of an HTML page, whitespace collapsed."""
+    parser = _PageText()
+    try:
+        parser.feed(body[:HTML_PARSE_CHARS])
+        parser.close()
+    except Exception:  # noqa: BLE001 - html.parser is lenient; a page it cannot read has no summary
+        pass
+    title = " ".join("".join(parser.title).split()) or None
+    first = None
+    for line in "".join(parser.text).splitlines():
+        words = " ".join(line.split())
+        if words and words.casefold() != (title or "").casefold():
+            first = words
+            break
+    return title, first
+
+
+# The raw replies that were not shown whole, masked as `.detail` is, for `--verbose` (terminal only).
+_raw_replies: list[tuple[str, str, bool]] = []
+
+
+def raw_replies() -> list[tuple[str, str, bool]]:
+    """(what answered, the raw reply masked, whether the error line showed only a summary of it),
+    oldest first: the last MAX_RAW_REPLIES issuer error replies of this process."""
+    return list(_raw_replies)
+
+
+def forget_raw_replies() -> None:
+    _raw_replies.clear()
+
+
+def _keep_raw_reply(what: str, body: str, summarised: bool) -> None:
+    _raw_replies.append((what, mask_clip(body, MAX_RAW_REPLY_CHARS), summarised))
+    del _raw_replies[:-MAX_RAW_REPLIES]
 
 
 class IssuerError(Exception):
@@ -77,9 +183,18 @@ class IssuerRejected(IssuerError):
             if error_message:
                 summary += f": {scrub_clip(error_message, MAX_SUMMARY_MESSAGE_CHARS)}"
                 detail += f": {mask_clip(error_message, MAX_DETAIL_CHARS)}"
+        elif looks_like_html(body_text):
+            what = f"{endpoint} returned HTTP {status_words(status)}"
+            summary = f"{what} with an HTML page (not an OAuth error)"
+            title, first = page_summary(body_text)
+            words = [f'"{mask_clip(title, MAX_PAGE_LINE_CHARS)}"' if title else "", mask_clip(first, MAX_PAGE_LINE_CHARS) if first else ""]
+            detail = f"{what}: {' — '.join(word for word in words if word) or 'an HTML page without text'}"
         else:
+            what = f"{endpoint} returned HTTP {status_words(status)}"
             summary = f"{what} with a non-OAuth body"
             detail = f"{what}: {mask_clip(body_text.strip(), MAX_DETAIL_CHARS) or '(empty body)'}"
+        if body_text.strip():
+            _keep_raw_reply(endpoint, body_text, summarised=not error_code and looks_like_html(body_text))
         if self.request_id:
             detail += f" (request id: {self.request_id})"
         super().__init__(scrub_text(summary), detail=detail)
@@ -92,12 +207,64 @@ class IssuerRejected(IssuerError):
 
 
 class IssuerUnreachable(IssuerError):
-    """No usable HTTP reply: timeout, refused connection, DNS or TLS failure."""
+    """No usable HTTP reply: timeout, refused connection, DNS, proxy or TLS failure."""
 
     def __init__(self, endpoint: str, kind: str, message: str):
         self.kind = kind
         text = f"could not reach {endpoint} ({kind}): {scrub_clip(message, MAX_TRANSPORT_MESSAGE_CHARS)}"
         super().__init__(text, detail=text)
+
+
+def proxy_for(url: str, environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """(variable, proxy shown without userinfo) that httpx uses for `url`, or None."""
+    from codexlogin.oauth.proxy import proxy_variable_names
+
+    env = os.environ if environ is None else environ
+    names = proxy_variable_names(env)
+    scheme = urlsplit(url).scheme or "https"
+    name = names.get(scheme) or names.get("all")
+    return (name, sanitize_proxy(env[name])) if name and env.get(name) else None
+
+
+def transport_words(kind: str, url: str, message: str, environ: Mapping[str, str] | None = None) -> str:
+    """What a transport failure means, in words: the host for DNS, the proxy variable for a proxy."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "the issuer's host"
+        where = f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    except ValueError:
+        host = where = "the issuer's host"
+    proxy = proxy_for(url, environ) if kind in ("dns", "proxy", "connect") else None
+    if proxy is not None and _bypassed(host, environ):
+        proxy = None
+    named = f"the proxy from {proxy[0]} ({proxy[1]})" if proxy else "the proxy"
+    if kind == "dns" and proxy is not None:  # through a proxy only the proxy's host is looked up here
+        proxy_host = urlsplit(proxy[1]).hostname or proxy[1]
+        return f"cannot resolve {proxy_host}, the host of {named} ({message}); check {proxy[0]}"
+    if kind == "dns":
+        return f"cannot resolve {host} ({message}); check the issuer URL, DNS and the network"
+    if kind == "proxy":
+        return f"{named} refused to connect to {where}: {message}; check the proxy's user name and password (percent-encoded) or NO_PROXY"
+    if kind == "connect" and proxy is not None:
+        return f"{message} (through {named})"
+    return message
+
+
+def _bypassed(host: str, environ: Mapping[str, str] | None) -> bool:
+    """Whether NO_PROXY / no_proxy names `host` (a `*`, the host, or a domain suffix of it)."""
+    env = os.environ if environ is None else environ
+    entries = (env.get("no_proxy") or env.get("NO_PROXY") or "").replace(" ", "").split(",")
+    for entry in filter(None, entries):
+        entry = entry.lower().lstrip(".")
+        if entry == "*" or host.lower() == entry or host.lower().endswith("." + entry):
+            return True
+    return False
+
+
+def transport_failure(endpoint: str, url: str, exc: BaseException) -> IssuerUnreachable:
+    """The IssuerUnreachable for an httpx transport failure of a request to `url`."""
+    kind = classify_transport_error(exc)
+    return IssuerUnreachable(endpoint, kind, transport_words(kind, url, str(exc) or type(exc).__name__))
 
 
 def parse_oauth_error(body: bytes) -> tuple[str | None, str | None]:
@@ -120,12 +287,24 @@ def parse_oauth_error(body: bytes) -> tuple[str | None, str | None]:
     return code, message
 
 
+_DNS_WORDS = (
+    "name or service not known",
+    "nodename nor servname",
+    "getaddrinfo",
+    "temporary failure in name resolution",
+    "no address associated with hostname",
+    "name does not resolve",
+)
+
+
 def classify_transport_error(exc: BaseException) -> str:
-    """"timeout" | "tls" | "dns" | "connect" | "other" for an httpx transport failure."""
+    """"timeout" | "proxy" | "tls" | "dns" | "connect" | "other" for an httpx transport failure."""
     import httpx
 
     if isinstance(exc, httpx.TimeoutException):
         return "timeout"
+    if isinstance(exc, httpx.ProxyError):
+        return "proxy"
     chain: list[BaseException] = []
     cursor: BaseException | None = exc
     while cursor is not None and len(chain) < 10:
@@ -134,7 +313,7 @@ def classify_transport_error(exc: BaseException) -> str:
     if any(isinstance(item, ssl.SSLError) for item in chain) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
         return "tls"
     text = " ".join(str(item) for item in chain).lower()
-    if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+    if any(isinstance(item, socket.gaierror) for item in chain) or any(words in text for words in _DNS_WORDS):
         return "dns"
     if isinstance(exc, httpx.ConnectError):
         return "connect"
