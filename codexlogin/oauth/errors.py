@@ -237,16 +237,17 @@ def transport_words(kind: str, url: str, message: str, environ: Mapping[str, str
     proxy = proxy_for(url, environ) if kind in ("dns", "proxy", "connect") else None
     if proxy is not None and _bypassed(host, environ):
         proxy = None
-    named = f"the proxy from {proxy[0]} ({proxy[1]})" if proxy else "the proxy"
+    # Never a URL right before ")": the log's URL pattern would take the parenthesis for part of it.
+    named = f"the proxy from {proxy[0]} at {proxy[1]}" if proxy else "the proxy"
     if kind == "dns" and proxy is not None:  # through a proxy only the proxy's host is looked up here
         proxy_host = urlsplit(proxy[1]).hostname or proxy[1]
-        return f"cannot resolve {proxy_host}, the host of {named} ({message}); check {proxy[0]}"
+        return f"cannot resolve {proxy_host}, the host of {named}: {message}; check {proxy[0]}"
     if kind == "dns":
         return f"cannot resolve {host} ({message}); check the issuer URL, DNS and the network"
     if kind == "proxy":
         return f"{named} refused to connect to {where}: {message}; check the proxy's user name and password (percent-encoded) or NO_PROXY"
     if kind == "connect" and proxy is not None:
-        return f"{message} (through {named})"
+        return f"{message}; through {named}"
     return message
 
 
