@@ -1,8 +1,10 @@
 """A full `codex login` offline: the project's dev issuer on 127.0.0.1, a scripted browser, real CLI.
 
 Runs the real `codex login` command in a subprocess with CODEX_HOME under ./.demo-home (never
-your real ~/.codex), BROWSER set to the dev issuer's scripted browser, and the issuer set to a
-local development issuer started here. Then shows where auth.json and codex-login.log went.
+your real ~/.codex; `--home DIR` picks another), BROWSER set to this script's `--browse`, which
+drives the dev issuer's scripted browser and says what it saw, and the issuer set to a local
+development issuer started here. Then shows where auth.json and codex-login.log went and the run's
+log tree. Every line it prints is the login's own or starts with `demo:`.
 """
 
 from __future__ import annotations
@@ -17,8 +19,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def main() -> int:
-    home = ROOT / ".demo-home"
+def browse(url: str) -> int:
+    """The scripted browser (standing in for yours), saying in one line what it did."""
+    import io
+
+    from codexlogin.devissuer import browse as scripted_browser
+
+    page = io.StringIO()
+    code = scripted_browser(url, out=page)
+    shown = page.getvalue().strip() or "no page"
+    what = "approved the sign-in and loaded the callback page" if code == 0 else "could not finish the sign-in"
+    print(f"demo: the scripted browser (standing in for yours) {what}: {shown}", file=sys.stderr, flush=True)
+    return code
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--browse"] and len(argv) == 2:
+        return browse(argv[1])
+    home = Path(argv[1]).resolve() if argv[:1] == ["--home"] and len(argv) == 2 else ROOT / ".demo-home"
     home.mkdir(exist_ok=True)
     python = sys.executable
     issuer = subprocess.Popen(
@@ -30,7 +48,7 @@ def main() -> int:
             print(f"demo: the dev issuer did not start (got {issuer_url!r})", file=sys.stderr)
             return 1
         print(f"demo: development issuer at {issuer_url}", file=sys.stderr)
-        env = dict(os.environ, CODEX_HOME=str(home), BROWSER=f"{shlex.quote(python)} -m codexlogin.devissuer browse %s")
+        env = dict(os.environ, CODEX_HOME=str(home), BROWSER=f"{shlex.quote(python)} {shlex.quote(__file__)} --browse %s")
         login = subprocess.run(
             [python, "-m", "codexlogin", "login", "--issuer", issuer_url, "--port", "0", "--timeout", "60"], env=env
         )
@@ -40,6 +58,7 @@ def main() -> int:
         auth = json.loads((home / "auth.json").read_text())
         print(f"\nauth.json:        {home / 'auth.json'} (auth_mode={auth['auth_mode']}, mode 0600)", file=sys.stderr)
         print(f"codex-login.log:  {home / 'log' / 'codex-login.log'}\n", file=sys.stderr)
+        print("demo: the run's log tree, as `codex login log --last 1` renders it for support:", file=sys.stderr, flush=True)
         subprocess.run([python, "-m", "codexlogin", "login", "log", "--last", "1", "--no-color"], env=env)
         return 0
     finally:
@@ -48,4 +67,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

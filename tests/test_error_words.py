@@ -328,3 +328,38 @@ async def test_an_issuer_answering_503_is_exit_10_in_login_as_in_status(tmp_path
     assert code == ExitCode.NETWORK_ERROR
     assert "returned HTTP 503 Service Unavailable: maintenance; the issuer is unavailable, try again later" in err
 
+
+
+# --- the demo explains every line it prints ----------------------------------------------------
+
+LOGIN_LINES = (
+    "Starting local login server on http://localhost:",
+    "If your browser did not open, navigate to this URL to authenticate:",
+    "http://127.0.0.1:",
+    "On a remote or headless machine, use `codex login --device-auth` instead.",
+    "Successfully logged in. Credentials saved to ",
+    "auth.json:        ",
+    "codex-login.log:  ",
+    "demo: ",
+)
+
+
+async def test_the_demo_prints_nothing_unexplained(tmp_path):
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parent.parent / "scripts" / "demo.py"
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and k != "BROWSER"}
+    with trio.fail_after(90):
+        result = await trio.run_process(
+            [sys.executable, str(demo), "--home", str(tmp_path / "home")], env=env,
+            capture_stdout=True, capture_stderr=True, check=False,
+        )
+    out, err = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == 0, err
+    unexplained = [line for line in err.splitlines() if line.strip() and not line.startswith(LOGIN_LINES)]
+    assert unexplained == []
+    assert "HTTP/1.1 200 OK" not in out, "the scripted browser's status line goes to stderr, explained"
+    assert "demo: the scripted browser (standing in for yours) approved the sign-in and loaded the callback page: HTTP/1.1 200 OK" in err
+    assert err.rstrip().endswith("demo: the run's log tree, as `codex login log --last 1` renders it for support:")
+    lines = out.splitlines()
+    assert lines[1].startswith("+-- codex:command/1 => succeeded"), out
