@@ -12,6 +12,7 @@ import json
 import os
 import shlex
 import socket
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -496,3 +497,120 @@ async def serve_app(app, *, task_status=trio.TASK_STATUS_IGNORED):
 async def _bounded(awaitable):
     with trio.fail_after(30):
         return await awaitable
+
+
+# --- colour, wrapping and the browser check where the device login works ------------------------
+
+
+WRAP_REPORT = doctor.Report(
+    [
+        doctor.Check("codex_home", "ok", "CODEX_HOME /home/alice/.codex is writable"),
+        doctor.Check(
+            "browser",
+            "warn",
+            "no browser found (webbrowser could not locate a runnable browser); the device login works with this issuer",
+            "use `codex login --device-auth` (sign in on any device with a code); or set BROWSER to your browser's command",
+        ),
+        doctor.Check("issuer", "fail", "https://auth.example.com/.well-known/openid-configuration: dns after 3 ms", "check DNS"),
+    ]
+)
+
+
+def test_text_snapshot_wrapped_at_60_columns_under_its_own_indent():
+    assert doctor.format_text(WRAP_REPORT, width=60) == (
+        "ok    codex_home  CODEX_HOME /home/alice/.codex is writable\n"
+        "warn  browser     no browser found (webbrowser could not\n"
+        "                  locate a runnable browser); the device\n"
+        "                  login works with this issuer\n"
+        "                  -> use `codex login --device-auth` (sign\n"
+        "                     in on any device with a code); or set\n"
+        "                     BROWSER to your browser's command\n"
+        "FAIL  issuer      https://auth.example.com/.well-known/openi\n"
+        "                  d-configuration: dns after 3 ms\n"
+        "                  -> check DNS\n"
+    )
+
+
+def test_text_snapshot_coloured():
+    report = doctor.Report([doctor.Check("a", "ok", "fine"), doctor.Check("b", "warn", "hm"), doctor.Check("c", "fail", "no", "fix")])
+    assert doctor.format_text(report, color=True, width=80) == (
+        "\x1b[32mok\x1b[0m    a  fine\n"
+        "\x1b[33mwarn\x1b[0m  b  hm\n"
+        "\x1b[1;31mFAIL\x1b[0m  c  no\n"
+        "         -> fix\n"
+    )
+    assert "\x1b" not in doctor.format_text(report) and "\x1b" not in doctor.format_text(report, width=80)
+
+
+@pytest.mark.parametrize("width", [1, 10, 30, 61, 200])
+def test_wrapped_lines_fit_and_keep_every_word(width):
+    text = doctor.format_text(WRAP_REPORT, width=width)
+    limit = max(width, 18 + doctor.MIN_WRAP_COLUMNS)
+    assert all(len(line) <= limit for line in text.splitlines())
+    assert text.replace("\n", "").replace(" ", "") == doctor.format_text(WRAP_REPORT).replace("\n", "").replace(" ", "").replace("->", "->")
+
+
+def test_terminal_layout_only_on_a_terminal():
+    primary, secondary = os.openpty()
+    with os.fdopen(secondary, "w") as tty:
+        assert doctor_command.terminal_layout(tty, {"TERM": "xterm"})[0] is True
+        assert doctor_command.terminal_layout(tty, {"NO_COLOR": "1"})[0] is False
+        assert doctor_command.terminal_layout(tty, {"TERM": "dumb"})[0] is False
+        assert doctor_command.terminal_layout(tty, {})[1] is not None
+    os.close(primary)
+    assert doctor_command.terminal_layout(io.StringIO(), {"TERM": "xterm"}) == (False, None)
+
+
+def test_a_missing_browser_is_a_warning_where_the_device_login_works():
+    failed = (doctor.FAIL, "no browser found", "set BROWSER to your browser's command, or use the device login")
+    status, detail, hint = doctor.without_browser(failed)
+    assert status == "warn" and detail == "no browser found; the device login works with this issuer"
+    assert hint.startswith(doctor.DEVICE_AUTH_HINT)
+    assert doctor.without_browser((doctor.OK, "x", None)) == (doctor.OK, "x", None)
+
+
+@pytest.mark.parametrize(("dialect", "discovery_names_device", "expected"), [("openai", False, "warn"), ("standard", True, "warn"), ("standard", False, "fail")])
+async def test_browser_check_fails_only_where_no_device_login_works(tmp_path, dev_issuer, nursery, monkeypatch, dialect, discovery_names_device, expected):
+    monkeypatch.setenv("BROWSER", "/nonexistent/browser %s")
+    url = dev_issuer.issuer_url if discovery_names_device else await nursery.start(serve_app, date_app(time.time()))
+    _report, checks = await run_checks(make_settings(tmp_path, url, dialect=dialect))
+    assert checks["browser"].status == expected, checks["browser"]
+    if expected == "warn":
+        assert "the device login works with this issuer" in checks["browser"].detail
+        assert checks["browser"].hint.startswith(doctor.DEVICE_AUTH_HINT)
+
+
+async def test_on_a_terminal_doctor_is_coloured_and_wrapped_and_no_color_turns_colour_off(tmp_path, dev_issuer):
+    env = {**os.environ, "CODEX_LOGIN_ISSUER": dev_issuer.issuer_url, "CODEX_LOGIN_PORT": "0", "CODEX_HOME": str(tmp_path / "home"),
+           "COLUMNS": "64", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+
+    async def on_a_terminal(extra):
+        primary, secondary = os.openpty()
+        try:
+            with trio.fail_after(60):
+                process = await trio.lowlevel.open_process(
+                    [sys.executable, "-m", "codexlogin", "login", "doctor"], env={**env, **extra}, stdout=secondary, stderr=secondary, stdin=subprocess.DEVNULL
+                )
+                os.close(secondary)
+                chunks = []
+                while True:
+                    try:
+                        chunk = await trio.to_thread.run_sync(os.read, primary, 65536)
+                    except OSError:  # EIO: the child closed the terminal
+                        break
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                await process.wait()
+        finally:
+            os.close(primary)
+        return process.returncode, b"".join(chunks).decode().replace("\r\n", "\n")
+
+    code, coloured = await on_a_terminal({})
+    assert code == 0, coloured
+    assert "\x1b[32mok\x1b[0m    codex_home" in coloured
+    assert all(len(line) <= 64 for line in coloured.replace("\x1b[32m", "").replace("\x1b[33m", "").replace("\x1b[1;31m", "").replace("\x1b[0m", "").splitlines())
+    assert any(line.startswith(" " * 17) for line in coloured.splitlines()), "long lines continue under the check's indent"
+    code, plain = await on_a_terminal({"NO_COLOR": "1"})
+    assert code == 0 and "\x1b" not in plain and "ok    codex_home" in plain

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -13,6 +16,19 @@ from codexlogin.cli.options import Flag, IssuerOptions
 from codexlogin.support.doctor import ChecksFailed, format_json, format_text, run_checks
 
 
+def terminal_layout(out: IO[str], environ: Mapping[str, str] | None = None) -> tuple[bool, int | None]:
+    """(colour, width) for doctor's text: both only on a terminal; no colour with NO_COLOR or TERM=dumb."""
+    env = os.environ if environ is None else environ
+    try:
+        tty = out.isatty()
+    except (AttributeError, ValueError, OSError):
+        tty = False
+    if not tty:
+        return False, None
+    color = not env.get("NO_COLOR") and env.get("TERM") != "dumb"
+    return color, shutil.get_terminal_size().columns
+
+
 def run_doctor(settings: Any, *, as_json: bool = False, stdout: IO[str] | None = None) -> int:
     """Run the checks as the logged flow `login doctor`, print the report, return the exit code."""
     import trio
@@ -20,7 +36,8 @@ def run_doctor(settings: Any, *, as_json: bool = False, stdout: IO[str] | None =
     out = stdout or sys.stdout
     with logged_run("login doctor", "doctor", settings):
         report = trio.run(run_checks, settings)
-        out.write(format_json(report) if as_json else format_text(report))
+        color, width = terminal_layout(out)
+        out.write(format_json(report) if as_json else format_text(report, color=color, width=width))
         out.flush()
         if not report.ok:
             names = ", ".join(check.name for check in report.failed)
@@ -44,7 +61,8 @@ def doctor(
     auth.json has mode 0600; the callback port is free (or held by a codex login of ours);
     127.0.0.1 can be bound; a browser can be launched (with hints for SSH, WSL and no display);
     the custom CA bundle loads; the issuer answers (timing, proxy and CA shown); the local clock
-    agrees with the issuer's. Each line reads ok, warn or FAIL, and what to do. Every check is
+    agrees with the issuer's. Each line reads ok, warn or FAIL, and what to do (coloured, and wrapped
+    at the terminal's width, on a terminal only; NO_COLOR turns colour off). Every check is
     recorded in codex-login.log. Exit codes: 0 no check failed (warnings allowed), 1 a check
     failed, 2 usage or configuration error.
 

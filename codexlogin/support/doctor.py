@@ -13,7 +13,14 @@ Checks, printed in this order (they run concurrently where they wait on I/O):
   clock          the local clock agrees with the issuer's Date header (within 5 minutes)
 
 Each check ends `ok`, `warn` (login should work, but read the hint) or `FAIL` (login will likely
-fail; the hint says what to do). Every check is also an action `codex:doctor:<name>` in
+fail; the hint says what to do). No browser is a warning, not a failure, where the device login
+works: the openai dialect, or a standard issuer whose discovery document names a
+`device_authorization_endpoint`.
+
+On a terminal the status words are coloured (ok green, warn yellow, FAIL red; never with NO_COLOR,
+TERM=dumb or when not a terminal) and long lines wrap at the terminal's width under the check's
+own indent, the hint on its own line (`format_text(report, color=, width=)`); piped output keeps
+one line per check. Every check is also an action `codex:doctor:<name>` in
 codex-login.log, under the run's `codex:command` root (command "login doctor"); a failed check
 ends its action failed with `status`, `hint` and `duration_ms`.
 
@@ -37,6 +44,7 @@ import socket
 import stat
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -193,16 +201,36 @@ def describe_skew(skew: float) -> str:
     return f"{text} {'ahead of' if skew > 0 else 'behind'}"
 
 
-def format_text(report: Report) -> str:
-    """One line per check: status, name, detail, then `-> hint` when there is one."""
-    width = max((len(check.name) for check in report.checks), default=0)
+#: SGR colours of the status words on a terminal.
+STATUS_COLORS = {OK: "32", WARN: "33", FAIL: "1;31"}
+MIN_WRAP_COLUMNS = 24  # narrower than this after the indent, lines run over instead
+
+
+def format_text(report: Report, *, color: bool = False, width: int | None = None) -> str:
+    """One line per check: status, name, detail, then `-> hint` when there is one.
+
+    `width` (a terminal's columns): wrap the detail under the check's own indent and put the hint
+    on its own line(s) beneath it. `color`: the status word in its colour (STATUS_COLORS).
+    """
+    name_width = max((len(check.name) for check in report.checks), default=0)
+    indent = " " * (4 + 2 + name_width + 2)
     lines = []
     for check in report.checks:
         label = "FAIL" if check.status == FAIL else check.status
-        line = f"{label:<4}  {check.name:<{width}}  {check.detail}"
+        shown = f"\x1b[{STATUS_COLORS.get(check.status, '0')}m{label}\x1b[0m{' ' * (4 - len(label))}" if color else f"{label:<4}"
+        head = f"{shown}  {check.name:<{name_width}}  "
+        if width is None:
+            line = head + check.detail
+            if check.hint:
+                line += f" -> {check.hint}"
+            lines.append(line)
+            continue
+        columns = max(width - len(indent), MIN_WRAP_COLUMNS)
+        body = textwrap.wrap(check.detail, columns, break_on_hyphens=False) or [""]
         if check.hint:
-            line += f" -> {check.hint}"
-        lines.append(line)
+            body += textwrap.wrap(f"-> {check.hint}", columns, subsequent_indent="   ", break_on_hyphens=False)
+        lines.append(head + body[0])
+        lines.extend(indent + part for part in body[1:])
     if report.ok:
         warnings = sum(check.status == WARN for check in report.checks)
         tail = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
@@ -431,6 +459,17 @@ def _read_proc_version() -> str:
         return ""
 
 
+def without_browser(result: Result) -> Result:
+    """A browser failure where the device login works: a warning, advising the device login."""
+    status, detail, hint = result
+    if status != FAIL:
+        return result
+    advice = f"{DEVICE_AUTH_HINT}; or set BROWSER to your browser's command, or open the printed URL yourself"
+    if hint and hint.startswith(DEVICE_AUTH_HINT):  # e.g. the SSH advice: device login or a port forward
+        advice = hint
+    return WARN, f"{detail}; the device login works with this issuer", advice
+
+
 def browser_result(settings: Any, environ: Mapping[str, str], platform: str, proc_version: str) -> Result:
     remote = remote_context(environ, platform, proc_version)
     if settings.no_browser:
@@ -448,15 +487,20 @@ def browser_result(settings: Any, environ: Mapping[str, str], platform: str, pro
     return OK, f"{found}", None
 
 
-async def check_browser(settings: Any, timeout: float) -> Result:
+async def check_browser(settings: Any, timeout: float, device_login: Callable[[], Awaitable[bool]] | None = None) -> Result:
+    """browser_result in a thread, bounded; a failure is a warning when `device_login()` says the
+    device login works with this issuer."""
     import trio
 
     environ = dict(os.environ)
+    result: Result = (WARN, f"looking for a browser took longer than {timeout:g} s", "set BROWSER to your browser's command")
     with trio.move_on_after(timeout):
-        return await trio.to_thread.run_sync(
+        result = await trio.to_thread.run_sync(
             browser_result, settings, environ, sys.platform, _read_proc_version(), abandon_on_cancel=True
         )
-    return WARN, f"looking for a browser took longer than {timeout:g} s", "set BROWSER to your browser's command"
+    if result[0] == FAIL and device_login is not None and await device_login():
+        return without_browser(result)
+    return result
 
 
 # --- the issuer -------------------------------------------------------------------------------
@@ -487,6 +531,7 @@ class IssuerProbe:
     date_header: str | None = None
     received_at: float | None = None
     reachable: bool = False
+    device_authorization: bool = False  # the discovery document names a device_authorization_endpoint
 
 
 _TRANSPORT_HINTS = {
@@ -540,6 +585,7 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
         if response.status_code >= 500:
             return WARN, facts, "the issuer has a problem right now; try again later"
         named = _discovery_issuer(response)
+        probe.device_authorization = _discovery_field(response, "device_authorization_endpoint") is not None
         if named is not None and named.rstrip("/") != settings.issuer_base:
             return (
                 WARN,
@@ -552,14 +598,18 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
 
 
 def _discovery_issuer(response: Any) -> str | None:
+    return _discovery_field(response, "issuer")
+
+
+def _discovery_field(response: Any, name: str) -> str | None:
     if response.status_code != 200:
         return None
     try:
         data = response.json()
     except (ValueError, UnicodeDecodeError):
         return None
-    issuer = data.get("issuer") if isinstance(data, dict) else None
-    return issuer if isinstance(issuer, str) and issuer else None
+    value = data.get(name) if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def clock_result(probe: IssuerProbe) -> Result:
@@ -625,10 +675,25 @@ async def run_checks(settings: Any) -> Report:
 
         return call
 
+    probe = IssuerProbe()
+    issuer_checked = trio.Event()
+
+    async def device_login() -> bool:
+        """Whether `codex login --device-auth` works here: always in the openai dialect (0.171's
+        device endpoints), for a standard issuer when its discovery document names the endpoint."""
+        from codexlogin.oauth.dialects import dialect_for
+
+        if dialect_for(settings).device_protocol == "openai":
+            return True
+        await issuer_checked.wait()
+        return probe.device_authorization
+
     async def issuer_chain() -> None:
-        probe = IssuerProbe()
         ca = await _run_one("ca_bundle", results, sync(check_ca_bundle))
-        await _run_one("issuer", results, lambda: check_issuer(settings, timeout, probe, ca.status == FAIL))
+        try:
+            await _run_one("issuer", results, lambda: check_issuer(settings, timeout, probe, ca.status == FAIL))
+        finally:
+            issuer_checked.set()
 
         async def clock() -> Result:
             return clock_result(probe)
@@ -638,7 +703,7 @@ async def run_checks(settings: Any) -> Report:
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_run_one, "callback_port", results, lambda: check_callback_port(settings))
         nursery.start_soon(_run_one, "loopback", results, lambda: check_loopback(settings))
-        nursery.start_soon(_run_one, "browser", results, lambda: check_browser(settings, timeout))
+        nursery.start_soon(_run_one, "browser", results, lambda: check_browser(settings, timeout, device_login))
         nursery.start_soon(issuer_chain)
         for name, fn in (("codex_home", check_codex_home), ("log_dir", check_log_dir), ("auth_json", check_auth_json)):
             await _run_one(name, results, sync(fn))
