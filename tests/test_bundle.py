@@ -164,8 +164,11 @@ async def test_planted_secrets_never_reach_any_member(tmp_path, dev_issuer, caps
 async def test_tar_gz_variant(tmp_path, dev_issuer, capsys):
     await logged_in(tmp_path, dev_issuer.issuer_url)
     target = tmp_path / "out" / "support.tar.gz"
-    code, out, _ = await make_bundle(tmp_path, dev_issuer.issuer_url, capsys, output=target)
+    target.parent.mkdir()  # -o never creates directories
+    code, out, err = await make_bundle(tmp_path, dev_issuer.issuer_url, capsys, output=target)
     assert code == 0 and out == f"{target}\n"
+    assert err.endswith("Support bundle written (mode 0600): send this file to support; it holds no credentials"
+                        " (no auth.json, tokens, API keys or keyring contents).\n")
     assert tarfile.is_tarfile(target) and not zipfile.is_zipfile(target)
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     members, modes = read_members(target)
@@ -213,6 +216,14 @@ async def test_unwritable_output_exits_7_and_bad_last_exits_2(tmp_path, capsys):
     assert code == 7 and out == "" and err.startswith(f"error: cannot write {blocker / 'b.zip'}")
     code, out, err = await make_bundle(tmp_path, "http://127.0.0.1:1", capsys, last=0)
     assert code == 2 and err == "error: --last must be at least 1, got 0\n"
+
+
+async def test_a_missing_output_directory_is_one_line_and_exit_2_and_is_not_created(tmp_path, capsys):
+    target = tmp_path / "missing" / "deeper" / "b.zip"
+    code, out, err = await make_bundle(tmp_path, "http://127.0.0.1:1", capsys, output=target)
+    assert code == 2 and out == ""
+    assert err == f"error: -o {target}: the directory {target.parent} does not exist; create it first or choose another path\n"
+    assert not (tmp_path / "missing").exists()
 
 
 async def test_as_a_subprocess(tmp_path, dev_issuer):

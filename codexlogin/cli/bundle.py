@@ -11,7 +11,7 @@ from cyclopts import Parameter
 from codexlogin.cli.boundary import command, logged_run
 from codexlogin.cli.options import Flag, IssuerOptions
 from codexlogin.errors import UsageError
-from codexlogin.support.bundle import DEFAULT_LAST, resolve_output, snapshot_log, write_bundle
+from codexlogin.support.bundle import DEFAULT_LAST, WHAT_TO_DO, resolve_output, snapshot_log, write_bundle
 
 
 @command
@@ -26,14 +26,15 @@ def bundle(
     The file (zip, or tar.gz when the name ends so) holds the last runs of codex-login.log as
     trees, JSON and a summary, all scrubbed of secrets; `codex login doctor` run now (as JSON and
     text); codexlogin, library, Python and OS versions; and the login settings with secrets
-    removed. It never holds auth.json, tokens, API keys or keyring contents. Written with mode
-    0600; its path is printed. Exit codes: 0 written, 2 usage error, 7 cannot be written.
+    removed. It never holds auth.json, tokens, API keys or keyring contents: send it to support.
+    Written with mode 0600; its path is printed. Directories are never created: a missing one is a
+    usage error. Exit codes: 0 written, 2 usage error (a missing -o directory), 7 cannot be written.
 
     Parameters
     ----------
     output
-        Where to write (default ./codex-login-support-YYYYMMDDTHHMMSSZ.zip, UTC; a directory gets that name
-        inside; a name ending in .tar.gz or .tgz writes a gzipped tar).
+        Where to write (default ./codex-login-support-YYYYMMDDTHHMMSSZ.zip, UTC; an existing directory gets
+        that name inside; a name ending in .tar.gz or .tgz writes a gzipped tar).
     last
         How many of the most recent runs of codex-login.log to include.
     """
@@ -48,4 +49,5 @@ def bundle(
         if note.startswith(("no codex-login.log", "cannot read")):
             print(f"note: {note}", file=sys.stderr, flush=True)
     print(written, flush=True)
+    print(f"Support bundle written (mode 0600): {WHAT_TO_DO}.", file=sys.stderr, flush=True)
     return 0

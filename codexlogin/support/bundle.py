@@ -17,8 +17,10 @@ tokens, API keys, the cancel key, keyring contents, raw log lines. The log is re
 run writes to it, so the bundle's own run is not in it.
 
 The archive is built in memory and written atomically with mode 0600
-(storage.write_private_file_atomically); its path is printed on stdout. Exit codes: 0 written
-(even when doctor checks failed or there is no log), 2 usage error, 7 the file cannot be written.
+(storage.write_private_file_atomically); its path is printed on stdout, and on stderr what to do
+with it (WHAT_TO_DO). `-o` never creates directories: a missing parent is a usage error. Exit
+codes: 0 written (even when doctor checks failed or there is no log), 2 usage error (a missing
+directory too), 7 the file cannot be written.
 """
 
 from __future__ import annotations
@@ -68,13 +70,24 @@ def archive_kind(path: Path) -> str:
     return "tar.gz" if name.endswith((".tar.gz", ".tgz")) else "zip"
 
 
+#: What the command says after writing the file (stderr; the path itself goes to stdout).
+WHAT_TO_DO = "send this file to support; it holds no credentials (no auth.json, tokens, API keys or keyring contents)"
+
+
 def resolve_output(output: Path | None, now: datetime | None = None) -> Path:
-    """`-o PATH` made absolute (a directory gets the default name inside), else the default in cwd."""
+    """`-o PATH` made absolute (a directory gets the default name inside), else the default in cwd.
+
+    A missing parent directory is a usage error (exit 2): the bundle never creates directories.
+    """
+    from codexlogin.errors import UsageError
+
     if output is None:
         return Path.cwd() / default_name(now)
     output = output.expanduser().absolute()
     if output.is_dir():
         return output / default_name(now)
+    if not output.parent.exists() and not output.parent.is_symlink():
+        raise UsageError(f"-o {output}: the directory {output.parent} does not exist; create it first or choose another path")
     return output
 
 
