@@ -173,11 +173,26 @@ def _read_config_file(path: Path) -> dict[str, object]:
     return {key: value for key, value in data.items() if key in _KEYS}
 
 
+def source_label(layer: str, key: str) -> str:
+    """Where a setting came from, as `codex login config` shows it."""
+    if layer == "environment":
+        return f"env {ENV_PREFIX}{key.upper()}"
+    if layer == "-c":
+        return f"-c {key}"
+    if layer == "flags":
+        return f"--{key.replace('_', '-')}"
+    return "config.toml"
+
+
 def load_settings(
     flags: Mapping[str, object] | None = None,
     overrides: list[str] | tuple[str, ...] = (),
     environ: Mapping[str, str] | None = None,
+    *,
+    sources: dict[str, str] | None = None,
 ) -> Settings:
+    """The effective settings. `sources`, when given, is filled with where each setting that is not
+    a default came from (`source_label`), and `codex_home` with `env CODEX_HOME` when it is set."""
     environ = os.environ if environ is None else environ
     codex_home = default_codex_home(environ)
     login_overrides, ignored = parse_overrides(overrides)
@@ -198,6 +213,10 @@ def load_settings(
     for source, layer in layers:
         for key, value in layer.items():
             values[key] = _coerce(key, value, source)
+            if sources is not None:
+                sources[key] = source_label(source, key)
+    if sources is not None and environ.get("CODEX_HOME"):
+        sources["codex_home"] = "env CODEX_HOME"
     settings = replace(Settings(codex_home=codex_home), **values, ignored_overrides=ignored)
     validate(settings)
     return settings

@@ -45,6 +45,7 @@ login_app.command("codexlogin.cli.status:status", name="status")
 login_app.command("codexlogin.cli.log:log", name="log")
 login_app.command("codexlogin.cli.doctor:doctor", name="doctor")
 login_app.command("codexlogin.cli.bundle:bundle", name="bundle")
+login_app.command("codexlogin.cli.settings:config", name="config")
 app.command("codexlogin.cli.logout:logout", name="logout")
 
 
