@@ -363,3 +363,14 @@ async def test_the_demo_prints_nothing_unexplained(tmp_path):
     assert err.rstrip().endswith("demo: the run's log tree, as `codex login log --last 1` renders it for support:")
     lines = out.splitlines()
     assert lines[1].startswith("+-- codex:command/1 => succeeded"), out
+
+
+def test_replies_that_mean_not_yet_are_not_kept_for_verbose():
+    errors.forget_raw_replies()
+    IssuerRejected("token endpoint", 400, "authorization_pending", None, '{"error": "authorization_pending"}')
+    IssuerRejected("token endpoint", 400, "slow_down", None, '{"error": "slow_down"}')
+    assert errors.raw_replies() == []
+    not_yet = IssuerRejected("device token endpoint", 403, None, None, '{"detail": "not yet"}')
+    denied = IssuerRejected("token endpoint", 400, "access_denied", None, '{"error": "access_denied"}')
+    not_yet.expected()
+    assert [what for what, _body, _s in errors.raw_replies()] == ["token endpoint"] and denied.status == 400

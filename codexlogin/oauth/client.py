@@ -296,6 +296,7 @@ class IssuerClient:
             )
         except IssuerRejected as error:
             if error.status in (403, 404):
+                error.expected()  # "not yet": no error reply for --verbose
                 return None
             raise
         fields = [data.get(name) for name in ("authorization_code", "code_verifier")]

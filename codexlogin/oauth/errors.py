@@ -127,9 +127,15 @@ def forget_raw_replies() -> None:
     _raw_replies.clear()
 
 
-def _keep_raw_reply(what: str, body: str, summarised: bool) -> None:
-    _raw_replies.append((what, mask_clip(body, MAX_RAW_REPLY_CHARS), summarised))
+#: Replies that are the protocol going as planned (RFC 8628 §3.5 "not yet"), not kept for --verbose.
+NOT_AN_ERROR = frozenset({"authorization_pending", "slow_down"})
+
+
+def _keep_raw_reply(what: str, body: str, summarised: bool) -> tuple[str, str, bool]:
+    entry = (what, mask_clip(body, MAX_RAW_REPLY_CHARS), summarised)
+    _raw_replies.append(entry)
     del _raw_replies[:-MAX_RAW_REPLIES]
+    return entry
 
 
 class IssuerError(Exception):
@@ -193,11 +199,18 @@ class IssuerRejected(IssuerError):
             what = f"{endpoint} returned HTTP {status_words(status)}"
             summary = f"{what} with a non-OAuth body"
             detail = f"{what}: {mask_clip(body_text.strip(), MAX_DETAIL_CHARS) or '(empty body)'}"
-        if body_text.strip():
-            _keep_raw_reply(endpoint, body_text, summarised=not error_code and looks_like_html(body_text))
+        self._raw_entry: tuple[str, str, bool] | None = None
+        if body_text.strip() and error_code not in NOT_AN_ERROR:
+            self._raw_entry = _keep_raw_reply(endpoint, body_text, summarised=not error_code and looks_like_html(body_text))
         if self.request_id:
             detail += f" (request id: {self.request_id})"
         super().__init__(scrub_text(summary), detail=detail)
+
+    def expected(self) -> None:
+        """This reply is the protocol going as planned (e.g. the openai device poll's 403 "not yet"):
+        not an error reply that --verbose should show."""
+        if self._raw_entry in _raw_replies:
+            _raw_replies.remove(self._raw_entry)
 
     def log_fields(self) -> dict[str, object]:
         fields = super().log_fields()
