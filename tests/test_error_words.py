@@ -374,3 +374,16 @@ def test_replies_that_mean_not_yet_are_not_kept_for_verbose():
     denied = IssuerRejected("token endpoint", 400, "access_denied", None, '{"error": "access_denied"}')
     not_yet.expected()
     assert [what for what, _body, _s in errors.raw_replies()] == ["token endpoint"] and denied.status == 400
+
+
+async def test_doctor_names_the_refusing_proxy_too(tmp_path, nursery):
+    seen: list[bytes] = []
+    port = await nursery.start(lambda task_status: refusing_proxy(task_status, seen=seen))
+    env = env_for(tmp_path, HTTPS_PROXY=f"http://alice:s3cret-pw@127.0.0.1:{port}")
+    with trio.fail_after(60):
+        code, out, err = await codex("login", "doctor", "--json", "--issuer", "https://auth.example.com", env=env)
+    assert code == 1, err
+    issuer = next(check for check in json.loads(out)["checks"] if check["name"] == "issuer")
+    assert issuer["status"] == "fail"
+    assert "proxy after" in issuer["detail"] and f"the proxy from HTTPS_PROXY at http://127.0.0.1:{port} refused to connect to auth.example.com:443: 407" in issuer["detail"]
+    assert "NO_PROXY" in issuer["hint"] and "s3cret" not in out + err

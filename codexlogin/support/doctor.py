@@ -538,6 +538,7 @@ _TRANSPORT_HINTS = {
     "timeout": "check your network, VPN or proxy (HTTPS_PROXY); the issuer did not answer in time",
     "connect": "check your network, firewall or proxy settings (HTTPS_PROXY, NO_PROXY) and the issuer URL",
     "dns": "check DNS and your network connection, and the issuer URL",
+    "proxy": "fix the proxy's credentials in that variable, or add the issuer's host to NO_PROXY",
     "tls": "TLS verification failed: if your network inspects TLS, set CODEX_CA_CERTIFICATE to your organisation's CA bundle (PEM)",
     "other": "check your network and proxy settings",
 }
@@ -549,7 +550,7 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
 
     from codexlogin.oauth.client import issuer_session
     from codexlogin.oauth.dialects import dialect_for
-    from codexlogin.oauth.errors import classify_transport_error
+    from codexlogin.oauth.errors import classify_transport_error, transport_words
     from codexlogin.oauth.proxy import PROXY_URL_ADVICE, check_proxy_environment
 
     url = settings.issuer_base + DISCOVERY_PATH
@@ -572,8 +573,9 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
                 response = await issuer.http.get(url)
     except trio.TooSlowError:
         kind, message = "timeout", f"no reply within {timeout:g} s"
-    except httpx.HTTPError as exc:
-        kind, message = classify_transport_error(exc), scrub_text(str(exc) or type(exc).__name__)
+    except httpx.HTTPError as exc:  # in words: the host DNS could not resolve, the proxy variable
+        kind = classify_transport_error(exc)
+        message = scrub_text(transport_words(kind, url, str(exc) or type(exc).__name__))
     except UsageError as error:  # the CA bundle changed under us
         return FAIL, error.detail, "fix the CA bundle first"
     else:
