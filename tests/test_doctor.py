@@ -580,6 +580,7 @@ async def test_browser_check_fails_only_where_no_device_login_works(tmp_path, de
         assert checks["browser"].hint.startswith(doctor.DEVICE_AUTH_HINT)
 
 
+@pytest.mark.concurrency  # a worker thread reads the terminal while the child writes to it
 async def test_on_a_terminal_doctor_is_coloured_and_wrapped_and_no_color_turns_colour_off(tmp_path, dev_issuer):
     env = {**os.environ, "CODEX_LOGIN_ISSUER": dev_issuer.issuer_url, "CODEX_LOGIN_PORT": "0", "CODEX_HOME": str(tmp_path / "home"),
            "COLUMNS": "64", "TERM": "xterm"}

@@ -113,7 +113,7 @@ def page_summary(body: str) -> tuple[str | None, str | None]:
     return title, first
 
 
-# The raw replies that were not shown whole, masked as `.detail` is, for `--verbose` (terminal only).
+# The issuer's error replies as they came, masked as `.detail` is, for `--verbose` (terminal only).
 _raw_replies: list[tuple[str, str, bool]] = []
 
 
