@@ -6,13 +6,12 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import IO, Annotated, Any
 
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command, logged_run
-from codexlogin.cli.options import Flag, IssuerOptions
+from codexlogin.cli.options import IssuerOptions
 from codexlogin.support.doctor import ChecksFailed, format_json, format_text, run_checks
 
 
