@@ -22,6 +22,7 @@ from codexlogin import diagnostics
 from codexlogin.config import Settings
 from codexlogin.credentials.model import AuthDotJson
 from codexlogin.credentials.policy import check_login_method
+from codexlogin.credentials.store import check_writable
 from codexlogin.errors import Cancelled, LoginFailure, Terminated, TimedOut
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
 from codexlogin.flows.ui import LoginUI
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 
 
 def make_completer(
-    settings: Settings, issuer: IssuerClient, redirect_uri: str, pkce: PkceCodes, ui: LoginUI
+    settings: Settings, issuer: IssuerClient, redirect_uri: str, pkce: PkceCodes, ui: LoginUI, *, deadline: float | None = None
 ) -> Callable[[str], Awaitable[AuthDotJson]]:
     async def complete(code: str) -> AuthDotJson:
         with diagnostics.token_exchange_action(settings.issuer, settings.token_endpoint, redirect_uri) as action:
@@ -61,7 +62,7 @@ def make_completer(
             except IssuerError as error:
                 raise exchange_failed(error) from None
             action.add_success_fields(status=token_response.status)
-        auth, _backend = await complete_chatgpt_login(settings, issuer, token_response, ui)
+        auth, _backend = await complete_chatgpt_login(settings, issuer, token_response, ui, deadline=deadline)
         return auth
 
     return complete
@@ -130,7 +131,9 @@ async def browser_login(
     without it the same preparation happens here.
     """
     check_login_method(settings, "chatgpt")  # forced_login_method = api refuses the browser login
+    deadline = trio.current_time() + settings.timeout if settings.timeout > 0 else None  # bounds the save too
     if prepared is None:
+        check_writable(settings)  # the keyring store too (prepare checks the file store only)
         prepared = prepare_browser_login(settings)
     pkce, state, cancel_key = prepared.pkce, prepared.state, prepared.cancel_key
     register_secrets(state, pkce.verifier, cancel_key)  # redacted by value wherever they appear
@@ -149,7 +152,7 @@ async def browser_login(
                 state,
                 port,
                 cancel_key,
-                make_completer(settings, issuer, redirect_uri, pkce, ui),
+                make_completer(settings, issuer, redirect_uri, pkce, ui, deadline=deadline),
                 expected_issuer=settings.issuer,
                 state_suffix=issuer.dialect.state_suffix,
             )

@@ -144,7 +144,10 @@ def check_store_writable(settings: Settings) -> None:
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         os.close(fd)
-        os.unlink(probe)
+        try:
+            os.unlink(probe)
+        except FileNotFoundError:  # a save in another login cleaned it up as a stale temp file
+            pass
     except OSError as exc:
         raise StorageFailed(
             f"cannot save credentials in {home}: {exc.strerror or exc}; nothing was opened."
