@@ -187,10 +187,14 @@ def test_without_ipv6_in_a_real_network_namespace(tmp_path):
 
 
 @pytest.mark.concurrency
-async def test_a_login_with_another_codex_home_is_named_and_left_running(tmp_path, dev_issuer):
+@pytest.mark.parametrize("second_home", ["private", "world_writable"])
+async def test_a_login_with_another_codex_home_is_named_and_left_running(tmp_path, dev_issuer, second_home):
     port = free_port()
     first = Run(replace(make_settings(tmp_path / "a", dev_issuer.issuer_url, port=port), codex_home=tmp_path / "home-a"))
     second = Run(replace(make_settings(tmp_path / "b", dev_issuer.issuer_url, port=port), codex_home=tmp_path / "home-b"))
+    if second_home == "world_writable":  # its cancel key is not trusted: it cannot prove anything
+        second.settings.codex_home.mkdir()
+        second.settings.codex_home.chmod(0o777)
     listening = trio.Event()
 
     async def wait(run, url):
@@ -205,6 +209,10 @@ async def test_a_login_with_another_codex_home_is_named_and_left_running(tmp_pat
             assert failure.exit_code == 6
             assert f"port {port} is in use by another codex login (other CODEX_HOME)" in failure.detail
             assert "Ctrl-C" in failure.detail and "same CODEX_HOME" in failure.detail
+            if second_home == "world_writable":
+                assert "no usable login-cancel.key" in failure.detail and "others cannot write" in failure.detail
+            else:
+                assert "its login-cancel.key differs" in failure.detail
             assert "another program" not in failure.detail
             assert first.result is None, "the other home's login keeps its port"
             # the first login is still there and still works
@@ -583,3 +591,90 @@ async def test_a_lock_held_by_another_process_is_bounded_by_the_login_timeout(tm
     revoked = revoked_tokens(dev_issuer)
     assert len(revoked) == 1 and not dev_issuer.token_active(revoked[0])
     assert not settings.auth_file.exists()
+
+
+async def test_a_device_login_that_cannot_save_revokes_the_new_tokens(tmp_path, mock_clock, dev_issuer):
+    from tests.test_device_flow import Run as DeviceRun
+    from tests.test_device_flow import make_settings as device_settings
+
+    settings = device_settings(tmp_path, dev_issuer.issuer_url)
+    settings.auth_file.mkdir(parents=True)  # the save fails after the check: EISDIR, as root too
+
+    async def user(run):
+        while run.user_code() is None:
+            await trio.sleep(0.5)
+        dev_issuer.approve_device(run.user_code())
+
+    with trio.fail_after(120):
+        failure = await DeviceRun(settings)(user)
+    assert isinstance(failure, StorageFailed) and failure.exit_code == 7, failure
+    assert "the new tokens were revoked at the issuer" in failure.detail
+    revoked = revoked_tokens(dev_issuer)
+    assert len(revoked) == 1 and not dev_issuer.token_active(revoked[0])
+
+
+KEY_RACER = """
+import sys, time
+from pathlib import Path
+from codexlogin.listener.prepare import load_or_create_cancel_key
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+print(load_or_create_cancel_key(Path(sys.argv[1])))
+"""
+
+
+@pytest.mark.concurrency
+@pytest.mark.parametrize("start_with", ["nothing", "empty"])
+def test_logins_starting_together_agree_on_one_cancel_key(tmp_path, start_with):
+    """Real processes racing for a fresh (or empty) key: every one ends with the key on disk
+    (takeover between them works), and no temp file is left."""
+    home = tmp_path / "codexhome"
+    home.mkdir(mode=0o700)
+    if start_with == "empty":
+        (home / CANCEL_KEY_FILE).write_bytes(b"")
+        (home / CANCEL_KEY_FILE).chmod(0o600)
+    start = time.time() + 1.5
+    racers = [
+        subprocess.Popen([sys.executable, "-c", KEY_RACER, str(home), str(start)], stdout=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    keys = []
+    for racer in racers:
+        out, _ = racer.communicate(timeout=60)
+        keys.append(out.strip())
+    on_disk = (home / CANCEL_KEY_FILE).read_text()
+    assert len(on_disk) >= 32
+    if start_with == "nothing":  # the exclusive link: exactly one key wins, everyone reads it
+        assert keys == [on_disk] * len(keys)
+    else:  # replacing a broken key has no lock: every racer has a valid key, most (usually all) the one on disk
+        assert all(len(key) >= 32 and key != "None" for key in keys)
+        assert on_disk in keys
+    assert sorted(p.name for p in home.iterdir()) == [CANCEL_KEY_FILE]
+
+
+from hypothesis import HealthCheck, given, settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.one_of(st.binary(max_size=80), st.text(KEY_ALPHABET, max_size=60).map(str.encode)), mode=st.sampled_from([0o600, 0o400, 0o640, 0o644, 0o660, 0o666, 0o700]))
+def test_whatever_the_key_file_holds_the_key_used_is_valid_and_on_disk(tmp_path_factory, content, mode):
+    home = tmp_path_factory.mktemp("keyprop")
+    home.chmod(0o700)
+    (home / CANCEL_KEY_FILE).write_bytes(content)
+    (home / CANCEL_KEY_FILE).chmod(mode)
+    key = load_or_create_cancel_key(home)
+    assert key is not None and len(key) >= 32 and key.isprintable() and " " not in key
+    assert (home / CANCEL_KEY_FILE).read_text().strip() == key
+    if mode & 0o077:  # readable or writable by others: never trusted, replaced by a private one
+        assert key.encode() != content.strip()
+        assert stat.S_IMODE((home / CANCEL_KEY_FILE).stat().st_mode) == 0o600
+    elif len(content) >= 32 and all(chr(b) in KEY_ALPHABET for b in content):
+        assert key.encode() == content, "a good private key of ours is kept"
+    else:
+        assert key.encode() != content.strip(), "an empty, short or corrupt key is replaced"
+    assert load_or_create_cancel_key(home) == key

@@ -149,11 +149,16 @@ async def bind_callback_socket(ports: tuple[int, ...], cancel_key: str | None, *
     six = [port for port, attempt in attempts if attempt.ipv6_busy]
     if ours:
         busy = " and ".join(str(port) for port in ours)
+        why = (
+            "it refused this login's takeover because its login-cancel.key differs"
+            if cancel_key
+            else "this login has no usable login-cancel.key to take it over with"
+            " (CODEX_HOME must be a directory of yours that others cannot write)"
+        )
         raise PortUnavailable(
-            f"port {busy} {'is' if len(ours) == 1 else 'are'} in use by another codex login (other CODEX_HOME):"
-            " it refused this login's takeover because its login-cancel.key differs;"
-            " finish or cancel that login (Ctrl-C in its terminal), run this one with the same CODEX_HOME"
-            f" so it can take over, {advice}"
+            f"port {busy} {'is' if len(ours) == 1 else 'are'} in use by another codex login (other CODEX_HOME): {why};"
+            " finish or cancel that login (Ctrl-C in its terminal), or run this one with the same CODEX_HOME"
+            f" so it takes over{', ' + advice if others_allowed else ''}"
         )
     if six:
         raise ipv6_busy(six[0])
