@@ -143,14 +143,15 @@ async def test_the_cli_names_the_ipv6_holder_and_exits_6(tmp_path, dev_issuer):
     assert "http://" not in err.split("error:")[0], "no sign-in URL before the refusal"
 
 
-def test_without_ipv6_the_login_goes_on_with_127_0_0_1(tmp_path, monkeypatch):
+@pytest.mark.parametrize("code", [errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT])
+def test_without_ipv6_the_login_goes_on_with_127_0_0_1(tmp_path, monkeypatch, code):
     """A host without IPv6: binding ::1 fails with EADDRNOTAVAIL / EAFNOSUPPORT."""
     real_socket = socket.socket
 
     class NoIPv6(real_socket):
         def bind(self, address):
             if self.family == socket.AF_INET6:
-                raise OSError(errno.EADDRNOTAVAIL, os.strerror(errno.EADDRNOTAVAIL))
+                raise OSError(code, os.strerror(code))
             return super().bind(address)
 
     monkeypatch.setattr(socket, "socket", NoIPv6)
