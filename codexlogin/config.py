@@ -156,7 +156,7 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> tuple[dict[str, str],
 def _read_config_file(path: Path) -> dict[str, object]:
     try:
         handle = path.open("rb")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # also: CODEX_HOME under a regular file
         return {}
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None

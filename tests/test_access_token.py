@@ -43,6 +43,7 @@ def write_pat_file(data=PAT_FILE):
     path = settings().auth_file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data))
+    path.chmod(0o600)  # as codex writes it: a looser mode is warned about
 
 
 def run_status(capsys, *args, **options):

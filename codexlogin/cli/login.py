@@ -78,6 +78,10 @@ def _browser_login(settings: Settings) -> int:
     from codexlogin.listener.prepare import hold_early_sigterm, prepare_browser_login, sign_in_url
 
     check_login_method(settings, "chatgpt")  # before the port is touched: policy refuses early
+    if settings.cli_auth_credentials_store == "keyring":  # prepare checks the file store (stdlib only)
+        from codexlogin.credentials.store import check_writable
+
+        check_writable(settings)
     ui = ConsoleUI()
     hold_early_sigterm()
     prepared: Any = None

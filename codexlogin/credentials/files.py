@@ -1,4 +1,4 @@
-"""auth.json under $CODEX_HOME: read, atomic 0600 write, removal.
+"""auth.json under $CODEX_HOME: read, atomic 0600 write, removal, owner/mode checks.
 
 The write goes to a temp file in the same directory (created 0600), is fsynced, then replaces the
 old file, so a crash or a full disk leaves the previous auth.json as it was.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
 from codexlogin.credentials.model import AuthDotJson
@@ -26,13 +27,89 @@ class InvalidAuthData(StorageFailed):
     outcome = "credentials_unusable"
 
 
+def temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+TEMP_SUFFIX = ".tmp"
+
+
+def remove_stale_temp_files(path: Path) -> list[str]:
+    """Remove temp files of ours for `path` (`.auth.json.*.tmp`) that a killed writer (kill -9
+    between the write and the rename) left behind: they may hold tokens. Only our own name
+    pattern, only regular files we own (never a symlink, FIFO or directory). Called under
+    $CODEX_HOME/auth.lock, so no live writer of ours has one open. The names removed."""
+    prefix, removed = temp_prefix(path), list[str]()
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return removed
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(TEMP_SUFFIX)) or len(name) <= len(prefix) + len(TEMP_SUFFIX):
+            continue
+        candidate = path.parent / name
+        try:
+            st = os.lstat(candidate)
+            if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
+                os.unlink(candidate)
+                removed.append(name)
+        except OSError:
+            pass
+    return removed
+
+
+def permission_problem(path: Path) -> tuple[str, str, str] | None:
+    """("fail" | "warn", what is wrong, what to do) for an auth.json that others own or may read
+    or write; None when it is ours and 0600 (or absent). Tokens in a file another user owns or
+    may write could be planted (you would work in their account); readable ones can be stolen."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    mode = stat.S_IMODE(st.st_mode)
+    if st.st_uid != os.geteuid():
+        return (
+            "fail",
+            f"{path} is owned by uid {st.st_uid}, not by you (uid {os.geteuid()}): another user may have planted these credentials",
+            f"remove it (rm {path}) and run `codex login`",
+        )
+    if mode & 0o022:
+        return (
+            "fail",
+            f"{path} has mode {mode:04o}: other users may replace your credentials",
+            f"chmod 600 {path}, then run `codex login` to replace credentials you did not store",
+        )
+    if mode & 0o077:
+        return "warn", f"{path} has mode {mode:04o}: other users may read your tokens", f"chmod 600 {path}"
+    return None
+
+
+def probe_writable(directory: Path) -> None:
+    """StorageFailed unless a file can be created in `directory` (made if missing): a real create
+    and unlink, not `os.access`, so it also holds for root (a path under a regular file, a
+    read-only mount). The probe is named like our temp files, so a kill -9 leaves nothing lasting."""
+    probe = directory / f"{temp_prefix(Path('auth.json'))}{os.getpid()}.{os.urandom(6).hex()}{TEMP_SUFFIX}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))
+        try:
+            os.unlink(probe)
+        except FileNotFoundError:  # a save in another login removed it as a stale temp file
+            pass
+    except OSError as exc:
+        raise StorageFailed(
+            f"cannot save credentials in {directory}: {exc.strerror or exc}; nothing was opened."
+            " Fix CODEX_HOME (it must be a writable directory) and run `codex login` again"
+        ) from None
+
+
 def write_private_file_atomically(path: Path, payload: bytes) -> None:
     """Replace `path` with `payload`, mode 0600; on any failure the old file stays and no temp file remains."""
     import tempfile  # writing only: reading (`codex login status`) must start fast
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
     except OSError as exc:
         raise StorageFailed(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
@@ -60,7 +137,9 @@ def write_private_file_atomically(path: Path, payload: bytes) -> None:
 
 
 def save_auth(auth_file: Path, auth: AuthDotJson) -> None:
+    """Write auth.json (under auth.lock: every writer holds it), first removing stale temp files."""
     payload = json.dumps(auth.to_json(), indent=2).encode("utf-8") + b"\n"
+    remove_stale_temp_files(auth_file)
     write_private_file_atomically(auth_file, payload)
 
 

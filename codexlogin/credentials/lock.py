@@ -15,7 +15,9 @@ writer runs under trio (`--with-api-key` too), so there is no synchronous varian
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -60,16 +62,24 @@ else:
 
 
 def _open(path: Path) -> int:
+    """Open (creating it 0600) the lock file; a symlink there is refused, never followed: O_CREAT
+    through a planted link would create or truncate a file of the attacker's choosing."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o600)
     except OSError as exc:
+        if exc.errno == errno.ELOOP or path.is_symlink():
+            raise StorageFailed(f"refusing to open lock file {path}: it is a symbolic link; remove it and try again") from None
         raise StorageFailed(f"cannot open lock file {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or device planted there
+        os.close(fd)
+        raise StorageFailed(f"refusing to use lock file {path}: it is not a regular file; remove it and try again")
+    return fd
 
 
 def _held_too_long(path: Path, timeout: float) -> TimedOut:
     return TimedOut(
-        f"another codex process held {path} for more than {timeout:g}s;"
+        f"another codex process held {path} for more than {timeout:.3g}s;"
         " if none is running, try again"
     )
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codexlogin import rfc3339
-from codexlogin.credentials.files import InvalidAuthData
+from codexlogin.credentials.files import InvalidAuthData, permission_problem
 from codexlogin.credentials.model import APIKEY, CHATGPT, PERSONAL_ACCESS_TOKEN, AuthDotJson
 from codexlogin.credentials.policy import stored_login_problem
 from codexlogin.credentials.store import load_credentials
@@ -164,4 +164,8 @@ def read_status(settings: Any) -> StatusReport:
             return StatusReport("unusable", int(ExitCode.CREDENTIALS_UNUSABLE), backend, problem=failure.detail)
         # could not be read at all (EACCES, EIO, a directory, no keyring): a storage failure
         return StatusReport("storage_error", int(ExitCode.STORAGE_FAILED), backend, problem=failure.detail)
-    return evaluate(settings, auth, backend)
+    report = evaluate(settings, auth, backend)
+    unsafe = permission_problem(settings.auth_file) if backend == "file" and auth is not None else None
+    if unsafe is not None:  # never used silently: say what is wrong and what to do
+        report.notes.append(f"Warning: {unsafe[1]}; {unsafe[2]}.")
+    return report

@@ -86,6 +86,19 @@ def credentials_present(settings: Any) -> bool:
     return auth is not None
 
 
+def check_writable(settings: Any) -> None:
+    """StorageFailed (exit 7) unless a save could succeed: the keyring store needs a usable
+    keyring; the file store (and `auto`, which falls back to it) a CODEX_HOME where a file can be
+    created. Checked before a sign-in starts, so tokens are never obtained only to be lost."""
+    if settings.cli_auth_credentials_store == KEYRING:
+        try:
+            keyring._keyring()
+        except KeyringUnavailable as exc:
+            raise StorageFailed(f"cli_auth_credentials_store = keyring, but {exc}; set it to file or auto") from None
+        return
+    files.probe_writable(settings.codex_home)
+
+
 def describe_location(settings: Any, backend: str) -> str:
     """Where `save_credentials` put them, for "Credentials saved to …": the keyring or the file path."""
     if backend == KEYRING:
@@ -95,6 +108,7 @@ def describe_location(settings: Any, backend: str) -> str:
 
 __all__ = [
     "FILE",
+    "check_writable",
     "KEYRING",
     "credentials_present",
     "delete_credentials",

@@ -1,6 +1,6 @@
 """The browser login: one trio nursery runs the hypercorn callback listener beside the timeout.
 
-Shape: bind 127.0.0.1 ourselves (so a busy port is a clear error, and port 0 gives the real port),
+Shape: bind 127.0.0.1 and ::1 ourselves (so a busy port is a clear error, and port 0 gives the real port),
 hand the socket to hypercorn, show the authorize URL, open the browser in a thread, then wait for
 the first decided outcome: success, denial, exchange failure, /cancel, a signal or the timeout.
 Whatever the outcome, the listener is shut down before this returns, so the port is free again.
@@ -22,6 +22,7 @@ from codexlogin import diagnostics
 from codexlogin.config import Settings
 from codexlogin.credentials.model import AuthDotJson
 from codexlogin.credentials.policy import check_login_method
+from codexlogin.credentials.store import check_writable
 from codexlogin.errors import Cancelled, LoginFailure, Terminated, TimedOut
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
 from codexlogin.flows.ui import LoginUI
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 
 
 def make_completer(
-    settings: Settings, issuer: IssuerClient, redirect_uri: str, pkce: PkceCodes, ui: LoginUI
+    settings: Settings, issuer: IssuerClient, redirect_uri: str, pkce: PkceCodes, ui: LoginUI, *, deadline: float | None = None
 ) -> Callable[[str], Awaitable[AuthDotJson]]:
     async def complete(code: str) -> AuthDotJson:
         with diagnostics.token_exchange_action(settings.issuer, settings.token_endpoint, redirect_uri) as action:
@@ -61,7 +62,7 @@ def make_completer(
             except IssuerError as error:
                 raise exchange_failed(error) from None
             action.add_success_fields(status=token_response.status)
-        auth, _backend = await complete_chatgpt_login(settings, issuer, token_response, ui)
+        auth, _backend = await complete_chatgpt_login(settings, issuer, token_response, ui, deadline=deadline)
         return auth
 
     return complete
@@ -130,17 +131,20 @@ async def browser_login(
     without it the same preparation happens here.
     """
     check_login_method(settings, "chatgpt")  # forced_login_method = api refuses the browser login
+    deadline = trio.current_time() + settings.timeout if settings.timeout > 0 else None  # bounds the save too
     if prepared is None:
+        check_writable(settings)  # the keyring store too (prepare checks the file store only)
         prepared = prepare_browser_login(settings)
     pkce, state, cancel_key = prepared.pkce, prepared.state, prepared.cancel_key
     register_secrets(state, pkce.verifier, cancel_key)  # redacted by value wherever they appear
-    sock = prepared.sock
-    if sock is None:  # the port was busy: take it over from an older login of ours, or fall back
-        sock = prepared.sock = await bind_callback_socket(
+    socks = prepared.socks
+    if not socks:  # the port was busy: take it over from an older login of ours, or fall back
+        socks = prepared.socks = await bind_callback_socket(
             callback_ports(settings), cancel_key, others_allowed=any_port_allowed(settings)
         )
-        sock.listen(LISTEN_BACKLOG)
-    port = sock.getsockname()[1]
+        for sock in socks:
+            sock.listen(LISTEN_BACKLOG)
+    port = socks[0].getsockname()[1]
     redirect_uri = redirect_uri_for(settings, port)
     try:
         async with issuer_session(settings, verify=prepared.verify, transport=transport) as issuer:
@@ -148,7 +152,7 @@ async def browser_login(
                 state,
                 port,
                 cancel_key,
-                make_completer(settings, issuer, redirect_uri, pkce, ui),
+                make_completer(settings, issuer, redirect_uri, pkce, ui, deadline=deadline),
                 expected_issuer=settings.issuer,
                 state_suffix=issuer.dialect.state_suffix,
             )
@@ -162,7 +166,7 @@ async def browser_login(
                         ui.sign_in_url(url, port, opening_browser=not settings.no_browser)
                         prepared.announced = True
                     async with trio.open_nursery() as nursery:
-                        await nursery.start(serve_callback_app, CallbackApp(session), sock, stop_listener)
+                        await nursery.start(serve_callback_app, CallbackApp(session), socks, stop_listener)
                         if on_listening is not None:
                             on_listening(url)
                         with trio.CancelScope() as helpers:
@@ -185,8 +189,9 @@ async def browser_login(
                     raise
                 diagnostics.log_late_signal("SIGINT")
     finally:
-        if sock.fileno() != -1:  # hypercorn never took it (we failed before serving): free the port
-            sock.close()
+        for sock in socks:
+            if sock.fileno() != -1:  # hypercorn never took it (we failed before serving): free the port
+                sock.close()
     if isinstance(session.outcome, LoginFailure):
         raise session.outcome
     assert session.outcome is not None

@@ -31,6 +31,8 @@ from codexlogin.oauth import jwt
 from codexlogin.oauth.client import IssuerClient, TokenResponse
 from codexlogin.oauth.errors import IssuerError, IssuerRejected, IssuerUnreachable
 
+MIN_SAVE_WAIT = 2.0  # a code that arrives just before the deadline still gets this long for the lock
+
 
 def exchange_failed(error: IssuerError) -> LoginFailure:
     """A sign-in request the issuer refused (exit 4), never answered or could not serve (exit 10)."""
@@ -155,15 +157,65 @@ async def revoke_superseded(settings: Settings, replaced: AuthDotJson | None, ne
             pass  # e.g. a CA bundle that broke since the login: the login itself succeeded
 
 
+def save_wait(settings: Settings, deadline: float | None) -> float:
+    """How long the save may wait for auth.lock: the usual wait, but never past the login's own
+    deadline (`--timeout`) by more than MIN_SAVE_WAIT: a lock another process holds must not make
+    a `--timeout 10` login run a minute."""
+    wait = lock_wait(settings)
+    if deadline is None:
+        return wait
+    return min(wait, max(deadline - trio.current_time(), MIN_SAVE_WAIT))
+
+
+async def revoke_unsaved(issuer: IssuerClient, token_response: TokenResponse) -> str:
+    """Tokens were obtained but could not be stored: revoke them (best effort, within
+    REVOKE_TIMEOUT) so no live grant exists that nobody holds. What happened, in words."""
+    if token_response.refresh_token:
+        token, hint = token_response.refresh_token, "refresh_token"
+    elif token_response.access_token:
+        token, hint = token_response.access_token, "access_token"
+    else:
+        return "no token to revoke"
+    reason = None
+    with trio.move_on_after(REVOKE_TIMEOUT) as bound:
+        try:
+            with diagnostics.revoke_action(issuer.settings.revoke_endpoint, hint) as action:
+                status = await issuer.revoke(token, hint)
+                action.add_success_fields(status=status)
+        except IssuerError as error:
+            reason = error.summary
+    if bound.cancelled_caught:
+        reason = f"no reply within {REVOKE_TIMEOUT:g}s"
+    if reason is None:
+        return "the new tokens were revoked at the issuer"
+    return f"the new tokens could not be revoked at the issuer ({reason}); they expire on their own"
+
+
 async def complete_chatgpt_login(
-    settings: Settings, issuer: IssuerClient, token_response: TokenResponse, ui: LoginUI, *, api_key_exchange: bool = True
+    settings: Settings,
+    issuer: IssuerClient,
+    token_response: TokenResponse,
+    ui: LoginUI,
+    *,
+    api_key_exchange: bool = True,
+    deadline: float | None = None,
 ) -> tuple[AuthDotJson, str]:
     """The workspace policy, then the optional API key (openai dialect only: no key is minted for a
     workspace the policy refuses), then the locked save, then the superseded refresh token's
-    revocation: (credentials, backend)."""
+    revocation: (credentials, backend). A save that fails revokes the tokens it could not keep.
+    `deadline` (trio time): the login's --timeout, which bounds the wait for auth.lock."""
     enforce_workspace(settings, chatgpt_auth(settings, token_response, None))
     wanted = api_key_exchange and issuer.dialect.api_key_exchange
     api_key = await try_api_key_exchange(issuer, token_response.id_token) if wanted else None
-    saved = await save_replacing(settings, chatgpt_auth(settings, token_response, api_key), ui)
+    try:
+        saved = await save_replacing(settings, chatgpt_auth(settings, token_response, api_key), ui, timeout=save_wait(settings, deadline))
+    except StorageFailed as failure:
+        revoked = await revoke_unsaved(issuer, token_response)
+        raise type(failure)(
+            f"{failure.summary}; {revoked}",
+            detail=f"{failure.detail}; signed in, but nothing was saved: {revoked}. Fix the problem and run the login again",
+            error_code=failure.error_code,
+            fields={**failure.fields, "unsaved_tokens_revoked": revoked.startswith("the new tokens were revoked")},
+        ) from None
     await revoke_superseded(settings, saved.replaced, saved.auth)
     return saved.auth, saved.backend

@@ -32,7 +32,7 @@ from codexlogin.listener.decide import (
     failure_page,
     success_page,
 )
-from codexlogin.listener.prepare import LISTEN_BACKLOG, LOOPBACK_HOST, try_bind
+from codexlogin.listener.prepare import IPV6_BUSY, LISTEN_BACKLOG, LOOPBACK_HOST, ipv6_busy, try_bind_loopback
 from codexlogin.oauth.pkce import generate_state
 from codexlogin.redact import REDACTED, mask_clip, mask_secrets, scrub_clip
 
@@ -54,11 +54,21 @@ MAX_SHOWN_DETAIL = 5000  # what the terminal and the page show of a failure (aft
 # --- the port: bind, or take it over from an older login of ours -------------------------------
 
 
-async def request_cancel_of_previous_login(port: int, cancel_key: str | None) -> bool:
-    """Ask whatever holds the port to /cancel, as an older `codex login` would obey.
+class Holder:
+    """Who answered our /cancel on a busy port."""
+
+    CANCELLED = "cancelled"  # an older login of ours (or the reference CLI's) obeyed
+    OTHER_HOME = "other_home"  # a login of ours that refused our proof: its cancel key differs
+    FOREIGN = "foreign"  # anything else
+
+
+async def request_cancel_of_previous_login(port: int, cancel_key: str | None) -> str:
+    """Ask whatever holds the port to /cancel, as an older `codex login` would obey; a `Holder`.
 
     A plain GET /cancel stops the reference CLI's listener; ours answers 401 with a challenge,
     and stops only for a proof made with the cancel key (which never leaves this machine's files).
+    A challenge that our proof does not satisfy (or that we cannot answer: no usable key) is a
+    login of ours with another CODEX_HOME.
     """
     import httpx  # only when the port is busy
 
@@ -69,46 +79,91 @@ async def request_cancel_of_previous_login(port: int, cancel_key: str | None) ->
             async with httpx.AsyncClient(timeout=CANCEL_REQUEST_TIMEOUT, trust_env=False) as client:
                 response = await client.get(url)
                 nonce = response.headers.get(CHALLENGE_HEADER)
-                if response.status_code == 401 and nonce and cancel_key:
+                if response.status_code == 401 and nonce:
+                    if not cancel_key:
+                        return Holder.OTHER_HOME
                     response = await client.get(url, headers={CANCEL_HEADER: cancel_proof(cancel_key, nonce, port)})
-                return response.is_success
+                    return Holder.CANCELLED if response.is_success else Holder.OTHER_HOME
+                return Holder.CANCELLED if response.is_success else Holder.FOREIGN
         except httpx.HTTPError:
-            return False
-    return False
+            return Holder.FOREIGN
+    return Holder.FOREIGN
 
 
-async def take_port(port: int, cancel_key: str | None) -> socket.socket | None:
-    """Bind `port`, asking an older login of ours on it to give it up first; None when it stays busy."""
-    sock = try_bind(port)
-    if sock is not None:
-        return sock
-    accepted = await request_cancel_of_previous_login(port, cancel_key)
-    diagnostics.log_takeover(port, accepted)
+@dataclass
+class _Attempt:
+    holder: str = Holder.FOREIGN
+    ipv6_busy: bool = False
+
+
+def _try_bind(port: int, attempt: _Attempt) -> tuple[socket.socket, ...] | None:
+    bound = try_bind_loopback(port)
+    if bound == IPV6_BUSY:
+        attempt.ipv6_busy = True
+        return None
+    attempt.ipv6_busy = False
+    return bound if isinstance(bound, tuple) else None
+
+
+async def take_port(port: int, cancel_key: str | None, attempt: _Attempt | None = None) -> tuple[socket.socket, ...] | None:
+    """Bind `port` on both loopbacks, asking an older login of ours on it to give it up first;
+    None when it stays busy (`attempt` then says who holds it)."""
+    attempt = attempt if attempt is not None else _Attempt()
+    socks = _try_bind(port, attempt)
+    if socks is not None:
+        return socks
+    if attempt.ipv6_busy:  # 127.0.0.1 is free: no login of ours to cancel, another program holds ::1
+        return None
+    attempt.holder = await request_cancel_of_previous_login(port, cancel_key)
+    diagnostics.log_takeover(port, attempt.holder == Holder.CANCELLED)
+    if attempt.holder == Holder.OTHER_HOME:
+        return None  # it refused us: waiting would not free the port
     for _ in range(BIND_RETRIES):
         await trio.sleep(BIND_RETRY_DELAY)
-        sock = try_bind(port)
-        if sock is not None:
-            return sock
+        socks = _try_bind(port, attempt)
+        if socks is not None:
+            return socks
     return None
 
 
-async def bind_callback_socket(ports: tuple[int, ...], cancel_key: str | None, *, others_allowed: bool) -> socket.socket:
-    """The first of `ports` we can have (each taken over from an older login of ours if need be).
+async def bind_callback_socket(ports: tuple[int, ...], cancel_key: str | None, *, others_allowed: bool) -> tuple[socket.socket, ...]:
+    """The first of `ports` we can have on 127.0.0.1 and ::1 (each taken over from an older login
+    of ours if need be): its sockets, 127.0.0.1 first.
 
     `others_allowed`: whether the issuer accepts a redirect to any port, so `--port` may be advised.
     """
+    attempts: list[tuple[int, _Attempt]] = []
     for index, port in enumerate(ports):
         if index:
             diagnostics.log_fallback_port(ports[index - 1], port)
-        sock = await take_port(port, cancel_key)
-        if sock is not None:
-            return sock
-    busy = " and ".join(str(port) for port in ports)
+        attempt = _Attempt()
+        socks = await take_port(port, cancel_key, attempt)
+        if socks is not None:
+            return socks
+        attempts.append((port, attempt))
     if others_allowed:
-        advice = "stop it or pass --port N (--port 0 picks any free port)"
+        advice = "or pass --port N (--port 0 picks any free port)"
     else:
-        advice = "stop it (the issuer accepts sign-ins only on these ports; `codex login doctor` shows what holds them)"
-    raise PortUnavailable(f"port {busy} on {LOOPBACK_HOST} {'is' if len(ports) == 1 else 'are'} in use by another program; {advice}")
+        advice = "(the issuer accepts sign-ins only on these ports; `codex login doctor` shows what holds them)"
+    ours = [port for port, attempt in attempts if attempt.holder == Holder.OTHER_HOME]
+    six = [port for port, attempt in attempts if attempt.ipv6_busy]
+    if ours:
+        busy = " and ".join(str(port) for port in ours)
+        why = (
+            "it refused this login's takeover because its login-cancel.key differs"
+            if cancel_key
+            else "this login has no usable login-cancel.key to take it over with"
+            " (CODEX_HOME must be a directory of yours that others cannot write)"
+        )
+        raise PortUnavailable(
+            f"port {busy} {'is' if len(ours) == 1 else 'are'} in use by another codex login (other CODEX_HOME): {why};"
+            " finish or cancel that login (Ctrl-C in its terminal), or run this one with the same CODEX_HOME"
+            f" so it takes over{', ' + advice if others_allowed else ''}"
+        )
+    if six:
+        raise ipv6_busy(six[0])
+    busy = " and ".join(str(port) for port in ports)
+    raise PortUnavailable(f"port {busy} on {LOOPBACK_HOST} {'is' if len(ports) == 1 else 'are'} in use by another program; stop it {advice}")
 
 
 # --- the session: what the listener decided so far ---------------------------------------------
@@ -259,11 +314,11 @@ class CallbackApp:
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-def hypercorn_config(sock: socket.socket) -> Any:
+def hypercorn_config(socks: tuple[socket.socket, ...]) -> Any:
     from hypercorn.config import Config
 
     config = Config()
-    config.bind = [f"fd://{sock.detach()}"]  # hypercorn owns the socket from here on
+    config.bind = [f"fd://{sock.detach()}" for sock in socks]  # hypercorn owns the sockets from here on
     config.backlog = LISTEN_BACKLOG
     config.errorlog = None  # hypercorn would print "Running on …" to stderr
     config.accesslog = None  # its lines carry the query string: code and state
@@ -275,8 +330,11 @@ def hypercorn_config(sock: socket.socket) -> Any:
     return config
 
 
-async def serve_callback_app(app: CallbackApp, sock: socket.socket, stop: trio.Event, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+async def serve_callback_app(
+    app: CallbackApp, socks: tuple[socket.socket, ...], stop: trio.Event, *, task_status: Any = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Serve on every socket we bound (127.0.0.1 and ::1, RFC 8252 §7.3)."""
     # Imported here, after the URL is printed: hypercorn is ~55 ms of start-up the user need not wait for.
     from hypercorn.trio import serve
 
-    await serve(app, hypercorn_config(sock), shutdown_trigger=stop.wait, task_status=task_status)
+    await serve(app, hypercorn_config(socks), shutdown_trigger=stop.wait, task_status=task_status)

@@ -84,11 +84,32 @@ def resolve_output(output: Path | None, now: datetime | None = None) -> Path:
     if output is None:
         return Path.cwd() / default_name(now)
     output = output.expanduser().absolute()
-    if output.is_dir():
-        return output / default_name(now)
-    if not output.parent.exists() and not output.parent.is_symlink():
+    if not output.is_symlink() and output.is_dir():
+        output = output / default_name(now)
+    elif not output.parent.exists() and not output.parent.is_symlink():
         raise UsageError(f"-o {output}: the directory {output.parent} does not exist; create it first or choose another path")
+    refuse_non_regular_target(output)
     return output
+
+
+def refuse_non_regular_target(path: Path) -> None:
+    """UsageError (exit 2) when `path` exists and is not a regular file: the atomic write would
+    replace a symlink, device node, FIFO or socket (e.g. -o /dev/sda, a planted link)."""
+    import stat
+
+    from codexlogin.errors import UsageError
+
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:  # absent, or its directory is unusable: the write itself reports that (exit 7)
+        return
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a symbolic link" if stat.S_ISLNK(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+            else "a device node" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )
+        raise UsageError(f"refusing to write the bundle to {path}: it is {kind}; nothing was replaced. Pass -o with a regular file or a directory")
 
 
 def snapshot_log(log_file: Path, last: int) -> LogSnapshot:
@@ -250,6 +271,7 @@ def write_bundle(settings: Any, path: Path, last: int = DEFAULT_LAST, *, snapsho
     members = build_members(settings, snapshot, report, created)
     with diagnostics.bundle_write_action(str(path), kind, list(members)) as action:
         payload = archive_bytes(members, kind, created)
+        refuse_non_regular_target(path)  # again: the doctor checks took a while
         write_private_file_atomically(path, payload)
         action.add_success_fields(size=len(payload), log_runs=snapshot.runs)
     return path

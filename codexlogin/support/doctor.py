@@ -308,12 +308,17 @@ def check_auth_json(settings: Any) -> Result:
     else:
         detail = f"{auth.auth_mode} credentials stored ({backend}: {path if backend == 'file' else 'system keyring'})"
     if backend == "file" and path.exists():
+        from codexlogin.credentials.files import permission_problem
+
         try:
             mode = stat.S_IMODE(path.stat().st_mode)
         except OSError as exc:
             return FAIL, f"cannot stat {path}: {exc.strerror or exc}", f"fix the permissions of {path}"
+        unsafe = permission_problem(path)  # another owner or group/world bits: planted or readable
+        if unsafe is not None:
+            return (FAIL if unsafe[0] == "fail" else WARN), f"{detail}; {unsafe[1]}", unsafe[2]
         if mode != 0o600:
-            return WARN, f"{detail}; mode {mode:04o}, other users may read your tokens", f"chmod 600 {path}"
+            return WARN, f"{detail}; mode {mode:04o}", f"chmod 600 {path}"
         detail += ", mode 0600"
     return OK, detail, None
 
