@@ -157,7 +157,7 @@ async def browser_login(
                 with _open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):
                     # Listening before the URL is shown: a browser that is quicker than hypercorn's
                     # start waits in the backlog and is answered as soon as the server runs.
-                    url = sign_in_url(settings, prepared)
+                    url = session.sign_in_url = sign_in_url(settings, prepared)  # GET / redirects there
                     if not prepared.announced:
                         ui.sign_in_url(url, port, opening_browser=not settings.no_browser)
                         prepared.announced = True
