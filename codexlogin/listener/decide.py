@@ -181,7 +181,7 @@ def _not_found_page(reference: str | None) -> str:
 def is_not_found_page(text: str) -> bool:
     """Whether `text` is our listener's 404 page (for doctor's port probe), whatever the run's reference."""
     sentinel = "REFERENCE0SENTINEL"
-    pattern = re.escape(_not_found_page(sentinel)).replace(sentinel, "[A-Z2-7]{1,16}")
+    pattern = re.escape(_not_found_page(sentinel)).replace(sentinel, "[A-Z0-9]{1,16}")
     return text == _not_found_page(None) or re.fullmatch(pattern, text) is not None
 
 
