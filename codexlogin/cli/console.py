@@ -172,9 +172,10 @@ class ConsoleUI:
         if spinner is None:
             print(text, file=self.stderr, flush=True)
             return
-        with spinner.lock:  # a line said while the spinner runs: erase it, say, let it redraw
+        with spinner.lock:  # a line said while the spinner runs: erase it, say, redraw it below
             spinner.erase()
             print(text, file=self.stderr, flush=True)
+        spinner.draw()
 
     def sign_in_url(self, url: str, port: int, *, opening_browser: bool) -> None:
         self._say(sign_in_banner(url, port, opening_browser=opening_browser, remote=remote_session()))
