@@ -111,6 +111,11 @@ async def test_status_check_json_carries_the_runs_reference(tmp_path, dev_issuer
     assert code == 0 and "reference" not in json.loads(out)  # plain status logs no run
 
 
+async def test_doctor_json_carries_the_runs_reference(tmp_path, dev_issuer):
+    code, out, _ = await codex("login", "doctor", "--json", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env_for(tmp_path))
+    assert code == 0 and json.loads(out)["reference"] == roots(tmp_path)[-1]["reference"]
+
+
 def test_the_next_step_suffix():
     assert next_step(None) == ""
     assert next_step("ABCDEFGH") == " (ref ABCDEFGH; more: codex login log --grep ABCDEFGH, codex login doctor)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -10,7 +11,7 @@ from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command, logged_run
 from codexlogin.cli.options import Flag, IssuerOptions
-from codexlogin.support.doctor import ChecksFailed, format_json, format_text, run_checks
+from codexlogin.support.doctor import ChecksFailed, format_text, run_checks
 
 
 def run_doctor(settings: Any, *, as_json: bool = False, stdout: IO[str] | None = None) -> int:
@@ -20,7 +21,12 @@ def run_doctor(settings: Any, *, as_json: bool = False, stdout: IO[str] | None =
     out = stdout or sys.stdout
     with logged_run("login doctor", "doctor", settings):
         report = trio.run(run_checks, settings)
-        out.write(format_json(report) if as_json else format_text(report))
+        if as_json:  # with the run's reference, as every --json output of a logged run
+            from codexlogin.diagnostics import current_reference
+
+            out.write(json.dumps({**report.to_json(), "reference": current_reference()}) + "\n")
+        else:
+            out.write(format_text(report))
         out.flush()
         if not report.ok:
             names = ", ".join(check.name for check in report.failed)
