@@ -73,7 +73,7 @@ def test_page_snapshot(name):
 @pytest.mark.parametrize("name", sorted(PAGES))
 def test_every_page_shows_the_reference(name):
     page = PAGES[name]()
-    assert f"<dt>Reference</dt><dd><code>{REF}</code></dd>" in page
+    assert f"<dt>Reference</dt><dd><code>{REF}</code> (in the terminal, <code>codex login log --grep {REF}</code>" in page
 
 
 def test_error_pages_are_cards_with_code_details_and_what_to_do():

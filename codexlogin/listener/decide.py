@@ -114,7 +114,8 @@ def render_page(
     if todo:
         rows.append(f"<dt>What to do</dt><dd>{html.escape(todo)}</dd>")
     if reference:
-        rows.append(f"<dt>Reference</dt><dd><code>{html.escape(reference)}</code></dd>")
+        ref = html.escape(reference)
+        rows.append(f"<dt>Reference</dt><dd><code>{ref}</code> (in the terminal, <code>codex login log --grep {ref}</code> shows this sign-in)</dd>")
     card = "<dl>\n" + "\n".join(rows) + "\n</dl>" if rows else ""
     return _template().substitute(
         title=html.escape(heading),
