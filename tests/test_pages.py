@@ -24,7 +24,7 @@ from codexlogin.listener import decide as pages
 from codexlogin.listener.decide import Action, CallbackRequest, decide
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "pages"
-REF = "K3X9QZ2A"
+REF = "K3XTQZ2A"
 STATE = "expected-state-value-0123456789abcdef"
 PORT = 1455
 SIGN_IN = "https://auth.example.com/oauth/authorize?client_id=app_x&state=" + STATE
@@ -80,7 +80,7 @@ def test_error_pages_are_cards_with_code_details_and_what_to_do():
     denied = PAGES["denied"]()
     assert "<dt>Error code</dt><dd><code>access_denied</code></dd>" in denied
     assert "<dt>Details</dt><dd><pre>The user declined</pre></dd>" in denied
-    assert "<dt>What to do</dt>" in denied and "run `codex login` again" in denied
+    assert "<dt>What to do</dt><dd>If you declined by mistake, return to your terminal and run `codex login` again.</dd>" in denied
     entitlement = PAGES["denied_entitlement"]()
     assert pages.ENTITLEMENT_GUIDANCE in entitlement
     failed = PAGES["exchange_failed"]()

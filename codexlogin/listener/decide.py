@@ -169,7 +169,7 @@ def denied_page(error_code: str, description: str | None, *, reference: str | No
     if error_code == "access_denied" and MISSING_ENTITLEMENT in (description or ""):
         todo = ENTITLEMENT_GUIDANCE
     elif error_code == "access_denied":
-        todo = f"If you declined by mistake: {RETRY}"
+        todo = "If you declined by mistake, return to your terminal and run `codex login` again."
     else:
         todo = f"{RETRY} {TROUBLESHOOT}"
     return failure_page("Sign-in was not completed", description or error_code, error_code=error_code, todo=todo, reference=reference)
