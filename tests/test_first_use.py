@@ -429,3 +429,71 @@ def partial_run_process(argv, **options):
         await trio.run_process(argv, check=False, task_status=task_status, **options)
 
     return run
+
+
+class RecordingUI(ConsoleUI):
+    """The console UI off a terminal, noting what the flow tells it while it waits."""
+
+    def __init__(self):
+        super().__init__(io.StringIO())
+        self.events: list[tuple[str, object]] = []
+
+    def waiting(self, message, *, timeout=None):
+        self.events.append(("waiting", (message, timeout)))
+        return super().waiting(message, timeout=timeout)
+
+    def status(self, message):
+        self.events.append(("status", message))
+
+
+async def test_the_browser_flow_tells_the_spinner_its_deadline_and_steps(tmp_path, dev_issuer):
+    from dataclasses import replace
+
+    from harness import approve
+
+    from codexlogin import diagnostics
+    from codexlogin.flows.browser import browser_login
+
+    settings = replace(make_settings(tmp_path, dev_issuer.issuer_url), timeout=240)
+    ui = RecordingUI()
+    send, receive = trio.open_memory_channel(1)
+
+    async def user():
+        await approve(await receive.receive())
+
+    with trio.fail_after(30), diagnostics.open_log(settings.resolved_log_dir), diagnostics.command_action("login", "browser"):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(user)
+            await browser_login(settings, ui, on_listening=send.send_nowait)
+    assert ui.events == [
+        ("waiting", ("Waiting for the browser sign-in…", 240)),
+        ("status", "Signed in at the issuer; exchanging the code for tokens…"),
+        ("status", "Saving the credentials…"),
+    ]
+
+
+async def test_the_device_flow_tells_the_spinner_the_codes_lifetime_and_the_exchange(tmp_path, mock_clock, nursery):
+    from dataclasses import replace
+
+    from codexlogin import diagnostics
+    from codexlogin.devissuer import DevIssuer, serve_dev_issuer
+    from codexlogin.flows.device import device_login
+
+    issuer = DevIssuer()
+    await nursery.start(serve_dev_issuer, issuer)
+    settings = replace(make_settings(tmp_path, issuer.issuer_url), dialect="openai")
+    ui = RecordingUI()
+
+    async def user():
+        while not (match := re.search(r"\n   ([A-Z0-9]{4}-[A-Z0-9]{4,5})\n", ui.stderr.getvalue())):
+            await trio.sleep(0.5)
+        issuer.approve_device(match[1])
+
+    with trio.fail_after(120), diagnostics.open_log(settings.resolved_log_dir), diagnostics.command_action("login", "device"):
+        async with trio.open_nursery() as inner:
+            inner.start_soon(user)
+            await device_login(settings, ui)
+    assert ui.events == [
+        ("waiting", ("Waiting for the code to be entered…", 15 * 60)),
+        ("status", "Code entered; exchanging it for tokens…"),
+    ]
