@@ -76,7 +76,10 @@ def _stored_before(settings: Settings) -> Any:
     """What is stored before this login (a StatusReport), to say when the login replaces another account's."""
     from codexlogin.credentials.status import read_status
 
-    return read_status(settings)
+    try:
+        return read_status(settings)
+    except Exception:  # only for a message: never a reason for the login to fail
+        return None
 
 
 def _say_who(settings: Settings, before: Any, auth: Any, backend: str, *, chatgpt: bool, account: Any = None) -> None:

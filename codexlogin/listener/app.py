@@ -21,10 +21,10 @@ from codexlogin._asgi import answer_lifespan
 from codexlogin.errors import Cancelled, Denied, InternalError, LoginFailure, PortUnavailable, TokenExchangeFailed
 from codexlogin.listener.decide import (
     CANCEL_HEADER,
-    ENTITLEMENT_GUIDANCE,
-    MISSING_ENTITLEMENT,
     CANCEL_PATH,
     CHALLENGE_HEADER,
+    ENTITLEMENT_GUIDANCE,
+    MISSING_ENTITLEMENT,
     SECURITY_HEADERS,
     Action,
     CallbackRequest,
