@@ -103,7 +103,7 @@ def test_logout_removes_it_without_asking_the_issuer(capsys):
         write_pat_file({"OPENAI_API_KEY": None, "personal_access_token": token})
         assert run_cli("logout", issuer=url) == 0
         assert issuer.request_log == [] and issuer.token_active(token)  # as 0.171: no network
-    assert capsys.readouterr() == ("Successfully logged out\n", "")
+    assert capsys.readouterr() == (f"Logged out: removed the personal access token {token[:8]}***{token[-5:]}\n", "")
     assert not settings().auth_file.exists()
 
 
@@ -293,9 +293,10 @@ def test_the_command_prints_a_masked_success_line_and_logs_no_token(tmp_path, mo
         masked = f"{token[:8]}***{token[-5:]}"
         assert out == "" and err == (
             f"Successfully logged in using a personal access token - {masked}. Credentials saved to {settings().auth_file}\n"
+            "Logged in as dev@example.com (pro)\n"
         )
         code, out, _ = run_status(capsys, "--check", issuer=url, log_dir=str(tmp_path / "log"))
-        assert code == 0 and out.startswith(f"Logged in using personal access token - {masked} (dev@example.com")
+        assert code == 0 and out.startswith(f"Logged in using personal access token - {masked} as dev@example.com (pro)")
         assert "the issuer accepts the personal access token" in out
     log = (tmp_path / "log" / "codex-login.log").read_text()
     assert token not in log and token[8:-5] not in log

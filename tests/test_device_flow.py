@@ -266,7 +266,7 @@ def test_success_line_names_where_the_credentials_went(tmp_path, monkeypatch, ca
         keyring.set_keyring(keyring.backends.fail.Keyring())
     where = "the system keyring (service Codex Auth)" if backend == "keyring" else str(settings.auth_file)
     err = capsys.readouterr().err
-    assert err.endswith(f"\nSuccessfully logged in. Credentials saved to {where}\n"), err  # after the device code
+    assert err.endswith(f"\nSuccessfully logged in. Credentials saved to {where}\nLogged in as dev@example.com (pro)\n"), err  # after the device code
     assert settings.auth_file.exists() == (backend == "file") and len(memory.entries) == (backend == "keyring")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shlex
 import socket
 import subprocess
@@ -452,7 +453,7 @@ async def test_subprocess_exit_codes(tmp_path, dev_issuer):
     assert (code, err) == (0, "") and json.loads(out)["ok"] is True
 
     code, out, err = await codex_doctor("--issuer", closed_port_url(), env=env)
-    assert code == 1 and "FAIL  issuer" in out and err == "error: 1 of 9 checks failed: issuer\n"
+    assert code == 1 and "FAIL  issuer" in out and re.fullmatch(r"error: 1 of 9 checks failed: issuer \(ref [A-Z2-7]{8}; more: codex login log --grep [A-Z2-7]{8}\)\n", err)
 
     code, out, err = await codex_doctor("-c", "port=nope", env=env)
     assert code == 2 and out == "" and err.startswith("error: invalid value for port")

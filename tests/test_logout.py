@@ -41,7 +41,7 @@ def log_messages():
 
 def test_nothing_stored_says_not_logged_in(capsys):
     assert logout(issuer="http://127.0.0.1:9") == 0
-    assert capsys.readouterr() == ("Not logged in\n", "")
+    assert capsys.readouterr() == ("Not logged in — nothing to remove\n", "")
 
 
 def test_revokes_the_refresh_token_then_removes(capsys):
@@ -53,7 +53,7 @@ def test_revokes_the_refresh_token_then_removes(capsys):
         assert not issuer.token_active(auth.tokens.refresh_token)
         assert not issuer.token_active(auth.tokens.access_token)  # revoking the refresh token ends the grant
     out, err = capsys.readouterr()
-    assert (out, err) == ("Successfully logged out\n", "")
+    assert (out, err) == ("Logged out dev@example.com\n", "")
     assert len(revokes) == 1 and revokes[0]["token_type_hint"] == "refresh_token"
     assert revokes[0]["token"] == auth.tokens.refresh_token
     assert not settings().auth_file.exists()
@@ -81,7 +81,7 @@ def test_revocation_failure_warns_and_still_removes(capsys):
         issuer.faults.revoke_status = 500
         assert logout(issuer=url) == 0
     out, err = capsys.readouterr()
-    assert out == "Successfully logged out\n"
+    assert out == "Logged out dev@example.com\n"
     assert err.startswith("warning: could not revoke the refresh token at the issuer") and "HTTP 500" in err
     assert "removed anyway" in err and err.count("\n") == 1
     assert not settings().auth_file.exists()
@@ -98,7 +98,7 @@ def test_unreachable_issuer_warns_and_still_removes(capsys):
     save_auth(settings().auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt")))
     assert logout(issuer=url) == 0
     out, err = capsys.readouterr()
-    assert out == "Successfully logged out\n" and "could not revoke" in err and "connect" in err
+    assert out == "Logged out of ChatGPT\n" and "could not revoke" in err and "connect" in err
     assert not settings().auth_file.exists()
 
 
@@ -133,7 +133,7 @@ def test_corrupt_credentials_are_removed(capsys):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("{oops")
     assert logout(issuer="http://127.0.0.1:9") == 0
-    assert capsys.readouterr().out == "Successfully logged out\n" and not path.exists()
+    assert capsys.readouterr().out == "Logged out\n" and not path.exists()
 
 
 def test_keyring_credentials_are_removed(capsys):
@@ -152,7 +152,7 @@ def test_keyring_credentials_are_removed(capsys):
         assert logout(config=("cli_auth_credentials_store=keyring",)) == 0
     finally:
         keyring.set_keyring(keyring.backends.fail.Keyring())
-    assert capsys.readouterr().out == "Successfully logged out\nNot logged in\n"
+    assert capsys.readouterr().out == "Logged out: removed the API key sk-proj-***abcde\nNot logged in — nothing to remove\n"
 
 
 def test_keyring_store_without_a_keyring_is_a_storage_failure(capsys):
@@ -242,7 +242,7 @@ def test_cli_logout_while_status_check_refreshes(capsys):
         revoked = [form["token"] for _m, path, form in issuer.requests if path == "/oauth/revoke"]
     assert check.returncode == 0, err
     assert "tokens refreshed" in out
-    assert capsys.readouterr().out == "Successfully logged out\n"
+    assert capsys.readouterr().out == "Logged out dev@example.com\n"
     assert not settings().auth_file.exists()
     assert len(revoked) == 1 and revoked[0] != old.tokens.refresh_token  # the rotated token
     assert not issuer.token_active(revoked[0])

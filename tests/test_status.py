@@ -74,7 +74,7 @@ def test_mask_api_key(key, masked):
 
 
 def test_not_logged_in(capsys):
-    assert run_status(capsys) == (1, "Not logged in\n", "")
+    assert run_status(capsys) == (1, "Not logged in — run `codex login`\n", "")
     code, data, _ = run_json(capsys)
     assert code == ExitCode.NOT_LOGGED_IN and set(data) == JSON_KEYS
     assert data["status"] == "not_logged_in" and data["logged_in"] is False and data["mode"] is None
@@ -97,7 +97,7 @@ def test_chatgpt_login_from_issued_tokens(capsys):
         issued = issue_tokens(issuer, url)
     auth = store_tokens(settings(), issued)
     code, out, _ = run_status(capsys)
-    assert (code, out) == (0, "Logged in using ChatGPT (ci@example.com, team, acct_dev)\n")
+    assert (code, out) == (0, "Logged in using ChatGPT as ci@example.com (team), account acct_dev\n")
     code, data, _ = run_json(capsys)
     assert code == 0 and set(data) == JSON_KEYS
     assert data["status"] == "logged_in" and data["logged_in"] is True and data["mode"] == "chatgpt"
@@ -155,7 +155,7 @@ def test_bad_settings_are_a_usage_error(capsys):
 
 def test_other_codex_settings_are_set_aside_with_a_warning(capsys):
     code, out, err = run_status(capsys, config=("model=o3",))
-    assert code == ExitCode.NOT_LOGGED_IN and out == "Not logged in\n"
+    assert code == ExitCode.NOT_LOGGED_IN and out == "Not logged in — run `codex login`\n"
     assert err == "warning: -c model: not a login setting, left to the rest of Codex\n"
 
 
@@ -191,7 +191,7 @@ def test_check_refreshes_expiring_tokens(capsys):
         old = store_tokens(settings(), issue_tokens(issuer, url))
         code, out, _ = run_status(capsys, check=True, issuer=url)
         assert len(issuer.token_requests(GRANT_REFRESH)) == 1
-    assert code == 0 and out.startswith("Logged in using ChatGPT (dev@example.com, pro, acct_dev)\n")
+    assert code == 0 and out.startswith("Logged in using ChatGPT as dev@example.com (pro), account acct_dev\n")
     assert "tokens refreshed (expiring)" in out
     new = json.loads(settings().auth_file.read_text())["tokens"]["refresh_token"]
     assert new != old.tokens.refresh_token
@@ -221,7 +221,7 @@ def test_check_unreachable_issuer_is_a_network_error(capsys):
 
 
 def test_check_with_nothing_stored_needs_no_network(capsys):
-    assert run_status(capsys, check=True, issuer="http://127.0.0.1:9") == (1, "Not logged in\n", "")
+    assert run_status(capsys, check=True, issuer="http://127.0.0.1:9") == (1, "Not logged in — run `codex login`\n", "")
 
 
 def test_check_api_key_is_offline(capsys):

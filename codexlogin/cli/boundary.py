@@ -31,9 +31,21 @@ F = TypeVar("F", bound=Callable[..., int])
 MAX_ERROR_LINE_CHARS = 5000
 
 
+def next_step(reference: str | None, *, doctor: bool = True) -> str:
+    """What ends a logged run's `error:` line: its reference and the commands that show more
+    (`doctor=False` when the failure is doctor's own)."""
+    if not reference:
+        return ""
+    more = f"codex login log --grep {reference}" + (", codex login doctor" if doctor else "")
+    return f" (ref {reference}; more: {more})"
+
+
 def report_failure(failure: LoginFailure, stderr: TextIO | None = None) -> int:
-    """The one way a failure reaches the terminal: one `error:` line, then its exit code."""
-    print(f"error: {one_line(mask_clip(failure.detail, MAX_ERROR_LINE_CHARS))}", file=stderr or sys.stderr, flush=True)
+    """The one way a failure reaches the terminal: one `error:` line, then its exit code. A failure
+    that left a logged run ends with the run's reference and where to look next."""
+    line = one_line(mask_clip(failure.detail, MAX_ERROR_LINE_CHARS))
+    suffix = next_step(failure.reference, doctor=failure.outcome != "checks_failed")
+    print(f"error: {line}{suffix}", file=stderr or sys.stderr, flush=True)
     return int(failure.exit_code)
 
 
@@ -43,6 +55,10 @@ def mask_failure(failure: LoginFailure) -> LoginFailure:
     failure.detail = mask_clip(failure.detail, MAX_ERROR_LINE_CHARS)
     failure.summary = mask_clip(failure.summary, MAX_ERROR_LINE_CHARS, replacement=REDACTED)
     failure.args = (failure.summary, *failure.args[1:])
+    if failure.reference is None:  # mask_failure runs as the failure leaves its run
+        from codexlogin.diagnostics.events import current_reference
+
+        failure.reference = current_reference()
     return failure
 
 

@@ -1,25 +1,54 @@
-"""What a person sees: the CLI's LoginUI, every line made terminal-safe here (terminal.py)."""
+"""What a person sees: the CLI's LoginUI, every line made terminal-safe here (terminal.py).
+
+The waiting spinner is our own (a daemon thread redrawing one line ten times a second), not
+rich's: it shows the time left and the flow's current step, and it costs no import. Whatever
+ends the wait (success, a failure, Ctrl-C), the spinner's line is erased and the cursor is left at
+the start of an empty line, so the next line (`error: …`) is never glued to half a spinner.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
+from codexlogin.flows.ui import RemoteSession, remote_session
 from codexlogin.oauth.client import DeviceAuthorization
 from codexlogin.terminal import minutes, one_line
 
 PHISHING_WARNING = "Device codes are a common phishing target. Never share this code."
 DEVICE_AUTH_HINT = "On a remote or headless machine, use `codex login --device-auth` instead."
+ERASE_LINE = "\r\x1b[2K"
 
 
-def sign_in_banner(url: str, port: int, *, opening_browser: bool) -> str:
-    lines = [f"Starting local login server on http://localhost:{port}."]
+def sign_in_banner(url: str, port: int, *, opening_browser: bool, remote: RemoteSession | None = None) -> str:
+    short = f"http://localhost:{port}"
+    lines = [f"Starting local login server on {short}."]
+    if remote is not None:
+        lines += [
+            "",
+            "This is an SSH session: a browser on your own computer cannot reach this machine's localhost,",
+            "so the sign-in cannot come back here by itself. Either sign in with a code instead:",
+            "",
+            "    codex login --device-auth",
+            "",
+            "or forward the callback port from your computer (in a new terminal there) and keep it open:",
+            "",
+            f"    {one_line(remote.forward_command(port))}",
+            "",
+            f"then open {short} (or the URL below) in your computer's browser:",
+            "",
+            one_line(url),
+        ]
+        return "\n".join(lines)
     if opening_browser:
-        lines.append("If your browser did not open, navigate to this URL to authenticate:")
+        lines.append(f"If your browser did not open, navigate to {short} or to this URL to authenticate:")
     else:
-        lines.append("Open this URL in a browser to authenticate:")
+        lines.append(f"Open {short} or this URL in a browser to authenticate:")
     lines += ["", one_line(url), "", DEVICE_AUTH_HINT]
     return "\n".join(lines)
 
@@ -41,30 +70,138 @@ def device_instructions(device: DeviceAuthorization) -> str:
     return "\n".join(lines)
 
 
+def time_left(seconds: float) -> str:
+    """"4:32 left", "1:02:03 left": whole seconds, rounded up (never "0:00" while time remains)."""
+    whole = max(0, int(-(-seconds // 1)))
+    hours, rest = divmod(whole, 3600)
+    mins, secs = divmod(rest, 60)
+    return (f"{hours}:{mins:02d}:{secs:02d}" if hours else f"{mins}:{secs:02d}") + " left"
+
+
+class Spinner:
+    """One redrawn line: a frame, the current step, the time left. `line(now)` is pure (tests);
+    `start()` redraws it from a daemon thread until `stop()`."""
+
+    FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+    ASCII_FRAMES = "|/-\\"
+    INTERVAL = 0.1
+    HINT = "(Ctrl-C to cancel)"
+
+    def __init__(
+        self,
+        stream: TextIO,
+        message: str,
+        *,
+        timeout: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        width: int | None = None,
+    ):
+        self.stream = stream
+        self.message = one_line(message)
+        self.clock = clock
+        self.started = clock()
+        self.deadline = self.started + timeout if timeout and timeout > 0 else None
+        self.width = width
+        self.lock = threading.Lock()  # the line is drawn by the thread, erased by others
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._drawn = False
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        self.frames = self.FRAMES if encoding.startswith("utf") else self.ASCII_FRAMES
+
+    def line(self, now: float) -> str:
+        frame = self.frames[int((now - self.started) / self.INTERVAL) % len(self.frames)]
+        parts = [frame, self.message]
+        if self.deadline is not None:
+            parts.append(time_left(self.deadline - now))
+        parts.append(self.HINT)
+        text = " ".join(parts)
+        width = self.width or shutil.get_terminal_size((80, 24)).columns
+        return text if len(text) < width else text[: max(width - 2, 1)] + "…"  # never wraps: one row to erase
+
+    def update(self, message: str) -> None:
+        with self.lock:
+            self.message = one_line(message)
+        self.draw()
+
+    def draw(self) -> None:
+        with self.lock:
+            if self._stop.is_set():
+                return
+            self.stream.write(ERASE_LINE + self.line(self.clock()))
+            self.stream.flush()
+            self._drawn = True
+
+    def erase(self) -> None:
+        """Clear the line (the caller holds `lock`)."""
+        if self._drawn:
+            self.stream.write(ERASE_LINE)
+            self.stream.flush()
+            self._drawn = False
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.INTERVAL):
+            try:
+                self.draw()
+            except (OSError, ValueError):  # the terminal went away: stop drawing, never raise
+                return
+
+    def start(self) -> None:
+        self.draw()
+        self._thread = threading.Thread(target=self._run, name="codex-login-spinner", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self.lock:
+            self._stop.set()
+            with contextlib.suppress(OSError, ValueError):
+                self.erase()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+
+
 class ConsoleUI:
     """flows.ui.LoginUI on stderr (stdout stays for machine-readable output)."""
 
     def __init__(self, stderr: TextIO | None = None):
         self.stderr = stderr or sys.stderr
+        self.spinner: Spinner | None = None
 
     def _say(self, text: str) -> None:
-        print(text, file=self.stderr, flush=True)
+        spinner = self.spinner
+        if spinner is None:
+            print(text, file=self.stderr, flush=True)
+            return
+        with spinner.lock:  # a line said while the spinner runs: erase it, say, redraw it below
+            spinner.erase()
+            print(text, file=self.stderr, flush=True)
+        spinner.draw()
 
     def sign_in_url(self, url: str, port: int, *, opening_browser: bool) -> None:
-        self._say(sign_in_banner(url, port, opening_browser=opening_browser))
+        self._say(sign_in_banner(url, port, opening_browser=opening_browser, remote=remote_session()))
 
-    def browser_not_opened(self) -> None:
-        self._say("Could not open a browser; open the URL above yourself.")
+    def browser_not_opened(self, reason: str | None = None) -> None:
+        if reason:
+            self._say(f"{one_line(reason)}; open the URL above in a browser yourself.")
+        else:
+            self._say("Could not open a browser; open the URL above yourself.")
 
     @contextlib.contextmanager
-    def waiting(self, message: str) -> Iterator[None]:
-        if not self.stderr.isatty():
+    def waiting(self, message: str, *, timeout: float | None = None) -> Iterator[None]:
+        if not self.stderr.isatty() or self.spinner is not None:
             yield
             return
-        from rich.console import Console  # only for a terminal: rich is slow to import
-
-        with Console(file=self.stderr).status(one_line(message)):
+        spinner = self.spinner = Spinner(self.stderr, message, timeout=timeout)
+        spinner.start()
+        try:
             yield
+        finally:
+            self.spinner = None
+            spinner.stop()  # on Ctrl-C too: the line is erased, the cursor at its start
+
+    def status(self, message: str) -> None:
+        if self.spinner is not None:
+            self.spinner.update(message)
 
     def device_code(self, device: DeviceAuthorization) -> None:
         self._say(device_instructions(device))

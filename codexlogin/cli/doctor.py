@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -11,8 +12,8 @@ from typing import IO, Annotated, Any
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command, logged_run
-from codexlogin.cli.options import IssuerOptions
-from codexlogin.support.doctor import ChecksFailed, format_json, format_text, run_checks
+from codexlogin.cli.options import Flag, IssuerOptions
+from codexlogin.support.doctor import ChecksFailed, format_text, run_checks
 
 
 def terminal_layout(out: IO[str], environ: Mapping[str, str] | None = None) -> tuple[bool, int | None]:
@@ -35,8 +36,13 @@ def run_doctor(settings: Any, *, as_json: bool = False, stdout: IO[str] | None =
     out = stdout or sys.stdout
     with logged_run("login doctor", "doctor", settings):
         report = trio.run(run_checks, settings)
-        color, width = terminal_layout(out)
-        out.write(format_json(report) if as_json else format_text(report, color=color, width=width))
+        if as_json:  # with the run's reference, as every --json output of a logged run
+            from codexlogin.diagnostics import current_reference
+
+            out.write(json.dumps({**report.to_json(), "reference": current_reference()}) + "\n")
+        else:
+            color, width = terminal_layout(out)
+            out.write(format_text(report, color=color, width=width))
         out.flush()
         if not report.ok:
             names = ", ".join(check.name for check in report.failed)

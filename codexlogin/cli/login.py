@@ -72,6 +72,36 @@ def _saved_line(settings: Settings, backend: str, how: str = "") -> str:
     return f"Successfully logged in{how}. Credentials saved to {describe_location(settings, backend)}"
 
 
+def _stored_before(settings: Settings) -> Any:
+    """What is stored before this login (a StatusReport), to say when the login replaces another account's."""
+    from codexlogin.credentials.status import read_status
+
+    try:
+        return read_status(settings)
+    except Exception:  # only for a message: never a reason for the login to fail
+        return None
+
+
+def _say_who(settings: Settings, before: Any, auth: Any, backend: str, *, chatgpt: bool, account: Any = None) -> None:
+    """ "Logged in as alice@example.com (plus)" after a ChatGPT login (or a personal access token
+    whose `account` the issuer named), and whose login it replaced."""
+    from codexlogin.cli.status import replaced_note, who
+    from codexlogin.credentials.status import evaluate
+
+    after = evaluate(settings, auth, backend)
+    if account is not None:
+        after.email, after.plan = account.email, account.plan
+    note = replaced_note(before, after) if before is not None else None
+    name = who(after.email, after.plan) if chatgpt or account is not None else None
+    if name:
+        line = f"Logged in as {name}" + (f"; {note}" if note else "")
+    elif note:
+        line = note[0].upper() + note[1:]
+    else:
+        return
+    print(line, file=sys.stderr, flush=True)
+
+
 def _browser_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.credentials.policy import check_login_method
@@ -93,6 +123,7 @@ def _browser_login(settings: Settings) -> int:
             prepared.announced = True
     except LoginFailure as failure:
         early_failure = failure  # raised inside the run, so it is logged
+    before = _stored_before(settings) if early_failure is None else None  # after the URL: costs it nothing
     with logged_run("login", "browser", settings):
         if early_failure is not None:
             raise early_failure
@@ -102,9 +133,11 @@ def _browser_login(settings: Settings) -> int:
 
         from codexlogin.flows.browser import browser_login
 
-        trio.run(partial(browser_login, settings, ui, prepared=prepared))
+        auth = trio.run(partial(browser_login, settings, ui, prepared=prepared))
     # A keyring save removes auth.json, so the file's presence says which backend took them.
-    print(_saved_line(settings, "file" if settings.auth_file.exists() else "keyring"), file=sys.stderr)
+    backend = "file" if settings.auth_file.exists() else "keyring"
+    print(_saved_line(settings, backend), file=sys.stderr)
+    _say_who(settings, before, auth, backend, chatgpt=True)
     return 0
 
 
@@ -116,9 +149,11 @@ def _device_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.flows.device import device_login
 
+    before = _stored_before(settings)
     with logged_run("login", "device", settings):
-        _auth, backend = trio.run(partial(device_login, settings, ConsoleUI()))
+        auth, backend = trio.run(partial(device_login, settings, ConsoleUI()))
     print(_saved_line(settings, backend), file=sys.stderr, flush=True)
+    _say_who(settings, before, auth, backend, chatgpt=True)
     return 0
 
 
@@ -131,9 +166,11 @@ def _api_key_login(settings: Settings) -> int:
     from codexlogin.credentials.status import mask_api_key
     from codexlogin.flows.apikey import api_key_login
 
+    before = _stored_before(settings)
     with logged_run("login", "api_key", settings):
         auth, backend = trio.run(partial(api_key_login, settings, sys.stdin, ConsoleUI()))
     print(_saved_line(settings, backend, f" using an API key - {mask_api_key(auth.openai_api_key)}"), file=sys.stderr, flush=True)
+    _say_who(settings, before, auth, backend, chatgpt=False)
     return 0
 
 
@@ -146,8 +183,10 @@ def _access_token_login(settings: Settings) -> int:
     from codexlogin.credentials.status import mask_api_key
     from codexlogin.flows.access_token import access_token_login
 
+    before = _stored_before(settings)
     with logged_run("login", "access_token", settings):
-        auth, backend, _account = trio.run(partial(access_token_login, settings, sys.stdin, ConsoleUI()))
+        auth, backend, account = trio.run(partial(access_token_login, settings, sys.stdin, ConsoleUI()))
     masked = mask_api_key(auth.personal_access_token)
     print(_saved_line(settings, backend, f" using a personal access token - {masked}"), file=sys.stderr, flush=True)
+    _say_who(settings, before, auth, backend, chatgpt=False, account=account)
     return 0

@@ -18,23 +18,41 @@ def logout(
 
     The refresh token is revoked (RFC 7009), or the access token when there is no refresh token,
     with a 5-second bound; if that fails a warning is printed (the credentials are removed
-    regardless). Waits for a token refresh another codex process has in flight. Prints "Not logged
-    in" and exits 0 when nothing was stored. Exit 7 when the stored credentials cannot be removed.
+    regardless). Waits for a token refresh another codex process has in flight. Prints "Logged out
+    alice@example.com" (who it was), or "Not logged in — nothing to remove" and exits 0 when
+    nothing was stored. Exit 7 when the stored credentials cannot be removed.
     """
     from codexlogin.credentials.store import credentials_present
 
     settings = options.settings()
     if not credentials_present(settings):
-        print("Not logged in", flush=True)
+        print(NOTHING_STORED, flush=True)
         return 0
     import trio
 
     from codexlogin.cli.console import ConsoleUI
+    from codexlogin.cli.status import stored_login
+    from codexlogin.credentials.status import read_status
     from codexlogin.flows.logout import logout_flow
 
+    what = stored_login(read_status(settings))  # who, for the last line: read before it is removed
     with logged_run("logout", "logout", settings):
         result = trio.run(logout_flow, settings)
     if result.warning:
         ConsoleUI().warning(result.warning)
-    print("Successfully logged out" if result.removed else "Not logged in", flush=True)
+    print(logged_out_line(what) if result.removed else NOTHING_STORED, flush=True)
     return 0
+
+
+NOTHING_STORED = "Not logged in — nothing to remove"
+
+
+def logged_out_line(what: str | None) -> str:
+    """"Logged out alice@example.com"; "Logged out: removed the API key sk-proj-***abcde"."""
+    if what is None:
+        return "Logged out"
+    if what == "a ChatGPT login":  # no email in its id_token
+        return "Logged out of ChatGPT"
+    if what.startswith("the login of "):
+        return f"Logged out {what.removeprefix('the login of ')}"
+    return f"Logged out: removed {what}"

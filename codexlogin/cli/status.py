@@ -29,6 +29,7 @@ unreachable or unavailable: retry later) and 4 (the issuer's reply was not usabl
   problem       null or a one-line reason (unusable / policy_violation / storage_error)
   check         (with --check) {"refreshed": bool, "reason": str|null, "online": bool}
   error         (check_failed) {"kind": str, "message": str, "exit_code": int}
+  reference     (with --check) the logged run's reference: `codex login log --grep REF` shows it
 """
 
 from __future__ import annotations
@@ -42,16 +43,80 @@ from cyclopts import Parameter
 from codexlogin.cli.boundary import command, logged_run, report_failure
 from codexlogin.cli.options import Flag, IssuerOptions
 from codexlogin.config import Settings
-from codexlogin.credentials.model import PERSONAL_ACCESS_TOKEN
+from codexlogin.credentials.model import APIKEY, CHATGPT, PERSONAL_ACCESS_TOKEN
 from codexlogin.credentials.status import StatusReport, evaluate, read_status
 from codexlogin.errors import ExitCode, LoginFailure, NotLoggedIn
 
+NOT_LOGGED_IN = "Not logged in — run `codex login`"
 
-def _emit(report: StatusReport, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(report.to_json(), sort_keys=False), flush=True)
+
+def who(email: str | None, plan: str | None) -> str | None:
+    """"alice@example.com (plus)": a ChatGPT account as a person names it (None: no email known)."""
+    if not email:
+        return None
+    return f"{email} ({plan})" if plan else email
+
+
+def stored_login(report: StatusReport) -> str | None:
+    """What is stored, in a few words ("the login of alice@example.com", "the API key
+    sk-proj-***abcde"), or None when nothing usable is stored."""
+    if report.status not in ("logged_in", "policy_violation", "check_failed"):
+        return None
+    if report.email:
+        return f"the login of {report.email}"
+    if report.mode == APIKEY:
+        return f"the API key {report.api_key}"
+    if report.mode == PERSONAL_ACCESS_TOKEN:
+        return f"the personal access token {report.personal_access_token}"
+    return "a ChatGPT login"
+
+
+def replaced_note(before: StatusReport, after: StatusReport) -> str | None:
+    """"replaced the login of bob@example.com" when a login replaced another account's (None when
+    nothing was stored, or it was the same account)."""
+    old, new = stored_login(before), stored_login(after)
+    if old is None or old == new:
+        return None
+    return f"replaced {old}"
+
+
+def _identity(report: StatusReport) -> str:
+    """The first words of `status`: 0.171's "Logged in using ChatGPT" / "… an API key - …" (which
+    scripts/interop_codex.py pins), then who."""
+    if report.mode == APIKEY:
+        return f"Logged in using an API key - {report.api_key}"
+    if report.mode == PERSONAL_ACCESS_TOKEN:
+        head = f"Logged in using personal access token - {report.personal_access_token}"
     else:
-        print(report.text(), flush=True)
+        head = "Logged in using ChatGPT"
+    name = who(report.email, report.plan)
+    if name:
+        head += f" as {name}"
+    if report.account_id:
+        head += f", account {report.account_id}"
+    return head
+
+
+def status_text(report: StatusReport) -> str:
+    """`codex login status`'s human text (the JSON is StatusReport.to_json)."""
+    if report.status == "not_logged_in":
+        return NOT_LOGGED_IN
+    if report.status in ("logged_in", "check_failed") and report.mode in (APIKEY, PERSONAL_ACCESS_TOKEN, CHATGPT):
+        return "\n".join([_identity(report), *report.notes])
+    if report.status == "policy_violation" and report.mode in (APIKEY, PERSONAL_ACCESS_TOKEN, CHATGPT):
+        return f"{_identity(report)}, but {report.problem}"
+    return report.text()
+
+
+def _emit(report: StatusReport, as_json: bool, reference: str | None = None) -> None:
+    """`reference`: the logged run's (--check), added to the JSON; plain `status` logs no run."""
+    if as_json:
+        data = report.to_json()
+        if reference:
+            data["reference"] = reference
+        print(json.dumps(data, sort_keys=False), flush=True)
+    else:
+        print(status_text(report), flush=True)
 
 
 def _failure_kind(failure: LoginFailure) -> str:
@@ -66,8 +131,15 @@ def _check_failed(failure: LoginFailure, report: StatusReport, as_json: bool) ->
     report.status = "check_failed"
     report.exit_code = int(failure.exit_code)
     report.error = {"kind": _failure_kind(failure), "message": failure.summary, "exit_code": int(failure.exit_code)}
-    _emit(report, as_json)
+    _emit(report, as_json, failure.reference)
     return report.exit_code
+
+
+def _run_reference() -> str | None:
+    """The reference of the run `--check` just logged."""
+    from codexlogin.diagnostics import current_reference
+
+    return current_reference()
 
 
 def _check_access_token(settings: Settings, report: StatusReport, as_json: bool) -> int:
@@ -93,7 +165,7 @@ def _check_access_token(settings: Settings, report: StatusReport, as_json: bool)
     if problem is not None:
         report.status, report.exit_code, report.problem = "policy_violation", int(ExitCode.POLICY_VIOLATION), problem
     report.notes.append("Credentials checked: the issuer accepts the personal access token.")
-    _emit(report, as_json)
+    _emit(report, as_json, _run_reference())
     return report.exit_code
 
 
@@ -121,7 +193,7 @@ def _check(settings: Settings, report: StatusReport, as_json: bool) -> int:
         checked.notes.append(f"Credentials checked: the access token is valid until {checked.expires_at or 'unknown'}.")
     else:
         checked.notes.append("Credentials checked offline: API keys are not verified against the issuer.")
-    _emit(checked, as_json)  # exit code from the refreshed login (e.g. it now violates the policy)
+    _emit(checked, as_json, _run_reference())  # exit code from the refreshed login (e.g. it now violates the policy)
     return checked.exit_code
 
 
@@ -135,8 +207,9 @@ def status(
     """Show whether you are logged in, and how; exit 0 logged in, 1 not logged in.
 
     Reads the stored credentials without contacting the issuer and prints one line: "Logged in
-    using ChatGPT (email, plan, account)", "Logged in using an API key - sk-proj-***abcde", "Logged
-    in using personal access token - at-AbCdE***vwxyz" or "Not logged in". Exit codes: 0 logged in, 1 not logged in, 7 credential store unreadable, 8 stored
+    using ChatGPT as alice@example.com (plus), account acct_…", "Logged in using an API key -
+    sk-proj-***abcde", "Logged in using personal access token - at-AbCdE***vwxyz" or "Not logged
+    in — run `codex login`". Exit codes: 0 logged in, 1 not logged in, 7 credential store unreadable, 8 stored
     but unusable (or refresh rejected/expired with --check), 9 violates forced_login_method or
     forced_chatgpt_workspace_id, 10 issuer unreachable or unavailable (--check), 4 unusable issuer
     reply (--check).

@@ -33,7 +33,9 @@ _SEVERITY = _field("severity", [str], "warning")
 COMMAND = ActionType(
     "codex:command",
     [_field("command", [str], '"login", "login status", "logout", …'), _field("flow", [str], '"browser", "device", …'),
-     _field("version", [str], "codexlogin.__version__"), _ISSUER],
+     _field("version", [str], "codexlogin.__version__"), _ISSUER,
+     _field("reference", [str], "The run's short random reference (8 base32 characters, not secret): shown on its pages, "
+            "`error:` lines and --json output; `codex login log --grep REF` finds the run.")],
     [_field("outcome", [str], '"success"'), _field("exit_code", [int], "0")],
     "Root of every run's task.",
 )

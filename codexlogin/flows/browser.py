@@ -56,28 +56,75 @@ def make_completer(
     settings: Settings, issuer: IssuerClient, redirect_uri: str, pkce: PkceCodes, ui: LoginUI, *, deadline: float | None = None
 ) -> Callable[[str], Awaitable[AuthDotJson]]:
     async def complete(code: str) -> AuthDotJson:
+        ui.status("Signed in at the issuer; exchanging the code for tokens…")
         with diagnostics.token_exchange_action(settings.issuer, settings.token_endpoint, redirect_uri) as action:
             try:
                 token_response = await issuer.exchange_code(code, redirect_uri, pkce.verifier)
             except IssuerError as error:
                 raise exchange_failed(error) from None
             action.add_success_fields(status=token_response.status)
+        ui.status("Saving the credentials…")
         auth, _backend = await complete_chatgpt_login(settings, issuer, token_response, ui, deadline=deadline)
         return auth
 
     return complete
 
 
+#: Browsers that draw in the terminal: started from here they would take over the terminal the
+#: login is printing to (and over SSH could never reach the callback anyway). `www-browser` is
+#: Debian's alternative for the console browser.
+TEXT_MODE_BROWSERS = frozenset({"w3m", "lynx", "links", "links2", "elinks", "browsh", "www-browser", "netrik", "edbrowse"})
+
+
+def _command_name(name: str, controller: object) -> str:
+    """The program a webbrowser choice runs: `lynx` for "lynx", "/usr/bin/lynx -dump %s" or its controller."""
+    import os
+    import shlex
+
+    program = getattr(controller, "name", None) or name
+    try:
+        words = shlex.split(str(program))
+    except ValueError:
+        words = str(program).split()
+    return os.path.basename(words[0]) if words else ""
+
+
+def open_browser_skipping_text_mode(url: str) -> tuple[bool, str | None]:
+    """What `webbrowser.open` does (try each choice in order, BROWSER first), without the text-mode
+    ones: (opened, the text-mode browser passed over, if any)."""
+    try:
+        webbrowser.get()  # registers the platform's choices and BROWSER's on first use
+    except webbrowser.Error:
+        return False, None
+    order = list(getattr(webbrowser, "_tryorder", None) or [])
+    if not order:  # a webbrowser without the (private) order: it decides alone
+        return webbrowser.open(url), None
+    skipped: str | None = None
+    for name in order:
+        try:
+            controller = webbrowser.get(name)
+        except webbrowser.Error:
+            continue
+        program = _command_name(name, controller)
+        if program in TEXT_MODE_BROWSERS:
+            skipped = skipped or program
+            continue
+        if controller.open(url, 0, True):
+            return True, None
+    return False, skipped
+
+
 async def _open_browser(url: str, ui: LoginUI) -> None:
     # webbrowser may block until the browser command exits (BROWSER=...), so it runs in a thread
     # that is abandoned, not waited for, once the login is decided.
+    skipped: str | None = None
     try:
-        opened = await trio.to_thread.run_sync(webbrowser.open, url, abandon_on_cancel=True)
+        opened, skipped = await trio.to_thread.run_sync(open_browser_skipping_text_mode, url, abandon_on_cancel=True)
     except Exception as exc:  # e.g. a malformed BROWSER: the printed URL still works
         diagnostics.log_browser_open_failed(type(exc).__name__)
         opened = False
     if not opened:
-        ui.browser_not_opened()
+        ui.browser_not_opened(f"Not starting {skipped}, a text-mode browser, in this terminal" if skipped else None)
 
 
 def _open_signal_receiver() -> Any:
@@ -101,8 +148,8 @@ async def _watch_signals(session: LoginSession, signals: Any) -> None:
         return
 
 
-async def _show_waiting(ui: LoginUI) -> None:
-    with ui.waiting("Waiting for sign-in in the browser… (Ctrl-C to cancel)"):
+async def _show_waiting(ui: LoginUI, timeout: float) -> None:
+    with ui.waiting("Waiting for the browser sign-in…", timeout=timeout if timeout > 0 else None):
         await trio.sleep_forever()
 
 
@@ -161,7 +208,7 @@ async def browser_login(
                 with _open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):
                     # Listening before the URL is shown: a browser that is quicker than hypercorn's
                     # start waits in the backlog and is answered as soon as the server runs.
-                    url = sign_in_url(settings, prepared)
+                    url = session.sign_in_url = sign_in_url(settings, prepared)  # GET / redirects there
                     if not prepared.announced:
                         ui.sign_in_url(url, port, opening_browser=not settings.no_browser)
                         prepared.announced = True
@@ -172,7 +219,7 @@ async def browser_login(
                         with trio.CancelScope() as helpers:
                             async with trio.open_nursery() as helper_nursery:
                                 helper_nursery.start_soon(_watch_signals, session, signals)
-                                helper_nursery.start_soon(_show_waiting, ui)
+                                helper_nursery.start_soon(_show_waiting, ui, settings.timeout)
                                 if not settings.no_browser:
                                     helper_nursery.start_soon(_open_browser, url, ui)
                                 await _wait_for_outcome(session, settings.timeout)

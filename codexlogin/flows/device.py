@@ -207,9 +207,10 @@ def _expired() -> TimedOut:
     )
 
 
-async def _openai_device_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> TokenResponse:
+async def _openai_device_tokens(issuer: IssuerClient, device: DeviceAuthorization, ui: LoginUI) -> TokenResponse:
     """Poll, then redeem the code with the verifier the issuer made, as a normal code exchange."""
     grant = await poll_openai_device(issuer, device)
+    ui.status("Code entered; exchanging it for tokens…")
     settings = issuer.settings
     redirect_uri = settings.openai_device_redirect_uri
     with diagnostics.token_exchange_action(settings.issuer, settings.token_endpoint, redirect_uri) as action:
@@ -232,9 +233,9 @@ async def device_login(
     async with issuer_session(settings, transport=transport, fresh_connections=True) as issuer:
         device = await request_device_authorization(issuer)
         ui.device_code(device)
-        with ui.waiting("Waiting for the code to be entered… (Ctrl-C to cancel)"):
+        with ui.waiting("Waiting for the code to be entered…", timeout=device.expires_in):
             if issuer.dialect.device_protocol == "openai":
-                token_response = await _openai_device_tokens(issuer, device)
+                token_response = await _openai_device_tokens(issuer, device, ui)
             else:
                 token_response = await poll_for_tokens(issuer, device)
         # 0.171 mints no API key after a device login; RFC replies may lack id and refresh tokens

@@ -3,27 +3,66 @@
 Flows never print. They say what happened (the URL to open, a browser that did not start, a
 device code, a warning) and how long they wait; the implementation decides what a person sees and
 makes it terminal-safe in one place. `SilentUI` is for library callers that want no output.
+
+`remote_session` tells an SSH session from a local one (stdlib only: the banner is shown before
+trio loads): a browser on the user's own computer cannot reach this machine's localhost there.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Protocol
 
 from codexlogin.oauth.client import DeviceAuthorization
+
+
+@dataclass(frozen=True)
+class RemoteSession:
+    """An SSH session: who and where, for the `ssh -L` line the banner offers."""
+
+    user: str
+    host: str  # the address the SSH client connected to, else this machine's name
+    ssh_port: str | None = None  # the SSH server's port, when it is not 22
+
+    def forward_command(self, port: int) -> str:
+        """`ssh -L PORT:127.0.0.1:PORT user@host`: the callback port of this login, forwarded."""
+        extra = f" -p {self.ssh_port}" if self.ssh_port else ""
+        return f"ssh -L {port}:127.0.0.1:{port}{extra} {self.user}@{self.host}"
+
+
+def remote_session(environ: Mapping[str, str] | None = None) -> RemoteSession | None:
+    """The SSH session this runs in (SSH_CONNECTION or SSH_TTY set), else None."""
+    env = os.environ if environ is None else environ
+    connection, tty = env.get("SSH_CONNECTION", "").split(), env.get("SSH_TTY", "")
+    if not connection and not tty:
+        return None
+    import socket  # only over SSH
+
+    user = env.get("USER") or env.get("LOGNAME") or "you"
+    host = connection[2] if len(connection) == 4 else socket.gethostname()
+    ssh_port = connection[3] if len(connection) == 4 and connection[3] != "22" else None
+    return RemoteSession(user=user, host=host, ssh_port=ssh_port)
 
 
 class LoginUI(Protocol):
     def sign_in_url(self, url: str, port: int, *, opening_browser: bool) -> None:
         """The browser login listens on `port`; the user signs in at `url`."""
 
-    def browser_not_opened(self) -> None:
-        """The browser could not be started; the user opens the URL themselves."""
+    def browser_not_opened(self, reason: str | None = None) -> None:
+        """The browser was not started (`reason`, e.g. only a text-mode browser was found, or it
+        could not be started); the user opens the URL themselves."""
 
-    def waiting(self, message: str) -> AbstractContextManager[object]:
-        """Held while the flow waits for the user (a spinner on a terminal)."""
+    def waiting(self, message: str, *, timeout: float | None = None) -> AbstractContextManager[object]:
+        """Held while the flow waits for the user (a spinner on a terminal); `timeout`: seconds
+        until the flow gives up (the spinner shows the time left), None for no limit."""
+
+    def status(self, message: str) -> None:
+        """What the flow does now, while still waiting (e.g. exchanging the code): the spinner's
+        new text. Not shown without a spinner."""
 
     def device_code(self, device: DeviceAuthorization) -> None:
         """Where to enter which one-time code (issuer-supplied text)."""
@@ -38,12 +77,15 @@ class SilentUI:
     def sign_in_url(self, url: str, port: int, *, opening_browser: bool) -> None:
         pass
 
-    def browser_not_opened(self) -> None:
+    def browser_not_opened(self, reason: str | None = None) -> None:
         pass
 
     @contextlib.contextmanager
-    def waiting(self, message: str) -> Iterator[None]:
+    def waiting(self, message: str, *, timeout: float | None = None) -> Iterator[None]:
         yield
+
+    def status(self, message: str) -> None:
+        pass
 
     def device_code(self, device: DeviceAuthorization) -> None:
         pass

@@ -23,6 +23,8 @@ from codexlogin.listener.decide import (
     CANCEL_HEADER,
     CANCEL_PATH,
     CHALLENGE_HEADER,
+    ENTITLEMENT_GUIDANCE,
+    MISSING_ENTITLEMENT,
     SECURITY_HEADERS,
     Action,
     CallbackRequest,
@@ -41,8 +43,6 @@ if TYPE_CHECKING:
 
     from codexlogin.credentials.model import AuthDotJson  # the outcome the flow's completer returns
 
-MISSING_ENTITLEMENT = "missing_codex_entitlement"
-ENTITLEMENT_GUIDANCE = "Codex is not enabled for your workspace. Contact your workspace administrator to request access."
 BIND_RETRIES = 10
 BIND_RETRY_DELAY = 0.2
 CANCEL_REQUEST_TIMEOUT = 2.0
@@ -169,6 +169,18 @@ async def bind_callback_socket(ports: tuple[int, ...], cancel_key: str | None, *
 # --- the session: what the listener decided so far ---------------------------------------------
 
 
+def account_label(auth: AuthDotJson | None) -> str | None:
+    """"alice@example.com (plus)": who a ChatGPT login is, from its id_token's claims (None: unknown)."""
+    from codexlogin.oauth import jwt
+
+    id_token = auth.tokens.id_token if auth is not None and auth.tokens is not None else None
+    email = jwt.email(id_token)
+    if not email:
+        return None
+    plan = jwt.plan_type(id_token)
+    return f"{email} ({plan})" if plan else email
+
+
 @dataclass
 class LoginSession:
     expected_state: str
@@ -183,6 +195,9 @@ class LoginSession:
     decided: trio.Event = field(default_factory=trio.Event)
     exchange_scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     ignored_requests: int = 0
+    # The run's reference, shown on every page (diagnostics.events), and where `GET /` redirects.
+    reference: str | None = field(default_factory=diagnostics.current_reference)
+    sign_in_url: str | None = field(default=None, repr=False)
 
     def finish(self, outcome: AuthDotJson | LoginFailure) -> None:
         """The first outcome wins; later ones (a late callback, a second signal) are ignored."""
@@ -210,6 +225,8 @@ class LoginSession:
             finished=self.exchanging or self.outcome is not None,
             expected_issuer=self.expected_issuer,
             state_suffix=self.state_suffix,
+            reference=self.reference,
+            sign_in_url=self.sign_in_url,
         )
         if decision.action in (Action.IGNORE, Action.ALREADY_FINISHED):
             # A flood of junk requests must not grow codex-login.log without bound.
@@ -236,7 +253,7 @@ class LoginSession:
             elif decision.log_facts.get("issuer_mismatch"):
                 diagnostics.log_issuer_mismatch()
             return decision.status, decision.page
-        if decision.action is Action.ALREADY_FINISHED:
+        if decision.action in (Action.ALREADY_FINISHED, Action.REDIRECT):
             return decision.status, decision.page
         if decision.action is Action.CANCEL:
             self.abort(Cancelled("login cancelled: a newer `codex login` took over the port"))
@@ -265,13 +282,19 @@ class LoginSession:
                 failure = exc
             except Exception as exc:  # a bug must still end the login, not leave it waiting forever
                 failure = InternalError(mask_secrets(f"internal error while completing the sign-in: {type(exc).__name__}: {exc}", REDACTED))
+        ref = self.reference
         if self.exchange_scope.cancelled_caught:
-            return 503, failure_page("Sign-in cancelled", "The sign-in was cancelled in the terminal.")
+            return 503, failure_page(
+                "Sign-in cancelled", "The sign-in was cancelled in the terminal.", error_code="cancelled",
+                todo="Run `codex login` again when you are ready.", reference=ref,
+            )
         if failure is not None:
             self.finish(failure)
-            return 502 if isinstance(failure, TokenExchangeFailed | NetworkError) else 500, failure_page("Sign-in failed", mask_clip(failure.detail, MAX_SHOWN_DETAIL))
+            status = 502 if isinstance(failure, TokenExchangeFailed | NetworkError) else 500
+            page = failure_page("Sign-in failed", mask_clip(failure.detail, MAX_SHOWN_DETAIL), error_code=failure.error_code or failure.outcome, reference=ref)
+            return status, page
         self.finish(auth)
-        return 200, success_page()
+        return 200, success_page(account_label(auth), reference=ref)
 
 
 # --- the ASGI shell around the session ----------------------------------------------------------
@@ -300,6 +323,7 @@ class CallbackApp:
             raw_query=scope.get("query_string", b""),
             host=_header(scope, b"host"),
             cancel_token=_header(scope, CANCEL_HEADER.encode()),
+            fetch_site=_header(scope, b"sec-fetch-site"),
         )
         status, page, extra_headers = await self.session.handle(request)
         body = page.encode("utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -23,6 +24,7 @@ from codexlogin.oauth.pkce import states_match
 from codexlogin.redact import scrub_clip
 
 CALLBACK_PATH = "/auth/callback"
+ROOT_PATH = "/"  # redirects to the sign-in URL, so the banner's short http://localhost:PORT works
 CANCEL_PATH = "/cancel"
 CANCEL_HEADER = "x-codex-login-cancel"
 CHALLENGE_HEADER = "x-codex-login-challenge"
@@ -45,6 +47,7 @@ class Action(Enum):
     DENIED = "denied"  # the issuer reported an error (user denied, ...): answer and stop
     CANCEL = "cancel"  # a newer login of ours asked this one to stop
     ALREADY_FINISHED = "already_finished"
+    REDIRECT = "redirect"  # GET /: on to the sign-in URL
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class CallbackRequest:
     raw_query: bytes = b""
     host: str | None = None
     cancel_token: str | None = None
+    fetch_site: str | None = None  # Sec-Fetch-Site: "none" when the user typed or pasted the address
 
     @property
     def params(self) -> dict[str, str]:
@@ -83,24 +87,103 @@ def _template() -> Template:
     return Template(resources.files("codexlogin.listener").joinpath("pages/page.html").read_text("utf-8"))
 
 
-def render_page(heading: str, message: str, *, ok: bool, details: str | None = None) -> str:
-    """Every value is escaped here, so callers can pass backend or request text as is."""
-    details_html = f"<pre>{html.escape(details)}</pre>" if details else ""
+KEEPS_WAITING = "This request cannot finish the sign-in; the login in your terminal keeps waiting."
+RETRY = "Return to your terminal and run `codex login` again."
+TROUBLESHOOT = "If it keeps failing, `codex login doctor` checks what breaks the sign-in."
+
+
+def render_page(
+    heading: str,
+    message: str,
+    *,
+    ok: bool,
+    details: str | None = None,
+    error_code: str | None = None,
+    todo: str | None = None,
+    reference: str | None = None,
+) -> str:
+    """Every value is escaped here, so callers can pass backend or request text as is.
+
+    An error page is a card like the reference CLI's: the error code, the details, what to do, and
+    the run's reference (which `codex login log --grep REF` finds)."""
+    rows = []
+    if error_code:
+        rows.append(f"<dt>Error code</dt><dd><code>{html.escape(error_code)}</code></dd>")
+    if details:
+        rows.append(f"<dt>Details</dt><dd><pre>{html.escape(details)}</pre></dd>")
+    if todo:
+        rows.append(f"<dt>What to do</dt><dd>{html.escape(todo)}</dd>")
+    if reference:
+        ref = html.escape(reference)
+        rows.append(f"<dt>Reference</dt><dd><code>{ref}</code> (in the terminal, <code>codex login log --grep {ref}</code> shows this sign-in)</dd>")
+    card = "<dl>\n" + "\n".join(rows) + "\n</dl>" if rows else ""
     return _template().substitute(
         title=html.escape(heading),
         heading=html.escape(heading),
         kind="ok" if ok else "err",
         message=html.escape(message),
-        details=details_html,
+        card=card,
     )
 
 
-def success_page() -> str:
-    return render_page("Signed in to Codex", "You can close this tab and return to your terminal.", ok=True)
+def success_page(account: str | None = None, *, reference: str | None = None) -> str:
+    """`account`: who signed in ("alice@example.com (plus)"), when the id_token says."""
+    heading = f"Signed in to Codex as {account}" if account else "Signed in to Codex"
+    return render_page(heading, "You can close this tab and return to your terminal.", ok=True, reference=reference)
 
 
-def failure_page(heading: str, detail: str) -> str:
-    return render_page(heading, "Return to your terminal for details and try again.", ok=False, details=detail)
+def failure_page(
+    heading: str,
+    detail: str,
+    *,
+    error_code: str | None = None,
+    todo: str = f"{RETRY} {TROUBLESHOOT}",
+    reference: str | None = None,
+    message: str = "The sign-in stopped here; your terminal shows the same error.",
+) -> str:
+    return render_page(
+        heading, message, ok=False, details=detail, error_code=error_code, todo=todo, reference=reference
+    )
+
+
+def older_tab_page(*, reference: str | None = None) -> str:
+    """A callback whose state is not this sign-in's: almost always a tab of an older attempt."""
+    return render_page(
+        "This tab belongs to an older sign-in",
+        "This sign-in was started by an earlier `codex login` (or another attempt) than the one now waiting in your terminal,"
+        " so it cannot finish that one.",
+        ok=False,
+        error_code="state_mismatch",
+        todo="Close this tab and use the newest sign-in tab, or open the URL your terminal shows now."
+        " The login in your terminal keeps waiting.",
+        reference=reference,
+    )
+
+
+MISSING_ENTITLEMENT = "missing_codex_entitlement"
+ENTITLEMENT_GUIDANCE = "Codex is not enabled for your workspace. Contact your workspace administrator to request access."
+
+
+def denied_page(error_code: str, description: str | None, *, reference: str | None = None) -> str:
+    """The issuer sent the browser back with `error=` (the user declined, or the issuer refused)."""
+    if error_code == "access_denied" and MISSING_ENTITLEMENT in (description or ""):
+        todo = ENTITLEMENT_GUIDANCE
+    elif error_code == "access_denied":
+        todo = "If you declined by mistake, return to your terminal and run `codex login` again."
+    else:
+        todo = f"{RETRY} {TROUBLESHOOT}"
+    return failure_page("Sign-in was not completed", description or error_code, error_code=error_code, todo=todo, reference=reference)
+
+
+def _not_found_page(reference: str | None) -> str:
+    return render_page("Not found", "This address only answers the Codex sign-in.", ok=False, reference=reference)
+
+
+def is_not_found_page(text: str) -> bool:
+    """Whether `text` is our listener's 404 page (for doctor's port probe), whatever the run's reference."""
+    sentinel = "REFERENCE0SENTINEL"
+    pattern = re.escape(_not_found_page(sentinel)).replace(sentinel, "[A-Z0-9]{1,16}")
+    return text == _not_found_page(None) or re.fullmatch(pattern, text) is not None
 
 
 def cancel_proof(cancel_key: str, nonce: str, port: int) -> str:
@@ -137,26 +220,45 @@ def decide(
     expected_issuer: str | None = None,
     cancel_nonce: str | None = None,
     state_suffix: bool = False,
+    reference: str | None = None,
+    sign_in_url: str | None = None,
 ) -> Decision:
     """What to do with one request to the listener (pure). `state_suffix`: the issuer may append
-    `.onboarding_entrypoint=<value>` to the state (the openai dialect); it is stripped and recorded."""
+    `.onboarding_entrypoint=<value>` to the state (the openai dialect); it is stripped and recorded.
+    `reference` (the run's) is shown on every page; `sign_in_url` is where `GET /` redirects."""
+    ref = reference
     if not host_allowed(request.host, port):
-        return Decision(Action.IGNORE, 403, render_page("Forbidden", "This address only answers the Codex sign-in.", ok=False))
+        return Decision(Action.IGNORE, 403, render_page("Forbidden", "This address only answers the Codex sign-in.", ok=False, reference=ref))
     if request.method != "GET":
-        return Decision(Action.IGNORE, 405, render_page("Method not allowed", "Only GET is served here.", ok=False))
+        return Decision(Action.IGNORE, 405, render_page("Method not allowed", "Only GET is served here.", ok=False, reference=ref))
 
     if request.path == CANCEL_PATH:
-        forbidden = render_page("Forbidden", "Only a Codex sign-in may cancel this one.", ok=False)
+        forbidden = render_page("Forbidden", "Only a Codex sign-in may cancel this one.", ok=False, reference=ref)
         if not (cancel_key and cancel_nonce):
             return Decision(Action.IGNORE, 403, forbidden)
         if not request.cancel_token:  # step 1: the challenge (the key itself never crosses the wire)
             return Decision(Action.IGNORE, 401, forbidden, headers=((CHALLENGE_HEADER.encode(), cancel_nonce.encode()),))
         if states_match(cancel_proof(cancel_key, cancel_nonce, port), request.cancel_token):
-            return Decision(Action.CANCEL, 200, render_page("Login cancelled", "A newer sign-in took over.", ok=False))
+            return Decision(Action.CANCEL, 200, render_page("Login cancelled", "A newer sign-in took over.", ok=False, reference=ref))
         return Decision(Action.IGNORE, 403, forbidden)
 
+    if request.path == ROOT_PATH and sign_in_url:
+        if finished:
+            page = render_page("Sign-in already finished", "This sign-in has already finished; you can close this tab.", ok=True, reference=ref)
+            return Decision(Action.ALREADY_FINISHED, 200, page)
+        if request.fetch_site not in (None, "none", "same-origin"):
+            # Only an address the user typed or pasted (or a reload) starts the sign-in: another
+            # site must not send the browser into it.
+            page = render_page(
+                "Open the sign-in from your terminal", "This address starts the Codex sign-in only when you open it yourself.",
+                ok=False, todo="Copy the address your terminal shows into the address bar.", reference=ref,
+            )
+            return Decision(Action.IGNORE, 403, page)
+        page = render_page("Continuing to the sign-in", "Your browser should open the sign-in page now.", ok=True, reference=ref)
+        return Decision(Action.REDIRECT, 302, page, headers=((b"location", sign_in_url.encode("ascii", "replace")),))
+
     if request.path != CALLBACK_PATH:
-        return Decision(Action.IGNORE, 404, render_page("Not found", "This address only answers the Codex sign-in.", ok=False))
+        return Decision(Action.IGNORE, 404, _not_found_page(ref))
 
     params = request.params
     code, state, error = params.get("code", ""), params.get("state", ""), params.get("error", "")
@@ -173,21 +275,32 @@ def decide(
     if entrypoint is not None and state_valid:  # only an entry point of our own sign-in is recorded
         facts["onboarding_entrypoint"] = scrub_clip(entrypoint, MAX_ENTRYPOINT_CHARS)
     if finished:
-        page = render_page("Sign-in already finished", "This sign-in has already finished; you can close this tab.", ok=True)
+        page = render_page("Sign-in already finished", "This sign-in has already finished; you can close this tab.", ok=True, reference=ref)
         return Decision(Action.ALREADY_FINISHED, 200, page, facts)
     if not state_valid:
-        page = failure_page("Sign-in failed", "The state parameter is missing or does not match this sign-in.")
+        if state:
+            return Decision(Action.IGNORE, 400, older_tab_page(reference=ref), facts)
+        page = failure_page(
+            "Sign-in failed", "The callback carried no state parameter, so it cannot belong to this sign-in.",
+            error_code="missing_state", todo="Use the sign-in tab your terminal opened.", reference=ref, message=KEEPS_WAITING,
+        )
         return Decision(Action.IGNORE, 400, page, facts)
     if not issuer_matches(expected_issuer, params.get("iss")):
         # A mix-up attack: another issuer's response sent to our listener (RFC 9207 §2.4).
-        page = failure_page("Sign-in failed", "The response came from a different issuer than this sign-in uses.")
+        page = failure_page(
+            "Sign-in failed", "The response came from a different issuer than this sign-in uses.",
+            error_code="issuer_mismatch", todo="Close this tab and use the sign-in tab your terminal opened.", reference=ref,
+            message=KEEPS_WAITING,
+        )
         return Decision(Action.IGNORE, 400, page, {**facts, "issuer_mismatch": True})
     if error:
         description = params.get("error_description") or None
-        detail = f"{error}: {description}" if description else error
-        page = failure_page("Sign-in was not completed", detail)
+        page = denied_page(error, description, reference=ref)
         return Decision(Action.DENIED, 200, page, facts, error_code=error, error_description=description)
     if not code:
-        page = failure_page("Sign-in failed", "The callback carried no authorization code.")
+        page = failure_page(
+            "Sign-in failed", "The callback carried no authorization code.", error_code="missing_code",
+            todo="Use the sign-in tab your terminal opened.", reference=ref, message=KEEPS_WAITING,
+        )
         return Decision(Action.IGNORE, 400, page, facts)
     return Decision(Action.EXCHANGE, 200, "", facts, code=code)

@@ -326,12 +326,14 @@ def check_auth_json(settings: Any) -> Result:
 # --- sockets ----------------------------------------------------------------------------------
 
 
-def _expected_not_found_page(port: int) -> str:
-    """The page our own listener answers `GET /` with (a 404), from the listener's pure core."""
-    from codexlogin.listener.decide import CallbackRequest, decide
+def _is_our_not_found_page(text: str) -> bool:
+    """Whether `text` is the 404 page our own listener answers PROBE_PATH with (listener.decide)."""
+    from codexlogin.listener.decide import is_not_found_page
 
-    request = CallbackRequest("GET", "/", host=f"{LOOPBACK_HOST}:{port}")
-    return decide(request, expected_state="-", port=port, cancel_key=None, finished=False).page
+    return is_not_found_page(text)
+
+
+PROBE_PATH = "/codex-login-probe"  # `GET /` redirects to the sign-in; any other path is our 404
 
 
 async def identify_port_holder(port: int, timeout: float = PORT_PROBE_TIMEOUT) -> tuple[bool, str]:
@@ -343,10 +345,10 @@ async def identify_port_holder(port: int, timeout: float = PORT_PROBE_TIMEOUT) -
         try:
             # trust_env=False: a proxy from the environment must never see loopback traffic.
             async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
-                response = await client.get(f"http://{LOOPBACK_HOST}:{port}/")
+                response = await client.get(f"http://{LOOPBACK_HOST}:{port}{PROBE_PATH}")
         except httpx.HTTPError:
             return False, "it does not answer HTTP"
-        if response.status_code == 404 and response.text == _expected_not_found_page(port):
+        if response.status_code == 404 and _is_our_not_found_page(response.text):
             return True, "a `codex login` in progress"
         server = response.headers.get("server")
         return False, f"it answers HTTP {response.status_code}" + (f" (Server: {scrub_clip(server, 60)})" if server else "")
