@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 import threading
 import time
@@ -289,3 +290,13 @@ class HangingPath(IssuerWrapper):
         if scope["type"] == "http" and scope["path"] == self.path:
             await trio.sleep_forever()
         return await self.inner(scope, receive, send)
+
+
+#: The suffix every `error:` line of a logged run ends with (cli.boundary.next_step).
+REFERENCE_SUFFIX = re.compile(r" \(ref [A-Z2-7]{8}; more: codex login log --grep [A-Z2-7]{8}(, codex login doctor)?\)$")
+
+
+def without_reference(line: str) -> str:
+    """An `error:` line with its run reference suffix removed (asserting it was there)."""
+    assert REFERENCE_SUFFIX.search(line), f"no run reference at the end of {line!r}"
+    return REFERENCE_SUFFIX.sub("", line)

@@ -38,6 +38,8 @@ from codexlogin.oauth.errors import (
     transport_words,
 )
 
+from harness import without_reference
+
 CODEX = [sys.executable, "-m", "codexlogin"]
 
 CLOUDFLARE_502 = b"""<!DOCTYPE html>
@@ -179,7 +181,7 @@ async def test_login_shows_the_page_in_words_and_verbose_shows_it_whole_never_th
         code, _, err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env)
         verbose_code, _, verbose_err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--verbose", env=env)
     assert code == verbose_code == ExitCode.NETWORK_ERROR, err
-    errors_ = [line for line in err.splitlines() if line.startswith("error:")]
+    errors_ = [without_reference(line) for line in err.splitlines() if line.startswith("error:")]
     assert errors_ == [
         'error: token endpoint returned HTTP 502 Bad Gateway: "Bad gateway" — Cloudflare was unable to reach the origin'
         " web server — Error code 502; the issuer is unavailable, try again later"
@@ -187,7 +189,9 @@ async def test_login_shows_the_page_in_words_and_verbose_shows_it_whole_never_th
     assert err.splitlines()[-1] == verbose.VERBOSE_NOTE
     assert "<html" not in err and "PLANTEDPAGEMARKER" not in err
     # --verbose: the whole page after the error line, on the terminal only.
-    tail = verbose_err.split("\n".join(errors_) + "\n", 1)[1]
+    verbose_error = next(line for line in verbose_err.splitlines() if line.startswith("error:"))
+    assert without_reference(verbose_error) == errors_[0]
+    tail = verbose_err.split(verbose_error + "\n", 1)[1]
     assert tail.startswith("--verbose: the token endpoint's whole reply (the run's secrets masked):\n<!DOCTYPE html>")
     assert "PLANTEDPAGEMARKER" in tail and verbose.VERBOSE_NOTE not in verbose_err
     log = log_text(tmp_path)
@@ -278,7 +282,7 @@ async def test_a_proxy_refusing_connect_is_a_proxy_error_naming_the_variable(tmp
     with trio.fail_after(30):
         code, _, err = await codex("login", "--device-auth", "--issuer", "https://auth.example.com", env=env)
     assert code == ExitCode.NETWORK_ERROR, err
-    assert err.splitlines()[-1] == (
+    assert without_reference(err.splitlines()[-1]) == (
         f"error: could not reach device authorization endpoint (proxy): the proxy from {variable} at http://127.0.0.1:{port}"
         " refused to connect to auth.example.com:443: 407 Proxy Authentication Required;"
         " check the proxy's user name and password (percent-encoded) or NO_PROXY"
@@ -334,10 +338,11 @@ async def test_an_issuer_answering_503_is_exit_10_in_login_as_in_status(tmp_path
 
 LOGIN_LINES = (
     "Starting local login server on http://localhost:",
-    "If your browser did not open, navigate to this URL to authenticate:",
+    "If your browser did not open, navigate to http://localhost:",
     "http://127.0.0.1:",
     "On a remote or headless machine, use `codex login --device-auth` instead.",
     "Successfully logged in. Credentials saved to ",
+    "Logged in as ",
     "auth.json:        ",
     "codex-login.log:  ",
     "demo: ",

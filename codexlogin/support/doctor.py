@@ -238,10 +238,6 @@ def format_text(report: Report, *, color: bool = False, width: int | None = None
     return "\n".join(lines) + "\n"
 
 
-def format_json(report: Report) -> str:
-    return json.dumps(report.to_json()) + "\n"
-
-
 # --- filesystem checks ------------------------------------------------------------------------
 
 
