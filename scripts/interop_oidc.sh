@@ -181,15 +181,21 @@ if auth_path.exists():
 else:
     check(False, "auth.json exists")
 tokens = auth.get("tokens") or {}
+# auth.json as Codex CLI 0.171 reads it: a missing refresh token is saved as "", a missing id_token
+# as the placeholder e30.e30.bm9uZQ (both read back as absent).
+NO_ID_TOKEN = "e30.e30.bm9uZQ"
+saved_refresh = tokens.get("refresh_token") or None
+saved_id = None if tokens.get("id_token") in (None, "", NO_ID_TOKEN) else tokens.get("id_token")
 check(auth.get("auth_mode") == "chatgpt", f"auth_mode chatgpt (got {auth.get('auth_mode')!r})")
 check(bool(tokens.get("access_token")) and tokens.get("access_token") == issued.get("access_token"),
       "auth.json access_token present and equal to the issued one")
-check(tokens.get("id_token") == issued.get("id_token"), "auth.json id_token equal to the issued one (or both absent)")
-check(tokens.get("refresh_token") == issued.get("refresh_token"), "auth.json refresh_token equal to the issued one (or both absent)")
+check(saved_id == issued.get("id_token"), "auth.json id_token equal to the issued one (or both absent)")
+check(saved_refresh == issued.get("refresh_token"), "auth.json refresh_token equal to the issued one (or both absent)")
 if mode == "always":
-    check(bool(issued.get("refresh_token")) and bool(tokens.get("refresh_token")), "refresh_token issued and saved")
+    check(bool(issued.get("refresh_token")) and bool(saved_refresh), "refresh_token issued and saved")
 if mode == "never":
-    check(not issued.get("refresh_token") and tokens.get("refresh_token") is None, "no refresh_token issued; saved as null")
+    check(not issued.get("refresh_token") and tokens.get("refresh_token") in (None, ""),
+          f"no refresh_token issued; saved as \"\" (0.171's form; got {tokens.get('refresh_token')!r})")
 notes.append(f"auth.json: keys {','.join(sorted(auth))}; tokens: " + ", ".join(
     f"{k}={'set' if v else v}" for k, v in sorted(tokens.items())))
 
@@ -199,7 +205,7 @@ if authz: secrets["state"] = authz[0]["state"]
 if redirects: secrets["code"] = redirects[0]["code"]
 if code_grants: secrets["code_verifier"] = code_grants[0]["request"].get("code_verifier")
 for key in ("access_token", "id_token", "refresh_token"):
-    secrets[key] = issued.get(key) or tokens.get(key)
+    secrets[key] = issued.get(key) or {"id_token": saved_id, "refresh_token": saved_refresh}.get(key, tokens.get(key))
 needles = []
 for name, value in secrets.items():
     if not value:
