@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interop check for issue 2: `codex login` against an independent, standards-compliant OpenID
 # Provider (panva's oidc-provider: public native client, PKCE S256 required, redirect URI exactly
-# http://localhost:<port>/auth/callback), driven by a real headless Chromium through BROWSER=.
+# http://localhost:<port>/auth/callback or http://127.0.0.1:<port>/auth/callback), driven by a real headless Chromium through BROWSER=.
 #
 #   bash scripts/interop_oidc.sh            # all passes; prints PASS or FAIL, exit 0 / 1
 #
@@ -131,7 +131,7 @@ import json, os, re, stat, sys
 from pathlib import Path
 
 mode, d, rc, port, client_id = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-redirect = f"http://localhost:{port}/auth/callback"
+registered = (f"http://localhost:{port}/auth/callback", f"http://127.0.0.1:{port}/auth/callback")
 failures, notes = [], []
 
 def check(ok, what):
@@ -152,9 +152,10 @@ redirects = [t for t in trace if t["kind"] == "redirect_to_client"]
 code_grants = [t for t in trace if t["kind"] == "token" and t["request"].get("grant_type") == "authorization_code"]
 other_token = [t for t in trace if t["kind"] == "token" and t["request"].get("grant_type") != "authorization_code"]
 
-check(len(authz) == 1 and authz[0]["code_challenge_method"] == "S256" and authz[0]["redirect_uri"] == redirect
+redirect = authz[0]["redirect_uri"] if authz else None
+check(len(authz) == 1 and authz[0]["code_challenge_method"] == "S256" and redirect in registered
       and authz[0]["client_id"] == client_id and authz[0]["response_type"] == "code",
-      f"authorize request: response_type=code, PKCE S256, client_id, redirect_uri exactly {redirect}")
+      f"authorize request: response_type=code, PKCE S256, client_id, redirect_uri exactly one registered ({redirect})")
 if authz:
     notes.append(f"authorize scope {authz[0]['scope']!r}, prompt {authz[0]['prompt']!r}, params {','.join(authz[0]['params'])}")
 check(len(redirects) == 1 and redirects[0]["code"] and not redirects[0]["error"],

@@ -324,11 +324,16 @@ class Run:
         path = home / "auth.json"
         auth = json.loads(path.read_text())
         old_refresh = auth["tokens"]["refresh_token"]
-        auth["last_refresh"] = "2020-01-01T00:00:00.000000000Z"  # stale: the next --check refreshes
+        # Due for a refresh by either rule: last refreshed over 8 days ago, and (where the build
+        # stores the expiry computed from expires_in, issue 13 #2) expiring within 5 minutes.
+        auth["last_refresh"] = "2020-01-01T00:00:00.000000000Z"
+        if "access_token_expires_at" in auth["tokens"]:
+            soon = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime(time.time() + 60))
+            auth["tokens"]["access_token_expires_at"] = soon
         path.write_text(json.dumps(auth))
         os.chmod(path, 0o600)
         rc, out, trace = self.status_check(home)
-        check(rc == 0, f"status --check with a stale last_refresh exits 0 (got {rc}): {out.strip()[:300]}")
+        check(rc == 0, f"status --check with the tokens due for a refresh exits 0 (got {rc}): {out.strip()[:300]}")
         grants = [t for t in trace if t["path"] == "/oauth/token" and t.get("form", {}).get("grant_type") == "refresh_token"]
         check(len(grants) == 1 and grants[0]["status"] == 200 and grants[0]["form"].get("refresh_token") == old_refresh
               and grants[0]["form"].get("client_id") == CLIENT_ID, "one refresh_token grant with the stored refresh token, answered 200")
