@@ -159,6 +159,12 @@ class Run:
                     INTEROP_BROWSER_RESULT=str(d / "browser.json"), INTEROP_BROWSER_PIDFILE=str(d / "browser.pid"),
                     INTEROP_SCREENSHOT=str(d / "final.png"), **extra)
 
+    @staticmethod
+    def check_loopback_only(browser: dict) -> None:
+        visited = {v.split(" ", 1)[1].split("/", 1)[0].rsplit(":", 1)[0] for v in browser.get("visited", [])}
+        check(not browser.get("blocked") and visited <= {"127.0.0.1", "localhost", "[::1]"},
+              f"browser reached only loopback hosts ({', '.join(sorted(visited)) or '-'}; blocked {browser.get('blocked', [])})")
+
     def wait_browser(self, tag: str) -> dict:
         d = self.work / tag
         pidfile = d / "browser.pid"
@@ -187,6 +193,7 @@ class Run:
                              "--port", str(self.a.callback_port), "--timeout", "60", "-c", "dialect=standard",
                              timeout=120, **self.browser_env(tag, **extra))
         browser = self.wait_browser(tag)
+        self.check_loopback_only(browser)
         (d / "codex.out").write_text(out)
         for line in out.splitlines():
             say(f"    | {line}")
@@ -428,6 +435,7 @@ class Run:
         env = self.env(d / "home", **self.browser_env("device", INTEROP_USER_CODE=user_code))
         browser_rc = subprocess.run(["node", str(HERE / "browser.mjs"), uri], env=env, capture_output=True, text=True, timeout=90).returncode
         browser = json.loads((d / "browser.json").read_text()) if (d / "browser.json").exists() else {}
+        self.check_loopback_only(browser)
         check(browser_rc == 0 and browser.get("ok") is True, f"browser logged in, entered the code and accepted: steps {' > '.join(browser.get('steps', []))}, "
               f"heading {browser.get('heading')!r}" + (f", error {browser['error'][:300]}" if browser.get("error") else ""))
         try:

@@ -70,10 +70,13 @@ async function run(authorizeUrl) {
     ],
   });
   const visited = [];
+  const blocked = []; // hosts of aborted non-loopback requests (none expected)
   try {
     await context.route('**/*', (route) => {
       const host = new URL(route.request().url()).hostname;
-      return LOOPBACK.has(host) || LOOPBACK.has(`[${host}]`) ? route.continue() : route.abort('blockedbyclient');
+      if (LOOPBACK.has(host) || LOOPBACK.has(`[${host}]`)) return route.continue();
+      blocked.push(host);
+      return route.abort('blockedbyclient');
     });
     const page = context.pages()[0] ?? (await context.newPage());
     let callback = null;
@@ -130,10 +133,10 @@ async function run(authorizeUrl) {
     if (userCode) ok = status === 200 && (deny ? /denied/i : /authori[sz]ed/i).test(heading);
     else if (deny) ok = !/signed in/i.test(title) && /not completed|failed/i.test(title);
     else ok = status === 200 && /signed in/i.test(title);
-    return finish({ steps, status, title, heading, visited }, ok ? 0 : 1);
+    return finish({ steps, status, title, heading, visited, blocked }, ok ? 0 : 1);
   } catch (err) {
     log(`FAILED: ${err.message.split('\n')[0]}`);
-    return finish({ error: err.message, visited }, 1);
+    return finish({ error: err.message, visited, blocked }, 1);
   } finally {
     await context.close().catch(() => {});
     rmSync(profile, { recursive: true, force: true });
