@@ -459,6 +459,36 @@ class Run:
                               shown_ok=("user_code",))
         return d / "home" if rc == 0 and auth else None
 
+    def final_leak_check(self) -> None:
+        """Every secret the server saw or issued in the whole run, searched in every pass's
+        codex-login.log and terminal output (the URL's state and nonce and the device user code
+        are shown on the terminal by design)."""
+        global current_pass
+        current_pass = "all logs"
+        found: dict[str, set[str]] = {}
+        def add(name: str, value: object) -> None:
+            if isinstance(value, str) and len(value) >= 8:
+                found.setdefault(name, set()).add(value)
+        for t in self.trace():
+            for k in ("state", "nonce"):
+                add(k, t["query"].get(k))
+            for k in ("code", "state"):
+                add(k, t.get("location", {}).get("params", {}).get(k))
+            for k in ("code", "code_verifier", "refresh_token", "device_code", "token"):
+                add(k, t.get("form", {}).get(k))
+            response = t.get("response")
+            if isinstance(response, dict):
+                for k in ("access_token", "id_token", "refresh_token", "device_code", "user_code"):
+                    add(k, response.get(k))
+        logs = sorted(self.work.glob("*/home/log/codex-login.log"))
+        leaked = sorted({f"{n} in {p.parts[-4]}" for p in logs for n, vs in found.items() if any(v in p.read_text() for v in vs)})
+        check(bool(logs) and not leaked, f"{len(logs)} codex-login.log files hold none of the run's {sum(map(len, found.values()))} secrets "
+              f"({', '.join(sorted(found))})" + (f" (LEAKED: {leaked})" if leaked else ""))
+        outs = sorted(self.work.glob("*/codex.out"))
+        shown = sorted({f"{n} in {p.parts[-2]}" for p in outs for n, vs in found.items()
+                        if n not in ("state", "nonce", "user_code") and any(v in p.read_text() for v in vs)})
+        check(not shown, f"{len(outs)} terminal outputs show no code, verifier, device code or token" + (f" (SHOWN: {shown})" if shown else ""))
+
     def pass_down(self, home: Path) -> None:
         global current_pass
         current_pass = "server down"
@@ -493,6 +523,7 @@ def main() -> int:
             device_home = run.pass_device()
             if device_home:
                 run.pass_down(device_home)
+            run.final_leak_check()
     except Exception as exc:  # a crash of the checker is a failure, with its traceback
         import traceback
 
