@@ -12,7 +12,8 @@ Passes: login (browser) → status --check → a stale last_refresh forces a ref
 at the server) → login again, tokens revoked at the server, status --check → denial (Cancel on the
 consent page, exit 3) → device login (RFC 8628, the browser enters the user code) → the server
 stopped, status --check. Checks that depend on issue-13 behaviour not every build has (an online
---check proof, nonce, discovery, expires_in) are SKIPped with a note when the build does not do it.
+--check proof, nonce, discovery, expires_in, the 127.0.0.1 redirect and so an unregistered --port)
+are SKIPped with a note when the build does not do it; INTEROP2_STRICT=1 makes a SKIP fail.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class Run:
         self.password = ""
         self.introspector_secret = ""
         self.check_online: bool | None = None  # does this build's status --check contact the issuer?
+        self.ip_literal = False  # does this build redirect to 127.0.0.1 (issue 13 #7)?
 
     # --- the server --------------------------------------------------------------------------
     def dot(self, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -184,13 +186,13 @@ class Run:
         path = d / "browser.json"
         return json.loads(path.read_text()) if path.exists() else {}
 
-    def login(self, tag: str, *, deny: bool = False) -> tuple[int, str, dict, list[dict]]:
+    def login(self, tag: str, *, deny: bool = False, port: int | None = None) -> tuple[int, str, dict, list[dict]]:
         d = self.work / tag
         (d / "home").mkdir(parents=True)
         before = len(self.trace())
         extra = {"INTEROP_DECISION": "deny"} if deny else {}
         rc, out = self.codex(d / "home", "login", "--issuer", self.issuer, "--client-id", CLIENT_ID,
-                             "--port", str(self.a.callback_port), "--timeout", "60", "-c", "dialect=standard",
+                             "--port", str(port or self.a.callback_port), "--timeout", "60", "-c", "dialect=standard",
                              timeout=120, **self.browser_env(tag, **extra))
         browser = self.wait_browser(tag)
         self.check_loopback_only(browser)
@@ -266,6 +268,7 @@ class Run:
               f"authorize request: response_type=code, PKCE S256, client_id, a registered redirect_uri, offline_access "
               f"(redirect {redirect or '-'}, scope {q.get('scope')!r}, params {','.join(sorted(q))})")
         if redirect.startswith("http://127.0.0.1:"):
+            self.ip_literal = True
             check(True, "redirect URI uses the IP literal 127.0.0.1 (RFC 8252 §7.3; issue 13 #7)")
         else:
             skip(f"redirect URI host is {urllib.parse.urlsplit(redirect).hostname} (issue 13 #7 prefers 127.0.0.1)")
@@ -389,6 +392,21 @@ class Run:
             check(rc == 8, f"status --check exits 8 when the server revoked the tokens (got {rc}): {out.strip()[:300]}")
         else:
             skip(f"status --check exits {rc} although the server revoked the tokens (needs issue 13 #1)")
+
+    def pass_other_port(self) -> None:
+        """RFC 8252 §7.3: the server ignores the port of a 127.0.0.1 redirect (django-oauth-toolkit
+        does; it matches localhost exactly), so `--port` other than the registered one works."""
+        global current_pass
+        current_pass = "unregistered port"
+        if not self.ip_literal:
+            skip("not run: the build redirects to localhost, which the server matches exactly (issue 13 #7)")
+            return
+        port = self.a.callback_port + 1
+        rc, out, browser, trace = self.login("other-port", port=port)
+        authz = [t for t in trace if t["path"] == "/oauth/authorize" and t["query"].get("response_type")]
+        redirect = authz[0]["query"].get("redirect_uri") if authz else None
+        check(rc == 0 and browser.get("ok") is True and redirect == f"http://127.0.0.1:{port}/auth/callback",
+              f"login with --port {port} (not registered) exits 0 through {redirect} (got {rc})")
 
     def pass_deny(self) -> None:
         global current_pass
@@ -519,6 +537,7 @@ def main() -> int:
                 run.pass_check(home)
                 run.pass_logout(home)
             run.pass_revoked()
+            run.pass_other_port()
             run.pass_deny()
             device_home = run.pass_device()
             if device_home:
@@ -537,6 +556,9 @@ def main() -> int:
             print(f"interop2: FAILED [{p}] {what}")
     print(f"interop2: checks took {time.monotonic() - started:.0f} s")
     print(f"interop2: {counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped")
+    if os.environ.get("INTEROP2_STRICT") == "1" and counts["SKIP"]:
+        print("interop2: INTEROP2_STRICT=1: a SKIP counts as a failure")
+        return 1
     return 1 if counts["FAIL"] else 0
 
 

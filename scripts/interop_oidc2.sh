@@ -12,7 +12,8 @@
 # packages into scripts/interop/node_modules (npm ci), Chromium and Node.js via apt, the project
 # venv. Everything binds 127.0.0.1; the browser aborts non-loopback requests.
 # Settings: INTEROP2_PROVIDER_PORT (14660), INTEROP2_CALLBACK_PORT (14650), INTEROP_CHROMIUM
-# (/usr/bin/chromium), CODEX (.venv/bin/codex), INTEROP_KEEP=1 keeps the temp dir.
+# (/usr/bin/chromium), CODEX (.venv/bin/codex), INTEROP_KEEP=1 keeps the temp dir, INTEROP2_STRICT=1
+# fails on a SKIP (a check of issue-13 behaviour the build does not have).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
