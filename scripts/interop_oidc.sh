@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interop check for issue 2: `codex login` against an independent, standards-compliant OpenID
 # Provider (panva's oidc-provider: public native client, PKCE S256 required, redirect URI exactly
-# http://localhost:<port>/auth/callback or http://127.0.0.1:<port>/auth/callback), driven by a real headless Chromium through BROWSER=.
+# http://localhost:<port>/auth/callback or http://127.0.0.1:<port>/auth/callback), driven by a real
+# headless Chromium through BROWSER=.
 #
 #   bash scripts/interop_oidc.sh            # all passes; prints PASS or FAIL, exit 0 / 1
 #

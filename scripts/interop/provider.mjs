@@ -5,8 +5,9 @@
 //                     [--trace FILE]
 //
 // One public native client (token_endpoint_auth_method none, PKCE S256 required, redirect URI
-// exactly http://localhost:<callback-port>/auth/callback or http://127.0.0.1:<callback-port>/auth/callback), oidc-provider's dev interactions for
-// login and consent, and the Codex paths /oauth/authorize, /oauth/token, /oauth/revoke.
+// exactly http://localhost:<callback-port>/auth/callback or http://127.0.0.1:<callback-port>/auth/callback),
+// oidc-provider's dev interactions for login and consent, and the Codex paths /oauth/authorize,
+// /oauth/token, /oauth/revoke.
 //
 // --refresh always  issue a refresh token with every code grant (what a production issuer does)
 // --refresh never   never issue one (a plain OAuth reply: access_token, id_token, no refresh_token)
