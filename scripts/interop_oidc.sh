@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interop check for issue 2: `codex login` against an independent, standards-compliant OpenID
 # Provider (panva's oidc-provider: public native client, PKCE S256 required, redirect URI exactly
-# http://localhost:<port>/auth/callback), driven by a real headless Chromium through BROWSER=.
+# http://localhost:<port>/auth/callback or http://127.0.0.1:<port>/auth/callback), driven by a real
+# headless Chromium through BROWSER=.
 #
 #   bash scripts/interop_oidc.sh            # all passes; prints PASS or FAIL, exit 0 / 1
 #
@@ -131,7 +132,7 @@ import json, os, re, stat, sys
 from pathlib import Path
 
 mode, d, rc, port, client_id = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-redirect = f"http://localhost:{port}/auth/callback"
+registered = (f"http://localhost:{port}/auth/callback", f"http://127.0.0.1:{port}/auth/callback")
 failures, notes = [], []
 
 def check(ok, what):
@@ -152,9 +153,10 @@ redirects = [t for t in trace if t["kind"] == "redirect_to_client"]
 code_grants = [t for t in trace if t["kind"] == "token" and t["request"].get("grant_type") == "authorization_code"]
 other_token = [t for t in trace if t["kind"] == "token" and t["request"].get("grant_type") != "authorization_code"]
 
-check(len(authz) == 1 and authz[0]["code_challenge_method"] == "S256" and authz[0]["redirect_uri"] == redirect
+redirect = authz[0]["redirect_uri"] if authz else None
+check(len(authz) == 1 and authz[0]["code_challenge_method"] == "S256" and redirect in registered
       and authz[0]["client_id"] == client_id and authz[0]["response_type"] == "code",
-      f"authorize request: response_type=code, PKCE S256, client_id, redirect_uri exactly {redirect}")
+      f"authorize request: response_type=code, PKCE S256, client_id, redirect_uri exactly one registered ({redirect})")
 if authz:
     notes.append(f"authorize scope {authz[0]['scope']!r}, prompt {authz[0]['prompt']!r}, params {','.join(authz[0]['params'])}")
 check(len(redirects) == 1 and redirects[0]["code"] and not redirects[0]["error"],
@@ -181,15 +183,21 @@ if auth_path.exists():
 else:
     check(False, "auth.json exists")
 tokens = auth.get("tokens") or {}
+# auth.json as Codex CLI 0.171 reads it: a missing refresh token is saved as "", a missing id_token
+# as the placeholder e30.e30.bm9uZQ (both read back as absent).
+NO_ID_TOKEN = "e30.e30.bm9uZQ"
+saved_refresh = tokens.get("refresh_token") or None
+saved_id = None if tokens.get("id_token") in (None, "", NO_ID_TOKEN) else tokens.get("id_token")
 check(auth.get("auth_mode") == "chatgpt", f"auth_mode chatgpt (got {auth.get('auth_mode')!r})")
 check(bool(tokens.get("access_token")) and tokens.get("access_token") == issued.get("access_token"),
       "auth.json access_token present and equal to the issued one")
-check(tokens.get("id_token") == issued.get("id_token"), "auth.json id_token equal to the issued one (or both absent)")
-check(tokens.get("refresh_token") == issued.get("refresh_token"), "auth.json refresh_token equal to the issued one (or both absent)")
+check(saved_id == issued.get("id_token"), "auth.json id_token equal to the issued one (or both absent)")
+check(saved_refresh == issued.get("refresh_token"), "auth.json refresh_token equal to the issued one (or both absent)")
 if mode == "always":
-    check(bool(issued.get("refresh_token")) and bool(tokens.get("refresh_token")), "refresh_token issued and saved")
+    check(bool(issued.get("refresh_token")) and bool(saved_refresh), "refresh_token issued and saved")
 if mode == "never":
-    check(not issued.get("refresh_token") and tokens.get("refresh_token") is None, "no refresh_token issued; saved as null")
+    check(not issued.get("refresh_token") and tokens.get("refresh_token") in (None, ""),
+          f"no refresh_token issued; saved as \"\" (0.171's form; got {tokens.get('refresh_token')!r})")
 notes.append(f"auth.json: keys {','.join(sorted(auth))}; tokens: " + ", ".join(
     f"{k}={'set' if v else v}" for k, v in sorted(tokens.items())))
 
@@ -199,7 +207,7 @@ if authz: secrets["state"] = authz[0]["state"]
 if redirects: secrets["code"] = redirects[0]["code"]
 if code_grants: secrets["code_verifier"] = code_grants[0]["request"].get("code_verifier")
 for key in ("access_token", "id_token", "refresh_token"):
-    secrets[key] = issued.get(key) or tokens.get(key)
+    secrets[key] = issued.get(key) or {"id_token": saved_id, "refresh_token": saved_refresh}.get(key, tokens.get(key))
 needles = []
 for name, value in secrets.items():
     if not value:

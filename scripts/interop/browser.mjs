@@ -9,6 +9,12 @@
 // Environment: INTEROP_CHROMIUM (default /usr/bin/chromium), INTEROP_LOGIN (default interop-user),
 // INTEROP_BROWSER_RESULT (write a JSON result there), INTEROP_BROWSER_PIDFILE (write our pid there),
 // INTEROP_SCREENSHOT (save a PNG of the final page there), INTEROP_BROWSER_TIMEOUT (seconds, 60).
+//
+// Also drives django-oauth-toolkit (scripts/interop_oidc2.sh): its Django login form (username +
+// INTEROP_PASSWORD) and its consent form (Authorize, or Cancel with INTEROP_DECISION=deny: then
+// success is the callback page answering with a failure page, not "Signed in"). With
+// INTEROP_USER_CODE set the URL is a device verification page (RFC 8628): log in, enter the code,
+// Accept (or Deny), and succeed on the server's "Device authorized" (or "denied") status page.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,8 +47,12 @@ async function run(authorizeUrl) {
     log(`refusing a non-loopback URL (host ${url.hostname})`);
     return finish({ error: 'non_loopback_url' }, 2);
   }
+  const deny = env.INTEROP_DECISION === 'deny';
+  const userCode = env.INTEROP_USER_CODE || '';
   const redirect = new URL(url.searchParams.get('redirect_uri') ?? 'http://localhost/');
-  const callbackPrefix = `${redirect.origin}${redirect.pathname}`; // http://localhost:<port>/auth/callback
+  // http://localhost:<port>/auth/callback; for a device login the server's grant status page.
+  const callbackPrefix = userCode ? null : `${redirect.origin}${redirect.pathname}`;
+  const isDone = (u) => (userCode ? /\/device-grant-status\/[^/]+\/[^/]+$/.test(u.pathname) : `${u.origin}${u.pathname}` === callbackPrefix);
   const deadline = started + 1000 * Number(env.INTEROP_BROWSER_TIMEOUT || 60);
 
   const profile = mkdtempSync(join(tmpdir(), 'interop-chromium-'));
@@ -60,17 +70,20 @@ async function run(authorizeUrl) {
     ],
   });
   const visited = [];
+  const blocked = []; // hosts of aborted non-loopback requests (none expected)
   try {
     await context.route('**/*', (route) => {
       const host = new URL(route.request().url()).hostname;
-      return LOOPBACK.has(host) || LOOPBACK.has(`[${host}]`) ? route.continue() : route.abort('blockedbyclient');
+      if (LOOPBACK.has(host) || LOOPBACK.has(`[${host}]`)) return route.continue();
+      blocked.push(host);
+      return route.abort('blockedbyclient');
     });
     const page = context.pages()[0] ?? (await context.newPage());
     let callback = null;
     page.on('response', (response) => {
       const u = new URL(response.url());
       visited.push(`${response.status()} ${u.host}${u.pathname}`); // paths only: no code or state
-      if (`${u.origin}${u.pathname}` === callbackPrefix) callback = response;
+      if (isDone(u) && response.request().isNavigationRequest()) callback = response;
     });
 
     log(`opening ${url.origin}${url.pathname} (callback ${callbackPrefix})`);
@@ -86,6 +99,22 @@ async function run(authorizeUrl) {
       } else if (await page.locator('input[name="prompt"][value="consent"]').count()) {
         steps.push('consent');
         await page.click('button[type="submit"]', { timeout: deadline - Date.now() });
+      } else if (await page.locator('input[name="username"]').count()) {
+        steps.push('login');
+        await page.fill('input[name="username"]', env.INTEROP_LOGIN || 'interop-user');
+        await page.fill('input[name="password"]', env.INTEROP_PASSWORD || 'any-password');
+        await page.click('button[type="submit"]', { timeout: deadline - Date.now() });
+      } else if (await page.locator('#authorizationForm').count()) {
+        steps.push(deny ? 'deny' : 'consent');
+        const button = deny ? '#authorizationForm input[type="submit"]:not([name="allow"])' : '#authorizationForm input[name="allow"]';
+        await page.click(button, { timeout: deadline - Date.now() });
+      } else if (userCode && (await page.locator('input[name="user_code"]').count())) {
+        steps.push('user_code');
+        await page.fill('input[name="user_code"]', userCode);
+        await page.click('button[type="submit"]', { timeout: deadline - Date.now() });
+      } else if (userCode && (await page.locator('button[name="action"][value="accept"]').count())) {
+        steps.push(deny ? 'deny' : 'accept');
+        await page.click(`button[name="action"][value="${deny ? 'deny' : 'accept'}"]`, { timeout: deadline - Date.now() });
       } else {
         const text = (await page.locator('body').innerText().catch(() => '')).slice(0, 2000);
         throw new Error(`unexpected page ${new URL(page.url()).pathname}: ${text}`);
@@ -94,17 +123,20 @@ async function run(authorizeUrl) {
       if (steps.length > 6) throw new Error(`too many steps: ${steps.join(' > ')}`);
     }
     // The callback answers only after codex has exchanged the code and saved auth.json.
-    await page.waitForURL((u) => `${u.origin}${u.pathname}` === callbackPrefix, { timeout: Math.max(1, deadline - Date.now()), waitUntil: 'load' });
+    await page.waitForURL((u) => isDone(u), { timeout: Math.max(1, deadline - Date.now()), waitUntil: 'load' });
     const title = await page.title();
     const heading = (await page.locator('h1').first().innerText().catch(() => '')).trim();
     const status = callback.status();
     if (env.INTEROP_SCREENSHOT) await page.screenshot({ path: env.INTEROP_SCREENSHOT, fullPage: true }).catch(() => {});
-    console.log(`browser: steps ${steps.join(' > ')}; callback page status ${status}, title "${title}"`);
-    const ok = status === 200 && /signed in/i.test(title);
-    return finish({ steps, status, title, heading, visited }, ok ? 0 : 1);
+    console.log(`browser: steps ${steps.join(' > ')}; ${userCode ? 'status' : 'callback'} page status ${status}, title "${title}"`);
+    let ok;
+    if (userCode) ok = status === 200 && (deny ? /denied/i : /authori[sz]ed/i).test(heading);
+    else if (deny) ok = !/signed in/i.test(title) && /not completed|failed/i.test(title);
+    else ok = status === 200 && /signed in/i.test(title);
+    return finish({ steps, status, title, heading, visited, blocked }, ok ? 0 : 1);
   } catch (err) {
     log(`FAILED: ${err.message.split('\n')[0]}`);
-    return finish({ error: err.message, visited }, 1);
+    return finish({ error: err.message, visited, blocked }, 1);
   } finally {
     await context.close().catch(() => {});
     rmSync(profile, { recursive: true, force: true });

@@ -5,8 +5,9 @@
 //                     [--trace FILE]
 //
 // One public native client (token_endpoint_auth_method none, PKCE S256 required, redirect URI
-// exactly http://localhost:<callback-port>/auth/callback), oidc-provider's dev interactions for
-// login and consent, and the Codex paths /oauth/authorize, /oauth/token, /oauth/revoke.
+// exactly http://localhost:<callback-port>/auth/callback or http://127.0.0.1:<callback-port>/auth/callback),
+// oidc-provider's dev interactions for login and consent, and the Codex paths /oauth/authorize,
+// /oauth/token, /oauth/revoke.
 //
 // --refresh always  issue a refresh token with every code grant (what a production issuer does)
 // --refresh never   never issue one (a plain OAuth reply: access_token, id_token, no refresh_token)
@@ -47,7 +48,9 @@ if (!['always', 'never', 'spec'].includes(opts.refresh)) {
 const HOST = '127.0.0.1';
 const issuer = `http://${HOST}:${port}`;
 const clientId = opts['client-id'];
-const redirectUri = `http://localhost:${callbackPort}/auth/callback`;
+// Both loopback forms are registered, each exactly: the standard dialect used localhost and moves to
+// the IP literal (RFC 8252 §7.3; issue 13 #7).
+const redirectUris = [`http://localhost:${callbackPort}/auth/callback`, `http://127.0.0.1:${callbackPort}/auth/callback`];
 
 function trace(entry) {
   if (opts.trace) appendFileSync(opts.trace, `${JSON.stringify({ t: new Date().toISOString(), ...entry })}\n`);
@@ -75,7 +78,7 @@ const configuration = {
       token_endpoint_auth_method: 'none',
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
-      redirect_uris: [redirectUri],
+      redirect_uris: redirectUris,
     },
   ],
   routes: {
@@ -127,17 +130,17 @@ provider.use(async (ctx, next) => {
       prompt: q.prompt ?? null,
       state: q.state,
     });
-    if (q.redirect_uri !== undefined && q.redirect_uri !== redirectUri) {
+    if (q.redirect_uri !== undefined && !redirectUris.includes(q.redirect_uri)) {
       ctx.status = 400;
       ctx.type = 'text/plain';
-      ctx.body = `invalid_request: redirect_uri must be exactly ${redirectUri}\n`;
+      ctx.body = `invalid_request: redirect_uri must be exactly one of ${redirectUris.join(', ')}\n`;
       trace({ kind: 'authorize_rejected', redirect_uri: q.redirect_uri });
       return;
     }
   }
   await next();
   const location = ctx.response.get('location');
-  if (location && location.startsWith(`http://localhost:${callbackPort}/`)) {
+  if (location && redirectUris.some((uri) => location.startsWith(uri))) {
     const url = new URL(location);
     trace({
       kind: 'redirect_to_client',
@@ -179,7 +182,7 @@ provider.on('grant.success', (ctx) => {
 provider.on('authorization.success', () => console.log('provider: authorization.success (code sent to the client)'));
 
 const server = provider.listen(port, HOST, () => {
-  console.log(`provider listening on ${issuer} (client ${clientId}, redirect ${redirectUri}, refresh ${opts.refresh})`);
+  console.log(`provider listening on ${issuer} (client ${clientId}, redirects ${redirectUris.join(' and ')}, refresh ${opts.refresh})`);
 });
 server.on('error', (err) => {
   console.error(`provider: cannot listen on ${HOST}:${port}: ${err.message}`);
