@@ -13,6 +13,7 @@ the superseded grant should not stay alive on the issuer.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 
 import trio
@@ -20,7 +21,7 @@ import trio
 from codexlogin import diagnostics, rfc3339
 from codexlogin.config import Settings
 from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
-from codexlogin.credentials.model import CHATGPT, AuthDotJson, TokenData
+from codexlogin.credentials.model import CHATGPT, AuthDotJson, TokenData, expiry_from_expires_in
 from codexlogin.credentials.policy import enforce_workspace
 from codexlogin.credentials.store import load_credentials, save_credentials
 from codexlogin.errors import LoginFailure, StorageFailed, TimedOut, TokenExchangeFailed
@@ -54,6 +55,7 @@ def chatgpt_auth(settings: Settings, token_response: TokenResponse, api_key: str
             account_id=jwt.account_id(token_response.id_token),
             oauth_provenance={"issuer": settings.issuer_base, "client_id": settings.client_id},
             login_owner_id=new_login_owner_id(),
+            access_token_expires_at=expiry_from_expires_in(token_response.expires_in, now=time.time()),
         ),
         last_refresh=rfc3339.now(),
     )

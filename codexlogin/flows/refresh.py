@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from codexlogin import diagnostics, rfc3339
 from codexlogin.config import Settings
 from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
-from codexlogin.credentials.model import AuthDotJson
+from codexlogin.credentials.model import AuthDotJson, expiry_from_expires_in
 from codexlogin.credentials.status import refresh_due
 from codexlogin.credentials.store import load_credentials, save_credentials
 from codexlogin.errors import CredentialsUnusable, LoginFailure, NetworkError, NotLoggedIn, StorageFailed
@@ -79,7 +79,12 @@ def refresh_reason(auth: AuthDotJson, *, now: float | None = None) -> str | None
     """Why the stored ChatGPT tokens should be refreshed now, or None. API keys never need it."""
     if auth.auth_mode != "chatgpt" or auth.tokens is None:
         return None
-    return refresh_due(auth.tokens.access_token, auth.last_refresh, time.time() if now is None else now)
+    return refresh_due(
+        auth.tokens.access_token,
+        auth.last_refresh,
+        time.time() if now is None else now,
+        stored_expiry=auth.tokens.access_token_expires_at,
+    )
 
 
 # The openai issuer names why a refresh token is dead for good (Codex CLI 0.171 words each one).
@@ -124,6 +129,8 @@ def refreshed_auth(old: AuthDotJson, response: TokenResponse) -> AuthDotJson:
             access_token=response.access_token,
             refresh_token=response.refresh_token or old.tokens.refresh_token,
             account_id=jwt.account_id(id_token) or old.tokens.account_id,
+            # The old expiry belonged to the old access token: a reply without expires_in has none.
+            access_token_expires_at=expiry_from_expires_in(response.expires_in, now=time.time()),
         ),
         last_refresh=rfc3339.now(),
     )
