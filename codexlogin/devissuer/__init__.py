@@ -178,6 +178,7 @@ class Faults:
     # RFC 8252 §8.3 strictness: redirect URIs the client registered. A `localhost` one must match
     # exactly (port too); for 127.0.0.1 / [::1] the port is ignored (§7.3). None: any loopback one.
     registered_redirects: tuple[str, ...] | None = None
+    hang_paths: frozenset[str] = frozenset()  # requests to these paths are logged, then never answered
 
 
 @dataclass(frozen=True)
@@ -436,6 +437,8 @@ class DevIssuer:
         request = Request(method, path, params, media_type, headers)
         self.request_log.append(request)
         route = self._routes.get(path)
+        if path in self.faults.hang_paths:
+            await trio.sleep_forever()
         if route is None:
             await self._send(send, 404, b"not found", "text/plain")
         elif method not in route:
