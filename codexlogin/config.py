@@ -41,7 +41,7 @@ class Settings:
     forced_chatgpt_workspace_id: tuple[str, ...] = field(default_factory=tuple)
     cli_auth_credentials_store: str = "file"
     dialect: str = "auto"  # auto | openai | standard (oauth.dialects)
-    redirect_host: str | None = None  # None: the dialect's (openai 127.0.0.1, standard localhost)
+    redirect_host: str | None = None  # None: the dialect's (127.0.0.1 for both: RFC 8252 §7.3)
     fallback_port: int | None = None  # None: the dialect's (openai: 1457 when port is 1455)
     ignored_overrides: tuple[str, ...] = ()  # `-c` keys that are other Codex settings (not settable)
     # What this run's discovery (oauth.discovery) found: (metadata name, value) pairs such as

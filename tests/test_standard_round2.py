@@ -213,7 +213,8 @@ async def test_an_issuer_that_never_answers_is_exit_10(tmp_path, mock_clock, dev
 
 
 async def test_discovery_that_never_answers_is_bounded_and_the_defaults_are_used(tmp_path, mock_clock, dev_issuer):
-    from codexlogin.oauth.discovery import DISCOVERY_BUDGET, discover
+    from codexlogin.flows.discover import discover
+    from codexlogin.oauth.discovery import DISCOVERY_BUDGET
 
     run_settings = make_settings(tmp_path, dev_issuer.issuer_url)
     dev_issuer.faults.hang_paths = frozenset({WELL_KNOWN})

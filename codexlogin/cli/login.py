@@ -76,6 +76,7 @@ def _browser_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.credentials.policy import check_login_method
     from codexlogin.listener.prepare import hold_early_sigterm, prepare_browser_login, sign_in_url
+    from codexlogin.oauth.discovery import wants_discovery
 
     check_login_method(settings, "chatgpt")  # before the port is touched: policy refuses early
     ui = ConsoleUI()
@@ -84,7 +85,8 @@ def _browser_login(settings: Settings) -> int:
     early_failure: LoginFailure | None = None
     try:
         prepared = prepare_browser_login(settings)
-        if prepared.sock is not None:
+        # The standard dialect reads discovery first (bounded): the flow prints the URL it gives.
+        if prepared.sock is not None and not wants_discovery(settings):
             ui.sign_in_url(sign_in_url(settings, prepared), prepared.port, opening_browser=not settings.no_browser)
             prepared.announced = True
     except LoginFailure as failure:

@@ -41,8 +41,10 @@ from codexlogin.listener.prepare import (
     redirect_uri_for,
     sign_in_url,
 )
-from codexlogin.oauth.client import IssuerClient, issuer_session
+from codexlogin.oauth.client import IssuerClient, issuer_session, login_nonce
 from codexlogin.oauth.dialects import any_port_allowed, callback_ports
+from codexlogin.flows.discover import discover
+from codexlogin.oauth.discovery import wants_discovery
 from codexlogin.oauth.errors import IssuerError
 from codexlogin.oauth.pkce import PkceCodes
 from codexlogin.redact import register_secrets
@@ -61,7 +63,9 @@ def make_completer(
             except IssuerError as error:
                 raise exchange_failed(error) from None
             action.add_success_fields(status=token_response.status)
-        auth, _backend = await complete_chatgpt_login(settings, issuer, token_response, ui)
+        auth, _backend = await complete_chatgpt_login(
+            settings, issuer, token_response, ui, expected_nonce=login_nonce(settings, pkce)
+        )
         return auth
 
     return complete
@@ -141,6 +145,8 @@ async def browser_login(
         )
         sock.listen(LISTEN_BACKLOG)
     port = sock.getsockname()[1]
+    if wants_discovery(settings) and not prepared.announced:  # the port is held; the URL is not out yet
+        settings = await discover(settings, verify=prepared.verify, transport=transport)
     redirect_uri = redirect_uri_for(settings, port)
     try:
         async with issuer_session(settings, verify=prepared.verify, transport=transport) as issuer:
@@ -149,7 +155,7 @@ async def browser_login(
                 port,
                 cancel_key,
                 make_completer(settings, issuer, redirect_uri, pkce, ui),
-                expected_issuer=settings.issuer,
+                expected_issuer=settings.issuer_identifier,  # discovery's `issuer`, else the base URL
                 state_suffix=issuer.dialect.state_suffix,
             )
             stop_listener = trio.Event()

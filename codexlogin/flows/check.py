@@ -36,7 +36,8 @@ from codexlogin.flows.refresh import (
 )
 from codexlogin.oauth.client import issuer_session
 from codexlogin.oauth.dialects import STANDARD, dialect_for
-from codexlogin.oauth.discovery import discover, introspection_allows_public_client
+from codexlogin.flows.discover import discover
+from codexlogin.oauth.discovery import introspection_allows_public_client
 from codexlogin.oauth.errors import IssuerError, IssuerRejected, IssuerUnreachable
 
 if TYPE_CHECKING:

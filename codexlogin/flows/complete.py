@@ -12,6 +12,7 @@ the superseded grant should not stay alive on the issuer.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -151,12 +152,36 @@ async def revoke_superseded(settings: Settings, replaced: AuthDotJson | None, ne
             pass  # e.g. a CA bundle that broke since the login: the login itself succeeded
 
 
+def check_id_token_nonce(expected: str | None, id_token: str | None) -> None:
+    """OIDC Core §3.1.3.7: an id_token that carries a `nonce` must carry the one this sign-in sent
+    (else it was issued for another request: replayed or mixed up). Unsigned claims, as everywhere
+    here: the check catches a mix-up, the issuer's signature is not ours to verify."""
+    if expected is None or not id_token:
+        return
+    claimed = jwt.jwt_claims(id_token).get("nonce")
+    if claimed is None:
+        return
+    if not isinstance(claimed, str) or not hmac.compare_digest(claimed.encode(), expected.encode()):
+        raise TokenExchangeFailed(
+            "sign-in refused: the id_token's nonce does not match this sign-in (a replayed or mixed-up"
+            " response, OIDC Core §3.1.3.7); nothing was saved; run `codex login` again",
+            error_code="nonce_mismatch",
+        )
+
+
 async def complete_chatgpt_login(
-    settings: Settings, issuer: IssuerClient, token_response: TokenResponse, ui: LoginUI, *, api_key_exchange: bool = True
+    settings: Settings,
+    issuer: IssuerClient,
+    token_response: TokenResponse,
+    ui: LoginUI,
+    *,
+    api_key_exchange: bool = True,
+    expected_nonce: str | None = None,
 ) -> tuple[AuthDotJson, str]:
-    """The workspace policy, then the optional API key (openai dialect only: no key is minted for a
-    workspace the policy refuses), then the locked save, then the superseded refresh token's
-    revocation: (credentials, backend)."""
+    """The id_token's nonce (when this sign-in sent one), the workspace policy, then the optional
+    API key (openai dialect only: no key is minted for a workspace the policy refuses), then the
+    locked save, then the superseded refresh token's revocation: (credentials, backend)."""
+    check_id_token_nonce(expected_nonce, token_response.id_token)
     enforce_workspace(settings, chatgpt_auth(settings, token_response, None))
     wanted = api_key_exchange and issuer.dialect.api_key_exchange
     api_key = await try_api_key_exchange(issuer, token_response.id_token) if wanted else None

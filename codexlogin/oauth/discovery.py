@@ -1,8 +1,8 @@
 """Issuer discovery for the standard dialect: OIDC Discovery 1.0, then RFC 8414.
 
-`discover(settings)` reads `{issuer}/.well-known/openid-configuration`, then (absent or unusable)
+`fetch_discovery(settings)` reads `{issuer}/.well-known/openid-configuration`, then (absent or unusable)
 the RFC 8414 document `{scheme}://{host}/.well-known/oauth-authorization-server{path}`, and returns
-the settings with what it found (`Settings.discovered`): the issuer identifier and the
+what it found (flows.discover puts it in `Settings.discovered` and logs it): the issuer identifier and the
 authorization, token, revocation, device authorization, userinfo and introspection endpoints.
 Nothing is cached across runs. The whole look-up is bounded by DISCOVERY_BUDGET (it runs before
 the sign-in URL is printed); on any failure the default `/oauth/*` paths stay, and the log says
@@ -22,8 +22,7 @@ The document is validated before anything in it is used:
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -203,33 +202,6 @@ async def fetch_discovery(
 
 def wants_discovery(settings: Settings) -> bool:
     return dialect_for(settings) is STANDARD and not settings.discovered
-
-
-async def discover(
-    settings: Settings,
-    *,
-    transport: httpx.AsyncBaseTransport | None = None,
-    verify: ssl.SSLContext | bool | None = None,
-    budget: float = DISCOVERY_BUDGET,
-) -> Settings:
-    """The settings with this run's discovery applied (standard dialect; logged as codex:discovery)."""
-    if not wants_discovery(settings):
-        return settings
-    from codexlogin import diagnostics
-
-    started = time.monotonic()
-    found = await fetch_discovery(settings, transport=transport, verify=verify, budget=budget)
-    diagnostics.log_discovery(
-        source=found.source,
-        url=found.url or "",
-        identifier=found.get("issuer") or settings.issuer_base,
-        endpoints=[name for name in ENDPOINT_NAMES if found.get(name)],
-        problem=found.problem,
-        elapsed=round(time.monotonic() - started, 3),
-    )
-    if not found.found:
-        return settings
-    return replace(settings, discovered=found.metadata)
 
 
 def introspection_allows_public_client(settings: Settings) -> bool:
