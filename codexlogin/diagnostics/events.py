@@ -114,6 +114,10 @@ def log_browser_open_failed(error: str) -> None:
     emit(schema.BROWSER_OPEN_FAILED, error=error)
 
 
+def log_authorize_probe(verdict: str, fact: str) -> None:
+    emit(schema.AUTHORIZE_PROBE, verdict=verdict, fact=fact)
+
+
 def log_discovery(**fields: Any) -> None:
     emit(schema.DISCOVERY, **fields)
 

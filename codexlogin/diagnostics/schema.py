@@ -166,6 +166,11 @@ CHECK_PROOF = MessageType(
      _field("endpoint", _URL, "Sanitised.")],
     "What `codex login status --check` proved online, and how.",
 )
+AUTHORIZE_PROBE = MessageType(
+    "codex:browser:authorize_probe",
+    [_field("verdict", [str], '"ok" | "error_page" | "unreachable"'), _field("fact", [str], '"HTTP 400", an exception class')],
+    "No callback after a while: the sign-in URL was fetched once (no redirects followed).",
+)
 SCRUB_FAILURE = MessageType("codex:scrub_failure", [], "Scrubbing a message failed internally: only the envelope survives.")
 
 ACTION_TYPES = frozenset(
@@ -176,5 +181,5 @@ ACTION_TYPES = frozenset(
 MESSAGE_TYPES = frozenset(
     t.message_type
     for t in (STATE_MISMATCH, ISSUER_MISMATCH, OAUTH_ERROR, TAKEOVER, FALLBACK_PORT, UNLOGGED_REQUESTS, LATE_SIGNAL, BROWSER_OPEN_FAILED,
-              DEVICE_POLL_STOPPED, KEYRING_FALLBACK, LIBRARY_LOG, SCRUB_FAILURE, DISCOVERY, CHECK_PROOF)
+              DEVICE_POLL_STOPPED, KEYRING_FALLBACK, LIBRARY_LOG, SCRUB_FAILURE, DISCOVERY, CHECK_PROOF, AUTHORIZE_PROBE)
 )

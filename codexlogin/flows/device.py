@@ -34,6 +34,7 @@ from codexlogin.credentials.model import AuthDotJson
 from codexlogin.credentials.policy import check_login_method
 from codexlogin.errors import Denied, TimedOut, UsageError
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
+from codexlogin.flows.discover import discover
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth.client import (
     OPENAI_DEVICE_LIFETIME,
@@ -225,6 +226,7 @@ async def device_login(
 ) -> tuple[AuthDotJson, str]:
     """Run the whole device login; return (the saved credentials, the backend they went to)."""
     check_login_method(settings, "chatgpt")
+    settings = await discover(settings, transport=transport)  # standard dialect: the device endpoint, bounded
     # A poll every 5+ s would reuse an idle keep-alive connection just as servers tend to close it
     # (hypercorn and many proxies idle-close after 5 s): a fresh connection per request.
     async with issuer_session(settings, transport=transport, fresh_connections=True) as issuer:
