@@ -29,7 +29,7 @@ from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
 from codexlogin.devissuer import GRANT_REFRESH, DevIssuer
-from codexlogin.errors import ExitCode, NetworkError
+from codexlogin.errors import ExitCode, LoginFailure, NetworkError
 from codexlogin.flows.check import check_credentials
 
 WELL_KNOWN = "/.well-known/openid-configuration"
@@ -226,3 +226,343 @@ async def test_discovery_that_never_answers_is_bounded_and_the_defaults_are_used
     assert dev_issuer.requests_to(WELL_KNOWN)
     (logged,) = [m for m in log_messages(run_settings.log_file) if m.get("message_type") == "codex:discovery"]
     assert logged["source"] == "none" and "no answer within 1.5s" in logged["problem"]
+
+
+# --- 2. expires_in (RFC 6749 §5.1) ----------------------------------------------------------------
+
+
+async def test_an_opaque_access_token_expiry_comes_from_expires_in(tmp_path, dev_issuer, capsys):
+    from harness import Run, approving_browser
+
+    from codexlogin import rfc3339
+    from codexlogin.credentials.status import evaluate
+
+    dev_issuer.faults.opaque_access_tokens = True
+    dev_issuer.access_token_lifetime = 120  # within the 5-minute margin: a refresh is due
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        auth = await run(approving_browser)
+    assert auth.tokens.access_token.startswith("opaque-") and dev_issuer.token_requests("authorization_code")
+    stored = json.loads(run.settings.auth_file.read_text())["tokens"]["access_token_expires_at"]
+    assert abs(rfc3339.to_epoch(stored) - (time.time() + 120)) < 10
+    report = evaluate(run.settings, AuthDotJson.from_json(json.loads(run.settings.auth_file.read_text())), "file")
+    assert report.expires_at is not None and report.refresh_due == "expiring"
+    # the refresh rule uses it: a refresh is made, and its own expires_in replaces the old expiry
+    from codexlogin.flows.refresh import refresh_credentials
+
+    dev_issuer.access_token_lifetime = 7200
+    with trio.fail_after(10):
+        result = await refresh_credentials(run.settings)
+    assert result.refreshed and result.reason == "expiring" and len(dev_issuer.token_requests(GRANT_REFRESH)) == 1
+    renewed = rfc3339.to_epoch(result.auth.tokens.access_token_expires_at)
+    assert abs(renewed - (time.time() + 7200)) < 10
+    assert evaluate(run.settings, result.auth, "file").refresh_due is None
+
+
+def test_a_jwt_exp_wins_over_the_stored_expiry():
+    from harness import jwt_with_exp
+
+    from codexlogin.credentials.status import refresh_due
+
+    now = time.time()
+    soon, later = "2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z"
+    assert refresh_due(jwt_with_exp(int(now) + 3600), _now(), now, stored_expiry=soon) is None
+    assert refresh_due("opaque", _now(), now, stored_expiry=soon) == "expiring"
+    assert refresh_due("opaque", _now(), now, stored_expiry=later) is None
+    assert refresh_due("opaque", "2020-01-01T00:00:00Z", now, stored_expiry=None) == "stale"  # 0.171's rule stays
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "stored"),
+    [(10**400, "clamped"), (-5, None), ("3600", None), (1.5e308, "clamped"), (float("nan"), None), (True, None), (3600.9, 3600)],
+)
+async def test_hostile_expires_in_is_ignored_or_clamped(tmp_path, dev_issuer, expires_in, stored):
+    from harness import Run, approving_browser
+
+    from codexlogin import rfc3339
+    from codexlogin.errors import LoginFailure
+    from codexlogin.oauth.client import MAX_EXPIRES_IN
+
+    dev_issuer.faults.opaque_access_tokens = True
+    dev_issuer.faults.expires_in = expires_in
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        auth = await run(approving_browser)
+    assert not isinstance(auth, LoginFailure), auth
+    tokens = json.loads(run.settings.auth_file.read_text())["tokens"]
+    if stored is None:
+        assert "access_token_expires_at" not in tokens
+        return
+    lifetime = MAX_EXPIRES_IN if stored == "clamped" else stored
+    assert abs(rfc3339.to_epoch(tokens["access_token_expires_at"]) - (time.time() + lifetime)) < 10
+
+
+def test_a_corrupt_stored_expiry_is_kept_but_not_used(capsys):
+    raw = {"auth_mode": "chatgpt", "OPENAI_API_KEY": None, "last_refresh": _now(),
+           "tokens": {"id_token": "e30.e30.bm9uZQ", "access_token": "opaque", "refresh_token": "rt",
+                      "account_id": None, "access_token_expires_at": 10**40}}
+    auth = AuthDotJson.from_json(raw)
+    assert auth.tokens.access_token_expires_at is None and auth.tokens.to_json()["access_token_expires_at"] == 10**40
+    settings().auth_file.parent.mkdir(parents=True, exist_ok=True)
+    settings().auth_file.write_text(json.dumps(raw))
+    code = run_cli("login", "status", json_=True)
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["expires_at"] is None and data["refresh_due"] is None
+
+
+# --- 3. nonce ------------------------------------------------------------------------------------
+
+
+async def test_the_standard_dialect_sends_a_nonce_and_an_issuer_that_requires_one_works(tmp_path, dev_issuer):
+    from harness import Run, approving_browser, query_of
+
+    from codexlogin.oauth import jwt
+
+    dev_issuer.faults.require_nonce = True  # `invalid_request: nonce required` without one
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        auth = await run(approving_browser)
+    assert not isinstance(auth, LoginFailure), auth
+    (sent,) = dev_issuer.authorize_requests()
+    nonce = sent["nonce"]
+    assert len(nonce) >= 43 and query_of(run.url)["nonce"] == nonce
+    assert jwt.jwt_claims(auth.tokens.id_token)["nonce"] == nonce  # the issuer put it in the id_token
+    assert nonce not in run.log  # never logged
+
+
+async def test_an_id_token_with_another_nonce_is_refused_and_nothing_saved(tmp_path, dev_issuer):
+    from harness import Run, approving_browser
+
+    dev_issuer.faults.id_token_nonce = "someone-elses-nonce"
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        failure = await run(approving_browser)
+    assert isinstance(failure, LoginFailure) and failure.exit_code == 4 and failure.error_code == "nonce_mismatch"
+    assert "nonce does not match this sign-in" in failure.summary
+    assert len(dev_issuer.token_requests("authorization_code")) == 1 and not run.settings.auth_file.exists()
+    assert run.pages[0].status_code == 502 and "nonce" in run.pages[0].text
+
+
+async def test_the_openai_dialect_url_has_no_nonce(tmp_path, dev_issuer):
+    from harness import Run, approving_browser, query_of
+
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url, dialect="openai"))
+        await run(approving_browser)
+    # Codex CLI 0.171's parameters exactly (scripts/interop_codex.py drives the real one)
+    assert sorted(query_of(run.url)) == sorted([
+        "response_type", "client_id", "redirect_uri", "scope", "code_challenge", "code_challenge_method", "state",
+        "id_token_add_organizations", "codex_cli_simplified_flow", "originator",
+    ])
+    assert query_of(run.url)["redirect_uri"].startswith("http://127.0.0.1:")
+    assert dev_issuer.requests_to(WELL_KNOWN) == []  # and no discovery
+
+
+# --- 4. iss (RFC 9207) and an issuer identifier other than the base URL ----------------------------
+
+
+async def test_the_issuer_identifier_from_discovery_is_what_iss_must_match(tmp_path, dev_issuer):
+    from harness import Run, approving_browser
+
+    port = dev_issuer.issuer_url.rsplit(":", 1)[1]
+    dev_issuer.identifier = f"http://localhost:{port}/"  # it calls itself by another loopback name
+    dev_issuer.faults.callback_iss = "self"
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        auth = await run(approving_browser)
+    assert not isinstance(auth, LoginFailure), auth
+    assert dev_issuer.requests_to(WELL_KNOWN) and len(dev_issuer.token_requests("authorization_code")) == 1
+    (found,) = [m for m in run.log_messages() if m.get("message_type") == "codex:discovery"]
+    assert found["identifier"] == f"http://localhost:{port}/" and found["source"] == "openid-configuration"
+
+
+async def test_an_iss_naming_another_issuer_ends_the_login_at_once(tmp_path, dev_issuer):
+    from harness import Run, approving_browser
+
+    dev_issuer.faults.callback_iss = "https://other-issuer.example"
+    started = trio.current_time()
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url, timeout=600))
+        failure = await run(approving_browser)
+    assert trio.current_time() - started < 9  # not the 600 s timeout
+    assert isinstance(failure, LoginFailure) and failure.error_code == "issuer_mismatch"
+    assert "https://other-issuer.example" in failure.summary and dev_issuer.issuer_url in failure.summary
+    assert dev_issuer.token_requests("authorization_code") == [] and not run.settings.auth_file.exists()
+
+
+# --- 8. discovery --------------------------------------------------------------------------------
+
+
+async def test_discovered_endpoints_are_used(tmp_path, dev_issuer, nursery):
+    """The document points the token endpoint elsewhere: the login follows it."""
+    from harness import IssuerWrapper, Run, approving_browser
+
+    class MovedToken(IssuerWrapper):
+        async def __call__(self, scope, receive, send):
+            if scope["type"] == "http" and scope["path"] == "/v2/token":
+                scope = {**scope, "path": "/oauth/token"}
+            return await self.inner(scope, receive, send)
+
+    from codexlogin.devissuer import serve_dev_issuer
+
+    issuer = DevIssuer(auto_approve=True)
+    url = await nursery.start(serve_dev_issuer, MovedToken(issuer))
+    issuer.faults.discovery_extra = {"token_endpoint": f"{url}/v2/token"}
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, url))
+        auth = await run(approving_browser)
+    assert not isinstance(auth, LoginFailure), auth
+    token_exchange = next(m for m in run.log_messages() if m.get("action_type") == "codex:token_exchange")
+    assert token_exchange["token_endpoint"] == f"{url}/v2/token"
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ({"issuer": "https://evil.example"}, "names the issuer https://evil.example"),
+        ({"issuer": None}, "no issuer"),
+        ([1, 2], "not a JSON object"),
+    ],
+)
+def test_an_unusable_document_is_refused(document, problem):
+    from codexlogin.oauth.discovery import DiscoveryProblem, parse_document
+
+    with pytest.raises(DiscoveryProblem, match=problem):
+        parse_document(json.dumps(document).encode(), "https://login.example.com")
+
+
+def test_document_validation_keeps_only_safe_strings():
+    from codexlogin.oauth.discovery import MAX_DOCUMENT_BYTES, DiscoveryProblem, parse_document
+
+    document = {
+        "issuer": "https://login.example.com/",
+        "authorization_endpoint": "https://login.example.com/authorize",
+        "token_endpoint": "http://login.example.com/token",  # plain http off loopback: dropped
+        "revocation_endpoint": ["https://login.example.com/revoke"],  # not a string: dropped
+        "userinfo_endpoint": "https://user:pw@login.example.com/userinfo",  # userinfo: dropped
+        "introspection_endpoint": "https://login.example.com/" + "x" * 5000,  # too long: dropped
+        "device_authorization_endpoint": "https://devices.example.net/code",  # another host is fine
+        "introspection_endpoint_auth_methods_supported": ["none", 7],  # not all strings: dropped
+    }
+    metadata = dict(parse_document(json.dumps(document).encode(), "https://login.example.com"))
+    assert metadata == {
+        "issuer": "https://login.example.com/",
+        "authorization_endpoint": "https://login.example.com/authorize",
+        "device_authorization_endpoint": "https://devices.example.net/code",
+    }
+    with pytest.raises(DiscoveryProblem, match="larger than"):
+        parse_document(b" " * (MAX_DOCUMENT_BYTES + 1), "https://login.example.com")
+    loopback = dict(parse_document(json.dumps({"issuer": "http://localhost:8080", "token_endpoint": "http://127.0.0.1:8080/t"}).encode(), "http://127.0.0.1:8080"))
+    assert loopback == {"issuer": "http://localhost:8080", "token_endpoint": "http://127.0.0.1:8080/t"}
+
+
+def test_discovery_urls_follow_oidc_and_rfc8414():
+    from codexlogin.oauth.discovery import discovery_urls
+
+    assert discovery_urls("https://idp.example.com/realms/x") == [
+        ("openid-configuration", "https://idp.example.com/realms/x/.well-known/openid-configuration"),
+        ("oauth-authorization-server", "https://idp.example.com/.well-known/oauth-authorization-server/realms/x"),
+    ]
+
+
+async def test_the_rfc8414_document_is_read_when_there_is_no_oidc_one(tmp_path, dev_issuer, nursery):
+    from harness import IssuerWrapper
+
+    from codexlogin.devissuer import serve_dev_issuer
+    from codexlogin.flows.discover import discover
+
+    class NoOidc(IssuerWrapper):
+        async def __call__(self, scope, receive, send):
+            if scope["type"] == "http" and scope["path"] == WELL_KNOWN:
+                scope = {**scope, "path": "/nowhere"}
+            return await self.inner(scope, receive, send)
+
+    issuer = DevIssuer()
+    url = await nursery.start(serve_dev_issuer, NoOidc(issuer))
+    with trio.fail_after(5):
+        found = await discover(make_settings(tmp_path, url))
+    assert found.userinfo_endpoint == f"{url}/oauth/userinfo" and found.issuer_identifier == url
+    assert [r.path for r in issuer.request_log] == ["/nowhere", RFC8414]
+
+
+async def test_doctor_says_what_discovery_found(tmp_path, dev_issuer):
+    from codexlogin.support.doctor import run_checks
+
+    with trio.fail_after(20):
+        report = await run_checks(make_settings(tmp_path, dev_issuer.issuer_url))
+    issuer = next(c for c in report.checks if c.name == "issuer")
+    assert "discovery: authorization, token, revocation, device_authorization, userinfo, introspection endpoints" in issuer.detail
+    dev_issuer.faults.discovery_issuer = "https://elsewhere.example"
+    with trio.fail_after(20):
+        report = await run_checks(make_settings(tmp_path, dev_issuer.issuer_url))
+    issuer = next(c for c in report.checks if c.name == "issuer")
+    assert issuer.status == "warn" and "the default /oauth/* endpoints are used" in issuer.detail
+    assert "names the issuer https://elsewhere.example" in issuer.detail
+
+
+# --- 7. loopback redirect and the probe -------------------------------------------------------------
+
+
+async def test_the_ip_literal_redirect_works_on_any_port_where_localhost_would_not(tmp_path, dev_issuer):
+    from harness import Run, approving_browser, query_of
+
+    dev_issuer.faults.registered_redirects = ("http://localhost:1455/auth/callback", "http://127.0.0.1:1455/auth/callback")
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))  # port 0: some other port
+        auth = await run(approving_browser)
+    assert not isinstance(auth, LoginFailure), auth
+    assert query_of(run.url)["redirect_uri"].startswith("http://127.0.0.1:")
+
+
+async def _no_browser(run, url):
+    await trio.sleep_forever()
+
+
+async def test_an_error_page_at_the_issuer_is_said_after_a_while_and_named_by_the_timeout(tmp_path, mock_clock, dev_issuer):
+    from harness import Run
+
+    from codexlogin.errors import TimedOut
+    from codexlogin.flows.browser import PROBE_AFTER
+
+    dev_issuer.faults.registered_redirects = ("http://localhost:1455/auth/callback",)  # strict: only that one
+    with trio.fail_after(60):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url, timeout=40))
+        failure = await run(_no_browser)
+    (probe,) = dev_issuer.authorize_requests()  # the probe: the issuer saw it and showed its error page
+    assert probe["redirect_uri"].startswith("http://127.0.0.1:")
+    shown = run.stderr.getvalue()
+    assert "answers the sign-in URL with an error page (HTTP 400)" in shown and "codex login doctor" in shown
+    assert isinstance(failure, TimedOut) and "the issuer showed an error page instead of redirecting back (HTTP 400)" in failure.summary
+    (logged,) = [m for m in run.log_messages() if m.get("message_type") == "codex:browser:authorize_probe"]
+    assert logged["verdict"] == "error_page" and PROBE_AFTER < 40
+
+
+async def test_without_any_callback_the_timeout_says_so(tmp_path, mock_clock, dev_issuer):
+    from harness import Run
+
+    from codexlogin.errors import TimedOut
+
+    dev_issuer.auto_approve = False  # the issuer shows its sign-in page: nothing to warn about
+    with trio.fail_after(60):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url, timeout=40))
+        failure = await run(_no_browser)
+    assert len(dev_issuer.authorize_requests()) == 1  # probed once
+    assert isinstance(failure, TimedOut) and "no callback ever arrived" in failure.summary
+    assert "error page" not in run.stderr.getvalue()
+
+
+async def test_an_unreachable_issuer_is_named_by_the_probe_and_the_timeout(tmp_path, mock_clock):
+    import socket
+
+    from harness import Run
+
+    from codexlogin.errors import TimedOut
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    with trio.fail_after(60):
+        run = Run(make_settings(tmp_path, url, timeout=40))
+        failure = await run(_no_browser)
+    assert "the issuer cannot be reached" in run.stderr.getvalue()
+    assert isinstance(failure, TimedOut) and "the issuer could not be reached (ConnectError)" in failure.summary
