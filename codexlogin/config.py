@@ -46,7 +46,7 @@ class Settings:
     ignored_overrides: tuple[str, ...] = ()  # `-c` keys that are other Codex settings (not settable)
     # What this run's discovery (oauth.discovery) found: (metadata name, value) pairs such as
     # ("issuer", …), ("token_endpoint", …). Never read from a file or the environment; () = the
-    # default /oauth/* paths.
+    # default /oauth/* paths (not looked up yet; a failed look-up leaves only ("discovery", "none")).
     discovered: tuple[tuple[str, str], ...] = ()
 
     def discovered_value(self, name: str) -> str | None:

@@ -222,7 +222,7 @@ async def test_discovery_that_never_answers_is_bounded_and_the_defaults_are_used
     with trio.fail_after(5), diagnostics.open_log(run_settings.resolved_log_dir):
         found = await discover(run_settings)
     assert trio.current_time() - started == pytest.approx(DISCOVERY_BUDGET, abs=0.1)
-    assert found.discovered == () and found.token_endpoint == f"{dev_issuer.issuer_url}/oauth/token"
+    assert found.discovered == (("discovery", "none"),) and found.token_endpoint == f"{dev_issuer.issuer_url}/oauth/token"
     assert dev_issuer.requests_to(WELL_KNOWN)
     (logged,) = [m for m in log_messages(run_settings.log_file) if m.get("message_type") == "codex:discovery"]
     assert logged["source"] == "none" and "no answer within 1.5s" in logged["problem"]

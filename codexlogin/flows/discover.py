@@ -39,6 +39,5 @@ async def discover(
         problem=found.problem,
         elapsed=round(time.monotonic() - started, 3),
     )
-    if not found.found:
-        return settings
-    return replace(settings, discovered=found.metadata)
+    # A failed look-up is remembered too (one entry no endpoint reads), so this run asks only once.
+    return replace(settings, discovered=found.metadata if found.found else (("discovery", "none"),))

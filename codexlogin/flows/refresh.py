@@ -35,6 +35,7 @@ from codexlogin.credentials.status import refresh_due
 from codexlogin.credentials.store import load_credentials, save_credentials
 from codexlogin.errors import CredentialsUnusable, LoginFailure, NetworkError, NotLoggedIn, StorageFailed
 from codexlogin.flows.complete import exchange_failed
+from codexlogin.flows.discover import discover
 from codexlogin.flows.logout import revoke_tokens
 from codexlogin.oauth import jwt
 from codexlogin.oauth.client import TokenResponse, issuer_session
@@ -160,6 +161,7 @@ async def refresh_credentials(
         raise RefreshRejected(
             "the stored ChatGPT credentials have no refresh token; run `codex login` again", kind="rejected"
         )
+    settings = await discover(settings, transport=transport)  # standard dialect: the token endpoint, bounded
     lock_timeout = lock_timeout if lock_timeout is not None else lock_wait(settings)
     with diagnostics.refresh_action(reason, backend, settings.token_endpoint) as action:
         async with hold_file_lock(refresh_lock_path(settings), timeout=lock_timeout) as waited:
