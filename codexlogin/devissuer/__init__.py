@@ -13,7 +13,12 @@ It speaks two dialects at once, told apart by endpoint and body type (no mode sw
                  allowed_workspace_id=a,b, id_token_add_organizations, originator, ...)
             POST /oauth/token, form body: every grant; JSON body: the same, except refresh (below)
             POST /oauth/revoke, form or JSON body {"token", "token_type_hint", "client_id"}
-  standard  GET  /.well-known/openid-configuration
+  standard  GET  /.well-known/openid-configuration and /.well-known/oauth-authorization-server (RFC 8414;
+                 Faults.discovery_status / discovery_issuer / discovery_extra make them absent or hostile)
+            GET/POST /oauth/userinfo with "Authorization: Bearer <access token>" (OIDC Core §5.3): 401 with
+                 an RFC 6750 challenge once the token is revoked (its grant too) or expired
+            POST /oauth/introspect {token, client_id} (RFC 7662, public client unless
+                 Faults.introspection_public_client is False): {"active": ...}
             POST /oauth/device/code, then grant_type=...:device_code at /oauth/token
             GET/POST /device (the user's page)
   openai    POST /api/accounts/deviceauth/usercode {"client_id"} -> {"device_auth_id", "user_code"
