@@ -566,3 +566,70 @@ async def test_an_unreachable_issuer_is_named_by_the_probe_and_the_timeout(tmp_p
         failure = await run(_no_browser)
     assert "the issuer cannot be reached" in run.stderr.getvalue()
     assert isinstance(failure, TimedOut) and "the issuer could not be reached (ConnectError)" in failure.summary
+
+
+# --- the real command ------------------------------------------------------------------------------
+
+
+async def test_cli_iss_mismatch_is_one_terminal_line_naming_both_issuers(tmp_path, dev_issuer):
+    import os
+    import shlex
+    import sys
+
+    dev_issuer.faults.callback_iss = "https://other-issuer.example"
+    env = {**os.environ, "CODEX_HOME": str(tmp_path / "codex-home"), "PYTHONUNBUFFERED": "1",
+           "BROWSER": f"{shlex.quote(sys.executable)} -m codexlogin.devissuer browse %s"}
+    with trio.fail_after(30):
+        result = await trio.run_process(
+            [sys.executable, "-m", "codexlogin", "login", "--issuer", dev_issuer.issuer_url, "--port", "0"],
+            env=env, capture_stdout=True, capture_stderr=True, check=False,
+        )
+    err = result.stderr.decode()
+    assert result.returncode == 4, err
+    assert (f"error: sign-in refused: the response names the issuer https://other-issuer.example, but this sign-in uses"
+            f" {dev_issuer.issuer_url}") in err
+    (sent,) = dev_issuer.authorize_requests()
+    assert sent["nonce"] and sent["redirect_uri"].startswith("http://127.0.0.1:")
+    assert dev_issuer.requests_to(WELL_KNOWN) and dev_issuer.token_requests("authorization_code") == []
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+_NAMES = st.sampled_from([
+    "issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "introspection_endpoint",
+    "introspection_endpoint_auth_methods_supported", "revocation_endpoint",
+])
+_URLISH = st.sampled_from([
+    "https://login.example.com", "https://login.example.com/", "http://login.example.com/x", "https://a@b/x",
+    "http://127.0.0.1:9/t", "javascript:alert(1)", "https://login.example.com/#f", "", "https://evil.example",
+])
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.dictionaries(_NAMES, _URLISH | _JSON, max_size=7))
+def test_any_document_gives_safe_metadata_or_a_problem(document):
+    from codexlogin.oauth.discovery import ENDPOINT_NAMES, DiscoveryProblem, parse_document, same_issuer, usable_endpoint
+
+    try:
+        metadata = parse_document(json.dumps(document).encode(), "https://login.example.com")
+    except DiscoveryProblem:
+        return
+    found = dict(metadata)
+    assert same_issuer("https://login.example.com", found["issuer"])
+    assert all(isinstance(value, str) for value in found.values())
+    assert all(usable_endpoint(found[name]) for name in ENDPOINT_NAMES if name in found)
+
+
+@given(_JSON | st.integers(min_value=-(10**500), max_value=10**500))
+def test_expires_in_is_none_or_a_bounded_positive_int(value):
+    from codexlogin.oauth.client import MAX_EXPIRES_IN, usable_expires_in
+
+    result = usable_expires_in(value)
+    assert result is None or (type(result) is int and 0 <= result <= MAX_EXPIRES_IN)
