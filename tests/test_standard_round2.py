@@ -204,8 +204,9 @@ async def test_an_issuer_that_never_answers_is_exit_10(tmp_path, mock_clock, dev
         dev_issuer.faults.userinfo_enabled = dev_issuer.faults.introspection_enabled = False
     dev_issuer.faults.hang_paths = frozenset({hanging})
     started = trio.current_time()
-    with trio.fail_after(run_settings.exchange_timeout + 10), pytest.raises(NetworkError) as raised:
-        await check_credentials(run_settings)
+    with trio.fail_after(run_settings.exchange_timeout + 10), diagnostics.open_log(run_settings.resolved_log_dir):
+        with pytest.raises(NetworkError) as raised:
+            await check_credentials(run_settings)
     assert raised.value.exit_code == ExitCode.NETWORK_ERROR == 10 and raised.value.kind == "network"
     assert "within 30s" in raised.value.summary
     assert trio.current_time() - started >= run_settings.exchange_timeout  # it waited exchange_timeout, no longer
@@ -251,7 +252,7 @@ async def test_an_opaque_access_token_expiry_comes_from_expires_in(tmp_path, dev
     from codexlogin.flows.refresh import refresh_credentials
 
     dev_issuer.access_token_lifetime = 7200
-    with trio.fail_after(10):
+    with trio.fail_after(10), diagnostics.open_log(run.settings.resolved_log_dir):
         result = await refresh_credentials(run.settings)
     assert result.refreshed and result.reason == "expiring" and len(dev_issuer.token_requests(GRANT_REFRESH)) == 1
     renewed = rfc3339.to_epoch(result.auth.tokens.access_token_expires_at)
@@ -479,8 +480,9 @@ async def test_the_rfc8414_document_is_read_when_there_is_no_oidc_one(tmp_path, 
 
     issuer = DevIssuer()
     url = await nursery.start(serve_dev_issuer, NoOidc(issuer))
-    with trio.fail_after(5):
-        found = await discover(make_settings(tmp_path, url))
+    run_settings = make_settings(tmp_path, url)
+    with trio.fail_after(5), diagnostics.open_log(run_settings.resolved_log_dir):
+        found = await discover(run_settings)
     assert found.userinfo_endpoint == f"{url}/oauth/userinfo" and found.issuer_identifier == url
     assert [r.path for r in issuer.request_log] == ["/nowhere", RFC8414]
 
