@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from codexlogin import diagnostics
 from codexlogin.config import Settings
-from codexlogin.oauth.discovery import DISCOVERY_BUDGET, ENDPOINT_NAMES, fetch_discovery, wants_discovery
+from codexlogin.oauth.discovery import DISCOVERY_BUDGET, ENDPOINT_NAMES, Discovery, fetch_discovery, wants_discovery
 
 if TYPE_CHECKING:
     import ssl
@@ -31,13 +31,18 @@ async def discover(
         return settings
     started = time.monotonic()
     found = await fetch_discovery(settings, transport=transport, verify=verify, budget=budget)
+    return apply_discovery(settings, found, time.monotonic() - started)
+
+
+def apply_discovery(settings: Settings, found: Discovery, elapsed: float) -> Settings:
+    """Log what a look-up found (inside the run's log) and put it in the settings."""
     diagnostics.log_discovery(
         source=found.source,
         url=found.url or "",
         identifier=found.get("issuer") or settings.issuer_base,
         endpoints=[name for name in ENDPOINT_NAMES if found.get(name)],
         problem=found.problem,
-        elapsed=round(time.monotonic() - started, 3),
+        elapsed=round(elapsed, 3),
     )
     # A failed look-up is remembered too (one entry no endpoint reads), so this run asks only once.
     return replace(settings, discovered=found.metadata if found.found else (("discovery", "none"),))

@@ -209,3 +209,94 @@ def introspection_allows_public_client(settings: Settings) -> bool:
     in introspection_endpoint_auth_methods_supported takes a public client's request."""
     methods = settings.discovered_value("introspection_endpoint_auth_methods_supported") or ""
     return settings.introspection_endpoint is not None and "none" in methods.split()
+
+
+# --- before the event loop: the browser login's look-up, so the URL is out before trio and httpx load
+
+
+def _fetch_blocking(url: str, verify: ssl.SSLContext | bool, deadline: float) -> bytes:
+    """GET `url` with http.client, every socket operation bounded by the time left."""
+    import http.client
+    import socket
+    import ssl as ssl_module
+    import time as time_module
+
+    parts = urlsplit(url)
+    left = deadline - time_module.monotonic()
+    if left <= 0:
+        raise DiscoveryProblem("no time left")
+    try:
+        connection: http.client.HTTPConnection
+        if parts.scheme == "https":
+            context = verify if isinstance(verify, ssl_module.SSLContext) else ssl_module.create_default_context()
+            connection = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=left, context=context)
+        else:
+            connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=left)
+        try:
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            connection.request("GET", target, headers={"Accept": "application/json", "User-Agent": "codexlogin"})
+            response = connection.getresponse()
+            if response.status != 200:
+                raise DiscoveryProblem(f"HTTP {response.status}")
+            body = b""
+            while len(body) <= MAX_DOCUMENT_BYTES:
+                left = deadline - time_module.monotonic()
+                if left <= 0:
+                    raise DiscoveryProblem("no time left")
+                if connection.sock is not None:
+                    connection.sock.settimeout(left)
+                chunk = response.read1(65536)
+                if not chunk:
+                    break
+                body += chunk
+            return body
+        finally:
+            connection.close()
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        if isinstance(exc, socket.timeout | TimeoutError):
+            raise DiscoveryProblem("no time left") from None
+        raise DiscoveryProblem(f"unreachable ({type(exc).__name__})") from None
+
+
+def fetch_discovery_blocking(
+    settings: Settings, verify: ssl.SSLContext | bool, *, budget: float = DISCOVERY_BUDGET
+) -> Discovery:
+    """`fetch_discovery` without trio or httpx, hard-bounded by `budget` (a daemon thread that is
+    abandoned when late: a name lookup, say, that no socket timeout bounds). For callers without a
+    proxy in the environment (httpx's proxy rules are not repeated here)."""
+    import threading
+    import time as time_module
+
+    box: list[Discovery] = []
+    deadline = time_module.monotonic() + budget
+
+    def run() -> None:
+        problems: list[str] = []
+        rejected = False
+        url = None
+        for source, url in discovery_urls(settings.issuer_base):
+            try:
+                body = _fetch_blocking(url, verify, deadline)
+            except DiscoveryProblem as problem:
+                if str(problem) == "no time left":
+                    break
+                problems.append(f"{source}: {problem}")
+                if str(problem).startswith("unreachable"):
+                    break
+                continue
+            try:
+                box.append(Discovery(source, parse_document(body, settings.issuer_base), url=url))
+                return
+            except DiscoveryProblem as problem:
+                rejected = True
+                problems.append(f"{source}: {problem}")
+        if time_module.monotonic() >= deadline:
+            problems.append(f"no answer within {budget:g}s")
+        box.append(Discovery("none", problem="; ".join(problems) or "not tried", url=url, rejected=rejected))
+
+    worker = threading.Thread(target=run, name="codex-discovery", daemon=True)
+    worker.start()
+    worker.join(budget + 0.05)
+    if box:
+        return box[0]
+    return Discovery("none", problem=f"no answer within {budget:g}s", url=discovery_urls(settings.issuer_base)[0][1])
