@@ -660,3 +660,17 @@ def test_the_blocking_look_up_before_the_url_finds_the_same_and_is_hard_bounded(
         assert issuer.requests_to(WELL_KNOWN)[-1:]  # asked, never answered
     assert late.source == "none" and "no answer within 0.3s" in late.problem
     assert 0.25 <= elapsed < 1.0
+
+
+def test_introspection_refusing_the_client_is_not_taken_for_a_refused_token(capsys):
+    """The issuer advertises public introspection but then wants client authentication (401
+    invalid_client): that rules the proof out, it says nothing about the token; a refresh proves."""
+    issuer = DevIssuer()
+    issuer.faults.userinfo_enabled = False
+    issuer.faults.discovery_extra = {"introspection_endpoint_auth_methods_supported": ["none"]}
+    issuer.faults.introspection_public_client = False
+    with issuer_in_thread(issuer) as url:
+        store_tokens(settings(), issue_tokens(issuer, url))
+        code, data, _ = status_json(capsys, url)
+        assert len(issuer.requests_to("/oauth/introspect")) == 1 and len(issuer.token_requests(GRANT_REFRESH)) == 1
+    assert code == 0 and data["check"]["proof"] == "refresh" and data["check"]["reason"] == "forced"

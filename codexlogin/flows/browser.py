@@ -25,6 +25,7 @@ from codexlogin.credentials.model import AuthDotJson
 from codexlogin.credentials.policy import check_login_method
 from codexlogin.errors import Cancelled, LoginFailure, Terminated, TimedOut
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
+from codexlogin.flows.discover import discover
 from codexlogin.flows.ui import LoginUI
 from codexlogin.listener.app import (
     MAX_LOGGED_IGNORED_REQUESTS,
@@ -44,7 +45,6 @@ from codexlogin.listener.prepare import (
 )
 from codexlogin.oauth.client import IssuerClient, issuer_session, login_nonce
 from codexlogin.oauth.dialects import any_port_allowed, callback_ports
-from codexlogin.flows.discover import discover
 from codexlogin.oauth.discovery import wants_discovery
 from codexlogin.oauth.errors import IssuerError
 from codexlogin.oauth.pkce import PkceCodes
@@ -212,10 +212,10 @@ async def browser_login(
         )
         sock.listen(LISTEN_BACKLOG)
     port = sock.getsockname()[1]
-    if wants_discovery(settings) and not prepared.announced:  # the port is held; the URL is not out yet
-        settings = await discover(settings, verify=prepared.verify, transport=transport)
-    redirect_uri = redirect_uri_for(settings, port)
     try:
+        if wants_discovery(settings) and not prepared.announced:  # the port is held; the URL is not out yet
+            settings = await discover(settings, verify=prepared.verify, transport=transport)
+        redirect_uri = redirect_uri_for(settings, port)
         async with issuer_session(settings, verify=prepared.verify, transport=transport) as issuer:
             session = LoginSession(
                 state,

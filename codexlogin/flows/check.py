@@ -94,7 +94,9 @@ async def _ask(settings: Settings, proof: str, access_token: str, transport: htt
     except IssuerError as exc:
         if isinstance(exc, IssuerUnreachable) or (isinstance(exc, IssuerRejected) and (exc.status >= 500 or exc.status == 429)):
             raise _unreachable(f"{proof} endpoint", exc) from None
-        if isinstance(exc, IssuerRejected) and (exc.status == 401 or exc.error_code == "invalid_token"):
+        # userinfo's 401 is about the token (RFC 6750 §3.1); introspection's is about the client
+        # (RFC 7662 §2.3: a refused token is `active: false`), so that only rules this proof out.
+        if proof == "userinfo" and isinstance(exc, IssuerRejected) and (exc.status == 401 or exc.error_code == "invalid_token"):
             raise _Refused(exc.summary) from None
         diagnostics.log_check_proof(None, False, endpoint)  # e.g. insufficient_scope: try the next proof
         return False
