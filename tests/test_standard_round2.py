@@ -674,3 +674,44 @@ def test_introspection_refusing_the_client_is_not_taken_for_a_refused_token(caps
         code, data, _ = status_json(capsys, url)
         assert len(issuer.requests_to("/oauth/introspect")) == 1 and len(issuer.token_requests(GRANT_REFRESH)) == 1
     assert code == 0 and data["check"]["proof"] == "refresh" and data["check"]["reason"] == "forced"
+
+
+class _Moved:
+    """The dev issuer with some endpoints served under other paths (as discovery then says)."""
+
+    def __init__(self, inner, moves: dict[str, str]):
+        self.inner, self.moves = inner, moves
+
+    @property
+    def issuer_url(self):
+        return self.inner.issuer_url
+
+    @issuer_url.setter
+    def issuer_url(self, value):
+        self.inner.issuer_url = value
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] in self.moves:
+            scope = {**scope, "path": self.moves[scope["path"]]}
+        elif scope["type"] == "http" and scope["path"] in self.moves.values():
+            scope = {**scope, "path": "/gone"}  # the default path is not served: only discovery finds it
+        return await self.inner(scope, receive, send)
+
+
+async def test_device_login_and_logout_use_the_discovered_endpoints(tmp_path, mock_clock, nursery):
+    from codexlogin.devissuer import GRANT_DEVICE_CODE, serve_dev_issuer
+    from codexlogin.flows.device import device_login
+    from codexlogin.flows.logout import logout_flow
+    from codexlogin.flows.ui import SilentUI
+
+    issuer = DevIssuer(device_auto_approve_after=1)
+    moves = {"/v2/device": "/oauth/device/code", "/v2/revoke": "/oauth/revoke"}
+    url = await nursery.start(serve_dev_issuer, _Moved(issuer, moves))
+    issuer.faults.discovery_extra = {"device_authorization_endpoint": f"{url}/v2/device", "revocation_endpoint": f"{url}/v2/revoke"}
+    run_settings = make_settings(tmp_path, url)
+    with trio.fail_after(60), diagnostics.open_log(run_settings.resolved_log_dir):
+        auth, _backend = await device_login(run_settings, SilentUI())
+        assert len(issuer.token_requests(GRANT_DEVICE_CODE)) == 1
+        result = await logout_flow(run_settings)
+    assert result.revoked is True and not issuer.token_active(auth.tokens.refresh_token)
+    assert [r.path for r in issuer.request_log].count("/oauth/device/code") == 1  # reached through /v2/device only

@@ -205,6 +205,7 @@ async def browser_login(
         prepared = prepare_browser_login(settings)
     pkce, state, cancel_key = prepared.pkce, prepared.state, prepared.cancel_key
     register_secrets(state, pkce.verifier, cancel_key)  # redacted by value wherever they appear
+    login_nonce(settings, pkce)  # registers the nonce too (standard dialect)
     sock = prepared.sock
     if sock is None:  # the port was busy: take it over from an older login of ours, or fall back
         sock = prepared.sock = await bind_callback_socket(

@@ -1,9 +1,11 @@
 """Refreshing stored ChatGPT tokens: when, how, and only one process at a time.
 
-A refresh is due when the access token's JWT `exp` is less than 5 minutes away (or passed); only
-when there is no readable `exp`, when `last_refresh` is older than 8 days (or unknown) — Codex CLI
+A refresh is due when the access token's JWT `exp` — for an opaque token the expiry stored from
+`expires_in` (tokens.access_token_expires_at) — is less than 5 minutes away (or passed); only
+when neither can be read, when `last_refresh` is older than 8 days (or unknown) — Codex CLI
 0.171's rules. The request is the dialect's (oauth.dialects): JSON with `refresh_reason` for the
-openai issuer, an RFC 6749 §6 form without scope otherwise. The refresh runs
+openai issuer, an RFC 6749 §6 form without scope otherwise, at the token endpoint discovery names
+(flows.discover, standard dialect). The reply's `expires_in` replaces the stored expiry. The refresh runs
 under the cross-process lock from locking.py and re-reads the credentials once it holds the lock:
 if another process refreshed meanwhile, its rotated tokens are used as they are and no request is
 made, because replaying the old refresh token would make the issuer revoke the whole grant. Every
