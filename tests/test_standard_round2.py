@@ -715,3 +715,18 @@ async def test_device_login_and_logout_use_the_discovered_endpoints(tmp_path, mo
         result = await logout_flow(run_settings)
     assert result.revoked is True and not issuer.token_active(auth.tokens.refresh_token)
     assert [r.path for r in issuer.request_log].count("/oauth/device/code") == 1  # reached through /v2/device only
+
+
+@pytest.mark.parametrize("dialect", ["standard", "openai"])
+def test_expired_credentials_exit_8_with_the_issuers_reason(capsys, dialect):
+    issuer = DevIssuer()
+    with issuer_in_thread(issuer) as url:
+        issued = issue_tokens(issuer, url)
+        store_tokens(settings(), issued)
+        issuer._revoked_access.add(issued["access_token"])  # the access token is refused at userinfo
+        issuer.faults.refresh_error = "refresh_token_expired"
+        code, data, err = status_json(capsys, url, config=(f"dialect={dialect}",))
+        assert len(issuer.token_requests(GRANT_REFRESH)) == 1
+        assert len(issuer.requests_to("/oauth/userinfo")) == (dialect == "standard")
+    assert code == 8 and data["error"]["kind"] == "expired" and "refresh_token_expired" in data["error"]["message"]
+    assert "the stored refresh token has expired" in err
