@@ -730,3 +730,43 @@ def test_expired_credentials_exit_8_with_the_issuers_reason(capsys, dialect):
         assert len(issuer.requests_to("/oauth/userinfo")) == (dialect == "standard")
     assert code == 8 and data["error"]["kind"] == "expired" and "refresh_token_expired" in data["error"]["message"]
     assert "the stored refresh token has expired" in err
+
+
+async def test_a_huge_userinfo_reply_is_read_only_so_far(tmp_path, nursery):
+    from harness import IssuerWrapper
+
+    from codexlogin.devissuer import serve_dev_issuer
+
+    class Huge(IssuerWrapper):
+        sent = 0
+
+        async def __call__(self, scope, receive, send):
+            if scope["type"] == "http" and scope["path"] == "/oauth/userinfo":
+                self.inner.request_log.append(None)  # counted below
+                await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+                chunk = b"x" * 65536
+                for _ in range(160):  # 10 MiB, unless the client stops reading
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    self.sent += 1
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            return await self.inner(scope, receive, send)
+
+    issuer = DevIssuer()
+    wrapper = Huge(issuer)
+    url = await nursery.start(serve_dev_issuer, wrapper)
+    run_settings = make_settings(tmp_path, url)
+    store_tokens(run_settings, await issue_tokens_async(issuer, url))
+    with trio.fail_after(20), diagnostics.open_log(run_settings.resolved_log_dir):
+        result = await check_credentials(run_settings)
+    assert result.proof == "userinfo" and result.online and None in issuer.request_log
+
+
+async def test_an_oversized_discovery_document_is_not_read(tmp_path, dev_issuer):
+    from codexlogin.oauth.discovery import MAX_DOCUMENT_BYTES, fetch_discovery
+
+    dev_issuer.faults.discovery_extra = {"padding": "a" * (MAX_DOCUMENT_BYTES + 10)}
+    with trio.fail_after(10):
+        found = await fetch_discovery(make_settings(tmp_path, dev_issuer.issuer_url))
+    assert found.source == "none" and "larger than" in found.problem
+    assert dev_issuer.requests_to(WELL_KNOWN) and dev_issuer.requests_to(RFC8414)

@@ -143,6 +143,7 @@ def authorize_url(settings: Settings, redirect_uri: str, pkce: PkceCodes, state:
 
 REQUEST_ID_HEADERS = ("x-request-id", "x-openai-request-id", "cf-ray")
 MAX_EXPIRES_IN = 10 * 366 * 24 * 3600  # ten years: a longer lifetime is clamped to this
+MAX_USERINFO_BYTES = 64 * 1024
 
 
 def usable_expires_in(value: object) -> int | None:
@@ -155,6 +156,20 @@ def usable_expires_in(value: object) -> int | None:
     if value <= 0:
         return None
     return int(min(value, MAX_EXPIRES_IN))
+
+
+async def read_bounded(response: httpx.Response, limit: int) -> bytes:
+    """At most `limit` bytes of a streamed body (the caller bounds the time). A declared length
+    over the limit is not read at all; otherwise the rest is read and dropped, because leaving
+    httpx's byte iterators half-consumed leaks them (ResourceWarning)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return b""
+    kept = bytearray()
+    async for chunk in response.aiter_bytes():
+        if len(kept) < limit:
+            kept += chunk[: limit - len(kept)]
+    return bytes(kept)
 
 
 def _bearer_challenge(header: str) -> tuple[str | None, str | None]:
@@ -285,23 +300,25 @@ class IssuerClient:
 
         register_secrets(access_token)
         what = "userinfo endpoint"
+        body = b""
         try:
             with trio.fail_after(self.settings.exchange_timeout):
-                response = await self.http.get(endpoint, headers={"Authorization": f"Bearer {access_token}"})
+                headers = {"Authorization": f"Bearer {access_token}"}
+                async with self.http.stream("GET", endpoint, headers=headers) as response:
+                    body = await read_bounded(response, MAX_USERINFO_BYTES)  # the claims are small
         except trio.TooSlowError:
             raise IssuerUnreachable(
                 what, "timeout", f"no reply from {sanitize_url(endpoint)} within {self.settings.exchange_timeout:g}s"
             ) from None
         except httpx.HTTPError as exc:
             raise IssuerUnreachable(what, classify_transport_error(exc), str(exc) or type(exc).__name__) from None
-        body_text = response.content[:65536].decode("utf-8", "replace")
         if not response.is_success:
-            code, message = parse_oauth_error(response.content[:65536])
+            code, message = parse_oauth_error(body)
             if code is None:
                 code, message = _bearer_challenge(response.headers.get("www-authenticate", ""))
-            raise IssuerRejected(what, response.status_code, code, message, body_text)
+            raise IssuerRejected(what, response.status_code, code, message, body.decode("utf-8", "replace"))
         try:
-            data = json.loads(response.content)
+            data = json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):
             data = None  # OIDC allows a signed JWT reply; its status alone proves the token
         return data if isinstance(data, dict) else {}

@@ -146,18 +146,18 @@ def parse_document(body: bytes, issuer_base: str) -> tuple[tuple[str, str], ...]
 
 
 async def _fetch(http: httpx.AsyncClient, url: str) -> bytes:
-    """The body of a 200 reply, at most MAX_DOCUMENT_BYTES + 1 bytes read."""
+    """The body of a 200 reply, at most MAX_DOCUMENT_BYTES + 1 bytes kept."""
     import httpx
+
+    from codexlogin.oauth.client import read_bounded
 
     try:
         async with http.stream("GET", url) as response:
             if response.status_code != 200:
                 raise DiscoveryProblem(f"HTTP {response.status_code}")
-            body = b""
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_DOCUMENT_BYTES:
-                    break
+            body = await read_bounded(response, MAX_DOCUMENT_BYTES + 1)
+            if not body and response.headers.get("content-length", "0") != "0":
+                raise DiscoveryProblem(f"document larger than {MAX_DOCUMENT_BYTES} bytes")
             return body
     except httpx.HTTPError as exc:
         raise DiscoveryProblem(f"unreachable ({type(exc).__name__})") from None
