@@ -593,6 +593,9 @@ async def test_cli_iss_mismatch_is_one_terminal_line_naming_both_issuers(tmp_pat
     (sent,) = dev_issuer.authorize_requests()
     assert sent["nonce"] and sent["redirect_uri"].startswith("http://127.0.0.1:")
     assert dev_issuer.requests_to(WELL_KNOWN) and dev_issuer.token_requests("authorization_code") == []
+    logged = log_messages(tmp_path / "codex-home" / "log" / "codex-login.log")
+    (found,) = [m for m in logged if m.get("message_type") == "codex:discovery"]  # looked up before the URL, logged in the run
+    assert found["source"] == "openid-configuration" and "userinfo_endpoint" in found["endpoints"]
 
 
 # --- properties ----------------------------------------------------------------------------------
