@@ -23,6 +23,7 @@ CREDENTIAL_STORES = ("file", "keyring", "auto")
 DIALECTS = ("auto", "openai", "standard")
 REDIRECT_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 LOGIN_METHODS = ("chatgpt", "api")
+DEFAULT_DEVICE_CODE_PATH = "/oauth/device/code"
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,34 @@ class Settings:
     timeout: float = 600.0  # seconds waiting for the browser; 0 = no limit
     exchange_timeout: float = 30.0  # seconds for one request to the issuer
     log_dir: Path | None = None  # None → $CODEX_HOME/log
-    device_code_path: str = "/oauth/device/code"
+    device_code_path: str = DEFAULT_DEVICE_CODE_PATH
     forced_login_method: str | None = None
     forced_chatgpt_workspace_id: tuple[str, ...] = field(default_factory=tuple)
     cli_auth_credentials_store: str = "file"
     dialect: str = "auto"  # auto | openai | standard (oauth.dialects)
-    redirect_host: str | None = None  # None: the dialect's (openai 127.0.0.1, standard localhost)
+    redirect_host: str | None = None  # None: the dialect's (127.0.0.1 for both: RFC 8252 §7.3)
     fallback_port: int | None = None  # None: the dialect's (openai: 1457 when port is 1455)
     ignored_overrides: tuple[str, ...] = ()  # `-c` keys that are other Codex settings (not settable)
+    # What this run's discovery (oauth.discovery) found: (metadata name, value) pairs such as
+    # ("issuer", …), ("token_endpoint", …). Never read from a file or the environment; () = the
+    # default /oauth/* paths (not looked up yet; a failed look-up leaves only ("discovery", "none")).
+    discovered: tuple[tuple[str, str], ...] = ()
+
+    def discovered_value(self, name: str) -> str | None:
+        return next((value for key, value in self.discovered if key == name), None)
+
+    @property
+    def issuer_identifier(self) -> str:
+        """The issuer's own name for itself (discovery's `issuer`), which `iss` must match."""
+        return self.discovered_value("issuer") or self.issuer_base
+
+    @property
+    def userinfo_endpoint(self) -> str | None:
+        return self.discovered_value("userinfo_endpoint")
+
+    @property
+    def introspection_endpoint(self) -> str | None:
+        return self.discovered_value("introspection_endpoint")
 
     @property
     def issuer_base(self) -> str:
@@ -50,15 +71,15 @@ class Settings:
 
     @property
     def authorize_endpoint(self) -> str:
-        return f"{self.issuer_base}/oauth/authorize"
+        return self.discovered_value("authorization_endpoint") or f"{self.issuer_base}/oauth/authorize"
 
     @property
     def token_endpoint(self) -> str:
-        return f"{self.issuer_base}/oauth/token"
+        return self.discovered_value("token_endpoint") or f"{self.issuer_base}/oauth/token"
 
     @property
     def revoke_endpoint(self) -> str:
-        return f"{self.issuer_base}/oauth/revoke"
+        return self.discovered_value("revocation_endpoint") or f"{self.issuer_base}/oauth/revoke"
 
     @property
     def openai_device_usercode_endpoint(self) -> str:
@@ -74,6 +95,9 @@ class Settings:
 
     @property
     def device_code_endpoint(self) -> str:
+        discovered = self.discovered_value("device_authorization_endpoint")
+        if discovered and self.device_code_path == DEFAULT_DEVICE_CODE_PATH:  # a set device_code_path wins
+            return discovered
         return f"{self.issuer_base}/{self.device_code_path.lstrip('/')}"
 
     @property
@@ -89,7 +113,7 @@ class Settings:
         return self.codex_home / "auth.json"
 
 
-_KEYS = {f.name: f for f in fields(Settings) if f.name not in ("codex_home", "ignored_overrides")}
+_KEYS = {f.name: f for f in fields(Settings) if f.name not in ("codex_home", "ignored_overrides", "discovered")}
 
 
 def default_codex_home(environ: Mapping[str, str]) -> Path:

@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import stat
+import time
 from contextlib import closing
 from dataclasses import replace
 
@@ -20,13 +21,14 @@ import trio
 
 from harness import Run, approve, approving_browser, assert_no_secrets, assert_port_free, callback_url, free_port, get, make_settings, query_of
 
+from codexlogin import rfc3339
 from codexlogin.credentials.model import NO_ID_TOKEN, AuthDotJson
 from codexlogin.errors import Cancelled, Denied, LoginFailure, NetworkError, PortUnavailable, Terminated, TimedOut, TokenExchangeFailed
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
 
-@pytest.mark.parametrize(("dialect", "redirect_host"), [("standard", "localhost"), ("openai", "127.0.0.1")])
+@pytest.mark.parametrize(("dialect", "redirect_host"), [("standard", "127.0.0.1"), ("openai", "127.0.0.1")])
 async def test_happy_path_saves_auth_json_and_logs_the_tree(tmp_path, dev_issuer, dialect, redirect_host):
     openai = dialect == "openai"
     with trio.fail_after(10):
@@ -276,29 +278,32 @@ async def test_plain_oauth_reply_without_id_or_refresh_token_is_accepted(tmp_pat
     assert not isinstance(auth, LoginFailure), auth
     saved = json.loads(run.settings.auth_file.read_text())
     # never null (Codex CLI 0.171 refuses it): "" for the refresh token, a claim-less placeholder JWT
-    tokens = {k: v for k, v in saved["tokens"].items() if k not in ("oauth_provenance", "login_owner_id")}
+    tokens = {k: v for k, v in saved["tokens"].items() if k not in ("oauth_provenance", "login_owner_id", "access_token_expires_at")}
     assert tokens == {"id_token": NO_ID_TOKEN, "access_token": "plain-access-token-123", "refresh_token": "", "account_id": None}
+    expiry = rfc3339.to_epoch(saved["tokens"]["access_token_expires_at"])  # from expires_in (RFC 6749 §5.1)
+    assert expiry is not None and abs(expiry - (time.time() + 60)) < 10
     assert auth.tokens.id_token is None and AuthDotJson.from_json(saved).tokens.id_token is None
     assert saved["OPENAI_API_KEY"] is None
     assert dev_issuer.token_requests("urn:ietf:params:oauth:grant-type:token-exchange") == [], "no id_token, nothing to exchange"
     assert_no_secrets(run.log, "plain-access-token-123")
 
 
-async def test_callback_from_another_issuer_is_refused(tmp_path, dev_issuer):
-    """RFC 9207: an `iss` that is not ours means a mix-up; the response is refused, the login waits."""
+async def test_callback_from_another_issuer_ends_the_login_naming_both(tmp_path, dev_issuer):
+    """RFC 9207: an `iss` that is not ours means a mix-up; the response is refused and, since the
+    state was ours, the login ends at once with both issuers named (issue 13 #4)."""
 
-    async def mixed_up_then_good(run, url):
+    async def mixed_up(run, url):
         state = query_of(url)["state"]
         run.pages.append(await get(callback_url(url, code="stolen-code", state=state, iss="https://evil.example")))
-        run.pages.append(await approve(url))
 
     with trio.fail_after(10):
         run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
-        auth = await run(mixed_up_then_good)
-    assert not isinstance(auth, LoginFailure)
-    assert [page.status_code for page in run.pages] == [400, 200]
+        failure = await run(mixed_up)
+    assert isinstance(failure, LoginFailure) and failure.exit_code == 4 and failure.error_code == "issuer_mismatch"
+    assert "https://evil.example" in failure.summary and dev_issuer.issuer_url in failure.summary
+    assert [page.status_code for page in run.pages] == [400]
     assert "different issuer" in run.pages[0].text
-    assert [form["code"] for form in dev_issuer.token_requests("authorization_code")] != ["stolen-code"]
+    assert dev_issuer.token_requests("authorization_code") == []
     assert any(m.get("message_type") == "codex:callback:issuer_mismatch" for m in run.log_messages())
 
 

@@ -241,7 +241,7 @@ def test_cli_logout_while_status_check_refreshes(capsys):
             out, err = check.communicate(timeout=60)
         revoked = [form["token"] for _m, path, form in issuer.requests if path == "/oauth/revoke"]
     assert check.returncode == 0, err
-    assert "tokens refreshed" in out
+    assert "issued new tokens" in out
     assert capsys.readouterr().out == "Logged out dev@example.com\n"
     assert not settings().auth_file.exists()
     assert len(revoked) == 1 and revoked[0] != old.tokens.refresh_token  # the rotated token

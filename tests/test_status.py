@@ -181,7 +181,8 @@ def test_check_fresh_tokens_without_a_refresh(capsys):
         store_tokens(settings(), issue_tokens(issuer, url))
         code, data, _ = run_json(capsys, check=True, issuer=url)
         assert issuer.token_requests(GRANT_REFRESH) == []
-    assert code == 0 and data["check"] == {"refreshed": False, "reason": None, "online": True}
+        assert len(issuer.requests_to("/oauth/userinfo")) == 1  # proven online, without a refresh
+    assert code == 0 and data["check"] == {"refreshed": False, "reason": None, "online": True, "proof": "userinfo"}
     assert settings().log_file.exists()  # --check is a logged flow
 
 
@@ -192,7 +193,7 @@ def test_check_refreshes_expiring_tokens(capsys):
         code, out, _ = run_status(capsys, check=True, issuer=url)
         assert len(issuer.token_requests(GRANT_REFRESH)) == 1
     assert code == 0 and out.startswith("Logged in using ChatGPT as dev@example.com (pro), account acct_dev\n")
-    assert "tokens refreshed (expiring)" in out
+    assert "Credentials checked online (refresh): the issuer accepted the refresh token and issued new tokens (expiring)." in out
     new = json.loads(settings().auth_file.read_text())["tokens"]["refresh_token"]
     assert new != old.tokens.refresh_token
 
@@ -227,7 +228,7 @@ def test_check_with_nothing_stored_needs_no_network(capsys):
 def test_check_api_key_is_offline(capsys):
     store(AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcde"))
     code, data, _ = run_json(capsys, check=True, issuer="http://127.0.0.1:9")
-    assert code == 0 and data["check"] == {"refreshed": False, "reason": None, "online": False}
+    assert code == 0 and data["check"] == {"refreshed": False, "reason": None, "online": False, "proof": None}
 
 
 # --- unreadable (exit 7) vs unusable (exit 8) ---------------------------------------------------------

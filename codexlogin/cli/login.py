@@ -7,7 +7,10 @@ quicker waits in the listen backlog until the server answers.
 
 from __future__ import annotations
 
+import os
 import sys
+import time
+from dataclasses import replace
 from typing import Annotated, Any
 
 from cyclopts import Parameter
@@ -106,6 +109,8 @@ def _browser_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.credentials.policy import check_login_method
     from codexlogin.listener.prepare import hold_early_sigterm, prepare_browser_login, sign_in_url
+    from codexlogin.oauth.discovery import fetch_discovery_blocking, wants_discovery
+    from codexlogin.oauth.proxy import proxy_variable_names
 
     check_login_method(settings, "chatgpt")  # before the port is touched: policy refuses early
     if settings.cli_auth_credentials_store == "keyring":  # prepare checks the file store (stdlib only)
@@ -116,15 +121,26 @@ def _browser_login(settings: Settings) -> int:
     hold_early_sigterm()
     prepared: Any = None
     early_failure: LoginFailure | None = None
+    found: Any = None  # this run's discovery (standard dialect), logged once the log is open
     try:
         prepared = prepare_browser_login(settings)
-        if prepared.sock is not None:
+        if prepared.sock is not None and wants_discovery(settings) and not proxy_variable_names(os.environ):
+            # The port is held; discovery (bounded) before the URL, still without trio or httpx.
+            started = time.monotonic()
+            found = (fetch_discovery_blocking(settings, prepared.verify), time.monotonic() - started)
+            settings = replace(settings, discovered=found[0].metadata or (("discovery", "none"),))
+        # Otherwise (a proxy set, or the port busy) the flow reads discovery and prints the URL.
+        if prepared.sock is not None and not wants_discovery(settings):
             ui.sign_in_url(sign_in_url(settings, prepared), prepared.port, opening_browser=not settings.no_browser)
             prepared.announced = True
     except LoginFailure as failure:
         early_failure = failure  # raised inside the run, so it is logged
     before = _stored_before(settings) if early_failure is None else None  # after the URL: costs it nothing
     with logged_run("login", "browser", settings):
+        if found is not None:
+            from codexlogin.flows.discover import apply_discovery
+
+            apply_discovery(settings, *found)
         if early_failure is not None:
             raise early_failure
         from functools import partial

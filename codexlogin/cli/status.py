@@ -2,9 +2,10 @@
 
 The offline path (no --check) reads the credentials and prints; it imports no trio, httpx,
 hypercorn, eliot or rich, and writes nothing to codex-login.log (it changes nothing and must start
-fast; `--check` runs as a logged flow). `--check` refreshes the ChatGPT tokens when due (access
-token expiring within 5 minutes, or last refresh older than 8 days) through refresh.py — the same
-lock-protected refresh library users get — and reports failures by kind. A personal access token
+fast; `--check` runs as a logged flow). `--check` proves the ChatGPT tokens online (flows.check):
+the issuer's userinfo endpoint, else public-client introspection, else a refresh through
+refresh.py — the same lock-protected refresh library users get (also whenever one is due; the
+openai dialect always refreshes) — and reports failures by kind. A personal access token
 is checked with the issuer's whoami instead (flows.access_token), and its account against
 forced_chatgpt_workspace_id.
 
@@ -27,7 +28,9 @@ unreachable or unavailable: retry later) and 4 (the issuer's reply was not usabl
   refresh_due   null | "expiring" | "stale" (ChatGPT mode: when the next use would refresh)
   storage       "file" | "keyring"
   problem       null or a one-line reason (unusable / policy_violation / storage_error)
-  check         (with --check) {"refreshed": bool, "reason": str|null, "online": bool}
+  check         (with --check) {"refreshed": bool, "reason": str|null, "online": bool, "proof":
+                "userinfo" | "introspection" | "refresh" | "whoami" | null}: online is true only when
+                the issuer answered the proof in this run
   error         (check_failed) {"kind": str, "message": str, "exit_code": int}
   reference     (with --check) the logged run's reference: `codex login log --grep REF` shows it
 """
@@ -160,39 +163,46 @@ def _check_access_token(settings: Settings, report: StatusReport, as_json: bool)
     except LoginFailure as failure:
         return _check_failed(failure, report, as_json)
     report.email, report.plan, report.account_id = account.email, account.plan, account.account_id
-    report.check = {"refreshed": False, "reason": None, "online": True}
+    report.check = {"refreshed": False, "reason": None, "online": True, "proof": "whoami"}
     problem = workspace_problem(settings, account.account_id, again=PIPE_HINT)
     if problem is not None:
         report.status, report.exit_code, report.problem = "policy_violation", int(ExitCode.POLICY_VIOLATION), problem
-    report.notes.append("Credentials checked: the issuer accepts the personal access token.")
+    report.notes.append("Credentials checked online (whoami): the issuer accepts the personal access token.")
     _emit(report, as_json, _run_reference())
     return report.exit_code
 
 
+_PROOF_TEXT = {
+    "userinfo": "the issuer's userinfo endpoint accepted the access token",
+    "introspection": "the issuer's introspection endpoint reports the access token active",
+}
+
+
 def _check(settings: Settings, report: StatusReport, as_json: bool) -> int:
-    """--check: refresh when due, inside a logged run; print the outcome in the chosen format."""
+    """--check: prove the credentials online (flows.check) inside a logged run; print the outcome
+    in the chosen format."""
     import trio
 
-    from codexlogin.flows.refresh import refresh_credentials
+    from codexlogin.flows.check import check_credentials
 
     if report.mode == PERSONAL_ACCESS_TOKEN:
         return _check_access_token(settings, report, as_json)
     try:
         with logged_run("login status", "check", settings):
-            result = trio.run(refresh_credentials, settings)
+            result = trio.run(check_credentials, settings)
     except LoginFailure as failure:
         return _check_failed(failure, report, as_json)
     checked = evaluate(settings, result.auth, result.backend)
-    online = result.auth.auth_mode == "chatgpt"
-    checked.check = {"refreshed": bool(result.refreshed), "reason": result.reason, "online": online}
-    if result.refreshed:
-        checked.notes.append(f"Credentials checked: tokens refreshed ({result.reason}).")
-    elif result.by_other_process:
-        checked.notes.append("Credentials checked: another codex process just refreshed the tokens.")
-    elif online:
-        checked.notes.append(f"Credentials checked: the access token is valid until {checked.expires_at or 'unknown'}.")
+    checked.check = {"refreshed": result.refreshed, "reason": result.reason, "online": result.online, "proof": result.proof}
+    until = f"valid until {checked.expires_at}" if checked.expires_at else "expiry unknown"
+    if result.proof == "refresh":
+        checked.notes.append(
+            f"Credentials checked online (refresh): the issuer accepted the refresh token and issued new tokens ({result.reason})."
+        )
+    elif result.proof in _PROOF_TEXT:
+        checked.notes.append(f"Credentials checked online ({result.proof}): {_PROOF_TEXT[result.proof]} ({until}).")
     else:
-        checked.notes.append("Credentials checked offline: API keys are not verified against the issuer.")
+        checked.notes.append(f"Credentials not checked online: {result.note}.")
     _emit(checked, as_json, _run_reference())  # exit code from the refreshed login (e.g. it now violates the policy)
     return checked.exit_code
 
@@ -220,9 +230,10 @@ def status(
         Print one JSON object instead (mode, email, plan, account_id, expires_at, last_refresh,
         storage, …; never a token).
     check
-        Also prove the credentials online: refresh the tokens when they expire within 5 minutes or
-        were last refreshed over 8 days ago (a personal access token: ask the issuer whether it
-        still accepts it), and report failures by kind (network, rejected, expired).
+        Also prove the credentials online with a request whose answer depends on them: the
+        issuer's userinfo endpoint, else token introspection, else a refresh under the lock (a
+        refresh also when due; the openai issuer: always a refresh; a personal access token:
+        whoami); says which proof it used. Revoked or expired: exit 8; no answer: exit 10.
     """
     settings = options.settings()
     report = read_status(settings)

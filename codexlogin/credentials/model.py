@@ -7,7 +7,8 @@ refresh, a re-login, any save) drops what another codex wrote. The shapes, as 0.
 
   chatgpt                {"auth_mode": "chatgpt", "OPENAI_API_KEY": null | "sk-…", "tokens": {"id_token",
                          "access_token", "refresh_token", "oauth_provenance": {"issuer", "client_id"},
-                         "login_owner_id", "account_id"}, "last_refresh": "…T20:33:32.445329355Z"}
+                         "login_owner_id", "account_id", "access_token_expires_at" (ours, from
+                         expires_in)}, "last_refresh": "…T20:33:32.445329355Z"}
   apikey                 {"auth_mode": "apikey", "OPENAI_API_KEY": "sk-…"}
   personal access token  {"OPENAI_API_KEY": null, "personal_access_token": "at-…"} (no auth_mode; the
                          model calls it auth_mode PERSONAL_ACCESS_TOKEN)
@@ -18,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from codexlogin import rfc3339
 
 #: An unsigned JWT with an empty header and no claims ("{}", "{}", "none"): what auth.json holds
 #: for a login without an id_token, so Codex CLI 0.171 (which needs a three-part JWT) reads it.
@@ -42,6 +45,10 @@ class TokenData:
     oauth_provenance: Mapping[str, Any] | None = None
     # A random id per login (43 characters of base64url), kept across refreshes.
     login_owner_id: str | None = None
+    # When the access token expires, RFC 3339 UTC, computed from the token reply's `expires_in`
+    # (RFC 6749 §5.1) at receipt; a field 0.171 does not know (so it keeps it, and ignores it).
+    # Used when the access token carries no readable `exp` (an opaque token).
+    access_token_expires_at: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -60,13 +67,20 @@ class TokenData:
         if self.login_owner_id is not None:
             data["login_owner_id"] = self.login_owner_id
         data["account_id"] = self.account_id
+        if self.access_token_expires_at is not None:
+            data["access_token_expires_at"] = self.access_token_expires_at
         return _with_extra(data, self.extra)
 
     @classmethod
     def from_json(cls, tokens: Mapping[str, Any]) -> TokenData:
         provenance = tokens.get("oauth_provenance")
         owner = tokens.get("login_owner_id")
+        expiry = tokens.get("access_token_expires_at")
+        if not (isinstance(expiry, str) and rfc3339.to_epoch(expiry) is not None):
+            expiry = None  # anything else is kept verbatim in extra
         modelled = {*_TOKEN_CREDENTIALS}
+        if expiry is not None:
+            modelled.add("access_token_expires_at")
         if isinstance(provenance, dict):
             modelled.add("oauth_provenance")
         if isinstance(owner, str):
@@ -78,6 +92,7 @@ class TokenData:
             account_id=_optional_str(tokens.get("account_id")),
             oauth_provenance=dict(provenance) if isinstance(provenance, dict) else None,
             login_owner_id=owner if isinstance(owner, str) else None,
+            access_token_expires_at=expiry,
             extra=_unmodelled(tokens, modelled),
         )
 
@@ -156,3 +171,10 @@ def _unmodelled(data: Mapping[str, Any], modelled: set[str]) -> dict[str, Any]:
 
 def _optional_str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def expiry_from_expires_in(expires_in: int | None, *, now: float) -> str | None:
+    """`access_token_expires_at` for a token reply received at `now` (None: no usable expires_in)."""
+    if expires_in is None:
+        return None
+    return rfc3339.from_epoch(now + expires_in)

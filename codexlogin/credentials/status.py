@@ -22,10 +22,20 @@ REFRESH_MARGIN_SECONDS = 5 * 60  # refresh when the access token expires within 
 MAX_REFRESH_AGE_SECONDS = 8 * 24 * 3600  # ...or when the last refresh is older than this
 
 
-def refresh_due(access_token: str | None, last_refresh: str | None, now: float) -> str | None:
-    """"expiring" (JWT `exp` within 5 minutes or past); without a readable `exp`, "stale" (last
-    refresh over 8 days ago or unknown); else None. Codex CLI 0.171's rule."""
+def access_token_expiry(access_token: str | None, stored_expiry: str | None = None) -> float | None:
+    """When the access token expires: its JWT `exp`, else (an opaque token) the expiry stored from
+    the token reply's `expires_in` (tokens.access_token_expires_at), else None."""
     exp = jwt.expires_at(access_token)
+    return float(exp) if exp is not None else rfc3339.to_epoch(stored_expiry)
+
+
+def refresh_due(
+    access_token: str | None, last_refresh: str | None, now: float, *, stored_expiry: str | None = None
+) -> str | None:
+    """"expiring" (JWT `exp`, else the stored `expires_in` expiry, within 5 minutes or past);
+    without either, "stale" (last refresh over 8 days ago or unknown); else None. Codex CLI
+    0.171's rule, plus `expires_in` for opaque access tokens (RFC 6749 §5.1)."""
+    exp = access_token_expiry(access_token, stored_expiry)
     if exp is not None:
         return "expiring" if exp - now <= REFRESH_MARGIN_SECONDS else None
     last = rfc3339.to_epoch(last_refresh)
@@ -138,12 +148,14 @@ def evaluate(settings: Any, auth: AuthDotJson | None, backend: str, *, now: floa
         report.email = jwt.email(token_data.id_token)
         report.plan = jwt.plan_type(token_data.id_token)
         report.account_id = token_data.account_id or jwt.account_id(token_data.id_token)
-        exp = jwt.expires_at(token_data.access_token)
+        exp = access_token_expiry(token_data.access_token, token_data.access_token_expires_at)
         report.expires_at = rfc3339.from_epoch(exp)
         access_expired = not token_data.access_token or (exp is not None and exp <= now)
         if not token_data.refresh_token and access_expired:
             return unusable("the access token has expired and there is no refresh token to renew it")
-        report.refresh_due = refresh_due(token_data.access_token, auth.last_refresh, now)
+        report.refresh_due = refresh_due(
+            token_data.access_token, auth.last_refresh, now, stored_expiry=token_data.access_token_expires_at
+        )
         if not token_data.refresh_token:
             report.notes.append("The issuer gave no refresh token: this login ends when the access token expires.")
     else:

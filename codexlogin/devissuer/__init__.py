@@ -13,7 +13,12 @@ It speaks two dialects at once, told apart by endpoint and body type (no mode sw
                  allowed_workspace_id=a,b, id_token_add_organizations, originator, ...)
             POST /oauth/token, form body: every grant; JSON body: the same, except refresh (below)
             POST /oauth/revoke, form or JSON body {"token", "token_type_hint", "client_id"}
-  standard  GET  /.well-known/openid-configuration
+  standard  GET  /.well-known/openid-configuration and /.well-known/oauth-authorization-server (RFC 8414;
+                 Faults.discovery_status / discovery_issuer / discovery_extra make them absent or hostile)
+            GET/POST /oauth/userinfo with "Authorization: Bearer <access token>" (OIDC Core §5.3): 401 with
+                 an RFC 6750 challenge once the token is revoked (its grant too) or expired
+            POST /oauth/introspect {token, client_id} (RFC 7662, public client unless
+                 Faults.introspection_public_client is False): {"active": ...}
             POST /oauth/device/code, then grant_type=...:device_code at /oauth/token
             GET/POST /device (the user's page)
   openai    POST /api/accounts/deviceauth/usercode {"client_id"} -> {"device_auth_id", "user_code"
@@ -43,6 +48,7 @@ import hashlib
 import hmac
 import html
 import json
+import math
 import re
 import secrets
 import sys
@@ -162,6 +168,22 @@ class Faults:
     # The usercode reply names the code "user_code" or "usercode", never both: the real CLI reads
     # either (a serde alias) and refuses a reply with both ("duplicate field `user_code`").
     usercode_field: str = "user_code"
+    # -- discovery, proofs and strictness (the standard dialect) --
+    discovery_status: int | None = None  # /.well-known/* answer this status (404: no discovery)
+    discovery_issuer: str | None = None  # the `issuer` the documents name (default: the identifier)
+    discovery_extra: dict[str, Any] | None = None  # merged into the discovery documents (hostile values)
+    userinfo_enabled: bool = True  # False: /oauth/userinfo 404 and not advertised
+    introspection_enabled: bool = True  # False: /oauth/introspect 404 and not advertised
+    introspection_public_client: bool = True  # False: advertise client_secret_basic only, 401 without it
+    require_nonce: bool = False  # an openid authorize request without nonce -> invalid_request
+    id_token_nonce: str | None = None  # the id_token carries this nonce instead of the request's
+    callback_iss: str | None = None  # add iss=this to every redirect back (RFC 9207); "self": the identifier
+    opaque_access_tokens: bool = False  # access tokens are random strings, not JWTs (no exp claim)
+    expires_in: Any = None  # the token reply's expires_in instead of the lifetime (hostile values too)
+    # RFC 8252 §8.3 strictness: redirect URIs the client registered. A `localhost` one must match
+    # exactly (port too); for 127.0.0.1 / [::1] the port is ignored (§7.3). None: any loopback one.
+    registered_redirects: tuple[str, ...] | None = None
+    hang_paths: frozenset[str] = frozenset()  # requests to these paths are logged, then never answered
 
 
 @dataclass(frozen=True)
@@ -195,6 +217,7 @@ class _Code:
     challenge: str
     scope: str
     expires_at: float
+    nonce: str | None = None
     grant: _Grant | None = None  # set once redeemed; a replay revokes it (RFC 6749 §4.1.2)
     via_deviceauth: bool = False  # issued by the openai deviceauth poll (redirect_uri: the issuer's callback)
 
@@ -266,6 +289,7 @@ class DevIssuer:
         self.device_auto_approve_after = device_auto_approve_after
         self.faults = Faults()
         self.issuer_url = ""
+        self.identifier: str | None = None  # what it calls itself (iss, discovery); None: issuer_url
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path, params) of each request
         self.request_log: list[Request] = []  # the same requests, with media type and headers
         self._key = secrets.token_bytes(32)
@@ -273,6 +297,7 @@ class DevIssuer:
         self._codes: dict[str, _Code] = {}
         self._refresh: dict[str, _Refresh] = {}
         self._access: dict[str, _Grant] = {}
+        self._access_expiry: dict[str, float] = {}  # time.time() when each access token expires
         self._revoked_access: set[str] = set()
         self._devices: dict[str, _Device] = {}
         self._user_codes: dict[str, str] = {}
@@ -285,6 +310,9 @@ class DevIssuer:
             "/oauth/revoke": {"POST": self._revoke},
             # standard (RFC) dialect only
             "/.well-known/openid-configuration": {"GET": self._discovery},
+            "/.well-known/oauth-authorization-server": {"GET": self._discovery},
+            "/oauth/userinfo": {"GET": self._userinfo, "POST": self._userinfo},
+            "/oauth/introspect": {"POST": self._introspect},
             "/oauth/device/code": {"POST": self._device_code},
             "/device": {"GET": self._device_page, "POST": self._device_decision},
             # openai dialect only
@@ -308,6 +336,14 @@ class DevIssuer:
             and (grant_type is None or r.params.get("grant_type") == grant_type)
             and (media_type is None or r.media_type == media_type)
         ]
+
+    def requests_to(self, path: str) -> list[Request]:
+        """Every request to `path`, in order."""
+        return [r for r in self.request_log if r.path == path]
+
+    @property
+    def issuer_identifier(self) -> str:
+        return self.identifier or self.issuer_url
 
     def authorize_requests(self) -> list[dict[str, str]]:
         """The query of each /oauth/authorize request: scope, allowed_workspace_id, state, … as sent."""
@@ -341,7 +377,10 @@ class DevIssuer:
         if (pat := self._pats.get(token)) is not None:
             return not pat.revoked
         grant = self._access.get(token)
-        return grant is not None and not grant.revoked and token not in self._revoked_access
+        return (
+            grant is not None and not grant.revoked and token not in self._revoked_access
+            and self._access_expiry.get(token, math.inf) > time.time()
+        )
 
     def verify_jwt(self, token: str, *, typ: str | None = None) -> dict[str, Any] | None:
         """The claims of an unexpired JWT this instance signed (of header `typ`, if given), else None."""
@@ -403,6 +442,8 @@ class DevIssuer:
         request = Request(method, path, params, media_type, headers)
         self.request_log.append(request)
         route = self._routes.get(path)
+        if path in self.faults.hang_paths:
+            await trio.sleep_forever()
         if route is None:
             await self._send(send, 404, b"not found", "text/plain")
         elif method not in route:
@@ -457,13 +498,27 @@ class DevIssuer:
     # ---- discovery ----------------------------------------------------------------------------
 
     async def _discovery(self, request: Request):
+        """OIDC Discovery and RFC 8414 (the same document at both well-known paths)."""
+        f = self.faults
+        if f.discovery_status is not None:
+            return f.discovery_status, b"not found", "text/plain", []
         base = self.issuer_url
+        extra: dict[str, Any] = {}
+        if f.userinfo_enabled:
+            extra["userinfo_endpoint"] = f"{base}/oauth/userinfo"
+        if f.introspection_enabled:
+            extra["introspection_endpoint"] = f"{base}/oauth/introspect"
+            extra["introspection_endpoint_auth_methods_supported"] = (
+                ["none"] if f.introspection_public_client else ["client_secret_basic"])
         return self._json(200, {
-            "issuer": base,
+            "issuer": f.discovery_issuer or self.issuer_identifier,
             "authorization_endpoint": f"{base}/oauth/authorize",
             "token_endpoint": f"{base}/oauth/token",
             "revocation_endpoint": f"{base}/oauth/revoke",
             "device_authorization_endpoint": f"{base}/oauth/device/code",
+            "authorization_response_iss_parameter_supported": f.callback_iss is not None,
+            **extra,
+            **(f.discovery_extra or {}),
             "response_types_supported": ["code"],
             "grant_types_supported": [GRANT_AUTH_CODE, GRANT_REFRESH, GRANT_TOKEN_EXCHANGE, GRANT_DEVICE_CODE],
             "code_challenge_methods_supported": ["S256"],
@@ -487,6 +542,8 @@ class DevIssuer:
         if not is_loopback_redirect(redirect_uri):
             return self._html(400, "Invalid redirect_uri", "<p>redirect_uri must be http://localhost:PORT/… "
                                                              "or http://127.0.0.1:PORT/… (RFC 8252).</p>")
+        if not self._redirect_registered(redirect_uri or ""):
+            return self._html(400, "Invalid redirect_uri", "<p>The redirect_uri is not registered for this client.</p>")
         error = None
         if q.get("response_type") != "code":
             error = ("unsupported_response_type", "response_type must be code")
@@ -494,6 +551,8 @@ class DevIssuer:
             error = ("invalid_request", "code_challenge is required (PKCE)")
         elif q.get("code_challenge_method") != "S256":
             error = ("invalid_request", "code_challenge_method must be S256")
+        elif self.faults.require_nonce and "openid" in q.get("scope", "").split() and not q.get("nonce"):
+            error = ("invalid_request", "nonce required")
         if error is None and self.faults.missing_codex_entitlement:
             error = ("access_denied", MISSING_ENTITLEMENT_DESCRIPTION)
         if error is not None:
@@ -515,9 +574,24 @@ class DevIssuer:
         )
         return self._html(200, "Authorize application", body)
 
+    def _redirect_registered(self, redirect_uri: str) -> bool:
+        registered = self.faults.registered_redirects
+        if registered is None or redirect_uri in registered:
+            return True
+        parts = urlsplit(redirect_uri)
+        if parts.hostname not in ("127.0.0.1", "::1"):
+            return False  # RFC 8252 §8.3: a localhost redirect must match exactly, port included
+        for uri in registered:  # §7.3: the port of an IP-literal loopback redirect is not compared
+            other = urlsplit(uri)
+            if (other.scheme, other.hostname, other.path) == (parts.scheme, parts.hostname, parts.path):
+                return True
+        return False
+
     def _redirect_params(self, q: dict[str, str], params: dict[str, str]) -> str:
         if q.get("state") is not None:
             params["state"] = q["state"] + (self.faults.state_suffix or "")
+        if self.faults.callback_iss is not None:
+            params["iss"] = self.issuer_identifier if self.faults.callback_iss == "self" else self.faults.callback_iss
         return _with_params(q["redirect_uri"], params)
 
     def _issue_code(self, q: dict[str, str]) -> str:
@@ -525,6 +599,7 @@ class DevIssuer:
         self._codes[code] = _Code(
             client_id=q["client_id"], redirect_uri=q["redirect_uri"], challenge=q["code_challenge"],
             scope=q.get("scope") or DEFAULT_SCOPE, expires_at=trio.current_time() + CODE_LIFETIME,
+            nonce=q.get("nonce") or None,
         )
         return self._redirect_params(q, {"code": code})
 
@@ -601,7 +676,7 @@ class DevIssuer:
         if not hmac.compare_digest(challenge, record.challenge):
             raise _OAuthError("invalid_grant", "code_verifier does not match code_challenge")
         record.grant = _Grant(client_id=client_id, scope=record.scope)
-        return self._issue_tokens(record.grant)
+        return self._issue_tokens(record.grant, nonce=record.nonce)
 
     def _redirect_matches(self, record: _Code, redirect_uri: str) -> bool:
         if redirect_uri == record.redirect_uri:
@@ -634,7 +709,7 @@ class DevIssuer:
         if subject_type != ID_TOKEN_TYPE:
             raise _OAuthError("invalid_request", f"subject_token_type must be {ID_TOKEN_TYPE}")
         claims = self.verify_jwt(subject, typ="JWT")
-        if claims is None or claims.get("iss") != self.issuer_url:
+        if claims is None or claims.get("iss") != self.issuer_identifier:
             raise _OAuthError("invalid_grant", "subject_token is not a valid id_token from this issuer")
         if form.get("client_id") and form["client_id"] != claims.get("aud"):
             raise _OAuthError("invalid_grant", "subject_token was issued to another client")
@@ -673,22 +748,31 @@ class DevIssuer:
         device.status = "consumed"
         return self._issue_tokens(_Grant(client_id=client_id, scope=device.scope))
 
-    def _issue_tokens(self, grant: _Grant) -> dict[str, Any]:
+    def _issue_tokens(self, grant: _Grant, *, nonce: str | None = None) -> dict[str, Any]:
         now = int(time.time())
         claims = {
-            "iss": self.issuer_url, "aud": grant.client_id, "sub": "user_dev", "iat": now,
+            "iss": self.issuer_identifier, "aud": grant.client_id, "sub": "user_dev", "iat": now,
             "exp": now + self.access_token_lifetime, "email": self.email,
             AUTH_CLAIMS: {"chatgpt_account_id": self.account_id, "chatgpt_plan_type": self.plan,
                           "chatgpt_user_id": "user_dev"},
         }
-        id_token = self._sign({**claims, "email_verified": True, "jti": secrets.token_urlsafe(12)}, "JWT")
-        access_token = self._sign({**claims, "scope": grant.scope, "jti": secrets.token_urlsafe(12)}, "at+jwt")
+        id_claims = {**claims, "email_verified": True, "jti": secrets.token_urlsafe(12)}
+        nonce = self.faults.id_token_nonce or nonce
+        if nonce is not None:
+            id_claims["nonce"] = nonce  # OIDC Core §2: the authorization request's nonce
+        id_token = self._sign(id_claims, "JWT")
+        if self.faults.opaque_access_tokens:
+            access_token = f"opaque-{secrets.token_urlsafe(32)}"
+        else:
+            access_token = self._sign({**claims, "scope": grant.scope, "jti": secrets.token_urlsafe(12)}, "at+jwt")
         refresh_token = f"rt-dev-{secrets.token_urlsafe(32)}"
         self._access[access_token] = grant
+        self._access_expiry[access_token] = now + self.access_token_lifetime
         self._refresh[refresh_token] = _Refresh(grant)
+        expires_in = self.access_token_lifetime if self.faults.expires_in is None else self.faults.expires_in
         return {
             "id_token": id_token, "access_token": access_token, "refresh_token": refresh_token,
-            "token_type": "Bearer", "expires_in": self.access_token_lifetime, "scope": grant.scope,
+            "token_type": "Bearer", "expires_in": expires_in, "scope": grant.scope,
         }
 
     def _sign(self, claims: dict[str, Any], typ: str) -> str:
@@ -696,6 +780,43 @@ class DevIssuer:
         payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
         signature = hmac.new(self._key, f"{header}.{payload}".encode("ascii"), hashlib.sha256).digest()
         return f"{header}.{payload}.{_b64url(signature)}"
+
+    # ---- proofs: userinfo (OIDC Core §5.3) and introspection (RFC 7662) ------------------------
+
+    async def _userinfo(self, request: Request):
+        """The Bearer access token's claims; 401 with an RFC 6750 challenge once it is revoked,
+        expired or unknown."""
+        if not self.faults.userinfo_enabled:
+            return 404, b"not found", "text/plain", []
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        token = token.strip() if scheme.lower() == "bearer" else ""
+        if not token or token not in self._access or not self.token_active(token):
+            description = "the access token is revoked or expired" if token in self._access else "unknown access token"
+            challenge = f'Bearer error="invalid_token", error_description="{description}"'.encode()
+            return 401, b"", None, [(b"www-authenticate", challenge)]
+        return self._json(200, {
+            "sub": "user_dev", "email": self.email, "email_verified": True,
+            AUTH_CLAIMS: {"chatgpt_account_id": self.account_id, "chatgpt_plan_type": self.plan},
+        })
+
+    async def _introspect(self, request: Request):
+        form = request.params
+        if not self.faults.introspection_enabled:
+            return 404, b"not found", "text/plain", []
+        if not self.faults.introspection_public_client and "authorization" not in request.headers:
+            return self._oauth_error(_OAuthError("invalid_client", "client authentication required", status=401))
+        token = form.get("token")
+        if not token:
+            return self._oauth_error(_OAuthError("invalid_request", "missing parameter: token"))
+        if not self.token_active(token):
+            return self._json(200, {"active": False})
+        grant = self._refresh[token].grant if token in self._refresh else self._access.get(token)
+        reply: dict[str, Any] = {"active": True, "sub": "user_dev", "token_type": "Bearer"}
+        if grant is not None:
+            reply.update(client_id=grant.client_id, scope=grant.scope)
+        if token in self._access_expiry:
+            reply["exp"] = int(self._access_expiry[token])
+        return self._json(200, reply)
 
     # ---- revocation (RFC 7009) ----------------------------------------------------------------
 

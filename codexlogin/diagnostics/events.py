@@ -138,6 +138,18 @@ def log_browser_open_failed(error: str) -> None:
     emit(schema.BROWSER_OPEN_FAILED, error=error)
 
 
+def log_authorize_probe(verdict: str, fact: str) -> None:
+    emit(schema.AUTHORIZE_PROBE, verdict=verdict, fact=fact)
+
+
+def log_discovery(**fields: Any) -> None:
+    emit(schema.DISCOVERY, **fields)
+
+
+def log_check_proof(proof: str | None, online: bool, endpoint: str) -> None:
+    emit(schema.CHECK_PROOF, proof=proof, online=online, endpoint=endpoint)
+
+
 def log_keyring_fallback(reason: str) -> None:
     emit(schema.KEYRING_FALLBACK, fallback="file", reason=reason)
 

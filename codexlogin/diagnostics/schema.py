@@ -151,6 +151,28 @@ LIBRARY_LOG = MessageType(
     [_field("logger", [str], ""), _field("level", [str], ""), _field("message", [str], "Scrubbed.")],
     "A WARNING+ record of httpx / httpcore / hpack / hypercorn, scrubbed.",
 )
+DISCOVERY = MessageType(
+    "codex:discovery",
+    [_field("source", [str], '"openid-configuration" | "oauth-authorization-server" | "none" (the default /oauth/* paths)'),
+     _field("url", _URL, "The document used or the last one tried, sanitised."),
+     _field("identifier", _URL, "The issuer identifier in force (the document's `issuer`, else the base URL)."),
+     _field("endpoints", [list], "Names of the endpoints taken from the document."),
+     _field("problem", [str, None], "Why the defaults are used (source none)."),
+     _field("elapsed", [float], "Seconds.")],
+    "Issuer discovery (standard dialect), bounded; on failure the default paths are used.",
+)
+CHECK_PROOF = MessageType(
+    "codex:check:proof",
+    [_field("proof", [str, None], '"userinfo" | "introspection" | "refresh" | "whoami" | null'),
+     _field("online", [bool], "Whether the issuer answered the proof."),
+     _field("endpoint", _URL, "Sanitised.")],
+    "What `codex login status --check` proved online, and how.",
+)
+AUTHORIZE_PROBE = MessageType(
+    "codex:browser:authorize_probe",
+    [_field("verdict", [str], '"ok" | "error_page" | "unreachable"'), _field("fact", [str], '"HTTP 400", an exception class')],
+    "No callback after a while: the sign-in URL was fetched once (no redirects followed).",
+)
 SCRUB_FAILURE = MessageType("codex:scrub_failure", [], "Scrubbing a message failed internally: only the envelope survives.")
 
 ACTION_TYPES = frozenset(
@@ -161,5 +183,5 @@ ACTION_TYPES = frozenset(
 MESSAGE_TYPES = frozenset(
     t.message_type
     for t in (STATE_MISMATCH, ISSUER_MISMATCH, OAUTH_ERROR, TAKEOVER, FALLBACK_PORT, UNLOGGED_REQUESTS, LATE_SIGNAL, BROWSER_OPEN_FAILED,
-              DEVICE_POLL_STOPPED, KEYRING_FALLBACK, LIBRARY_LOG, SCRUB_FAILURE)
+              DEVICE_POLL_STOPPED, KEYRING_FALLBACK, LIBRARY_LOG, SCRUB_FAILURE, DISCOVERY, CHECK_PROOF, AUTHORIZE_PROBE)
 )

@@ -14,6 +14,7 @@ import signal
 import threading
 import webbrowser
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -25,6 +26,7 @@ from codexlogin.credentials.policy import check_login_method
 from codexlogin.credentials.store import check_writable
 from codexlogin.errors import Cancelled, LoginFailure, Terminated, TimedOut
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
+from codexlogin.flows.discover import discover
 from codexlogin.flows.ui import LoginUI
 from codexlogin.listener.app import (
     MAX_LOGGED_IGNORED_REQUESTS,
@@ -42,11 +44,12 @@ from codexlogin.listener.prepare import (
     redirect_uri_for,
     sign_in_url,
 )
-from codexlogin.oauth.client import IssuerClient, issuer_session
+from codexlogin.oauth.client import IssuerClient, issuer_session, login_nonce
 from codexlogin.oauth.dialects import any_port_allowed, callback_ports
+from codexlogin.oauth.discovery import wants_discovery
 from codexlogin.oauth.errors import IssuerError
 from codexlogin.oauth.pkce import PkceCodes
-from codexlogin.redact import register_secrets
+from codexlogin.redact import register_secrets, sanitize_url
 
 if TYPE_CHECKING:
     import httpx
@@ -64,7 +67,9 @@ def make_completer(
                 raise exchange_failed(error) from None
             action.add_success_fields(status=token_response.status)
         ui.status("Saving the credentials…")
-        auth, _backend = await complete_chatgpt_login(settings, issuer, token_response, ui, deadline=deadline)
+        auth, _backend = await complete_chatgpt_login(
+            settings, issuer, token_response, ui, deadline=deadline, expected_nonce=login_nonce(settings, pkce)
+        )
         return auth
 
     return complete
@@ -153,14 +158,80 @@ async def _show_waiting(ui: LoginUI, timeout: float) -> None:
         await trio.sleep_forever()
 
 
-async def _wait_for_outcome(session: LoginSession, timeout: float) -> None:
+PROBE_AFTER = 20.0  # seconds without any callback before the sign-in URL is probed once
+_ERROR_PAGE_ADVICE = (
+    "that usually means the issuer does not know this redirect URI ({redirect_uri}) or client id"
+    " ({client_id}): check the client's registration, and run `codex login doctor`"
+)
+
+
+@dataclass
+class _Probe:
+    """What the one look at the sign-in URL found: None (not probed), "ok", "error_page", "unreachable"."""
+
+    verdict: str | None = None
+    fact: str = ""
+
+
+def _no_callback_yet(session: LoginSession) -> bool:
+    return session.outcome is None and not session.exchanging and session.ignored_requests == 0
+
+
+async def _probe_when_no_callback(
+    session: LoginSession, issuer: IssuerClient, url: str, redirect_uri: str, probe: _Probe, ui: LoginUI
+) -> None:
+    """After PROBE_AFTER seconds without a callback, GET the sign-in URL once (no redirects
+    followed): an issuer that answers it with an error page (4xx/5xx) will never redirect back,
+    and the terminal says what usually causes that instead of waiting silently for the timeout."""
+    import httpx
+
+    await trio.sleep(PROBE_AFTER)
+    if not _no_callback_yet(session):
+        return
+    try:
+        with trio.fail_after(min(issuer.settings.exchange_timeout, 10.0)):
+            response = await issuer.http.get(url)
+    except (httpx.HTTPError, trio.TooSlowError) as exc:
+        probe.verdict, probe.fact = "unreachable", type(exc).__name__
+    else:
+        status = response.status_code
+        probe.verdict, probe.fact = ("error_page" if status >= 400 else "ok"), f"HTTP {status}"
+    diagnostics.log_authorize_probe(probe.verdict, probe.fact)
+    if not _no_callback_yet(session):
+        return
+    if probe.verdict == "error_page":
+        advice = _ERROR_PAGE_ADVICE.format(redirect_uri=redirect_uri, client_id=issuer.settings.client_id)
+        ui.warning(f"No sign-in has come back yet, and the issuer answers the sign-in URL with an error page ({probe.fact}): {advice}.")
+    elif probe.verdict == "unreachable":
+        ui.warning(
+            f"No sign-in has come back yet, and the issuer cannot be reached at {sanitize_url(issuer.settings.authorize_endpoint)}"
+            f" ({probe.fact}): check the network, proxy settings and the issuer URL (`codex login doctor`)."
+        )
+
+
+def _timeout_cause(session: LoginSession, probe: _Probe, redirect_uri: str, client_id: str) -> str:
+    if probe.verdict == "error_page":
+        return f"the issuer showed an error page instead of redirecting back ({probe.fact}); " + _ERROR_PAGE_ADVICE.format(
+            redirect_uri=redirect_uri, client_id=client_id
+        )
+    if probe.verdict == "unreachable":
+        return f"the issuer could not be reached ({probe.fact}); check the network and `codex login doctor`"
+    if session.ignored_requests == 0:
+        return "no callback ever arrived (was the sign-in finished in the browser?)"
+    return "requests reached the listener, but none completed the sign-in"
+
+
+async def _wait_for_outcome(
+    session: LoginSession, timeout: float, cause: Callable[[], str] = lambda: ""
+) -> None:
     with trio.move_on_after(timeout if timeout > 0 else math.inf):
         await session.decided.wait()
     if session.outcome is None:
         if session.exchanging:  # a code arrived in time; its exchange has its own bound
             await session.decided.wait()
         else:
-            session.finish(TimedOut(f"no sign-in completed within {timeout:g}s; run `codex login` again"))
+            why = cause()
+            session.finish(TimedOut(f"no sign-in completed within {timeout:g}s{': ' + why if why else ''}; run `codex login` again"))
 
 
 async def browser_login(
@@ -184,6 +255,7 @@ async def browser_login(
         prepared = prepare_browser_login(settings)
     pkce, state, cancel_key = prepared.pkce, prepared.state, prepared.cancel_key
     register_secrets(state, pkce.verifier, cancel_key)  # redacted by value wherever they appear
+    login_nonce(settings, pkce)  # registers the nonce too (standard dialect)
     socks = prepared.socks
     if not socks:  # the port was busy: take it over from an older login of ours, or fall back
         socks = prepared.socks = await bind_callback_socket(
@@ -192,15 +264,17 @@ async def browser_login(
         for sock in socks:
             sock.listen(LISTEN_BACKLOG)
     port = socks[0].getsockname()[1]
-    redirect_uri = redirect_uri_for(settings, port)
     try:
+        if wants_discovery(settings) and not prepared.announced:  # the port is held; the URL is not out yet
+            settings = await discover(settings, verify=prepared.verify, transport=transport)
+        redirect_uri = redirect_uri_for(settings, port)
         async with issuer_session(settings, verify=prepared.verify, transport=transport) as issuer:
             session = LoginSession(
                 state,
                 port,
                 cancel_key,
                 make_completer(settings, issuer, redirect_uri, pkce, ui, deadline=deadline),
-                expected_issuer=settings.issuer,
+                expected_issuer=settings.issuer_identifier,  # discovery's `issuer`, else the base URL
                 state_suffix=issuer.dialect.state_suffix,
             )
             stop_listener = trio.Event()
@@ -216,13 +290,19 @@ async def browser_login(
                         await nursery.start(serve_callback_app, CallbackApp(session), socks, stop_listener)
                         if on_listening is not None:
                             on_listening(url)
+                        probe = _Probe()
                         with trio.CancelScope() as helpers:
                             async with trio.open_nursery() as helper_nursery:
                                 helper_nursery.start_soon(_watch_signals, session, signals)
                                 helper_nursery.start_soon(_show_waiting, ui, settings.timeout)
                                 if not settings.no_browser:
                                     helper_nursery.start_soon(_open_browser, url, ui)
-                                await _wait_for_outcome(session, settings.timeout)
+                                if issuer.dialect.name == "standard":  # the openai issuer sits behind a bot wall
+                                    helper_nursery.start_soon(_probe_when_no_callback, session, issuer, url, redirect_uri, probe, ui)
+                                await _wait_for_outcome(
+                                    session, settings.timeout,
+                                    lambda: _timeout_cause(session, probe, redirect_uri, settings.client_id),
+                                )
                                 helpers.cancel()
                         stop_listener.set()
                     if session.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:

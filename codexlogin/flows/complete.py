@@ -13,7 +13,9 @@ the superseded grant should not stay alive on the issuer.
 
 from __future__ import annotations
 
+import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 import trio
@@ -21,7 +23,7 @@ import trio
 from codexlogin import diagnostics, rfc3339
 from codexlogin.config import Settings
 from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
-from codexlogin.credentials.model import CHATGPT, AuthDotJson, TokenData
+from codexlogin.credentials.model import CHATGPT, AuthDotJson, TokenData, expiry_from_expires_in
 from codexlogin.credentials.policy import enforce_workspace
 from codexlogin.credentials.store import load_credentials, save_credentials
 from codexlogin.errors import LoginFailure, NetworkError, StorageFailed, TimedOut, TokenExchangeFailed
@@ -62,6 +64,7 @@ def chatgpt_auth(settings: Settings, token_response: TokenResponse, api_key: str
             account_id=jwt.account_id(token_response.id_token),
             oauth_provenance={"issuer": settings.issuer_base, "client_id": settings.client_id},
             login_owner_id=new_login_owner_id(),
+            access_token_expires_at=expiry_from_expires_in(token_response.expires_in, now=time.time()),
         ),
         last_refresh=rfc3339.now(),
     )
@@ -191,6 +194,23 @@ async def revoke_unsaved(issuer: IssuerClient, token_response: TokenResponse) ->
     return f"the new tokens could not be revoked at the issuer ({reason}); they expire on their own"
 
 
+def check_id_token_nonce(expected: str | None, id_token: str | None) -> None:
+    """OIDC Core §3.1.3.7: an id_token that carries a `nonce` must carry the one this sign-in sent
+    (else it was issued for another request: replayed or mixed up). Unsigned claims, as everywhere
+    here: the check catches a mix-up, the issuer's signature is not ours to verify."""
+    if expected is None or not id_token:
+        return
+    claimed = jwt.jwt_claims(id_token).get("nonce")
+    if claimed is None:
+        return
+    if not isinstance(claimed, str) or not hmac.compare_digest(claimed.encode(), expected.encode()):
+        raise TokenExchangeFailed(
+            "sign-in refused: the id_token's nonce does not match this sign-in (a replayed or mixed-up"
+            " response, OIDC Core §3.1.3.7); nothing was saved; run `codex login` again",
+            error_code="nonce_mismatch",
+        )
+
+
 async def complete_chatgpt_login(
     settings: Settings,
     issuer: IssuerClient,
@@ -199,11 +219,14 @@ async def complete_chatgpt_login(
     *,
     api_key_exchange: bool = True,
     deadline: float | None = None,
+    expected_nonce: str | None = None,
 ) -> tuple[AuthDotJson, str]:
-    """The workspace policy, then the optional API key (openai dialect only: no key is minted for a
-    workspace the policy refuses), then the locked save, then the superseded refresh token's
-    revocation: (credentials, backend). A save that fails revokes the tokens it could not keep.
-    `deadline` (trio time): the login's --timeout, which bounds the wait for auth.lock."""
+    """The id_token's nonce (when this sign-in sent one), the workspace policy, then the optional
+    API key (openai dialect only: no key is minted for a workspace the policy refuses), then the
+    locked save, then the superseded refresh token's revocation: (credentials, backend). A save
+    that fails revokes the tokens it could not keep. `deadline` (trio time): the login's
+    --timeout, which bounds the wait for auth.lock."""
+    check_id_token_nonce(expected_nonce, token_response.id_token)
     enforce_workspace(settings, chatgpt_auth(settings, token_response, None))
     wanted = api_key_exchange and issuer.dialect.api_key_exchange
     api_key = await try_api_key_exchange(issuer, token_response.id_token) if wanted else None

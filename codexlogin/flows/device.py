@@ -35,6 +35,7 @@ from codexlogin.credentials.policy import check_login_method
 from codexlogin.credentials.store import check_writable
 from codexlogin.errors import Denied, TimedOut, UsageError
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
+from codexlogin.flows.discover import discover
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth.client import (
     OPENAI_DEVICE_LIFETIME,
@@ -228,6 +229,7 @@ async def device_login(
     """Run the whole device login; return (the saved credentials, the backend they went to)."""
     check_login_method(settings, "chatgpt")
     check_writable(settings)  # before any code is shown: tokens that cannot be saved are never obtained
+    settings = await discover(settings, transport=transport)  # standard dialect: the device endpoint, bounded
     # A poll every 5+ s would reuse an idle keep-alive connection just as servers tend to close it
     # (hypercorn and many proxies idle-close after 5 s): a fresh connection per request.
     async with issuer_session(settings, transport=transport, fresh_connections=True) as issuer:

@@ -21,6 +21,7 @@ from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_
 from codexlogin.credentials.model import AuthDotJson
 from codexlogin.credentials.store import delete_credentials, load_credentials
 from codexlogin.errors import StorageFailed, TimedOut
+from codexlogin.flows.discover import discover
 from codexlogin.oauth.client import issuer_session
 from codexlogin.oauth.errors import IssuerError
 
@@ -91,6 +92,8 @@ async def logout_flow(
                 removal_failure, removed = failure, False
     except TimedOut as exc:
         raise StorageFailed(f"credentials not removed: {exc.summary}") from None
+    if auth is not None and auth.auth_mode == "chatgpt":
+        settings = await discover(settings, transport=transport)  # standard dialect: revocation_endpoint, bounded
     revoked, warning = await revoke_tokens(settings, auth, transport=transport)
     if removal_failure is not None:
         raise removal_failure

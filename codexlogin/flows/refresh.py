@@ -1,9 +1,11 @@
 """Refreshing stored ChatGPT tokens: when, how, and only one process at a time.
 
-A refresh is due when the access token's JWT `exp` is less than 5 minutes away (or passed); only
-when there is no readable `exp`, when `last_refresh` is older than 8 days (or unknown) — Codex CLI
+A refresh is due when the access token's JWT `exp` — for an opaque token the expiry stored from
+`expires_in` (tokens.access_token_expires_at) — is less than 5 minutes away (or passed); only
+when neither can be read, when `last_refresh` is older than 8 days (or unknown) — Codex CLI
 0.171's rules. The request is the dialect's (oauth.dialects): JSON with `refresh_reason` for the
-openai issuer, an RFC 6749 §6 form without scope otherwise. The refresh runs
+openai issuer, an RFC 6749 §6 form without scope otherwise, at the token endpoint discovery names
+(flows.discover, standard dialect). The reply's `expires_in` replaces the stored expiry. The refresh runs
 under the cross-process lock from locking.py and re-reads the credentials once it holds the lock:
 if another process refreshed meanwhile, its rotated tokens are used as they are and no request is
 made, because replaying the old refresh token would make the issuer revoke the whole grant. Every
@@ -30,11 +32,12 @@ from typing import TYPE_CHECKING
 from codexlogin import diagnostics, rfc3339
 from codexlogin.config import Settings
 from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
-from codexlogin.credentials.model import AuthDotJson
+from codexlogin.credentials.model import AuthDotJson, expiry_from_expires_in
 from codexlogin.credentials.status import refresh_due
 from codexlogin.credentials.store import load_credentials, save_credentials
 from codexlogin.errors import CredentialsUnusable, LoginFailure, NetworkError, NotLoggedIn, StorageFailed
 from codexlogin.flows.complete import exchange_failed
+from codexlogin.flows.discover import discover
 from codexlogin.flows.logout import revoke_tokens
 from codexlogin.oauth import jwt
 from codexlogin.oauth.client import TokenResponse, issuer_session
@@ -79,7 +82,12 @@ def refresh_reason(auth: AuthDotJson, *, now: float | None = None) -> str | None
     """Why the stored ChatGPT tokens should be refreshed now, or None. API keys never need it."""
     if auth.auth_mode != "chatgpt" or auth.tokens is None:
         return None
-    return refresh_due(auth.tokens.access_token, auth.last_refresh, time.time() if now is None else now)
+    return refresh_due(
+        auth.tokens.access_token,
+        auth.last_refresh,
+        time.time() if now is None else now,
+        stored_expiry=auth.tokens.access_token_expires_at,
+    )
 
 
 # The openai issuer names why a refresh token is dead for good (Codex CLI 0.171 words each one).
@@ -124,6 +132,8 @@ def refreshed_auth(old: AuthDotJson, response: TokenResponse) -> AuthDotJson:
             access_token=response.access_token,
             refresh_token=response.refresh_token or old.tokens.refresh_token,
             account_id=jwt.account_id(id_token) or old.tokens.account_id,
+            # The old expiry belonged to the old access token: a reply without expires_in has none.
+            access_token_expires_at=expiry_from_expires_in(response.expires_in, now=time.time()),
         ),
         last_refresh=rfc3339.now(),
     )
@@ -153,6 +163,7 @@ async def refresh_credentials(
         raise RefreshRejected(
             "the stored ChatGPT credentials have no refresh token; run `codex login` again", kind="rejected"
         )
+    settings = await discover(settings, transport=transport)  # standard dialect: the token endpoint, bounded
     lock_timeout = lock_timeout if lock_timeout is not None else lock_wait(settings)
     with diagnostics.refresh_action(reason, backend, settings.token_endpoint) as action:
         async with hold_file_lock(refresh_lock_path(settings), timeout=lock_timeout) as waited:

@@ -252,6 +252,13 @@ class LoginSession:
                 diagnostics.log_state_mismatch()
             elif decision.log_facts.get("issuer_mismatch"):
                 diagnostics.log_issuer_mismatch()
+                received = str(decision.log_facts.get("received_issuer") or "")
+                self.finish(TokenExchangeFailed(
+                    f"sign-in refused: the response names the issuer {received}, but this sign-in uses"
+                    f" {self.expected_issuer} (RFC 9207 mix-up protection); if {received} is the right issuer,"
+                    f" run `codex login --issuer {received}` (`codex login doctor` shows what the issuer calls itself)",
+                    error_code="issuer_mismatch",
+                ))
             return decision.status, decision.page
         if decision.action in (Action.ALREADY_FINISHED, Action.REDIRECT):
             return decision.status, decision.page

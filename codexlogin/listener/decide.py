@@ -30,6 +30,7 @@ CANCEL_HEADER = "x-codex-login-cancel"
 CHALLENGE_HEADER = "x-codex-login-challenge"
 MAX_QUERY_BYTES = 8192
 MAX_ENTRYPOINT_CHARS = 64
+MAX_ISSUER_CHARS = 300  # an `iss` shown on the terminal (RFC 9207 mismatch)
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cache-control", b"no-store"),
@@ -287,12 +288,13 @@ def decide(
         return Decision(Action.IGNORE, 400, page, facts)
     if not issuer_matches(expected_issuer, params.get("iss")):
         # A mix-up attack: another issuer's response sent to our listener (RFC 9207 §2.4).
+        # The state is ours, so this sign-in cannot succeed any more: the session ends it at once.
         page = failure_page(
             "Sign-in failed", "The response came from a different issuer than this sign-in uses.",
-            error_code="issuer_mismatch", todo="Close this tab and use the sign-in tab your terminal opened.", reference=ref,
-            message=KEEPS_WAITING,
+            error_code="issuer_mismatch", reference=ref,
         )
-        return Decision(Action.IGNORE, 400, page, {**facts, "issuer_mismatch": True})
+        received = scrub_clip(params.get("iss", ""), MAX_ISSUER_CHARS)
+        return Decision(Action.IGNORE, 400, page, {**facts, "issuer_mismatch": True, "received_issuer": received})
     if error:
         description = params.get("error_description") or None
         page = denied_page(error, description, reference=ref)

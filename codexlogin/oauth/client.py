@@ -7,6 +7,8 @@ scopes. The httpx client is owned by `issuer_session`.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import math
 import ssl
@@ -106,6 +108,19 @@ async def issuer_session(
         yield IssuerClient(settings, http)
 
 
+def login_nonce(settings: Settings, pkce: PkceCodes) -> str | None:
+    """OIDC Core §3.1.2.1 `nonce` for the standard dialect's openid requests (0.171 sends none, so
+    the openai dialect neither): derived from the run's secret PKCE verifier (domain-separated, so
+    it reveals nothing about it), which binds it to this sign-in without another value to keep."""
+    dialect = dialect_for(settings)
+    if dialect.name == "openai" or "openid" not in dialect.scopes.split():
+        return None
+    digest = hashlib.sha256(b"codexlogin-nonce:" + pkce.verifier.encode("ascii")).digest()
+    nonce = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    register_secrets(nonce)
+    return nonce
+
+
 def authorize_url(settings: Settings, redirect_uri: str, pkce: PkceCodes, state: str) -> str:
     dialect = dialect_for(settings)
     params = {
@@ -118,12 +133,52 @@ def authorize_url(settings: Settings, redirect_uri: str, pkce: PkceCodes, state:
         "state": state,
         **dict(dialect.authorize_extras),
     }
+    nonce = login_nonce(settings, pkce)
+    if nonce is not None:
+        params["nonce"] = nonce
     if settings.forced_chatgpt_workspace_id:
         params["allowed_workspace_id"] = ",".join(settings.forced_chatgpt_workspace_id)
     return f"{settings.authorize_endpoint}?{urlencode(params)}"
 
 
 REQUEST_ID_HEADERS = ("x-request-id", "x-openai-request-id", "cf-ray")
+MAX_EXPIRES_IN = 10 * 366 * 24 * 3600  # ten years: a longer lifetime is clamped to this
+MAX_USERINFO_BYTES = 64 * 1024
+
+
+def usable_expires_in(value: object) -> int | None:
+    """RFC 6749 §5.1 `expires_in` (seconds, a JSON number): None when absent, not a number (a
+    string, a bool), not finite or not positive; a huge value (10**400) is clamped."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value <= 0:
+        return None
+    return int(min(value, MAX_EXPIRES_IN))
+
+
+async def read_bounded(response: httpx.Response, limit: int) -> bytes:
+    """At most `limit` bytes of a streamed body (the caller bounds the time). A declared length
+    over the limit is not read at all; otherwise the rest is read and dropped, because leaving
+    httpx's byte iterators half-consumed leaks them (ResourceWarning)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return b""
+    kept = bytearray()
+    async for chunk in response.aiter_bytes():
+        if len(kept) < limit:
+            kept += chunk[: limit - len(kept)]
+    return bytes(kept)
+
+
+def _bearer_challenge(header: str) -> tuple[str | None, str | None]:
+    """(error, error_description) from `WWW-Authenticate: Bearer error="…", error_description="…"`
+    (RFC 6750 §3), bounded."""
+    import re
+
+    found = dict(re.findall(r'(error|error_description)\s*=\s*"([^"]{0,2000})"', header[:8192]))
+    return found.get("error") or None, found.get("error_description") or None
 
 
 class IssuerClient:
@@ -176,12 +231,11 @@ class IssuerClient:
         if missing:
             raise IssuerRejected(what, 200, "invalid_response", f"reply lacks {', '.join(missing)}", "")
         register_secrets(data.get("access_token"), data.get("id_token"), data.get("refresh_token"))
-        expires = data.get("expires_in")
         return TokenResponse(
             access_token=data["access_token"],
             id_token=data.get("id_token") if isinstance(data.get("id_token"), str) else None,
             refresh_token=data.get("refresh_token") if isinstance(data.get("refresh_token"), str) else None,
-            expires_in=int(expires) if isinstance(expires, int | float) and math.isfinite(expires) else None,
+            expires_in=usable_expires_in(data.get("expires_in")),
             status=status,
         )
 
@@ -235,6 +289,46 @@ class IssuerClient:
         else:
             response = await self._post(self.settings.revoke_endpoint, form=fields, what="revocation endpoint")
         return response.status_code
+
+    # --- proving the credentials online (`codex login status --check`) ------------------------
+
+    async def userinfo(self, access_token: str, endpoint: str) -> dict[str, Any]:
+        """OIDC Core §5.3 UserInfo: GET with the access token as a Bearer token; its claims.
+        A refusal is IssuerRejected with the WWW-Authenticate error (RFC 6750 §3) when the body has none."""
+        import httpx
+        import trio
+
+        register_secrets(access_token)
+        what = "userinfo endpoint"
+        body = b""
+        try:
+            with trio.fail_after(self.settings.exchange_timeout):
+                headers = {"Authorization": f"Bearer {access_token}"}
+                async with self.http.stream("GET", endpoint, headers=headers) as response:
+                    body = await read_bounded(response, MAX_USERINFO_BYTES)  # the claims are small
+        except trio.TooSlowError:
+            raise IssuerUnreachable(
+                what, "timeout", f"no reply from {sanitize_url(endpoint)} within {self.settings.exchange_timeout:g}s"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise transport_failure(what, endpoint, exc) from None  # in words: the host, the proxy variable
+        if not response.is_success:
+            code, message = parse_oauth_error(body)
+            if code is None:
+                code, message = _bearer_challenge(response.headers.get("www-authenticate", ""))
+            raise IssuerRejected(what, response.status_code, code, message, body.decode("utf-8", "replace"))
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            data = None  # OIDC allows a signed JWT reply; its status alone proves the token
+        return data if isinstance(data, dict) else {}
+
+    async def introspect(self, token: str, endpoint: str, token_type_hint: str = "access_token") -> dict[str, Any]:
+        """RFC 7662 as a public client (client_id only): the reply, whose `active` says it all."""
+        register_secrets(token)
+        form = {"token": token, "token_type_hint": token_type_hint, "client_id": self.settings.client_id}
+        _, data = await self._post_for_json(endpoint, form=form, what="introspection endpoint")
+        return data
 
     # --- device login: RFC 8628 (standard) ---------------------------------------------------
 

@@ -62,7 +62,9 @@ OPENAI = Dialect(
 STANDARD = Dialect(
     name="standard",
     scopes="openid profile email offline_access",
-    redirect_host="localhost",
+    # RFC 8252 §7.3 / §8.3: the IP literal, whose port the server must not compare (a `localhost`
+    # redirect may be matched exactly, port included, so `--port N` would fail there).
+    redirect_host="127.0.0.1",
     # OIDC Core §11: offline_access (a refresh token) needs prompt=consent on a standard provider.
     authorize_extras=(("prompt", "consent"),),
     fallback_ports={},

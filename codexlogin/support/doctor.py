@@ -589,6 +589,14 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
         facts = f"{shown}: HTTP {response.status_code} in {format_ms(elapsed)} ({route}; {trust}; {dialect} dialect)"
         if response.status_code >= 500:
             return WARN, facts, "the issuer has a problem right now; try again later"
+        if dialect == "standard":  # the login reads discovery (oauth.discovery): say what it finds
+            from codexlogin.oauth.discovery import fetch_discovery
+
+            found = await fetch_discovery(settings, budget=min(timeout, 3.0))
+            if found.rejected:
+                hint = "the login goes on with the defaults; pass --issuer as the provider names itself if its endpoints live elsewhere"
+                return WARN, f"{facts}; discovery: {found.describe()}", hint
+            return OK, f"{facts}; discovery: {found.describe()}", None
         named = _discovery_issuer(response)
         probe.device_authorization = _discovery_field(response, "device_authorization_endpoint") is not None
         if named is not None and named.rstrip("/") != settings.issuer_base:

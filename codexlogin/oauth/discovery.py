@@ -1,0 +1,302 @@
+"""Issuer discovery for the standard dialect: OIDC Discovery 1.0, then RFC 8414.
+
+`fetch_discovery(settings)` reads `{issuer}/.well-known/openid-configuration`, then (absent or unusable)
+the RFC 8414 document `{scheme}://{host}/.well-known/oauth-authorization-server{path}`, and returns
+what it found (flows.discover puts it in `Settings.discovered` and logs it): the issuer identifier and the
+authorization, token, revocation, device authorization, userinfo and introspection endpoints.
+Nothing is cached across runs. The whole look-up is bounded by DISCOVERY_BUDGET (it runs before
+the sign-in URL is printed); on any failure the default `/oauth/*` paths stay, and the log says
+why (`codex:discovery`). The openai dialect never discovers (Codex CLI 0.171 does not).
+
+The document is validated before anything in it is used:
+- at most MAX_DOCUMENT_BYTES, a JSON object; only string values are taken (lists of strings for
+  `*_supported`), each at most MAX_VALUE_CHARS;
+- `issuer` must be the issuer identifier the document was fetched for (RFC 8414 §3.3, OIDC
+  Discovery §4.3). Differences allowed: a trailing slash, the case of scheme and host, and for a
+  loopback issuer the loopback name (localhost, 127.0.0.1, [::1]) — the issuer's own spelling is
+  then the identifier `iss` must match (RFC 9207);
+- every endpoint must be an absolute https URL (plain http only on a loopback host) without
+  userinfo or fragment; a bad endpoint is dropped (its default stays), not the whole document.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from codexlogin.config import LOOPBACK_HOSTS, Settings
+from codexlogin.oauth.dialects import STANDARD, dialect_for
+from codexlogin.redact import sanitize_url
+
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
+
+DISCOVERY_BUDGET = 1.5  # seconds for the whole look-up (both documents)
+MAX_DOCUMENT_BYTES = 256 * 1024
+MAX_VALUE_CHARS = 2048
+OIDC_PATH = "/.well-known/openid-configuration"
+RFC8414_PATH = "/.well-known/oauth-authorization-server"
+ENDPOINT_NAMES = (
+    "authorization_endpoint",
+    "token_endpoint",
+    "revocation_endpoint",
+    "device_authorization_endpoint",
+    "userinfo_endpoint",
+    "introspection_endpoint",
+)
+LIST_NAMES = ("introspection_endpoint_auth_methods_supported", "code_challenge_methods_supported")
+
+
+class DiscoveryProblem(Exception):
+    """Why a document was not used (one line, safe to log and show)."""
+
+
+@dataclass(frozen=True)
+class Discovery:
+    source: str  # "openid-configuration" | "oauth-authorization-server" | "none"
+    metadata: tuple[tuple[str, str], ...] = ()
+    problem: str | None = None  # why the defaults are used (source "none")
+    url: str | None = None  # the document used (or the last one tried)
+    rejected: bool = False  # a document was there but unusable (not merely absent or unreachable)
+
+    @property
+    def found(self) -> bool:
+        return self.source != "none"
+
+    def get(self, name: str) -> str | None:
+        return next((value for key, value in self.metadata if key == name), None)
+
+    def describe(self) -> str:
+        """One line for the log reader and `doctor`."""
+        if not self.found:
+            return f"no usable discovery document ({self.problem}): the default /oauth/* endpoints are used"
+        names = [name.removesuffix("_endpoint") for name in ENDPOINT_NAMES if self.get(name)]
+        return f"{', '.join(names) or 'no'} endpoints from {sanitize_url(self.url or '')} (issuer {self.get('issuer')})"
+
+
+def discovery_urls(issuer_base: str) -> list[tuple[str, str]]:
+    """(source, URL) in the order tried: OIDC appends its path, RFC 8414 §3.1 inserts its own."""
+    parts = urlsplit(issuer_base)
+    path = parts.path.rstrip("/")
+    return [
+        ("openid-configuration", f"{issuer_base.rstrip('/')}{OIDC_PATH}"),
+        ("oauth-authorization-server", f"{parts.scheme}://{parts.netloc}{RFC8414_PATH}{path}"),
+    ]
+
+
+def _loopback(host: str | None) -> bool:
+    return (host or "").lower().strip("[]") in {h.strip("[]") for h in LOOPBACK_HOSTS}
+
+
+def same_issuer(expected: str, named: str) -> bool:
+    """Whether `named` (the document's `issuer`) identifies the issuer at `expected` (see above)."""
+    try:
+        a, b = urlsplit(expected), urlsplit(named)
+        a_port, b_port = a.port, b.port
+    except ValueError:
+        return False
+    if a.scheme.lower() != b.scheme.lower() or a_port != b_port or b.query or b.fragment or "@" in b.netloc:
+        return False
+    if a.path.rstrip("/") != b.path.rstrip("/"):
+        return False
+    a_host, b_host = (a.hostname or "").lower(), (b.hostname or "").lower()
+    return a_host == b_host or (_loopback(a_host) and _loopback(b_host))
+
+
+def usable_endpoint(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return False
+    if not parts.hostname or parts.username is not None or parts.fragment or any(ch.isspace() for ch in url):
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname))
+
+
+def parse_document(body: bytes, issuer_base: str) -> tuple[tuple[str, str], ...]:
+    """The usable metadata of one document, or DiscoveryProblem."""
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise DiscoveryProblem(f"document larger than {MAX_DOCUMENT_BYTES} bytes")
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise DiscoveryProblem("not JSON") from None
+    if not isinstance(data, dict):
+        raise DiscoveryProblem("not a JSON object")
+    issuer = data.get("issuer")
+    if not isinstance(issuer, str) or not issuer or len(issuer) > MAX_VALUE_CHARS:
+        raise DiscoveryProblem("no issuer in the document")
+    if not same_issuer(issuer_base, issuer):
+        raise DiscoveryProblem(f"the document names the issuer {sanitize_url(issuer[:200])}, not this one (RFC 8414 §3.3)")
+    metadata: list[tuple[str, str]] = [("issuer", issuer)]
+    for name in ENDPOINT_NAMES:
+        value = data.get(name)
+        if isinstance(value, str) and len(value) <= MAX_VALUE_CHARS and usable_endpoint(value):
+            metadata.append((name, value))
+    for name in LIST_NAMES:
+        values = data.get(name)
+        if isinstance(values, list) and all(isinstance(v, str) and len(v) <= 100 for v in values[:50]):
+            metadata.append((name, " ".join(str(v) for v in values[:50])))
+    return tuple(metadata)
+
+
+async def _fetch(http: httpx.AsyncClient, url: str) -> bytes:
+    """The body of a 200 reply, at most MAX_DOCUMENT_BYTES + 1 bytes kept."""
+    import httpx
+
+    from codexlogin.oauth.client import read_bounded
+
+    try:
+        async with http.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise DiscoveryProblem(f"HTTP {response.status_code}")
+            body = await read_bounded(response, MAX_DOCUMENT_BYTES + 1)
+            if not body and response.headers.get("content-length", "0") != "0":
+                raise DiscoveryProblem(f"document larger than {MAX_DOCUMENT_BYTES} bytes")
+            return body
+    except httpx.HTTPError as exc:
+        raise DiscoveryProblem(f"unreachable ({type(exc).__name__})") from None
+
+
+async def fetch_discovery(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    verify: ssl.SSLContext | bool | None = None,
+    budget: float = DISCOVERY_BUDGET,
+) -> Discovery:
+    """Try both documents within `budget` seconds; never raises for what the issuer does."""
+    import trio
+
+    from codexlogin.oauth.client import issuer_session
+
+    problems: list[str] = []
+    url = None
+    rejected = False
+    with trio.move_on_after(budget) as scope:
+        async with issuer_session(settings, verify=verify, transport=transport) as issuer:
+            for source, url in discovery_urls(settings.issuer_base):
+                try:
+                    body = await _fetch(issuer.http, url)
+                except DiscoveryProblem as problem:
+                    problems.append(f"{source}: {problem}")
+                    if str(problem).startswith("unreachable"):
+                        break  # the same host: the other document is not there either
+                    continue
+                try:
+                    metadata = parse_document(body, settings.issuer_base)
+                except DiscoveryProblem as problem:
+                    rejected = True
+                    problems.append(f"{source}: {problem}")
+                    continue
+                return Discovery(source, metadata, url=url)
+    if scope.cancelled_caught:
+        problems.append(f"no answer within {budget:g}s")
+    return Discovery("none", problem="; ".join(problems) or "not tried", url=url, rejected=rejected)
+
+
+def wants_discovery(settings: Settings) -> bool:
+    return dialect_for(settings) is STANDARD and not settings.discovered
+
+
+def introspection_allows_public_client(settings: Settings) -> bool:
+    """RFC 7662 §2.1 leaves client authentication to the server: only an issuer that lists `none`
+    in introspection_endpoint_auth_methods_supported takes a public client's request."""
+    methods = settings.discovered_value("introspection_endpoint_auth_methods_supported") or ""
+    return settings.introspection_endpoint is not None and "none" in methods.split()
+
+
+# --- before the event loop: the browser login's look-up, so the URL is out before trio and httpx load
+
+
+def _fetch_blocking(url: str, verify: ssl.SSLContext | bool, deadline: float) -> bytes:
+    """GET `url` with http.client, every socket operation bounded by the time left."""
+    import http.client
+    import socket
+    import ssl as ssl_module
+    import time as time_module
+
+    parts = urlsplit(url)
+    left = deadline - time_module.monotonic()
+    if left <= 0:
+        raise DiscoveryProblem("no time left")
+    try:
+        connection: http.client.HTTPConnection
+        if parts.scheme == "https":
+            context = verify if isinstance(verify, ssl_module.SSLContext) else ssl_module.create_default_context()
+            connection = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=left, context=context)
+        else:
+            connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=left)
+        try:
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            connection.request("GET", target, headers={"Accept": "application/json", "User-Agent": "codexlogin"})
+            response = connection.getresponse()
+            if response.status != 200:
+                raise DiscoveryProblem(f"HTTP {response.status}")
+            body = b""
+            while len(body) <= MAX_DOCUMENT_BYTES:
+                left = deadline - time_module.monotonic()
+                if left <= 0:
+                    raise DiscoveryProblem("no time left")
+                if connection.sock is not None:
+                    connection.sock.settimeout(left)
+                chunk = response.read1(65536)
+                if not chunk:
+                    break
+                body += chunk
+            return body
+        finally:
+            connection.close()
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        if isinstance(exc, socket.timeout | TimeoutError):
+            raise DiscoveryProblem("no time left") from None
+        raise DiscoveryProblem(f"unreachable ({type(exc).__name__})") from None
+
+
+def fetch_discovery_blocking(
+    settings: Settings, verify: ssl.SSLContext | bool, *, budget: float = DISCOVERY_BUDGET
+) -> Discovery:
+    """`fetch_discovery` without trio or httpx, hard-bounded by `budget` (a daemon thread that is
+    abandoned when late: a name lookup, say, that no socket timeout bounds). For callers without a
+    proxy in the environment (httpx's proxy rules are not repeated here)."""
+    import threading
+    import time as time_module
+
+    box: list[Discovery] = []
+    deadline = time_module.monotonic() + budget
+
+    def run() -> None:
+        problems: list[str] = []
+        rejected = False
+        url = None
+        for source, url in discovery_urls(settings.issuer_base):
+            try:
+                body = _fetch_blocking(url, verify, deadline)
+            except DiscoveryProblem as problem:
+                if str(problem) == "no time left":
+                    break
+                problems.append(f"{source}: {problem}")
+                if str(problem).startswith("unreachable"):
+                    break
+                continue
+            try:
+                box.append(Discovery(source, parse_document(body, settings.issuer_base), url=url))
+                return
+            except DiscoveryProblem as problem:
+                rejected = True
+                problems.append(f"{source}: {problem}")
+        if time_module.monotonic() >= deadline:
+            problems.append(f"no answer within {budget:g}s")
+        box.append(Discovery("none", problem="; ".join(problems) or "not tried", url=url, rejected=rejected))
+
+    worker = threading.Thread(target=run, name="codex-discovery", daemon=True)
+    worker.start()
+    worker.join(budget + 0.05)
+    if box:
+        return box[0]
+    return Discovery("none", problem=f"no answer within {budget:g}s", url=discovery_urls(settings.issuer_base)[0][1])
