@@ -65,7 +65,7 @@ async def test_the_command_names_every_source(tmp_path):
     assert (rows["timeout"]["value"], rows["timeout"]["source"]) == ("30", "env CODEX_LOGIN_TIMEOUT")
     assert (rows["exchange_timeout"]["value"], rows["exchange_timeout"]["source"]) == ("5", "-c exchange_timeout")
     assert (rows["client_id"]["source"], rows["codex_home"]["source"]) == ("default", "env CODEX_HOME")
-    assert rows["dialect"]["value"] == "auto (standard)" and rows["redirect_host"]["value"] == "localhost (the standard dialect's)"
+    assert rows["dialect"]["value"] == "auto (standard)" and rows["redirect_host"]["value"] == "127.0.0.1 (the standard dialect's)"
     assert rows["log_dir"]["value"] == f"{home / 'log'} ($CODEX_HOME/log)"
     assert rows["ca_bundle"] == {"name": "ca_bundle", "value": "system trust store", "source": "default"}
 

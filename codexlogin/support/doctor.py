@@ -593,6 +593,7 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
             from codexlogin.oauth.discovery import fetch_discovery
 
             found = await fetch_discovery(settings, budget=min(timeout, 3.0))
+            probe.device_authorization = found.get("device_authorization_endpoint") is not None
             if found.rejected:
                 hint = "the login goes on with the defaults; pass --issuer as the provider names itself if its endpoints live elsewhere"
                 return WARN, f"{facts}; discovery: {found.describe()}", hint
