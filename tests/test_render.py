@@ -166,8 +166,36 @@ def test_golden_summary_lists_failures_first_then_a_tally():
     golden("summary", text)
     rows = text.splitlines()
     assert rows[0].startswith("START")
-    assert [row.split()[1] for row in rows[1:-1]] == ["FAILED", "FAILED", "CANCELLED", "UNFINISHED", "succeeded"]
+    assert [row[OUTCOME_COLUMN:] for row in rows[1:-1]] == [
+        "denied: access_denied", "exchange failed: invalid_grant", "cancelled", "never finished", "signed in"]
+    assert [row.split()[2] for row in rows[1:-1]] == ["22222222", "33333333", "44444444", "55555555", "11111111"]
     assert rows[-1] == "5 runs: 1 succeeded, 2 failed, 1 cancelled, 1 unfinished"
+    assert max(map(len, rows)) <= 80
+
+
+OUTCOME_COLUMN = 49  # START(14) RUN(8) COMMAND(13) TIME(6), two spaces after each
+
+
+def test_summary_fits_80_columns_whatever_the_error():
+    long_error = (
+        Task("77777777-7777-4777-8777-777777777777", T0)
+        .start([1], "codex:command", command="login", flow="browser-with-a-very-long-flow-name")
+        .fail([2], "codex:command", "x.Error", "why", outcome="token_exchange_failed", error_code="e" * 200)
+    )
+    text, _ = show(lines(long_error), mode="summary")
+    row = text.splitlines()[1]
+    assert len(row) == 80 and row.endswith("…") and row[OUTCOME_COLUMN:].startswith("exchange failed: eee")
+
+
+@pytest.mark.parametrize(
+    "outcome, command, status, words",
+    [("success", "login", "succeeded", "signed in"), ("success", "logout", "succeeded", "logged out"),
+     ("denied", "login", "failed", "denied"), ("timed_out", "login", "failed", "timed out"),
+     ("failed", "login", "cancelled", "cancelled"), ("port_unavailable", "login", "failed", "port busy"),
+     ("something_new", "login", "failed", "something new")],
+)
+def test_outcome_words(outcome, command, status, words):
+    assert render.outcome_words(outcome, command, status) == words
 
 
 def test_plain_output_is_ascii_and_marks_failures():
@@ -242,7 +270,7 @@ def test_failed_filter_keeps_runs_with_any_failure_whole():
     assert U_OK not in text
     assert "codex:api_key_exchange/2/1 => [FAILED]" in text
     summary, _ = show(lines(ok_with_inner_failure), mode="summary")
-    assert "codex:api_key_exchange: codexlogin.oauth.client.IssuerError" in summary
+    assert "signed in: codex:api_key_excha…" in summary
 
 
 def test_last_keeps_the_most_recent_runs_in_start_order():
@@ -388,7 +416,7 @@ def test_long_silent_tasks_are_given_up_as_unfinished_and_shown_last(monkeypatch
         expired = expired or bool(builder.stale)
     assert expired and U_UNFINISHED not in builder.open
     text, stats = show(data, mode="summary")
-    assert stats.runs == 601 and text.splitlines()[1].split()[1] == "UNFINISHED"
+    assert stats.runs == 601 and text.splitlines()[1][OUTCOME_COLUMN:] == "never finished"
     text, _ = show(data)
     assert text.endswith(_tree("unfinished"))
 
