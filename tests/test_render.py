@@ -570,3 +570,124 @@ def test_closed_pipe_ends_quietly_with_exit_0(tmp_path, module, mode):
     assert child.wait(timeout=60) == 0
     assert "Traceback" not in err and "Exception ignored" not in err
     assert err == ""
+
+
+# --- --format text: the reference CLI's tracing lines ---------------------------------------------
+
+from codexlogin.support import textformat  # noqa: E402
+
+
+def show_text(text_lines: list[str], **options: object) -> str:
+    return show(text_lines, mode="text", formatter=textformat.render_text, **options)[0]
+
+
+def test_golden_text_format():
+    text = show_text(lines(*all_runs()))
+    golden("text", text)
+    assert text.isascii()
+
+
+def test_text_format_lines_read_like_the_reference_cli():
+    denied = show_text(lines(run_denied())).splitlines()
+    assert denied[0] == "2026-09-21T14:15:00.000000Z  INFO codex_cli::login: starting browser login flow issuer=https://auth.openai.com"
+    callback = next(i for i, line in enumerate(denied) if "received login callback" in line)
+    assert denied[callback].endswith("Z  INFO codex_login::server: received login callback path=/auth/callback "
+                                     "has_code=false has_state=true has_error=true state_valid=true")
+    assert denied[callback + 1].endswith(' WARN codex_login::server: oauth callback returned error error_code="access_denied" '
+                              "has_error_description=true")
+    ok = show_text(lines(run_success()))
+    assert ("INFO codex_login::server: starting oauth token exchange issuer=https://auth.openai.com "
+            "token_endpoint=https://auth.openai.com/oauth/token redirect_uri=http://localhost:1455/auth/callback") in ok
+    assert "INFO codex_login::server: oauth token exchange succeeded status=200 OK\n" in ok
+    failed = show_text(lines(run_token_failure()))
+    assert 'ERROR codex_login::server: oauth token exchange failed status=400 Bad Request error_code="invalid_grant"' in failed
+    assert "WARN codex_cli::login: login flow cancelled" in show_text(lines(run_cancelled()))
+    assert "WARN codex_cli::login: login flow never finished" in show_text(lines(run_unfinished()))
+
+
+def test_every_declared_type_has_its_own_text_line():
+    """No declared action or message falls through to the generic `codexlogin` line."""
+    import subprocess as sp
+
+    code = ("from codexlogin.diagnostics import schema; import json; "
+            "print(json.dumps([sorted(schema.ACTION_TYPES), sorted(schema.MESSAGE_TYPES)]))")
+    actions, messages = json.loads(sp.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout)
+    for kind in actions:
+        if kind.startswith("codex:doctor:") or kind == "codex:command":
+            continue
+        assert kind in textformat._STARTS and kind in textformat._ENDS, kind
+    for kind in messages:
+        assert kind in textformat._MESSAGES or kind == "codex:library_log", kind
+
+
+def test_text_format_scrubs_and_escapes():
+    text = show_text(planted() + [json.dumps({"task_uuid": "e-1", "task_level": [1], "timestamp": T0,
+                                              "message_type": "x:y", "note": "\x1b[31mred"}) + "\n"])
+    for secret in SECRETS:
+        assert secret not in text
+    assert "\x1b" not in text and "<redacted>" in text
+
+
+def test_command_format_text(tmp_path, capsys):
+    path = write_log(tmp_path / "a.log", run_success())
+    assert logcmd.log([str(path)], format="text") == 0
+    assert capsys.readouterr().out == show_text(lines(run_success()))
+
+
+# --- filters that match nothing, wrapping, the run reference ------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"grep": "nothing-like-this"}, "--grep nothing-like-this"),
+    ({"task": "9999"}, "--task 9999"),
+    ({"since": "2099-01-01"}, "--since"),
+])
+def test_filters_that_match_nothing_say_so_and_exit_1(tmp_path, capsys, kwargs, words):
+    path = write_log(tmp_path / "a.log", run_success())
+    assert logcmd.log([str(path)], **kwargs) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"no runs match {words} in {path}\n"
+    assert logcmd.log([str(path)], summary=True, **kwargs) == 1
+    assert "no runs match" in capsys.readouterr().err
+
+
+def test_failed_filter_on_a_log_without_failures_exits_1(tmp_path, capsys):
+    path = write_log(tmp_path / "a.log", run_success())
+    assert logcmd.log([str(path)], failed=True) == 1
+    assert capsys.readouterr().err == f"no runs match --failed in {path}\n"
+    assert logcmd.log([str(path)]) == 0  # no filter: not a "no match"
+
+
+def test_long_field_values_wrap_under_their_line_at_the_width():
+    task = Task(U_OK, T0).start([1], "codex:command", command="login", flow="browser",
+                                issuer="https://auth.example.com/" + "a" * 50 + " " + "b" * 30)
+    task.ok([2], "codex:command", outcome="success")
+    text, _ = show(lines(task), width=40)
+    body = text.splitlines()
+    assert max(map(len, body[1:])) <= 40 or body[1].startswith("+-- codex:command")  # the head line is not wrapped
+    fields = [line for line in body if line.startswith("    ")]
+    issuer = [i for i, line in enumerate(fields) if "issuer:" in line][0]
+    assert all(len(line) <= 40 for line in fields)
+    assert fields[issuer + 1].startswith("        ")  # a continuation: four more spaces
+    joined = "".join(line.strip() for line in fields[issuer:issuer + 4])
+    assert "a" * 50 in joined and "b" * 30 in joined
+    assert show(lines(task))[0].count("\n") < text.count("\n")  # no width: no wrapping
+
+
+def test_command_wraps_at_columns(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "44")
+    path = write_log(tmp_path / "a.log", run_success())
+    assert logcmd.log([str(path)]) == 0
+    fields = [line for line in capsys.readouterr().out.splitlines() if ": " in line and "=>" not in line]
+    assert fields and max(map(len, fields)) <= 44
+
+
+def test_grep_finds_a_run_by_its_reference():
+    task = run_denied()
+    task.messages[0]["reference"] = "K7Q2M9XD"
+    text, stats = show(lines(run_success(), task, run_token_failure()), grep="k7q2m9xd")
+    assert stats.runs == 1 and "reference: K7Q2M9XD" in text and U_DENIED in text
+    summary, stats = show(lines(run_success(), task), grep="K7Q2M9XD", mode="summary")
+    assert stats.runs == 1 and "22222222" in summary
+    assert "reference=K7Q2M9XD" in show_text(lines(task), grep="K7Q2M9XD")

@@ -193,7 +193,7 @@ def _end_line(node: Node, name: str) -> Iterator[Line]:
     status = node.status
     if status == UNFINISHED:
         target = CLI if name == "codex:command" else _STARTS.get(name, (GENERIC,))[0]
-        yield Line(None, "WARN", target, f"{'login flow' if name == 'codex:command' else _text(name)} never finished")
+        yield Line(None, "WARN", target, f"{'login flow' if name == 'codex:command' else _noun(name)} never finished")
         return
     end = _fields(node.end)
     if name == "codex:command":
@@ -207,10 +207,16 @@ def _end_line(node: Node, name: str) -> Iterator[Line]:
     else:
         target = _STARTS.get(name, (GENERIC,))[0]
         ok, bad = _ENDS.get(name, (f"{_text(name)} succeeded", f"{_text(name)} failed"))
-        message = ok if status == SUCCEEDED else bad if status == FAILED else f"{_text(name)} {_text(status)}"
+        message = ok if status == SUCCEEDED else bad if status == FAILED else f"{_noun(name)} {_text(status)}"
     level = "INFO" if status == SUCCEEDED else "WARN" if status == CANCELLED else "ERROR"
     keys = ("status", "outcome", "exit_code", "error_code", "error_message", "kind")
     yield Line(node.end_ts, level, target, message, _pick(end, *keys))
+
+
+def _noun(name: str) -> str:
+    """What an action is called in its lines ("oauth token exchange"), for "… cancelled"."""
+    bad = _ENDS.get(name, ("", ""))[1]
+    return bad[: -len(" failed")] if bad.endswith(" failed") else _text(name)
 
 
 def run_lines(run: Run) -> list[Line]:
