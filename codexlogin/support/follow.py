@@ -149,8 +149,8 @@ class Follower:
 
 
 def _depth(level: tuple, is_action: bool) -> int:
-    """How deep a message sits: an action's start/end is at the depth of its parent action."""
-    return max(0, len(level) - (2 if is_action else 1))
+    """How deep a line sits in the tree: the root action is 0, its children 1, …"""
+    return max(0, len(level) - 1 if is_action else len(level))
 
 
 def _parse(line: str) -> dict | None:
