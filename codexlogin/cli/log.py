@@ -11,12 +11,15 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import IO, Annotated, Literal
+from typing import IO, TYPE_CHECKING, Annotated, Literal
 
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command
 from codexlogin.errors import ExitCode, NotLoggedIn, UsageError
+
+if TYPE_CHECKING:
+    from codexlogin.support.render import Options
 
 Flag = Annotated[bool, Parameter(negative=())]
 
@@ -147,11 +150,8 @@ def log(
     return int(ExitCode.SUCCESS)
 
 
-def _describe(options: object) -> str:
+def _describe(options: Options) -> str:
     """The filters given, as the user typed them (for 'no runs match …')."""
-    from codexlogin.support.render import Options
-
-    assert isinstance(options, Options)
     parts = []
     if options.failed:
         parts.append("--failed")
@@ -183,11 +183,10 @@ def _width(stream: IO[str]) -> int | None:
     return shutil.get_terminal_size().columns
 
 
-def _har(har_path: Path, streams: list[IO[str]], paths: list[str], options: object) -> int:
+def _har(har_path: Path, streams: list[IO[str]], paths: list[str], options: Options) -> int:
     from codexlogin.support import har as harmod
     from codexlogin.support import render
 
-    assert isinstance(options, render.Options)
     try:
         text = har_path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
@@ -222,11 +221,10 @@ def _har(har_path: Path, streams: list[IO[str]], paths: list[str], options: obje
     return int(ExitCode.SUCCESS)
 
 
-def _follow(paths: list[str] | None, options: object, log_dir: Path | None) -> int:
+def _follow(paths: list[str] | None, options: Options, log_dir: Path | None) -> int:
     from codexlogin.support import render
     from codexlogin.support.follow import Follower, follow
 
-    assert isinstance(options, render.Options)
     if paths and (len(paths) != 1 or paths[0] == "-"):
         raise UsageError("--follow reads one log file (not '-')")
     if options.last not in (None, 1) or options.failed or options.grep or options.since or options.until:

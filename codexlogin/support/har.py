@@ -186,11 +186,15 @@ def _header(headers: object, name: str) -> str | None:
     return None
 
 
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _entry(raw: Any) -> HarEntry | None:
     if not isinstance(raw, dict):
         return None
-    request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
-    response = raw.get("response") if isinstance(raw.get("response"), dict) else {}
+    request = _dict(raw.get("request"))
+    response = _dict(raw.get("response"))
     ts = _time(raw.get("startedDateTime"))
     url = request.get("url")
     if ts is None or not isinstance(url, str):
@@ -206,9 +210,8 @@ def _entry(raw: Any) -> HarEntry | None:
     status = status if type(status) is int else 0
     location = response.get("redirectURL") or _header(response.get("headers"), "location")
     error = response.get("_error") or raw.get("_error") or (response.get("statusText") if status == 0 else None)
-    content = response.get("content") if isinstance(response.get("content"), dict) else {}
-    mime = content.get("mimeType") if isinstance(content.get("mimeType"), str) else ""
-    mime = mime.split(";")[0].strip().lower()[:100]
+    mime_type = _dict(response.get("content")).get("mimeType")
+    mime = mime_type.split(";")[0].strip().lower()[:100] if isinstance(mime_type, str) else ""
     kind = raw.get("_resourceType")
     static = (kind in _STATIC if isinstance(kind, str) else bool(_STATIC_MIME.match(mime))) and host not in _LOOPBACK
     redirect_uri = _query_value(url, "redirect_uri")

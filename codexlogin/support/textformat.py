@@ -144,7 +144,7 @@ def _flow_words(start: dict) -> str:
     if command == "login" or command is None:
         words = {"browser": "browser login", "device": "device code login", "api_key": "api key login",
                  "apikey": "api key login", "access_token": "access token login"}
-        what = words.get(flow, f"{_text(flow)} login" if flow else "login")
+        what = words.get(flow, f"{_text(flow)} login") if isinstance(flow, str) else "login"
         return f"starting {what} flow"
     return f"starting {_text(command)}" + (f" ({_text(flow)})" if flow else "")
 
