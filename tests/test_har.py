@@ -131,6 +131,19 @@ def test_a_har_far_from_every_run_matches_none_and_the_command_says_so(tmp_path,
     assert "no run in" in capsys.readouterr().err
 
 
+def test_a_run_without_a_listener_is_matched_only_by_its_reference():
+    status = Task("88888888-8888-4888-8888-888888888888", T0 + 0.1)
+    status.start([1], "codex:command", command="login status", flow="status")
+    status.ok([2], "codex:command", outcome="success")
+    document = harmod.load_har(har_text(*browser_ok(T0)))
+    runs = [run for run, _ in render.iter_runs([lines(status)], render.Options(), render.Stats())]
+    assert harmod.match_run(document, runs) is None
+    status.messages[0]["reference"] = "REF12345"
+    document = harmod.load_har(har_text(*browser_ok(T0), entry(T0 + 1, "https://x.example/?q=1", body="REF12345")))
+    runs = [run for run, _ in render.iter_runs([lines(status)], render.Options(), render.Stats())]
+    assert harmod.match_run(document, runs) is not None
+
+
 def test_the_reference_in_the_har_picks_the_run_even_out_of_the_time_window():
     task = run_success()
     task.messages[0]["reference"] = "K7Q2M9XD"

@@ -675,12 +675,14 @@ def test_long_field_values_wrap_under_their_line_at_the_width():
     assert show(lines(task))[0].count("\n") < text.count("\n")  # no width: no wrapping
 
 
-def test_command_wraps_at_columns(tmp_path, capsys, monkeypatch):
+def test_command_wraps_at_the_terminal_width_only_on_a_terminal(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
     monkeypatch.setenv("COLUMNS", "44")
-    path = write_log(tmp_path / "a.log", run_success())
-    assert logcmd.log([str(path)]) == 0
-    fields = [line for line in capsys.readouterr().out.splitlines() if ": " in line and "=>" not in line]
-    assert fields and max(map(len, fields)) <= 44
+    assert logcmd._width(Terminal()) == 44
+    assert logcmd._width(io.StringIO()) is None  # a pipe or file: never wrapped
 
 
 def test_grep_finds_a_run_by_its_reference():

@@ -132,11 +132,7 @@ def log(
         try:
             stats = render.render(streams, sys.stdout, options)
         finally:
-            for path, stream in zip(paths, streams):
-                if path != "-":
-                    stream.close()
-                elif stream is not sys.stdin:
-                    stream.detach()  # type: ignore[attr-defined]  # leave sys.stdin open
+            _close(paths, streams)
     except BrokenPipeError:
         render.quiet_broken_pipe()
         return int(ExitCode.SUCCESS)
@@ -148,6 +144,14 @@ def log(
         print(f"no runs match {_describe(options)} in {', '.join(paths)}", file=sys.stderr)
         return int(ExitCode.NOT_LOGGED_IN)
     return int(ExitCode.SUCCESS)
+
+
+def _close(paths: list[str], streams: list[IO[str]]) -> None:
+    for path, stream in zip(paths, streams):
+        if path != "-":
+            stream.close()
+        elif stream is not sys.stdin:
+            stream.detach()  # type: ignore[attr-defined]  # leave sys.stdin open
 
 
 def _describe(options: Options) -> str:
@@ -171,10 +175,7 @@ def _describe(options: Options) -> str:
 
 
 def _width(stream: IO[str]) -> int | None:
-    """Wrap trees at the terminal's width (COLUMNS overrides); never when writing to a pipe."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        return int(columns)
+    """Wrap trees at the terminal's width (COLUMNS overrides it); never into a pipe or file."""
     try:
         if not stream.isatty():
             return None
@@ -202,9 +203,7 @@ def _har(har_path: Path, streams: list[IO[str]], paths: list[str], options: Opti
         runs = (run for run, _ in render.iter_runs(streams, options, stats))
         run = harmod.match_run(document, runs)
     finally:
-        for path, stream in zip(paths, streams):
-            if path != "-":
-                stream.close()
+        _close(paths, streams)
     if run is None:
         print(
             f"no run in {', '.join(paths)} matches {har_path} ({len(document.entries)} browser requests): "

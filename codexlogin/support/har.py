@@ -323,7 +323,9 @@ def score(har: Har, run: Run) -> int:
         points += 5
     if facts.issuer_host and any(e.host == facts.issuer_host for e in entries):
         points += 2
-    if points > 3 or not ports:
+    if not ports:
+        return points if points >= 100 else 0  # no listener (status, logout, device login): only by reference
+    if points > 3:
         return points
     # Only a time overlap: enough when the HAR names no callback port at all (e.g. it stops
     # before the authorize request), not when it names another one.
