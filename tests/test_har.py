@@ -341,3 +341,17 @@ async def test_real_chromium_har_of_a_failed_token_exchange(tmp_path, dev_issuer
     assert data["broke"] and data["verdict"].startswith("callback reached, token exchange failed: invalid_grant"), text
     assert "where it broke: callback reached, token exchange failed: invalid_grant" in text
     _assert_no_secrets(har, run, text, json.dumps(data))
+
+
+@needs_chromium
+@pytest.mark.concurrency
+async def test_real_chromium_har_of_an_issuer_error_page_instead_of_a_redirect(tmp_path, dev_issuer, capsys):
+    dev_issuer.client_ids = {"some-other-client"}  # our client id is "not registered": a 400 page
+    with trio.fail_after(120):
+        run, har = await _login_recorded_by_chromium(tmp_path, dev_issuer, timeout=8.0)
+    assert type(run.result).__name__ == "TimedOut", run.result
+    text, data = _render_with_har(tmp_path, run, har, capsys)
+    assert data["verdict"].startswith(
+        "the browser never requested /auth/callback: the issuer answered 400 at /oauth/authorize"), text
+    assert [e["status"] for e in data["timeline"] if e["source"] == "browser" and e["phase"] == "authorize"] == [400]
+    _assert_no_secrets(har, run, text, json.dumps(data))

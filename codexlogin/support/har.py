@@ -433,7 +433,8 @@ def _verdict(run: Run, browser: list[HarEntry], facts: RunFacts) -> tuple[str, b
         return ("the browser never requested the authorize URL (was the HAR recorded in the tab that "
                 "codex login opened, with 'Preserve log' on?)"), True
     if not callbacks:
-        issuer_errors = [e for e in browser if not e.loopback and e.status >= 400]
+        ours = facts.ports
+        issuer_errors = [e for e in browser if e.status >= 400 and not (e.loopback and (not ours or e.port in ours))]
         if issuer_errors:
             first = issuer_errors[0]
             return (f"the browser never requested /auth/callback: the issuer answered {first.status} at "
