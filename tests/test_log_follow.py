@@ -133,10 +133,19 @@ def test_follow_scrubs_and_json_and_text_modes(tmp_path):
     assert "INFO codex_cli::login: login flow finished" in text
 
 
-@pytest.mark.parametrize("kwargs", [{"last": 2}, {"grep": "x"}, {"failed": True}])
+@pytest.mark.parametrize("kwargs", [{"last": 2}, {"grep": "x"}, {"failed": True}, {"summary": True}])
 def test_follow_usage_errors(tmp_path, capsys, kwargs):
     assert logcmd.log([str(tmp_path / "a.log")], follow=True, **kwargs) == 2
-    assert capsys.readouterr().err.startswith("error: --follow takes only")
+    err = capsys.readouterr().err
+    assert err.startswith("error: --follow ") and err.count("\n") == 1
+
+
+def test_follow_and_har_usage_errors(tmp_path, capsys):
+    assert logcmd.log(["-"], follow=True) == 2
+    assert logcmd.log([str(tmp_path / "a.log")], follow=True, har=tmp_path / "x.har") == 2
+    assert logcmd.log([str(tmp_path / "a.log")], summary=True, format="json") == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 3 and all(line.startswith("error: ") for line in errors)
 
 
 @pytest.mark.concurrency

@@ -607,17 +607,15 @@ def test_text_format_lines_read_like_the_reference_cli():
 
 def test_every_declared_type_has_its_own_text_line():
     """No declared action or message falls through to the generic `codexlogin` line."""
-    import subprocess as sp
+    from codexlogin.diagnostics import schema
 
-    code = ("from codexlogin.diagnostics import schema; import json; "
-            "print(json.dumps([sorted(schema.ACTION_TYPES), sorted(schema.MESSAGE_TYPES)]))")
-    actions, messages = json.loads(sp.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout)
-    for kind in actions:
-        if kind.startswith("codex:doctor:") or kind == "codex:command":
+    for kind in schema.ACTION_TYPES:
+        if kind.startswith(schema.COMMAND.action_type.partition(":")[0] + ":doctor:") or kind == schema.COMMAND.action_type:
             continue
-        assert kind in textformat._STARTS and kind in textformat._ENDS, kind
-    for kind in messages:
-        assert kind in textformat._MESSAGES or kind == "codex:library_log", kind
+        assert textformat.declared(kind) in textformat._STARTS and textformat.declared(kind) in textformat._ENDS, kind
+    for kind in schema.MESSAGE_TYPES - {schema.LIBRARY_LOG.message_type}:
+        assert textformat.declared(kind) in textformat._MESSAGES, kind
+    assert textformat.PREFIX + textformat.declared(schema.CALLBACK.action_type) == schema.CALLBACK.action_type
 
 
 def test_text_format_scrubs_and_escapes():

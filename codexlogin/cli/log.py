@@ -228,6 +228,8 @@ def _follow(paths: list[str] | None, options: Options, log_dir: Path | None) -> 
         raise UsageError("--follow reads one log file (not '-')")
     if options.last not in (None, 1) or options.failed or options.grep or options.since or options.until:
         raise UsageError("--follow takes only --last 1 or --task to pick a run")
+    if options.mode == "summary":
+        raise UsageError("--follow shows trees, tracing lines (--format text) or JSON, not --summary")
     if paths:
         path = Path(paths[0])
     else:

@@ -28,7 +28,7 @@ from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from codexlogin.redact import REDACTED, sanitize_url, scrub_clip
 from codexlogin.support.render import FAILED, SUCCEEDED, Node, Run, _text, scrubbed_fields
-from codexlogin.support.textformat import Line, format_line, run_lines, timestamp
+from codexlogin.support.textformat import Line, declared, format_line, run_lines, timestamp
 
 __all__ = ["HarEntry", "HarError", "Merged", "load_har", "match_run", "merge", "render_merged", "merged_json"]
 
@@ -277,7 +277,7 @@ def run_facts(run: Run) -> RunFacts:
     for node in run.root.walk():
         fields = scrubbed_fields(node.start)[0] if node.start else {}
         name = node.raw_type
-        if name == "codex:listener" and type(fields.get("port")) is int:
+        if declared(name) == "listener" and type(fields.get("port")) is int:
             facts.ports.add(fields["port"])
         if node is run.root:
             ref = fields.get("reference")
@@ -394,16 +394,6 @@ def _browser_event(entry: HarEntry, facts: RunFacts) -> Event:
     return Event(entry.ts, "browser", phase, text, data)
 
 
-_LOG_PHASES = {
-    "codex:callback": "callback",
-    "codex:callback:oauth_error": "callback",
-    "codex:callback:state_mismatch": "callback",
-    "codex:callback:issuer_mismatch": "callback",
-    "codex:token_exchange": "token",
-    "codex:api_key_exchange": "token",
-    "codex:listener": "listener",
-}
-
 
 def _log_event(line: Line) -> Event:
     text = format_line(line).split(" ", 1)[1].lstrip()  # the tracing line without its timestamp
@@ -412,7 +402,8 @@ def _log_event(line: Line) -> Event:
 
 
 def _nodes(run: Run, kind: str) -> list[Node]:
-    return [node for node in run.root.walk() if node.raw_type == kind]
+    """The run's actions or messages of our type `kind` (without the prefix: `callback`)."""
+    return [node for node in run.root.walk() if declared(node.raw_type) == kind]
 
 
 def _end(node: Node) -> dict:
@@ -423,10 +414,10 @@ def _verdict(run: Run, browser: list[HarEntry], facts: RunFacts) -> tuple[str, b
     """Where the chain broke, in one sentence (and whether it broke)."""
     authorize = [e for e in browser if e.is_authorize]
     callbacks = [e for e in browser if e.is_callback and (not facts.ports or e.port in facts.ports)]
-    logged_callbacks = _nodes(run, "codex:callback")
-    exchanges = _nodes(run, "codex:token_exchange")
-    oauth_errors = _nodes(run, "codex:callback:oauth_error")
-    mismatches = _nodes(run, "codex:callback:state_mismatch")
+    logged_callbacks = _nodes(run, "callback")
+    exchanges = _nodes(run, "token_exchange")
+    oauth_errors = _nodes(run, "callback:oauth_error")
+    mismatches = _nodes(run, "callback:state_mismatch")
     root_end = _end(run.root)
     outcome = root_end.get("outcome")
     if not authorize and not callbacks:
@@ -476,7 +467,7 @@ def _verdict(run: Run, browser: list[HarEntry], facts: RunFacts) -> tuple[str, b
             return text, True
         if exchange.status != SUCCEEDED:
             return f"callback reached, token exchange {exchange.status}", True
-    saves = _nodes(run, "codex:save_credentials")
+    saves = _nodes(run, "save_credentials")
     if saves and saves[-1].status == FAILED:
         return "token exchange succeeded, saving the credentials failed", True
     if run.status == SUCCEEDED and outcome in (None, "success"):

@@ -22,7 +22,9 @@ from datetime import datetime, timezone
 from codexlogin.support.render import (
     CANCELLED,
     FAILED,
+    ROOT_TYPE,
     SUCCEEDED,
+    TRACEBACK_TYPE,
     UNFINISHED,
     Node,
     Run,
@@ -31,13 +33,14 @@ from codexlogin.support.render import (
     scrubbed_fields,
 )
 
-__all__ = ["Line", "format_line", "live_lines", "render_text", "run_lines", "timestamp"]
+__all__ = ["Line", "declared", "format_line", "live_lines", "render_text", "run_lines", "timestamp"]
 
 CLI = "codex_cli::login"
 SERVER = "codex_login::server"
 AUTH = "codex_login::auth"
 DEVICE = "codex_login::device_code_auth"
 GENERIC = "codexlogin"
+PREFIX = ROOT_TYPE.partition(":")[0] + ":"  # "codex:", the prefix of every declared type
 
 # Values shown as Rust's Debug of a string (quoted), as the reference CLI shows them.
 _QUOTED = frozenset({"error_code", "error_message", "reason", "exception", "error", "message", "detail"})
@@ -97,44 +100,44 @@ def _pick(fields: dict, *keys: str) -> tuple[tuple[str, object], ...]:
 
 _STARTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     # action type → (target, message, leading fields)
-    "codex:listener": (SERVER, "listening for login callback", ("host", "port")),
-    "codex:callback": (SERVER, "received login callback", ("path", "has_code", "has_state", "has_error", "state_valid")),
-    "codex:token_exchange": (SERVER, "starting oauth token exchange", ("issuer", "token_endpoint", "redirect_uri")),
-    "codex:api_key_exchange": (SERVER, "starting api key token exchange", ("token_endpoint",)),
-    "codex:save_credentials": (AUTH, "saving credentials", ("path", "mode")),
-    "codex:device_authorization": (DEVICE, "requesting device code", ("endpoint",)),
-    "codex:device_poll": (DEVICE, "polling for device authorization", ("interval", "expires_in")),
-    "codex:revoke": (AUTH, "revoking token", ("revoke_endpoint", "token_type_hint")),
-    "codex:refresh": (AUTH, "refreshing tokens", ("reason", "backend", "token_endpoint")),
-    "codex:bundle:write": (CLI, "writing support bundle", ("path", "format")),
+    "listener": (SERVER, "listening for login callback", ("host", "port")),
+    "callback": (SERVER, "received login callback", ("path", "has_code", "has_state", "has_error", "state_valid")),
+    "token_exchange": (SERVER, "starting oauth token exchange", ("issuer", "token_endpoint", "redirect_uri")),
+    "api_key_exchange": (SERVER, "starting api key token exchange", ("token_endpoint",)),
+    "save_credentials": (AUTH, "saving credentials", ("path", "mode")),
+    "device_authorization": (DEVICE, "requesting device code", ("endpoint",)),
+    "device_poll": (DEVICE, "polling for device authorization", ("interval", "expires_in")),
+    "revoke": (AUTH, "revoking token", ("revoke_endpoint", "token_type_hint")),
+    "refresh": (AUTH, "refreshing tokens", ("reason", "backend", "token_endpoint")),
+    "bundle:write": (CLI, "writing support bundle", ("path", "format")),
 }
 _ENDS: dict[str, tuple[str, str]] = {
     # action type → (message on success, message on failure)
-    "codex:listener": ("login callback server stopped", "login callback server failed"),
-    "codex:callback": ("login callback handled", "login callback handling failed"),
-    "codex:token_exchange": ("oauth token exchange succeeded", "oauth token exchange failed"),
-    "codex:api_key_exchange": ("api key token exchange finished", "api key token exchange failed"),
-    "codex:save_credentials": ("credentials saved", "saving credentials failed"),
-    "codex:device_authorization": ("device code received", "device code request failed"),
-    "codex:device_poll": ("device authorization finished", "device authorization failed"),
-    "codex:revoke": ("token revoked", "token revocation failed"),
-    "codex:refresh": ("tokens refreshed", "token refresh failed"),
-    "codex:bundle:write": ("support bundle written", "writing support bundle failed"),
+    "listener": ("login callback server stopped", "login callback server failed"),
+    "callback": ("login callback handled", "login callback handling failed"),
+    "token_exchange": ("oauth token exchange succeeded", "oauth token exchange failed"),
+    "api_key_exchange": ("api key token exchange finished", "api key token exchange failed"),
+    "save_credentials": ("credentials saved", "saving credentials failed"),
+    "device_authorization": ("device code received", "device code request failed"),
+    "device_poll": ("device authorization finished", "device authorization failed"),
+    "revoke": ("token revoked", "token revocation failed"),
+    "refresh": ("tokens refreshed", "token refresh failed"),
+    "bundle:write": ("support bundle written", "writing support bundle failed"),
 }
 _MESSAGES: dict[str, tuple[str, str, str]] = {
     # message type → (level, target, message)
-    "codex:callback:state_mismatch": ("WARN", SERVER, "login callback state mismatch"),
-    "codex:callback:issuer_mismatch": ("WARN", SERVER, "login callback issuer mismatch"),
-    "codex:callback:oauth_error": ("WARN", SERVER, "oauth callback returned error"),
-    "codex:listener:takeover": ("INFO", SERVER, "callback port busy, asked the previous login to cancel"),
-    "codex:listener:fallback_port": ("WARN", SERVER, "callback port still busy, trying the fallback port"),
-    "codex:listener:unlogged_requests": ("DEBUG", SERVER, "requests answered but not logged"),
-    "codex:listener:late_signal": ("DEBUG", SERVER, "signal after the outcome was decided"),
-    "codex:browser:open_failed": ("WARN", CLI, "failed to open browser"),
-    "codex:device_poll:stopped": ("WARN", DEVICE, "device authorization stopped"),
-    "codex:credentials:keyring_unavailable": ("WARN", AUTH, "keyring unavailable, falling back to file"),
-    "codex:scrub_failure": ("ERROR", GENERIC, "a log message could not be scrubbed"),
-    "eliot:traceback": ("ERROR", GENERIC, "traceback"),
+    "callback:state_mismatch": ("WARN", SERVER, "login callback state mismatch"),
+    "callback:issuer_mismatch": ("WARN", SERVER, "login callback issuer mismatch"),
+    "callback:oauth_error": ("WARN", SERVER, "oauth callback returned error"),
+    "listener:takeover": ("INFO", SERVER, "callback port busy, asked the previous login to cancel"),
+    "listener:fallback_port": ("WARN", SERVER, "callback port still busy, trying the fallback port"),
+    "listener:unlogged_requests": ("DEBUG", SERVER, "requests answered but not logged"),
+    "listener:late_signal": ("DEBUG", SERVER, "signal after the outcome was decided"),
+    "browser:open_failed": ("WARN", CLI, "failed to open browser"),
+    "device_poll:stopped": ("WARN", DEVICE, "device authorization stopped"),
+    "credentials:keyring_unavailable": ("WARN", AUTH, "keyring unavailable, falling back to file"),
+    "scrub_failure": ("ERROR", GENERIC, "a log message could not be scrubbed"),
+    TRACEBACK_TYPE: ("ERROR", GENERIC, "traceback"),
 }
 _LIBRARY_LEVELS = {"WARNING": "WARN", "WARN": "WARN", "ERROR": "ERROR", "CRITICAL": "ERROR", "INFO": "INFO", "DEBUG": "DEBUG"}
 
@@ -149,17 +152,28 @@ def _flow_words(start: dict) -> str:
     return f"starting {_text(command)}" + (f" ({_text(flow)})" if flow else "")
 
 
+def declared(name: str) -> str:
+    """The key of our own type `name` in the tables here: `codex:callback` → `callback`.
+
+    The tables are keyed without the `codex:` prefix so that the type names stay spelled out
+    only in diagnostics/schema.py (tests/test_schema.py); tests/test_render.py checks that every
+    declared type has its entries here. Other types (a foreign eliot log) map to themselves.
+    """
+    return name[len(PREFIX):] if name.startswith(PREFIX) else name
+
+
 def _node_lines(node: Node) -> Iterator[Line]:
     name = node.raw_type
+    suffix = declared(name)
     start = _fields(node.start)
     if not node.is_action:
-        if name == "codex:library_log":
+        if suffix == "library_log":
             level = _LIBRARY_LEVELS.get(str(start.get("level", "")).upper(), "WARN")
             logger = _text(start.get("logger", GENERIC))
             yield Line(node.start_ts, level, logger, _text(start.get("message", "")))
             return
-        level, target, message = _MESSAGES.get(name, ("INFO", GENERIC, _text(name)))
-        if name == "codex:callback:oauth_error":
+        level, target, message = _MESSAGES.get(suffix, ("INFO", GENERIC, _text(name)))
+        if suffix == "callback:oauth_error":
             yield Line(node.start_ts, level, target, message, _pick(start, "error_code", "has_error_description"))
             return
         yield Line(node.start_ts, level, target, message, tuple((k, v) for k, v in start.items() if k != "severity"))
@@ -172,10 +186,10 @@ def _node_lines(node: Node) -> Iterator[Line]:
 
 
 def _start_line(node: Node, name: str, start: dict) -> Line:
-    if name == "codex:command":
+    if name == ROOT_TYPE:
         shown = tuple(kv for kv in _pick(start, "reference", "issuer") if kv[0] not in ("command", "flow", "version"))
         return Line(node.start_ts, "INFO", CLI, _flow_words(start), shown)
-    target, message, keys = _STARTS.get(name, (GENERIC, f"{_text(name)} started", ()))
+    target, message, keys = _STARTS.get(declared(name), (GENERIC, f"{_text(name)} started", ()))
     return Line(node.start_ts, "INFO", target, message, _pick(start, *keys))
 
 
@@ -192,11 +206,11 @@ def live_lines(node: Node) -> list[Line]:
 def _end_line(node: Node, name: str) -> Iterator[Line]:
     status = node.status
     if status == UNFINISHED:
-        target = CLI if name == "codex:command" else _STARTS.get(name, (GENERIC,))[0]
-        yield Line(None, "WARN", target, f"{'login flow' if name == 'codex:command' else _noun(name)} never finished")
+        target = CLI if name == ROOT_TYPE else _STARTS.get(declared(name), (GENERIC,))[0]
+        yield Line(None, "WARN", target, f"{'login flow' if name == ROOT_TYPE else _noun(name)} never finished")
         return
     end = _fields(node.end)
-    if name == "codex:command":
+    if name == ROOT_TYPE:
         target = CLI
         words = {SUCCEEDED: "login flow finished", FAILED: "login flow failed", CANCELLED: "login flow cancelled"}
         command = _fields(node.start).get("command")
@@ -205,8 +219,8 @@ def _end_line(node: Node, name: str) -> Iterator[Line]:
                      CANCELLED: f"{_text(command)} cancelled"}
         message = words.get(status, f"login flow {_text(status)}")
     else:
-        target = _STARTS.get(name, (GENERIC,))[0]
-        ok, bad = _ENDS.get(name, (f"{_text(name)} succeeded", f"{_text(name)} failed"))
+        target = _STARTS.get(declared(name), (GENERIC,))[0]
+        ok, bad = _ENDS.get(declared(name), (f"{_text(name)} succeeded", f"{_text(name)} failed"))
         message = ok if status == SUCCEEDED else bad if status == FAILED else f"{_noun(name)} {_text(status)}"
     level = "INFO" if status == SUCCEEDED else "WARN" if status == CANCELLED else "ERROR"
     keys = ("status", "outcome", "exit_code", "error_code", "error_message", "kind")
@@ -215,7 +229,7 @@ def _end_line(node: Node, name: str) -> Iterator[Line]:
 
 def _noun(name: str) -> str:
     """What an action is called in its lines ("oauth token exchange"), for "… cancelled"."""
-    bad = _ENDS.get(name, ("", ""))[1]
+    bad = _ENDS.get(declared(name), ("", ""))[1]
     return bad[: -len(" failed")] if bad.endswith(" failed") else _text(name)
 
 
