@@ -355,3 +355,13 @@ async def test_real_chromium_har_of_an_issuer_error_page_instead_of_a_redirect(t
         "the browser never requested /auth/callback: the issuer answered 400 at /oauth/authorize"), text
     assert [e["status"] for e in data["timeline"] if e["source"] == "browser" and e["phase"] == "authorize"] == [400]
     _assert_no_secrets(har, run, text, json.dumps(data))
+
+
+def test_among_runs_reusing_the_port_the_one_closest_in_time_wins():
+    runs = [run_success(T0 + 10 * i) for i in range(30)]
+    for i, task in enumerate(runs):
+        for message in task.messages:
+            message["task_uuid"] = f"{i:08d}-0000-4000-8000-000000000000"
+    merged = merged_for(har_text(*browser_ok(T0 + 150)), *runs)
+    assert merged.run.uuid.startswith("00000015")
+    assert merged.verdict == "the chain completed: signed in"

@@ -18,6 +18,7 @@ Pure: no eliot, no I/O (the caller reads the file).
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Iterable
@@ -97,6 +98,7 @@ class HarEntry:
 class Har:
     entries: list[HarEntry]
     raw: str  # searched for a run's reference only; never shown
+    index: _Index | None = None  # built by the first match
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,51 +301,81 @@ def run_facts(run: Run) -> RunFacts:
 
 
 SLACK = 120.0  # seconds around a run in which its browser requests may lie
+TIGHT = 10.0  # a callback-related request this close to a run makes it the likely one
 
 
-def score(har: Har, run: Run) -> int:
-    """How well the HAR fits the run: 0 = not at all."""
-    facts = run_facts(run)
+@dataclass
+class _Index:
+    """What matching needs of a HAR, computed once (a HAR may hold thousands of entries)."""
+
+    times: list[float]
+    related: list[HarEntry]  # requests naming a loopback port: the callback, an authorize URL
+    hosts: set[str]
+
+
+def _index(har: Har) -> _Index:
+    if har.index is None:
+        related = [e for e in har.entries if e.loopback or e.redirect_port is not None]
+        har.index = _Index([e.ts for e in har.entries], related, {e.host for e in har.entries})
+    return har.index
+
+
+def score(har: Har, run: Run) -> tuple[int, float]:
+    """How well the HAR fits the run (0 = not at all), and a tie-breaker (closer in time wins)."""
+    index = _index(har)
+    start = run.start_ts if isinstance(run.start_ts, (int, float)) else None
+    end = run.end_ts if isinstance(run.end_ts, (int, float)) else None
+    lo = (start if start is not None else float("-inf")) - SLACK
+    hi = (end if end is not None else float("inf")) + SLACK
+    overlap = bisect.bisect_left(index.times, lo) < bisect.bisect_right(index.times, hi)
+    facts = run_facts(run) if overlap else _root_facts(run)
     points = 0
     if facts.reference and len(facts.reference) >= 6 and facts.reference in har.raw:
         points += 100
-    entries = har.entries
-    start = facts.start if isinstance(facts.start, (int, float)) else None
-    end = facts.end if isinstance(facts.end, (int, float)) else None
-    if start is not None and entries:
-        last = end if end is not None else float("inf")
-        if any(start - SLACK <= e.ts <= last + SLACK for e in entries):
-            points += 3
-        elif points < 100:
-            return 0
+    if not overlap:
+        return (points, float("-inf")) if points else (0, 0.0)
+    points += 3
     ports = facts.ports
-    if ports and any((e.loopback and e.port in ports) or e.redirect_port in ports for e in entries):
+    nearby = [e for e in index.related if lo <= e.ts <= hi]
+    if ports and any((e.loopback and e.port in ports) or e.redirect_port in ports for e in nearby):
         points += 10
-    if facts.client_id and any(e.client_id == facts.client_id for e in entries):
+        tight_lo = (start if start is not None else float("-inf")) - TIGHT
+        tight_hi = (end if end is not None else float("inf")) + TIGHT
+        if any(tight_lo <= e.ts <= tight_hi for e in nearby if (e.loopback and e.port in ports) or e.redirect_port in ports):
+            points += 20
+    if facts.client_id and any(e.client_id == facts.client_id for e in nearby):
         points += 5
-    if facts.issuer_host and any(e.host == facts.issuer_host for e in entries):
+    if facts.issuer_host and facts.issuer_host in index.hosts:
         points += 2
+    closeness = -min((abs(e.ts - start) for e in nearby), default=0.0) if start is not None else float("-inf")
     if not ports:
-        return points if points >= 100 else 0  # no listener (status, logout, device login): only by reference
-    if points > 3:
-        return points
+        # No listener (status, logout, device login): only its reference ties a HAR to it.
+        return (points, closeness) if points >= 100 else (0, 0.0)
+    if points > 5:
+        return points, closeness
     # Only a time overlap: enough when the HAR names no callback port at all (e.g. it stops
     # before the authorize request), not when it names another one.
-    names_ports = any(e.loopback or e.redirect_port is not None for e in entries)
-    return 0 if names_ports else points
+    return (0, 0.0) if index.related else (points, closeness)
+
+
+def _root_facts(run: Run) -> RunFacts:
+    """The root action's reference only (a run outside the HAR's time window)."""
+    fields = scrubbed_fields(run.root.start)[0] if run.root.start else {}
+    ref = fields.get("reference")
+    return RunFacts(reference=ref if isinstance(ref, str) and ref and ref != REDACTED else None)
 
 
 def match_run(har: Har, runs: Iterable[Run]) -> Run | None:
-    """The run the HAR belongs to: the best score, the latest on a tie; None if none fits."""
-    best: tuple[int, float, Run] | None = None
+    """The run the HAR belongs to: the best score, then the closest in time, then the latest."""
+    best: tuple[int, float, float, Run] | None = None
     for run in runs:
-        points = score(har, run)
+        points, closeness = score(har, run)
         if not points:
             continue
         start = run.start_ts if isinstance(run.start_ts, (int, float)) else float("-inf")
-        if best is None or (points, start) > (best[0], best[1]):
-            best = (points, start, run)
-    return best[2] if best else None
+        if best is None or (points, closeness, start) > best[:3]:
+            best = (points, closeness, start, run)
+    return best[3] if best else None
 
 
 # --------------------------------------------------------------------------------------------
