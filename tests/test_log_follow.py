@@ -191,3 +191,38 @@ async def test_follow_shows_a_real_login_live_and_stops_when_it_ends(tmp_path, d
                                      "codex:token_exchange", "codex:save_credentials", "<-- codex:command/")]
     assert order == sorted(order), text
     assert not stderr, stderr
+
+
+@pytest.mark.concurrency
+async def test_ctrl_c_ends_a_follow_without_a_target_quietly(tmp_path):
+    import signal
+
+    path = tmp_path / "codex-login.log"
+    path.write_text("".join(lines(run_success())))
+    with trio.fail_after(30):
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-m", "codexlogin", "login", "log", "--follow", str(path)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            seen = bytearray()
+            for _ in range(200):  # until it shows a line appended after it started (so it is polling)
+                with path.open("a") as handle:
+                    handle.write("".join(lines(run_denied())))
+                with trio.move_on_after(0.2):
+                    seen.extend(await process.stdout.receive_some(65536))
+                if b"22222222" in seen:
+                    break
+            assert b"22222222" in seen and b"11111111" not in seen  # only what was written after it started
+            process.send_signal(signal.SIGINT)
+            assert await process.wait() == 0
+            err = b""
+            while chunk := await process.stderr.receive_some(65536):
+                err += chunk
+            assert b"Traceback" not in err and err == b"", err
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            await process.stdout.aclose()
+            await process.stderr.aclose()
