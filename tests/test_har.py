@@ -365,3 +365,42 @@ def test_among_runs_reusing_the_port_the_one_closest_in_time_wins():
     merged = merged_for(har_text(*browser_ok(T0 + 150)), *runs)
     assert merged.run.uuid.startswith("00000015")
     assert merged.verdict == "the chain completed: signed in"
+
+
+def _waiting_run() -> Task:
+    """A login that listened on 1455 and timed out: no callback ever reached it."""
+    task = Task("99999999-9999-4999-8999-999999999999", T0)
+    task.start([1], "codex:command", command="login", flow="browser", issuer=ISSUER)
+    task.start([2, 1], "codex:listener", host="127.0.0.1", port=1455)
+    task.t += 60
+    task.fail([2, 2], "codex:listener", "codexlogin.errors.TimedOut", "timed out")
+    task.fail([3], "codex:command", "codexlogin.errors.TimedOut", "timed out", outcome="timed_out", exit_code=5)
+    return task
+
+
+def test_verdict_redirect_to_the_callback_that_the_browser_never_followed():
+    har = har_text(entry(T0 + 1, AUTHORIZE, 302, location=CALLBACK + "?code=C0DE0123456789&state=S"))
+    merged = merged_for(har, _waiting_run())
+    assert merged.verdict.startswith("the issuer redirected to the callback but the browser never requested it")
+    assert "C0DE0123456789" not in harmod.render_merged(merged)
+
+
+def test_verdict_callback_answered_but_not_by_this_run():
+    har = har_text(entry(T0 + 1, AUTHORIZE, 302, location=CALLBACK), entry(T0 + 1.2, CALLBACK + "?code=C&state=S", 200))
+    assert merged_for(har, _waiting_run()).verdict.startswith("the browser reached the callback, but this run did not record it")
+
+
+def test_verdict_state_mismatch():
+    task = _waiting_run()  # with a callback whose state did not match, nested in the listener
+    mismatch = Task(task.uuid, T0 + 1.5)
+    mismatch.start([2, 2, 1], "codex:callback", path="/auth/callback", has_code=True, has_state=True, has_error=False,
+                   state_valid=False)
+    mismatch.msg([2, 2, 2], "codex:callback:state_mismatch", severity="warning")
+    mismatch.ok([2, 2, 3], "codex:callback", status=400)
+    task.messages[2:2] = mismatch.messages
+    for message in task.messages[5:]:
+        message["task_level"] = [2, 3] if message.get("action_type") == "codex:listener" else message["task_level"]
+    har = har_text(entry(T0 + 1, AUTHORIZE, 302, location=CALLBACK), entry(T0 + 1.4, CALLBACK + "?code=C&state=OLD", 400))
+    merged = merged_for(har, task)
+    assert merged.verdict.startswith("callback reached, but its state did not match this run"), merged.verdict
+    assert "WARN codex_login::server: login callback state mismatch" in harmod.render_merged(merged)
