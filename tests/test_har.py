@@ -404,3 +404,13 @@ def test_verdict_state_mismatch():
     merged = merged_for(har, task)
     assert merged.verdict.startswith("callback reached, but its state did not match this run"), merged.verdict
     assert "WARN codex_login::server: login callback state mismatch" in harmod.render_merged(merged)
+
+
+def test_long_timeline_lines_wrap_at_the_width():
+    merged = merged_for(har_text(*browser_ok(T0)), run_success())
+    wide, narrow = harmod.render_merged(merged), harmod.render_merged(merged, width=72)
+    assert max(map(len, wide.splitlines())) > 72
+    assert max(map(len, narrow.splitlines()[1:-1])) <= 72
+    assert any(line.startswith(" " * 32) and line[32] != " " for line in narrow.splitlines())  # under the text, +4
+    assert "".join(line.strip() for line in narrow.splitlines()).replace(" ", "") == "".join(
+        line.strip() for line in wide.splitlines()).replace(" ", "")

@@ -213,7 +213,7 @@ def _har(har_path: Path, streams: list[IO[str]], paths: list[str], options: Opti
         return int(ExitCode.NOT_LOGGED_IN)
     merged = harmod.merge(document, run)
     try:
-        sys.stdout.write(harmod.merged_json(merged) if options.mode == "json" else harmod.render_merged(merged))
+        sys.stdout.write(harmod.merged_json(merged) if options.mode == "json" else harmod.render_merged(merged, options.width))
         sys.stdout.flush()
     except BrokenPipeError:
         render.quiet_broken_pipe()

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from codexlogin.redact import REDACTED, sanitize_url, scrub_clip
-from codexlogin.support.render import FAILED, SUCCEEDED, Node, Run, _text, scrubbed_fields
+from codexlogin.support.render import FAILED, SUCCEEDED, WRAP_INDENT, Node, Run, _text, scrubbed_fields, wrap_line
 from codexlogin.support.textformat import Line, declared, format_line, run_lines, timestamp
 
 __all__ = ["HarEntry", "HarError", "Merged", "load_har", "match_run", "merge", "render_merged", "merged_json"]
@@ -523,8 +523,10 @@ def _clock(ts: float | None) -> str:
     return "-" * 15 if ts is None else timestamp(ts)[11:26]
 
 
-def render_merged(merged: Merged) -> str:
-    """The timeline as text: one line per event (`log` or `browser`), then the verdict."""
+def render_merged(merged: Merged, width: int | None = None) -> str:
+    """The timeline as text: one line per event (`log` or `browser`), then the verdict.
+
+    With `width`, a long event wraps, continued under its text with four more spaces."""
     run = merged.run
     facts = run_facts(run)
     head = f"run {run.uuid_text}"
@@ -534,7 +536,14 @@ def render_merged(merged: Merged) -> str:
     out = [f"{head}: {browser} browser requests merged" + (f", {merged.hidden} static ones not shown" if merged.hidden else "")]
     for event in merged.events:
         where = "browser" if event.source == "browser" else "log    "
-        out.append(f"  {_clock(event.ts)}  {where}  {_text(event.text)}")
+        head = f"  {_clock(event.ts)}  {where}  "
+        text = _text(event.text)
+        if width is None:
+            out.append(head + text)
+            continue
+        pieces = wrap_line(text, width - len(head), width - len(head) - len(WRAP_INDENT))
+        out.append(head + pieces[0])
+        out.extend(" " * len(head) + WRAP_INDENT + piece for piece in pieces[1:])
     out.append(("where it broke: " if merged.broke else "result: ") + merged.verdict)
     return "\n".join(out) + "\n"
 
