@@ -68,8 +68,8 @@ def log(
     grep
         Only runs with this text (case-insensitive) in any field, action type or task UUID.
     summary
-        One line per run (start, status, command/flow, outcome, duration, task, error code):
-        failed runs first, then the others, then a count of runs by status.
+        One line per run in 80 columns (start, short run id, command/flow, duration, outcome in
+        words and error code): failed runs first, then the others, then a count of runs by status.
     json
         One JSON object per run tree and line (nested children), for tools (= --format json).
     format
@@ -141,7 +141,10 @@ def log(
     if stats.skipped:
         print(f"warning: skipped {stats.skipped} lines that are not eliot JSON", file=sys.stderr)
     if not stats.runs and options.filtered:
-        print(f"no runs match {_describe(options)} in {', '.join(paths)}", file=sys.stderr)
+        from codexlogin.terminal import CONTROL_ESCAPES
+
+        where = ", ".join(paths).translate(CONTROL_ESCAPES)
+        print(f"no runs match {_describe(options)} in {where}", file=sys.stderr)
         return int(ExitCode.NOT_LOGGED_IN)
     return int(ExitCode.SUCCESS)
 
