@@ -225,8 +225,11 @@ _INNER_ALTS = (
     r"|(?P<jwt>eyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*)*)"
     # sk-... API keys
     r"|(?P<sk>(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{8,})"
-    # Bearer / Basic credentials
-    r"|(?P<scheme>\b(?:[Bb]earer|BEARER|[Bb]asic|BASIC)[ \t]+)(?P<cred>[A-Za-z0-9._~+/-]+=*)"
+    # Bearer / Basic credentials; not a URL ("bearer https://user:pw@…"), a secret key=value
+    # ("bearer code=…") or another scheme word ("bearer Bearer …"): those are scrubbed by their
+    # own alternatives (or this one) further on
+    r"|(?P<scheme>\b(?:[Bb]earer|BEARER|[Bb]asic|BASIC)[ \t]+)"
+    rf"(?P<cred>(?![A-Za-z][A-Za-z0-9+.-]*://)(?!(?i:{_KEYS_RE})[ \t]*[:=])(?!(?i:bearer|basic)[ \t])[A-Za-z0-9._~+/-]+=*)"
     # "key": "value", 'key': 'value', "'key'": "'value'" (reprs), \"key\": \"value\"
     rf"|(?P<qkey>(?:\\*[\"']){{1,2}}(?i:{_KEYS_RE})(?:\\*[\"']){{1,2}}\s*[:=]\s*)"
     rf"(?P<qval>{_QVALUE}|{_BARE_VALUE})"

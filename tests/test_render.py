@@ -166,8 +166,36 @@ def test_golden_summary_lists_failures_first_then_a_tally():
     golden("summary", text)
     rows = text.splitlines()
     assert rows[0].startswith("START")
-    assert [row.split()[1] for row in rows[1:-1]] == ["FAILED", "FAILED", "CANCELLED", "UNFINISHED", "succeeded"]
+    assert [row[OUTCOME_COLUMN:] for row in rows[1:-1]] == [
+        "denied: access_denied", "exchange failed: invalid_grant", "cancelled", "never finished", "signed in"]
+    assert [row.split()[2] for row in rows[1:-1]] == ["22222222", "33333333", "44444444", "55555555", "11111111"]
     assert rows[-1] == "5 runs: 1 succeeded, 2 failed, 1 cancelled, 1 unfinished"
+    assert max(map(len, rows)) <= 80
+
+
+OUTCOME_COLUMN = 49  # START(14) RUN(8) COMMAND(13) TIME(6), two spaces after each
+
+
+def test_summary_fits_80_columns_whatever_the_error():
+    long_error = (
+        Task("77777777-7777-4777-8777-777777777777", T0)
+        .start([1], "codex:command", command="login", flow="browser-with-a-very-long-flow-name")
+        .fail([2], "codex:command", "x.Error", "why", outcome="token_exchange_failed", error_code="e" * 200)
+    )
+    text, _ = show(lines(long_error), mode="summary")
+    row = text.splitlines()[1]
+    assert len(row) == 80 and row.endswith("…") and row[OUTCOME_COLUMN:].startswith("exchange failed: eee")
+
+
+@pytest.mark.parametrize(
+    "outcome, command, status, words",
+    [("success", "login", "succeeded", "signed in"), ("success", "logout", "succeeded", "logged out"),
+     ("denied", "login", "failed", "denied"), ("timed_out", "login", "failed", "timed out"),
+     ("failed", "login", "cancelled", "cancelled"), ("port_unavailable", "login", "failed", "port busy"),
+     ("something_new", "login", "failed", "something new")],
+)
+def test_outcome_words(outcome, command, status, words):
+    assert render.outcome_words(outcome, command, status) == words
 
 
 def test_plain_output_is_ascii_and_marks_failures():
@@ -242,7 +270,7 @@ def test_failed_filter_keeps_runs_with_any_failure_whole():
     assert U_OK not in text
     assert "codex:api_key_exchange/2/1 => [FAILED]" in text
     summary, _ = show(lines(ok_with_inner_failure), mode="summary")
-    assert "codex:api_key_exchange: codexlogin.oauth.client.IssuerError" in summary
+    assert "signed in: codex:api_key_excha…" in summary
 
 
 def test_last_keeps_the_most_recent_runs_in_start_order():
@@ -388,7 +416,7 @@ def test_long_silent_tasks_are_given_up_as_unfinished_and_shown_last(monkeypatch
         expired = expired or bool(builder.stale)
     assert expired and U_UNFINISHED not in builder.open
     text, stats = show(data, mode="summary")
-    assert stats.runs == 601 and text.splitlines()[1].split()[1] == "UNFINISHED"
+    assert stats.runs == 601 and text.splitlines()[1][OUTCOME_COLUMN:] == "never finished"
     text, _ = show(data)
     assert text.endswith(_tree("unfinished"))
 
@@ -542,3 +570,124 @@ def test_closed_pipe_ends_quietly_with_exit_0(tmp_path, module, mode):
     assert child.wait(timeout=60) == 0
     assert "Traceback" not in err and "Exception ignored" not in err
     assert err == ""
+
+
+# --- --format text: the reference CLI's tracing lines ---------------------------------------------
+
+from codexlogin.support import textformat  # noqa: E402
+
+
+def show_text(text_lines: list[str], **options: object) -> str:
+    return show(text_lines, mode="text", formatter=textformat.render_text, **options)[0]
+
+
+def test_golden_text_format():
+    text = show_text(lines(*all_runs()))
+    golden("text", text)
+    assert text.isascii()
+
+
+def test_text_format_lines_read_like_the_reference_cli():
+    denied = show_text(lines(run_denied())).splitlines()
+    assert denied[0] == "2026-09-21T14:15:00.000000Z  INFO codex_cli::login: starting browser login flow issuer=https://auth.openai.com"
+    callback = next(i for i, line in enumerate(denied) if "received login callback" in line)
+    assert denied[callback].endswith("Z  INFO codex_login::server: received login callback path=/auth/callback "
+                                     "has_code=false has_state=true has_error=true state_valid=true")
+    assert denied[callback + 1].endswith(' WARN codex_login::server: oauth callback returned error error_code="access_denied" '
+                              "has_error_description=true")
+    ok = show_text(lines(run_success()))
+    assert ("INFO codex_login::server: starting oauth token exchange issuer=https://auth.openai.com "
+            "token_endpoint=https://auth.openai.com/oauth/token redirect_uri=http://localhost:1455/auth/callback") in ok
+    assert "INFO codex_login::server: oauth token exchange succeeded status=200 OK\n" in ok
+    failed = show_text(lines(run_token_failure()))
+    assert 'ERROR codex_login::server: oauth token exchange failed status=400 Bad Request error_code="invalid_grant"' in failed
+    assert "WARN codex_cli::login: login flow cancelled" in show_text(lines(run_cancelled()))
+    assert "WARN codex_cli::login: login flow never finished" in show_text(lines(run_unfinished()))
+
+
+def test_every_declared_type_has_its_own_text_line():
+    """No declared action or message falls through to the generic `codexlogin` line."""
+    from codexlogin.diagnostics import schema
+
+    for kind in schema.ACTION_TYPES:
+        if kind.startswith(schema.COMMAND.action_type.partition(":")[0] + ":doctor:") or kind == schema.COMMAND.action_type:
+            continue
+        assert textformat.declared(kind) in textformat._STARTS and textformat.declared(kind) in textformat._ENDS, kind
+    for kind in schema.MESSAGE_TYPES - {schema.LIBRARY_LOG.message_type}:
+        assert textformat.declared(kind) in textformat._MESSAGES, kind
+    assert textformat.PREFIX + textformat.declared(schema.CALLBACK.action_type) == schema.CALLBACK.action_type
+
+
+def test_text_format_scrubs_and_escapes():
+    text = show_text(planted() + [json.dumps({"task_uuid": "e-1", "task_level": [1], "timestamp": T0,
+                                              "message_type": "x:y", "note": "\x1b[31mred"}) + "\n"])
+    for secret in SECRETS:
+        assert secret not in text
+    assert "\x1b" not in text and "<redacted>" in text
+
+
+def test_command_format_text(tmp_path, capsys):
+    path = write_log(tmp_path / "a.log", run_success())
+    assert logcmd.log([str(path)], format="text") == 0
+    assert capsys.readouterr().out == show_text(lines(run_success()))
+
+
+# --- filters that match nothing, wrapping, the run reference ------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"grep": "nothing-like-this"}, "--grep nothing-like-this"),
+    ({"task": "9999"}, "--task 9999"),
+    ({"since": "2099-01-01"}, "--since"),
+])
+def test_filters_that_match_nothing_say_so_and_exit_1(tmp_path, capsys, kwargs, words):
+    path = write_log(tmp_path / "a.log", run_success())
+    assert logcmd.log([str(path)], **kwargs) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"no runs match {words} in {path}\n"
+    assert logcmd.log([str(path)], summary=True, **kwargs) == 1
+    assert "no runs match" in capsys.readouterr().err
+
+
+def test_failed_filter_on_a_log_without_failures_exits_1(tmp_path, capsys):
+    path = write_log(tmp_path / "a.log", run_success())
+    assert logcmd.log([str(path)], failed=True) == 1
+    assert capsys.readouterr().err == f"no runs match --failed in {path}\n"
+    assert logcmd.log([str(path)]) == 0  # no filter: not a "no match"
+
+
+def test_long_field_values_wrap_under_their_line_at_the_width():
+    task = Task(U_OK, T0).start([1], "codex:command", command="login", flow="browser",
+                                issuer="https://auth.example.com/" + "a" * 50 + " " + "b" * 30)
+    task.ok([2], "codex:command", outcome="success")
+    text, _ = show(lines(task), width=40)
+    body = text.splitlines()
+    assert max(map(len, body[1:])) <= 40 or body[1].startswith("+-- codex:command")  # the head line is not wrapped
+    fields = [line for line in body if line.startswith("    ")]
+    issuer = [i for i, line in enumerate(fields) if "issuer:" in line][0]
+    assert all(len(line) <= 40 for line in fields)
+    assert fields[issuer + 1].startswith("        ")  # a continuation: four more spaces
+    joined = "".join(line.strip() for line in fields[issuer:issuer + 4])
+    assert "a" * 50 in joined and "b" * 30 in joined
+    assert show(lines(task))[0].count("\n") < text.count("\n")  # no width: no wrapping
+
+
+def test_command_wraps_at_the_terminal_width_only_on_a_terminal(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("COLUMNS", "44")
+    assert logcmd._width(Terminal()) == 44
+    assert logcmd._width(io.StringIO()) is None  # a pipe or file: never wrapped
+
+
+def test_grep_finds_a_run_by_its_reference():
+    task = run_denied()
+    task.messages[0]["reference"] = "K7Q2M9XD"
+    text, stats = show(lines(run_success(), task, run_token_failure()), grep="k7q2m9xd")
+    assert stats.runs == 1 and "reference: K7Q2M9XD" in text and U_DENIED in text
+    summary, stats = show(lines(run_success(), task), grep="K7Q2M9XD", mode="summary")
+    assert stats.runs == 1 and "22222222" in summary
+    assert "reference=K7Q2M9XD" in show_text(lines(task), grep="K7Q2M9XD")

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import sys
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated, Literal
 
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command
 from codexlogin.errors import ExitCode, NotLoggedIn, UsageError
+
+if TYPE_CHECKING:
+    from codexlogin.support.render import Options
 
 Flag = Annotated[bool, Parameter(negative=())]
 
@@ -32,6 +36,9 @@ def log(
     grep: str | None = None,
     summary: Flag = False,
     json: Flag = False,
+    format: Literal["tree", "summary", "json", "text"] | None = None,
+    har: Path | None = None,
+    follow: Flag = False,
     local: Flag = False,
     no_color: Flag = False,
     log_dir: Path | None = None,
@@ -61,10 +68,19 @@ def log(
     grep
         Only runs with this text (case-insensitive) in any field, action type or task UUID.
     summary
-        One line per run (start, status, command/flow, outcome, duration, task, error code):
-        failed runs first, then the others, then a count of runs by status.
+        One line per run in 80 columns (start, short run id, command/flow, duration, outcome in
+        words and error code): failed runs first, then the others, then a count of runs by status.
     json
-        One JSON object per run tree and line (nested children), for tools.
+        One JSON object per run tree and line (nested children), for tools (= --format json).
+    format
+        tree (default), summary, json, or text: the reference Codex CLI's tracing lines
+        (`2026-03-06T22:08:54.143612Z  INFO codex_cli::login: starting browser login flow`).
+    har
+        Merge this browser HAR (DevTools "Save all as HAR") into the matching run's timeline and
+        say where the sign-in chain broke; the HAR is scrubbed like the log. With --json: one object.
+    follow
+        Show a run live as it is written; with --last 1 or --task, stop when that run ends
+        (else Ctrl-C stops).
     local
         Show times in local time instead of UTC (also how --since/--until read times without offset).
     no_color
@@ -74,8 +90,18 @@ def log(
     """
     from codexlogin.support import render
 
+    if sum(map(bool, (summary, json, format))) > 1 and not (
+        (summary and format == "summary") or (json and format == "json")
+    ):
+        raise UsageError("choose one output format: --summary, --json or --format")
+    mode = format or ("json" if json else "summary" if summary else "tree")
+    formatter = None
+    if mode == "text":
+        from codexlogin.support.textformat import render_text
+
+        formatter = render_text
     options = render.Options(
-        mode="json" if json else "summary" if summary else "tree",
+        mode=mode,
         last=_positive(last),
         task=task,
         failed=failed,
@@ -83,10 +109,14 @@ def log(
         until=_time("--until", until, local),
         grep=grep or None,
         local=local,
-        color=not no_color and not json and _color_terminal(sys.stdout),
+        color=not no_color and mode in ("tree", "summary") and har is None and _color_terminal(sys.stdout),
+        width=_width(sys.stdout),
+        formatter=formatter,
     )
-    if summary and json:
-        raise UsageError("--summary and --json cannot be combined")
+    if har is not None and (mode == "summary" or follow):
+        raise UsageError("--har shows one run's timeline: it cannot be combined with --summary or --follow")
+    if follow:
+        return _follow(paths, options, log_dir)
     if not paths:
         from codexlogin.config import load_settings
 
@@ -96,15 +126,13 @@ def log(
         paths = [str(path) for path in log_files_in_order(log_file)] or [str(log_file)]
     streams = [_open(path) for path in paths]
 
+    if har is not None:
+        return _har(har, streams, paths, options)
     try:
         try:
             stats = render.render(streams, sys.stdout, options)
         finally:
-            for path, stream in zip(paths, streams):
-                if path != "-":
-                    stream.close()
-                elif stream is not sys.stdin:
-                    stream.detach()  # type: ignore[attr-defined]  # leave sys.stdin open
+            _close(paths, streams)
     except BrokenPipeError:
         render.quiet_broken_pipe()
         return int(ExitCode.SUCCESS)
@@ -112,6 +140,125 @@ def log(
         return int(ExitCode.CANCELLED)
     if stats.skipped:
         print(f"warning: skipped {stats.skipped} lines that are not eliot JSON", file=sys.stderr)
+    if not stats.runs and options.filtered:
+        from codexlogin.terminal import CONTROL_ESCAPES
+
+        where = ", ".join(paths).translate(CONTROL_ESCAPES)
+        print(f"no runs match {_describe(options)} in {where}", file=sys.stderr)
+        return int(ExitCode.NOT_LOGGED_IN)
+    return int(ExitCode.SUCCESS)
+
+
+def _close(paths: list[str], streams: list[IO[str]]) -> None:
+    for path, stream in zip(paths, streams):
+        if path != "-":
+            stream.close()
+        elif stream is not sys.stdin:
+            stream.detach()  # type: ignore[attr-defined]  # leave sys.stdin open
+
+
+def _describe(options: Options) -> str:
+    """The filters given, as the user typed them (for 'no runs match …')."""
+    parts = []
+    if options.failed:
+        parts.append("--failed")
+    if options.task:
+        parts.append(f"--task {options.task}")
+    if options.grep:
+        parts.append(f"--grep {options.grep}")
+    if options.since is not None:
+        parts.append("--since")
+    if options.until is not None:
+        parts.append("--until")
+    if options.last:
+        parts.append(f"--last {options.last}")
+    from codexlogin.terminal import CONTROL_ESCAPES
+
+    return " ".join(parts).translate(CONTROL_ESCAPES)
+
+
+def _width(stream: IO[str]) -> int | None:
+    """Wrap trees at the terminal's width (COLUMNS overrides it); never into a pipe or file."""
+    try:
+        if not stream.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    return shutil.get_terminal_size().columns
+
+
+def _har(har_path: Path, streams: list[IO[str]], paths: list[str], options: Options) -> int:
+    from codexlogin.support import har as harmod
+    from codexlogin.support import render
+
+    try:
+        text = har_path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise NotLoggedIn(f"no HAR file at {har_path}") from None
+    except OSError as error:
+        raise NotLoggedIn(f"cannot read {har_path}: {error.strerror or error}") from None
+    try:
+        document = harmod.load_har(text)
+    except harmod.HarError as error:
+        raise UsageError(f"{har_path}: {error}") from None
+    stats = render.Stats()
+    try:
+        runs = (run for run, _ in render.iter_runs(streams, options, stats))
+        run = harmod.match_run(document, runs)
+    finally:
+        _close(paths, streams)
+    if run is None:
+        print(
+            f"no run in {', '.join(paths)} matches {har_path} ({len(document.entries)} browser requests): "
+            "none overlaps it in time or uses its callback port",
+            file=sys.stderr,
+        )
+        return int(ExitCode.NOT_LOGGED_IN)
+    merged = harmod.merge(document, run)
+    try:
+        sys.stdout.write(harmod.merged_json(merged) if options.mode == "json" else harmod.render_merged(merged, options.width))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        render.quiet_broken_pipe()
+    return int(ExitCode.SUCCESS)
+
+
+def _follow(paths: list[str] | None, options: Options, log_dir: Path | None) -> int:
+    from codexlogin.support import render
+    from codexlogin.support.follow import Follower, follow
+
+    if paths and (len(paths) != 1 or paths[0] == "-"):
+        raise UsageError("--follow reads one log file (not '-')")
+    if options.last not in (None, 1) or options.failed or options.grep or options.since or options.until:
+        raise UsageError("--follow takes only --last 1 or --task to pick a run")
+    if options.mode == "summary":
+        raise UsageError("--follow shows trees, tracing lines (--format text) or JSON, not --summary")
+    if paths:
+        path = Path(paths[0])
+    else:
+        from codexlogin.config import load_settings
+
+        path = load_settings({"log_dir": log_dir}).log_file
+    text_lines = None
+    if options.mode == "text":
+        from codexlogin.support.textformat import format_line, live_lines
+
+        def text_lines(node: render.Node) -> list[str]:
+            return [format_line(line) for line in live_lines(node)]
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    follower = Follower(
+        write, mode=options.mode, task=options.task, last_run=options.last == 1, local=options.local, text_lines=text_lines
+    )
+    try:
+        follow(path, follower)
+    except KeyboardInterrupt:
+        return int(ExitCode.SUCCESS)  # Ctrl-C is how a follow without a target ends
+    except BrokenPipeError:
+        render.quiet_broken_pipe()
     return int(ExitCode.SUCCESS)
 
 

@@ -534,15 +534,56 @@ def _node_fields(node: Node) -> tuple[tuple[str, ...], str]:
     return lines, name or "(untyped)"
 
 
-def render_tree(run: Run, style: Style, clock: _Clock) -> list[str]:
-    """The lines (each ending in a newline) of one run's tree, then a blank line."""
+def render_tree(run: Run, style: Style, clock: _Clock, width: int | None = None) -> list[str]:
+    """The lines (each ending in a newline) of one run's tree, then a blank line.
+
+    With `width`, field lines longer than the width wrap, continued under their first line
+    with four more spaces of indentation (cut at a space where one is near, else mid-word).
+    """
     out = [style.dim(run.uuid_text) + "\n"]
-    _tree_node(run.root, "", True, out, style, clock)
+    _tree_node(run.root, "", True, out, style, clock, width)
     out.append("\n")
     return out
 
 
-def _tree_node(node: Node, prefix: str, last: bool, out: list[str], style: Style, clock: _Clock) -> None:
+WRAP_INDENT = "    "
+MIN_WRAP = 20  # never wrap into pieces narrower than this
+
+
+def wrap_line(line: str, first: int, rest: int) -> list[str]:
+    """`line` cut into pieces of at most `first`, then `rest` characters (continuations get
+    WRAP_INDENT prepended by the caller). A cut goes after the last space in the back half."""
+    pieces: list[str] = []
+    limit = max(first, MIN_WRAP)
+    while len(line) > limit:
+        cut = line.rfind(" ", limit // 2, limit + 1)
+        if cut <= 0:
+            cut = limit
+            pieces.append(line[:cut])
+            line = line[cut:]
+        else:
+            pieces.append(line[:cut])
+            line = line[cut + 1 :]
+        limit = max(rest, MIN_WRAP)
+    pieces.append(line)
+    return pieces
+
+
+def _wrapped(lines: tuple[str, ...], prefix_len: int, width: int) -> tuple[str, ...]:
+    first = width - prefix_len
+    if all(len(line) <= first for line in lines):
+        return lines
+    out: list[str] = []
+    for line in lines:
+        pieces = wrap_line(line, first, first - len(WRAP_INDENT))
+        out.append(pieces[0])
+        out.extend(WRAP_INDENT + piece for piece in pieces[1:])
+    return tuple(out)
+
+
+def _tree_node(
+    node: Node, prefix: str, last: bool, out: list[str], style: Style, clock: _Clock, width: int | None = None
+) -> None:
     lines, name = _node_fields(node)
     where = "/".join(map(str, node.level))
     if node.is_action:
@@ -557,13 +598,15 @@ def _tree_node(node: Node, prefix: str, last: bool, out: list[str], style: Style
     children = node.sorted_children()
     if lines:
         field_prefix = inner + (style.fbar if children else style.fspace)
+        if width is not None:
+            lines = _wrapped(lines, len(field_prefix), width)
         if style.escapes:
             lines = tuple(map(style.esc, lines))
         out.append(field_prefix + ("\n" + field_prefix).join(lines) + "\n")
     if children:
         end = len(children) - 1
         for i, child in enumerate(children):
-            _tree_node(child, inner, i == end, out, style, clock)
+            _tree_node(child, inner, i == end, out, style, clock, width)
 
 
 def _node_json(node: Node) -> dict[str, Any]:
@@ -632,26 +675,72 @@ def summary_row(run: Run, clock: _Clock) -> SummaryRow:
                 error = f"{_node_fields(node)[1]}: {_text(code)}"
                 break
     return SummaryRow(
-        start=clock(run.start_ts),
+        start=_short_time(clock(run.start_ts)),
         status=status.upper() if status in BAD_STATUSES else status,
         run=what,
-        outcome=outcome,
-        duration=_duration(root.duration),
-        task=run.uuid_text,
-        error="-" if error is None else _text(error),
+        outcome=outcome_words(outcome, _text(start.get("command", "")), status),
+        duration=_duration(root.duration) if root.duration is None else _short_duration(root.duration),
+        task=run.uuid_text[:8],
+        error="" if error is None else _text(error),
     )
 
 
-_SUMMARY_HEADER = SummaryRow("START", "STATUS", "RUN", "OUTCOME", "DURATION", "TASK", "ERROR")
+#: Outcomes (errors.py, the root action's `outcome`) in words for the summary.
+OUTCOME_WORDS = {
+    "denied": "denied",
+    "timed_out": "timed out",
+    "cancelled": "cancelled",
+    "token_exchange_failed": "exchange failed",
+    "port_unavailable": "port busy",
+    "storage_failed": "could not save",
+    "credentials_unusable": "credentials unusable",
+    "policy_violation": "policy violation",
+    "network_error": "network error",
+    "internal_error": "internal error",
+    "usage_error": "usage error",
+    "not_logged_in": "not logged in",
+    FAILED: "failed",
+    UNFINISHED: "never finished",
+}
 
 
-def format_summary_row(row: SummaryRow, style: Style) -> str:
-    status = style.paint(row.status.ljust(10), row.status.lower())
+def outcome_words(outcome: str, command: str, status: str) -> str:
+    """`signed in`, `denied`, `timed out`, … rather than class or status names."""
+    if outcome in ("success", SUCCEEDED):
+        return {"login": "signed in", "logout": "logged out"}.get(command, "ok")
+    if status == CANCELLED and outcome in (FAILED, CANCELLED):
+        return "cancelled"
+    return OUTCOME_WORDS.get(outcome, outcome.replace("_", " "))
+
+
+def _short_time(text: str) -> str:
+    """`09-21 14:13:20` from the clock's `2026-09-21T14:13:20.000Z` (or its local form)."""
+    return text[5:10] + " " + text[11:19] if len(text) >= 19 else text
+
+
+def _short_duration(seconds: float) -> str:
+    if type(seconds) is not float and type(seconds) is not int:
+        return "-"
+    if seconds < 100:
+        return f"{seconds:.1f}s"
+    if seconds < 6000:
+        return f"{seconds / 60:.1f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+SUMMARY_WIDTH = 80
+_SUMMARY_HEADER = SummaryRow("START", "STATUS", "COMMAND", "OUTCOME", "TIME", "RUN", "")
+
+
+def format_summary_row(row: SummaryRow, style: Style, width: int = SUMMARY_WIDTH) -> str:
+    """One line of at most `width` (80) columns: start, short run id, command, time, outcome[: error]."""
     esc = style.esc
-    return (
-        f"{esc(row.start):<24}  {status}  {esc(row.run):<14}  {esc(row.outcome):<22}  "
-        f"{row.duration:>9}  {esc(row.task):<36}  {esc(row.error)}\n"
-    )
+    head = f"{row.start:<14}  {row.task:<8}  {row.run[:13]:<13}  {row.duration:>6}  "
+    room = max(width - len(head), 10)
+    outcome = row.outcome + (f": {row.error}" if row.error else "")
+    if len(outcome) > room:
+        outcome = outcome[: room - 1] + "…"
+    return esc(head) + style.paint(outcome, row.status.lower()) + "\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -661,7 +750,11 @@ def format_summary_row(row: SummaryRow, style: Style) -> str:
 
 @dataclass(frozen=True)
 class Options:
-    """What to show. Times are epoch seconds; `mode` is "tree", "summary" or "json"."""
+    """What to show. Times are epoch seconds; `mode` is "tree", "summary", "json" or "text".
+
+    `formatter` renders one run for mode "text" (support.textformat.render_text: passed in, so
+    that this module does not import its own users). `width` wraps long tree fields (None: never).
+    """
 
     mode: str = "tree"
     last: int | None = None
@@ -672,6 +765,13 @@ class Options:
     grep: str | None = None
     local: bool = False
     color: bool = False
+    width: int | None = None
+    formatter: Callable[[Run], str] | None = None
+
+    @property
+    def filtered(self) -> bool:
+        """Whether any filter narrows the runs (so that no match is worth saying)."""
+        return bool(self.last or self.task or self.failed or self.grep) or self.since is not None or self.until is not None
 
 
 @dataclass
@@ -837,7 +937,12 @@ def _render(
                 text = format_summary_row(summary_row(run, clock), style)
                 now = run.failed
             else:
-                text = render_json(run) if options.mode == "json" else "".join(render_tree(run, style, clock))
+                if options.mode == "json":
+                    text = render_json(run)
+                elif options.mode == "text" and options.formatter is not None:
+                    text = options.formatter(run)
+                else:
+                    text = "".join(render_tree(run, style, clock, options.width))
                 now = not unfinished
             if not now:
                 later.write(text)
