@@ -59,6 +59,10 @@ def command(fn: F) -> F:
         except LoginFailure as failure:
             return report_failure(failure)
         except Exception as exc:  # a bug: one line and exit 70; the log (if open) has the type
+            from codexlogin.cli.streams import output_broken
+
+            if output_broken(exc):  # our reader went away: cli.entry ends quietly
+                raise
             return report_failure(internal_error(exc))
 
     return run  # type: ignore[return-value]

@@ -1,21 +1,21 @@
 """`codex login`: the browser login (default), `--device-auth`, `--with-api-key` and `--with-access-token`.
 
-The browser login checks the CA bundle, binds, listens and prints the sign-in URL before trio,
-eliot, hypercorn or httpx load, so the user (or a script) has it ~0.1 s sooner; a browser that is
-quicker waits in the listen backlog until the server answers.
+The browser login itself lives in cli/login_browser.py, which imports no cyclopts: the fast lane
+(cli/fast.py) runs it for the plain `codex login [--no-browser] …` shapes.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command, logged_run
+from codexlogin.cli.login_browser import browser_login as _browser_login, saved_line as _saved_line
 from codexlogin.cli.options import Flag, IssuerOptions
 from codexlogin.config import Settings
-from codexlogin.errors import LoginFailure, UsageError
+from codexlogin.errors import UsageError
 
 
 @command
@@ -64,44 +64,6 @@ def login(
     if device_auth:
         return _device_login(settings)
     return _browser_login(settings)
-
-
-def _saved_line(settings: Settings, backend: str, how: str = "") -> str:
-    from codexlogin.credentials.store import describe_location
-
-    return f"Successfully logged in{how}. Credentials saved to {describe_location(settings, backend)}"
-
-
-def _browser_login(settings: Settings) -> int:
-    from codexlogin.cli.console import ConsoleUI
-    from codexlogin.credentials.policy import check_login_method
-    from codexlogin.listener.prepare import hold_early_sigterm, prepare_browser_login, sign_in_url
-
-    check_login_method(settings, "chatgpt")  # before the port is touched: policy refuses early
-    ui = ConsoleUI()
-    hold_early_sigterm()
-    prepared: Any = None
-    early_failure: LoginFailure | None = None
-    try:
-        prepared = prepare_browser_login(settings)
-        if prepared.sock is not None:
-            ui.sign_in_url(sign_in_url(settings, prepared), prepared.port, opening_browser=not settings.no_browser)
-            prepared.announced = True
-    except LoginFailure as failure:
-        early_failure = failure  # raised inside the run, so it is logged
-    with logged_run("login", "browser", settings):
-        if early_failure is not None:
-            raise early_failure
-        from functools import partial
-
-        import trio
-
-        from codexlogin.flows.browser import browser_login
-
-        trio.run(partial(browser_login, settings, ui, prepared=prepared))
-    # A keyring save removes auth.json, so the file's presence says which backend took them.
-    print(_saved_line(settings, "file" if settings.auth_file.exists() else "keyring"), file=sys.stderr)
-    return 0
 
 
 def _device_login(settings: Settings) -> int:
