@@ -106,6 +106,10 @@ def logged_run(command_name: str, flow: str, settings: Settings) -> Iterator[Non
             except LoginFailure:
                 raise
             except Exception as exc:  # recorded in the root action as itself; reported as exit 70
+                from codexlogin.cli.streams import output_broken
+
+                if output_broken(exc):  # our reader went away: cli.entry ends quietly
+                    raise
                 raise internal_error(exc) from None
         except LoginFailure as failure:  # reported after the run: mask while its secrets are known
             mask_failure(failure)
