@@ -30,13 +30,16 @@ _CREDENTIAL_ARGUMENT = re.compile(r"\b(sk|at|rt)-[A-Za-z0-9_\-]{6,}")
 
 
 def _unknown_command(error: CycloptsError) -> str | None:
-    """`codex login stauts` reaches the login command as a stray word: name it as the unknown
-    command it is, with the closest subcommand (as cyclopts does one level up)."""
-    if not isinstance(error, UnusedCliTokensError) or not error.unused_tokens or error.app is None:
+    """`codex login stauts` reaches the login command as a stray word (its options are keywords
+    only): name it as the unknown command it is, with the closest subcommand, as cyclopts does
+    one level up. The word is the first token after the command chain, or the first unused one."""
+    if error.app is None:
         return None
-    word = str(error.unused_tokens[0])
     commands = sorted(name for name in error.app._commands if not name.startswith("-"))
-    if word.startswith("-") or not commands:
+    after = list(error.root_input_tokens or [])[len(error.command_chain or ()):]
+    candidates = [*after[:1], *(error.unused_tokens or [])[:1]]
+    word = next((str(t) for t in candidates if not str(t).startswith("-")), None)
+    if not commands or word is None or word in commands:
         return None
     message = f'Unknown command "{word}".'
     close = difflib.get_close_matches(word, commands, n=1, cutoff=0.6)
