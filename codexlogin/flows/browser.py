@@ -42,13 +42,17 @@ from codexlogin.listener.prepare import (
     sign_in_url,
 )
 from codexlogin.oauth.client import IssuerClient, issuer_session
-from codexlogin.oauth.dialects import any_port_allowed, callback_ports
+from codexlogin.oauth.dialects import any_port_allowed, callback_ports, dialect_for
 from codexlogin.oauth.errors import IssuerError
 from codexlogin.oauth.pkce import PkceCodes
 from codexlogin.redact import register_secrets
 
 if TYPE_CHECKING:
     import httpx
+
+#: How long the started listener has the loop to itself (answering what waits in the backlog)
+#: before the issuer client is made, which holds the loop for ~0.1 s.
+ISSUER_CLIENT_DELAY = 0.02
 
 
 def make_completer(
@@ -142,29 +146,42 @@ async def browser_login(
         sock.listen(LISTEN_BACKLOG)
     port = sock.getsockname()[1]
     redirect_uri = redirect_uri_for(settings, port)
+    # The listener serves first; the issuer client (httpx and its TLS context: ~0.1 s) is made
+    # once the loop has answered what is already waiting, so the port answers sooner. A code
+    # that arrives before it is ready waits for it.
+    issuer_box: list[IssuerClient] = []
+    issuer_ready = trio.Event()
+
+    async def complete(code: str) -> AuthDotJson:
+        await issuer_ready.wait()
+        return await make_completer(settings, issuer_box[0], redirect_uri, pkce, ui)(code)
+
+    session = LoginSession(
+        state,
+        port,
+        cancel_key,
+        complete,
+        expected_issuer=settings.issuer,
+        state_suffix=dialect_for(settings).state_suffix,
+    )
+    stop_listener = trio.Event()
     try:
-        async with issuer_session(settings, verify=prepared.verify, transport=transport) as issuer:
-            session = LoginSession(
-                state,
-                port,
-                cancel_key,
-                make_completer(settings, issuer, redirect_uri, pkce, ui),
-                expected_issuer=settings.issuer,
-                state_suffix=issuer.dialect.state_suffix,
-            )
-            stop_listener = trio.Event()
-            try:
-                with _open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):
-                    # Listening before the URL is shown: a browser that is quicker than hypercorn's
-                    # start waits in the backlog and is answered as soon as the server runs.
-                    url = sign_in_url(settings, prepared)
-                    if not prepared.announced:
-                        ui.sign_in_url(url, port, opening_browser=not settings.no_browser)
-                        prepared.announced = True
-                    async with trio.open_nursery() as nursery:
-                        await nursery.start(serve_callback_app, CallbackApp(session), sock, stop_listener)
-                        if on_listening is not None:
-                            on_listening(url)
+        try:
+            with _open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):
+                # Listening before the URL is shown: a browser that is quicker than hypercorn's
+                # start waits in the backlog and is answered as soon as the server runs.
+                url = sign_in_url(settings, prepared)
+                if not prepared.announced:
+                    ui.sign_in_url(url, port, opening_browser=not settings.no_browser)
+                    prepared.announced = True
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(serve_callback_app, CallbackApp(session), sock, stop_listener)
+                    if on_listening is not None:
+                        on_listening(url)
+                    await trio.sleep(ISSUER_CLIENT_DELAY)
+                    async with issuer_session(settings, verify=prepared.verify, transport=transport) as issuer:
+                        issuer_box.append(issuer)
+                        issuer_ready.set()
                         with trio.CancelScope() as helpers:
                             async with trio.open_nursery() as helper_nursery:
                                 helper_nursery.start_soon(_watch_signals, session, signals)
@@ -173,17 +190,17 @@ async def browser_login(
                                     helper_nursery.start_soon(_open_browser, url, ui)
                                 await _wait_for_outcome(session, settings.timeout)
                                 helpers.cancel()
-                        stop_listener.set()
-                    if session.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
-                        diagnostics.log_unlogged_requests(session.ignored_requests - MAX_LOGGED_IGNORED_REQUESTS)
-                    if isinstance(session.outcome, LoginFailure):
-                        raise session.outcome
-            except KeyboardInterrupt:
-                # trio re-delivers, as KeyboardInterrupt, a Ctrl-C that arrived after the outcome was
-                # decided (e.g. during the atomic save). The login is over by then: the decision stands.
-                if session.outcome is None:
-                    raise
-                diagnostics.log_late_signal("SIGINT")
+                    stop_listener.set()
+                if session.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
+                    diagnostics.log_unlogged_requests(session.ignored_requests - MAX_LOGGED_IGNORED_REQUESTS)
+                if isinstance(session.outcome, LoginFailure):
+                    raise session.outcome
+        except KeyboardInterrupt:
+            # trio re-delivers, as KeyboardInterrupt, a Ctrl-C that arrived after the outcome was
+            # decided (e.g. during the atomic save). The login is over by then: the decision stands.
+            if session.outcome is None:
+                raise
+            diagnostics.log_late_signal("SIGINT")
     finally:
         if sock.fileno() != -1:  # hypercorn never took it (we failed before serving): free the port
             sock.close()
