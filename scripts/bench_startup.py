@@ -92,8 +92,10 @@ def http_get(port: int, target: str, host: str, timeout: float = 10.0) -> tuple[
     return int(head[0].split()[1]), headers
 
 
-def login(argv: list[str], env: dict[str, str]) -> dict[str, float]:
-    """One whole browser login, browser replayed over raw HTTP; its figures in seconds."""
+def login(argv: list[str], env: dict[str, str], *, whole: bool = True) -> dict[str, float]:
+    """One whole browser login, browser replayed over raw HTTP; its figures in seconds. Not
+    `whole`: only up to the first answer (the real binary sends its browser to auth.openai.com
+    whatever the issuer setting, so its sign-in cannot complete here)."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
@@ -113,6 +115,8 @@ def login(argv: list[str], env: dict[str, str]) -> dict[str, float]:
             t_ready = time.perf_counter() - start
         http_get(port, "/", f"localhost:{port}")
         t_answer = time.perf_counter() - start
+        if not whole:
+            return {"url": t_url, "ready": t_ready, "answer": t_answer}
         issuer = urllib.parse.urlsplit(url)
         status, headers = http_get(issuer.port or 80, f"{issuer.path}?{issuer.query}", issuer.netloc)
         if status != 302:
@@ -195,15 +199,11 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"dev issuer did not start: {line!r}")
             issuer = line.strip()
             ours_login = [codex, "login", "--no-browser", "--port", "0", "--issuer", issuer]
-            real_login = [real, "login", "--experimental_issuer", issuer] if real else None
+            real_login = [real, "login"] if real else None
             login(ours_login, envs["in"])  # leaves a ChatGPT auth.json for "logged in"
             if real_login:
                 shutil.copy(homes["in"] / "auth.json", homes["real-in"] / "auth.json")
-                try:
-                    login(real_login, envs["real-login"])
-                except (SystemExit, TimeoutError, OSError) as exc:
-                    print(f"note: the real binary's browser login did not complete against the dev issuer ({exc}); login figures left out")
-                    real_login = None
+                login(real_login, envs["real-login"], whole=False)
             commands = {
                 "pass": ([PY, "-c", "pass"], envs["out"], 0),
                 "status out": ([codex, "login", "status"], envs["out"], 1),
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                     wall[name].append(timed(cmd, cmd_env, code)[0])
                 logins["ours"].append(login(ours_login, envs["login"]))
                 if real_login:
-                    logins["real"].append(login(real_login, envs["real-login"]))
+                    logins["real"].append(login(real_login, envs["real-login"], whole=False))
         finally:
             issuer_proc.terminate()
             issuer_proc.wait(10)
@@ -262,14 +262,11 @@ def main(argv: list[str] | None = None) -> int:
     answer = med(figure("answer", ours)) * 1e3
     row("  first HTTP answer on the port", ms(figure("answer", ours)),
         f"<= {GOALS['answer_ms']:.0f} ms {'PASS' if answer <= GOALS['answer_ms'] else 'FAIL'}", ms(figure("answer", real_runs)) if real_runs else "")
-    callback = med(figure("callback", ours))
-    real_callback = med(figure("callback", real_runs)) if real_runs else None
-    verdict = "" if real_callback is None else ("PASS" if callback <= real_callback else "FAIL")
-    row("callback -> page (replayed, dev issuer)", ms(figure("callback", ours)), f"<= real {verdict}".rstrip(), ms(figure("callback", real_runs)) if real_runs else "")
+    row("callback -> page (replayed, dev issuer)", ms(figure("callback", ours)), "<= real (68 ms in issue 11)", "n/a: sends to auth.openai.com")
     cpu = med(figure("cpu", ours))
     row("CPU of a whole browser login", f"{cpu:7.3f} s (min {min(figure('cpu', ours)):6.3f})",
         f"<= {GOALS['cpu_s']} s {'PASS' if cpu <= GOALS['cpu_s'] else 'FAIL'}",
-        f"{med(figure('cpu', real_runs)):7.3f} s" if real_runs else "")
+        "n/a (0.05 s in issue 11)" if real_runs else "")
 
     width = max(len(r[0]) for r in rows)
     print(f"{'figure':<{width}}  {'codexlogin':<36}  {'goal':<16}  real 0.171")
