@@ -37,7 +37,7 @@ def cyclopts_arguments(*path: str):
     command_app = app
     for name in path:
         command_app = command_app[name]
-    return [a for a in command_app.assemble_argument_collection() if a.names != ("*",)]
+    return [a for a in command_app.assemble_argument_collection(parse_docstring=True) if a.names != ("*",)]
 
 
 def _base_type(hint):
@@ -123,21 +123,56 @@ def cyclopts_settings(argv):
     return "login", False, options.settings(**flags)
 
 
+def env_names(*path: str) -> dict[str, str]:
+    """flag -> the CODEX_LOGIN_* variable its cyclopts help names ([env: …])."""
+    names = {}
+    for argument in cyclopts_arguments(*path):
+        match = re.search(r"\[env: (CODEX_LOGIN_\w+)\]", argument.parameter.help or "")
+        if match:
+            names[argument.names[0]] = match.group(1)
+    return names
+
+
+def test_every_settings_flag_of_the_fast_lane_has_its_env_variable():
+    """The environment is read by config.load_settings on both paths; the help says which."""
+    login_env = env_names("login")
+    assert set(fast.LOGIN_OPTIONS) <= set(login_env)
+    assert set(fast.SHARED_OPTIONS) <= set(env_names("login", "status"))
+
+
+ENVIRONMENTS = st.fixed_dictionaries(
+    {},
+    optional={
+        "CODEX_LOGIN_PORT": st.sampled_from(["0", "8080", "99999", "x"]),
+        "CODEX_LOGIN_NO_BROWSER": st.sampled_from(["1", "0", "true", "maybe"]),
+        "CODEX_LOGIN_TIMEOUT": st.sampled_from(["30", "0", "-1"]),
+        "CODEX_LOGIN_ISSUER": st.sampled_from(["http://127.0.0.1:7", "ftp://x"]),
+        "CODEX_LOGIN_LOG_DIR": st.just("/tmp/fast-lane-logs"),
+    },
+)
+
+
 @hyp_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(argv=shapes())
-def test_both_paths_agree_on_every_accepted_shape(argv):
+@given(argv=shapes(), environment=ENVIRONMENTS)
+def test_both_paths_agree_on_every_accepted_shape(argv, environment):
     shape = fast.parse(argv)
     if shape is None:
         return
     command, found = shape
+    saved = dict(os.environ)
+    os.environ.update(environment)
     try:
-        fast_settings = fast._settings(found)
-    except Exception as fast_error:  # e.g. an invalid issuer: cyclopts must fail the same way
-        with pytest.raises(type(fast_error)) as cyclopts_error:
-            cyclopts_settings(argv)
-        assert str(cyclopts_error.value) == str(fast_error)
-        return
-    assert cyclopts_settings(argv) == (command, bool(found.get("json_")), fast_settings)
+        try:
+            fast_settings = fast._settings(found)
+        except Exception as fast_error:  # e.g. an invalid issuer: cyclopts must fail the same way
+            with pytest.raises(type(fast_error)) as cyclopts_error:
+                cyclopts_settings(argv)
+            assert str(cyclopts_error.value) == str(fast_error)
+            return
+        assert cyclopts_settings(argv) == (command, bool(found.get("json_")), fast_settings)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 # --- real processes ---------------------------------------------------------------------------
