@@ -65,7 +65,7 @@ class ConsoleUI:
         from rich.console import Console  # only for a terminal: rich is slow to import
 
         # 5 redraws a second rather than rich's 12.5: a login waits for the browser for tens of
-        # seconds, and each redraw costs CPU the browser could use (~60% less, issue 11).
+        # seconds, and each redraw costs CPU the browser could use (about half the CPU, issue 11).
         with Console(file=self.stderr).status(one_line(message), refresh_per_second=SPINNER_REFRESH_PER_SECOND):
             yield
 
