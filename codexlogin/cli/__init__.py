@@ -1,5 +1,30 @@
-"""The command line: the only package that prints, parses flags and turns outcomes into exit codes."""
+"""The command line: the only package that prints, parses flags and turns outcomes into exit codes.
 
-from codexlogin.cli.app import app, main
+`main` (the `codex` console script and `python -m codexlogin`) makes the standard streams safe,
+serves the hot shapes through the fast lane (cli/fast.py, no cyclopts) and hands everything else
+to the cyclopts app (cli/app.py), imported only then.
+"""
 
-__all__ = ["app", "main"]
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _fast_then_cyclopts(tokens: list[str]) -> int:
+    from codexlogin.cli.fast import run
+
+    code = run(tokens)
+    if code is None:
+        from codexlogin.cli.app import run_cyclopts
+
+        code = run_cyclopts(tokens)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from codexlogin.cli.entry import guarded
+
+    sys.exit(guarded(_fast_then_cyclopts, sys.argv[1:] if argv is None else argv))

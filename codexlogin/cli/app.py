@@ -1,36 +1,94 @@
 """The `codex` command line: cyclopts parses, each command runs behind the one failure boundary.
 
-Only cyclopts is imported at start-up; each command imports what it needs, and subcommands are
-registered by import path so `codex login status` loads none of the login machinery.
+This is the one definition of the command line. The hot shapes (`login status [--json]`, the
+plain browser `login`) are served before this module loads by the fast lane (cli/fast.py), whose
+tables tests/test_fast_lane.py derives from the commands declared here. Subcommands are
+registered by import path, so a command imports only what it needs; each carries its one-line
+summary (the first line of its docstring, checked by a test) so that `codex --help` and
+`codex login --help` list it without importing it.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
-from cyclopts import App
+from cyclopts import App, Parameter
+from cyclopts.command_spec import CommandSpec
+from cyclopts.exceptions import CycloptsError, UnusedCliTokensError
 
 from codexlogin import __version__
-from codexlogin.cli.boundary import internal_error, report_failure
+from codexlogin.cli.boundary import command
 from codexlogin.cli.login import login
-from codexlogin.errors import ExitCode
 from codexlogin.terminal import one_line
-
 
 # A credential typed as an argument (`--with-api-key sk-…`) must not be echoed back by the error.
 _CREDENTIAL_ARGUMENT = re.compile(r"\b(sk|at|rt)-[A-Za-z0-9_\-]{6,}")
 
 
-def _one_line_error(error: Exception) -> Any:
+def _unknown_command(error: CycloptsError) -> str | None:
+    """`codex login stauts` reaches the login command as a stray word (its options are keywords
+    only): name it as the unknown command it is, with the closest subcommand, as cyclopts does
+    one level up. The word is the first token after the command chain, or the first unused one."""
+    if error.app is None:
+        return None
+    commands = sorted(name for name in error.app._commands if not name.startswith("-"))
+    after = list(error.root_input_tokens or [])[len(error.command_chain or ()):]
+    candidates = [*after[:1], *(error.unused_tokens or [])[:1]]
+    word = next((str(t) for t in candidates if not str(t).startswith("-")), None)
+    if not commands or word is None or word in commands:
+        return None
+    message = f'Unknown command "{word}".'
+    close = difflib.get_close_matches(word, commands, n=1, cutoff=0.6)
+    if close:
+        message += f' Did you mean "{close[0]}"?'
+    return f"{message} Available commands: {', '.join(commands)}."
+
+
+def _one_line_error(error: CycloptsError) -> Any:
     """Parse errors as one plain line on stderr (cyclopts then exits 2), never a wrapped panel."""
     from rich.text import Text
 
-    message = _CREDENTIAL_ARGUMENT.sub(lambda m: f"{m.group(1)}-***", one_line(str(error)))
-    print(f"error: {message} (see --help)", file=sys.stderr, flush=True)
-    return Text("", end="")
+    text = _unknown_command(error) or str(error)
+    message = _CREDENTIAL_ARGUMENT.sub(lambda m: f"{m.group(1)}-***", one_line(text))
+    if error.console is not None:  # the error console prints only this line: never wrapped
+        error.console.soft_wrap = True
+    return Text(f"error: {message} (see --help)")
 
+
+class _LazyCommand(CommandSpec):
+    """A command imported on first use whose summary shows in its parent's command list; once
+    imported, its own --help shows its whole docstring (cyclopts would put the summary there)."""
+
+    def resolve(self, parent_app: App) -> App:
+        if not self.is_resolved:
+            summary, self.help = self.help, None
+            try:
+                super().resolve(parent_app)
+            finally:
+                self.help = summary
+        return super().resolve(parent_app)
+
+
+def _lazy(parent: App, import_path: str, name: str, summary: str) -> None:
+    parent.command(import_path, name=name)  # cyclopts' own checks (name collisions)
+    parent._commands[name] = _LazyCommand(import_path=import_path, name=name, help=summary)
+
+
+#: name -> (import path, summary: the first line of the command's docstring; a test compares them).
+LOGIN_SUBCOMMANDS = {
+    "status": ("codexlogin.cli.status:status", "Show whether you are logged in, and how; exit 0 logged in, 1 not logged in."),
+    "log": ("codexlogin.cli.log:log", "Show what happened in sign-in runs, as trees of actions from codex-login.log."),
+    "doctor": ("codexlogin.cli.doctor:doctor", "Check what would break the browser login, one line per check, and say what to do."),
+    "bundle": ("codexlogin.cli.bundle:bundle", "Write a support bundle: scrubbed log of recent runs, doctor output, versions, settings."),
+    "config": ("codexlogin.cli.settings:config", "Show the effective login settings and where each came from (default, config.toml, env, -c, flag)."),
+}
+TOP_SUBCOMMANDS = {
+    "logout": ("codexlogin.cli.logout:logout", "Log out: remove the stored credentials, then revoke their tokens at the issuer (best effort)."),
+}
 
 app = App(
     name="codex",
@@ -41,19 +99,51 @@ app = App(
 login_app = App(name="login", help="Sign in to Codex (browser OAuth login by default).")
 app.command(login_app)
 login_app.default(login)
-login_app.command("codexlogin.cli.status:status", name="status")
-login_app.command("codexlogin.cli.log:log", name="log")
-login_app.command("codexlogin.cli.doctor:doctor", name="doctor")
-login_app.command("codexlogin.cli.bundle:bundle", name="bundle")
-login_app.command("codexlogin.cli.settings:config", name="config")
-app.command("codexlogin.cli.logout:logout", name="logout")
+for _name, (_path, _summary) in LOGIN_SUBCOMMANDS.items():
+    _lazy(login_app, _path, _name, _summary)
+for _name, (_path, _summary) in TOP_SUBCOMMANDS.items():
+    _lazy(app, _path, _name, _summary)
+
+Shell = Literal["bash", "zsh", "fish"]
 
 
-def main(argv: list[str] | None = None) -> None:
+@app.command(name="completion")
+@command
+def completion(shell: Shell, /, *, install: Annotated[bool, Parameter(negative=())] = False) -> int:
+    """Print the shell completion script for bash, zsh or fish (or install it with --install).
+
+    `codex completion bash > ~/.local/share/bash-completion/completions/codex`, `codex completion
+    zsh > ~/.zsh/completions/_codex` (a directory on $fpath), `codex completion fish >
+    ~/.config/fish/completions/codex.fish`; or let --install write it to that place and add the
+    line that loads it to the shell's start-up file.
+
+    Parameters
+    ----------
+    shell
+        The shell to complete in.
+    install
+        Write the script to the shell's usual place (and load it from its rc file) instead of printing it.
+    """
+    if install:
+        path = app.install_completion(shell=shell, add_to_startup=True)
+        print(f"Installed {shell} completion for codex in {path}; open a new shell to use it.", file=sys.stderr, flush=True)
+        return 0
+    sys.stdout.write(app.generate_completion(prog_name="codex", shell=shell))
+    sys.stdout.flush()
+    return 0
+
+
+def run_cyclopts(tokens: Sequence[str]) -> int:
+    """Parse and run one command line with cyclopts; its exit code (help and version: 0)."""
     try:
-        code = app(argv, result_action="return_value")
-    except KeyboardInterrupt:
-        code = int(ExitCode.CANCELLED)
-    except Exception as exc:  # last resort: a bug outside any command is still one line and exit 70
-        code = report_failure(internal_error(exc))
-    sys.exit(code if isinstance(code, int) else 0)
+        code = app(list(tokens), result_action="return_value")
+    except SystemExit as exit_:  # parse errors (2), --help and --version
+        code = exit_.code
+    return code if isinstance(code, int) else 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The entry point without the fast lane: cyclopts parses every shape."""
+    from codexlogin.cli.entry import guarded
+
+    sys.exit(guarded(run_cyclopts, sys.argv[1:] if argv is None else argv))

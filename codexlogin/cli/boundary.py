@@ -82,6 +82,10 @@ def command(fn: F) -> F:
         except LoginFailure as failure:
             return report_failure(failure)
         except Exception as exc:  # a bug: one line and exit 70; the log (if open) has the type
+            from codexlogin.cli.streams import output_broken
+
+            if output_broken(exc):  # our reader went away: cli.entry ends quietly
+                raise
             return report_failure(internal_error(exc))
         finally:
             shown = getattr(kwargs.get("options", default_options), "verbose", None)
@@ -129,6 +133,10 @@ def logged_run(command_name: str, flow: str, settings: Settings) -> Iterator[Non
             except LoginFailure:
                 raise
             except Exception as exc:  # recorded in the root action as itself; reported as exit 70
+                from codexlogin.cli.streams import output_broken
+
+                if output_broken(exc):  # our reader went away: cli.entry ends quietly
+                    raise
                 raise internal_error(exc) from None
         except LoginFailure as failure:  # reported after the run: mask while its secrets are known
             mask_failure(failure)

@@ -84,7 +84,9 @@ class Spinner:
 
     FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
     ASCII_FRAMES = "|/-\\"
-    INTERVAL = 0.1
+    # 5 redraws a second: a login waits for the browser for tens of seconds, and each redraw costs
+    # CPU the browser could use (issue 11 measured rich's 12.5/s at twice the CPU).
+    INTERVAL = 0.2
     HINT = "(Ctrl-C to cancel)"
 
     def __init__(

@@ -1,24 +1,21 @@
 """`codex login`: the browser login (default), `--device-auth`, `--with-api-key` and `--with-access-token`.
 
-The browser login checks the CA bundle, binds, listens and prints the sign-in URL before trio,
-eliot, hypercorn or httpx load, so the user (or a script) has it ~0.1 s sooner; a browser that is
-quicker waits in the listen backlog until the server answers.
+The browser login itself lives in cli/login_browser.py, which imports no cyclopts: the fast lane
+(cli/fast.py) runs it for the plain `codex login [--no-browser] …` shapes.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-import time
-from dataclasses import replace
 from typing import Annotated, Any
 
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command, logged_run
+from codexlogin.cli.login_browser import browser_login, saved_line, say_who, stored_before
 from codexlogin.cli.options import Flag, IssuerOptions
 from codexlogin.config import Settings
-from codexlogin.errors import LoginFailure, UsageError
+from codexlogin.errors import UsageError
 
 
 @command
@@ -66,95 +63,7 @@ def login(
         return _access_token_login(settings)
     if device_auth:
         return _device_login(settings)
-    return _browser_login(settings)
-
-
-def _saved_line(settings: Settings, backend: str, how: str = "") -> str:
-    from codexlogin.credentials.store import describe_location
-
-    return f"Successfully logged in{how}. Credentials saved to {describe_location(settings, backend)}"
-
-
-def _stored_before(settings: Settings) -> Any:
-    """What is stored before this login (a StatusReport), to say when the login replaces another account's."""
-    from codexlogin.credentials.status import read_status
-
-    try:
-        return read_status(settings)
-    except Exception:  # only for a message: never a reason for the login to fail
-        return None
-
-
-def _say_who(settings: Settings, before: Any, auth: Any, backend: str, *, chatgpt: bool, account: Any = None) -> None:
-    """ "Logged in as alice@example.com (plus)" after a ChatGPT login (or a personal access token
-    whose `account` the issuer named), and whose login it replaced."""
-    from codexlogin.cli.status import replaced_note, who
-    from codexlogin.credentials.status import evaluate
-
-    after = evaluate(settings, auth, backend)
-    if account is not None:
-        after.email, after.plan = account.email, account.plan
-    note = replaced_note(before, after) if before is not None else None
-    name = who(after.email, after.plan) if chatgpt or account is not None else None
-    if name:
-        line = f"Logged in as {name}" + (f"; {note}" if note else "")
-    elif note:
-        line = note[0].upper() + note[1:]
-    else:
-        return
-    print(line, file=sys.stderr, flush=True)
-
-
-def _browser_login(settings: Settings) -> int:
-    from codexlogin.cli.console import ConsoleUI
-    from codexlogin.credentials.policy import check_login_method
-    from codexlogin.listener.prepare import hold_early_sigterm, prepare_browser_login, sign_in_url
-    from codexlogin.oauth.discovery import fetch_discovery_blocking, wants_discovery
-    from codexlogin.oauth.proxy import proxy_variable_names
-
-    check_login_method(settings, "chatgpt")  # before the port is touched: policy refuses early
-    if settings.cli_auth_credentials_store == "keyring":  # prepare checks the file store (stdlib only)
-        from codexlogin.credentials.store import check_writable
-
-        check_writable(settings)
-    ui = ConsoleUI()
-    hold_early_sigterm()
-    prepared: Any = None
-    early_failure: LoginFailure | None = None
-    found: Any = None  # this run's discovery (standard dialect), logged once the log is open
-    try:
-        prepared = prepare_browser_login(settings)
-        if prepared.sock is not None and wants_discovery(settings) and not proxy_variable_names(os.environ):
-            # The port is held; discovery (bounded) before the URL, still without trio or httpx.
-            started = time.monotonic()
-            found = (fetch_discovery_blocking(settings, prepared.verify), time.monotonic() - started)
-            settings = replace(settings, discovered=found[0].metadata or (("discovery", "none"),))
-        # Otherwise (a proxy set, or the port busy) the flow reads discovery and prints the URL.
-        if prepared.sock is not None and not wants_discovery(settings):
-            ui.sign_in_url(sign_in_url(settings, prepared), prepared.port, opening_browser=not settings.no_browser)
-            prepared.announced = True
-    except LoginFailure as failure:
-        early_failure = failure  # raised inside the run, so it is logged
-    before = _stored_before(settings) if early_failure is None else None  # after the URL: costs it nothing
-    with logged_run("login", "browser", settings):
-        if found is not None:
-            from codexlogin.flows.discover import apply_discovery
-
-            apply_discovery(settings, *found)
-        if early_failure is not None:
-            raise early_failure
-        from functools import partial
-
-        import trio
-
-        from codexlogin.flows.browser import browser_login
-
-        auth = trio.run(partial(browser_login, settings, ui, prepared=prepared))
-    # A keyring save removes auth.json, so the file's presence says which backend took them.
-    backend = "file" if settings.auth_file.exists() else "keyring"
-    print(_saved_line(settings, backend), file=sys.stderr)
-    _say_who(settings, before, auth, backend, chatgpt=True)
-    return 0
+    return browser_login(settings)
 
 
 def _device_login(settings: Settings) -> int:
@@ -165,11 +74,11 @@ def _device_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.flows.device import device_login
 
-    before = _stored_before(settings)
+    before = stored_before(settings)
     with logged_run("login", "device", settings):
         auth, backend = trio.run(partial(device_login, settings, ConsoleUI()))
-    print(_saved_line(settings, backend), file=sys.stderr, flush=True)
-    _say_who(settings, before, auth, backend, chatgpt=True)
+    print(saved_line(settings, backend), file=sys.stderr, flush=True)
+    say_who(settings, before, auth, backend, chatgpt=True)
     return 0
 
 
@@ -182,11 +91,11 @@ def _api_key_login(settings: Settings) -> int:
     from codexlogin.credentials.status import mask_api_key
     from codexlogin.flows.apikey import api_key_login
 
-    before = _stored_before(settings)
+    before = stored_before(settings)
     with logged_run("login", "api_key", settings):
         auth, backend = trio.run(partial(api_key_login, settings, sys.stdin, ConsoleUI()))
-    print(_saved_line(settings, backend, f" using an API key - {mask_api_key(auth.openai_api_key)}"), file=sys.stderr, flush=True)
-    _say_who(settings, before, auth, backend, chatgpt=False)
+    print(saved_line(settings, backend, f" using an API key - {mask_api_key(auth.openai_api_key)}"), file=sys.stderr, flush=True)
+    say_who(settings, before, auth, backend, chatgpt=False)
     return 0
 
 
@@ -199,10 +108,10 @@ def _access_token_login(settings: Settings) -> int:
     from codexlogin.credentials.status import mask_api_key
     from codexlogin.flows.access_token import access_token_login
 
-    before = _stored_before(settings)
+    before = stored_before(settings)
     with logged_run("login", "access_token", settings):
         auth, backend, account = trio.run(partial(access_token_login, settings, sys.stdin, ConsoleUI()))
     masked = mask_api_key(auth.personal_access_token)
-    print(_saved_line(settings, backend, f" using a personal access token - {masked}"), file=sys.stderr, flush=True)
-    _say_who(settings, before, auth, backend, chatgpt=False, account=account)
+    print(saved_line(settings, backend, f" using a personal access token - {masked}"), file=sys.stderr, flush=True)
+    say_who(settings, before, auth, backend, chatgpt=False, account=account)
     return 0

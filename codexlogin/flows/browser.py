@@ -45,7 +45,7 @@ from codexlogin.listener.prepare import (
     sign_in_url,
 )
 from codexlogin.oauth.client import IssuerClient, issuer_session, login_nonce
-from codexlogin.oauth.dialects import any_port_allowed, callback_ports
+from codexlogin.oauth.dialects import any_port_allowed, callback_ports, dialect_for
 from codexlogin.oauth.discovery import wants_discovery
 from codexlogin.oauth.errors import IssuerError
 from codexlogin.oauth.pkce import PkceCodes
@@ -53,6 +53,10 @@ from codexlogin.redact import register_secrets, sanitize_url
 
 if TYPE_CHECKING:
     import httpx
+
+#: How long the started listener has the loop to itself (answering what waits in the backlog)
+#: before the issuer client is made, which holds the loop for ~0.1 s.
+ISSUER_CLIENT_DELAY = 0.02
 
 
 def make_completer(
@@ -268,28 +272,42 @@ async def browser_login(
         if wants_discovery(settings) and not prepared.announced:  # the port is held; the URL is not out yet
             settings = await discover(settings, verify=prepared.verify, transport=transport)
         redirect_uri = redirect_uri_for(settings, port)
-        async with issuer_session(settings, verify=prepared.verify, transport=transport) as issuer:
-            session = LoginSession(
-                state,
-                port,
-                cancel_key,
-                make_completer(settings, issuer, redirect_uri, pkce, ui, deadline=deadline),
-                expected_issuer=settings.issuer_identifier,  # discovery's `issuer`, else the base URL
-                state_suffix=issuer.dialect.state_suffix,
-            )
-            stop_listener = trio.Event()
-            try:
-                with _open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):
-                    # Listening before the URL is shown: a browser that is quicker than hypercorn's
-                    # start waits in the backlog and is answered as soon as the server runs.
-                    url = session.sign_in_url = sign_in_url(settings, prepared)  # GET / redirects there
-                    if not prepared.announced:
-                        ui.sign_in_url(url, port, opening_browser=not settings.no_browser)
-                        prepared.announced = True
-                    async with trio.open_nursery() as nursery:
-                        await nursery.start(serve_callback_app, CallbackApp(session), socks, stop_listener)
-                        if on_listening is not None:
-                            on_listening(url)
+        dialect = dialect_for(settings)
+        # The listener serves first; the issuer client (httpx and its TLS context: ~0.1 s) is made
+        # once the loop has answered what is already waiting, so the port answers sooner. A code
+        # that arrives before it is ready waits for it.
+        issuer_box: list[IssuerClient] = []
+        issuer_ready = trio.Event()
+
+        async def complete(code: str) -> AuthDotJson:
+            await issuer_ready.wait()
+            return await make_completer(settings, issuer_box[0], redirect_uri, pkce, ui, deadline=deadline)(code)
+
+        session = LoginSession(
+            state,
+            port,
+            cancel_key,
+            complete,
+            expected_issuer=settings.issuer_identifier,  # discovery's `issuer`, else the base URL
+            state_suffix=dialect.state_suffix,
+        )
+        stop_listener = trio.Event()
+        try:
+            with _open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):
+                # Listening before the URL is shown: a browser that is quicker than hypercorn's
+                # start waits in the backlog and is answered as soon as the server runs.
+                url = session.sign_in_url = sign_in_url(settings, prepared)  # GET / redirects there
+                if not prepared.announced:
+                    ui.sign_in_url(url, port, opening_browser=not settings.no_browser)
+                    prepared.announced = True
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(serve_callback_app, CallbackApp(session), socks, stop_listener)
+                    if on_listening is not None:
+                        on_listening(url)
+                    await trio.sleep(ISSUER_CLIENT_DELAY)
+                    async with issuer_session(settings, verify=prepared.verify, transport=transport) as issuer:
+                        issuer_box.append(issuer)
+                        issuer_ready.set()
                         probe = _Probe()
                         with trio.CancelScope() as helpers:
                             async with trio.open_nursery() as helper_nursery:
@@ -297,24 +315,24 @@ async def browser_login(
                                 helper_nursery.start_soon(_show_waiting, ui, settings.timeout)
                                 if not settings.no_browser:
                                     helper_nursery.start_soon(_open_browser, url, ui)
-                                if issuer.dialect.name == "standard":  # the openai issuer sits behind a bot wall
+                                if dialect.name == "standard":  # the openai issuer sits behind a bot wall
                                     helper_nursery.start_soon(_probe_when_no_callback, session, issuer, url, redirect_uri, probe, ui)
                                 await _wait_for_outcome(
                                     session, settings.timeout,
                                     lambda: _timeout_cause(session, probe, redirect_uri, settings.client_id),
                                 )
                                 helpers.cancel()
-                        stop_listener.set()
-                    if session.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
-                        diagnostics.log_unlogged_requests(session.ignored_requests - MAX_LOGGED_IGNORED_REQUESTS)
-                    if isinstance(session.outcome, LoginFailure):
-                        raise session.outcome
-            except KeyboardInterrupt:
-                # trio re-delivers, as KeyboardInterrupt, a Ctrl-C that arrived after the outcome was
-                # decided (e.g. during the atomic save). The login is over by then: the decision stands.
-                if session.outcome is None:
-                    raise
-                diagnostics.log_late_signal("SIGINT")
+                    stop_listener.set()
+                if session.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
+                    diagnostics.log_unlogged_requests(session.ignored_requests - MAX_LOGGED_IGNORED_REQUESTS)
+                if isinstance(session.outcome, LoginFailure):
+                    raise session.outcome
+        except KeyboardInterrupt:
+            # trio re-delivers, as KeyboardInterrupt, a Ctrl-C that arrived after the outcome was
+            # decided (e.g. during the atomic save). The login is over by then: the decision stands.
+            if session.outcome is None:
+                raise
+            diagnostics.log_late_signal("SIGINT")
     finally:
         for sock in socks:
             if sock.fileno() != -1:  # hypercorn never took it (we failed before serving): free the port

@@ -1,0 +1,143 @@
+"""The fast lane: the hot command shapes served without importing cyclopts, rich or attrs.
+
+`codex login status [--json]` runs in shell prompts and CI loops, and `codex login [--no-browser]`
+should print its URL at once; `import cyclopts` alone costs several times the interpreter's own
+start-up. This module recognises exactly the argument shapes below and runs them; anything else
+(help, version, errors, other flags, a repeated flag, `-c`) returns None and cyclopts (cli/app.py),
+the one definition of the command line, parses it. tests/test_fast_lane.py derives these tables
+from the cyclopts commands and checks that both paths parse every accepted shape to the same call
+and Settings, with the same output and exit code.
+
+Accepted (each option at most once, as `--name value` or `--name=value`):
+  login status [--json] [ISSUER]
+  login [--no-browser] [--port DIGITS] [--timeout DIGITS[.DIGITS]] [ISSUER]
+  ISSUER: [--issuer URL] [--client-id ID] [--log-dir DIR]   (a value never empty nor starting with -)
+Environment and config.toml are read by config.load_settings on both paths alike.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from codexlogin.config import Settings
+
+# flag -> (the cyclopts parameter's name, the value's kind); "bool" takes no value.
+SHARED_OPTIONS: dict[str, tuple[str, str]] = {
+    "--issuer": ("issuer", "str"),
+    "--client-id": ("client_id", "str"),
+    "--log-dir": ("log_dir", "path"),
+}
+STATUS_OPTIONS: dict[str, tuple[str, str]] = {"--json": ("json_", "bool"), **SHARED_OPTIONS}
+LOGIN_OPTIONS: dict[str, tuple[str, str]] = {
+    "--no-browser": ("no_browser", "bool"),
+    "--port": ("port", "int"),
+    "--timeout": ("timeout", "float"),
+    **SHARED_OPTIONS,
+}
+_DIGITS = frozenset("0123456789")
+_SETTINGS_FLAGS = ("issuer", "client_id", "log_dir", "port", "no_browser", "timeout")
+
+
+def _value(kind: str, text: str) -> object | None:
+    """The converted value, or None when the fast lane does not take this text (cyclopts will)."""
+    if not text or text.startswith("-"):
+        return None
+    if kind == "int":
+        return int(text) if set(text) <= _DIGITS and len(text) <= 6 else None
+    if kind == "float":
+        whole, dot, fraction = text.partition(".")
+        if not whole or not set(whole) <= _DIGITS or (dot and (not fraction or not set(fraction) <= _DIGITS)):
+            return None
+        return float(text) if len(text) <= 12 else None
+    if kind == "path":
+        from pathlib import Path
+
+        return Path(text)
+    return text
+
+
+def parse(argv: list[str]) -> tuple[str, dict[str, object]] | None:
+    """("status" | "login", {parameter name: value}) for an accepted shape, else None."""
+    if not argv or argv[0] != "login":
+        return None
+    if argv[1:2] == ["status"]:
+        command, table, tokens = "status", STATUS_OPTIONS, argv[2:]
+    else:
+        command, table, tokens = "login", LOGIN_OPTIONS, argv[1:]
+    found: dict[str, object] = {}
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        flag, eq, inline = token.partition("=")
+        spec = table.get(flag)
+        if spec is None:
+            return None
+        name, kind = spec
+        if name in found:
+            return None
+        if kind == "bool":
+            if eq:
+                return None
+            found[name] = True
+            i += 1
+            continue
+        if eq:
+            text = inline
+            i += 1
+        elif i + 1 < len(tokens):
+            text = tokens[i + 1]
+            i += 2
+        else:
+            return None
+        value = _value(kind, text)
+        if value is None:
+            return None
+        found[name] = value
+    return command, found
+
+
+def _settings(found: dict[str, object]) -> Settings:
+    """As IssuerOptions.settings(**the command's own flags) does: None means not given."""
+    from codexlogin.config import load_settings
+
+    return load_settings({key: found.get(key) for key in _SETTINGS_FLAGS})
+
+
+def _status(found: dict[str, object]) -> int:
+    """cli/status.py's offline path (no --check)."""
+    from codexlogin.credentials.status import read_status
+
+    report = read_status(_settings(found))
+    if found.get("json_"):
+        import json
+
+        print(json.dumps(report.to_json(), sort_keys=False), flush=True)
+    else:
+        print(report.text(), flush=True)
+    return report.exit_code
+
+
+def _login(found: dict[str, object]) -> int:
+    from codexlogin.cli.login_browser import browser_login
+
+    return browser_login(_settings(found))
+
+
+def run(argv: list[str]) -> int | None:
+    """Serve an accepted shape behind the same failure boundary as `@command`; None: not ours."""
+    shape = parse(argv)
+    if shape is None:
+        return None
+    command, found = shape
+    try:
+        return (_status if command == "status" else _login)(found)
+    except Exception as exc:
+        from codexlogin.cli.boundary import internal_error, report_failure
+        from codexlogin.cli.streams import output_broken
+        from codexlogin.errors import LoginFailure
+
+        if output_broken(exc):
+            raise
+        return report_failure(exc if isinstance(exc, LoginFailure) else internal_error(exc))
+
