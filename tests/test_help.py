@@ -74,9 +74,9 @@ def test_a_subcommands_own_help_keeps_its_whole_docstring():
 @pytest.mark.parametrize(
     ("args", "line"),
     [
-        (["login", "stauts"], 'error: Unknown command "stauts". Did you mean "status"? Available commands: bundle, doctor, log, status. (see --help)'),
-        (["login", "doctr", "--json"], 'error: Unknown command "doctr". Did you mean "doctor"? Available commands: bundle, doctor, log, status. (see --help)'),
-        (["login", "xyzzy"], 'error: Unknown command "xyzzy". Available commands: bundle, doctor, log, status. (see --help)'),
+        (["login", "stauts"], 'error: Unknown command "stauts". Did you mean "status"? Available commands: bundle, config, doctor, log, status. (see --help)'),
+        (["login", "doctr", "--json"], 'error: Unknown command "doctr". Did you mean "doctor"? Available commands: bundle, config, doctor, log, status. (see --help)'),
+        (["login", "xyzzy"], 'error: Unknown command "xyzzy". Available commands: bundle, config, doctor, log, status. (see --help)'),
         (["lgoin"], 'error: Unknown command "lgoin". Did you mean "login"? Available commands: completion, login, logout. (see --help)'),
         (["login", "--no-browsr"], "error: Unknown option: --no-browsr. Did you mean --no-browser? (see --help)"),
     ],

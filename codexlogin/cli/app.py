@@ -84,7 +84,7 @@ LOGIN_SUBCOMMANDS = {
     "log": ("codexlogin.cli.log:log", "Show what happened in sign-in runs, as trees of actions from codex-login.log."),
     "doctor": ("codexlogin.cli.doctor:doctor", "Check what would break the browser login, one line per check, and say what to do."),
     "bundle": ("codexlogin.cli.bundle:bundle", "Write a support bundle: scrubbed log of recent runs, doctor output, versions, settings."),
-    "config": ("codexlogin.cli.settings:config", "Show the effective login settings and where each came from (default, config.toml, env, -c, flag)."),
+    "config": ("codexlogin.cli.settings:config", "Show the effective login settings and where each came from."),
 }
 TOP_SUBCOMMANDS = {
     "logout": ("codexlogin.cli.logout:logout", "Log out: remove the stored credentials, then revoke their tokens at the issuer (best effort)."),

@@ -79,7 +79,7 @@ def config(
     json_: Annotated[bool, Parameter(name="--json", negative=())] = False,
     options: IssuerOptions = IssuerOptions(),
 ) -> int:
-    """Show the effective login settings and where each came from (default, config.toml, env, -c, flag).
+    """Show the effective login settings and where each came from.
 
     Lists every login setting with its value as a login would use it (secrets never shown: the
     issuer and proxies without user names or passwords) and its source: `default`, `config.toml`
