@@ -137,6 +137,9 @@ _MESSAGES: dict[str, tuple[str, str, str]] = {
     "device_poll:stopped": ("WARN", DEVICE, "device authorization stopped"),
     "credentials:keyring_unavailable": ("WARN", AUTH, "keyring unavailable, falling back to file"),
     "scrub_failure": ("ERROR", GENERIC, "a log message could not be scrubbed"),
+    "discovery": ("INFO", AUTH, "issuer discovery"),
+    "check:proof": ("INFO", AUTH, "credentials checked"),
+    "browser:authorize_probe": ("WARN", CLI, "no callback yet, probed the sign-in URL"),
     TRACEBACK_TYPE: ("ERROR", GENERIC, "traceback"),
 }
 _LIBRARY_LEVELS = {"WARNING": "WARN", "WARN": "WARN", "ERROR": "ERROR", "CRITICAL": "ERROR", "INFO": "INFO", "DEBUG": "DEBUG"}
