@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from cyclopts import App, Parameter
 from cyclopts.command_spec import CommandSpec
-from cyclopts.exceptions import CycloptsError, UnusedCliTokensError
+from cyclopts.exceptions import CycloptsError
 
 from codexlogin import __version__
 from codexlogin.cli.boundary import command

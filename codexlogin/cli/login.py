@@ -7,7 +7,7 @@ The browser login itself lives in cli/login_browser.py, which imports no cyclopt
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 from cyclopts import Parameter
 

@@ -38,8 +38,7 @@ def stored_before(settings: Settings) -> Any:
 def say_who(settings: Settings, before: Any, auth: Any, backend: str, *, chatgpt: bool, account: Any = None) -> None:
     """ "Logged in as alice@example.com (plus)" after a ChatGPT login (or a personal access token
     whose `account` the issuer named), and whose login it replaced."""
-    from codexlogin.cli.status import replaced_note, who
-    from codexlogin.credentials.status import evaluate
+    from codexlogin.credentials.status import evaluate, replaced_note, who
 
     after = evaluate(settings, auth, backend)
     if account is not None:

@@ -31,11 +31,10 @@ def logout(
     import trio
 
     from codexlogin.cli.console import ConsoleUI
-    from codexlogin.cli.status import stored_login
     from codexlogin.credentials.status import read_status
     from codexlogin.flows.logout import logout_flow
 
-    what = stored_login(read_status(settings))  # who, for the last line: read before it is removed
+    what = read_status(settings).stored_login()  # who, for the last line: read before it is removed
     with logged_run("logout", "logout", settings):
         result = trio.run(logout_flow, settings)
     if result.warning:

@@ -46,70 +46,9 @@ from cyclopts import Parameter
 from codexlogin.cli.boundary import command, logged_run, report_failure
 from codexlogin.cli.options import Flag, IssuerOptions
 from codexlogin.config import Settings
-from codexlogin.credentials.model import APIKEY, CHATGPT, PERSONAL_ACCESS_TOKEN
+from codexlogin.credentials.model import PERSONAL_ACCESS_TOKEN
 from codexlogin.credentials.status import StatusReport, evaluate, read_status
 from codexlogin.errors import ExitCode, LoginFailure, NotLoggedIn
-
-NOT_LOGGED_IN = "Not logged in — run `codex login`"
-
-
-def who(email: str | None, plan: str | None) -> str | None:
-    """"alice@example.com (plus)": a ChatGPT account as a person names it (None: no email known)."""
-    if not email:
-        return None
-    return f"{email} ({plan})" if plan else email
-
-
-def stored_login(report: StatusReport) -> str | None:
-    """What is stored, in a few words ("the login of alice@example.com", "the API key
-    sk-proj-***abcde"), or None when nothing usable is stored."""
-    if report.status not in ("logged_in", "policy_violation", "check_failed"):
-        return None
-    if report.email:
-        return f"the login of {report.email}"
-    if report.mode == APIKEY:
-        return f"the API key {report.api_key}"
-    if report.mode == PERSONAL_ACCESS_TOKEN:
-        return f"the personal access token {report.personal_access_token}"
-    return "a ChatGPT login"
-
-
-def replaced_note(before: StatusReport, after: StatusReport) -> str | None:
-    """"replaced the login of bob@example.com" when a login replaced another account's (None when
-    nothing was stored, or it was the same account)."""
-    old, new = stored_login(before), stored_login(after)
-    if old is None or old == new:
-        return None
-    return f"replaced {old}"
-
-
-def _identity(report: StatusReport) -> str:
-    """The first words of `status`: 0.171's "Logged in using ChatGPT" / "… an API key - …" (which
-    scripts/interop_codex.py pins), then who."""
-    if report.mode == APIKEY:
-        return f"Logged in using an API key - {report.api_key}"
-    if report.mode == PERSONAL_ACCESS_TOKEN:
-        head = f"Logged in using personal access token - {report.personal_access_token}"
-    else:
-        head = "Logged in using ChatGPT"
-    name = who(report.email, report.plan)
-    if name:
-        head += f" as {name}"
-    if report.account_id:
-        head += f", account {report.account_id}"
-    return head
-
-
-def status_text(report: StatusReport) -> str:
-    """`codex login status`'s human text (the JSON is StatusReport.to_json)."""
-    if report.status == "not_logged_in":
-        return NOT_LOGGED_IN
-    if report.status in ("logged_in", "check_failed") and report.mode in (APIKEY, PERSONAL_ACCESS_TOKEN, CHATGPT):
-        return "\n".join([_identity(report), *report.notes])
-    if report.status == "policy_violation" and report.mode in (APIKEY, PERSONAL_ACCESS_TOKEN, CHATGPT):
-        return f"{_identity(report)}, but {report.problem}"
-    return report.text()
-
 
 def _emit(report: StatusReport, as_json: bool, reference: str | None = None) -> None:
     """`reference`: the logged run's (--check), added to the JSON; plain `status` logs no run."""
@@ -119,7 +58,7 @@ def _emit(report: StatusReport, as_json: bool, reference: str | None = None) -> 
             data["reference"] = reference
         print(json.dumps(data, sort_keys=False), flush=True)
     else:
-        print(status_text(report), flush=True)
+        print(report.text(), flush=True)
 
 
 def _failure_kind(failure: LoginFailure) -> str:

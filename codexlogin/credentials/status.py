@@ -100,17 +100,35 @@ class StatusReport:
         return data
 
     def identity(self) -> str:
+        """After "Logged in using ": 0.171's "ChatGPT" / "an API key - …" / "personal access token -
+        …" (scripts/interop_codex.py pins those words), then who and which account."""
         if self.mode == APIKEY:
             return f"an API key - {self.api_key}"
-        details = ", ".join(part for part in (self.email, self.plan, self.account_id) if part)
-        if self.mode == PERSONAL_ACCESS_TOKEN:  # details only once `--check` asked the issuer
-            token = f"personal access token - {self.personal_access_token}"
-            return f"{token} ({details})" if details else token
-        return f"ChatGPT ({details})" if details else "ChatGPT"
+        head = f"personal access token - {self.personal_access_token}" if self.mode == PERSONAL_ACCESS_TOKEN else "ChatGPT"
+        name = who(self.email, self.plan)
+        if name:
+            head += f" as {name}"
+        if self.account_id:
+            head += f", account {self.account_id}"
+        return head
+
+    def stored_login(self) -> str | None:
+        """What is stored, in a few words ("the login of alice@example.com", "the API key
+        sk-proj-***abcde"), or None when nothing usable is stored."""
+        if self.status not in ("logged_in", "policy_violation", "check_failed"):
+            return None
+        if self.email:
+            return f"the login of {self.email}"
+        if self.mode == APIKEY:
+            return f"the API key {self.api_key}"
+        if self.mode == PERSONAL_ACCESS_TOKEN:
+            return f"the personal access token {self.personal_access_token}"
+        return "a ChatGPT login"
 
     def text(self) -> str:
+        """`codex login status`'s human text (the JSON is `to_json`)."""
         if self.status == "not_logged_in":
-            return "Not logged in"
+            return NOT_LOGGED_IN
         if self.status in ("logged_in", "check_failed"):
             lines = [f"Logged in using {self.identity()}", *self.notes]
             return "\n".join(lines)
@@ -119,6 +137,25 @@ class StatusReport:
         if self.status == "storage_error":
             return f"Cannot read the stored credentials: {self.problem}"
         return f"Credentials are stored but unusable: {self.problem}; run `codex login`"
+
+
+NOT_LOGGED_IN = "Not logged in — run `codex login`"
+
+
+def who(email: str | None, plan: str | None) -> str | None:
+    """"alice@example.com (plus)": a ChatGPT account as a person names it (None: no email known)."""
+    if not email:
+        return None
+    return f"{email} ({plan})" if plan else email
+
+
+def replaced_note(before: StatusReport, after: StatusReport) -> str | None:
+    """"replaced the login of bob@example.com" when a login replaced another account's (None when
+    nothing was stored, or it was the same account)."""
+    old, new = before.stored_login(), after.stored_login()
+    if old is None or old == new:
+        return None
+    return f"replaced {old}"
 
 
 def evaluate(settings: Any, auth: AuthDotJson | None, backend: str, *, now: float | None = None) -> StatusReport:

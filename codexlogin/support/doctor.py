@@ -36,7 +36,6 @@ checks run.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
