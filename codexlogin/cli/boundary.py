@@ -66,31 +66,37 @@ def internal_error(exc: BaseException) -> InternalError:
     return InternalError(f"internal error: {type(exc).__name__}: {exc}")
 
 
+def within_boundary(fn: Callable[..., int], *args: Any, verbose_shown: bool | None = None, **kwargs: Any) -> int:
+    """Run one command behind the failure boundary: LoginFailure → its exit code, a bug → 70;
+    never a traceback. `verbose_shown`: the command's --verbose (None: it has no such flag)."""
+    from codexlogin.cli import verbose  # the issuer's whole reply: --verbose, terminal only
+
+    verbose.forget()
+    try:
+        return fn(*args, **kwargs)
+    except LoginFailure as failure:
+        return report_failure(failure)
+    except Exception as exc:  # a bug: one line and exit 70; the log (if open) has the type
+        from codexlogin.cli.streams import output_broken
+
+        if output_broken(exc):  # our reader went away: cli.entry ends quietly
+            raise
+        return report_failure(internal_error(exc))
+    finally:
+        if verbose_shown is not None:
+            verbose.show(verbose_shown)
+
+
 def command(fn: F) -> F:
-    """A command's failure boundary: LoginFailure → its exit code, a bug → 70; never a traceback."""
+    """A command's failure boundary (within_boundary), with the --verbose of its IssuerOptions."""
 
     parameter = inspect.signature(fn).parameters.get("options")  # IssuerOptions: has --verbose
     default_options = parameter.default if parameter is not None else None
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> int:
-        from codexlogin.cli import verbose  # the issuer's whole reply: --verbose, terminal only
-
-        verbose.forget()
-        try:
-            return fn(*args, **kwargs)
-        except LoginFailure as failure:
-            return report_failure(failure)
-        except Exception as exc:  # a bug: one line and exit 70; the log (if open) has the type
-            from codexlogin.cli.streams import output_broken
-
-            if output_broken(exc):  # our reader went away: cli.entry ends quietly
-                raise
-            return report_failure(internal_error(exc))
-        finally:
-            shown = getattr(kwargs.get("options", default_options), "verbose", None)
-            if shown is not None:
-                verbose.show(bool(shown))
+        shown = getattr(kwargs.get("options", default_options), "verbose", None)
+        return within_boundary(fn, *args, verbose_shown=None if shown is None else bool(shown), **kwargs)
 
     return run  # type: ignore[return-value]
 

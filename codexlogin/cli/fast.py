@@ -130,9 +130,13 @@ def run(argv: list[str]) -> int | None:
     if shape is None:
         return None
     command, found = shape
+    if command == "login":
+        from codexlogin.cli.boundary import within_boundary
+
+        return within_boundary(_login, found, verbose_shown=False)  # as `login` without --verbose
     try:
-        return (_status if command == "status" else _login)(found)
-    except Exception as exc:
+        return _status(found)
+    except Exception as exc:  # the boundary (and redact) load only on a failure: status stays light
         from codexlogin.cli.boundary import internal_error, report_failure
         from codexlogin.cli.streams import output_broken
         from codexlogin.errors import LoginFailure
