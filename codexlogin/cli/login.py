@@ -61,9 +61,12 @@ def login(
         return _api_key_login(settings)
     if with_access_token:
         return _access_token_login(settings)
-    if device_auth:
-        return _device_login(settings)
-    return _browser_login(settings)
+    from codexlogin.listener.prepare import release_early_signals
+
+    try:  # the browser and device logins hold ending signals until their receiver runs
+        return _device_login(settings) if device_auth else _browser_login(settings)
+    finally:
+        release_early_signals()
 
 
 def _saved_line(settings: Settings, backend: str, how: str = "") -> str:
@@ -75,11 +78,11 @@ def _saved_line(settings: Settings, backend: str, how: str = "") -> str:
 def _browser_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.credentials.policy import check_login_method
-    from codexlogin.listener.prepare import hold_early_sigterm, prepare_browser_login, sign_in_url
+    from codexlogin.listener.prepare import hold_early_signals, prepare_browser_login, sign_in_url
 
     check_login_method(settings, "chatgpt")  # before the port is touched: policy refuses early
     ui = ConsoleUI()
-    hold_early_sigterm()
+    hold_early_signals()
     prepared: Any = None
     early_failure: LoginFailure | None = None
     try:
@@ -111,7 +114,9 @@ def _device_login(settings: Settings) -> int:
 
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.flows.device import device_login
+    from codexlogin.listener.prepare import hold_early_signals
 
+    hold_early_signals()
     with logged_run("login", "device", settings):
         _auth, backend = trio.run(partial(device_login, settings, ConsoleUI()))
     print(_saved_line(settings, backend), file=sys.stderr, flush=True)

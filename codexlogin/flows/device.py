@@ -24,6 +24,7 @@ no message per poll. Timing is trio's clock, so tests run it on MockClock.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import trio
@@ -34,6 +35,7 @@ from codexlogin.credentials.model import AuthDotJson
 from codexlogin.credentials.policy import check_login_method
 from codexlogin.errors import Denied, TimedOut, UsageError
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
+from codexlogin.flows.signals import run_until_signal
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth.client import (
     OPENAI_DEVICE_LIFETIME,
@@ -223,8 +225,15 @@ async def _openai_device_tokens(issuer: IssuerClient, device: DeviceAuthorizatio
 async def device_login(
     settings: Settings, ui: LoginUI, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> tuple[AuthDotJson, str]:
-    """Run the whole device login; return (the saved credentials, the backend they went to)."""
+    """Run the whole device login; return (the saved credentials, the backend they went to).
+
+    SIGINT ends it as cancelled, SIGTERM/SIGHUP/SIGQUIT as terminated (flows.signals): polling
+    stops, an unfinished save is cancelled, and the run's log tree is finished."""
     check_login_method(settings, "chatgpt")
+    return await run_until_signal(partial(_device_login, settings, ui, transport))
+
+
+async def _device_login(settings: Settings, ui: LoginUI, transport: httpx.AsyncBaseTransport | None) -> tuple[AuthDotJson, str]:
     # A poll every 5+ s would reuse an idle keep-alive connection just as servers tend to close it
     # (hypercorn and many proxies idle-close after 5 s): a fresh connection per request.
     async with issuer_session(settings, transport=transport, fresh_connections=True) as issuer:
@@ -237,6 +246,5 @@ async def device_login(
                 token_response = await poll_for_tokens(issuer, device)
         # 0.171 mints no API key after a device login; RFC replies may lack id and refresh tokens
         return await complete_chatgpt_login(settings, issuer, token_response, ui, api_key_exchange=False)
-
 
 __all__ = ["DeviceLoginUnavailable", "device_login", "poll_for_tokens", "poll_openai_device", "request_device_authorization"]
