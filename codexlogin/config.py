@@ -153,22 +153,62 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> tuple[dict[str, str],
     return result, tuple(ignored)
 
 
-def _read_config_file(path: Path) -> dict[str, object]:
+#: config.toml is read only up to this size (Codex's own settings are a few KB).
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+def open_regular_file(path: Path, what: str) -> int | None:
+    """A read-only fd on `path` if it is a regular file; None when it does not exist.
+
+    O_NONBLOCK: opening a FIFO waits for a writer (for ever); a device or socket is refused too.
+    Raises UsageError for anything else, in one line naming the path and what it is.
+    """
+    import stat
+
     try:
-        handle = path.open("rb")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = (
+                "a directory" if stat.S_ISDIR(mode)
+                else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket or other special file"
+            )
+            raise UsageError(f"{what} {path} is {kind}; it must be a regular file")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _read_config_file(path: Path) -> dict[str, object]:
+    """config.toml's login settings; {} when there is none. A FIFO, device or directory, a file over
+    MAX_CONFIG_BYTES, invalid or too deeply nested TOML: a one-line UsageError (exit 2)."""
+    fd = open_regular_file(path, "config file")
+    if fd is None:
         return {}
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(f"{path} is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB; is it the right file?")
     import tomllib  # only when config.toml exists: its regexes cost ~3 ms at start-up
 
     try:
-        with handle:
-            data = tomllib.load(handle)
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except RecursionError:  # tomllib recurses per nesting level: 5000 nested arrays or tables
+        raise UsageError(f"{path} is not valid TOML: nested too deeply") from None
     # config.toml is shared with the rest of Codex: unknown keys belong to others, so skip them.
     return {key: value for key, value in data.items() if key in _KEYS}
 
@@ -203,7 +243,21 @@ def load_settings(
     return settings
 
 
+def _unsafe_character(text: str) -> str | None:
+    """The first whitespace, control, format (bidi U+202E, zero-width) or otherwise unprintable
+    character in `text`, or None. urlsplit silently drops tabs and newlines, and keeps the rest."""
+    for char in text:
+        if char.isspace() or not char.isprintable():
+            return char
+    return None
+
+
 def validate(settings: Settings) -> None:
+    bad = _unsafe_character(settings.issuer)
+    if bad is not None:
+        raise UsageError(
+            f"issuer URL must not contain spaces or control characters (U+{ord(bad):04X} found): {settings.issuer!a}"
+        )
     try:
         parts = urlsplit(settings.issuer)
         hostname = parts.hostname

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ MAX_REFRESH_AGE_SECONDS = 8 * 24 * 3600  # ...or when the last refresh is older 
 def refresh_due(access_token: str | None, last_refresh: str | None, now: float) -> str | None:
     """"expiring" (JWT `exp` within 5 minutes or past); without a readable `exp`, "stale" (last
     refresh over 8 days ago or unknown); else None. Codex CLI 0.171's rule."""
-    exp = jwt.expires_at(access_token)
+    exp = jwt.expires_at(access_token)  # None also for an absurd one (10**400): then the 8-day rule
     if exp is not None:
         return "expiring" if exp - now <= REFRESH_MARGIN_SECONDS else None
     last = rfc3339.to_epoch(last_refresh)
@@ -35,17 +36,31 @@ def refresh_due(access_token: str | None, last_refresh: str | None, now: float) 
 
 
 MASK = "***"
-MASK_PREFIX = 8
+MASK_PREFIX = 8  # Codex CLI 0.171: the first 8 and the last 5 characters of a key over 13
 MASK_SUFFIX = 5
-MASK_MIN_LENGTH = 13  # keys this short or shorter are masked completely
+MASK_SHARE = 4  # at most 1/MASK_SHARE of a key's secret part is ever shown
+MASK_MIN_SECRET = 16  # a secret part shorter than this shows nothing (only the key's type tag)
+#: The public type tag of a key or token: shown as such, never counted as its secret.
+_KEY_TAG = re.compile(r"(?:sk|at|rt|pk)-(?:proj-|svcacct-|admin-)?")
 
 
 def mask_api_key(key: str | None) -> str:
-    """`sk-proj-***abcde`: a short prefix and the last 5 characters; ≤13 characters → `***`.
-    Personal access tokens are masked the same way (`at-AbCdE***vwxyz`)."""
-    if not key or len(key) <= MASK_MIN_LENGTH:
+    """`sk-proj-***abcde`, `at-AbCdE***vwxyz`: Codex CLI 0.171's shape (the first 8 and the last 5
+    characters) for a real-length key, but never more than a quarter of the key's secret part (what
+    follows its type tag `sk-`, `sk-proj-`, `at-`, …): a shorter key shows fewer characters, and one
+    whose secret part is under 16 characters only its tag (`sk-***`). Personal access tokens are
+    masked the same way. From 52 characters on this is exactly 0.171's `key[:8]***key[-5:]`."""
+    if not key:
         return MASK
-    return f"{key[:MASK_PREFIX]}{MASK}{key[-MASK_SUFFIX:]}"
+    match = _KEY_TAG.match(key)
+    tag = match.group(0) if match else ""
+    secret_length = len(key) - len(tag)
+    if secret_length < MASK_MIN_SECRET:
+        return f"{tag}{MASK}"
+    budget = secret_length // MASK_SHARE
+    suffix = min(MASK_SUFFIX, budget)
+    prefix = min(max(0, MASK_PREFIX - len(tag)), budget - suffix)
+    return f"{key[: len(tag) + prefix]}{MASK}{key[-suffix:]}"
 
 
 @dataclass

@@ -1,0 +1,378 @@
+"""Hostile input never hangs, never costs unbounded memory and never ends in exit 70.
+
+FIFOs, devices and huge lines where a file is expected (config.toml, the CA bundle, `codex login
+log`), hostile numbers (a 400-digit JWT `exp`), 5000-deep TOML, control characters in the issuer,
+a SOCKS proxy without httpx's socks extra, and the API-key mask on short keys.
+
+Real files and FIFOs in tmp dirs; each command that could hang runs as a real subprocess under a
+hard timeout, so a regression fails instead of blocking the suite.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from harness import run_cli
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from codexlogin import rfc3339
+from codexlogin.config import load_settings
+from codexlogin.credentials.files import save_auth
+from codexlogin.credentials.model import AuthDotJson, TokenData
+from codexlogin.credentials.status import evaluate, mask_api_key, refresh_due
+from codexlogin.diagnostics.rotation import OVERLONG_LINE, BoundedLines, open_text
+from codexlogin.errors import UsageError
+from codexlogin.oauth import jwt
+from codexlogin.oauth.proxy import check_proxy_environment, socks_support
+from codexlogin.oauth.tls import check_ca_files, ssl_verify_setting
+
+CODEX = [sys.executable, "-m", "codexlogin"]
+HANG_BOUND = 20  # seconds: every command here answers in well under 2 s, a hang fails
+
+
+def codex(*args: str, home: Path, env: dict[str, str] | None = None, stdin: int | None = subprocess.DEVNULL):
+    full_env = {**os.environ, "CODEX_HOME": str(home), **(env or {})}
+    return subprocess.run([*CODEX, *args], env=full_env, stdin=stdin, capture_output=True, text=True, timeout=HANG_BOUND)
+
+
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def home(tmp_path):
+    path = tmp_path / "codex-home"
+    path.mkdir()
+    return path
+
+
+# --- config.toml: regular files only, bounded, no recursion blow-up -----------------------------
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_config_toml_that_is_not_a_regular_file_is_a_usage_error(home, kind):
+    config = home / "config.toml"
+    if kind == "fifo":
+        os.mkfifo(config)  # opening it for reading would wait for a writer for ever
+    elif kind == "device":
+        config.symlink_to("/dev/zero")  # reading it would never end
+    else:
+        config.mkdir()
+    result = codex("login", "status", home=home)
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert str(config) in line and "must be a regular file" in line
+
+
+@pytest.mark.parametrize(
+    "nested",
+    ["a = " + "[" * 5000 + "]" * 5000, "a = " + "{b = " * 5000 + "1" + "}" * 5000, "[" + "a." * 5000 + "a]"],
+    ids=["arrays", "inline-tables", "dotted-key"],
+)
+def test_deeply_nested_config_toml_is_a_usage_error(home, nested):
+    (home / "config.toml").write_text(nested + "\n")
+    try:
+        settings = load_settings({})
+    except UsageError as error:
+        assert "config.toml is not valid TOML" in error.detail and "\n" not in error.detail
+    else:  # a dotted key is parsed without recursion: then it is just an unknown key, ignored
+        assert settings.issuer == "https://auth.openai.com"
+    result = codex("login", "status", home=home)
+    assert result.returncode in (1, 2) and "Traceback" not in result.stderr
+
+
+def test_a_huge_config_toml_is_refused_without_being_parsed(home):
+    with (home / "config.toml").open("w") as handle:
+        handle.write("# " + "x" * (5 * 1024 * 1024) + "\n")
+    with pytest.raises(UsageError, match="larger than 4 MiB"):
+        load_settings({})
+
+
+def test_a_symlinked_regular_config_toml_still_works(home, tmp_path):
+    real = tmp_path / "real.toml"
+    real.write_text('issuer = "https://issuer.example"\n')
+    (home / "config.toml").symlink_to(real)
+    assert load_settings({}).issuer == "https://issuer.example"
+
+
+# --- the CA bundle: regular files only ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("variable", ["CODEX_CA_CERTIFICATE", "SSL_CERT_FILE"])
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_ca_bundle_that_is_not_a_regular_file_is_a_usage_error_before_the_url(home, tmp_path, variable, kind):
+    bundle = tmp_path / "bundle.pem"
+    if kind == "fifo":
+        os.mkfifo(bundle)
+    else:
+        bundle.symlink_to("/dev/zero")
+    result = codex("login", "--port", "0", "--no-browser", home=home, env={variable: str(bundle)})
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert f"from {variable}" in line and "must be a regular file" in line
+    assert "oauth/authorize" not in result.stderr  # refused before the sign-in URL is shown
+
+
+def test_a_fifo_ssl_cert_file_is_refused_even_when_codex_ca_certificate_wins(tmp_path):
+    """OpenSSL opens SSL_CERT_FILE itself in create_default_context(): a FIFO there would hang."""
+    good = tmp_path / "good.pem"
+    good.write_text(ssl_default_pem())
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError, match="from SSL_CERT_FILE is a FIFO"):
+        ssl_verify_setting({"CODEX_CA_CERTIFICATE": str(good), "SSL_CERT_FILE": str(fifo)})
+    check_ca_files({"CODEX_CA_CERTIFICATE": str(good)})  # a regular file passes
+    check_ca_files({"SSL_CERT_FILE": str(tmp_path / "missing.pem")})  # missing: the load says so
+
+
+def test_doctor_reports_a_fifo_ca_bundle_without_hanging(home, tmp_path):
+    fifo = tmp_path / "ca.pem"
+    os.mkfifo(fifo)
+    result = codex("login", "doctor", home=home, env={"CODEX_CA_CERTIFICATE": str(fifo), "CODEX_LOGIN_ISSUER": "http://127.0.0.1:9"})
+    ca_line = next(line for line in result.stdout.splitlines() if "ca_bundle" in line)
+    assert ca_line.startswith("FAIL") and "is a FIFO" in ca_line
+
+
+def ssl_default_pem() -> str:
+    import ssl
+
+    paths = ssl.get_default_verify_paths()
+    for candidate in (paths.cafile, paths.openssl_cafile, "/etc/ssl/certs/ca-certificates.crt"):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate).read_text()
+    pytest.skip("no system CA file to copy")
+
+
+# --- `codex login log`: regular files (or stdin), lines capped --------------------------------
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "fifo"])
+def test_log_refuses_a_device_or_fifo_path(home, tmp_path, source):
+    if source == "fifo":
+        source = str(tmp_path / "fifo")
+        os.mkfifo(source)
+    result = codex("login", "log", source, home=home)
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "not a regular file" in line and "codex login log -" in line
+
+
+def test_log_reads_an_endless_stdin_line_in_bounded_memory(home):
+    """200 MB without a newline on stdin: read and dropped piece by piece, counted as one skipped
+    line; the child's peak RSS stays near the interpreter's own (~20 MB), far below the input."""
+    script = (
+        "import resource, subprocess, sys\n"
+        "feed = subprocess.Popen(['head', '-c', '200000000', '/dev/zero'], stdout=subprocess.PIPE)\n"
+        "done = subprocess.run(sys.argv[1:], stdin=feed.stdout, capture_output=True, text=True)\n"
+        "feed.wait()\n"
+        "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, repr(done.stderr))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, *CODEX, "login", "log", "--", "-"],
+        env={**os.environ, "CODEX_HOME": str(home)}, capture_output=True, text=True, timeout=120,
+    )
+    code, max_rss_kb, stderr = result.stdout.split(" ", 2)
+    assert code == "0", result
+    assert "skipped 1 lines" in stderr
+    assert int(max_rss_kb) < 100 * 1024, max_rss_kb  # KB on Linux
+
+
+def test_an_overlong_line_in_a_log_file_is_skipped_and_counted_the_rest_renders(home, tmp_path):
+    log = tmp_path / "codex-login.log"
+    good = {"task_uuid": "b6a7-1", "task_level": [1], "timestamp": 1.7e9, "message_type": "codex:note"}
+    with log.open("w") as handle:
+        handle.write(json.dumps({**good, "padding": "x" * (3 * 1024 * 1024)}) + "\n")  # 3 MB line
+        handle.write(json.dumps(good) + "\n")
+    result = codex("login", "log", "--json", str(log), home=home)
+    assert result.returncode == 0
+    assert "skipped 1 lines" in result.stderr
+    assert [json.loads(line)["task_uuid"] for line in result.stdout.splitlines()] == ["b6a7-1"]
+
+
+@hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lines=st.lists(st.text(st.characters(blacklist_characters="\n\r", blacklist_categories=("Cs",)), max_size=40), max_size=20),
+    cap=st.integers(min_value=1, max_value=30),
+    final_newline=st.booleans(),
+)
+def test_bounded_lines_keep_short_lines_and_replace_each_long_one(tmp_path_factory, lines, cap, final_newline):
+    path = tmp_path_factory.mktemp("lines") / "log"
+    data = "\n".join(lines) + ("\n" if final_newline and lines else "")
+    path.write_bytes(data.encode("utf-8"))
+    with open_text(path, max_line_chars=cap) as stream:
+        got = list(stream)
+        overlong = stream.overlong
+    expected = []
+    for index, line in enumerate(lines):
+        last = index == len(lines) - 1
+        if last and line == "" and not final_newline:
+            continue  # "a\n" + "" : no line after the last newline
+        ending = "" if last and not final_newline else "\n"
+        expected.append(OVERLONG_LINE if len(line) > cap else line + ending)
+    assert got == expected
+    assert overlong == sum(1 for item in expected if item is OVERLONG_LINE)
+
+
+def test_bounded_lines_on_a_gzip_file_close_everything(tmp_path):
+    import gzip
+
+    path = tmp_path / "codex-login.log.1.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write("short\n" + "y" * 50 + "\nend")
+    stream = open_text(path, max_line_chars=10)
+    assert isinstance(stream, BoundedLines)
+    assert list(stream) == ["short\n", OVERLONG_LINE, "end"]
+    stream.close()
+    assert stream.closed and stream._raw.closed  # type: ignore[union-attr]
+
+
+# --- hostile numbers ---------------------------------------------------------------------------
+
+
+def jwt_with_payload(payload: str) -> str:
+    encoded = base64.urlsafe_b64encode(payload.encode()).rstrip(b"=").decode()
+    return f"e30.{encoded}.sig"
+
+
+@pytest.mark.parametrize(
+    "exp_text",
+    ["1" + "0" * 400, "-" + "9" * 400, "1e308", "1e999", "-1", "253402300800", "NaN", "Infinity", '"1700000000"', "true"],
+)
+def test_an_absurd_jwt_exp_is_no_expiry_claim(exp_text):
+    token = jwt_with_payload('{"exp": %s}' % exp_text)
+    assert jwt.expires_at(token) is None
+    assert refresh_due(token, None, 1.7e9) == "stale"  # the 8-day rule decides, as for no exp
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(exp=st.one_of(st.integers(min_value=-(10**500), max_value=10**500), st.floats(allow_nan=True, allow_infinity=True)))
+def test_any_numeric_exp_gives_a_sane_status(exp):
+    payload = json.dumps({"exp": exp}) if not isinstance(exp, float) or exp == exp and abs(exp) != float("inf") else '{"exp": %s}' % ("NaN" if exp != exp else "Infinity" if exp > 0 else "-Infinity")
+    token = jwt_with_payload(payload)
+    value = jwt.expires_at(token)
+    assert value is None or 0 <= value <= jwt.MAX_EXP
+    auth = AuthDotJson("chatgpt", tokens=TokenData(id_token=None, access_token=token, refresh_token="rt"))
+    report = evaluate(load_settings({"issuer": "https://auth.openai.com"}), auth, "file", now=1.7e9)
+    assert report.exit_code == 0
+    assert report.expires_at is None or rfc3339.to_epoch(report.expires_at) is not None
+
+
+def test_status_with_a_stored_400_digit_exp(home, capsys):
+    token = jwt_with_payload('{"exp": 1%s}' % ("0" * 400))
+    save_auth(home / "auth.json", AuthDotJson("chatgpt", tokens=TokenData(id_token=None, access_token=token, refresh_token="rt-x")))
+    assert run_cli("login", "status") == 0
+    assert run_cli("login", "status", json_=True) == 0
+    out = capsys.readouterr().out
+    data = json.loads(out.splitlines()[-1])
+    assert data["expires_at"] is None and data["refresh_due"] == "stale"
+
+
+# --- the issuer URL: no control characters, spaces or other schemes ----------------------------
+
+UNSAFE = st.sampled_from(
+    [chr(c) for c in range(0x20)] + ["\x7f", " ", "\x85", "\u00a0", "\u200b", "\u200e", "\u2028", "\u2029", "\u202e", "\u2066", "\ufeff"]
+)
+
+
+@hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bad=UNSAFE, where=st.integers(min_value=0, max_value=len("https://auth.openai.com/x")), source=st.sampled_from(["flag", "env", "-c", "toml"]))
+def test_control_characters_anywhere_in_the_issuer_are_a_usage_error(home, bad, where, source):
+    base = "https://auth.openai.com/x"
+    issuer = base[:where] + bad + base[where:]
+    flags, overrides, environ = {}, [], {"CODEX_HOME": str(home)}
+    config = home / "config.toml"
+    config.unlink(missing_ok=True)
+    if source == "flag":
+        flags = {"issuer": issuer}
+    elif source == "env":
+        environ["CODEX_LOGIN_ISSUER"] = issuer
+    elif source == "-c":
+        overrides = [f"issuer={issuer}"]
+    else:
+        config.write_text(f"issuer = {json.dumps(issuer)}\n")
+    if source == "-c" and issuer.strip() != issuer:
+        return  # `-c key=value` strips surrounding whitespace, as it does for every value
+    with pytest.raises(UsageError) as caught:
+        load_settings(flags, overrides, environ)
+    detail = caught.value.detail
+    assert detail.isprintable() and (bad == " " or bad not in detail)  # shown escaped, never raw
+
+
+@pytest.mark.parametrize("issuer", ["ftp://auth.example", "javascript:alert(1)", "file:///etc/passwd", "auth.openai.com"])
+def test_non_http_issuers_are_a_usage_error(issuer):
+    with pytest.raises(UsageError):
+        load_settings({"issuer": issuer})
+
+
+def test_an_issuer_with_an_escape_sequence_exits_2_with_one_clean_line(home):
+    result = codex("login", "status", "--check", "--issuer", "https://auth.openai.com\x1b]0;owned\x07", home=home)
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr and "control characters" in line
+
+
+# --- SOCKS without the extra -------------------------------------------------------------------
+
+
+@pytest.mark.skipif(socks_support(), reason="socksio is installed here: httpx can use the SOCKS proxy")
+@pytest.mark.parametrize("variable", ["ALL_PROXY", "HTTPS_PROXY", "https_proxy"])
+def test_a_socks_proxy_without_socksio_is_a_usage_error(home, variable):
+    with pytest.raises(UsageError, match=r"is a SOCKS proxy, which needs httpx's socks extra: pip install 'httpx\[socks\]'"):
+        check_proxy_environment({variable: "socks5://user:secret@127.0.0.1:1080"})
+    result = codex("login", "--port", "0", "--no-browser", home=home, env={variable: "socks5h://user:secret@127.0.0.1:1080"})
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert variable in line and "httpx[socks]" in line and "secret" not in result.stderr
+    assert "oauth/authorize" not in result.stderr
+
+
+def test_socks_is_checked_only_for_socks_schemes():
+    check_proxy_environment({"HTTPS_PROXY": "http://127.0.0.1:3128"})  # no error
+
+
+# --- the API-key mask --------------------------------------------------------------------------
+
+TAGS = ["", "sk-", "sk-proj-", "at-", "rt-", "sk-svcacct-"]
+KEY_ALPHABET = st.characters(whitelist_categories=("Lu", "Ll", "Nd"), whitelist_characters="-_", max_codepoint=127)
+
+
+def revealed(key: str, masked: str) -> str:
+    """The characters of the key's secret part the mask shows."""
+    head, sep, tail = masked.partition("***")
+    assert sep, masked
+    assert key.startswith(head) and key.endswith(tail)
+    tag = next(t for t in sorted(TAGS, key=len, reverse=True) if key.startswith(t) and head.startswith(t))
+    return head[len(tag):] + tail
+
+
+@hsettings(max_examples=500, deadline=None)
+@given(tag=st.sampled_from(TAGS), body=st.text(KEY_ALPHABET, max_size=200))
+def test_the_mask_shows_at_most_a_quarter_of_the_secret(tag, body):
+    key = tag + body
+    masked = mask_api_key(key)
+    shown = revealed(key, masked) if key else ""
+    secret = len(key) - len(next(t for t in sorted(TAGS, key=len, reverse=True) if key.startswith(t) and masked.startswith(t)))
+    assert len(shown) <= secret // 4
+    assert len(shown) <= len(key) // 4
+    if secret < 16:
+        assert shown == ""
+    if len(key) >= 52:  # real keys: Codex CLI 0.171's exact display
+        assert masked == f"{key[:8]}***{key[-5:]}"
+
+
+def test_the_mask_on_real_key_shapes():
+    legacy = "sk-" + "A1b2C3d4E5" * 4 + "f6G7h8I9"  # 51 characters, the old sk- shape
+    assert len(legacy) == 51 and mask_api_key(legacy) == "sk-A1b2C***7h8I9"
+    project = "sk-proj-" + "Z" * 150 + "abcde"
+    assert mask_api_key(project) == "sk-proj-***abcde"
+    assert mask_api_key("at-" + "q" * 40 + "vwxyz") == "at-qqqqq***vwxyz"
+    assert mask_api_key("sk-short") == "sk-***"
+    assert mask_api_key("0123456789abcdef") == "***cdef"
