@@ -376,3 +376,175 @@ def test_the_mask_on_real_key_shapes():
     assert mask_api_key("at-" + "q" * 40 + "vwxyz") == "at-qqqqq***vwxyz"
     assert mask_api_key("sk-short") == "sk-***"
     assert mask_api_key("0123456789abcdef") == "***cdef"
+
+
+# --- foreign log envelopes: validated, scrubbed and escaped everywhere they are shown -----------
+
+#: What must never reach a terminal raw: C0 (but newline), DEL, C1, the bidi embeddings, overrides,
+#: isolates and marks (U+061C, U+200E/F, U+202A-E, U+2066-9), line/paragraph separators, zero-width
+#: space, word joiner and BOM. Spelled out here, not taken from terminal.py, so the test can fail.
+DANGEROUS = frozenset(
+    [chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c != 0x0A]
+    + [chr(c) for c in [0x061C, 0x200B, 0x200E, 0x200F, *range(0x202A, 0x202F), 0x2028, 0x2029, 0x2060, *range(0x2066, 0x206A), 0xFEFF]]
+)
+FOREIGN_SK = "sk-foreignQ8w7E6r5T4y3U2i1O0pLkJ"
+FOREIGN_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmb3JlaWduIn0.c2lnbmF0dXJlLWZvcmVpZ24"
+NASTY = st.sampled_from(
+    ["\x1b]0;owned\x07", "\x1b[2J", "\x1b]8;;https://evil\x1b\\", "\x1b]52;c;b3duZWQ=\x07", "\x9b2J", "\u202e",
+     "\u2066", "\u200b", "\r", "\x00", "\x7f", FOREIGN_SK, FOREIGN_JWT, f"Bearer {FOREIGN_SK}", "[bold red]x[/]", "ok"]
+)
+HOSTILE_TEXT = st.lists(st.one_of(NASTY, st.text(max_size=5)), min_size=1, max_size=4).map("".join)
+ENVELOPE_VALUE = st.one_of(
+    HOSTILE_TEXT, st.integers(-(10**30), 10**30), st.floats(allow_nan=True, allow_infinity=True), st.none(),
+    st.lists(HOSTILE_TEXT, max_size=2), st.dictionaries(HOSTILE_TEXT, HOSTILE_TEXT, max_size=2),
+)
+STATUS = st.one_of(st.sampled_from(["started", "succeeded", "failed"]), ENVELOPE_VALUE)
+LEVEL = st.one_of(st.lists(st.integers(1, 4), min_size=1, max_size=4), st.lists(st.one_of(st.integers(-2, 3), HOSTILE_TEXT), max_size=3), ENVELOPE_VALUE)
+
+
+def _json_line(message: dict) -> str:
+    return json.dumps(message, allow_nan=True) + "\n"
+
+
+@st.composite
+def foreign_logs(draw):
+    lines = []
+    for index in range(draw(st.integers(1, 6))):
+        uuid = draw(st.one_of(st.just(f"task-{index % 2}"), HOSTILE_TEXT))
+        message = {"task_uuid": uuid, "task_level": draw(LEVEL), "timestamp": draw(st.one_of(st.floats(1e9, 2e9), ENVELOPE_VALUE))}
+        if draw(st.booleans()):
+            message["action_type"] = draw(st.one_of(HOSTILE_TEXT, ENVELOPE_VALUE))
+            message["action_status"] = draw(STATUS)
+        else:
+            message["message_type"] = draw(st.one_of(HOSTILE_TEXT, ENVELOPE_VALUE))
+        if draw(st.booleans()):
+            message[draw(HOSTILE_TEXT)] = draw(ENVELOPE_VALUE)
+        lines.append(_json_line(message))
+    return lines
+
+
+def assert_inert(text: str, where: str) -> None:
+    bad = sorted({char for char in text if char in DANGEROUS} - {"\n"})
+    assert not bad, f"{where}: raw {[hex(ord(c)) for c in bad]} in {text!r}"
+    for secret in (FOREIGN_SK, FOREIGN_JWT):
+        assert secret not in text, f"{where}: a secret passed: {text!r}"
+
+
+def _strict_json(line: str) -> object:
+    def refuse(constant: str) -> object:
+        raise AssertionError(f"non-JSON constant {constant} in --json output")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+@hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=foreign_logs())
+def test_foreign_envelopes_are_validated_scrubbed_and_escaped_in_every_mode(lines):
+    import io
+
+    from codexlogin.support import render
+
+    for mode in ("tree", "summary", "json"):
+        for color in ((False, True) if mode != "json" else (False,)):
+            out = io.StringIO()
+            render.render([iter(lines)], out, render.Options(mode=mode, color=color))
+            text = out.getvalue()
+            assert_inert(text, f"{mode} color={color}")
+            if mode == "json":
+                for line in text.splitlines():
+                    _strict_json(line)
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(lines=foreign_logs())
+def test_foreign_envelopes_are_inert_in_the_bundle(tmp_path_factory, lines):
+    from codexlogin.support.bundle import snapshot_log
+
+    log = tmp_path_factory.mktemp("bundle") / "codex-login.log"
+    log.write_text("".join(lines))
+    snapshot = snapshot_log(log, 50)
+    for member, text in snapshot.members.items():
+        assert_inert(text, member)
+        if member.endswith(".jsonl") or member.endswith(".json"):
+            for line in text.splitlines():
+                _strict_json(line)
+
+
+def test_a_known_hostile_envelope_is_shown_inert_and_counted(home, tmp_path):
+    """The concrete case from the review: status, level, timestamp, types with escapes and secrets."""
+    osc = "\x1b]0;owned\x07\u202e"
+    log = tmp_path / "foreign.log"
+    log.write_text("".join(_json_line(m) for m in [
+        {"task_uuid": "t1", "task_level": [1], "timestamp": 1.7e9, "action_type": "x:" + osc + FOREIGN_SK, "action_status": "started"},
+        {"task_uuid": "t1", "task_level": [2, "a" + osc], "timestamp": 1.7e9, "message_type": "m"},
+        {"task_uuid": "t1", "task_level": [3], "timestamp": "2026" + osc + FOREIGN_JWT, "message_type": "m:" + osc},
+        {"task_uuid": "t1", "task_level": [4], "timestamp": 1.7e9, "action_type": "x", "action_status": "failed" + osc + FOREIGN_SK},
+        {"task_uuid": "t2", "task_level": [1], "timestamp": float("inf"), "message_type": "n"},
+    ]))
+    for flags in ([], ["--summary"], ["--json"]):
+        result = codex("login", "log", *flags, str(log), home=home)
+        assert result.returncode == 0, result.stderr
+        assert_inert(result.stdout, " ".join(flags) or "tree")
+        assert "skipped 2 lines" in result.stderr  # the bad task_level and the bad action_status
+        if flags == ["--json"]:
+            runs = [_strict_json(line) for line in result.stdout.splitlines()]
+            assert {run["task_uuid"] for run in runs} == {"t1", "t2"}
+            assert next(run for run in runs if run["task_uuid"] == "t2")["timestamp"] is None
+
+
+# --- terminal escapes from outside: status (id_token email) and doctor (headers) ----------------
+
+
+def test_status_shows_a_hostile_id_token_email_inert(home, capsys):
+    email = "\x1b]0;owned\x07\x1b[2Jvictim\u202egro.live@example.com\x9b31m"
+    claims = {"email": email, "https://api.openai.com/auth": {"chatgpt_plan_type": "pro\x1b[5m", "chatgpt_account_id": "acct\u2066x"}}
+    id_token = jwt_with_payload(json.dumps(claims))
+    save_auth(home / "auth.json", AuthDotJson("chatgpt", tokens=TokenData(id_token=id_token, access_token="at", refresh_token="rt")))
+    assert run_cli("login", "status") == 0
+    out = capsys.readouterr().out
+    assert_inert(out, "status")
+    assert "victim" in out and "\\u202e" in out and "\\x1b]0;owned" in out  # shown, escaped
+    assert run_cli("login", "status", json_=True) == 0
+    data = capsys.readouterr().out
+    assert_inert(data, "status --json")
+    assert json.loads(data)["email"] == email  # JSON keeps the value, escaped by JSON itself
+
+
+async def test_doctor_shows_hostile_server_and_date_headers_inert(home):
+    """A program on the port (and posing as the issuer) answers with C1 controls and UTF-8 bidi
+    bytes in its Server and Date headers (h11 lets 0x80-0xff through)."""
+    import trio
+
+    hostile = b"\x9b2J\x9d0;owned\x9c\xe2\x80\xae"
+    body = b'{"issuer": "\x1b]0;owned\x07"}'
+    response = (
+        b"HTTP/1.1 200 OK\r\nServer: evil" + hostile + b"\r\nDate: Tue, 01 Dec 2026 10:00:00 GMT" + hostile
+        + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
+    )
+
+    async def answer(stream):
+        try:
+            with trio.move_on_after(5):
+                await stream.receive_some(65536)
+                await stream.send_all(response)
+        except trio.BrokenResourceError:
+            pass
+        finally:
+            await stream.aclose()
+
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            from functools import partial
+
+            listeners = await nursery.start(partial(trio.serve_tcp, answer, 0, host="127.0.0.1"))
+            port = listeners[0].socket.getsockname()[1]
+            env = {**os.environ, "CODEX_HOME": str(home)}
+            result = await trio.run_process(
+                [*CODEX, "login", "doctor", "--issuer", f"http://127.0.0.1:{port}", "--port", str(port)],
+                env=env, capture_stdout=True, capture_stderr=True, check=False,
+            )
+            nursery.cancel_scope.cancel()
+    out = result.stdout.decode("utf-8", "replace")
+    assert "callback_port" in out and "evil" in out, out  # the Server header was seen and shown
+    assert_inert(out, "doctor")
+    assert_inert(result.stderr.decode("utf-8", "replace"), "doctor stderr")

@@ -78,11 +78,11 @@ def _saved_line(settings: Settings, backend: str, how: str = "") -> str:
 def _browser_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.credentials.policy import check_login_method
-    from codexlogin.listener.prepare import hold_early_signals, prepare_browser_login, sign_in_url
+    from codexlogin.listener.prepare import hold_early_sigterm, prepare_browser_login, sign_in_url
 
     check_login_method(settings, "chatgpt")  # before the port is touched: policy refuses early
     ui = ConsoleUI()
-    hold_early_signals()
+    hold_early_sigterm()
     prepared: Any = None
     early_failure: LoginFailure | None = None
     try:

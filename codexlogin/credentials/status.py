@@ -18,6 +18,7 @@ from codexlogin.credentials.policy import stored_login_problem
 from codexlogin.credentials.store import load_credentials
 from codexlogin.errors import ExitCode, StorageFailed
 from codexlogin.oauth import jwt
+from codexlogin.terminal import escape_controls
 
 REFRESH_MARGIN_SECONDS = 5 * 60  # refresh when the access token expires within this
 MAX_REFRESH_AGE_SECONDS = 8 * 24 * 3600  # ...or when the last refresh is older than this
@@ -114,6 +115,11 @@ class StatusReport:
         return f"ChatGPT ({details})" if details else "ChatGPT"
 
     def text(self) -> str:
+        """The human-readable report: what came from outside (an id_token's email, plan or
+        account, an issuer's words in `problem`) cannot drive the terminal (terminal.escape_controls)."""
+        return escape_controls(self._text())
+
+    def _text(self) -> str:
         if self.status == "not_logged_in":
             return "Not logged in"
         if self.status in ("logged_in", "check_failed"):

@@ -8,7 +8,10 @@ Whatever the outcome, the listener is shut down before this returns, so the port
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 import webbrowser
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -21,7 +24,7 @@ from codexlogin.credentials.model import AuthDotJson
 from codexlogin.credentials.policy import check_login_method
 from codexlogin.errors import Cancelled, LoginFailure, Terminated, TimedOut
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
-from codexlogin.flows.signals import failure_for, next_signal, open_signal_receiver, signal_name
+from codexlogin.flows.signals import ENDING_SIGNALS, failure_for, next_signal
 from codexlogin.flows.ui import LoginUI
 from codexlogin.listener.app import (
     MAX_LOGGED_IGNORED_REQUESTS,
@@ -34,8 +37,8 @@ from codexlogin.listener.prepare import (
     LISTEN_BACKLOG,
     LOOPBACK_HOST,
     PreparedLogin,
+    early_sigterm,
     prepare_browser_login,
-    take_early_signal,
     redirect_uri_for,
     sign_in_url,
 )
@@ -79,13 +82,15 @@ async def _open_browser(url: str, ui: LoginUI) -> None:
 
 def _open_signal_receiver() -> Any:
     """SIGINT/SIGTERM/SIGHUP/SIGQUIT as values instead of dying, so every phase can end cleanly."""
-    return open_signal_receiver()
+    if threading.current_thread() is not threading.main_thread():
+        return contextlib.nullcontext(None)  # signal handlers can only be installed from the main thread
+    return trio.open_signal_receiver(*ENDING_SIGNALS)
 
 
 async def _watch_signals(session: LoginSession, signals: Any) -> None:
-    signum = await next_signal(signals)  # one that arrived before this receiver is taken first
+    signum = await next_signal(signals)  # one held since before this receiver (prepare) comes first
     if signum is not None:
-        session.abort(failure_for(signum))
+        session.abort(failure_for(signum))  # SIGINT: cancelled (130); SIGTERM/HUP/QUIT: terminated (143)
 
 
 async def _show_waiting(ui: LoginUI) -> None:
@@ -172,9 +177,6 @@ async def browser_login(
                 if session.outcome is None:
                     raise
                 diagnostics.log_late_signal("SIGINT")
-            late = take_early_signal()  # held (and re-delivered by trio) after the outcome was decided
-            if late is not None:
-                diagnostics.log_late_signal(signal_name(late))
     finally:
         if sock.fileno() != -1:  # hypercorn never took it (we failed before serving): free the port
             sock.close()

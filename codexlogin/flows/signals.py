@@ -88,4 +88,4 @@ async def run_until_signal(body: Callable[[], Awaitable[T]]) -> T:
     raise error
 
 
-__all__ = ["failure_for", "next_signal", "open_signal_receiver", "run_until_signal", "signal_name"]
+__all__ = ["ENDING_SIGNALS", "failure_for", "next_signal", "open_signal_receiver", "run_until_signal", "signal_name"]

@@ -82,6 +82,9 @@ def release_early_signals() -> None:
 hold_early_sigterm = hold_early_signals  # the name callers used when only SIGTERM was held
 
 
+def early_sigterm() -> bool:
+    return bool(_early_signals)
+
 
 def load_or_create_cancel_key(codex_home: Path) -> str | None:
     """A secret only this user can read; an older listener of ours obeys /cancel only with it.

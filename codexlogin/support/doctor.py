@@ -48,6 +48,7 @@ from codexlogin.listener.prepare import LOOPBACK_HOST, try_bind
 from codexlogin.errors import ExitCode, LoginFailure, PortUnavailable, UsageError
 from codexlogin.oauth.tls import ca_source
 from codexlogin.redact import sanitize_proxy, sanitize_url, scrub_clip, scrub_text
+from codexlogin.terminal import escape_controls
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 # In the order they are shown; each is logged as the declared codex:doctor:<name> action
@@ -202,7 +203,7 @@ def format_text(report: Report) -> str:
         line = f"{label:<4}  {check.name:<{width}}  {check.detail}"
         if check.hint:
             line += f" -> {check.hint}"
-        lines.append(line)
+        lines.append(escape_controls(line))  # Server/Date headers, discovery fields: inert
     if report.ok:
         warnings = sum(check.status == WARN for check in report.checks)
         tail = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
