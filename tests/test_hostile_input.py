@@ -510,6 +510,7 @@ def test_status_shows_a_hostile_id_token_email_inert(home, capsys):
     assert json.loads(data)["email"] == email  # JSON keeps the value, escaped by JSON itself
 
 
+@pytest.mark.concurrency
 async def test_doctor_shows_hostile_server_and_date_headers_inert(home):
     """A program on the port (and posing as the issuer) answers with C1 controls and UTF-8 bidi
     bytes in its Server and Date headers (h11 lets 0x80-0xff through)."""
