@@ -549,3 +549,66 @@ async def test_doctor_shows_hostile_server_and_date_headers_inert(home):
     assert "callback_port" in out and "evil" in out, out  # the Server header was seen and shown
     assert_inert(out, "doctor")
     assert_inert(result.stderr.decode("utf-8", "replace"), "doctor stderr")
+
+
+# --- a device authorization reply with an absurd expires_in ------------------------------------
+
+
+class HugeDeviceLifetime:
+    """The dev issuer, except that its device authorization reply says `expires_in: 10**400`."""
+
+    def __init__(self, inner, expires_in_text: str):
+        self.inner, self.expires_in_text = inner, expires_in_text
+
+    @property
+    def issuer_url(self):
+        return self.inner.issuer_url
+
+    @issuer_url.setter
+    def issuer_url(self, value):
+        self.inner.issuer_url = value
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != "/oauth/device/code":
+            return await self.inner(scope, receive, send)
+        parts = []
+
+        async def keep(message):
+            parts.append(message)
+
+        await self.inner(scope, receive, keep)
+        body = b"".join(m.get("body", b"") for m in parts if m["type"] == "http.response.body")
+        text = json.dumps({**json.loads(body), "expires_in": 0}).replace('"expires_in": 0', f'"expires_in": {self.expires_in_text}')
+        payload = text.encode()
+        start = next(m for m in parts if m["type"] == "http.response.start")
+        headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+
+@pytest.mark.parametrize("expires_in", ["1" + "0" * 400, "-5"])
+async def test_an_absurd_device_expires_in_is_clamped_not_exit_70(tmp_path, autojump_clock, nursery, expires_in):
+    import io
+    from dataclasses import replace as replace_settings
+
+    import trio
+
+    from codexlogin import diagnostics
+    from codexlogin.cli.console import ConsoleUI
+    from codexlogin.devissuer import DevIssuer, serve_dev_issuer
+    from codexlogin.errors import TimedOut
+    from codexlogin.flows.device import DEFAULT_LIFETIME, MAX_DEVICE_LIFETIME, device_login
+
+    issuer = DevIssuer()  # never approves: the login waits until the (clamped) code expires
+    url = await nursery.start(serve_dev_issuer, HugeDeviceLifetime(issuer, expires_in))
+    settings = replace_settings(load_settings({"issuer": url}), log_dir=tmp_path / "log")
+    stderr = io.StringIO()
+    started = trio.current_time()
+    with trio.fail_after(MAX_DEVICE_LIFETIME * 2):
+        with diagnostics.open_log(settings.resolved_log_dir), diagnostics.command_action("login", "device"):
+            with pytest.raises(TimedOut):
+                await device_login(settings, ConsoleUI(stderr))
+    waited = trio.current_time() - started
+    expected = MAX_DEVICE_LIFETIME if expires_in.startswith("1") else DEFAULT_LIFETIME
+    assert f"expires in {expected // 60} minutes" in stderr.getvalue()
+    assert waited <= expected + 10  # the dev issuer's own 15 minutes end a clamped day sooner

@@ -24,6 +24,7 @@ no message per poll. Timing is trio's clock, so tests run it on MockClock.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,8 @@ SLOW_DOWN_STEP = 5
 DEFAULT_INTERVAL = 5
 MAX_INTERVAL = 60
 MAX_TRANSIENT_FAILURES = 3
+MAX_DEVICE_LIFETIME = 24 * 3600  # an issuer's longer (or absurd) expires_in is cut to a day
+DEFAULT_LIFETIME = 900  # RFC 8628 leaves it to the issuer; ours and many others use 15 minutes
 
 
 class DeviceLoginUnavailable(UsageError):
@@ -81,6 +84,8 @@ async def request_device_authorization(issuer: IssuerClient) -> DeviceAuthorizat
             raise exchange_failed(exc) from None
         except IssuerError as exc:
             raise exchange_failed(exc) from None
+        if not 0 < device.expires_in <= MAX_DEVICE_LIFETIME:  # 10**400 (or 0) is no lifetime to wait for
+            device = replace(device, expires_in=MAX_DEVICE_LIFETIME if device.expires_in > 0 else DEFAULT_LIFETIME)
         action.add_success_fields(
             expires_in=device.expires_in,
             interval=device.interval,
@@ -103,7 +108,7 @@ async def _poll_once(issuer: IssuerClient, device: DeviceAuthorization) -> Token
 async def poll_for_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> TokenResponse:
     """Poll until the user approves, denies or the code expires (RFC 8628 §3.4–3.5)."""
     interval = min(max(device.interval or DEFAULT_INTERVAL, 1), MAX_INTERVAL)
-    deadline = trio.current_time() + device.expires_in
+    deadline = trio.current_time() + min(device.expires_in, MAX_DEVICE_LIFETIME)  # 10**400 is no float
     polls = slow_downs = transient = 0
     result = "error"
     with diagnostics.device_poll_action(interval, device.expires_in) as action:
@@ -163,7 +168,7 @@ async def poll_openai_device(issuer: IssuerClient, device: DeviceAuthorization) 
     """The openai dialect's polling (Codex CLI 0.171): at once, then every `interval` seconds until
     the code is entered (403/404 mean not yet), for at most the code's 15 minutes."""
     interval = min(max(device.interval or DEFAULT_INTERVAL, 1), MAX_INTERVAL)
-    deadline = trio.current_time() + device.expires_in
+    deadline = trio.current_time() + min(device.expires_in, MAX_DEVICE_LIFETIME)  # 10**400 is no float
     polls = transient = 0
     result = "error"
     with diagnostics.device_poll_action(interval, device.expires_in) as action:
