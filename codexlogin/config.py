@@ -157,46 +157,61 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> tuple[dict[str, str],
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 
-def open_regular_file(path: Path, what: str) -> int | None:
-    """A read-only fd on `path` if it is a regular file; None when it does not exist.
-
-    O_NONBLOCK: opening a FIFO waits for a writer (for ever); a device or socket is refused too.
-    Raises UsageError for anything else, in one line naming the path and what it is.
-    """
+def special_file_kind(mode: int) -> str:
+    """What a non-regular file is, for a one-line message."""
     import stat
 
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket or other special file"
+
+
+def refuse_special_file(path: Path) -> None:
+    """OSError(EINVAL) saying what `path` is when it is a FIFO, device or socket (reading one would
+    wait for a writer or never end); nothing for a regular file or a directory. A missing path
+    raises FileNotFoundError."""
+    import errno
+    import stat
+
+    mode = os.stat(path).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise OSError(errno.EINVAL, f"{special_file_kind(mode)}, not a regular file", str(path))
+
+
+def read_regular_bytes(path: Path, *, limit: int | None = None) -> bytes:
+    """The bytes of `path` (at most `limit` + 1 of them), which must be a regular file.
+
+    Opened with O_NONBLOCK, so a FIFO never waits for a writer. FileNotFoundError when missing;
+    IsADirectoryError for a directory; OSError(EINVAL) whose strerror says what it is (e.g. "a FIFO,
+    not a regular file") for a FIFO, a device (/dev/zero would never end) or a socket.
+    """
+    import errno
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
         mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "a directory, not a regular file", str(path))
         if not stat.S_ISREG(mode):
-            kind = (
-                "a directory" if stat.S_ISDIR(mode)
-                else "a FIFO" if stat.S_ISFIFO(mode)
-                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-                else "a socket or other special file"
-            )
-            raise UsageError(f"{what} {path} is {kind}; it must be a regular file")
+            raise OSError(errno.EINVAL, f"{special_file_kind(mode)}, not a regular file", str(path))
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read() if limit is None else handle.read(limit + 1)
 
 
 def _read_config_file(path: Path) -> dict[str, object]:
     """config.toml's login settings; {} when there is none. A FIFO, device or directory, a file over
     MAX_CONFIG_BYTES, invalid or too deeply nested TOML: a one-line UsageError (exit 2)."""
-    fd = open_regular_file(path, "config file")
-    if fd is None:
-        return {}
     try:
-        with os.fdopen(fd, "rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        raw = read_regular_bytes(path, limit=MAX_CONFIG_BYTES)
+    except FileNotFoundError:
+        return {}
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     if len(raw) > MAX_CONFIG_BYTES:

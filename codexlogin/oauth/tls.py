@@ -7,6 +7,7 @@ import ssl
 import stat
 from collections.abc import Mapping
 
+from codexlogin.config import special_file_kind
 from codexlogin.errors import UsageError
 
 CA_VARIABLES = ("CODEX_CA_CERTIFICATE", "SSL_CERT_FILE")
@@ -49,13 +50,7 @@ def _kind(path: str) -> str | None:
         mode = os.stat(path).st_mode
     except (OSError, ValueError):
         return None
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket or other special file"
+    return None if stat.S_ISREG(mode) else special_file_kind(mode)
 
 
 def check_ca_files(environ: Mapping[str, str] | None = None) -> None:
