@@ -177,22 +177,77 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> tuple[dict[str, str],
     return result, tuple(ignored)
 
 
-def _read_config_file(path: Path) -> dict[str, object]:
+#: config.toml is read only up to this size (Codex's own settings are a few KB).
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+def special_file_kind(mode: int) -> str:
+    """What a non-regular file is, for a one-line message."""
+    import stat
+
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket or other special file"
+
+
+def refuse_special_file(path: Path) -> None:
+    """OSError(EINVAL) saying what `path` is when it is a FIFO, device or socket (reading one would
+    wait for a writer or never end); nothing for a regular file or a directory. A missing path
+    raises FileNotFoundError."""
+    import errno
+    import stat
+
+    mode = os.stat(path).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise OSError(errno.EINVAL, f"{special_file_kind(mode)}, not a regular file", str(path))
+
+
+def read_regular_bytes(path: Path, *, limit: int | None = None) -> bytes:
+    """The bytes of `path` (at most `limit` + 1 of them), which must be a regular file.
+
+    Opened with O_NONBLOCK, so a FIFO never waits for a writer. FileNotFoundError when missing;
+    IsADirectoryError for a directory; OSError(EINVAL) whose strerror says what it is (e.g. "a FIFO,
+    not a regular file") for a FIFO, a device (/dev/zero would never end) or a socket.
+    """
+    import errno
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        handle = path.open("rb")
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "a directory, not a regular file", str(path))
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"{special_file_kind(mode)}, not a regular file", str(path))
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read() if limit is None else handle.read(limit + 1)
+
+
+def _read_config_file(path: Path) -> dict[str, object]:
+    """config.toml's login settings; {} when there is none. A FIFO, device or directory, a file over
+    MAX_CONFIG_BYTES, invalid or too deeply nested TOML: a one-line UsageError (exit 2)."""
+    try:
+        raw = read_regular_bytes(path, limit=MAX_CONFIG_BYTES)
     except (FileNotFoundError, NotADirectoryError):  # also: CODEX_HOME under a regular file
         return {}
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(f"{path} is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB; is it the right file?")
     import tomllib  # only when config.toml exists: its regexes cost ~3 ms at start-up
 
     try:
-        with handle:
-            data = tomllib.load(handle)
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except RecursionError:  # tomllib recurses per nesting level: 5000 nested arrays or tables
+        raise UsageError(f"{path} is not valid TOML: nested too deeply") from None
     # config.toml is shared with the rest of Codex: unknown keys belong to others, so skip them.
     return {key: value for key, value in data.items() if key in _KEYS}
 
@@ -246,7 +301,21 @@ def load_settings(
     return settings
 
 
+def _unsafe_character(text: str) -> str | None:
+    """The first whitespace, control, format (bidi U+202E, zero-width) or otherwise unprintable
+    character in `text`, or None. urlsplit silently drops tabs and newlines, and keeps the rest."""
+    for char in text:
+        if char.isspace() or not char.isprintable():
+            return char
+    return None
+
+
 def validate(settings: Settings) -> None:
+    bad = _unsafe_character(settings.issuer)
+    if bad is not None:
+        raise UsageError(
+            f"issuer URL must not contain spaces or control characters (U+{ord(bad):04X} found): {settings.issuer!a}"
+        )
     try:
         parts = urlsplit(settings.issuer)
         hostname = parts.hostname

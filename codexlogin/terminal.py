@@ -1,7 +1,9 @@
 """The one terminal-safe text policy: issuer, callback, log and file text must not drive a terminal.
 
 Control characters (C0, DEL, C1: ANSI/OSC escape sequences included) are shown escaped as `\\xNN`,
-so what an issuer or a crafted log says is readable but inert. Stdlib only.
+and the invisible characters that reorder or split what a line shows (bidi overrides and isolates
+such as U+202E, the line/paragraph separators, zero-width spaces, the BOM) as `\\uNNNN`, so what an
+issuer, an id_token or a crafted log says is readable but inert. Stdlib only.
 """
 
 from __future__ import annotations
@@ -10,6 +12,11 @@ from __future__ import annotations
 CONTROL_ESCAPES: dict[int, str] = {i: f"\\x{i:02x}" for i in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if i != 0x0A}
 CONTROL_ESCAPES[0x09] = "\\t"
 CONTROL_ESCAPES[0x0D] = "\\r"
+#: Bidi controls (Trojan Source, CVE-2021-42574), separators and zero-width/invisible format
+#: characters: a line can show other text than it holds. ZWJ/ZWNJ (emoji, scripts) stay.
+INVISIBLE_FORMAT = [0x061C, 0x180E, 0x200B, 0x200E, 0x200F, *range(0x202A, 0x202F), 0x2028, 0x2029, 0x2060,
+                    *range(0x2066, 0x206A), 0xFEFF]
+CONTROL_ESCAPES.update({i: f"\\u{i:04x}" for i in INVISIBLE_FORMAT})
 
 
 def escape_controls(text: str) -> str:

@@ -60,10 +60,10 @@ def store(auth):
 @pytest.mark.parametrize(
     ("key", "masked"),
     [
-        ("sk-proj-0123456789abcde", "sk-proj-***abcde"),
-        ("sk-0123456789abcd", "sk-01234***9abcd"),  # 17 characters
-        ("sk-1234567890a", "sk-12345***7890a"),  # 14 characters: masked normally
-        ("sk-123456789a", "***"),  # 13 characters: fully masked
+        ("sk-proj-0123456789abcde", "sk-proj-***"),  # 15 secret characters after the tag: none shown
+        ("sk-0123456789abcdef", "sk-***cdef"),  # 19 characters: a quarter of the 16 after the tag
+        ("sk-proj-" + "x" * 44, "sk-proj-***xxxxx"),  # 52 characters: 0.171's shape
+        ("sk-123456789a", "sk-***"),  # 13 characters: only the tag
         ("short", "***"),
         ("", "***"),
         (None, "***"),
@@ -160,7 +160,7 @@ def test_other_codex_settings_are_set_aside_with_a_warning(capsys):
 
 
 def test_offline_status_imports_nothing_heavy_and_writes_no_log(tmp_path):
-    store(AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcde"))
+    store(AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcdefghijabcde"))
     probe = (
         "import sys; from codexlogin.cli.status import status; code = status();"
         " heavy = sorted(m for m in ('trio', 'httpx', 'hypercorn', 'eliot', 'rich', 'keyring') if m in sys.modules);"

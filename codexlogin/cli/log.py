@@ -6,7 +6,6 @@ it; rich is imported only for colour output.
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import sys
@@ -294,7 +293,9 @@ def _open(path: str) -> IO[str]:
         buffer = getattr(sys.stdin, "buffer", None)
         if buffer is None:
             return sys.stdin
-        return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace")
+        from codexlogin.diagnostics.rotation import BoundedLines
+
+        return BoundedLines(buffer)  # UTF-8, lines capped like a file's
     from codexlogin.diagnostics.rotation import open_text
 
     try:

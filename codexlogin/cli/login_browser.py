@@ -57,7 +57,7 @@ def say_who(settings: Settings, before: Any, auth: Any, backend: str, *, chatgpt
 def browser_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.credentials.policy import check_login_method
-    from codexlogin.listener.prepare import hold_early_sigterm, prepare_browser_login, sign_in_url
+    from codexlogin.listener.prepare import hold_early_signals, prepare_browser_login, release_early_signals, sign_in_url
     from codexlogin.oauth.discovery import fetch_discovery_blocking, wants_discovery
     from codexlogin.oauth.proxy import proxy_variable_names
 
@@ -67,7 +67,7 @@ def browser_login(settings: Settings) -> int:
 
         check_writable(settings)
     ui = ConsoleUI()
-    hold_early_sigterm()
+    hold_early_signals()  # until the flow's receiver runs, an ending signal is remembered
     prepared: Any = None
     early_failure: LoginFailure | None = None
     found: Any = None  # this run's discovery (standard dialect), logged once the log is open
@@ -85,20 +85,23 @@ def browser_login(settings: Settings) -> int:
     except LoginFailure as failure:
         early_failure = failure  # raised inside the run, so it is logged
     before = stored_before(settings) if early_failure is None else None  # after the URL: costs it nothing
-    with logged_run("login", "browser", settings):
-        if found is not None:
-            from codexlogin.flows.discover import apply_discovery
+    try:
+        with logged_run("login", "browser", settings):
+            if found is not None:
+                from codexlogin.flows.discover import apply_discovery
 
-            apply_discovery(settings, *found)
-        if early_failure is not None:
-            raise early_failure
-        from functools import partial
+                apply_discovery(settings, *found)
+            if early_failure is not None:
+                raise early_failure
+            from functools import partial
 
-        import trio
+            import trio
 
-        from codexlogin.flows.browser import browser_login as browser_flow
+            from codexlogin.flows.browser import browser_login as browser_flow
 
-        auth = trio.run(partial(browser_flow, settings, ui, prepared=prepared))
+            auth = trio.run(partial(browser_flow, settings, ui, prepared=prepared))
+    finally:
+        release_early_signals()
     # A keyring save removes auth.json, so the file's presence says which backend took them.
     backend = "file" if settings.auth_file.exists() else "keyring"
     print(saved_line(settings, backend), file=sys.stderr)

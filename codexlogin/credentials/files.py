@@ -146,7 +146,10 @@ def save_auth(auth_file: Path, auth: AuthDotJson) -> None:
 def load_auth(auth_file: Path) -> AuthDotJson | None:
     """None when there is no auth.json; StorageFailed when it cannot be read (I/O), InvalidAuthData
     (a StorageFailed with exit code 8) when what was read is not valid auth.json."""
+    from codexlogin.config import refuse_special_file
+
     try:
+        refuse_special_file(auth_file)  # a FIFO or /dev/zero would hang or never end
         raw = auth_file.read_bytes()
     except FileNotFoundError:
         return None

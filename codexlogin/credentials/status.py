@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from codexlogin.credentials.policy import stored_login_problem
 from codexlogin.credentials.store import load_credentials
 from codexlogin.errors import ExitCode, StorageFailed
 from codexlogin.oauth import jwt
+from codexlogin.terminal import escape_controls
 
 REFRESH_MARGIN_SECONDS = 5 * 60  # refresh when the access token expires within this
 MAX_REFRESH_AGE_SECONDS = 8 * 24 * 3600  # ...or when the last refresh is older than this
@@ -25,7 +27,7 @@ MAX_REFRESH_AGE_SECONDS = 8 * 24 * 3600  # ...or when the last refresh is older 
 def access_token_expiry(access_token: str | None, stored_expiry: str | None = None) -> float | None:
     """When the access token expires: its JWT `exp`, else (an opaque token) the expiry stored from
     the token reply's `expires_in` (tokens.access_token_expires_at), else None."""
-    exp = jwt.expires_at(access_token)
+    exp = jwt.expires_at(access_token)  # None also for an absurd one (10**400)
     return float(exp) if exp is not None else rfc3339.to_epoch(stored_expiry)
 
 
@@ -45,17 +47,31 @@ def refresh_due(
 
 
 MASK = "***"
-MASK_PREFIX = 8
+MASK_PREFIX = 8  # Codex CLI 0.171: the first 8 and the last 5 characters of a key over 13
 MASK_SUFFIX = 5
-MASK_MIN_LENGTH = 13  # keys this short or shorter are masked completely
+MASK_SHARE = 4  # at most 1/MASK_SHARE of a key's secret part is ever shown
+MASK_MIN_SECRET = 16  # a secret part shorter than this shows nothing (only the key's type tag)
+#: The public type tag of a key or token: shown as such, never counted as its secret.
+_KEY_TAG = re.compile(r"(?:sk|at|rt|pk)-(?:proj-|svcacct-|admin-)?")
 
 
 def mask_api_key(key: str | None) -> str:
-    """`sk-proj-***abcde`: a short prefix and the last 5 characters; ≤13 characters → `***`.
-    Personal access tokens are masked the same way (`at-AbCdE***vwxyz`)."""
-    if not key or len(key) <= MASK_MIN_LENGTH:
+    """`sk-proj-***abcde`, `at-AbCdE***vwxyz`: Codex CLI 0.171's shape (the first 8 and the last 5
+    characters) for a real-length key, but never more than a quarter of the key's secret part (what
+    follows its type tag `sk-`, `sk-proj-`, `at-`, …): a shorter key shows fewer characters, and one
+    whose secret part is under 16 characters only its tag (`sk-***`). Personal access tokens are
+    masked the same way. From 52 characters on this is exactly 0.171's `key[:8]***key[-5:]`."""
+    if not key:
         return MASK
-    return f"{key[:MASK_PREFIX]}{MASK}{key[-MASK_SUFFIX:]}"
+    match = _KEY_TAG.match(key)
+    tag = match.group(0) if match else ""
+    secret_length = len(key) - len(tag)
+    if secret_length < MASK_MIN_SECRET:
+        return f"{tag}{MASK}"
+    budget = secret_length // MASK_SHARE
+    suffix = min(MASK_SUFFIX, budget)
+    prefix = min(max(0, MASK_PREFIX - len(tag)), budget - suffix)
+    return f"{key[: len(tag) + prefix]}{MASK}{key[-suffix:]}"
 
 
 @dataclass
@@ -126,7 +142,12 @@ class StatusReport:
         return "a ChatGPT login"
 
     def text(self) -> str:
-        """`codex login status`'s human text (the JSON is `to_json`)."""
+        """`codex login status`'s human text (the JSON is `to_json`): what came from outside (an
+        id_token's email, plan or account, an issuer's words in `problem`) cannot drive the
+        terminal (terminal.escape_controls)."""
+        return escape_controls(self._text())
+
+    def _text(self) -> str:
         if self.status == "not_logged_in":
             return NOT_LOGGED_IN
         if self.status in ("logged_in", "check_failed"):

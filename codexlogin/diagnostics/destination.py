@@ -170,11 +170,12 @@ def _open_file(log_dir: Path) -> Any:
     if created:
         os.chmod(log_dir, 0o700)  # mkdir's mode is filtered by the umask
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(log_dir / LOG_FILE_NAME, flags, 0o600)
+    fd = os.open(log_dir / LOG_FILE_NAME, flags | os.O_NONBLOCK, 0o600)  # a FIFO: ENXIO, never a wait
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise OSError(f"{LOG_FILE_NAME} is not a regular file")
+        os.set_blocking(fd, True)
         if stat.S_IMODE(info.st_mode) != 0o600:
             os.fchmod(fd, 0o600)
         # Unbuffered binary: one write(2) per JSON line, atomic-enough appends with O_APPEND.

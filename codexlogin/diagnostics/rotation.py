@@ -14,6 +14,8 @@ the log back, and a leftover `.rotating` is finished by the next call before any
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import stat
 import sys
@@ -102,10 +104,78 @@ def log_files_in_order(log_file: Path) -> list[Path]:
     return [path for path in (rotated, log_file) if _is_regular(path)]
 
 
-def open_text(path: Path) -> IO[str]:
-    """One log file as text for a reader (UTF-8, undecodable bytes replaced; `.gz` gunzipped)."""
+#: A log line longer than this (in characters) is skipped whole and counted as malformed: our own
+#: lines are a few KB (every field is capped), so only a foreign or broken file has longer ones.
+MAX_LINE_CHARS = 1024 * 1024
+#: What a skipped over-long line reads as: not JSON, so the renderer counts it as a skipped line.
+OVERLONG_LINE = "\x00<over-long line skipped>\n"
+
+
+class BoundedLines(io.TextIOWrapper):
+    """UTF-8 text (undecodable bytes replaced) whose lines are at most `max_chars` long, read in
+    bounded memory.
+
+    Iterating reads with `readline(limit)`, so a line without end (`/dev/zero`, a 4 GB line) is
+    read and thrown away piece by piece and yields OVERLONG_LINE once (counted in `overlong`).
+    `close()` also closes `raw`, the file under a gzip reader (GzipFile leaves it open).
+    """
+
+    def __init__(self, buffer: IO[bytes], *, max_chars: int = MAX_LINE_CHARS, raw: IO[bytes] | None = None) -> None:
+        super().__init__(buffer, encoding="utf-8", errors="replace")
+        self._raw = raw
+        self.max_chars = max_chars
+        self.overlong = 0
+
+    def __next__(self) -> str:  # type: ignore[override]
+        limit = self.max_chars + 1  # the line and its newline
+        line = self.readline(limit)
+        if not line:
+            raise StopIteration
+        if len(line) == limit and line[-1] != "\n":
+            while (rest := self.readline(_CHUNK)) and rest[-1] != "\n":
+                pass
+            self.overlong += 1
+            return OVERLONG_LINE
+        return line
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._raw is not None:
+                self._raw.close()
+
+
+def _not_regular(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def open_text(path: Path, *, max_line_chars: int = MAX_LINE_CHARS) -> BoundedLines:
+    """One log file as text lines for a reader (UTF-8, undecodable bytes replaced; `.gz`
+    gunzipped; lines capped at `max_line_chars`). Regular files only: a FIFO (opened without
+    blocking), a device such as /dev/zero or a socket raises OSError(EINVAL) saying so — a
+    stream belongs on stdin (`codex login log -`); a directory raises IsADirectoryError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"{_not_regular(mode)}, not a regular file (pipe a stream to `codex login log -`)")
+        os.set_blocking(fd, True)
+        raw = open(fd, "rb")  # noqa: SIM115 - BoundedLines closes it
+    except BaseException:
+        os.close(fd)
+        raise
     if path.name.endswith(".gz"):
         import gzip
 
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - the caller closes it
+        gunzipped = gzip.GzipFile(filename="", mode="rb", fileobj=raw)
+        return BoundedLines(gunzipped, max_chars=max_line_chars, raw=raw)  # type: ignore[arg-type]
+    return BoundedLines(raw, max_chars=max_line_chars)

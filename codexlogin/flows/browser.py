@@ -8,10 +8,7 @@ Whatever the outcome, the listener is shut down before this returns, so the port
 
 from __future__ import annotations
 
-import contextlib
 import math
-import signal
-import threading
 import webbrowser
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,9 +21,10 @@ from codexlogin.config import Settings
 from codexlogin.credentials.model import AuthDotJson
 from codexlogin.credentials.policy import check_login_method
 from codexlogin.credentials.store import check_writable
-from codexlogin.errors import Cancelled, LoginFailure, Terminated, TimedOut
+from codexlogin.errors import LoginFailure, TimedOut
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
 from codexlogin.flows.discover import discover
+from codexlogin.flows.signals import failure_for, next_signal, open_signal_receiver
 from codexlogin.flows.ui import LoginUI
 from codexlogin.listener.app import (
     MAX_LOGGED_IGNORED_REQUESTS,
@@ -39,7 +37,6 @@ from codexlogin.listener.prepare import (
     LISTEN_BACKLOG,
     LOOPBACK_HOST,
     PreparedLogin,
-    early_sigterm,
     prepare_browser_login,
     redirect_uri_for,
     sign_in_url,
@@ -136,25 +133,10 @@ async def _open_browser(url: str, ui: LoginUI) -> None:
         ui.browser_not_opened(f"Not starting {skipped}, a text-mode browser, in this terminal" if skipped else None)
 
 
-def _open_signal_receiver() -> Any:
-    """SIGINT/SIGTERM as values instead of KeyboardInterrupt, so every phase can end cleanly."""
-    if threading.current_thread() is not threading.main_thread():
-        return contextlib.nullcontext(None)  # signal handlers can only be installed from the main thread
-    return trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM)
-
-
 async def _watch_signals(session: LoginSession, signals: Any) -> None:
-    if early_sigterm():  # arrived between the printed URL and this receiver
-        session.abort(Terminated("login terminated (SIGTERM)"))
-        return
-    if signals is None:
-        return
-    async for signum in signals:
-        if signum == signal.SIGTERM:
-            session.abort(Terminated("login terminated (SIGTERM)"))
-        else:
-            session.abort(Cancelled("login cancelled (Ctrl-C)"))
-        return
+    signum = await next_signal(signals)  # one held since before this receiver (prepare) comes first
+    if signum is not None:
+        session.abort(failure_for(signum))  # SIGINT: cancelled (130); SIGTERM/HUP/QUIT: terminated (143)
 
 
 async def _show_waiting(ui: LoginUI, timeout: float) -> None:
@@ -293,7 +275,7 @@ async def browser_login(
         )
         stop_listener = trio.Event()
         try:
-            with _open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):
+            with open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):
                 # Listening before the URL is shown: a browser that is quicker than hypercorn's
                 # start waits in the backlog and is answered as soon as the server runs.
                 url = session.sign_in_url = sign_in_url(settings, prepared)  # GET / redirects there

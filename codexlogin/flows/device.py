@@ -24,6 +24,8 @@ no message per poll. Timing is trio's clock, so tests run it on MockClock.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import trio
@@ -36,6 +38,7 @@ from codexlogin.credentials.store import check_writable
 from codexlogin.errors import Denied, TimedOut, UsageError
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
 from codexlogin.flows.discover import discover
+from codexlogin.flows.signals import run_until_signal
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth.client import (
     OPENAI_DEVICE_LIFETIME,
@@ -55,6 +58,8 @@ SLOW_DOWN_STEP = 5
 DEFAULT_INTERVAL = 5
 MAX_INTERVAL = 60
 MAX_TRANSIENT_FAILURES = 3
+MAX_DEVICE_LIFETIME = 24 * 3600  # an issuer's longer (or absurd) expires_in is cut to a day
+DEFAULT_LIFETIME = 900  # RFC 8628 leaves it to the issuer; ours and many others use 15 minutes
 
 
 class DeviceLoginUnavailable(UsageError):
@@ -81,6 +86,8 @@ async def request_device_authorization(issuer: IssuerClient) -> DeviceAuthorizat
             raise exchange_failed(exc) from None
         except IssuerError as exc:
             raise exchange_failed(exc) from None
+        if not 0 < device.expires_in <= MAX_DEVICE_LIFETIME:  # 10**400 (or 0) is no lifetime to wait for
+            device = replace(device, expires_in=MAX_DEVICE_LIFETIME if device.expires_in > 0 else DEFAULT_LIFETIME)
         action.add_success_fields(
             expires_in=device.expires_in,
             interval=device.interval,
@@ -103,7 +110,7 @@ async def _poll_once(issuer: IssuerClient, device: DeviceAuthorization) -> Token
 async def poll_for_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> TokenResponse:
     """Poll until the user approves, denies or the code expires (RFC 8628 §3.4–3.5)."""
     interval = min(max(device.interval or DEFAULT_INTERVAL, 1), MAX_INTERVAL)
-    deadline = trio.current_time() + device.expires_in
+    deadline = trio.current_time() + min(device.expires_in, MAX_DEVICE_LIFETIME)  # 10**400 is no float
     polls = slow_downs = transient = 0
     result = "error"
     with diagnostics.device_poll_action(interval, device.expires_in) as action:
@@ -163,7 +170,7 @@ async def poll_openai_device(issuer: IssuerClient, device: DeviceAuthorization) 
     """The openai dialect's polling (Codex CLI 0.171): at once, then every `interval` seconds until
     the code is entered (403/404 mean not yet), for at most the code's 15 minutes."""
     interval = min(max(device.interval or DEFAULT_INTERVAL, 1), MAX_INTERVAL)
-    deadline = trio.current_time() + device.expires_in
+    deadline = trio.current_time() + min(device.expires_in, MAX_DEVICE_LIFETIME)  # 10**400 is no float
     polls = transient = 0
     result = "error"
     with diagnostics.device_poll_action(interval, device.expires_in) as action:
@@ -226,9 +233,16 @@ async def _openai_device_tokens(issuer: IssuerClient, device: DeviceAuthorizatio
 async def device_login(
     settings: Settings, ui: LoginUI, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> tuple[AuthDotJson, str]:
-    """Run the whole device login; return (the saved credentials, the backend they went to)."""
+    """Run the whole device login; return (the saved credentials, the backend they went to).
+
+    SIGINT ends it as cancelled, SIGTERM/SIGHUP/SIGQUIT as terminated (flows.signals): polling
+    stops, an unfinished save is cancelled, and the run's log tree is finished."""
     check_login_method(settings, "chatgpt")
     check_writable(settings)  # before any code is shown: tokens that cannot be saved are never obtained
+    return await run_until_signal(partial(_device_login, settings, ui, transport))
+
+
+async def _device_login(settings: Settings, ui: LoginUI, transport: httpx.AsyncBaseTransport | None) -> tuple[AuthDotJson, str]:
     settings = await discover(settings, transport=transport)  # standard dialect: the device endpoint, bounded
     # A poll every 5+ s would reuse an idle keep-alive connection just as servers tend to close it
     # (hypercorn and many proxies idle-close after 5 s): a fresh connection per request.
@@ -242,6 +256,5 @@ async def device_login(
                 token_response = await poll_for_tokens(issuer, device)
         # 0.171 mints no API key after a device login; RFC replies may lack id and refresh tokens
         return await complete_chatgpt_login(settings, issuer, token_response, ui, api_key_exchange=False)
-
 
 __all__ = ["DeviceLoginUnavailable", "device_login", "poll_for_tokens", "poll_openai_device", "request_device_authorization"]

@@ -50,8 +50,18 @@ def plan_type(id_token: str | None) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+#: The range an `exp` may take to be believed: the epoch to the end of year 9999 (what a datetime
+#: holds). Anything else (a 400-digit number, 1e308, a negative) is read as no expiry claim at all.
+MAX_EXP = 253_402_300_799
+
+
 def expires_at(token: str | None) -> int | None:
+    """The token's `exp` in seconds, or None when it is missing, not a number or not plausible."""
     value = jwt_claims(token).get("exp")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
         return None  # a claim of 1e999 or NaN is as good as none
+    if not 0 <= value <= MAX_EXP:  # exact for ints of any size (no float conversion)
+        return None
     return int(value)

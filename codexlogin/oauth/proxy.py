@@ -5,8 +5,9 @@ httpx (`_utils.get_environment_proxies`, `_config.Proxy`) takes `urllib.request.
 lower-case one hiding the upper-case one, `HTTP_PROXY` ignored under CGI), prepends `http://` to a
 value without `://`, and parses it when the client is made: a password with an unencoded `/`, `#`
 or `?` then raises `InvalidURL("Invalid port: '<part of the password>'")`, and an unknown scheme
-`ValueError` with the whole value. `check_proxy_environment` makes both a usage error (exit 2) that
-names the variable and never shows its value.
+`ValueError` with the whole value; a `socks5://` proxy without the socksio package (httpx's `socks`
+extra) raises ImportError. `check_proxy_environment` makes each a usage error (exit 2) that names
+the variable and never shows its value.
 """
 
 from __future__ import annotations
@@ -58,11 +59,24 @@ def check_proxy_environment(environ: Mapping[str, str] | None = None) -> None:
         if not value:
             continue
         url = value if "://" in value else f"http://{value}"
+        where = names.get(key) or f"the system's {key} proxy setting"
         try:
-            httpx.Proxy(url=url)
+            proxy = httpx.Proxy(url=url)
         except Exception:  # InvalidURL, ValueError: their messages quote the value
-            where = names.get(key) or f"the system's {key} proxy setting"
             raise UsageError(f"{where} is not a valid proxy URL; {PROXY_URL_ADVICE}") from None
+        if proxy.url.scheme.startswith("socks") and not socks_support():
+            # httpx would raise ImportError when the client is made (exit 70, after the URL was shown)
+            raise UsageError(f"{where} is a SOCKS proxy, which needs httpx's socks extra: pip install 'httpx[socks]'")
 
 
-__all__ = ["check_proxy_environment", "proxy_variable_names"]
+def socks_support() -> bool:
+    """Whether httpx can use a SOCKS proxy (its `socks` extra, the socksio package, is installed)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("socksio") is not None
+    except (ImportError, ValueError):  # a broken or None entry in sys.modules
+        return False
+
+
+__all__ = ["check_proxy_environment", "proxy_variable_names", "socks_support"]

@@ -55,6 +55,7 @@ from codexlogin.listener.prepare import LOOPBACK_HOST, try_bind
 from codexlogin.errors import ExitCode, LoginFailure, PortUnavailable, UsageError
 from codexlogin.oauth.tls import ca_source
 from codexlogin.redact import sanitize_proxy, sanitize_url, scrub_clip, scrub_text
+from codexlogin.terminal import escape_controls
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 # In the order they are shown; each is logged as the declared codex:doctor:<name> action
@@ -218,16 +219,18 @@ def format_text(report: Report, *, color: bool = False, width: int | None = None
         label = "FAIL" if check.status == FAIL else check.status
         shown = f"\x1b[{STATUS_COLORS.get(check.status, '0')}m{label}\x1b[0m{' ' * (4 - len(label))}" if color else f"{label:<4}"
         head = f"{shown}  {check.name:<{name_width}}  "
+        # What came from outside (Server/Date headers, discovery fields) cannot drive the terminal.
+        detail, hint = escape_controls(check.detail), escape_controls(check.hint) if check.hint else None
         if width is None:
-            line = head + check.detail
-            if check.hint:
-                line += f" -> {check.hint}"
+            line = head + detail
+            if hint:
+                line += f" -> {hint}"
             lines.append(line)
             continue
         columns = max(width - len(indent), MIN_WRAP_COLUMNS)
-        body = textwrap.wrap(check.detail, columns, break_on_hyphens=False) or [""]
-        if check.hint:
-            body += textwrap.wrap(f"-> {check.hint}", columns, subsequent_indent="   ", break_on_hyphens=False)
+        body = textwrap.wrap(detail, columns, break_on_hyphens=False) or [""]
+        if hint:
+            body += textwrap.wrap(f"-> {hint}", columns, subsequent_indent="   ", break_on_hyphens=False)
         lines.append(head + body[0])
         lines.extend(indent + part for part in body[1:])
     if report.ok:

@@ -21,6 +21,7 @@ import gc
 import heapq
 import itertools
 import json
+import math
 import os
 import re
 import sys
@@ -270,6 +271,26 @@ class _Task:
 
 
 STALE_AFTER = 20_000  # messages without news after which an open task counts as unfinished
+MAX_TASK_DEPTH = 256  # a deeper task_level is no eliot log of ours or anyone's
+_STATUSES = frozenset({"started", "succeeded", "failed"})
+
+
+def _valid_envelope(level: object, message: dict) -> bool:
+    """eliot's envelope, checked before anything of it is shown: task_level a non-empty list of
+    positive ints, action_status one of eliot's three, action_type/message_type strings."""
+    if type(level) is not list or not 0 < len(level) <= MAX_TASK_DEPTH:
+        return False
+    for item in level:
+        if type(item) is not int or item < 1:
+            return False
+    status = message.get("action_status")
+    if status is not None and (type(status) is not str or status not in _STATUSES):
+        return False
+    for key in ("action_type", "message_type"):
+        value = message.get(key)
+        if value is not None and type(value) is not str:
+            return False
+    return True
 
 
 class TreeBuilder:
@@ -303,7 +324,7 @@ class TreeBuilder:
             return None
         uuid = message.pop("task_uuid", None)
         level = message.pop("task_level", None)
-        if type(uuid) is not str or type(level) is not list or not level:
+        if type(uuid) is not str or not _valid_envelope(level, message):
             self.skipped += 1
             return None
         if prefix is not None and not uuid.startswith(prefix):
@@ -312,6 +333,8 @@ class TreeBuilder:
         if not self.messages & 0xFFF:
             self._expire()
         ts = message.pop("timestamp", None)
+        if type(ts) is not int and (type(ts) is not float or not math.isfinite(ts)):
+            ts = None  # a string, NaN or 1e400 is no time: shown as "-", never copied into --json
         status = message.get("action_status")
         task = self.open.get(uuid)
         if status is None:
