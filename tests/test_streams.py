@@ -33,7 +33,7 @@ def test_status_with_closed_standard_fds(closed, tmp_path):
     assert rc.read_text().strip() == "rc=1"
     assert proc.stderr == ""
     if ">&-" not in closed:
-        assert proc.stdout == "Not logged in\n"
+        assert proc.stdout == "Not logged in — run `codex login`\n"
 
 
 @pytest.mark.concurrency
