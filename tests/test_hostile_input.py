@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import run_cli
+from harness import IssuerWrapper, run_cli
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from codexlogin import rfc3339
@@ -556,19 +556,11 @@ async def test_doctor_shows_hostile_server_and_date_headers_inert(home):
 # --- a device authorization reply with an absurd expires_in ------------------------------------
 
 
-class HugeDeviceLifetime:
+class HugeDeviceLifetime(IssuerWrapper):
     """The dev issuer, except that its device authorization reply says `expires_in: 10**400`."""
 
     def __init__(self, inner, expires_in_text: str):
         self.inner, self.expires_in_text = inner, expires_in_text
-
-    @property
-    def issuer_url(self):
-        return self.inner.issuer_url
-
-    @issuer_url.setter
-    def issuer_url(self, value):
-        self.inner.issuer_url = value
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] != "/oauth/device/code":

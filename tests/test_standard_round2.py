@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 
 import httpx
 import pytest
 import trio
 from harness import (
     DEFAULT_CLIENT_ID,
+    IssuerWrapper,
     issue_tokens,
     issue_tokens_async,
     issuer_in_thread,
@@ -679,19 +679,11 @@ def test_introspection_refusing_the_client_is_not_taken_for_a_refused_token(caps
     assert code == 0 and data["check"]["proof"] == "refresh" and data["check"]["reason"] == "forced"
 
 
-class _Moved:
+class _Moved(IssuerWrapper):
     """The dev issuer with some endpoints served under other paths (as discovery then says)."""
 
     def __init__(self, inner, moves: dict[str, str]):
         self.inner, self.moves = inner, moves
-
-    @property
-    def issuer_url(self):
-        return self.inner.issuer_url
-
-    @issuer_url.setter
-    def issuer_url(self, value):
-        self.inner.issuer_url = value
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["path"] in self.moves:
