@@ -27,7 +27,7 @@ from codexlogin.credentials.model import CHATGPT, AuthDotJson, TokenData, expiry
 from codexlogin.credentials.policy import enforce_workspace
 from codexlogin.credentials.store import load_credentials, save_credentials
 from codexlogin.errors import LoginFailure, NetworkError, StorageFailed, TimedOut, TokenExchangeFailed
-from codexlogin.flows.logout import REVOKE_TIMEOUT, revoke_tokens
+from codexlogin.flows.logout import REVOKE_TIMEOUT, revoke_bounded, revoke_tokens, token_to_revoke
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth import jwt
 from codexlogin.oauth.client import IssuerClient, TokenResponse
@@ -173,22 +173,10 @@ def save_wait(settings: Settings, deadline: float | None) -> float:
 async def revoke_unsaved(issuer: IssuerClient, token_response: TokenResponse) -> str:
     """Tokens were obtained but could not be stored: revoke them (best effort, within
     REVOKE_TIMEOUT) so no live grant exists that nobody holds. What happened, in words."""
-    if token_response.refresh_token:
-        token, hint = token_response.refresh_token, "refresh_token"
-    elif token_response.access_token:
-        token, hint = token_response.access_token, "access_token"
-    else:
+    chosen = token_to_revoke(token_response.refresh_token, token_response.access_token)
+    if chosen is None:
         return "no token to revoke"
-    reason = None
-    with trio.move_on_after(REVOKE_TIMEOUT) as bound:
-        try:
-            with diagnostics.revoke_action(issuer.settings.revoke_endpoint, hint) as action:
-                status = await issuer.revoke(token, hint)
-                action.add_success_fields(status=status)
-        except IssuerError as error:
-            reason = error.summary
-    if bound.cancelled_caught:
-        reason = f"no reply within {REVOKE_TIMEOUT:g}s"
+    reason = await revoke_bounded(issuer, *chosen)
     if reason is None:
         return "the new tokens were revoked at the issuer"
     return f"the new tokens could not be revoked at the issuer ({reason}); they expire on their own"

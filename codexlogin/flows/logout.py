@@ -22,7 +22,7 @@ from codexlogin.credentials.model import AuthDotJson
 from codexlogin.credentials.store import delete_credentials, load_credentials
 from codexlogin.errors import StorageFailed, TimedOut
 from codexlogin.flows.discover import discover
-from codexlogin.oauth.client import issuer_session
+from codexlogin.oauth.client import IssuerClient, issuer_session
 from codexlogin.oauth.errors import IssuerError
 
 if TYPE_CHECKING:
@@ -38,32 +38,47 @@ class LogoutResult:
     warning: str | None = None
 
 
+def token_to_revoke(refresh_token: str | None, access_token: str | None) -> tuple[str, str] | None:
+    """(token, token_type_hint): the refresh token when there is one (revoking it ends the whole
+    grant, RFC 7009 §2.1), else the access token; None when there is neither."""
+    if refresh_token:
+        return refresh_token, "refresh_token"
+    if access_token:
+        return access_token, "access_token"
+    return None
+
+
+async def revoke_bounded(issuer: IssuerClient, token: str, hint: str) -> str | None:
+    """Revoke one token within REVOKE_TIMEOUT, logged: None when the issuer took it, else why not
+    (the issuer's words, or the timeout). Never raises for the issuer: revocation is best effort."""
+    try:
+        with diagnostics.revoke_action(issuer.settings.revoke_endpoint, hint) as action, trio.fail_after(REVOKE_TIMEOUT):
+            status = await issuer.revoke(token, hint)
+            action.add_success_fields(status=status)
+    except IssuerError as error:
+        return error.summary
+    except trio.TooSlowError:
+        return f"timeout: no reply within {REVOKE_TIMEOUT:g}s"
+    return None
+
+
 async def revoke_tokens(
     settings: Settings, auth: AuthDotJson | None, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> tuple[bool | None, str | None]:
     """(revoked, warning), within REVOKE_TIMEOUT. Never raises for the issuer: revocation is best effort."""
     token_data = auth.tokens if auth is not None and auth.auth_mode == "chatgpt" else None
-    if token_data is None:
+    chosen = token_to_revoke(token_data.refresh_token, token_data.access_token) if token_data is not None else None
+    if chosen is None:
         return None, None
-    if token_data.refresh_token:
-        token, hint = token_data.refresh_token, "refresh_token"
-    elif token_data.access_token:
-        token, hint = token_data.access_token, "access_token"
-    else:
-        return None, None
-    what = hint.replace("_", " ")
+    token, hint = chosen
     try:
         async with issuer_session(settings, transport=transport) as issuer:
-            with diagnostics.revoke_action(settings.revoke_endpoint, hint) as action, trio.fail_after(REVOKE_TIMEOUT):
-                status = await issuer.revoke(token, hint)
-                action.add_success_fields(status=status)
-    except IssuerError as error:
+            reason = await revoke_bounded(issuer, token, hint)
+    except IssuerError as error:  # e.g. while the client is made: still best effort
         reason = error.summary
-    except trio.TooSlowError:
-        reason = f"timeout: no reply within {REVOKE_TIMEOUT:g}s"
-    else:
+    if reason is None:
         return True, None
-    return False, f"could not revoke the {what} at the issuer ({reason}); local credentials were removed anyway"
+    return False, f"could not revoke the {hint.replace('_', ' ')} at the issuer ({reason}); local credentials were removed anyway"
 
 
 async def logout_flow(
