@@ -193,6 +193,15 @@ async def test_follow_shows_a_real_login_live_and_stops_when_it_ends(tmp_path, d
     assert not stderr, stderr
 
 
+# `python -m codexlogin ARGS` as from a terminal: Ctrl-C raises KeyboardInterrupt even when this test
+# runs as a background job of a script (scripts/stress_concurrency.sh), which starts with SIGINT
+# ignored, and a child inherits that; Python then installs no KeyboardInterrupt handler at all.
+WITH_CTRL_C = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'codex'; runpy.run_module('codexlogin', run_name='__main__', alter_sys=True)"
+)
+
+
 @pytest.mark.concurrency
 async def test_ctrl_c_ends_a_follow_without_a_target_quietly(tmp_path):
     import signal
@@ -201,7 +210,7 @@ async def test_ctrl_c_ends_a_follow_without_a_target_quietly(tmp_path):
     path.write_text("".join(lines(run_success())))
     with trio.fail_after(30):
         process = await trio.lowlevel.open_process(
-            [sys.executable, "-m", "codexlogin", "login", "log", "--follow", str(path)],
+            [sys.executable, "-c", WITH_CTRL_C, "login", "log", "--follow", str(path)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         try:
