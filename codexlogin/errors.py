@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     NETWORK_ERROR = 10
     INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug of ours, reported as one line rather than a traceback
     CANCELLED = 130
+    OUTPUT_CLOSED = 141  # 128 + SIGPIPE: our reader went away; the command ends quietly
     TERMINATED = 143
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from harness import issue_tokens, issuer_in_thread, store_tokens
 
-from codexlogin.cli.streams import BROKEN_PIPE_EXIT
+from codexlogin.errors import ExitCode
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson
@@ -82,7 +82,7 @@ def _closed_reader(*args: str) -> tuple[int, str]:
 )
 def test_epipe_on_stdout_ends_quietly(args):
     code, err = _closed_reader(*args)
-    assert (code, err) == (BROKEN_PIPE_EXIT, "")
+    assert (code, err) == (ExitCode.OUTPUT_CLOSED, "")
 
 
 def test_epipe_on_stderr_ends_quietly():
@@ -95,7 +95,7 @@ def test_epipe_on_stderr_ends_quietly():
         )
     finally:
         os.close(write_end)
-    assert (proc.returncode, proc.stdout) == (BROKEN_PIPE_EXIT, b"")
+    assert (proc.returncode, proc.stdout) == (ExitCode.OUTPUT_CLOSED, b"")
 
 
 @pytest.mark.parametrize(("encoding", "shown"), [("ascii", "j\\xfcrgen\\u20ac@"), ("latin-1", "jürgen\\u20ac@")])

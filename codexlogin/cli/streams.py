@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import sys
 
-BROKEN_PIPE_EXIT = 141
 
 
 def prepare_streams() -> None:
@@ -72,4 +71,6 @@ def end_quietly() -> int:
         os.close(devnull)
     except OSError:
         pass
-    return BROKEN_PIPE_EXIT
+    from codexlogin.errors import ExitCode
+
+    return int(ExitCode.OUTPUT_CLOSED)
