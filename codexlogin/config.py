@@ -322,10 +322,11 @@ def validate(settings: Settings) -> None:
         parts.port  # noqa: B018 - raises ValueError for a port outside 0..65535 or not a number
     except ValueError:
         raise UsageError(f"issuer is not a valid URL: {settings.issuer!r}") from None
-    if parts.scheme not in ("http", "https") or not hostname or parts.query or parts.fragment:
-        raise UsageError(f"issuer must be an http(s) URL without query or fragment, got {settings.issuer!r}")
-    if parts.username or parts.password:
+    if parts.username or parts.password:  # said first, and the URL not shown: it holds a password
         raise UsageError("issuer URL must not contain a user name or password")
+    if parts.scheme not in ("http", "https") or not hostname or parts.query or parts.fragment:
+        shown = parts._replace(query="…" if parts.query else "", fragment="…" if parts.fragment else "").geturl()
+        raise UsageError(f"issuer must be an http(s) URL without query or fragment, got {shown!r}")
     if parts.scheme == "http" and hostname not in LOOPBACK_HOSTS:
         raise UsageError("issuer must use https (plain http is only allowed for a loopback issuer)")
     if not settings.client_id.strip():

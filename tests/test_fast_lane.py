@@ -231,6 +231,7 @@ def _first_phase(entry, args, env):
         proc.stderr.close()
     banner = "".join(lines)
     banner = re.sub(r"(localhost:|localhost%3A|127\.0\.0\.1%3A)\d+", r"\1PORT", banner)
+    banner = re.sub(r"(localhost:PORT/)[a-z2-7]+\b", r"\1START", banner)  # the short address: per sign-in
     banner = re.sub(r"\b(state|code_challenge|nonce)=[\w-]+", r"\1=…", banner)
     # A SIGTERM before or after trio started leaves a clean line or not: a race, not a path difference.
     rest_text = re.sub(r"(ref |--grep )[A-Z2-7]{8}\b", r"\1REF", rest.decode())  # each run has its own

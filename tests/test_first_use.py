@@ -187,16 +187,17 @@ def test_remote_session_from_the_ssh_variables():
 
 def test_banner_snapshots():
     url = "http://127.0.0.1:1455/oauth/authorize?state=s"
-    assert sign_in_banner(url, 1455, opening_browser=True) == (
+    short = "http://localhost:1455/abcdefghijkl"
+    assert sign_in_banner(url, 1455, opening_browser=True, short_url=short) == (
         "Starting local login server on http://localhost:1455.\n"
-        "If your browser did not open, navigate to http://localhost:1455 or to this URL to authenticate:\n"
+        "If your browser did not open, navigate to http://localhost:1455/abcdefghijkl or to this URL to authenticate:\n"
         "\n"
         f"{url}\n"
         "\n"
         "On a remote or headless machine, use `codex login --device-auth` instead."
     )
     remote = RemoteSession("alice", "203.0.113.7")
-    assert sign_in_banner(url, 1455, opening_browser=False, remote=remote) == (
+    assert sign_in_banner(url, 1455, opening_browser=False, remote=remote, short_url=short) == (
         "Starting local login server on http://localhost:1455.\n"
         "\n"
         "This is an SSH session: a browser on your own computer cannot reach this machine's localhost,\n"
@@ -208,7 +209,7 @@ def test_banner_snapshots():
         "\n"
         "    ssh -L 1455:127.0.0.1:1455 alice@203.0.113.7\n"
         "\n"
-        "then open http://localhost:1455 (or the URL below) in your computer's browser:\n"
+        "then open http://localhost:1455/abcdefghijkl (or the URL below) in your computer's browser:\n"
         "\n"
         f"{url}"
     )

@@ -28,6 +28,7 @@ REF = "K3XTQZ2A"
 STATE = "expected-state-value-0123456789abcdef"
 PORT = 1455
 SIGN_IN = "https://auth.example.com/oauth/authorize?client_id=app_x&state=" + STATE
+START = pages.start_path(STATE)  # the banner's short address: http://localhost:PORT/<this>
 
 
 def request(path="/auth/callback", params=None, *, host=f"localhost:{PORT}", fetch_site=None, method="GET"):
@@ -54,8 +55,8 @@ PAGES = {
         "Sign-in failed", "token endpoint returned HTTP 500: upstream broke", error_code="server_error", reference=REF),
     "not_found": lambda: decided(request("/favicon.ico")).page,
     "forbidden_host": lambda: decided(request(host="evil.example:1455")).page,
-    "redirecting": lambda: decided(request("/")).page,
-    "root_from_another_site": lambda: decided(request("/", fetch_site="cross-site")).page,
+    "redirecting": lambda: decided(request(START)).page,
+    "root_from_another_site": lambda: decided(request(START, fetch_site="cross-site")).page,
     "already_finished": lambda: decided(request(params={"code": "c", "state": STATE}), finished=True).page,
 }
 
@@ -96,18 +97,30 @@ def test_the_state_mismatch_page_says_the_tab_belongs_to_an_older_sign_in():
     assert "older sign-in" not in missing.page and "missing_state" in missing.page
 
 
-def test_root_redirects_to_the_sign_in_url_only_when_the_user_opened_it():
+def test_the_short_address_redirects_to_the_sign_in_url_only_when_the_user_opened_it():
     for site in (None, "none", "same-origin"):
-        decision = decided(request("/", fetch_site=site))
+        decision = decided(request(START, fetch_site=site))
         assert (decision.action, decision.status) == (Action.REDIRECT, 302)
         assert dict(decision.headers)[b"location"] == SIGN_IN.encode()
         assert STATE not in decision.page  # the body never carries the URL (the page is masked anyway)
     for site in ("cross-site", "same-site"):
-        assert decided(request("/", fetch_site=site)).status == 403
-    assert decided(request("/"), finished=True).action is Action.ALREADY_FINISHED
-    assert decided(request("/", method="POST")).status == 405
-    assert decided(request("/", host="evil.example:1455")).status == 403
-    assert decided(request("/"), sign_in_url=None).status == 404  # no sign-in known: as before
+        assert decided(request(START, fetch_site=site)).status == 403
+    assert decided(request(START), finished=True).action is Action.ALREADY_FINISHED
+    assert decided(request(START, method="POST")).status == 405
+    assert decided(request(START, host="evil.example:1455")).status == 403
+    assert decided(request(START), sign_in_url=None).status == 404  # no sign-in known: as before
+
+
+def test_only_who_saw_the_terminal_can_fetch_the_sign_in_url():
+    """The sign-in URL carries the state, PKCE challenge and nonce: a local program that could
+    fetch it could sign the user in to its own account. `GET /` and near misses are our 404."""
+    for path in ("/", "/index.html", START.upper(), START[:-1], START + "x", START + "/", "/" + "a" * (len(START) - 1), "/é"):
+        decision = decided(request(path))
+        assert (decision.action, decision.status) == (Action.IGNORE, 404), path
+        assert b"location" not in dict(decision.headers)
+    assert pages.start_path(STATE) == START and pages.start_path(STATE + "x") != START  # stable per sign-in
+    assert STATE not in START and len(START) == 1 + pages.START_PATH_CHARS
+    assert pages.start_url(PORT, STATE) == f"http://localhost:{PORT}{START}"
 
 
 def test_doctor_still_recognises_our_404_page_whatever_the_reference():
@@ -134,13 +147,16 @@ def root_of(run: Run) -> dict:
     return next(m for m in run.log_messages() if m.get("action_type") == "codex:command" and m.get("action_status") == "started")
 
 
-async def test_a_real_listener_redirects_root_and_names_the_account_with_the_runs_reference(tmp_path, dev_issuer):
+async def test_a_real_listener_redirects_the_short_address_and_names_the_account_with_the_runs_reference(tmp_path, dev_issuer):
     dev_issuer.email, dev_issuer.plan = "alice@example.com", "plus"
     run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
 
     async def browser(run, url):
         port = int(query_of(url)["redirect_uri"].rsplit(":", 1)[1].split("/")[0])
-        short = await get(f"http://localhost:{port}/", follow_redirects=False, headers={"Sec-Fetch-Site": "none"})
+        root = await get(f"http://localhost:{port}/", follow_redirects=False)
+        assert root.status_code == 404 and "location" not in root.headers  # the sign-in URL is not for anyone to fetch
+        short_url = re.search(r"(http://localhost:\d+/\w+) or this URL", run.stderr.getvalue()).group(1)
+        short = await get(short_url, follow_redirects=False, headers={"Sec-Fetch-Site": "none"})
         run.pages.append(short)
         assert short.status_code == 302 and short.headers["location"] == url
         run.pages.append(await get(callback_url(url, code="x", state="an-older-state")))
@@ -158,7 +174,9 @@ async def test_a_real_listener_redirects_root_and_names_the_account_with_the_run
         assert f"<code>{reference}</code>" in page.text
     assert "Starting local login server on http://localhost:" in run.stderr.getvalue()
     decisions = [m.get("decision") for m in run.log_messages() if m.get("action_type") == "codex:callback" and m.get("decision")]
-    assert decisions[0] == "redirect"
+    assert decisions[:2] == ["ignore", "redirect"]  # GET / is our 404; the short address redirects
+    start = pages.start_path(query_of(run.url)["state"]).lstrip("/")
+    assert start in run.stderr.getvalue() and start not in json.dumps(run.log_messages())  # a secret of the run
 
 
 async def test_an_exchange_failure_page_is_an_error_card_with_the_reference(tmp_path, dev_issuer):

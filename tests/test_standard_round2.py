@@ -727,7 +727,9 @@ def test_expired_credentials_exit_8_with_the_issuers_reason(capsys, dialect):
     assert "the stored refresh token has expired" in err
 
 
-async def test_a_huge_userinfo_reply_is_read_only_so_far(tmp_path, nursery):
+async def test_a_huge_userinfo_reply_keeps_only_the_bound_and_still_proves_the_token(tmp_path, nursery):
+    """A 200 from userinfo is the proof; of its 10 MiB body only MAX_USERINFO_BYTES are kept (the
+    rest is read and dropped within the request timeout: httpx leaks a half-read stream)."""
     from harness import IssuerWrapper
 
     from codexlogin.devissuer import serve_dev_issuer
@@ -755,6 +757,7 @@ async def test_a_huge_userinfo_reply_is_read_only_so_far(tmp_path, nursery):
     with trio.fail_after(20), diagnostics.open_log(run_settings.resolved_log_dir):
         result = await check_credentials(run_settings)
     assert result.proof == "userinfo" and result.online and None in issuer.request_log
+    assert wrapper.sent == 160  # the whole body went out and was drained, not kept
 
 
 async def test_an_oversized_discovery_document_is_not_read(tmp_path, dev_issuer):

@@ -25,9 +25,12 @@ DEVICE_AUTH_HINT = "On a remote or headless machine, use `codex login --device-a
 ERASE_LINE = "\r\x1b[2K"
 
 
-def sign_in_banner(url: str, port: int, *, opening_browser: bool, remote: RemoteSession | None = None) -> str:
-    short = f"http://localhost:{port}"
-    lines = [f"Starting local login server on {short}."]
+def sign_in_banner(
+    url: str, port: int, *, opening_browser: bool, remote: RemoteSession | None = None, short_url: str | None = None
+) -> str:
+    """`short_url`: the listener's short address that redirects to `url` (listener.decide.start_url)."""
+    lines = [f"Starting local login server on http://localhost:{port}."]
+    short = one_line(short_url) if short_url else None
     if remote is not None:
         lines += [
             "",
@@ -40,15 +43,16 @@ def sign_in_banner(url: str, port: int, *, opening_browser: bool, remote: Remote
             "",
             f"    {one_line(remote.forward_command(port))}",
             "",
-            f"then open {short} (or the URL below) in your computer's browser:",
+            f"then open {short} (or the URL below) in your computer's browser:" if short else "then open the URL below in your computer's browser:",
             "",
             one_line(url),
         ]
         return "\n".join(lines)
     if opening_browser:
-        lines.append(f"If your browser did not open, navigate to {short} or to this URL to authenticate:")
+        lines.append(f"If your browser did not open, navigate to {short} or to this URL to authenticate:" if short
+                     else "If your browser did not open, navigate to this URL to authenticate:")
     else:
-        lines.append(f"Open {short} or this URL in a browser to authenticate:")
+        lines.append(f"Open {short} or this URL in a browser to authenticate:" if short else "Open this URL in a browser to authenticate:")
     lines += ["", one_line(url), "", DEVICE_AUTH_HINT]
     return "\n".join(lines)
 
@@ -179,8 +183,8 @@ class ConsoleUI:
             print(text, file=self.stderr, flush=True)
         spinner.draw()
 
-    def sign_in_url(self, url: str, port: int, *, opening_browser: bool) -> None:
-        self._say(sign_in_banner(url, port, opening_browser=opening_browser, remote=remote_session()))
+    def sign_in_url(self, url: str, port: int, *, opening_browser: bool, short_url: str | None = None) -> None:
+        self._say(sign_in_banner(url, port, opening_browser=opening_browser, remote=remote_session(), short_url=short_url))
 
     def browser_not_opened(self, reason: str | None = None) -> None:
         if reason:

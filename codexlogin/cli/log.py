@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Literal
+from typing import IO, TYPE_CHECKING, Annotated, Any, Literal
 
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command
-from codexlogin.errors import ExitCode, NotLoggedIn, UsageError
+from codexlogin.errors import ExitCode, LoginFailure, NotLoggedIn, UsageError
 
 if TYPE_CHECKING:
     from codexlogin.support.render import Options
@@ -186,20 +187,39 @@ def _width(stream: IO[str]) -> int | None:
     return shutil.get_terminal_size().columns
 
 
+#: A browser's HAR of one sign-in is a few MB; DevTools exports of a long session can be larger.
+MAX_HAR_BYTES = 256 << 20
+
+
+def _read_har(har_path: Path) -> Any:
+    """The parsed HAR (support.har.Har); a missing or unreadable file, a FIFO or device, one over
+    MAX_HAR_BYTES, or one that is not a HAR: a one-line failure."""
+    from codexlogin.config import read_regular_bytes
+    from codexlogin.support import har as harmod
+
+    try:  # a regular file only (a FIFO would wait forever), and bounded
+        raw = read_regular_bytes(har_path, limit=MAX_HAR_BYTES)
+    except FileNotFoundError:
+        raise NotLoggedIn(f"no HAR file at {har_path}") from None
+    except OSError as error:
+        raise NotLoggedIn(f"cannot read {har_path}: {error.strerror or error}") from None
+    if len(raw) > MAX_HAR_BYTES:
+        raise UsageError(f"{har_path} is larger than {MAX_HAR_BYTES >> 20} MiB; export the HAR of the sign-in only")
+    try:
+        return harmod.load_har(raw.decode("utf-8", errors="replace"))
+    except harmod.HarError as error:
+        raise UsageError(f"{har_path}: {error}") from None
+
+
 def _har(har_path: Path, streams: list[IO[str]], paths: list[str], options: Options) -> int:
     from codexlogin.support import har as harmod
     from codexlogin.support import render
 
     try:
-        text = har_path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        raise NotLoggedIn(f"no HAR file at {har_path}") from None
-    except OSError as error:
-        raise NotLoggedIn(f"cannot read {har_path}: {error.strerror or error}") from None
-    try:
-        document = harmod.load_har(text)
-    except harmod.HarError as error:
-        raise UsageError(f"{har_path}: {error}") from None
+        document = _read_har(har_path)
+    except LoginFailure:
+        _close(paths, streams)  # the logs were opened first
+        raise
     stats = render.Stats()
     try:
         runs = (run for run, _ in render.iter_runs(streams, options, stats))
@@ -238,6 +258,17 @@ def _follow(paths: list[str] | None, options: Options, log_dir: Path | None) -> 
         from codexlogin.config import load_settings
 
         path = load_settings({"log_dir": log_dir}).log_file
+    try:
+        mode: int | None = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+        print(f"waiting for {path} to be written (Ctrl-C to stop)…", file=sys.stderr, flush=True)
+    except OSError as error:
+        raise NotLoggedIn(f"cannot read {path}: {error.strerror or error}") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        from codexlogin.config import special_file_kind
+
+        raise UsageError(f"--follow reads a regular file; {path} is {special_file_kind(mode)}")
     text_lines = None
     if options.mode == "text":
         from codexlogin.support.textformat import format_line, live_lines

@@ -57,6 +57,7 @@ def say_who(settings: Settings, before: Any, auth: Any, backend: str, *, chatgpt
 def browser_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.credentials.policy import check_login_method
+    from codexlogin.listener.decide import start_url
     from codexlogin.listener.prepare import hold_early_signals, prepare_browser_login, release_early_signals, sign_in_url
     from codexlogin.oauth.discovery import fetch_discovery_blocking, wants_discovery
     from codexlogin.oauth.proxy import proxy_variable_names
@@ -80,7 +81,8 @@ def browser_login(settings: Settings) -> int:
             settings = replace(settings, discovered=found[0].metadata or (("discovery", "none"),))
         # Otherwise (a proxy set, or the port busy) the flow reads discovery and prints the URL.
         if prepared.sock is not None and not wants_discovery(settings):
-            ui.sign_in_url(sign_in_url(settings, prepared), prepared.port, opening_browser=not settings.no_browser)
+            short_url = start_url(prepared.port, prepared.state)
+            ui.sign_in_url(sign_in_url(settings, prepared), prepared.port, opening_browser=not settings.no_browser, short_url=short_url)
             prepared.announced = True
     except LoginFailure as failure:
         early_failure = failure  # raised inside the run, so it is logged

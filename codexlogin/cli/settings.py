@@ -18,6 +18,7 @@ from cyclopts import Parameter
 from codexlogin.cli.boundary import command
 from codexlogin.cli.options import IssuerOptions
 from codexlogin.config import Settings, load_settings
+from codexlogin.terminal import escape_controls
 
 DEFAULT = "default"
 
@@ -65,6 +66,8 @@ def setting_rows(settings: Settings, sources: dict[str, str], environ: dict[str,
 
 
 def format_rows(rows: list[dict[str, str]]) -> str:
+    """The table for a terminal: what came from outside (config.toml, env) cannot drive it."""
+    rows = [{key: escape_controls(value) for key, value in row.items()} for row in rows]
     name_width = max(len(row["name"]) for row in rows)
     value_width = min(max(len(row["value"]) for row in rows), 48)
     lines = [f"{'setting':<{name_width}}  {'value':<{value_width}}  source"]

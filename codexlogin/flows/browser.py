@@ -33,6 +33,7 @@ from codexlogin.listener.app import (
     bind_callback_socket,
     serve_callback_app,
 )
+from codexlogin.listener.decide import start_path, start_url
 from codexlogin.listener.prepare import (
     LISTEN_BACKLOG,
     LOOPBACK_HOST,
@@ -176,11 +177,11 @@ async def _probe_when_no_callback(
         return
     try:
         with trio.fail_after(min(issuer.settings.exchange_timeout, 10.0)):
-            response = await issuer.http.get(url)
+            async with issuer.http.stream("GET", url) as response:  # the status is enough: no body read
+                status = response.status_code
     except (httpx.HTTPError, trio.TooSlowError) as exc:
         probe.verdict, probe.fact = "unreachable", type(exc).__name__
     else:
-        status = response.status_code
         probe.verdict, probe.fact = ("error_page" if status >= 400 else "ok"), f"HTTP {status}"
     diagnostics.log_authorize_probe(probe.verdict, probe.fact)
     if not _no_callback_yet(session):
@@ -240,7 +241,8 @@ async def browser_login(
         check_writable(settings)  # the keyring store too (prepare checks the file store only)
         prepared = prepare_browser_login(settings)
     pkce, state, cancel_key = prepared.pkce, prepared.state, prepared.cancel_key
-    register_secrets(state, pkce.verifier, cancel_key)  # redacted by value wherever they appear
+    # redacted by value wherever they appear (the short address's path leads to the sign-in URL)
+    register_secrets(state, pkce.verifier, cancel_key, start_path(state).lstrip("/"))
     login_nonce(settings, pkce)  # registers the nonce too (standard dialect)
     socks = prepared.socks
     if not socks:  # the port was busy: take it over from an older login of ours, or fall back
@@ -280,7 +282,7 @@ async def browser_login(
                 # start waits in the backlog and is answered as soon as the server runs.
                 url = session.sign_in_url = sign_in_url(settings, prepared)  # GET / redirects there
                 if not prepared.announced:
-                    ui.sign_in_url(url, port, opening_browser=not settings.no_browser)
+                    ui.sign_in_url(url, port, opening_browser=not settings.no_browser, short_url=start_url(port, state))
                     prepared.announced = True
                 async with trio.open_nursery() as nursery:
                     await nursery.start(serve_callback_app, CallbackApp(session), socks, stop_listener)

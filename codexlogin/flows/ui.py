@@ -49,8 +49,9 @@ def remote_session(environ: Mapping[str, str] | None = None) -> RemoteSession | 
 
 
 class LoginUI(Protocol):
-    def sign_in_url(self, url: str, port: int, *, opening_browser: bool) -> None:
-        """The browser login listens on `port`; the user signs in at `url`."""
+    def sign_in_url(self, url: str, port: int, *, opening_browser: bool, short_url: str | None = None) -> None:
+        """The browser login listens on `port`; the user signs in at `url`, or at `short_url`,
+        the listener's short address that redirects there."""
 
     def browser_not_opened(self, reason: str | None = None) -> None:
         """The browser was not started (`reason`, e.g. only a text-mode browser was found, or it
@@ -74,7 +75,7 @@ class LoginUI(Protocol):
 class SilentUI:
     """A LoginUI that shows nothing."""
 
-    def sign_in_url(self, url: str, port: int, *, opening_browser: bool) -> None:
+    def sign_in_url(self, url: str, port: int, *, opening_browser: bool, short_url: str | None = None) -> None:
         pass
 
     def browser_not_opened(self, reason: str | None = None) -> None:

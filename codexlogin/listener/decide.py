@@ -7,6 +7,7 @@ being cached, framed, or leaking the callback URL (with its code) through a Refe
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import html
@@ -24,7 +25,7 @@ from codexlogin.oauth.pkce import states_match
 from codexlogin.redact import scrub_clip
 
 CALLBACK_PATH = "/auth/callback"
-ROOT_PATH = "/"  # redirects to the sign-in URL, so the banner's short http://localhost:PORT works
+START_PATH_CHARS = 12  # the short sign-in address's path: http://localhost:PORT/<these>
 CANCEL_PATH = "/cancel"
 CANCEL_HEADER = "x-codex-login-cancel"
 CHALLENGE_HEADER = "x-codex-login-challenge"
@@ -211,6 +212,22 @@ def issuer_matches(expected_issuer: str | None, received: str | None) -> bool:
     return received.rstrip("/") == expected_issuer.rstrip("/")
 
 
+def start_path(state: str) -> str:
+    """The path of the banner's short address, which redirects to the sign-in URL.
+
+    Derived from the state (HMAC), so only who saw the terminal knows it: the sign-in URL carries
+    the state, the PKCE challenge and the nonce, and a local program that could fetch it from a
+    guessable `GET /` could sign the user in to its own account (login CSRF). The path reveals
+    nothing of the state."""
+    digest = hmac.new(state.encode(), b"codex-login short sign-in address", hashlib.sha256).digest()
+    return "/" + base64.b32encode(digest).decode()[:START_PATH_CHARS].lower()
+
+
+def start_url(port: int, state: str) -> str:
+    """The banner's short address: `http://localhost:PORT/<start_path>`."""
+    return f"http://localhost:{port}{start_path(state)}"
+
+
 def decide(
     request: CallbackRequest,
     *,
@@ -226,7 +243,7 @@ def decide(
 ) -> Decision:
     """What to do with one request to the listener (pure). `state_suffix`: the issuer may append
     `.onboarding_entrypoint=<value>` to the state (the openai dialect); it is stripped and recorded.
-    `reference` (the run's) is shown on every page; `sign_in_url` is where `GET /` redirects."""
+    `reference` (the run's) is shown on every page; `sign_in_url` is where `start_path(state)` redirects."""
     ref = reference
     if not host_allowed(request.host, port):
         return Decision(Action.IGNORE, 403, render_page("Forbidden", "This address only answers the Codex sign-in.", ok=False, reference=ref))
@@ -243,7 +260,7 @@ def decide(
             return Decision(Action.CANCEL, 200, render_page("Login cancelled", "A newer sign-in took over.", ok=False, reference=ref))
         return Decision(Action.IGNORE, 403, forbidden)
 
-    if request.path == ROOT_PATH and sign_in_url:
+    if sign_in_url and hmac.compare_digest(request.path.encode(), start_path(expected_state).encode()):
         if finished:
             page = render_page("Sign-in already finished", "This sign-in has already finished; you can close this tab.", ok=True, reference=ref)
             return Decision(Action.ALREADY_FINISHED, 200, page)

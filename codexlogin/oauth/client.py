@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from codexlogin.config import Settings
 from codexlogin.oauth.dialects import dialect_for
@@ -138,7 +138,16 @@ def authorize_url(settings: Settings, redirect_uri: str, pkce: PkceCodes, state:
         params["nonce"] = nonce
     if settings.forced_chatgpt_workspace_id:
         params["allowed_workspace_id"] = ",".join(settings.forced_chatgpt_workspace_id)
-    return f"{settings.authorize_endpoint}?{urlencode(params)}"
+    return with_query(settings.authorize_endpoint, params)
+
+
+def with_query(endpoint: str, params: dict[str, str]) -> str:
+    """`endpoint` with `params` in its query. A query the endpoint already has is kept (RFC 6749
+    §3.1: e.g. a provider's `?p=policy`), minus any parameter set here (each is sent once)."""
+    base, _, query = endpoint.partition("?")
+    base, _, _fragment = base.partition("#")  # an endpoint has no fragment (RFC 6749 §3.1)
+    kept = [(key, value) for key, value in parse_qsl(query, keep_blank_values=True) if key not in params]
+    return f"{base}?{urlencode([*kept, *params.items()])}"
 
 
 REQUEST_ID_HEADERS = ("x-request-id", "x-openai-request-id", "cf-ray")

@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from stat import S_ISREG
+from typing import IO, BinaryIO
 
 from codexlogin.redact import scrub_message
 from codexlogin.support.render import ROOT_TYPE, Node, Style, _Clock, _duration, _text, scrubbed_fields
@@ -184,6 +185,20 @@ def _read_lines(current: _File) -> list[str]:
     return [line.decode("utf-8", "replace") for line in complete]
 
 
+def _open_regular(path: Path) -> BinaryIO | None:
+    """`path` opened for reading when it is a regular file; None otherwise (missing, or a FIFO or
+    device put in its place: opened without blocking, never read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    if not S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 def follow(
     path: Path,
     follower: Follower,
@@ -203,7 +218,7 @@ def follow(
     while not follower.done and not should_stop():
         try:
             stat = path.stat()
-        except FileNotFoundError:
+        except OSError:  # missing (not written yet, or between rotation's rename and create)
             stat = None
         got = False
         if current is not None:
@@ -215,10 +230,7 @@ def follow(
                 current.handle.close()
                 current = None
         if current is None and stat is not None:
-            try:
-                handle = open(path, "rb")  # noqa: SIM115 - kept open across polls
-            except OSError:
-                handle = None
+            handle = _open_regular(path)  # kept open across polls
             if handle is not None:
                 current = _File(handle, _ident(os.fstat(handle.fileno())))
                 if first and not follower.last_run and follower.task is None:

@@ -248,6 +248,8 @@ def load_har(text: str) -> Har:
         data = json.loads(text)
     except ValueError as error:
         raise HarError(f"not JSON (line {getattr(error, 'lineno', '?')})") from None
+    except RecursionError:  # json recurses per nesting level: a hostile '[[[[…'
+        raise HarError("not a HAR file: nested too deeply") from None
     log = data.get("log") if isinstance(data, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
