@@ -214,6 +214,16 @@ def introspection_allows_public_client(settings: Settings) -> bool:
 # --- before the event loop: the browser login's look-up, so the URL is out before trio and httpx load
 
 
+def _default_context() -> ssl.SSLContext:
+    """The trust httpx uses when no CA bundle is set (certifi's roots), so this look-up before
+    the URL and the login's own requests accept the same certificates."""
+    import ssl as ssl_module
+
+    import certifi
+
+    return ssl_module.create_default_context(cafile=certifi.where())
+
+
 def _fetch_blocking(url: str, verify: ssl.SSLContext | bool, deadline: float) -> bytes:
     """GET `url` with http.client, every socket operation bounded by the time left."""
     import http.client
@@ -228,7 +238,7 @@ def _fetch_blocking(url: str, verify: ssl.SSLContext | bool, deadline: float) ->
     try:
         connection: http.client.HTTPConnection
         if parts.scheme == "https":
-            context = verify if isinstance(verify, ssl_module.SSLContext) else ssl_module.create_default_context()
+            context = verify if isinstance(verify, ssl_module.SSLContext) else _default_context()
             connection = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=left, context=context)
         else:
             connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=left)
