@@ -9,7 +9,7 @@ from typing import Annotated
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command, logged_run
-from codexlogin.cli.options import Flag, IssuerOptions
+from codexlogin.cli.options import IssuerOptions
 from codexlogin.errors import UsageError
 from codexlogin.support.bundle import DEFAULT_LAST, WHAT_TO_DO, resolve_output, snapshot_log, write_bundle
 

@@ -12,7 +12,7 @@ from typing import IO, Annotated, Any
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command, logged_run
-from codexlogin.cli.options import Flag, IssuerOptions
+from codexlogin.cli.options import IssuerOptions
 from codexlogin.support.doctor import ChecksFailed, format_text, run_checks
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from codexlogin.cli.boundary import command, logged_run
-from codexlogin.cli.options import Flag, IssuerOptions
+from codexlogin.cli.options import IssuerOptions
 
 
 @command

@@ -38,7 +38,6 @@ unreachable or unavailable: retry later) and 4 (the issuer's reply was not usabl
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 from cyclopts import Parameter

@@ -12,8 +12,8 @@ import hashlib
 import json
 import math
 import ssl
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
@@ -196,23 +196,31 @@ class IssuerClient:
         self.http = http
         self.dialect = dialect_for(settings)
 
-    async def _post(
-        self, url: str, *, what: str, form: dict[str, str] | None = None, body: dict[str, str] | None = None
-    ) -> httpx.Response:
-        """POST a form (or, with `body`, JSON), bounded by exchange_timeout; raise an IssuerError
-        unless the reply is 2xx."""
+
+    @contextmanager
+    def _bounded(self, what: str, url: str) -> Iterator[None]:
+        """One request to the issuer, bounded by exchange_timeout; a timeout or a transport failure
+        becomes IssuerUnreachable, in words (the host, the proxy variable)."""
         import httpx
         import trio
 
         try:
             with trio.fail_after(self.settings.exchange_timeout):
-                response = await self.http.post(url, data=form, json=body)
+                yield
         except trio.TooSlowError:
             raise IssuerUnreachable(
                 what, "timeout", f"no reply from {sanitize_url(url)} within {self.settings.exchange_timeout:g}s"
             ) from None
         except httpx.HTTPError as exc:
-            raise transport_failure(what, url, exc) from None  # in words: the host, the proxy variable
+            raise transport_failure(what, url, exc) from None
+
+    async def _post(
+        self, url: str, *, what: str, form: dict[str, str] | None = None, body: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """POST a form (or, with `body`, JSON), bounded by exchange_timeout; raise an IssuerError
+        unless the reply is 2xx."""
+        with self._bounded(what, url):
+            response = await self.http.post(url, data=form, json=body)
         if not response.is_success:
             code, message = parse_oauth_error(response.content)
             request_id = next((response.headers[h] for h in REQUEST_ID_HEADERS if response.headers.get(h)), None)
@@ -304,23 +312,13 @@ class IssuerClient:
     async def userinfo(self, access_token: str, endpoint: str) -> dict[str, Any]:
         """OIDC Core §5.3 UserInfo: GET with the access token as a Bearer token; its claims.
         A refusal is IssuerRejected with the WWW-Authenticate error (RFC 6750 §3) when the body has none."""
-        import httpx
-        import trio
-
         register_secrets(access_token)
         what = "userinfo endpoint"
         body = b""
-        try:
-            with trio.fail_after(self.settings.exchange_timeout):
-                headers = {"Authorization": f"Bearer {access_token}"}
-                async with self.http.stream("GET", endpoint, headers=headers) as response:
-                    body = await read_bounded(response, MAX_USERINFO_BYTES)  # the claims are small
-        except trio.TooSlowError:
-            raise IssuerUnreachable(
-                what, "timeout", f"no reply from {sanitize_url(endpoint)} within {self.settings.exchange_timeout:g}s"
-            ) from None
-        except httpx.HTTPError as exc:
-            raise transport_failure(what, endpoint, exc) from None  # in words: the host, the proxy variable
+        with self._bounded(what, endpoint):
+            headers = {"Authorization": f"Bearer {access_token}"}
+            async with self.http.stream("GET", endpoint, headers=headers) as response:
+                body = await read_bounded(response, MAX_USERINFO_BYTES)  # the claims are small
         if not response.is_success:
             code, message = parse_oauth_error(body)
             if code is None:
