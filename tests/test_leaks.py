@@ -383,13 +383,16 @@ def _echo(secret: str, how: str, draw) -> tuple[str, list[str]]:
         start = draw(st.integers(min_value=0, max_value=n - redact.MIN_PARTIAL_RUN))
         end = draw(st.integers(min_value=start + redact.MIN_PARTIAL_RUN, max_value=n))
         return f"fragment {secret[start:end]} here", [secret[start:end]]
+    if how == "altered":  # one character changed: two runs of the secret at the same alignment
+        cut = draw(st.integers(min_value=redact.MIN_PARTIAL_RUN, max_value=n - redact.MIN_PARTIAL_RUN - 1))
+        return f"echo {secret[:cut]}§{secret[cut + 1:]} end", [secret[:cut], secret[cut + 1:]]
     assert how == "split"
     cut = draw(st.integers(min_value=redact.MIN_PARTIAL_RUN, max_value=n - redact.MIN_PARTIAL_RUN))
     return f"part one {secret[:cut]}\npart two {secret[cut:]}", [secret[:cut], secret[cut:]]
 
 
 ENCODINGS = ["percent", "percent_lower", "percent_plus", "percent_path", "percent_twice", "json", "json_slash",
-             "json_in_json", "html", "repr", "b64", "b64url", "prefix", "suffix", "middle", "split"]
+             "json_in_json", "html", "repr", "b64", "b64url", "prefix", "suffix", "middle", "split", "altered"]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=FUNCTION_SCOPED)
