@@ -96,6 +96,29 @@ async def test_a_hanging_revocation_is_given_up_after_the_revoke_timeout(tmp_pat
     assert REVOKE_TIMEOUT <= waited < REVOKE_TIMEOUT + 2
 
 
+async def test_the_success_page_does_not_wait_for_the_revocation(tmp_path, mock_clock, dev_issuer, nursery):
+    """The browser gets its page once the new tokens are saved; the superseded token's revocation
+    (here never answered) runs after it, still inside the login, still logged."""
+    url = await nursery.start(serve_dev_issuer, HangingPath(dev_issuer, "/oauth/revoke"))
+    settings = make_settings(tmp_path, url)
+    page_times = []
+
+    async def timing_browser(run, url):
+        await approving_browser(run, url)
+        page_times.append(trio.current_time())
+
+    with trio.fail_after(100):
+        await browser_login(settings)
+        started = trio.current_time()
+        run = Run(settings)
+        auth = await run(timing_browser)
+        ended = trio.current_time()
+    assert not isinstance(auth, LoginFailure) and run.pages[-1].status_code == 200
+    assert page_times[-1] - started < 1 and ended - started >= REVOKE_TIMEOUT
+    revoke = [m for m in run.log_messages() if m.get("action_type") == "codex:revoke"]
+    assert [m["action_status"] for m in revoke] == ["started", "failed"]
+
+
 async def test_an_api_key_login_revokes_nothing(tmp_path, dev_issuer):
     settings = make_settings(tmp_path, dev_issuer.issuer_url)
     with trio.fail_after(20):

@@ -58,7 +58,14 @@ ISSUER_CLIENT_DELAY = 0.02
 
 
 def make_completer(
-    settings: Settings, issuer: IssuerClient, redirect_uri: str, pkce: PkceCodes, ui: LoginUI, *, deadline: float | None = None
+    settings: Settings,
+    issuer: IssuerClient,
+    redirect_uri: str,
+    pkce: PkceCodes,
+    ui: LoginUI,
+    *,
+    deadline: float | None = None,
+    deferred: list[Callable[[], Awaitable[None]]] | None = None,
 ) -> Callable[[str], Awaitable[AuthDotJson]]:
     async def complete(code: str) -> AuthDotJson:
         ui.status("Signed in at the issuer; exchanging the code for tokens…")
@@ -70,7 +77,7 @@ def make_completer(
             action.add_success_fields(status=token_response.status)
         ui.status("Saving the credentials…")
         auth, _backend = await complete_chatgpt_login(
-            settings, issuer, token_response, ui, deadline=deadline, expected_nonce=login_nonce(settings, pkce)
+            settings, issuer, token_response, ui, deadline=deadline, expected_nonce=login_nonce(settings, pkce), deferred=deferred
         )
         return auth
 
@@ -262,10 +269,13 @@ async def browser_login(
         # that arrives before it is ready waits for it.
         issuer_box: list[IssuerClient] = []
         issuer_ready = trio.Event()
+        # What may wait until the browser has its page (the superseded tokens' revocation).
+        after_page: list[Callable[[], Awaitable[None]]] = []
 
         async def complete(code: str) -> AuthDotJson:
             await issuer_ready.wait()
-            return await make_completer(settings, issuer_box[0], redirect_uri, pkce, ui, deadline=deadline)(code)
+            completer = make_completer(settings, issuer_box[0], redirect_uri, pkce, ui, deadline=deadline, deferred=after_page)
+            return await completer(code)
 
         session = LoginSession(
             state,
@@ -306,6 +316,8 @@ async def browser_login(
                                     lambda: _timeout_cause(session, probe, redirect_uri, settings.client_id),
                                 )
                                 helpers.cancel()
+                        for job in after_page:  # the page is on its way meanwhile
+                            await job()
                     stop_listener.set()
                 if session.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
                     diagnostics.log_unlogged_requests(session.ignored_requests - MAX_LOGGED_IGNORED_REQUESTS)

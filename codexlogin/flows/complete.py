@@ -13,9 +13,11 @@ the superseded grant should not stay alive on the issuer.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import trio
@@ -27,7 +29,7 @@ from codexlogin.credentials.model import CHATGPT, AuthDotJson, TokenData, expiry
 from codexlogin.credentials.policy import enforce_workspace
 from codexlogin.credentials.store import load_credentials, save_credentials
 from codexlogin.errors import LoginFailure, NetworkError, StorageFailed, TimedOut, TokenExchangeFailed
-from codexlogin.flows.logout import REVOKE_TIMEOUT, revoke_bounded, revoke_tokens, token_to_revoke
+from codexlogin.flows.logout import revoke_bounded, token_to_revoke
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth import jwt
 from codexlogin.oauth.client import IssuerClient, TokenResponse
@@ -147,17 +149,14 @@ def superseded_login(settings: Settings, replaced: AuthDotJson | None, new: Auth
     return AuthDotJson(CHATGPT, tokens=TokenData(id_token=None, access_token="", refresh_token=old))
 
 
-async def revoke_superseded(settings: Settings, replaced: AuthDotJson | None, new: AuthDotJson) -> None:
-    """Best effort, bounded by REVOKE_TIMEOUT: the outcome is in the log (codex:revoke), never in
-    the login's exit code."""
-    superseded = superseded_login(settings, replaced, new)
-    if superseded is None:
-        return
-    with trio.move_on_after(REVOKE_TIMEOUT):
-        try:
-            await revoke_tokens(settings, superseded)
-        except LoginFailure:
-            pass  # e.g. a CA bundle that broke since the login: the login itself succeeded
+async def revoke_superseded(issuer: IssuerClient, replaced: AuthDotJson | None, new: AuthDotJson) -> None:
+    """Best effort, bounded by REVOKE_TIMEOUT, over the login's own issuer client (the superseded
+    tokens came from the same issuer and client): the outcome is in the log (codex:revoke), never
+    in the login's exit code."""
+    superseded = superseded_login(issuer.settings, replaced, new)
+    tokens = superseded.tokens if superseded is not None else None
+    if tokens is not None:
+        await revoke_bounded(issuer, tokens.refresh_token, "refresh_token")
 
 
 def save_wait(settings: Settings, deadline: float | None) -> float:
@@ -208,12 +207,14 @@ async def complete_chatgpt_login(
     api_key_exchange: bool = True,
     deadline: float | None = None,
     expected_nonce: str | None = None,
+    deferred: list[Callable[[], Awaitable[None]]] | None = None,
 ) -> tuple[AuthDotJson, str]:
     """The id_token's nonce (when this sign-in sent one), the workspace policy, then the optional
     API key (openai dialect only: no key is minted for a workspace the policy refuses), then the
     locked save, then the superseded refresh token's revocation: (credentials, backend). A save
     that fails revokes the tokens it could not keep. `deadline` (trio time): the login's
-    --timeout, which bounds the wait for auth.lock."""
+    --timeout, which bounds the wait for auth.lock. `deferred`: the revocation is appended there
+    instead of awaited, for a caller that answers the user first (the browser's success page)."""
     check_id_token_nonce(expected_nonce, token_response.id_token)
     enforce_workspace(settings, chatgpt_auth(settings, token_response, None))
     wanted = api_key_exchange and issuer.dialect.api_key_exchange
@@ -228,5 +229,9 @@ async def complete_chatgpt_login(
             error_code=failure.error_code,
             fields={**failure.fields, "unsaved_tokens_revoked": revoked.startswith("the new tokens were revoked")},
         ) from None
-    await revoke_superseded(settings, saved.replaced, saved.auth)
+    revoke = functools.partial(revoke_superseded, issuer, saved.replaced, saved.auth)
+    if deferred is None:
+        await revoke()
+    else:
+        deferred.append(revoke)
     return saved.auth, saved.backend
