@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO, TypeVar
@@ -89,6 +88,8 @@ def within_boundary(fn: Callable[..., int], *args: Any, verbose_shown: bool | No
 
 def command(fn: F) -> F:
     """A command's failure boundary (within_boundary), with the --verbose of its IssuerOptions."""
+
+    import inspect  # only when a command is declared (the cyclopts path), not in the fast lane
 
     parameter = inspect.signature(fn).parameters.get("options")  # IssuerOptions: has --verbose
     default_options = parameter.default if parameter is not None else None

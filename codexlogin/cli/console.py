@@ -9,7 +9,6 @@ the start of an empty line, so the next line (`error: …`) is never glued to ha
 from __future__ import annotations
 
 import contextlib
-import shutil
 import sys
 import threading
 import time
@@ -122,7 +121,11 @@ class Spinner:
             parts.append(time_left(self.deadline - now))
         parts.append(self.HINT)
         text = " ".join(parts)
-        width = self.width or shutil.get_terminal_size((80, 24)).columns
+        width = self.width
+        if not width:
+            import shutil  # here, not at start-up: it imports bz2, lzma and fnmatch
+
+            width = shutil.get_terminal_size((80, 24)).columns
         return text if len(text) < width else text[: max(width - 2, 1)] + "…"  # never wraps: one row to erase
 
     def update(self, message: str) -> None:

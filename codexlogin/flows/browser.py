@@ -9,7 +9,6 @@ Whatever the outcome, the listener is shut down before this returns, so the port
 from __future__ import annotations
 
 import math
-import webbrowser
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -106,6 +105,8 @@ def _command_name(name: str, controller: object) -> str:
 def open_browser_skipping_text_mode(url: str) -> tuple[bool, str | None]:
     """What `webbrowser.open` does (try each choice in order, BROWSER first), without the text-mode
     ones: (opened, the text-mode browser passed over, if any)."""
+    import webbrowser  # here, not at start-up: only a login that opens a browser needs it
+
     try:
         webbrowser.get()  # registers the platform's choices and BROWSER's on first use
     except webbrowser.Error:

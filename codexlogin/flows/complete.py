@@ -154,9 +154,9 @@ async def revoke_superseded(issuer: IssuerClient, replaced: AuthDotJson | None, 
     tokens came from the same issuer and client): the outcome is in the log (codex:revoke), never
     in the login's exit code."""
     superseded = superseded_login(issuer.settings, replaced, new)
-    tokens = superseded.tokens if superseded is not None else None
-    if tokens is not None:
-        await revoke_bounded(issuer, tokens.refresh_token, "refresh_token")
+    old = superseded.tokens.refresh_token if superseded is not None and superseded.tokens is not None else None
+    if old:
+        await revoke_bounded(issuer, old, "refresh_token")
 
 
 def save_wait(settings: Settings, deadline: float | None) -> float:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from string import Template
 from urllib.parse import parse_qsl
 
@@ -86,7 +86,8 @@ class Decision:
 
 @cache
 def _template() -> Template:
-    return Template(resources.files("codexlogin.listener").joinpath("pages/page.html").read_text("utf-8"))
+    # A file beside this module (importlib.resources would import zipfile and tempfile at start-up).
+    return Template((Path(__file__).parent / "pages" / "page.html").read_text("utf-8"))
 
 
 KEEPS_WAITING = "This request cannot finish the sign-in; the login in your terminal keeps waiting."
