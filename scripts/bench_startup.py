@@ -1,7 +1,7 @@
 """Start-up and login cost (issue 11), each figure a ratio measured in this one run, beside the
 real Codex CLI 0.171 when it is installed.
 
-    .venv/bin/python scripts/bench_startup.py [--rounds 15] [--real PATH] [--no-netns]
+    .venv/bin/python scripts/bench_startup.py [--rounds 15] [--real PATH] [--no-netns] [--instructions]
 
 The real binary: `npm install --prefix /tmp/codex-real --no-save @openai/codex@0.171.0` (found
 there, or give --real). With it the whole benchmark re-executes itself in a private network
@@ -17,6 +17,10 @@ median; times are medians (min in brackets). The login figures:
   callback    the browser's GET of /auth/callback → the whole success page (this includes the
               token exchange with the dev issuer on 127.0.0.1)
   cpu         user + system CPU of the whole login process (os.wait4)
+With --instructions (valgrind installed), also the instructions the CPU executes for `python -c pass`,
+`codex login status` and one whole login (callgrind, repeatable whatever else the machine does,
+where CPU seconds on a shared 2-core VM vary by 30%), and the login's CPU figure that count implies
+at the floor's seconds per instruction.
 Goals (issue 11): status ≤ 2.5× pass; URL+ready ≤ 3.5× pass; answer ≤ 400 ms; callback ≤ the real
 binary's; cpu ≤ 0.25 s.
 """
@@ -43,6 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 REAL_GLOB = "/tmp/codex-real/node_modules/@openai/*/vendor/*/bin/codex"
+STACK_IMPORTS = "import trio, hypercorn.trio, httpx, eliot"
 GOALS = {"status": 2.5, "url": 3.5, "answer_ms": 400.0, "cpu_s": 0.25}
 
 
@@ -92,7 +97,7 @@ def http_get(port: int, target: str, host: str, timeout: float = 10.0) -> tuple[
     return int(head[0].split()[1]), headers
 
 
-def login(argv: list[str], env: dict[str, str], *, whole: bool = True) -> dict[str, float]:
+def login(argv: list[str], env: dict[str, str], *, whole: bool = True, stderr_lines: list[str] | None = None) -> dict[str, float]:
     """One whole browser login, browser replayed over raw HTTP; its figures in seconds. Not
     `whole`: only up to the first answer (the real binary sends its browser to auth.openai.com
     whatever the issuer setting, so its sign-in cannot complete here)."""
@@ -127,8 +132,9 @@ def login(argv: list[str], env: dict[str, str], *, whole: bool = True) -> dict[s
         t_callback = time.perf_counter() - t0
         if status != 200:
             raise SystemExit(f"the callback answered {status}")
-        while read_line(fd, buffer, time.perf_counter() + 20) is not None:
-            pass
+        while (line := read_line(fd, buffer, time.perf_counter() + 60)) is not None:
+            if stderr_lines is not None:
+                stderr_lines.append(line)
         _, wait_status, usage = os.wait4(proc.pid, 0)
         proc.returncode = code = os.waitstatus_to_exitcode(wait_status)
         if code != 0:
@@ -144,6 +150,30 @@ def login(argv: list[str], env: dict[str, str], *, whole: bool = True) -> dict[s
         proc.stderr.close()  # type: ignore[union-attr]
     return {"url": t_url, "ready": t_ready, "answer": t_answer, "callback": t_callback,
             "cpu": usage.ru_utime + usage.ru_stime}
+
+
+CALLGRIND = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+
+
+def collected(lines: list[str]) -> int:
+    """callgrind's 'Collected : N' (instructions executed) from its stderr lines."""
+    for line in lines:
+        match = re.search(r"Collected : (\d+)", line)
+        if match:
+            return int(match.group(1))
+    raise SystemExit("callgrind printed no instruction count")
+
+
+def instruction_counts(commands: dict[str, tuple[list[str], dict[str, str], int]], login_argv: list[str], env: dict[str, str]) -> dict[str, int]:
+    counts = {}
+    for name in ("pass", "stack", "status out"):
+        cmd, cmd_env, _code = commands[name]
+        err = subprocess.run(CALLGRIND + cmd, capture_output=True, text=True, env=cmd_env, stdin=subprocess.DEVNULL).stderr
+        counts[name] = collected(err.splitlines())
+    lines: list[str] = []
+    login(CALLGRIND + login_argv, env, stderr_lines=lines)
+    counts["login"] = collected(lines)
+    return counts
 
 
 def finder_cost(env: dict[str, str], runs: int = 7) -> float:
@@ -171,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--real", help="the real Codex CLI binary (default: found under /tmp/codex-real)")
     parser.add_argument("--no-netns", action="store_true", help="do not re-execute under unshare -n")
+    parser.add_argument("--instructions", action="store_true", help="also count instructions under valgrind (callgrind)")
     args = parser.parse_args(argv)
     real = args.real or next(iter(sorted(glob.glob(REAL_GLOB))), None)
     if real and not args.no_netns and shutil.which("unshare") and shutil.which("ip"):
@@ -206,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
                 login(real_login, envs["real-login"], whole=False)
             commands = {
                 "pass": ([PY, "-c", "pass"], envs["out"], 0),
+                # What the chosen stack costs before any line of ours: a floor under the login's CPU.
+                "stack": ([PY, "-c", STACK_IMPORTS], envs["out"], 0),
                 "status out": ([codex, "login", "status"], envs["out"], 1),
                 "status in": ([codex, "login", "status"], envs["in"], 0),
             }
@@ -215,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                     "real status in": ([real, "login", "status"], envs["real-in"], 0),
                 }
             wall: dict[str, list[float]] = {name: [] for name in commands}
+            cpu_of: dict[str, list[float]] = {name: [] for name in commands}
             logins: dict[str, list[dict[str, float]]] = {"ours": [], "real": []}
             for name, (cmd, cmd_env, code) in commands.items():  # warm-up (page cache, .pyc)
                 timed(cmd, cmd_env, code)
@@ -223,10 +257,13 @@ def main(argv: list[str] | None = None) -> int:
                 names = names[i % len(names):] + names[: i % len(names)]
                 for name in names:
                     cmd, cmd_env, code = commands[name]
-                    wall[name].append(timed(cmd, cmd_env, code)[0])
+                    elapsed, cpu_seconds = timed(cmd, cmd_env, code)
+                    wall[name].append(elapsed)
+                    cpu_of[name].append(cpu_seconds)
                 logins["ours"].append(login(ours_login, envs["login"]))
                 if real_login:
                     logins["real"].append(login(real_login, envs["real-login"], whole=False))
+            counts = instruction_counts(commands, ours_login, envs["login"]) if args.instructions else None
         finally:
             issuer_proc.terminate()
             issuer_proc.wait(10)
@@ -267,6 +304,13 @@ def main(argv: list[str] | None = None) -> int:
     row("CPU of a whole browser login", f"{cpu:7.3f} s (min {min(figure('cpu', ours)):6.3f})",
         f"<= {GOALS['cpu_s']} s {'PASS' if cpu <= GOALS['cpu_s'] else 'FAIL'}",
         "n/a (0.05 s in issue 11)" if real_runs else "")
+
+    stack_cpu = med(cpu_of["stack"])
+    row(f"  CPU of `{STACK_IMPORTS}` alone", f"{stack_cpu:7.3f} s  (login: {cpu / stack_cpu:4.2f}x this)", "a floor under it", "")
+    if counts is not None:
+        for key, label in (("pass", "python -c pass"), ("stack", "the stack's imports alone"), ("status out", "status, logged out"), ("login", "whole browser login")):
+            ratio_text = f"  {counts[key] / counts['pass']:5.2f}x pass" if key != "pass" else ""
+            row(f"instructions: {label}", f"{counts[key] / 1e6:7.0f} M{ratio_text}", "", "")
 
     width = max(len(r[0]) for r in rows)
     print(f"{'figure':<{width}}  {'codexlogin':<36}  {'goal':<16}  real 0.171")
