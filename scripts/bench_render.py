@@ -81,23 +81,24 @@ def main(argv: list[str] | None = None) -> int:
         else:
             theirs = theirs_rss = None
 
+    small_label = f"{args.runs // 1000}k" if args.runs >= 1000 else str(args.runs)  # labels name the size measured
     rows = [
-        ("codex login log (tree), 10k runs", f"{ours_small:.2f} s", f"{small_messages / ours_small:,.0f} msg/s"),
-        ("codex login log --summary, 10k", f"{summary:.2f} s", "goal < 1 s " + ("ok" if summary < 1 else "MISSED")),
-        ("codex login log --json, 10k", f"{json_time:.2f} s", f"{small_messages / json_time:,.0f} msg/s"),
+        (f"codex login log (tree), {small_label} runs", f"{ours_small:.2f} s", f"{small_messages / ours_small:,.0f} msg/s"),
+        (f"codex login log --summary, {small_label}", f"{summary:.2f} s", "goal < 1 s " + ("ok" if summary < 1 else "MISSED")),
+        (f"codex login log --json, {small_label}", f"{json_time:.2f} s", f"{small_messages / json_time:,.0f} msg/s"),
     ]
     if theirs is not None:
         ratio = theirs / ours_small
-        rows.insert(0, ("eliot-tree 24.0.0, 10k runs", f"{theirs:.2f} s", f"{small_messages / theirs:,.0f} msg/s"))
+        rows.insert(0, (f"eliot-tree 24.0.0, {small_label} runs", f"{theirs:.2f} s", f"{small_messages / theirs:,.0f} msg/s"))
         rows.append(("speed ratio (eliot-tree / ours)", f"{ratio:.1f}x", "goal >= 20x " + ("ok" if ratio >= 20 else "MISSED")))
     else:
         rows.append(("eliot-tree", "not installed", "pip install .[bench]"))
     growth = rss_big / rss_small
-    rows.append(("peak RSS ours, 10k runs", f"{rss_small / 1024:.1f} MiB", ""))
+    rows.append((f"peak RSS ours, {small_label} runs", f"{rss_small / 1024:.1f} MiB", ""))
     rows.append((f"peak RSS ours, {args.big_runs // 1000}k runs", f"{rss_big / 1024:.1f} MiB",
                  f"x{growth:.2f} for x{args.big_runs / args.runs:.0f} input " + ("ok" if growth < 1.25 else "GROWS")))
     if theirs is not None:
-        rows.append(("peak RSS eliot-tree, 10k runs", f"{theirs_rss / 1024:.1f} MiB", ""))
+        rows.append((f"peak RSS eliot-tree, {small_label} runs", f"{theirs_rss / 1024:.1f} MiB", ""))
     width = max(len(r[0]) for r in rows)
     print()
     for name, value, note in rows:
