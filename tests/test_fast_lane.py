@@ -45,7 +45,10 @@ def _base_type(hint):
     return args[0] if args else hint
 
 
-@pytest.mark.parametrize(("path", "table"), [(("login",), fast.LOGIN_OPTIONS), (("login", "status"), fast.STATUS_OPTIONS)])
+@pytest.mark.parametrize(
+    ("path", "table"),
+    [(("login",), fast.LOGIN_OPTIONS), (("login", "status"), fast.STATUS_OPTIONS), (("login", "log"), fast.LOG_OPTIONS)],
+)
 def test_tables_are_the_cyclopts_commands_flags(path, table):
     arguments = {name: a for a in cyclopts_arguments(*path) for name in a.names}
     for flag, (name, kind) in table.items():
@@ -74,6 +77,9 @@ def test_tables_are_the_cyclopts_commands_flags(path, table):
         ["login", "--timeout", "5."], ["login", "--timeout", "nan"], ["login", "--no-browser=true"],
         ["login", "--issuer="], ["login", "--issuer", "--port"], ["login", "stauts"], ["login", "status", "x"],
         ["login", "--json"], ["login", "status", "--port", "1"], ["login", "--", "status"], ["login", "--port", "١"],
+        ["login", "log", "-"], ["login", "log", ""], ["login", "log", "--task", "x"], ["login", "log", "--last", "-1"],
+        ["login", "log", "--json", "--json"], ["login", "log", "--help"], ["login", "log", "x", "--follow"],
+        ["login", "log", "--", "x"], ["login", "log", "--no-color=yes"],
     ],
 )
 def test_other_shapes_go_to_cyclopts(argv):
@@ -121,6 +127,41 @@ def cyclopts_settings(argv):
     assert not any(arguments.get(k) for k in ("with_api_key", "with_access_token", "device_auth"))
     flags = {k: arguments.get(k) for k in ("port", "no_browser", "timeout")}
     return "login", False, options.settings(**flags)
+
+
+@st.composite
+def log_shapes(draw):
+    table = fast.LOG_OPTIONS
+    others = ["--task", "--follow", "--format", "-", "", "--", "--help", "--paths"]
+    argv = ["login", "log"]
+    for _ in range(draw(st.integers(0, 6))):
+        choice = draw(st.integers(0, 9))
+        if choice < 3:  # a path: positional
+            argv.append(draw(st.sampled_from(["codex-login.log", "/tmp/a.log", "old log.1", "x=y", "log"])))
+            continue
+        flag = draw(st.sampled_from(sorted(table) + others if choice == 9 else sorted(table)))
+        kind = table[flag][1] if flag in table else "bool"
+        if kind == "bool":
+            argv.append(flag)
+        elif draw(st.booleans()):
+            argv.append(f"{flag}={draw(VALUES[kind])}")
+        else:
+            argv += [flag, draw(VALUES[kind])]
+    return argv
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(argv=log_shapes())
+def test_both_paths_parse_every_accepted_log_shape_alike(argv):
+    """`codex login log`: the fast lane calls show_log with exactly the arguments cyclopts binds."""
+    shape = fast.parse(argv)
+    if shape is None:
+        return
+    command, found = shape
+    assert command == "log"
+    cyclopts_command, bound, _ = app.parse_args(argv, exit_on_error=False, print_error=False)
+    assert cyclopts_command.__name__ == "log"
+    assert dict(bound.arguments) == found
 
 
 def env_names(*path: str) -> dict[str, str]:
@@ -210,6 +251,30 @@ def test_status_same_output_and_exit_code_logged_out_and_in(tmp_path):
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
 
 
+def test_log_same_output_and_exit_code(tmp_path):
+    """The fast lane's `codex login log` shapes print and exit as cyclopts's path does, a usage
+    error and a missing file included."""
+    log_dir = tmp_path / "logs"
+    assert_same("login", "status", "--log-dir", str(log_dir))  # nothing logged yet: the log is missing
+    lines = [
+        {"task_uuid": "a1", "task_level": [1], "action_type": "codex:command", "action_status": "started",
+         "timestamp": 1764680000.0, "command": "login", "flow": "browser"},
+        {"task_uuid": "a1", "task_level": [2], "action_type": "codex:command", "action_status": "failed",
+         "timestamp": 1764680001.5, "exception": "TimedOut", "reason": "no sign-in completed"},
+        {"task_uuid": "b2", "task_level": [1], "message_type": "codex:note", "timestamp": 1764680002.0, "text": "hi"},
+        "not json at all",
+    ]
+    log = tmp_path / "codex-login.log"
+    log.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines))
+    for args in ([str(log)], [str(log), "--summary"], [str(log), "--json", "--failed"], ["--last", "1", str(log), str(log)],
+                 ["--log-dir", str(log_dir)], [str(log), "--summary", "--json"], [str(tmp_path / "missing.log")]):
+        code, out, err = assert_same("login", "log", "--no-color", *args)
+        assert (code, bool(out or err)) != (0, False), args
+    assert assert_same("login", "log", str(log), "--summary", "--json")[0] == 2
+    code, out, err = assert_same("login", "log", "--no-color", str(log))
+    assert code == 0 and "codex:command" in out and "skipped 1 lines" in err
+
+
 def _first_phase(entry, args, env):
     """Run a browser login to its printed URL, then SIGTERM: (banner, exit code, rest of stderr)."""
     proc = subprocess.Popen([*entry, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -263,6 +328,10 @@ def test_fast_lane_loads_no_cli_library(tmp_path):
     for args in (["login", "status"], ["login", "status", "--json"]):
         result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60, check=False)
         assert result.stderr.splitlines()[-1] == "1 []", result.stderr
+    log = tmp_path / "codex-login.log"
+    log.write_text('{"task_uuid": "a1", "task_level": [1], "message_type": "codex:note", "timestamp": 1.0}\n')
+    result = subprocess.run([sys.executable, "-c", probe, "login", "log", str(log), "--no-color"], capture_output=True, text=True, timeout=60, check=False)
+    assert result.stderr.splitlines()[-1] == "0 []", result.stderr
     # The browser login: nothing of the CLI library before the URL (importtime lines come in order).
     env = dict(os.environ, PYTHONPROFILEIMPORTTIME="1")
     proc = subprocess.Popen(
