@@ -103,15 +103,20 @@ def shapes(draw):
     others = ["--json", "--check", "--device-auth", "--with-api-key", "-c", "--help", "--no-browsr", "status", "x"]
     argv = ["login"] + (["status"] if command == "status" else [])
     for _ in range(draw(st.integers(0, 5))):
-        flag = draw(st.sampled_from(sorted(table) + others if draw(st.integers(0, 9)) == 0 else sorted(table)))
-        kind = table[flag][1] if flag in table else "bool"
-        if kind == "bool":
-            argv.append(flag)
-        elif draw(st.booleans()):
-            argv.append(f"{flag}={draw(VALUES[kind])}")
-        else:
-            argv += [flag, draw(VALUES[kind])]
+        argv += draw_option(draw, table, others, mistyped=draw(st.integers(0, 9)) == 0)
     return argv
+
+
+def draw_option(draw, table, others, *, mistyped):
+    """One option of `table` as tokens (`--flag`, `--flag value` or `--flag=value`); `mistyped`:
+    maybe one of `others`, which the fast lane must hand to cyclopts."""
+    flag = draw(st.sampled_from(sorted(table) + others if mistyped else sorted(table)))
+    kind = table[flag][1] if flag in table else "bool"
+    if kind == "bool":
+        return [flag]
+    if draw(st.booleans()):
+        return [f"{flag}={draw(VALUES[kind])}"]
+    return [flag, draw(VALUES[kind])]
 
 
 def cyclopts_settings(argv):
@@ -139,14 +144,7 @@ def log_shapes(draw):
         if choice < 3:  # a path: positional
             argv.append(draw(st.sampled_from(["codex-login.log", "/tmp/a.log", "old log.1", "x=y", "log"])))
             continue
-        flag = draw(st.sampled_from(sorted(table) + others if choice == 9 else sorted(table)))
-        kind = table[flag][1] if flag in table else "bool"
-        if kind == "bool":
-            argv.append(flag)
-        elif draw(st.booleans()):
-            argv.append(f"{flag}={draw(VALUES[kind])}")
-        else:
-            argv += [flag, draw(VALUES[kind])]
+        argv += draw_option(draw, table, others, mistyped=choice == 9)
     return argv
 
 
