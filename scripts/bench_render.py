@@ -8,7 +8,8 @@ then time, as subprocesses writing to /dev/null:
   `python -m codexlogin login log FILE --no-color` → speed ratio (goal ≥ 20×);
 - peak RSS of our renderer on the 10k vs the 50k file (goal: flat);
 - `--summary` wall time on the 10k file (goal < 1 s).
-Each timing is the best of --repeat runs (eliot-tree: one run, it is slow). Peak RSS is per child,
+Each of our timings is the median of --repeat runs (eliot-tree: one run, it is slow); not the
+best, which would flatter us against that one run on a machine whose speed drifts. Peak RSS is per child,
 from os.wait4.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,9 +47,9 @@ def _measure(argv: list[str]) -> tuple[float, int, int]:
     return wall, usage.ru_maxrss, child.returncode
 
 
-def _best(argv: list[str], repeat: int) -> tuple[float, int]:
+def _median(argv: list[str], repeat: int) -> tuple[float, int]:
     results = [_measure(argv) for _ in range(repeat)]
-    return min(r[0] for r in results), max(r[1] for r in results)
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,12 +74,12 @@ def main(argv: list[str] | None = None) -> int:
               f" {args.big_runs} runs / {big_messages} messages / {big.stat().st_size / 2**20:.1f} MiB")
         print(f"renderer: {' '.join(ours[1:])} FILE --no-color")
 
-        ours_small, rss_small = _best([*ours, str(small), "--no-color"], args.repeat)
-        _, rss_big = _best([*ours, str(big), "--no-color"], 1)
-        summary, _ = _best([*ours, str(small), "--summary"], args.repeat)
-        json_time, _ = _best([*ours, str(small), "--json"], args.repeat)
+        ours_small, rss_small = _median([*ours, str(small), "--no-color"], args.repeat)
+        _, rss_big = _median([*ours, str(big), "--no-color"], 1)
+        summary, _ = _median([*ours, str(small), "--summary"], args.repeat)
+        json_time, _ = _median([*ours, str(small), "--json"], args.repeat)
         if eliot_tree:
-            theirs, theirs_rss = _best([eliot_tree, str(small)], 1)
+            theirs, theirs_rss = _median([eliot_tree, str(small)], 1)
         else:
             theirs = theirs_rss = None
 
