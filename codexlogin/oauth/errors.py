@@ -25,7 +25,6 @@ import re
 import socket
 import ssl
 from collections.abc import Mapping
-from functools import cache
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
@@ -59,53 +58,11 @@ def looks_like_html(body: str) -> bool:
     return bool(_HTML_START.match(body[:HTML_SNIFF_CHARS]))
 
 
-@cache
-def _page_text_parser() -> type:
-    """The HTML text parser class, made on first use: html.parser is imported only when an issuer
-    sent a page (not on every login's start-up)."""
-    from html.parser import HTMLParser
-
-    class _PageText(HTMLParser):
-        """The `<title>` and the visible text lines of a page (script, style and head skipped)."""
-
-        SKIP = frozenset({"script", "style", "head", "noscript", "template"})
-        BREAKS = frozenset({"br", "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "section", "header", "footer", "main", "article", "pre", "table"})
-
-        def __init__(self) -> None:
-            super().__init__(convert_charrefs=True)
-            self.title: list[str] = []
-            self.text: list[str] = []
-            self._in_title = False
-            self._skipping = 0
-
-        def handle_starttag(self, tag: str, attrs: object) -> None:
-            if tag == "title":
-                self._in_title = True
-            elif tag in self.SKIP:
-                self._skipping += 1
-            if tag in self.BREAKS:
-                self.text.append("\n")
-
-        def handle_endtag(self, tag: str) -> None:
-            if tag == "title":
-                self._in_title = False
-            elif tag in self.SKIP and self._skipping:
-                self._skipping -= 1
-            if tag in self.BREAKS:
-                self.text.append("\n")
-
-        def handle_data(self, data: str) -> None:
-            if self._in_title:
-                self.title.append(data)
-            elif not self._skipping:
-                self.text.append(data)
-
-    return _PageText
-
-
 def page_summary(body: str) -> tuple[str | None, str | None]:
     """(title, first line of text other than the title) of an HTML page, whitespace collapsed."""
-    parser = _page_text_parser()()
+    from codexlogin.oauth.pagetext import PageText
+
+    parser = PageText()
     try:
         parser.feed(body[:HTML_PARSE_CHARS])
         parser.close()
