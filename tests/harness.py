@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import re
@@ -113,13 +114,31 @@ async def approving_browser(run, url):
     run.pages.append(await approve(url))
 
 
-def assert_port_free(url):
-    """No listener is left: a new login (which binds with SO_REUSEADDR, as we do) gets the port."""
-    port = int(urlsplit(query_of(url)["redirect_uri"]).port)
-    with closing(socket.socket()) as probe:
+def assert_no_listener(port, host="127.0.0.1"):
+    """Nothing is left listening on host:port: a new login (which binds with SO_REUSEADDR, as we
+    do) gets the port. Under parallel test runs another process's outgoing connection may take the
+    freed port as its local port, which fails even that bind; then a connect must be refused."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with closing(socket.socket(family)) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind(("127.0.0.1", port))
-        probe.listen(1)
+        try:
+            probe.bind((host, port))
+            probe.listen(1)
+            return
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+    with closing(socket.socket(family)) as knock:
+        knock.settimeout(5)
+        try:
+            knock.connect((host, port))
+        except ConnectionRefusedError:
+            return
+    raise AssertionError(f"something still listens on {host}:{port}")
+
+
+def assert_port_free(url):
+    assert_no_listener(int(urlsplit(query_of(url)["redirect_uri"]).port))
 
 
 def assert_no_secrets(log, *secrets):

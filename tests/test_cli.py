@@ -14,6 +14,8 @@ from contextlib import closing
 import pytest
 import trio
 
+from harness import assert_no_listener
+
 CODEX = [sys.executable, "-m", "codexlogin"]
 
 
@@ -141,8 +143,7 @@ async def test_sigterm_while_waiting_exits_143_and_frees_the_port(tmp_path, dev_
         code = await process.wait()
         await process.stderr.aclose()
     assert code == 143
-    with closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", port))
+    assert_no_listener(port)
     log = (tmp_path / "codex-home" / "log" / "codex-login.log").read_text().splitlines()
     root_end = [json.loads(line) for line in log if '"codex:command"' in line][-1]
     assert root_end["outcome"] == "cancelled" and root_end["exit_code"] == 143

@@ -39,7 +39,7 @@ from codexlogin.credentials.model import AuthDotJson
 from codexlogin.errors import Cancelled, LoginFailure, PortUnavailable, StorageFailed
 from codexlogin.listener.decide import CANCEL_HEADER, CHALLENGE_HEADER, cancel_proof
 from codexlogin.listener.prepare import CANCEL_KEY_FILE, load_or_create_cancel_key, prepare_browser_login
-from tests.harness import Run, approve, approving_browser, assert_port_free, free_port, make_settings, query_of, run_cli
+from harness import Run, approve, approving_browser, assert_no_listener, assert_port_free, free_port, make_settings, query_of, run_cli
 
 CODEX = [sys.executable, "-m", "codexlogin"]
 IS_ROOT = os.geteuid() == 0
@@ -110,10 +110,8 @@ async def test_the_login_listens_on_both_loopbacks_and_completes_through_ipv6(tm
     assert run.pages[0].status_code == 200
     assert load_auth(run.settings.auth_file).auth_mode == "chatgpt"
     port = port_of(run.url)
-    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):  # both freed again
-        with closing(socket.socket(family)) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind((host, port))
+    for host in ("127.0.0.1", "::1"):  # both freed again
+        assert_no_listener(port, host)
 
 
 async def test_a_program_on_ipv6_loopback_is_refused_with_exit_6(tmp_path, dev_issuer):
@@ -126,9 +124,7 @@ async def test_a_program_on_ipv6_loopback_is_refused_with_exit_6(tmp_path, dev_i
         assert failure.exit_code == 6
         assert f"port {port} on [::1] is in use by another program" in failure.detail
         assert dev_issuer.token_requests() == []
-        # and 127.0.0.1 was not left held
-        with closing(socket.socket()) as probe:
-            probe.bind(("127.0.0.1", port))
+        assert_no_listener(port)  # and 127.0.0.1 was not left held
 
 
 async def test_the_cli_names_the_ipv6_holder_and_exits_6(tmp_path, dev_issuer):
@@ -139,7 +135,7 @@ async def test_the_cli_names_the_ipv6_holder_and_exits_6(tmp_path, dev_issuer):
             env=env_for(tmp_path / "home"),
         )
     assert code == 6, err
-    assert f"[::1]" in err and str(port) in err and "another program" in err
+    assert "[::1]" in err and str(port) in err and "another program" in err
     assert "http://" not in err.split("error:")[0], "no sign-in URL before the refusal"
 
 

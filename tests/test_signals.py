@@ -13,10 +13,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -25,6 +23,7 @@ import trio
 from codexlogin.errors import Cancelled, Terminated
 from codexlogin.flows.signals import failure_for
 from codexlogin.listener import prepare
+from harness import assert_no_listener
 
 CODEX = [sys.executable, "-m", "codexlogin"]
 ENDING = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT]
@@ -109,8 +108,7 @@ async def test_browser_login_ends_on_signal_with_its_log_tree(tmp_path, dev_issu
     assert ("login cancelled (Ctrl-C)" if signum == signal.SIGINT else f"login terminated ({name})") in err
     assert "Traceback" not in err
     port = int(seen.split(b"http://localhost:")[1].split(b".")[0])
-    with closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", port))  # the listener is gone
+    assert_no_listener(port)
     assert_cancelled_tree(tmp_path, EXPECTED_EXIT[signum])
     assert leftover_temp_files(tmp_path) == []
 
