@@ -19,7 +19,6 @@ Prints one line per check and a closing `N passed, N failed` line; exits 1 when 
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shlex
-import signal
 import stat
 import sys
 import webbrowser

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-import sys
 import threading
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
