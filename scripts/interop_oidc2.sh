@@ -27,33 +27,12 @@ CHROMIUM=${INTEROP_CHROMIUM:-/usr/bin/chromium}
 # oauthlib 4.0 breaks DOT 3.4.1's device endpoint: DeviceCodeResponse gets an unknown `scope`).
 DOT_PACKAGES="django-oauth-toolkit==3.4.1 Django==5.2.19 oauthlib==3.3.1 jwcrypto==1.6.1"
 
-say() { printf 'interop2: %s\n' "$*" >&2; }
-die() { say "FAIL: $*"; echo "FAIL"; exit 1; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
+SAY_AS=interop2
+# shellcheck source=scripts/interop/common.sh
+source "$HERE/common.sh"
 started=$(date +%s)
-
-# --- install what is missing ---------------------------------------------------------------------
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    say "installing nodejs and npm (apt)"
-    { as_root apt-get update -qq && as_root apt-get install -y -qq nodejs npm; } >/dev/null || die "cannot install node and npm"
-fi
-if [ ! -d "$HERE/node_modules/playwright-core" ]; then
-    say "installing npm packages into scripts/interop/node_modules"
-    (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error) >&2 || die "npm ci failed"
-fi
-if [ ! -x "$CHROMIUM" ]; then
-    say "installing chromium (apt)"
-    { as_root apt-get update -qq && as_root apt-get install -y -qq chromium; } >/dev/null || die "cannot install chromium"
-    [ -x "$CHROMIUM" ] || die "no chromium at $CHROMIUM"
-fi
-if [ ! -x "$CODEX" ]; then
-    say "creating the project venv"
-    { python3 -m venv "$ROOT/.venv" && "$ROOT/.venv/bin/pip" install -q -e "$ROOT"; } >&2 || die "cannot install the project"
-fi
-for port in "$PROVIDER_PORT" "$CALLBACK_PORT"; do
-    "$PYTHON" -c "import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', int(sys.argv[1])))" "$port" 2>/dev/null \
-        || die "port $port on 127.0.0.1 is busy (set INTEROP2_PROVIDER_PORT / INTEROP2_CALLBACK_PORT)"
-done
+install_missing playwright-core
+require_free_ports "INTEROP2_PROVIDER_PORT / INTEROP2_CALLBACK_PORT" "$PROVIDER_PORT" "$CALLBACK_PORT"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/codex-interop2.XXXXXX")
 cleanup() {
