@@ -240,9 +240,9 @@ async def test_it_replaces_a_chatgpt_login_and_keeps_unknown_fields(tmp_path, de
 # reading stdin: the --with-api-key rules
 
 
-def test_a_terminal_is_refused_with_the_pipe_hint():
+async def test_a_terminal_is_refused_with_the_pipe_hint():
     with terminal() as stdin, pytest.raises(UsageError) as info:
-        read_access_token(stdin)
+        await read_access_token(stdin)
     assert PIPE_HINT in info.value.detail and "terminal" in info.value.detail
 
 
@@ -260,18 +260,18 @@ def test_a_terminal_is_refused_with_the_pipe_hint():
         (b"at-\n", "supports only personal access tokens (at-"),
     ],
 )
-def test_odd_input_is_a_one_line_usage_error_that_never_repeats_it(data, message):
+async def test_odd_input_is_a_one_line_usage_error_that_never_repeats_it(data, message):
     with piped(data) as stdin, pytest.raises(UsageError) as info:
-        read_access_token(stdin)
+        await read_access_token(stdin)
     failure = info.value
     assert message in failure.detail and failure.exit_code == ExitCode.USAGE and "\n" not in failure.detail
     secret = data.strip().decode()
     assert len(secret) < 4 or secret not in failure.detail
 
 
-def test_no_stdin_at_all():
+async def test_no_stdin_at_all():
     with pytest.raises(UsageError):
-        read_access_token(None)
+        await read_access_token(None)
 
 
 # through the command line

@@ -76,21 +76,21 @@ async def test_terminal_stdin_is_refused_with_the_pipe_hint(tmp_path):
 
 
 @pytest.mark.parametrize("data", [b"", b"   \n\t\n"])
-def test_empty_input_is_a_clear_usage_error(tmp_path, data):
+async def test_empty_input_is_a_clear_usage_error(tmp_path, data):
     with piped(data) as stdin, pytest.raises(UsageError) as info:
-        read_api_key(stdin)
+        await read_api_key(stdin)
     assert "no API key on stdin" in info.value.detail and info.value.exit_code == ExitCode.USAGE
 
 
 @pytest.mark.parametrize("data", [b"sk-one sk-two\n", b"sk-a\nsk-b\n", b"x" * 5000])
-def test_more_than_one_key_is_refused(data):
+async def test_more_than_one_key_is_refused(data):
     with piped(data) as stdin, pytest.raises(UsageError):
-        read_api_key(stdin)
+        await read_api_key(stdin)
 
 
-def test_no_stdin_at_all():
+async def test_no_stdin_at_all():
     with pytest.raises(UsageError):
-        read_api_key(None)
+        await read_api_key(None)
 
 
 async def test_forced_chatgpt_login_refuses_api_keys_before_reading(tmp_path):

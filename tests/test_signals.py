@@ -201,3 +201,148 @@ def test_each_ending_signal_maps_to_one_outcome():
         failure = failure_for(signum)
         assert type(failure) is Terminated and failure.exit_code == 143
         assert signal.Signals(signum).name in failure.summary
+
+
+# --- the other logged runs: API-key and access-token logins, logout, status --check, doctor -------
+
+
+def log_messages(tmp_path: Path) -> list[dict]:
+    log = tmp_path / "codex-home" / "log" / "codex-login.log"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+async def run_started(tmp_path: Path, process: trio.Process) -> None:
+    """Until the run's root action has started: from then on an ending signal is held for the flow."""
+    while not any(m.get("action_type") == "codex:command" for m in log_messages(tmp_path)):
+        assert process.returncode is None, "exited before its run started"
+        await trio.sleep(0.02)
+
+
+async def signal_run(tmp_path: Path, argv: list[str], signum: int, *, delay: float = 0.0, ready=None) -> tuple[int, str]:
+    """Start `codex …argv`, wait until its run has started (and `ready()` holds), send `signum`;
+    (exit code, stderr). Its stdin is a pipe the test keeps open until the process has ended."""
+    with trio.fail_after(30):
+        process = await trio.lowlevel.open_process(
+            [*CODEX, *argv], env=env_for(tmp_path), stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        await run_started(tmp_path, process)
+        while ready is not None and not ready():
+            assert process.returncode is None, "exited before it was ready"
+            await trio.sleep(0.02)
+        await trio.sleep(delay)
+        process.send_signal(signum)
+        code = await process.wait()
+        err = await drain(process)
+        await process.stderr.aclose()
+        await process.stdin.aclose()
+    return code, err.decode()
+
+
+def assert_ended_by(signum: int, what: str, code: int, err: str, tmp_path: Path) -> None:
+    name = signal.Signals(signum).name
+    assert code == EXPECTED_EXIT[signum], err
+    assert (f"{what} cancelled (Ctrl-C)" if signum == signal.SIGINT else f"{what} terminated ({name})") in err, err
+    assert "Traceback" not in err
+    assert_cancelled_tree(tmp_path, EXPECTED_EXIT[signum])
+    assert leftover_temp_files(tmp_path) == []
+
+
+@pytest.mark.concurrency
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: signal.Signals(s).name)
+@pytest.mark.parametrize("delay", [0.0, 0.5], ids=["at-once", "reading"])
+async def test_an_api_key_login_waiting_on_an_open_stdin_ends_on_signal(tmp_path, signum, delay):
+    """`… | codex login --with-api-key` whose writer never closes the pipe: the read is abandoned."""
+    code, err = await signal_run(tmp_path, ["login", "--with-api-key"], signum, delay=delay)
+    assert_ended_by(signum, "login", code, err, tmp_path)
+    assert not (tmp_path / "codex-home" / "auth.json").exists()
+
+
+@pytest.mark.concurrency
+async def test_an_access_token_login_waiting_on_an_open_stdin_ends_on_sigterm(tmp_path):
+    code, err = await signal_run(tmp_path, ["login", "--with-access-token"], signal.SIGTERM, delay=0.5)
+    assert_ended_by(signal.SIGTERM, "login", code, err, tmp_path)
+
+
+@pytest.mark.concurrency
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: signal.Signals(s).name)
+async def test_a_logout_waiting_on_revocation_ends_on_signal_with_the_credentials_removed(tmp_path, dev_issuer, nursery, signum):
+    from harness import HangingPath, issue_tokens_async, make_settings, store_tokens
+
+    from codexlogin.devissuer import serve_dev_issuer
+
+    url = await nursery.start(serve_dev_issuer, HangingPath(dev_issuer, "/oauth/revoke"))
+    auth_file = make_settings(tmp_path, url).auth_file
+    store_tokens(make_settings(tmp_path, url), await issue_tokens_async(dev_issuer, url))
+    code, err = await signal_run(tmp_path, ["logout", "--issuer", url], signum, delay=0.3, ready=lambda: not auth_file.exists())
+    assert_ended_by(signum, "logout", code, err, tmp_path)
+    assert not auth_file.exists()  # removed before the revocation, as asked
+    revoke = [m for m in log_messages(tmp_path) if m.get("action_type") == "codex:revoke" and m["action_status"] != "started"]
+    assert [m["action_status"] for m in revoke] == ["failed"]  # cancelled while it waited
+
+
+@pytest.mark.concurrency
+async def test_a_status_check_waiting_on_the_issuer_ends_on_sigterm(tmp_path, dev_issuer, nursery):
+    from harness import HangingPath, make_settings
+
+    from codexlogin.credentials.files import save_auth
+    from codexlogin.devissuer import serve_dev_issuer
+    from codexlogin.credentials.model import PERSONAL_ACCESS_TOKEN, AuthDotJson
+    from codexlogin.flows.access_token import WHOAMI_PATH
+
+    url = await nursery.start(serve_dev_issuer, HangingPath(dev_issuer, WHOAMI_PATH))
+    token = dev_issuer.issue_personal_access_token()
+    save_auth(make_settings(tmp_path, url).auth_file, AuthDotJson(PERSONAL_ACCESS_TOKEN, personal_access_token=token))
+    code, err = await signal_run(tmp_path, ["login", "status", "--check", "--issuer", url], signal.SIGTERM, delay=0.5)
+    assert_ended_by(signal.SIGTERM, "status check", code, err, tmp_path)
+    assert json.loads((tmp_path / "codex-home" / "auth.json").read_text())["personal_access_token"] == token
+
+
+@pytest.mark.concurrency
+async def test_a_signal_during_a_refresh_waits_for_the_rotated_tokens_and_saves_them(tmp_path, nursery):
+    """The issuer has rotated the refresh token and its reply is on the way when SIGTERM comes: the
+    run waits for the reply (shielded, at most exchange_timeout) and saves the new tokens. Cancelled
+    at once, the old (now dead) refresh token would stay and the login be lost. The check then ends
+    143 at its next checkpoint, or 0 if it had none left (its outcome stands, as for any flow whose
+    work was done); either way the log's root action says which."""
+    from held_reply import HeldTokenReply
+    from harness import issue_tokens_async, make_settings, store_tokens
+
+    from codexlogin.devissuer import DevIssuer, serve_dev_issuer
+
+    issuer = DevIssuer(auto_approve=True, access_token_lifetime=60)  # due for a refresh at once
+    held = HeldTokenReply(issuer, hold=1.0)
+    url = await nursery.start(serve_dev_issuer, held)
+    old = store_tokens(make_settings(tmp_path, url), await issue_tokens_async(issuer, url))
+    held.armed = True
+    code, err = await signal_run(tmp_path, ["login", "status", "--check", "--issuer", url], signal.SIGTERM, ready=held.holding.is_set)
+    if code == 0:
+        assert [end["outcome"] for end in root_ends(tmp_path)] == ["success"] and "Traceback" not in err
+    else:
+        assert_ended_by(signal.SIGTERM, "status check", code, err, tmp_path)
+    stored = json.loads((tmp_path / "codex-home" / "auth.json").read_text())["tokens"]["refresh_token"]
+    assert stored != old.tokens.refresh_token and issuer.token_active(stored)
+    assert not issuer.token_active(old.tokens.refresh_token)  # rotated: only the saved one works
+
+
+@pytest.mark.concurrency
+async def test_a_doctor_run_ends_on_sigterm_with_its_log_tree(tmp_path, dev_issuer, nursery):
+    from harness import HangingPath
+
+    from codexlogin.devissuer import serve_dev_issuer
+
+    url = await nursery.start(serve_dev_issuer, HangingPath(dev_issuer, "/.well-known/openid-configuration"))
+    code, err = await signal_run(tmp_path, ["login", "doctor", "--issuer", url], signal.SIGTERM, delay=0.5)
+    assert_ended_by(signal.SIGTERM, "doctor", code, err, tmp_path)
+
+
+def test_a_second_hold_keeps_what_the_first_remembered():
+    """logged_run holds too; inside a login that already holds, the first signal must survive it."""
+    before = {signum: signal.getsignal(signum) for signum in ENDING}
+    assert prepare.hold_early_signals() is True
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert prepare.hold_early_signals() is False
+        assert prepare.take_early_signal() == signal.SIGTERM
+    finally:
+        prepare.release_early_signals()
+    assert {signum: signal.getsignal(signum) for signum in ENDING} == before

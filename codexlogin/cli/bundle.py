@@ -43,8 +43,12 @@ def bundle(
     settings = options.settings()
     path = resolve_output(output)
     snapshot = snapshot_log(settings.log_file, last)  # before this run writes to the log
+    from codexlogin.flows.signals import run_flow
+    from codexlogin.support.doctor import run_checks
+
     with logged_run("login bundle", "bundle", settings):
-        written = write_bundle(settings, path, last, snapshot=snapshot)
+        report = run_flow(run_checks, settings, what="bundle")  # a signal here ends it, nothing written
+        written = write_bundle(settings, path, last, snapshot=snapshot, report=report)
     for note in snapshot.notes:
         if note.startswith(("no codex-login.log", "cannot read")):
             print(f"note: {note}", file=sys.stderr, flush=True)

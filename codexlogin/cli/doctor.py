@@ -31,11 +31,11 @@ def terminal_layout(out: IO[str], environ: Mapping[str, str] | None = None) -> t
 
 def run_doctor(settings: Any, *, as_json: bool = False, stdout: IO[str] | None = None) -> int:
     """Run the checks as the logged flow `login doctor`, print the report, return the exit code."""
-    import trio
+    from codexlogin.flows.signals import run_flow
 
     out = stdout or sys.stdout
     with logged_run("login doctor", "doctor", settings):
-        report = trio.run(run_checks, settings)
+        report = run_flow(run_checks, settings, what="doctor")
         if as_json:  # with the run's reference, as every --json output of a logged run
             from codexlogin.diagnostics import current_reference
 

@@ -88,34 +88,28 @@ def _device_login(settings: Settings) -> int:
 
 
 def _api_key_login(settings: Settings) -> int:
-    from functools import partial
-
-    import trio
-
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.credentials.status import mask_api_key
     from codexlogin.flows.apikey import api_key_login
+    from codexlogin.flows.signals import run_flow
 
     before = stored_before(settings)
     with logged_run("login", "api_key", settings):
-        auth, backend = trio.run(partial(api_key_login, settings, sys.stdin, ConsoleUI()))
+        auth, backend = run_flow(api_key_login, settings, sys.stdin, ConsoleUI(), what="login")
     print(saved_line(settings, backend, f" using an API key - {mask_api_key(auth.openai_api_key)}"), file=sys.stderr, flush=True)
     say_who(settings, before, auth, backend, chatgpt=False)
     return 0
 
 
 def _access_token_login(settings: Settings) -> int:
-    from functools import partial
-
-    import trio
-
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.credentials.status import mask_api_key
     from codexlogin.flows.access_token import access_token_login
+    from codexlogin.flows.signals import run_flow
 
     before = stored_before(settings)
     with logged_run("login", "access_token", settings):
-        auth, backend, account = trio.run(partial(access_token_login, settings, sys.stdin, ConsoleUI()))
+        auth, backend, account = run_flow(access_token_login, settings, sys.stdin, ConsoleUI(), what="login")
     masked = mask_api_key(auth.personal_access_token)
     print(saved_line(settings, backend, f" using a personal access token - {masked}"), file=sys.stderr, flush=True)
     say_who(settings, before, auth, backend, chatgpt=False, account=account)

@@ -25,15 +25,14 @@ def logout(
     if not credentials_present(settings):
         print(NOTHING_STORED, flush=True)
         return 0
-    import trio
-
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.credentials.status import read_status
     from codexlogin.flows.logout import logout_flow
+    from codexlogin.flows.signals import run_flow
 
     what = read_status(settings).stored_login()  # who, for the last line: read before it is removed
     with logged_run("logout", "logout", settings):
-        result = trio.run(logout_flow, settings)
+        result = run_flow(logout_flow, settings, what="logout")
     if result.warning:
         ConsoleUI().warning(result.warning)
     print(logged_out_line(what) if result.removed else NOTHING_STORED, flush=True)

@@ -86,18 +86,17 @@ def _run_reference() -> str | None:
 def _check_access_token(settings: Settings, report: StatusReport, as_json: bool) -> int:
     """--check for a personal access token: whoami (as 0.171's plain `status` does), then the
     workspace policy against the account it names."""
-    import trio
-
     from codexlogin.credentials.policy import workspace_problem
     from codexlogin.credentials.store import load_credentials
     from codexlogin.flows.access_token import PIPE_HINT, check_stored_access_token
+    from codexlogin.flows.signals import run_flow
 
     try:
         with logged_run("login status", "check", settings):
             auth, _backend = load_credentials(settings)
             if auth is None or auth.auth_mode != PERSONAL_ACCESS_TOKEN:  # another codex changed it just now
                 raise NotLoggedIn("the stored personal access token was removed or replaced during the check; check again")
-            account = trio.run(check_stored_access_token, settings, auth)
+            account = run_flow(check_stored_access_token, settings, auth, what="status check")
     except LoginFailure as failure:
         return _check_failed(failure, report, as_json)
     report.email, report.plan, report.account_id = account.email, account.plan, account.account_id
@@ -119,15 +118,14 @@ _PROOF_TEXT = {
 def _check(settings: Settings, report: StatusReport, as_json: bool) -> int:
     """--check: prove the credentials online (flows.check) inside a logged run; print the outcome
     in the chosen format."""
-    import trio
-
     from codexlogin.flows.check import check_credentials
+    from codexlogin.flows.signals import run_flow
 
     if report.mode == PERSONAL_ACCESS_TOKEN:
         return _check_access_token(settings, report, as_json)
     try:
         with logged_run("login status", "check", settings):
-            result = trio.run(check_credentials, settings)
+            result = run_flow(check_credentials, settings, what="status check")
     except LoginFailure as failure:
         return _check_failed(failure, report, as_json)
     checked = evaluate(settings, result.auth, result.backend)

@@ -54,10 +54,10 @@ class AccessTokenAccount:
     plan: str | None
 
 
-def read_access_token(stdin: TextIO | None) -> str:
+async def read_access_token(stdin: TextIO | None) -> str:
     """The token from a non-terminal stdin, stripped; UsageError for a terminal, empty or odd input,
     or anything but a personal access token."""
-    token = read_secret_from_stdin(
+    token = await read_secret_from_stdin(
         stdin, flag="--with-access-token", short="token", noun="access token", pipe_hint=PIPE_HINT, max_chars=MAX_TOKEN_CHARS
     )
     check_token_kind(token)
@@ -146,7 +146,7 @@ async def access_token_login(
     """Check the policy, read the token, ask whoami, check the workspace, save:
     (the stored credentials, the backend, the token's account)."""
     check_login_method(settings, "chatgpt")  # before reading: forced_login_method = api refuses it
-    token = read_access_token(stdin)
+    token = await read_access_token(stdin)
     try:
         with ui.waiting("Checking the access token with the issuer…"):
             account = await whoami(settings, token, transport=transport)

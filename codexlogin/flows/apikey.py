@@ -9,7 +9,11 @@ event, with the backend, is logged).
 
 from __future__ import annotations
 
+import os
+import select
 from typing import TextIO
+
+import trio
 
 from codexlogin.config import Settings
 from codexlogin.credentials.model import AuthDotJson
@@ -22,7 +26,45 @@ PIPE_HINT = "printenv OPENAI_API_KEY | codex login --with-api-key"
 MAX_KEY_CHARS = 4096
 
 
-def read_secret_from_stdin(stdin: TextIO | None, *, flag: str, short: str, noun: str, pipe_hint: str, max_chars: int) -> str:
+def _read_descriptor(fd: int, max_bytes: int, data: bytes = b"", *, wait: bool = True) -> tuple[bytes, bool]:
+    """(what was read, whether the input ended or max_bytes was reached). wait=False reads only
+    what is there now (select with no timeout; a descriptor select cannot poll counts as not ready)."""
+    chunks = [data]
+    size = len(data)
+    while size < max_bytes:
+        if not wait:
+            try:
+                ready, _, _ = select.select([fd], [], [], 0)
+            except (OSError, ValueError):  # e.g. a pipe on Windows
+                ready = []
+            if not ready:
+                return b"".join(chunks), False
+        chunk = os.read(fd, max_bytes - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), True
+
+
+async def read_piped(stdin: TextIO, max_chars: int) -> str:
+    """Up to about `max_chars` characters of stdin, cancellable: a pipe whose writer never closes it
+    must not keep a signal from ending the run. What is already there (the usual `printenv … |`,
+    or a file) is read at once; the rest with os.read in a worker thread that a cancel abandons (it
+    holds none of the stream's locks, which the interpreter would wait for at exit)."""
+    try:
+        fd = stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # io.StringIO and the like: nothing to wait for
+        raw = stdin.read(max_chars)
+        return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    limit = 4 * max_chars  # UTF-8: at most 4 bytes a character
+    data, done = _read_descriptor(fd, limit, wait=False)
+    if not done:
+        data, _ = await trio.to_thread.run_sync(_read_descriptor, fd, limit, data, abandon_on_cancel=True)
+    return data.decode("utf-8", "replace")[:max_chars]
+
+
+async def read_secret_from_stdin(stdin: TextIO | None, *, flag: str, short: str, noun: str, pipe_hint: str, max_chars: int) -> str:
     """One credential from a non-terminal stdin, stripped; UsageError for a terminal, empty or odd
     input. The credential never comes from argv (`ps`, shell history) nor a terminal (it would echo)."""
     if stdin is None or stdin.closed:
@@ -31,9 +73,7 @@ def read_secret_from_stdin(stdin: TextIO | None, *, flag: str, short: str, noun:
         raise UsageError(
             f"{flag} reads the {short} from stdin and refuses a terminal (the {short} would echo); pipe it in: `{pipe_hint}`"
         )
-    raw = stdin.read(max_chars + 1)
-    if isinstance(raw, bytes):  # a binary stream was passed
-        raw = raw.decode("utf-8", "replace")
+    raw = await read_piped(stdin, max_chars + 1)
     secret = raw.strip()
     if not secret:
         raise UsageError(f"no {noun} on stdin (the input was empty); pipe it in: `{pipe_hint}`")
@@ -42,8 +82,8 @@ def read_secret_from_stdin(stdin: TextIO | None, *, flag: str, short: str, noun:
     return secret
 
 
-def read_api_key(stdin: TextIO | None) -> str:
-    return read_secret_from_stdin(stdin, flag="--with-api-key", short="key", noun="API key", pipe_hint=PIPE_HINT, max_chars=MAX_KEY_CHARS)
+async def read_api_key(stdin: TextIO | None) -> str:
+    return await read_secret_from_stdin(stdin, flag="--with-api-key", short="key", noun="API key", pipe_hint=PIPE_HINT, max_chars=MAX_KEY_CHARS)
 
 
 async def api_key_login(
@@ -54,7 +94,7 @@ async def api_key_login(
     The save holds $CODEX_HOME/auth.lock (waiting up to `lock_timeout`, default lock_wait), so a
     token refresh in flight cannot overwrite the key afterwards."""
     check_login_method(settings, "api")
-    auth = AuthDotJson(auth_mode="apikey", openai_api_key=read_api_key(stdin))
+    auth = AuthDotJson(auth_mode="apikey", openai_api_key=await read_api_key(stdin))
     return auth, await save_locked(settings, auth, ui, timeout=lock_timeout)
 
 

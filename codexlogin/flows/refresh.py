@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+import trio
+
 from codexlogin import diagnostics, rfc3339
 from codexlogin.config import Settings
 from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_path
@@ -181,8 +183,12 @@ async def refresh_credentials(
             # Not changed_meanwhile: current holds auth's refresh token, checked non-empty above.
             assert current.tokens is not None and current.tokens.refresh_token
             try:
-                async with issuer_session(settings, transport=transport) as issuer:
-                    response = await issuer.refresh(current.tokens.refresh_token, reason)
+                # Shielded: once sent, the issuer may rotate the refresh token, and the new one lives
+                # only in this reply. A signal (status --check cancelled) waits for it, at most
+                # exchange_timeout, so that it is saved below instead of lost.
+                with trio.CancelScope(shield=True):
+                    async with issuer_session(settings, transport=transport) as issuer:
+                        response = await issuer.refresh(current.tokens.refresh_token, reason)
             except IssuerError as exc:
                 raise classify_failure(exc) from None
             new_auth = refreshed_auth(current, response)

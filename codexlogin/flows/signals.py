@@ -1,4 +1,5 @@
-"""The signals that end a login run, taken as values inside trio instead of killing the process.
+"""The signals that end a run (a login, logout, status --check, doctor), taken as values inside
+trio instead of killing the process.
 
 SIGINT is a cancel (130); SIGTERM, SIGHUP and SIGQUIT terminate (143). Either way the flow ends
 through its normal path: the listener shuts down, an unfinished save is cancelled (its temp file
@@ -13,6 +14,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import trio
@@ -30,10 +32,11 @@ def signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
-def failure_for(signum: int) -> Cancelled:
+def failure_for(signum: int, what: str = "login") -> Cancelled:
+    """The failure an ending signal makes of the run `what` ("login", "logout", "status check"…)."""
     if signum == signal.SIGINT:
-        return Cancelled("login cancelled (Ctrl-C)")
-    return Terminated(f"login terminated ({signal_name(signum)})")
+        return Cancelled(f"{what} cancelled (Ctrl-C)")
+    return Terminated(f"{what} terminated ({signal_name(signum)})")
 
 
 def open_signal_receiver() -> contextlib.AbstractContextManager[AsyncIterator[int] | None]:
@@ -55,7 +58,7 @@ async def next_signal(signals: AsyncIterator[int] | None) -> int | None:
     return None  # pragma: no cover - a signal receiver never ends
 
 
-async def run_until_signal(body: Callable[[], Awaitable[T]]) -> T:
+async def run_until_signal(body: Callable[[], Awaitable[T]], what: str = "login") -> T:
     """Run `body`; an ending signal cancels it and raises Cancelled (SIGINT) or Terminated.
     What `body` raises comes out as itself (not inside an exception group)."""
     failure: Cancelled | None = None
@@ -69,7 +72,7 @@ async def run_until_signal(body: Callable[[], Awaitable[T]]) -> T:
                 nonlocal failure
                 signum = await next_signal(signals)
                 if signum is not None:
-                    failure = failure_for(signum)
+                    failure = failure_for(signum, what)
                     body_scope.cancel()
 
             nursery.start_soon(watch)
@@ -88,4 +91,13 @@ async def run_until_signal(body: Callable[[], Awaitable[T]]) -> T:
     raise error
 
 
-__all__ = ["ENDING_SIGNALS", "failure_for", "next_signal", "open_signal_receiver", "run_until_signal", "signal_name"]
+def run_flow(flow: Callable[..., Awaitable[T]], *args: Any, what: str) -> T:
+    """`trio.run(flow, *args)` inside a logged run, ended by an ending signal through its normal
+    path: the flow is cancelled (an unfinished save removes its temp file) and Cancelled or
+    Terminated leaves, so the run's root action ends `cancelled`. A signal that came since the run
+    began (logged_run holds them) is taken first. For the flows without a receiver of their own
+    (the browser login takes signals itself; the device login calls run_until_signal)."""
+    return trio.run(run_until_signal, partial(flow, *args), what)
+
+
+__all__ = ["ENDING_SIGNALS", "failure_for", "next_signal", "open_signal_receiver", "run_flow", "run_until_signal", "signal_name"]

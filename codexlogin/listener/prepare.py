@@ -44,21 +44,25 @@ def _remember(signum: int, frame: Any) -> None:
     _early_signals.append(signum)
 
 
-def hold_early_signals() -> None:
+def hold_early_signals() -> bool:
     """Until the login's own signal receiver runs, remember an ending signal instead of dying mid-setup.
 
     The URL is printed before trio loads, so a supervisor (SIGTERM), a closed terminal (SIGHUP),
     Ctrl-\\ (SIGQUIT) or Ctrl-C may arrive before the flow can take it; the flow then ends as for a
     later signal (143, or 130 for SIGINT) with its log tree. A second SIGINT while held raises
     KeyboardInterrupt, so a start-up that hangs can still be interrupted. `release_early_signals`
-    puts the previous handlers back once the run is logged.
+    puts the previous handlers back once the run is logged. True if this call installed the hold;
+    False when one is already in place (what it remembered stays) or off the main thread.
     """
     if threading.current_thread() is not threading.main_thread():
-        return  # signal handlers can only be installed from the main thread
+        return False  # signal handlers can only be installed from the main thread
+    if _held_handlers:
+        return False
     _early_signals.clear()
     for signum in ENDING_SIGNALS:
         previous = signal.signal(signum, _remember)
         _held_handlers.setdefault(signum, previous)
+    return True
 
 
 def take_early_signal() -> int | None:

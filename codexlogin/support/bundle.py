@@ -37,10 +37,13 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codexlogin import __version__
 from codexlogin.redact import sanitize_url, scrub_fields, scrub_text
+
+if TYPE_CHECKING:
+    from codexlogin.support.doctor import Report
 
 DEFAULT_LAST = 20
 LIBRARIES = ("trio", "httpx", "httpcore", "hypercorn", "h11", "cyclopts", "eliot", "rich", "keyring")
@@ -256,16 +259,21 @@ def archive_bytes(members: dict[str, str], kind: str, created: datetime) -> byte
     return buffer.getvalue()
 
 
-def write_bundle(settings: Any, path: Path, last: int = DEFAULT_LAST, *, snapshot: LogSnapshot | None = None) -> Path:
-    """Run the doctor checks, build the archive and write it atomically (0600). Inside a flow."""
-    import trio
-
+def write_bundle(
+    settings: Any, path: Path, last: int = DEFAULT_LAST, *, snapshot: LogSnapshot | None = None, report: Report | None = None
+) -> Path:
+    """Build the archive with the doctor `report` (run here when None) and write it atomically
+    (0600). Inside a flow."""
     from codexlogin import diagnostics
-    from codexlogin.support.doctor import run_checks
     from codexlogin.credentials.files import write_private_file_atomically
 
     snapshot = snapshot if snapshot is not None else snapshot_log(settings.log_file, last)
-    report = trio.run(run_checks, settings)
+    if report is None:
+        import trio
+
+        from codexlogin.support.doctor import run_checks
+
+        report = trio.run(run_checks, settings)
     created = datetime.now(UTC)
     kind = archive_kind(path)
     members = build_members(settings, snapshot, report, created)
