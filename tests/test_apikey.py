@@ -88,6 +88,13 @@ async def test_more_than_one_key_is_refused(data):
         await read_api_key(stdin)
 
 
+@pytest.mark.parametrize("data", [b"sk-\xff\xfeabcdefghijklmnop\n", b"sk-proj-\xe2\x82abcdefghij"])
+async def test_bytes_that_are_not_utf8_are_refused_not_saved_mangled(data):
+    with piped(data) as stdin, pytest.raises(UsageError) as info:
+        await read_api_key(stdin)
+    assert "not UTF-8" in info.value.detail and info.value.exit_code == ExitCode.USAGE
+
+
 async def test_no_stdin_at_all():
     with pytest.raises(UsageError):
         await read_api_key(None)

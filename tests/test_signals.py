@@ -273,7 +273,10 @@ async def test_a_logout_waiting_on_revocation_ends_on_signal_with_the_credential
     url = await nursery.start(serve_dev_issuer, HangingPath(dev_issuer, "/oauth/revoke"))
     auth_file = make_settings(tmp_path, url).auth_file
     store_tokens(make_settings(tmp_path, url), await issue_tokens_async(dev_issuer, url))
-    code, err = await signal_run(tmp_path, ["logout", "--issuer", url], signum, delay=0.3, ready=lambda: not auth_file.exists())
+    def revoking():  # removed, discovery done, the revocation sent (and never answered)
+        return any(m.get("action_type") == "codex:revoke" for m in log_messages(tmp_path))
+
+    code, err = await signal_run(tmp_path, ["logout", "--issuer", url], signum, delay=0.2, ready=revoking)
     assert_ended_by(signum, "logout", code, err, tmp_path)
     assert not auth_file.exists()  # removed before the revocation, as asked
     revoke = [m for m in log_messages(tmp_path) if m.get("action_type") == "codex:revoke" and m["action_status"] != "started"]
@@ -346,3 +349,16 @@ def test_a_second_hold_keeps_what_the_first_remembered():
     finally:
         prepare.release_early_signals()
     assert {signum: signal.getsignal(signum) for signum in ENDING} == before
+
+
+@pytest.mark.parametrize(("command_name", "flow", "what"), [("logout", "logout", "logout"), ("login status", "check", "status check")])
+def test_a_ctrl_c_that_interrupts_a_logged_run_names_the_run(tmp_path, command_name, flow, what):
+    """A second Ctrl-C while held (or one before any hold) interrupts at once: Cancelled, named."""
+    from harness import make_settings
+
+    from codexlogin.cli.boundary import logged_run
+
+    with pytest.raises(Cancelled) as info:
+        with logged_run(command_name, flow, make_settings(tmp_path, "http://127.0.0.1:9")):
+            raise KeyboardInterrupt
+    assert info.value.summary == f"{what} cancelled (Ctrl-C)" and info.value.exit_code == 130

@@ -102,6 +102,10 @@ def command(fn: F) -> F:
     return run  # type: ignore[return-value]
 
 
+#: How a command's run is named where a signal ends it: "status check cancelled (Ctrl-C)".
+RUN_NAMES = {"login status": "status check", "login doctor": "doctor", "login bundle": "bundle"}
+
+
 def _innermost(exc: BaseException) -> BaseException:
     """The one exception inside nested single-member exception groups (trio nurseries make them)."""
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
@@ -149,7 +153,7 @@ def _logged_run(command_name: str, flow: str, settings: Settings) -> Iterator[No
                     except BaseException as exc:
                         leaf = _innermost(exc)
                         if isinstance(leaf, KeyboardInterrupt):
-                            raise Cancelled("login cancelled (Ctrl-C)") from None
+                            raise Cancelled(f"{RUN_NAMES.get(command_name, command_name)} cancelled (Ctrl-C)") from None
                         if leaf is not exc:
                             raise leaf from None  # the log and the terminal name the real error
                         raise

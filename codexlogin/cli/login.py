@@ -76,12 +76,13 @@ def _device_login(settings: Settings) -> int:
     from codexlogin.listener.prepare import hold_early_signals, release_early_signals
 
     before = stored_before(settings)
-    hold_early_signals()  # until the flow's receiver runs, an ending signal is remembered
+    held = hold_early_signals()  # until the flow's receiver runs, an ending signal is remembered
     try:
         with logged_run("login", "device", settings):
             auth, backend = trio.run(partial(device_login, settings, ConsoleUI()))
     finally:
-        release_early_signals()
+        if held:
+            release_early_signals()
     print(saved_line(settings, backend), file=sys.stderr, flush=True)
     say_who(settings, before, auth, backend, chatgpt=True)
     return 0

@@ -68,26 +68,26 @@ def browser_login(settings: Settings) -> int:
 
         check_writable(settings)
     ui = ConsoleUI()
-    hold_early_signals()  # until the flow's receiver runs, an ending signal is remembered
-    prepared: Any = None
-    early_failure: LoginFailure | None = None
-    found: Any = None  # this run's discovery (standard dialect), logged once the log is open
-    try:
-        prepared = prepare_browser_login(settings)
-        if prepared.sock is not None and wants_discovery(settings) and not proxy_variable_names(os.environ):
-            # The port is held; discovery (bounded) before the URL, still without trio or httpx.
-            started = time.monotonic()
-            found = (fetch_discovery_blocking(settings, prepared.verify), time.monotonic() - started)
-            settings = replace(settings, discovered=found[0].metadata or (("discovery", "none"),))
-        # Otherwise (a proxy set, or the port busy) the flow reads discovery and prints the URL.
-        if prepared.sock is not None and not wants_discovery(settings):
-            short_url = start_url(prepared.port, prepared.state)
-            ui.sign_in_url(sign_in_url(settings, prepared), prepared.port, opening_browser=not settings.no_browser, short_url=short_url)
-            prepared.announced = True
-    except LoginFailure as failure:
-        early_failure = failure  # raised inside the run, so it is logged
-    before = stored_before(settings) if early_failure is None else None  # after the URL: costs it nothing
-    try:
+    held = hold_early_signals()  # until the flow's receiver runs, an ending signal is remembered
+    try:  # released on every way out, a failure before the run included
+        prepared: Any = None
+        early_failure: LoginFailure | None = None
+        found: Any = None  # this run's discovery (standard dialect), logged once the log is open
+        try:
+            prepared = prepare_browser_login(settings)
+            if prepared.sock is not None and wants_discovery(settings) and not proxy_variable_names(os.environ):
+                # The port is held; discovery (bounded) before the URL, still without trio or httpx.
+                started = time.monotonic()
+                found = (fetch_discovery_blocking(settings, prepared.verify), time.monotonic() - started)
+                settings = replace(settings, discovered=found[0].metadata or (("discovery", "none"),))
+            # Otherwise (a proxy set, or the port busy) the flow reads discovery and prints the URL.
+            if prepared.sock is not None and not wants_discovery(settings):
+                short_url = start_url(prepared.port, prepared.state)
+                ui.sign_in_url(sign_in_url(settings, prepared), prepared.port, opening_browser=not settings.no_browser, short_url=short_url)
+                prepared.announced = True
+        except LoginFailure as failure:
+            early_failure = failure  # raised inside the run, so it is logged
+        before = stored_before(settings) if early_failure is None else None  # after the URL: costs it nothing
         with logged_run("login", "browser", settings):
             if found is not None:
                 from codexlogin.flows.discover import apply_discovery
@@ -103,7 +103,8 @@ def browser_login(settings: Settings) -> int:
 
             auth = trio.run(partial(browser_flow, settings, ui, prepared=prepared))
     finally:
-        release_early_signals()
+        if held:
+            release_early_signals()
     # A keyring save removes auth.json, so the file's presence says which backend took them.
     backend = "file" if settings.auth_file.exists() else "keyring"
     print(saved_line(settings, backend), file=sys.stderr)

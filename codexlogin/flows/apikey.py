@@ -9,6 +9,7 @@ event, with the backend, is logged).
 
 from __future__ import annotations
 
+import codecs
 import os
 import select
 from typing import TextIO
@@ -61,7 +62,9 @@ async def read_piped(stdin: TextIO, max_chars: int) -> str:
     data, done = _read_descriptor(fd, limit, wait=False)
     if not done:
         data, _ = await trio.to_thread.run_sync(_read_descriptor, fd, limit, data, abandon_on_cancel=True)
-    return data.decode("utf-8", "replace")[:max_chars]
+    # Strict: bytes that are not UTF-8 raise UnicodeDecodeError (never a key with U+FFFD in it);
+    # a character cut by the byte limit is left for the length check to refuse.
+    return codecs.getincrementaldecoder("utf-8")().decode(data, final=len(data) < limit)[:max_chars]
 
 
 async def read_secret_from_stdin(stdin: TextIO | None, *, flag: str, short: str, noun: str, pipe_hint: str, max_chars: int) -> str:
@@ -73,7 +76,10 @@ async def read_secret_from_stdin(stdin: TextIO | None, *, flag: str, short: str,
         raise UsageError(
             f"{flag} reads the {short} from stdin and refuses a terminal (the {short} would echo); pipe it in: `{pipe_hint}`"
         )
-    raw = await read_piped(stdin, max_chars + 1)
+    try:
+        raw = await read_piped(stdin, max_chars + 1)
+    except UnicodeDecodeError:
+        raise UsageError(f"stdin does not hold a single {noun} (it is not UTF-8 text)") from None
     secret = raw.strip()
     if not secret:
         raise UsageError(f"no {noun} on stdin (the input was empty); pipe it in: `{pipe_hint}`")

@@ -183,9 +183,9 @@ async def refresh_credentials(
             # Not changed_meanwhile: current holds auth's refresh token, checked non-empty above.
             assert current.tokens is not None and current.tokens.refresh_token
             try:
-                # Shielded: once sent, the issuer may rotate the refresh token, and the new one lives
-                # only in this reply. A signal (status --check cancelled) waits for it, at most
-                # exchange_timeout, so that it is saved below instead of lost.
+                # Shielded, connect to reply: once the request is out the issuer may rotate the refresh
+                # token, and the new one lives only in this reply. A signal (status --check
+                # cancelled) waits for it, at most exchange_timeout, so it is saved below, not lost.
                 with trio.CancelScope(shield=True):
                     async with issuer_session(settings, transport=transport) as issuer:
                         response = await issuer.refresh(current.tokens.refresh_token, reason)
