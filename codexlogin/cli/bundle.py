@@ -48,7 +48,7 @@ def bundle(
 
     with logged_run("login bundle", "bundle", settings):
         report = run_flow(run_checks, settings, what="bundle")  # a signal here ends it, nothing written
-        written = write_bundle(settings, path, last, snapshot=snapshot, report=report)
+        written = write_bundle(settings, path, report, last, snapshot=snapshot)
     for note in snapshot.notes:
         if note.startswith(("no codex-login.log", "cannot read")):
             print(f"note: {note}", file=sys.stderr, flush=True)

@@ -259,21 +259,12 @@ def archive_bytes(members: dict[str, str], kind: str, created: datetime) -> byte
     return buffer.getvalue()
 
 
-def write_bundle(
-    settings: Any, path: Path, last: int = DEFAULT_LAST, *, snapshot: LogSnapshot | None = None, report: Report | None = None
-) -> Path:
-    """Build the archive with the doctor `report` (run here when None) and write it atomically
-    (0600). Inside a flow."""
+def write_bundle(settings: Any, path: Path, report: Report, last: int = DEFAULT_LAST, *, snapshot: LogSnapshot | None = None) -> Path:
+    """Build the archive with the doctor checks' `report` and write it atomically (0600). Inside a flow."""
     from codexlogin import diagnostics
     from codexlogin.credentials.files import write_private_file_atomically
 
     snapshot = snapshot if snapshot is not None else snapshot_log(settings.log_file, last)
-    if report is None:
-        import trio
-
-        from codexlogin.support.doctor import run_checks
-
-        report = trio.run(run_checks, settings)
     created = datetime.now(UTC)
     kind = archive_kind(path)
     members = build_members(settings, snapshot, report, created)
