@@ -10,7 +10,10 @@ failed=0
 for round in $(seq "$rounds"); do
   pids=()
   for copy in $(seq "$parallel"); do
-    "$python" -m pytest -q -m concurrency -p no:cacheprovider >"$logs/$round.$copy.log" 2>&1 &
+    # Each copy has its own --basetemp: copies sharing /tmp/pytest-of-$USER remove each other's old
+    # numbered dirs at session end, and the rm_rf warning ("Directory not empty") that race gives
+    # is an error under filterwarnings = error (it once turned CI red with every test passed).
+    "$python" -m pytest -q -m concurrency -p no:cacheprovider --basetemp="$logs/tmp.$round.$copy" >"$logs/$round.$copy.log" 2>&1 &
     pids+=($!)
   done
   for i in "${!pids[@]}"; do
