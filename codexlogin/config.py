@@ -44,61 +44,14 @@ class Settings:
     redirect_host: str | None = None  # None: the dialect's (127.0.0.1 for both: RFC 8252 §7.3)
     fallback_port: int | None = None  # None: the dialect's (openai: 1457 when port is 1455)
     ignored_overrides: tuple[str, ...] = ()  # `-c` keys that are other Codex settings (not settable)
-    # What this run's discovery (oauth.discovery) found: (metadata name, value) pairs such as
-    # ("issuer", …), ("token_endpoint", …). Never read from a file or the environment; () = the
-    # default /oauth/* paths (not looked up yet; a failed look-up leaves only ("discovery", "none")).
-    discovered: tuple[tuple[str, str], ...] = ()
+    # Where each setting that is not a default came from: (key, source_label(...)) pairs, so a
+    # command can tell an explicit `--issuer` from the default (oauth.issuer.issuer_conflict).
+    origins: tuple[tuple[str, str], ...] = ()
 
-    def discovered_value(self, name: str) -> str | None:
-        return next((value for key, value in self.discovered if key == name), None)
-
-    @property
-    def issuer_identifier(self) -> str:
-        """The issuer's own name for itself (discovery's `issuer`), which `iss` must match."""
-        return self.discovered_value("issuer") or self.issuer_base
-
-    @property
-    def userinfo_endpoint(self) -> str | None:
-        return self.discovered_value("userinfo_endpoint")
-
-    @property
-    def introspection_endpoint(self) -> str | None:
-        return self.discovered_value("introspection_endpoint")
-
-    @property
-    def issuer_base(self) -> str:
-        return self.issuer.rstrip("/")
-
-    @property
-    def authorize_endpoint(self) -> str:
-        return self.discovered_value("authorization_endpoint") or f"{self.issuer_base}/oauth/authorize"
-
-    @property
-    def token_endpoint(self) -> str:
-        return self.discovered_value("token_endpoint") or f"{self.issuer_base}/oauth/token"
-
-    @property
-    def revoke_endpoint(self) -> str:
-        return self.discovered_value("revocation_endpoint") or f"{self.issuer_base}/oauth/revoke"
-
-    @property
-    def openai_device_usercode_endpoint(self) -> str:
-        return f"{self.issuer_base}/api/accounts/deviceauth/usercode"
-
-    @property
-    def openai_device_token_endpoint(self) -> str:
-        return f"{self.issuer_base}/api/accounts/deviceauth/token"
-
-    @property
-    def openai_device_redirect_uri(self) -> str:
-        return f"{self.issuer_base}/deviceauth/callback"
-
-    @property
-    def device_code_endpoint(self) -> str:
-        discovered = self.discovered_value("device_authorization_endpoint")
-        if discovered and self.device_code_path == DEFAULT_DEVICE_CODE_PATH:  # a set device_code_path wins
-            return discovered
-        return f"{self.issuer_base}/{self.device_code_path.lstrip('/')}"
+    def source_of(self, key: str) -> str | None:
+        """Where `key` was set (`--issuer`, `env CODEX_LOGIN_ISSUER`, `-c issuer`, `config.toml`),
+        or None when it is the default."""
+        return next((source for name, source in self.origins if name == key), None)
 
     @property
     def resolved_log_dir(self) -> Path:
@@ -113,7 +66,7 @@ class Settings:
         return self.codex_home / "auth.json"
 
 
-_KEYS = {f.name: f for f in fields(Settings) if f.name not in ("codex_home", "ignored_overrides", "discovered")}
+_KEYS = {f.name: f for f in fields(Settings) if f.name not in ("codex_home", "ignored_overrides", "origins")}
 
 
 def default_codex_home(environ: Mapping[str, str]) -> Path:
@@ -289,14 +242,18 @@ def load_settings(
         ("flags", {k: v for k, v in (flags or {}).items() if v is not None}),
     ]
     values: dict[str, Any] = {}  # each value _coerce'd to its own field's type, so replace() gets the types it declares
+    origins: dict[str, str] = {}
     for source, layer in layers:
         for key, value in layer.items():
             values[key] = _coerce(key, value, source)
-            if sources is not None:
-                sources[key] = source_label(source, key)
-    if sources is not None and environ.get("CODEX_HOME"):
-        sources["codex_home"] = "env CODEX_HOME"
-    settings = replace(Settings(codex_home=codex_home), **values, ignored_overrides=ignored)
+            origins[key] = source_label(source, key)
+    if sources is not None:
+        sources.update(origins)
+        if environ.get("CODEX_HOME"):
+            sources["codex_home"] = "env CODEX_HOME"
+    settings = replace(
+        Settings(codex_home=codex_home), **values, ignored_overrides=ignored, origins=tuple(origins.items())
+    )
     validate(settings)
     return settings
 

@@ -25,6 +25,7 @@ from codexlogin.devissuer import GRANT_DEVICE_CODE, DevIssuer, serve_dev_issuer
 from codexlogin.errors import LoginFailure
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
+from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.credentials.model import AuthDotJson, TokenData
 
 
@@ -177,11 +178,30 @@ def _device_token_form(device: dict) -> dict:
     return {"grant_type": GRANT_DEVICE_CODE, "device_code": device["device_code"], "client_id": DEFAULT_CLIENT_ID}
 
 
-def store_tokens(settings, issued: dict, *, last_refresh: str | None = None, api_key: str | None = "sk-kept-0123456789") -> AuthDotJson:
+def provenance_of(url: str, **extra: str) -> dict:
+    """tokens.oauth_provenance of a login at `url` with the default client (as a login writes it)."""
+    return {"issuer": url.rstrip("/"), "client_id": DEFAULT_CLIENT_ID, **extra}
+
+
+def store_tokens(
+    settings,
+    issued: dict,
+    *,
+    issuer: str | None = None,
+    dialect: str | None = None,
+    last_refresh: str | None = None,
+    api_key: str | None = "sk-kept-0123456789",
+) -> AuthDotJson:
+    """Store `issued` as a login at `issuer` (default: the settings' issuer) in `dialect` (default:
+    the settings') stores it: with that origin in tokens.oauth_provenance."""
+    origin = replace(settings, issuer=issuer or settings.issuer, dialect=dialect or settings.dialect)
     auth = AuthDotJson(
         auth_mode="chatgpt",
         openai_api_key=api_key,
-        tokens=TokenData(issued["id_token"], issued["access_token"], issued["refresh_token"], "acct_dev"),
+        tokens=TokenData(
+            issued["id_token"], issued["access_token"], issued["refresh_token"], "acct_dev",
+            oauth_provenance=configured_issuer(origin).provenance(),
+        ),
         last_refresh=last_refresh or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
     save_auth(settings.auth_file, auth)

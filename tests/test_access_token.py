@@ -19,13 +19,14 @@ import pytest
 import trio
 from harness import HangingPath, free_port, issuer_in_thread, run_cli
 
-from codexlogin import diagnostics
+from codexlogin import DEFAULT_CLIENT_ID, diagnostics
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import load_auth, save_auth
 from codexlogin.credentials.model import PERSONAL_ACCESS_TOKEN, AuthDotJson
 from codexlogin.devissuer import DevIssuer, serve_dev_issuer
 from codexlogin.errors import ExitCode, NetworkError, PolicyViolation, TokenExchangeFailed, UsageError
-from codexlogin.flows.access_token import PIPE_HINT, WHOAMI_PATH, access_token_login, read_access_token
+from codexlogin.flows.access_token import PIPE_HINT, access_token_login, read_access_token
+from codexlogin.oauth.issuer import WHOAMI_PATH
 from codexlogin.flows.logout import logout_flow
 from codexlogin.flows.ui import SilentUI
 
@@ -71,8 +72,10 @@ def test_the_0171_shape_reads_as_its_own_mode_and_is_written_back_exactly():
 
 def test_status_says_personal_access_token_masked_offline(capsys):
     write_pat_file()
-    code, out, err = run_status(capsys, issuer="http://127.0.0.1:9")  # nothing listens: offline
+    code, out, err = run_status(capsys)  # offline: nothing is asked
     assert (code, out, err) == (0, "Logged in using personal access token - at-AbCdE***vwxyz\n", "")
+    code, out, err = run_status(capsys, issuer="http://127.0.0.1:9")  # a 0.171 file: the default issuer's
+    assert code == 0 and "Note: the stored login was issued by https://auth.openai.com, but --issuer names" in out
     code, out, _ = run_status(capsys, json_=True)
     data = json.loads(out)
     assert code == 0 and data["status"] == "logged_in" and data["mode"] == "personal_access_token"
@@ -157,7 +160,9 @@ async def test_a_good_token_is_checked_at_whoami_and_stored_in_the_0171_shape(tm
     auth, backend, account = await login_with(s, token)
     assert backend == "file" and auth.personal_access_token == token
     assert (account.email, account.account_id, account.plan, account.user_id) == ("pat@example.com", "acct_pat", "pro", "user_dev")
-    assert json.loads(s.auth_file.read_text()) == {"OPENAI_API_KEY": None, "personal_access_token": token}
+    # 0.171's shape, plus where the token came from (not the default issuer: next commands go there)
+    provenance = {"issuer": dev_issuer.issuer_url.rstrip("/"), "client_id": DEFAULT_CLIENT_ID}
+    assert json.loads(s.auth_file.read_text()) == {"OPENAI_API_KEY": None, "personal_access_token": token, "oauth_provenance": provenance}
     assert stat.S_IMODE(s.auth_file.stat().st_mode) == 0o600
     (request,) = whoami_requests(dev_issuer)
     assert request.method == "GET" and request.headers["authorization"] == f"Bearer {token}"
@@ -234,7 +239,10 @@ async def test_it_replaces_a_chatgpt_login_and_keeps_unknown_fields(tmp_path, de
     }))
     token = dev_issuer.issue_personal_access_token()
     await login_with(s, token)
-    assert json.loads(s.auth_file.read_text()) == {"OPENAI_API_KEY": None, "personal_access_token": token, "agent_identity": {"id": "a"}}
+    provenance = {"issuer": dev_issuer.issuer_url.rstrip("/"), "client_id": DEFAULT_CLIENT_ID}
+    assert json.loads(s.auth_file.read_text()) == {
+        "OPENAI_API_KEY": None, "personal_access_token": token, "oauth_provenance": provenance, "agent_identity": {"id": "a"},
+    }
 
 
 # reading stdin: the --with-api-key rules
@@ -337,7 +345,9 @@ def test_a_real_pipe_into_a_process(tmp_path):
         result = subprocess.run([sys.executable, "-c", code], check=False, input=token + "\n", capture_output=True,
                                 text=True, timeout=60, env=os.environ.copy())
     assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "codex-home" / "auth.json").read_text()) == {"OPENAI_API_KEY": None, "personal_access_token": token}
+    provenance = {"issuer": url.rstrip("/"), "client_id": DEFAULT_CLIENT_ID}
+    stored = {"OPENAI_API_KEY": None, "personal_access_token": token, "oauth_provenance": provenance}
+    assert json.loads((tmp_path / "codex-home" / "auth.json").read_text()) == stored
 
 
 # status --check asks whoami
@@ -354,10 +364,12 @@ def test_status_check_reports_what_whoami_says(tmp_path, capsys, case, code, kin
         token = issuer.issue_personal_access_token(account_id="acct_pat")
         if case == "revoked":
             issuer.revoke_personal_access_token(token)
-        write_pat_file({"OPENAI_API_KEY": None, "personal_access_token": token})
         target = f"http://127.0.0.1:{free_port()}" if case == "unreachable" else url
+        # stored by a login at `target`: the check goes there without --issuer
+        provenance = {"issuer": target, "client_id": DEFAULT_CLIENT_ID}
+        write_pat_file({"OPENAI_API_KEY": None, "personal_access_token": token, "oauth_provenance": provenance})
         config = ("forced_chatgpt_workspace_id=acct_other",) if case == "other_workspace" else ()
-        got, out, err = run_status(capsys, "--check", json_=True, issuer=target, log_dir=str(tmp_path / "log"), config=config)
+        got, out, err = run_status(capsys, "--check", json_=True, log_dir=str(tmp_path / "log"), config=config)
     data = json.loads(out)
     assert got == code and data["mode"] == "personal_access_token" and token not in out + err
     if kind is None:

@@ -195,6 +195,7 @@ async def test_a_refresh_keeps_provenance_owner_id_and_every_unknown_field(tmp_p
         issued = await issue_tokens_async(dev_issuer, dev_issuer.issuer_url)
         stored = json.loads(json.dumps(WRITTEN_BY_0171))
         stored["tokens"].update(id_token=issued["id_token"], access_token=issued["access_token"], refresh_token=issued["refresh_token"])
+        stored["tokens"]["oauth_provenance"]["issuer"] = dev_issuer.issuer_url.rstrip("/")  # they came from there
         stored["last_refresh"] = "2020-01-01T00:00:00.123456789Z"
         write(settings.auth_file, stored)
         with diagnostics.open_log(settings.resolved_log_dir):

@@ -78,7 +78,8 @@ async def test_wrong_ca_is_a_tls_error(tmp_path, monkeypatch, pki, https_issuer)
     assert info.value.exit_code == ExitCode.NETWORK_ERROR
     assert not settings.auth_file.exists() and https_issuer.requests == []
 
-    save_auth(settings.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "opaque", "rt"), last_refresh="2020-01-01T00:00:00Z"))
+    tokens = TokenData("id", "opaque", "rt", oauth_provenance={"issuer": https_issuer.issuer_url.rstrip("/"), "client_id": settings.client_id})
+    save_auth(settings.auth_file, AuthDotJson("chatgpt", tokens=tokens, last_refresh="2020-01-01T00:00:00Z"))
     with trio.fail_after(30), pytest.raises(RefreshUnreachable) as refresh_info:
         await refresh_credentials(settings)
     assert refresh_info.value.kind == "network" and "tls" in refresh_info.value.detail

@@ -116,11 +116,16 @@ def test_the_openai_dialect_falls_back_from_1455_to_1457():
     from codexlogin.config import load_settings
     from codexlogin.oauth.dialects import any_port_allowed, callback_ports
 
-    openai = load_settings({}, environ={"CODEX_HOME": "/nonexistent"})
-    assert callback_ports(openai) == (1455, 1457) and not any_port_allowed(openai)
-    standard = load_settings({"issuer": "https://login.example.com"}, environ={"CODEX_HOME": "/nonexistent"})
-    assert callback_ports(standard) == (1455,) and any_port_allowed(standard)
-    assert callback_ports(load_settings({"port": 4000}, environ={"CODEX_HOME": "/nonexistent"})) == (4000,)
+    from codexlogin.oauth.issuer import configured_issuer
+
+    def ports(flags):
+        settings = load_settings(flags, environ={"CODEX_HOME": "/nonexistent"})
+        dialect = configured_issuer(settings).dialect
+        return callback_ports(settings, dialect), any_port_allowed(dialect)
+
+    assert ports({}) == ((1455, 1457), False)
+    assert ports({"issuer": "https://login.example.com"}) == ((1455,), True)
+    assert ports({"port": 4000}) == ((4000,), False)
 
 
 async def test_a_forbidden_workspace_gets_no_api_key_minted(tmp_path, dev_issuer):

@@ -21,9 +21,10 @@ import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codexlogin import redact
+from codexlogin import DEFAULT_CLIENT_ID, redact
 from codexlogin.cli import verbose
 from codexlogin.config import load_settings
+from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
 from codexlogin.errors import ExitCode
@@ -227,7 +228,7 @@ class UnresolvableTransport(httpx.AsyncBaseTransport):
 async def test_a_dns_failure_names_the_host_and_is_exit_10(tmp_path, error, words):
     settings_ = replace(load_settings({"issuer": "https://auth.example.com"}), log_dir=tmp_path / "log")
     with trio.fail_after(10), pytest.raises(IssuerUnreachable) as info:
-        await whoami(settings_, "at-0123456789abcdef", transport=UnresolvableTransport(error, words))
+        await whoami(settings_, configured_issuer(settings_), "at-0123456789abcdef", transport=UnresolvableTransport(error, words))
     assert info.value.kind == "dns"
     assert info.value.detail == (
         f"could not reach whoami endpoint (dns): cannot resolve auth.example.com ([Errno {error}] {words});"
@@ -313,11 +314,15 @@ async def test_an_unreachable_issuer_is_exit_10_in_every_command(tmp_path):
         device = await codex("login", "--device-auth", "--issuer", issuer, env=env)
         token = await codex("login", "--with-access-token", "--issuer", issuer, env=env, stdin=b"at-0123456789abcdef\n")
         home = tmp_path / "codex-home"
-        save_auth(home / "auth.json", AuthDotJson("chatgpt", tokens=TokenData("id", "opaque", "rt"), last_refresh="2020-01-01T00:00:00Z"))
-        status = await codex("login", "status", "--check", "--issuer", issuer, env=env)
-        logout = await codex("logout", "--issuer", issuer, env=env)
-        save_auth(home / "auth.json", AuthDotJson("personal_access_token", personal_access_token="at-0123456789abcdef"))
-        pat_status = await codex("login", "status", "--check", "--issuer", issuer, env=env)
+        # Stored by a login at that issuer: the next commands need no --issuer to go there.
+        provenance = {"issuer": issuer, "client_id": DEFAULT_CLIENT_ID}
+        tokens = TokenData("id", "opaque", "rt", oauth_provenance=provenance)
+        save_auth(home / "auth.json", AuthDotJson("chatgpt", tokens=tokens, last_refresh="2020-01-01T00:00:00Z"))
+        status = await codex("login", "status", "--check", env=env)
+        logout = await codex("logout", env=env)
+        pat = AuthDotJson("personal_access_token", personal_access_token="at-0123456789abcdef", oauth_provenance=provenance)
+        save_auth(home / "auth.json", pat)
+        pat_status = await codex("login", "status", "--check", env=env)
     for name, (code, _out, err) in {"device": device, "access token": token, "status": status, "pat status": pat_status}.items():
         assert code == ExitCode.NETWORK_ERROR, (name, err)
         assert "(connect)" in err, (name, err)

@@ -152,9 +152,9 @@ async def test_login_status_and_logout_say_who(tmp_path, dev_issuer):
     code, _, err = await codex("login", *issuer, "--port", "0", env=env)  # the same account again: nothing replaced
     assert code == 0 and err.endswith("\nLogged in as alice@example.com (plus)\n"), err
 
-    code, out, _ = await codex("login", "status", env=env)
-    assert (code, out) == (0, "Logged in using ChatGPT as alice@example.com (plus), account acct_dev\n")
-    code, out, _ = await codex("logout", *issuer, env=env)
+    code, out, _ = await codex("login", "status", env=env)  # no --issuer: the stored login names its own
+    assert (code, out) == (0, f"Logged in using ChatGPT as alice@example.com (plus), account acct_dev, issuer {dev_issuer.issuer_url.rstrip('/')}\n")
+    code, out, _ = await codex("logout", env=env)
     assert (code, out) == (0, "Logged out alice@example.com\n")
     code, out, _ = await codex("logout", *issuer, env=env)
     assert (code, out) == (0, "Not logged in — nothing to remove\n")

@@ -7,6 +7,7 @@ from codexlogin.oauth.client import authorize_url
 from codexlogin.oauth.errors import IssuerRejected, parse_oauth_error
 from codexlogin.oauth.pkce import generate_pkce
 from codexlogin.config import load_settings
+from codexlogin.oauth.issuer import configured_issuer
 
 
 @pytest.mark.parametrize(
@@ -36,7 +37,7 @@ def test_rejected_keeps_body_for_terminal_only():
 
 def authorize_params(issuer, *overrides):
     settings = load_settings({"issuer": issuer}, overrides, environ={"CODEX_HOME": "/nonexistent"})
-    url = authorize_url(settings, "http://127.0.0.1:1455/auth/callback", generate_pkce(), "st")
+    url = authorize_url(settings, configured_issuer(settings), "http://127.0.0.1:1455/auth/callback", generate_pkce(), "st")
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 

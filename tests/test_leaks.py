@@ -37,6 +37,8 @@ from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
 from codexlogin.devissuer import DevIssuer, serve_dev_issuer
 from codexlogin.errors import Denied, ExitCode, InternalError, TokenExchangeFailed, UsageError
+from codexlogin import DEFAULT_CLIENT_ID
+from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.oauth.client import issuer_session
 from codexlogin.oauth.errors import IssuerRejected
 from codexlogin.support import doctor
@@ -90,9 +92,11 @@ def echoing_issuer(reply):
     return app
 
 
-def stored_chatgpt_login(refresh_token: str = "rt-stored-0123456789abcdef") -> AuthDotJson:
-    """auth.json with an expired access token, so `status --check` refreshes and `logout` revokes."""
-    auth = AuthDotJson("chatgpt", tokens=TokenData(jwt_with_exp(1), jwt_with_exp(1), refresh_token, "acct"), last_refresh="2020-01-01T00:00:00Z")
+def stored_chatgpt_login(issuer: str, refresh_token: str = "rt-stored-0123456789abcdef") -> AuthDotJson:
+    """auth.json from `issuer` with an expired access token, so `status --check` refreshes and `logout` revokes."""
+    provenance = {"issuer": issuer, "client_id": DEFAULT_CLIENT_ID}
+    tokens = TokenData(jwt_with_exp(1), jwt_with_exp(1), refresh_token, "acct", oauth_provenance=provenance)
+    auth = AuthDotJson("chatgpt", tokens=tokens, last_refresh="2020-01-01T00:00:00Z")
     save_auth(load_settings({}).auth_file, auth)
     return auth
 
@@ -170,7 +174,8 @@ async def test_a_malformed_proxy_is_a_usage_error_naming_the_variable(name, pass
     monkeypatch.setenv(name, f"user:{password}@proxy.example:3128")
     with trio.fail_after(10):
         with pytest.raises(UsageError) as info:
-            async with issuer_session(load_settings({"issuer": "http://127.0.0.1:9"})):
+            settings = load_settings({"issuer": "http://127.0.0.1:9"})
+            async with issuer_session(settings, configured_issuer(settings)):
                 pass  # pragma: no cover - the session never opens
     failure = info.value
     assert failure.exit_code == ExitCode.USAGE
@@ -184,8 +189,8 @@ async def test_malformed_proxy_commands_exit_2_without_showing_the_password(comm
     password = "pAss1word/s3cond#th1rd?f0urth"
     monkeypatch.setenv("HTTPS_PROXY", f"user:{password}@proxy.example:3128")
     monkeypatch.setenv("HTTP_PROXY", f"user:{password}@proxy.example:3128")
-    stored_chatgpt_login()
     issuer = f"http://127.0.0.1:{closed_port()}"
+    stored_chatgpt_login(issuer)
     args = command.split()
     if args[0] == "status":
         argv = ("login", "status", "--check")
@@ -541,7 +546,7 @@ async def test_status_check_json_never_prints_the_refresh_token(nursery, capsys)
 
     issuer = await serve_asgi(nursery, echoing_issuer(reply))
     refresh_token = "rt-0123456789-abcdefghij-KLMNOPQRST"
-    stored_chatgpt_login(refresh_token)
+    stored_chatgpt_login(issuer, refresh_token)
     with trio.fail_after(30):
         code = await trio.to_thread.run_sync(partial(run_cli, "login", "status", check=True, json_=True, issuer=issuer))
     out, err = capsys.readouterr()

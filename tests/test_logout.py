@@ -14,7 +14,7 @@ import keyring.backends.fail
 import pytest
 import trio
 from harness import MemoryKeyring
-from harness import issue_tokens, issue_tokens_async, issuer_in_thread, run_cli, store_tokens
+from harness import issue_tokens, issue_tokens_async, issuer_in_thread, provenance_of, run_cli, store_tokens
 
 from codexlogin.devissuer import DevIssuer
 from codexlogin.flows.logout import REVOKE_TIMEOUT, logout_flow
@@ -47,8 +47,8 @@ def test_nothing_stored_says_not_logged_in(capsys):
 def test_revokes_the_refresh_token_then_removes(capsys):
     issuer = DevIssuer()
     with issuer_in_thread(issuer) as url:
-        auth = store_tokens(settings(), issue_tokens(issuer, url))
-        assert logout(issuer=url) == 0
+        auth = store_tokens(settings(), issue_tokens(issuer, url), issuer=url)
+        assert logout() == 0  # no --issuer: the stored login names it
         revokes = [form for method, path, form in issuer.requests if path == "/oauth/revoke"]
         assert not issuer.token_active(auth.tokens.refresh_token)
         assert not issuer.token_active(auth.tokens.access_token)  # revoking the refresh token ends the grant
@@ -67,8 +67,8 @@ def test_access_token_is_revoked_when_there_is_no_refresh_token(capsys):
     issuer = DevIssuer()
     with issuer_in_thread(issuer) as url:
         issued = issue_tokens(issuer, url)
-        save_auth(settings().auth_file, AuthDotJson("chatgpt", tokens=TokenData(issued["id_token"], issued["access_token"], "")))
-        assert logout(issuer=url) == 0
+        save_auth(settings().auth_file, AuthDotJson("chatgpt", tokens=TokenData(issued["id_token"], issued["access_token"], "", oauth_provenance=provenance_of(url))))
+        assert logout() == 0  # no --issuer: the stored login names it
         revokes = [form for method, path, form in issuer.requests if path == "/oauth/revoke"]
         assert not issuer.token_active(issued["access_token"])
     assert revokes[0]["token_type_hint"] == "access_token"
@@ -77,9 +77,9 @@ def test_access_token_is_revoked_when_there_is_no_refresh_token(capsys):
 def test_revocation_failure_warns_and_still_removes(capsys):
     issuer = DevIssuer()
     with issuer_in_thread(issuer) as url:
-        store_tokens(settings(), issue_tokens(issuer, url))
+        store_tokens(settings(), issue_tokens(issuer, url), issuer=url)
         issuer.faults.revoke_status = 500
-        assert logout(issuer=url) == 0
+        assert logout() == 0  # no --issuer: the stored login names it
     out, err = capsys.readouterr()
     assert out == "Logged out dev@example.com\n"
     assert err.startswith("warning: could not revoke the refresh token at the issuer") and "HTTP 500" in err
@@ -95,8 +95,8 @@ def test_unreachable_issuer_warns_and_still_removes(capsys):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    save_auth(settings().auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt")))
-    assert logout(issuer=url) == 0
+    save_auth(settings().auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt", oauth_provenance=provenance_of(url))))
+    assert logout() == 0  # no --issuer: the stored login names it
     out, err = capsys.readouterr()
     assert out == "Logged out of ChatGPT\n" and "could not revoke" in err and "connect" in err
     assert not settings().auth_file.exists()
@@ -105,7 +105,7 @@ def test_unreachable_issuer_warns_and_still_removes(capsys):
 async def test_a_hanging_revocation_endpoint_is_bounded(mock_clock, dev_issuer):
     """The revoke request gets REVOKE_TIMEOUT seconds (virtual here), then the removal goes on."""
     s = load_settings({"issuer": dev_issuer.issuer_url})
-    save_auth(s.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt")))
+    save_auth(s.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt", oauth_provenance=provenance_of(dev_issuer.issuer_url))))
     async def hang(form):
         await trio.sleep(3600)
 
@@ -206,7 +206,7 @@ async def test_logout_that_cannot_get_the_lock_changes_nothing(mock_clock, dev_i
     from codexlogin.errors import StorageFailed
 
     s = load_settings({"issuer": dev_issuer.issuer_url})
-    save_auth(s.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt")))
+    save_auth(s.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt", oauth_provenance=provenance_of(dev_issuer.issuer_url))))
     with trio.fail_after(100):
         async with hold_file_lock(refresh_lock_path(s), timeout=1):
             with pytest.raises(StorageFailed) as info:
@@ -228,16 +228,16 @@ def test_cli_logout_while_status_check_refreshes(capsys):
     issuer = DevIssuer(access_token_lifetime=60)
     held = HeldTokenReply(issuer, hold=1.5)
     with issuer_in_thread(held) as url:
-        old = store_tokens(settings(), issue_tokens(issuer, url))
+        old = store_tokens(settings(), issue_tokens(issuer, url), issuer=url)
         held.armed = True
-        env = {**os.environ, "CODEX_LOGIN_ISSUER": url}
+        env = dict(os.environ)  # no issuer setting: the stored login names it
         check = subprocess.Popen(
             [sys.executable, "-m", "codexlogin", "login", "status", "--check"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )
         try:
             assert held.holding.wait(30), "the refresh never reached the issuer"
-            assert logout(issuer=url) == 0
+            assert logout() == 0  # no --issuer: the stored login names it
         finally:
             out, err = check.communicate(timeout=60)
         revoked = [form["token"] for _m, path, form in issuer.requests if path == "/oauth/revoke"]

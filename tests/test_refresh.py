@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import pytest
 import trio
-from harness import NINE_DAYS_AGO, issue_tokens, issue_tokens_async, issuer_in_thread, jwt_with_exp, store_tokens
+from harness import NINE_DAYS_AGO, issue_tokens, issue_tokens_async, issuer_in_thread, jwt_with_exp, provenance_of, store_tokens
 
 from codexlogin import diagnostics
 from codexlogin.devissuer import (
@@ -221,7 +221,8 @@ async def test_unreachable_issuer_is_a_network_error(tmp_path):
         url = f"http://127.0.0.1:{probe.getsockname()[1]}"
     settings = make_settings(tmp_path, url)
     expiring = jwt_with_exp(int(time.time()) + 10)
-    save_auth(settings.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", expiring, "rt-x"), last_refresh=NINE_DAYS_AGO))
+    tokens = TokenData("id", expiring, "rt-x", oauth_provenance=provenance_of(url))
+    save_auth(settings.auth_file, AuthDotJson("chatgpt", tokens=tokens, last_refresh=NINE_DAYS_AGO))
     with trio.fail_after(20), pytest.raises(RefreshUnreachable) as info:
         await refresh_credentials(settings)
     assert info.value.kind == "network" and info.value.exit_code == ExitCode.NETWORK_ERROR

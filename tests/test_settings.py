@@ -5,6 +5,7 @@ import pytest
 from codexlogin import DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_PORT
 from codexlogin.errors import UsageError
 from codexlogin.config import load_settings
+from codexlogin.oauth.issuer import configured_issuer
 
 
 def test_defaults(tmp_path):
@@ -14,8 +15,11 @@ def test_defaults(tmp_path):
     assert settings.port == DEFAULT_PORT
     assert settings.timeout == 600
     assert settings.log_file == tmp_path / "log" / "codex-login.log"
-    assert settings.token_endpoint == "https://auth.openai.com/oauth/token"
-    assert settings.revoke_endpoint == "https://auth.openai.com/oauth/revoke"
+    assert settings.origins == ()  # nothing set: every setting is a default
+    issuer = configured_issuer(settings)
+    assert issuer.token_endpoint == "https://auth.openai.com/oauth/token"
+    assert issuer.revoke_endpoint == "https://auth.openai.com/oauth/revoke"
+    assert issuer.dialect.name == "openai" and issuer.provenance() == {"issuer": DEFAULT_ISSUER, "client_id": DEFAULT_CLIENT_ID}
 
 
 def test_precedence_defaults_file_env_overrides_flags(tmp_path):
@@ -61,7 +65,8 @@ def test_broken_config_file_is_usage_error(tmp_path):
 
 def test_loopback_http_issuer_allowed(tmp_path):
     settings = load_settings({"issuer": "http://127.0.0.1:8080/"}, environ={"CODEX_HOME": str(tmp_path)})
-    assert settings.authorize_endpoint == "http://127.0.0.1:8080/oauth/authorize"
+    assert configured_issuer(settings).authorize_endpoint == "http://127.0.0.1:8080/oauth/authorize"
+    assert settings.source_of("issuer") == "--issuer" and settings.source_of("port") is None
 
 
 def test_workspace_list_from_env(tmp_path):

@@ -285,17 +285,18 @@ async def test_a_logout_waiting_on_revocation_ends_on_signal_with_the_credential
 
 @pytest.mark.concurrency
 async def test_a_status_check_waiting_on_the_issuer_ends_on_sigterm(tmp_path, dev_issuer, nursery):
-    from harness import HangingPath, make_settings
+    from harness import HangingPath, make_settings, provenance_of
 
     from codexlogin.credentials.files import save_auth
     from codexlogin.devissuer import serve_dev_issuer
     from codexlogin.credentials.model import PERSONAL_ACCESS_TOKEN, AuthDotJson
-    from codexlogin.flows.access_token import WHOAMI_PATH
+    from codexlogin.oauth.issuer import WHOAMI_PATH
 
     url = await nursery.start(serve_dev_issuer, HangingPath(dev_issuer, WHOAMI_PATH))
     token = dev_issuer.issue_personal_access_token()
-    save_auth(make_settings(tmp_path, url).auth_file, AuthDotJson(PERSONAL_ACCESS_TOKEN, personal_access_token=token))
-    code, err = await signal_run(tmp_path, ["login", "status", "--check", "--issuer", url], signal.SIGTERM, delay=0.5)
+    stored = AuthDotJson(PERSONAL_ACCESS_TOKEN, personal_access_token=token, oauth_provenance=provenance_of(url))
+    save_auth(make_settings(tmp_path, url).auth_file, stored)
+    code, err = await signal_run(tmp_path, ["login", "status", "--check"], signal.SIGTERM, delay=0.5)
     assert_ended_by(signal.SIGTERM, "status check", code, err, tmp_path)
     assert json.loads((tmp_path / "codex-home" / "auth.json").read_text())["personal_access_token"] == token
 

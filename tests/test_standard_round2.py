@@ -26,6 +26,7 @@ from harness import (
 
 from codexlogin import diagnostics
 from codexlogin.config import load_settings
+from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
 from codexlogin.devissuer import GRANT_REFRESH, DevIssuer
@@ -41,14 +42,15 @@ def settings():
 
 
 def status_json(capsys, url, **options):
-    code = run_cli("login", "status", check=True, json_=True, issuer=url, **options)
+    """`status --check --json` after a login at `url`: no --issuer, the stored login names it."""
+    code = run_cli("login", "status", check=True, json_=True, **options)
     out, err = capsys.readouterr()
     assert out.count("\n") == 1, out
     return code, json.loads(out), err
 
 
 def status_text(capsys, url, **options):
-    code = run_cli("login", "status", check=True, issuer=url, **options)
+    code = run_cli("login", "status", check=True, **options)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -68,7 +70,7 @@ def log_messages(path):
 def test_check_proves_with_userinfo_and_says_so(capsys):
     issuer = DevIssuer()
     with issuer_in_thread(issuer) as url:
-        store_tokens(settings(), issue_tokens(issuer, url))
+        store_tokens(settings(), issue_tokens(issuer, url), issuer=url)
         code, out, _ = status_text(capsys, url)
         userinfo = issuer.requests_to("/oauth/userinfo")
         assert len(userinfo) == 1 and userinfo[0].headers["authorization"].startswith("Bearer ")
@@ -83,7 +85,7 @@ def test_check_after_the_issuer_revoked_the_tokens_exits_8_with_its_reason(capsy
     issuer = DevIssuer()
     with issuer_in_thread(issuer) as url:
         issued = issue_tokens(issuer, url)
-        store_tokens(settings(), issued)
+        store_tokens(settings(), issued, issuer=url)
         revoke_over_http(url, issued["refresh_token"])  # RFC 7009 §2.1: the whole grant ends
         assert not issuer.token_active(issued["access_token"])
         code, data, err = status_json(capsys, url)
@@ -101,7 +103,7 @@ def test_check_with_an_expired_access_token_renews_it_by_refresh(capsys):
     issuer = DevIssuer(access_token_lifetime=3600)
     with issuer_in_thread(issuer) as url:
         issued = issue_tokens(issuer, url)
-        store_tokens(settings(), issued)
+        store_tokens(settings(), issued, issuer=url)
         issuer._revoked_access.add(issued["access_token"])  # the access token alone is refused
         code, data, _ = status_json(capsys, url)
         assert len(issuer.requests_to("/oauth/userinfo")) == 1 and len(issuer.token_requests(GRANT_REFRESH)) == 1
@@ -112,7 +114,7 @@ def test_check_without_userinfo_uses_public_introspection(capsys):
     issuer = DevIssuer()
     issuer.faults.userinfo_enabled = False
     with issuer_in_thread(issuer) as url:
-        store_tokens(settings(), issue_tokens(issuer, url))
+        store_tokens(settings(), issue_tokens(issuer, url), issuer=url)
         code, data, _ = status_json(capsys, url)
         (request,) = issuer.requests_to("/oauth/introspect")
         assert request.params["token_type_hint"] == "access_token" and request.params["client_id"] == DEFAULT_CLIENT_ID
@@ -125,7 +127,7 @@ def test_introspection_that_needs_client_authentication_is_not_used_a_refresh_pr
     issuer.faults.userinfo_enabled = False
     issuer.faults.introspection_public_client = False
     with issuer_in_thread(issuer) as url:
-        store_tokens(settings(), issue_tokens(issuer, url))
+        store_tokens(settings(), issue_tokens(issuer, url), issuer=url)
         code, data, _ = status_json(capsys, url)
         assert issuer.requests_to("/oauth/introspect") == []
         assert len(issuer.token_requests(GRANT_REFRESH)) == 1
@@ -137,7 +139,7 @@ def test_revoked_tokens_are_inactive_at_introspection(capsys):
     issuer.faults.userinfo_enabled = False
     with issuer_in_thread(issuer) as url:
         issued = issue_tokens(issuer, url)
-        store_tokens(settings(), issued)
+        store_tokens(settings(), issued, issuer=url)
         revoke_over_http(url, issued["refresh_token"])
         code, data, _ = status_json(capsys, url)
         assert len(issuer.requests_to("/oauth/introspect")) == 1 and len(issuer.token_requests(GRANT_REFRESH)) == 1
@@ -148,7 +150,7 @@ def test_without_discovery_the_default_paths_and_a_refresh_prove_it(capsys):
     issuer = DevIssuer()
     issuer.faults.discovery_status = 404
     with issuer_in_thread(issuer) as url:
-        store_tokens(settings(), issue_tokens(issuer, url))
+        store_tokens(settings(), issue_tokens(issuer, url), issuer=url)
         code, data, _ = status_json(capsys, url)
         assert issuer.requests_to(WELL_KNOWN) and issuer.requests_to(RFC8414)  # both documents were asked for
         assert len(issuer.token_requests(GRANT_REFRESH)) == 1 and issuer.requests_to("/oauth/userinfo") == []
@@ -160,8 +162,8 @@ def test_without_discovery_the_default_paths_and_a_refresh_prove_it(capsys):
 def test_the_openai_dialect_proves_by_its_json_refresh(capsys):
     issuer = DevIssuer()
     with issuer_in_thread(issuer) as url:
-        store_tokens(settings(), issue_tokens(issuer, url))
-        code, data, _ = status_json(capsys, url, config=("dialect=openai",))
+        store_tokens(settings(), issue_tokens(issuer, url), issuer=url, dialect="openai")
+        code, data, _ = status_json(capsys, url)
         (refresh,) = issuer.token_requests(GRANT_REFRESH, media_type="application/json")
         assert refresh["refresh_reason"] == "forced"
         assert issuer.requests_to(WELL_KNOWN) == [] and issuer.requests_to("/oauth/userinfo") == []  # 0.171 discovers nothing
@@ -172,9 +174,9 @@ def test_the_openai_dialect_names_a_revoked_refresh_token(capsys):
     issuer = DevIssuer()
     with issuer_in_thread(issuer) as url:
         issued = issue_tokens(issuer, url)
-        store_tokens(settings(), issued)
+        store_tokens(settings(), issued, issuer=url, dialect="openai")
         revoke_over_http(url, issued["refresh_token"])
-        code, data, _ = status_json(capsys, url, config=("dialect=openai",))
+        code, data, _ = status_json(capsys, url)
         assert len(issuer.token_requests(GRANT_REFRESH, media_type="application/json")) == 1
     assert code == 8 and data["error"]["kind"] == "revoked" and "refresh_token_invalidated" in data["error"]["message"]
 
@@ -184,8 +186,9 @@ def test_no_refresh_token_and_no_proof_endpoint_is_not_claimed_online(capsys):
     issuer.faults.userinfo_enabled = issuer.faults.introspection_enabled = False
     with issuer_in_thread(issuer) as url:
         issued = issue_tokens(issuer, url)
-        save_auth(settings().auth_file, AuthDotJson(
-            "chatgpt", tokens=TokenData(issued["id_token"], issued["access_token"], None), last_refresh=_now()))
+        provenance = {"issuer": url, "client_id": DEFAULT_CLIENT_ID}
+        tokens = TokenData(issued["id_token"], issued["access_token"], None, oauth_provenance=provenance)
+        save_auth(settings().auth_file, AuthDotJson("chatgpt", tokens=tokens, last_refresh=_now()))
         code, data, _ = status_json(capsys, url)
         assert issuer.requests_to(WELL_KNOWN)  # discovery was asked; it offers no proof
     assert code == 0 and data["check"] == {"refreshed": False, "reason": None, "online": False, "proof": None}
@@ -221,9 +224,10 @@ async def test_discovery_that_never_answers_is_bounded_and_the_defaults_are_used
     dev_issuer.faults.hang_paths = frozenset({WELL_KNOWN})
     started = trio.current_time()
     with trio.fail_after(5), diagnostics.open_log(run_settings.resolved_log_dir):
-        found = await discover(run_settings)
+        found = await discover(run_settings, configured_issuer(run_settings))
     assert trio.current_time() - started == pytest.approx(DISCOVERY_BUDGET, abs=0.1)
-    assert found.discovered == (("discovery", "none"),) and found.token_endpoint == f"{dev_issuer.issuer_url}/oauth/token"
+    assert found.looked_up and found.metadata == () and found.token_endpoint == f"{dev_issuer.issuer_url}/oauth/token"
+    assert not found.wants_discovery  # asked once per run
     assert dev_issuer.requests_to(WELL_KNOWN)
     (logged,) = [m for m in log_messages(run_settings.log_file) if m.get("message_type") == "codex:discovery"]
     assert logged["source"] == "none" and "no answer within 1.5s" in logged["problem"]
@@ -482,8 +486,8 @@ async def test_the_rfc8414_document_is_read_when_there_is_no_oidc_one(tmp_path, 
     url = await nursery.start(serve_dev_issuer, NoOidc(issuer))
     run_settings = make_settings(tmp_path, url)
     with trio.fail_after(5), diagnostics.open_log(run_settings.resolved_log_dir):
-        found = await discover(run_settings)
-    assert found.userinfo_endpoint == f"{url}/oauth/userinfo" and found.issuer_identifier == url
+        found = await discover(run_settings, configured_issuer(run_settings))
+    assert found.userinfo_endpoint == f"{url}/oauth/userinfo" and found.identifier == url
     assert [r.path for r in issuer.request_log] == ["/nowhere", RFC8414]
 
 
@@ -648,17 +652,17 @@ def test_the_blocking_look_up_before_the_url_finds_the_same_and_is_hard_bounded(
     issuer = DevIssuer()
     with issuer_in_thread(issuer) as url:
         run_settings = load_settings({"issuer": url})
-        found = fetch_discovery_blocking(run_settings, True)
+        found = fetch_discovery_blocking(configured_issuer(run_settings), True)
         assert found.source == "openid-configuration" and found.get("userinfo_endpoint") == f"{url}/oauth/userinfo"
-        assert found.metadata == trio.run(fetch_discovery, run_settings).metadata
+        assert found.metadata == trio.run(fetch_discovery, run_settings, configured_issuer(run_settings)).metadata
         issuer.faults.discovery_status = 404
-        absent = fetch_discovery_blocking(run_settings, True)
+        absent = fetch_discovery_blocking(configured_issuer(run_settings), True)
         assert absent.source == "none" and "HTTP 404" in absent.problem and not absent.rejected
         assert [r.path for r in issuer.request_log][-2:] == [WELL_KNOWN, RFC8414]
         issuer.faults.discovery_status = None
         issuer.faults.hang_paths = frozenset({WELL_KNOWN})
         started = time.monotonic()
-        late = fetch_discovery_blocking(run_settings, True, budget=0.3)
+        late = fetch_discovery_blocking(configured_issuer(run_settings), True, budget=0.3)
         elapsed = time.monotonic() - started
         assert issuer.requests_to(WELL_KNOWN)[-1:]  # asked, never answered
     assert late.source == "none" and "no answer within 0.3s" in late.problem
@@ -673,7 +677,7 @@ def test_introspection_refusing_the_client_is_not_taken_for_a_refused_token(caps
     issuer.faults.discovery_extra = {"introspection_endpoint_auth_methods_supported": ["none"]}
     issuer.faults.introspection_public_client = False
     with issuer_in_thread(issuer) as url:
-        store_tokens(settings(), issue_tokens(issuer, url))
+        store_tokens(settings(), issue_tokens(issuer, url), issuer=url)
         code, data, _ = status_json(capsys, url)
         assert len(issuer.requests_to("/oauth/introspect")) == 1 and len(issuer.token_requests(GRANT_REFRESH)) == 1
     assert code == 0 and data["check"]["proof"] == "refresh" and data["check"]["reason"] == "forced"
@@ -717,10 +721,10 @@ def test_expired_credentials_exit_8_with_the_issuers_reason(capsys, dialect):
     issuer = DevIssuer()
     with issuer_in_thread(issuer) as url:
         issued = issue_tokens(issuer, url)
-        store_tokens(settings(), issued)
+        store_tokens(settings(), issued, issuer=url, dialect=dialect)  # the dialect is the stored login's
         issuer._revoked_access.add(issued["access_token"])  # the access token is refused at userinfo
         issuer.faults.refresh_error = "refresh_token_expired"
-        code, data, err = status_json(capsys, url, config=(f"dialect={dialect}",))
+        code, data, err = status_json(capsys, url)
         assert len(issuer.token_requests(GRANT_REFRESH)) == 1
         assert len(issuer.requests_to("/oauth/userinfo")) == (dialect == "standard")
     assert code == 8 and data["error"]["kind"] == "expired" and "refresh_token_expired" in data["error"]["message"]
@@ -765,6 +769,7 @@ async def test_an_oversized_discovery_document_is_not_read(tmp_path, dev_issuer)
 
     dev_issuer.faults.discovery_extra = {"padding": "a" * (MAX_DOCUMENT_BYTES + 10)}
     with trio.fail_after(10):
-        found = await fetch_discovery(make_settings(tmp_path, dev_issuer.issuer_url))
+        run_settings = make_settings(tmp_path, dev_issuer.issuer_url)
+        found = await fetch_discovery(run_settings, configured_issuer(run_settings))
     assert found.source == "none" and "larger than" in found.problem
     assert dev_issuer.requests_to(WELL_KNOWN) and dev_issuer.requests_to(RFC8414)

@@ -24,6 +24,7 @@ from harness import (
     store_tokens,
 )
 
+from codexlogin import DEFAULT_CLIENT_ID
 from codexlogin.devissuer import GRANT_REFRESH, DevIssuer
 from codexlogin.errors import ExitCode
 from codexlogin.config import load_settings
@@ -33,7 +34,7 @@ from codexlogin.credentials.model import AuthDotJson, TokenData
 
 JSON_KEYS = {
     "status", "logged_in", "mode", "email", "plan", "account_id", "api_key", "personal_access_token",
-    "expires_at", "last_refresh", "refresh_due", "storage", "problem",
+    "expires_at", "last_refresh", "refresh_due", "issuer", "storage", "problem",
 }
 
 
@@ -178,8 +179,8 @@ def test_offline_status_imports_nothing_heavy_and_writes_no_log(tmp_path):
 def test_check_fresh_tokens_without_a_refresh(capsys):
     issuer = DevIssuer()
     with issuer_in_thread(issuer) as url:
-        store_tokens(settings(), issue_tokens(issuer, url))
-        code, data, _ = run_json(capsys, check=True, issuer=url)
+        store_tokens(settings(), issue_tokens(issuer, url), issuer=url)
+        code, data, _ = run_json(capsys, check=True)  # no --issuer: the stored login names it
         assert issuer.token_requests(GRANT_REFRESH) == []
         assert len(issuer.requests_to("/oauth/userinfo")) == 1  # proven online, without a refresh
     assert code == 0 and data["check"] == {"refreshed": False, "reason": None, "online": True, "proof": "userinfo"}
@@ -189,10 +190,10 @@ def test_check_fresh_tokens_without_a_refresh(capsys):
 def test_check_refreshes_expiring_tokens(capsys):
     issuer = DevIssuer(access_token_lifetime=120)
     with issuer_in_thread(issuer) as url:
-        old = store_tokens(settings(), issue_tokens(issuer, url))
-        code, out, _ = run_status(capsys, check=True, issuer=url)
+        old = store_tokens(settings(), issue_tokens(issuer, url), issuer=url)
+        code, out, _ = run_status(capsys, check=True)
         assert len(issuer.token_requests(GRANT_REFRESH)) == 1
-    assert code == 0 and out.startswith("Logged in using ChatGPT as dev@example.com (pro), account acct_dev\n")
+    assert code == 0 and out.startswith(f"Logged in using ChatGPT as dev@example.com (pro), account acct_dev, issuer {url}\n")
     assert "Credentials checked online (refresh): the issuer accepted the refresh token and issued new tokens (expiring)." in out
     new = json.loads(settings().auth_file.read_text())["tokens"]["refresh_token"]
     assert new != old.tokens.refresh_token
@@ -201,9 +202,9 @@ def test_check_refreshes_expiring_tokens(capsys):
 def test_check_rejected_refresh_token(capsys):
     issuer = DevIssuer(access_token_lifetime=120)
     with issuer_in_thread(issuer) as url:
-        store_tokens(settings(), issue_tokens(issuer, url))
+        store_tokens(settings(), issue_tokens(issuer, url), issuer=url)
         issuer.faults.refresh_error = "invalid_grant"
-        code, data, err = run_json(capsys, check=True, issuer=url)
+        code, data, err = run_json(capsys, check=True)
     assert code == ExitCode.CREDENTIALS_UNUSABLE and data["status"] == "check_failed"
     assert data["error"]["kind"] == "rejected" and data["error"]["exit_code"] == 8
     assert "invalid_grant" in data["error"]["message"]
@@ -214,10 +215,11 @@ def test_check_unreachable_issuer_is_a_network_error(capsys):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    store(AuthDotJson("chatgpt", tokens=TokenData("id", jwt_with_exp(int(time.time()) + 30), "rt"), last_refresh=NINE_DAYS_AGO))
-    code, out, err = run_status(capsys, check=True, issuer=url)
+    tokens = TokenData("id", jwt_with_exp(int(time.time()) + 30), "rt", oauth_provenance={"issuer": url, "client_id": DEFAULT_CLIENT_ID})
+    store(AuthDotJson("chatgpt", tokens=tokens, last_refresh=NINE_DAYS_AGO))
+    code, out, err = run_status(capsys, check=True)
     assert code == ExitCode.NETWORK_ERROR and out == "" and "could not reach" in err
-    code, data, _ = run_json(capsys, check=True, issuer=url)
+    code, data, _ = run_json(capsys, check=True)
     assert code == 10 and data["error"]["kind"] == "network"
 
 

@@ -21,6 +21,7 @@ from codexlogin.devissuer import serve_dev_issuer
 from codexlogin.errors import LoginFailure
 from codexlogin.flows.apikey import api_key_login
 from codexlogin.flows.complete import superseded_login
+from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.flows.device import device_login
 from codexlogin.flows.logout import REVOKE_TIMEOUT
 
@@ -140,7 +141,8 @@ def _chatgpt(refresh, provenance=None):
         (AuthDotJson("personal_access_token", personal_access_token="at-x"), None),
         (_chatgpt(None), None),  # no refresh token: nothing that outlives the access token
         (_chatgpt("rt-new"), None),  # the same token is not superseded
-        (_chatgpt("rt-old"), "rt-old"),  # no provenance (an older file): this issuer's, as logout assumes
+        # no provenance (a 0.171 file): the default issuer's, as 0.171 reads it, so never sent to this one
+        (_chatgpt("rt-old"), None),
         (_chatgpt("rt-old", {"issuer": "http://127.0.0.1:9/", "client_id": DEFAULT_CLIENT_ID}), "rt-old"),
         (_chatgpt("rt-old", {"issuer": "https://other.example", "client_id": DEFAULT_CLIENT_ID}), None),
         (_chatgpt("rt-old", {"issuer": "http://127.0.0.1:9", "client_id": "another-client"}), None),
@@ -148,5 +150,5 @@ def _chatgpt(refresh, provenance=None):
 )
 def test_which_replaced_login_is_revoked(tmp_path, replaced, revoked):
     settings = make_settings(tmp_path, "http://127.0.0.1:9")
-    superseded = superseded_login(settings, replaced, _chatgpt("rt-new"))
+    superseded = superseded_login(configured_issuer(settings), replaced, _chatgpt("rt-new"))
     assert (superseded.tokens.refresh_token if superseded else None) == revoked

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import replace
 from typing import Any
 
 from codexlogin.cli.boundary import logged_run
@@ -59,7 +58,7 @@ def browser_login(settings: Settings) -> int:
     from codexlogin.credentials.policy import check_login_method
     from codexlogin.listener.decide import start_url
     from codexlogin.listener.prepare import hold_early_signals, prepare_browser_login, release_early_signals, sign_in_url
-    from codexlogin.oauth.discovery import fetch_discovery_blocking, wants_discovery
+    from codexlogin.oauth.discovery import fetch_discovery_blocking
     from codexlogin.oauth.proxy import proxy_variable_names
 
     check_login_method(settings, "chatgpt")  # before the port is touched: policy refuses early
@@ -75,13 +74,13 @@ def browser_login(settings: Settings) -> int:
         found: Any = None  # this run's discovery (standard dialect), logged once the log is open
         try:
             prepared = prepare_browser_login(settings)
-            if prepared.sock is not None and wants_discovery(settings) and not proxy_variable_names(os.environ):
+            if prepared.sock is not None and prepared.issuer.wants_discovery and not proxy_variable_names(os.environ):
                 # The port is held; discovery (bounded) before the URL, still without trio or httpx.
                 started = time.monotonic()
-                found = (fetch_discovery_blocking(settings, prepared.verify), time.monotonic() - started)
-                settings = replace(settings, discovered=found[0].metadata or (("discovery", "none"),))
+                found = (prepared.issuer, fetch_discovery_blocking(prepared.issuer, prepared.verify), time.monotonic() - started)
+                prepared.issuer = prepared.issuer.with_discovery(found[1].metadata if found[1].found else ())
             # Otherwise (a proxy set, or the port busy) the flow reads discovery and prints the URL.
-            if prepared.sock is not None and not wants_discovery(settings):
+            if prepared.sock is not None and not prepared.issuer.wants_discovery:
                 short_url = start_url(prepared.port, prepared.state)
                 ui.sign_in_url(sign_in_url(settings, prepared), prepared.port, opening_browser=not settings.no_browser, short_url=short_url)
                 prepared.announced = True
@@ -90,9 +89,9 @@ def browser_login(settings: Settings) -> int:
         before = stored_before(settings) if early_failure is None else None  # after the URL: costs it nothing
         with logged_run("login", "browser", settings):
             if found is not None:
-                from codexlogin.flows.discover import apply_discovery
+                from codexlogin.flows.discover import log_discovery
 
-                apply_discovery(settings, *found)
+                log_discovery(*found)
             if early_failure is not None:
                 raise early_failure
             from functools import partial

@@ -14,6 +14,7 @@ def logout(
     """Log out: remove the stored credentials, then revoke their tokens at the issuer (best effort).
 
     The refresh token is revoked (RFC 7009), or the access token when there is no refresh token,
+    at the issuer that issued them (whatever --issuer says; a different one is named in a note),
     with a 5-second bound; if that fails a warning is printed (the credentials are removed
     regardless). Waits for a token refresh another codex process has in flight. Prints "Logged out
     alice@example.com" (who it was), or "Not logged in — nothing to remove" and exits 0 when
@@ -35,6 +36,8 @@ def logout(
         result = run_flow(logout_flow, settings, what="logout")
     if result.warning:
         ConsoleUI().warning(result.warning)
+    if result.note:
+        ConsoleUI().warning(result.note)
     print(logged_out_line(what) if result.removed else NOTHING_STORED, flush=True)
     return 0
 

@@ -25,14 +25,16 @@ DEFAULT = "default"
 
 def setting_rows(settings: Settings, sources: dict[str, str], environ: dict[str, str] | None = None) -> list[dict[str, str]]:
     """[{name, value, source}] for every login setting, then the proxy and CA environment."""
-    from codexlogin.oauth.dialects import callback_ports, dialect_for, redirect_host
+    from codexlogin.oauth.dialects import callback_ports, redirect_host
+    from codexlogin.oauth.issuer import configured_issuer
     from codexlogin.oauth.proxy import proxy_variable_names
     from codexlogin.oauth.tls import ca_source
     from codexlogin.redact import sanitize_proxy, sanitize_url, scrub_text
 
     env = dict(os.environ) if environ is None else environ
-    dialect = dialect_for(settings).name
-    ports = callback_ports(settings)
+    run_dialect = configured_issuer(settings).dialect
+    dialect = run_dialect.name
+    ports = callback_ports(settings, run_dialect)
 
     def shown(name: str) -> str:
         value: Any = getattr(settings, name)
@@ -43,7 +45,7 @@ def setting_rows(settings: Settings, sources: dict[str, str], environ: dict[str,
         if name == "dialect" and value == "auto":
             return f"auto ({dialect})"
         if name == "redirect_host" and value is None:
-            return f"{redirect_host(settings)} (the {dialect} dialect's)"
+            return f"{redirect_host(settings, run_dialect)} (the {dialect} dialect's)"
         if name == "fallback_port" and value is None:
             return f"{ports[1]} (the {dialect} dialect's)" if len(ports) > 1 else "none"
         if name == "timeout" and not value:
@@ -56,7 +58,7 @@ def setting_rows(settings: Settings, sources: dict[str, str], environ: dict[str,
             return "none"
         return scrub_text(f"{value:g}" if isinstance(value, float) else str(value))
 
-    names = ["codex_home", *(name for name in Settings.__dataclass_fields__ if name not in ("codex_home", "ignored_overrides"))]
+    names = ["codex_home", *(name for name in Settings.__dataclass_fields__ if name not in ("codex_home", "ignored_overrides", "origins"))]
     rows = [{"name": name, "value": shown(name), "source": sources.get(name, DEFAULT)} for name in names]
     for key, variable in proxy_variable_names(env).items():
         rows.append({"name": f"{key}_proxy", "value": sanitize_proxy(env[variable]), "source": f"env {variable}"})

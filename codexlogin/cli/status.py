@@ -13,7 +13,9 @@ Exit codes: 0 logged in; 1 not logged in; 7 the credential store cannot be read 
 auth.json unreadable or a directory, no keyring); 8 credentials stored but unusable (corrupt
 content, no usable token, refresh rejected or expired); 9 stored credentials
 violate forced_login_method / forced_chatgpt_workspace_id; with --check also 10 (issuer
-unreachable or unavailable: retry later) and 4 (the issuer's reply was not usable).
+unreachable or unavailable: retry later), 4 (the issuer's reply was not usable) and 2 (a setting —
+flag, environment, `-c`, config.toml — names another issuer or client than the one that issued the
+stored tokens: they are never sent to it).
 
 `--json` prints one object on stdout (never a token; an API key only masked):
   status        "logged_in" | "not_logged_in" | "unusable" | "policy_violation" | "storage_error"
@@ -26,6 +28,8 @@ unreachable or unavailable: retry later) and 4 (the issuer's reply was not usabl
   expires_at    access token expiry, RFC 3339 UTC, or null
   last_refresh  as stored (RFC 3339), or null
   refresh_due   null | "expiring" | "stale" (ChatGPT mode: when the next use would refresh)
+  issuer        the issuer the stored tokens belong to (ChatGPT and personal-access-token modes:
+                their provenance, the default issuer when the file names none), else null
   storage       "file" | "keyring"
   problem       null or a one-line reason (unusable / policy_violation / storage_error)
   check         (with --check) {"refreshed": bool, "reason": str|null, "online": bool, "proof":

@@ -11,7 +11,11 @@ refresh, a re-login, any save) drops what another codex wrote. The shapes, as 0.
                          expires_in)}, "last_refresh": "…T20:33:32.445329355Z"}
   apikey                 {"auth_mode": "apikey", "OPENAI_API_KEY": "sk-…"}
   personal access token  {"OPENAI_API_KEY": null, "personal_access_token": "at-…"} (no auth_mode; the
-                         model calls it auth_mode PERSONAL_ACCESS_TOKEN)
+                         model calls it auth_mode PERSONAL_ACCESS_TOKEN); ours adds a top-level
+                         "oauth_provenance" {issuer, client_id} only for a token from another issuer
+                         than the default (0.171's files have none: they belong to the default)
+
+Where stored tokens go is `AuthDotJson.origin()` (oauth.issuer.credential_issuer), never the settings.
 """
 
 from __future__ import annotations
@@ -104,10 +108,19 @@ class AuthDotJson:
     tokens: TokenData | None = None
     last_refresh: str | None = None
     personal_access_token: str | None = None
+    # A personal access token's issuer and client, when not the default ones (ChatGPT tokens keep
+    # theirs in tokens.oauth_provenance, as 0.171 does).
+    oauth_provenance: Mapping[str, Any] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"AuthDotJson(auth_mode={self.auth_mode!r}, <secrets redacted>)"
+
+    def origin(self) -> Mapping[str, Any] | None:
+        """The provenance of the stored tokens ({issuer, client_id}); None: the default issuer."""
+        if self.auth_mode == CHATGPT:
+            return self.tokens.oauth_provenance if self.tokens is not None else None
+        return self.oauth_provenance if self.auth_mode == PERSONAL_ACCESS_TOKEN else None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -118,6 +131,8 @@ class AuthDotJson:
             data["tokens"] = self.tokens.to_json()
         if self.personal_access_token is not None:
             data["personal_access_token"] = self.personal_access_token
+        if self.oauth_provenance is not None:
+            data["oauth_provenance"] = dict(self.oauth_provenance)
         if self.last_refresh is not None:
             data["last_refresh"] = self.last_refresh
         return _with_extra(data, self.extra)
@@ -131,7 +146,9 @@ class AuthDotJson:
         api_key = data.get("OPENAI_API_KEY")
         pat = data.get("personal_access_token")
         last_refresh = data.get("last_refresh")
+        provenance = data.get("oauth_provenance")
         modelled = {"auth_mode", "OPENAI_API_KEY"}
+        modelled |= {"oauth_provenance"} if isinstance(provenance, dict) else set()
         modelled |= {"tokens"} if token_data is not None else set()
         modelled |= {"personal_access_token"} if isinstance(pat, str) else set()
         modelled |= {"last_refresh"} if isinstance(last_refresh, str) else set()
@@ -144,6 +161,7 @@ class AuthDotJson:
             tokens=token_data,
             last_refresh=last_refresh if isinstance(last_refresh, str) else None,
             personal_access_token=pat if isinstance(pat, str) else None,
+            oauth_provenance=dict(provenance) if isinstance(provenance, dict) else None,
             extra=_unmodelled(data, modelled),
         )
 

@@ -16,8 +16,9 @@ from codexlogin.credentials.files import InvalidAuthData, permission_problem
 from codexlogin.credentials.model import APIKEY, CHATGPT, PERSONAL_ACCESS_TOKEN, AuthDotJson
 from codexlogin.credentials.policy import stored_login_problem
 from codexlogin.credentials.store import load_credentials
-from codexlogin.errors import ExitCode, StorageFailed
+from codexlogin.errors import CredentialsUnusable, ExitCode, StorageFailed
 from codexlogin.oauth import jwt
+from codexlogin.oauth.issuer import credential_issuer, issuer_conflict
 from codexlogin.terminal import escape_controls
 
 REFRESH_MARGIN_SECONDS = 5 * 60  # refresh when the access token expires within this
@@ -85,6 +86,8 @@ class StatusReport:
     account_id: str | None = None
     api_key: str | None = None
     personal_access_token: str | None = None  # masked, like api_key
+    issuer: str | None = None  # where the stored tokens go (their provenance; ChatGPT and access-token modes)
+    issuer_is_default: bool = True
     expires_at: str | None = None
     last_refresh: str | None = None
     refresh_due: str | None = None
@@ -106,6 +109,7 @@ class StatusReport:
             "expires_at": self.expires_at,
             "last_refresh": self.last_refresh,
             "refresh_due": self.refresh_due,
+            "issuer": self.issuer,
             "storage": self.storage,
             "problem": self.problem,
         }
@@ -126,6 +130,8 @@ class StatusReport:
             head += f" as {name}"
         if self.account_id:
             head += f", account {self.account_id}"
+        if self.issuer and not self.issuer_is_default:
+            head += f", issuer {self.issuer}"
         return head
 
     def stored_login(self) -> str | None:
@@ -189,6 +195,19 @@ def evaluate(settings: Any, auth: AuthDotJson | None, backend: str, *, now: floa
     def unusable(problem: str) -> StatusReport:
         report.status, report.exit_code, report.problem = "unusable", int(ExitCode.CREDENTIALS_UNUSABLE), problem
         return report
+
+    if auth.auth_mode in (CHATGPT, PERSONAL_ACCESS_TOKEN):
+        try:  # where the tokens belong, whatever the settings say now (oauth.issuer)
+            issuer = credential_issuer(auth.origin())
+        except CredentialsUnusable as failure:
+            return unusable(failure.summary.partition("; ")[0])
+        report.issuer, report.issuer_is_default = issuer.base, issuer.issued(None)
+        conflict = issuer_conflict(settings, issuer) if hasattr(settings, "origins") else None
+        if conflict is not None:
+            report.notes.append(
+                f"Note: {conflict}; the stored tokens go only to their own issuer (`status --check` refuses"
+                " while the setting is there; `codex login` signs in at the new one)."
+            )
 
     if auth.auth_mode == APIKEY:
         report.api_key = mask_api_key(auth.openai_api_key)

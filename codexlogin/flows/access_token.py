@@ -11,8 +11,10 @@ credential, so `forced_login_method = api` refuses it. It is stored in 0.171's s
 `{"OPENAI_API_KEY": null, "personal_access_token": "at-…"}` under $CODEX_HOME/auth.lock, and never
 reaches codex-login.log (a registered secret before any request).
 
-`codex login status --check` asks whoami too (`check_stored_access_token`), with status's kinds:
-rejected (exit 8), network / unavailable (exit 10).
+The token belongs to the issuer that checked it: a token from another issuer than the default
+is stored with a top-level `oauth_provenance` (credentials.model), and `codex login status
+--check` asks that issuer's whoami (`check_stored_access_token`; a setting naming another issuer
+is refused with exit 2), with status's kinds: rejected (exit 8), network / unavailable (exit 10).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from codexlogin.flows.complete import exchange_failed, save_replacing
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth.client import REQUEST_ID_HEADERS, issuer_session
 from codexlogin.oauth.errors import IssuerError, IssuerRejected, IssuerUnreachable, parse_oauth_error, transport_failure
+from codexlogin.oauth.issuer import Issuer, configured_issuer, credential_issuer, refuse_conflict
 from codexlogin.redact import register_secrets, sanitize_url
 
 if TYPE_CHECKING:
@@ -40,7 +43,6 @@ if TYPE_CHECKING:
 PIPE_HINT = "printenv CODEX_ACCESS_TOKEN | codex login --with-access-token"
 TOKEN_PREFIX = "at-"
 MAX_TOKEN_CHARS = 4096
-WHOAMI_PATH = "/api/accounts/v1/user-auth-credential/whoami"
 WHOAMI = "whoami endpoint"
 
 
@@ -78,17 +80,17 @@ def check_token_kind(token: str) -> None:
 
 
 async def whoami(
-    settings: Settings, token: str, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings, issuer: Issuer, token: str, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> AccessTokenAccount:
-    """The account of `token` (IssuerError unless whoami answers 200 with a JSON object)."""
+    """The account of `token` at `issuer` (IssuerError unless whoami answers 200 with a JSON object)."""
     import httpx
 
     register_secrets(token)
-    url = f"{settings.issuer_base}{WHOAMI_PATH}"
+    url = issuer.whoami_endpoint
     try:
-        async with issuer_session(settings, transport=transport) as issuer:
+        async with issuer_session(settings, issuer, transport=transport) as client:
             with trio.fail_after(settings.exchange_timeout):
-                response = await issuer.http.get(url, headers={"Authorization": f"Bearer {token}"})
+                response = await client.http.get(url, headers={"Authorization": f"Bearer {token}"})
     except trio.TooSlowError:
         raise IssuerUnreachable(WHOAMI, "timeout", f"no reply from {sanitize_url(url)} within {settings.exchange_timeout:g}s") from None
     except httpx.HTTPError as exc:
@@ -147,13 +149,17 @@ async def access_token_login(
     (the stored credentials, the backend, the token's account)."""
     check_login_method(settings, "chatgpt")  # before reading: forced_login_method = api refuses it
     token = await read_access_token(stdin)
+    issuer = configured_issuer(settings)
     try:
         with ui.waiting("Checking the access token with the issuer…"):
-            account = await whoami(settings, token, transport=transport)
+            account = await whoami(settings, issuer, token, transport=transport)
     except IssuerError as error:
         raise login_failed(error) from None
     enforce_workspace_id(settings, account.account_id)
-    saved = await save_replacing(settings, AuthDotJson(PERSONAL_ACCESS_TOKEN, personal_access_token=token), ui, timeout=lock_timeout)
+    # Where it came from, for every later use; a default-issuer file stays exactly 0.171's shape.
+    provenance = None if issuer.issued(None) else issuer.provenance()
+    stored = AuthDotJson(PERSONAL_ACCESS_TOKEN, personal_access_token=token, oauth_provenance=provenance)
+    saved = await save_replacing(settings, stored, ui, timeout=lock_timeout)
     return saved.auth, saved.backend, account
 
 
@@ -196,9 +202,12 @@ def check_failed(error: IssuerError) -> LoginFailure:
 async def check_stored_access_token(
     settings: Settings, auth: AuthDotJson, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> AccessTokenAccount:
-    """Whoami for a stored personal access token; LoginFailure by kind (check_failed)."""
+    """Whoami for a stored personal access token at the issuer that checked it when it was stored
+    (IssuerConflict, exit 2, when a setting names another); LoginFailure by kind (check_failed)."""
+    issuer = credential_issuer(auth.origin())
+    refuse_conflict(settings, issuer, doing="status --check")
     try:
-        return await whoami(settings, auth.personal_access_token or "", transport=transport)
+        return await whoami(settings, issuer, auth.personal_access_token or "", transport=transport)
     except IssuerError as error:
         raise check_failed(error) from None
 

@@ -42,8 +42,7 @@ from codexlogin.listener.prepare import (
     sign_in_url,
 )
 from codexlogin.oauth.client import IssuerClient, issuer_session, login_nonce
-from codexlogin.oauth.dialects import any_port_allowed, callback_ports, dialect_for
-from codexlogin.oauth.discovery import wants_discovery
+from codexlogin.oauth.dialects import any_port_allowed, callback_ports
 from codexlogin.oauth.errors import IssuerError
 from codexlogin.oauth.pkce import PkceCodes
 from codexlogin.redact import register_secrets, sanitize_url
@@ -58,7 +57,7 @@ ISSUER_CLIENT_DELAY = 0.02
 
 def make_completer(
     settings: Settings,
-    issuer: IssuerClient,
+    client: IssuerClient,
     redirect_uri: str,
     pkce: PkceCodes,
     ui: LoginUI,
@@ -68,15 +67,15 @@ def make_completer(
 ) -> Callable[[str], Awaitable[AuthDotJson]]:
     async def complete(code: str) -> AuthDotJson:
         ui.status("Signed in at the issuer; exchanging the code for tokens…")
-        with diagnostics.token_exchange_action(settings.issuer, settings.token_endpoint, redirect_uri) as action:
+        with diagnostics.token_exchange_action(client.issuer.base, client.issuer.token_endpoint, redirect_uri) as action:
             try:
-                token_response = await issuer.exchange_code(code, redirect_uri, pkce.verifier)
+                token_response = await client.exchange_code(code, redirect_uri, pkce.verifier)
             except IssuerError as error:
                 raise exchange_failed(error) from None
             action.add_success_fields(status=token_response.status)
         ui.status("Saving the credentials…")
         auth, _backend = await complete_chatgpt_login(
-            settings, issuer, token_response, ui, deadline=deadline, expected_nonce=login_nonce(settings, pkce), deferred=deferred
+            settings, client, token_response, ui, deadline=deadline, expected_nonce=login_nonce(client.issuer, pkce), deferred=deferred
         )
         return auth
 
@@ -195,11 +194,11 @@ async def _probe_when_no_callback(
     if not _no_callback_yet(session):
         return
     if probe.verdict == "error_page":
-        advice = _ERROR_PAGE_ADVICE.format(redirect_uri=redirect_uri, client_id=issuer.settings.client_id)
+        advice = _ERROR_PAGE_ADVICE.format(redirect_uri=redirect_uri, client_id=issuer.issuer.client_id)
         ui.warning(f"No sign-in has come back yet, and the issuer answers the sign-in URL with an error page ({probe.fact}): {advice}.")
     elif probe.verdict == "unreachable":
         ui.warning(
-            f"No sign-in has come back yet, and the issuer cannot be reached at {sanitize_url(issuer.settings.authorize_endpoint)}"
+            f"No sign-in has come back yet, and the issuer cannot be reached at {sanitize_url(issuer.issuer.authorize_endpoint)}"
             f" ({probe.fact}): check the network, proxy settings and the issuer URL (`codex login doctor`)."
         )
 
@@ -251,20 +250,21 @@ async def browser_login(
     pkce, state, cancel_key = prepared.pkce, prepared.state, prepared.cancel_key
     # redacted by value wherever they appear (the short address's path leads to the sign-in URL)
     register_secrets(state, pkce.verifier, cancel_key, start_path(state).lstrip("/"))
-    login_nonce(settings, pkce)  # registers the nonce too (standard dialect)
+    login_nonce(prepared.issuer, pkce)  # registers the nonce too (standard dialect)
     socks = prepared.socks
     if not socks:  # the port was busy: take it over from an older login of ours, or fall back
         socks = prepared.socks = await bind_callback_socket(
-            callback_ports(settings), cancel_key, others_allowed=any_port_allowed(settings)
+            callback_ports(settings, prepared.issuer.dialect), cancel_key, others_allowed=any_port_allowed(prepared.issuer.dialect)
         )
         for sock in socks:
             sock.listen(LISTEN_BACKLOG)
     port = socks[0].getsockname()[1]
     try:
-        if wants_discovery(settings) and not prepared.announced:  # the port is held; the URL is not out yet
-            settings = await discover(settings, verify=prepared.verify, transport=transport)
-        redirect_uri = redirect_uri_for(settings, port)
-        dialect = dialect_for(settings)
+        if prepared.issuer.wants_discovery:  # the port is held; the URL is not out yet
+            prepared.issuer = await discover(settings, prepared.issuer, verify=prepared.verify, transport=transport)
+        run_issuer = prepared.issuer
+        dialect = run_issuer.dialect
+        redirect_uri = redirect_uri_for(settings, dialect, port)
         # The listener serves first; the issuer client (httpx and its TLS context: ~0.1 s) is made
         # once the loop has answered what is already waiting, so the port answers sooner. A code
         # that arrives before it is ready waits for it.
@@ -283,7 +283,7 @@ async def browser_login(
             port,
             cancel_key,
             complete,
-            expected_issuer=settings.issuer_identifier,  # discovery's `issuer`, else the base URL
+            expected_issuer=run_issuer.identifier,  # discovery's `issuer`, else the base URL
             state_suffix=dialect.state_suffix,
         )
         stop_listener = trio.Event()
@@ -300,7 +300,7 @@ async def browser_login(
                     if on_listening is not None:
                         on_listening(url)
                     await trio.sleep(ISSUER_CLIENT_DELAY)
-                    async with issuer_session(settings, verify=prepared.verify, transport=transport) as issuer:
+                    async with issuer_session(settings, run_issuer, verify=prepared.verify, transport=transport) as issuer:
                         issuer_box.append(issuer)
                         issuer_ready.set()
                         probe = _Probe()
@@ -314,7 +314,7 @@ async def browser_login(
                                     helper_nursery.start_soon(_probe_when_no_callback, session, issuer, url, redirect_uri, probe, ui)
                                 await _wait_for_outcome(
                                     session, settings.timeout,
-                                    lambda: _timeout_cause(session, probe, redirect_uri, settings.client_id),
+                                    lambda: _timeout_cause(session, probe, redirect_uri, run_issuer.client_id),
                                 )
                                 helpers.cancel()
                         for job in after_page:  # the page is on its way meanwhile

@@ -1,6 +1,8 @@
 """`codex login status --check` for ChatGPT tokens: prove the stored credentials online.
 
-A proof is a request whose answer depends on the credentials, made to the issuer in this run:
+A proof is a request whose answer depends on the credentials, made in this run to the issuer that
+issued them (their provenance, oauth.issuer): a setting that names another issuer or client is
+refused with exit 2 (oauth.issuer.IssuerConflict), and no token goes anywhere.
 
   userinfo       (standard dialect, when discovery names a userinfo endpoint) GET it with the
                  access token (OIDC Core §5.3); 200 proves the access token
@@ -35,9 +37,9 @@ from codexlogin.flows.refresh import (
     refresh_reason,
 )
 from codexlogin.oauth.client import issuer_session
-from codexlogin.oauth.dialects import STANDARD, dialect_for
-from codexlogin.flows.discover import discover
-from codexlogin.oauth.discovery import introspection_allows_public_client
+from codexlogin.flows.discover import discover_stored
+from codexlogin.oauth.dialects import STANDARD
+from codexlogin.oauth.issuer import Issuer
 from codexlogin.oauth.errors import IssuerError, IssuerRejected, IssuerUnreachable
 
 if TYPE_CHECKING:
@@ -79,18 +81,20 @@ def _unreachable(what: str, exc: IssuerError) -> LoginFailure:
     )
 
 
-async def _ask(settings: Settings, proof: str, access_token: str, transport: httpx.AsyncBaseTransport | None) -> bool:
+async def _ask(
+    settings: Settings, issuer: Issuer, proof: str, access_token: str, transport: httpx.AsyncBaseTransport | None
+) -> bool:
     """True: proven; False: this endpoint cannot prove it (e.g. 403 insufficient_scope, 404); raise
     _Refused when the issuer refuses the token, a NetworkError when it does not answer."""
-    endpoint = settings.userinfo_endpoint if proof == "userinfo" else settings.introspection_endpoint
+    endpoint = issuer.userinfo_endpoint if proof == "userinfo" else issuer.introspection_endpoint
     assert endpoint is not None
     try:
-        async with issuer_session(settings, transport=transport) as issuer:
+        async with issuer_session(settings, issuer, transport=transport) as client:
             if proof == "userinfo":
-                await issuer.userinfo(access_token, endpoint)
+                await client.userinfo(access_token, endpoint)
                 active = True
             else:
-                active = (await issuer.introspect(access_token, endpoint)).get("active") is True
+                active = (await client.introspect(access_token, endpoint)).get("active") is True
     except IssuerError as exc:
         if isinstance(exc, IssuerUnreachable) or (isinstance(exc, IssuerRejected) and (exc.status >= 500 or exc.status == 429)):
             raise _unreachable(f"{proof} endpoint", exc) from None
@@ -107,15 +111,15 @@ async def _ask(settings: Settings, proof: str, access_token: str, transport: htt
 
 
 async def _refresh_proof(
-    settings: Settings, *, force: bool, reason: str | None, transport: httpx.AsyncBaseTransport | None
+    settings: Settings, issuer: Issuer, *, force: bool, reason: str | None, transport: httpx.AsyncBaseTransport | None
 ) -> CheckResult:
     for _attempt in range(2):  # once more when another process refreshed while we waited for the lock
-        result = await refresh_credentials(settings, force=force, transport=transport)
+        result = await refresh_credentials(settings, force=force, transport=transport, issuer=issuer)
         if result.refreshed:
-            diagnostics.log_check_proof("refresh", True, settings.token_endpoint)
+            diagnostics.log_check_proof("refresh", True, issuer.token_endpoint)
             return CheckResult(result.auth, result.backend, "refresh", True, refreshed=True, reason=reason or result.reason)
         force = True  # its tokens are fresh, but proving them takes a request of our own
-    diagnostics.log_check_proof(None, False, settings.token_endpoint)
+    diagnostics.log_check_proof(None, False, issuer.token_endpoint)
     return CheckResult(
         result.auth, result.backend, None, False, reason=result.reason, by_other_process=True,
         note="another codex process refreshed the tokens during the check; check again",
@@ -125,24 +129,24 @@ async def _refresh_proof(
 async def check_credentials(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> CheckResult:
     """Prove the stored ChatGPT credentials online (see the module docstring); raise NotLoggedIn,
     CredentialsUnusable (exit 8) or NetworkError (exit 10). Other modes come back offline."""
-    settings = await discover(settings, transport=transport)
     auth, backend = load_credentials(settings)
     if auth is None:
         raise NotLoggedIn("not logged in; run `codex login`")
     if auth.auth_mode != CHATGPT or auth.tokens is None:
         return CheckResult(auth, backend, None, False, note="API keys are not verified against the issuer")
+    issuer = await discover_stored(settings, auth, doing="status --check", transport=transport)
     tokens = auth.tokens
     due = refresh_reason(auth)
     proofs: list[str] = []
-    if dialect_for(settings) is STANDARD and not due and tokens.access_token:
-        if settings.userinfo_endpoint:
+    if issuer.dialect is STANDARD and not due and tokens.access_token:
+        if issuer.userinfo_endpoint:
             proofs.append("userinfo")
-        if introspection_allows_public_client(settings):
+        if issuer.introspection_allows_public_client:
             proofs.append("introspection")
     refused: str | None = None
     for proof in proofs:
         try:
-            if await _ask(settings, proof, tokens.access_token, transport):
+            if await _ask(settings, issuer, proof, tokens.access_token, transport):
                 return CheckResult(auth, backend, proof, True)
         except _Refused as exc:
             refused = exc.error
@@ -154,14 +158,14 @@ async def check_credentials(settings: Settings, *, transport: httpx.AsyncBaseTra
                 " run `codex login` again",
                 kind="rejected",
             )
-        diagnostics.log_check_proof(None, False, settings.issuer_base)
+        diagnostics.log_check_proof(None, False, issuer.base)
         return CheckResult(
             auth, backend, None, False,
             note="not checked online: the issuer offers no userinfo or public introspection endpoint and gave no refresh token",
         )
     try:
         return await _refresh_proof(
-            settings, force=due is None, reason=due or ("rejected" if refused else None), transport=transport
+            settings, issuer, force=due is None, reason=due or ("rejected" if refused else None), transport=transport
         )
     except RefreshRejected as failure:
         if refused is None:

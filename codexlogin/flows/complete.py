@@ -6,9 +6,11 @@ TokenExchangeFailed (exit 4); it could not be reached, or answered 5xx/429 → N
 
 Every login saves through `save_replacing`: under $CODEX_HOME/auth.lock it reads what is stored,
 keeps the fields of it that the auth.json model does not know (credentials.model), writes the new
-login and hands back what it replaced. A ChatGPT login that replaced other ChatGPT tokens then
+login and hands back what it replaced. A ChatGPT login that replaced other ChatGPT tokens from the
+same issuer and client (their provenance; none means the default issuer, as 0.171 reads it) then
 revokes their refresh token (best effort, after the lock is released, bounded by REVOKE_TIMEOUT):
-the superseded grant should not stay alive on the issuer.
+the superseded grant should not stay alive on the issuer. Tokens from another issuer are never
+sent to this one.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth import jwt
 from codexlogin.oauth.client import IssuerClient, TokenResponse
 from codexlogin.oauth.errors import IssuerError, IssuerRejected, IssuerUnreachable
+from codexlogin.oauth.issuer import Issuer
 
 MIN_SAVE_WAIT = 2.0  # a code that arrives just before the deadline still gets this long for the lock
 
@@ -53,9 +56,9 @@ def new_login_owner_id() -> str:
     return secrets.token_urlsafe(32)
 
 
-def chatgpt_auth(settings: Settings, token_response: TokenResponse, api_key: str | None) -> AuthDotJson:
-    """The auth.json 0.171 writes for a ChatGPT login: the tokens, where they came from, a new
-    login owner id and `last_refresh` in nanoseconds."""
+def chatgpt_auth(issuer: Issuer, token_response: TokenResponse, api_key: str | None) -> AuthDotJson:
+    """The auth.json 0.171 writes for a ChatGPT login: the tokens, where they came from (`issuer`'s
+    provenance), a new login owner id and `last_refresh` in nanoseconds."""
     return AuthDotJson(
         auth_mode=CHATGPT,
         openai_api_key=api_key,
@@ -64,7 +67,7 @@ def chatgpt_auth(settings: Settings, token_response: TokenResponse, api_key: str
             access_token=token_response.access_token,
             refresh_token=token_response.refresh_token,
             account_id=jwt.account_id(token_response.id_token),
-            oauth_provenance={"issuer": settings.issuer_base, "client_id": settings.client_id},
+            oauth_provenance=issuer.provenance(),
             login_owner_id=new_login_owner_id(),
             access_token_expires_at=expiry_from_expires_in(token_response.expires_in, now=time.time()),
         ),
@@ -72,7 +75,7 @@ def chatgpt_auth(settings: Settings, token_response: TokenResponse, api_key: str
     )
 
 
-async def try_api_key_exchange(issuer: IssuerClient, id_token: str | None) -> str | None:
+async def try_api_key_exchange(client: IssuerClient, id_token: str | None) -> str | None:
     """Optional, as in the reference CLI: a refusal (e.g. unsupported_grant_type) is recorded, not a failure.
 
     The action ends succeeded with `obtained: false` and the reason, so a successful login never
@@ -80,9 +83,9 @@ async def try_api_key_exchange(issuer: IssuerClient, id_token: str | None) -> st
     """
     if not id_token:
         return None  # a plain OAuth server sends no id_token to exchange
-    with diagnostics.api_key_exchange_action(issuer.settings.token_endpoint) as action:
+    with diagnostics.api_key_exchange_action(client.issuer.token_endpoint) as action:
         try:
-            api_key = await issuer.exchange_api_key(id_token)
+            api_key = await client.exchange_api_key(id_token)
         except IssuerError as error:
             fields = {k: v for k, v in error.log_fields().items() if k in ("error_code", "status", "kind")}
             action.add_success_fields(obtained=False, **fields)
@@ -131,32 +134,28 @@ async def save_locked(settings: Settings, auth: AuthDotJson, ui: LoginUI, *, tim
     return (await save_replacing(settings, auth, ui, timeout=timeout)).backend
 
 
-def superseded_login(settings: Settings, replaced: AuthDotJson | None, new: AuthDotJson) -> AuthDotJson | None:
-    """The replaced ChatGPT login whose refresh token to revoke, or None: it must have one, differ
-    from the new one, and (when its provenance says) come from this issuer and client — a token is
-    never sent to an issuer that did not issue it."""
+def superseded_login(issuer: Issuer, replaced: AuthDotJson | None, new: AuthDotJson) -> AuthDotJson | None:
+    """The replaced ChatGPT login whose refresh token to revoke at `issuer`, or None: it must have
+    one, differ from the new one, and come from this issuer and client (its provenance; none: the
+    default issuer and client) — a token is never sent to an issuer that did not issue it."""
     if replaced is None or replaced.auth_mode != CHATGPT or replaced.tokens is None:
         return None
     old = replaced.tokens.refresh_token
     if not old or old == (new.tokens.refresh_token if new.tokens is not None else None):
         return None
-    provenance = replaced.tokens.oauth_provenance
-    if provenance is not None and (
-        str(provenance.get("issuer") or "").rstrip("/") != settings.issuer_base
-        or provenance.get("client_id") != settings.client_id
-    ):
+    if not issuer.issued(replaced.origin()):
         return None
     return AuthDotJson(CHATGPT, tokens=TokenData(id_token=None, access_token="", refresh_token=old))
 
 
-async def revoke_superseded(issuer: IssuerClient, replaced: AuthDotJson | None, new: AuthDotJson) -> None:
+async def revoke_superseded(client: IssuerClient, replaced: AuthDotJson | None, new: AuthDotJson) -> None:
     """Best effort, bounded by REVOKE_TIMEOUT, over the login's own issuer client (the superseded
     tokens came from the same issuer and client): the outcome is in the log (codex:revoke), never
     in the login's exit code."""
-    superseded = superseded_login(issuer.settings, replaced, new)
+    superseded = superseded_login(client.issuer, replaced, new)
     old = superseded.tokens.refresh_token if superseded is not None and superseded.tokens is not None else None
     if old:
-        await revoke_bounded(issuer, old, "refresh_token")
+        await revoke_bounded(client, old, "refresh_token")
 
 
 def save_wait(settings: Settings, deadline: float | None) -> float:
@@ -169,13 +168,13 @@ def save_wait(settings: Settings, deadline: float | None) -> float:
     return min(wait, max(deadline - trio.current_time(), MIN_SAVE_WAIT))
 
 
-async def revoke_unsaved(issuer: IssuerClient, token_response: TokenResponse) -> str:
+async def revoke_unsaved(client: IssuerClient, token_response: TokenResponse) -> str:
     """Tokens were obtained but could not be stored: revoke them (best effort, within
     REVOKE_TIMEOUT) so no live grant exists that nobody holds. What happened, in words."""
     chosen = token_to_revoke(token_response.refresh_token, token_response.access_token)
     if chosen is None:
         return "no token to revoke"
-    reason = await revoke_bounded(issuer, *chosen)
+    reason = await revoke_bounded(client, *chosen)
     if reason is None:
         return "the new tokens were revoked at the issuer"
     return f"the new tokens could not be revoked at the issuer ({reason}); they expire on their own"
@@ -200,7 +199,7 @@ def check_id_token_nonce(expected: str | None, id_token: str | None) -> None:
 
 async def complete_chatgpt_login(
     settings: Settings,
-    issuer: IssuerClient,
+    client: IssuerClient,
     token_response: TokenResponse,
     ui: LoginUI,
     *,
@@ -216,20 +215,20 @@ async def complete_chatgpt_login(
     --timeout, which bounds the wait for auth.lock. `deferred`: the revocation is appended there
     instead of awaited, for a caller that answers the user first (the browser's success page)."""
     check_id_token_nonce(expected_nonce, token_response.id_token)
-    enforce_workspace(settings, chatgpt_auth(settings, token_response, None))
-    wanted = api_key_exchange and issuer.dialect.api_key_exchange
-    api_key = await try_api_key_exchange(issuer, token_response.id_token) if wanted else None
+    enforce_workspace(settings, chatgpt_auth(client.issuer, token_response, None))
+    wanted = api_key_exchange and client.dialect.api_key_exchange
+    api_key = await try_api_key_exchange(client, token_response.id_token) if wanted else None
     try:
-        saved = await save_replacing(settings, chatgpt_auth(settings, token_response, api_key), ui, timeout=save_wait(settings, deadline))
+        saved = await save_replacing(settings, chatgpt_auth(client.issuer, token_response, api_key), ui, timeout=save_wait(settings, deadline))
     except StorageFailed as failure:
-        revoked = await revoke_unsaved(issuer, token_response)
+        revoked = await revoke_unsaved(client, token_response)
         raise type(failure)(
             f"{failure.summary}; {revoked}",
             detail=f"{failure.detail}; signed in, but nothing was saved: {revoked}. Fix the problem and run the login again",
             error_code=failure.error_code,
             fields={**failure.fields, "unsaved_tokens_revoked": revoked.startswith("the new tokens were revoked")},
         ) from None
-    revoke = functools.partial(revoke_superseded, issuer, saved.replaced, saved.auth)
+    revoke = functools.partial(revoke_superseded, client, saved.replaced, saved.auth)
     if deferred is None:
         await revoke()
     else:

@@ -38,6 +38,7 @@ from codexlogin.credentials.store import check_writable
 from codexlogin.errors import Denied, TimedOut, UsageError
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
 from codexlogin.flows.discover import discover
+from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.flows.signals import run_until_signal
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth.client import (
@@ -76,7 +77,7 @@ def _unavailable(endpoint: str) -> DeviceLoginUnavailable:
 async def request_device_authorization(issuer: IssuerClient) -> DeviceAuthorization:
     """RFC 8628 §3.1, or the openai dialect's usercode request: where to go and which code to enter."""
     openai = issuer.dialect.device_protocol == "openai"
-    endpoint = issuer.settings.openai_device_usercode_endpoint if openai else issuer.settings.device_code_endpoint
+    endpoint = issuer.issuer.openai_device_usercode_endpoint if openai else issuer.issuer.device_code_endpoint
     with diagnostics.device_authorization_action(endpoint) as action:
         try:
             device = await (issuer.request_openai_device_code() if openai else issuer.request_device_code())
@@ -219,9 +220,8 @@ async def _openai_device_tokens(issuer: IssuerClient, device: DeviceAuthorizatio
     """Poll, then redeem the code with the verifier the issuer made, as a normal code exchange."""
     grant = await poll_openai_device(issuer, device)
     ui.status("Code entered; exchanging it for tokens…")
-    settings = issuer.settings
-    redirect_uri = settings.openai_device_redirect_uri
-    with diagnostics.token_exchange_action(settings.issuer, settings.token_endpoint, redirect_uri) as action:
+    redirect_uri = issuer.issuer.openai_device_redirect_uri
+    with diagnostics.token_exchange_action(issuer.issuer.base, issuer.issuer.token_endpoint, redirect_uri) as action:
         try:
             token_response = await issuer.exchange_code(grant.authorization_code, redirect_uri, grant.code_verifier)
         except IssuerError as error:
@@ -243,10 +243,11 @@ async def device_login(
 
 
 async def _device_login(settings: Settings, ui: LoginUI, transport: httpx.AsyncBaseTransport | None) -> tuple[AuthDotJson, str]:
-    settings = await discover(settings, transport=transport)  # standard dialect: the device endpoint, bounded
+    # The issuer the settings name, built once for this run (standard dialect: its device endpoint, discovered, bounded).
+    run_issuer = await discover(settings, configured_issuer(settings), transport=transport)
     # A poll every 5+ s would reuse an idle keep-alive connection just as servers tend to close it
     # (hypercorn and many proxies idle-close after 5 s): a fresh connection per request.
-    async with issuer_session(settings, transport=transport, fresh_connections=True) as issuer:
+    async with issuer_session(settings, run_issuer, transport=transport, fresh_connections=True) as issuer:
         device = await request_device_authorization(issuer)
         ui.device_code(device)
         with ui.waiting("Waiting for the code to be entered…", timeout=device.expires_in):

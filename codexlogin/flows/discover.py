@@ -1,17 +1,19 @@
-"""This run's issuer discovery, applied and logged: `discover(settings)` → the settings with the
-metadata found (`Settings.discovered`), or unchanged (the default /oauth/* paths) with the reason
-in the log (`codex:discovery`). See oauth.discovery for what is fetched and validated.
+"""This run's issuer discovery, applied and logged: `discover(settings, issuer)` → the issuer with
+the metadata found, or with the default /oauth/* paths and the reason in the log
+(`codex:discovery`). Only the standard dialect discovers, once per run (`Issuer.wants_discovery`).
+See oauth.discovery for what is fetched and validated.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from codexlogin import diagnostics
 from codexlogin.config import Settings
-from codexlogin.oauth.discovery import DISCOVERY_BUDGET, ENDPOINT_NAMES, Discovery, fetch_discovery, wants_discovery
+from codexlogin.oauth.discovery import DISCOVERY_BUDGET, ENDPOINT_NAMES, Discovery, fetch_discovery
+from codexlogin.credentials.model import AuthDotJson
+from codexlogin.oauth.issuer import Issuer, credential_issuer, refuse_conflict
 
 if TYPE_CHECKING:
     import ssl
@@ -21,28 +23,53 @@ if TYPE_CHECKING:
 
 async def discover(
     settings: Settings,
+    issuer: Issuer,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     verify: ssl.SSLContext | bool | None = None,
     budget: float = DISCOVERY_BUDGET,
-) -> Settings:
-    """The settings with this run's discovery applied (standard dialect; logged as codex:discovery)."""
-    if not wants_discovery(settings):
-        return settings
+) -> Issuer:
+    """`issuer` with this run's discovery applied (standard dialect; logged as codex:discovery)."""
+    if not issuer.wants_discovery:
+        return issuer
     started = time.monotonic()
-    found = await fetch_discovery(settings, transport=transport, verify=verify, budget=budget)
-    return apply_discovery(settings, found, time.monotonic() - started)
+    found = await fetch_discovery(settings, issuer, transport=transport, verify=verify, budget=budget)
+    return apply_discovery(issuer, found, time.monotonic() - started)
 
 
-def apply_discovery(settings: Settings, found: Discovery, elapsed: float) -> Settings:
-    """Log what a look-up found (inside the run's log) and put it in the settings."""
+def apply_discovery(issuer: Issuer, found: Discovery, elapsed: float) -> Issuer:
+    """Log what a look-up found (inside the run's log) and put it in the issuer."""
+    log_discovery(issuer, found, elapsed)
+    return issuer.with_discovery(found.metadata if found.found else ())
+
+
+def log_discovery(issuer: Issuer, found: Discovery, elapsed: float) -> None:
     diagnostics.log_discovery(
         source=found.source,
         url=found.url or "",
-        identifier=found.get("issuer") or settings.issuer_base,
+        identifier=found.get("issuer") or issuer.base,
         endpoints=[name for name in ENDPOINT_NAMES if found.get(name)],
         problem=found.problem,
         elapsed=round(elapsed, 3),
     )
-    # A failed look-up is remembered too (one entry no endpoint reads), so this run asks only once.
-    return replace(settings, discovered=found.metadata if found.found else (("discovery", "none"),))
+
+
+async def discover_stored(
+    settings: Settings,
+    auth: AuthDotJson,
+    *,
+    doing: str | None,
+    known: Issuer | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Issuer:
+    """The issuer that issued the stored credential `auth` (its provenance; none: the default),
+    discovered. `doing` (e.g. "status --check"): refuse with IssuerConflict (exit 2) when a setting
+    names another issuer or client; None (logout) goes to the credential's issuer regardless.
+    `known`: an issuer this run already built and discovered for the same credential (reused
+    only when it is the very same origin)."""
+    issuer = credential_issuer(auth.origin())
+    if doing is not None:
+        refuse_conflict(settings, issuer, doing=doing)
+    if known is not None and (known.base, known.client_id, known.dialect) == (issuer.base, issuer.client_id, issuer.dialect):
+        return known
+    return await discover(settings, issuer, transport=transport)

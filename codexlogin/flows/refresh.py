@@ -3,9 +3,10 @@
 A refresh is due when the access token's JWT `exp` — for an opaque token the expiry stored from
 `expires_in` (tokens.access_token_expires_at) — is less than 5 minutes away (or passed); only
 when neither can be read, when `last_refresh` is older than 8 days (or unknown) — Codex CLI
-0.171's rules. The request is the dialect's (oauth.dialects): JSON with `refresh_reason` for the
-openai issuer, an RFC 6749 §6 form without scope otherwise, at the token endpoint discovery names
-(flows.discover, standard dialect). The reply's `expires_in` replaces the stored expiry. The refresh runs
+0.171's rules. The request goes to the issuer that issued the stored tokens (their provenance,
+oauth.issuer; a setting naming another issuer is refused with exit 2), in its dialect
+(oauth.dialects): JSON with `refresh_reason` for the openai issuer, an RFC 6749 §6 form without
+scope otherwise, at the token endpoint discovery names (flows.discover, standard dialect). The reply's `expires_in` replaces the stored expiry. The refresh runs
 under the cross-process lock from locking.py and re-reads the credentials once it holds the lock:
 if another process refreshed meanwhile, its rotated tokens are used as they are and no request is
 made, because replaying the old refresh token would make the issuer revoke the whole grant. Every
@@ -39,11 +40,12 @@ from codexlogin.credentials.status import refresh_due
 from codexlogin.credentials.store import load_credentials, save_credentials
 from codexlogin.errors import CredentialsUnusable, LoginFailure, NetworkError, NotLoggedIn, StorageFailed
 from codexlogin.flows.complete import exchange_failed
-from codexlogin.flows.discover import discover
+from codexlogin.flows.discover import discover_stored
 from codexlogin.flows.logout import revoke_tokens
 from codexlogin.oauth import jwt
 from codexlogin.oauth.client import TokenResponse, issuer_session
 from codexlogin.oauth.errors import IssuerError, IssuerRejected, IssuerUnreachable
+from codexlogin.oauth.issuer import Issuer
 
 if TYPE_CHECKING:
     import httpx
@@ -147,10 +149,13 @@ async def refresh_credentials(
     force: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
     lock_timeout: float | None = None,
+    issuer: Issuer | None = None,
 ) -> RefreshResult:
     """Refresh the stored ChatGPT tokens when due (or when `force`), save the rotated tokens atomically.
 
-    Raises NotLoggedIn when nothing is stored, CredentialsUnusable when there is no refresh token or
+    The refresh goes to the issuer that issued them (`issuer`: one the caller already discovered
+    for this credential, reused when it is the same origin). Raises IssuerConflict (exit 2) when a
+    setting names another issuer, NotLoggedIn when nothing is stored, CredentialsUnusable when there is no refresh token or
     the issuer refuses it, NetworkError when the issuer cannot be reached or is unavailable.
     """
     auth, backend = load_credentials(settings)
@@ -165,9 +170,10 @@ async def refresh_credentials(
         raise RefreshRejected(
             "the stored ChatGPT credentials have no refresh token; run `codex login` again", kind="rejected"
         )
-    settings = await discover(settings, transport=transport)  # standard dialect: the token endpoint, bounded
+    # The credential's own issuer (standard dialect: its token endpoint, discovered, bounded).
+    issuer = await discover_stored(settings, auth, doing="token refresh", known=issuer, transport=transport)
     lock_timeout = lock_timeout if lock_timeout is not None else lock_wait(settings)
-    with diagnostics.refresh_action(reason, backend, settings.token_endpoint) as action:
+    with diagnostics.refresh_action(reason, backend, issuer.token_endpoint) as action:
         async with hold_file_lock(refresh_lock_path(settings), timeout=lock_timeout) as waited:
             current, backend = load_credentials(settings)
             if current is None:
@@ -176,7 +182,7 @@ async def refresh_credentials(
             # are as fresh as the issuer makes them; refreshing again would only spend a rotation.
             changed_meanwhile = current.auth_mode != "chatgpt" or current.tokens is None or (
                 current.tokens.refresh_token != auth.tokens.refresh_token
-            )
+            ) or not issuer.issued(current.origin())
             if changed_meanwhile:
                 action.add_success_fields(refreshed=False, by_other_process=True, lock_wait=round(waited, 3))
                 return RefreshResult(current, backend, refreshed=False, reason=reason, by_other_process=True)
@@ -187,8 +193,8 @@ async def refresh_credentials(
                 # token, and the new one lives only in this reply. A signal (status --check
                 # cancelled) waits for it, at most exchange_timeout, so it is saved below, not lost.
                 with trio.CancelScope(shield=True):
-                    async with issuer_session(settings, transport=transport) as issuer:
-                        response = await issuer.refresh(current.tokens.refresh_token, reason)
+                    async with issuer_session(settings, issuer, transport=transport) as client:
+                        response = await client.refresh(current.tokens.refresh_token, reason)
             except IssuerError as exc:
                 raise classify_failure(exc) from None
             new_auth = refreshed_auth(current, response)
@@ -217,7 +223,7 @@ async def refresh_credentials(
         )
         action.add_success_fields(refreshed=True, saved=False, changed_meanwhile=True, revoking=orphaned, status=response.status)
         if orphaned:
-            await revoke_tokens(settings, new_auth, transport=transport)
+            await revoke_tokens(settings, issuer, new_auth, transport=transport)
         if stored is None:
             raise NotLoggedIn("the stored credentials were removed or replaced while the refresh was in flight; run `codex login`")
         return RefreshResult(stored, stored_backend, refreshed=False, reason=reason, by_other_process=True)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from codexlogin.oauth.client import authorize_url
-from codexlogin.oauth.dialects import redirect_host
+from codexlogin.oauth.dialects import Dialect, redirect_host
+from codexlogin.oauth.issuer import Issuer, configured_issuer
 from codexlogin.oauth.proxy import check_proxy_environment, proxy_variable_names
 from codexlogin.oauth.tls import ssl_verify_setting
 from codexlogin.errors import PortUnavailable, StorageFailed
@@ -280,6 +281,7 @@ class PreparedLogin:
     cancel_key: str | None
     verify: Any  # the TLS setting for the issuer client (a CA bundle is checked here, early)
     socks: tuple[socket.socket, ...]
+    issuer: Issuer  # the run's issuer, built once (discovery, when it runs, replaces it once)
     announced: bool = False
 
     def __repr__(self) -> str:
@@ -295,9 +297,9 @@ class PreparedLogin:
         return self.socks[0].getsockname()[1] if self.socks else None
 
 
-def redirect_uri_for(settings: Settings, port: int) -> str:
+def redirect_uri_for(settings: Settings, dialect: Dialect, port: int) -> str:
     """RFC 8252 §7.3 loopback redirect; the host is the dialect's (openai: 127.0.0.1, as 0.171)."""
-    return f"http://{redirect_host(settings)}:{port}/auth/callback"
+    return f"http://{redirect_host(settings, dialect)}:{port}/auth/callback"
 
 
 def prepare_browser_login(settings: Settings) -> PreparedLogin:
@@ -319,10 +321,15 @@ def prepare_browser_login(settings: Settings) -> PreparedLogin:
     socks = bound if isinstance(bound, tuple) else ()
     for sock in socks:
         sock.listen(LISTEN_BACKLOG)
-    return PreparedLogin(pkce=pkce, state=state, cancel_key=cancel_key, verify=verify, socks=socks)
+    return PreparedLogin(
+        pkce=pkce, state=state, cancel_key=cancel_key, verify=verify, socks=socks, issuer=configured_issuer(settings)
+    )
 
 
 def sign_in_url(settings: Settings, prepared: PreparedLogin) -> str:
     """The authorize URL for a prepared (bound) login."""
     assert prepared.port is not None
-    return authorize_url(settings, redirect_uri_for(settings, prepared.port), prepared.pkce, prepared.state)
+    issuer = prepared.issuer
+    return authorize_url(
+        settings, issuer, redirect_uri_for(settings, issuer.dialect, prepared.port), prepared.pkce, prepared.state
+    )

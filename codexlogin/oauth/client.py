@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from codexlogin.config import Settings
-from codexlogin.oauth.dialects import dialect_for
+from codexlogin.oauth.issuer import Issuer
 from codexlogin.oauth.errors import IssuerRejected, IssuerUnreachable, parse_oauth_error, transport_failure
 from codexlogin.oauth.pkce import PkceCodes
 from codexlogin.oauth.proxy import check_proxy_environment
@@ -75,12 +75,14 @@ class DeviceAuthorization:
 @asynccontextmanager
 async def issuer_session(
     settings: Settings,
+    issuer: Issuer,
     *,
     verify: ssl.SSLContext | bool | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     fresh_connections: bool = False,
 ) -> AsyncIterator[IssuerClient]:
-    """An IssuerClient whose httpx client lives exactly as long as the block.
+    """An IssuerClient for `issuer` (oauth.issuer: the run's, or the stored credential's) whose
+    httpx client lives exactly as long as the block.
 
     `verify`: an earlier `ssl_verify_setting()` (None: decide now). `transport`: tests inject one.
     `fresh_connections`: a new connection per request, for callers that wait between requests as
@@ -105,14 +107,14 @@ async def issuer_session(
         headers=headers,
         transport=transport,
     ) as http:
-        yield IssuerClient(settings, http)
+        yield IssuerClient(settings, issuer, http)
 
 
-def login_nonce(settings: Settings, pkce: PkceCodes) -> str | None:
+def login_nonce(issuer: Issuer, pkce: PkceCodes) -> str | None:
     """OIDC Core §3.1.2.1 `nonce` for the standard dialect's openid requests (0.171 sends none, so
     the openai dialect neither): derived from the run's secret PKCE verifier (domain-separated, so
     it reveals nothing about it), which binds it to this sign-in without another value to keep."""
-    dialect = dialect_for(settings)
+    dialect = issuer.dialect
     if dialect.name == "openai" or "openid" not in dialect.scopes.split():
         return None
     digest = hashlib.sha256(b"codexlogin-nonce:" + pkce.verifier.encode("ascii")).digest()
@@ -121,11 +123,11 @@ def login_nonce(settings: Settings, pkce: PkceCodes) -> str | None:
     return nonce
 
 
-def authorize_url(settings: Settings, redirect_uri: str, pkce: PkceCodes, state: str) -> str:
-    dialect = dialect_for(settings)
+def authorize_url(settings: Settings, issuer: Issuer, redirect_uri: str, pkce: PkceCodes, state: str) -> str:
+    dialect = issuer.dialect
     params = {
         "response_type": "code",
-        "client_id": settings.client_id,
+        "client_id": issuer.client_id,
         "redirect_uri": redirect_uri,
         "scope": dialect.scopes,
         "code_challenge": pkce.challenge,
@@ -133,12 +135,12 @@ def authorize_url(settings: Settings, redirect_uri: str, pkce: PkceCodes, state:
         "state": state,
         **dict(dialect.authorize_extras),
     }
-    nonce = login_nonce(settings, pkce)
+    nonce = login_nonce(issuer, pkce)
     if nonce is not None:
         params["nonce"] = nonce
     if settings.forced_chatgpt_workspace_id:
         params["allowed_workspace_id"] = ",".join(settings.forced_chatgpt_workspace_id)
-    return with_query(settings.authorize_endpoint, params)
+    return with_query(issuer.authorize_endpoint, params)
 
 
 def with_query(endpoint: str, params: dict[str, str]) -> str:
@@ -191,10 +193,14 @@ def _bearer_challenge(header: str) -> tuple[str | None, str | None]:
 
 
 class IssuerClient:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient):
+    """Requests to one issuer (`self.issuer`: its endpoints, client id and dialect); `settings`
+    only bound each request (exchange_timeout)."""
+
+    def __init__(self, settings: Settings, issuer: Issuer, http: httpx.AsyncClient):
         self.settings = settings
+        self.issuer = issuer
         self.http = http
-        self.dialect = dialect_for(settings)
+        self.dialect = issuer.dialect
 
 
     @contextmanager
@@ -267,44 +273,44 @@ class IssuerClient:
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": redirect_uri,
-            "client_id": self.settings.client_id,
+            "client_id": self.issuer.client_id,
             "code_verifier": verifier,
         }
-        status, data = await self._post_for_json(self.settings.token_endpoint, form=form, what="token endpoint")
+        status, data = await self._post_for_json(self.issuer.token_endpoint, form=form, what="token endpoint")
         return self._tokens(data, "token endpoint", need=self._login_reply_needs, status=status)
 
     async def exchange_api_key(self, id_token: str) -> str:
         register_secrets(id_token)
         form = {
             "grant_type": TOKEN_EXCHANGE_GRANT,
-            "client_id": self.settings.client_id,
+            "client_id": self.issuer.client_id,
             "requested_token": "openai-api-key",
             "subject_token": id_token,
             "subject_token_type": ID_TOKEN_TYPE,
         }
-        _, data = await self._post_for_json(self.settings.token_endpoint, form=form, what="API-key exchange")
+        _, data = await self._post_for_json(self.issuer.token_endpoint, form=form, what="API-key exchange")
         return self._tokens(data, "API-key exchange", need=("access_token",)).access_token  # registered there
 
     async def refresh(self, refresh_token: str, reason: str) -> TokenResponse:
         """openai: JSON with `refresh_reason`; standard: RFC 6749 §6, no scope (the grant stays as it is)."""
         register_secrets(refresh_token)
-        fields = {"client_id": self.settings.client_id, "grant_type": "refresh_token", "refresh_token": refresh_token}
+        fields = {"client_id": self.issuer.client_id, "grant_type": "refresh_token", "refresh_token": refresh_token}
         if self.dialect.json_requests:
             status, data = await self._post_for_json(
-                self.settings.token_endpoint, body={**fields, "refresh_reason": reason}, what="token refresh"
+                self.issuer.token_endpoint, body={**fields, "refresh_reason": reason}, what="token refresh"
             )
         else:
-            status, data = await self._post_for_json(self.settings.token_endpoint, form=fields, what="token refresh")
+            status, data = await self._post_for_json(self.issuer.token_endpoint, form=fields, what="token refresh")
         return self._tokens(data, "token refresh", need=("access_token",), status=status)
 
     async def revoke(self, token: str, token_type_hint: str) -> int:
         """RFC 7009 (a form) or, for the openai dialect, the same fields as JSON."""
         register_secrets(token)
-        fields = {"token": token, "token_type_hint": token_type_hint, "client_id": self.settings.client_id}
+        fields = {"token": token, "token_type_hint": token_type_hint, "client_id": self.issuer.client_id}
         if self.dialect.json_requests:
-            response = await self._post(self.settings.revoke_endpoint, body=fields, what="revocation endpoint")
+            response = await self._post(self.issuer.revoke_endpoint, body=fields, what="revocation endpoint")
         else:
-            response = await self._post(self.settings.revoke_endpoint, form=fields, what="revocation endpoint")
+            response = await self._post(self.issuer.revoke_endpoint, form=fields, what="revocation endpoint")
         return response.status_code
 
     # --- proving the credentials online (`codex login status --check`) ------------------------
@@ -333,15 +339,15 @@ class IssuerClient:
     async def introspect(self, token: str, endpoint: str, token_type_hint: str = "access_token") -> dict[str, Any]:
         """RFC 7662 as a public client (client_id only): the reply, whose `active` says it all."""
         register_secrets(token)
-        form = {"token": token, "token_type_hint": token_type_hint, "client_id": self.settings.client_id}
+        form = {"token": token, "token_type_hint": token_type_hint, "client_id": self.issuer.client_id}
         _, data = await self._post_for_json(endpoint, form=form, what="introspection endpoint")
         return data
 
     # --- device login: RFC 8628 (standard) ---------------------------------------------------
 
     async def request_device_code(self) -> DeviceAuthorization:
-        form = {"client_id": self.settings.client_id, "scope": self.dialect.scopes}
-        _, data = await self._post_for_json(self.settings.device_code_endpoint, form=form, what="device authorization endpoint")
+        form = {"client_id": self.issuer.client_id, "scope": self.dialect.scopes}
+        _, data = await self._post_for_json(self.issuer.device_code_endpoint, form=form, what="device authorization endpoint")
         register_secrets(data.get("device_code"), data.get("user_code"))
         try:
             return DeviceAuthorization(
@@ -357,8 +363,8 @@ class IssuerClient:
 
     async def poll_device_token(self, device_code: str) -> TokenResponse:
         register_secrets(device_code)
-        form = {"grant_type": DEVICE_CODE_GRANT, "device_code": device_code, "client_id": self.settings.client_id}
-        status, data = await self._post_for_json(self.settings.token_endpoint, form=form, what="token endpoint")
+        form = {"grant_type": DEVICE_CODE_GRANT, "device_code": device_code, "client_id": self.issuer.client_id}
+        status, data = await self._post_for_json(self.issuer.token_endpoint, form=form, what="token endpoint")
         return self._tokens(data, "token endpoint", need=("access_token",), status=status)
 
     # --- device login: the openai dialect (Codex CLI 0.171) ------------------------------------
@@ -366,8 +372,8 @@ class IssuerClient:
     async def request_openai_device_code(self) -> DeviceAuthorization:
         """`POST /api/accounts/deviceauth/usercode` {client_id} → device_auth_id, user_code, interval."""
         _, data = await self._post_for_json(
-            self.settings.openai_device_usercode_endpoint,
-            body={"client_id": self.settings.client_id},
+            self.issuer.openai_device_usercode_endpoint,
+            body={"client_id": self.issuer.client_id},
             what="device code endpoint",
         )
         user_code = data.get("user_code") or data.get("usercode")
@@ -379,7 +385,7 @@ class IssuerClient:
             return DeviceAuthorization(
                 device_code=data["device_auth_id"],
                 user_code=user_code,
-                verification_uri=f"{self.settings.issuer_base}/codex/device",
+                verification_uri=self.issuer.openai_device_verification_uri,
                 verification_uri_complete=None,
                 expires_in=OPENAI_DEVICE_LIFETIME,
                 interval=interval,
@@ -391,7 +397,7 @@ class IssuerClient:
         """One poll: None while the code is not entered yet (403/404), the server's PKCE pair after."""
         try:
             _, data = await self._post_for_json(
-                self.settings.openai_device_token_endpoint,
+                self.issuer.openai_device_token_endpoint,
                 body={"device_auth_id": device.device_code, "user_code": device.user_code},
                 what="device token endpoint",
             )

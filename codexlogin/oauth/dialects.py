@@ -10,15 +10,14 @@
   requests, RFC 8628 device grant, `prompt=consent` so `offline_access` yields a refresh token, no
   scope on refresh (RFC 6749 §6: omitted means unchanged), optional id and refresh tokens.
 
-`dialect_for(settings)`: the `dialect` setting, or for `auto` openai exactly when the issuer is
-the default one.
+Which dialect a run speaks is decided once, with the run's issuer (oauth.issuer: from the settings
+for a new sign-in, from the credential for stored tokens).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codexlogin import DEFAULT_ISSUER
 from codexlogin.config import Settings
 
 OPENAI_FALLBACK_PORT = 1457
@@ -78,25 +77,19 @@ STANDARD = Dialect(
 DIALECTS = {d.name: d for d in (OPENAI, STANDARD)}
 
 
-def dialect_for(settings: Settings) -> Dialect:
-    if settings.dialect != "auto":
-        return DIALECTS[settings.dialect]
-    return OPENAI if settings.issuer_base == DEFAULT_ISSUER else STANDARD
+def redirect_host(settings: Settings, dialect: Dialect) -> str:
+    return settings.redirect_host or dialect.redirect_host
 
 
-def redirect_host(settings: Settings) -> str:
-    return settings.redirect_host or dialect_for(settings).redirect_host
-
-
-def callback_ports(settings: Settings) -> tuple[int, ...]:
+def callback_ports(settings: Settings, dialect: Dialect) -> tuple[int, ...]:
     """The ports a browser login may listen on, in order: the one asked for, then a fallback
     (`fallback_port`, else the dialect's: 1457 after 1455 for the openai issuer)."""
     if settings.fallback_port is not None and settings.fallback_port != settings.port:
         return (settings.port, settings.fallback_port)
-    return dialect_for(settings).ports_to_try(settings.port)
+    return dialect.ports_to_try(settings.port)
 
 
-def any_port_allowed(settings: Settings) -> bool:
+def any_port_allowed(dialect: Dialect) -> bool:
     """Whether the issuer takes a loopback redirect on any port (RFC 8252 §7.3), so `--port` may
     be advised; the openai issuer allows only its registered ports."""
-    return dialect_for(settings) is STANDARD
+    return dialect is STANDARD

@@ -1,8 +1,8 @@
 """Issuer discovery for the standard dialect: OIDC Discovery 1.0, then RFC 8414.
 
-`fetch_discovery(settings)` reads `{issuer}/.well-known/openid-configuration`, then (absent or unusable)
+`fetch_discovery(settings, issuer)` reads `{issuer}/.well-known/openid-configuration`, then (absent or unusable)
 the RFC 8414 document `{scheme}://{host}/.well-known/oauth-authorization-server{path}`, and returns
-what it found (flows.discover puts it in `Settings.discovered` and logs it): the issuer identifier and the
+what it found (flows.discover puts it in the run's `Issuer` and logs it): the issuer identifier and the
 authorization, token, revocation, device authorization, userinfo and introspection endpoints.
 Nothing is cached across runs. The whole look-up is bounded by DISCOVERY_BUDGET (it runs before
 the sign-in URL is printed); on any failure the default `/oauth/*` paths stay, and the log says
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from codexlogin.config import LOOPBACK_HOSTS, Settings
-from codexlogin.oauth.dialects import STANDARD, dialect_for
+from codexlogin.oauth.issuer import Issuer
 from codexlogin.redact import sanitize_url
 
 if TYPE_CHECKING:
@@ -165,6 +165,7 @@ async def _fetch(http: httpx.AsyncClient, url: str) -> bytes:
 
 async def fetch_discovery(
     settings: Settings,
+    issuer: Issuer,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     verify: ssl.SSLContext | bool | None = None,
@@ -179,17 +180,17 @@ async def fetch_discovery(
     url = None
     rejected = False
     with trio.move_on_after(budget) as scope:
-        async with issuer_session(settings, verify=verify, transport=transport) as issuer:
-            for source, url in discovery_urls(settings.issuer_base):
+        async with issuer_session(settings, issuer, verify=verify, transport=transport) as client:
+            for source, url in discovery_urls(issuer.base):
                 try:
-                    body = await _fetch(issuer.http, url)
+                    body = await _fetch(client.http, url)
                 except DiscoveryProblem as problem:
                     problems.append(f"{source}: {problem}")
                     if str(problem).startswith("unreachable"):
                         break  # the same host: the other document is not there either
                     continue
                 try:
-                    metadata = parse_document(body, settings.issuer_base)
+                    metadata = parse_document(body, issuer.base)
                 except DiscoveryProblem as problem:
                     rejected = True
                     problems.append(f"{source}: {problem}")
@@ -198,17 +199,6 @@ async def fetch_discovery(
     if scope.cancelled_caught:
         problems.append(f"no answer within {budget:g}s")
     return Discovery("none", problem="; ".join(problems) or "not tried", url=url, rejected=rejected)
-
-
-def wants_discovery(settings: Settings) -> bool:
-    return dialect_for(settings) is STANDARD and not settings.discovered
-
-
-def introspection_allows_public_client(settings: Settings) -> bool:
-    """RFC 7662 §2.1 leaves client authentication to the server: only an issuer that lists `none`
-    in introspection_endpoint_auth_methods_supported takes a public client's request."""
-    methods = settings.discovered_value("introspection_endpoint_auth_methods_supported") or ""
-    return settings.introspection_endpoint is not None and "none" in methods.split()
 
 
 # --- before the event loop: the browser login's look-up, so the URL is out before trio and httpx load
@@ -269,7 +259,7 @@ def _fetch_blocking(url: str, verify: ssl.SSLContext | bool, deadline: float) ->
 
 
 def fetch_discovery_blocking(
-    settings: Settings, verify: ssl.SSLContext | bool, *, budget: float = DISCOVERY_BUDGET
+    issuer: Issuer, verify: ssl.SSLContext | bool, *, budget: float = DISCOVERY_BUDGET
 ) -> Discovery:
     """`fetch_discovery` without trio or httpx, hard-bounded by `budget` (a daemon thread that is
     abandoned when late: a name lookup, say, that no socket timeout bounds). For callers without a
@@ -284,7 +274,7 @@ def fetch_discovery_blocking(
         problems: list[str] = []
         rejected = False
         url = None
-        for source, url in discovery_urls(settings.issuer_base):
+        for source, url in discovery_urls(issuer.base):
             try:
                 body = _fetch_blocking(url, verify, deadline)
             except DiscoveryProblem as problem:
@@ -295,7 +285,7 @@ def fetch_discovery_blocking(
                     break
                 continue
             try:
-                box.append(Discovery(source, parse_document(body, settings.issuer_base), url=url))
+                box.append(Discovery(source, parse_document(body, issuer.base), url=url))
                 return
             except DiscoveryProblem as problem:
                 rejected = True
@@ -309,4 +299,4 @@ def fetch_discovery_blocking(
     worker.join(budget + 0.05)
     if box:
         return box[0]
-    return Discovery("none", problem=f"no answer within {budget:g}s", url=discovery_urls(settings.issuer_base)[0][1])
+    return Discovery("none", problem=f"no answer within {budget:g}s", url=discovery_urls(issuer.base)[0][1])

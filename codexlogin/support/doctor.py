@@ -376,19 +376,21 @@ async def check_callback_port(settings: Any) -> Result:
     import trio
 
     from codexlogin.oauth.dialects import any_port_allowed, callback_ports
+    from codexlogin.oauth.issuer import configured_issuer
 
+    dialect = configured_issuer(settings).dialect
     port = settings.port
     if port == 0:
         return OK, "port 0: each login listens on a free port the OS picks", None
     # The openai issuer takes redirects only to its registered ports: never advise another one.
-    other_port = any_port_allowed(settings)
+    other_port = any_port_allowed(dialect)
     try:
         state, who = await _port_state(port)
         if state == "ours":
             return OK, f"{LOOPBACK_HOST}:{port} is held by {who}; a new `codex login` takes it over", None
         if state == "foreign":
             busy = f"{LOOPBACK_HOST}:{port} is in use by another program: {who}"
-            for fallback in callback_ports(settings)[1:]:
+            for fallback in callback_ports(settings, dialect)[1:]:
                 fallback_state, fallback_who = await _port_state(fallback)
                 if fallback_state != "foreign":
                     return WARN, f"{busy}; the login falls back to port {fallback}", "stop that program to keep the usual port"
@@ -554,17 +556,18 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
     import trio
 
     from codexlogin.oauth.client import issuer_session
-    from codexlogin.oauth.dialects import dialect_for
     from codexlogin.oauth.errors import classify_transport_error, transport_words
+    from codexlogin.oauth.issuer import configured_issuer
     from codexlogin.oauth.proxy import PROXY_URL_ADVICE, check_proxy_environment
 
-    url = settings.issuer_base + DISCOVERY_PATH
+    issuer = configured_issuer(settings)  # what a new login would talk to
+    url = issuer.base + DISCOVERY_PATH
     shown = sanitize_url(url)
     proxies = proxy_env(os.environ)
     route = f"via {', '.join(proxies)}" if proxies else "no proxy in the environment"
     source = ca_source(os.environ)
     trust = f"CA from {source[0]} and the system's" if source else "system CAs"
-    dialect = dialect_for(settings).name
+    dialect = issuer.dialect.name
     if ca_failed:
         return FAIL, f"{shown} not tried: the custom CA bundle cannot be loaded (see ca_bundle)", "fix the CA bundle first"
     try:  # a malformed proxy: named, never shown (httpx's own error would quote the value)
@@ -574,8 +577,8 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
     started = time.perf_counter()
     try:
         with trio.fail_after(timeout):
-            async with issuer_session(settings) as issuer:
-                response = await issuer.http.get(url)
+            async with issuer_session(settings, issuer) as client:
+                response = await client.http.get(url)
     except trio.TooSlowError:
         kind, message = "timeout", f"no reply within {timeout:g} s"
     except httpx.HTTPError as exc:  # in words: the host DNS could not resolve, the proxy variable
@@ -594,7 +597,7 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
         if dialect == "standard":  # the login reads discovery (oauth.discovery): say what it finds
             from codexlogin.oauth.discovery import fetch_discovery
 
-            found = await fetch_discovery(settings, budget=min(timeout, 3.0))
+            found = await fetch_discovery(settings, issuer, budget=min(timeout, 3.0))
             probe.device_authorization = found.get("device_authorization_endpoint") is not None
             if found.rejected:
                 hint = "the login goes on with the defaults; pass --issuer as the provider names itself if its endpoints live elsewhere"
@@ -602,7 +605,7 @@ async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_fai
             return OK, f"{facts}; discovery: {found.describe()}", None
         named = _discovery_issuer(response)
         probe.device_authorization = _discovery_field(response, "device_authorization_endpoint") is not None
-        if named is not None and named.rstrip("/") != settings.issuer_base:
+        if named is not None and named.rstrip("/") != issuer.base:
             return (
                 WARN,
                 f"{facts}; its discovery document names the issuer {sanitize_url(named)}",
@@ -697,9 +700,9 @@ async def run_checks(settings: Any) -> Report:
     async def device_login() -> bool:
         """Whether `codex login --device-auth` works here: always in the openai dialect (0.171's
         device endpoints), for a standard issuer when its discovery document names the endpoint."""
-        from codexlogin.oauth.dialects import dialect_for
+        from codexlogin.oauth.issuer import configured_issuer
 
-        if dialect_for(settings).device_protocol == "openai":
+        if configured_issuer(settings).dialect.device_protocol == "openai":
             return True
         await issuer_checked.wait()
         return probe.device_authorization
