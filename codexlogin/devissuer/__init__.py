@@ -26,7 +26,7 @@ From Python (a full login against it, in a throwaway CODEX_HOME, with the script
                 env = dict(os.environ, CODEX_HOME=home,
                            BROWSER=f"{sys.executable} -m codexlogin.devissuer browse %s")
                 await trio.run_process(["codex", "login", "--issuer", url, "--port", "0"], env=env)
-            print([r["grant_type"] for r in issuer.token_requests()])  # ['authorization_code', ...]
+            print([r["grant_type"] for r in issuer.token_requests()])  # ['authorization_code']
             nursery.cancel_scope.cancel()
 
     trio.run(main)
@@ -60,14 +60,14 @@ from .grants import is_loopback_redirect
 
 __all__ = [
     "AUTH_CLAIMS",
+    "DevIssuer",
+    "Faults",
     "GRANT_DEVICE_CODE",
     "GRANT_REFRESH",
     "GRANT_TOKEN_EXCHANGE",
     "ID_TOKEN_TYPE",
     "MISSING_ENTITLEMENT_DESCRIPTION",
     "ONBOARDING_STATE_SUFFIX",
-    "DevIssuer",
-    "Faults",
     "Request",
     "browse",
     "is_loopback_redirect",

@@ -187,7 +187,7 @@ class DevIssuer(OpenAIDialect, DeviceFlow, Grants):
 
     # ---- discovery ----------------------------------------------------------------------------
 
-    async def _discovery(self, request: Request):
+    async def _discovery(self, request: Request) -> _Reply:
         """OIDC Discovery and RFC 8414 (the same document at both well-known paths)."""
         f = self.faults
         if f.discovery_status is not None:
@@ -220,7 +220,7 @@ class DevIssuer(OpenAIDialect, DeviceFlow, Grants):
 
     # ---- token endpoint -----------------------------------------------------------------------
 
-    async def _token(self, request: Request):
+    async def _token(self, request: Request) -> _Reply:
         if self.faults.token_delay:
             await trio.sleep(self.faults.token_delay)
         status, body, content_type, headers = self._token_reply(request)
@@ -228,11 +228,11 @@ class DevIssuer(OpenAIDialect, DeviceFlow, Grants):
             headers = [*headers, *_request_id_headers(self.faults.request_id)]
         return status, body, content_type, headers
 
-    def _token_reply(self, request: Request):
+    def _token_reply(self, request: Request) -> _Reply:
         form = request.params
         grant_type = form.get("grant_type")
-        if grant_type == GRANT_AUTH_CODE and self.faults.token_status is not None:
-            f = self.faults
+        f = self.faults
+        if grant_type == GRANT_AUTH_CODE and f.token_status is not None:
             return f.token_status, f.token_body or b"", f.token_content_type, _JSON_HEADERS
         handlers = {
             GRANT_AUTH_CODE: self._grant_auth_code,

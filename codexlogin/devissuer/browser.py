@@ -13,7 +13,7 @@ from typing import TextIO
 _PENDING_RE = re.compile(r'name="pending_id" value="([^"]*)"')
 
 
-def browse(url: str, *, deny: bool = False, timeout: float = 10.0, out=None) -> int:
+def browse(url: str, *, deny: bool = False, timeout: float = 10.0, out: TextIO | None = None) -> int:
     """Act as the user's browser: open `url`, answer an approval page, follow redirects to the
     loopback callback. Prints the final page's status line; 0 on a 2xx final page, else 1."""
     import httpx

@@ -192,19 +192,19 @@ class IssuerCore:
     # ---- replies ------------------------------------------------------------------------------
 
     @staticmethod
-    def _json(status: int, data: dict[str, Any]):
+    def _json(status: int, data: dict[str, Any]) -> _Reply:
         return status, json.dumps(data).encode(), "application/json", _JSON_HEADERS
 
     @staticmethod
-    def _html(status: int, title: str, body: str):
+    def _html(status: int, title: str, body: str) -> _Reply:
         return status, _page(title, body), "text/html; charset=utf-8", [(b"cache-control", b"no-store")]
 
     @staticmethod
-    def _redirect(location: str):
+    def _redirect(location: str) -> _Reply:
         return 302, b"", None, [(b"location", location.encode("ascii")), (b"cache-control", b"no-store")]
 
     @classmethod
-    def _oauth_error(cls, exc: _OAuthError):
+    def _oauth_error(cls, exc: _OAuthError) -> _Reply:
         data = {"error": exc.error}
         if exc.description:
             data["error_description"] = exc.description

@@ -43,7 +43,7 @@ class DeviceFlow(Grants):
             raise KeyError(f"unknown user code {user_code!r}")
         return self._devices[device_code]
 
-    async def _device_code(self, request: Request):
+    async def _device_code(self, request: Request) -> _Reply:
         form = request.params
         if not self.faults.device_code_enabled:
             return 404, b"not found", "text/plain", []
@@ -73,7 +73,7 @@ class DeviceFlow(Grants):
         self._user_codes[user_code] = device_code
         return device
 
-    async def _device_page(self, request: Request):
+    async def _device_page(self, request: Request) -> _Reply:
         q = request.params
         user_code = html.escape(q.get("user_code", ""), quote=True)
         return self._html(200, "Connect a device", (
@@ -83,11 +83,11 @@ class DeviceFlow(Grants):
             '<button type="submit" name="decision" value="deny">Deny</button>\n</form>'
         ))
 
-    async def _device_decision(self, request: Request):
+    async def _device_decision(self, request: Request) -> _Reply:
         form = request.params
         return self._decide_device(form.get("user_code", ""), approve=form.get("decision") == "approve")
 
-    def _decide_device(self, user_code: str, *, approve: bool):
+    def _decide_device(self, user_code: str, *, approve: bool) -> _Reply:
         """The user's answer on a device page (either dialect's): approve or deny a pending code."""
         try:
             device = self._device_by_user_code(user_code)

@@ -19,6 +19,7 @@ import math
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,7 +41,8 @@ from .core import (
     _Reply,
     _with_params,
 )
-from .jwt import _b64url, sign_jwt, verify_jwt
+from .jwt import _b64url, sign_jwt
+from .jwt import verify_jwt as verify_jwt_with_key
 
 _PKCE_RE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 _CHALLENGE_RE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -96,11 +98,11 @@ class Grants(IssuerCore):
 
     def verify_jwt(self, token: str, *, typ: str | None = None) -> dict[str, Any] | None:
         """The claims of an unexpired JWT this instance signed (of header `typ`, if given), else None."""
-        return verify_jwt(self._key, token, typ=typ)
+        return verify_jwt_with_key(self._key, token, typ=typ)
 
     # ---- authorization endpoint ---------------------------------------------------------------
 
-    async def _authorize(self, request: Request):
+    async def _authorize(self, request: Request) -> _Reply:
         q = request.params
         client_id, redirect_uri, state = q.get("client_id"), q.get("redirect_uri"), q.get("state")
         # Never redirect to a URI we have not validated (RFC 6749 §4.1.2.1): show the error instead.
@@ -128,7 +130,7 @@ class Grants(IssuerCore):
             return self._redirect(self._issue_code(q))
         pending_id = secrets.token_urlsafe(24)
         self._pending[pending_id] = dict(q)
-        e = lambda s: html.escape(s or "", quote=True)  # noqa: E731
+        e: Callable[[str | None], str] = lambda s: html.escape(s or "", quote=True)  # noqa: E731
         body = (
             f"<p>Application <strong>{e(client_id)}</strong> asks to sign in as "
             f"<strong>{e(self.email)}</strong>.</p>\n"
@@ -170,7 +172,7 @@ class Grants(IssuerCore):
         )
         return self._redirect_params(q, {"code": code})
 
-    async def _decision(self, request: Request):
+    async def _decision(self, request: Request) -> _Reply:
         form = request.params
         q = self._pending.pop(form.get("pending_id", ""), None)
         if q is None:
@@ -180,7 +182,7 @@ class Grants(IssuerCore):
         denied = {"error": "access_denied", "error_description": "The user denied the request"}
         return self._redirect(self._redirect_params(q, denied))
 
-    # ---- token grants (dispatched by `app`) ------------------------------------------------------
+    # ---- token grants (dispatched by `app`) ---------------------------------------------------
 
     def _grant_auth_code(self, form: dict[str, str]) -> dict[str, Any]:
         code, redirect_uri, client_id, verifier = self._require(
@@ -277,7 +279,7 @@ class Grants(IssuerCore):
 
     # ---- proofs: userinfo (OIDC Core §5.3) and introspection (RFC 7662) ------------------------
 
-    async def _userinfo(self, request: Request):
+    async def _userinfo(self, request: Request) -> _Reply:
         """The Bearer access token's claims; 401 with an RFC 6750 challenge once it is revoked,
         expired or unknown."""
         if not self.faults.userinfo_enabled:
@@ -293,7 +295,7 @@ class Grants(IssuerCore):
             AUTH_CLAIMS: {"chatgpt_account_id": self.account_id, "chatgpt_plan_type": self.plan},
         })
 
-    async def _introspect(self, request: Request):
+    async def _introspect(self, request: Request) -> _Reply:
         form = request.params
         if not self.faults.introspection_enabled:
             return 404, b"not found", "text/plain", []
@@ -314,7 +316,7 @@ class Grants(IssuerCore):
 
     # ---- revocation (RFC 7009) ----------------------------------------------------------------
 
-    async def _revoke(self, request: Request):
+    async def _revoke(self, request: Request) -> _Reply:
         form = request.params
         if self.faults.revoke_status is not None:
             return self.faults.revoke_status, b"", None, []

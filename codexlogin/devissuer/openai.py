@@ -61,7 +61,7 @@ class OpenAIDialect(DeviceFlow):
         body = json.dumps({"error": {"code": code, "message": message}}).encode()
         return status, body, "application/json", _JSON_HEADERS
 
-    async def _deviceauth_usercode(self, request: Request):
+    async def _deviceauth_usercode(self, request: Request) -> _Reply:
         form = request.params
         if not self.faults.device_code_enabled:  # the real CLI reads 404 as "device login not enabled"
             return self._api_error(404, "not_found", "device code login is not enabled")
@@ -75,7 +75,7 @@ class OpenAIDialect(DeviceFlow):
             "interval": str(DEVICE_POLL_INTERVAL),
         })
 
-    async def _deviceauth_token(self, request: Request):
+    async def _deviceauth_token(self, request: Request) -> _Reply:
         """Poll: 403 (Faults.deviceauth_pending_status) pending, 404 unknown, 410 expired, 400
         access_denied / already used; once approved, 200 with a code and the PKCE pair made here."""
         form = request.params
@@ -110,7 +110,7 @@ class OpenAIDialect(DeviceFlow):
         )
         return self._json(200, {"authorization_code": code, "code_challenge": challenge, "code_verifier": verifier})
 
-    async def _codex_device_page(self, request: Request):
+    async def _codex_device_page(self, request: Request) -> _Reply:
         user_code = html.escape(request.params.get("user_code", ""), quote=True)
         return self._html(200, "Enter your one-time code", (
             '<form method="post" action="/codex/device">\n'
@@ -119,7 +119,7 @@ class OpenAIDialect(DeviceFlow):
             '<button type="submit" name="decision" value="deny">Cancel</button>\n</form>'
         ))
 
-    async def _codex_device_decision(self, request: Request):
+    async def _codex_device_decision(self, request: Request) -> _Reply:
         form = request.params  # the code alone approves; decision=deny denies
         return self._decide_device(form.get("user_code", ""), approve=form.get("decision") != "deny")
 
@@ -144,7 +144,7 @@ class OpenAIDialect(DeviceFlow):
         record.rotated = True
         return self._issue_tokens(record.grant)
 
-    async def _whoami(self, request: Request):
+    async def _whoami(self, request: Request) -> _Reply:
         """A personal access token's account: 200 {"email", "chatgpt_user_id", "chatgpt_account_id",
         "chatgpt_plan_type", "chatgpt_account_is_fedramp": false}, or 401 for anything else."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
