@@ -177,7 +177,7 @@ async def test_denied(tmp_path, mock_clock, dev_issuer):
 
 
 async def test_expired_without_approval(tmp_path, mock_clock, dev_issuer, monkeypatch):
-    monkeypatch.setattr("codexlogin.devissuer.DEVICE_CODE_LIFETIME", 60)  # fewer polls, same logic
+    monkeypatch.setattr("codexlogin.devissuer.device.DEVICE_CODE_LIFETIME", 60)  # fewer polls, same logic
     with trio.fail_after(100):  # virtual seconds
         run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
         started = trio.current_time()
@@ -253,7 +253,7 @@ def test_success_line_names_where_the_credentials_went(tmp_path, monkeypatch, ca
     from codexlogin.cli.app import app
     from codexlogin.devissuer import DevIssuer
 
-    monkeypatch.setattr("codexlogin.devissuer.DEVICE_POLL_INTERVAL", 1)  # real time here: one short poll
+    monkeypatch.setattr("codexlogin.devissuer.device.DEVICE_POLL_INTERVAL", 1)  # real time here: one short poll
     memory = MemoryKeyring()
     keyring.set_keyring(memory)
     try:
