@@ -4,13 +4,21 @@
 - Every I/O test runs under a hard `trio.fail_after` bound so a hang fails fast.
 - Timeouts are tested on trio's MockClock, never with real sleeps.
 - CODEX_HOME always points into tmp_path: the real home directory is never touched.
+- Under CI (the CI variable set) hypothesis is derandomized: the same examples every run, so a
+  red build is reproducible; locally it explores new examples each run.
 """
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import trio
 import trio.testing
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 CLOCK_FIXTURES = {"mock_clock", "autojump_clock"}
@@ -31,7 +39,7 @@ def _isolated_home(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex-home"))
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith("CODEX_LOGIN_") or name in ("BROWSER", "SSL_CERT_FILE", "CODEX_CA_CERTIFICATE"):
             monkeypatch.delenv(name, raising=False)
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):

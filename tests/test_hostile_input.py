@@ -374,6 +374,9 @@ def test_the_mask_on_real_key_shapes():
     project = "sk-proj-" + "Z" * 150 + "abcde"
     assert mask_api_key(project) == "sk-proj-***abcde"
     assert mask_api_key("at-" + "q" * 40 + "vwxyz") == "at-qqqqq***vwxyz"
+    service = "sk-svcacct-" + "S" * 36 + "vwxyz"  # 52 characters: the tag is longer than the 8 shown
+    assert mask_api_key(service) == "sk-svcac***vwxyz"
+    assert mask_api_key("sk-svcacct-" + "S" * 35 + "vwxyz") == "sk-svcacct-***vwxyz"
     assert mask_api_key("sk-short") == "sk-***"
     assert mask_api_key("0123456789abcdef") == "***cdef"
 

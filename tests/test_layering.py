@@ -10,7 +10,7 @@ Rules:
      layers listed for it. A module no layer covers fails, so new modules are placed on purpose.
      Nothing outside `codexlogin.cli` / `codexlogin.__main__` imports `codexlogin.cli`.
 
-      basics      codexlogin (__init__), errors, config, terminal, redact, rfc3339, _asgi
+      basics      codexlogin (__init__), errors, config, terminal, redact (package), rfc3339, _asgi
       diagnostics -> basics
       oauth       -> basics
       credentials -> basics, oauth
@@ -31,7 +31,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / "codexlogin"
 
 BASICS = {"codexlogin"} | {
     f"codexlogin.{name}" for name in ("errors", "config", "terminal", "redact", "rfc3339", "_asgi")
-}
+}  # a prefix covers its package's modules too: codexlogin.redact.url, codexlogin.redact.text, ...
 # layer -> (module-name prefixes it covers, layers it may import besides itself)
 LAYERS: dict[str, tuple[set[str], set[str]]] = {
     "basics": (BASICS, set()),
@@ -155,6 +155,25 @@ def test_only_the_cli_imports_the_cli() -> None:
         if layer_of(target) == "cli"
     )
     assert offenders == [], "only the cli may import the cli:\n" + "\n".join(offenders)
+
+
+REDACT_MAY_NOT_IMPORT = ("eliot", "trio", "httpx", "httpcore", "hypercorn", "rich", "cyclopts")
+
+
+def test_redact_imports_no_library_it_scrubs_for():
+    """codexlogin.redact is pure (it runs on every log message, and in the eliot-free log reader):
+    no eliot, trio, httpx, ... anywhere in it, lazy imports included."""
+    offenders = []
+    for path in sorted((PACKAGE_DIR / "redact").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            offenders += [f"{module_name(path)} imports {name}" for name in names if name.split(".")[0] in REDACT_MAY_NOT_IMPORT]
+    assert offenders == []
 
 
 def test_the_renderer_names_the_declared_root_type():

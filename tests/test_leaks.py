@@ -31,6 +31,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from codexlogin import diagnostics, redact
+from codexlogin.redact import fields as redact_fields
+from codexlogin.redact import keys as redact_keys
+from codexlogin.redact import secrets as known_secrets
 from codexlogin.cli.boundary import logged_run, report_failure
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
@@ -379,20 +382,20 @@ def _echo(secret: str, how: str, draw) -> tuple[str, list[str]]:
     # Partial runs (the secret is long: ≥ 32 characters): a prefix, a suffix, a middle, or pieces.
     n = len(secret)
     if how == "prefix":
-        k = draw(st.integers(min_value=redact.MIN_PARTIAL_RUN, max_value=n - 1))
+        k = draw(st.integers(min_value=known_secrets.MIN_PARTIAL_RUN, max_value=n - 1))
         return f"code {secret[:k]}… was cut", [secret[:k]]
     if how == "suffix":
-        k = draw(st.integers(min_value=redact.MIN_PARTIAL_RUN, max_value=n - 1))
+        k = draw(st.integers(min_value=known_secrets.MIN_PARTIAL_RUN, max_value=n - 1))
         return f"code …{secret[-k:]} was cut", [secret[-k:]]
     if how == "middle":
-        start = draw(st.integers(min_value=0, max_value=n - redact.MIN_PARTIAL_RUN))
-        end = draw(st.integers(min_value=start + redact.MIN_PARTIAL_RUN, max_value=n))
+        start = draw(st.integers(min_value=0, max_value=n - known_secrets.MIN_PARTIAL_RUN))
+        end = draw(st.integers(min_value=start + known_secrets.MIN_PARTIAL_RUN, max_value=n))
         return f"fragment {secret[start:end]} here", [secret[start:end]]
     if how == "altered":  # one character changed: two runs of the secret at the same alignment
-        cut = draw(st.integers(min_value=redact.MIN_PARTIAL_RUN, max_value=n - redact.MIN_PARTIAL_RUN - 1))
+        cut = draw(st.integers(min_value=known_secrets.MIN_PARTIAL_RUN, max_value=n - known_secrets.MIN_PARTIAL_RUN - 1))
         return f"echo {secret[:cut]}§{secret[cut + 1:]} end", [secret[:cut], secret[cut + 1:]]
     assert how == "split"
-    cut = draw(st.integers(min_value=redact.MIN_PARTIAL_RUN, max_value=n - redact.MIN_PARTIAL_RUN))
+    cut = draw(st.integers(min_value=known_secrets.MIN_PARTIAL_RUN, max_value=n - known_secrets.MIN_PARTIAL_RUN))
     return f"part one {secret[:cut]}\npart two {secret[cut:]}", [secret[:cut], secret[cut:]]
 
 
@@ -408,7 +411,7 @@ ENCODINGS = ["percent", "percent_lower", "percent_plus", "percent_path", "percen
 )
 def test_encoded_and_partial_echoes_are_redacted_by_value(tmp_path_factory, secret, how, data):
     text, evidence = _echo(secret, how, data.draw)
-    assume(all(len(e) >= redact.MIN_KNOWN_SECRET_LENGTH for e in evidence))
+    assume(all(len(e) >= known_secrets.MIN_KNOWN_SECRET_LENGTH for e in evidence))
     with diagnostics.open_log(tmp_path_factory.mktemp("echo")) as path:
         redact.register_secrets(secret)
         eliot.log_message(message_type=TEST_ECHO, detail=text)
@@ -459,7 +462,7 @@ def test_a_huge_token_is_redacted_whole_and_by_its_ends(tmp_path):
 
 def test_encoded_forms_of_one_secret():
     secret = "PLANTED/secret+value=="
-    forms = redact.encoded_forms(secret)
+    forms = known_secrets.encoded_forms(secret)
     assert {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]} <= forms
     assert _b64_core(secret.encode(), 0, "std") in forms and _b64_core(secret.encode(), 2, "url") in forms
 
@@ -493,7 +496,7 @@ async def test_code_and_verifier_echoed_by_the_issuer_are_masked_on_terminal_and
     report_failure(failure, stderr)
     terminal, page = stderr.getvalue(), run.pages[0].text
     assert "rejected" in terminal and "invalid_grant" in terminal, "the backend's words stay"
-    assert terminal.count(redact.MASK) >= 5 and html.escape(redact.MASK) in page
+    assert terminal.count(redact_keys.MASK) >= 5 and html.escape(redact_keys.MASK) in page
     for shown in (terminal, page, failure.summary, run.log):
         assert opaque_code not in shown and quote(opaque_code, safe="") not in shown
 
@@ -526,7 +529,7 @@ def test_logged_run_masks_the_failure_for_a_report_after_the_run(kind, tmp_path)
             raise TokenExchangeFailed(f"failed {secret}", detail=f"the issuer said {secret}")
     stderr = io.StringIO()
     report_failure(info.value, stderr)
-    assert secret not in stderr.getvalue() and redact.MASK in stderr.getvalue()
+    assert secret not in stderr.getvalue() and redact_keys.MASK in stderr.getvalue()
     assert secret not in info.value.summary and secret not in str(info.value)
 
 
@@ -612,11 +615,11 @@ def test_every_logged_field_is_capped_with_an_explicit_marker(tmp_path_factory, 
         eliot.log_message(message_type=TEST_ECHO, detail=value, nested={"deeper": [value]})
     (message,) = [m for m in read_log(path) if m.get("message_type") == TEST_ECHO]
     for shown in (message["detail"], message["nested"]["deeper"][0]):
-        if size <= redact.MAX_LOGGED_FIELD_CHARS:
+        if size <= redact_fields.MAX_LOGGED_FIELD_CHARS:
             assert shown == value
         else:
-            more = size - redact.MAX_LOGGED_FIELD_CHARS
-            assert shown == value[: redact.MAX_LOGGED_FIELD_CHARS] + f"…({more} more characters)"
+            more = size - redact_fields.MAX_LOGGED_FIELD_CHARS
+            assert shown == value[: redact_fields.MAX_LOGGED_FIELD_CHARS] + f"…({more} more characters)"
 
 
 def test_the_terminal_detail_is_capped():

@@ -1,4 +1,4 @@
-"""redact.py: URL sanitising, free-text scrubbing, key-aware field scrubbing, eliot failure messages."""
+"""codexlogin.redact: URL sanitising, free-text scrubbing, key-aware field scrubbing, eliot failure messages."""
 
 from __future__ import annotations
 
@@ -11,16 +11,8 @@ from eliot._output import _safe_unicode_dictionary
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codexlogin.redact import (
-    INVALID_URL,
-    REDACTED,
-    SECRET_KEYS,
-    SECRET_QUERY_KEYS,
-    sanitize_url,
-    scrub_fields,
-    scrub_message,
-    scrub_text,
-)
+from codexlogin.redact import sanitize_url, scrub_fields, scrub_message, scrub_text
+from codexlogin.redact.keys import INVALID_URL, REDACTED, SECRET_KEYS, SECRET_QUERY_KEYS
 
 # --------------------------------------------------------------------------------------------
 # sanitize_url

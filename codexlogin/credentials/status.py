@@ -52,6 +52,10 @@ MASK_PREFIX = 8  # Codex CLI 0.171: the first 8 and the last 5 characters of a k
 MASK_SUFFIX = 5
 MASK_SHARE = 4  # at most 1/MASK_SHARE of a key's secret part is ever shown
 MASK_MIN_SECRET = 16  # a secret part shorter than this shows nothing (only the key's type tag)
+#: From this length on a key shows exactly 0.171's `key[:8]***key[-5:]`, whatever its tag: a quarter
+#: of any tag's secret part covers it. (The budget below gives the same for tags of 8 characters or
+#: fewer; a longer tag, `sk-svcacct-`, would otherwise show whole.)
+CODEX_SHAPE_LENGTH = 52
 #: The public type tag of a key or token: shown as such, never counted as its secret.
 _KEY_TAG = re.compile(r"(?:sk|at|rt|pk)-(?:proj-|svcacct-|admin-)?")
 
@@ -64,6 +68,8 @@ def mask_api_key(key: str | None) -> str:
     masked the same way. From 52 characters on this is exactly 0.171's `key[:8]***key[-5:]`."""
     if not key:
         return MASK
+    if len(key) >= CODEX_SHAPE_LENGTH:
+        return f"{key[:MASK_PREFIX]}{MASK}{key[-MASK_SUFFIX:]}"
     match = _KEY_TAG.match(key)
     tag = match.group(0) if match else ""
     secret_length = len(key) - len(tag)
