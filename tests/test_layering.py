@@ -10,7 +10,7 @@ Rules:
      layers listed for it. A module no layer covers fails, so new modules are placed on purpose.
      Nothing outside `codexlogin.cli` / `codexlogin.__main__` imports `codexlogin.cli`.
 
-      basics      codexlogin (__init__), errors, config, terminal, redact (package), rfc3339, _asgi
+      basics      codexlogin (__init__), errors, config, terminal, redact (package), rfc3339, _asgi, safejson
       diagnostics -> basics
       oauth       -> basics
       credentials -> basics, oauth
@@ -30,7 +30,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "codexlogin"
 
 BASICS = {"codexlogin"} | {
-    f"codexlogin.{name}" for name in ("errors", "config", "terminal", "redact", "rfc3339", "_asgi")
+    f"codexlogin.{name}" for name in ("errors", "config", "terminal", "redact", "rfc3339", "_asgi", "safejson")
 }  # a prefix covers its package's modules too: codexlogin.redact.url, codexlogin.redact.text, ...
 # layer -> (module-name prefixes it covers, layers it may import besides itself)
 LAYERS: dict[str, tuple[set[str], set[str]]] = {

@@ -155,12 +155,12 @@ def load_auth(auth_file: Path) -> AuthDotJson | None:
         return None
     except OSError as exc:
         raise StorageFailed(f"cannot read {auth_file}: {exc.strerror or exc}") from None
-    try:
-        return AuthDotJson.from_json(json.loads(raw))
+    from codexlogin import safejson
+
+    try:  # bounded depth: a hostile file can neither crash the read nor the write back
+        return AuthDotJson.from_json(safejson.loads(raw))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidAuthData(f"{auth_file} is not valid auth.json: {exc}") from None
-    except RecursionError:  # json.loads on deeply nested arrays/objects
-        raise InvalidAuthData(f"{auth_file} is not valid auth.json: nested too deeply") from None
 
 
 def delete_auth(auth_file: Path) -> bool:

@@ -67,12 +67,12 @@ def load(settings: Any) -> AuthDotJson | None:
         raise KeyringUnavailable(f"cannot read the keyring: {type(exc).__name__}: {exc}") from None
     if secret is None:
         return None
+    from codexlogin import safejson
+
     try:
-        return AuthDotJson.from_json(json.loads(secret))
+        return AuthDotJson.from_json(safejson.loads(secret))
     except (ValueError, TypeError) as exc:
         raise InvalidAuthData(f"the keyring entry {KEYRING_SERVICE!r} is not valid auth.json: {exc}") from None
-    except RecursionError:
-        raise InvalidAuthData(f"the keyring entry {KEYRING_SERVICE!r} is not valid auth.json: nested too deeply") from None
 
 
 def save(settings: Any, auth: AuthDotJson) -> None:

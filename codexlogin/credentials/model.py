@@ -77,6 +77,7 @@ class TokenData:
 
     @classmethod
     def from_json(cls, tokens: Mapping[str, Any]) -> TokenData:
+        _require_strings(tokens, _TOKEN_CREDENTIALS, where="tokens.")
         provenance = tokens.get("oauth_provenance")
         owner = tokens.get("login_owner_id")
         expiry = tokens.get("access_token_expires_at")
@@ -141,6 +142,11 @@ class AuthDotJson:
     def from_json(cls, data: object) -> AuthDotJson:
         if not isinstance(data, dict):
             raise ValueError("auth.json is not a JSON object")
+        # A credential of the wrong type is not guessed at (a list sent as a token): the file is
+        # invalid, status says so in one line, logout removes it.
+        _require_strings(data, ("auth_mode", "OPENAI_API_KEY", "personal_access_token"), where="")
+        if data.get("tokens") is not None and not isinstance(data.get("tokens"), dict):
+            raise ValueError(f"tokens is {_kind(data['tokens'])}, not an object")
         tokens = data.get("tokens")
         token_data = TokenData.from_json(tokens) if isinstance(tokens, dict) else None
         api_key = data.get("OPENAI_API_KEY")
@@ -185,6 +191,18 @@ def _with_extra(data: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
 
 def _unmodelled(data: Mapping[str, Any], modelled: set[str]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key not in modelled}
+
+
+def _kind(value: object) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(type(value), "not a string")
+
+
+def _require_strings(data: Mapping[str, Any], keys: tuple[str, ...], *, where: str) -> None:
+    """ValueError naming the first of `keys` whose value is neither a string nor null."""
+    for key in keys:
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{where}{key} is {_kind(value)}, not a string")
 
 
 def _optional_str(value: object) -> str | None:

@@ -117,7 +117,7 @@ async def logout_flow(
         try:  # the credential's own issuer (standard dialect: its revocation endpoint, discovered, bounded)
             issuer = await discover_stored(settings, auth, doing=None, transport=transport)
         except CredentialsUnusable as failure:  # a provenance naming no usable issuer: removed, not revoked
-            warning = f"the tokens were not revoked ({failure.summary}); local credentials were removed anyway"
+            warning = f"the tokens were not revoked ({failure.summary.partition('; ')[0]}); local credentials were removed anyway"
         else:
             revoked, warning = await revoke_tokens(settings, issuer, auth, transport=transport)
             conflict = issuer_conflict(settings, issuer)

@@ -38,7 +38,7 @@ from codexlogin.credentials.lock import hold_file_lock, lock_wait, refresh_lock_
 from codexlogin.credentials.model import AuthDotJson, expiry_from_expires_in
 from codexlogin.credentials.status import refresh_due
 from codexlogin.credentials.store import load_credentials, save_credentials
-from codexlogin.errors import CredentialsUnusable, LoginFailure, NetworkError, NotLoggedIn, StorageFailed
+from codexlogin.errors import CredentialsUnusable, LoginFailure, NetworkError, NotLoggedIn, StorageFailed, TokenExchangeFailed
 from codexlogin.flows.complete import exchange_failed
 from codexlogin.flows.discover import discover_stored
 from codexlogin.flows.logout import revoke_tokens
@@ -120,7 +120,15 @@ def classify_failure(exc: IssuerError) -> LoginFailure:
         elif kind == "rejected" and exc.status == 401:
             what = "the issuer no longer accepts the stored credentials"
         return RefreshRejected(f"{what} ({exc.summary}); {again}", kind=kind, detail=f"{what} ({exc.detail}); {again}", error_code=exc.error_code)
-    return exchange_failed(exc)  # a reply the client cannot use (not JSON, no access_token): exit 4
+    if isinstance(exc, IssuerRejected) and exc.status < 300:
+        # The refresh token was spent on a reply nobody can read (not JSON, nested too deeply, no
+        # access_token): the issuer may have rotated it. Said, so a later "already used" is understood.
+        spent = (
+            "; the stored refresh token was sent, and the issuer may have replaced it: if the next"
+            " `codex login status --check` says it was already used, run `codex login` again"
+        )
+        return TokenExchangeFailed(exc.summary + spent, detail=exc.detail + spent, error_code=exc.error_code, fields=exc.log_fields())
+    return exchange_failed(exc)  # anything else the client cannot use: exit 4
 
 
 def refreshed_auth(old: AuthDotJson, response: TokenResponse) -> AuthDotJson:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
+from codexlogin import safejson
 from codexlogin.config import Settings
 from codexlogin.oauth.issuer import Issuer
 from codexlogin.oauth.errors import IssuerRejected, IssuerUnreachable, parse_oauth_error, transport_failure
@@ -241,8 +242,8 @@ class IssuerClient:
         """The status and JSON object of a 2xx reply."""
         response = await self._post(url, what=what, form=form, body=body)
         try:
-            data = json.loads(response.content)
-        except (ValueError, UnicodeDecodeError, RecursionError):
+            data = safejson.loads(response.content)
+        except ValueError:  # not JSON, not UTF-8, or nested too deeply
             data = None
         if not isinstance(data, dict):
             raise IssuerRejected(what, response.status_code, None, None, response.content.decode("utf-8", "replace"))
@@ -331,8 +332,8 @@ class IssuerClient:
                 code, message = _bearer_challenge(response.headers.get("www-authenticate", ""))
             raise IssuerRejected(what, response.status_code, code, message, body.decode("utf-8", "replace"))
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
+            data = safejson.loads(body)
+        except ValueError:
             data = None  # OIDC allows a signed JWT reply; its status alone proves the token
         return data if isinstance(data, dict) else {}
 

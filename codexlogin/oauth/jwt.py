@@ -1,26 +1,32 @@
 """Reading claims out of JWTs (id_token, access_token) without verifying them.
 
 The CLI only reads its own tokens back for display and policy, as the reference CLI does; the
-issuer verifies them. Malformed tokens give empty claims, never an exception.
+issuer verifies them. Malformed tokens (not base64url, not JSON, nested deeper than
+safejson.MAX_DEPTH, over MAX_TOKEN_CHARS) give empty claims, never an exception.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import math
 from typing import Any
+
+from codexlogin import safejson
 
 AUTH_CLAIM = "https://api.openai.com/auth"
 PROFILE_CLAIM = "https://api.openai.com/profile"
 
 
+#: A JWT longer than this is not read (real ones are a few KB; a stored one may be anything).
+MAX_TOKEN_CHARS = 1 << 20
+
+
 def jwt_claims(token: str | None) -> dict[str, Any]:
-    if not token or token.count(".") != 2:
+    if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
         return {}
     payload = token.split(".")[1]
     try:
-        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        data = safejson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (ValueError, UnicodeDecodeError):
         return {}
     return data if isinstance(data, dict) else {}
