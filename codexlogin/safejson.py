@@ -26,9 +26,9 @@ def loads(data: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH) -> Any:
     try:
         value = json.loads(data)
     except RecursionError:
-        raise TooDeep(f"JSON nested deeper than {max_depth} levels") from None
+        raise TooDeep(f"JSON nested too deeply (more than {max_depth} levels)") from None
     if depth_exceeds(value, max_depth):
-        raise TooDeep(f"JSON nested deeper than {max_depth} levels")
+        raise TooDeep(f"JSON nested too deeply (more than {max_depth} levels)")
     return value
 
 

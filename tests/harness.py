@@ -178,9 +178,11 @@ def _device_token_form(device: dict) -> dict:
     return {"grant_type": GRANT_DEVICE_CODE, "device_code": device["device_code"], "client_id": DEFAULT_CLIENT_ID}
 
 
-def provenance_of(url: str, **extra: str) -> dict:
-    """tokens.oauth_provenance of a login at `url` with the default client (as a login writes it)."""
-    return {"issuer": url.rstrip("/"), "client_id": DEFAULT_CLIENT_ID, **extra}
+def provenance_of(url: str, dialect: str = "standard") -> dict:
+    """tokens.oauth_provenance of a login at `url` with the default client, as a login writes it
+    (the `dialect` is named unless it is 0.171's own, openai)."""
+    provenance = {"issuer": url.rstrip("/"), "client_id": DEFAULT_CLIENT_ID}
+    return provenance if dialect == "openai" else {**provenance, "dialect": dialect}
 
 
 def store_tokens(

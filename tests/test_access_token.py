@@ -17,9 +17,9 @@ from dataclasses import replace
 
 import pytest
 import trio
-from harness import HangingPath, free_port, issuer_in_thread, run_cli
+from harness import HangingPath, free_port, issuer_in_thread, provenance_of, run_cli
 
-from codexlogin import DEFAULT_CLIENT_ID, diagnostics
+from codexlogin import diagnostics
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import load_auth, save_auth
 from codexlogin.credentials.model import PERSONAL_ACCESS_TOKEN, AuthDotJson
@@ -161,7 +161,7 @@ async def test_a_good_token_is_checked_at_whoami_and_stored_in_the_0171_shape(tm
     assert backend == "file" and auth.personal_access_token == token
     assert (account.email, account.account_id, account.plan, account.user_id) == ("pat@example.com", "acct_pat", "pro", "user_dev")
     # 0.171's shape, plus where the token came from (not the default issuer: next commands go there)
-    provenance = {"issuer": dev_issuer.issuer_url.rstrip("/"), "client_id": DEFAULT_CLIENT_ID}
+    provenance = provenance_of(dev_issuer.issuer_url)
     assert json.loads(s.auth_file.read_text()) == {"OPENAI_API_KEY": None, "personal_access_token": token, "oauth_provenance": provenance}
     assert stat.S_IMODE(s.auth_file.stat().st_mode) == 0o600
     (request,) = whoami_requests(dev_issuer)
@@ -239,7 +239,7 @@ async def test_it_replaces_a_chatgpt_login_and_keeps_unknown_fields(tmp_path, de
     }))
     token = dev_issuer.issue_personal_access_token()
     await login_with(s, token)
-    provenance = {"issuer": dev_issuer.issuer_url.rstrip("/"), "client_id": DEFAULT_CLIENT_ID}
+    provenance = provenance_of(dev_issuer.issuer_url)
     assert json.loads(s.auth_file.read_text()) == {
         "OPENAI_API_KEY": None, "personal_access_token": token, "oauth_provenance": provenance, "agent_identity": {"id": "a"},
     }
@@ -345,7 +345,7 @@ def test_a_real_pipe_into_a_process(tmp_path):
         result = subprocess.run([sys.executable, "-c", code], check=False, input=token + "\n", capture_output=True,
                                 text=True, timeout=60, env=os.environ.copy())
     assert result.returncode == 0, result.stderr
-    provenance = {"issuer": url.rstrip("/"), "client_id": DEFAULT_CLIENT_ID}
+    provenance = provenance_of(url)
     stored = {"OPENAI_API_KEY": None, "personal_access_token": token, "oauth_provenance": provenance}
     assert json.loads((tmp_path / "codex-home" / "auth.json").read_text()) == stored
 
@@ -366,7 +366,7 @@ def test_status_check_reports_what_whoami_says(tmp_path, capsys, case, code, kin
             issuer.revoke_personal_access_token(token)
         target = f"http://127.0.0.1:{free_port()}" if case == "unreachable" else url
         # stored by a login at `target`: the check goes there without --issuer
-        provenance = {"issuer": target, "client_id": DEFAULT_CLIENT_ID}
+        provenance = provenance_of(target)
         write_pat_file({"OPENAI_API_KEY": None, "personal_access_token": token, "oauth_provenance": provenance})
         config = ("forced_chatgpt_workspace_id=acct_other",) if case == "other_workspace" else ()
         got, out, err = run_status(capsys, "--check", json_=True, log_dir=str(tmp_path / "log"), config=config)

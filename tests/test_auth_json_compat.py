@@ -180,7 +180,7 @@ async def test_a_chatgpt_login_writes_provenance_owner_id_and_a_nanosecond_stamp
     assert list(tokens) == [
         "id_token", "access_token", "refresh_token", "oauth_provenance", "login_owner_id", "account_id", "access_token_expires_at",
     ]
-    assert tokens["oauth_provenance"] == {"issuer": dev_issuer.issuer_url.rstrip("/"), "client_id": DEFAULT_CLIENT_ID}
+    assert tokens["oauth_provenance"] == {"issuer": dev_issuer.issuer_url.rstrip("/"), "client_id": DEFAULT_CLIENT_ID, "dialect": "standard"}
     assert OWNER_ID.fullmatch(tokens["login_owner_id"])
     assert NS_STAMP.fullmatch(data["last_refresh"])
     assert run.settings.auth_file.read_text() == json.dumps(data, indent=2) + "\n"

@@ -97,7 +97,7 @@ def echoing_issuer(reply):
 
 def stored_chatgpt_login(issuer: str, refresh_token: str = "rt-stored-0123456789abcdef") -> AuthDotJson:
     """auth.json from `issuer` with an expired access token, so `status --check` refreshes and `logout` revokes."""
-    provenance = {"issuer": issuer, "client_id": DEFAULT_CLIENT_ID}
+    provenance = {"issuer": issuer, "client_id": DEFAULT_CLIENT_ID, "dialect": "standard"}
     tokens = TokenData(jwt_with_exp(1), jwt_with_exp(1), refresh_token, "acct", oauth_provenance=provenance)
     auth = AuthDotJson("chatgpt", tokens=tokens, last_refresh="2020-01-01T00:00:00Z")
     save_auth(load_settings({}).auth_file, auth)

@@ -186,7 +186,7 @@ def test_no_refresh_token_and_no_proof_endpoint_is_not_claimed_online(capsys):
     issuer.faults.userinfo_enabled = issuer.faults.introspection_enabled = False
     with issuer_in_thread(issuer) as url:
         issued = issue_tokens(issuer, url)
-        provenance = {"issuer": url, "client_id": DEFAULT_CLIENT_ID}
+        provenance = {"issuer": url, "client_id": DEFAULT_CLIENT_ID, "dialect": "standard"}
         tokens = TokenData(issued["id_token"], issued["access_token"], None, oauth_provenance=provenance)
         save_auth(settings().auth_file, AuthDotJson("chatgpt", tokens=tokens, last_refresh=_now()))
         code, data, _ = status_json(capsys, url)

@@ -10,9 +10,11 @@ Two ways to build one, and only two:
 - `credential_issuer(...)`: anything that uses stored tokens (refresh, `status --check`,
   revocation at logout or of a superseded login, a personal access token's whoami). A credential
   carries its origin in auth.json (`tokens.oauth_provenance {issuer, client_id}`, as Codex CLI
-  0.171 writes it; ours adds `dialect` when it is not the one `auto` would pick); a file without
-  provenance (an older Codex file) belongs to the default issuer and client, as 0.171 reads it.
-  Stored tokens go to that issuer whatever the settings say now.
+  0.171 writes it; ours adds `"dialect": "standard"` for a standard-dialect login, since 0.171 only
+  ever speaks the openai dialect: a provenance without `dialect` is openai, whichever issuer it
+  names, e.g. 0.171's `--experimental_issuer` logins); a file without provenance (an older Codex
+  file) belongs to the default issuer and client, as 0.171 reads it. Stored tokens go to that
+  issuer whatever the settings say now.
 
 `issuer_conflict(settings, issuer)` says when a setting (flag, environment, `-c`, config.toml)
 explicitly names another issuer or client than the credential's: `status --check` and a refresh
@@ -127,9 +129,10 @@ class Issuer:
 
     def provenance(self) -> dict[str, str]:
         """What a credential from this issuer stores as `tokens.oauth_provenance`: 0.171's
-        {issuer, client_id}, plus `dialect` only when `auto` would not pick it."""
+        {issuer, client_id}, plus `dialect` for any dialect but 0.171's own (openai), so an
+        openai-dialect file is byte for byte what 0.171 writes."""
         data = {"issuer": self.base, "client_id": self.client_id}
-        if self.dialect is not auto_dialect(self.base):
+        if self.dialect is not OPENAI:
             data["dialect"] = self.dialect.name
         return data
 
@@ -182,7 +185,8 @@ def credential_issuer(provenance: Mapping[str, Any] | None) -> Issuer:
             error_code="invalid_provenance",
         )
     named = provenance.get("dialect") if provenance is not None else None
-    dialect = DIALECTS[named] if isinstance(named, str) and named in DIALECTS else auto_dialect(base)
+    # No (known) dialect: written by 0.171, which speaks only the openai dialect.
+    dialect = DIALECTS[named] if isinstance(named, str) and named in DIALECTS else OPENAI
     return Issuer(base, client_id, dialect)
 
 
