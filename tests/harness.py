@@ -74,8 +74,9 @@ async def approve(authorize_url):
 class Run:
     """One login run, its browser side, and what it left behind."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, stop=None):
         self.settings = settings
+        self.stop = stop  # browser_login's `stop` (cli.signals.stop_on_signal for the CLI's signals)
         self.stderr = io.StringIO()
         self.pages: list[httpx.Response] = []
         self.result = None
@@ -98,7 +99,7 @@ class Run:
 
         async def login():
             with diagnostics.command_action("login", "browser"):
-                return await browser_login(self.settings, ConsoleUI(self.stderr), on_listening=send.send_nowait)
+                return await browser_login(self.settings, ConsoleUI(self.stderr), on_listening=send.send_nowait, stop=self.stop)
 
         with diagnostics.open_log(self.settings.resolved_log_dir):
             async with trio.open_nursery() as nursery:

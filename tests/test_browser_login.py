@@ -202,8 +202,10 @@ async def test_signals_cancel_cleanly(tmp_path, dev_issuer, signum, expected):
     async def interrupt(run, url):
         os.kill(os.getpid(), signum)
 
-    with trio.fail_after(10):
-        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+    from codexlogin.cli.signals import stop_on_signal  # the CLI takes the signals, not the flow
+
+    with trio.fail_after(10), stop_on_signal() as stop:
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url), stop=stop)
         failure = await run(interrupt)
     assert type(failure) is expected
     assert_port_free(run.url)

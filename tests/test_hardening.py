@@ -304,8 +304,10 @@ async def test_ctrl_c_during_the_exchange_saves_nothing(tmp_path, dev_issuer, mo
     async def _append(run, awaitable):
         run.pages.append(await awaitable)
 
-    with trio.fail_after(100):
-        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+    from codexlogin.cli.signals import stop_on_signal  # the CLI takes the signals, not the flow
+
+    with trio.fail_after(100), stop_on_signal() as stop:
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url), stop=stop)
         failure = await run(callback_then_interrupt)
     assert isinstance(failure, Cancelled)
     assert not run.settings.auth_file.exists()
@@ -337,8 +339,10 @@ async def test_a_signal_during_the_atomic_save_lets_the_save_finish(tmp_path, de
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync_then_interrupt)
-    with trio.fail_after(10):
-        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+    from codexlogin.cli.signals import stop_on_signal  # the CLI takes the signals, not the flow
+
+    with trio.fail_after(10), stop_on_signal() as stop:
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url), stop=stop)
         result = await run(approving_browser)
     assert interrupted
     assert not isinstance(result, LoginFailure), result

@@ -9,6 +9,9 @@ Rules:
   b. Each module belongs to a layer (table `LAYERS`) and may import only its own layer or the
      layers listed for it. A module no layer covers fails, so new modules are placed on purpose.
      Nothing outside `codexlogin.cli` / `codexlogin.__main__` imports `codexlogin.cli`.
+  c. Signals are the command line's: outside `cli` nothing imports the stdlib `signal` module or
+     calls a handler-installing function (`signal.signal`, `trio.open_signal_receiver`, …), so a
+     program that calls a flow from its own trio.run keeps its handlers (cli/signals.py).
 
       basics      codexlogin (__init__), errors, config, terminal, redact (package), rfc3339, _asgi, safejson
       diagnostics -> basics
@@ -174,6 +177,49 @@ def test_redact_imports_no_library_it_scrubs_for():
                 continue
             offenders += [f"{module_name(path)} imports {name}" for name in names if name.split(".")[0] in REDACT_MAY_NOT_IMPORT]
     assert offenders == []
+
+
+#: Calls that install or change signal handling, by the called name (`signal.signal(...)`,
+#: `trio.open_signal_receiver(...)`, `from signal import signal; signal(...)`).
+SIGNAL_INSTALLERS = frozenset({"signal", "open_signal_receiver", "set_wakeup_fd", "siginterrupt", "pthread_sigmask"})
+
+
+def signal_handling_in(source: str) -> list[str]:
+    """Where `source` imports the `signal` module or calls a SIGNAL_INSTALLERS function (line: what)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [f"{node.lineno}: import {a.name}" for a in node.names if a.name.split(".")[0] == "signal"]
+        elif isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "signal":
+            found.append(f"{node.lineno}: from {node.module} import …")
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if name in SIGNAL_INSTALLERS:
+                found.append(f"{node.lineno}: {ast.unparse(func)}(…)")
+    return sorted(found, key=lambda where: int(where.split(":")[0]))
+
+
+def test_the_signal_finder_sees_imports_and_installing_calls() -> None:
+    source = (
+        "import signal\nfrom signal import SIGINT\nimport trio\n"
+        "def f(receiver):\n    signal.signal(2, None)\n    with trio.open_signal_receiver(2):\n        pass\n"
+        "    receiver.signals(); signal_name(2)\n"
+    )
+    assert signal_handling_in(source) == [
+        "1: import signal", "2: from signal import …", "5: signal.signal(…)", "6: trio.open_signal_receiver(…)",
+    ]
+
+
+def test_only_the_cli_handles_signals() -> None:
+    offenders = []
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        module = module_name(path)
+        if layer_of(module) == "cli":
+            continue
+        offenders += [f"{module}:{where}" for where in signal_handling_in(path.read_text(encoding="utf-8"))]
+    assert offenders == [], "signal handling outside codexlogin.cli (see cli/signals.py):\n" + "\n".join(offenders)
+    assert signal_handling_in((PACKAGE_DIR / "cli" / "signals.py").read_text(encoding="utf-8"))  # the check sees it there
 
 
 def test_the_renderer_names_the_declared_root_type():

@@ -21,8 +21,8 @@ import pytest
 import trio
 
 from codexlogin.errors import Cancelled, Terminated
-from codexlogin.flows.signals import failure_for
-from codexlogin.listener import prepare
+from codexlogin.cli import signals as cli_signals
+from codexlogin.cli.signals import failure_for
 from harness import assert_no_listener
 
 CODEX = [sys.executable, "-m", "codexlogin"]
@@ -178,21 +178,21 @@ async def test_a_signal_at_any_moment_of_a_completing_login_leaves_a_consistent_
 
 def test_held_signals_are_remembered_taken_once_and_released():
     before = {signum: signal.getsignal(signum) for signum in ENDING}
-    prepare.hold_early_signals()
+    cli_signals.hold_early_signals()
     try:
         os.kill(os.getpid(), signal.SIGHUP)
         os.kill(os.getpid(), signal.SIGTERM)
-        assert prepare.take_early_signal() == signal.SIGHUP  # the first one decides
-        assert prepare.take_early_signal() is None
+        assert cli_signals.take_early_signal() == signal.SIGHUP  # the first one decides
+        assert cli_signals.take_early_signal() is None
         os.kill(os.getpid(), signal.SIGINT)  # a first Ctrl-C is held too...
-        assert prepare.take_early_signal() == signal.SIGINT
+        assert cli_signals.take_early_signal() == signal.SIGINT
         os.kill(os.getpid(), signal.SIGINT)
         with pytest.raises(KeyboardInterrupt):  # ...a second one interrupts a start-up that hangs
             os.kill(os.getpid(), signal.SIGINT)
     finally:
-        prepare.release_early_signals()
+        cli_signals.release_early_signals()
     assert {signum: signal.getsignal(signum) for signum in ENDING} == before
-    assert prepare.take_early_signal() is None
+    assert cli_signals.take_early_signal() is None
 
 
 def test_each_ending_signal_maps_to_one_outcome():
@@ -342,13 +342,13 @@ async def test_a_doctor_run_ends_on_sigterm_with_its_log_tree(tmp_path, dev_issu
 def test_a_second_hold_keeps_what_the_first_remembered():
     """logged_run holds too; inside a login that already holds, the first signal must survive it."""
     before = {signum: signal.getsignal(signum) for signum in ENDING}
-    assert prepare.hold_early_signals() is True
+    assert cli_signals.hold_early_signals() is True
     try:
         os.kill(os.getpid(), signal.SIGTERM)
-        assert prepare.hold_early_signals() is False
-        assert prepare.take_early_signal() == signal.SIGTERM
+        assert cli_signals.hold_early_signals() is False
+        assert cli_signals.take_early_signal() == signal.SIGTERM
     finally:
-        prepare.release_early_signals()
+        cli_signals.release_early_signals()
     assert {signum: signal.getsignal(signum) for signum in ENDING} == before
 
 
@@ -363,3 +363,79 @@ def test_a_ctrl_c_that_interrupts_a_logged_run_names_the_run(tmp_path, command_n
         with logged_run(command_name, flow, make_settings(tmp_path, "http://127.0.0.1:9")):
             raise KeyboardInterrupt
     assert info.value.summary == f"{what} cancelled (Ctrl-C)" and info.value.exit_code == 130
+
+
+# --- a flow called from someone else's trio program: its signal handlers stay its own ---------
+
+
+@pytest.mark.concurrency
+def test_a_flow_called_from_a_library_leaves_the_callers_signal_handlers_alone(tmp_path, mock_clock, monkeypatch):
+    """The browser and device logins run in the caller's own trio.run: no handler is installed
+    (signal.signal is never called), and SIGINT … SIGQUIT keep the caller's handlers during and
+    after. Taking signals is the command line's job (cli.signals)."""
+    import io
+
+    from harness import Run, approve, make_settings
+
+    from codexlogin import diagnostics
+    from codexlogin.cli.console import ConsoleUI
+    from codexlogin.credentials.model import AuthDotJson
+    from codexlogin.devissuer import DevIssuer, serve_dev_issuer
+    from codexlogin.flows.device import device_login
+
+    def callers_handler(signum, frame):  # pragma: no cover - no signal is sent
+        raise AssertionError("no signal is sent in this test")
+
+    def handlers() -> dict[int, object]:
+        return {signum: signal.getsignal(signum) for signum in ENDING}
+
+    installed: list[int] = []
+    real_signal = signal.signal
+
+    def recording_signal(signum, handler):
+        installed.append(signum)
+        return real_signal(signum, handler)
+
+    seen: dict[str, dict[int, object]] = {}
+
+    class DeviceUI(ConsoleUI):
+        def device_code(self, device):
+            seen["device login"] = handlers()  # the code is shown: polling is about to start
+            issuer.approve_device(device.user_code)
+            super().device_code(device)
+
+    async def browser(run, url):
+        seen["browser login"] = handlers()  # listening, the URL is out
+        run.pages.append(await approve(url))
+
+    async def caller() -> None:
+        with trio.fail_after(60):
+            async with trio.open_nursery() as nursery:
+                url = await nursery.start(serve_dev_issuer, issuer)
+                monkeypatch.setattr(signal, "signal", recording_signal)
+                browser_run = Run(make_settings(tmp_path / "browser", url))
+                assert isinstance(await browser_run(browser), AuthDotJson), browser_run.result
+                settings = make_settings(tmp_path / "device", url)
+                with diagnostics.open_log(settings.resolved_log_dir), diagnostics.command_action("login", "device"):
+                    auth, _backend = await device_login(settings, DeviceUI(io.StringIO()))
+                assert isinstance(auth, AuthDotJson)
+                seen["after both"] = handlers()
+                monkeypatch.setattr(signal, "signal", real_signal)
+                nursery.cancel_scope.cancel()
+
+    issuer = DevIssuer(auto_approve=True)
+    before = handlers()
+    for signum in ENDING:
+        real_signal(signum, callers_handler)
+    try:
+        theirs = handlers()
+        trio.run(caller, clock=mock_clock)
+        after = handlers()
+    finally:
+        monkeypatch.setattr(signal, "signal", real_signal)
+        for signum, handler in before.items():
+            real_signal(signum, handler)
+    assert installed == []
+    assert set(seen) == {"browser login", "device login", "after both"}
+    assert all(during == theirs for during in seen.values()), seen
+    assert after == theirs

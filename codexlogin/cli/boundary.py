@@ -118,13 +118,13 @@ def logged_run(command_name: str, flow: str, settings: Settings) -> Iterator[Non
     """Run the block as one task in codex-login.log, its root action ending as the block does.
 
     From its start until it ends, an ending signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) is remembered
-    (listener.prepare.hold_early_signals) rather than killing the process before the run's tree is
-    finished; the flow's own receiver (flows.signals.run_flow) takes it and the run ends cancelled
+    (cli.signals.hold_early_signals) rather than killing the process before the run's tree is
+    finished; the receiver that runs the flow (cli.signals.run_flow) takes it and the run ends cancelled
     (130, or 143). A second Ctrl-C while no receiver runs interrupts at once and becomes Cancelled
     too. A failure inside a trio nursery comes out as itself, not as an exception group; a bug
     becomes InternalError.
     """
-    from codexlogin.listener.prepare import hold_early_signals, release_early_signals
+    from codexlogin.cli.signals import hold_early_signals, release_early_signals
 
     held_here = hold_early_signals()  # the browser and device logins hold from before the URL
     try:

@@ -43,7 +43,7 @@ def bundle(
     settings = options.settings()
     path = resolve_output(output)
     snapshot = snapshot_log(settings.log_file, last)  # before this run writes to the log
-    from codexlogin.flows.signals import run_flow
+    from codexlogin.cli.signals import run_flow
     from codexlogin.support.doctor import run_checks
 
     with logged_run("login bundle", "bundle", settings):

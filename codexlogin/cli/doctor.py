@@ -31,7 +31,7 @@ def terminal_layout(out: IO[str], environ: Mapping[str, str] | None = None) -> t
 
 def run_doctor(settings: Any, *, as_json: bool = False, stdout: IO[str] | None = None) -> int:
     """Run the checks as the logged flow `login doctor`, print the report, return the exit code."""
-    from codexlogin.flows.signals import run_flow
+    from codexlogin.cli.signals import run_flow
 
     out = stdout or sys.stdout
     with logged_run("login doctor", "doctor", settings):

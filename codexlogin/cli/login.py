@@ -67,19 +67,15 @@ def login(
 
 
 def _device_login(settings: Settings) -> int:
-    from functools import partial
-
-    import trio
-
     from codexlogin.cli.console import ConsoleUI
+    from codexlogin.cli.signals import hold_early_signals, release_early_signals, run_flow
     from codexlogin.flows.device import device_login
-    from codexlogin.listener.prepare import hold_early_signals, release_early_signals
 
     before = stored_before(settings)
-    held = hold_early_signals()  # until the flow's receiver runs, an ending signal is remembered
+    held = hold_early_signals()  # until the receiver around the flow runs, an ending signal is remembered
     try:
         with logged_run("login", "device", settings):
-            auth, backend = trio.run(partial(device_login, settings, ConsoleUI()))
+            auth, backend = run_flow(device_login, settings, ConsoleUI(), what="login")
     finally:
         if held:
             release_early_signals()
@@ -90,9 +86,9 @@ def _device_login(settings: Settings) -> int:
 
 def _api_key_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
+    from codexlogin.cli.signals import run_flow
     from codexlogin.credentials.status import mask_api_key
     from codexlogin.flows.apikey import api_key_login
-    from codexlogin.flows.signals import run_flow
 
     before = stored_before(settings)
     with logged_run("login", "api_key", settings):
@@ -104,9 +100,9 @@ def _api_key_login(settings: Settings) -> int:
 
 def _access_token_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
+    from codexlogin.cli.signals import run_flow
     from codexlogin.credentials.status import mask_api_key
     from codexlogin.flows.access_token import access_token_login
-    from codexlogin.flows.signals import run_flow
 
     before = stored_before(settings)
     with logged_run("login", "access_token", settings):

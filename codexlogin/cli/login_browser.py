@@ -55,9 +55,10 @@ def say_who(settings: Settings, before: Any, auth: Any, backend: str, *, chatgpt
 
 def browser_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
+    from codexlogin.cli.signals import hold_early_signals, release_early_signals
     from codexlogin.credentials.policy import check_login_method
     from codexlogin.listener.decide import start_url
-    from codexlogin.listener.prepare import hold_early_signals, prepare_browser_login, release_early_signals, sign_in_url
+    from codexlogin.listener.prepare import prepare_browser_login, sign_in_url
     from codexlogin.oauth.discovery import fetch_discovery_blocking
     from codexlogin.oauth.proxy import proxy_variable_names
 
@@ -67,7 +68,7 @@ def browser_login(settings: Settings) -> int:
 
         check_writable(settings)
     ui = ConsoleUI()
-    held = hold_early_signals()  # until the flow's receiver runs, an ending signal is remembered
+    held = hold_early_signals()  # until the receiver around the flow runs, an ending signal is remembered
     try:  # released on every way out, a failure before the run included
         prepared: Any = None
         early_failure: LoginFailure | None = None
@@ -94,13 +95,10 @@ def browser_login(settings: Settings) -> int:
                 log_discovery(*found)
             if early_failure is not None:
                 raise early_failure
-            from functools import partial
-
-            import trio
-
+            from codexlogin.cli.signals import run_stoppable_flow
             from codexlogin.flows.browser import browser_login as browser_flow
 
-            auth = trio.run(partial(browser_flow, settings, ui, prepared=prepared))
+            auth = run_stoppable_flow(browser_flow, settings, ui, prepared=prepared, what="login")
     finally:
         if held:
             release_early_signals()

@@ -27,9 +27,9 @@ def logout(
         print(NOTHING_STORED, flush=True)
         return 0
     from codexlogin.cli.console import ConsoleUI
+    from codexlogin.cli.signals import run_flow
     from codexlogin.credentials.status import read_status
     from codexlogin.flows.logout import logout_flow
-    from codexlogin.flows.signals import run_flow
 
     what = read_status(settings).stored_login()  # who, for the last line: read before it is removed
     with logged_run("logout", "logout", settings):

@@ -93,7 +93,7 @@ def _check_access_token(settings: Settings, report: StatusReport, as_json: bool)
     from codexlogin.credentials.policy import workspace_problem
     from codexlogin.credentials.store import load_credentials
     from codexlogin.flows.access_token import PIPE_HINT, check_stored_access_token
-    from codexlogin.flows.signals import run_flow
+    from codexlogin.cli.signals import run_flow
 
     try:
         with logged_run("login status", "check", settings):
@@ -123,7 +123,7 @@ def _check(settings: Settings, report: StatusReport, as_json: bool) -> int:
     """--check: prove the credentials online (flows.check) inside a logged run; print the outcome
     in the chosen format."""
     from codexlogin.flows.check import check_credentials
-    from codexlogin.flows.signals import run_flow
+    from codexlogin.cli.signals import run_flow
 
     if report.mode == PERSONAL_ACCESS_TOKEN:
         return _check_access_token(settings, report, as_json)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -23,7 +23,6 @@ from codexlogin.credentials.store import check_writable
 from codexlogin.errors import LoginFailure, TimedOut
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
 from codexlogin.flows.discover import discover
-from codexlogin.flows.signals import failure_for, next_signal, open_signal_receiver
 from codexlogin.flows.ui import LoginUI
 from codexlogin.listener.app import (
     MAX_LOGGED_IGNORED_REQUESTS,
@@ -141,10 +140,8 @@ async def _open_browser(url: str, ui: LoginUI) -> None:
         ui.browser_not_opened(f"Not starting {skipped}, a text-mode browser, in this terminal" if skipped else None)
 
 
-async def _watch_signals(session: LoginSession, signals: Any) -> None:
-    signum = await next_signal(signals)  # one held since before this receiver (prepare) comes first
-    if signum is not None:
-        session.abort(failure_for(signum))  # SIGINT: cancelled (130); SIGTERM/HUP/QUIT: terminated (143)
+async def _watch_stop(session: LoginSession, stop: Callable[[], Awaitable[LoginFailure]]) -> None:
+    session.abort(await stop())  # the CLI's signals (cli.signals): SIGINT cancelled, SIGTERM… terminated
 
 
 async def _show_waiting(ui: LoginUI, timeout: float) -> None:
@@ -235,12 +232,17 @@ async def browser_login(
     transport: httpx.AsyncBaseTransport | None = None,
     on_listening: Callable[[str], None] | None = None,
     prepared: PreparedLogin | None = None,
+    stop: Callable[[], Awaitable[LoginFailure]] | None = None,
 ) -> AuthDotJson:
     """Run the whole browser login; return the saved credentials or raise a LoginFailure.
 
     `prepared` comes from `listener.prepare.prepare_browser_login`, which the CLI calls before
     importing trio so the URL is out sooner (it then shows it and sets `prepared.announced`);
     without it the same preparation happens here.
+
+    `stop`, when given, is awaited while the login waits: the failure it returns ends a login not
+    yet decided (an exchange still running is cancelled, never saved); one already decided keeps its
+    outcome. The CLI passes its ending signals (cli.signals); this flow installs no signal handler.
     """
     check_login_method(settings, "chatgpt")  # forced_login_method = api refuses the browser login
     deadline = trio.current_time() + settings.timeout if settings.timeout > 0 else None  # bounds the save too
@@ -288,7 +290,7 @@ async def browser_login(
         )
         stop_listener = trio.Event()
         try:
-            with open_signal_receiver() as signals, diagnostics.listener_action(LOOPBACK_HOST, port):
+            with diagnostics.listener_action(LOOPBACK_HOST, port):
                 # Listening before the URL is shown: a browser that is quicker than hypercorn's
                 # start waits in the backlog and is answered as soon as the server runs.
                 url = session.sign_in_url = sign_in_url(settings, prepared)  # GET / redirects there
@@ -306,7 +308,8 @@ async def browser_login(
                         probe = _Probe()
                         with trio.CancelScope() as helpers:
                             async with trio.open_nursery() as helper_nursery:
-                                helper_nursery.start_soon(_watch_signals, session, signals)
+                                if stop is not None:
+                                    helper_nursery.start_soon(_watch_stop, session, stop)
                                 helper_nursery.start_soon(_show_waiting, ui, settings.timeout)
                                 if not settings.no_browser:
                                     helper_nursery.start_soon(_open_browser, url, ui)

@@ -25,7 +25,6 @@ no message per poll. Timing is trio's clock, so tests run it on MockClock.
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import partial
 from typing import TYPE_CHECKING
 
 import trio
@@ -39,7 +38,6 @@ from codexlogin.errors import Denied, TimedOut, UsageError
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
 from codexlogin.flows.discover import discover
 from codexlogin.oauth.issuer import configured_issuer
-from codexlogin.flows.signals import run_until_signal
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth.client import (
     OPENAI_DEVICE_LIFETIME,
@@ -235,11 +233,11 @@ async def device_login(
 ) -> tuple[AuthDotJson, str]:
     """Run the whole device login; return (the saved credentials, the backend they went to).
 
-    SIGINT ends it as cancelled, SIGTERM/SIGHUP/SIGQUIT as terminated (flows.signals): polling
-    stops, an unfinished save is cancelled, and the run's log tree is finished."""
+    Cancelling it stops the polling and an unfinished save; the CLI does that on an ending signal
+    (cli.signals.run_flow). It installs no signal handler of its own."""
     check_login_method(settings, "chatgpt")
     check_writable(settings)  # before any code is shown: tokens that cannot be saved are never obtained
-    return await run_until_signal(partial(_device_login, settings, ui, transport))
+    return await _device_login(settings, ui, transport)
 
 
 async def _device_login(settings: Settings, ui: LoginUI, transport: httpx.AsyncBaseTransport | None) -> tuple[AuthDotJson, str]:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import socket
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,68 +27,6 @@ LOOPBACK_HOST = "127.0.0.1"
 LOOPBACK_HOST6 = "::1"
 CANCEL_KEY_FILE = "login-cancel.key"
 LISTEN_BACKLOG = 128  # a browser opens a few connections; more just wait for the next accept
-
-#: The signals that end a login run: SIGINT → cancelled (130), the others → terminated (143).
-ENDING_SIGNALS: tuple[int, ...] = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
-)
-
-_early_signals: list[int] = []
-_held_handlers: dict[int, Any] = {}
-
-
-def _remember(signum: int, frame: Any) -> None:
-    if signum == signal.SIGINT and signal.SIGINT in _early_signals:
-        raise KeyboardInterrupt  # a second Ctrl-C: whatever is still starting up is interrupted now
-    _early_signals.append(signum)
-
-
-def hold_early_signals() -> bool:
-    """Until the login's own signal receiver runs, remember an ending signal instead of dying mid-setup.
-
-    The URL is printed before trio loads, so a supervisor (SIGTERM), a closed terminal (SIGHUP),
-    Ctrl-\\ (SIGQUIT) or Ctrl-C may arrive before the flow can take it; the flow then ends as for a
-    later signal (143, or 130 for SIGINT) with its log tree. A second SIGINT while held raises
-    KeyboardInterrupt, so a start-up that hangs can still be interrupted. `release_early_signals`
-    puts the previous handlers back once the run is logged. True if this call installed the hold;
-    False when one is already in place (what it remembered stays) or off the main thread.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return False  # signal handlers can only be installed from the main thread
-    if _held_handlers:
-        return False
-    _early_signals.clear()
-    for signum in ENDING_SIGNALS:
-        previous = signal.signal(signum, _remember)
-        _held_handlers.setdefault(signum, previous)
-    return True
-
-
-def take_early_signal() -> int | None:
-    """The first signal remembered since `hold_early_signals` (then forgotten), or None."""
-    if not _early_signals:
-        return None
-    first = _early_signals[0]
-    _early_signals.clear()
-    return first
-
-
-def release_early_signals() -> None:
-    """The handlers from before `hold_early_signals` again; remembered signals are forgotten."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-    while _held_handlers:
-        signum, previous = _held_handlers.popitem()
-        signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
-    _early_signals.clear()
-
-
-hold_early_sigterm = hold_early_signals  # the name callers used when only SIGTERM was held
-
-
-def early_sigterm() -> bool:
-    return bool(_early_signals)
-
 
 MIN_CANCEL_KEY = 32
 # An own-pattern temp name: the credentials writer removes stale `.auth.json.*.tmp` files.
