@@ -1,7 +1,7 @@
 """The body of `codex login log` (cli/log.py declares it for cyclopts), importable without cyclopts:
 the fast lane (cli/fast.py) serves the common shapes of it directly.
 
-Only this module and codexlogin.support.render load for it; rich only for colour output.
+Only this module and codexlogin.logview load for it; rich only for colour output.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from codexlogin.errors import ExitCode, LoginFailure, NotLoggedIn, UsageError
 
 if TYPE_CHECKING:
-    from codexlogin.support.render import Options
+    from codexlogin.logview.select import Options
+    from codexlogin.logview.tree import Node
 
 
 def show_log(
@@ -38,7 +39,8 @@ def show_log(
     log_dir: Path | None = None,
 ) -> int:
     """`codex login log` with its flags as cyclopts passes them (see cli/log.py for their help)."""
-    from codexlogin.support import render
+    from codexlogin.logview.render import render
+    from codexlogin.logview.select import Options
 
     if sum(map(bool, (summary, json, format))) > 1 and not (
         (summary and format == "summary") or (json and format == "json")
@@ -47,10 +49,10 @@ def show_log(
     mode = format or ("json" if json else "summary" if summary else "tree")
     formatter = None
     if mode == "text":
-        from codexlogin.support.textformat import render_text
+        from codexlogin.logview.text import render_text
 
         formatter = render_text
-    options = render.Options(
+    options = Options(
         mode=mode,
         last=_positive(last),
         task=task,
@@ -80,11 +82,11 @@ def show_log(
         return _har(har, streams, paths, options)
     try:
         try:
-            stats = render.render(streams, sys.stdout, options)
+            stats = render(streams, sys.stdout, options)
         finally:
             _close(paths, streams)
     except BrokenPipeError:
-        render.quiet_broken_pipe()
+        _quiet_broken_pipe()
         return int(ExitCode.SUCCESS)
     except KeyboardInterrupt:
         return int(ExitCode.CANCELLED)
@@ -142,10 +144,10 @@ MAX_HAR_BYTES = 256 << 20
 
 
 def _read_har(har_path: Path) -> Any:
-    """The parsed HAR (support.har.Har); a missing or unreadable file, a FIFO or device, one over
+    """The parsed HAR (logview.har.Har); a missing or unreadable file, a FIFO or device, one over
     MAX_HAR_BYTES, or one that is not a HAR: a one-line failure."""
     from codexlogin.config import read_regular_bytes
-    from codexlogin.support import har as harmod
+    from codexlogin.logview import har as harmod
 
     try:  # a regular file only (a FIFO would wait forever), and bounded
         raw = read_regular_bytes(har_path, limit=MAX_HAR_BYTES)
@@ -162,17 +164,17 @@ def _read_har(har_path: Path) -> Any:
 
 
 def _har(har_path: Path, streams: list[IO[str]], paths: list[str], options: Options) -> int:
-    from codexlogin.support import har as harmod
-    from codexlogin.support import render
+    from codexlogin.logview import har as harmod
+    from codexlogin.logview.select import Stats, iter_runs
 
     try:
         document = _read_har(har_path)
     except LoginFailure:
         _close(paths, streams)  # the logs were opened first
         raise
-    stats = render.Stats()
+    stats = Stats()
     try:
-        runs = (run for run, _ in render.iter_runs(streams, options, stats))
+        runs = (run for run, _ in iter_runs(streams, options, stats))
         run = harmod.match_run(document, runs)
     finally:
         _close(paths, streams)
@@ -188,13 +190,12 @@ def _har(har_path: Path, streams: list[IO[str]], paths: list[str], options: Opti
         sys.stdout.write(harmod.merged_json(merged) if options.mode == "json" else harmod.render_merged(merged, options.width))
         sys.stdout.flush()
     except BrokenPipeError:
-        render.quiet_broken_pipe()
+        _quiet_broken_pipe()
     return int(ExitCode.SUCCESS)
 
 
 def _follow(paths: list[str] | None, options: Options, log_dir: Path | None) -> int:
-    from codexlogin.support import render
-    from codexlogin.support.follow import Follower, follow
+    from codexlogin.logview.follow import Follower, follow
 
     if paths and (len(paths) != 1 or paths[0] == "-"):
         raise UsageError("--follow reads one log file (not '-')")
@@ -221,9 +222,9 @@ def _follow(paths: list[str] | None, options: Options, log_dir: Path | None) -> 
         raise UsageError(f"--follow reads a regular file; {path} is {special_file_kind(mode)}")
     text_lines = None
     if options.mode == "text":
-        from codexlogin.support.textformat import format_line, live_lines
+        from codexlogin.logview.text import format_line, live_lines
 
-        def text_lines(node: render.Node) -> list[str]:
+        def text_lines(node: Node) -> list[str]:
             return [format_line(line) for line in live_lines(node)]
 
     def write(text: str) -> None:
@@ -238,7 +239,7 @@ def _follow(paths: list[str] | None, options: Options, log_dir: Path | None) -> 
     except KeyboardInterrupt:
         return int(ExitCode.SUCCESS)  # Ctrl-C is how a follow without a target ends
     except BrokenPipeError:
-        render.quiet_broken_pipe()
+        _quiet_broken_pipe()
     return int(ExitCode.SUCCESS)
 
 
@@ -251,7 +252,7 @@ def _positive(last: int | None) -> int | None:
 def _time(flag: str, text: str | None, local: bool) -> float | None:
     if text is None:
         return None
-    from codexlogin.support.render import parse_time
+    from codexlogin.logview.select import parse_time
 
     try:
         return parse_time(text, local=local)
@@ -287,3 +288,13 @@ def _open(path: str) -> IO[str]:
         raise NotLoggedIn(f"{path} is a directory, not a log file") from None
     except OSError as error:
         raise NotLoggedIn(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _quiet_broken_pipe() -> None:
+    """After BrokenPipeError: point stdout at devnull so the exit-time flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
