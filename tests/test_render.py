@@ -682,10 +682,8 @@ def test_command_wraps_at_the_terminal_width_only_on_a_terminal(monkeypatch):
             return True
 
     monkeypatch.setenv("COLUMNS", "44")
-    from codexlogin.cli import log_show
-
-    assert log_show._width(Terminal()) == 44
-    assert log_show._width(io.StringIO()) is None  # a pipe or file: never wrapped
+    assert logcmd._width(Terminal()) == 44
+    assert logcmd._width(io.StringIO()) is None  # a pipe or file: never wrapped
 
 
 def test_grep_finds_a_run_by_its_reference():

@@ -11,15 +11,13 @@ and Settings, with the same output and exit code.
 Accepted (each option at most once, as `--name value` or `--name=value`):
   login status [--json] [ISSUER]
   login [--no-browser] [--port DIGITS] [--timeout DIGITS[.DIGITS]] [ISSUER]
-  login log [PATH ...] [--no-color] [--summary] [--json] [--failed] [--last DIGITS] [--log-dir DIR]
-            (a PATH never empty nor starting with -: `-` for stdin goes to cyclopts)
   ISSUER: [--issuer URL] [--client-id ID] [--log-dir DIR]   (a value never empty nor starting with -)
 Environment and config.toml are read by config.load_settings on both paths alike.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from codexlogin.config import Settings
@@ -36,14 +34,6 @@ LOGIN_OPTIONS: dict[str, tuple[str, str]] = {
     "--port": ("port", "int"),
     "--timeout": ("timeout", "float"),
     **SHARED_OPTIONS,
-}
-LOG_OPTIONS: dict[str, tuple[str, str]] = {
-    "--no-color": ("no_color", "bool"),
-    "--summary": ("summary", "bool"),
-    "--json": ("json", "bool"),
-    "--failed": ("failed", "bool"),
-    "--last": ("last", "int"),
-    "--log-dir": ("log_dir", "path"),
 }
 _DIGITS = frozenset("0123456789")
 _SETTINGS_FLAGS = ("issuer", "client_id", "log_dir", "port", "no_browser", "timeout")
@@ -68,27 +58,17 @@ def _value(kind: str, text: str) -> object | None:
 
 
 def parse(argv: list[str]) -> tuple[str, dict[str, object]] | None:
-    """("status" | "login" | "log", {parameter name: value}) for an accepted shape, else None.
-    `log`'s paths are under "paths", in order."""
+    """("status" | "login", {parameter name: value}) for an accepted shape, else None."""
     if not argv or argv[0] != "login":
         return None
     if argv[1:2] == ["status"]:
         command, table, tokens = "status", STATUS_OPTIONS, argv[2:]
-    elif argv[1:2] == ["log"]:
-        command, table, tokens = "log", LOG_OPTIONS, argv[2:]
     else:
         command, table, tokens = "login", LOGIN_OPTIONS, argv[1:]
     found: dict[str, object] = {}
     i = 0
     while i < len(tokens):
-        token = tokens[i]
-        if command == "log" and token and not token.startswith("-"):
-            paths = found.setdefault("paths", [])
-            assert isinstance(paths, list)
-            paths.append(token)
-            i += 1
-            continue
-        flag, eq, inline = token.partition("=")
+        flag, eq, inline = tokens[i].partition("=")
         spec = table.get(flag)
         if spec is None:
             return None
@@ -149,12 +129,6 @@ def run(argv: list[str]) -> int | None:
     if shape is None:
         return None
     command, found = shape
-    if command == "log":
-        from codexlogin.cli.boundary import within_boundary
-        from codexlogin.cli.log_show import show_log
-
-        arguments: dict[str, Any] = dict(found)
-        return within_boundary(show_log, arguments.pop("paths", None), **arguments)  # as `@command` for `log`
     if command == "login":
         from codexlogin.cli.boundary import within_boundary
 
