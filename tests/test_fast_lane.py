@@ -1,7 +1,7 @@
 """The fast lane (cli/fast.py) against cyclopts (cli/app.py), the one definition of the command line.
 
-1. Its tables are derived from the cyclopts commands: every flag it takes is a flag of that
-   command with the same parameter name and type; every other flag of the command hands off.
+1. Its flags (cli/flags.py's table) are the cyclopts commands' flags: every flag it takes is a
+   flag of that command with the same parameter name and type; every other flag hands off.
 2. For every shape it accepts (hypothesis over real and mistyped flags and values), cyclopts
    parses the same command and both make equal Settings.
 3. Real processes: `codex` (fast lane) and cli.app.main (cyclopts only) print the same and exit
@@ -27,6 +27,7 @@ from harness import issue_tokens, issuer_in_thread, store_tokens
 from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
 
 from codexlogin.cli import fast
+from codexlogin.cli.flags import HOT_FLAGS, ISSUER_FLAGS
 from codexlogin.cli.app import app
 from codexlogin.config import load_settings
 from codexlogin.devissuer import DevIssuer
@@ -46,11 +47,9 @@ def _base_type(hint):
     return args[0] if args else hint
 
 
-@pytest.mark.parametrize(
-    ("path", "table"),
-    [(("login",), fast.LOGIN_OPTIONS), (("login", "status"), fast.STATUS_OPTIONS)],
-)
-def test_tables_are_the_cyclopts_commands_flags(path, table):
+@pytest.mark.parametrize("command", sorted(HOT_FLAGS))
+def test_the_hot_flags_are_the_cyclopts_commands_flags(command):
+    path, table = ("login",) if command == "login" else ("login", command), HOT_FLAGS[command]
     arguments = {name: a for a in cyclopts_arguments(*path) for name in a.names}
     for flag, (name, kind) in table.items():
         assert flag in arguments, f"{flag} is not a flag of `codex {' '.join(path)}`"
@@ -103,7 +102,7 @@ VALUES = {
 @st.composite
 def shapes(draw):
     command = draw(st.sampled_from(["login", "status"]))
-    table = fast.LOGIN_OPTIONS if command == "login" else fast.STATUS_OPTIONS
+    table = HOT_FLAGS[command]
     others = ["--json", "--check", "--device-auth", "--with-api-key", "-c", "--help", "--no-browsr", "status", "x"]
     argv = ["login"] + (["status"] if command == "status" else [])
     for _ in range(draw(st.integers(0, 5))):
@@ -151,8 +150,8 @@ def env_names(*path: str) -> dict[str, str]:
 def test_every_settings_flag_of_the_fast_lane_has_its_env_variable():
     """The environment is read by config.load_settings on both paths; the help says which."""
     login_env = env_names("login")
-    assert set(fast.LOGIN_OPTIONS) <= set(login_env)
-    assert set(fast.SHARED_OPTIONS) <= set(env_names("login", "status"))
+    assert set(HOT_FLAGS["login"]) <= set(login_env)
+    assert set(ISSUER_FLAGS) <= set(env_names("login", "status"))
 
 
 ENVIRONMENTS = st.fixed_dictionaries(

@@ -4,9 +4,9 @@
 should print its URL at once; `import cyclopts` alone costs several times the interpreter's own
 start-up. This module recognises exactly the argument shapes below and runs them; anything else
 (help, version, errors, other flags, a repeated flag, `-c`) returns None and cyclopts (cli/app.py),
-the one definition of the command line, parses it. tests/test_fast_lane.py derives these tables
-from the cyclopts commands and checks that both paths parse every accepted shape to the same call
-and Settings, with the same output and exit code.
+the one definition of the command line, parses it. The flags it takes are cli/flags.py's table,
+which tests/test_fast_lane.py checks against the cyclopts commands; it also checks that both paths
+parse every accepted shape to the same call and Settings, with the same output and exit code.
 
 Accepted (each option at most once, as `--name value` or `--name=value`):
   login status [--json] [ISSUER]
@@ -19,22 +19,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from codexlogin.cli.flags import HOT_FLAGS
+
 if TYPE_CHECKING:
     from codexlogin.config import Settings
 
-# flag -> (the cyclopts parameter's name, the value's kind); "bool" takes no value.
-SHARED_OPTIONS: dict[str, tuple[str, str]] = {
-    "--issuer": ("issuer", "str"),
-    "--client-id": ("client_id", "str"),
-    "--log-dir": ("log_dir", "path"),
-}
-STATUS_OPTIONS: dict[str, tuple[str, str]] = {"--json": ("json_", "bool"), **SHARED_OPTIONS}
-LOGIN_OPTIONS: dict[str, tuple[str, str]] = {
-    "--no-browser": ("no_browser", "bool"),
-    "--port": ("port", "int"),
-    "--timeout": ("timeout", "float"),
-    **SHARED_OPTIONS,
-}
 _DIGITS = frozenset("0123456789")
 _SETTINGS_FLAGS = ("issuer", "client_id", "log_dir", "port", "no_browser", "timeout")
 
@@ -62,9 +51,10 @@ def parse(argv: list[str]) -> tuple[str, dict[str, object]] | None:
     if not argv or argv[0] != "login":
         return None
     if argv[1:2] == ["status"]:
-        command, table, tokens = "status", STATUS_OPTIONS, argv[2:]
+        command, tokens = "status", argv[2:]
     else:
-        command, table, tokens = "login", LOGIN_OPTIONS, argv[1:]
+        command, tokens = "login", argv[1:]
+    table = HOT_FLAGS[command]
     found: dict[str, object] = {}
     i = 0
     while i < len(tokens):
