@@ -1,12 +1,13 @@
 """The fast lane (cli/fast.py) against cyclopts (cli/app.py), the one definition of the command line.
 
-1. Its tables are derived from the cyclopts commands: every flag it takes is a flag of that
-   command with the same parameter name and type; every other flag of the command hands off.
+1. Its flags (cli/flags.py's table) are the cyclopts commands' flags: every flag it takes is a
+   flag of that command with the same parameter name and type; every other flag hands off.
 2. For every shape it accepts (hypothesis over real and mistyped flags and values), cyclopts
    parses the same command and both make equal Settings.
 3. Real processes: `codex` (fast lane) and cli.app.main (cyclopts only) print the same and exit
    the same for status (logged out, logged in, JSON, a bad config) and the first phase of the
    browser login (up to the URL, then SIGTERM); the fast lane never loads cyclopts, rich or attrs.
+`codex login log` is not a fast-lane shape: it runs for a while anyway, so cyclopts parses it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from harness import issue_tokens, issuer_in_thread, store_tokens
 from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
 
 from codexlogin.cli import fast
+from codexlogin.cli.flags import HOT_FLAGS, ISSUER_FLAGS
 from codexlogin.cli.app import app
 from codexlogin.config import load_settings
 from codexlogin.devissuer import DevIssuer
@@ -45,11 +47,9 @@ def _base_type(hint):
     return args[0] if args else hint
 
 
-@pytest.mark.parametrize(
-    ("path", "table"),
-    [(("login",), fast.LOGIN_OPTIONS), (("login", "status"), fast.STATUS_OPTIONS), (("login", "log"), fast.LOG_OPTIONS)],
-)
-def test_tables_are_the_cyclopts_commands_flags(path, table):
+@pytest.mark.parametrize("command", sorted(HOT_FLAGS))
+def test_the_hot_flags_are_the_cyclopts_commands_flags(command):
+    path, table = ("login",) if command == "login" else ("login", command), HOT_FLAGS[command]
     arguments = {name: a for a in cyclopts_arguments(*path) for name in a.names}
     for flag, (name, kind) in table.items():
         assert flag in arguments, f"{flag} is not a flag of `codex {' '.join(path)}`"
@@ -80,6 +80,9 @@ def test_tables_are_the_cyclopts_commands_flags(path, table):
         ["login", "log", "-"], ["login", "log", ""], ["login", "log", "--task", "x"], ["login", "log", "--last", "-1"],
         ["login", "log", "--json", "--json"], ["login", "log", "--help"], ["login", "log", "x", "--follow"],
         ["login", "log", "--", "x"], ["login", "log", "--no-color=yes"],
+        # `codex login log` in every shape, the ones the fast lane used to serve included
+        ["login", "log"], ["login", "log", "codex-login.log"], ["login", "log", "--no-color", "--summary"],
+        ["login", "log", "--json", "--failed", "--last", "1"], ["login", "log", "--log-dir", "logs"],
     ],
 )
 def test_other_shapes_go_to_cyclopts(argv):
@@ -99,7 +102,7 @@ VALUES = {
 @st.composite
 def shapes(draw):
     command = draw(st.sampled_from(["login", "status"]))
-    table = fast.LOGIN_OPTIONS if command == "login" else fast.STATUS_OPTIONS
+    table = HOT_FLAGS[command]
     others = ["--json", "--check", "--device-auth", "--with-api-key", "-c", "--help", "--no-browsr", "status", "x"]
     argv = ["login"] + (["status"] if command == "status" else [])
     for _ in range(draw(st.integers(0, 5))):
@@ -134,34 +137,6 @@ def cyclopts_settings(argv):
     return "login", False, options.settings(**flags)
 
 
-@st.composite
-def log_shapes(draw):
-    table = fast.LOG_OPTIONS
-    others = ["--task", "--follow", "--format", "-", "", "--", "--help", "--paths"]
-    argv = ["login", "log"]
-    for _ in range(draw(st.integers(0, 6))):
-        choice = draw(st.integers(0, 9))
-        if choice < 3:  # a path: positional
-            argv.append(draw(st.sampled_from(["codex-login.log", "/tmp/a.log", "old log.1", "x=y", "log"])))
-            continue
-        argv += draw_option(draw, table, others, mistyped=choice == 9)
-    return argv
-
-
-@hyp_settings(max_examples=300, deadline=None)
-@given(argv=log_shapes())
-def test_both_paths_parse_every_accepted_log_shape_alike(argv):
-    """`codex login log`: the fast lane calls show_log with exactly the arguments cyclopts binds."""
-    shape = fast.parse(argv)
-    if shape is None:
-        return
-    command, found = shape
-    assert command == "log"
-    cyclopts_command, bound, _ = app.parse_args(argv, exit_on_error=False, print_error=False)
-    assert cyclopts_command.__name__ == "log"
-    assert dict(bound.arguments) == found
-
-
 def env_names(*path: str) -> dict[str, str]:
     """flag -> the CODEX_LOGIN_* variable its cyclopts help names ([env: …])."""
     names = {}
@@ -175,8 +150,8 @@ def env_names(*path: str) -> dict[str, str]:
 def test_every_settings_flag_of_the_fast_lane_has_its_env_variable():
     """The environment is read by config.load_settings on both paths; the help says which."""
     login_env = env_names("login")
-    assert set(fast.LOGIN_OPTIONS) <= set(login_env)
-    assert set(fast.SHARED_OPTIONS) <= set(env_names("login", "status"))
+    assert set(HOT_FLAGS["login"]) <= set(login_env)
+    assert set(ISSUER_FLAGS) <= set(env_names("login", "status"))
 
 
 ENVIRONMENTS = st.fixed_dictionaries(
@@ -249,29 +224,6 @@ def test_status_same_output_and_exit_code_logged_out_and_in(tmp_path):
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
 
 
-def test_log_same_output_and_exit_code(tmp_path):
-    """The fast lane's `codex login log` shapes print and exit as cyclopts's path does, a usage
-    error and a missing file included."""
-    log_dir = tmp_path / "logs"  # nothing logged there: the default log is missing
-    lines = [
-        {"task_uuid": "a1", "task_level": [1], "action_type": "codex:command", "action_status": "started",
-         "timestamp": 1764680000.0, "command": "login", "flow": "browser"},
-        {"task_uuid": "a1", "task_level": [2], "action_type": "codex:command", "action_status": "failed",
-         "timestamp": 1764680001.5, "exception": "TimedOut", "reason": "no sign-in completed"},
-        {"task_uuid": "b2", "task_level": [1], "message_type": "codex:note", "timestamp": 1764680002.0, "text": "hi"},
-        "not json at all",
-    ]
-    log = tmp_path / "codex-login.log"
-    log.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines))
-    for args in ([str(log)], [str(log), "--summary"], [str(log), "--json", "--failed"], ["--last", "1", str(log), str(log)],
-                 ["--log-dir", str(log_dir)], [str(log), "--summary", "--json"], [str(tmp_path / "missing.log")]):
-        code, out, err = assert_same("login", "log", "--no-color", *args)
-        assert (code, bool(out or err)) != (0, False), args
-    assert assert_same("login", "log", str(log), "--summary", "--json")[0] == 2
-    code, out, err = assert_same("login", "log", "--no-color", str(log))
-    assert code == 0 and "codex:command" in out and "skipped 1 lines" in err
-
-
 def _first_phase(entry, args, env):
     """Run a browser login to its printed URL, then SIGTERM: (banner, exit code, rest of stderr)."""
     proc = subprocess.Popen([*entry, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -313,7 +265,7 @@ def test_login_first_phase_same_on_both_paths(tmp_path, args):
         assert "client_id=app_fast" in banner
 
 
-def test_fast_lane_loads_no_cli_library(tmp_path):
+def test_fast_lane_loads_no_cli_library():
     probe = (
         "import runpy, sys\n"
         "sys.argv = ['codex'] + sys.argv[1:]\n"
@@ -325,10 +277,6 @@ def test_fast_lane_loads_no_cli_library(tmp_path):
     for args in (["login", "status"], ["login", "status", "--json"]):
         result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60, check=False)
         assert result.stderr.splitlines()[-1] == "1 []", result.stderr
-    log = tmp_path / "codex-login.log"
-    log.write_text('{"task_uuid": "a1", "task_level": [1], "message_type": "codex:note", "timestamp": 1.0}\n')
-    result = subprocess.run([sys.executable, "-c", probe, "login", "log", str(log), "--no-color"], capture_output=True, text=True, timeout=60, check=False)
-    assert result.stderr.splitlines()[-1] == "0 []", result.stderr
     # The browser login: nothing of the CLI library before the URL (importtime lines come in order).
     env = dict(os.environ, PYTHONPROFILEIMPORTTIME="1")
     proc = subprocess.Popen(

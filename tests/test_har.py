@@ -1,4 +1,4 @@
-"""`codex login log --har`: a browser HAR merged into the matching run (codexlogin.support.har).
+"""`codex login log --har`: a browser HAR merged into the matching run (codexlogin.logview.har).
 
 Rules for this module: the real-browser tests drive Debian's /usr/bin/chromium headless over the
 DevTools protocol (tests/cdp_har.py) through a real login against the dev issuer on 127.0.0.1:0,
@@ -21,8 +21,8 @@ import trio
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from codexlogin.cli import log as logcmd
-from codexlogin.support import har as harmod
-from codexlogin.support import render
+from codexlogin.logview import har as harmod
+from codexlogin.logview.select import Options, Stats, iter_runs
 
 import cdp_har
 from harness import Run, make_settings
@@ -73,7 +73,7 @@ def browser_ok(t: float) -> list[dict]:
 
 def merged_for(har: str, *tasks: Task) -> harmod.Merged:
     document = harmod.load_har(har)
-    runs = [run for run, _ in render.iter_runs([lines(*tasks)], render.Options(), render.Stats())]
+    runs = [run for run, _ in iter_runs([lines(*tasks)], Options(), Stats())]
     run = harmod.match_run(document, runs)
     assert run is not None
     return harmod.merge(document, run)
@@ -139,11 +139,11 @@ def test_a_run_without_a_listener_is_matched_only_by_its_reference():
     status.start([1], "codex:command", command="login status", flow="status")
     status.ok([2], "codex:command", outcome="success")
     document = harmod.load_har(har_text(*browser_ok(T0)))
-    runs = [run for run, _ in render.iter_runs([lines(status)], render.Options(), render.Stats())]
+    runs = [run for run, _ in iter_runs([lines(status)], Options(), Stats())]
     assert harmod.match_run(document, runs) is None
     status.messages[0]["reference"] = "REF12345"
     document = harmod.load_har(har_text(*browser_ok(T0), entry(T0 + 1, "https://x.example/?q=1", body="REF12345")))
-    runs = [run for run, _ in render.iter_runs([lines(status)], render.Options(), render.Stats())]
+    runs = [run for run, _ in iter_runs([lines(status)], Options(), Stats())]
     assert harmod.match_run(document, runs) is not None
 
 

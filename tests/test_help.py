@@ -71,6 +71,18 @@ def test_a_subcommands_own_help_keeps_its_whole_docstring():
     assert "Show whether you are logged in" in flat and "Reads the stored credentials" in flat
 
 
+@pytest.mark.parametrize("name", [*LOGIN_SUBCOMMANDS, *TOP_SUBCOMMANDS])
+def test_each_lazy_commands_own_help_shows_its_description(name):
+    """Registered with its summary (for the parent's list), its own page still has the rest."""
+    import_path, summary = {**LOGIN_SUBCOMMANDS, **TOP_SUBCOMMANDS}[name]
+    module, _, attribute = import_path.partition(":")
+    description = docstring_parse(getattr(importlib.import_module(module), attribute).__doc__, "markdown").long_description
+    code, out, _ = codex(*(["login", name] if name in LOGIN_SUBCOMMANDS else [name]), "--help")
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0 and summary in flat
+    assert " ".join(description.split()[:5]) in flat
+
+
 @pytest.mark.parametrize(
     ("args", "line"),
     [

@@ -447,12 +447,13 @@ def _strict_json(line: str) -> object:
 def test_foreign_envelopes_are_validated_scrubbed_and_escaped_in_every_mode(lines):
     import io
 
-    from codexlogin.support import render
+    from codexlogin.logview.render import render
+    from codexlogin.logview.select import Options
 
     for mode in ("tree", "summary", "json"):
         for color in ((False, True) if mode != "json" else (False,)):
             out = io.StringIO()
-            render.render([iter(lines)], out, render.Options(mode=mode, color=color))
+            render([iter(lines)], out, Options(mode=mode, color=color))
             text = out.getvalue()
             assert_inert(text, f"{mode} color={color}")
             if mode == "json":

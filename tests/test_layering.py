@@ -19,7 +19,8 @@ Rules:
       credentials -> basics, oauth
       listener    -> basics, oauth, diagnostics
       flows       -> basics, oauth, credentials, listener, diagnostics
-      support     -> basics, oauth, credentials, listener, diagnostics
+      support     -> basics, oauth, credentials, listener, diagnostics, logview
+      logview     -> basics, diagnostics
       cli         (cli package and __main__) -> everything except devissuer
       devissuer   -> basics
 """
@@ -44,11 +45,13 @@ LAYERS: dict[str, tuple[set[str], set[str]]] = {
     "listener": ({"codexlogin.listener"}, {"basics", "oauth", "diagnostics"}),
     "flows": ({"codexlogin.flows"}, {"basics", "oauth", "credentials", "listener", "diagnostics"}),
     "support": (
-        {"codexlogin.support"}, {"basics", "oauth", "credentials", "listener", "diagnostics"}
+        {"codexlogin.support"}, {"basics", "oauth", "credentials", "listener", "diagnostics", "logview"}
     ),
+    # Reading the log back: beside support (both serve it), below the cli.
+    "logview": ({"codexlogin.logview"}, {"basics", "diagnostics"}),
     "cli": (
         {"codexlogin.cli", "codexlogin.__main__"},
-        {"basics", "diagnostics", "oauth", "credentials", "listener", "flows", "support"},
+        {"basics", "diagnostics", "oauth", "credentials", "listener", "flows", "support", "logview"},
     ),
     "devissuer": ({"codexlogin.devissuer"}, {"basics"}),
 }
@@ -223,11 +226,11 @@ def test_only_the_cli_handles_signals() -> None:
 
 
 def test_the_renderer_names_the_declared_root_type():
-    """render.py stays eliot-free, so it spells the root type out; it must be the declared one."""
+    """logview/tree.py stays eliot-free, so it spells the root type out; it must be the declared one."""
     from codexlogin.diagnostics import schema
-    from codexlogin.support import render
+    from codexlogin.logview import tree
 
-    assert render.ROOT_TYPE == schema.COMMAND.action_type
+    assert tree.ROOT_TYPE == schema.COMMAND.action_type
 
 
 def test_the_doctor_logs_only_declared_check_types():

@@ -1,4 +1,4 @@
-"""`codex login log --follow` (codexlogin.support.follow).
+"""`codex login log --follow` (codexlogin.logview.follow).
 
 Rules for this module: the poller's `sleep` is the test's hook, so writes, rotations and
 truncations happen between two polls deterministically (no threads, no real waiting); the live
@@ -19,7 +19,7 @@ import pytest
 import trio
 
 from codexlogin.cli import log as logcmd
-from codexlogin.support.follow import Follower, follow
+from codexlogin.logview.follow import Follower, follow
 
 from harness import Run, approve, make_settings
 from test_render import lines, run_denied, run_success
@@ -117,7 +117,7 @@ def test_poll_interval_is_bounded_and_resets_when_data_arrives(tmp_path):
 
 
 def test_follow_scrubs_and_json_and_text_modes(tmp_path):
-    from codexlogin.support.textformat import format_line, live_lines
+    from codexlogin.logview.text import format_line, live_lines
 
     secret = {"task_uuid": "s-1", "task_level": [1], "timestamp": 1.0, "action_type": "codex:command",
               "action_status": "started", "code": "SECRETCODE123", "url": "http://x/cb?state=SECRETSTATE789"}

@@ -1,4 +1,4 @@
-"""`codex login log`: reading codex-login.log back (codexlogin.support.render, codexlogin.cli.log).
+"""`codex login log`: reading codex-login.log back (codexlogin.logview, codexlogin.cli.log).
 
 Rules for this module: every input log is built here from fixed UUIDs and timestamps; golden
 renderings live in tests/golden/ (plain, no colour, fixed width) — regenerate them with
@@ -18,8 +18,11 @@ import pytest
 from cyclopts import App
 
 from codexlogin.cli import log as logcmd
-
-from codexlogin.support import render
+from codexlogin.logview import tree
+from codexlogin.logview.render import render
+from codexlogin.logview.select import Options, Stats, parse_time
+from codexlogin.logview.summary import outcome_words
+from codexlogin.logview.tree import TreeBuilder
 
 GOLDEN = Path(__file__).parent / "golden"
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,9 +136,9 @@ def lines(*tasks: Task) -> list[str]:
     return [json.dumps(m) + "\n" for t in tasks for m in t.messages]
 
 
-def show(text_lines: list[str], **options: object) -> tuple[str, render.Stats]:
+def show(text_lines: list[str], **options: object) -> tuple[str, Stats]:
     out = io.StringIO()
-    stats = render.render([text_lines], out, render.Options(**options))  # type: ignore[arg-type]
+    stats = render([text_lines], out, Options(**options))  # type: ignore[arg-type]
     return out.getvalue(), stats
 
 
@@ -195,7 +198,7 @@ def test_summary_fits_80_columns_whatever_the_error():
      ("something_new", "login", "failed", "something new")],
 )
 def test_outcome_words(outcome, command, status, words):
-    assert render.outcome_words(outcome, command, status) == words
+    assert outcome_words(outcome, command, status) == words
 
 
 def test_plain_output_is_ascii_and_marks_failures():
@@ -224,7 +227,7 @@ def test_keyboard_interrupt_and_outcome_cancelled_render_as_cancelled():
 def test_colour_path_uses_rich_markup_safely():
     task = Task(U_OK, T0).start([1], "app:act", note="[red]not markup[/red]").fail([2], "app:act", "x.Error", "boom")
     out = io.StringIO()
-    render.render([lines(task)], out, render.Options(color=True))
+    render([lines(task)], out, Options(color=True))
     text = out.getvalue()
     assert "└── app:act/1 ⇒ ✗ FAILED" in text
     assert "note: [red]not markup[/red]" in text
@@ -286,20 +289,20 @@ def test_task_filter_accepts_a_prefix_and_keeps_the_tree_whole():
 
 
 def test_since_and_until_select_runs_by_start_time():
-    since = render.parse_time("2026-09-21T14:15:00Z")
-    until = render.parse_time("2026-09-21T14:18:00+00:00")
+    since = parse_time("2026-09-21T14:15:00Z")
+    until = parse_time("2026-09-21T14:18:00+00:00")
     text, stats = show(lines(*all_runs()), since=since, until=until)
     assert stats.runs == 2 and text == _tree("denied") + _tree("token_exchange_failed")
 
 
 def test_parse_time_forms():
     now = 1_000_000.0
-    assert render.parse_time("30m", now=now) == now - 1800
-    assert render.parse_time("2h", now=now) == now - 7200
-    assert render.parse_time("7d", now=now) == now - 7 * 86400
-    assert render.parse_time("2026-09-21") == render.parse_time("2026-09-21T00:00:00Z")
+    assert parse_time("30m", now=now) == now - 1800
+    assert parse_time("2h", now=now) == now - 7200
+    assert parse_time("7d", now=now) == now - 7 * 86400
+    assert parse_time("2026-09-21") == parse_time("2026-09-21T00:00:00Z")
     with pytest.raises(ValueError, match="ISO 8601"):
-        render.parse_time("yesterday")
+        parse_time("yesterday")
 
 
 def test_grep_is_case_insensitive_over_fields_and_keeps_the_tree():
@@ -392,7 +395,7 @@ def test_control_characters_cannot_drive_the_terminal():
 
 
 def test_memory_holds_only_open_tasks():
-    builder = render.TreeBuilder()
+    builder = TreeBuilder()
     for i in range(3000):
         for line in lines(run_success(T0 + i)):
             builder.feed(line.replace(U_OK, f"{i:08d}-0000-4000-8000-000000000000"))
@@ -403,13 +406,13 @@ def test_memory_holds_only_open_tasks():
 
 
 def test_long_silent_tasks_are_given_up_as_unfinished_and_shown_last(monkeypatch):
-    monkeypatch.setattr(render, "STALE_AFTER", 10)
+    monkeypatch.setattr(tree, "STALE_AFTER", 10)
     data = lines(run_unfinished()) + [
         line.replace(U_OK, f"{i:08d}-0000-4000-8000-000000000000")
         for i in range(600)
         for line in lines(run_success(T0 + 1000 + i))
     ]
-    builder = render.TreeBuilder()
+    builder = TreeBuilder()
     expired = False
     for line in data:
         builder.feed(line)
@@ -574,11 +577,11 @@ def test_closed_pipe_ends_quietly_with_exit_0(tmp_path, module, mode):
 
 # --- --format text: the reference CLI's tracing lines ---------------------------------------------
 
-from codexlogin.support import textformat  # noqa: E402
+from codexlogin.logview import text as textview  # noqa: E402
 
 
 def show_text(text_lines: list[str], **options: object) -> str:
-    return show(text_lines, mode="text", formatter=textformat.render_text, **options)[0]
+    return show(text_lines, mode="text", formatter=textview.render_text, **options)[0]
 
 
 def test_golden_text_format():
@@ -612,10 +615,10 @@ def test_every_declared_type_has_its_own_text_line():
     for kind in schema.ACTION_TYPES:
         if kind.startswith(schema.COMMAND.action_type.partition(":")[0] + ":doctor:") or kind == schema.COMMAND.action_type:
             continue
-        assert textformat.declared(kind) in textformat._STARTS and textformat.declared(kind) in textformat._ENDS, kind
+        assert textview.declared(kind) in textview._STARTS and textview.declared(kind) in textview._ENDS, kind
     for kind in schema.MESSAGE_TYPES - {schema.LIBRARY_LOG.message_type}:
-        assert textformat.declared(kind) in textformat._MESSAGES, kind
-    assert textformat.PREFIX + textformat.declared(schema.CALLBACK.action_type) == schema.CALLBACK.action_type
+        assert textview.declared(kind) in textview._MESSAGES, kind
+    assert textview.PREFIX + textview.declared(schema.CALLBACK.action_type) == schema.CALLBACK.action_type
 
 
 def test_text_format_scrubs_and_escapes():
@@ -679,10 +682,8 @@ def test_command_wraps_at_the_terminal_width_only_on_a_terminal(monkeypatch):
             return True
 
     monkeypatch.setenv("COLUMNS", "44")
-    from codexlogin.cli import log_show
-
-    assert log_show._width(Terminal()) == 44
-    assert log_show._width(io.StringIO()) is None  # a pipe or file: never wrapped
+    assert logcmd._width(Terminal()) == 44
+    assert logcmd._width(io.StringIO()) is None  # a pipe or file: never wrapped
 
 
 def test_grep_finds_a_run_by_its_reference():

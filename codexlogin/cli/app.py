@@ -2,10 +2,10 @@
 
 This is the one definition of the command line. The hot shapes (`login status [--json]`, the
 plain browser `login`) are served before this module loads by the fast lane (cli/fast.py), whose
-tables tests/test_fast_lane.py derives from the commands declared here. Subcommands are
-registered by import path, so a command imports only what it needs; each carries its one-line
-summary (the first line of its docstring, checked by a test) so that `codex --help` and
-`codex login --help` list it without importing it.
+flags (cli/flags.py) tests/test_fast_lane.py checks against the commands declared here.
+Subcommands are registered by import path (cyclopts' lazy loading), so a command imports only
+what it needs; each carries its one-line summary (the first line of its docstring, checked by a
+test) so that `codex --help` and `codex login --help` list it without importing it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from cyclopts import App, Parameter
-from cyclopts.command_spec import CommandSpec
 from cyclopts.exceptions import CycloptsError
 
 from codexlogin import __version__
@@ -35,7 +34,7 @@ def _unknown_command(error: CycloptsError) -> str | None:
     one level up. The word is the first token after the command chain, or the first unused one."""
     if error.app is None:
         return None
-    commands = sorted(name for name in error.app._commands if not name.startswith("-"))
+    commands = sorted(name for name in error.app if not name.startswith("-"))
     after = list(error.root_input_tokens or [])[len(error.command_chain or ()):]
     candidates = [*after[:1], *(error.unused_tokens or [])[:1]]
     word = next((str(t) for t in candidates if not str(t).startswith("-")), None)
@@ -57,25 +56,6 @@ def _one_line_error(error: CycloptsError) -> Any:
     if error.console is not None:  # the error console prints only this line: never wrapped
         error.console.soft_wrap = True
     return Text(f"error: {message} (see --help)")
-
-
-class _LazyCommand(CommandSpec):
-    """A command imported on first use whose summary shows in its parent's command list; once
-    imported, its own --help shows its whole docstring (cyclopts would put the summary there)."""
-
-    def resolve(self, parent_app: App) -> App:
-        if not self.is_resolved:
-            summary, self.help = self.help, None
-            try:
-                super().resolve(parent_app)
-            finally:
-                self.help = summary
-        return super().resolve(parent_app)
-
-
-def _lazy(parent: App, import_path: str, name: str, summary: str) -> None:
-    parent.command(import_path, name=name)  # cyclopts' own checks (name collisions)
-    parent._commands[name] = _LazyCommand(import_path=import_path, name=name, help=summary)
 
 
 #: name -> (import path, summary: the first line of the command's docstring; a test compares them).
@@ -100,9 +80,11 @@ login_app = App(name="login", help="Sign in to Codex (browser OAuth login by def
 app.command(login_app)
 login_app.default(login)
 for _name, (_path, _summary) in LOGIN_SUBCOMMANDS.items():
-    _lazy(login_app, _path, _name, _summary)
+    login_app.command(_path, name=_name, help=_summary)
 for _name, (_path, _summary) in TOP_SUBCOMMANDS.items():
-    _lazy(app, _path, _name, _summary)
+    app.command(_path, name=_name, help=_summary)
+#: The command chains of the commands registered by import path.
+_LAZY_CHAINS = {("login", name) for name in LOGIN_SUBCOMMANDS} | {(name,) for name in TOP_SUBCOMMANDS}
 
 Shell = Literal["bash", "zsh", "fish"]
 
@@ -133,8 +115,24 @@ def completion(shell: Shell, /, *, install: Annotated[bool, Parameter(negative=(
     return 0
 
 
+def _whole_docstrings(tokens: Sequence[str]) -> None:
+    """Give the lazily registered commands on this command line their whole docstring as help.
+
+    cyclopts puts a lazy command's registration help (the summary its parent lists) on its own
+    --help page too; without it, the page shows the docstring: summary, description, parameters.
+    The commands named here are the ones cyclopts imports for this line anyway.
+    """
+    chain = app.parse_commands(list(tokens))[0]
+    command = app
+    for depth, name in enumerate(chain, 1):
+        command = command[name]
+        if tuple(chain[:depth]) in _LAZY_CHAINS:
+            command.help = None  # None: cyclopts reads the docstring
+
+
 def run_cyclopts(tokens: Sequence[str]) -> int:
     """Parse and run one command line with cyclopts; its exit code (help and version: 0)."""
+    _whole_docstrings(tokens)
     try:
         code = app(list(tokens), result_action="return_value")
     except SystemExit as exit_:  # parse errors (2), --help and --version

@@ -4,47 +4,26 @@
 should print its URL at once; `import cyclopts` alone costs several times the interpreter's own
 start-up. This module recognises exactly the argument shapes below and runs them; anything else
 (help, version, errors, other flags, a repeated flag, `-c`) returns None and cyclopts (cli/app.py),
-the one definition of the command line, parses it. tests/test_fast_lane.py derives these tables
-from the cyclopts commands and checks that both paths parse every accepted shape to the same call
-and Settings, with the same output and exit code.
+the one definition of the command line, parses it. The flags it takes are cli/flags.py's table,
+which tests/test_fast_lane.py checks against the cyclopts commands; it also checks that both paths
+parse every accepted shape to the same call and Settings, with the same output and exit code.
 
 Accepted (each option at most once, as `--name value` or `--name=value`):
   login status [--json] [ISSUER]
   login [--no-browser] [--port DIGITS] [--timeout DIGITS[.DIGITS]] [ISSUER]
-  login log [PATH ...] [--no-color] [--summary] [--json] [--failed] [--last DIGITS] [--log-dir DIR]
-            (a PATH never empty nor starting with -: `-` for stdin goes to cyclopts)
   ISSUER: [--issuer URL] [--client-id ID] [--log-dir DIR]   (a value never empty nor starting with -)
 Environment and config.toml are read by config.load_settings on both paths alike.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from codexlogin.cli.flags import HOT_FLAGS
 
 if TYPE_CHECKING:
     from codexlogin.config import Settings
 
-# flag -> (the cyclopts parameter's name, the value's kind); "bool" takes no value.
-SHARED_OPTIONS: dict[str, tuple[str, str]] = {
-    "--issuer": ("issuer", "str"),
-    "--client-id": ("client_id", "str"),
-    "--log-dir": ("log_dir", "path"),
-}
-STATUS_OPTIONS: dict[str, tuple[str, str]] = {"--json": ("json_", "bool"), **SHARED_OPTIONS}
-LOGIN_OPTIONS: dict[str, tuple[str, str]] = {
-    "--no-browser": ("no_browser", "bool"),
-    "--port": ("port", "int"),
-    "--timeout": ("timeout", "float"),
-    **SHARED_OPTIONS,
-}
-LOG_OPTIONS: dict[str, tuple[str, str]] = {
-    "--no-color": ("no_color", "bool"),
-    "--summary": ("summary", "bool"),
-    "--json": ("json", "bool"),
-    "--failed": ("failed", "bool"),
-    "--last": ("last", "int"),
-    "--log-dir": ("log_dir", "path"),
-}
 _DIGITS = frozenset("0123456789")
 _SETTINGS_FLAGS = ("issuer", "client_id", "log_dir", "port", "no_browser", "timeout")
 
@@ -68,27 +47,18 @@ def _value(kind: str, text: str) -> object | None:
 
 
 def parse(argv: list[str]) -> tuple[str, dict[str, object]] | None:
-    """("status" | "login" | "log", {parameter name: value}) for an accepted shape, else None.
-    `log`'s paths are under "paths", in order."""
+    """("status" | "login", {parameter name: value}) for an accepted shape, else None."""
     if not argv or argv[0] != "login":
         return None
     if argv[1:2] == ["status"]:
-        command, table, tokens = "status", STATUS_OPTIONS, argv[2:]
-    elif argv[1:2] == ["log"]:
-        command, table, tokens = "log", LOG_OPTIONS, argv[2:]
+        command, tokens = "status", argv[2:]
     else:
-        command, table, tokens = "login", LOGIN_OPTIONS, argv[1:]
+        command, tokens = "login", argv[1:]
+    table = HOT_FLAGS[command]
     found: dict[str, object] = {}
     i = 0
     while i < len(tokens):
-        token = tokens[i]
-        if command == "log" and token and not token.startswith("-"):
-            paths = found.setdefault("paths", [])
-            assert isinstance(paths, list)
-            paths.append(token)
-            i += 1
-            continue
-        flag, eq, inline = token.partition("=")
+        flag, eq, inline = tokens[i].partition("=")
         spec = table.get(flag)
         if spec is None:
             return None
@@ -149,12 +119,6 @@ def run(argv: list[str]) -> int | None:
     if shape is None:
         return None
     command, found = shape
-    if command == "log":
-        from codexlogin.cli.boundary import within_boundary
-        from codexlogin.cli.log_show import show_log
-
-        arguments: dict[str, Any] = dict(found)
-        return within_boundary(show_log, arguments.pop("paths", None), **arguments)  # as `@command` for `log`
     if command == "login":
         from codexlogin.cli.boundary import within_boundary
 

@@ -1,18 +1,26 @@
 """`codex login log`: render codex-login.log (or any eliot log) as action trees for support.
 
-Registered by import path (cli/app.py). This is the command's declaration for cyclopts (flags and
-help); its body is cli/log_show.py, which the fast lane also runs.
+Registered by import path (cli/app.py) and parsed by cyclopts (it runs for a while anyway); the
+views themselves are codexlogin.logview, imported when the command runs (rich only for colour).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import stat
+import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import IO, TYPE_CHECKING, Annotated, Any, Literal
 
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command
-from codexlogin.cli.log_show import show_log
+from codexlogin.errors import ExitCode, LoginFailure, NotLoggedIn, UsageError
+
+if TYPE_CHECKING:
+    from codexlogin.logview.select import Options
+    from codexlogin.logview.tree import Node
 
 Flag = Annotated[bool, Parameter(negative=())]
 
@@ -81,7 +89,263 @@ def log(
     log_dir
         Directory of the default codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
     """
-    return show_log(
-        paths, last=last, task=task, failed=failed, since=since, until=until, grep=grep, summary=summary,
-        json=json, format=format, har=har, follow=follow, local=local, no_color=no_color, log_dir=log_dir,
+    from codexlogin.logview.render import render
+    from codexlogin.logview.select import Options
+
+    if sum(map(bool, (summary, json, format))) > 1 and not (
+        (summary and format == "summary") or (json and format == "json")
+    ):
+        raise UsageError("choose one output format: --summary, --json or --format")
+    mode = format or ("json" if json else "summary" if summary else "tree")
+    formatter = None
+    if mode == "text":
+        from codexlogin.logview.text import render_text
+
+        formatter = render_text
+    options = Options(
+        mode=mode,
+        last=_positive(last),
+        task=task,
+        failed=failed,
+        since=_time("--since", since, local),
+        until=_time("--until", until, local),
+        grep=grep or None,
+        local=local,
+        color=not no_color and mode in ("tree", "summary") and har is None and _color_terminal(sys.stdout),
+        width=_width(sys.stdout),
+        formatter=formatter,
     )
+    if har is not None and (mode == "summary" or follow):
+        raise UsageError("--har shows one run's timeline: it cannot be combined with --summary or --follow")
+    if follow:
+        return _follow(paths, options, log_dir)
+    if not paths:
+        from codexlogin.config import load_settings
+
+        from codexlogin.diagnostics.rotation import log_files_in_order
+
+        log_file = load_settings({"log_dir": log_dir}).log_file
+        paths = [str(path) for path in log_files_in_order(log_file)] or [str(log_file)]
+    streams = [_open(path) for path in paths]
+
+    if har is not None:
+        return _har(har, streams, paths, options)
+    try:
+        try:
+            stats = render(streams, sys.stdout, options)
+        finally:
+            _close(paths, streams)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        return int(ExitCode.SUCCESS)
+    except KeyboardInterrupt:
+        return int(ExitCode.CANCELLED)
+    if stats.skipped:
+        print(f"warning: skipped {stats.skipped} lines that are not eliot JSON", file=sys.stderr)
+    if not stats.runs and options.filtered:
+        from codexlogin.terminal import CONTROL_ESCAPES
+
+        where = ", ".join(paths).translate(CONTROL_ESCAPES)
+        print(f"no runs match {_describe(options)} in {where}", file=sys.stderr)
+        return int(ExitCode.NOT_LOGGED_IN)
+    return int(ExitCode.SUCCESS)
+
+
+
+def _close(paths: list[str], streams: list[IO[str]]) -> None:
+    for path, stream in zip(paths, streams):
+        if path != "-":
+            stream.close()
+        elif stream is not sys.stdin:
+            stream.detach()  # type: ignore[attr-defined]  # leave sys.stdin open
+
+
+def _describe(options: Options) -> str:
+    """The filters given, as the user typed them (for 'no runs match …')."""
+    parts = []
+    if options.failed:
+        parts.append("--failed")
+    if options.task:
+        parts.append(f"--task {options.task}")
+    if options.grep:
+        parts.append(f"--grep {options.grep}")
+    if options.since is not None:
+        parts.append("--since")
+    if options.until is not None:
+        parts.append("--until")
+    if options.last:
+        parts.append(f"--last {options.last}")
+    from codexlogin.terminal import CONTROL_ESCAPES
+
+    return " ".join(parts).translate(CONTROL_ESCAPES)
+
+
+def _width(stream: IO[str]) -> int | None:
+    """Wrap trees at the terminal's width (COLUMNS overrides it); never into a pipe or file."""
+    try:
+        if not stream.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    return shutil.get_terminal_size().columns
+
+
+#: A browser's HAR of one sign-in is a few MB; DevTools exports of a long session can be larger.
+MAX_HAR_BYTES = 256 << 20
+
+
+def _read_har(har_path: Path) -> Any:
+    """The parsed HAR (logview.har.Har); a missing or unreadable file, a FIFO or device, one over
+    MAX_HAR_BYTES, or one that is not a HAR: a one-line failure."""
+    from codexlogin.config import read_regular_bytes
+    from codexlogin.logview import har as harmod
+
+    try:  # a regular file only (a FIFO would wait forever), and bounded
+        raw = read_regular_bytes(har_path, limit=MAX_HAR_BYTES)
+    except FileNotFoundError:
+        raise NotLoggedIn(f"no HAR file at {har_path}") from None
+    except OSError as error:
+        raise NotLoggedIn(f"cannot read {har_path}: {error.strerror or error}") from None
+    if len(raw) > MAX_HAR_BYTES:
+        raise UsageError(f"{har_path} is larger than {MAX_HAR_BYTES >> 20} MiB; export the HAR of the sign-in only")
+    try:
+        return harmod.load_har(raw.decode("utf-8", errors="replace"))
+    except harmod.HarError as error:
+        raise UsageError(f"{har_path}: {error}") from None
+
+
+def _har(har_path: Path, streams: list[IO[str]], paths: list[str], options: Options) -> int:
+    from codexlogin.logview import har as harmod
+    from codexlogin.logview.select import Stats, iter_runs
+
+    try:
+        document = _read_har(har_path)
+    except LoginFailure:
+        _close(paths, streams)  # the logs were opened first
+        raise
+    stats = Stats()
+    try:
+        runs = (run for run, _ in iter_runs(streams, options, stats))
+        run = harmod.match_run(document, runs)
+    finally:
+        _close(paths, streams)
+    if run is None:
+        print(
+            f"no run in {', '.join(paths)} matches {har_path} ({len(document.entries)} browser requests): "
+            "none overlaps it in time or uses its callback port",
+            file=sys.stderr,
+        )
+        return int(ExitCode.NOT_LOGGED_IN)
+    merged = harmod.merge(document, run)
+    try:
+        sys.stdout.write(harmod.merged_json(merged) if options.mode == "json" else harmod.render_merged(merged, options.width))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    return int(ExitCode.SUCCESS)
+
+
+def _follow(paths: list[str] | None, options: Options, log_dir: Path | None) -> int:
+    from codexlogin.logview.follow import Follower, follow
+
+    if paths and (len(paths) != 1 or paths[0] == "-"):
+        raise UsageError("--follow reads one log file (not '-')")
+    if options.last not in (None, 1) or options.failed or options.grep or options.since or options.until:
+        raise UsageError("--follow takes only --last 1 or --task to pick a run")
+    if options.mode == "summary":
+        raise UsageError("--follow shows trees, tracing lines (--format text) or JSON, not --summary")
+    if paths:
+        path = Path(paths[0])
+    else:
+        from codexlogin.config import load_settings
+
+        path = load_settings({"log_dir": log_dir}).log_file
+    try:
+        mode: int | None = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+        print(f"waiting for {path} to be written (Ctrl-C to stop)…", file=sys.stderr, flush=True)
+    except OSError as error:
+        raise NotLoggedIn(f"cannot read {path}: {error.strerror or error}") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        from codexlogin.config import special_file_kind
+
+        raise UsageError(f"--follow reads a regular file; {path} is {special_file_kind(mode)}")
+    text_lines = None
+    if options.mode == "text":
+        from codexlogin.logview.text import format_line, live_lines
+
+        def text_lines(node: Node) -> list[str]:
+            return [format_line(line) for line in live_lines(node)]
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    follower = Follower(
+        write, mode=options.mode, task=options.task, last_run=options.last == 1, local=options.local, text_lines=text_lines
+    )
+    try:
+        follow(path, follower)
+    except KeyboardInterrupt:
+        return int(ExitCode.SUCCESS)  # Ctrl-C is how a follow without a target ends
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    return int(ExitCode.SUCCESS)
+
+
+def _positive(last: int | None) -> int | None:
+    if last is not None and last < 1:
+        raise UsageError(f"--last must be at least 1, got {last}")
+    return last
+
+
+def _time(flag: str, text: str | None, local: bool) -> float | None:
+    if text is None:
+        return None
+    from codexlogin.logview.select import parse_time
+
+    try:
+        return parse_time(text, local=local)
+    except ValueError as error:
+        raise UsageError(f"{flag}: {error}") from None
+
+
+def _color_terminal(stream: IO[str]) -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _open(path: str) -> IO[str]:
+    """Open one input as text (UTF-8, undecodable bytes replaced); '-' is stdin; .gz is gunzipped."""
+    if path == "-":
+        buffer = getattr(sys.stdin, "buffer", None)
+        if buffer is None:
+            return sys.stdin
+        from codexlogin.diagnostics.rotation import BoundedLines
+
+        return BoundedLines(buffer)  # UTF-8, lines capped like a file's
+    from codexlogin.diagnostics.rotation import open_text
+
+    try:
+        return open_text(Path(path))  # closed by log()
+    except FileNotFoundError:
+        raise NotLoggedIn(f"no log at {path} (run codex login first or pass a path)") from None
+    except IsADirectoryError:
+        raise NotLoggedIn(f"{path} is a directory, not a log file") from None
+    except OSError as error:
+        raise NotLoggedIn(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _quiet_broken_pipe() -> None:
+    """After BrokenPipeError: point stdout at devnull so the exit-time flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass

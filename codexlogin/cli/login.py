@@ -19,7 +19,7 @@ from codexlogin.errors import UsageError
 
 
 @command
-def login(
+def login(  # the fast lane's copy of the hot flags: cli/flags.py (tests/test_fast_lane.py compares)
     *,
     port: int | None = None,
     no_browser: Annotated[bool | None, Parameter(negative=())] = None,

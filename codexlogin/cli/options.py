@@ -3,7 +3,8 @@
 Settings come from defaults < $CODEX_HOME/config.toml < CODEX_LOGIN_* < `-c key=value` < flags
 (config.load_settings). Most settings are not flags (forced_login_method, the credentials store, …)
 and config.toml is shared with the rest of Codex, so config.py, not cyclopts' Env/Toml sources,
-does the layering; cyclopts parses and validates the flags.
+does the layering; cyclopts parses and validates the flags. The fast lane takes --issuer,
+--client-id and --log-dir from cli/flags.py's table instead; tests/test_fast_lane.py checks both agree.
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ def _check(settings: Settings, report: StatusReport, as_json: bool) -> int:
 
 
 @command
-def status(
+def status(  # the fast lane's copy of the hot flags: cli/flags.py (tests/test_fast_lane.py compares)
     *,
     json_: Annotated[bool, Parameter(name="--json", negative=())] = False,
     check: Flag = False,

@@ -11,7 +11,7 @@ The archive (zip, or tar.gz when PATH ends in .tar.gz / .tgz) holds:
   codex-login.log.jsonl   the same runs, one JSON tree per line
   codex-login.summary.txt the same runs, one line each
 
-The log members come from codexlogin.support.render, which scrubs every field it shows, so a secret left
+The log members come from codexlogin.logview, which scrubs every field it shows, so a secret left
 in the log by an older or foreign writer does not reach the bundle. Never included: auth.json,
 tokens, API keys, the cancel key, keyring contents, raw log lines. The log is read before this
 run writes to it, so the bundle's own run is not in it.
@@ -118,7 +118,8 @@ def refuse_non_regular_target(path: Path) -> None:
 def snapshot_log(log_file: Path, last: int) -> LogSnapshot:
     """Render the last `last` runs of `log_file` (and its rotated predecessor) three ways."""
     from codexlogin.diagnostics.rotation import log_files_in_order, open_text
-    from codexlogin.support import render
+    from codexlogin.logview.render import render
+    from codexlogin.logview.select import Options
 
     snapshot = LogSnapshot()
     files = log_files_in_order(log_file) or [log_file]
@@ -127,7 +128,7 @@ def snapshot_log(log_file: Path, last: int) -> LogSnapshot:
         try:
             with contextlib.ExitStack() as stack:
                 streams = [stack.enter_context(open_text(path)) for path in files]
-                stats = render.render(streams, out, render.Options(mode=mode, last=last))
+                stats = render(streams, out, Options(mode=mode, last=last))
         except FileNotFoundError:
             snapshot.notes.append(f"no codex-login.log at {log_file} (no login has run with this log directory)")
             return snapshot

@@ -28,8 +28,8 @@ from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from codexlogin.redact import REDACTED, sanitize_url, scrub_clip
-from codexlogin.support.render import FAILED, SUCCEEDED, WRAP_INDENT, Node, Run, _text, scrubbed_fields, wrap_line
-from codexlogin.support.textformat import Line, declared, format_line, run_lines, timestamp
+from codexlogin.logview.text import WRAP_INDENT, Line, declared, format_line, run_lines, timestamp, wrap_line
+from codexlogin.logview.tree import FAILED, SUCCEEDED, Node, Run, display_text, scrubbed_fields
 
 __all__ = ["HarEntry", "HarError", "Merged", "load_har", "match_run", "merge", "render_merged", "merged_json"]
 
@@ -483,7 +483,7 @@ def _verdict(run: Run, browser: list[HarEntry], facts: RunFacts) -> tuple[str, b
                 "the port, or an older codex login?)"), True
     if oauth_errors:
         code = scrubbed_fields(oauth_errors[0].start or {})[0].get("error_code", "?")
-        return f"callback reached with an error from the issuer: {_text(code)} (the sign-in was refused)", True
+        return f"callback reached with an error from the issuer: {display_text(code)} (the sign-in was refused)", True
     if mismatches and not exchanges:
         return ("callback reached, but its state did not match this run (a tab from an older sign-in, "
                 "or the issuer changed the state)"), True
@@ -493,11 +493,11 @@ def _verdict(run: Run, browser: list[HarEntry], facts: RunFacts) -> tuple[str, b
         if exchange.status == FAILED:
             why = end.get("error_code") or end.get("kind") or end.get("status") or end.get("exception") or "failed"
             extra = end.get("error_message")
-            text = f"callback reached, token exchange failed: {_text(why)}"
+            text = f"callback reached, token exchange failed: {display_text(why)}"
             if end.get("status") is not None and end.get("error_code") is not None:
-                text += f" (HTTP {_text(end['status'])})"
+                text += f" (HTTP {display_text(end['status'])})"
             if extra:
-                text += f": {_text(extra)}"
+                text += f": {display_text(extra)}"
             return text, True
         if exchange.status != SUCCEEDED:
             return f"callback reached, token exchange {exchange.status}", True
@@ -506,7 +506,7 @@ def _verdict(run: Run, browser: list[HarEntry], facts: RunFacts) -> tuple[str, b
         return "token exchange succeeded, saving the credentials failed", True
     if run.status == SUCCEEDED and outcome in (None, "success"):
         return "the chain completed: signed in", False
-    return f"callback reached; the run ended {_text(outcome or run.status)}", True
+    return f"callback reached; the run ended {display_text(outcome or run.status)}", True
 
 
 def merge(har: Har, run: Run) -> Merged:
@@ -539,7 +539,7 @@ def render_merged(merged: Merged, width: int | None = None) -> str:
     for event in merged.events:
         where = "browser" if event.source == "browser" else "log    "
         head = f"  {_clock(event.ts)}  {where}  "
-        text = _text(event.text)
+        text = display_text(event.text)
         if width is None:
             out.append(head + text)
             continue

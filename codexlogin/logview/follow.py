@@ -12,7 +12,7 @@ to start), only that run is shown, from its beginning, and following stops when 
 ends. Without a target every new message is shown until Ctrl-C. The poll interval starts at
 `min_interval` and doubles while nothing arrives, up to `max_interval`.
 
-Everything shown is scrubbed (render.scrubbed_fields / redact.scrub_message). No eliot.
+Everything shown is scrubbed (tree.scrubbed_fields / redact.scrub_message). No eliot.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from stat import S_ISREG
 from typing import IO, BinaryIO
 
 from codexlogin.redact import scrub_message
-from codexlogin.support.render import ROOT_TYPE, Node, Style, _Clock, _duration, _text, scrubbed_fields
+from codexlogin.logview.text import Clock, Style, format_duration
+from codexlogin.logview.tree import ROOT_TYPE, Node, display_text, scrubbed_fields
 
 __all__ = ["Follower", "follow"]
 
@@ -60,7 +61,7 @@ class Follower:
         self.last_run = last_run
         self.target: str | None = None  # the uuid being shown, once known
         self.done = False  # the target's root action ended
-        self.clock = _Clock(local)
+        self.clock = Clock(local)
         self.style = Style()
         self.text_lines = text_lines
         self.starts: dict[tuple[str, tuple], float] = {}
@@ -129,9 +130,9 @@ class Follower:
             return "".join(line + "\n" for line in self.text_lines(node))
         scrubbed, lines = scrubbed_fields(fields)
         kind = "action_type" if is_action else "message_type"
-        name = _text(scrubbed.get(kind, "(untyped)"))
+        name = display_text(scrubbed.get(kind, "(untyped)"))
         where = "/".join(map(str, level))
-        short = _text(uuid)[:8]
+        short = display_text(uuid)[:8]
         indent = "|   " * _depth(level, is_action)
         key = (uuid, level[:-1])
         if status == "started":
@@ -142,7 +143,7 @@ class Follower:
             begun = self.starts.pop(key, None)
             took = ts - begun if isinstance(ts, (int, float)) and begun is not None else None
             mark = self.style.mark(str(status)) if status != "succeeded" else "succeeded"
-            head = f"{short} {indent}<-- {name}/{where} {_text(mark)} {self.clock(ts)} {_duration(took)}"
+            head = f"{short} {indent}<-- {name}/{where} {display_text(mark)} {self.clock(ts)} {format_duration(took)}"
         else:
             head = f"{short} {indent}* {name}/{where} {self.clock(ts)}"
         body = "".join(f"{short} {indent}      {line}\n" for line in lines)

@@ -1,6 +1,12 @@
-"""`codex login log --format text`: runs as the reference Codex CLI's tracing lines.
+"""Runs as text: the action tree `codex login log` prints by default, and `--format text`.
 
-People used to the reference CLI's `codex-login.log` read lines like
+The tree: one line per action (type/task_level, status, start time, duration) or message, its
+fields below it, in ASCII (`Style`) or, on a colour terminal, Unicode with rich markup
+(`ColorStyle`, printed by logview.render through a rich Console; rich itself is imported only
+then). `Clock` formats the times (UTC, or local with --local).
+
+`--format text`: runs as the reference Codex CLI's tracing lines. People used to the reference
+CLI's `codex-login.log` read lines like
 
     2026-03-06T22:08:54.143612Z  INFO codex_cli::login: starting browser login flow
     2026-03-06T22:09:01.002113Z  INFO codex_login::server: received login callback path=/auth/callback has_code=true …
@@ -9,7 +15,7 @@ People used to the reference CLI's `codex-login.log` read lines like
 
 Each declared action (diagnostics/schema.py) gives one line when it starts and one when it ends,
 each declared message one line; unknown types (a foreign eliot log) get a generic line. Every
-value is scrubbed first (render.scrubbed_fields) and terminal-escaped. Pure: no eliot, no I/O.
+value is scrubbed first (tree.scrubbed_fields) and terminal-escaped. Pure: no eliot, no I/O.
 """
 
 from __future__ import annotations
@@ -19,21 +25,237 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from codexlogin.support.render import (
+from codexlogin.logview.tree import (
     CANCELLED,
     FAILED,
     ROOT_TYPE,
+    STRUCTURE_KEYS,
     SUCCEEDED,
     TRACEBACK_TYPE,
     UNFINISHED,
     Node,
     Run,
-    _STRUCTURE,
-    _text,
+    display_text,
+    node_fields,
     scrubbed_fields,
 )
 
-__all__ = ["Line", "declared", "format_line", "live_lines", "render_text", "run_lines", "timestamp"]
+__all__ = [
+    "Clock",
+    "ColorStyle",
+    "Line",
+    "Style",
+    "declared",
+    "format_line",
+    "live_lines",
+    "render_text",
+    "render_tree",
+    "run_lines",
+    "timestamp",
+    "wrap_line",
+]
+
+# --------------------------------------------------------------------------------------------
+# Time
+# --------------------------------------------------------------------------------------------
+
+
+class Clock:
+    """Fast ISO 8601 timestamps with milliseconds: the date (UTC) or the part up to the minute
+    (local time: whole-minute offsets, changing on minute boundaries) is cached.
+    """
+
+    def __init__(self, local: bool) -> None:
+        self.local = local
+        self.unit = 60_000 if local else 86_400_000  # milliseconds per cached prefix
+        self.cache: dict[int, tuple[str, str]] = {}
+
+    def __call__(self, ts: object) -> str:
+        if type(ts) is not float and type(ts) is not int:
+            return "-"
+        try:
+            block, rest = divmod(int(ts * 1000), self.unit)
+        except (OverflowError, ValueError):
+            return "-"
+        parts = self.cache.get(block)
+        if parts is None:
+            try:
+                if self.local:
+                    moment = datetime.fromtimestamp(block * 60).astimezone()
+                    offset = moment.strftime("%z")
+                    parts = (moment.strftime("%Y-%m-%dT%H:%M:"), offset[:3] + ":" + offset[3:])
+                else:
+                    parts = (datetime.fromtimestamp(block * 86400, timezone.utc).strftime("%Y-%m-%dT"), "Z")
+            except (OverflowError, OSError, ValueError):
+                return "-"
+            if len(self.cache) > 4096:
+                self.cache.clear()
+            self.cache[block] = parts
+        if self.local:
+            return f"{parts[0]}{rest // 1000:02d}.{rest % 1000:03d}{parts[1]}"
+        hours, rest = divmod(rest, 3_600_000)
+        minutes, rest = divmod(rest, 60_000)
+        return f"{parts[0]}{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}Z"
+
+
+def format_duration(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.3f}s"
+
+
+# --------------------------------------------------------------------------------------------
+# Output styles
+# --------------------------------------------------------------------------------------------
+
+
+class Style:
+    """Plain ASCII: no box drawing, no ANSI. Subclassed for the colour terminal."""
+
+    mid = "+-- "
+    last = "+-- "
+    bar = "|   "
+    space = "    "
+    fbar = "| "
+    fspace = "  "
+    arrow = " => "
+    escapes = False
+    marks = {FAILED: "[FAILED]", CANCELLED: "[CANCELLED]", UNFINISHED: "[UNFINISHED]"}
+
+    def mark(self, status: str) -> str:
+        return self.marks.get(status, status)
+
+    def paint(self, text: str, status: str) -> str:
+        """Already padded summary text, coloured by status."""
+        return text
+
+    def label(self, text: str) -> str:
+        return text
+
+    def esc(self, text: str) -> str:
+        return text
+
+    def dim(self, text: str) -> str:
+        return text
+
+
+class ColorStyle(Style):
+    """Unicode tree with rich markup (printed through a rich Console)."""
+
+    mid = "├── "
+    last = "└── "
+    bar = "│   "
+    fbar = "│ "
+    arrow = " ⇒ "
+    escapes = True
+    _colors = {SUCCEEDED: "green", FAILED: "bold red", CANCELLED: "bold yellow", UNFINISHED: "bold magenta"}
+    _styled = {
+        SUCCEEDED: "[green]succeeded[/]",
+        FAILED: "[bold red]✗ FAILED[/]",
+        CANCELLED: "[bold yellow]⊘ CANCELLED[/]",
+        UNFINISHED: "[bold magenta]… UNFINISHED[/]",
+    }
+
+    def __init__(self) -> None:
+        from rich.markup import escape
+
+        self.esc = escape  # type: ignore[method-assign,assignment]  # its parameter is named `markup`, not `text`
+
+    def mark(self, status: str) -> str:
+        return self._styled.get(status) or self.esc(status)
+
+    def paint(self, text: str, status: str) -> str:
+        color = self._colors.get(status)
+        return f"[{color}]{self.esc(text)}[/]" if color else self.esc(text)
+
+    def label(self, text: str) -> str:
+        return f"[bold]{self.esc(text)}[/]"
+
+    def dim(self, text: str) -> str:
+        return f"[dim]{self.esc(text)}[/]"
+
+
+# --------------------------------------------------------------------------------------------
+# The tree
+# --------------------------------------------------------------------------------------------
+
+
+def render_tree(run: Run, style: Style, clock: Clock, width: int | None = None) -> list[str]:
+    """The lines (each ending in a newline) of one run's tree, then a blank line.
+
+    With `width`, field lines longer than the width wrap, continued under their first line
+    with four more spaces of indentation (cut at a space where one is near, else mid-word).
+    """
+    out = [style.dim(run.uuid_text) + "\n"]
+    _tree_node(run.root, "", True, out, style, clock, width)
+    out.append("\n")
+    return out
+
+
+WRAP_INDENT = "    "
+MIN_WRAP = 20  # never wrap into pieces narrower than this
+
+
+def wrap_line(line: str, first: int, rest: int) -> list[str]:
+    """`line` cut into pieces of at most `first`, then `rest` characters (continuations get
+    WRAP_INDENT prepended by the caller). A cut goes after the last space in the back half."""
+    pieces: list[str] = []
+    limit = max(first, MIN_WRAP)
+    while len(line) > limit:
+        cut = line.rfind(" ", limit // 2, limit + 1)
+        if cut <= 0:
+            cut = limit
+            pieces.append(line[:cut])
+            line = line[cut:]
+        else:
+            pieces.append(line[:cut])
+            line = line[cut + 1 :]
+        limit = max(rest, MIN_WRAP)
+    pieces.append(line)
+    return pieces
+
+
+def _wrapped(lines: tuple[str, ...], prefix_len: int, width: int) -> tuple[str, ...]:
+    first = width - prefix_len
+    if all(len(line) <= first for line in lines):
+        return lines
+    out: list[str] = []
+    for line in lines:
+        pieces = wrap_line(line, first, first - len(WRAP_INDENT))
+        out.append(pieces[0])
+        out.extend(WRAP_INDENT + piece for piece in pieces[1:])
+    return tuple(out)
+
+
+def _tree_node(
+    node: Node, prefix: str, last: bool, out: list[str], style: Style, clock: Clock, width: int | None = None
+) -> None:
+    lines, name = node_fields(node)
+    where = "/".join(map(str, node.level))
+    if node.is_action:
+        head = (
+            f"{style.label(name + '/' + where)}{style.arrow}{style.mark(node.status)} "
+            f"{clock(node.start_ts if node.start_ts is not None else node.end_ts)} {format_duration(node.duration)}"
+        )
+    else:
+        head = f"{style.label(name + '/' + where)} {clock(node.start_ts)}"
+    out.append(prefix + (style.last if last else style.mid) + head + "\n")
+    inner = prefix + (style.space if last else style.bar)
+    children = node.sorted_children()
+    if lines:
+        field_prefix = inner + (style.fbar if children else style.fspace)
+        if width is not None:
+            lines = _wrapped(lines, len(field_prefix), width)
+        if style.escapes:
+            lines = tuple(map(style.esc, lines))
+        out.append(field_prefix + ("\n" + field_prefix).join(lines) + "\n")
+    if children:
+        end = len(children) - 1
+        for i, child in enumerate(children):
+            _tree_node(child, inner, i == end, out, style, clock, width)
+
+
+# --------------------------------------------------------------------------------------------
+# --format text: the reference CLI's tracing lines
+# --------------------------------------------------------------------------------------------
 
 CLI = "codex_cli::login"
 SERVER = "codex_login::server"
@@ -73,7 +295,7 @@ def _value(key: str, value: object) -> str:
             return f"{value} {http.HTTPStatus(value).phrase}"
         except ValueError:
             return str(value)
-    text = _text(value)
+    text = display_text(value)
     if type(value) is str and (key in _QUOTED or not text or any(c in text for c in ' "=\n')):
         text = '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
     return text
@@ -81,7 +303,7 @@ def _value(key: str, value: object) -> str:
 
 def format_line(line: Line) -> str:
     parts = [f"{timestamp(line.ts)} {line.level:>5} {line.target}: {line.message}"]
-    parts += [f"{_text(key)}={_value(key, value)}" for key, value in line.fields]
+    parts += [f"{display_text(key)}={_value(key, value)}" for key, value in line.fields]
     return " ".join(parts)
 
 
@@ -89,7 +311,7 @@ def _fields(fields: dict | None, *skip: str) -> dict:
     if not fields:
         return {}
     scrubbed = scrubbed_fields(fields)[0]
-    return {k: v for k, v in scrubbed.items() if k not in _STRUCTURE and k not in skip}
+    return {k: v for k, v in scrubbed.items() if k not in STRUCTURE_KEYS and k not in skip}
 
 
 def _pick(fields: dict, *keys: str) -> tuple[tuple[str, object], ...]:
@@ -150,9 +372,9 @@ def _flow_words(start: dict) -> str:
     if command == "login" or command is None:
         words = {"browser": "browser login", "device": "device code login", "api_key": "api key login",
                  "apikey": "api key login", "access_token": "access token login"}
-        what = words.get(flow, f"{_text(flow)} login") if isinstance(flow, str) else "login"
+        what = words.get(flow, f"{display_text(flow)} login") if isinstance(flow, str) else "login"
         return f"starting {what} flow"
-    return f"starting {_text(command)}" + (f" ({_text(flow)})" if flow else "")
+    return f"starting {display_text(command)}" + (f" ({display_text(flow)})" if flow else "")
 
 
 def declared(name: str) -> str:
@@ -172,10 +394,10 @@ def _node_lines(node: Node) -> Iterator[Line]:
     if not node.is_action:
         if suffix == "library_log":
             level = _LIBRARY_LEVELS.get(str(start.get("level", "")).upper(), "WARN")
-            logger = _text(start.get("logger", GENERIC))
-            yield Line(node.start_ts, level, logger, _text(start.get("message", "")))
+            logger = display_text(start.get("logger", GENERIC))
+            yield Line(node.start_ts, level, logger, display_text(start.get("message", "")))
             return
-        level, target, message = _MESSAGES.get(suffix, ("INFO", GENERIC, _text(name)))
+        level, target, message = _MESSAGES.get(suffix, ("INFO", GENERIC, display_text(name)))
         if suffix == "callback:oauth_error":
             yield Line(node.start_ts, level, target, message, _pick(start, "error_code", "has_error_description"))
             return
@@ -192,7 +414,7 @@ def _start_line(node: Node, name: str, start: dict) -> Line:
     if name == ROOT_TYPE:
         shown = tuple(kv for kv in _pick(start, "reference", "issuer") if kv[0] not in ("command", "flow", "version"))
         return Line(node.start_ts, "INFO", CLI, _flow_words(start), shown)
-    target, message, keys = _STARTS.get(declared(name), (GENERIC, f"{_text(name)} started", ()))
+    target, message, keys = _STARTS.get(declared(name), (GENERIC, f"{display_text(name)} started", ()))
     return Line(node.start_ts, "INFO", target, message, _pick(start, *keys))
 
 
@@ -218,13 +440,13 @@ def _end_line(node: Node, name: str) -> Iterator[Line]:
         words = {SUCCEEDED: "login flow finished", FAILED: "login flow failed", CANCELLED: "login flow cancelled"}
         command = _fields(node.start).get("command")
         if command not in (None, "login"):
-            words = {SUCCEEDED: f"{_text(command)} finished", FAILED: f"{_text(command)} failed",
-                     CANCELLED: f"{_text(command)} cancelled"}
-        message = words.get(status, f"login flow {_text(status)}")
+            words = {SUCCEEDED: f"{display_text(command)} finished", FAILED: f"{display_text(command)} failed",
+                     CANCELLED: f"{display_text(command)} cancelled"}
+        message = words.get(status, f"login flow {display_text(status)}")
     else:
         target = _STARTS.get(declared(name), (GENERIC,))[0]
-        ok, bad = _ENDS.get(declared(name), (f"{_text(name)} succeeded", f"{_text(name)} failed"))
-        message = ok if status == SUCCEEDED else bad if status == FAILED else f"{_noun(name)} {_text(status)}"
+        ok, bad = _ENDS.get(declared(name), (f"{display_text(name)} succeeded", f"{display_text(name)} failed"))
+        message = ok if status == SUCCEEDED else bad if status == FAILED else f"{_noun(name)} {display_text(status)}"
     level = "INFO" if status == SUCCEEDED else "WARN" if status == CANCELLED else "ERROR"
     keys = ("status", "outcome", "exit_code", "error_code", "error_message", "kind")
     yield Line(node.end_ts, level, target, message, _pick(end, *keys))
@@ -233,7 +455,7 @@ def _end_line(node: Node, name: str) -> Iterator[Line]:
 def _noun(name: str) -> str:
     """What an action is called in its lines ("oauth token exchange"), for "… cancelled"."""
     bad = _ENDS.get(declared(name), ("", ""))[1]
-    return bad[: -len(" failed")] if bad.endswith(" failed") else _text(name)
+    return bad[: -len(" failed")] if bad.endswith(" failed") else display_text(name)
 
 
 def run_lines(run: Run) -> list[Line]:

@@ -1,0 +1,401 @@
+"""Action trees from eliot's JSON lines: the streaming reader every view of the log starts from.
+
+JSON lines are parsed one at a time, grouped by task_uuid and built into a tree from task_level.
+A task's tree is emitted as soon as its root action ends (a task whose root is a bare message is
+complete at once); tasks still open at end of input are emitted last with status `unfinished`.
+Only open tasks are held, so memory does not grow with the file size.
+
+Every field shown (tree, summary, JSON, and the text --grep searches) is passed through
+`codexlogin.redact.scrub_message` first (`scrubbed_fields`, `node_fields`); no module of
+codexlogin.logview imports eliot, and only logview.render imports rich, when colour is asked for.
+
+Statuses: `succeeded`, `failed`, `cancelled` (an action that failed with trio.Cancelled,
+KeyboardInterrupt, asyncio's CancelledError, or our own outcome "cancelled"), `unfinished` (no end
+message). A run "failed" (for --failed and for the failures-first summary) when its root or any
+action inside it ended failed, cancelled or unfinished, or it logged an `eliot:traceback`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from typing import Any
+
+from codexlogin.redact import scrub_message
+from codexlogin.terminal import CONTROL_ESCAPES
+
+__all__ = ["Node", "Run", "TreeBuilder", "node_fields", "scrubbed_fields"]
+
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+CANCELLED = "cancelled"
+UNFINISHED = "unfinished"
+MESSAGE = "message"  # a run that is a single message outside any action
+BAD_STATUSES = frozenset({FAILED, CANCELLED, UNFINISHED})
+CANCEL_EXCEPTIONS = frozenset(
+    {
+        "trio.Cancelled",
+        "builtins.KeyboardInterrupt",
+        "KeyboardInterrupt",
+        "asyncio.exceptions.CancelledError",
+        "asyncio.CancelledError",
+        "concurrent.futures._base.CancelledError",
+    }
+)
+TRACEBACK_TYPE = "eliot:traceback"
+ROOT_TYPE = "codex:command"  # diagnostics.schema.COMMAND (not imported: that loads eliot; a test pins it)
+# Keys of an eliot message that are structure, not fields: never listed as `key: value`.
+STRUCTURE_KEYS = frozenset({"action_type", "action_status", "message_type"})
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_loads = json.loads
+# The C scanner, without loads()'s wrapper layers; typeshed omits it (an attribute set in __init__).
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------------
+# Scrubbing and formatting of fields, cached: most messages in a log repeat the same field values
+# --------------------------------------------------------------------------------------------
+
+
+
+def display_text(value: object) -> str:
+    """A scrubbed JSON value as display text: strings verbatim, the rest as compact JSON.
+
+    Control characters (ANSI escapes included) are shown escaped so a log cannot drive the
+    terminal; newlines are kept (the caller indents continuation lines).
+    """
+    text = value if type(value) is str else _dumps(value)
+    if not text.isprintable():
+        text = text.translate(CONTROL_ESCAPES)
+    return text
+
+
+def _format_fields(scrubbed: dict) -> tuple[str, ...]:
+    """`key: value` lines for the non-structure fields of a scrubbed message (physical lines)."""
+    lines: list[str] = []
+    for key, value in scrubbed.items():
+        if key in STRUCTURE_KEYS:
+            continue
+        text = display_text(key) + ": " + display_text(value)
+        if "\n" in text:
+            first, *rest = text.split("\n")
+            lines.append(first)
+            lines.extend("    " + line for line in rest)
+        else:
+            lines.append(text)
+    return tuple(lines)
+
+
+@lru_cache(maxsize=8192)
+def _scrub_cached(key: tuple) -> tuple[dict, tuple[str, ...]]:
+    scrubbed = scrub_message(dict(key[0]))
+    return scrubbed, _format_fields(scrubbed)
+
+
+def scrubbed_fields(fields: dict) -> tuple[dict, tuple[str, ...]]:
+    """(scrubbed dict, formatted `key: value` lines) for a message without its envelope keys.
+
+    The envelope (task_uuid, task_level, timestamp) is taken off before scrubbing, which makes
+    identical field sets hit the cache; scrub_message only ever looks at the fields together.
+    The returned dict is shared: do not modify it.
+    """
+    try:
+        # The types are part of the key so that True, 1 and 1.0 stay apart.
+        return _scrub_cached((tuple(fields.items()), tuple(map(type, fields.values()))))
+    except TypeError:  # a list or dict value is not hashable: scrub without the cache
+        scrubbed = scrub_message(fields)
+        return scrubbed, _format_fields(scrubbed)
+
+
+_HEX_ID = re.compile(r"[0-9a-fA-F-]*")
+
+
+def _scrub_uuid(value: str) -> str:
+    """A task_uuid for display. Hex digits and dashes hold nothing scrub_text acts on (no URL,
+    key=value, JWT, sk- or Bearer), so the usual UUID skips the scrubber; anything else is scrubbed.
+    """
+    if _HEX_ID.fullmatch(value):
+        return value
+    out = scrub_message({"task_uuid": value}).get("task_uuid", "")
+    return display_text(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Trees
+# --------------------------------------------------------------------------------------------
+
+
+class Node:
+    """One action (start/end messages) or one message, with its children in task_level order."""
+
+    __slots__ = ("is_action", "pos", "level", "start", "end", "start_ts", "end_ts", "children", "_status")
+
+    def __init__(self, is_action: bool, pos: Any, level: tuple) -> None:
+        self.is_action = is_action
+        self.pos = pos  # sort key among siblings
+        self.level = level  # task_level of the start message (or of the path, if it is missing)
+        self.start: dict | None = None  # fields of the start message (or of the message)
+        self.end: dict | None = None
+        self.start_ts: float | None = None
+        self.end_ts: float | None = None
+        self.children: list[Node] = []
+        self._status: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self._status is None:
+            self._status = _status(self)
+        return self._status
+
+    @property
+    def raw_type(self) -> str:
+        for fields in (self.start, self.end):
+            if fields:
+                value = fields.get("action_type" if self.is_action else "message_type")
+                if value is not None:
+                    return value if type(value) is str else str(value)
+        return "(untyped)"
+
+    @property
+    def duration(self) -> float | None:
+        if self.start_ts is None or self.end_ts is None:
+            return None
+        try:
+            return self.end_ts - self.start_ts
+        except TypeError:
+            return None
+
+    def sorted_children(self) -> list[Node]:
+        children = self.children
+        if len(children) > 1:
+            try:
+                children.sort(key=_pos)
+            except TypeError:  # task_level with mixed types: keep arrival order
+                pass
+        return children
+
+    def walk(self) -> Iterator[Node]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+def _pos(node: Node) -> Any:
+    return node.pos
+
+
+def _status(node: Node) -> str:
+    if not node.is_action:
+        return MESSAGE
+    end = node.end
+    if end is None:
+        return UNFINISHED
+    status = end.get("action_status")
+    if status == FAILED:
+        if end.get("exception") in CANCEL_EXCEPTIONS or end.get("outcome") == CANCELLED:
+            return CANCELLED
+        return FAILED
+    return status if type(status) is str else str(status)
+
+
+class Run:
+    """A complete (or, at end of input, unfinished) task: its root node and what filters need."""
+
+    __slots__ = ("uuid", "root", "start_ts", "end_ts", "failed", "_uuid_text")
+
+    def __init__(self, uuid: str, root: Node) -> None:
+        self.uuid = uuid
+        self.root = root
+        self._uuid_text: str | None = None
+        self.failed = any(
+            node.status in BAD_STATUSES if node.is_action else node.raw_type == TRACEBACK_TYPE
+            for node in root.walk()
+        )
+        self.start_ts = root.start_ts if root.start_ts is not None else _first_ts(root)
+        self.end_ts = root.end_ts
+
+    @property
+    def status(self) -> str:
+        return self.root.status
+
+    @property
+    def uuid_text(self) -> str:
+        if self._uuid_text is None:
+            self._uuid_text = _scrub_uuid(self.uuid)
+        return self._uuid_text
+
+
+def _first_ts(root: Node) -> float | None:
+    best = None
+    for node in root.walk():
+        for ts in (node.start_ts, node.end_ts):
+            if (type(ts) is float or type(ts) is int) and (best is None or ts < best):
+                best = ts
+    return best
+
+
+class _Task:
+    __slots__ = ("actions", "seen")
+
+    def __init__(self) -> None:
+        self.actions: dict[tuple, Node] = {}
+        self.seen = 0  # TreeBuilder.messages when this task last had a message
+
+    def action(self, path: tuple) -> Node:
+        node = self.actions.get(path)
+        if node is None:
+            node = self.actions[path] = Node(True, path[-1] if path else 0, (*path, 1))
+            if path:
+                self.action(path[:-1]).children.append(node)
+        return node
+
+
+STALE_AFTER = 20_000  # messages without news after which an open task counts as unfinished
+MAX_TASK_DEPTH = 256  # a deeper task_level is no eliot log of ours or anyone's
+_STATUSES = frozenset({"started", "succeeded", "failed"})
+
+
+def _valid_envelope(level: object, message: dict) -> bool:
+    """eliot's envelope, checked before anything of it is shown: task_level a non-empty list of
+    positive ints, action_status one of eliot's three, action_type/message_type strings."""
+    if type(level) is not list or not 0 < len(level) <= MAX_TASK_DEPTH:
+        return False
+    for item in level:
+        if type(item) is not int or item < 1:
+            return False
+    status = message.get("action_status")
+    if status is not None and (type(status) is not str or status not in _STATUSES):
+        return False
+    for key in ("action_type", "message_type"):
+        value = message.get(key)
+        if value is not None and type(value) is not str:
+            return False
+    return True
+
+
+class TreeBuilder:
+    """Feed lines; complete runs come back from `feed` (a list, usually empty) and `finish`."""
+
+    def __init__(self, task_prefix: str | None = None) -> None:
+        self.open: dict[str, _Task] = {}
+        self.skipped = 0  # lines that are not eliot JSON
+        self.messages = 0
+        self.task_prefix = task_prefix
+        self.stale: list[Run] = []  # open tasks given up on (see STALE_AFTER); drained by the caller
+
+    def feed(self, line: str) -> Run | None:
+        """Add one line; return the run it completed, if any."""
+        prefix = self.task_prefix
+        if prefix is not None and prefix not in line:
+            return None  # --task: lines of other tasks are not even parsed
+        try:
+            message, end = _scan(line, 0)
+            if end != len(line) and not line[end:].isspace():
+                raise ValueError("extra data")
+        except (StopIteration, ValueError):
+            try:
+                message = _loads(line)  # leading whitespace is fine; the rest raises again
+            except ValueError:
+                if line and not line.isspace():
+                    self.skipped += 1
+                return None
+        if type(message) is not dict:
+            self.skipped += 1
+            return None
+        uuid = message.pop("task_uuid", None)
+        level = message.pop("task_level", None)
+        if type(uuid) is not str or not _valid_envelope(level, message):
+            self.skipped += 1
+            return None
+        if prefix is not None and not uuid.startswith(prefix):
+            return None
+        self.messages += 1
+        if not self.messages & 0xFFF:
+            self._expire()
+        ts = message.pop("timestamp", None)
+        if type(ts) is not int and (type(ts) is not float or not math.isfinite(ts)):
+            ts = None  # a string, NaN or 1e400 is no time: shown as "-", never copied into --json
+        status = message.get("action_status")
+        task = self.open.get(uuid)
+        if status is None:
+            if task is None and level == [1]:  # a message outside any action: a run of its own
+                node = Node(False, 1, (1,))
+                node.start = message
+                node.start_ts = ts
+                return Run(uuid, node)
+            if task is None:
+                task = self.open[uuid] = _Task()
+            task.seen = self.messages
+            try:
+                parent = task.action(tuple(level[:-1]))
+            except TypeError:  # unhashable item in task_level
+                self.skipped += 1
+                return None
+            node = Node(False, level[-1], tuple(level))
+            node.start = message
+            node.start_ts = ts
+            parent.children.append(node)
+            return None
+        if task is None:
+            task = self.open[uuid] = _Task()
+        task.seen = self.messages
+        try:
+            path = tuple(level[:-1])
+            node = task.action(path)
+        except TypeError:
+            self.skipped += 1
+            return None
+        if status == "started":
+            node.start = message
+            node.start_ts = ts
+            node.level = tuple(level)
+            return None
+        node.end = message
+        node.end_ts = ts
+        if path:
+            return None
+        del self.open[uuid]
+        return Run(uuid, node)
+
+    def _expire(self) -> None:
+        """Give up on tasks silent for STALE_AFTER messages: they become unfinished runs now.
+
+        This keeps memory flat when a long log holds many runs that never ended (killed
+        processes). A message that still arrives for such a task later starts a new fragment.
+        """
+        horizon = self.messages - STALE_AFTER
+        stale = [uuid for uuid, task in self.open.items() if task.seen < horizon]
+        for uuid in stale:
+            self.stale.append(Run(uuid, self.open.pop(uuid).action(())))
+
+    def finish(self) -> Iterator[Run]:
+        """Runs still open at end of input (their missing ends show as unfinished)."""
+        while self.open:
+            uuid = next(iter(self.open))
+            task = self.open.pop(uuid)
+            yield Run(uuid, task.action(()))
+
+
+
+
+# --------------------------------------------------------------------------------------------
+# A node's fields, as every view shows them
+# --------------------------------------------------------------------------------------------
+
+
+def node_fields(node: Node) -> tuple[tuple[str, ...], str]:
+    """(formatted field lines of start and end, scrubbed type name)."""
+    lines: tuple[str, ...] = ()
+    name = None
+    kind = "action_type" if node.is_action else "message_type"
+    for fields in (node.start, node.end):
+        if fields:
+            scrubbed, formatted = scrubbed_fields(fields)
+            lines += formatted
+            if name is None and kind in scrubbed:
+                name = display_text(scrubbed[kind])
+    return lines, name or "(untyped)"
