@@ -6,7 +6,7 @@ a bare message is complete at once); tasks still open at end of input are emitte
 `unfinished`. Only open tasks are held, so memory does not grow with the file size.
 
 Every field shown (tree, summary, JSON, and the text --grep searches) is passed through
-`codexlogin.redact.scrub_message` first; this module never imports eliot, and imports rich only
+`codexlogin.diagnostics.scrubbing.scrub_message` first; this module never imports eliot, and imports rich only
 when colour output is asked for.
 
 Statuses: `succeeded`, `failed`, `cancelled` (an action that failed with trio.Cancelled,
@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import IO, Any
 
-from codexlogin.redact import scrub_message
+from codexlogin.diagnostics.scrubbing import scrub_message
 from codexlogin.terminal import CONTROL_ESCAPES
 
 __all__ = [
