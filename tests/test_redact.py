@@ -1,4 +1,5 @@
-"""codexlogin.redact: URL sanitising, free-text scrubbing, key-aware field scrubbing, eliot failure messages."""
+"""codexlogin.redact (URL sanitising, free-text scrubbing, key-aware field scrubbing) and
+diagnostics.scrubbing (eliot's failure messages)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from eliot._output import _safe_unicode_dictionary
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codexlogin.redact import sanitize_url, scrub_fields, scrub_message, scrub_text
+from codexlogin.diagnostics.scrubbing import scrub_message
+from codexlogin.redact import sanitize_url, scrub_fields, scrub_text
 from codexlogin.redact.keys import INVALID_URL, REDACTED, SECRET_KEYS, SECRET_QUERY_KEYS
 
 # --------------------------------------------------------------------------------------------

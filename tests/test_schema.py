@@ -14,7 +14,7 @@ from pathlib import Path
 import trio
 from harness import Run, approving_browser, callback_url, get, make_settings
 
-from codexlogin.redact import message as redact_message
+from codexlogin.diagnostics import scrubbing
 from codexlogin.diagnostics import schema
 from codexlogin.logview import tree
 
@@ -36,8 +36,8 @@ def test_type_names_are_spelled_only_in_the_schema():
         if path.name != "schema.py":
             for name in re.findall(r'"(codex:[a-z_:]+)"', path.read_text()):
                 literals.setdefault(name, path.name)
-    assert literals == {"codex:command": "tree.py", "codex:scrub_failure": "message.py"}
-    assert tree.ROOT_TYPE == schema.COMMAND.action_type and redact_message.SCRUB_FAILURE == schema.SCRUB_FAILURE.message_type
+    assert literals == {"codex:command": "tree.py", "codex:scrub_failure": "scrubbing.py"}
+    assert tree.ROOT_TYPE == schema.COMMAND.action_type and scrubbing.SCRUB_FAILURE == schema.SCRUB_FAILURE.message_type
     assert START_FIELDS.keys() == schema.ACTION_TYPES
 
 

@@ -1,7 +1,9 @@
 """Diagnostics: codex-login.log as eliot action trees, scrubbed.
 
 The schema (every `codex:*` type, declared once) is in `schema`, the functions that write it in
-`events`, the file and its scrubbing destination in `destination`. Everything here is re-exported.
+`events`, the file and its scrubbing destination in `destination`, the scrubbing of one message in
+`scrubbing` (eliot-free: the log readers in support/ import it directly). Everything else here is
+re-exported.
 """
 
 from typing import TYPE_CHECKING, Any

@@ -1,7 +1,7 @@
 """codex-login.log: the file, the scrubbing destination in front of it, and the run's secrets.
 
 `open_log(log_dir)` appends to `log_dir/codex-login.log` (dir 0700 when created, file 0600) through
-`ScrubbingDestination`, which runs `redact.scrub_message` on every message (including eliot's own
+`ScrubbingDestination`, which runs `scrubbing.scrub_message` on every message (including eliot's own
 `eliot:traceback`, `eliot:serialization_failure` and `eliot:destination_failure`) and never raises,
 and opens the run's known-secret set (`redact.run_secrets`) for the block.
 """
@@ -23,7 +23,8 @@ from eliot import FileDestination, register_exception_extractor
 
 from codexlogin.diagnostics.rotation import rotate_if_needed
 from codexlogin.diagnostics.schema import LIBRARY_LOG, SCRUB_FAILURE
-from codexlogin.redact import run_secrets, scrub_clip, scrub_fields, scrub_message, scrub_text
+from codexlogin.diagnostics.scrubbing import scrub_message
+from codexlogin.redact import run_secrets, scrub_clip, scrub_fields, scrub_text
 
 LOG_FILE_NAME = "codex-login.log"
 _MAX_TRACEBACK = 8192

@@ -12,7 +12,7 @@ to start), only that run is shown, from its beginning, and following stops when 
 ends. Without a target every new message is shown until Ctrl-C. The poll interval starts at
 `min_interval` and doubles while nothing arrives, up to `max_interval`.
 
-Everything shown is scrubbed (tree.scrubbed_fields / redact.scrub_message). No eliot.
+Everything shown is scrubbed (tree.scrubbed_fields / diagnostics.scrubbing.scrub_message). No eliot.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import IO, BinaryIO
 
-from codexlogin.redact import scrub_message
+from codexlogin.diagnostics.scrubbing import scrub_message
 from codexlogin.logview.text import Clock, Style, format_duration
 from codexlogin.logview.tree import ROOT_TYPE, Node, display_text, scrubbed_fields
 

@@ -6,7 +6,7 @@ complete at once); tasks still open at end of input are emitted last with status
 Only open tasks are held, so memory does not grow with the file size.
 
 Every field shown (tree, summary, JSON, and the text --grep searches) is passed through
-`codexlogin.redact.scrub_message` first (`scrubbed_fields`, `node_fields`); no module of
+`codexlogin.diagnostics.scrubbing.scrub_message` first (`scrubbed_fields`, `node_fields`); no module of
 codexlogin.logview imports eliot, and only logview.render imports rich, when colour is asked for.
 
 Statuses: `succeeded`, `failed`, `cancelled` (an action that failed with trio.Cancelled,
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
-from codexlogin.redact import scrub_message
+from codexlogin.diagnostics.scrubbing import scrub_message
 from codexlogin.terminal import CONTROL_ESCAPES
 
 __all__ = ["Node", "Run", "TreeBuilder", "node_fields", "scrubbed_fields"]

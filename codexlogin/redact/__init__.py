@@ -11,7 +11,8 @@ be fast, pure and total.
   their encodings and long runs; `mask_secrets` for the terminal and the page.
 - `clip`: bounded text, redacted first, then cut (`clip`, `scrub_clip`, `mask_clip`).
 - `fields`: `scrub_fields`, the key-aware recursive scrub of a JSON-ish structure.
-- `message`: `scrub_message`, one eliot message including eliot's own failure messages.
+
+Whole eliot messages are scrubbed in `diagnostics.scrubbing` (`scrub_message`), on top of these.
 
 This package re-exports (loading each on first use) the names the rest of codexlogin imports;
 anything else comes from its module.
@@ -22,7 +23,6 @@ if TYPE_CHECKING:  # mypy sees plain imports (and so flags a name this package d
     from codexlogin.redact.clip import mask_clip, scrub_clip
     from codexlogin.redact.fields import scrub_fields
     from codexlogin.redact.keys import REDACTED
-    from codexlogin.redact.message import scrub_message
     from codexlogin.redact.secrets import mask_secrets, register_secrets, run_secrets
     from codexlogin.redact.text import scrub_text
     from codexlogin.redact.url import sanitize_proxy, sanitize_url
@@ -39,7 +39,6 @@ else:
         "sanitize_url": "url",
         "scrub_clip": "clip",
         "scrub_fields": "fields",
-        "scrub_message": "message",
         "scrub_text": "text",
     }
 
@@ -63,6 +62,5 @@ __all__ = [
     "sanitize_url",
     "scrub_clip",
     "scrub_fields",
-    "scrub_message",
     "scrub_text",
 ]

@@ -3,7 +3,7 @@
 `scrub_fields(obj)` redacts the value of every secret key (`keys.SECRET_KEYS`; bools and None
 kept), runs every string through `secrets.scrub_log_text` (cut at MAX_LOGGED_FIELD_CHARS) and turns
 what JSON cannot hold into scrubbed text; it never raises. `scrub_value` and `clean_str` are its
-steps, for callers that walk a structure themselves (`message.scrub_message`).
+steps, for callers that walk a structure themselves (`diagnostics.scrubbing.scrub_message`).
 """
 
 from __future__ import annotations

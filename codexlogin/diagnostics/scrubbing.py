@@ -1,11 +1,10 @@
 """Whole eliot messages for the log: `scrub_message(message)`, with eliot's own failure messages.
 
-`scrub_fields` on the message, plus special handling of eliot's `eliot:serialization_failure` and
-`eliot:destination_failure`, which embed a repr of the whole original message; never raises. Used
-by the log destination (`diagnostics.destination.ScrubbingDestination`) and again by the log
-readers in support/ (`render`, `follow`), which must not import eliot: so this knows eliot's
-formats without importing it. It belongs with the destination in diagnostics/; it stays here until
-support/ imports it from there (redact/ may not import diagnostics/ to re-export it).
+`redact.scrub_fields` on the message, plus special handling of eliot's `eliot:serialization_failure`
+and `eliot:destination_failure`, which embed a repr of the whole original message; never raises.
+Used by the log destination (`destination.ScrubbingDestination`) and again by the log readers in
+support/ (`render`, `follow`), which must not import eliot: so this module knows eliot's formats
+without importing eliot (or `schema`, which does: SCRUB_FAILURE is spelled here too).
 """
 
 from __future__ import annotations
