@@ -32,7 +32,7 @@ from codexlogin.cli.boundary import command
 from codexlogin.cli.console import ConsoleUI
 from codexlogin.support import doctor
 from codexlogin._asgi import answer_lifespan
-from codexlogin.flows.browser import browser_login
+from codexlogin.flows.browser import sign_in
 from codexlogin.devissuer import DevIssuer
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
@@ -198,7 +198,7 @@ async def test_port_held_by_our_own_listener_passes_and_is_not_cancelled(tmp_pat
     async def login():
         with diagnostics.open_log(settings.resolved_log_dir):
             try:
-                await browser_login(settings, ConsoleUI(io.StringIO()), on_listening=lambda _url: listening.set())
+                await sign_in(settings, ConsoleUI(io.StringIO()), on_listening=lambda _url: listening.set())
             finally:
                 finished.append(True)
 

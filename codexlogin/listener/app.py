@@ -34,7 +34,7 @@ from codexlogin.listener.decide import (
     failure_page,
     success_page,
 )
-from codexlogin.listener.prepare import IPV6_BUSY, LISTEN_BACKLOG, LOOPBACK_HOST, ipv6_busy, try_bind_loopback
+from codexlogin.listener.bind import IPV6_BUSY, LISTEN_BACKLOG, LOOPBACK_HOST, ipv6_busy, try_bind_loopback
 from codexlogin.oauth.pkce import generate_state
 from codexlogin.redact import REDACTED, mask_clip, mask_secrets, scrub_clip
 

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from codexlogin import __version__
-from codexlogin.listener.prepare import LOOPBACK_HOST, try_bind
+from codexlogin.listener.bind import LOOPBACK_HOST, try_bind
 from codexlogin.errors import ExitCode, LoginFailure, PortUnavailable, UsageError
 from codexlogin.oauth.tls import ca_source
 from codexlogin.redact import sanitize_proxy, sanitize_url, scrub_clip, scrub_text
