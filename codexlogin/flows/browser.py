@@ -28,7 +28,6 @@ from codexlogin.listener.app import (
     MAX_LOGGED_IGNORED_REQUESTS,
     CallbackApp,
     LoginSession,
-    bind_callback_socket,
     serve_callback_app,
 )
 from codexlogin.listener.decide import start_path, start_url
@@ -40,6 +39,7 @@ from codexlogin.listener.prepare import (
     redirect_uri_for,
     sign_in_url,
 )
+from codexlogin.listener.takeover import bind_callback_socket
 from codexlogin.oauth.client import IssuerClient, issuer_session, login_nonce
 from codexlogin.oauth.dialects import any_port_allowed, callback_ports
 from codexlogin.oauth.errors import IssuerError
