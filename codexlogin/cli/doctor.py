@@ -1,4 +1,5 @@
-"""`codex login doctor [--json]`: the checks (support.doctor) as a logged run, one line each."""
+"""`codex login doctor [--json]`: the checks (support.doctor) as a logged run, printed one line each
+(cli.doctor_text) or as JSON."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command, logged_run
 from codexlogin.cli.options import IssuerOptions
-from codexlogin.support.doctor import ChecksFailed, format_text, run_checks
+from codexlogin.cli.doctor_text import format_text
+from codexlogin.support.doctor import ChecksFailed, run_checks
 
 
 def terminal_layout(out: IO[str], environ: Mapping[str, str] | None = None) -> tuple[bool, int | None]:

@@ -241,7 +241,7 @@ async def prepare_browser_login(settings: Settings, reservation: Reservation, is
     login of ours (its `GET /cancel`), else the dialect's fallback port (openai: 1457 after 1455)."""
     socks = reservation.socks
     if not socks:
-        from codexlogin.listener.app import bind_callback_socket  # trio and httpx: only for a busy port
+        from codexlogin.listener.takeover import bind_callback_socket  # trio and httpx: only for a busy port
         from codexlogin.oauth.dialects import any_port_allowed, callback_ports
 
         socks = await bind_callback_socket(
