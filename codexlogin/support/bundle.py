@@ -43,6 +43,7 @@ from codexlogin import __version__
 from codexlogin.redact import sanitize_url, scrub_fields, scrub_text
 
 if TYPE_CHECKING:
+    from codexlogin.config import Settings
     from collections.abc import Callable
 
     from codexlogin.support.doctor import Report
@@ -169,7 +170,7 @@ def environment_info() -> dict[str, Any]:
     }
 
 
-def settings_info(settings: Any) -> dict[str, Any]:
+def settings_info(settings: Settings) -> dict[str, Any]:
     """An allow-list of settings (a new secret setting can never slip in), issuer sanitised."""
     from codexlogin.oauth.tls import ca_source
     from codexlogin.support.doctor import proxy_env
@@ -205,7 +206,7 @@ def _json(data: Any) -> str:
 
 
 def build_members(
-    settings: Any, snapshot: LogSnapshot, report: Any, created: datetime, doctor_text: Callable[[Report], str]
+    settings: Settings, snapshot: LogSnapshot, report: Any, created: datetime, doctor_text: Callable[[Report], str]
 ) -> dict[str, str]:
     """Every member's name and text, in archive order; `doctor_text` writes doctor.txt (the command
     line's text form of a report, cli.doctor_text: support does not format for the terminal)."""
@@ -265,7 +266,7 @@ def archive_bytes(members: dict[str, str], kind: str, created: datetime) -> byte
 
 
 def write_bundle(
-    settings: Any,
+    settings: Settings,
     path: Path,
     report: Report,
     last: int = DEFAULT_LAST,

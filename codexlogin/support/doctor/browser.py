@@ -10,9 +10,12 @@ import shutil
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from codexlogin.support.doctor.report import DEVICE_AUTH_HINT, FAIL, OK, WARN, Result
+
+if TYPE_CHECKING:
+    from codexlogin.config import Settings
 
 PROC_VERSION = Path("/proc/version")
 
@@ -79,7 +82,7 @@ def without_browser(result: Result) -> Result:
     return WARN, f"{detail}; the device login works with this issuer", advice
 
 
-def browser_result(settings: Any, environ: Mapping[str, str], platform: str, proc_version: str) -> Result:
+def browser_result(settings: Settings, environ: Mapping[str, str], platform: str, proc_version: str) -> Result:
     remote = remote_context(environ, platform, proc_version)
     if settings.no_browser:
         detail = "no_browser is set: codex login prints the URL for you to open"
@@ -96,7 +99,7 @@ def browser_result(settings: Any, environ: Mapping[str, str], platform: str, pro
     return OK, f"{found}", None
 
 
-async def check_browser(settings: Any, timeout: float, device_login: Callable[[], Awaitable[bool]] | None = None) -> Result:
+async def check_browser(settings: Settings, timeout: float, device_login: Callable[[], Awaitable[bool]] | None = None) -> Result:
     """browser_result in a thread, bounded; a failure is a warning when `device_login()` says the
     device login works with this issuer."""
     import trio

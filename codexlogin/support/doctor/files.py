@@ -8,10 +8,13 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from codexlogin.redact import scrub_text
 from codexlogin.support.doctor.report import FAIL, OK, WARN, Result
+
+if TYPE_CHECKING:
+    from codexlogin.config import Settings
 
 
 def probe_directory(path: Path, what: str, hint: str) -> Result:
@@ -34,13 +37,13 @@ def probe_directory(path: Path, what: str, hint: str) -> Result:
     return OK, f"{what} {path} is writable", None
 
 
-def check_codex_home(settings: Any) -> Result:
+def check_codex_home(settings: Settings) -> Result:
     return probe_directory(
         settings.codex_home, "CODEX_HOME", "set CODEX_HOME to a directory you can write (default ~/.codex)"
     )
 
 
-def check_log_dir(settings: Any) -> Result:
+def check_log_dir(settings: Settings) -> Result:
     hint = "pass --log-dir DIR or set CODEX_LOGIN_LOG_DIR to a writable directory (login works without a log, support does not)"
     status, detail, advice = probe_directory(settings.resolved_log_dir, "log directory", hint)
     log_file = settings.log_file
@@ -59,7 +62,7 @@ def check_log_dir(settings: Any) -> Result:
     return OK, f"{detail}; {log_file.name} can be appended to", None
 
 
-def check_auth_json(settings: Any) -> Result:
+def check_auth_json(settings: Settings) -> Result:
     from codexlogin.credentials.store import load_credentials
     from codexlogin.errors import StorageFailed
 

@@ -9,12 +9,15 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from codexlogin.errors import UsageError
 from codexlogin.oauth.tls import ca_source
 from codexlogin.redact import sanitize_proxy, sanitize_url, scrub_text
 from codexlogin.support.doctor.report import FAIL, OK, WARN, Result, format_ms
+
+if TYPE_CHECKING:
+    from codexlogin.config import Settings
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
@@ -29,7 +32,7 @@ def proxy_env(environ: Mapping[str, str]) -> list[str]:
     return shown
 
 
-def check_ca_bundle(settings: Any) -> Result:
+def check_ca_bundle(settings: Settings) -> Result:
     from codexlogin.oauth.tls import bundle_certificate_count, ssl_verify_setting
 
     source = ca_source(os.environ)
@@ -67,7 +70,7 @@ _TRANSPORT_HINTS = {
 }
 
 
-async def check_issuer(settings: Any, timeout: float, probe: IssuerProbe, ca_failed: bool) -> Result:
+async def check_issuer(settings: Settings, timeout: float, probe: IssuerProbe, ca_failed: bool) -> Result:
     import httpx
     import trio
 

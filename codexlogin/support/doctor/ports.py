@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from codexlogin.errors import PortUnavailable
 from codexlogin.listener.bind import LOOPBACK_HOST, try_bind
 from codexlogin.redact import scrub_clip
 from codexlogin.support.doctor.report import DEVICE_AUTH_HINT, FAIL, OK, WARN, Result, format_ms
+
+if TYPE_CHECKING:
+    from codexlogin.config import Settings
 
 PORT_PROBE_TIMEOUT = 2.0  # asking whatever holds the callback port who it is
 
@@ -64,7 +67,7 @@ async def _port_state(port: int) -> tuple[str, str]:
     return ("ours" if ours else "foreign"), who
 
 
-async def check_callback_port(settings: Any) -> Result:
+async def check_callback_port(settings: Settings) -> Result:
     import trio
 
     from codexlogin.oauth.dialects import any_port_allowed, callback_ports
@@ -105,7 +108,7 @@ async def check_callback_port(settings: Any) -> Result:
     return OK, f"{LOOPBACK_HOST}:{port} is free", None
 
 
-async def check_loopback(settings: Any) -> Result:
+async def check_loopback(settings: Settings) -> Result:
     import trio
 
     started = time.perf_counter()

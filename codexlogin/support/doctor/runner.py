@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from codexlogin.redact import scrub_text
 from codexlogin.support.doctor.browser import check_browser
@@ -15,6 +15,9 @@ from codexlogin.support.doctor.files import check_auth_json, check_codex_home, c
 from codexlogin.support.doctor.issuer import IssuerProbe, check_ca_bundle, check_issuer
 from codexlogin.support.doctor.ports import check_callback_port, check_loopback
 from codexlogin.support.doctor.report import CHECK_NAMES, FAIL, NETWORK_TIMEOUT, Check, CheckFailed, Report, Result
+
+if TYPE_CHECKING:
+    from codexlogin.config import Settings
 
 
 async def _run_one(name: str, results: dict[str, Check], fn: Callable[[], Awaitable[Result]]) -> Check:
@@ -40,7 +43,7 @@ async def _run_one(name: str, results: dict[str, Check], fn: Callable[[], Awaita
     return results[name]
 
 
-async def run_checks(settings: Any) -> Report:
+async def run_checks(settings: Settings) -> Report:
     """Run every check (I/O ones concurrently); the report lists them in CHECK_NAMES order."""
     import trio
 
