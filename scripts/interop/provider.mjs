@@ -7,7 +7,7 @@
 // One public native client (token_endpoint_auth_method none, PKCE S256 required, redirect URI
 // exactly http://localhost:<callback-port>/auth/callback or http://127.0.0.1:<callback-port>/auth/callback),
 // oidc-provider's dev interactions for login and consent, and the Codex paths /oauth/authorize,
-// /oauth/token, /oauth/revoke.
+// /oauth/token, /oauth/revoke (RFC 7009), plus discovery and userinfo (/me) where oidc-provider puts them.
 //
 // --refresh always  issue a refresh token with every code grant (what a production issuer does)
 // --refresh never   never issue one (a plain OAuth reply: access_token, id_token, no refresh_token)
@@ -15,7 +15,9 @@
 //                   Connect Core §11 allows only with prompt=consent
 //
 // --trace FILE gets one JSON line per request, WITH secrets (code, state, verifier, tokens), so the
-// interop script can check that none of them reached codex-login.log. Keep it in a temp dir.
+// interop script can check that none of them reached codex-login.log, and which requests a command
+// made (kinds authorize, redirect_to_client, token, revoke, userinfo, request; grant_revoked when a
+// revocation ended a grant). Keep it in a temp dir.
 // Prints "provider listening on <issuer>" once it accepts connections.
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -90,7 +92,8 @@ const configuration = {
   pkce: { required: () => true }, // the default for public clients already; stated to be explicit
   features: {
     devInteractions: { enabled: true },
-    revocation: { enabled: true },
+    // RFC 7009 §2.1: a client revokes only its own tokens (for a public client, others are ignored).
+    revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
   },
   scopes: ['openid', 'offline_access', 'profile', 'email'],
   claims: {
@@ -152,10 +155,10 @@ provider.use(async (ctx, next) => {
       error: url.searchParams.get('error'),
     });
   }
+  const body = ctx.body && typeof ctx.body === 'object' ? ctx.body : {};
   if (ctx.method === 'POST' && ['/oauth/token', '/oauth/revoke'].includes(ctx.path)) {
     const params = ctx.oidc?.params ?? {};
     const sent = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined));
-    const body = ctx.body && typeof ctx.body === 'object' ? ctx.body : {};
     trace({
       kind: ctx.path === '/oauth/token' ? 'token' : 'revoke',
       status: ctx.status,
@@ -164,6 +167,20 @@ provider.use(async (ctx, next) => {
       client_auth: ctx.get('authorization') ? 'header' : 'none',
       response_keys: Object.keys(body).sort(),
       response: body,
+      grant_id: ctx.oidc?.entities?.Grant?.jti ?? null, // the grant its tokens belong to
+    });
+  } else {
+    // Every other request too (discovery, userinfo, the dev interactions), so the script sees
+    // each request a command made; userinfo with the Bearer token it was given.
+    const authorization = ctx.get('authorization');
+    trace({
+      kind: ctx.oidc?.route === 'userinfo' ? 'userinfo' : 'request',
+      method: ctx.method,
+      path: ctx.path,
+      route: ctx.oidc?.route ?? null,
+      status: ctx.status,
+      bearer: authorization.startsWith('Bearer ') ? authorization.slice(7) : null,
+      error: body.error ?? null,
     });
   }
 });
@@ -175,6 +192,12 @@ for (const event of ['grant.error', 'authorization.error', 'revocation.error', '
     trace({ kind: 'error', event, name: err.name, error: err.error, error_description: err.error_description ?? err.message });
   });
 }
+// Revoking a refresh token ends its whole grant (every token of it); revoking an access token ends
+// the tokens but keeps the grant (oidc-provider's default revokeGrantPolicy).
+provider.on('grant.revoked', (_ctx, grantId) => {
+  console.log('provider: grant.revoked');
+  trace({ kind: 'grant_revoked', grant_id: grantId });
+});
 provider.on('grant.success', (ctx) => {
   const body = ctx.body ?? {};
   console.log(`provider: grant.success ${ctx.oidc.params.grant_type} -> ${Object.keys(body).sort().join(',')} (scope "${body.scope ?? ''}")`);
