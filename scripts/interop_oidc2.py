@@ -11,7 +11,11 @@ device grant, userinfo). Everything binds 127.0.0.1; the browser aborts non-loop
 Passes: login (browser) → status --check → a stale last_refresh forces a refresh → logout (revoked
 at the server) → login again, tokens revoked at the server, status --check → denial (Cancel on the
 consent page, exit 3) → device login (RFC 8628, the browser enters the user code) → the server
-stopped, status --check. Checks that depend on issue-13 behaviour not every build has (an online
+stopped, status --check. After a login every command uses the stored login as people use a CLI:
+no --issuer, no --client-id, no dialect, no CODEX_LOGIN_* variables (the credential's provenance
+decides where its tokens go), with a tripwire proxy (interop/tripwire.py) for every host but
+loopback, which must get nothing. Logout's revocation is proven at the server: its trace, RFC 7662
+introspection, a refused refresh_token grant and its database. Checks that depend on issue-13 behaviour not every build has (an online
 --check proof, nonce, discovery, expires_in, the 127.0.0.1 redirect and so an unregistered --port)
 are SKIPped with a note when the build does not do it; INTEROP2_STRICT=1 makes a SKIP fail.
 """
@@ -62,6 +66,11 @@ def note(what: str) -> None:
     print(f"     [{current_pass}] note: {what}", flush=True)
 
 
+def requests_of(trace: list[dict]) -> str:
+    """"GET /.well-known/openid-configuration -> 200; POST /oauth/revoke -> 200"."""
+    return "; ".join(f"{t['method']} {t['path']} -> {t['status']}" for t in trace) or "none"
+
+
 def jwt_claims(token: str | None) -> dict:
     try:
         payload = token.split(".")[1]  # type: ignore[union-attr]
@@ -80,6 +89,8 @@ class Run:
         self.introspector_secret = ""
         self.check_online: bool | None = None  # does this build's status --check contact the issuer?
         self.ip_literal = False  # does this build redirect to 127.0.0.1 (issue 13 #7)?
+        self.tripwire: subprocess.Popen | None = None
+        self.tripwire_url = ""
 
     # --- the server --------------------------------------------------------------------------
     def dot(self, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -120,6 +131,47 @@ class Run:
             except subprocess.TimeoutExpired:
                 self.server.kill()
                 self.server.wait(5)
+
+    def start_tripwire(self) -> bool:
+        """The proxy the commands after a login get for every host but loopback (tripwire.py)."""
+        self.tripwire = subprocess.Popen([sys.executable, str(HERE / "tripwire.py"), "--record", str(self.work / "tripwire.jsonl")],
+                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+        line = self.tripwire.stdout.readline() if self.tripwire.stdout else ""
+        self.tripwire_url = line.strip().removeprefix("tripwire listening on ")
+        return self.tripwire_url.startswith("http://127.0.0.1:")
+
+    def stop_tripwire(self) -> None:
+        if self.tripwire and self.tripwire.poll() is None:
+            self.tripwire.terminate()
+            self.tripwire.wait(5)
+
+    def tripwire_record(self) -> list[str]:
+        path = self.work / "tripwire.jsonl"
+        return [json.loads(line)["line"] for line in path.read_text().splitlines()] if path.exists() else []
+
+    def stored(self, home: Path, *argv: str, timeout: float = 60) -> tuple[int, str]:
+        """codex with the stored login, as people use it: no --issuer, --client-id or dialect (env()
+        drops every CODEX_LOGIN_* variable), the tripwire as the proxy for every host but loopback."""
+        proxy = {k: self.tripwire_url for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")}
+        return self.codex(home, *argv, timeout=timeout, **proxy)
+
+    def check_tripwire(self, since: int, what: str) -> None:
+        got = self.tripwire_record()[since:]
+        check(self.tripwire is not None and self.tripwire.poll() is None and not got,
+              f"{what} asked no host but the server (the tripwire proxy for every other host got {got or 'nothing'})")
+
+    def check_log_endpoints(self, home: Path) -> None:
+        """Every endpoint or URL codex-login.log names (where its requests went) is the server's;
+        codex:command's `issuer` is the issuer setting (the default when none is given): a note."""
+        path = home / "log" / "codex-login.log"
+        events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+        endpoints = sorted({v for e in events for k, v in e.items() if isinstance(v, str)
+                            and (k in ("url", "endpoint") or k.endswith(("_endpoint", "_url")) or (k == "issuer" and e.get("action_type") != "codex:command"))})
+        origin = lambda url: "/".join(url.split("/", 3)[:3])  # noqa: E731
+        check(bool(endpoints) and all(origin(e) == self.issuer for e in endpoints),
+              f"codex-login.log names only the server's endpoints ({', '.join(endpoints) or 'none'})")
+        commands = sorted({f"{e.get('command')}: {e.get('issuer')}" for e in events if e.get("action_type") == "codex:command" and e.get("action_status") == "started"})
+        note(f"codex:command events name the issuer setting: {'; '.join(commands)}")
 
     def trace(self) -> list[dict]:
         path = self.work / "server" / "trace.jsonl"
@@ -292,9 +344,9 @@ class Run:
             skip("no nonce in the authorization request (issue 13 #3 not in this build)")
         auth = self.check_auth_json(home, issued)
         if check(isinstance(claims.get("email"), str), f"id_token carries the email claim ({claims.get('email')})"):
-            rc_s, out_s = self.codex(home, "login", "status", "--issuer", self.issuer, "--client-id", CLIENT_ID)
+            rc_s, out_s = self.stored(home, "login", "status")
             check(rc_s == 0 and claims["email"] in out_s, f"codex login status exits 0 and names {claims['email']}: {out_s.strip()[:200]}")
-        rc_j, out_j = self.codex(home, "login", "status", "--json", "--issuer", self.issuer, "--client-id", CLIENT_ID)
+        rc_j, out_j = self.stored(home, "login", "status", "--json")
         try:
             report = json.loads(out_j.strip().splitlines()[-1])
         except (ValueError, IndexError):
@@ -314,19 +366,26 @@ class Run:
         return home if rc == 0 and auth else None
 
     def status_check(self, home: Path) -> tuple[int, str, list[dict]]:
+        """`codex login status --check` with the stored login (no --issuer: see stored())."""
         before = len(self.trace())
-        rc, out = self.codex(home, "login", "status", "--check", "--issuer", self.issuer, "--client-id", CLIENT_ID, "-c", "dialect=standard")
+        rc, out = self.stored(home, "login", "status", "--check")
         return rc, out, self.trace()[before:]
 
     def pass_check(self, home: Path) -> None:
         global current_pass
         current_pass = "status --check"
+        wire = len(self.tripwire_record())
         rc, out, trace = self.status_check(home)
-        check(rc == 0, f"codex login status --check exits 0 on fresh credentials (got {rc}): {out.strip()[:300]}")
+        check(rc == 0, f"codex login status --check (no --issuer) exits 0 on fresh credentials (got {rc}): {out.strip()[:300]}")
         proofs = [f"{t['method']} {t['path']} -> {t['status']}" for t in trace if not t["path"].startswith("/.well-known/")]
         self.check_online = bool(proofs)
         if proofs:
             check(all(t["status"] == 200 for t in trace), f"status --check proved the credentials online: {'; '.join(proofs)} (issue 13 #1)")
+            named = re.search(r"Credentials checked online \((\w+)\)", out)
+            asked = {"userinfo": ("GET", "/oauth/userinfo"), "introspection": ("POST", "/oauth/introspect"), "refresh": ("POST", "/oauth/token")}
+            method, path = asked.get(named.group(1) if named else "", ("-", "-"))
+            check(any(t["method"] == method and t["path"] == path and t["status"] == 200 for t in trace),
+                  f"status --check names its proof ({named.group(1) if named else 'none'}) and the server's trace shows it answered 200")
         else:
             skip("status --check sent no request to the server (issue 13 #1 not in this build)")
 
@@ -357,24 +416,36 @@ class Run:
             check(tokens.get("access_token") == new.get("access_token") and tokens.get("refresh_token") == new.get("refresh_token")
                   and new.get("refresh_token") != old_refresh, "auth.json holds the refreshed (rotated) access and refresh tokens")
             check(stat.S_IMODE(path.stat().st_mode) == 0o600, "auth.json still mode 0600 after the refresh")
+        self.check_tripwire(wire, "both status --check runs")
 
     def pass_logout(self, home: Path) -> None:
         global current_pass
         current_pass = "logout"
         tokens = json.loads((home / "auth.json").read_text())["tokens"]
         check(self.introspect(tokens["access_token"]).get("active") is True, "before logout the server introspects the access token as active")
-        before = len(self.trace())
-        rc, out = self.codex(home, "logout", "--issuer", self.issuer, "--client-id", CLIENT_ID, "-c", "dialect=standard")
+        wire, before = len(self.tripwire_record()), len(self.trace())
+        rc, out = self.stored(home, "logout")
         trace = self.trace()[before:]
-        check(rc == 0, f"codex logout exits 0 (got {rc}): {out.strip()[:200]}")
+        check(rc == 0 and "Logged out" in out and not re.search(r"(?i)warning|not revoked|could not revoke", out),
+              f"codex logout (no --issuer) exits 0, says Logged out, no warning (got {rc}): {' / '.join(out.strip().splitlines())[:200]}")
         check(not (home / "auth.json").exists(), "auth.json removed")
         revokes = [t for t in trace if t["path"] == "/oauth/revoke"]
-        check(len(revokes) >= 1 and revokes[0]["status"] == 200 and revokes[0]["form"].get("token") == tokens["refresh_token"]
-              and revokes[0]["form"].get("token_type_hint") == "refresh_token" and revokes[0]["form"].get("client_id") == CLIENT_ID,
-              "RFC 7009 revocation of the refresh token (form, token_type_hint, client_id), answered 200")
+        check(len(revokes) == 1 and revokes[0]["status"] == 200 and revokes[0]["form"].get("token") == tokens["refresh_token"]
+              and revokes[0]["form"].get("token_type_hint") == "refresh_token" and revokes[0]["form"].get("client_id") == CLIENT_ID
+              and "client_secret" not in revokes[0]["form"] and revokes[0]["client_auth"] == "none",
+              "RFC 7009 revocation of the stored refresh token (form, token_type_hint, client_id, no secret), answered 200")
+        check(all(t["status"] == 200 for t in trace) and {t["path"] for t in trace} <= {"/oauth/revoke", "/.well-known/openid-configuration"},
+              f"logout made only discovery and revocation requests, all answered 200: {requests_of(trace)}")
+        self.check_tripwire(wire, "logout")
+        self.check_log_endpoints(home)
         check(self.introspect(tokens["access_token"]).get("active") is False, "the server introspects the access token as inactive after logout")
         status, body = self.post_token({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": CLIENT_ID})
         check(status == 400 and body.get("error") == "invalid_grant", f"the server refuses the revoked refresh token ({status} {body.get('error')})")
+        done = self.dot("tokens")
+        db = json.loads(done.stdout) if done.returncode == 0 else {}
+        refresh_rows = [t for t in db.get("refresh", []) if t["token"] == tokens["refresh_token"]]
+        check(len(refresh_rows) == 1 and refresh_rows[0]["revoked"] and not any(t["token"] == tokens["access_token"] for t in db.get("access", [])),
+              "in the server's database the refresh token is marked revoked and the access token is gone")
         rc, out = self.codex(home, "login", "status")
         check(rc == 1, f"codex login status exits 1 after logout (got {rc})")
 
@@ -387,7 +458,9 @@ class Run:
             return
         done = self.dot("revoke-all")
         check(done.returncode == 0, f"server revoked every token: {done.stdout.strip()}")
+        wire = len(self.tripwire_record())
         rc, out, trace = self.status_check(home)
+        self.check_tripwire(wire, "status --check of the revoked login")
         if self.check_online:
             check(rc == 8, f"status --check exits 8 when the server revoked the tokens (got {rc}): {out.strip()[:300]}")
         else:
@@ -511,7 +584,9 @@ class Run:
         global current_pass
         current_pass = "server down"
         self.stop_server()
-        rc, out = self.codex(home, "login", "status", "--check", "--issuer", self.issuer, "--client-id", DEVICE_CLIENT_ID, "-c", "dialect=standard")
+        wire = len(self.tripwire_record())
+        rc, out = self.stored(home, "login", "status", "--check")
+        self.check_tripwire(wire, "status --check with the server down")
         if self.check_online:
             check(rc == 10, f"status --check exits 10 when the server is down (got {rc}): {out.strip()[:200]}")
         else:
@@ -531,7 +606,7 @@ def main() -> int:
     started = time.monotonic()
     try:
         current_pass = "server"
-        if check(run.start_server(), f"django-oauth-toolkit serves {run.issuer}"):
+        if check(run.start_server(), f"django-oauth-toolkit serves {run.issuer}") and check(run.start_tripwire(), f"tripwire proxy at {run.tripwire_url}"):
             home = run.pass_login()
             if home:
                 run.pass_check(home)
@@ -550,6 +625,7 @@ def main() -> int:
         check(False, f"checker crashed: {type(exc).__name__}: {exc}")
     finally:
         run.stop_server()
+        run.stop_tripwire()
     counts = {s: sum(1 for r in results if r[0] == s) for s in ("PASS", "FAIL", "SKIP")}
     for status, p, what in results:
         if status == "FAIL":
