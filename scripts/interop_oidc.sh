@@ -242,10 +242,15 @@ def requests(entries):
     return "; ".join(f"{t.get('method', 'POST')} {t.get('path') or '/oauth/' + t['kind']} -> {t['status']}"
                      for t in entries if "status" in t) or "none"
 
+direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # to the provider, whatever *_proxy says
+
+def discovery(t):
+    return t["kind"] == "request" and t.get("route") == "discovery"
+
 def post(url, form):
     req = urllib.request.Request(url, data=urllib.parse.urlencode(form).encode())
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with direct.open(req, timeout=10) as r:
             return r.status, json.loads(r.read() or b"{}")
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"{}")
@@ -253,7 +258,7 @@ def post(url, form):
 def get(url, bearer):
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {bearer}"})
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with direct.open(req, timeout=10) as r:
             return r.status, r.headers.get("WWW-Authenticate", "")
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get("WWW-Authenticate", "")
@@ -274,8 +279,8 @@ elif proof == "refresh":
 else:
     check(not saved_refresh and "Credentials not checked online" in check_out,
           f"status --check names a proof (or, without a refresh token, says it was not checked online) ({requests(check_trace)})")
-check(all(t.get("status", 200) == 200 for t in check_trace) and not [t for t in check_trace if t["kind"] in ("authorize", "revoke")],
-      f"status --check made only discovery and proof requests, all answered 200")
+check(bool(check_trace) and all(t["status"] == 200 and (discovery(t) or t in userinfo or t in refreshes) for t in check_trace),
+      "status --check made only discovery and proof requests, all answered 200")
 # A refresh by status --check rotates the tokens: logout revokes (and the probes use) the new ones.
 rotated = refreshes[0]["response"] if refreshes and refreshes[0]["status"] == 200 else {}
 live_access = rotated.get("access_token") or stored_access
@@ -291,7 +296,7 @@ check(len(revokes) == 1 and revokes[0]["status"] == 200 and revokes[0]["request"
       and revokes[0]["request"].get("token_type_hint") == hint and revokes[0]["request"].get("client_id") == client_id
       and revokes[0]["client_auth"] == "none",
       f"logout revoked the stored {hint} at the provider (RFC 7009: token, token_type_hint, client_id, no secret), answered 200 ({requests(logout_trace)})")
-check(all(t.get("status", 200) == 200 for t in logout_trace) and not [t for t in logout_trace if t["kind"] in ("authorize", "token", "userinfo")],
+check(bool(revokes) and all(t["kind"] == "grant_revoked" or (t["status"] == 200 and (discovery(t) or t in revokes)) for t in logout_trace),
       "logout made only discovery and revocation requests, all answered 200")
 if live_refresh:  # revoking the refresh token ends the login's grant; an access token's revocation keeps it
     grant_id = code_grants[0].get("grant_id") if code_grants else None
@@ -313,9 +318,9 @@ check(bool(endpoints) and all(origin(e) == issuer for e in endpoints),
 commands = sorted({f"{e.get('command')}: {e.get('issuer')}" for e in events if e.get("action_type") == "codex:command" and e.get("action_status") == "started"})
 notes.append(f"codex:command events name the issuer setting: {'; '.join(commands)}")
 
-# The provider asked directly: the revoked grant is dead (revoking a token ends its whole grant).
+# The provider asked directly: the revoked tokens are dead (revoking either ends every token of the grant).
 try:
-    metadata = json.loads(urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration", timeout=10).read())
+    metadata = json.loads(direct.open(f"{issuer}/.well-known/openid-configuration", timeout=10).read())
     status, challenge = get(metadata["userinfo_endpoint"], live_access)
     check(status == 401 and "invalid_token" in challenge,
           f"the provider refuses the stored access token after logout (userinfo: {status} {challenge[:80]})")
