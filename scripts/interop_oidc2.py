@@ -15,9 +15,11 @@ stopped, status --check. After a login every command uses the stored login as pe
 no --issuer, no --client-id, no dialect, no CODEX_LOGIN_* variables (the credential's provenance
 decides where its tokens go), with a tripwire proxy (interop/tripwire.py) for every host but
 loopback, which must get nothing. Logout's revocation is proven at the server: its trace, RFC 7662
-introspection, a refused refresh_token grant and its database. Checks that depend on issue-13 behaviour not every build has (an online
---check proof, nonce, discovery, expires_in, the 127.0.0.1 redirect and so an unregistered --port)
-are SKIPped with a note when the build does not do it; INTEROP2_STRICT=1 makes a SKIP fail.
+introspection, a refused refresh_token grant and its database.
+
+Checks that depend on issue-13 behaviour not every build has (an online --check proof, nonce,
+discovery, expires_in, the 127.0.0.1 redirect and so an unregistered --port) are SKIPped with a
+note when the build does not do it; INTEROP2_STRICT=1 makes a SKIP fail.
 """
 
 from __future__ import annotations
