@@ -147,6 +147,12 @@ async def test_status_check_and_logout_after_a_login_go_to_the_issuer_of_the_log
     assert (code, out, err) == (0, "Logged out dev@example.com\n", "")
     assert not dev_issuer.token_active(refresh_token)  # revoked where it was issued
     assert issuer_b.request_log == [] and tripwire.received == []
+    # The log names the issuer the runs talked to, not the default from the settings.
+    log = (tmp_path / "codex-home" / "log" / "codex-login.log").read_text().splitlines()
+    roots = [m for m in map(json.loads, log) if m.get("action_type") == "codex:command" and m.get("action_status") == "started"]
+    assert {m["command"]: m["issuer"] for m in roots if m["command"] in ("login status", "logout")} == {
+        "login status": dev_issuer.issuer_url.rstrip("/"), "logout": dev_issuer.issuer_url.rstrip("/"),
+    }
 
 
 # --- a setting naming another issuer: status --check refuses, logout revokes at the stored one ------

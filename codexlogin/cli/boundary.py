@@ -114,8 +114,11 @@ def _innermost(exc: BaseException) -> BaseException:
 
 
 @contextlib.contextmanager
-def logged_run(command_name: str, flow: str, settings: Settings) -> Iterator[None]:
+def logged_run(command_name: str, flow: str, settings: Settings, *, issuer: str | None = None) -> Iterator[None]:
     """Run the block as one task in codex-login.log, its root action ending as the block does.
+
+    `issuer`: the issuer the run talks to when it is not the settings' (a command that uses stored
+    tokens goes to the credential's own issuer), for the root action's `issuer` field.
 
     From its start until it ends, an ending signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) is remembered
     (cli.signals.hold_early_signals) rather than killing the process before the run's tree is
@@ -128,7 +131,7 @@ def logged_run(command_name: str, flow: str, settings: Settings) -> Iterator[Non
 
     held_here = hold_early_signals()  # the browser and device logins hold from before the URL
     try:
-        with _logged_run(command_name, flow, settings):
+        with _logged_run(command_name, flow, settings, issuer or settings.issuer):
             yield
     finally:
         if held_here:
@@ -136,7 +139,7 @@ def logged_run(command_name: str, flow: str, settings: Settings) -> Iterator[Non
 
 
 @contextlib.contextmanager
-def _logged_run(command_name: str, flow: str, settings: Settings) -> Iterator[None]:
+def _logged_run(command_name: str, flow: str, settings: Settings, issuer: str) -> Iterator[None]:
     from codexlogin import diagnostics  # eliot: only for commands that log
     from codexlogin.cli.console import ConsoleUI
 
@@ -147,7 +150,7 @@ def _logged_run(command_name: str, flow: str, settings: Settings) -> Iterator[No
     with diagnostics.open_log(settings.resolved_log_dir, warn=ConsoleUI().warning):
         try:
             try:
-                with diagnostics.command_action(command_name, flow, issuer=settings.issuer) as action:
+                with diagnostics.command_action(command_name, flow, issuer=issuer) as action:
                     try:
                         yield
                     except BaseException as exc:

@@ -31,8 +31,9 @@ def logout(
     from codexlogin.credentials.status import read_status
     from codexlogin.flows.logout import logout_flow
 
-    what = read_status(settings).stored_login()  # who, for the last line: read before it is removed
-    with logged_run("logout", "logout", settings):
+    stored = read_status(settings)  # who, for the last line: read before it is removed
+    what = stored.stored_login()
+    with logged_run("logout", "logout", settings, issuer=stored.issuer):  # revoked at the credential's issuer
         result = run_flow(logout_flow, settings, what="logout")
     if result.warning:
         ConsoleUI().warning(result.warning)

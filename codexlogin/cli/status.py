@@ -96,7 +96,7 @@ def _check_access_token(settings: Settings, report: StatusReport, as_json: bool)
     from codexlogin.cli.signals import run_flow
 
     try:
-        with logged_run("login status", "check", settings):
+        with logged_run("login status", "check", settings, issuer=report.issuer):
             auth, _backend = load_credentials(settings)
             if auth is None or auth.auth_mode != PERSONAL_ACCESS_TOKEN:  # another codex changed it just now
                 raise NotLoggedIn("the stored personal access token was removed or replaced during the check; check again")
@@ -128,7 +128,7 @@ def _check(settings: Settings, report: StatusReport, as_json: bool) -> int:
     if report.mode == PERSONAL_ACCESS_TOKEN:
         return _check_access_token(settings, report, as_json)
     try:
-        with logged_run("login status", "check", settings):
+        with logged_run("login status", "check", settings, issuer=report.issuer):  # the credential's issuer
             result = run_flow(check_credentials, settings, what="status check")
     except LoginFailure as failure:
         return _check_failed(failure, report, as_json)
