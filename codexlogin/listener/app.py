@@ -115,7 +115,7 @@ async def take_port(port: int, cancel_key: str | None, attempt: _Attempt | None 
     if attempt.ipv6_busy:  # 127.0.0.1 is free: no login of ours to cancel, another program holds ::1
         return None
     attempt.holder = await request_cancel_of_previous_login(port, cancel_key)
-    diagnostics.log_takeover(port, attempt.holder == Holder.CANCELLED)
+    diagnostics.schema.TAKEOVER.log(port=port, previous_cancelled=attempt.holder == Holder.CANCELLED)
     if attempt.holder == Holder.OTHER_HOME:
         return None  # it refused us: waiting would not free the port
     for _ in range(BIND_RETRIES):
@@ -135,7 +135,7 @@ async def bind_callback_socket(ports: tuple[int, ...], cancel_key: str | None, *
     attempts: list[tuple[int, _Attempt]] = []
     for index, port in enumerate(ports):
         if index:
-            diagnostics.log_fallback_port(ports[index - 1], port)
+            diagnostics.schema.FALLBACK_PORT.log(busy_port=ports[index - 1], port=port)
         attempt = _Attempt()
         socks = await take_port(port, cancel_key, attempt)
         if socks is not None:
@@ -195,7 +195,7 @@ class LoginSession:
     decided: trio.Event = field(default_factory=trio.Event)
     exchange_scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     ignored_requests: int = 0
-    # The run's reference, shown on every page (diagnostics.events), and where `GET /` redirects.
+    # The run's reference, shown on every page (diagnostics.run), and where `GET /` redirects.
     reference: str | None = field(default_factory=diagnostics.current_reference)
     sign_in_url: str | None = field(default=None, repr=False)
 
@@ -233,8 +233,8 @@ class LoginSession:
             self.ignored_requests += 1
             if self.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
                 return decision.status, decision.page, decision.headers
-        with diagnostics.callback_action(
-            scrub_clip(request.path, MAX_LOGGED_PATH),  # redacted (by value too), then cut
+        with diagnostics.schema.CALLBACK(
+            path=scrub_clip(request.path, MAX_LOGGED_PATH),  # redacted (by value too), then cut
             has_code=bool(decision.log_facts.get("has_code")),
             has_state=bool(decision.log_facts.get("has_state")),
             has_error=bool(decision.log_facts.get("has_error")),
@@ -249,9 +249,9 @@ class LoginSession:
     async def _act(self, decision: Decision) -> tuple[int, str]:
         if decision.action is Action.IGNORE:
             if decision.log_facts and not decision.log_facts.get("state_valid"):
-                diagnostics.log_state_mismatch()
+                diagnostics.schema.STATE_MISMATCH.log(severity="warning")
             elif decision.log_facts.get("issuer_mismatch"):
-                diagnostics.log_issuer_mismatch()
+                diagnostics.schema.ISSUER_MISMATCH.log(severity="warning")
                 received = str(decision.log_facts.get("received_issuer") or "")
                 self.finish(TokenExchangeFailed(
                     f"sign-in refused: the response names the issuer {received}, but this sign-in uses"
@@ -267,7 +267,7 @@ class LoginSession:
             return decision.status, decision.page
         if decision.action is Action.DENIED:
             assert decision.error_code is not None  # decide() sets it for DENIED
-            diagnostics.log_oauth_error(decision.error_code or "", bool(decision.error_description))
+            diagnostics.schema.OAUTH_ERROR.log(error_code=decision.error_code or "", has_error_description=bool(decision.error_description))
             detail = decision.error_code + (f": {decision.error_description}" if decision.error_description else "")
             if decision.error_code == "access_denied" and MISSING_ENTITLEMENT in (decision.error_description or ""):
                 detail = f"{ENTITLEMENT_GUIDANCE} ({detail})"
