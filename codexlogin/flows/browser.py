@@ -66,7 +66,9 @@ def make_completer(
 ) -> Callable[[str], Awaitable[AuthDotJson]]:
     async def complete(code: str) -> AuthDotJson:
         ui.status("Signed in at the issuer; exchanging the code for tokens…")
-        with diagnostics.schema.TOKEN_EXCHANGE(issuer=client.issuer.base, token_endpoint=client.issuer.token_endpoint, redirect_uri=redirect_uri) as action:
+        with diagnostics.schema.TOKEN_EXCHANGE(
+            issuer=client.issuer.base, token_endpoint=client.issuer.token_endpoint, redirect_uri=redirect_uri
+        ) as action:
             try:
                 token_response = await client.exchange_code(code, redirect_uri, pkce.verifier)
             except IssuerError as error:

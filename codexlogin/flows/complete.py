@@ -116,7 +116,9 @@ async def save_replacing(settings: Settings, auth: AuthDotJson, ui: LoginUI, *, 
     timeout = lock_wait(settings) if timeout is None else timeout
     try:
         async with hold_file_lock(refresh_lock_path(settings), timeout=timeout):
-            with diagnostics.schema.SAVE_CREDENTIALS(path=str(settings.auth_file), mode=settings.cli_auth_credentials_store) as action:
+            with diagnostics.schema.SAVE_CREDENTIALS(
+                path=str(settings.auth_file), mode=settings.cli_auth_credentials_store
+            ) as action:
                 try:
                     previous, _ = load_credentials(settings)
                 except StorageFailed:

@@ -219,7 +219,9 @@ async def _openai_device_tokens(issuer: IssuerClient, device: DeviceAuthorizatio
     grant = await poll_openai_device(issuer, device)
     ui.status("Code entered; exchanging it for tokens…")
     redirect_uri = issuer.issuer.openai_device_redirect_uri
-    with diagnostics.schema.TOKEN_EXCHANGE(issuer=issuer.issuer.base, token_endpoint=issuer.issuer.token_endpoint, redirect_uri=redirect_uri) as action:
+    with diagnostics.schema.TOKEN_EXCHANGE(
+        issuer=issuer.issuer.base, token_endpoint=issuer.issuer.token_endpoint, redirect_uri=redirect_uri
+    ) as action:
         try:
             token_response = await issuer.exchange_code(grant.authorization_code, redirect_uri, grant.code_verifier)
         except IssuerError as error:

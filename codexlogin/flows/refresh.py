@@ -214,7 +214,9 @@ async def refresh_credentials(
             except StorageFailed:
                 stored, stored_backend = None, backend
             if stored is not None and stored.to_json() == current.to_json():
-                backend = save_credentials(settings, new_auth, on_fallback=lambda reason: diagnostics.schema.KEYRING_FALLBACK.log(fallback="file", reason=reason))
+                backend = save_credentials(
+                    settings, new_auth, on_fallback=lambda reason: diagnostics.schema.KEYRING_FALLBACK.log(fallback="file", reason=reason)
+                )
                 action.add_success_fields(
                     refreshed=True,
                     rotated=new_auth.tokens.refresh_token != current.tokens.refresh_token,  # type: ignore[union-attr]

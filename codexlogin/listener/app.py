@@ -267,7 +267,9 @@ class LoginSession:
             return decision.status, decision.page
         if decision.action is Action.DENIED:
             assert decision.error_code is not None  # decide() sets it for DENIED
-            diagnostics.schema.OAUTH_ERROR.log(error_code=decision.error_code or "", has_error_description=bool(decision.error_description))
+            diagnostics.schema.OAUTH_ERROR.log(
+                error_code=decision.error_code or "", has_error_description=bool(decision.error_description)
+            )
             detail = decision.error_code + (f": {decision.error_description}" if decision.error_description else "")
             if decision.error_code == "access_denied" and MISSING_ENTITLEMENT in (decision.error_description or ""):
                 detail = f"{ENTITLEMENT_GUIDANCE} ({detail})"
