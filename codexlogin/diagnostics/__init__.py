@@ -4,7 +4,7 @@ The flows log by calling the declared types of `schema` (`diagnostics.schema.REF
 `diagnostics.schema.DISCOVERY.log(...)`), whose names are spelled in `names` (eliot-free: the
 log's readers use them). `run` starts a run (its reference and root action), `destination` is the
 file and its scrubbing destination, `scrubbing` the scrubbing of one message (eliot-free: the log
-readers in support/ import it directly), `rotation` the capped file and its rotated copy.
+readers in logview/ import it directly), `rotation` the capped file and its rotated copy.
 """
 
 from typing import TYPE_CHECKING, Any

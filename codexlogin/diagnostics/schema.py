@@ -78,8 +78,11 @@ class ScrubbedMessageType(MessageType):
 
 
 def _field(name: str, kinds: Sequence[type | None], description: str, serialize: Callable[[Any], Any] | None = None) -> Field:
+    """A declared field: `kinds` are the JSON types it is logged as, after `serialize`, if any."""
     typed = Field.for_types(name, kinds, description)
-    return typed if serialize is None else Field(name, serialize, description, typed.validate)
+    if serialize is None:
+        return typed
+    return Field(name, serialize, description, lambda value: typed.validate(serialize(value)))
 
 
 def _request_path(path: str) -> str:
