@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -66,7 +66,65 @@ class Settings:
         return self.codex_home / "auth.json"
 
 
-_KEYS = {f.name: f for f in fields(Settings) if f.name not in ("codex_home", "ignored_overrides", "origins")}
+def _to_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError
+    return int(value)
+
+
+def _to_optional_int(value: object) -> int | None:
+    return None if str(value) == "" else _to_int(value)
+
+
+def _to_float(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError
+    return float(value)
+
+
+def _to_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError
+
+
+def _to_optional_path(value: object) -> Path | None:
+    return Path(str(value)).expanduser() if str(value) else None
+
+
+def _to_words(value: object) -> tuple[str, ...]:
+    """A TOML list, or one comma-separated string (env, `-c`)."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def _to_optional_str(value: object) -> str | None:
+    return str(value) if str(value) else None
+
+
+#: Each setting a user may set, and how a raw value (TOML, env, `-c`, flag) becomes its type.
+CONVERTERS: dict[str, Callable[[object], object]] = {
+    "issuer": str,
+    "client_id": str,
+    "port": _to_int,
+    "no_browser": _to_bool,
+    "timeout": _to_float,
+    "exchange_timeout": _to_float,
+    "log_dir": _to_optional_path,
+    "device_code_path": str,
+    "forced_login_method": _to_optional_str,
+    "forced_chatgpt_workspace_id": _to_words,
+    "cli_auth_credentials_store": str,
+    "dialect": str,
+    "redirect_host": _to_optional_str,
+    "fallback_port": _to_optional_int,
+}
+_KEYS = CONVERTERS  # the settable keys
 
 
 def default_codex_home(environ: Mapping[str, str]) -> Path:
@@ -77,36 +135,9 @@ def default_codex_home(environ: Mapping[str, str]) -> Path:
 
 def _coerce(key: str, value: object, source: str) -> object:
     """Turn a raw value from TOML, env or -c into the field's type, or raise a one-line UsageError."""
-    kind = _KEYS[key].type
     try:
-        if kind in ("int", "int | None"):
-            if isinstance(value, bool):
-                raise ValueError
-            if kind == "int | None" and str(value) == "":
-                return None
-            return int(value)  # type: ignore[call-overload]
-        if kind == "float":
-            if isinstance(value, bool):
-                raise ValueError
-            return float(value)  # type: ignore[arg-type]
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off", ""):
-                return False
-            raise ValueError
-        if kind == "Path | None":
-            return Path(str(value)).expanduser() if str(value) else None
-        if kind == "tuple[str, ...]":
-            items = value if isinstance(value, list | tuple) else str(value).split(",")
-            return tuple(str(item).strip() for item in items if str(item).strip())
-        if kind == "str | None":
-            return str(value) if str(value) else None
-        return str(value)
-    except (TypeError, ValueError):
+        return CONVERTERS[key](value)
+    except (TypeError, ValueError, OverflowError):
         raise UsageError(f"invalid value for {key} from {source}: {value!r}") from None
 
 

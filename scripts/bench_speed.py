@@ -221,7 +221,7 @@ def inprocess(runs: int, home: Path) -> dict[str, list[float]]:
 
     from codexlogin import diagnostics
     from codexlogin.cli.console import ConsoleUI
-    from codexlogin.flows.browser import browser_login
+    from codexlogin.flows.browser import sign_in
     from codexlogin.devissuer import DevIssuer, serve_dev_issuer
     from codexlogin.config import load_settings
 
@@ -301,7 +301,7 @@ def inprocess(runs: int, home: Path) -> dict[str, list[float]]:
 
                 async def login() -> None:
                     with diagnostics.command_action("login", "browser", issuer=url) as action:
-                        await browser_login(settings, ConsoleUI(io.StringIO()), on_listening=on_listening)
+                        await sign_in(settings, ConsoleUI(io.StringIO()), on_listening=on_listening)
                         action.add_success_fields(outcome="success", exit_code=0)
 
                 destination_seconds[0] = 0.0

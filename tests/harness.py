@@ -20,7 +20,7 @@ import trio
 
 from codexlogin import DEFAULT_CLIENT_ID, diagnostics
 from codexlogin.cli.console import ConsoleUI
-from codexlogin.flows.browser import browser_login
+from codexlogin.flows.browser import sign_in
 from codexlogin.devissuer import GRANT_DEVICE_CODE, DevIssuer, serve_dev_issuer
 from codexlogin.errors import LoginFailure
 from codexlogin.config import load_settings
@@ -99,7 +99,7 @@ class Run:
 
         async def login():
             with diagnostics.command_action("login", "browser"):
-                return await browser_login(self.settings, ConsoleUI(self.stderr), on_listening=send.send_nowait, stop=self.stop)
+                return await sign_in(self.settings, ConsoleUI(self.stderr), on_listening=send.send_nowait, stop=self.stop)
 
         with diagnostics.open_log(self.settings.resolved_log_dir):
             async with trio.open_nursery() as nursery:

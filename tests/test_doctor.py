@@ -28,11 +28,13 @@ from hypercorn.trio import serve
 from codexlogin import diagnostics
 
 from codexlogin.cli import doctor as doctor_command
+from codexlogin.cli import doctor_text
 from codexlogin.cli.boundary import command
 from codexlogin.cli.console import ConsoleUI
 from codexlogin.support import doctor
+from codexlogin.support.doctor import browser as doctor_browser
 from codexlogin._asgi import answer_lifespan
-from codexlogin.flows.browser import browser_login
+from codexlogin.flows.browser import sign_in
 from codexlogin.devissuer import DevIssuer
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
@@ -55,7 +57,7 @@ def _desktop(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     version = tmp_path / "proc-version"
     version.write_text("Linux version 6.1.0 (gcc)\n")
-    monkeypatch.setattr(doctor, "PROC_VERSION", version)
+    monkeypatch.setattr(doctor_browser, "PROC_VERSION", version)
 
 
 def make_settings(tmp_path, issuer_url, **changes):
@@ -198,7 +200,7 @@ async def test_port_held_by_our_own_listener_passes_and_is_not_cancelled(tmp_pat
     async def login():
         with diagnostics.open_log(settings.resolved_log_dir):
             try:
-                await browser_login(settings, ConsoleUI(io.StringIO()), on_listening=lambda _url: listening.set())
+                await sign_in(settings, ConsoleUI(io.StringIO()), on_listening=lambda _url: listening.set())
             finally:
                 finished.append(True)
 
@@ -432,7 +434,7 @@ def test_proxy_env_and_skew_text():
 
 def test_text_format_is_one_line_per_check():
     report = doctor.Report([doctor.Check("a", "ok", "fine"), doctor.Check("longer", "fail", "broken", "fix it")])
-    assert doctor.format_text(report) == "ok    a       fine\nFAIL  longer  broken -> fix it\n"
+    assert doctor_text.format_text(report) == "ok    a       fine\nFAIL  longer  broken -> fix it\n"
     assert report.exit_code == 1
 
 
@@ -518,7 +520,7 @@ WRAP_REPORT = doctor.Report(
 
 
 def test_text_snapshot_wrapped_at_60_columns_under_its_own_indent():
-    assert doctor.format_text(WRAP_REPORT, width=60) == (
+    assert doctor_text.format_text(WRAP_REPORT, width=60) == (
         "ok    codex_home  CODEX_HOME /home/alice/.codex is writable\n"
         "warn  browser     no browser found (webbrowser could not\n"
         "                  locate a runnable browser); the device\n"
@@ -534,21 +536,21 @@ def test_text_snapshot_wrapped_at_60_columns_under_its_own_indent():
 
 def test_text_snapshot_coloured():
     report = doctor.Report([doctor.Check("a", "ok", "fine"), doctor.Check("b", "warn", "hm"), doctor.Check("c", "fail", "no", "fix")])
-    assert doctor.format_text(report, color=True, width=80) == (
+    assert doctor_text.format_text(report, color=True, width=80) == (
         "\x1b[32mok\x1b[0m    a  fine\n"
         "\x1b[33mwarn\x1b[0m  b  hm\n"
         "\x1b[1;31mFAIL\x1b[0m  c  no\n"
         "         -> fix\n"
     )
-    assert "\x1b" not in doctor.format_text(report) and "\x1b" not in doctor.format_text(report, width=80)
+    assert "\x1b" not in doctor_text.format_text(report) and "\x1b" not in doctor_text.format_text(report, width=80)
 
 
 @pytest.mark.parametrize("width", [1, 10, 30, 61, 200])
 def test_wrapped_lines_fit_and_keep_every_word(width):
-    text = doctor.format_text(WRAP_REPORT, width=width)
-    limit = max(width, 18 + doctor.MIN_WRAP_COLUMNS)
+    text = doctor_text.format_text(WRAP_REPORT, width=width)
+    limit = max(width, 18 + doctor_text.MIN_WRAP_COLUMNS)
     assert all(len(line) <= limit for line in text.splitlines())
-    assert text.replace("\n", "").replace(" ", "") == doctor.format_text(WRAP_REPORT).replace("\n", "").replace(" ", "")
+    assert text.replace("\n", "").replace(" ", "") == doctor_text.format_text(WRAP_REPORT).replace("\n", "").replace(" ", "")
 
 
 def test_terminal_layout_only_on_a_terminal():

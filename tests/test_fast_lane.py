@@ -278,7 +278,9 @@ def test_fast_lane_loads_no_cli_library():
         result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60, check=False)
         assert result.stderr.splitlines()[-1] == "1 []", result.stderr
     # The browser login: nothing of the CLI library before the URL (importtime lines come in order).
-    env = dict(os.environ, PYTHONPROFILEIMPORTTIME="1")
+    # In the openai dialect (nothing to discover); a standard issuer's URL follows its discovery,
+    # which runs inside the logged run over httpx.
+    env = dict(os.environ, PYTHONPROFILEIMPORTTIME="1", CODEX_LOGIN_DIALECT="openai")
     proc = subprocess.Popen(
         [*FAST, "login", "--no-browser", "--port", "0", "--issuer", "http://127.0.0.1:9"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True,

@@ -452,7 +452,7 @@ async def test_the_browser_flow_tells_the_spinner_its_deadline_and_steps(tmp_pat
     from harness import approve
 
     from codexlogin import diagnostics
-    from codexlogin.flows.browser import browser_login
+    from codexlogin.flows.browser import sign_in
 
     settings = replace(make_settings(tmp_path, dev_issuer.issuer_url), timeout=240)
     ui = RecordingUI()
@@ -464,7 +464,7 @@ async def test_the_browser_flow_tells_the_spinner_its_deadline_and_steps(tmp_pat
     with trio.fail_after(30), diagnostics.open_log(settings.resolved_log_dir), diagnostics.command_action("login", "browser"):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(user)
-            await browser_login(settings, ui, on_listening=send.send_nowait)
+            await sign_in(settings, ui, on_listening=send.send_nowait)
     assert ui.events == [
         ("waiting", ("Waiting for the browser sign-in…", 240)),
         ("status", "Signed in at the issuer; exchanging the code for tokens…"),

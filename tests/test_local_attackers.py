@@ -38,7 +38,7 @@ from codexlogin.credentials.lock import hold_file_lock
 from codexlogin.credentials.model import AuthDotJson
 from codexlogin.errors import Cancelled, LoginFailure, PortUnavailable, StorageFailed
 from codexlogin.listener.decide import CANCEL_HEADER, CHALLENGE_HEADER, cancel_proof
-from codexlogin.listener.prepare import CANCEL_KEY_FILE, load_or_create_cancel_key, prepare_browser_login
+from codexlogin.listener.prepare import CANCEL_KEY_FILE, load_or_create_cancel_key, reserve_browser_login
 from harness import Run, approve, approving_browser, assert_no_listener, assert_port_free, free_port, make_settings, query_of, run_cli
 
 CODEX = [sys.executable, "-m", "codexlogin"]
@@ -151,7 +151,7 @@ def test_without_ipv6_the_login_goes_on_with_127_0_0_1(tmp_path, monkeypatch, co
             return super().bind(address)
 
     monkeypatch.setattr(socket, "socket", NoIPv6)
-    prepared = prepare_browser_login(make_settings(tmp_path, "http://127.0.0.1:1"))
+    prepared = reserve_browser_login(make_settings(tmp_path, "http://127.0.0.1:1"))
     try:
         assert len(prepared.socks) == 1 and prepared.socks[0].family == socket.AF_INET
     finally:
@@ -161,9 +161,9 @@ def test_without_ipv6_the_login_goes_on_with_127_0_0_1(tmp_path, monkeypatch, co
 NETNS_PROBE = """
 import json, os, sys
 from codexlogin.config import load_settings
-from codexlogin.listener.prepare import prepare_browser_login
+from codexlogin.listener.prepare import reserve_browser_login
 settings = load_settings({"issuer": "http://127.0.0.1:1", "port": 0, "no_browser": True})
-prepared = prepare_browser_login(settings)
+prepared = reserve_browser_login(settings)
 print(json.dumps([s.getsockname()[0] for s in prepared.socks]))
 """
 

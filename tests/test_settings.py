@@ -97,3 +97,34 @@ def test_config_toml_that_is_not_utf8_is_a_usage_error(tmp_path):
 def test_other_codex_settings_in_c_are_accepted_and_set_aside():
     settings = load_settings({}, ["model=o3", "port=0", "model-reasoning-effort=high"], environ={"CODEX_HOME": "/nonexistent"})
     assert settings.port == 0 and settings.ignored_overrides == ("model", "model_reasoning_effort")
+
+
+def test_every_settable_field_has_a_converter():
+    """config.CONVERTERS is the one list of what a user may set: every Settings field but the
+    run-made ones, each with its own converter."""
+    from dataclasses import fields
+
+    from codexlogin.config import CONVERTERS, Settings
+
+    made = {"codex_home", "ignored_overrides", "origins"}
+    assert set(CONVERTERS) == {f.name for f in fields(Settings)} - made
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "expected"),
+    [("port", "0", 0), ("port", 8080, 8080), ("fallback_port", "", None), ("no_browser", "yes", True),
+     ("no_browser", False, False), ("timeout", "1.5", 1.5), ("log_dir", "", None),
+     ("forced_chatgpt_workspace_id", "a, b,", ("a", "b")), ("forced_chatgpt_workspace_id", ["a", " b "], ("a", "b")),
+     ("redirect_host", "", None)],
+)
+def test_each_converter_takes_what_toml_env_and_flags_give(tmp_path, key, raw, expected):
+    from codexlogin.config import CONVERTERS
+
+    assert CONVERTERS[key](raw) == expected
+
+
+@pytest.mark.parametrize(("key", "raw"), [("port", True), ("port", 1.5), ("timeout", True), ("no_browser", "maybe"), ("port", "1e999")])
+def test_a_value_a_converter_refuses_is_a_usage_error_naming_the_key(tmp_path, key, raw):
+    (tmp_path / "config.toml").write_text(f"{key} = {raw!r}\n".replace("True", "true").replace("'", '"'))
+    with pytest.raises(UsageError, match=f"invalid value for {key} from "):
+        load_settings(environ={"CODEX_HOME": str(tmp_path)})

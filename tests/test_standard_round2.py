@@ -644,31 +644,6 @@ def test_expires_in_is_none_or_a_bounded_positive_int(value):
     assert result is None or (type(result) is int and 0 <= result <= MAX_EXPIRES_IN)
 
 
-def test_the_blocking_look_up_before_the_url_finds_the_same_and_is_hard_bounded():
-    """What `codex login` runs before trio and httpx load (no proxy set): same document, same
-    validation, and a look-up that never answers costs its budget and no more."""
-    from codexlogin.oauth.discovery import fetch_discovery, fetch_discovery_blocking
-
-    issuer = DevIssuer()
-    with issuer_in_thread(issuer) as url:
-        run_settings = load_settings({"issuer": url})
-        found = fetch_discovery_blocking(configured_issuer(run_settings), True)
-        assert found.source == "openid-configuration" and found.get("userinfo_endpoint") == f"{url}/oauth/userinfo"
-        assert found.metadata == trio.run(fetch_discovery, run_settings, configured_issuer(run_settings)).metadata
-        issuer.faults.discovery_status = 404
-        absent = fetch_discovery_blocking(configured_issuer(run_settings), True)
-        assert absent.source == "none" and "HTTP 404" in absent.problem and not absent.rejected
-        assert [r.path for r in issuer.request_log][-2:] == [WELL_KNOWN, RFC8414]
-        issuer.faults.discovery_status = None
-        issuer.faults.hang_paths = frozenset({WELL_KNOWN})
-        started = time.monotonic()
-        late = fetch_discovery_blocking(configured_issuer(run_settings), True, budget=0.3)
-        elapsed = time.monotonic() - started
-        assert issuer.requests_to(WELL_KNOWN)[-1:]  # asked, never answered
-    assert late.source == "none" and "no answer within 0.3s" in late.problem
-    assert 0.25 <= elapsed < 1.0
-
-
 def test_introspection_refusing_the_client_is_not_taken_for_a_refused_token(capsys):
     """The issuer advertises public introspection but then wants client authentication (401
     invalid_client): that rules the proof out, it says nothing about the token; a refresh proves."""

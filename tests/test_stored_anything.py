@@ -90,3 +90,31 @@ async def test_status_reports_it_and_logout_removes_it(tmp_path, nursery, what):
     assert not auth_file.exists()
     for raw in tripwire.received:  # only ever a CONNECT to the default issuer, never a token
         assert raw.startswith(b"CONNECT auth.openai.com:443 "), raw[:100]
+
+
+# --- the same depth guard for log lines from outside -------------------------------------------------
+
+DEEP = '{"a":' * 100_000 + "1" + "}" * 100_000
+HOSTILE_LOG = "\n".join([
+    '{"task_uuid":"u1","task_level":[1],"action_type":"codex:command","action_status":"started","timestamp":1.0,"x":' + DEEP + "}",
+    "[" * 100_000,
+    '{"task_uuid":"u2","task_level":[1],"action_type":"codex:command","action_status":"started","timestamp":1.0,"command":"login"}',
+    '{"task_uuid":"u2","task_level":[2],"action_type":"codex:command","action_status":"succeeded","timestamp":2.0}',
+]) + "\n"
+
+
+@pytest.mark.parametrize("view", [[], ["--json"], ["--summary"], ["--format", "text"]])
+async def test_a_log_line_nested_100000_deep_is_skipped_in_every_view(tmp_path, view):
+    log = tmp_path / "hostile.log"
+    log.write_text(HOSTILE_LOG)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEX_LOGIN_")}
+    env.update(CODEX_HOME=str(tmp_path / "codex-home"), NO_COLOR="1")
+    code, out, err = await codex("login", "log", *view, str(log), env=env)
+    assert code == 0 and "Traceback" not in out + err and "internal error" not in err, (code, err)
+    assert ("login flow finished" if "text" in view else "u2") in out and "skipped 2 lines that are not eliot JSON" in err
+
+
+def test_follow_skips_a_line_nested_too_deeply():
+    from codexlogin.logview.follow import _parse
+
+    assert _parse("[" * 100_000) is None and _parse('{"a": 1}') == {"a": 1}

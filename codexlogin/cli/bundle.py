@@ -43,12 +43,13 @@ def bundle(
     settings = options.settings()
     path = resolve_output(output)
     snapshot = snapshot_log(settings.log_file, last)  # before this run writes to the log
+    from codexlogin.cli.doctor_text import format_text
     from codexlogin.cli.signals import run_flow
     from codexlogin.support.doctor import run_checks
 
     with logged_run("login bundle", "bundle", settings):
         report = run_flow(run_checks, settings, what="bundle")  # a signal here ends it, nothing written
-        written = write_bundle(settings, path, report, last, snapshot=snapshot)
+        written = write_bundle(settings, path, report, last, snapshot=snapshot, doctor_text=format_text)
     for note in snapshot.notes:
         if note.startswith(("no codex-login.log", "cannot read")):
             print(f"note: {note}", file=sys.stderr, flush=True)

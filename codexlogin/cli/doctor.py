@@ -1,4 +1,5 @@
-"""`codex login doctor [--json]`: the checks (support.doctor) as a logged run, one line each."""
+"""`codex login doctor [--json]`: the checks (support.doctor) as a logged run, printed one line each
+(cli.doctor_text) or as JSON."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping
-from typing import IO, Annotated, Any
+from typing import Annotated, IO, TYPE_CHECKING
 
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command, logged_run
 from codexlogin.cli.options import IssuerOptions
-from codexlogin.support.doctor import ChecksFailed, format_text, run_checks
+from codexlogin.cli.doctor_text import format_text
+from codexlogin.support.doctor import ChecksFailed, run_checks
+
+if TYPE_CHECKING:
+    from codexlogin.config import Settings
 
 
 def terminal_layout(out: IO[str], environ: Mapping[str, str] | None = None) -> tuple[bool, int | None]:
@@ -29,7 +34,7 @@ def terminal_layout(out: IO[str], environ: Mapping[str, str] | None = None) -> t
     return color, shutil.get_terminal_size().columns
 
 
-def run_doctor(settings: Any, *, as_json: bool = False, stdout: IO[str] | None = None) -> int:
+def run_doctor(settings: Settings, *, as_json: bool = False, stdout: IO[str] | None = None) -> int:
     """Run the checks as the logged flow `login doctor`, print the report, return the exit code."""
     from codexlogin.cli.signals import run_flow
 

@@ -8,9 +8,7 @@ both call `browser_login`, so the two paths run the same code once the Settings 
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 from typing import Any
 
 from codexlogin.cli.boundary import logged_run
@@ -57,48 +55,42 @@ def browser_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.cli.signals import hold_early_signals, release_early_signals
     from codexlogin.credentials.policy import check_login_method
-    from codexlogin.listener.decide import start_url
-    from codexlogin.listener.prepare import prepare_browser_login, sign_in_url
-    from codexlogin.oauth.discovery import fetch_discovery_blocking
-    from codexlogin.oauth.proxy import proxy_variable_names
+    from codexlogin.flows.ui import announce
+    from codexlogin.listener.prepare import prepared_login, reserve_browser_login
+    from codexlogin.oauth.issuer import configured_issuer
 
     check_login_method(settings, "chatgpt")  # before the port is touched: policy refuses early
-    if settings.cli_auth_credentials_store == "keyring":  # prepare checks the file store (stdlib only)
+    if settings.cli_auth_credentials_store == "keyring":  # the reservation checks the file store (stdlib only)
         from codexlogin.credentials.store import check_writable
 
         check_writable(settings)
     ui = ConsoleUI()
     held = hold_early_signals()  # until the receiver around the flow runs, an ending signal is remembered
     try:  # released on every way out, a failure before the run included
+        reservation: Any = None
         prepared: Any = None
         early_failure: LoginFailure | None = None
-        found: Any = None  # this run's discovery (standard dialect), logged once the log is open
         try:
-            prepared = prepare_browser_login(settings)
-            if prepared.sock is not None and prepared.issuer.wants_discovery and not proxy_variable_names(os.environ):
-                # The port is held; discovery (bounded) before the URL, still without trio or httpx.
-                started = time.monotonic()
-                found = (prepared.issuer, fetch_discovery_blocking(prepared.issuer, prepared.verify), time.monotonic() - started)
-                prepared.issuer = prepared.issuer.with_discovery(found[1].metadata if found[1].found else ())
-            # Otherwise (a proxy set, or the port busy) the flow reads discovery and prints the URL.
-            if prepared.sock is not None and not prepared.issuer.wants_discovery:
-                short_url = start_url(prepared.port, prepared.state)
-                ui.sign_in_url(sign_in_url(settings, prepared), prepared.port, opening_browser=not settings.no_browser, short_url=short_url)
-                prepared.announced = True
+            reservation = reserve_browser_login(settings)
+            issuer = configured_issuer(settings)
+            if reservation.socks and not issuer.wants_discovery:
+                # The port is ours and nothing is to be looked up: the URL now, before trio and httpx load.
+                prepared = prepared_login(settings, reservation, issuer)
+                announce(settings, ui, prepared)
+            # Otherwise (a busy port to take over, discovery to read) the run prepares, then shows the URL.
         except LoginFailure as failure:
             early_failure = failure  # raised inside the run, so it is logged
         before = stored_before(settings) if early_failure is None else None  # after the URL: costs it nothing
         with logged_run("login", "browser", settings):
-            if found is not None:
-                from codexlogin.flows.discover import log_discovery
-
-                log_discovery(*found)
             if early_failure is not None:
                 raise early_failure
             from codexlogin.cli.signals import run_stoppable_flow
             from codexlogin.flows.browser import browser_login as browser_flow
 
-            auth = run_stoppable_flow(browser_flow, settings, ui, prepared=prepared, what="login")
+            if prepared is not None:
+                auth = run_stoppable_flow(browser_flow, settings, ui, prepared, what="login")
+            else:
+                auth = run_stoppable_flow(_prepare_and_run, settings, ui, reservation, what="login")
     finally:
         if held:
             release_early_signals()
@@ -107,3 +99,13 @@ def browser_login(settings: Settings) -> int:
     print(saved_line(settings, backend), file=sys.stderr)
     say_who(settings, before, auth, backend, chatgpt=True)
     return 0
+
+
+async def _prepare_and_run(settings: Settings, ui: Any, reservation: Any, *, stop: Any) -> Any:
+    """Inside the run: discovery and a port takeover (listener.prepare), then the URL, then the login."""
+    from codexlogin.flows.browser import browser_login as browser_flow, prepare_login
+    from codexlogin.flows.ui import announce
+
+    prepared = await prepare_login(settings, reservation)
+    announce(settings, ui, prepared)
+    return await browser_flow(settings, ui, prepared, stop=stop)

@@ -8,11 +8,14 @@ imported only when this store is configured.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from codexlogin.credentials.files import InvalidAuthData
 from codexlogin.credentials.model import AuthDotJson
 from codexlogin.errors import StorageFailed
+
+if TYPE_CHECKING:
+    from codexlogin.config import Settings
 
 KEYRING_SERVICE = "Codex Auth"
 
@@ -21,7 +24,7 @@ class KeyringUnavailable(Exception):
     """No usable keyring: the package is missing, or only a fail/null backend is configured."""
 
 
-def keyring_user(settings: Any) -> str:
+def keyring_user(settings: Settings) -> str:
     try:
         home = str(settings.codex_home.resolve())
     except OSError:
@@ -59,7 +62,7 @@ def _keyring_errors() -> tuple[type[BaseException], ...]:
     return (keyring.errors.KeyringError, RuntimeError, OSError)
 
 
-def load(settings: Any) -> AuthDotJson | None:
+def load(settings: Settings) -> AuthDotJson | None:
     kr = _keyring()
     try:
         secret = kr.get_password(KEYRING_SERVICE, keyring_user(settings))
@@ -75,7 +78,7 @@ def load(settings: Any) -> AuthDotJson | None:
         raise InvalidAuthData(f"the keyring entry {KEYRING_SERVICE!r} is not valid auth.json: {exc}") from None
 
 
-def save(settings: Any, auth: AuthDotJson) -> None:
+def save(settings: Settings, auth: AuthDotJson) -> None:
     kr = _keyring()
     try:
         kr.set_password(KEYRING_SERVICE, keyring_user(settings), json.dumps(auth.to_json()))
@@ -83,7 +86,7 @@ def save(settings: Any, auth: AuthDotJson) -> None:
         raise KeyringUnavailable(f"cannot write to the keyring: {type(exc).__name__}: {exc}") from None
 
 
-def delete(settings: Any) -> bool:
+def delete(settings: Settings) -> bool:
     kr = _keyring()
     import keyring.errors
 

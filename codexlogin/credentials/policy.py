@@ -6,10 +6,13 @@ about what is stored (`stored_login_problem`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from codexlogin.errors import PolicyViolation
 from codexlogin.oauth import jwt
+
+if TYPE_CHECKING:
+    from codexlogin.config import Settings
 
 if TYPE_CHECKING:  # the browser login checks the policy before it prints its URL: keep it light
     from codexlogin.credentials.model import AuthDotJson
@@ -18,7 +21,7 @@ if TYPE_CHECKING:  # the browser login checks the policy before it prints its UR
 _MODES_OF_METHOD = {"chatgpt": ("chatgpt", "personal_access_token"), "api": ("apikey",)}
 
 
-def check_login_method(settings: Any, method: str) -> None:
+def check_login_method(settings: Settings, method: str) -> None:
     """Refuse a login of kind `method` ("chatgpt" | "api") that `forced_login_method` forbids."""
     forced = settings.forced_login_method
     if forced is None or forced == method:
@@ -43,12 +46,12 @@ def account_of(auth: AuthDotJson) -> str | None:
     return auth.tokens.account_id or jwt.account_id(auth.tokens.id_token)
 
 
-def enforce_workspace(settings: Any, auth: AuthDotJson) -> None:
+def enforce_workspace(settings: Settings, auth: AuthDotJson) -> None:
     """Before a ChatGPT login is saved: its workspace must be one `forced_chatgpt_workspace_id` allows."""
     enforce_workspace_id(settings, account_of(auth))
 
 
-def enforce_workspace_id(settings: Any, account_id: str | None) -> None:
+def enforce_workspace_id(settings: Settings, account_id: str | None) -> None:
     """`enforce_workspace` for a workspace known by id (a personal access token's, from the issuer)."""
     allowed = settings.forced_chatgpt_workspace_id
     if allowed and account_id not in allowed:
@@ -59,7 +62,7 @@ def enforce_workspace_id(settings: Any, account_id: str | None) -> None:
         )
 
 
-def stored_login_problem(settings: Any, auth: AuthDotJson) -> str | None:
+def stored_login_problem(settings: Settings, auth: AuthDotJson) -> str | None:
     """Why stored credentials break the policy (for `status`), or None."""
     forced = settings.forced_login_method
     if forced is not None and auth.auth_mode not in _MODES_OF_METHOD[forced]:
@@ -70,7 +73,7 @@ def stored_login_problem(settings: Any, auth: AuthDotJson) -> str | None:
     return None
 
 
-def workspace_problem(settings: Any, account_id: str | None, *, again: str = "codex login") -> str | None:
+def workspace_problem(settings: Settings, account_id: str | None, *, again: str = "codex login") -> str | None:
     """Why a stored login for workspace `account_id` breaks `forced_chatgpt_workspace_id`, or None.
     (A stored personal access token names no workspace: `status --check` asks the issuer.)"""
     allowed = settings.forced_chatgpt_workspace_id

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from codexlogin import rfc3339
 from codexlogin.credentials.files import InvalidAuthData, permission_problem
@@ -20,6 +20,9 @@ from codexlogin.errors import CredentialsUnusable, ExitCode, StorageFailed
 from codexlogin.oauth import jwt
 from codexlogin.oauth.issuer import credential_issuer, issuer_conflict
 from codexlogin.terminal import escape_controls
+
+if TYPE_CHECKING:
+    from codexlogin.config import Settings
 
 REFRESH_MARGIN_SECONDS = 5 * 60  # refresh when the access token expires within this
 MAX_REFRESH_AGE_SECONDS = 8 * 24 * 3600  # ...or when the last refresh is older than this
@@ -191,7 +194,7 @@ def replaced_note(before: StatusReport, after: StatusReport) -> str | None:
     return f"replaced {old}"
 
 
-def evaluate(settings: Any, auth: AuthDotJson | None, backend: str, *, now: float | None = None) -> StatusReport:
+def evaluate(settings: Settings, auth: AuthDotJson | None, backend: str, *, now: float | None = None) -> StatusReport:
     """Pure: the report and exit code for stored credentials (None = nothing stored)."""
     now = time.time() if now is None else now
     if auth is None:
@@ -208,7 +211,7 @@ def evaluate(settings: Any, auth: AuthDotJson | None, backend: str, *, now: floa
         except CredentialsUnusable as failure:
             return unusable(failure.summary.partition("; ")[0])
         report.issuer, report.issuer_is_default = issuer.base, issuer.issued(None)
-        conflict = issuer_conflict(settings, issuer) if hasattr(settings, "origins") else None
+        conflict = issuer_conflict(settings, issuer)
         if conflict is not None:
             report.notes.append(
                 f"Note: {conflict}; the stored tokens go only to their own issuer (`status --check` refuses"
@@ -249,7 +252,7 @@ def evaluate(settings: Any, auth: AuthDotJson | None, backend: str, *, now: floa
     return report
 
 
-def read_status(settings: Any) -> StatusReport:
+def read_status(settings: Settings) -> StatusReport:
     """Load the stored credentials and evaluate them; storage failures become a report too."""
     try:
         auth, backend = load_credentials(settings)

@@ -13,12 +13,15 @@ $CODEX_HOME/auth.lock around a save (credentials.lock; flows.complete.save_locke
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from codexlogin.credentials import files, keyring
 from codexlogin.credentials.keyring import KEYRING_SERVICE, KeyringUnavailable
 from codexlogin.credentials.model import AuthDotJson
 from codexlogin.errors import StorageFailed
+
+if TYPE_CHECKING:
+    from codexlogin.config import Settings
 
 FILE = "file"
 KEYRING = "keyring"
@@ -27,7 +30,7 @@ KEYRING = "keyring"
 OnFallback = Callable[[str], None]
 
 
-def save_credentials(settings: Any, auth: AuthDotJson, *, on_fallback: OnFallback) -> str:
+def save_credentials(settings: Settings, auth: AuthDotJson, *, on_fallback: OnFallback) -> str:
     """Store `auth` in the configured backend; return the backend used ("file" | "keyring")."""
     store = settings.cli_auth_credentials_store
     if store in (KEYRING, "auto"):
@@ -44,7 +47,7 @@ def save_credentials(settings: Any, auth: AuthDotJson, *, on_fallback: OnFallbac
     return FILE
 
 
-def load_credentials(settings: Any) -> tuple[AuthDotJson | None, str]:
+def load_credentials(settings: Settings) -> tuple[AuthDotJson | None, str]:
     """(credentials or None, backend they came from or would go to). StorageFailed when unreadable."""
     store = settings.cli_auth_credentials_store
     if store in (KEYRING, "auto"):
@@ -62,7 +65,7 @@ def load_credentials(settings: Any) -> tuple[AuthDotJson | None, str]:
     return files.load_auth(settings.auth_file), FILE
 
 
-def delete_credentials(settings: Any) -> bool:
+def delete_credentials(settings: Settings) -> bool:
     """Remove stored credentials from every backend this store may use; True when any existed."""
     removed = False
     if settings.cli_auth_credentials_store in (KEYRING, "auto"):
@@ -75,7 +78,7 @@ def delete_credentials(settings: Any) -> bool:
     return removed
 
 
-def credentials_present(settings: Any) -> bool:
+def credentials_present(settings: Settings) -> bool:
     """Whether anything is stored (even unreadable or corrupt credentials count)."""
     if settings.auth_file.exists():
         return True
@@ -86,7 +89,7 @@ def credentials_present(settings: Any) -> bool:
     return auth is not None
 
 
-def check_writable(settings: Any) -> None:
+def check_writable(settings: Settings) -> None:
     """StorageFailed (exit 7) unless a save could succeed: the keyring store needs a usable
     keyring; the file store (and `auto`, which falls back to it) a CODEX_HOME where a file can be
     created. Checked before a sign-in starts, so tokens are never obtained only to be lost."""
@@ -99,7 +102,7 @@ def check_writable(settings: Any) -> None:
     files.probe_writable(settings.codex_home)
 
 
-def describe_location(settings: Any, backend: str) -> str:
+def describe_location(settings: Settings, backend: str) -> str:
     """Where `save_credentials` put them, for "Credentials saved to …": the keyring or the file path."""
     if backend == KEYRING:
         return f"the system keyring (service {KEYRING_SERVICE})"

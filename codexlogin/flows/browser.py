@@ -21,38 +21,30 @@ from codexlogin.credentials.model import AuthDotJson
 from codexlogin.credentials.policy import check_login_method
 from codexlogin.credentials.store import check_writable
 from codexlogin.errors import LoginFailure, TimedOut
-from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
+from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed, save_wait
 from codexlogin.flows.discover import discover
-from codexlogin.flows.ui import LoginUI
+from codexlogin.flows.ui import LoginUI, announce
 from codexlogin.listener.app import (
     MAX_LOGGED_IGNORED_REQUESTS,
     CallbackApp,
     LoginSession,
-    bind_callback_socket,
     serve_callback_app,
 )
-from codexlogin.listener.decide import start_path, start_url
+from codexlogin.listener.bind import LOOPBACK_HOST
 from codexlogin.listener.prepare import (
-    LISTEN_BACKLOG,
-    LOOPBACK_HOST,
     PreparedLogin,
+    Reservation,
     prepare_browser_login,
-    redirect_uri_for,
-    sign_in_url,
+    reserve_browser_login,
 )
 from codexlogin.oauth.client import IssuerClient, issuer_session, login_nonce
-from codexlogin.oauth.dialects import any_port_allowed, callback_ports
+from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.oauth.errors import IssuerError
 from codexlogin.oauth.pkce import PkceCodes
-from codexlogin.redact import register_secrets, sanitize_url
+from codexlogin.redact import sanitize_url
 
 if TYPE_CHECKING:
     import httpx
-
-#: How long the started listener has the loop to itself (answering what waits in the backlog)
-#: before the issuer client is made, which holds the loop for ~0.1 s.
-ISSUER_CLIENT_DELAY = 0.02
-
 
 def make_completer(
     settings: Settings,
@@ -64,6 +56,10 @@ def make_completer(
     deadline: float | None = None,
     deferred: list[Callable[[], Awaitable[None]]] | None = None,
 ) -> Callable[[str], Awaitable[AuthDotJson]]:
+    """What the listener calls with a code: exchange, then complete the login. `deadline` (trio
+    time, the login's --timeout): the save's wait for auth.lock ends there, but not before
+    MIN_SAVE_WAIT (flows.complete.save_wait), counted when the code arrives."""
+
     async def complete(code: str) -> AuthDotJson:
         ui.status("Signed in at the issuer; exchanging the code for tokens…")
         with diagnostics.schema.TOKEN_EXCHANGE(
@@ -76,7 +72,7 @@ def make_completer(
             action.add_success_fields(status=token_response.status)
         ui.status("Saving the credentials…")
         auth, _backend = await complete_chatgpt_login(
-            settings, client, token_response, ui, deadline=deadline, expected_nonce=login_nonce(client.issuer, pkce), deferred=deferred
+            settings, client, token_response, ui, lock_timeout=save_wait(settings, deadline), expected_nonce=login_nonce(client.issuer, pkce), deferred=deferred
         )
         return auth
 
@@ -227,86 +223,83 @@ async def _wait_for_outcome(
             session.finish(TimedOut(f"no sign-in completed within {timeout:g}s{': ' + why if why else ''}; run `codex login` again"))
 
 
-async def browser_login(
+async def prepare_login(
+    settings: Settings,
+    reservation: Reservation | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> PreparedLogin:
+    """Everything a browser login decides before it waits, once: the policy and the store checked,
+    the port reserved (unless the caller already did: `reservation`), the run's issuer built and
+    discovered (standard dialect), a busy port taken over, the URLs built (listener.prepare)."""
+    if reservation is None:
+        check_login_method(settings, "chatgpt")  # forced_login_method = api refuses the browser login
+        check_writable(settings)  # the keyring store too (the reservation checks the file store)
+        reservation = reserve_browser_login(settings)
+    try:
+        issuer = await discover(settings, configured_issuer(settings), verify=reservation.verify, transport=transport)
+        return await prepare_browser_login(settings, reservation, issuer)
+    except BaseException:
+        for sock in reservation.socks:
+            sock.close()
+        raise
+
+
+async def sign_in(
     settings: Settings,
     ui: LoginUI,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     on_listening: Callable[[str], None] | None = None,
-    prepared: PreparedLogin | None = None,
     stop: Callable[[], Awaitable[LoginFailure]] | None = None,
 ) -> AuthDotJson:
-    """Run the whole browser login; return the saved credentials or raise a LoginFailure.
+    """The whole browser login for a caller inside trio: prepare, announce, run."""
+    prepared = await prepare_login(settings, transport=transport)
+    announce(settings, ui, prepared)
+    return await browser_login(settings, ui, prepared, transport=transport, on_listening=on_listening, stop=stop)
 
-    `prepared` comes from `listener.prepare.prepare_browser_login`, which the CLI calls before
-    importing trio so the URL is out sooner (it then shows it and sets `prepared.announced`);
-    without it the same preparation happens here.
+
+async def browser_login(
+    settings: Settings,
+    ui: LoginUI,
+    prepared: PreparedLogin,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_listening: Callable[[str], None] | None = None,
+    stop: Callable[[], Awaitable[LoginFailure]] | None = None,
+) -> AuthDotJson:
+    """Run a prepared browser login (`prepare_login`, or the CLI's own early path) to its end;
+    return the saved credentials or raise a LoginFailure. The sockets are closed on every way out.
 
     `stop`, when given, is awaited while the login waits: the failure it returns ends a login not
     yet decided (an exchange still running is cancelled, never saved); one already decided keeps its
     outcome. The CLI passes its ending signals (cli.signals); this flow installs no signal handler.
     """
-    check_login_method(settings, "chatgpt")  # forced_login_method = api refuses the browser login
-    deadline = trio.current_time() + settings.timeout if settings.timeout > 0 else None  # bounds the save too
-    if prepared is None:
-        check_writable(settings)  # the keyring store too (prepare checks the file store only)
-        prepared = prepare_browser_login(settings)
-    pkce, state, cancel_key = prepared.pkce, prepared.state, prepared.cancel_key
-    # redacted by value wherever they appear (the short address's path leads to the sign-in URL)
-    register_secrets(state, pkce.verifier, cancel_key, start_path(state).lstrip("/"))
-    login_nonce(prepared.issuer, pkce)  # registers the nonce too (standard dialect)
-    socks = prepared.socks
-    if not socks:  # the port was busy: take it over from an older login of ours, or fall back
-        socks = prepared.socks = await bind_callback_socket(
-            callback_ports(settings, prepared.issuer.dialect), cancel_key, others_allowed=any_port_allowed(prepared.issuer.dialect)
-        )
-        for sock in socks:
-            sock.listen(LISTEN_BACKLOG)
-    port = socks[0].getsockname()[1]
+    # The caller owns the overall deadline (--timeout); the save still gets MIN_SAVE_WAIT for the lock.
+    deadline = trio.current_time() + settings.timeout if settings.timeout > 0 else None
+    issuer, port, redirect_uri = prepared.issuer, prepared.port, prepared.redirect_uri
+    # What may wait until the browser has its page (the superseded tokens' revocation).
+    after_page: list[Callable[[], Awaitable[None]]] = []
     try:
-        if prepared.issuer.wants_discovery:  # the port is held; the URL is not out yet
-            prepared.issuer = await discover(settings, prepared.issuer, verify=prepared.verify, transport=transport)
-        run_issuer = prepared.issuer
-        dialect = run_issuer.dialect
-        redirect_uri = redirect_uri_for(settings, dialect, port)
-        # The listener serves first; the issuer client (httpx and its TLS context: ~0.1 s) is made
-        # once the loop has answered what is already waiting, so the port answers sooner. A code
-        # that arrives before it is ready waits for it.
-        issuer_box: list[IssuerClient] = []
-        issuer_ready = trio.Event()
-        # What may wait until the browser has its page (the superseded tokens' revocation).
-        after_page: list[Callable[[], Awaitable[None]]] = []
-
-        async def complete(code: str) -> AuthDotJson:
-            await issuer_ready.wait()
-            completer = make_completer(settings, issuer_box[0], redirect_uri, pkce, ui, deadline=deadline, deferred=after_page)
-            return await completer(code)
-
-        session = LoginSession(
-            state,
-            port,
-            cancel_key,
-            complete,
-            expected_issuer=run_issuer.identifier,  # discovery's `issuer`, else the base URL
-            state_suffix=dialect.state_suffix,
-        )
-        stop_listener = trio.Event()
-        try:
-            with diagnostics.schema.LISTENER(host=LOOPBACK_HOST, port=port):
-                # Listening before the URL is shown: a browser that is quicker than hypercorn's
-                # start waits in the backlog and is answered as soon as the server runs.
-                url = session.sign_in_url = sign_in_url(settings, prepared)  # GET / redirects there
-                if not prepared.announced:
-                    ui.sign_in_url(url, port, opening_browser=not settings.no_browser, short_url=start_url(port, state))
-                    prepared.announced = True
-                async with trio.open_nursery() as nursery:
-                    await nursery.start(serve_callback_app, CallbackApp(session), socks, stop_listener)
-                    if on_listening is not None:
-                        on_listening(url)
-                    await trio.sleep(ISSUER_CLIENT_DELAY)
-                    async with issuer_session(settings, run_issuer, verify=prepared.verify, transport=transport) as issuer:
-                        issuer_box.append(issuer)
-                        issuer_ready.set()
+        # The issuer client (httpx and, for an https issuer, its TLS context) is made before the
+        # listener serves; a browser quicker than that waits in the listen backlog.
+        async with issuer_session(settings, issuer, verify=prepared.verify, transport=transport) as client:
+            session = LoginSession(
+                prepared.state,
+                port,
+                prepared.cancel_key,
+                make_completer(settings, client, redirect_uri, prepared.pkce, ui, deadline=deadline, deferred=after_page),
+                expected_issuer=issuer.identifier,  # discovery's `issuer`, else the base URL
+                state_suffix=issuer.dialect.state_suffix,
+                sign_in_url=prepared.sign_in_url,  # where the short address redirects
+            )
+            stop_listener = trio.Event()
+            try:
+                with diagnostics.schema.LISTENER(host=LOOPBACK_HOST, port=port):
+                    async with trio.open_nursery() as nursery:
+                        await nursery.start(serve_callback_app, CallbackApp(session), prepared.socks, stop_listener)
+                        if on_listening is not None:
+                            on_listening(prepared.sign_in_url)
                         probe = _Probe()
                         with trio.CancelScope() as helpers:
                             async with trio.open_nursery() as helper_nursery:
@@ -314,29 +307,31 @@ async def browser_login(
                                     helper_nursery.start_soon(_watch_stop, session, stop)
                                 helper_nursery.start_soon(_show_waiting, ui, settings.timeout)
                                 if not settings.no_browser:
-                                    helper_nursery.start_soon(_open_browser, url, ui)
-                                if dialect.name == "standard":  # the openai issuer sits behind a bot wall
-                                    helper_nursery.start_soon(_probe_when_no_callback, session, issuer, url, redirect_uri, probe, ui)
+                                    helper_nursery.start_soon(_open_browser, prepared.sign_in_url, ui)
+                                if issuer.dialect.name == "standard":  # the openai issuer sits behind a bot wall
+                                    helper_nursery.start_soon(
+                                        _probe_when_no_callback, session, client, prepared.sign_in_url, redirect_uri, probe, ui
+                                    )
                                 await _wait_for_outcome(
                                     session, settings.timeout,
-                                    lambda: _timeout_cause(session, probe, redirect_uri, run_issuer.client_id),
+                                    lambda: _timeout_cause(session, probe, redirect_uri, issuer.client_id),
                                 )
                                 helpers.cancel()
                         for job in after_page:  # the page is on its way meanwhile
                             await job()
-                    stop_listener.set()
-                if session.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
-                    diagnostics.schema.UNLOGGED_REQUESTS.log(count=session.ignored_requests - MAX_LOGGED_IGNORED_REQUESTS)
-                if isinstance(session.outcome, LoginFailure):
-                    raise session.outcome
-        except KeyboardInterrupt:
-            # trio re-delivers, as KeyboardInterrupt, a Ctrl-C that arrived after the outcome was
-            # decided (e.g. during the atomic save). The login is over by then: the decision stands.
-            if session.outcome is None:
-                raise
-            diagnostics.schema.LATE_SIGNAL.log(signal="SIGINT")
+                        stop_listener.set()
+                    if session.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
+                        diagnostics.schema.UNLOGGED_REQUESTS.log(count=session.ignored_requests - MAX_LOGGED_IGNORED_REQUESTS)
+                    if isinstance(session.outcome, LoginFailure):
+                        raise session.outcome
+            except KeyboardInterrupt:
+                # trio re-delivers, as KeyboardInterrupt, a Ctrl-C that arrived after the outcome was
+                # decided (e.g. during the atomic save). The login is over by then: the decision stands.
+                if session.outcome is None:
+                    raise
+                diagnostics.schema.LATE_SIGNAL.log(signal="SIGINT")
     finally:
-        for sock in socks:
+        for sock in prepared.socks:
             if sock.fileno() != -1:  # hypercorn never took it (we failed before serving): free the port
                 sock.close()
     if isinstance(session.outcome, LoginFailure):
@@ -345,4 +340,4 @@ async def browser_login(
     return session.outcome
 
 
-__all__ = ["browser_login", "make_completer"]
+__all__ = ["browser_login", "make_completer", "prepare_login", "sign_in"]

@@ -206,22 +206,22 @@ async def complete_chatgpt_login(
     ui: LoginUI,
     *,
     api_key_exchange: bool = True,
-    deadline: float | None = None,
+    lock_timeout: float | None = None,
     expected_nonce: str | None = None,
     deferred: list[Callable[[], Awaitable[None]]] | None = None,
 ) -> tuple[AuthDotJson, str]:
     """The id_token's nonce (when this sign-in sent one), the workspace policy, then the optional
     API key (openai dialect only: no key is minted for a workspace the policy refuses), then the
     locked save, then the superseded refresh token's revocation: (credentials, backend). A save
-    that fails revokes the tokens it could not keep. `deadline` (trio time): the login's
-    --timeout, which bounds the wait for auth.lock. `deferred`: the revocation is appended there
+    that fails revokes the tokens it could not keep. `lock_timeout`: how long the save may wait
+    for auth.lock (the caller's, e.g. `save_wait` for a login with a --timeout; None: the usual). `deferred`: the revocation is appended there
     instead of awaited, for a caller that answers the user first (the browser's success page)."""
     check_id_token_nonce(expected_nonce, token_response.id_token)
     enforce_workspace(settings, chatgpt_auth(client.issuer, token_response, None))
     wanted = api_key_exchange and client.dialect.api_key_exchange
     api_key = await try_api_key_exchange(client, token_response.id_token) if wanted else None
     try:
-        saved = await save_replacing(settings, chatgpt_auth(client.issuer, token_response, api_key), ui, timeout=save_wait(settings, deadline))
+        saved = await save_replacing(settings, chatgpt_auth(client.issuer, token_response, api_key), ui, timeout=lock_timeout)
     except StorageFailed as failure:
         revoked = await revoke_unsaved(client, token_response)
         raise type(failure)(

@@ -15,9 +15,13 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from codexlogin.oauth.client import DeviceAuthorization
+
+if TYPE_CHECKING:
+    from codexlogin.config import Settings
+    from codexlogin.listener.prepare import PreparedLogin
 
 
 @dataclass(frozen=True)
@@ -93,3 +97,9 @@ class SilentUI:
 
     def warning(self, message: str) -> None:
         pass
+
+
+def announce(settings: Settings, ui: LoginUI, prepared: PreparedLogin) -> None:
+    """Show where to sign in, once, before the browser login waits (no event loop needed: the CLI
+    shows it before trio loads when it can)."""
+    ui.sign_in_url(prepared.sign_in_url, prepared.port, opening_browser=not settings.no_browser, short_url=prepared.short_url)

@@ -1,32 +1,35 @@
-"""The loopback side of the browser login that needs no event loop: cancel key, bind, URL.
+"""The browser login's one hand-off: everything decided before the login waits.
 
-Kept free of trio, eliot, hypercorn and httpx so `codex login` can have its socket listening and the
-sign-in URL printed before those (about 0.1 s of imports) load; a browser that is quicker than that
-waits in the listen backlog until the server answers.
+The only place that binds the callback port(s), takes a busy port over from an older login of ours
+or falls back to the dialect's other port, and builds the redirect and sign-in URLs:
+`reserve_browser_login` (checks, PKCE, state, cancel key, bind: no event loop) then
+`prepared_login` (the URLs, for the run's issuer) — or `prepare_browser_login`, which takes a busy
+port first. The flow (flows.browser) receives the `PreparedLogin` and decides none of it again.
+
+Free of trio, eliot, hypercorn and httpx at import, so `codex login` can have its socket listening
+and the sign-in URL printed before those (about 0.1 s of imports) load; a browser that is quicker
+than that waits in the listen backlog until the server answers.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from codexlogin.listener.bind import IPV6_BUSY, LISTEN_BACKLOG, ipv6_busy, try_bind_loopback
 from codexlogin.oauth.client import authorize_url
 from codexlogin.oauth.dialects import Dialect, redirect_host
-from codexlogin.oauth.issuer import Issuer, configured_issuer
+from codexlogin.oauth.issuer import Issuer
 from codexlogin.oauth.proxy import check_proxy_environment, proxy_variable_names
 from codexlogin.oauth.tls import ssl_verify_setting
-from codexlogin.errors import PortUnavailable, StorageFailed
+from codexlogin.errors import StorageFailed
 from codexlogin.oauth.pkce import PkceCodes, generate_pkce, generate_state
 from codexlogin.config import Settings
 
-LOOPBACK_HOST = "127.0.0.1"
-LOOPBACK_HOST6 = "::1"
 CANCEL_KEY_FILE = "login-cancel.key"
-LISTEN_BACKLOG = 128  # a browser opens a few connections; more just wait for the next accept
 
 MIN_CANCEL_KEY = 32
 # An own-pattern temp name: the credentials writer removes stale `.auth.json.*.tmp` files.
@@ -137,100 +140,45 @@ def check_store_writable(settings: Settings) -> None:
         ) from None
 
 
-def _bind_one(family: int, host: str, port: int) -> socket.socket:
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        # SO_REUSEADDR lets us reuse a port in TIME_WAIT; Linux still refuses a port someone listens on.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        sock.bind((host, port))
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-def try_bind(port: int) -> socket.socket | None:
-    """127.0.0.1:port, or None when it is in use (`doctor` probes with it)."""
-    try:
-        return _bind_one(socket.AF_INET, LOOPBACK_HOST, port)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            return None
-        raise PortUnavailable(f"cannot listen on {LOOPBACK_HOST}:{port}: {exc.strerror or exc}") from None
-
-
-NO_IPV6 = frozenset({errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT})
-IPV6_BUSY = "[::1]"  # try_bind_loopback: 127.0.0.1 was free, [::1] is held by someone else
-PORT0_ATTEMPTS = 20
-
-
-def _bind_ipv6(port: int) -> socket.socket | None | str:
-    """[::1]:port; None when the host has no IPv6, IPV6_BUSY when something holds it."""
-    try:
-        return _bind_one(socket.AF_INET6, LOOPBACK_HOST6, port)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            return IPV6_BUSY
-        if exc.errno in NO_IPV6:
-            return None
-        raise PortUnavailable(f"cannot listen on [{LOOPBACK_HOST6}]:{port}: {exc.strerror or exc}") from None
-
-
-def try_bind_loopback(port: int) -> tuple[socket.socket, ...] | str | None:
-    """Both loopback addresses for `port` (RFC 8252 §7.3): (127.0.0.1 socket, [::1] socket), or
-    the 127.0.0.1 socket alone on a host without IPv6. None when 127.0.0.1:port is in use (maybe
-    an older login of ours: take it over); IPV6_BUSY when 127.0.0.1 was free but another program
-    holds [::1]:port, where a browser resolving `localhost` would hand it our callback.
-    Port 0: the OS picks a port free on 127.0.0.1, and we retry until [::1] has it free too.
-    """
-    for _ in range(PORT0_ATTEMPTS if port == 0 else 1):
-        sock = try_bind(port)
-        if sock is None:
-            return None
-        bound = sock.getsockname()[1]
-        six = _bind_ipv6(bound)
-        if six is None:
-            return (sock,)
-        if isinstance(six, socket.socket):
-            return (sock, six)
-        sock.close()
-    return IPV6_BUSY
-
-
-def ipv6_busy(port: int) -> PortUnavailable:
-    return PortUnavailable(
-        f"port {port} on [{LOOPBACK_HOST6}] is in use by another program (127.0.0.1:{port} is free):"
-        " a browser resolving localhost to ::1 would hand it the sign-in callback; stop that program"
-        " (`codex login doctor` shows it), or pass --port N if the issuer allows it"
-    )
-
-
-@dataclass(repr=False)
-class PreparedLogin:
-    """Everything decided before the event loop starts. `socks` is () when the port was busy;
-    else the listening 127.0.0.1 socket first, then [::1] when the host has IPv6."""
+@dataclass(frozen=True, repr=False)
+class Reservation:
+    """What is checked and made before the event loop (no trio, no httpx): the TLS setting (a CA
+    bundle is checked here, early), PKCE, state, the cancel key, and the listening sockets when the
+    port was free (() when it was busy: `prepare_browser_login` takes it over or falls back)."""
 
     pkce: PkceCodes
     state: str
     cancel_key: str | None
-    verify: Any  # the TLS setting for the issuer client (a CA bundle is checked here, early)
+    verify: Any
     socks: tuple[socket.socket, ...]
-    issuer: Issuer  # the run's issuer, built once (discovery, when it runs, replaces it once)
-    announced: bool = False
+
+    def __repr__(self) -> str:
+        return f"Reservation(socks={len(self.socks)}, <secrets redacted>)"
+
+
+@dataclass(frozen=True, repr=False)
+class PreparedLogin:
+    """A browser login decided once, before anything waits: its listening sockets (127.0.0.1
+    first, then [::1] when the host has IPv6), the run's issuer (discovered), the redirect URI and
+    the sign-in URL. The flow (flows.browser) runs it and decides none of this again."""
+
+    pkce: PkceCodes
+    state: str
+    cancel_key: str | None
+    verify: Any  # the TLS setting for the issuer client
+    socks: tuple[socket.socket, ...]
+    issuer: Issuer
+    redirect_uri: str
+    sign_in_url: str
+    short_url: str  # http://localhost:PORT/<per-sign-in path>: redirects to sign_in_url
 
     def __repr__(self) -> str:
         return f"PreparedLogin(port={self.port}, <secrets redacted>)"
 
     @property
-    def sock(self) -> socket.socket | None:
-        """The 127.0.0.1 socket, None when the port was busy."""
-        return self.socks[0] if self.socks else None
-
-    @property
-    def port(self) -> int | None:
-        return self.socks[0].getsockname()[1] if self.socks else None
+    def port(self) -> int:
+        port: int = self.socks[0].getsockname()[1]
+        return port
 
 
 def redirect_uri_for(settings: Settings, dialect: Dialect, port: int) -> str:
@@ -238,8 +186,8 @@ def redirect_uri_for(settings: Settings, dialect: Dialect, port: int) -> str:
     return f"http://{redirect_host(settings, dialect)}:{port}/auth/callback"
 
 
-def prepare_browser_login(settings: Settings) -> PreparedLogin:
-    """Check the CA bundle and that the store can save, make PKCE and state, and bind + listen
+def reserve_browser_login(settings: Settings) -> Reservation:
+    """Check the CA bundle and that the file store can save, make PKCE and state, and bind + listen
     on both loopback addresses when the port is free.
 
     Order matters: a configuration error must surface before the port is touched, so an older
@@ -257,15 +205,48 @@ def prepare_browser_login(settings: Settings) -> PreparedLogin:
     socks = bound if isinstance(bound, tuple) else ()
     for sock in socks:
         sock.listen(LISTEN_BACKLOG)
+    return Reservation(pkce=pkce, state=state, cancel_key=cancel_key, verify=verify, socks=socks)
+
+
+def prepared_login(settings: Settings, reservation: Reservation, issuer: Issuer) -> PreparedLogin:
+    """The prepared login of a reservation whose sockets are held, for `issuer` (already
+    discovered when it discovers): the redirect and sign-in URLs, built here and only here. The
+    run's secrets are registered for redaction by value from here on."""
+    from codexlogin.listener.decide import start_path, start_url
+    from codexlogin.oauth.client import login_nonce
+    from codexlogin.redact import register_secrets
+
+    assert reservation.socks, "prepared_login needs held sockets (prepare_browser_login takes the port)"
+    pkce, state = reservation.pkce, reservation.state
+    # redacted by value wherever they appear (the short address's path leads to the sign-in URL)
+    register_secrets(state, pkce.verifier, reservation.cancel_key, start_path(state).lstrip("/"))
+    login_nonce(issuer, pkce)  # registers the nonce too (standard dialect)
+    port = reservation.socks[0].getsockname()[1]
+    redirect_uri = redirect_uri_for(settings, issuer.dialect, port)
     return PreparedLogin(
-        pkce=pkce, state=state, cancel_key=cancel_key, verify=verify, socks=socks, issuer=configured_issuer(settings)
+        pkce=pkce,
+        state=state,
+        cancel_key=reservation.cancel_key,
+        verify=reservation.verify,
+        socks=reservation.socks,
+        issuer=issuer,
+        redirect_uri=redirect_uri,
+        sign_in_url=authorize_url(settings, issuer, redirect_uri, pkce, state),
+        short_url=start_url(port, state),
     )
 
 
-def sign_in_url(settings: Settings, prepared: PreparedLogin) -> str:
-    """The authorize URL for a prepared (bound) login."""
-    assert prepared.port is not None
-    issuer = prepared.issuer
-    return authorize_url(
-        settings, issuer, redirect_uri_for(settings, issuer.dialect, prepared.port), prepared.pkce, prepared.state
-    )
+async def prepare_browser_login(settings: Settings, reservation: Reservation, issuer: Issuer) -> PreparedLogin:
+    """`prepared_login`, first taking the port when the reservation found it busy: from an older
+    login of ours (its `GET /cancel`), else the dialect's fallback port (openai: 1457 after 1455)."""
+    socks = reservation.socks
+    if not socks:
+        from codexlogin.listener.takeover import bind_callback_socket  # trio and httpx: only for a busy port
+        from codexlogin.oauth.dialects import any_port_allowed, callback_ports
+
+        socks = await bind_callback_socket(
+            callback_ports(settings, issuer.dialect), reservation.cancel_key, others_allowed=any_port_allowed(issuer.dialect)
+        )
+        for sock in socks:
+            sock.listen(LISTEN_BACKLOG)
+    return prepared_login(settings, replace(reservation, socks=socks), issuer)

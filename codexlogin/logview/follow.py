@@ -158,7 +158,7 @@ def _depth(level: tuple, is_action: bool) -> int:
 def _parse(line: str) -> dict | None:
     try:
         message = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to be a log line of ours
         return None
     return message if isinstance(message, dict) else None
 

@@ -297,10 +297,10 @@ class TreeBuilder:
             message, end = _scan(line, 0)
             if end != len(line) and not line[end:].isspace():
                 raise ValueError("extra data")
-        except (StopIteration, ValueError):
+        except (StopIteration, ValueError, RecursionError):  # RecursionError: a line nested too deeply
             try:
                 message = _loads(line)  # leading whitespace is fine; the rest raises again
-            except ValueError:
+            except (ValueError, RecursionError):
                 if line and not line.isspace():
                     self.skipped += 1
                 return None

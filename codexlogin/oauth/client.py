@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import math
 import ssl
 from collections.abc import AsyncIterator, Iterator

@@ -43,6 +43,9 @@ from codexlogin import __version__
 from codexlogin.redact import sanitize_url, scrub_fields, scrub_text
 
 if TYPE_CHECKING:
+    from codexlogin.config import Settings
+    from collections.abc import Callable
+
     from codexlogin.support.doctor import Report
 
 DEFAULT_LAST = 20
@@ -167,7 +170,7 @@ def environment_info() -> dict[str, Any]:
     }
 
 
-def settings_info(settings: Any) -> dict[str, Any]:
+def settings_info(settings: Settings) -> dict[str, Any]:
     """An allow-list of settings (a new secret setting can never slip in), issuer sanitised."""
     from codexlogin.oauth.tls import ca_source
     from codexlogin.support.doctor import proxy_env
@@ -202,18 +205,20 @@ def _json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
 
-def build_members(settings: Any, snapshot: LogSnapshot, report: Any, created: datetime) -> dict[str, str]:
-    """Every member's name and text, in archive order."""
-    from codexlogin.support.doctor import Check, Report, format_text
+def build_members(
+    settings: Settings, snapshot: LogSnapshot, report: Any, created: datetime, doctor_text: Callable[[Report], str]
+) -> dict[str, str]:
+    """Every member's name and text, in archive order; `doctor_text` writes doctor.txt (the command
+    line's text form of a report, cli.doctor_text: support does not format for the terminal)."""
+    from codexlogin.support.doctor import Check, Report
 
     doctor_json = scrub_fields(report.to_json())
     assert isinstance(doctor_json, dict)  # scrub_fields turns a dict into a dict
-    doctor_text = format_text(Report([Check(**check) for check in doctor_json["checks"]]))
     members: dict[str, str] = {
         "environment.json": _json(environment_info()),
         "settings.json": _json(settings_info(settings)),
         "doctor.json": _json(doctor_json),
-        "doctor.txt": doctor_text,
+        "doctor.txt": doctor_text(Report([Check(**check) for check in doctor_json["checks"]])),
         **snapshot.members,
     }
     names = ["README.txt", "manifest.json", *members]
@@ -260,15 +265,24 @@ def archive_bytes(members: dict[str, str], kind: str, created: datetime) -> byte
     return buffer.getvalue()
 
 
-def write_bundle(settings: Any, path: Path, report: Report, last: int = DEFAULT_LAST, *, snapshot: LogSnapshot | None = None) -> Path:
-    """Build the archive with the doctor checks' `report` and write it atomically (0600). Inside a flow."""
+def write_bundle(
+    settings: Settings,
+    path: Path,
+    report: Report,
+    last: int = DEFAULT_LAST,
+    *,
+    snapshot: LogSnapshot | None = None,
+    doctor_text: Callable[[Report], str],
+) -> Path:
+    """Build the archive with the doctor checks' `report` (doctor.txt written by `doctor_text`) and
+    write it atomically (0600). Inside a flow."""
     from codexlogin import diagnostics
     from codexlogin.credentials.files import write_private_file_atomically
 
     snapshot = snapshot if snapshot is not None else snapshot_log(settings.log_file, last)
     created = datetime.now(UTC)
     kind = archive_kind(path)
-    members = build_members(settings, snapshot, report, created)
+    members = build_members(settings, snapshot, report, created, doctor_text)
     with diagnostics.schema.BUNDLE_WRITE(path=str(path), format=kind, members=list(members)) as action:
         payload = archive_bytes(members, kind, created)
         refuse_non_regular_target(path)  # again: the doctor checks took a while
