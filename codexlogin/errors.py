@@ -34,7 +34,7 @@ class LoginFailure(Exception):
 
     exit_code: ExitCode = ExitCode.USAGE
     outcome: str = "failed"
-    reference: str | None = None  # the logged run's reference (diagnostics.events), once it left the run
+    reference: str | None = None  # the logged run's reference (diagnostics.run), once it left the run
 
     def __init__(
         self,

@@ -57,18 +57,18 @@ def _explode(value: object) -> object:
 
 
 # Ad-hoc types of these tests (the product declares its own in diagnostics/schema.py).
-TEST_FIELDS = MessageType("codex:test:fields", [], "")
-TEST_CONNECT = eliot.ActionType("codex:test:connect", [], [], "")
-TEST_FAILURE = eliot.ActionType("codex:test:failure", [], [], "")
-TEST_HELLO = MessageType("codex:test:hello", [], "")
-TEST_INSIDE = MessageType("codex:test:inside", [], "")
-TEST_OUTSIDE = MessageType("codex:test:outside", [], "")
-TEST_STILL_RUNNING = MessageType("codex:test:still_running", [], "")
-TEST_X = MessageType("codex:test:x", [], "")
-TEST_X_ACTION = eliot.ActionType("codex:test:x", [], [], "")
-TEST_A = MessageType("codex:test:a", [], "")
-TEST_B = MessageType("codex:test:b", [], "")
-TEST_CHILD = MessageType("codex:test:child", [], "")
+TEST_FIELDS = schema.ScrubbedMessageType("codex:test:fields", [], "")
+TEST_CONNECT = schema.ScrubbedActionType("codex:test:connect", [], [], "")
+TEST_FAILURE = schema.ScrubbedActionType("codex:test:failure", [], [], "")
+TEST_HELLO = schema.ScrubbedMessageType("codex:test:hello", [], "")
+TEST_INSIDE = schema.ScrubbedMessageType("codex:test:inside", [], "")
+TEST_OUTSIDE = schema.ScrubbedMessageType("codex:test:outside", [], "")
+TEST_STILL_RUNNING = schema.ScrubbedMessageType("codex:test:still_running", [], "")
+TEST_X = schema.ScrubbedMessageType("codex:test:x", [], "")
+TEST_X_ACTION = schema.ScrubbedActionType("codex:test:x", [], [], "")
+TEST_A = schema.ScrubbedMessageType("codex:test:a", [], "")
+TEST_B = schema.ScrubbedMessageType("codex:test:b", [], "")
+TEST_CHILD = schema.ScrubbedMessageType("codex:test:child", [], "")
 
 COMMAND = schema.COMMAND.action_type
 TOKEN_EXCHANGE = schema.TOKEN_EXCHANGE.action_type
@@ -107,12 +107,13 @@ def plant_everywhere(secret: str) -> str:
     with diag.command_action("login", "browser", issuer=issuer, client_id="app_x") as root:
         task_uuid = root.task_uuid
         # Helper fields: URLs with secrets, secret-named fields, nested secrets.
-        with diag.token_exchange_action(
-            issuer, f"https://auth.example/oauth/token?code={secret}", f"http://localhost:1455/cb?state={secret}"
+        with schema.TOKEN_EXCHANGE(
+            issuer=issuer,
+            token_endpoint=f"https://auth.example/oauth/token?code={secret}",
+            redirect_uri=f"http://localhost:1455/cb?state={secret}",
         ) as action:
             action.add_success_fields(status=200, access_token=secret, body=f'{{"id_token": "{secret}"}}')
-        diag.emit(
-            TEST_FIELDS,
+        TEST_FIELDS.log(
             code=secret,
             tokens={"access_token": secret, "refresh_token": secret},
             headers={"Authorization": f"Bearer {secret}", "Cookie": f"sid={secret}"},
@@ -122,29 +123,29 @@ def plant_everywhere(secret: str) -> str:
             has_code=True,
             state_valid=False,
         )
-        with diag.callback_action(
-            f"/auth/callback?code={secret}&state={secret}",
+        with schema.CALLBACK(
+            path=f"/auth/callback?code={secret}&state={secret}",
             has_code=True,
             has_state=True,
             has_error=False,
             state_valid=False,
         ):
-            diag.log_state_mismatch()
-        diag.log_oauth_error(f"access_denied code={secret}", has_error_description=True)
+            schema.STATE_MISMATCH.log(severity="warning")
+        schema.OAUTH_ERROR.log(error_code=f"access_denied code={secret}", has_error_description=True)
 
-        # Raw eliot, bypassing the helpers: only the destination can scrub these.
+        # Raw eliot, bypassing the declared types: only the destination can scrub these.
         with eliot.start_action(action_type="codex:test:raw", code=secret, obj=Opaque(secret), url=issuer):
             eliot.log_message(message_type="codex:test:raw_message", refresh_token=secret, text=f"state={secret}")
 
         # Exceptions inside actions: httpx-style messages with URLs and secrets.
         with pytest.raises(httpx.HTTPStatusError):
-            with diag.api_key_exchange_action(f"https://auth.example/oauth/token?subject_token={secret}"):
+            with schema.API_KEY_EXCHANGE(token_endpoint=f"https://auth.example/oauth/token?subject_token={secret}"):
                 raise _httpx_status_error(f"https://user:{secret}@auth.example/oauth/token?code={secret}")
         with pytest.raises(httpx.ConnectError):
-            with diag.start(TEST_CONNECT):
+            with TEST_CONNECT():
                 raise httpx.ConnectError(f"cannot connect to https://auth.example/?code={secret}")
         with pytest.raises(TokenExchangeFailed):
-            with diag.start(TEST_FAILURE):
+            with TEST_FAILURE():
                 raise TokenExchangeFailed(
                     f"token exchange failed: refresh_token={secret}",
                     detail=f"raw backend body {{'access_token': '{secret}'}} {secret}",
@@ -303,15 +304,15 @@ def test_existing_file_is_chmodded_to_0600(tmp_path):
     log_path.write_text('{"old": "line"}\n')
     os.chmod(log_path, 0o644)
     with diag.open_log(tmp_path):
-        diag.emit(TEST_HELLO)
+        TEST_HELLO.log()
     assert stat.S_IMODE(log_path.stat().st_mode) == 0o600
     assert log_path.read_text().startswith('{"old": "line"}\n')
 
 
 def test_nothing_is_written_after_the_block(tmp_path):
     with diag.open_log(tmp_path) as log_path:
-        diag.emit(TEST_INSIDE)
-    diag.emit(TEST_OUTSIDE)
+        TEST_INSIDE.log()
+    TEST_OUTSIDE.log()
     types = [m.get("message_type") for m in read_log(log_path)]
     assert "codex:test:inside" in types and "codex:test:outside" not in types
 
@@ -322,7 +323,7 @@ def test_unwritable_dir_warns_once_and_continues(tmp_path, capsys):
     log_dir = blocker / "logs"
     with diag.open_log(log_dir, warn=ConsoleUI().warning) as log_path:
         with diag.command_action("login", "browser", issuer="https://auth.example") as action:
-            diag.emit(TEST_STILL_RUNNING, code="SECRET")
+            TEST_STILL_RUNNING.log(code="SECRET")
             action.add_success_fields(outcome="success", exit_code=0)
     assert log_path is None
     err = capsys.readouterr().err
@@ -335,7 +336,7 @@ def test_unwritable_file_warns_to_given_stream(tmp_path, capsys):
     (tmp_path / diag.LOG_FILE_NAME).mkdir()  # a directory where the file should be
     stream = io.StringIO()
     with diag.open_log(tmp_path, warn=ConsoleUI(stream).warning) as log_path:
-        diag.emit(TEST_X)
+        TEST_X.log()
     assert log_path is None
     lines = stream.getvalue().splitlines()
     assert len(lines) == 1
@@ -349,7 +350,7 @@ def test_symlinked_log_file_is_refused(tmp_path, capsys):
     target.write_text("")
     (tmp_path / diag.LOG_FILE_NAME).symlink_to(target)
     with diag.open_log(tmp_path, warn=ConsoleUI().warning) as log_path:
-        diag.emit(TEST_X)
+        TEST_X.log()
     assert log_path is None
     assert target.read_text() == ""
     assert len(capsys.readouterr().err.splitlines()) == 1
@@ -380,8 +381,8 @@ def test_write_failure_after_open_warns_once(tmp_path, capsys, monkeypatch):
     with diag.open_log(tmp_path, warn=ConsoleUI().warning) as log_path:
         assert log_path is not None
         monkeypatch.setattr(destination.FileDestination, "__call__", disk_full)
-        diag.emit(TEST_A)
-        diag.emit(TEST_B)
+        TEST_A.log()
+        TEST_B.log()
         monkeypatch.undo()
     assert capsys.readouterr().err.splitlines() == [
         f"warning: cannot write codex-login.log in {tmp_path}: No space left on device; continuing without a log"
@@ -448,22 +449,15 @@ def _declared_types() -> list[eliot.ActionType | MessageType]:
 
 
 def test_generic_types_must_be_namespaced():
-    # Ad-hoc type strings are gone: only declared types can be written, and every declared one is
-    # namespaced `codex:<something>`.
-    with pytest.raises((AttributeError, TypeError)):
-        diag.emit("login_started")  # type: ignore[arg-type]
-    with pytest.raises((AttributeError, TypeError)):
-        diag.start("device_poll")  # type: ignore[arg-type]
-    with pytest.raises((AttributeError, TypeError)):
-        diag.start("codex:")  # type: ignore[arg-type]
+    # The flows log by calling declared types, and every declared one is namespaced `codex:<something>`.
     for declared in _declared_types():
         name = getattr(declared, "action_type", None) or declared.message_type
         assert name.startswith("codex:") and len(name) > len("codex:"), name
     # Reserved field names are still refused.
     with pytest.raises(ValueError):
-        diag.start(TEST_X_ACTION, logger="mine")
+        TEST_X_ACTION(logger="mine")
     with pytest.raises(ValueError):
-        diag.emit(TEST_X, task_uuid="forged")
+        TEST_X.log(task_uuid="forged")
 
 
 def test_schema_constants():
@@ -502,7 +496,7 @@ def test_schema_constants():
 
 async def test_trio_tasks_share_the_task_and_timeouts_end_as_cancelled(tmp_path, autojump_clock):
     async def child(n: int) -> None:
-        diag.emit(TEST_CHILD, n=n)
+        TEST_CHILD.log(n=n)
 
     with diag.open_log(tmp_path) as log_path:
         with diag.command_action("login", "browser") as root:
@@ -510,9 +504,9 @@ async def test_trio_tasks_share_the_task_and_timeouts_end_as_cancelled(tmp_path,
                 nursery.start_soon(child, 1)
                 nursery.start_soon(child, 2)
             with trio.move_on_after(300):
-                with diag.listener_action("127.0.0.1", 0):
+                with schema.LISTENER(host="127.0.0.1", port=0):
                     await trio.sleep_forever()
-            with diag.save_credentials_action(str(tmp_path / "auth.json"), "file"):
+            with schema.SAVE_CREDENTIALS(path=str(tmp_path / "auth.json"), mode="file"):
                 pass
     messages = task_messages(read_log(log_path), root.task_uuid)
     assert sorted(m["n"] for m in messages if m.get("message_type") == "codex:test:child") == [1, 2]

@@ -127,7 +127,7 @@ def test_the_next_step_suffix():
 
 
 def test_references_are_short_random_base32():
-    from codexlogin.diagnostics.events import new_reference
+    from codexlogin.diagnostics.run import new_reference
 
     seen = {new_reference() for _ in range(2000)}
     assert len(seen) == 2000 and all(re.fullmatch(REF, ref) for ref in seen)

@@ -245,7 +245,7 @@ def test_error_message_is_redacted_before_it_is_cut(tmp_path_factory, secret, be
     message = "m" * (MAX_LOGGED_MESSAGE_CHARS - before_cut) + secret + " and more words"
     with diagnostics.open_log(log_dir) as path:
         redact.register_secrets(secret)
-        with suppress(IssuerRejected), diagnostics.token_exchange_action("http://i", "http://i/t", "http://l/cb"):
+        with suppress(IssuerRejected), diagnostics.schema.TOKEN_EXCHANGE(issuer="http://i", token_endpoint="http://i/t", redirect_uri="http://l/cb"):
             raise IssuerRejected("token endpoint", 400, "invalid_grant", message, "")
     text = path.read_text()
     assert secret[:before_cut] not in text, "the part before the cut survived"
@@ -259,7 +259,7 @@ def test_oauth_error_code_is_redacted_before_it_is_cut(tmp_path_factory, secret,
     log_dir = tmp_path_factory.mktemp("cut")
     with diagnostics.open_log(log_dir) as path:
         redact.register_secrets(secret)
-        diagnostics.log_oauth_error("e" * (128 - before_cut) + secret, True)
+        diagnostics.schema.OAUTH_ERROR.log(error_code="e" * (128 - before_cut) + secret, has_error_description=True)
     assert secret[:before_cut] not in path.read_text()
 
 

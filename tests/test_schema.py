@@ -1,7 +1,7 @@
 """The log schema is declared once (diagnostics/schema.py) and the flows log only what it declares.
 
-A static check finds every `"codex:…"` literal in the package: outside schema.py only the two
-pinned spellings of eliot-free modules may exist. A dynamic check runs real logins against the dev
+A static check finds every `"codex:…"` literal in the package: the names are spelled only in the
+eliot-free diagnostics/names.py, which the schema and the log's readers share. A dynamic check runs real logins against the dev
 issuer over HTTP (127.0.0.1, port 0, hard time bounds) and reads codex-login.log back: every
 `codex:*` type in it is declared, and no action starts with a field its type does not declare.
 """
@@ -14,8 +14,7 @@ from pathlib import Path
 import trio
 from harness import Run, approving_browser, callback_url, get, make_settings
 
-from codexlogin.diagnostics import scrubbing
-from codexlogin.diagnostics import schema
+from codexlogin.diagnostics import names, schema, scrubbing
 from codexlogin.logview import tree
 
 PACKAGE = Path(__file__).resolve().parent.parent / "codexlogin"
@@ -30,13 +29,16 @@ START_FIELDS = {
 ENVELOPE = {"timestamp", "task_uuid", "task_level", "action_type", "action_status"}
 
 
-def test_type_names_are_spelled_only_in_the_schema():
+def test_type_names_are_spelled_only_in_names():
+    spelled = PACKAGE / "diagnostics" / "names.py"
     literals = {}
     for path in PACKAGE.rglob("*.py"):
-        if path.name != "schema.py":
+        if path != spelled:
             for name in re.findall(r'"(codex:[a-z_:]+)"', path.read_text()):
                 literals.setdefault(name, path.name)
-    assert literals == {"codex:command": "tree.py", "codex:scrub_failure": "scrubbing.py"}
+    assert literals == {}
+    named = {value for value in vars(names).values() if isinstance(value, str) and value.startswith(names.PREFIX)}
+    assert named - {names.PREFIX} | set(names.DOCTOR_CHECKS.values()) == DECLARED
     assert tree.ROOT_TYPE == schema.COMMAND.action_type and scrubbing.SCRUB_FAILURE == schema.SCRUB_FAILURE.message_type
     assert START_FIELDS.keys() == schema.ACTION_TYPES
 

@@ -55,7 +55,7 @@ def mask_failure(failure: LoginFailure) -> LoginFailure:
     failure.summary = mask_clip(failure.summary, MAX_ERROR_LINE_CHARS, replacement=REDACTED)
     failure.args = (failure.summary, *failure.args[1:])
     if failure.reference is None:  # mask_failure runs as the failure leaves its run
-        from codexlogin.diagnostics.events import current_reference
+        from codexlogin.diagnostics.run import current_reference
 
         failure.reference = current_reference()
     return failure

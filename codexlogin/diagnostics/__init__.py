@@ -1,99 +1,51 @@
 """Diagnostics: codex-login.log as eliot action trees, scrubbed.
 
-The schema (every `codex:*` type, declared once) is in `schema`, the functions that write it in
-`events`, the file and its scrubbing destination in `destination`, the scrubbing of one message in
-`scrubbing` (eliot-free: the log readers in support/ import it directly). Everything else here is
-re-exported.
+The flows log by calling the declared types of `schema` (`diagnostics.schema.REFRESH(...)`,
+`diagnostics.schema.DISCOVERY.log(...)`), whose names are spelled in `names` (eliot-free: the
+log's readers use them). `run` starts a run (its reference and root action), `destination` is the
+file and its scrubbing destination, `scrubbing` the scrubbing of one message (eliot-free: the log
+readers in logview/ import it directly), `rotation` the capped file and its rotated copy.
 """
 
 from typing import TYPE_CHECKING, Any
 
-# Loaded on first use (PEP 562): `codex login log` reads rotated files through
-# diagnostics.rotation and must not pay for eliot, which destination and events import.
+# Loaded on first use (PEP 562): `codex login status` imports the flows, which name these, and
+# `codex login log` reads rotated files through diagnostics.rotation; neither may pay for eliot,
+# which schema, run and destination import.
 _HOMES = {
     "LOG_FILE_NAME": "destination",
     "ScrubbingDestination": "destination",
     "open_log": "destination",
     "quiet_library_loggers": "destination",
+    "command_action": "run",
+    "current_reference": "run",
 }
+_SUBMODULES = ("schema",)
 
 
 def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
 
-    module = importlib.import_module(f"{__name__}.{_HOMES.get(name, 'events')}")
-    value = getattr(module, name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")  # binds itself here as it loads
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
     globals()[name] = value
     return value
 
 
 if TYPE_CHECKING:
+    from codexlogin.diagnostics import schema
     from codexlogin.diagnostics.destination import LOG_FILE_NAME, ScrubbingDestination, open_log, quiet_library_loggers
-    from codexlogin.diagnostics.events import (
-        api_key_exchange_action,
-        bundle_write_action,
-        callback_action,
-        command_action,
-        current_reference,
-        device_authorization_action,
-        device_poll_action,
-        doctor_check_action,
-        emit,
-        listener_action,
-        log_authorize_probe,
-        log_browser_open_failed,
-        log_check_proof,
-        log_device_poll_stopped,
-        log_discovery,
-        log_fallback_port,
-        log_issuer_mismatch,
-        log_keyring_fallback,
-        log_late_signal,
-        log_oauth_error,
-        log_state_mismatch,
-        log_takeover,
-        log_unlogged_requests,
-        refresh_action,
-        revoke_action,
-        save_credentials_action,
-        start,
-        token_exchange_action,
-    )
+    from codexlogin.diagnostics.run import command_action, current_reference
 
 
 __all__ = [
     "LOG_FILE_NAME",
     "ScrubbingDestination",
-    "api_key_exchange_action",
-    "bundle_write_action",
-    "callback_action",
     "command_action",
     "current_reference",
-    "device_authorization_action",
-    "device_poll_action",
-    "doctor_check_action",
-    "emit",
-    "listener_action",
-    "log_authorize_probe",
-    "log_browser_open_failed",
-    "log_check_proof",
-    "log_device_poll_stopped",
-    "log_discovery",
-    "log_fallback_port",
-    "log_issuer_mismatch",
-    "log_keyring_fallback",
-    "log_late_signal",
-    "log_oauth_error",
-    "log_state_mismatch",
-    "log_takeover",
-    "log_unlogged_requests",
     "open_log",
     "quiet_library_loggers",
-    "refresh_action",
-    "revoke_action",
-    "save_credentials_action",
-    "start",
-    "token_exchange_action",
 ]

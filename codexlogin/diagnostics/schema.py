@@ -1,26 +1,96 @@
 """The declared schema of codex-login.log: every `codex:*` action and message type, once.
 
-The writer (diagnostics.events) logs only through these objects and the renderer names them from
-here, so the two cannot drift apart. Every message carries eliot's envelope (`timestamp`,
-`task_uuid`, `task_level`); actions add `action_type` and `action_status` (`started` |
-`succeeded` | `failed`). A failed action adds `exception` (dotted class name) and `reason`
+The flows log by calling these types: `with REFRESH(reason=…, backend=…, token_endpoint=…) as
+action:` starts an action, `DISCOVERY.log(source=…, …)` writes a message. Their names are spelled
+in `names` (eliot-free: the log's readers match on them). Every message carries eliot's envelope
+(`timestamp`, `task_uuid`, `task_level`); actions add `action_type` and `action_status` (`started`
+| `succeeded` | `failed`). A failed action adds `exception` (dotted class name) and `reason`
 (scrubbed), and for a `codexlogin.errors.LoginFailure` also `outcome`, `exit_code`, `error_code` and
 the failure's scrubbed facts (e.g. an issuer error's `status`, `kind`, `error_message`). A
 `trio.Cancelled` failure means the action was cancelled (timeout, Ctrl-C), not that it errored.
 
 The log never holds codes, states, verifiers, tokens, API keys, Authorization/Cookie headers or raw
-backend bodies: field names in `redact.SECRET_KEYS` are always `<redacted>`.
+backend bodies: field names in `redact.SECRET_KEYS` are always `<redacted>`. Values are scrubbed
+as they are logged (defence in depth: the destination scrubs every message again): a declared
+field's serializer first (e.g. the callback's path loses its query), then fields named `issuer`,
+`*_url`, `*_uri`, `*_endpoint` go through `sanitize_url` and everything through `scrub_fields`
+(secret-named keys → `<redacted>`, free text → `scrub_text`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
+import eliot
 from eliot import ActionType, Field, MessageType
 
+from codexlogin.diagnostics import names
+from codexlogin.redact import sanitize_url, scrub_clip, scrub_fields
 
-def _field(name: str, kinds: Sequence[type | None], description: str) -> Field:
-    return Field.for_types(name, kinds, description)
+_MAX_ERROR_CODE = 128
+_URL_FIELD_SUFFIXES = ("_url", "_uri", "_endpoint")
+# eliot's own keys and start_action's parameters: a field with one of these names would corrupt
+# the envelope or be taken as an argument.
+_RESERVED = frozenset(
+    {"action_type", "action_status", "message_type", "task_uuid", "task_level", "timestamp", "logger", "_serializers"}
+)
+
+
+def _is_url_field(name: str) -> bool:
+    name = name.lower()
+    return name in ("issuer", "url", "uri", "endpoint") or name.endswith(_URL_FIELD_SUFFIXES)
+
+
+def _prepare(declared: Mapping[str, Field], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields as they are logged: declared serializer, URL sanitizing, scrubbing."""
+    prepared: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in _RESERVED or name.startswith("__eliot"):
+            raise ValueError(f"reserved log field name: {name!r}")
+        if name in declared:
+            value = declared[name].serialize(value)
+        if isinstance(value, str) and _is_url_field(name):
+            value = sanitize_url(value)
+        prepared[name] = value
+    scrubbed = scrub_fields(prepared)
+    return scrubbed if isinstance(scrubbed, dict) else {}
+
+
+# The types serialize their fields when they are called (`_prepare`), not through eliot's message
+# serializer: that one makes every declared field mandatory in every message (a missing one turns
+# the message into a traceback) and costs time per message.
+
+
+class ScrubbedActionType(ActionType):
+    """An eliot ActionType whose start fields are prepared as above. Called with the fields only
+    (no `logger`: that name is refused like the envelope's)."""
+
+    def __call__(self, **fields: Any) -> eliot.Action:
+        return eliot.start_action(action_type=self.action_type, **_prepare(self._serializers.start.fields, fields))
+
+
+class ScrubbedMessageType(MessageType):
+    """An eliot MessageType whose fields are prepared as above."""
+
+    def log(self, **fields: Any) -> None:
+        eliot.log_message(message_type=self.message_type, **_prepare(self._serializer.fields, fields))
+
+
+def _field(name: str, kinds: Sequence[type | None], description: str, serialize: Callable[[Any], Any] | None = None) -> Field:
+    """A declared field: `kinds` are the JSON types it is logged as, after `serialize`, if any."""
+    typed = Field.for_types(name, kinds, description)
+    if serialize is None:
+        return typed
+    return Field(name, serialize, description, lambda value: typed.validate(serialize(value)))
+
+
+def _request_path(path: str) -> str:
+    return sanitize_url(path).partition("?")[0]
+
+
+def _error_code(code: object) -> str:
+    return scrub_clip(str(code), _MAX_ERROR_CODE)  # redacted, then cut: no secret's head survives
 
 
 _URL = [str]
@@ -30,8 +100,8 @@ _SEVERITY = _field("severity", [str], "warning")
 
 # --- actions ------------------------------------------------------------------------------------
 
-COMMAND = ActionType(
-    "codex:command",
+COMMAND = ScrubbedActionType(
+    names.COMMAND,
     [_field("command", [str], '"login", "login status", "logout", …'), _field("flow", [str], '"browser", "device", …'),
      _field("version", [str], "codexlogin.__version__"), _ISSUER,
      _field("reference", [str], "The run's short random reference (8 base32 characters, not secret): shown on its pages, "
@@ -39,120 +109,118 @@ COMMAND = ActionType(
     [_field("outcome", [str], '"success"'), _field("exit_code", [int], "0")],
     "Root of every run's task.",
 )
-LISTENER = ActionType(
-    "codex:listener",
-    [_field("host", [str], "Loopback address."), _field("port", [int], "The bound port.")],
+LISTENER = ScrubbedActionType(
+    names.LISTENER,
+    [_field("host", [str], "Loopback address."), _field("port", [int], "The bound port.", int)],
     [],
     "The loopback callback listener's lifetime.",
 )
-CALLBACK = ActionType(
-    "codex:callback",
-    [_field("path", [str], "Request path, query dropped.")]
-    + [_field(name, [bool], "True only when present and non-empty.") for name in ("has_code", "has_state", "has_error", "state_valid")],
+CALLBACK = ScrubbedActionType(
+    names.CALLBACK,
+    [_field("path", [str], "Request path, query dropped.", _request_path)]
+    + [_field(name, [bool], "True only when present and non-empty.", bool) for name in ("has_code", "has_state", "has_error", "state_valid")],
     [_STATUS, _field("decision", [str], "What the listener did."),
      _field("onboarding_entrypoint", [str], "The openai issuer's state suffix, when it sent one.")],
     "One request to the listener.",
 )
-TOKEN_EXCHANGE = ActionType(
-    "codex:token_exchange",
+TOKEN_EXCHANGE = ScrubbedActionType(
+    names.TOKEN_EXCHANGE,
     [_ISSUER, _field("token_endpoint", _URL, "Sanitised."), _field("redirect_uri", _URL, "Sanitised.")],
     [_STATUS],
     "The authorization-code exchange.",
 )
-API_KEY_EXCHANGE = ActionType(
-    "codex:api_key_exchange",
+API_KEY_EXCHANGE = ScrubbedActionType(
+    names.API_KEY_EXCHANGE,
     [_field("token_endpoint", _URL, "Sanitised.")],
     [_field("obtained", [bool], "Whether an API key came back; a refusal is not a failure.")],
     "The optional id_token → API key token exchange.",
 )
-SAVE_CREDENTIALS = ActionType(
-    "codex:save_credentials",
-    [_field("path", [str], "auth.json path."), _field("mode", [str], "cli_auth_credentials_store.")],
+SAVE_CREDENTIALS = ScrubbedActionType(
+    names.SAVE_CREDENTIALS,
+    [_field("path", [str], "auth.json path.", str), _field("mode", [str], "cli_auth_credentials_store.")],
     [_field("backend", [str], '"file" | "keyring"'), _field("auth_mode", [str], '"chatgpt" | "apikey"')],
     "Writing auth.json or the keyring entry, under auth.lock.",
 )
-DEVICE_AUTHORIZATION = ActionType(
-    "codex:device_authorization",
+DEVICE_AUTHORIZATION = ScrubbedActionType(
+    names.DEVICE_AUTHORIZATION,
     [_field("endpoint", _URL, "Device authorization endpoint, sanitised.")],
     [_field("expires_in", [int], ""), _field("interval", [int], ""), _field("has_verification_uri_complete", [bool], "")],
     "Asking the issuer for a device code (the codes themselves are never logged).",
 )
-DEVICE_POLL = ActionType(
-    "codex:device_poll",
+DEVICE_POLL = ScrubbedActionType(
+    names.DEVICE_POLL,
     [_field("interval", [int], "Seconds."), _field("expires_in", [int], "Seconds.")],
     [_field("polls", [int], ""), _field("slow_downs", [int], ""), _field("final_interval", [int], ""), _field("result", [str], "")],
     "The whole device polling loop, one action (no message per poll).",
 )
-REVOKE = ActionType(
-    "codex:revoke",
+REVOKE = ScrubbedActionType(
+    names.REVOKE,
     [_field("revoke_endpoint", _URL, "Sanitised."), _field("token_type_hint", [str], "")],
     [_STATUS],
     "RFC 7009 revocation, best effort.",
 )
-REFRESH = ActionType(
-    "codex:refresh",
+REFRESH = ScrubbedActionType(
+    names.REFRESH,
     [_field("reason", [str], '"expiring" | "stale" | "forced"'), _field("backend", [str], ""), _field("token_endpoint", _URL, "")],
     [_field("refreshed", [bool], ""), _field("rotated", [bool], ""), _field("lock_wait", [float], "Seconds waited for auth.lock.")],
     "Refreshing the stored tokens under auth.lock.",
 )
-BUNDLE_WRITE = ActionType(
-    "codex:bundle:write",
+BUNDLE_WRITE = ScrubbedActionType(
+    names.BUNDLE_WRITE,
     [_field("path", [str], ""), _field("format", [str], '"zip" | "tar.gz"'), _field("members", [list], "")],
     [_field("size", [int], "Bytes."), _field("log_runs", [int], "")],
     "Writing a support bundle.",
 )
-DOCTOR_CHECK_NAMES = (
-    "codex_home", "log_dir", "auth_json", "callback_port", "loopback", "browser", "ca_bundle", "issuer", "clock",
-)
+DOCTOR_CHECK_NAMES = names.DOCTOR_CHECK_NAMES
 DOCTOR_CHECKS = {
-    name: ActionType(
-        f"codex:doctor:{name}",
+    name: ScrubbedActionType(
+        action_type,
         [],
         [_field("check_status", [str], '"ok" | "warn" | "fail"'), _field("detail", [str], "")],
         f"The doctor's {name} check.",
     )
-    for name in DOCTOR_CHECK_NAMES
+    for name, action_type in names.DOCTOR_CHECKS.items()
 }
 
 # --- messages -----------------------------------------------------------------------------------
 
-STATE_MISMATCH = MessageType("codex:callback:state_mismatch", [_SEVERITY], "Missing or wrong state: 400, keep waiting.")
-ISSUER_MISMATCH = MessageType("codex:callback:issuer_mismatch", [_SEVERITY], "The callback's `iss` names another issuer (RFC 9207).")
-OAUTH_ERROR = MessageType(
-    "codex:callback:oauth_error",
-    [_field("error_code", [str], "Scrubbed, ≤ 128 chars."), _field("has_error_description", [bool], "")],
+STATE_MISMATCH = ScrubbedMessageType(names.STATE_MISMATCH, [_SEVERITY], "Missing or wrong state: 400, keep waiting.")
+ISSUER_MISMATCH = ScrubbedMessageType(names.ISSUER_MISMATCH, [_SEVERITY], "The callback's `iss` names another issuer (RFC 9207).")
+OAUTH_ERROR = ScrubbedMessageType(
+    names.OAUTH_ERROR,
+    [_field("error_code", [str], "Scrubbed, ≤ 128 chars.", _error_code), _field("has_error_description", [bool], "", bool)],
     "The issuer redirected back with `error=`.",
 )
-TAKEOVER = MessageType(
-    "codex:listener:takeover",
+TAKEOVER = ScrubbedMessageType(
+    names.TAKEOVER,
     [_field("port", [int], ""), _field("previous_cancelled", [bool], "Whether the old listener obeyed /cancel.")],
     "The port was busy: an older login was asked to give it up.",
 )
-FALLBACK_PORT = MessageType(
-    "codex:listener:fallback_port",
+FALLBACK_PORT = ScrubbedMessageType(
+    names.FALLBACK_PORT,
     [_field("busy_port", [int], ""), _field("port", [int], "The port tried next.")],
     "The callback port stayed busy: the dialect's next allowed port is tried (openai: 1455 → 1457).",
 )
-UNLOGGED_REQUESTS = MessageType("codex:listener:unlogged_requests", [_field("count", [int], "")], "Junk requests answered but not logged.")
-LATE_SIGNAL = MessageType("codex:listener:late_signal", [_field("signal", [str], "")], "A signal after the outcome was decided.")
-BROWSER_OPEN_FAILED = MessageType("codex:browser:open_failed", [_field("error", [str], "Exception class.")], "webbrowser raised.")
-DEVICE_POLL_STOPPED = MessageType(
-    "codex:device_poll:stopped",
+UNLOGGED_REQUESTS = ScrubbedMessageType(names.UNLOGGED_REQUESTS, [_field("count", [int], "")], "Junk requests answered but not logged.")
+LATE_SIGNAL = ScrubbedMessageType(names.LATE_SIGNAL, [_field("signal", [str], "")], "A signal after the outcome was decided.")
+BROWSER_OPEN_FAILED = ScrubbedMessageType(names.BROWSER_OPEN_FAILED, [_field("error", [str], "Exception class.")], "webbrowser raised.")
+DEVICE_POLL_STOPPED = ScrubbedMessageType(
+    names.DEVICE_POLL_STOPPED,
     [_field("polls", [int], ""), _field("slow_downs", [int], ""), _field("final_interval", [int], ""), _field("result", [str], "")],
     "Device polling ended without approval.",
 )
-KEYRING_FALLBACK = MessageType(
-    "codex:credentials:keyring_unavailable",
+KEYRING_FALLBACK = ScrubbedMessageType(
+    names.KEYRING_FALLBACK,
     [_field("fallback", [str], '"file"'), _field("reason", [str], "")],
     "cli_auth_credentials_store = auto found no usable keyring.",
 )
-LIBRARY_LOG = MessageType(
-    "codex:library_log",
+LIBRARY_LOG = ScrubbedMessageType(
+    names.LIBRARY_LOG,
     [_field("logger", [str], ""), _field("level", [str], ""), _field("message", [str], "Scrubbed.")],
     "A WARNING+ record of httpx / httpcore / hpack / hypercorn, scrubbed.",
 )
-DISCOVERY = MessageType(
-    "codex:discovery",
+DISCOVERY = ScrubbedMessageType(
+    names.DISCOVERY,
     [_field("source", [str], '"openid-configuration" | "oauth-authorization-server" | "none" (the default /oauth/* paths)'),
      _field("url", _URL, "The document used or the last one tried, sanitised."),
      _field("identifier", _URL, "The issuer identifier in force (the document's `issuer`, else the base URL)."),
@@ -161,19 +229,19 @@ DISCOVERY = MessageType(
      _field("elapsed", [float], "Seconds.")],
     "Issuer discovery (standard dialect), bounded; on failure the default paths are used.",
 )
-CHECK_PROOF = MessageType(
-    "codex:check:proof",
+CHECK_PROOF = ScrubbedMessageType(
+    names.CHECK_PROOF,
     [_field("proof", [str, None], '"userinfo" | "introspection" | "refresh" | "whoami" | null'),
      _field("online", [bool], "Whether the issuer answered the proof."),
      _field("endpoint", _URL, "Sanitised.")],
     "What `codex login status --check` proved online, and how.",
 )
-AUTHORIZE_PROBE = MessageType(
-    "codex:browser:authorize_probe",
+AUTHORIZE_PROBE = ScrubbedMessageType(
+    names.AUTHORIZE_PROBE,
     [_field("verdict", [str], '"ok" | "error_page" | "unreachable"'), _field("fact", [str], '"HTTP 400", an exception class')],
     "No callback after a while: the sign-in URL was fetched once (no redirects followed).",
 )
-SCRUB_FAILURE = MessageType("codex:scrub_failure", [], "Scrubbing a message failed internally: only the envelope survives.")
+SCRUB_FAILURE = ScrubbedMessageType(names.SCRUB_FAILURE, [], "Scrubbing a message failed internally: only the envelope survives.")
 
 ACTION_TYPES = frozenset(
     t.action_type

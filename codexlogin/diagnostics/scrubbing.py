@@ -4,7 +4,7 @@
 and `eliot:destination_failure`, which embed a repr of the whole original message; never raises.
 Used by the log destination (`destination.ScrubbingDestination`) and again by the log readers in
 support/ (`render`, `follow`), which must not import eliot: so this module knows eliot's formats
-without importing eliot (or `schema`, which does: SCRUB_FAILURE is spelled here too).
+without importing eliot (type names come from the eliot-free `names`).
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 
+from codexlogin.diagnostics import names
 from codexlogin.redact.fields import clean_str, scrub_value
 from codexlogin.redact.keys import REDACTED, SECRET_KEYS, normalize_key
 from codexlogin.redact.text import scrub_text
 
 SERIALIZATION_FAILURE = "eliot:serialization_failure"
 DESTINATION_FAILURE = "eliot:destination_failure"
-SCRUB_FAILURE = "codex:scrub_failure"
+SCRUB_FAILURE = names.SCRUB_FAILURE
 
 _ENVELOPE_KEYS = ("timestamp", "task_uuid", "task_level")
 _MAX_EMBEDDED = 64 * 1024

@@ -62,7 +62,9 @@ def make_completer(
 
     async def complete(code: str) -> AuthDotJson:
         ui.status("Signed in at the issuer; exchanging the code for tokens…")
-        with diagnostics.token_exchange_action(client.issuer.base, client.issuer.token_endpoint, redirect_uri) as action:
+        with diagnostics.schema.TOKEN_EXCHANGE(
+            issuer=client.issuer.base, token_endpoint=client.issuer.token_endpoint, redirect_uri=redirect_uri
+        ) as action:
             try:
                 token_response = await client.exchange_code(code, redirect_uri, pkce.verifier)
             except IssuerError as error:
@@ -130,7 +132,7 @@ async def _open_browser(url: str, ui: LoginUI) -> None:
     try:
         opened, skipped = await trio.to_thread.run_sync(open_browser_skipping_text_mode, url, abandon_on_cancel=True)
     except Exception as exc:  # e.g. a malformed BROWSER: the printed URL still works
-        diagnostics.log_browser_open_failed(type(exc).__name__)
+        diagnostics.schema.BROWSER_OPEN_FAILED.log(error=type(exc).__name__)
         opened = False
     if not opened:
         ui.browser_not_opened(f"Not starting {skipped}, a text-mode browser, in this terminal" if skipped else None)
@@ -183,7 +185,7 @@ async def _probe_when_no_callback(
         probe.verdict, probe.fact = "unreachable", type(exc).__name__
     else:
         probe.verdict, probe.fact = ("error_page" if status >= 400 else "ok"), f"HTTP {status}"
-    diagnostics.log_authorize_probe(probe.verdict, probe.fact)
+    diagnostics.schema.AUTHORIZE_PROBE.log(verdict=probe.verdict, fact=probe.fact)
     if not _no_callback_yet(session):
         return
     if probe.verdict == "error_page":
@@ -293,7 +295,7 @@ async def browser_login(
             )
             stop_listener = trio.Event()
             try:
-                with diagnostics.listener_action(LOOPBACK_HOST, port):
+                with diagnostics.schema.LISTENER(host=LOOPBACK_HOST, port=port):
                     async with trio.open_nursery() as nursery:
                         await nursery.start(serve_callback_app, CallbackApp(session), prepared.socks, stop_listener)
                         if on_listening is not None:
@@ -319,7 +321,7 @@ async def browser_login(
                             await job()
                         stop_listener.set()
                     if session.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
-                        diagnostics.log_unlogged_requests(session.ignored_requests - MAX_LOGGED_IGNORED_REQUESTS)
+                        diagnostics.schema.UNLOGGED_REQUESTS.log(count=session.ignored_requests - MAX_LOGGED_IGNORED_REQUESTS)
                     if isinstance(session.outcome, LoginFailure):
                         raise session.outcome
             except KeyboardInterrupt:
@@ -327,7 +329,7 @@ async def browser_login(
                 # decided (e.g. during the atomic save). The login is over by then: the decision stands.
                 if session.outcome is None:
                     raise
-                diagnostics.log_late_signal("SIGINT")
+                diagnostics.schema.LATE_SIGNAL.log(signal="SIGINT")
     finally:
         for sock in prepared.socks:
             if sock.fileno() != -1:  # hypercorn never took it (we failed before serving): free the port

@@ -102,11 +102,11 @@ async def _ask(
         # (RFC 7662 §2.3: a refused token is `active: false`), so that only rules this proof out.
         if proof == "userinfo" and isinstance(exc, IssuerRejected) and (exc.status == 401 or exc.error_code == "invalid_token"):
             raise _Refused(exc.summary) from None
-        diagnostics.log_check_proof(None, False, endpoint)  # e.g. insufficient_scope: try the next proof
+        diagnostics.schema.CHECK_PROOF.log(proof=None, online=False, endpoint=endpoint)  # e.g. insufficient_scope: try the next proof
         return False
     if not active:
         raise _Refused(f"the {proof} endpoint reports the access token inactive")
-    diagnostics.log_check_proof(proof, True, endpoint)
+    diagnostics.schema.CHECK_PROOF.log(proof=proof, online=True, endpoint=endpoint)
     return True
 
 
@@ -116,10 +116,10 @@ async def _refresh_proof(
     for _attempt in range(2):  # once more when another process refreshed while we waited for the lock
         result = await refresh_credentials(settings, force=force, transport=transport, issuer=issuer)
         if result.refreshed:
-            diagnostics.log_check_proof("refresh", True, issuer.token_endpoint)
+            diagnostics.schema.CHECK_PROOF.log(proof="refresh", online=True, endpoint=issuer.token_endpoint)
             return CheckResult(result.auth, result.backend, "refresh", True, refreshed=True, reason=reason or result.reason)
         force = True  # its tokens are fresh, but proving them takes a request of our own
-    diagnostics.log_check_proof(None, False, issuer.token_endpoint)
+    diagnostics.schema.CHECK_PROOF.log(proof=None, online=False, endpoint=issuer.token_endpoint)
     return CheckResult(
         result.auth, result.backend, None, False, reason=result.reason, by_other_process=True,
         note="another codex process refreshed the tokens during the check; check again",
@@ -158,7 +158,7 @@ async def check_credentials(settings: Settings, *, transport: httpx.AsyncBaseTra
                 " run `codex login` again",
                 kind="rejected",
             )
-        diagnostics.log_check_proof(None, False, issuer.base)
+        diagnostics.schema.CHECK_PROOF.log(proof=None, online=False, endpoint=issuer.base)
         return CheckResult(
             auth, backend, None, False,
             note="not checked online: the issuer offers no userinfo or public introspection endpoint and gave no refresh token",

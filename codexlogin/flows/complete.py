@@ -83,7 +83,7 @@ async def try_api_key_exchange(client: IssuerClient, id_token: str | None) -> st
     """
     if not id_token:
         return None  # a plain OAuth server sends no id_token to exchange
-    with diagnostics.api_key_exchange_action(client.issuer.token_endpoint) as action:
+    with diagnostics.schema.API_KEY_EXCHANGE(token_endpoint=client.issuer.token_endpoint) as action:
         try:
             api_key = await client.exchange_api_key(id_token)
         except IssuerError as error:
@@ -110,13 +110,15 @@ async def save_replacing(settings: Settings, auth: AuthDotJson, ui: LoginUI, *, 
     unknown fields are kept, and it is returned (unreadable or corrupt: replaced, None)."""
 
     def keyring_fallback(reason: str) -> None:
-        diagnostics.log_keyring_fallback(reason)
+        diagnostics.schema.KEYRING_FALLBACK.log(fallback="file", reason=reason)
         ui.warning(reason)
 
     timeout = lock_wait(settings) if timeout is None else timeout
     try:
         async with hold_file_lock(refresh_lock_path(settings), timeout=timeout):
-            with diagnostics.save_credentials_action(str(settings.auth_file), settings.cli_auth_credentials_store) as action:
+            with diagnostics.schema.SAVE_CREDENTIALS(
+                path=str(settings.auth_file), mode=settings.cli_auth_credentials_store
+            ) as action:
                 try:
                     previous, _ = load_credentials(settings)
                 except StorageFailed:

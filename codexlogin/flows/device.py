@@ -76,7 +76,7 @@ async def request_device_authorization(issuer: IssuerClient) -> DeviceAuthorizat
     """RFC 8628 §3.1, or the openai dialect's usercode request: where to go and which code to enter."""
     openai = issuer.dialect.device_protocol == "openai"
     endpoint = issuer.issuer.openai_device_usercode_endpoint if openai else issuer.issuer.device_code_endpoint
-    with diagnostics.device_authorization_action(endpoint) as action:
+    with diagnostics.schema.DEVICE_AUTHORIZATION(endpoint=endpoint) as action:
         try:
             device = await (issuer.request_openai_device_code() if openai else issuer.request_device_code())
         except IssuerRejected as exc:
@@ -112,7 +112,7 @@ async def poll_for_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> 
     deadline = trio.current_time() + min(device.expires_in, MAX_DEVICE_LIFETIME)  # 10**400 is no float
     polls = slow_downs = transient = 0
     result = "error"
-    with diagnostics.device_poll_action(interval, device.expires_in) as action:
+    with diagnostics.schema.DEVICE_POLL(interval=interval, expires_in=device.expires_in) as action:
         try:
             while True:
                 wait = interval * (2**transient)
@@ -160,7 +160,7 @@ async def poll_for_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> 
                 return response
         finally:
             if result != "approved":
-                diagnostics.log_device_poll_stopped(
+                diagnostics.schema.DEVICE_POLL_STOPPED.log(
                     polls=polls, slow_downs=slow_downs, final_interval=interval, result=result
                 )
 
@@ -172,7 +172,7 @@ async def poll_openai_device(issuer: IssuerClient, device: DeviceAuthorization) 
     deadline = trio.current_time() + min(device.expires_in, MAX_DEVICE_LIFETIME)  # 10**400 is no float
     polls = transient = 0
     result = "error"
-    with diagnostics.device_poll_action(interval, device.expires_in) as action:
+    with diagnostics.schema.DEVICE_POLL(interval=interval, expires_in=device.expires_in) as action:
         try:
             while True:
                 polls += 1
@@ -204,7 +204,7 @@ async def poll_openai_device(issuer: IssuerClient, device: DeviceAuthorization) 
                 await trio.sleep(interval)
         finally:
             if result != "approved":
-                diagnostics.log_device_poll_stopped(polls=polls, slow_downs=0, final_interval=interval, result=result)
+                diagnostics.schema.DEVICE_POLL_STOPPED.log(polls=polls, slow_downs=0, final_interval=interval, result=result)
 
 
 def _expired() -> TimedOut:
@@ -219,7 +219,9 @@ async def _openai_device_tokens(issuer: IssuerClient, device: DeviceAuthorizatio
     grant = await poll_openai_device(issuer, device)
     ui.status("Code entered; exchanging it for tokens…")
     redirect_uri = issuer.issuer.openai_device_redirect_uri
-    with diagnostics.token_exchange_action(issuer.issuer.base, issuer.issuer.token_endpoint, redirect_uri) as action:
+    with diagnostics.schema.TOKEN_EXCHANGE(
+        issuer=issuer.issuer.base, token_endpoint=issuer.issuer.token_endpoint, redirect_uri=redirect_uri
+    ) as action:
         try:
             token_response = await issuer.exchange_code(grant.authorization_code, redirect_uri, grant.code_verifier)
         except IssuerError as error:

@@ -44,7 +44,7 @@ def apply_discovery(issuer: Issuer, found: Discovery, elapsed: float) -> Issuer:
 
 
 def log_discovery(issuer: Issuer, found: Discovery, elapsed: float) -> None:
-    diagnostics.log_discovery(
+    diagnostics.schema.DISCOVERY.log(
         source=found.source,
         url=found.url or "",
         identifier=found.get("issuer") or issuer.base,

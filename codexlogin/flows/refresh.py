@@ -181,7 +181,7 @@ async def refresh_credentials(
     # The credential's own issuer (standard dialect: its token endpoint, discovered, bounded).
     issuer = await discover_stored(settings, auth, doing="token refresh", known=issuer, transport=transport)
     lock_timeout = lock_timeout if lock_timeout is not None else lock_wait(settings)
-    with diagnostics.refresh_action(reason, backend, issuer.token_endpoint) as action:
+    with diagnostics.schema.REFRESH(reason=reason, backend=backend, token_endpoint=issuer.token_endpoint) as action:
         async with hold_file_lock(refresh_lock_path(settings), timeout=lock_timeout) as waited:
             current, backend = load_credentials(settings)
             if current is None:
@@ -214,7 +214,9 @@ async def refresh_credentials(
             except StorageFailed:
                 stored, stored_backend = None, backend
             if stored is not None and stored.to_json() == current.to_json():
-                backend = save_credentials(settings, new_auth, on_fallback=diagnostics.log_keyring_fallback)
+                backend = save_credentials(
+                    settings, new_auth, on_fallback=lambda reason: diagnostics.schema.KEYRING_FALLBACK.log(fallback="file", reason=reason)
+                )
                 action.add_success_fields(
                     refreshed=True,
                     rotated=new_auth.tokens.refresh_token != current.tokens.refresh_token,  # type: ignore[union-attr]

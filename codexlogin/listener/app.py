@@ -74,7 +74,7 @@ class LoginSession:
     decided: trio.Event = field(default_factory=trio.Event)
     exchange_scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     ignored_requests: int = 0
-    # The run's reference, shown on every page (diagnostics.events), and where `GET /` redirects.
+    # The run's reference, shown on every page (diagnostics.run), and where `GET /` redirects.
     reference: str | None = field(default_factory=diagnostics.current_reference)
     sign_in_url: str | None = field(default=None, repr=False)
 
@@ -112,8 +112,8 @@ class LoginSession:
             self.ignored_requests += 1
             if self.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
                 return decision.status, decision.page, decision.headers
-        with diagnostics.callback_action(
-            scrub_clip(request.path, MAX_LOGGED_PATH),  # redacted (by value too), then cut
+        with diagnostics.schema.CALLBACK(
+            path=scrub_clip(request.path, MAX_LOGGED_PATH),  # redacted (by value too), then cut
             has_code=bool(decision.log_facts.get("has_code")),
             has_state=bool(decision.log_facts.get("has_state")),
             has_error=bool(decision.log_facts.get("has_error")),
@@ -128,9 +128,9 @@ class LoginSession:
     async def _act(self, decision: Decision) -> tuple[int, str]:
         if decision.action is Action.IGNORE:
             if decision.log_facts and not decision.log_facts.get("state_valid"):
-                diagnostics.log_state_mismatch()
+                diagnostics.schema.STATE_MISMATCH.log(severity="warning")
             elif decision.log_facts.get("issuer_mismatch"):
-                diagnostics.log_issuer_mismatch()
+                diagnostics.schema.ISSUER_MISMATCH.log(severity="warning")
                 received = str(decision.log_facts.get("received_issuer") or "")
                 self.finish(TokenExchangeFailed(
                     f"sign-in refused: the response names the issuer {received}, but this sign-in uses"
@@ -146,7 +146,9 @@ class LoginSession:
             return decision.status, decision.page
         if decision.action is Action.DENIED:
             assert decision.error_code is not None  # decide() sets it for DENIED
-            diagnostics.log_oauth_error(decision.error_code or "", bool(decision.error_description))
+            diagnostics.schema.OAUTH_ERROR.log(
+                error_code=decision.error_code or "", has_error_description=bool(decision.error_description)
+            )
             detail = decision.error_code + (f": {decision.error_description}" if decision.error_description else "")
             if decision.error_code == "access_denied" and MISSING_ENTITLEMENT in (decision.error_description or ""):
                 detail = f"{ENTITLEMENT_GUIDANCE} ({detail})"

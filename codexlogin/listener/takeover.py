@@ -84,7 +84,7 @@ async def take_port(port: int, cancel_key: str | None, attempt: _Attempt | None 
     if attempt.ipv6_busy:  # 127.0.0.1 is free: no login of ours to cancel, another program holds ::1
         return None
     attempt.holder = await request_cancel_of_previous_login(port, cancel_key)
-    diagnostics.log_takeover(port, attempt.holder == Holder.CANCELLED)
+    diagnostics.schema.TAKEOVER.log(port=port, previous_cancelled=attempt.holder == Holder.CANCELLED)
     if attempt.holder == Holder.OTHER_HOME:
         return None  # it refused us: waiting would not free the port
     for _ in range(BIND_RETRIES):
@@ -104,7 +104,7 @@ async def bind_callback_socket(ports: tuple[int, ...], cancel_key: str | None, *
     attempts: list[tuple[int, _Attempt]] = []
     for index, port in enumerate(ports):
         if index:
-            diagnostics.log_fallback_port(ports[index - 1], port)
+            diagnostics.schema.FALLBACK_PORT.log(busy_port=ports[index - 1], port=port)
         attempt = _Attempt()
         socks = await take_port(port, cancel_key, attempt)
         if socks is not None:

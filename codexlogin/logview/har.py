@@ -27,8 +27,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
+from codexlogin.diagnostics import names
 from codexlogin.redact import REDACTED, sanitize_url, scrub_clip
-from codexlogin.logview.text import WRAP_INDENT, Line, declared, format_line, run_lines, timestamp, wrap_line
+from codexlogin.logview.text import WRAP_INDENT, Line, format_line, run_lines, timestamp, wrap_line
 from codexlogin.logview.tree import FAILED, SUCCEEDED, Node, Run, display_text, scrubbed_fields
 
 __all__ = ["HarEntry", "HarError", "Merged", "load_har", "match_run", "merge", "render_merged", "merged_json"]
@@ -281,7 +282,7 @@ def run_facts(run: Run) -> RunFacts:
     for node in run.root.walk():
         fields = scrubbed_fields(node.start)[0] if node.start else {}
         name = node.raw_type
-        if declared(name) == "listener" and type(fields.get("port")) is int:
+        if name == names.LISTENER and type(fields.get("port")) is int:
             facts.ports.add(fields["port"])
         if node is run.root:
             ref = fields.get("reference")
@@ -436,8 +437,8 @@ def _log_event(line: Line) -> Event:
 
 
 def _nodes(run: Run, kind: str) -> list[Node]:
-    """The run's actions or messages of our type `kind` (without the prefix: `callback`)."""
-    return [node for node in run.root.walk() if declared(node.raw_type) == kind]
+    """The run's actions or messages of our type `kind` (diagnostics.names)."""
+    return [node for node in run.root.walk() if node.raw_type == kind]
 
 
 def _end(node: Node) -> dict:
@@ -448,10 +449,10 @@ def _verdict(run: Run, browser: list[HarEntry], facts: RunFacts) -> tuple[str, b
     """Where the chain broke, in one sentence (and whether it broke)."""
     authorize = [e for e in browser if e.is_authorize]
     callbacks = [e for e in browser if e.is_callback and (not facts.ports or e.port in facts.ports)]
-    logged_callbacks = _nodes(run, "callback")
-    exchanges = _nodes(run, "token_exchange")
-    oauth_errors = _nodes(run, "callback:oauth_error")
-    mismatches = _nodes(run, "callback:state_mismatch")
+    logged_callbacks = _nodes(run, names.CALLBACK)
+    exchanges = _nodes(run, names.TOKEN_EXCHANGE)
+    oauth_errors = _nodes(run, names.OAUTH_ERROR)
+    mismatches = _nodes(run, names.STATE_MISMATCH)
     root_end = _end(run.root)
     outcome = root_end.get("outcome")
     if not authorize and not callbacks:
@@ -501,7 +502,7 @@ def _verdict(run: Run, browser: list[HarEntry], facts: RunFacts) -> tuple[str, b
             return text, True
         if exchange.status != SUCCEEDED:
             return f"callback reached, token exchange {exchange.status}", True
-    saves = _nodes(run, "save_credentials")
+    saves = _nodes(run, names.SAVE_CREDENTIALS)
     if saves and saves[-1].status == FAILED:
         return "token exchange succeeded, saving the credentials failed", True
     if run.status == SUCCEEDED and outcome in (None, "success"):

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from codexlogin.diagnostics import names
 from codexlogin.logview.tree import (
     CANCELLED,
     FAILED,
@@ -45,7 +46,6 @@ __all__ = [
     "ColorStyle",
     "Line",
     "Style",
-    "declared",
     "format_line",
     "live_lines",
     "render_text",
@@ -262,7 +262,6 @@ SERVER = "codex_login::server"
 AUTH = "codex_login::auth"
 DEVICE = "codex_login::device_code_auth"
 GENERIC = "codexlogin"
-PREFIX = ROOT_TYPE.partition(":")[0] + ":"  # "codex:", the prefix of every declared type
 
 # Values shown as Rust's Debug of a string (quoted), as the reference CLI shows them.
 _QUOTED = frozenset({"error_code", "error_message", "reason", "exception", "error", "message", "detail"})
@@ -322,46 +321,46 @@ def _pick(fields: dict, *keys: str) -> tuple[tuple[str, object], ...]:
 
 _STARTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     # action type → (target, message, leading fields)
-    "listener": (SERVER, "listening for login callback", ("host", "port")),
-    "callback": (SERVER, "received login callback", ("path", "has_code", "has_state", "has_error", "state_valid")),
-    "token_exchange": (SERVER, "starting oauth token exchange", ("issuer", "token_endpoint", "redirect_uri")),
-    "api_key_exchange": (SERVER, "starting api key token exchange", ("token_endpoint",)),
-    "save_credentials": (AUTH, "saving credentials", ("path", "mode")),
-    "device_authorization": (DEVICE, "requesting device code", ("endpoint",)),
-    "device_poll": (DEVICE, "polling for device authorization", ("interval", "expires_in")),
-    "revoke": (AUTH, "revoking token", ("revoke_endpoint", "token_type_hint")),
-    "refresh": (AUTH, "refreshing tokens", ("reason", "backend", "token_endpoint")),
-    "bundle:write": (CLI, "writing support bundle", ("path", "format")),
+    names.LISTENER: (SERVER, "listening for login callback", ("host", "port")),
+    names.CALLBACK: (SERVER, "received login callback", ("path", "has_code", "has_state", "has_error", "state_valid")),
+    names.TOKEN_EXCHANGE: (SERVER, "starting oauth token exchange", ("issuer", "token_endpoint", "redirect_uri")),
+    names.API_KEY_EXCHANGE: (SERVER, "starting api key token exchange", ("token_endpoint",)),
+    names.SAVE_CREDENTIALS: (AUTH, "saving credentials", ("path", "mode")),
+    names.DEVICE_AUTHORIZATION: (DEVICE, "requesting device code", ("endpoint",)),
+    names.DEVICE_POLL: (DEVICE, "polling for device authorization", ("interval", "expires_in")),
+    names.REVOKE: (AUTH, "revoking token", ("revoke_endpoint", "token_type_hint")),
+    names.REFRESH: (AUTH, "refreshing tokens", ("reason", "backend", "token_endpoint")),
+    names.BUNDLE_WRITE: (CLI, "writing support bundle", ("path", "format")),
 }
 _ENDS: dict[str, tuple[str, str]] = {
     # action type → (message on success, message on failure)
-    "listener": ("login callback server stopped", "login callback server failed"),
-    "callback": ("login callback handled", "login callback handling failed"),
-    "token_exchange": ("oauth token exchange succeeded", "oauth token exchange failed"),
-    "api_key_exchange": ("api key token exchange finished", "api key token exchange failed"),
-    "save_credentials": ("credentials saved", "saving credentials failed"),
-    "device_authorization": ("device code received", "device code request failed"),
-    "device_poll": ("device authorization finished", "device authorization failed"),
-    "revoke": ("token revoked", "token revocation failed"),
-    "refresh": ("tokens refreshed", "token refresh failed"),
-    "bundle:write": ("support bundle written", "writing support bundle failed"),
+    names.LISTENER: ("login callback server stopped", "login callback server failed"),
+    names.CALLBACK: ("login callback handled", "login callback handling failed"),
+    names.TOKEN_EXCHANGE: ("oauth token exchange succeeded", "oauth token exchange failed"),
+    names.API_KEY_EXCHANGE: ("api key token exchange finished", "api key token exchange failed"),
+    names.SAVE_CREDENTIALS: ("credentials saved", "saving credentials failed"),
+    names.DEVICE_AUTHORIZATION: ("device code received", "device code request failed"),
+    names.DEVICE_POLL: ("device authorization finished", "device authorization failed"),
+    names.REVOKE: ("token revoked", "token revocation failed"),
+    names.REFRESH: ("tokens refreshed", "token refresh failed"),
+    names.BUNDLE_WRITE: ("support bundle written", "writing support bundle failed"),
 }
 _MESSAGES: dict[str, tuple[str, str, str]] = {
     # message type → (level, target, message)
-    "callback:state_mismatch": ("WARN", SERVER, "login callback state mismatch"),
-    "callback:issuer_mismatch": ("WARN", SERVER, "login callback issuer mismatch"),
-    "callback:oauth_error": ("WARN", SERVER, "oauth callback returned error"),
-    "listener:takeover": ("INFO", SERVER, "callback port busy, asked the previous login to cancel"),
-    "listener:fallback_port": ("WARN", SERVER, "callback port still busy, trying the fallback port"),
-    "listener:unlogged_requests": ("DEBUG", SERVER, "requests answered but not logged"),
-    "listener:late_signal": ("DEBUG", SERVER, "signal after the outcome was decided"),
-    "browser:open_failed": ("WARN", CLI, "failed to open browser"),
-    "device_poll:stopped": ("WARN", DEVICE, "device authorization stopped"),
-    "credentials:keyring_unavailable": ("WARN", AUTH, "keyring unavailable, falling back to file"),
-    "scrub_failure": ("ERROR", GENERIC, "a log message could not be scrubbed"),
-    "discovery": ("INFO", AUTH, "issuer discovery"),
-    "check:proof": ("INFO", AUTH, "credentials checked"),
-    "browser:authorize_probe": ("WARN", CLI, "no callback yet, probed the sign-in URL"),
+    names.STATE_MISMATCH: ("WARN", SERVER, "login callback state mismatch"),
+    names.ISSUER_MISMATCH: ("WARN", SERVER, "login callback issuer mismatch"),
+    names.OAUTH_ERROR: ("WARN", SERVER, "oauth callback returned error"),
+    names.TAKEOVER: ("INFO", SERVER, "callback port busy, asked the previous login to cancel"),
+    names.FALLBACK_PORT: ("WARN", SERVER, "callback port still busy, trying the fallback port"),
+    names.UNLOGGED_REQUESTS: ("DEBUG", SERVER, "requests answered but not logged"),
+    names.LATE_SIGNAL: ("DEBUG", SERVER, "signal after the outcome was decided"),
+    names.BROWSER_OPEN_FAILED: ("WARN", CLI, "failed to open browser"),
+    names.DEVICE_POLL_STOPPED: ("WARN", DEVICE, "device authorization stopped"),
+    names.KEYRING_FALLBACK: ("WARN", AUTH, "keyring unavailable, falling back to file"),
+    names.SCRUB_FAILURE: ("ERROR", GENERIC, "a log message could not be scrubbed"),
+    names.DISCOVERY: ("INFO", AUTH, "issuer discovery"),
+    names.CHECK_PROOF: ("INFO", AUTH, "credentials checked"),
+    names.AUTHORIZE_PROBE: ("WARN", CLI, "no callback yet, probed the sign-in URL"),
     TRACEBACK_TYPE: ("ERROR", GENERIC, "traceback"),
 }
 _LIBRARY_LEVELS = {"WARNING": "WARN", "WARN": "WARN", "ERROR": "ERROR", "CRITICAL": "ERROR", "INFO": "INFO", "DEBUG": "DEBUG"}
@@ -377,28 +376,17 @@ def _flow_words(start: dict) -> str:
     return f"starting {display_text(command)}" + (f" ({display_text(flow)})" if flow else "")
 
 
-def declared(name: str) -> str:
-    """The key of our own type `name` in the tables here: `codex:callback` → `callback`.
-
-    The tables are keyed without the `codex:` prefix so that the type names stay spelled out
-    only in diagnostics/schema.py (tests/test_schema.py); tests/test_render.py checks that every
-    declared type has its entries here. Other types (a foreign eliot log) map to themselves.
-    """
-    return name[len(PREFIX):] if name.startswith(PREFIX) else name
-
-
 def _node_lines(node: Node) -> Iterator[Line]:
     name = node.raw_type
-    suffix = declared(name)
     start = _fields(node.start)
     if not node.is_action:
-        if suffix == "library_log":
+        if name == names.LIBRARY_LOG:
             level = _LIBRARY_LEVELS.get(str(start.get("level", "")).upper(), "WARN")
             logger = display_text(start.get("logger", GENERIC))
             yield Line(node.start_ts, level, logger, display_text(start.get("message", "")))
             return
-        level, target, message = _MESSAGES.get(suffix, ("INFO", GENERIC, display_text(name)))
-        if suffix == "callback:oauth_error":
+        level, target, message = _MESSAGES.get(name, ("INFO", GENERIC, display_text(name)))
+        if name == names.OAUTH_ERROR:
             yield Line(node.start_ts, level, target, message, _pick(start, "error_code", "has_error_description"))
             return
         yield Line(node.start_ts, level, target, message, tuple((k, v) for k, v in start.items() if k != "severity"))
@@ -414,7 +402,7 @@ def _start_line(node: Node, name: str, start: dict) -> Line:
     if name == ROOT_TYPE:
         shown = tuple(kv for kv in _pick(start, "reference", "issuer") if kv[0] not in ("command", "flow", "version"))
         return Line(node.start_ts, "INFO", CLI, _flow_words(start), shown)
-    target, message, keys = _STARTS.get(declared(name), (GENERIC, f"{display_text(name)} started", ()))
+    target, message, keys = _STARTS.get(name, (GENERIC, f"{display_text(name)} started", ()))
     return Line(node.start_ts, "INFO", target, message, _pick(start, *keys))
 
 
@@ -431,7 +419,7 @@ def live_lines(node: Node) -> list[Line]:
 def _end_line(node: Node, name: str) -> Iterator[Line]:
     status = node.status
     if status == UNFINISHED:
-        target = CLI if name == ROOT_TYPE else _STARTS.get(declared(name), (GENERIC,))[0]
+        target = CLI if name == ROOT_TYPE else _STARTS.get(name, (GENERIC,))[0]
         yield Line(None, "WARN", target, f"{'login flow' if name == ROOT_TYPE else _noun(name)} never finished")
         return
     end = _fields(node.end)
@@ -444,8 +432,8 @@ def _end_line(node: Node, name: str) -> Iterator[Line]:
                      CANCELLED: f"{display_text(command)} cancelled"}
         message = words.get(status, f"login flow {display_text(status)}")
     else:
-        target = _STARTS.get(declared(name), (GENERIC,))[0]
-        ok, bad = _ENDS.get(declared(name), (f"{display_text(name)} succeeded", f"{display_text(name)} failed"))
+        target = _STARTS.get(name, (GENERIC,))[0]
+        ok, bad = _ENDS.get(name, (f"{display_text(name)} succeeded", f"{display_text(name)} failed"))
         message = ok if status == SUCCEEDED else bad if status == FAILED else f"{_noun(name)} {display_text(status)}"
     level = "INFO" if status == SUCCEEDED else "WARN" if status == CANCELLED else "ERROR"
     keys = ("status", "outcome", "exit_code", "error_code", "error_message", "kind")
@@ -454,7 +442,7 @@ def _end_line(node: Node, name: str) -> Iterator[Line]:
 
 def _noun(name: str) -> str:
     """What an action is called in its lines ("oauth token exchange"), for "… cancelled"."""
-    bad = _ENDS.get(declared(name), ("", ""))[1]
+    bad = _ENDS.get(name, ("", ""))[1]
     return bad[: -len(" failed")] if bad.endswith(" failed") else display_text(name)
 
 

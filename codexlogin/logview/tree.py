@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
+from codexlogin.diagnostics import names
 from codexlogin.diagnostics.scrubbing import scrub_message
 from codexlogin.terminal import CONTROL_ESCAPES
 
@@ -46,7 +47,7 @@ CANCEL_EXCEPTIONS = frozenset(
     }
 )
 TRACEBACK_TYPE = "eliot:traceback"
-ROOT_TYPE = "codex:command"  # diagnostics.schema.COMMAND (not imported: that loads eliot; a test pins it)
+ROOT_TYPE = names.COMMAND  # the root action of every run
 # Keys of an eliot message that are structure, not fields: never listed as `key: value`.
 STRUCTURE_KEYS = frozenset({"action_type", "action_status", "message_type"})
 

@@ -283,7 +283,7 @@ def write_bundle(
     created = datetime.now(UTC)
     kind = archive_kind(path)
     members = build_members(settings, snapshot, report, created, doctor_text)
-    with diagnostics.bundle_write_action(str(path), kind, list(members)) as action:
+    with diagnostics.schema.BUNDLE_WRITE(path=str(path), format=kind, members=list(members)) as action:
         payload = archive_bytes(members, kind, created)
         refuse_non_regular_target(path)  # again: the doctor checks took a while
         write_private_file_atomically(path, payload)

@@ -9,22 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codexlogin import __version__
+from codexlogin.diagnostics import names
 from codexlogin.errors import ExitCode, LoginFailure
 
 OK, WARN, FAIL = "ok", "warn", "fail"
-# In the order they are shown; each is logged as the declared codex:doctor:<name> action
-# (diagnostics.schema.DOCTOR_CHECKS, not imported here: that loads eliot; a test pins the two).
-CHECK_NAMES = (
-    "codex_home",
-    "log_dir",
-    "auth_json",
-    "callback_port",
-    "loopback",
-    "browser",
-    "ca_bundle",
-    "issuer",
-    "clock",
-)
+# In the order they are shown; each is logged as the declared codex:doctor:<name> action.
+CHECK_NAMES = names.DOCTOR_CHECK_NAMES
 NETWORK_TIMEOUT = 5.0  # per network check; lowered further by a smaller exchange_timeout
 DEVICE_AUTH_HINT = "use `codex login --device-auth` (sign in on any device with a code)"
 

@@ -25,7 +25,7 @@ async def _run_one(name: str, results: dict[str, Check], fn: Callable[[], Awaita
 
     started = time.perf_counter()
     try:
-        with diagnostics.doctor_check_action(name) as action:
+        with diagnostics.schema.DOCTOR_CHECKS[name]() as action:
             try:
                 status, detail, hint = await fn()
             except Exception as exc:  # noqa: BLE001 - a bug in one check must not hide the others
