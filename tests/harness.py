@@ -139,19 +139,19 @@ def assert_no_listener(port, host="127.0.0.1"):
     raise AssertionError(f"something still listens on {host}:{port}")
 
 
+def port_of(url):
+    """The port a login listens on, from its sign-in URL's redirect_uri (a login on port 0 is
+    asked where it listens: a port picked beforehand might be taken by another test meanwhile)."""
+    return int(urlsplit(query_of(url)["redirect_uri"]).port)
+
+
 def assert_port_free(url):
-    assert_no_listener(int(urlsplit(query_of(url)["redirect_uri"]).port))
+    assert_no_listener(port_of(url))
 
 
 def assert_no_secrets(log, *secrets):
     for secret in secrets:
         assert secret and secret not in log, f"secret leaked into codex-login.log: {secret[:12]}…"
-
-
-def free_port():
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def issue_tokens(issuer: DevIssuer, url: str) -> dict:

@@ -39,7 +39,7 @@ from codexlogin.credentials.model import AuthDotJson
 from codexlogin.errors import Cancelled, LoginFailure, PortUnavailable, StorageFailed
 from codexlogin.listener.decide import CANCEL_HEADER, CHALLENGE_HEADER, cancel_proof
 from codexlogin.listener.prepare import CANCEL_KEY_FILE, load_or_create_cancel_key, prepare_browser_login
-from harness import Run, approve, approving_browser, assert_no_listener, assert_port_free, free_port, make_settings, query_of, run_cli
+from harness import Run, approve, approving_browser, assert_no_listener, assert_port_free, make_settings, port_of, run_cli
 
 CODEX = [sys.executable, "-m", "codexlogin"]
 IS_ROOT = os.geteuid() == 0
@@ -54,10 +54,6 @@ async def codex(*args, env, timeout=30):
 
 def env_for(codex_home, **extra):
     return {**os.environ, "CODEX_HOME": str(codex_home), "PYTHONUNBUFFERED": "1", **extra}
-
-
-def port_of(url):
-    return int(urlsplit(query_of(url)["redirect_uri"]).port)
 
 
 def held_ipv6(port=0):
@@ -186,12 +182,11 @@ def test_without_ipv6_in_a_real_network_namespace(tmp_path):
 @pytest.mark.concurrency
 @pytest.mark.parametrize("second_home", ["private", "world_writable"])
 async def test_a_login_with_another_codex_home_is_named_and_left_running(tmp_path, dev_issuer, second_home):
-    port = free_port()
-    first = Run(replace(make_settings(tmp_path / "a", dev_issuer.issuer_url, port=port), codex_home=tmp_path / "home-a"))
-    second = Run(replace(make_settings(tmp_path / "b", dev_issuer.issuer_url, port=port), codex_home=tmp_path / "home-b"))
+    first = Run(replace(make_settings(tmp_path / "a", dev_issuer.issuer_url), codex_home=tmp_path / "home-a"))
+    second_codex_home = tmp_path / "home-b"
     if second_home == "world_writable":  # its cancel key is not trusted: it cannot prove anything
-        second.settings.codex_home.mkdir()
-        second.settings.codex_home.chmod(0o777)
+        second_codex_home.mkdir()
+        second_codex_home.chmod(0o777)
     listening = trio.Event()
 
     async def wait(run, url):
@@ -201,6 +196,8 @@ async def test_a_login_with_another_codex_home_is_named_and_left_running(tmp_pat
         async with trio.open_nursery() as nursery:
             nursery.start_soon(first, wait)
             await listening.wait()
+            port = port_of(first.url)
+            second = Run(replace(make_settings(tmp_path / "b", dev_issuer.issuer_url, port=port), codex_home=second_codex_home))
             failure = await second(approving_browser)
             assert isinstance(failure, PortUnavailable), failure
             assert failure.exit_code == 6
@@ -214,8 +211,7 @@ async def test_a_login_with_another_codex_home_is_named_and_left_running(tmp_pat
             assert first.result is None, "the other home's login keeps its port"
             # the first login is still there and still works
             first.pages.append(await approve(first.url))
-            while first.result is None:
-                await trio.sleep(0.01)
+        # the nursery has waited for the first login to finish
     assert not isinstance(first.result, LoginFailure), first.result
     assert_port_free(first.url)
 
