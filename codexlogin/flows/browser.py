@@ -144,8 +144,9 @@ async def _watch_stop(session: LoginSession, stop: Callable[[], Awaitable[LoginF
     session.abort(await stop())  # the CLI's signals (cli.signals): SIGINT cancelled, SIGTERM… terminated
 
 
-async def _show_waiting(ui: LoginUI, timeout: float) -> None:
+async def _show_waiting(ui: LoginUI, timeout: float, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     with ui.waiting("Waiting for the browser sign-in…", timeout=timeout if timeout > 0 else None):
+        task_status.started()
         await trio.sleep_forever()
 
 
@@ -304,13 +305,15 @@ async def browser_login(
                     await trio.sleep(ISSUER_CLIENT_DELAY)
                     async with issuer_session(settings, run_issuer, verify=prepared.verify, transport=transport) as issuer:
                         issuer_box.append(issuer)
-                        issuer_ready.set()
                         probe = _Probe()
                         with trio.CancelScope() as helpers:
                             async with trio.open_nursery() as helper_nursery:
                                 if stop is not None:
                                     helper_nursery.start_soon(_watch_stop, session, stop)
-                                helper_nursery.start_soon(_show_waiting, ui, settings.timeout)
+                                # The spinner is up before a code that came early is exchanged:
+                                # else its "exchanging" step is lost and "Waiting" shows meanwhile.
+                                await helper_nursery.start(_show_waiting, ui, settings.timeout)
+                                issuer_ready.set()
                                 if not settings.no_browser:
                                     helper_nursery.start_soon(_open_browser, url, ui)
                                 if dialect.name == "standard":  # the openai issuer sits behind a bot wall
