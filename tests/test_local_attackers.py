@@ -24,7 +24,7 @@ import stat
 import subprocess
 import sys
 import time
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -66,17 +66,24 @@ def held_ipv6(port=0):
 
 
 def free_on_both():
-    """A port free on 127.0.0.1 that we hold on [::1] for the test (so nothing else takes it)."""
+    """(port, holders): a foreign program listens on [::1]:port, and 127.0.0.1:port is kept free
+    for a login (bound with SO_REUSEADDR, never listening: a login still gets it, while no port-0
+    bind elsewhere is handed it) until `holders` is closed."""
     for _ in range(50):
         six = held_ipv6()
         port = six.getsockname()[1]
-        with closing(socket.socket()) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                six.close()
-                continue
-        return port, six
+        four = socket.socket()
+        four.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            four.bind(("127.0.0.1", port))
+        except OSError:
+            four.close()
+            six.close()
+            continue
+        holders = ExitStack()
+        holders.enter_context(closing(six))
+        holders.enter_context(closing(four))
+        return port, holders
     raise AssertionError("no port free on both loopbacks")
 
 
@@ -111,8 +118,8 @@ async def test_the_login_listens_on_both_loopbacks_and_completes_through_ipv6(tm
 
 
 async def test_a_program_on_ipv6_loopback_is_refused_with_exit_6(tmp_path, dev_issuer):
-    port, six = free_on_both()
-    with six:
+    port, holders = free_on_both()
+    with holders:
         with trio.fail_after(20):
             run = Run(make_settings(tmp_path, dev_issuer.issuer_url, port=port, timeout=3.0))
             failure = await run(approving_browser)
@@ -124,8 +131,8 @@ async def test_a_program_on_ipv6_loopback_is_refused_with_exit_6(tmp_path, dev_i
 
 
 async def test_the_cli_names_the_ipv6_holder_and_exits_6(tmp_path, dev_issuer):
-    port, six = free_on_both()
-    with six:
+    port, holders = free_on_both()
+    with holders:
         code, out, err = await codex(
             "login", "--issuer", dev_issuer.issuer_url, "--port", str(port), "--no-browser", "--timeout", "3",
             env=env_for(tmp_path / "home"),
