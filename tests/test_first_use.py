@@ -291,8 +291,7 @@ async def test_the_login_prints_the_url_instead_of_starting_a_text_browser(tmp_p
 
     async def browser(run, url):
         with trio.fail_after(10):
-            while "Not starting w3m" not in run.stderr.getvalue():
-                await trio.sleep(0.02)
+            await run.stderr.wait_for("Not starting w3m")
         opened.set()
         run.pages.append(await approve(url))
 
@@ -435,7 +434,9 @@ class RecordingUI(ConsoleUI):
     """The console UI off a terminal, noting what the flow tells it while it waits."""
 
     def __init__(self):
-        super().__init__(io.StringIO())
+        from harness import WatchedText
+
+        super().__init__(WatchedText())
         self.events: list[tuple[str, object]] = []
 
     def waiting(self, message, *, timeout=None):
@@ -485,8 +486,7 @@ async def test_the_device_flow_tells_the_spinner_the_codes_lifetime_and_the_exch
     ui = RecordingUI()
 
     async def user():
-        while not (match := re.search(r"\n   ([A-Z0-9]{4}-[A-Z0-9]{4,5})\n", ui.stderr.getvalue())):
-            await trio.sleep(0.5)
+        match = await ui.stderr.wait_for(re.compile(r"\n   ([A-Z0-9]{4}-[A-Z0-9]{4,5})\n"))
         issuer.approve_device(match[1])
 
     with trio.fail_after(120), diagnostics.open_log(settings.resolved_log_dir), diagnostics.command_action("login", "device"):

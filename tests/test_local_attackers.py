@@ -601,9 +601,7 @@ async def test_a_device_login_that_cannot_save_revokes_the_new_tokens(tmp_path, 
     settings.auth_file.mkdir(parents=True)  # the save fails after the check: EISDIR, as root too
 
     async def user(run):
-        while run.user_code() is None:
-            await trio.sleep(0.5)
-        dev_issuer.approve_device(run.user_code())
+        dev_issuer.approve_device(await run.wait_for_user_code())
 
     with trio.fail_after(120):
         failure = await DeviceRun(settings)(user)
