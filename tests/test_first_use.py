@@ -473,6 +473,32 @@ async def test_the_browser_flow_tells_the_spinner_its_deadline_and_steps(tmp_pat
     ]
 
 
+@pytest.mark.concurrency
+async def test_a_code_that_comes_before_the_issuer_client_is_exchanged_under_the_spinner(tmp_path, dev_issuer, mock_clock):
+    """On the MockClock the listener's head start (ISSUER_CLIENT_DELAY) ends only once the loop is
+    idle, so the browser's code is there first and waits for the issuer client. The spinner must
+    be up before that exchange begins; trio runs ready tasks in a random order, so a flow that only
+    started both at once would fail here about every other login (repeated to catch that)."""
+    from harness import approve
+
+    from codexlogin import diagnostics
+    from codexlogin.flows.browser import browser_login
+
+    for attempt in range(6):
+        settings = make_settings(tmp_path / str(attempt), dev_issuer.issuer_url)
+        ui = RecordingUI()
+        send, receive = trio.open_memory_channel(1)
+
+        async def user():
+            await approve(await receive.receive())
+
+        with trio.fail_after(60), diagnostics.open_log(settings.resolved_log_dir), diagnostics.command_action("login", "browser"):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(user)
+                await browser_login(settings, ui, on_listening=send.send_nowait)
+        assert [kind for kind, _ in ui.events] == ["waiting", "status", "status"], (attempt, ui.events)
+
+
 async def test_the_device_flow_tells_the_spinner_the_codes_lifetime_and_the_exchange(tmp_path, mock_clock, nursery):
     from dataclasses import replace
 
