@@ -55,6 +55,9 @@ class Chromium:
              f"--user-data-dir={self.profile}", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
+        # Polls, each under a hard 30 s bound: Chromium announces its DevTools port only by writing
+        # this file (or on stderr, which would then need draining for the browser's whole life),
+        # and its first page target only by being listed; there is no event to wait on for either.
         port_file = os.path.join(self.profile, "DevToolsActivePort")
         deadline = time.monotonic() + 30
         while not os.path.exists(port_file) or os.path.getsize(port_file) == 0:
@@ -68,6 +71,8 @@ class Chromium:
                 pages = [t for t in json.load(reply) if t.get("type") == "page"]
             if time.monotonic() > deadline:
                 raise RuntimeError("chromium has no page target")
+            if not pages:
+                time.sleep(0.05)
         import websocket
 
         self.ws = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=30, suppress_origin=True)

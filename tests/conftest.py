@@ -1,6 +1,10 @@
 """Test rules for the whole suite.
 
 - Loopback only: every server binds 127.0.0.1 with port 0; nothing reaches another address.
+- No port is chosen by binding, closing and binding again (another test or process may take it in
+  between, all the more under `pytest -n`): a listener on port 0 is asked which port it got, and a
+  port that must refuse or stay free is held by a socket until the test ends (`refused_port`,
+  `reserved_port`).
 - Every I/O test runs under a hard `trio.fail_after` bound so a hang fails fast.
 - Timeouts are tested on trio's MockClock, never with real sleeps.
 - CODEX_HOME always points into tmp_path: the real home directory is never touched.
@@ -10,7 +14,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 
 import pytest
 import trio
@@ -55,6 +61,63 @@ async def dev_issuer(nursery):
     issuer = DevIssuer(auto_approve=True)
     await nursery.start(serve_dev_issuer, issuer)
     return issuer
+
+
+@pytest.fixture
+def refused_port():
+    """`refused_port()`: a 127.0.0.1 port that refuses connections until the test ends.
+
+    Its socket is bound and never listens (Linux answers a connect to it with a reset, as for a
+    closed port) and stays open, so the port is given to no other listener meanwhile.
+    """
+    held: list[socket.socket] = []
+
+    def take() -> int:
+        sock = socket.socket()
+        held.append(sock)
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+    yield take
+    for sock in held:
+        sock.close()
+
+
+@pytest.fixture
+def reserved_port():
+    """`reserved_port()`: a free port that a login can listen on, kept free until the test ends.
+
+    Held on 127.0.0.1 (and [::1], which a login binds too) by sockets bound with SO_REUSEADDR that
+    never listen: a login binding the port with SO_REUSEADDR (as ours does) still gets it, while
+    the kernel hands it to no port-0 bind and no outgoing connection meanwhile.
+    """
+    held: list[socket.socket] = []
+
+    def bind(family: int, host: str, port: int) -> socket.socket:
+        sock = socket.socket(family)
+        held.append(sock)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+        return sock
+
+    def take() -> int:
+        for _ in range(20):
+            port = bind(socket.AF_INET, "127.0.0.1", 0).getsockname()[1]
+            try:
+                bind(socket.AF_INET6, "::1", port)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:  # [::1]:port is someone else's: another port
+                    continue
+                if error.errno not in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):  # else no IPv6 here
+                    raise
+            return port
+        raise AssertionError("no port free on both 127.0.0.1 and [::1] in 20 tries")
+
+    yield take
+    for sock in held:
+        sock.close()
 
 
 def _no_threads_under_autojump(monkeypatch):

@@ -71,13 +71,37 @@ async def approve(authorize_url):
         return await client.get(url, headers=host)
 
 
+class WatchedText(io.StringIO):
+    """What a UI writes, with `await wait_for(pattern)`: a test waits for a line, not in a sleep loop.
+
+    Written to from the trio loop the waiting test runs on (the console UI writes from the flow's tasks).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._written = trio.Event()
+
+    def write(self, text):
+        count = super().write(text)
+        self._written.set()
+        self._written = trio.Event()
+        return count
+
+    async def wait_for(self, pattern) -> re.Match:
+        """The first match of `pattern` (a regex, or plain text) in what is written, once it is."""
+        regex = pattern if isinstance(pattern, re.Pattern) else re.compile(re.escape(pattern))
+        while (match := regex.search(self.getvalue())) is None:
+            await self._written.wait()
+        return match
+
+
 class Run:
     """One login run, its browser side, and what it left behind."""
 
     def __init__(self, settings, stop=None):
         self.settings = settings
         self.stop = stop  # browser_login's `stop` (cli.signals.stop_on_signal for the CLI's signals)
-        self.stderr = io.StringIO()
+        self.stderr = WatchedText()
         self.pages: list[httpx.Response] = []
         self.result = None
         self.url = None
@@ -139,19 +163,19 @@ def assert_no_listener(port, host="127.0.0.1"):
     raise AssertionError(f"something still listens on {host}:{port}")
 
 
+def port_of(url):
+    """The port a login listens on, from its sign-in URL's redirect_uri (a login on port 0 is
+    asked where it listens: a port picked beforehand might be taken by another test meanwhile)."""
+    return int(urlsplit(query_of(url)["redirect_uri"]).port)
+
+
 def assert_port_free(url):
-    assert_no_listener(int(urlsplit(query_of(url)["redirect_uri"]).port))
+    assert_no_listener(port_of(url))
 
 
 def assert_no_secrets(log, *secrets):
     for secret in secrets:
         assert secret and secret not in log, f"secret leaked into codex-login.log: {secret[:12]}…"
-
-
-def free_port():
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def issue_tokens(issuer: DevIssuer, url: str) -> dict:
@@ -321,15 +345,26 @@ class IssuerWrapper:
         return await self.inner(scope, receive, send)
 
 
-class HangingPath(IssuerWrapper):
-    """The dev issuer, except that one path never answers."""
+class PathWatch(IssuerWrapper):
+    """The dev issuer, with `reached` set once `path` is requested: a test waits on it, not in a loop."""
 
     def __init__(self, inner, path: str):
         super().__init__(inner)
         self.path = path
+        self.reached = trio.Event()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["path"] == self.path:
+            self.reached.set()
+        return await self.inner(scope, receive, send)
+
+
+class HangingPath(PathWatch):
+    """The dev issuer, except that one path never answers; `reached` is set once it is requested."""
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == self.path:
+            self.reached.set()
             await trio.sleep_forever()
         return await self.inner(scope, receive, send)
 

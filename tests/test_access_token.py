@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import pytest
 import trio
-from harness import HangingPath, free_port, issuer_in_thread, provenance_of, run_cli
+from harness import HangingPath, issuer_in_thread, provenance_of, run_cli
 
 from codexlogin import diagnostics
 from codexlogin.config import load_settings
@@ -183,8 +183,8 @@ async def test_a_token_the_issuer_rejects_is_exit_4_and_nothing_is_saved(tmp_pat
     assert not s.auth_file.exists()
 
 
-async def test_an_unreachable_issuer_is_exit_10_like_every_request_to_the_issuer(tmp_path):
-    s = flow_settings(tmp_path, f"http://127.0.0.1:{free_port()}")
+async def test_an_unreachable_issuer_is_exit_10_like_every_request_to_the_issuer(tmp_path, refused_port):
+    s = flow_settings(tmp_path, f"http://127.0.0.1:{refused_port()}")
     with pytest.raises(NetworkError) as info:
         await login_with(s, "at-0123456789abcdef")
     assert info.value.exit_code == ExitCode.NETWORK_ERROR
@@ -358,13 +358,13 @@ def test_a_real_pipe_into_a_process(tmp_path):
     [("revoked", ExitCode.CREDENTIALS_UNUSABLE, "rejected"), ("unreachable", ExitCode.NETWORK_ERROR, "network"),
      ("other_workspace", ExitCode.POLICY_VIOLATION, None)],
 )
-def test_status_check_reports_what_whoami_says(tmp_path, capsys, case, code, kind):
+def test_status_check_reports_what_whoami_says(tmp_path, capsys, refused_port, case, code, kind):
     issuer = DevIssuer()
     with issuer_in_thread(issuer) as url:
         token = issuer.issue_personal_access_token(account_id="acct_pat")
         if case == "revoked":
             issuer.revoke_personal_access_token(token)
-        target = f"http://127.0.0.1:{free_port()}" if case == "unreachable" else url
+        target = f"http://127.0.0.1:{refused_port()}" if case == "unreachable" else url
         # stored by a login at `target`: the check goes there without --issuer
         provenance = provenance_of(target)
         write_pat_file({"OPENAI_API_KEY": None, "personal_access_token": token, "oauth_provenance": provenance})

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import trio
 
-from harness import Run, approve, approving_browser, assert_no_secrets, assert_port_free, callback_url, free_port, get, make_settings, query_of
+from harness import Run, approve, approving_browser, assert_no_secrets, assert_port_free, callback_url, get, make_settings, port_of, query_of
 
 from codexlogin import rfc3339
 from codexlogin.credentials.model import NO_ID_TOKEN, AuthDotJson
@@ -146,16 +146,12 @@ async def test_token_endpoint_errors(tmp_path, dev_issuer, status, content_type,
         assert exchange_end["error_code"] == error_code
 
 
-async def test_connection_refused(tmp_path):
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        dead_port = sock.getsockname()[1]
-
+async def test_connection_refused(tmp_path, refused_port):
     async def send_code(run, url):
         run.pages.append(await get(callback_url(url, code="some-code", state=query_of(url)["state"])))
 
     with trio.fail_after(10):
-        run = Run(make_settings(tmp_path, f"http://127.0.0.1:{dead_port}"))
+        run = Run(make_settings(tmp_path, f"http://127.0.0.1:{refused_port()}"))
         failure = await run(send_code)
     assert isinstance(failure, NetworkError) and failure.exit_code == 10 and failure.fields["kind"] == "connect"
     exchange_end = [m for m in run.log_messages() if m.get("action_type") == "codex:token_exchange"][-1]
@@ -215,12 +211,9 @@ async def test_signals_cancel_cleanly(tmp_path, dev_issuer, signum, expected):
 
 @pytest.mark.concurrency
 async def test_newer_login_takes_over_the_port_from_ours(tmp_path, dev_issuer):
-    port = free_port()
-    first = Run(make_settings(tmp_path / "a", dev_issuer.issuer_url, port=port))
-    second = Run(make_settings(tmp_path / "b", dev_issuer.issuer_url, port=port))
-    # Both runs share CODEX_HOME (so the cancel key) but not the log dir.
-    first.settings = replace(first.settings, codex_home=tmp_path / "home")
-    second.settings = replace(second.settings, codex_home=tmp_path / "home")
+    # Both runs share CODEX_HOME (so the cancel key) but not the log dir; the second takes the
+    # port the first listens on.
+    first = Run(replace(make_settings(tmp_path / "a", dev_issuer.issuer_url), codex_home=tmp_path / "home"))
     listening = trio.Event()
 
     async def wait_forever(run, url):
@@ -230,6 +223,8 @@ async def test_newer_login_takes_over_the_port_from_ours(tmp_path, dev_issuer):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(first, wait_forever)
             await listening.wait()
+            taking_over = make_settings(tmp_path / "b", dev_issuer.issuer_url, port=port_of(first.url))
+            second = Run(replace(taking_over, codex_home=tmp_path / "home"))
             await second(approving_browser)
     assert isinstance(first.result, Cancelled) and "newer" in first.result.detail
     assert not isinstance(second.result, LoginFailure)
@@ -329,10 +324,8 @@ async def test_a_bug_while_completing_ends_the_login_instead_of_hanging(tmp_path
 async def test_a_bad_ca_bundle_fails_before_touching_an_older_login_on_the_port(tmp_path, dev_issuer, monkeypatch):
     from codexlogin.errors import UsageError
 
-    port = free_port()
     home = tmp_path / "home"
-    older = Run(replace(make_settings(tmp_path / "a", dev_issuer.issuer_url, port=port), codex_home=home))
-    newer = Run(replace(make_settings(tmp_path / "b", dev_issuer.issuer_url, port=port), codex_home=home))
+    older = Run(replace(make_settings(tmp_path / "a", dev_issuer.issuer_url), codex_home=home))
     listening = trio.Event()
 
     async def wait(run, url):
@@ -342,6 +335,7 @@ async def test_a_bad_ca_bundle_fails_before_touching_an_older_login_on_the_port(
         async with trio.open_nursery() as nursery:
             nursery.start_soon(older, wait)
             await listening.wait()
+            newer = Run(replace(make_settings(tmp_path / "b", dev_issuer.issuer_url, port=port_of(older.url)), codex_home=home))
             monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(tmp_path / "missing.pem"))
             failure = await newer(approving_browser)
             assert isinstance(failure, UsageError) and "CODEX_CA_CERTIFICATE" in failure.detail

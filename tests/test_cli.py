@@ -178,19 +178,17 @@ async def test_login_dispatches_api_key_device_and_policy(tmp_path, dev_issuer):
 
 
 async def test_two_logins_on_one_port_newer_takes_over(tmp_path, dev_issuer):
-    from harness import free_port
-
     env = env_for(tmp_path)
-    port = str(free_port())
     with trio.fail_after(60):
         older = await trio.lowlevel.open_process(
-            [*CODEX, "login", "--issuer", dev_issuer.issuer_url, "--port", port, "--no-browser"], env=env, stderr=subprocess.PIPE
+            [*CODEX, "login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--no-browser"], env=env, stderr=subprocess.PIPE
         )
         seen = b""
         while b"On a remote" not in seen:
             chunk = await older.stderr.receive_some(4096)
             assert chunk, seen
             seen += chunk
+        port = seen.split(b"http://localhost:")[1].split(b".")[0].decode()  # where the older one listens
         code, _, err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", port, env=env)
         older_code = await older.wait()
         rest = b""

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 import trio
-from harness import IssuerWrapper, read_body
+from harness import IssuerWrapper, WatchedText, read_body
 
 from codexlogin import diagnostics
 from codexlogin.cli.console import PHISHING_WARNING, ConsoleUI
@@ -44,7 +44,7 @@ def make_settings(tmp_path, issuer_url, **changes):
 class Run:
     def __init__(self, settings):
         self.settings = settings
-        self.stderr = io.StringIO()
+        self.stderr = WatchedText()
 
     def log_messages(self):
         path = self.settings.log_file
@@ -53,6 +53,10 @@ class Run:
     def user_code(self) -> str | None:
         match = USER_CODE_RE.search(self.stderr.getvalue())
         return match.group(1) if match else None
+
+    async def wait_for_user_code(self) -> str:
+        """The user code, once the login has shown it."""
+        return (await self.stderr.wait_for(USER_CODE_RE)).group(1)
 
     async def __call__(self, user=None):
         """Run the login; `user(run)` plays the person at the browser, concurrently."""
@@ -74,29 +78,38 @@ class Run:
         return outcome[0]
 
 
-async def wait_for_polls(issuer, count):
-    while len(issuer.token_requests(GRANT_DEVICE_CODE)) < count:
-        await trio.sleep(0.5)
-
-
 class PollRecorder(IssuerWrapper):
     """ASGI wrapper: notes the (virtual) time of each device-code poll and can answer one with
-    `slow_down` itself — the dev issuer, once it has said slow_down, keeps raising its own interval."""
+    `slow_down` itself — the dev issuer, once it has said slow_down, keeps raising its own interval.
+    `await wait_for_polls(n)` returns once n polls have been answered."""
 
     def __init__(self, inner, slow_down_on: set[int] = frozenset()):
         self.inner, self.slow_down_on, self.times = inner, slow_down_on, []
+        self.answered = 0
+        self._answer = trio.Event()
+
+    async def wait_for_polls(self, count):
+        while self.answered < count:
+            await self._answer.wait()
+
+    def _note_answered(self):
+        self.answered += 1
+        self._answer.set()
+        self._answer = trio.Event()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] != "/oauth/token":
             return await self.inner(scope, receive, send)
         body = await read_body(receive)
-        if b"device_code" in body and b"grant_type=urn" in body:
+        poll = b"device_code" in body and b"grant_type=urn" in body
+        if poll:
             self.times.append(trio.current_time())
             if len(self.times) in self.slow_down_on:
                 payload = json.dumps({"error": "slow_down"}).encode()
                 await send({"type": "http.response.start", "status": 400,
                             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
                 await send({"type": "http.response.body", "body": payload})
+                self._note_answered()
                 return
         replayed = False
 
@@ -108,6 +121,17 @@ class PollRecorder(IssuerWrapper):
             return await receive()
 
         await self.inner(scope, replay, send)
+        if poll:
+            self._note_answered()
+
+
+async def recorded(nursery, issuer) -> PollRecorder:
+    """`issuer` behind a PollRecorder served on a port of its own (`issuer.issuer_url` becomes its URL)."""
+    from codexlogin.devissuer import serve_dev_issuer
+
+    recorder = PollRecorder(issuer)
+    await nursery.start(serve_dev_issuer, recorder)
+    return recorder
 
 
 async def test_pending_then_slow_down_then_success(tmp_path, mock_clock, dev_issuer, nursery):
@@ -119,8 +143,7 @@ async def test_pending_then_slow_down_then_success(tmp_path, mock_clock, dev_iss
         run = Run(make_settings(tmp_path, url))
 
         async def user(run):
-            while len(recorder.times) < 3:  # pending, slow_down, pending
-                await trio.sleep(0.5)
+            await recorder.wait_for_polls(3)  # pending, slow_down, pending
             dev_issuer.approve_device(run.user_code())
 
         started = trio.current_time()
@@ -160,12 +183,13 @@ async def test_auto_approved_after_pending_polls(tmp_path, mock_clock, dev_issue
     assert len(dev_issuer.token_requests(GRANT_DEVICE_CODE)) == 3
 
 
-async def test_denied(tmp_path, mock_clock, dev_issuer):
+async def test_denied(tmp_path, mock_clock, dev_issuer, nursery):
+    recorder = await recorded(nursery, dev_issuer)
     with trio.fail_after(60):
         run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
 
         async def user(run):
-            await wait_for_polls(dev_issuer, 1)
+            await recorder.wait_for_polls(1)
             dev_issuer.deny_device(run.user_code())
 
         failure = await run(user)
@@ -220,12 +244,13 @@ async def test_forced_api_login_method_refuses_device_login(tmp_path, mock_clock
     assert dev_issuer.requests == []
 
 
-async def test_the_save_waits_for_the_auth_lock(tmp_path, mock_clock, dev_issuer):
+async def test_the_save_waits_for_the_auth_lock(tmp_path, mock_clock, dev_issuer, nursery):
     """A token refresh in flight holds $CODEX_HOME/auth.lock: the device login saves only after it
     (else the refresh would write its tokens over the new login)."""
     from codexlogin.credentials.lock import hold_file_lock, refresh_lock_path
 
     dev_issuer.device_auto_approve_after = 1
+    recorder = await recorded(nursery, dev_issuer)
     run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
     outcome = []
 
@@ -235,7 +260,7 @@ async def test_the_save_waits_for_the_auth_lock(tmp_path, mock_clock, dev_issuer
     with trio.fail_after(200):
         async with trio.open_nursery() as nursery, hold_file_lock(refresh_lock_path(run.settings), timeout=1):
             nursery.start_soon(login)
-            await wait_for_polls(dev_issuer, 1)
+            await recorder.wait_for_polls(1)
             await trio.sleep(3)  # virtual: approved by now, the save is waiting for the lock
             assert outcome == [] and not run.settings.auth_file.exists()
     assert not isinstance(outcome[0], LoginFailure), outcome[0]

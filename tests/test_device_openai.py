@@ -35,8 +35,7 @@ async def test_code_entered_after_a_while_signs_in(tmp_path, mock_clock, nursery
     issuer = await serve(nursery)
 
     async def user(run):
-        while run.user_code() is None:
-            await trio.sleep(0.5)
+        await run.wait_for_user_code()
         await trio.sleep(12)  # a few pending polls first
         issuer.approve_device(run.user_code())
 
@@ -66,8 +65,7 @@ async def test_pending_as_404_is_waited_out_too(tmp_path, mock_clock, nursery):
     issuer.faults.deviceauth_pending_status = 404
 
     async def user(run):
-        while run.user_code() is None:
-            await trio.sleep(0.5)
+        await run.wait_for_user_code()
         await trio.sleep(7)
         issuer.approve_device(run.user_code())
 
@@ -80,8 +78,7 @@ async def test_denied(tmp_path, mock_clock, nursery):
     issuer = await serve(nursery)
 
     async def user(run):
-        while run.user_code() is None:
-            await trio.sleep(0.5)
+        await run.wait_for_user_code()
         issuer.deny_device(run.user_code())
 
     with trio.fail_after(120):

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 import pytest
 import trio
-from harness import Run, approving_browser, free_port, make_settings, query_of, to_loopback_ip
+from harness import Run, approving_browser, make_settings, query_of, to_loopback_ip
 
 from codexlogin.errors import LoginFailure, PortUnavailable, TokenExchangeFailed
 from codexlogin.oauth.dialects import ONBOARDING_SUFFIX
@@ -82,18 +82,19 @@ async def test_a_reply_without_a_refresh_token_is_refused_as_0171_does(tmp_path,
     assert not run.settings.auth_file.exists()  # never a file 0.171 cannot read
 
 
-def hold(port: int) -> socket.socket:
-    """A foreign program on the port: accepts connections into the backlog, never answers."""
+def hold() -> socket.socket:
+    """A foreign program on a port of its own: accepts connections into the backlog, never answers."""
     sock = socket.socket()
-    sock.bind(("127.0.0.1", port))
+    sock.bind(("127.0.0.1", 0))
     sock.listen(5)
     return sock
 
 
 @pytest.mark.concurrency
-async def test_a_busy_port_falls_back_to_the_next_allowed_one(tmp_path, dev_issuer, mock_clock):
-    port, fallback = free_port(), free_port()
-    with closing(hold(port)), trio.fail_after(60):
+async def test_a_busy_port_falls_back_to_the_next_allowed_one(tmp_path, dev_issuer, mock_clock, reserved_port):
+    fallback = reserved_port()
+    with closing(hold()) as foreign, trio.fail_after(60):
+        port = foreign.getsockname()[1]
         run = Run(openai_settings(tmp_path, dev_issuer.issuer_url, port=port, fallback_port=fallback))
         auth = await run(approving_browser)
     assert not isinstance(auth, LoginFailure), auth
@@ -104,8 +105,8 @@ async def test_a_busy_port_falls_back_to_the_next_allowed_one(tmp_path, dev_issu
 
 @pytest.mark.concurrency
 async def test_both_allowed_ports_busy_is_exit_6_without_advising_another_port(tmp_path, dev_issuer, mock_clock):
-    port, fallback = free_port(), free_port()
-    with closing(hold(port)), closing(hold(fallback)), trio.fail_after(60):
+    with closing(hold()) as foreign, closing(hold()) as other, trio.fail_after(60):
+        port, fallback = foreign.getsockname()[1], other.getsockname()[1]
         run = Run(openai_settings(tmp_path, dev_issuer.issuer_url, port=port, fallback_port=fallback))
         failure = await run(approving_browser)
     assert isinstance(failure, PortUnavailable) and failure.exit_code == 6

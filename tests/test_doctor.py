@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -78,16 +77,6 @@ async def run_command(settings, *, as_json=False):
     with trio.fail_after(30):
         code = await trio.to_thread.run_sync(partial(command(doctor_command.run_doctor), settings, as_json=as_json, stdout=out))
     return code, out.getvalue()
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def closed_port_url():
-    return f"http://127.0.0.1:{free_port()}"
 
 
 def log_messages(settings):
@@ -167,9 +156,9 @@ async def _hang_up_on(nursery) -> int:
     return listener.getsockname()[1]
 
 
-async def test_openai_dialect_a_busy_port_with_a_free_fallback_is_a_warning(tmp_path, dev_issuer, nursery):
+async def test_openai_dialect_a_busy_port_with_a_free_fallback_is_a_warning(tmp_path, dev_issuer, nursery, reserved_port):
     port = await _hang_up_on(nursery)
-    fallback = free_port()
+    fallback = reserved_port()
     settings = make_settings(tmp_path, dev_issuer.issuer_url, port=port, dialect="openai", fallback_port=fallback)
     code, out = await run_command(settings)
     line = next(line for line in out.splitlines() if " callback_port " in line)
@@ -191,26 +180,27 @@ async def test_port_held_by_a_foreign_http_server_says_what_answered(tmp_path, n
     assert status == "fail" and "it answers HTTP 200" in detail and "--port" in hint
 
 
-async def test_port_held_by_our_own_listener_passes_and_is_not_cancelled(tmp_path, dev_issuer, nursery):
-    port = free_port()
-    settings = make_settings(tmp_path, dev_issuer.issuer_url, port=port, no_browser=True, timeout=0)
-    listening = trio.Event()
-    finished = []
+async def test_port_held_by_our_own_listener_passes_and_is_not_cancelled(tmp_path, dev_issuer):
+    from harness import approve, port_of
+
+    settings = make_settings(tmp_path, dev_issuer.issuer_url, no_browser=True, timeout=0)
+    send_url, receive_url = trio.open_memory_channel(1)
+    outcome = []
 
     async def login():
         with diagnostics.open_log(settings.resolved_log_dir):
-            try:
-                await sign_in(settings, ConsoleUI(io.StringIO()), on_listening=lambda _url: listening.set())
-            finally:
-                finished.append(True)
+            outcome.append(await sign_in(settings, ConsoleUI(io.StringIO()), on_listening=send_url.send_nowait))
 
     with trio.fail_after(30):
-        nursery.start_soon(login)
-        await listening.wait()
-        status, detail, hint = await doctor.check_callback_port(settings)
-        await trio.sleep(0.1)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(login)
+            url = await receive_url.receive()
+            status, detail, hint = await doctor.check_callback_port(replace(settings, port=port_of(url)))
+            assert outcome == []
+            # Still waiting, not cancelled (doctor never sends /cancel): the sign-in completes.
+            await approve(url)
     assert status == "ok" and "held by a `codex login` in progress" in detail and hint is None
-    assert finished == []  # the login is still waiting: doctor never sends /cancel
+    assert outcome[0].tokens is not None
 
 
 async def test_log_dir_under_a_regular_file_fails(tmp_path, dev_issuer, capsys):
@@ -243,8 +233,8 @@ def test_missing_directory_with_a_writable_parent_is_ok(tmp_path):
     assert list(parent.iterdir()) == []  # nothing created, the probe file is gone
 
 
-async def test_issuer_down_fails_with_timing_and_clock_is_not_compared(tmp_path):
-    url = closed_port_url()
+async def test_issuer_down_fails_with_timing_and_clock_is_not_compared(tmp_path, refused_port):
+    url = f"http://127.0.0.1:{refused_port()}"
     code, out = await run_command(make_settings(tmp_path, url))
     lines = {line.split()[1]: line for line in out.splitlines()}
     assert code == 1
@@ -267,8 +257,8 @@ async def test_issuer_check_is_bounded_by_the_timeout(tmp_path, mock_clock, nurs
     listener.close()
 
 
-async def test_proxy_in_use_is_shown_without_its_password(tmp_path, dev_issuer, monkeypatch):
-    proxy = f"http://alice:proxy-secret@127.0.0.1:{free_port()}"
+async def test_proxy_in_use_is_shown_without_its_password(tmp_path, dev_issuer, monkeypatch, refused_port):
+    proxy = f"http://alice:proxy-secret@127.0.0.1:{refused_port()}"
     monkeypatch.setenv("HTTP_PROXY", proxy)
     monkeypatch.setenv("NO_PROXY", "example.internal")
     code, out = await run_command(make_settings(tmp_path, dev_issuer.issuer_url), as_json=True)
@@ -449,12 +439,12 @@ async def codex_doctor(*args, env):
     return result.returncode, result.stdout.decode(), result.stderr.decode()
 
 
-async def test_subprocess_exit_codes(tmp_path, dev_issuer):
+async def test_subprocess_exit_codes(tmp_path, dev_issuer, refused_port):
     env = {**os.environ, "CODEX_LOGIN_ISSUER": dev_issuer.issuer_url, "CODEX_LOGIN_PORT": "0"}
     code, out, err = await codex_doctor("--json", env=env)
     assert (code, err) == (0, "") and json.loads(out)["ok"] is True
 
-    code, out, err = await codex_doctor("--issuer", closed_port_url(), env=env)
+    code, out, err = await codex_doctor("--issuer", f"http://127.0.0.1:{refused_port()}", env=env)
     assert code == 1 and "FAIL  issuer" in out and re.fullmatch(r"error: 1 of 9 checks failed: issuer \(ref [A-Z2-7]{8}; more: codex login log --grep [A-Z2-7]{8}\)\n", err)
 
     code, out, err = await codex_doctor("-c", "port=nope", env=env)

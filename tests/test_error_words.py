@@ -80,12 +80,6 @@ async def codex(*args, env, stdin=b""):
     return result.returncode, result.stdout.decode(), result.stderr.decode()
 
 
-def dead_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def log_text(tmp_path) -> str:
     return (tmp_path / "codex-home" / "log" / "codex-login.log").read_text()
 
@@ -307,8 +301,8 @@ async def test_a_proxy_forbidding_connect_is_named_too(tmp_path, nursery):
 # --- one network failure, one exit code ---------------------------------------------------------
 
 
-async def test_an_unreachable_issuer_is_exit_10_in_every_command(tmp_path):
-    issuer = f"http://127.0.0.1:{dead_port()}"
+async def test_an_unreachable_issuer_is_exit_10_in_every_command(tmp_path, refused_port):
+    issuer = f"http://127.0.0.1:{refused_port()}"
     env = env_for(tmp_path)
     with trio.fail_after(60):
         device = await codex("login", "--device-auth", "--issuer", issuer, env=env)

@@ -291,8 +291,7 @@ async def test_the_login_prints_the_url_instead_of_starting_a_text_browser(tmp_p
 
     async def browser(run, url):
         with trio.fail_after(10):
-            while "Not starting w3m" not in run.stderr.getvalue():
-                await trio.sleep(0.02)
+            await run.stderr.wait_for("Not starting w3m")
         opened.set()
         run.pages.append(await approve(url))
 
@@ -435,7 +434,9 @@ class RecordingUI(ConsoleUI):
     """The console UI off a terminal, noting what the flow tells it while it waits."""
 
     def __init__(self):
-        super().__init__(io.StringIO())
+        from harness import WatchedText
+
+        super().__init__(WatchedText())
         self.events: list[tuple[str, object]] = []
 
     def waiting(self, message, *, timeout=None):
@@ -472,6 +473,32 @@ async def test_the_browser_flow_tells_the_spinner_its_deadline_and_steps(tmp_pat
     ]
 
 
+@pytest.mark.concurrency
+async def test_a_code_that_comes_before_the_issuer_client_is_exchanged_under_the_spinner(tmp_path, dev_issuer, mock_clock):
+    """A browser that answers at once (the code reaches the listener the moment it serves): the
+    spinner must be up before that exchange begins; trio runs ready tasks in a random order, so a
+    flow that only started both at once would fail here about every other login (repeated to catch
+    that)."""
+    from harness import approve
+
+    from codexlogin import diagnostics
+    from codexlogin.flows.browser import sign_in
+
+    for attempt in range(6):
+        settings = make_settings(tmp_path / str(attempt), dev_issuer.issuer_url)
+        ui = RecordingUI()
+        send, receive = trio.open_memory_channel(1)
+
+        async def user():
+            await approve(await receive.receive())
+
+        with trio.fail_after(60), diagnostics.open_log(settings.resolved_log_dir), diagnostics.command_action("login", "browser"):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(user)
+                await sign_in(settings, ui, on_listening=send.send_nowait)
+        assert [kind for kind, _ in ui.events] == ["waiting", "status", "status"], (attempt, ui.events)
+
+
 async def test_the_device_flow_tells_the_spinner_the_codes_lifetime_and_the_exchange(tmp_path, mock_clock, nursery):
     from dataclasses import replace
 
@@ -485,8 +512,7 @@ async def test_the_device_flow_tells_the_spinner_the_codes_lifetime_and_the_exch
     ui = RecordingUI()
 
     async def user():
-        while not (match := re.search(r"\n   ([A-Z0-9]{4}-[A-Z0-9]{4,5})\n", ui.stderr.getvalue())):
-            await trio.sleep(0.5)
+        match = await ui.stderr.wait_for(re.compile(r"\n   ([A-Z0-9]{4}-[A-Z0-9]{4,5})\n"))
         issuer.approve_device(match[1])
 
     with trio.fail_after(120), diagnostics.open_log(settings.resolved_log_dir), diagnostics.command_action("login", "device"):

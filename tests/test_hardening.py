@@ -291,14 +291,17 @@ async def test_log_dir_vanishing_mid_run_does_not_stop_the_login(tmp_path, dev_i
     assert load_auth(run.settings.auth_file).auth_mode == "chatgpt"
 
 
-async def test_ctrl_c_during_the_exchange_saves_nothing(tmp_path, dev_issuer, mock_clock):
+async def test_ctrl_c_during_the_exchange_saves_nothing(tmp_path, dev_issuer, mock_clock, nursery):
+    from harness import PathWatch
+
     dev_issuer.faults.token_delay = 25  # virtual seconds, under the 30 s exchange bound
+    exchange = PathWatch(dev_issuer, "/oauth/token")
+    await nursery.start(serve_dev_issuer, exchange)
 
     async def callback_then_interrupt(run, url):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(lambda: _append(run, approve(url)))
-            while not dev_issuer.token_requests("authorization_code"):
-                await trio.sleep(0.01)
+            await exchange.reached.wait()
             os.kill(os.getpid(), signal.SIGINT)
 
     async def _append(run, awaitable):

@@ -15,7 +15,6 @@ import io
 import json
 import logging
 import re
-import socket
 import string
 import time
 import traceback
@@ -54,12 +53,6 @@ TEST_ECHO = "codex:test:echo"
 
 def read_log(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def serve_asgi(nursery, app) -> str:
@@ -129,13 +122,13 @@ def test_proxy_values_are_shown_without_credentials(name, scheme, user, password
     assert password not in text and "proxy.example:3128" in text
 
 
-async def test_proxy_credentials_reach_no_doctor_output_log_rendering_or_bundle(tmp_path, capsys, monkeypatch):
+async def test_proxy_credentials_reach_no_doctor_output_log_rendering_or_bundle(tmp_path, capsys, monkeypatch, refused_port):
     password = "pr0xyPassw0rdZZ"
-    port = closed_port()
+    port = refused_port()
     for name in ("HTTP_PROXY", "HTTPS_PROXY"):
         monkeypatch.setenv(name, f"someone:{password}@127.0.0.1:{port}")
     monkeypatch.setenv("BROWSER", "true")
-    issuer = f"http://127.0.0.1:{closed_port()}"
+    issuer = f"http://127.0.0.1:{refused_port()}"
     log_dir = tmp_path / "log"
     log_dir.mkdir(mode=0o700)
     # A run written before this fix: the doctor's route, as it was logged then.
@@ -188,11 +181,11 @@ async def test_a_malformed_proxy_is_a_usage_error_naming_the_variable(name, pass
 
 
 @pytest.mark.parametrize("command", ["login", "status --check", "logout"])
-async def test_malformed_proxy_commands_exit_2_without_showing_the_password(command, tmp_path, monkeypatch, capsys):
+async def test_malformed_proxy_commands_exit_2_without_showing_the_password(command, tmp_path, monkeypatch, capsys, refused_port):
     password = "pAss1word/s3cond#th1rd?f0urth"
     monkeypatch.setenv("HTTPS_PROXY", f"user:{password}@proxy.example:3128")
     monkeypatch.setenv("HTTP_PROXY", f"user:{password}@proxy.example:3128")
-    issuer = f"http://127.0.0.1:{closed_port()}"
+    issuer = f"http://127.0.0.1:{refused_port()}"
     stored_chatgpt_login(issuer)
     args = command.split()
     if args[0] == "status":
@@ -212,12 +205,12 @@ async def test_malformed_proxy_commands_exit_2_without_showing_the_password(comm
         assert piece not in out and piece not in err and piece not in log
 
 
-async def test_doctor_names_a_malformed_proxy_without_showing_it(tmp_path, monkeypatch, capsys):
+async def test_doctor_names_a_malformed_proxy_without_showing_it(tmp_path, monkeypatch, capsys, refused_port):
     password = "pAss1word/s3cond#th1rd"
     monkeypatch.setenv("HTTPS_PROXY", f"user:{password}@proxy.example:3128")
     with trio.fail_after(30):
         code = await trio.to_thread.run_sync(
-            partial(run_cli, "login", "doctor", json_=True, issuer=f"http://127.0.0.1:{closed_port()}", config=("port=0",))
+            partial(run_cli, "login", "doctor", json_=True, issuer=f"http://127.0.0.1:{refused_port()}", config=("port=0",))
         )
     out, err = capsys.readouterr()
     checks = {check["name"]: check for check in json.loads(out)["checks"]}

@@ -24,7 +24,7 @@ import stat
 import subprocess
 import sys
 import time
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -39,7 +39,7 @@ from codexlogin.credentials.model import AuthDotJson
 from codexlogin.errors import Cancelled, LoginFailure, PortUnavailable, StorageFailed
 from codexlogin.listener.decide import CANCEL_HEADER, CHALLENGE_HEADER, cancel_proof
 from codexlogin.listener.prepare import CANCEL_KEY_FILE, load_or_create_cancel_key, reserve_browser_login
-from harness import Run, approve, approving_browser, assert_no_listener, assert_port_free, free_port, make_settings, query_of, run_cli
+from harness import Run, approve, approving_browser, assert_no_listener, assert_port_free, make_settings, port_of, run_cli
 
 CODEX = [sys.executable, "-m", "codexlogin"]
 IS_ROOT = os.geteuid() == 0
@@ -56,10 +56,6 @@ def env_for(codex_home, **extra):
     return {**os.environ, "CODEX_HOME": str(codex_home), "PYTHONUNBUFFERED": "1", **extra}
 
 
-def port_of(url):
-    return int(urlsplit(query_of(url)["redirect_uri"]).port)
-
-
 def held_ipv6(port=0):
     """A real program's socket listening on [::1]:port (never answering)."""
     sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -70,17 +66,24 @@ def held_ipv6(port=0):
 
 
 def free_on_both():
-    """A port free on 127.0.0.1 that we hold on [::1] for the test (so nothing else takes it)."""
+    """(port, holders): a foreign program listens on [::1]:port, and 127.0.0.1:port is kept free
+    for a login (bound with SO_REUSEADDR, never listening: a login still gets it, while no port-0
+    bind elsewhere is handed it) until `holders` is closed."""
     for _ in range(50):
         six = held_ipv6()
         port = six.getsockname()[1]
-        with closing(socket.socket()) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                six.close()
-                continue
-        return port, six
+        four = socket.socket()
+        four.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            four.bind(("127.0.0.1", port))
+        except OSError:
+            four.close()
+            six.close()
+            continue
+        holders = ExitStack()
+        holders.enter_context(closing(six))
+        holders.enter_context(closing(four))
+        return port, holders
     raise AssertionError("no port free on both loopbacks")
 
 
@@ -115,8 +118,8 @@ async def test_the_login_listens_on_both_loopbacks_and_completes_through_ipv6(tm
 
 
 async def test_a_program_on_ipv6_loopback_is_refused_with_exit_6(tmp_path, dev_issuer):
-    port, six = free_on_both()
-    with six:
+    port, holders = free_on_both()
+    with holders:
         with trio.fail_after(20):
             run = Run(make_settings(tmp_path, dev_issuer.issuer_url, port=port, timeout=3.0))
             failure = await run(approving_browser)
@@ -128,8 +131,8 @@ async def test_a_program_on_ipv6_loopback_is_refused_with_exit_6(tmp_path, dev_i
 
 
 async def test_the_cli_names_the_ipv6_holder_and_exits_6(tmp_path, dev_issuer):
-    port, six = free_on_both()
-    with six:
+    port, holders = free_on_both()
+    with holders:
         code, out, err = await codex(
             "login", "--issuer", dev_issuer.issuer_url, "--port", str(port), "--no-browser", "--timeout", "3",
             env=env_for(tmp_path / "home"),
@@ -186,12 +189,11 @@ def test_without_ipv6_in_a_real_network_namespace(tmp_path):
 @pytest.mark.concurrency
 @pytest.mark.parametrize("second_home", ["private", "world_writable"])
 async def test_a_login_with_another_codex_home_is_named_and_left_running(tmp_path, dev_issuer, second_home):
-    port = free_port()
-    first = Run(replace(make_settings(tmp_path / "a", dev_issuer.issuer_url, port=port), codex_home=tmp_path / "home-a"))
-    second = Run(replace(make_settings(tmp_path / "b", dev_issuer.issuer_url, port=port), codex_home=tmp_path / "home-b"))
+    first = Run(replace(make_settings(tmp_path / "a", dev_issuer.issuer_url), codex_home=tmp_path / "home-a"))
+    second_codex_home = tmp_path / "home-b"
     if second_home == "world_writable":  # its cancel key is not trusted: it cannot prove anything
-        second.settings.codex_home.mkdir()
-        second.settings.codex_home.chmod(0o777)
+        second_codex_home.mkdir()
+        second_codex_home.chmod(0o777)
     listening = trio.Event()
 
     async def wait(run, url):
@@ -201,6 +203,8 @@ async def test_a_login_with_another_codex_home_is_named_and_left_running(tmp_pat
         async with trio.open_nursery() as nursery:
             nursery.start_soon(first, wait)
             await listening.wait()
+            port = port_of(first.url)
+            second = Run(replace(make_settings(tmp_path / "b", dev_issuer.issuer_url, port=port), codex_home=second_codex_home))
             failure = await second(approving_browser)
             assert isinstance(failure, PortUnavailable), failure
             assert failure.exit_code == 6
@@ -214,8 +218,7 @@ async def test_a_login_with_another_codex_home_is_named_and_left_running(tmp_pat
             assert first.result is None, "the other home's login keeps its port"
             # the first login is still there and still works
             first.pages.append(await approve(first.url))
-            while first.result is None:
-                await trio.sleep(0.01)
+        # the nursery has waited for the first login to finish
     assert not isinstance(first.result, LoginFailure), first.result
     assert_port_free(first.url)
 
@@ -598,9 +601,7 @@ async def test_a_device_login_that_cannot_save_revokes_the_new_tokens(tmp_path, 
     settings.auth_file.mkdir(parents=True)  # the save fails after the check: EISDIR, as root too
 
     async def user(run):
-        while run.user_code() is None:
-            await trio.sleep(0.5)
-        dev_issuer.approve_device(run.user_code())
+        dev_issuer.approve_device(await run.wait_for_user_code())
 
     with trio.fail_after(120):
         failure = await DeviceRun(settings)(user)

@@ -7,7 +7,6 @@ real files under tmp_path; the run's log is read back.
 from __future__ import annotations
 
 import json
-import socket
 
 import keyring
 import keyring.backends.fail
@@ -91,10 +90,8 @@ def test_revocation_failure_warns_and_still_removes(capsys):
     assert root[0]["command"] == "logout" and root[-1]["action_status"] == "succeeded"
 
 
-def test_unreachable_issuer_warns_and_still_removes(capsys):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+def test_unreachable_issuer_warns_and_still_removes(capsys, refused_port):
+    url = f"http://127.0.0.1:{refused_port()}"
     save_auth(settings().auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt", oauth_provenance=provenance_of(url))))
     assert logout() == 0  # no --issuer: the stored login names it
     out, err = capsys.readouterr()

@@ -213,12 +213,8 @@ async def test_rejected_refresh_token_is_unusable_credentials(tmp_path):
     assert settings.auth_file.read_bytes() == before  # nothing half-written
 
 
-async def test_unreachable_issuer_is_a_network_error(tmp_path):
-    import socket
-
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+async def test_unreachable_issuer_is_a_network_error(tmp_path, refused_port):
+    url = f"http://127.0.0.1:{refused_port()}"
     settings = make_settings(tmp_path, url)
     expiring = jwt_with_exp(int(time.time()) + 10)
     tokens = TokenData("id", expiring, "rt-x", oauth_provenance=provenance_of(url))

@@ -212,23 +212,34 @@ def log_messages(tmp_path: Path) -> list[dict]:
 
 
 async def run_started(tmp_path: Path, process: trio.Process) -> None:
-    """Until the run's root action has started: from then on an ending signal is held for the flow."""
+    """Until the run's root action has started: from then on an ending signal is held for the flow.
+
+    A poll of the child's log file (bounded by the caller's fail_after): the child says nothing on
+    stdout or stderr when its run starts (an API-key login waits on stdin in silence), so there is
+    no line to wait for, and the log file is the only sign."""
     while not any(m.get("action_type") == "codex:command" for m in log_messages(tmp_path)):
         assert process.returncode is None, "exited before its run started"
         await trio.sleep(0.02)
 
 
 async def signal_run(tmp_path: Path, argv: list[str], signum: int, *, delay: float = 0.0, ready=None) -> tuple[int, str]:
-    """Start `codex …argv`, wait until its run has started (and `ready()` holds), send `signum`;
-    (exit code, stderr). Its stdin is a pipe the test keeps open until the process has ended."""
+    """Start `codex …argv`, wait until its run has started (and `await ready()` has returned), send
+    `signum`; (exit code, stderr). Its stdin is a pipe the test keeps open until the process has ended."""
     with trio.fail_after(30):
         process = await trio.lowlevel.open_process(
             [*CODEX, *argv], env=env_for(tmp_path), stdin=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         await run_started(tmp_path, process)
-        while ready is not None and not ready():
-            assert process.returncode is None, "exited before it was ready"
-            await trio.sleep(0.02)
+        if ready is not None:
+            async with trio.open_nursery() as nursery:
+
+                async def exited_first():
+                    await process.wait()
+                    raise AssertionError("exited before it was ready")
+
+                nursery.start_soon(exited_first)
+                await ready()
+                nursery.cancel_scope.cancel()
         await trio.sleep(delay)
         process.send_signal(signum)
         code = await process.wait()
@@ -270,13 +281,12 @@ async def test_a_logout_waiting_on_revocation_ends_on_signal_with_the_credential
 
     from codexlogin.devissuer import serve_dev_issuer
 
-    url = await nursery.start(serve_dev_issuer, HangingPath(dev_issuer, "/oauth/revoke"))
+    unanswered = HangingPath(dev_issuer, "/oauth/revoke")
+    url = await nursery.start(serve_dev_issuer, unanswered)
     auth_file = make_settings(tmp_path, url).auth_file
     store_tokens(make_settings(tmp_path, url), await issue_tokens_async(dev_issuer, url))
-    def revoking():  # removed, discovery done, the revocation sent (and never answered)
-        return any(m.get("action_type") == "codex:revoke" for m in log_messages(tmp_path))
-
-    code, err = await signal_run(tmp_path, ["logout", "--issuer", url], signum, delay=0.2, ready=revoking)
+    # ready once the revocation has reached the issuer (removed, discovery done; never answered)
+    code, err = await signal_run(tmp_path, ["logout", "--issuer", url], signum, delay=0.2, ready=unanswered.reached.wait)
     assert_ended_by(signum, "logout", code, err, tmp_path)
     assert not auth_file.exists()  # removed before the revocation, as asked
     revoke = [m for m in log_messages(tmp_path) if m.get("action_type") == "codex:revoke" and m["action_status"] != "started"]
@@ -318,7 +328,7 @@ async def test_a_signal_during_a_refresh_waits_for_the_rotated_tokens_and_saves_
     url = await nursery.start(serve_dev_issuer, held)
     old = store_tokens(make_settings(tmp_path, url), await issue_tokens_async(issuer, url))
     held.armed = True
-    code, err = await signal_run(tmp_path, ["login", "status", "--check", "--issuer", url], signal.SIGTERM, ready=held.holding.is_set)
+    code, err = await signal_run(tmp_path, ["login", "status", "--check", "--issuer", url], signal.SIGTERM, ready=held.wait_holding)
     if code == 0:
         assert [end["outcome"] for end in root_ends(tmp_path)] == ["success"] and "Traceback" not in err
     else:

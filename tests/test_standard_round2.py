@@ -557,16 +557,12 @@ async def test_without_any_callback_the_timeout_says_so(tmp_path, mock_clock, de
     assert "error page" not in run.stderr.getvalue()
 
 
-async def test_an_unreachable_issuer_is_named_by_the_probe_and_the_timeout(tmp_path, mock_clock):
-    import socket
-
+async def test_an_unreachable_issuer_is_named_by_the_probe_and_the_timeout(tmp_path, mock_clock, refused_port):
     from harness import Run
 
     from codexlogin.errors import TimedOut
 
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    url = f"http://127.0.0.1:{refused_port()}"
     with trio.fail_after(60):
         run = Run(make_settings(tmp_path, url, timeout=40))
         failure = await run(_no_browser)

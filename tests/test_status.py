@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -211,10 +210,8 @@ def test_check_rejected_refresh_token(capsys):
     assert err.startswith("error: the issuer rejected the stored refresh token")
 
 
-def test_check_unreachable_issuer_is_a_network_error(capsys):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+def test_check_unreachable_issuer_is_a_network_error(capsys, refused_port):
+    url = f"http://127.0.0.1:{refused_port()}"
     tokens = TokenData("id", jwt_with_exp(int(time.time()) + 30), "rt", oauth_provenance={"issuer": url, "client_id": DEFAULT_CLIENT_ID})
     store(AuthDotJson("chatgpt", tokens=tokens, last_refresh=NINE_DAYS_AGO))
     code, out, err = run_status(capsys, check=True)

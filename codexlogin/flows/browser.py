@@ -142,8 +142,9 @@ async def _watch_stop(session: LoginSession, stop: Callable[[], Awaitable[LoginF
     session.abort(await stop())  # the CLI's signals (cli.signals): SIGINT cancelled, SIGTERM… terminated
 
 
-async def _show_waiting(ui: LoginUI, timeout: float) -> None:
+async def _show_waiting(ui: LoginUI, timeout: float, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     with ui.waiting("Waiting for the browser sign-in…", timeout=timeout if timeout > 0 else None):
+        task_status.started()
         await trio.sleep_forever()
 
 
@@ -297,15 +298,17 @@ async def browser_login(
             try:
                 with diagnostics.schema.LISTENER(host=LOOPBACK_HOST, port=port):
                     async with trio.open_nursery() as nursery:
-                        await nursery.start(serve_callback_app, CallbackApp(session), prepared.socks, stop_listener)
-                        if on_listening is not None:
-                            on_listening(prepared.sign_in_url)
                         probe = _Probe()
                         with trio.CancelScope() as helpers:
                             async with trio.open_nursery() as helper_nursery:
+                                # The spinner is up before the listener serves, so a code that comes
+                                # at once is exchanged under it (its "exchanging" step not lost).
+                                await helper_nursery.start(_show_waiting, ui, settings.timeout)
+                                await nursery.start(serve_callback_app, CallbackApp(session), prepared.socks, stop_listener)
+                                if on_listening is not None:
+                                    on_listening(prepared.sign_in_url)
                                 if stop is not None:
                                     helper_nursery.start_soon(_watch_stop, session, stop)
-                                helper_nursery.start_soon(_show_waiting, ui, settings.timeout)
                                 if not settings.no_browser:
                                     helper_nursery.start_soon(_open_browser, prepared.sign_in_url, ui)
                                 if issuer.dialect.name == "standard":  # the openai issuer sits behind a bot wall
