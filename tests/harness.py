@@ -23,6 +23,7 @@ from codexlogin.cli.console import ConsoleUI
 from codexlogin.flows.browser import sign_in
 from codexlogin.devissuer import GRANT_DEVICE_CODE, DevIssuer, serve_dev_issuer
 from codexlogin.errors import LoginFailure
+from codexlogin.flows.device import device_login
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
 from codexlogin.oauth.issuer import configured_issuer
@@ -377,3 +378,52 @@ def without_reference(line: str) -> str:
     """An `error:` line with its run reference suffix removed (asserting it was there)."""
     assert REFERENCE_SUFFIX.search(line), f"no run reference at the end of {line!r}"
     return REFERENCE_SUFFIX.sub("", line)
+
+
+# --- the device login -------------------------------------------------------------------------
+
+USER_CODE_RE = re.compile(r"^   ([A-Z]{4}-[A-Z]{4})$", re.MULTILINE)
+
+
+def device_settings(tmp_path, issuer_url, **changes):
+    settings = load_settings({"issuer": issuer_url})
+    return replace(settings, log_dir=tmp_path / "log", **changes)
+
+
+class DeviceRun:
+    """One device login against the dev issuer, and the person entering its code (`user`)."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.stderr = WatchedText()
+
+    def log_messages(self):
+        path = self.settings.log_file
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def user_code(self) -> str | None:
+        match = USER_CODE_RE.search(self.stderr.getvalue())
+        return match.group(1) if match else None
+
+    async def wait_for_user_code(self) -> str:
+        """The user code, once the login has shown it."""
+        return (await self.stderr.wait_for(USER_CODE_RE)).group(1)
+
+    async def __call__(self, user=None):
+        """Run the login; `user(run)` plays the person at the browser, concurrently."""
+        outcome = []
+
+        async def login(cancel_scope):
+            try:
+                auth, _backend = await device_login(self.settings, ConsoleUI(self.stderr))
+                outcome.append(auth)
+            except LoginFailure as failure:
+                outcome.append(failure)
+            cancel_scope.cancel()
+
+        with diagnostics.open_log(self.settings.resolved_log_dir), diagnostics.command_action("login", "device"):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(login, nursery.cancel_scope)
+                if user is not None:
+                    nursery.start_soon(user, self)
+        return outcome[0]

@@ -2,7 +2,7 @@
 mistyped subcommand gets "did you mean", shell completion for bash, zsh and fish.
 
 Help snapshots live in tests/golden/help-*.txt (100 columns, no colour); regenerate them with
-`UPDATE_GOLDEN=1 pytest tests/test_help.py` and review the diff before committing.
+`UPDATE_GOLDEN=1 pytest tests/cli/test_help.py` and review the diff before committing.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from cyclopts.help.help import docstring_parse
 
 from codexlogin.cli.app import LOGIN_SUBCOMMANDS, TOP_SUBCOMMANDS
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent.parent / "golden"
 CODEX = [sys.executable, "-m", "codexlogin"]
 
 

@@ -2,7 +2,7 @@
 
 Rules for this module: every input log is built here from fixed UUIDs and timestamps; golden
 renderings live in tests/golden/ (plain, no colour, fixed width) — regenerate them with
-`UPDATE_GOLDEN=1 pytest tests/test_render.py` and review the diff before committing.
+`UPDATE_GOLDEN=1 pytest tests/logview/test_render.py` and review the diff before committing.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from codexlogin.logview.select import Options, Stats, parse_time
 from codexlogin.logview.summary import outcome_words
 from codexlogin.logview.tree import TreeBuilder
 
-GOLDEN = Path(__file__).parent / "golden"
-ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = Path(__file__).parent.parent / "golden"
+ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_790_000_000.0  # 2026-09-21T14:13:20Z
 
 U_OK = "11111111-1111-4111-8111-111111111111"

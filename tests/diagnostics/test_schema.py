@@ -17,7 +17,7 @@ from harness import Run, approving_browser, callback_url, get, make_settings
 from codexlogin.diagnostics import names, schema, scrubbing
 from codexlogin.logview import tree
 
-PACKAGE = Path(__file__).resolve().parent.parent / "codexlogin"
+PACKAGE = Path(__file__).resolve().parents[2] / "codexlogin"
 DECLARED = schema.ACTION_TYPES | schema.MESSAGE_TYPES
 START_FIELDS = {
     t.action_type: set(t._serializers.start.fields) - {"action_type", "action_status"} for t in (

@@ -425,7 +425,7 @@ def test_ordinary_text_is_untouched_by_known_secrets(seeds, words):
     import hashlib
 
     secrets = [base64.urlsafe_b64encode(hashlib.sha256(seed).digest() + seed).decode().rstrip("=") for seed in seeds]
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     text = " ".join(words) + "\n" + readme
     plain = redact.scrub_fields({"detail": text})
     with redact.run_secrets():

@@ -1,7 +1,7 @@
 """The listener's pages: snapshots of every page (a fixed reference), and what a real listener
 serves for a run (its reference, `GET /` → the sign-in URL, the error card, the older tab).
 
-Snapshots live in tests/snapshots/pages/; `UPDATE_SNAPSHOTS=1 pytest tests/test_pages.py`
+Snapshots live in tests/snapshots/pages/; `UPDATE_SNAPSHOTS=1 pytest tests/listener/test_pages.py`
 rewrites them (review the diff: a page is what a user sees).
 """
 
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from codexlogin.listener import decide as pages
 from codexlogin.listener.decide import Action, CallbackRequest, decide
 
-SNAPSHOTS = Path(__file__).parent / "snapshots" / "pages"
+SNAPSHOTS = Path(__file__).parent.parent / "snapshots" / "pages"
 REF = "K3XTQZ2A"
 STATE = "expected-state-value-0123456789abcdef"
 PORT = 1455

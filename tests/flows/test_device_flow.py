@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import io
 import json
-import re
-from dataclasses import replace
 
 import pytest
 import trio
-from harness import IssuerWrapper, WatchedText, read_body
+from harness import DeviceRun as Run
+from harness import IssuerWrapper, read_body
+from harness import device_settings as make_settings
 
-from codexlogin import diagnostics
 from codexlogin.cli.console import PHISHING_WARNING, ConsoleUI
 from codexlogin.devissuer import GRANT_DEVICE_CODE
 from codexlogin.flows.device import (
     DeviceLoginUnavailable,
-    device_login,
 )
 from codexlogin.errors import (
     Denied,
@@ -29,54 +27,8 @@ from codexlogin.errors import (
     PolicyViolation,
     TimedOut,
 )
-from codexlogin.config import load_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
-
-USER_CODE_RE = re.compile(r"^   ([A-Z]{4}-[A-Z]{4})$", re.MULTILINE)
-
-
-def make_settings(tmp_path, issuer_url, **changes):
-    settings = load_settings({"issuer": issuer_url})
-    return replace(settings, log_dir=tmp_path / "log", **changes)
-
-
-class Run:
-    def __init__(self, settings):
-        self.settings = settings
-        self.stderr = WatchedText()
-
-    def log_messages(self):
-        path = self.settings.log_file
-        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-    def user_code(self) -> str | None:
-        match = USER_CODE_RE.search(self.stderr.getvalue())
-        return match.group(1) if match else None
-
-    async def wait_for_user_code(self) -> str:
-        """The user code, once the login has shown it."""
-        return (await self.stderr.wait_for(USER_CODE_RE)).group(1)
-
-    async def __call__(self, user=None):
-        """Run the login; `user(run)` plays the person at the browser, concurrently."""
-        outcome = []
-
-        async def login(cancel_scope):
-            try:
-                auth, _backend = await device_login(self.settings, ConsoleUI(self.stderr))
-                outcome.append(auth)
-            except LoginFailure as failure:
-                outcome.append(failure)
-            cancel_scope.cancel()
-
-        with diagnostics.open_log(self.settings.resolved_log_dir), diagnostics.command_action("login", "device"):
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(login, nursery.cancel_scope)
-                if user is not None:
-                    nursery.start_soon(user, self)
-        return outcome[0]
-
 
 class PollRecorder(IssuerWrapper):
     """ASGI wrapper: notes the (virtual) time of each device-code poll and can answer one with

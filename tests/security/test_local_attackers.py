@@ -594,8 +594,7 @@ async def test_a_lock_held_by_another_process_is_bounded_by_the_login_timeout(tm
 
 
 async def test_a_device_login_that_cannot_save_revokes_the_new_tokens(tmp_path, mock_clock, dev_issuer):
-    from tests.test_device_flow import Run as DeviceRun
-    from tests.test_device_flow import make_settings as device_settings
+    from harness import DeviceRun, device_settings
 
     settings = device_settings(tmp_path, dev_issuer.issuer_url)
     settings.auth_file.mkdir(parents=True)  # the save fails after the check: EISDIR, as root too

@@ -9,7 +9,8 @@ from dataclasses import replace
 
 import pytest
 import trio
-from test_device_flow import Run, make_settings
+from harness import DeviceRun as Run
+from harness import device_settings as make_settings
 
 from codexlogin.devissuer import DevIssuer, serve_dev_issuer
 from codexlogin.errors import Denied, TimedOut, UsageError

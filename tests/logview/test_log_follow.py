@@ -24,7 +24,7 @@ from codexlogin.logview.follow import Follower, follow
 from harness import Run, approve, make_settings
 from test_render import lines, run_denied, run_success
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def script(path: Path, steps: list) -> tuple[list[str], callable]:

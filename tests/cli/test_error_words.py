@@ -351,7 +351,7 @@ LOGIN_LINES = (
 async def test_the_demo_prints_nothing_unexplained(tmp_path):
     from pathlib import Path
 
-    demo = Path(__file__).resolve().parent.parent / "scripts" / "demo.py"
+    demo = Path(__file__).resolve().parents[2] / "scripts" / "demo.py"
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and k != "BROWSER"}
     with trio.fail_after(90):
         result = await trio.run_process(
