@@ -17,4 +17,3 @@ async def answer_lifespan(receive: ASGIReceiveCallable, send: ASGISendCallable) 
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
-

@@ -263,11 +263,7 @@ def load_settings(
         (str(codex_home / "config.toml"), _read_config_file(codex_home / "config.toml")),
         (
             "environment",
-            {
-                key: environ[ENV_PREFIX + key.upper()]
-                for key in _KEYS
-                if environ.get(ENV_PREFIX + key.upper()) not in (None, "")
-            },
+            {key: environ[ENV_PREFIX + key.upper()] for key in _KEYS if environ.get(ENV_PREFIX + key.upper()) not in (None, "")},
         ),
         ("-c", login_overrides),
         ("flags", {k: v for k, v in (flags or {}).items() if v is not None}),
@@ -282,9 +278,7 @@ def load_settings(
         sources.update(origins)
         if environ.get("CODEX_HOME"):
             sources["codex_home"] = "env CODEX_HOME"
-    settings = replace(
-        Settings(codex_home=codex_home), **values, ignored_overrides=ignored, origins=tuple(origins.items())
-    )
+    settings = replace(Settings(codex_home=codex_home), **values, ignored_overrides=ignored, origins=tuple(origins.items()))
     validate(settings)
     return settings
 
@@ -337,6 +331,4 @@ def validate(settings: Settings) -> None:
     if settings.redirect_host not in (None, *REDIRECT_HOSTS):
         raise UsageError(f"redirect_host must be one of {', '.join(REDIRECT_HOSTS)}, got {settings.redirect_host!r}")
     if settings.forced_login_method not in (None, *LOGIN_METHODS):
-        raise UsageError(
-            f"forced_login_method must be one of {', '.join(LOGIN_METHODS)}, got {settings.forced_login_method!r}"
-        )
+        raise UsageError(f"forced_login_method must be one of {', '.join(LOGIN_METHODS)}, got {settings.forced_login_method!r}")

@@ -12,9 +12,7 @@ import time
 from datetime import UTC, datetime
 
 # date, time, optional fraction (any number of digits), optional zone; RFC 3339 allows t/z and a space.
-_RFC3339 = re.compile(
-    r"(?P<base>\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?(?P<zone>[Zz]|[+-]\d{2}:?\d{2})?"
-)
+_RFC3339 = re.compile(r"(?P<base>\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?(?P<zone>[Zz]|[+-]\d{2}:?\d{2})?")
 
 
 def now() -> str:

@@ -14,8 +14,19 @@ CONTROL_ESCAPES[0x09] = "\\t"
 CONTROL_ESCAPES[0x0D] = "\\r"
 #: Bidi controls (Trojan Source, CVE-2021-42574), separators and zero-width/invisible format
 #: characters: a line can show other text than it holds. ZWJ/ZWNJ (emoji, scripts) stay.
-INVISIBLE_FORMAT = [0x061C, 0x180E, 0x200B, 0x200E, 0x200F, *range(0x202A, 0x202F), 0x2028, 0x2029, 0x2060,
-                    *range(0x2066, 0x206A), 0xFEFF]
+INVISIBLE_FORMAT = [
+    0x061C,
+    0x180E,
+    0x200B,
+    0x200E,
+    0x200F,
+    *range(0x202A, 0x202F),
+    0x2028,
+    0x2029,
+    0x2060,
+    *range(0x2066, 0x206A),
+    0xFEFF,
+]
 CONTROL_ESCAPES.update({i: f"\\u{i:04x}" for i in INVISIBLE_FORMAT})
 
 
@@ -30,6 +41,6 @@ def one_line(text: str) -> str:
 
 
 def minutes(seconds: int) -> str:
-    """"15 minutes", "1 minute": a duration as a person reads it (at least one minute)."""
+    """ "15 minutes", "1 minute": a duration as a person reads it (at least one minute)."""
     count = max(1, round(seconds / 60))
     return f"{count} minute" + ("s" if count != 1 else "")

@@ -70,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         with big.open("w") as handle:
             big_messages = gen_log.generate(args.big_runs, handle, seed=2)
         mib = small.stat().st_size / 2**20
-        print(f"logs: {args.runs} runs / {small_messages} messages / {mib:.1f} MiB;"
-              f" {args.big_runs} runs / {big_messages} messages / {big.stat().st_size / 2**20:.1f} MiB")
+        print(
+            f"logs: {args.runs} runs / {small_messages} messages / {mib:.1f} MiB;"
+            f" {args.big_runs} runs / {big_messages} messages / {big.stat().st_size / 2**20:.1f} MiB"
+        )
         print(f"renderer: {' '.join(ours[1:])} FILE --no-color")
 
         ours_small, rss_small = _median([*ours, str(small), "--no-color"], args.repeat)
@@ -97,8 +99,13 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("eliot-tree", "not installed", "pip install .[bench]"))
     growth = rss_big / rss_small
     rows.append((f"peak RSS ours, {small_label} runs", f"{rss_small / 1024:.1f} MiB", ""))
-    rows.append((f"peak RSS ours, {args.big_runs // 1000}k runs", f"{rss_big / 1024:.1f} MiB",
-                 f"x{growth:.2f} for x{args.big_runs / args.runs:.0f} input " + ("ok" if growth < 1.25 else "GROWS")))
+    rows.append(
+        (
+            f"peak RSS ours, {args.big_runs // 1000}k runs",
+            f"{rss_big / 1024:.1f} MiB",
+            f"x{growth:.2f} for x{args.big_runs / args.runs:.0f} input " + ("ok" if growth < 1.25 else "GROWS"),
+        )
+    )
     if theirs is not None:
         rows.append((f"peak RSS eliot-tree, {small_label} runs", f"{theirs_rss / 1024:.1f} MiB", ""))
     width = max(len(r[0]) for r in rows)

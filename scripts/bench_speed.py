@@ -153,7 +153,10 @@ def make_temp_venv(work: Path, log: list[str]) -> Path | None:
         vpy = venv / "bin" / "python"
         purelib = subprocess.run(
             [str(vpy), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True, capture_output=True, text=True, timeout=30,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
         ).stdout.strip()
         Path(purelib, "_bench_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
         src = work / "src"
@@ -163,7 +166,10 @@ def make_temp_venv(work: Path, log: list[str]) -> Path | None:
             shutil.copy(ROOT / name, src / name)
         subprocess.run(
             [str(vpy), "-m", "pip", "install", "-q", "--no-deps", str(src)],
-            check=True, capture_output=True, timeout=120, cwd=work,
+            check=True,
+            capture_output=True,
+            timeout=120,
+            cwd=work,
         )
     except (subprocess.SubprocessError, OSError) as exc:
         log.append(f"temp venv skipped: {exc}")
@@ -183,7 +189,11 @@ def login_process(codex: str, issuer: str, env: dict[str, str], cwd: Path) -> tu
     start = time.perf_counter()
     with started(
         [codex, "login", "--no-browser", "--port", "0", "--issuer", issuer],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=cwd,
     ) as proc:
         reader = LineReader(proc.stderr)
         deadline = start + 10
@@ -221,9 +231,9 @@ def inprocess(runs: int, home: Path) -> dict[str, list[float]]:
 
     from codexlogin import diagnostics
     from codexlogin.cli.console import ConsoleUI
-    from codexlogin.flows.browser import sign_in
-    from codexlogin.devissuer import DevIssuer, serve_dev_issuer
     from codexlogin.config import load_settings
+    from codexlogin.devissuer import DevIssuer, serve_dev_issuer
+    from codexlogin.flows.browser import sign_in
 
     class TimedIssuer:
         """The dev issuer's ASGI app, timing its own /oauth/token handler."""
@@ -254,7 +264,9 @@ def inprocess(runs: int, home: Path) -> dict[str, list[float]]:
             destination_seconds[0] += time.perf_counter() - t0
 
     diagnostics.ScrubbingDestination.__call__ = timed_call
-    results: dict[str, list[float]] = {k: [] for k in ("callback", "token", "overhead", "with_log", "without_log", "destination", "log_work")}
+    results: dict[str, list[float]] = {
+        k: [] for k in ("callback", "token", "overhead", "with_log", "without_log", "destination", "log_work")
+    }
     os.environ["CODEX_HOME"] = str(home)
     log_dir = home / "log"
 
@@ -382,7 +394,11 @@ def main(argv: list[str] | None = None) -> int:
 
         with started(
             [PY, "-m", "codexlogin.devissuer", "--auto-approve"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
         ) as issuer_proc:
             issuer = LineReader(issuer_proc.stdout).readline(time.perf_counter() + 15)
             if not issuer or not issuer.startswith("http://127.0.0.1:"):
@@ -422,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
             run_timed(commands[name][0], env, cwd, commands[name][1])
         cold: dict[str, list[float]] = {name: [] for name in names}
         for i in range(args.reps):
-            for name in names[i % len(names):] + names[: i % len(names)]:
+            for name in names[i % len(names) :] + names[: i % len(names)]:
                 cold[name].append(run_timed(commands[name][0], env, cwd, commands[name][1])[0])
 
         inproc = inprocess(args.inproc, work / "inproc-home")
@@ -441,7 +457,9 @@ def main(argv: list[str] | None = None) -> int:
             ratio = med(cold[prefix + cmd]) / base
             rows.append((f"1 cold start {prefix}{cmd}", fmt_ms(cold[prefix + cmd]), f"{ratio:.2f}x / 1.30x", ratio <= 1.3))
     rows.append(("2 --no-browser: URL printed", fmt_ms(t_url), "", True))
-    rows.append(("2 --no-browser: URL + listener connect", fmt_ms(t_ready), f"{med(t_ready) * 1e3:.0f} / 250 ms", med(t_ready) <= 0.25))
+    rows.append(
+        ("2 --no-browser: URL + listener connect", fmt_ms(t_ready), f"{med(t_ready) * 1e3:.0f} / 250 ms", med(t_ready) <= 0.25)
+    )
     rows.append(("2   first answer from the listener", fmt_ms(t_answer), "", True))
     if t_ready_ca:
         rows.append(("2   same, custom CA bundle (CODEX_CA_CERTIFICATE)", fmt_ms(t_ready_ca), "", True))
@@ -457,9 +475,18 @@ def main(argv: list[str] | None = None) -> int:
     # every message through the scrubbing destination and the file). The paired difference of two
     # ~40 ms logins has a standard error above 1 ms on this shared machine, so it is shown, not judged.
     work = inproc["log_work"]
-    rows.append(("4 log writing per login (open + scrub + write)", fmt_ms(work), f"{med(work) * 1e3:.2f} / 1 ms", med(work) <= 0.001))
+    rows.append(
+        ("4 log writing per login (open + scrub + write)", fmt_ms(work), f"{med(work) * 1e3:.2f} / 1 ms", med(work) <= 0.001)
+    )
     rows.append(("4   paired diff of whole logins (noisy)", f"{med(diffs) * 1e3:+.2f} ms", "", True))
-    rows.append(("4 peak RSS of `codex login`", f"{max(rss):.1f} MB (median {med(rss):.1f})", f"{max(rss):.0f} / {RSS_LIMIT_MB:.0f} MB", max(rss) <= RSS_LIMIT_MB))
+    rows.append(
+        (
+            "4 peak RSS of `codex login`",
+            f"{max(rss):.1f} MB (median {med(rss):.1f})",
+            f"{max(rss):.0f} / {RSS_LIMIT_MB:.0f} MB",
+            max(rss) <= RSS_LIMIT_MB,
+        )
+    )
 
     print()
     width = max(len(r[0]) for r in rows)
@@ -467,9 +494,11 @@ def main(argv: list[str] | None = None) -> int:
     for label, value, limit, ok in rows:
         print(f"{label:<{width}}  {value:<28}  {limit:<16}  {('PASS' if ok else 'FAIL') if limit else ''}")
     print()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f};"
-          f" {args.reps} cold starts per command, {args.logins} login processes, {args.inproc} in-process login pairs;"
-          f" bench took {time.perf_counter() - bench_start:.0f} s")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f};"
+        f" {args.reps} cold starts per command, {args.logins} login processes, {args.inproc} in-process login pairs;"
+        f" bench took {time.perf_counter() - bench_start:.0f} s"
+    )
     for note in notes:
         print(note)
     return 0 if all(ok for _, _, limit, ok in rows if limit) else 1

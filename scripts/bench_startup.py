@@ -115,7 +115,7 @@ def login(
             if line is None:
                 raise SystemExit(f"{argv[0]} exited before printing the URL")
             if "/oauth/authorize?" in line:
-                url = line[line.index("http"):].strip()
+                url = line[line.index("http") :].strip()
                 break
         t_url = time.perf_counter() - start
         redirect = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["redirect_uri"][0]
@@ -154,8 +154,7 @@ def login(
                 proc.kill()
                 proc.wait()
         proc.stderr.close()  # type: ignore[union-attr]
-    return {"url": t_url, "ready": t_ready, "answer": t_answer, "callback": t_callback,
-            "cpu": usage.ru_utime + usage.ru_stime}
+    return {"url": t_url, "ready": t_ready, "answer": t_answer, "callback": t_callback, "cpu": usage.ru_utime + usage.ru_stime}
 
 
 CALLGRIND = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
@@ -170,7 +169,9 @@ def collected(lines: list[str]) -> int:
     raise SystemExit("callgrind printed no instruction count")
 
 
-def instruction_counts(commands: dict[str, tuple[list[str], dict[str, str], int]], login_argv: list[str], env: dict[str, str]) -> dict[str, int]:
+def instruction_counts(
+    commands: dict[str, tuple[list[str], dict[str, str], int]], login_argv: list[str], env: dict[str, str]
+) -> dict[str, int]:
     counts = {}
     for name in ("pass", "stack", "status out"):
         cmd, cmd_env, _code = commands[name]
@@ -227,8 +228,11 @@ def main(argv: list[str] | None = None) -> int:
         envs = {name: dict(env, CODEX_HOME=str(home)) for name, home in homes.items()}
 
         issuer_proc = subprocess.Popen(
-            [PY, "-m", "codexlogin.devissuer", "--auto-approve"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL, env=env,
+            [PY, "-m", "codexlogin.devissuer", "--auto-approve"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            env=env,
         )
         try:
             line = read_line(issuer_proc.stdout.fileno(), bytearray(), time.perf_counter() + 20)  # type: ignore[union-attr]
@@ -257,11 +261,11 @@ def main(argv: list[str] | None = None) -> int:
             cpu_of: dict[str, list[float]] = {name: [] for name in commands}
             logins: dict[str, list[dict[str, float]]] = {"ours": [], "real": []}
             paced: list[float] = []
-            for name, (cmd, cmd_env, code) in commands.items():  # warm-up (page cache, .pyc)
+            for cmd, cmd_env, code in commands.values():  # warm-up (page cache, .pyc)
                 timed(cmd, cmd_env, code)
             for i in range(args.rounds):
                 names = list(commands)
-                names = names[i % len(names):] + names[: i % len(names)]
+                names = names[i % len(names) :] + names[: i % len(names)]
                 for name in names:
                     cmd, cmd_env, code = commands[name]
                     elapsed, cpu_seconds = timed(cmd, cmd_env, code)
@@ -294,7 +298,12 @@ def main(argv: list[str] | None = None) -> int:
         r = ratio(wall[f"status {state}"])
         real_figure = ms(wall[f"real status {state}"]) if real else ""
         verdict = "PASS" if r <= GOALS["status"] else "FAIL"
-        row(f"codex login status, logged {state}", f"{ms(wall[f'status {state}'])}  {r:4.2f}x", f"<= {GOALS['status']}x {verdict}", real_figure)
+        row(
+            f"codex login status, logged {state}",
+            f"{ms(wall[f'status {state}'])}  {r:4.2f}x",
+            f"<= {GOALS['status']}x {verdict}",
+            real_figure,
+        )
     ours = logins["ours"]
     real_runs = logins["real"]
 
@@ -303,22 +312,43 @@ def main(argv: list[str] | None = None) -> int:
 
     ready_ratio = med([run["ready"] / p for run, p in zip(ours, passes, strict=True)])
     row("--no-browser: URL printed", ms(figure("url", ours)), "", ms(figure("url", real_runs)) if real_runs else "")
-    row("  URL printed + port accepting", f"{ms(figure('ready', ours))}  {ready_ratio:4.2f}x",
-        f"<= {GOALS['url']}x {'PASS' if ready_ratio <= GOALS['url'] else 'FAIL'}", ms(figure("ready", real_runs)) if real_runs else "")
+    row(
+        "  URL printed + port accepting",
+        f"{ms(figure('ready', ours))}  {ready_ratio:4.2f}x",
+        f"<= {GOALS['url']}x {'PASS' if ready_ratio <= GOALS['url'] else 'FAIL'}",
+        ms(figure("ready", real_runs)) if real_runs else "",
+    )
     answer = med(figure("answer", ours)) * 1e3
-    row("  first HTTP answer on the port", ms(figure("answer", ours)),
-        f"<= {GOALS['answer_ms']:.0f} ms {'PASS' if answer <= GOALS['answer_ms'] else 'FAIL'}", ms(figure("answer", real_runs)) if real_runs else "")
-    row("callback -> page (replayed, dev issuer)", ms(figure("callback", ours)), "<= real (68 ms in issue 11)", "n/a: sends to auth.openai.com")
+    row(
+        "  first HTTP answer on the port",
+        ms(figure("answer", ours)),
+        f"<= {GOALS['answer_ms']:.0f} ms {'PASS' if answer <= GOALS['answer_ms'] else 'FAIL'}",
+        ms(figure("answer", real_runs)) if real_runs else "",
+    )
+    row(
+        "callback -> page (replayed, dev issuer)",
+        ms(figure("callback", ours)),
+        "<= real (68 ms in issue 11)",
+        "n/a: sends to auth.openai.com",
+    )
     row(f"  the browser back after {PACED_PAUSE:g} s (a person's pace)", ms(paced), "", "")
     cpu = med(figure("cpu", ours))
-    row("CPU of a whole browser login", f"{cpu:7.3f} s (min {min(figure('cpu', ours)):6.3f})",
+    row(
+        "CPU of a whole browser login",
+        f"{cpu:7.3f} s (min {min(figure('cpu', ours)):6.3f})",
         f"<= {GOALS['cpu_s']} s {'PASS' if cpu <= GOALS['cpu_s'] else 'FAIL'}",
-        "n/a (0.05 s in issue 11)" if real_runs else "")
+        "n/a (0.05 s in issue 11)" if real_runs else "",
+    )
 
     stack_cpu = med(cpu_of["stack"])
     row(f"  CPU of `{STACK_IMPORTS}` alone", f"{stack_cpu:7.3f} s  (login: {cpu / stack_cpu:4.2f}x this)", "a floor under it", "")
     if counts is not None:
-        for key, label in (("pass", "python -c pass"), ("stack", "the stack's imports alone"), ("status out", "status, logged out"), ("login", "whole browser login")):
+        for key, label in (
+            ("pass", "python -c pass"),
+            ("stack", "the stack's imports alone"),
+            ("status out", "status, logged out"),
+            ("login", "whole browser login"),
+        ):
             ratio_text = f"  {counts[key] / counts['pass']:5.2f}x pass" if key != "pass" else ""
             row(f"instructions: {label}", f"{counts[key] / 1e6:7.0f} M{ratio_text}", "", "")
 
@@ -328,8 +358,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:<{width}}  {value:<36}  {goal:<16}  {real_figure}")
     print()
     print(f"editable-install finder at start-up: {finder:.1f} ms (in every python of this venv, the floor included)")
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}; {args.rounds} rounds;"
-          f" real binary: {real or 'not installed'}; took {time.perf_counter() - began:.0f} s")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}; {args.rounds} rounds;"
+        f" real binary: {real or 'not installed'}; took {time.perf_counter() - began:.0f} s"
+    )
     failed = [r for r in rows if r[2].endswith("FAIL")]
     return 1 if failed else 0
 

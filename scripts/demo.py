@@ -39,9 +39,7 @@ def main(argv: list[str]) -> int:
     home = Path(argv[1]).resolve() if argv[:1] == ["--home"] and len(argv) == 2 else ROOT / ".demo-home"
     home.mkdir(exist_ok=True)
     python = sys.executable
-    issuer = subprocess.Popen(
-        [python, "-m", "codexlogin.devissuer", "--auto-approve"], stdout=subprocess.PIPE, text=True
-    )
+    issuer = subprocess.Popen([python, "-m", "codexlogin.devissuer", "--auto-approve"], stdout=subprocess.PIPE, text=True)
     try:
         issuer_url = issuer.stdout.readline().strip()
         if not issuer_url.startswith("http://127.0.0.1:"):

@@ -47,60 +47,132 @@ def _run(rng: random.Random, start: float) -> list[dict]:
         t += rng.uniform(0.0005, 0.02)
         out.append({"task_uuid": task, "task_level": level, "timestamp": round(t, 6), **fields})
 
-    msg([1], action_type="codex:command", action_status="started", command="login", flow="browser",
-        version=VERSION, issuer=ISSUER)
+    msg(
+        [1], action_type="codex:command", action_status="started", command="login", flow="browser", version=VERSION, issuer=ISSUER
+    )
     if outcome == "port_unavailable":
         msg([2, 1], action_type="codex:listener", action_status="started", host="127.0.0.1", port=port)
-        msg([2, 2], action_type="codex:listener", action_status="failed",
+        msg(
+            [2, 2],
+            action_type="codex:listener",
+            action_status="failed",
             exception="codexlogin.errors.PortUnavailable",
-            reason=f"port {port} is in use and the old listener did not stop", outcome="port_unavailable",
-            exit_code=6)
-        msg([3], action_type="codex:command", action_status="failed",
+            reason=f"port {port} is in use and the old listener did not stop",
+            outcome="port_unavailable",
+            exit_code=6,
+        )
+        msg(
+            [3],
+            action_type="codex:command",
+            action_status="failed",
             exception="codexlogin.errors.PortUnavailable",
-            reason=f"port {port} is in use and the old listener did not stop", outcome="port_unavailable",
-            exit_code=6)
+            reason=f"port {port} is in use and the old listener did not stop",
+            outcome="port_unavailable",
+            exit_code=6,
+        )
         return out
     msg([2, 1], action_type="codex:listener", action_status="started", host="127.0.0.1", port=port)
     msg([2, 2], action_type="codex:listener", action_status="succeeded")
     if outcome == "unfinished":
-        msg([3, 1], action_type="codex:callback", action_status="started", path="/auth/callback",
-            has_code=True, has_state=True, has_error=False, state_valid=True)
+        msg(
+            [3, 1],
+            action_type="codex:callback",
+            action_status="started",
+            path="/auth/callback",
+            has_code=True,
+            has_state=True,
+            has_error=False,
+            state_valid=True,
+        )
         return out
     if outcome in ("cancelled", "timed_out"):
         t += rng.uniform(5, 600)
         if outcome == "cancelled":
-            msg([3], action_type="codex:command", action_status="failed", exception="trio.Cancelled",
-                reason="Cancelled", outcome="cancelled", exit_code=130)
+            msg(
+                [3],
+                action_type="codex:command",
+                action_status="failed",
+                exception="trio.Cancelled",
+                reason="Cancelled",
+                outcome="cancelled",
+                exit_code=130,
+            )
         else:
-            msg([3], action_type="codex:command", action_status="failed",
-                exception="codexlogin.errors.TimedOut", reason="no browser callback within 600 s",
-                outcome="timed_out", exit_code=5)
+            msg(
+                [3],
+                action_type="codex:command",
+                action_status="failed",
+                exception="codexlogin.errors.TimedOut",
+                reason="no browser callback within 600 s",
+                outcome="timed_out",
+                exit_code=5,
+            )
         return out
     t += rng.uniform(2, 40)  # the user signs in
     if outcome == "denied":
-        msg([3, 1], action_type="codex:callback", action_status="started", path="/auth/callback",
-            has_code=False, has_state=True, has_error=True, state_valid=True)
-        msg([3, 2], message_type="codex:callback:oauth_error", error_code="access_denied",
-            has_error_description=True)
+        msg(
+            [3, 1],
+            action_type="codex:callback",
+            action_status="started",
+            path="/auth/callback",
+            has_code=False,
+            has_state=True,
+            has_error=True,
+            state_valid=True,
+        )
+        msg([3, 2], message_type="codex:callback:oauth_error", error_code="access_denied", has_error_description=True)
         msg([3, 3], action_type="codex:callback", action_status="succeeded")
-        msg([4], action_type="codex:command", action_status="failed", exception="codexlogin.errors.Denied",
-            reason="sign-in was denied: access_denied", outcome="denied", exit_code=3,
-            error_code="access_denied")
+        msg(
+            [4],
+            action_type="codex:command",
+            action_status="failed",
+            exception="codexlogin.errors.Denied",
+            reason="sign-in was denied: access_denied",
+            outcome="denied",
+            exit_code=3,
+            error_code="access_denied",
+        )
         return out
-    msg([3, 1], action_type="codex:callback", action_status="started", path="/auth/callback",
-        has_code=True, has_state=True, has_error=False, state_valid=True)
+    msg(
+        [3, 1],
+        action_type="codex:callback",
+        action_status="started",
+        path="/auth/callback",
+        has_code=True,
+        has_state=True,
+        has_error=False,
+        state_valid=True,
+    )
     msg([3, 2], action_type="codex:callback", action_status="succeeded")
-    msg([4, 1], action_type="codex:token_exchange", action_status="started", issuer=ISSUER,
-        token_endpoint=f"{ISSUER}/oauth/token", redirect_uri=redirect)
+    msg(
+        [4, 1],
+        action_type="codex:token_exchange",
+        action_status="started",
+        issuer=ISSUER,
+        token_endpoint=f"{ISSUER}/oauth/token",
+        redirect_uri=redirect,
+    )
     if outcome == "token_exchange_failed":
-        msg([4, 2], action_type="codex:token_exchange", action_status="failed",
+        msg(
+            [4, 2],
+            action_type="codex:token_exchange",
+            action_status="failed",
             exception="codexlogin.errors.TokenExchangeFailed",
-            reason="token exchange failed: invalid_grant", status=400, error_code="invalid_grant",
-            error_message="Invalid authorization code")
-        msg([5], action_type="codex:command", action_status="failed",
+            reason="token exchange failed: invalid_grant",
+            status=400,
+            error_code="invalid_grant",
+            error_message="Invalid authorization code",
+        )
+        msg(
+            [5],
+            action_type="codex:command",
+            action_status="failed",
             exception="codexlogin.errors.TokenExchangeFailed",
-            reason="token exchange failed: invalid_grant", outcome="token_exchange_failed", exit_code=4,
-            error_code="invalid_grant")
+            reason="token exchange failed: invalid_grant",
+            outcome="token_exchange_failed",
+            exit_code=4,
+            error_code="invalid_grant",
+        )
         return out
     msg([4, 2], action_type="codex:token_exchange", action_status="succeeded", status=200)
     end = 5

@@ -19,7 +19,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -31,7 +31,7 @@ def available() -> bool:
 
 
 def _iso(wall: float) -> str:
-    return datetime.fromtimestamp(wall, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(wall, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _headers(headers: dict) -> list[dict]:
@@ -49,11 +49,25 @@ class Chromium:
 
     def __enter__(self) -> Chromium:
         self.process = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--remote-debugging-address=127.0.0.1", "--no-proxy-server", "--remote-debugging-port=0",
-             f"--user-data-dir={self.profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-extensions",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-address=127.0.0.1",
+                "--no-proxy-server",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={self.profile}",
+                "about:blank",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         # Polls, each under a hard 30 s bound: Chromium announces its DevTools port only by writing
         # this file (or on stderr, which would then need draining for the browser's whole life),
@@ -172,14 +186,25 @@ class HarBuilder:
                 "headersSize": -1,
                 "bodySize": len(request.get("postData", "")),
             },
-            "response": {"status": 0, "statusText": "", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
-                         "content": {"size": 0, "mimeType": ""}, "redirectURL": "", "headersSize": -1, "bodySize": -1},
+            "response": {
+                "status": 0,
+                "statusText": "",
+                "httpVersion": "HTTP/1.1",
+                "headers": [],
+                "cookies": [],
+                "content": {"size": 0, "mimeType": ""},
+                "redirectURL": "",
+                "headersSize": -1,
+                "bodySize": -1,
+            },
             "cache": {},
             "timings": {"send": 0, "wait": 0, "receive": 0},
         }
         if "postData" in request:
-            entry["request"]["postData"] = {"mimeType": request.get("headers", {}).get("Content-Type", ""),
-                                            "text": request["postData"]}
+            entry["request"]["postData"] = {
+                "mimeType": request.get("headers", {}).get("Content-Type", ""),
+                "text": request["postData"],
+            }
         extra = self.extra_request.pop(rid, None)
         if extra:
             entry["request"]["headers"] = _headers(extra)
@@ -239,8 +264,14 @@ class HarBuilder:
             entry = self.open.pop(rid)
             entry.pop("_monotonic", None)
             self.entries.append(entry)
-        return {"log": {"version": "1.2", "creator": {"name": "codexlogin tests (CDP)", "version": "1"},
-                        "pages": [], "entries": sorted(self.entries, key=lambda e: e["startedDateTime"])}}
+        return {
+            "log": {
+                "version": "1.2",
+                "creator": {"name": "codexlogin tests (CDP)", "version": "1"},
+                "pages": [],
+                "entries": sorted(self.entries, key=lambda e: e["startedDateTime"]),
+            }
+        }
 
 
 def entry_done(pattern: str) -> Callable[[list[dict]], bool]:

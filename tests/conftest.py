@@ -171,4 +171,3 @@ def pki(tmp_path):
     server.private_key_and_cert_chain_pem.write_to_path(str(paths["server"]))
     paths["malformed"].write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
     return paths
-

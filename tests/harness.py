@@ -20,14 +20,14 @@ import trio
 
 from codexlogin import DEFAULT_CLIENT_ID, diagnostics
 from codexlogin.cli.console import ConsoleUI
-from codexlogin.flows.browser import sign_in
-from codexlogin.devissuer import GRANT_DEVICE_CODE, DevIssuer, serve_dev_issuer
-from codexlogin.errors import LoginFailure
-from codexlogin.flows.device import device_login
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
-from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.credentials.model import AuthDotJson, TokenData
+from codexlogin.devissuer import GRANT_DEVICE_CODE, DevIssuer, serve_dev_issuer
+from codexlogin.errors import LoginFailure
+from codexlogin.flows.browser import sign_in
+from codexlogin.flows.device import device_login
+from codexlogin.oauth.issuer import configured_issuer
 
 
 def make_settings(tmp_path, issuer_url, **changes):
@@ -227,7 +227,10 @@ def store_tokens(
         auth_mode="chatgpt",
         openai_api_key=api_key,
         tokens=TokenData(
-            issued["id_token"], issued["access_token"], issued["refresh_token"], "acct_dev",
+            issued["id_token"],
+            issued["access_token"],
+            issued["refresh_token"],
+            "acct_dev",
             oauth_provenance=configured_issuer(origin).provenance(),
         ),
         last_refresh=last_refresh or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -44,9 +44,7 @@ LAYERS: dict[str, tuple[set[str], set[str]]] = {
     "credentials": ({"codexlogin.credentials"}, {"basics", "oauth"}),
     "listener": ({"codexlogin.listener"}, {"basics", "oauth", "diagnostics"}),
     "flows": ({"codexlogin.flows"}, {"basics", "oauth", "credentials", "listener", "diagnostics"}),
-    "support": (
-        {"codexlogin.support"}, {"basics", "oauth", "credentials", "listener", "diagnostics", "logview"}
-    ),
+    "support": ({"codexlogin.support"}, {"basics", "oauth", "credentials", "listener", "diagnostics", "logview"}),
     # Reading the log back: beside support (both serve it), below the cli.
     "logview": ({"codexlogin.logview"}, {"basics", "diagnostics"}),
     "cli": (
@@ -114,7 +112,10 @@ def test_walker_sees_lazy_imports_and_skips_type_checking() -> None:
     )
     known = {"codexlogin", "codexlogin.errors", "codexlogin.oauth.jwt", "codexlogin.oauth.pkce"}
     assert imports_of(source, "codexlogin.oauth.client", False, known) == {
-        "codexlogin", "codexlogin.errors", "codexlogin.oauth.jwt", "codexlogin.oauth.pkce",
+        "codexlogin",
+        "codexlogin.errors",
+        "codexlogin.oauth.jwt",
+        "codexlogin.oauth.pkce",
     }
 
 
@@ -210,7 +211,10 @@ def test_the_signal_finder_sees_imports_and_installing_calls() -> None:
         "    receiver.signals(); signal_name(2)\n"
     )
     assert signal_handling_in(source) == [
-        "1: import signal", "2: from signal import …", "5: signal.signal(…)", "6: trio.open_signal_receiver(…)",
+        "1: import signal",
+        "2: from signal import …",
+        "5: signal.signal(…)",
+        "6: trio.open_signal_receiver(…)",
     ]
 
 

@@ -35,7 +35,7 @@ def _unknown_command(error: CycloptsError) -> str | None:
     if error.app is None:
         return None
     commands = sorted(name for name in error.app if not name.startswith("-"))
-    after = list(error.root_input_tokens or [])[len(error.command_chain or ()):]
+    after = list(error.root_input_tokens or [])[len(error.command_chain or ()) :]
     candidates = [*after[:1], *(error.unused_tokens or [])[:1]]
     word = next((str(t) for t in candidates if not str(t).startswith("-")), None)
     if not commands or word is None or word in commands:
@@ -62,12 +62,21 @@ def _one_line_error(error: CycloptsError) -> Any:
 LOGIN_SUBCOMMANDS = {
     "status": ("codexlogin.cli.status:status", "Show whether you are logged in, and how; exit 0 logged in, 1 not logged in."),
     "log": ("codexlogin.cli.log:log", "Show what happened in sign-in runs, as trees of actions from codex-login.log."),
-    "doctor": ("codexlogin.cli.doctor:doctor", "Check what would break the browser login, one line per check, and say what to do."),
-    "bundle": ("codexlogin.cli.bundle:bundle", "Write a support bundle: scrubbed log of recent runs, doctor output, versions, settings."),
+    "doctor": (
+        "codexlogin.cli.doctor:doctor",
+        "Check what would break the browser login, one line per check, and say what to do.",
+    ),
+    "bundle": (
+        "codexlogin.cli.bundle:bundle",
+        "Write a support bundle: scrubbed log of recent runs, doctor output, versions, settings.",
+    ),
     "config": ("codexlogin.cli.settings:config", "Show the effective login settings and where each came from."),
 }
 TOP_SUBCOMMANDS = {
-    "logout": ("codexlogin.cli.logout:logout", "Log out: remove the stored credentials, then revoke their tokens at the issuer (best effort)."),
+    "logout": (
+        "codexlogin.cli.logout:logout",
+        "Log out: remove the stored credentials, then revoke their tokens at the issuer (best effort).",
+    ),
 }
 
 app = App(

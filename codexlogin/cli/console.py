@@ -42,16 +42,23 @@ def sign_in_banner(
             "",
             f"    {one_line(remote.forward_command(port))}",
             "",
-            f"then open {short} (or the URL below) in your computer's browser:" if short else "then open the URL below in your computer's browser:",
+            f"then open {short} (or the URL below) in your computer's browser:"
+            if short
+            else "then open the URL below in your computer's browser:",
             "",
             one_line(url),
         ]
         return "\n".join(lines)
     if opening_browser:
-        lines.append(f"If your browser did not open, navigate to {short} or to this URL to authenticate:" if short
-                     else "If your browser did not open, navigate to this URL to authenticate:")
+        lines.append(
+            f"If your browser did not open, navigate to {short} or to this URL to authenticate:"
+            if short
+            else "If your browser did not open, navigate to this URL to authenticate:"
+        )
     else:
-        lines.append(f"Open {short} or this URL in a browser to authenticate:" if short else "Open this URL in a browser to authenticate:")
+        lines.append(
+            f"Open {short} or this URL in a browser to authenticate:" if short else "Open this URL in a browser to authenticate:"
+        )
     lines += ["", one_line(url), "", DEVICE_AUTH_HINT]
     return "\n".join(lines)
 
@@ -68,13 +75,17 @@ def device_instructions(device: DeviceAuthorization) -> str:
         f"   {one_line(device.user_code)}",
     ]
     if device.verification_uri_complete:
-        lines += ["", "   Or open this link, which fills in the code for you:", f"   {one_line(device.verification_uri_complete)}"]
+        lines += [
+            "",
+            "   Or open this link, which fills in the code for you:",
+            f"   {one_line(device.verification_uri_complete)}",
+        ]
     lines += ["", PHISHING_WARNING, ""]
     return "\n".join(lines)
 
 
 def time_left(seconds: float) -> str:
-    """"4:32 left", "1:02:03 left": whole seconds, rounded up (never "0:00" while time remains)."""
+    """ "4:32 left", "1:02:03 left": whole seconds, rounded up (never "0:00" while time remains)."""
     whole = max(0, int(-(-seconds // 1)))
     hours, rest = divmod(whole, 3600)
     mins, secs = divmod(rest, 60)

@@ -8,13 +8,13 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping
-from typing import Annotated, IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Annotated
 
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command, logged_run
-from codexlogin.cli.options import IssuerOptions
 from codexlogin.cli.doctor_text import format_text
+from codexlogin.cli.options import IssuerOptions
 from codexlogin.support.doctor import ChecksFailed, run_checks
 
 if TYPE_CHECKING:

@@ -133,4 +133,3 @@ def run(argv: list[str]) -> int | None:
         if output_broken(exc):
             raise
         return report_failure(exc if isinstance(exc, LoginFailure) else internal_error(exc))
-

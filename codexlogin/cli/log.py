@@ -92,9 +92,7 @@ def log(
     from codexlogin.logview.render import render
     from codexlogin.logview.select import Options
 
-    if sum(map(bool, (summary, json, format))) > 1 and not (
-        (summary and format == "summary") or (json and format == "json")
-    ):
+    if sum(map(bool, (summary, json, format))) > 1 and not ((summary and format == "summary") or (json and format == "json")):
         raise UsageError("choose one output format: --summary, --json or --format")
     mode = format or ("json" if json else "summary" if summary else "tree")
     formatter = None
@@ -121,7 +119,6 @@ def log(
         return _follow(paths, options, log_dir)
     if not paths:
         from codexlogin.config import load_settings
-
         from codexlogin.diagnostics.rotation import log_files_in_order
 
         log_file = load_settings({"log_dir": log_dir}).log_file
@@ -149,7 +146,6 @@ def log(
         print(f"no runs match {_describe(options)} in {where}", file=sys.stderr)
         return int(ExitCode.NOT_LOGGED_IN)
     return int(ExitCode.SUCCESS)
-
 
 
 def _close(paths: list[str], streams: list[IO[str]]) -> None:

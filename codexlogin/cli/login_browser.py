@@ -103,7 +103,8 @@ def browser_login(settings: Settings) -> int:
 
 async def _prepare_and_run(settings: Settings, ui: Any, reservation: Any, *, stop: Any) -> Any:
     """Inside the run: discovery and a port takeover (listener.prepare), then the URL, then the login."""
-    from codexlogin.flows.browser import browser_login as browser_flow, prepare_login
+    from codexlogin.flows.browser import browser_login as browser_flow
+    from codexlogin.flows.browser import prepare_login
     from codexlogin.flows.ui import announce
 
     prepared = await prepare_login(settings, reservation)

@@ -47,7 +47,7 @@ NOTHING_STORED = "Not logged in — nothing to remove"
 
 
 def logged_out_line(what: str | None) -> str:
-    """"Logged out alice@example.com"; "Logged out: removed the API key sk-proj-***abcde"."""
+    """ "Logged out alice@example.com"; "Logged out: removed the API key sk-proj-***abcde"."""
     if what is None:
         return "Logged out"
     if what == "a ChatGPT login":  # no email in its id_token

@@ -58,12 +58,21 @@ def setting_rows(settings: Settings, sources: dict[str, str], environ: dict[str,
             return "none"
         return scrub_text(f"{value:g}" if isinstance(value, float) else str(value))
 
-    names = ["codex_home", *(name for name in Settings.__dataclass_fields__ if name not in ("codex_home", "ignored_overrides", "origins"))]
+    names = [
+        "codex_home",
+        *(name for name in Settings.__dataclass_fields__ if name not in ("codex_home", "ignored_overrides", "origins")),
+    ]
     rows = [{"name": name, "value": shown(name), "source": sources.get(name, DEFAULT)} for name in names]
     for key, variable in proxy_variable_names(env).items():
         rows.append({"name": f"{key}_proxy", "value": sanitize_proxy(env[variable]), "source": f"env {variable}"})
     source = ca_source(env)
-    rows.append({"name": "ca_bundle", "value": source[1] if source else "system trust store", "source": f"env {source[0]}" if source else DEFAULT})
+    rows.append(
+        {
+            "name": "ca_bundle",
+            "value": source[1] if source else "system trust store",
+            "source": f"env {source[0]}" if source else DEFAULT,
+        }
+    )
     return rows
 
 

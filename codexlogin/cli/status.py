@@ -53,6 +53,7 @@ from codexlogin.credentials.model import PERSONAL_ACCESS_TOKEN
 from codexlogin.credentials.status import StatusReport, evaluate, read_status
 from codexlogin.errors import ExitCode, LoginFailure, NotLoggedIn
 
+
 def _emit(report: StatusReport, as_json: bool, reference: str | None = None) -> None:
     """`reference`: the logged run's (--check), added to the JSON; plain `status` logs no run."""
     if as_json:
@@ -90,10 +91,10 @@ def _run_reference() -> str | None:
 def _check_access_token(settings: Settings, report: StatusReport, as_json: bool) -> int:
     """--check for a personal access token: whoami (as 0.171's plain `status` does), then the
     workspace policy against the account it names."""
+    from codexlogin.cli.signals import run_flow
     from codexlogin.credentials.policy import workspace_problem
     from codexlogin.credentials.store import load_credentials
     from codexlogin.flows.access_token import PIPE_HINT, check_stored_access_token
-    from codexlogin.cli.signals import run_flow
 
     try:
         with logged_run("login status", "check", settings, issuer=report.issuer):
@@ -122,8 +123,8 @@ _PROOF_TEXT = {
 def _check(settings: Settings, report: StatusReport, as_json: bool) -> int:
     """--check: prove the credentials online (flows.check) inside a logged run; print the outcome
     in the chosen format."""
-    from codexlogin.flows.check import check_credentials
     from codexlogin.cli.signals import run_flow
+    from codexlogin.flows.check import check_credentials
 
     if report.mode == PERSONAL_ACCESS_TOKEN:
         return _check_access_token(settings, report, as_json)

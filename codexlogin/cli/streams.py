@@ -16,7 +16,6 @@ import os
 import sys
 
 
-
 def prepare_streams() -> None:
     for fd in (0, 1, 2):
         try:

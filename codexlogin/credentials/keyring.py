@@ -8,7 +8,7 @@ imported only when this store is configured.
 from __future__ import annotations
 
 import json
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from codexlogin.credentials.files import InvalidAuthData
 from codexlogin.credentials.model import AuthDotJson

@@ -78,10 +78,7 @@ def _open(path: Path) -> int:
 
 
 def _held_too_long(path: Path, timeout: float) -> TimedOut:
-    return TimedOut(
-        f"another codex process held {path} for more than {timeout:.3g}s;"
-        " if none is running, try again"
-    )
+    return TimedOut(f"another codex process held {path} for more than {timeout:.3g}s; if none is running, try again")
 
 
 @asynccontextmanager

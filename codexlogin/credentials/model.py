@@ -194,7 +194,9 @@ def _unmodelled(data: Mapping[str, Any], modelled: set[str]) -> dict[str, Any]:
 
 
 def _kind(value: object) -> str:
-    return {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(type(value), "not a string")
+    return {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(
+        type(value), "not a string"
+    )
 
 
 def _require_strings(data: Mapping[str, Any], keys: tuple[str, ...], *, where: str) -> None:

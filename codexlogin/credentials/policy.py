@@ -33,8 +33,7 @@ def check_login_method(settings: Settings, method: str) -> None:
             error_code="login_method_forbidden",
         )
     raise PolicyViolation(
-        "ChatGPT login is disabled by forced_login_method = api;"
-        " use `printenv OPENAI_API_KEY | codex login --with-api-key`",
+        "ChatGPT login is disabled by forced_login_method = api; use `printenv OPENAI_API_KEY | codex login --with-api-key`",
         error_code="login_method_forbidden",
     )
 

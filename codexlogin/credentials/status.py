@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from codexlogin import rfc3339
 from codexlogin.credentials.files import InvalidAuthData, permission_problem
@@ -38,7 +38,7 @@ def access_token_expiry(access_token: str | None, stored_expiry: str | None = No
 def refresh_due(
     access_token: str | None, last_refresh: str | None, now: float, *, stored_expiry: str | None = None
 ) -> str | None:
-    """"expiring" (JWT `exp`, else the stored `expires_in` expiry, within 5 minutes or past);
+    """ "expiring" (JWT `exp`, else the stored `expires_in` expiry, within 5 minutes or past);
     without either, "stale" (last refresh over 8 days ago or unknown); else None. Codex CLI
     0.171's rule, plus `expires_in` for opaque access tokens (RFC 6749 §5.1)."""
     exp = access_token_expiry(access_token, stored_expiry)
@@ -179,14 +179,14 @@ NOT_LOGGED_IN = "Not logged in — run `codex login`"
 
 
 def who(email: str | None, plan: str | None) -> str | None:
-    """"alice@example.com (plus)": a ChatGPT account as a person names it (None: no email known)."""
+    """ "alice@example.com (plus)": a ChatGPT account as a person names it (None: no email known)."""
     if not email:
         return None
     return f"{email} ({plan})" if plan else email
 
 
 def replaced_note(before: StatusReport, after: StatusReport) -> str | None:
-    """"replaced the login of bob@example.com" when a login replaced another account's (None when
+    """ "replaced the login of bob@example.com" when a login replaced another account's (None when
     nothing was stored, or it was the same account)."""
     old, new = before.stored_login(), after.stored_login()
     if old is None or old == new:

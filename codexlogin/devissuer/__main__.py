@@ -1,7 +1,7 @@
 """`python -m codexlogin.devissuer`: serve a dev issuer on 127.0.0.1, or act as the scripted browser.
 
-    python -m codexlogin.devissuer [--port N] [--auto-approve]   # serve until Ctrl-C; prints its URL
-    python -m codexlogin.devissuer browse URL [--deny]            # scripted "browser" for $BROWSER
+python -m codexlogin.devissuer [--port N] [--auto-approve]   # serve until Ctrl-C; prints its URL
+python -m codexlogin.devissuer browse URL [--deny]            # scripted "browser" for $BROWSER
 """
 
 from __future__ import annotations
@@ -19,17 +19,20 @@ from .browser import browse
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["browse"]:
-        parser = argparse.ArgumentParser(prog="python -m codexlogin.devissuer browse",
-                                         description="Scripted browser: approve and follow to the callback.")
+        parser = argparse.ArgumentParser(
+            prog="python -m codexlogin.devissuer browse", description="Scripted browser: approve and follow to the callback."
+        )
         parser.add_argument("url")
         parser.add_argument("--deny", action="store_true", help="press Deny instead of Approve")
         args = parser.parse_args(argv[1:])
         return browse(args.url, deny=args.deny)
-    parser = argparse.ArgumentParser(prog="python -m codexlogin.devissuer",
-                                     description="Local development OAuth issuer on 127.0.0.1.")
+    parser = argparse.ArgumentParser(
+        prog="python -m codexlogin.devissuer", description="Local development OAuth issuer on 127.0.0.1."
+    )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
-    parser.add_argument("--auto-approve", action="store_true",
-                        help="skip the approval page; openai device codes are approved when issued")
+    parser.add_argument(
+        "--auto-approve", action="store_true", help="skip the approval page; openai device codes are approved when issued"
+    )
     args = parser.parse_args(argv)
     issuer = DevIssuer(auto_approve=args.auto_approve)
 

@@ -54,12 +54,12 @@ import trio
 from codexlogin._asgi import answer_lifespan
 
 from .core import (
+    _JSON_HEADERS,
     DEFAULT_SCOPE,
     GRANT_AUTH_CODE,
     GRANT_DEVICE_CODE,
     GRANT_REFRESH,
     GRANT_TOKEN_EXCHANGE,
-    _JSON_HEADERS,
     Request,
     _Handler,
     _OAuthError,
@@ -199,24 +199,28 @@ class DevIssuer(OpenAIDialect, DeviceFlow, Grants):
         if f.introspection_enabled:
             extra["introspection_endpoint"] = f"{base}/oauth/introspect"
             extra["introspection_endpoint_auth_methods_supported"] = (
-                ["none"] if f.introspection_public_client else ["client_secret_basic"])
-        return self._json(200, {
-            "issuer": f.discovery_issuer or self.issuer_identifier,
-            "authorization_endpoint": f"{base}/oauth/authorize",
-            "token_endpoint": f"{base}/oauth/token",
-            "revocation_endpoint": f"{base}/oauth/revoke",
-            "device_authorization_endpoint": f"{base}/oauth/device/code",
-            "authorization_response_iss_parameter_supported": f.callback_iss is not None,
-            **extra,
-            **(f.discovery_extra or {}),
-            "response_types_supported": ["code"],
-            "grant_types_supported": [GRANT_AUTH_CODE, GRANT_REFRESH, GRANT_TOKEN_EXCHANGE, GRANT_DEVICE_CODE],
-            "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["none"],
-            "scopes_supported": DEFAULT_SCOPE.split(),
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["HS256"],
-        })
+                ["none"] if f.introspection_public_client else ["client_secret_basic"]
+            )
+        return self._json(
+            200,
+            {
+                "issuer": f.discovery_issuer or self.issuer_identifier,
+                "authorization_endpoint": f"{base}/oauth/authorize",
+                "token_endpoint": f"{base}/oauth/token",
+                "revocation_endpoint": f"{base}/oauth/revoke",
+                "device_authorization_endpoint": f"{base}/oauth/device/code",
+                "authorization_response_iss_parameter_supported": f.callback_iss is not None,
+                **extra,
+                **(f.discovery_extra or {}),
+                "response_types_supported": ["code"],
+                "grant_types_supported": [GRANT_AUTH_CODE, GRANT_REFRESH, GRANT_TOKEN_EXCHANGE, GRANT_DEVICE_CODE],
+                "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": ["none"],
+                "scopes_supported": DEFAULT_SCOPE.split(),
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["HS256"],
+            },
+        )
 
     # ---- token endpoint -----------------------------------------------------------------------
 
@@ -252,7 +256,10 @@ class DevIssuer(OpenAIDialect, DeviceFlow, Grants):
 
 
 async def serve_dev_issuer(
-    issuer: DevIssuer, *, host: str = "127.0.0.1", port: int = 0,
+    issuer: DevIssuer,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve `issuer` with hypercorn until cancelled; `task_status.started(issuer_url)`."""
@@ -270,4 +277,3 @@ async def serve_dev_issuer(
         binds = await nursery.start(partial(serve, issuer, config, shutdown_trigger=trio.sleep_forever))
         issuer.issuer_url = binds[0]
         task_status.started(issuer.issuer_url)
-

@@ -1,6 +1,6 @@
 """The scripted browser: `browse(url)` stands in for the user's browser (the `BROWSER=` of tests and demos).
 
-    python -m codexlogin.devissuer browse URL [--deny]
+python -m codexlogin.devissuer browse URL [--deny]
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ def browse(url: str, *, deny: bool = False, timeout: float = 10.0, out: TextIO |
             request.url = request.url.copy_with(host="127.0.0.1")
 
     try:
-        with httpx.Client(follow_redirects=True, timeout=timeout, trust_env=False,
-                          event_hooks={"request": [to_loopback]}) as client:
+        with httpx.Client(
+            follow_redirects=True, timeout=timeout, trust_env=False, event_hooks={"request": [to_loopback]}
+        ) as client:
             response = client.get(url)
             match = _PENDING_RE.search(response.text) if response.status_code == 200 else None
             if match is not None:
@@ -40,4 +41,3 @@ def browse(url: str, *, deny: bool = False, timeout: float = 10.0, out: TextIO |
     reason = response.reason_phrase or httpx.codes.get_reason_phrase(response.status_code)
     print(f"{response.http_version} {response.status_code} {reason}", file=out)
     return 0 if response.is_success else 1
-

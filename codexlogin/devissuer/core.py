@@ -165,7 +165,10 @@ class IssuerCore:
     # ---- helpers for tests ------------------------------------------------------------------
 
     def token_requests(
-        self, grant_type: str | None = None, *, media_type: str | None = None,
+        self,
+        grant_type: str | None = None,
+        *,
+        media_type: str | None = None,
     ) -> list[dict[str, str]]:
         """The params of each /oauth/token request (of `grant_type`, sent as `media_type`, if given).
         A JSON refresh's `refresh_reason` is among them."""

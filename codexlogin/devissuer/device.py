@@ -54,11 +54,17 @@ class DeviceFlow(Grants):
         device = self._new_device(form["client_id"], form.get("scope") or DEFAULT_SCOPE, dialect="rfc")
         device_code, user_code = device.device_code, device.user_code
         verification_uri = f"{self.issuer_url}/device"
-        return self._json(200, {
-            "device_code": device_code, "user_code": user_code, "verification_uri": verification_uri,
-            "verification_uri_complete": _with_params(verification_uri, {"user_code": user_code}),
-            "expires_in": DEVICE_CODE_LIFETIME, "interval": DEVICE_POLL_INTERVAL,
-        })
+        return self._json(
+            200,
+            {
+                "device_code": device_code,
+                "user_code": user_code,
+                "verification_uri": verification_uri,
+                "verification_uri_complete": _with_params(verification_uri, {"user_code": user_code}),
+                "expires_in": DEVICE_CODE_LIFETIME,
+                "interval": DEVICE_POLL_INTERVAL,
+            },
+        )
 
     def _new_device(self, client_id: str, scope: str, *, dialect: str) -> _Device:
         device_code = secrets.token_urlsafe(32)
@@ -67,8 +73,12 @@ class DeviceFlow(Grants):
             if user_code not in self._user_codes:
                 break
         device = self._devices[device_code] = _Device(
-            device_code=device_code, user_code=user_code, client_id=client_id, scope=scope,
-            expires_at=trio.current_time() + DEVICE_CODE_LIFETIME, dialect=dialect,
+            device_code=device_code,
+            user_code=user_code,
+            client_id=client_id,
+            scope=scope,
+            expires_at=trio.current_time() + DEVICE_CODE_LIFETIME,
+            dialect=dialect,
         )
         self._user_codes[user_code] = device_code
         return device
@@ -76,12 +86,16 @@ class DeviceFlow(Grants):
     async def _device_page(self, request: Request) -> _Reply:
         q = request.params
         user_code = html.escape(q.get("user_code", ""), quote=True)
-        return self._html(200, "Connect a device", (
-            '<form method="post" action="/device">\n'
-            f'<label>Code <input name="user_code" value="{user_code}" autocomplete="off"></label>\n'
-            '<button type="submit" name="decision" value="approve">Approve</button>\n'
-            '<button type="submit" name="decision" value="deny">Deny</button>\n</form>'
-        ))
+        return self._html(
+            200,
+            "Connect a device",
+            (
+                '<form method="post" action="/device">\n'
+                f'<label>Code <input name="user_code" value="{user_code}" autocomplete="off"></label>\n'
+                '<button type="submit" name="decision" value="approve">Approve</button>\n'
+                '<button type="submit" name="decision" value="deny">Deny</button>\n</form>'
+            ),
+        )
 
     async def _device_decision(self, request: Request) -> _Reply:
         form = request.params

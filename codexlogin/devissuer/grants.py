@@ -74,9 +74,13 @@ def _is_deviceauth_callback(uri: str, issuer_url: str) -> bool:
     except ValueError:
         return False
     return (
-        parts.scheme == issuer.scheme and same_port and parts.hostname in ("localhost", "127.0.0.1")
-        and "@" not in parts.netloc and parts.path == DEVICEAUTH_CALLBACK_PATH
-        and not parts.query and not parts.fragment
+        parts.scheme == issuer.scheme
+        and same_port
+        and parts.hostname in ("localhost", "127.0.0.1")
+        and "@" not in parts.netloc
+        and parts.path == DEVICEAUTH_CALLBACK_PATH
+        and not parts.query
+        and not parts.fragment
     )
 
 
@@ -92,7 +96,9 @@ class Grants(IssuerCore):
             return not pat.revoked
         grant = self._access.get(token)
         return (
-            grant is not None and not grant.revoked and token not in self._revoked_access
+            grant is not None
+            and not grant.revoked
+            and token not in self._revoked_access
             and self._access_expiry.get(token, math.inf) > time.time()
         )
 
@@ -109,8 +115,11 @@ class Grants(IssuerCore):
         if not self._client_ok(client_id):
             return self._html(400, "Invalid client", "<p>Unknown or missing client_id.</p>")
         if not is_loopback_redirect(redirect_uri):
-            return self._html(400, "Invalid redirect_uri", "<p>redirect_uri must be http://localhost:PORT/… "
-                                                             "or http://127.0.0.1:PORT/… (RFC 8252).</p>")
+            return self._html(
+                400,
+                "Invalid redirect_uri",
+                "<p>redirect_uri must be http://localhost:PORT/… or http://127.0.0.1:PORT/… (RFC 8252).</p>",
+            )
         if not self._redirect_registered(redirect_uri or ""):
             return self._html(400, "Invalid redirect_uri", "<p>The redirect_uri is not registered for this client.</p>")
         error = None
@@ -166,8 +175,11 @@ class Grants(IssuerCore):
     def _issue_code(self, q: dict[str, str]) -> str:
         code = secrets.token_urlsafe(32)
         self._codes[code] = _Code(
-            client_id=q["client_id"], redirect_uri=q["redirect_uri"], challenge=q["code_challenge"],
-            scope=q.get("scope") or DEFAULT_SCOPE, expires_at=trio.current_time() + CODE_LIFETIME,
+            client_id=q["client_id"],
+            redirect_uri=q["redirect_uri"],
+            challenge=q["code_challenge"],
+            scope=q.get("scope") or DEFAULT_SCOPE,
+            expires_at=trio.current_time() + CODE_LIFETIME,
             nonce=q.get("nonce") or None,
         )
         return self._redirect_params(q, {"code": code})
@@ -185,8 +197,7 @@ class Grants(IssuerCore):
     # ---- token grants (dispatched by `app`) ---------------------------------------------------
 
     def _grant_auth_code(self, form: dict[str, str]) -> dict[str, Any]:
-        code, redirect_uri, client_id, verifier = self._require(
-            form, "code", "redirect_uri", "client_id", "code_verifier")
+        code, redirect_uri, client_id, verifier = self._require(form, "code", "redirect_uri", "client_id", "code_verifier")
         self._check_client(client_id)
         record = self._codes.get(code)
         if record is None:
@@ -230,8 +241,7 @@ class Grants(IssuerCore):
     def _grant_token_exchange(self, form: dict[str, str]) -> dict[str, Any]:
         if self.faults.api_key_exchange_error is not None:
             raise _OAuthError(self.faults.api_key_exchange_error)
-        requested, subject, subject_type = self._require(
-            form, "requested_token", "subject_token", "subject_token_type")
+        requested, subject, subject_type = self._require(form, "requested_token", "subject_token", "subject_token_type")
         if requested != "openai-api-key":
             raise _OAuthError("invalid_target", "only requested_token=openai-api-key is supported")
         if subject_type != ID_TOKEN_TYPE:
@@ -250,10 +260,13 @@ class Grants(IssuerCore):
     def _issue_tokens(self, grant: _Grant, *, nonce: str | None = None) -> dict[str, Any]:
         now = int(time.time())
         claims = {
-            "iss": self.issuer_identifier, "aud": grant.client_id, "sub": "user_dev", "iat": now,
-            "exp": now + self.access_token_lifetime, "email": self.email,
-            AUTH_CLAIMS: {"chatgpt_account_id": self.account_id, "chatgpt_plan_type": self.plan,
-                          "chatgpt_user_id": "user_dev"},
+            "iss": self.issuer_identifier,
+            "aud": grant.client_id,
+            "sub": "user_dev",
+            "iat": now,
+            "exp": now + self.access_token_lifetime,
+            "email": self.email,
+            AUTH_CLAIMS: {"chatgpt_account_id": self.account_id, "chatgpt_plan_type": self.plan, "chatgpt_user_id": "user_dev"},
         }
         id_claims = {**claims, "email_verified": True, "jti": secrets.token_urlsafe(12)}
         nonce = self.faults.id_token_nonce or nonce
@@ -270,8 +283,12 @@ class Grants(IssuerCore):
         self._refresh[refresh_token] = _Refresh(grant)
         expires_in = self.access_token_lifetime if self.faults.expires_in is None else self.faults.expires_in
         return {
-            "id_token": id_token, "access_token": access_token, "refresh_token": refresh_token,
-            "token_type": "Bearer", "expires_in": expires_in, "scope": grant.scope,
+            "id_token": id_token,
+            "access_token": access_token,
+            "refresh_token": refresh_token,
+            "token_type": "Bearer",
+            "expires_in": expires_in,
+            "scope": grant.scope,
         }
 
     def _sign(self, claims: dict[str, Any], typ: str) -> str:
@@ -290,10 +307,15 @@ class Grants(IssuerCore):
             description = "the access token is revoked or expired" if token in self._access else "unknown access token"
             challenge = f'Bearer error="invalid_token", error_description="{description}"'.encode()
             return 401, b"", None, [(b"www-authenticate", challenge)]
-        return self._json(200, {
-            "sub": "user_dev", "email": self.email, "email_verified": True,
-            AUTH_CLAIMS: {"chatgpt_account_id": self.account_id, "chatgpt_plan_type": self.plan},
-        })
+        return self._json(
+            200,
+            {
+                "sub": "user_dev",
+                "email": self.email,
+                "email_verified": True,
+                AUTH_CLAIMS: {"chatgpt_account_id": self.account_id, "chatgpt_plan_type": self.plan},
+            },
+        )
 
     async def _introspect(self, request: Request) -> _Reply:
         form = request.params

@@ -36,7 +36,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from codexlogin.diagnostics import schema
+    from codexlogin.diagnostics import schema  # noqa: F401 - provided lazily below
     from codexlogin.diagnostics.destination import LOG_FILE_NAME, ScrubbingDestination, open_log, quiet_library_loggers
     from codexlogin.diagnostics.run import command_action, current_reference
 

@@ -14,9 +14,9 @@ import os
 import stat
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import eliot
 from eliot import FileDestination, register_exception_extractor

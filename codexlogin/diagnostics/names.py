@@ -24,7 +24,15 @@ REFRESH = "codex:refresh"
 BUNDLE_WRITE = "codex:bundle:write"
 #: The doctor's checks, in the order they are shown; each is the action `codex:doctor:<name>`.
 DOCTOR_CHECK_NAMES = (
-    "codex_home", "log_dir", "auth_json", "callback_port", "loopback", "browser", "ca_bundle", "issuer", "clock",
+    "codex_home",
+    "log_dir",
+    "auth_json",
+    "callback_port",
+    "loopback",
+    "browser",
+    "ca_bundle",
+    "issuer",
+    "clock",
 )
 DOCTOR_CHECKS = {name: f"{PREFIX}doctor:{name}" for name in DOCTOR_CHECK_NAMES}
 

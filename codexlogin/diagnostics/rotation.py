@@ -34,6 +34,7 @@ else:
     def _try_lock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
+
 MAX_LOG_BYTES = 8 * 1024 * 1024
 ROTATED_SUFFIX = ".1.gz"
 _CHUNK = 64 * 1024

@@ -102,10 +102,18 @@ _SEVERITY = _field("severity", [str], "warning")
 
 COMMAND = ScrubbedActionType(
     names.COMMAND,
-    [_field("command", [str], '"login", "login status", "logout", …'), _field("flow", [str], '"browser", "device", …'),
-     _field("version", [str], "codexlogin.__version__"), _ISSUER,
-     _field("reference", [str], "The run's short random reference (8 base32 characters, not secret): shown on its pages, "
-            "`error:` lines and --json output; `codex login log --grep REF` finds the run.")],
+    [
+        _field("command", [str], '"login", "login status", "logout", …'),
+        _field("flow", [str], '"browser", "device", …'),
+        _field("version", [str], "codexlogin.__version__"),
+        _ISSUER,
+        _field(
+            "reference",
+            [str],
+            "The run's short random reference (8 base32 characters, not secret): shown on its pages, "
+            "`error:` lines and --json output; `codex login log --grep REF` finds the run.",
+        ),
+    ],
     [_field("outcome", [str], '"success"'), _field("exit_code", [int], "0")],
     "Root of every run's task.",
 )
@@ -118,9 +126,15 @@ LISTENER = ScrubbedActionType(
 CALLBACK = ScrubbedActionType(
     names.CALLBACK,
     [_field("path", [str], "Request path, query dropped.", _request_path)]
-    + [_field(name, [bool], "True only when present and non-empty.", bool) for name in ("has_code", "has_state", "has_error", "state_valid")],
-    [_STATUS, _field("decision", [str], "What the listener did."),
-     _field("onboarding_entrypoint", [str], "The openai issuer's state suffix, when it sent one.")],
+    + [
+        _field(name, [bool], "True only when present and non-empty.", bool)
+        for name in ("has_code", "has_state", "has_error", "state_valid")
+    ],
+    [
+        _STATUS,
+        _field("decision", [str], "What the listener did."),
+        _field("onboarding_entrypoint", [str], "The openai issuer's state suffix, when it sent one."),
+    ],
     "One request to the listener.",
 )
 TOKEN_EXCHANGE = ScrubbedActionType(
@@ -150,7 +164,12 @@ DEVICE_AUTHORIZATION = ScrubbedActionType(
 DEVICE_POLL = ScrubbedActionType(
     names.DEVICE_POLL,
     [_field("interval", [int], "Seconds."), _field("expires_in", [int], "Seconds.")],
-    [_field("polls", [int], ""), _field("slow_downs", [int], ""), _field("final_interval", [int], ""), _field("result", [str], "")],
+    [
+        _field("polls", [int], ""),
+        _field("slow_downs", [int], ""),
+        _field("final_interval", [int], ""),
+        _field("result", [str], ""),
+    ],
     "The whole device polling loop, one action (no message per poll).",
 )
 REVOKE = ScrubbedActionType(
@@ -161,8 +180,16 @@ REVOKE = ScrubbedActionType(
 )
 REFRESH = ScrubbedActionType(
     names.REFRESH,
-    [_field("reason", [str], '"expiring" | "stale" | "forced"'), _field("backend", [str], ""), _field("token_endpoint", _URL, "")],
-    [_field("refreshed", [bool], ""), _field("rotated", [bool], ""), _field("lock_wait", [float], "Seconds waited for auth.lock.")],
+    [
+        _field("reason", [str], '"expiring" | "stale" | "forced"'),
+        _field("backend", [str], ""),
+        _field("token_endpoint", _URL, ""),
+    ],
+    [
+        _field("refreshed", [bool], ""),
+        _field("rotated", [bool], ""),
+        _field("lock_wait", [float], "Seconds waited for auth.lock."),
+    ],
     "Refreshing the stored tokens under auth.lock.",
 )
 BUNDLE_WRITE = ScrubbedActionType(
@@ -201,12 +228,21 @@ FALLBACK_PORT = ScrubbedMessageType(
     [_field("busy_port", [int], ""), _field("port", [int], "The port tried next.")],
     "The callback port stayed busy: the dialect's next allowed port is tried (openai: 1455 → 1457).",
 )
-UNLOGGED_REQUESTS = ScrubbedMessageType(names.UNLOGGED_REQUESTS, [_field("count", [int], "")], "Junk requests answered but not logged.")
+UNLOGGED_REQUESTS = ScrubbedMessageType(
+    names.UNLOGGED_REQUESTS, [_field("count", [int], "")], "Junk requests answered but not logged."
+)
 LATE_SIGNAL = ScrubbedMessageType(names.LATE_SIGNAL, [_field("signal", [str], "")], "A signal after the outcome was decided.")
-BROWSER_OPEN_FAILED = ScrubbedMessageType(names.BROWSER_OPEN_FAILED, [_field("error", [str], "Exception class.")], "webbrowser raised.")
+BROWSER_OPEN_FAILED = ScrubbedMessageType(
+    names.BROWSER_OPEN_FAILED, [_field("error", [str], "Exception class.")], "webbrowser raised."
+)
 DEVICE_POLL_STOPPED = ScrubbedMessageType(
     names.DEVICE_POLL_STOPPED,
-    [_field("polls", [int], ""), _field("slow_downs", [int], ""), _field("final_interval", [int], ""), _field("result", [str], "")],
+    [
+        _field("polls", [int], ""),
+        _field("slow_downs", [int], ""),
+        _field("final_interval", [int], ""),
+        _field("result", [str], ""),
+    ],
     "Device polling ended without approval.",
 )
 KEYRING_FALLBACK = ScrubbedMessageType(
@@ -221,19 +257,23 @@ LIBRARY_LOG = ScrubbedMessageType(
 )
 DISCOVERY = ScrubbedMessageType(
     names.DISCOVERY,
-    [_field("source", [str], '"openid-configuration" | "oauth-authorization-server" | "none" (the default /oauth/* paths)'),
-     _field("url", _URL, "The document used or the last one tried, sanitised."),
-     _field("identifier", _URL, "The issuer identifier in force (the document's `issuer`, else the base URL)."),
-     _field("endpoints", [list], "Names of the endpoints taken from the document."),
-     _field("problem", [str, None], "Why the defaults are used (source none)."),
-     _field("elapsed", [float], "Seconds.")],
+    [
+        _field("source", [str], '"openid-configuration" | "oauth-authorization-server" | "none" (the default /oauth/* paths)'),
+        _field("url", _URL, "The document used or the last one tried, sanitised."),
+        _field("identifier", _URL, "The issuer identifier in force (the document's `issuer`, else the base URL)."),
+        _field("endpoints", [list], "Names of the endpoints taken from the document."),
+        _field("problem", [str, None], "Why the defaults are used (source none)."),
+        _field("elapsed", [float], "Seconds."),
+    ],
     "Issuer discovery (standard dialect), bounded; on failure the default paths are used.",
 )
 CHECK_PROOF = ScrubbedMessageType(
     names.CHECK_PROOF,
-    [_field("proof", [str, None], '"userinfo" | "introspection" | "refresh" | "whoami" | null'),
-     _field("online", [bool], "Whether the issuer answered the proof."),
-     _field("endpoint", _URL, "Sanitised.")],
+    [
+        _field("proof", [str, None], '"userinfo" | "introspection" | "refresh" | "whoami" | null'),
+        _field("online", [bool], "Whether the issuer answered the proof."),
+        _field("endpoint", _URL, "Sanitised."),
+    ],
     "What `codex login status --check` proved online, and how.",
 )
 AUTHORIZE_PROBE = ScrubbedMessageType(
@@ -245,11 +285,38 @@ SCRUB_FAILURE = ScrubbedMessageType(names.SCRUB_FAILURE, [], "Scrubbing a messag
 
 ACTION_TYPES = frozenset(
     t.action_type
-    for t in (COMMAND, LISTENER, CALLBACK, TOKEN_EXCHANGE, API_KEY_EXCHANGE, SAVE_CREDENTIALS, DEVICE_AUTHORIZATION,
-              DEVICE_POLL, REVOKE, REFRESH, BUNDLE_WRITE, *DOCTOR_CHECKS.values())
+    for t in (
+        COMMAND,
+        LISTENER,
+        CALLBACK,
+        TOKEN_EXCHANGE,
+        API_KEY_EXCHANGE,
+        SAVE_CREDENTIALS,
+        DEVICE_AUTHORIZATION,
+        DEVICE_POLL,
+        REVOKE,
+        REFRESH,
+        BUNDLE_WRITE,
+        *DOCTOR_CHECKS.values(),
+    )
 )
 MESSAGE_TYPES = frozenset(
     t.message_type
-    for t in (STATE_MISMATCH, ISSUER_MISMATCH, OAUTH_ERROR, TAKEOVER, FALLBACK_PORT, UNLOGGED_REQUESTS, LATE_SIGNAL, BROWSER_OPEN_FAILED,
-              DEVICE_POLL_STOPPED, KEYRING_FALLBACK, LIBRARY_LOG, SCRUB_FAILURE, DISCOVERY, CHECK_PROOF, AUTHORIZE_PROBE)
+    for t in (
+        STATE_MISMATCH,
+        ISSUER_MISMATCH,
+        OAUTH_ERROR,
+        TAKEOVER,
+        FALLBACK_PORT,
+        UNLOGGED_REQUESTS,
+        LATE_SIGNAL,
+        BROWSER_OPEN_FAILED,
+        DEVICE_POLL_STOPPED,
+        KEYRING_FALLBACK,
+        LIBRARY_LOG,
+        SCRUB_FAILURE,
+        DISCOVERY,
+        CHECK_PROOF,
+        AUTHORIZE_PROBE,
+    )
 )

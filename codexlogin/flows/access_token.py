@@ -72,8 +72,7 @@ def check_token_kind(token: str) -> None:
         return
     if token.count(".") == 2 and all(token.split(".")):
         raise UsageError(
-            "agent identity tokens (JWTs) are not supported by --with-access-token;"
-            " only personal access tokens (at-…) are"
+            "agent identity tokens (JWTs) are not supported by --with-access-token; only personal access tokens (at-…) are"
         )
     hint = "; for an API key (sk-…) use `--with-api-key`" if token.startswith("sk-") else ""
     raise UsageError(f"--with-access-token supports only personal access tokens (at-…); stdin does not hold one{hint}")
@@ -92,7 +91,9 @@ async def whoami(
             with trio.fail_after(settings.exchange_timeout):
                 response = await client.http.get(url, headers={"Authorization": f"Bearer {token}"})
     except trio.TooSlowError:
-        raise IssuerUnreachable(WHOAMI, "timeout", f"no reply from {sanitize_url(url)} within {settings.exchange_timeout:g}s") from None
+        raise IssuerUnreachable(
+            WHOAMI, "timeout", f"no reply from {sanitize_url(url)} within {settings.exchange_timeout:g}s"
+        ) from None
     except httpx.HTTPError as exc:
         raise transport_failure(WHOAMI, url, exc) from None
     body = response.content.decode("utf-8", "replace")
@@ -189,13 +190,18 @@ def check_failed(error: IssuerError) -> LoginFailure:
         return AccessTokenUnreachable(f"{what}: {error.summary}", kind="network", detail=f"{what}: {error.detail}")
     if isinstance(error, IssuerRejected) and (error.status >= 500 or error.status == 429):
         later = "; try again later"
-        return AccessTokenUnreachable(f"{what}, the issuer is unavailable: {error.summary}{later}", kind="unavailable",
-                                      detail=f"{what}, the issuer is unavailable: {error.detail}{later}")
+        return AccessTokenUnreachable(
+            f"{what}, the issuer is unavailable: {error.summary}{later}",
+            kind="unavailable",
+            detail=f"{what}, the issuer is unavailable: {error.detail}{later}",
+        )
     if isinstance(error, IssuerRejected) and 400 <= error.status < 500:
         again = f"run `{PIPE_HINT}` with a new one"
-        return AccessTokenRejected(f"the issuer rejected the stored personal access token ({error.summary}); {again}",
-                                   detail=f"the issuer rejected the stored personal access token ({error.detail}); {again}",
-                                   error_code=error.error_code)
+        return AccessTokenRejected(
+            f"the issuer rejected the stored personal access token ({error.summary}); {again}",
+            detail=f"the issuer rejected the stored personal access token ({error.detail}); {again}",
+            error_code=error.error_code,
+        )
     return exchange_failed(error)  # a 2xx that is not a JSON object: exit 4
 
 

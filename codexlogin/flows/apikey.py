@@ -67,7 +67,9 @@ async def read_piped(stdin: TextIO, max_chars: int) -> str:
     return codecs.getincrementaldecoder("utf-8")().decode(data, final=len(data) < limit)[:max_chars]
 
 
-async def read_secret_from_stdin(stdin: TextIO | None, *, flag: str, short: str, noun: str, pipe_hint: str, max_chars: int) -> str:
+async def read_secret_from_stdin(
+    stdin: TextIO | None, *, flag: str, short: str, noun: str, pipe_hint: str, max_chars: int
+) -> str:
     """One credential from a non-terminal stdin, stripped; UsageError for a terminal, empty or odd
     input. The credential never comes from argv (`ps`, shell history) nor a terminal (it would echo)."""
     if stdin is None or stdin.closed:
@@ -89,7 +91,9 @@ async def read_secret_from_stdin(stdin: TextIO | None, *, flag: str, short: str,
 
 
 async def read_api_key(stdin: TextIO | None) -> str:
-    return await read_secret_from_stdin(stdin, flag="--with-api-key", short="key", noun="API key", pipe_hint=PIPE_HINT, max_chars=MAX_KEY_CHARS)
+    return await read_secret_from_stdin(
+        stdin, flag="--with-api-key", short="key", noun="API key", pipe_hint=PIPE_HINT, max_chars=MAX_KEY_CHARS
+    )
 
 
 async def api_key_login(

@@ -38,13 +38,14 @@ from codexlogin.listener.prepare import (
     reserve_browser_login,
 )
 from codexlogin.oauth.client import IssuerClient, issuer_session, login_nonce
-from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.oauth.errors import IssuerError
+from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.oauth.pkce import PkceCodes
 from codexlogin.redact import sanitize_url
 
 if TYPE_CHECKING:
     import httpx
+
 
 def make_completer(
     settings: Settings,
@@ -72,7 +73,13 @@ def make_completer(
             action.add_success_fields(status=token_response.status)
         ui.status("Saving the credentials…")
         auth, _backend = await complete_chatgpt_login(
-            settings, client, token_response, ui, lock_timeout=save_wait(settings, deadline), expected_nonce=login_nonce(client.issuer, pkce), deferred=deferred
+            settings,
+            client,
+            token_response,
+            ui,
+            lock_timeout=save_wait(settings, deadline),
+            expected_nonce=login_nonce(client.issuer, pkce),
+            deferred=deferred,
         )
         return auth
 
@@ -191,7 +198,9 @@ async def _probe_when_no_callback(
         return
     if probe.verdict == "error_page":
         advice = _ERROR_PAGE_ADVICE.format(redirect_uri=redirect_uri, client_id=issuer.issuer.client_id)
-        ui.warning(f"No sign-in has come back yet, and the issuer answers the sign-in URL with an error page ({probe.fact}): {advice}.")
+        ui.warning(
+            f"No sign-in has come back yet, and the issuer answers the sign-in URL with an error page ({probe.fact}): {advice}."
+        )
     elif probe.verdict == "unreachable":
         ui.warning(
             f"No sign-in has come back yet, and the issuer cannot be reached at {sanitize_url(issuer.issuer.authorize_endpoint)}"
@@ -211,9 +220,7 @@ def _timeout_cause(session: LoginSession, probe: _Probe, redirect_uri: str, clie
     return "requests reached the listener, but none completed the sign-in"
 
 
-async def _wait_for_outcome(
-    session: LoginSession, timeout: float, cause: Callable[[], str] = lambda: ""
-) -> None:
+async def _wait_for_outcome(session: LoginSession, timeout: float, cause: Callable[[], str] = lambda: "") -> None:
     with trio.move_on_after(timeout if timeout > 0 else math.inf):
         await session.decided.wait()
     if session.outcome is None:
@@ -221,7 +228,9 @@ async def _wait_for_outcome(
             await session.decided.wait()
         else:
             why = cause()
-            session.finish(TimedOut(f"no sign-in completed within {timeout:g}s{': ' + why if why else ''}; run `codex login` again"))
+            session.finish(
+                TimedOut(f"no sign-in completed within {timeout:g}s{': ' + why if why else ''}; run `codex login` again")
+            )
 
 
 async def prepare_login(
@@ -316,7 +325,8 @@ async def browser_login(
                                         _probe_when_no_callback, session, client, prepared.sign_in_url, redirect_uri, probe, ui
                                     )
                                 await _wait_for_outcome(
-                                    session, settings.timeout,
+                                    session,
+                                    settings.timeout,
                                     lambda: _timeout_cause(session, probe, redirect_uri, issuer.client_id),
                                 )
                                 helpers.cancel()

@@ -30,6 +30,7 @@ from codexlogin.config import Settings
 from codexlogin.credentials.model import CHATGPT, AuthDotJson
 from codexlogin.credentials.store import load_credentials
 from codexlogin.errors import LoginFailure, NotLoggedIn
+from codexlogin.flows.discover import discover_stored
 from codexlogin.flows.refresh import (
     RefreshRejected,
     RefreshUnreachable,
@@ -37,10 +38,9 @@ from codexlogin.flows.refresh import (
     refresh_reason,
 )
 from codexlogin.oauth.client import issuer_session
-from codexlogin.flows.discover import discover_stored
 from codexlogin.oauth.dialects import STANDARD
-from codexlogin.oauth.issuer import Issuer
 from codexlogin.oauth.errors import IssuerError, IssuerRejected, IssuerUnreachable
+from codexlogin.oauth.issuer import Issuer
 
 if TYPE_CHECKING:
     import httpx
@@ -73,7 +73,9 @@ class _Refused(Exception):
 
 def _unreachable(what: str, exc: IssuerError) -> LoginFailure:
     if isinstance(exc, IssuerUnreachable):
-        return RefreshUnreachable(f"{what} check failed: {exc.summary}", kind="network", detail=f"{what} check failed: {exc.detail}")
+        return RefreshUnreachable(
+            f"{what} check failed: {exc.summary}", kind="network", detail=f"{what} check failed: {exc.detail}"
+        )
     return RefreshUnreachable(
         f"{what} check failed, the issuer is unavailable: {exc.summary}; try again later",
         kind="unavailable",
@@ -102,7 +104,9 @@ async def _ask(
         # (RFC 7662 §2.3: a refused token is `active: false`), so that only rules this proof out.
         if proof == "userinfo" and isinstance(exc, IssuerRejected) and (exc.status == 401 or exc.error_code == "invalid_token"):
             raise _Refused(exc.summary) from None
-        diagnostics.schema.CHECK_PROOF.log(proof=None, online=False, endpoint=endpoint)  # e.g. insufficient_scope: try the next proof
+        diagnostics.schema.CHECK_PROOF.log(
+            proof=None, online=False, endpoint=endpoint
+        )  # e.g. insufficient_scope: try the next proof
         return False
     if not active:
         raise _Refused(f"the {proof} endpoint reports the access token inactive")
@@ -121,7 +125,12 @@ async def _refresh_proof(
         force = True  # its tokens are fresh, but proving them takes a request of our own
     diagnostics.schema.CHECK_PROOF.log(proof=None, online=False, endpoint=issuer.token_endpoint)
     return CheckResult(
-        result.auth, result.backend, None, False, reason=result.reason, by_other_process=True,
+        result.auth,
+        result.backend,
+        None,
+        False,
+        reason=result.reason,
+        by_other_process=True,
         note="another codex process refreshed the tokens during the check; check again",
     )
 
@@ -160,7 +169,10 @@ async def check_credentials(settings: Settings, *, transport: httpx.AsyncBaseTra
             )
         diagnostics.schema.CHECK_PROOF.log(proof=None, online=False, endpoint=issuer.base)
         return CheckResult(
-            auth, backend, None, False,
+            auth,
+            backend,
+            None,
+            False,
             note="not checked online: the issuer offers no userinfo or public introspection endpoint and gave no refresh token",
         )
     try:

@@ -47,7 +47,9 @@ def exchange_failed(error: IssuerError) -> LoginFailure:
         return NetworkError(error.summary, detail=error.detail, fields=error.log_fields())
     if isinstance(error, IssuerRejected) and (error.status >= 500 or error.status == 429):
         later = "; the issuer is unavailable, try again later"
-        return NetworkError(error.summary + later, detail=error.detail + later, error_code=error.error_code, fields=error.log_fields())
+        return NetworkError(
+            error.summary + later, detail=error.detail + later, error_code=error.error_code, fields=error.log_fields()
+        )
     return TokenExchangeFailed(error.summary, detail=error.detail, error_code=error.error_code, fields=error.log_fields())
 
 

@@ -37,7 +37,6 @@ from codexlogin.credentials.store import check_writable
 from codexlogin.errors import Denied, TimedOut, UsageError
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
 from codexlogin.flows.discover import discover
-from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth.client import (
     OPENAI_DEVICE_LIFETIME,
@@ -48,6 +47,7 @@ from codexlogin.oauth.client import (
     issuer_session,
 )
 from codexlogin.oauth.errors import IssuerError, IssuerRejected, IssuerUnreachable
+from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.terminal import minutes
 
 if TYPE_CHECKING:
@@ -144,14 +144,11 @@ async def poll_for_tokens(issuer: IssuerClient, device: DeviceAuthorization) -> 
                         continue
                     if code == "access_denied":
                         result = "denied"
-                        raise Denied(
-                            "the device sign-in was denied (access_denied)", error_code="access_denied"
-                        ) from None
+                        raise Denied("the device sign-in was denied (access_denied)", error_code="access_denied") from None
                     if code == "expired_token":
                         result = "expired"
                         raise TimedOut(
-                            "the device code expired before the sign-in was completed;"
-                            " run `codex login --device-auth` again",
+                            "the device code expired before the sign-in was completed; run `codex login --device-auth` again",
                             error_code="expired_token",
                         ) from None
                     raise exchange_failed(exc) from None
@@ -257,5 +254,6 @@ async def _device_login(settings: Settings, ui: LoginUI, transport: httpx.AsyncB
                 token_response = await poll_for_tokens(issuer, device)
         # 0.171 mints no API key after a device login; RFC replies may lack id and refresh tokens
         return await complete_chatgpt_login(settings, issuer, token_response, ui, api_key_exchange=False)
+
 
 __all__ = ["DeviceLoginUnavailable", "device_login", "poll_for_tokens", "poll_openai_device", "request_device_authorization"]

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from codexlogin import diagnostics
 from codexlogin.config import Settings
-from codexlogin.oauth.discovery import DISCOVERY_BUDGET, ENDPOINT_NAMES, Discovery, fetch_discovery
 from codexlogin.credentials.model import AuthDotJson
+from codexlogin.oauth.discovery import DISCOVERY_BUDGET, ENDPOINT_NAMES, Discovery, fetch_discovery
 from codexlogin.oauth.issuer import Issuer, credential_issuer, refuse_conflict
 
 if TYPE_CHECKING:

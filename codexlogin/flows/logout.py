@@ -56,9 +56,10 @@ async def revoke_bounded(client: IssuerClient, token: str, hint: str) -> str | N
     """Revoke one token within REVOKE_TIMEOUT, logged: None when the issuer took it, else why not
     (the issuer's words, or the timeout). Never raises for the issuer: revocation is best effort."""
     try:
-        with diagnostics.schema.REVOKE(
-            revoke_endpoint=client.issuer.revoke_endpoint, token_type_hint=hint
-        ) as action, trio.fail_after(REVOKE_TIMEOUT):
+        with (
+            diagnostics.schema.REVOKE(revoke_endpoint=client.issuer.revoke_endpoint, token_type_hint=hint) as action,
+            trio.fail_after(REVOKE_TIMEOUT),
+        ):
             status = await client.revoke(token, hint)
             action.add_success_fields(status=status)
     except IssuerError as error:

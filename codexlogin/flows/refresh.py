@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     import httpx
 
 
-
 class RefreshUnreachable(NetworkError):
     def __init__(self, summary: str, *, kind: str, detail: str | None = None):
         super().__init__(summary, detail=detail)
@@ -97,7 +96,10 @@ def refresh_reason(auth: AuthDotJson, *, now: float | None = None) -> str | None
 # The openai issuer names why a refresh token is dead for good (Codex CLI 0.171 words each one).
 _PERMANENT = {
     "refresh_token_expired": ("expired", "the stored refresh token has expired"),
-    "refresh_token_reused": ("reused", "the stored refresh token was already used (another codex refreshed it, here or elsewhere)"),
+    "refresh_token_reused": (
+        "reused",
+        "the stored refresh token was already used (another codex refreshed it, here or elsewhere)",
+    ),
     "refresh_token_invalidated": ("revoked", "the stored refresh token was revoked"),
 }
 
@@ -106,7 +108,9 @@ def classify_failure(exc: IssuerError) -> LoginFailure:
     """What an issuer error from the token endpoint means for a refresh: the kinds above."""
     again = "run `codex login` again"
     if isinstance(exc, IssuerUnreachable):
-        return RefreshUnreachable(f"token refresh failed: {exc.summary}", kind="network", detail=f"token refresh failed: {exc.detail}")
+        return RefreshUnreachable(
+            f"token refresh failed: {exc.summary}", kind="network", detail=f"token refresh failed: {exc.detail}"
+        )
     if isinstance(exc, IssuerRejected) and (exc.status >= 500 or exc.status == 429):
         return RefreshUnreachable(
             f"token refresh failed, the issuer is unavailable: {exc.summary}; try again later",
@@ -119,7 +123,9 @@ def classify_failure(exc: IssuerError) -> LoginFailure:
             kind, what = _PERMANENT["refresh_token_expired"]
         elif kind == "rejected" and exc.status == 401:
             what = "the issuer no longer accepts the stored credentials"
-        return RefreshRejected(f"{what} ({exc.summary}); {again}", kind=kind, detail=f"{what} ({exc.detail}); {again}", error_code=exc.error_code)
+        return RefreshRejected(
+            f"{what} ({exc.summary}); {again}", kind=kind, detail=f"{what} ({exc.detail}); {again}", error_code=exc.error_code
+        )
     if isinstance(exc, IssuerRejected) and exc.status < 300:
         # The refresh token was spent on a reply nobody can read (not JSON, nested too deeply, no
         # access_token): the issuer may have rotated it. Said, so a later "already used" is understood.
@@ -127,7 +133,9 @@ def classify_failure(exc: IssuerError) -> LoginFailure:
             "; the stored refresh token was sent, and the issuer may have replaced it: if the next"
             " `codex login status --check` says it was already used, run `codex login` again"
         )
-        return TokenExchangeFailed(exc.summary + spent, detail=exc.detail + spent, error_code=exc.error_code, fields=exc.log_fields())
+        return TokenExchangeFailed(
+            exc.summary + spent, detail=exc.detail + spent, error_code=exc.error_code, fields=exc.log_fields()
+        )
     return exchange_failed(exc)  # anything else the client cannot use: exit 4
 
 
@@ -175,9 +183,7 @@ async def refresh_credentials(
     if reason is None:
         return RefreshResult(auth, backend, refreshed=False, reason=None)
     if not auth.tokens.refresh_token:
-        raise RefreshRejected(
-            "the stored ChatGPT credentials have no refresh token; run `codex login` again", kind="rejected"
-        )
+        raise RefreshRejected("the stored ChatGPT credentials have no refresh token; run `codex login` again", kind="rejected")
     # The credential's own issuer (standard dialect: its token endpoint, discovered, bounded).
     issuer = await discover_stored(settings, auth, doing="token refresh", known=issuer, transport=transport)
     lock_timeout = lock_timeout if lock_timeout is not None else lock_wait(settings)
@@ -188,9 +194,12 @@ async def refresh_credentials(
                 raise NotLoggedIn("logged out while waiting to refresh; run `codex login`")
             # Changed while we waited: another process refreshed (or logged in again). Its tokens
             # are as fresh as the issuer makes them; refreshing again would only spend a rotation.
-            changed_meanwhile = current.auth_mode != "chatgpt" or current.tokens is None or (
-                current.tokens.refresh_token != auth.tokens.refresh_token
-            ) or not issuer.issued(current.origin())
+            changed_meanwhile = (
+                current.auth_mode != "chatgpt"
+                or current.tokens is None
+                or (current.tokens.refresh_token != auth.tokens.refresh_token)
+                or not issuer.issued(current.origin())
+            )
             if changed_meanwhile:
                 action.add_success_fields(refreshed=False, by_other_process=True, lock_wait=round(waited, 3))
                 return RefreshResult(current, backend, refreshed=False, reason=reason, by_other_process=True)
@@ -215,7 +224,9 @@ async def refresh_credentials(
                 stored, stored_backend = None, backend
             if stored is not None and stored.to_json() == current.to_json():
                 backend = save_credentials(
-                    settings, new_auth, on_fallback=lambda reason: diagnostics.schema.KEYRING_FALLBACK.log(fallback="file", reason=reason)
+                    settings,
+                    new_auth,
+                    on_fallback=lambda reason: diagnostics.schema.KEYRING_FALLBACK.log(fallback="file", reason=reason),
                 )
                 action.add_success_fields(
                     refreshed=True,
@@ -235,7 +246,9 @@ async def refresh_credentials(
         if orphaned:
             await revoke_tokens(settings, issuer, new_auth, transport=transport)
         if stored is None:
-            raise NotLoggedIn("the stored credentials were removed or replaced while the refresh was in flight; run `codex login`")
+            raise NotLoggedIn(
+                "the stored credentials were removed or replaced while the refresh was in flight; run `codex login`"
+            )
         return RefreshResult(stored, stored_backend, refreshed=False, reason=reason, by_other_process=True)
 
 

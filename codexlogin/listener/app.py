@@ -19,6 +19,7 @@ import trio
 from codexlogin import diagnostics
 from codexlogin._asgi import answer_lifespan
 from codexlogin.errors import Cancelled, Denied, InternalError, LoginFailure, NetworkError, TokenExchangeFailed
+from codexlogin.listener.bind import LISTEN_BACKLOG
 from codexlogin.listener.decide import (
     CANCEL_HEADER,
     ENTITLEMENT_GUIDANCE,
@@ -31,7 +32,6 @@ from codexlogin.listener.decide import (
     failure_page,
     success_page,
 )
-from codexlogin.listener.bind import LISTEN_BACKLOG
 from codexlogin.oauth.pkce import generate_state
 from codexlogin.redact import REDACTED, mask_clip, mask_secrets, scrub_clip
 
@@ -49,7 +49,7 @@ MAX_SHOWN_DETAIL = 5000  # what the terminal and the page show of a failure (aft
 
 
 def account_label(auth: AuthDotJson | None) -> str | None:
-    """"alice@example.com (plus)": who a ChatGPT login is, from its id_token's claims (None: unknown)."""
+    """ "alice@example.com (plus)": who a ChatGPT login is, from its id_token's claims (None: unknown)."""
     from codexlogin.oauth import jwt
 
     id_token = auth.tokens.id_token if auth is not None and auth.tokens is not None else None
@@ -132,12 +132,14 @@ class LoginSession:
             elif decision.log_facts.get("issuer_mismatch"):
                 diagnostics.schema.ISSUER_MISMATCH.log(severity="warning")
                 received = str(decision.log_facts.get("received_issuer") or "")
-                self.finish(TokenExchangeFailed(
-                    f"sign-in refused: the response names the issuer {received}, but this sign-in uses"
-                    f" {self.expected_issuer} (RFC 9207 mix-up protection); if {received} is the right issuer,"
-                    f" run `codex login --issuer {received}` (`codex login doctor` shows what the issuer calls itself)",
-                    error_code="issuer_mismatch",
-                ))
+                self.finish(
+                    TokenExchangeFailed(
+                        f"sign-in refused: the response names the issuer {received}, but this sign-in uses"
+                        f" {self.expected_issuer} (RFC 9207 mix-up protection); if {received} is the right issuer,"
+                        f" run `codex login --issuer {received}` (`codex login doctor` shows what the issuer calls itself)",
+                        error_code="issuer_mismatch",
+                    )
+                )
             return decision.status, decision.page
         if decision.action in (Action.ALREADY_FINISHED, Action.REDIRECT):
             return decision.status, decision.page
@@ -152,11 +154,13 @@ class LoginSession:
             detail = decision.error_code + (f": {decision.error_description}" if decision.error_description else "")
             if decision.error_code == "access_denied" and MISSING_ENTITLEMENT in (decision.error_description or ""):
                 detail = f"{ENTITLEMENT_GUIDANCE} ({detail})"
-            self.finish(Denied(
-                mask_secrets(f"sign-in was not completed: {decision.error_code}", REDACTED),
-                detail=mask_clip(f"sign-in was not completed: {detail}", MAX_SHOWN_DETAIL),
-                error_code=decision.error_code,
-            ))
+            self.finish(
+                Denied(
+                    mask_secrets(f"sign-in was not completed: {decision.error_code}", REDACTED),
+                    detail=mask_clip(f"sign-in was not completed: {detail}", MAX_SHOWN_DETAIL),
+                    error_code=decision.error_code,
+                )
+            )
             return decision.status, decision.page
         # Action.EXCHANGE. The check-and-set needs no lock: trio runs one task at a time and there is
         # no checkpoint between the `finished` check in decide() and this assignment.
@@ -169,17 +173,27 @@ class LoginSession:
             except LoginFailure as exc:
                 failure = exc
             except Exception as exc:  # a bug must still end the login, not leave it waiting forever
-                failure = InternalError(mask_secrets(f"internal error while completing the sign-in: {type(exc).__name__}: {exc}", REDACTED))
+                failure = InternalError(
+                    mask_secrets(f"internal error while completing the sign-in: {type(exc).__name__}: {exc}", REDACTED)
+                )
         ref = self.reference
         if self.exchange_scope.cancelled_caught:
             return 503, failure_page(
-                "Sign-in cancelled", "The sign-in was cancelled in the terminal.", error_code="cancelled",
-                todo="Run `codex login` again when you are ready.", reference=ref,
+                "Sign-in cancelled",
+                "The sign-in was cancelled in the terminal.",
+                error_code="cancelled",
+                todo="Run `codex login` again when you are ready.",
+                reference=ref,
             )
         if failure is not None:
             self.finish(failure)
             status = 502 if isinstance(failure, TokenExchangeFailed | NetworkError) else 500
-            page = failure_page("Sign-in failed", mask_clip(failure.detail, MAX_SHOWN_DETAIL), error_code=failure.error_code or failure.outcome, reference=ref)
+            page = failure_page(
+                "Sign-in failed",
+                mask_clip(failure.detail, MAX_SHOWN_DETAIL),
+                error_code=failure.error_code or failure.outcome,
+                reference=ref,
+            )
             return status, page
         self.finish(auth)
         return 200, success_page(account_label(auth), reference=ref)

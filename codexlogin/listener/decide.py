@@ -36,7 +36,10 @@ MAX_ISSUER_CHARS = 300  # an `iss` shown on the terminal (RFC 9207 mismatch)
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cache-control", b"no-store"),
     (b"pragma", b"no-cache"),
-    (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ),
     (b"referrer-policy", b"no-referrer"),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -118,7 +121,9 @@ def render_page(
         rows.append(f"<dt>What to do</dt><dd>{html.escape(todo)}</dd>")
     if reference:
         ref = html.escape(reference)
-        rows.append(f"<dt>Reference</dt><dd><code>{ref}</code> (in the terminal, <code>codex login log --grep {ref}</code> shows this sign-in)</dd>")
+        rows.append(
+            f"<dt>Reference</dt><dd><code>{ref}</code> (in the terminal, <code>codex login log --grep {ref}</code> shows this sign-in)</dd>"
+        )
     card = "<dl>\n" + "\n".join(rows) + "\n</dl>" if rows else ""
     return _template().substitute(
         title=html.escape(heading),
@@ -144,9 +149,7 @@ def failure_page(
     reference: str | None = None,
     message: str = "The sign-in stopped here; your terminal shows the same error.",
 ) -> str:
-    return render_page(
-        heading, message, ok=False, details=detail, error_code=error_code, todo=todo, reference=reference
-    )
+    return render_page(heading, message, ok=False, details=detail, error_code=error_code, todo=todo, reference=reference)
 
 
 def older_tab_page(*, reference: str | None = None) -> str:
@@ -175,7 +178,9 @@ def denied_page(error_code: str, description: str | None, *, reference: str | No
         todo = "If you declined by mistake, return to your terminal and run `codex login` again."
     else:
         todo = f"{RETRY} {TROUBLESHOOT}"
-    return failure_page("Sign-in was not completed", description or error_code, error_code=error_code, todo=todo, reference=reference)
+    return failure_page(
+        "Sign-in was not completed", description or error_code, error_code=error_code, todo=todo, reference=reference
+    )
 
 
 def _not_found_page(reference: str | None) -> str:
@@ -247,9 +252,13 @@ def decide(
     `reference` (the run's) is shown on every page; `sign_in_url` is where `start_path(state)` redirects."""
     ref = reference
     if not host_allowed(request.host, port):
-        return Decision(Action.IGNORE, 403, render_page("Forbidden", "This address only answers the Codex sign-in.", ok=False, reference=ref))
+        return Decision(
+            Action.IGNORE, 403, render_page("Forbidden", "This address only answers the Codex sign-in.", ok=False, reference=ref)
+        )
     if request.method != "GET":
-        return Decision(Action.IGNORE, 405, render_page("Method not allowed", "Only GET is served here.", ok=False, reference=ref))
+        return Decision(
+            Action.IGNORE, 405, render_page("Method not allowed", "Only GET is served here.", ok=False, reference=ref)
+        )
 
     if request.path == CANCEL_PATH:
         forbidden = render_page("Forbidden", "Only a Codex sign-in may cancel this one.", ok=False, reference=ref)
@@ -258,19 +267,26 @@ def decide(
         if not request.cancel_token:  # step 1: the challenge (the key itself never crosses the wire)
             return Decision(Action.IGNORE, 401, forbidden, headers=((CHALLENGE_HEADER.encode(), cancel_nonce.encode()),))
         if states_match(cancel_proof(cancel_key, cancel_nonce, port), request.cancel_token):
-            return Decision(Action.CANCEL, 200, render_page("Login cancelled", "A newer sign-in took over.", ok=False, reference=ref))
+            return Decision(
+                Action.CANCEL, 200, render_page("Login cancelled", "A newer sign-in took over.", ok=False, reference=ref)
+            )
         return Decision(Action.IGNORE, 403, forbidden)
 
     if sign_in_url and hmac.compare_digest(request.path.encode(), start_path(expected_state).encode()):
         if finished:
-            page = render_page("Sign-in already finished", "This sign-in has already finished; you can close this tab.", ok=True, reference=ref)
+            page = render_page(
+                "Sign-in already finished", "This sign-in has already finished; you can close this tab.", ok=True, reference=ref
+            )
             return Decision(Action.ALREADY_FINISHED, 200, page)
         if request.fetch_site not in (None, "none", "same-origin"):
             # Only an address the user typed or pasted (or a reload) starts the sign-in: another
             # site must not send the browser into it.
             page = render_page(
-                "Open the sign-in from your terminal", "This address starts the Codex sign-in only when you open it yourself.",
-                ok=False, todo="Copy the address your terminal shows into the address bar.", reference=ref,
+                "Open the sign-in from your terminal",
+                "This address starts the Codex sign-in only when you open it yourself.",
+                ok=False,
+                todo="Copy the address your terminal shows into the address bar.",
+                reference=ref,
             )
             return Decision(Action.IGNORE, 403, page)
         page = render_page("Continuing to the sign-in", "Your browser should open the sign-in page now.", ok=True, reference=ref)
@@ -294,22 +310,30 @@ def decide(
     if entrypoint is not None and state_valid:  # only an entry point of our own sign-in is recorded
         facts["onboarding_entrypoint"] = scrub_clip(entrypoint, MAX_ENTRYPOINT_CHARS)
     if finished:
-        page = render_page("Sign-in already finished", "This sign-in has already finished; you can close this tab.", ok=True, reference=ref)
+        page = render_page(
+            "Sign-in already finished", "This sign-in has already finished; you can close this tab.", ok=True, reference=ref
+        )
         return Decision(Action.ALREADY_FINISHED, 200, page, facts)
     if not state_valid:
         if state:
             return Decision(Action.IGNORE, 400, older_tab_page(reference=ref), facts)
         page = failure_page(
-            "Sign-in failed", "The callback carried no state parameter, so it cannot belong to this sign-in.",
-            error_code="missing_state", todo="Use the sign-in tab your terminal opened.", reference=ref, message=KEEPS_WAITING,
+            "Sign-in failed",
+            "The callback carried no state parameter, so it cannot belong to this sign-in.",
+            error_code="missing_state",
+            todo="Use the sign-in tab your terminal opened.",
+            reference=ref,
+            message=KEEPS_WAITING,
         )
         return Decision(Action.IGNORE, 400, page, facts)
     if not issuer_matches(expected_issuer, params.get("iss")):
         # A mix-up attack: another issuer's response sent to our listener (RFC 9207 §2.4).
         # The state is ours, so this sign-in cannot succeed any more: the session ends it at once.
         page = failure_page(
-            "Sign-in failed", "The response came from a different issuer than this sign-in uses.",
-            error_code="issuer_mismatch", reference=ref,
+            "Sign-in failed",
+            "The response came from a different issuer than this sign-in uses.",
+            error_code="issuer_mismatch",
+            reference=ref,
         )
         received = scrub_clip(params.get("iss", ""), MAX_ISSUER_CHARS)
         return Decision(Action.IGNORE, 400, page, {**facts, "issuer_mismatch": True, "received_issuer": received})
@@ -319,8 +343,12 @@ def decide(
         return Decision(Action.DENIED, 200, page, facts, error_code=error, error_description=description)
     if not code:
         page = failure_page(
-            "Sign-in failed", "The callback carried no authorization code.", error_code="missing_code",
-            todo="Use the sign-in tab your terminal opened.", reference=ref, message=KEEPS_WAITING,
+            "Sign-in failed",
+            "The callback carried no authorization code.",
+            error_code="missing_code",
+            todo="Use the sign-in tab your terminal opened.",
+            reference=ref,
+            message=KEEPS_WAITING,
         )
         return Decision(Action.IGNORE, 400, page, facts)
     return Decision(Action.EXCHANGE, 200, "", facts, code=code)

@@ -19,15 +19,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from codexlogin.config import Settings
+from codexlogin.errors import StorageFailed
 from codexlogin.listener.bind import IPV6_BUSY, LISTEN_BACKLOG, ipv6_busy, try_bind_loopback
 from codexlogin.oauth.client import authorize_url
 from codexlogin.oauth.dialects import Dialect, redirect_host
 from codexlogin.oauth.issuer import Issuer
+from codexlogin.oauth.pkce import PkceCodes, generate_pkce, generate_state
 from codexlogin.oauth.proxy import check_proxy_environment, proxy_variable_names
 from codexlogin.oauth.tls import ssl_verify_setting
-from codexlogin.errors import StorageFailed
-from codexlogin.oauth.pkce import PkceCodes, generate_pkce, generate_state
-from codexlogin.config import Settings
 
 CANCEL_KEY_FILE = "login-cancel.key"
 

@@ -15,8 +15,8 @@ import trio
 
 from codexlogin import diagnostics
 from codexlogin.errors import PortUnavailable
-from codexlogin.listener.decide import CANCEL_HEADER, CANCEL_PATH, CHALLENGE_HEADER, cancel_proof
 from codexlogin.listener.bind import IPV6_BUSY, LOOPBACK_HOST, ipv6_busy, try_bind_loopback
+from codexlogin.listener.decide import CANCEL_HEADER, CANCEL_PATH, CHALLENGE_HEADER, cancel_proof
 
 BIND_RETRIES = 10
 BIND_RETRY_DELAY = 0.2
@@ -95,7 +95,9 @@ async def take_port(port: int, cancel_key: str | None, attempt: _Attempt | None 
     return None
 
 
-async def bind_callback_socket(ports: tuple[int, ...], cancel_key: str | None, *, others_allowed: bool) -> tuple[socket.socket, ...]:
+async def bind_callback_socket(
+    ports: tuple[int, ...], cancel_key: str | None, *, others_allowed: bool
+) -> tuple[socket.socket, ...]:
     """The first of `ports` we can have on 127.0.0.1 and ::1 (each taken over from an older login
     of ours if need be): its sockets, 127.0.0.1 first.
 
@@ -132,4 +134,6 @@ async def bind_callback_socket(ports: tuple[int, ...], cancel_key: str | None, *
     if six:
         raise ipv6_busy(six[0])
     busy = " and ".join(str(port) for port in ports)
-    raise PortUnavailable(f"port {busy} on {LOOPBACK_HOST} {'is' if len(ports) == 1 else 'are'} in use by another program; stop it {advice}")
+    raise PortUnavailable(
+        f"port {busy} on {LOOPBACK_HOST} {'is' if len(ports) == 1 else 'are'} in use by another program; stop it {advice}"
+    )

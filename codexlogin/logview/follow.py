@@ -165,9 +165,7 @@ def _parse(line: str) -> dict | None:
 
 def _is_root_start(message: dict) -> bool:
     return (
-        message.get("action_status") == "started"
-        and message.get("task_level") == [1]
-        and message.get("action_type") == ROOT_TYPE
+        message.get("action_status") == "started" and message.get("task_level") == [1] and message.get("action_type") == ROOT_TYPE
     )
 
 

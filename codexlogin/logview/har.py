@@ -28,9 +28,9 @@ from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from codexlogin.diagnostics import names
-from codexlogin.redact import REDACTED, sanitize_url, scrub_clip
 from codexlogin.logview.text import WRAP_INDENT, Line, format_line, run_lines, timestamp, wrap_line
 from codexlogin.logview.tree import FAILED, SUCCEEDED, Node, Run, display_text, scrubbed_fields
+from codexlogin.redact import REDACTED, sanitize_url, scrub_clip
 
 __all__ = ["HarEntry", "HarError", "Merged", "load_har", "match_run", "merge", "render_merged", "merged_json"]
 
@@ -138,6 +138,7 @@ def _bare_uri(value: str) -> str:
 
 def _redact_path(path: str) -> str:
     """Long random-looking path segments (magic links, session ids) → `<redacted>`."""
+
     def one(segment: str) -> str:
         if _RANDOM_SEGMENT.fullmatch(segment) and any(c.isdigit() for c in segment) and any(c.isalpha() for c in segment):
             return REDACTED
@@ -429,7 +430,6 @@ def _browser_event(entry: HarEntry, facts: RunFacts) -> Event:
     return Event(entry.ts, "browser", phase, text, data)
 
 
-
 def _log_event(line: Line) -> Event:
     text = format_line(line).split(" ", 1)[1].lstrip()  # the tracing line without its timestamp
     data = {"level": line.level, "target": line.target, "message": line.message, "fields": dict(line.fields)}
@@ -456,38 +456,53 @@ def _verdict(run: Run, browser: list[HarEntry], facts: RunFacts) -> tuple[str, b
     root_end = _end(run.root)
     outcome = root_end.get("outcome")
     if not authorize and not callbacks:
-        return ("the browser never requested the authorize URL (was the HAR recorded in the tab that "
-                "codex login opened, with 'Preserve log' on?)"), True
+        return (
+            "the browser never requested the authorize URL (was the HAR recorded in the tab that "
+            "codex login opened, with 'Preserve log' on?)"
+        ), True
     if not callbacks:
         ours = facts.ports
         issuer_errors = [e for e in browser if e.status >= 400 and not (e.loopback and (not ours or e.port in ours))]
         if issuer_errors:
             first = issuer_errors[0]
-            return (f"the browser never requested /auth/callback: the issuer answered {first.status} at "
-                    f"{first.path or '/'} instead of redirecting back (redirect_uri or client_id not "
-                    "registered?)"), True
+            return (
+                f"the browser never requested /auth/callback: the issuer answered {first.status} at "
+                f"{first.path or '/'} instead of redirecting back (redirect_uri or client_id not "
+                "registered?)"
+            ), True
         to_callback = [e for e in browser if e.location and "/callback" in e.location]
         if to_callback:
-            return ("the issuer redirected to the callback but the browser never requested it "
-                    "(blocked by the browser, an extension or a proxy?)"), True
+            return (
+                "the issuer redirected to the callback but the browser never requested it "
+                "(blocked by the browser, an extension or a proxy?)"
+            ), True
         failed = [e for e in browser if e.status == 0]
         if failed:
-            return f"the browser never requested /auth/callback: {failed[-1].url} failed: {failed[-1].error or 'no response'}", True
+            return (
+                f"the browser never requested /auth/callback: {failed[-1].url} failed: {failed[-1].error or 'no response'}",
+                True,
+            )
         return "the browser never requested /auth/callback (the sign-in was not finished in this tab)", True
     reached = [e for e in callbacks if e.status]
     if not reached:
         last = callbacks[-1]
-        return (f"the browser could not reach the callback on port {last.port}: {last.error or 'no response'} "
-                "(was codex login still waiting?)"), True
+        return (
+            f"the browser could not reach the callback on port {last.port}: {last.error or 'no response'} "
+            "(was codex login still waiting?)"
+        ), True
     if not logged_callbacks:
-        return ("the browser reached the callback, but this run did not record it (another program on "
-                "the port, or an older codex login?)"), True
+        return (
+            "the browser reached the callback, but this run did not record it (another program on "
+            "the port, or an older codex login?)"
+        ), True
     if oauth_errors:
         code = scrubbed_fields(oauth_errors[0].start or {})[0].get("error_code", "?")
         return f"callback reached with an error from the issuer: {display_text(code)} (the sign-in was refused)", True
     if mismatches and not exchanges:
-        return ("callback reached, but its state did not match this run (a tab from an older sign-in, "
-                "or the issuer changed the state)"), True
+        return (
+            "callback reached, but its state did not match this run (a tab from an older sign-in, "
+            "or the issuer changed the state)"
+        ), True
     if exchanges:
         exchange = exchanges[-1]
         end = _end(exchange)
@@ -560,8 +575,6 @@ def merged_json(merged: Merged) -> str:
         "verdict": merged.verdict,
         "broke": merged.broke,
         "hidden_static_requests": merged.hidden,
-        "timeline": [
-            {"timestamp": e.ts, "source": e.source, "phase": e.phase, "text": e.text, **e.data} for e in merged.events
-        ],
+        "timeline": [{"timestamp": e.ts, "source": e.source, "phase": e.phase, "text": e.text, **e.data} for e in merged.events],
     }
     return json.dumps(data, separators=(",", ":"), default=str) + "\n"

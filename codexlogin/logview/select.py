@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from codexlogin.logview.tree import Run, TreeBuilder, node_fields
 
@@ -37,11 +37,9 @@ def parse_time(text: str, *, now: float | None = None, local: bool = False) -> f
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(
-            f"invalid time {text!r}: use ISO 8601 (2026-11-24T10:00Z) or an age like 30m, 2h, 7d"
-        ) from None
+        raise ValueError(f"invalid time {text!r}: use ISO 8601 (2026-11-24T10:00Z) or an age like 30m, 2h, 7d") from None
     if moment.tzinfo is None:
-        moment = moment.astimezone() if local else moment.replace(tzinfo=timezone.utc)
+        moment = moment.astimezone() if local else moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
@@ -156,4 +154,3 @@ def iter_runs(streams: Iterable[Iterable[str]], options: Options, stats: Stats) 
         yield run, False
     stats.messages = builder.messages
     stats.skipped = builder.skipped
-

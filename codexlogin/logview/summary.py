@@ -132,7 +132,6 @@ def format_summary_row(row: SummaryRow, style: Style, width: int = SUMMARY_WIDTH
     return esc(head) + style.paint(outcome, row.status.lower()) + "\n"
 
 
-
 def tally(total: int, counts: dict[str, int]) -> str:
     """`3 runs: 2 succeeded, 1 failed` (statuses in a fixed order, others after)."""
     order = [SUCCEEDED, FAILED, CANCELLED, UNFINISHED, MESSAGE]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import http
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from codexlogin.diagnostics import names
 from codexlogin.logview.tree import (
@@ -85,7 +85,7 @@ class Clock:
                     offset = moment.strftime("%z")
                     parts = (moment.strftime("%Y-%m-%dT%H:%M:"), offset[:3] + ":" + offset[3:])
                 else:
-                    parts = (datetime.fromtimestamp(block * 86400, timezone.utc).strftime("%Y-%m-%dT"), "Z")
+                    parts = (datetime.fromtimestamp(block * 86400, UTC).strftime("%Y-%m-%dT"), "Z")
             except (OverflowError, OSError, ValueError):
                 return "-"
             if len(self.cache) > 4096:
@@ -225,9 +225,7 @@ def _wrapped(lines: tuple[str, ...], prefix_len: int, width: int) -> tuple[str, 
     return tuple(out)
 
 
-def _tree_node(
-    node: Node, prefix: str, last: bool, out: list[str], style: Style, clock: Clock, width: int | None = None
-) -> None:
+def _tree_node(node: Node, prefix: str, last: bool, out: list[str], style: Style, clock: Clock, width: int | None = None) -> None:
     lines, name = node_fields(node)
     where = "/".join(map(str, node.level))
     if node.is_action:
@@ -283,7 +281,7 @@ def timestamp(ts: object) -> str:
     if type(ts) is not float and type(ts) is not int:
         return "-"
     try:
-        return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     except (OverflowError, OSError, ValueError):
         return "-"
 
@@ -369,8 +367,13 @@ _LIBRARY_LEVELS = {"WARNING": "WARN", "WARN": "WARN", "ERROR": "ERROR", "CRITICA
 def _flow_words(start: dict) -> str:
     flow, command = start.get("flow"), start.get("command")
     if command == "login" or command is None:
-        words = {"browser": "browser login", "device": "device code login", "api_key": "api key login",
-                 "apikey": "api key login", "access_token": "access token login"}
+        words = {
+            "browser": "browser login",
+            "device": "device code login",
+            "api_key": "api key login",
+            "apikey": "api key login",
+            "access_token": "access token login",
+        }
         what = words.get(flow, f"{display_text(flow)} login") if isinstance(flow, str) else "login"
         return f"starting {what} flow"
     return f"starting {display_text(command)}" + (f" ({display_text(flow)})" if flow else "")
@@ -428,8 +431,11 @@ def _end_line(node: Node, name: str) -> Iterator[Line]:
         words = {SUCCEEDED: "login flow finished", FAILED: "login flow failed", CANCELLED: "login flow cancelled"}
         command = _fields(node.start).get("command")
         if command not in (None, "login"):
-            words = {SUCCEEDED: f"{display_text(command)} finished", FAILED: f"{display_text(command)} failed",
-                     CANCELLED: f"{display_text(command)} cancelled"}
+            words = {
+                SUCCEEDED: f"{display_text(command)} finished",
+                FAILED: f"{display_text(command)} failed",
+                CANCELLED: f"{display_text(command)} cancelled",
+            }
         message = words.get(status, f"login flow {display_text(status)}")
     else:
         target = _STARTS.get(name, (GENERIC,))[0]

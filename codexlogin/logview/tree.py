@@ -62,7 +62,6 @@ _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # t
 # --------------------------------------------------------------------------------------------
 
 
-
 def display_text(value: object) -> str:
     """A scrubbed JSON value as display text: strings verbatim, the rest as compact JSON.
 
@@ -213,8 +212,7 @@ class Run:
         self.root = root
         self._uuid_text: str | None = None
         self.failed = any(
-            node.status in BAD_STATUSES if node.is_action else node.raw_type == TRACEBACK_TYPE
-            for node in root.walk()
+            node.status in BAD_STATUSES if node.is_action else node.raw_type == TRACEBACK_TYPE for node in root.walk()
         )
         self.start_ts = root.start_ts if root.start_ts is not None else _first_ts(root)
         self.end_ts = root.end_ts
@@ -379,8 +377,6 @@ class TreeBuilder:
             uuid = next(iter(self.open))
             task = self.open.pop(uuid)
             yield Run(uuid, task.action(()))
-
-
 
 
 # --------------------------------------------------------------------------------------------

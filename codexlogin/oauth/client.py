@@ -19,8 +19,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from codexlogin import safejson
 from codexlogin.config import Settings
-from codexlogin.oauth.issuer import Issuer
 from codexlogin.oauth.errors import IssuerRejected, IssuerUnreachable, parse_oauth_error, transport_failure
+from codexlogin.oauth.issuer import Issuer
 from codexlogin.oauth.pkce import PkceCodes
 from codexlogin.oauth.proxy import check_proxy_environment
 from codexlogin.oauth.tls import ssl_verify_setting
@@ -202,7 +202,6 @@ class IssuerClient:
         self.http = http
         self.dialect = issuer.dialect
 
-
     @contextmanager
     def _bounded(self, what: str, url: str) -> Iterator[None]:
         """One request to the issuer, bounded by exchange_timeout; a timeout or a transport failure
@@ -359,7 +358,13 @@ class IssuerClient:
                 interval=int(data.get("interval") or 5),
             )
         except (KeyError, TypeError, ValueError, OverflowError):
-            raise IssuerRejected("device authorization endpoint", 200, "invalid_response", "reply lacks device_code, user_code or verification_uri", "") from None
+            raise IssuerRejected(
+                "device authorization endpoint",
+                200,
+                "invalid_response",
+                "reply lacks device_code, user_code or verification_uri",
+                "",
+            ) from None
 
     async def poll_device_token(self, device_code: str) -> TokenResponse:
         register_secrets(device_code)
@@ -391,7 +396,9 @@ class IssuerClient:
                 interval=interval,
             )
         except (KeyError, TypeError, ValueError, OverflowError):
-            raise IssuerRejected("device code endpoint", 200, "invalid_response", "reply lacks device_auth_id or user_code", "") from None
+            raise IssuerRejected(
+                "device code endpoint", 200, "invalid_response", "reply lacks device_auth_id or user_code", ""
+            ) from None
 
     async def poll_openai_device(self, device: DeviceAuthorization) -> OpenAIDeviceGrant | None:
         """One poll: None while the code is not entered yet (403/404), the server's PKCE pair after."""
@@ -408,6 +415,8 @@ class IssuerClient:
             raise
         fields = [data.get(name) for name in ("authorization_code", "code_verifier")]
         if not all(isinstance(value, str) and value for value in fields):
-            raise IssuerRejected("device token endpoint", 200, "invalid_response", "reply lacks authorization_code or code_verifier", "")
+            raise IssuerRejected(
+                "device token endpoint", 200, "invalid_response", "reply lacks authorization_code or code_verifier", ""
+            )
         register_secrets(*fields)
         return OpenAIDeviceGrant(authorization_code=data["authorization_code"], code_verifier=data["code_verifier"])

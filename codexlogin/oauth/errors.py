@@ -51,7 +51,9 @@ def status_words(status: int) -> str:
         return str(status)
 
 
-_HTML_START = re.compile(r"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|title|h1|div|p)\b", re.I | re.S)
+_HTML_START = re.compile(
+    r"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|title|h1|div|p)\b", re.I | re.S
+)
 
 
 def looks_like_html(body: str) -> bool:
@@ -158,7 +160,10 @@ class IssuerRejected(IssuerError):
             what = f"{endpoint} returned HTTP {status_words(status)}"
             summary = f"{what} with an HTML page (not an OAuth error)"
             title, first = page_summary(body_text)
-            words = [f'"{mask_clip(title, MAX_PAGE_LINE_CHARS)}"' if title else "", mask_clip(first, MAX_PAGE_LINE_CHARS) if first else ""]
+            words = [
+                f'"{mask_clip(title, MAX_PAGE_LINE_CHARS)}"' if title else "",
+                mask_clip(first, MAX_PAGE_LINE_CHARS) if first else "",
+            ]
             detail = f"{what}: {' — '.join(word for word in words if word) or 'an HTML page without text'}"
         else:
             what = f"{endpoint} returned HTTP {status_words(status)}"
@@ -277,7 +282,7 @@ _DNS_WORDS = (
 
 
 def classify_transport_error(exc: BaseException) -> str:
-    """"timeout" | "proxy" | "tls" | "dns" | "connect" | "other" for an httpx transport failure."""
+    """ "timeout" | "proxy" | "tls" | "dns" | "connect" | "other" for an httpx transport failure."""
     import httpx
 
     if isinstance(exc, httpx.TimeoutException):

@@ -205,7 +205,7 @@ def issuer_conflict(settings: Settings, issuer: Issuer) -> str | None:
 
 
 def describe(issuer: Issuer) -> str:
-    """"https://idp.example (client abc)": an issuer as messages name it."""
+    """ "https://idp.example (client abc)": an issuer as messages name it."""
     return issuer.base if issuer.client_id == DEFAULT_CLIENT_ID else f"{issuer.base} (client {issuer.client_id})"
 
 

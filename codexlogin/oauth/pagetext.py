@@ -13,7 +13,28 @@ class PageText(HTMLParser):
     """The `<title>` and the visible text lines of a page (script, style and head skipped)."""
 
     SKIP = frozenset({"script", "style", "head", "noscript", "template"})
-    BREAKS = frozenset({"br", "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "section", "header", "footer", "main", "article", "pre", "table"})
+    BREAKS = frozenset(
+        {
+            "br",
+            "p",
+            "div",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "li",
+            "tr",
+            "section",
+            "header",
+            "footer",
+            "main",
+            "article",
+            "pre",
+            "table",
+        }
+    )
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -52,6 +52,7 @@ else:
         globals()[name] = value
         return value
 
+
 __all__ = [
     "REDACTED",
     "mask_clip",

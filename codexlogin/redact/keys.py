@@ -78,4 +78,3 @@ TEXT_KEYS = SECRET_KEYS | SECRET_QUERY_KEYS
 def normalize_key(key: object) -> str:
     """Lowercase and map '-' to '_' (so `Set-Cookie` and `set_cookie` are the same key)."""
     return str(key).strip().lower().replace("-", "_")
-

@@ -244,7 +244,6 @@ def mask_secrets(text: str, replacement: str = MASK) -> str:
         return replacement
 
 
-
 def known_secrets() -> RunSecrets:
     """The open run's known secrets (an empty set outside a run)."""
     return _run_secrets.get()

@@ -16,15 +16,14 @@ import re
 from codexlogin.redact.keys import REDACTED, TEXT_KEYS
 from codexlogin.redact.url import sanitize_proxy, sanitize_url
 
+
 def _alternation(keys: frozenset[str]) -> str:
     # Longest first; '_' in a key matches '_' or '-' in the text (Set-Cookie, x-api-key).
     return "|".join(re.escape(k).replace("_", "[-_]") for k in sorted(keys, key=len, reverse=True))
 
 
 _KEYS_RE = _alternation(TEXT_KEYS)
-_HEADER_KEYS_RE = _alternation(
-    frozenset({"authorization", "proxy_authorization", "cookie", "set_cookie"})
-)
+_HEADER_KEYS_RE = _alternation(frozenset({"authorization", "proxy_authorization", "cookie", "set_cookie"}))
 
 # A quoted value: optional bytes prefix, optional backslash-escaping (JSON inside JSON), the body
 # up to the matching quote (backslash escapes allowed), closing quote optional (truncated text).
@@ -117,4 +116,3 @@ def scrub_text(text: str) -> str:
         return _TEXT_RE.sub(_replace, text)
     except Exception:
         return REDACTED
-

@@ -43,9 +43,9 @@ from codexlogin import __version__
 from codexlogin.redact import sanitize_url, scrub_fields, scrub_text
 
 if TYPE_CHECKING:
-    from codexlogin.config import Settings
     from collections.abc import Callable
 
+    from codexlogin.config import Settings
     from codexlogin.support.doctor import Report
 
 DEFAULT_LAST = 20
@@ -111,11 +111,19 @@ def refuse_non_regular_target(path: Path) -> None:
         return
     if not stat.S_ISREG(mode):
         kind = (
-            "a symbolic link" if stat.S_ISLNK(mode) else "a FIFO" if stat.S_ISFIFO(mode)
-            else "a device node" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            "a symbolic link"
+            if stat.S_ISLNK(mode)
+            else "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a device node"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
             else "not a regular file"
         )
-        raise UsageError(f"refusing to write the bundle to {path}: it is {kind}; nothing was replaced. Pass -o with a regular file or a directory")
+        raise UsageError(
+            f"refusing to write the bundle to {path}: it is {kind}; nothing was replaced. Pass -o with a regular file or a directory"
+        )
 
 
 def snapshot_log(log_file: Path, last: int) -> LogSnapshot:
@@ -237,8 +245,7 @@ def build_members(
         f"Created {manifest['created_at']} by codexlogin {__version__} (`codex login bundle`).\n"
         "It holds no credentials: no auth.json, tokens, API keys or keyring contents, and the\n"
         "log excerpts are scrubbed of secrets.\n\n"
-        "Members:\n" + "".join(f"  {name}\n" for name in names) + "\nNotes:\n"
-        + "".join(f"  - {note}\n" for note in notes)
+        "Members:\n" + "".join(f"  {name}\n" for name in names) + "\nNotes:\n" + "".join(f"  - {note}\n" for note in notes)
     )
     return {"README.txt": readme, "manifest.json": _json(manifest), **members}
 

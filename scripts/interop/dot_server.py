@@ -74,16 +74,18 @@ def configure(work: Path, port: int, callback_port: int) -> None:
             "django.contrib.auth.middleware.AuthenticationMiddleware",
         ],
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(work / "db.sqlite3")}},
-        TEMPLATES=[{
-            "BACKEND": "django.template.backends.django.DjangoTemplates",
-            "OPTIONS": {
-                "context_processors": ["django.template.context_processors.request"],
-                "loaders": [
-                    ("django.template.loaders.locmem.Loader", {"registration/login.html": LOGIN_TEMPLATE}),
-                    "django.template.loaders.app_directories.Loader",
-                ],
-            },
-        }],
+        TEMPLATES=[
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "OPTIONS": {
+                    "context_processors": ["django.template.context_processors.request"],
+                    "loaders": [
+                        ("django.template.loaders.locmem.Loader", {"registration/login.html": LOGIN_TEMPLATE}),
+                        "django.template.loaders.app_directories.Loader",
+                    ],
+                },
+            }
+        ],
         LOGIN_URL="/accounts/login/",
         STATIC_URL="/static/",
         APPEND_SLASH=False,
@@ -113,6 +115,7 @@ def configure(work: Path, port: int, callback_port: int) -> None:
 
 
 # --- URLs: codexlogin's default paths, under oauth2_provider's names (so discovery names them) ------
+
 
 def _with_device_endpoint(view_class):
     """The metadata view, plus RFC 8628 §4's device_authorization_endpoint (DOT omits it)."""
@@ -147,9 +150,21 @@ def _urlpatterns():
         path("oauth/device/code", views.DeviceAuthorizationView.as_view(), name="device-authorization"),
         path("oauth/device", views.DeviceUserCodeView.as_view(), name="device"),
         path("oauth/device-confirm/<slug:client_id>/<slug:user_code>", views.DeviceConfirmView.as_view(), name="device-confirm"),
-        path("oauth/device-grant-status/<slug:client_id>/<slug:user_code>", views.DeviceGrantStatusView.as_view(), name="device-grant-status"),
-        re_path(r"^\.well-known/openid-configuration/?$", _with_device_endpoint(views.ConnectDiscoveryInfoView), name="oidc-connect-discovery-info"),
-        path(".well-known/oauth-authorization-server", _with_device_endpoint(views.OAuthServerMetadataView), name="oauth-server-metadata"),
+        path(
+            "oauth/device-grant-status/<slug:client_id>/<slug:user_code>",
+            views.DeviceGrantStatusView.as_view(),
+            name="device-grant-status",
+        ),
+        re_path(
+            r"^\.well-known/openid-configuration/?$",
+            _with_device_endpoint(views.ConnectDiscoveryInfoView),
+            name="oidc-connect-discovery-info",
+        ),
+        path(
+            ".well-known/oauth-authorization-server",
+            _with_device_endpoint(views.OAuthServerMetadataView),
+            name="oauth-server-metadata",
+        ),
         path(".well-known/jwks.json", views.JwksInfoView.as_view(), name="jwks-info"),
     ]
     return [
@@ -200,8 +215,11 @@ class TraceMiddleware:
                 entry["form"] = form
             else:
                 entry["form"] = {k: v for k, v in form.items() if k == "action"}
-            entry["client_auth"] = "basic" if request.META.get("HTTP_AUTHORIZATION", "").startswith("Basic ") else (
-                "bearer" if request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer ") else "none")
+            entry["client_auth"] = (
+                "basic"
+                if request.META.get("HTTP_AUTHORIZATION", "").startswith("Basic ")
+                else ("bearer" if request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer ") else "none")
+            )
         elif request.path.startswith("/oauth/userinfo"):
             entry["client_auth"] = "bearer" if request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer ") else "none"
         response = self.get_response(request)
@@ -209,8 +227,12 @@ class TraceMiddleware:
         location = response.get("Location")
         if location:
             parts = urlsplit(location)
-            entry["location"] = {"host": parts.hostname, "port": parts.port, "path": parts.path,
-                                 "params": dict(parse_qsl(parts.query))}
+            entry["location"] = {
+                "host": parts.hostname,
+                "port": parts.port,
+                "path": parts.path,
+                "params": dict(parse_qsl(parts.query)),
+            }
         if request.path in ("/oauth/token", "/oauth/device/code", "/oauth/introspect", "/oauth/userinfo", "/oauth/revoke"):
             try:
                 entry["response"] = json.loads(response.content or b"null")
@@ -224,6 +246,7 @@ class TraceMiddleware:
 
 # --- commands -----------------------------------------------------------------------------------
 
+
 def setup(work: Path, port: int, callback_port: int) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -231,8 +254,9 @@ def setup(work: Path, port: int, callback_port: int) -> None:
     work.mkdir(parents=True, exist_ok=True)
     (work / "django.secret").write_text(secrets.token_urlsafe(40))
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    (work / "oidc.key").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (work / "oidc.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     password = secrets.token_urlsafe(12)
     (work / "password").write_text(password)
     introspector_secret = secrets.token_urlsafe(24)
@@ -248,17 +272,32 @@ def setup(work: Path, port: int, callback_port: int) -> None:
     Application = get_application_model()
     redirects = f"http://localhost:{callback_port}/auth/callback http://127.0.0.1:{callback_port}/auth/callback"
     Application.objects.create(
-        client_id=CLIENT_ID, name="Codex CLI (interop)", user=user, client_type=Application.CLIENT_PUBLIC,
-        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE, redirect_uris=redirects,
-        algorithm=Application.RS256_ALGORITHM, skip_authorization=False, client_secret="",
+        client_id=CLIENT_ID,
+        name="Codex CLI (interop)",
+        user=user,
+        client_type=Application.CLIENT_PUBLIC,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris=redirects,
+        algorithm=Application.RS256_ALGORITHM,
+        skip_authorization=False,
+        client_secret="",
     )
     Application.objects.create(
-        client_id=DEVICE_CLIENT_ID, name="Codex CLI device (interop)", user=user, client_type=Application.CLIENT_PUBLIC,
-        authorization_grant_type=Application.GRANT_DEVICE_CODE, algorithm=Application.RS256_ALGORITHM, client_secret="",
+        client_id=DEVICE_CLIENT_ID,
+        name="Codex CLI device (interop)",
+        user=user,
+        client_type=Application.CLIENT_PUBLIC,
+        authorization_grant_type=Application.GRANT_DEVICE_CODE,
+        algorithm=Application.RS256_ALGORITHM,
+        client_secret="",
     )
     Application.objects.create(
-        client_id=INTROSPECTOR_ID, name="introspector", user=user, client_type=Application.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS, client_secret=introspector_secret,
+        client_id=INTROSPECTOR_ID,
+        name="introspector",
+        user=user,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+        client_secret=introspector_secret,
     )
     print(f"setup done: user {USERNAME}, clients {CLIENT_ID}, {DEVICE_CLIENT_ID}, {INTROSPECTOR_ID}; redirects {redirects}")
 
@@ -270,9 +309,12 @@ def serve(work: Path, port: int, callback_port: int) -> None:
 
     httpd = ThreadedWSGIServer(("127.0.0.1", port), WSGIRequestHandler, allow_reuse_address=True)
     httpd.set_app(WSGIHandler())
-    print(f"provider listening on http://127.0.0.1:{port} (django-oauth-toolkit; clients {CLIENT_ID}, "
-          f"{DEVICE_CLIENT_ID}; redirects http://localhost:{callback_port}/auth/callback and "
-          f"http://127.0.0.1:{callback_port}/auth/callback)", flush=True)
+    print(
+        f"provider listening on http://127.0.0.1:{port} (django-oauth-toolkit; clients {CLIENT_ID}, "
+        f"{DEVICE_CLIENT_ID}; redirects http://localhost:{callback_port}/auth/callback and "
+        f"http://127.0.0.1:{callback_port}/auth/callback)",
+        flush=True,
+    )
     httpd.serve_forever()
 
 
@@ -281,12 +323,19 @@ def tokens(work: Path) -> None:
     from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
     out = {
-        "access": [{"token": t.token, "client": t.application.client_id if t.application else None,
-                    "valid": t.is_valid(), "scope": t.scope}
-                   for t in get_access_token_model().objects.select_related("application")],
-        "refresh": [{"token": t.token, "client": t.application.client_id if t.application else None,
-                     "revoked": t.revoked is not None}
-                    for t in get_refresh_token_model().objects.select_related("application")],
+        "access": [
+            {
+                "token": t.token,
+                "client": t.application.client_id if t.application else None,
+                "valid": t.is_valid(),
+                "scope": t.scope,
+            }
+            for t in get_access_token_model().objects.select_related("application")
+        ],
+        "refresh": [
+            {"token": t.token, "client": t.application.client_id if t.application else None, "revoked": t.revoked is not None}
+            for t in get_refresh_token_model().objects.select_related("application")
+        ],
     }
     print(json.dumps(out))
 

@@ -13,7 +13,6 @@ from contextlib import closing
 
 import pytest
 import trio
-
 from harness import assert_no_listener
 
 CODEX = [sys.executable, "-m", "codexlogin"]
@@ -131,7 +130,8 @@ async def test_sigterm_while_waiting_exits_143_and_frees_the_port(tmp_path, dev_
     with trio.fail_after(30):
         process = await trio.lowlevel.open_process(
             [*CODEX, "login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--no-browser"],
-            env=env, stderr=subprocess.PIPE,
+            env=env,
+            stderr=subprocess.PIPE,
         )
         seen = b""
         while b"On a remote" not in seen:
@@ -150,7 +150,9 @@ async def test_sigterm_while_waiting_exits_143_and_frees_the_port(tmp_path, dev_
 
 
 def test_help_comes_from_docstrings():
-    result = subprocess.run([*CODEX, "login", "--help"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "100"}, timeout=30)
+    result = subprocess.run(
+        [*CODEX, "login", "--help"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "100"}, timeout=30
+    )
     assert result.returncode == 0
     for flag in ("--issuer", "--client-id", "--port", "--no-browser", "--timeout", "--log-dir", "-c"):
         assert flag in result.stdout
@@ -166,7 +168,9 @@ async def test_login_dispatches_api_key_device_and_policy(tmp_path, dev_issuer):
         assert code == 0 and json.loads(out)["mode"] == "apikey"
         code, _, err = await codex("login", "--with-api-key", "--device-auth", env=env)
         assert code == 2 and "Choose one login credential source" in err
-        code, _, err = await codex("login", "-c", "forced_login_method=api", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env)
+        code, _, err = await codex(
+            "login", "-c", "forced_login_method=api", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env
+        )
         assert code == 9 and "Traceback" not in err
         dev_issuer.faults.device_code_enabled = False
         code, _, err = await codex("login", "--device-auth", "--issuer", dev_issuer.issuer_url, env=env)
@@ -203,7 +207,9 @@ async def test_two_logins_on_one_port_newer_takes_over(tmp_path, dev_issuer):
 async def test_doctor_and_bundle_are_wired(tmp_path, dev_issuer):
     env = env_for(tmp_path)
     with trio.fail_after(60):
-        code, out, err = await codex("login", "doctor", "--json", "-c", f"issuer={dev_issuer.issuer_url}", "-c", "port=0", env=env)
+        code, out, err = await codex(
+            "login", "doctor", "--json", "-c", f"issuer={dev_issuer.issuer_url}", "-c", "port=0", env=env
+        )
         report = json.loads(out)
         assert code == 0, report
         assert {check["name"] for check in report["checks"]} >= {"codex_home", "callback_port", "issuer", "clock"}

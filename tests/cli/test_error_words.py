@@ -18,13 +18,13 @@ from dataclasses import replace
 import httpx
 import pytest
 import trio
+from harness import without_reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codexlogin import DEFAULT_CLIENT_ID, redact
 from codexlogin.cli import verbose
 from codexlogin.config import load_settings
-from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
 from codexlogin.errors import ExitCode
@@ -38,8 +38,7 @@ from codexlogin.oauth.errors import (
     page_summary,
     transport_words,
 )
-
-from harness import without_reference
+from codexlogin.oauth.issuer import configured_issuer
 
 CODEX = [sys.executable, "-m", "codexlogin"]
 
@@ -155,9 +154,11 @@ def test_the_runs_secrets_in_a_page_are_masked_on_the_line_and_for_verbose(secre
     errors.forget_raw_replies()
     with redact.run_secrets():
         redact.register_secrets(secret)
-        failure = IssuerRejected("token endpoint", 502, None, None, f"<html><title>bad {secret}</title><p>code {secret}</p></html>")
+        failure = IssuerRejected(
+            "token endpoint", 502, None, None, f"<html><title>bad {secret}</title><p>code {secret}</p></html>"
+        )
     assert secret not in failure.detail and "[REDACTED]" in failure.detail
-    (_what, raw, summarised), = errors.raw_replies()
+    ((_what, raw, summarised),) = errors.raw_replies()
     assert summarised and secret not in raw and "<title>bad [REDACTED]</title>" in raw
 
 
@@ -174,7 +175,9 @@ async def test_login_shows_the_page_in_words_and_verbose_shows_it_whole_never_th
     env = env_for(tmp_path)
     with trio.fail_after(60):
         code, _, err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env)
-        verbose_code, _, verbose_err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--verbose", env=env)
+        verbose_code, _, verbose_err = await codex(
+            "login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--verbose", env=env
+        )
     assert code == verbose_code == ExitCode.NETWORK_ERROR, err
     errors_ = [without_reference(line) for line in err.splitlines() if line.startswith("error:")]
     assert errors_ == [
@@ -218,11 +221,16 @@ class UnresolvableTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(f"[Errno {self.error}] {self.words}", request=request) from exc
 
 
-@pytest.mark.parametrize(("error", "words"), [(socket.EAI_NONAME, "Name or service not known"), (socket.EAI_AGAIN, "Temporary failure in name resolution")])
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [(socket.EAI_NONAME, "Name or service not known"), (socket.EAI_AGAIN, "Temporary failure in name resolution")],
+)
 async def test_a_dns_failure_names_the_host_and_is_exit_10(tmp_path, error, words):
     settings_ = replace(load_settings({"issuer": "https://auth.example.com"}), log_dir=tmp_path / "log")
     with trio.fail_after(10), pytest.raises(IssuerUnreachable) as info:
-        await whoami(settings_, configured_issuer(settings_), "at-0123456789abcdef", transport=UnresolvableTransport(error, words))
+        await whoami(
+            settings_, configured_issuer(settings_), "at-0123456789abcdef", transport=UnresolvableTransport(error, words)
+        )
     assert info.value.kind == "dns"
     assert info.value.detail == (
         f"could not reach whoami endpoint (dns): cannot resolve auth.example.com ([Errno {error}] {words});"
@@ -236,7 +244,9 @@ async def test_a_dns_failure_names_the_host_and_is_exit_10(tmp_path, error, word
 def test_a_dns_failure_through_a_proxy_names_the_proxy_host():
     env = {"HTTPS_PROXY": "http://alice:s3cret-pw@proxy.corp.example:3128"}
     text = transport_words("dns", "https://auth.example.com/oauth/token", "[Errno -2] Name or service not known", env)
-    assert text.startswith("cannot resolve proxy.corp.example, the host of the proxy from HTTPS_PROXY at http://proxy.corp.example:3128: [Errno -2]")
+    assert text.startswith(
+        "cannot resolve proxy.corp.example, the host of the proxy from HTTPS_PROXY at http://proxy.corp.example:3128: [Errno -2]"
+    )
     assert "s3cret" not in text and "alice" not in text
     bypassed = transport_words("dns", "https://auth.example.com/", "x", {**env, "NO_PROXY": ".example.com"})
     assert bypassed.startswith("cannot resolve auth.example.com")
@@ -261,7 +271,11 @@ async def refusing_proxy(task_status=trio.TASK_STATUS_IGNORED, *, seen: list[byt
                     break
                 head += chunk
         seen.append(head)
-        await stream.send_all(b"HTTP/1.1 " + status + b'\r\nProxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+        await stream.send_all(
+            b"HTTP/1.1 "
+            + status
+            + b'\r\nProxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'
+        )
         await stream.aclose()
 
     listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
@@ -285,7 +299,7 @@ async def test_a_proxy_refusing_connect_is_a_proxy_error_naming_the_variable(tmp
     assert seen and seen[0].startswith(b"CONNECT auth.example.com:443 HTTP/1.1")
     assert "s3cret" not in err and "alice" not in err
     log = log_text(tmp_path)
-    assert "\"kind\":\"proxy\"" in log and "s3cret" not in log and "alice" not in log
+    assert '"kind":"proxy"' in log and "s3cret" not in log and "alice" not in log
 
 
 async def test_a_proxy_forbidding_connect_is_named_too(tmp_path, nursery):
@@ -293,9 +307,14 @@ async def test_a_proxy_forbidding_connect_is_named_too(tmp_path, nursery):
     port = await nursery.start(lambda task_status: refusing_proxy(task_status, seen=seen, status=b"403 Forbidden"))
     env = env_for(tmp_path, HTTPS_PROXY=f"127.0.0.1:{port}")  # no scheme: httpx reads http://
     with trio.fail_after(30):
-        code, _, err = await codex("login", "--with-access-token", "--issuer", "https://auth.example.com", env=env, stdin=b"at-0123456789abcdef\n")
+        code, _, err = await codex(
+            "login", "--with-access-token", "--issuer", "https://auth.example.com", env=env, stdin=b"at-0123456789abcdef\n"
+        )
     assert code == ExitCode.NETWORK_ERROR, err
-    assert f"(proxy): the proxy from HTTPS_PROXY at http://127.0.0.1:{port} refused to connect to auth.example.com:443: 403 Forbidden" in err
+    assert (
+        f"(proxy): the proxy from HTTPS_PROXY at http://127.0.0.1:{port} refused to connect to auth.example.com:443: 403 Forbidden"
+        in err
+    )
 
 
 # --- one network failure, one exit code ---------------------------------------------------------
@@ -332,7 +351,6 @@ async def test_an_issuer_answering_503_is_exit_10_in_login_as_in_status(tmp_path
     assert "returned HTTP 503 Service Unavailable: maintenance; the issuer is unavailable, try again later" in err
 
 
-
 # --- the demo explains every line it prints ----------------------------------------------------
 
 LOGIN_LINES = (
@@ -355,15 +373,21 @@ async def test_the_demo_prints_nothing_unexplained(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and k != "BROWSER"}
     with trio.fail_after(90):
         result = await trio.run_process(
-            [sys.executable, str(demo), "--home", str(tmp_path / "home")], env=env,
-            capture_stdout=True, capture_stderr=True, check=False,
+            [sys.executable, str(demo), "--home", str(tmp_path / "home")],
+            env=env,
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
         )
     out, err = result.stdout.decode(), result.stderr.decode()
     assert result.returncode == 0, err
     unexplained = [line for line in err.splitlines() if line.strip() and not line.startswith(LOGIN_LINES)]
     assert unexplained == []
     assert "HTTP/1.1 200 OK" not in out, "the scripted browser's status line goes to stderr, explained"
-    assert "demo: the scripted browser (standing in for yours) approved the sign-in and loaded the callback page: HTTP/1.1 200 OK" in err
+    assert (
+        "demo: the scripted browser (standing in for yours) approved the sign-in and loaded the callback page: HTTP/1.1 200 OK"
+        in err
+    )
     assert err.rstrip().endswith("demo: the run's log tree, as `codex login log --last 1` renders it for support:")
     lines = out.splitlines()
     assert lines[1].startswith("+-- codex:command/1 => succeeded"), out
@@ -389,5 +413,9 @@ async def test_doctor_names_the_refusing_proxy_too(tmp_path, nursery):
     assert code == 1, err
     issuer = next(check for check in json.loads(out)["checks"] if check["name"] == "issuer")
     assert issuer["status"] == "fail"
-    assert "proxy after" in issuer["detail"] and f"the proxy from HTTPS_PROXY at http://127.0.0.1:{port} refused to connect to auth.example.com:443: 407" in issuer["detail"]
+    assert (
+        "proxy after" in issuer["detail"]
+        and f"the proxy from HTTPS_PROXY at http://127.0.0.1:{port} refused to connect to auth.example.com:443: 407"
+        in issuer["detail"]
+    )
     assert "NO_PROXY" in issuer["hint"] and "s3cret" not in out + err

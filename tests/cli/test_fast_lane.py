@@ -24,11 +24,13 @@ from pathlib import Path
 
 import pytest
 from harness import issue_tokens, issuer_in_thread, store_tokens
-from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from codexlogin.cli import fast
-from codexlogin.cli.flags import HOT_FLAGS, ISSUER_FLAGS
 from codexlogin.cli.app import app
+from codexlogin.cli.flags import HOT_FLAGS, ISSUER_FLAGS
 from codexlogin.config import load_settings
 from codexlogin.devissuer import DevIssuer
 
@@ -57,7 +59,7 @@ def test_the_hot_flags_are_the_cyclopts_commands_flags(command):
         assert _base_type(arguments[flag].hint) is KINDS[kind], flag
     sample = {"bool": None, "int": "5", "float": "5", "str": "x", "path": "x"}
     prefix = list(path)
-    for flag, argument in arguments.items():
+    for flag in arguments:
         if flag in table:
             kind = table[flag][1]
             tokens = [flag] if kind == "bool" else [flag, sample[kind]]
@@ -70,19 +72,47 @@ def test_the_hot_flags_are_the_cyclopts_commands_flags(command):
 @pytest.mark.parametrize(
     "argv",
     [
-        [], ["logout"], ["login", "--help"], ["login", "-h"], ["login", "status", "--help"], ["--version"],
-        ["login", "status", "--check"], ["login", "status", "-c", "port=1"], ["login", "--device-auth"],
-        ["login", "status", "--json", "--json"], ["login", "--port"], ["login", "--port", "-1"],
-        ["login", "--port", "1e3"], ["login", "--port", "0x10"], ["login", "--timeout", ".5"],
-        ["login", "--timeout", "5."], ["login", "--timeout", "nan"], ["login", "--no-browser=true"],
-        ["login", "--issuer="], ["login", "--issuer", "--port"], ["login", "stauts"], ["login", "status", "x"],
-        ["login", "--json"], ["login", "status", "--port", "1"], ["login", "--", "status"], ["login", "--port", "١"],
-        ["login", "log", "-"], ["login", "log", ""], ["login", "log", "--task", "x"], ["login", "log", "--last", "-1"],
-        ["login", "log", "--json", "--json"], ["login", "log", "--help"], ["login", "log", "x", "--follow"],
-        ["login", "log", "--", "x"], ["login", "log", "--no-color=yes"],
+        [],
+        ["logout"],
+        ["login", "--help"],
+        ["login", "-h"],
+        ["login", "status", "--help"],
+        ["--version"],
+        ["login", "status", "--check"],
+        ["login", "status", "-c", "port=1"],
+        ["login", "--device-auth"],
+        ["login", "status", "--json", "--json"],
+        ["login", "--port"],
+        ["login", "--port", "-1"],
+        ["login", "--port", "1e3"],
+        ["login", "--port", "0x10"],
+        ["login", "--timeout", ".5"],
+        ["login", "--timeout", "5."],
+        ["login", "--timeout", "nan"],
+        ["login", "--no-browser=true"],
+        ["login", "--issuer="],
+        ["login", "--issuer", "--port"],
+        ["login", "stauts"],
+        ["login", "status", "x"],
+        ["login", "--json"],
+        ["login", "status", "--port", "1"],
+        ["login", "--", "status"],
+        ["login", "--port", "١"],
+        ["login", "log", "-"],
+        ["login", "log", ""],
+        ["login", "log", "--task", "x"],
+        ["login", "log", "--last", "-1"],
+        ["login", "log", "--json", "--json"],
+        ["login", "log", "--help"],
+        ["login", "log", "x", "--follow"],
+        ["login", "log", "--", "x"],
+        ["login", "log", "--no-color=yes"],
         # `codex login log` in every shape, the ones the fast lane used to serve included
-        ["login", "log"], ["login", "log", "codex-login.log"], ["login", "log", "--no-color", "--summary"],
-        ["login", "log", "--json", "--failed", "--last", "1"], ["login", "log", "--log-dir", "logs"],
+        ["login", "log"],
+        ["login", "log", "codex-login.log"],
+        ["login", "log", "--no-color", "--summary"],
+        ["login", "log", "--json", "--failed", "--last", "1"],
+        ["login", "log", "--log-dir", "logs"],
     ],
 )
 def test_other_shapes_go_to_cyclopts(argv):
@@ -283,7 +313,11 @@ def test_fast_lane_loads_no_cli_library():
     env = dict(os.environ, PYTHONPROFILEIMPORTTIME="1", CODEX_LOGIN_DIALECT="openai")
     proc = subprocess.Popen(
         [*FAST, "login", "--no-browser", "--port", "0", "--issuer", "http://127.0.0.1:9"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
     )
     try:
         before = []
@@ -299,4 +333,6 @@ def test_fast_lane_loads_no_cli_library():
         proc.stderr.close()
     imported = {line.rsplit("|", 1)[-1].strip() for line in before if line.startswith("import time:")}
     assert "codexlogin.listener.prepare" in imported
-    assert not {m for m in imported if m.split(".")[0] in ("cyclopts", "rich", "attr", "attrs", "trio", "eliot", "hypercorn", "httpx")}
+    assert not {
+        m for m in imported if m.split(".")[0] in ("cyclopts", "rich", "attr", "attrs", "trio", "eliot", "hypercorn", "httpx")
+    }

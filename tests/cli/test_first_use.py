@@ -51,8 +51,11 @@ async def codex(*args, env):
 
 def roots(tmp_path):
     log = tmp_path / "codex-home" / "log" / "codex-login.log"
-    return [m for m in map(json.loads, log.read_text().splitlines())
-            if m.get("action_type") == "codex:command" and m.get("action_status") == "started"]
+    return [
+        m
+        for m in map(json.loads, log.read_text().splitlines())
+        if m.get("action_type") == "codex:command" and m.get("action_status") == "started"
+    ]
 
 
 def screen(output: str) -> list[str]:
@@ -111,7 +114,9 @@ async def test_status_check_json_carries_the_runs_reference(tmp_path, dev_issuer
 
 
 async def test_doctor_json_carries_the_runs_reference(tmp_path, dev_issuer):
-    code, out, _ = await codex("login", "doctor", "--json", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env_for(tmp_path))
+    code, out, _ = await codex(
+        "login", "doctor", "--json", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env_for(tmp_path)
+    )
     assert code == 0 and json.loads(out)["reference"] == roots(tmp_path)[-1]["reference"]
 
 
@@ -153,7 +158,10 @@ async def test_login_status_and_logout_say_who(tmp_path, dev_issuer):
     assert code == 0 and err.endswith("\nLogged in as alice@example.com (plus)\n"), err
 
     code, out, _ = await codex("login", "status", env=env)  # no --issuer: the stored login names its own
-    assert (code, out) == (0, f"Logged in using ChatGPT as alice@example.com (plus), account acct_dev, issuer {dev_issuer.issuer_url.rstrip('/')}\n")
+    assert (code, out) == (
+        0,
+        f"Logged in using ChatGPT as alice@example.com (plus), account acct_dev, issuer {dev_issuer.issuer_url.rstrip('/')}\n",
+    )
     code, out, _ = await codex("logout", env=env)
     assert (code, out) == (0, "Logged out alice@example.com\n")
     code, out, _ = await codex("logout", *issuer, env=env)
@@ -164,8 +172,14 @@ async def test_an_api_key_login_says_which_login_it_replaced(tmp_path, dev_issue
     env = env_for(tmp_path)
     assert (await codex("login", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env))[0] == 0
     with trio.fail_after(60):
-        result = await trio.run_process([*CODEX, "login", "--with-api-key"], env=env, stdin=b"sk-proj-0123456789abcdeXYZ\n",
-                                        capture_stdout=True, capture_stderr=True, check=False)
+        result = await trio.run_process(
+            [*CODEX, "login", "--with-api-key"],
+            env=env,
+            stdin=b"sk-proj-0123456789abcdeXYZ\n",
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
     err = result.stderr.decode()
     assert result.returncode == 0 and err.endswith("\nReplaced the login of dev@example.com\n"), err
 
@@ -234,7 +248,7 @@ async def test_over_ssh_the_banner_offers_the_real_port(tmp_path, dev_issuer, mo
 
 def fake_program(directory: Path, name: str, marker: Path) -> Path:
     path = directory / name
-    path.write_text(f"#!/bin/sh\necho \"$@\" >> {shlex.quote(str(marker))}\n")
+    path.write_text(f'#!/bin/sh\necho "$@" >> {shlex.quote(str(marker))}\n')
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return path
 
@@ -298,7 +312,10 @@ async def test_the_login_prints_the_url_instead_of_starting_a_text_browser(tmp_p
     with trio.fail_after(30):
         await run(browser)
     assert opened.is_set() and not marker.exists()
-    assert "Not starting w3m, a text-mode browser, in this terminal; open the URL above in a browser yourself." in run.stderr.getvalue()
+    assert (
+        "Not starting w3m, a text-mode browser, in this terminal; open the URL above in a browser yourself."
+        in run.stderr.getvalue()
+    )
 
 
 # --- 4. the spinner ----------------------------------------------------------------------------
@@ -312,7 +329,14 @@ class FakeTTY(io.StringIO):
 
 
 def test_time_left():
-    assert [time_left(s) for s in (272, 271.2, 0.1, 0, -3, 3723)] == ["4:32 left", "4:32 left", "0:01 left", "0:00 left", "0:00 left", "1:02:03 left"]
+    assert [time_left(s) for s in (272, 271.2, 0.1, 0, -3, 3723)] == [
+        "4:32 left",
+        "4:32 left",
+        "0:01 left",
+        "0:00 left",
+        "0:00 left",
+        "1:02:03 left",
+    ]
 
 
 def test_spinner_line_shows_the_step_and_the_time_left():
@@ -390,10 +414,16 @@ async def test_ctrl_c_in_a_real_terminal_leaves_a_clean_line(tmp_path, dev_issue
     try:
         with trio.fail_after(60):
             async with trio.open_nursery() as nursery:
-                process = await nursery.start(partial_run_process(
-                    [*CODEX, "login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--no-browser", "--timeout", "300"],
-                    env=env, stdin=slave, stdout=slave, stderr=slave, preexec_fn=controlling_tty,
-                ))
+                process = await nursery.start(
+                    partial_run_process(
+                        [*CODEX, "login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--no-browser", "--timeout", "300"],
+                        env=env,
+                        stdin=slave,
+                        stdout=slave,
+                        stderr=slave,
+                        preexec_fn=controlling_tty,
+                    )
+                )
                 os.close(slave)
                 slave = -1
                 stream = trio.lowlevel.FdStream(master)
@@ -419,7 +449,9 @@ async def test_ctrl_c_in_a_real_terminal_leaves_a_clean_line(tmp_path, dev_issue
     text = output.decode("utf-8", "replace").replace("\r\n", "\n")
     shown = screen(text)
     assert re.search(r"Waiting for the browser sign-in… 4:[0-9]{2} left|Waiting for the browser sign-in… 5:00 left", text), text
-    assert re.fullmatch(rf"error: login cancelled \(Ctrl-C\) \(ref {REF}; more: codex login log --grep {REF}, codex login doctor\)", shown[-1]), shown
+    assert re.fullmatch(
+        rf"error: login cancelled \(Ctrl-C\) \(ref {REF}; more: codex login log --grep {REF}, codex login doctor\)", shown[-1]
+    ), shown
     assert not any("Waiting for the browser" in line for line in shown), shown  # the spinner left nothing behind
 
 
@@ -489,7 +521,7 @@ async def test_a_code_that_comes_before_the_issuer_client_is_exchanged_under_the
         ui = RecordingUI()
         send, receive = trio.open_memory_channel(1)
 
-        async def user():
+        async def user(receive=receive):
             await approve(await receive.receive())
 
         with trio.fail_after(60), diagnostics.open_log(settings.resolved_log_dir), diagnostics.command_action("login", "browser"):

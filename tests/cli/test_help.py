@@ -86,10 +86,22 @@ def test_each_lazy_commands_own_help_shows_its_description(name):
 @pytest.mark.parametrize(
     ("args", "line"),
     [
-        (["login", "stauts"], 'error: Unknown command "stauts". Did you mean "status"? Available commands: bundle, config, doctor, log, status. (see --help)'),
-        (["login", "doctr", "--json"], 'error: Unknown command "doctr". Did you mean "doctor"? Available commands: bundle, config, doctor, log, status. (see --help)'),
-        (["login", "xyzzy"], 'error: Unknown command "xyzzy". Available commands: bundle, config, doctor, log, status. (see --help)'),
-        (["lgoin"], 'error: Unknown command "lgoin". Did you mean "login"? Available commands: completion, login, logout. (see --help)'),
+        (
+            ["login", "stauts"],
+            'error: Unknown command "stauts". Did you mean "status"? Available commands: bundle, config, doctor, log, status. (see --help)',
+        ),
+        (
+            ["login", "doctr", "--json"],
+            'error: Unknown command "doctr". Did you mean "doctor"? Available commands: bundle, config, doctor, log, status. (see --help)',
+        ),
+        (
+            ["login", "xyzzy"],
+            'error: Unknown command "xyzzy". Available commands: bundle, config, doctor, log, status. (see --help)',
+        ),
+        (
+            ["lgoin"],
+            'error: Unknown command "lgoin". Did you mean "login"? Available commands: completion, login, logout. (see --help)',
+        ),
         (["login", "--no-browsr"], "error: Unknown option: --no-browsr. Did you mean --no-browser? (see --help)"),
     ],
 )
@@ -103,9 +115,8 @@ def test_bash_completion_completes_subcommands_and_flags(tmp_path):
     assert code == 0 and "complete " in script
     probe = tmp_path / "probe.sh"
     probe.write_text(
-        script
-        + "\ncomplete_words() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ));"
-        " COMP_LINE=\"$*\"; COMP_POINT=${#COMP_LINE}; COMPREPLY=(); _codex; echo \"${COMPREPLY[*]}\"; }\n"
+        script + '\ncomplete_words() { COMP_WORDS=("$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ));'
+        ' COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; COMPREPLY=(); _codex; echo "${COMPREPLY[*]}"; }\n'
         "complete_words codex login st\ncomplete_words codex login --no-b\ncomplete_words codex lo\n"
     )
     result = subprocess.run(["bash", str(probe)], capture_output=True, text=True, timeout=30, check=False)

@@ -7,11 +7,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from harness import run_cli
 
 from codexlogin.errors import ExitCode
 from codexlogin.oauth.client import with_query
-
-from harness import run_cli
 
 
 @pytest.fixture
@@ -80,7 +79,10 @@ def test_codex_login_config_shows_outside_values_inert(home, monkeypatch, capsys
     ("issuer", "line"),
     [
         ("https://u:pw@h.example/?token=abc", "error: issuer URL must not contain a user name or password"),
-        ("https://h.example/x?token=abc#f", "error: issuer must be an http(s) URL without query or fragment, got 'https://h.example/x?…#…'"),
+        (
+            "https://h.example/x?token=abc#f",
+            "error: issuer must be an http(s) URL without query or fragment, got 'https://h.example/x?…#…'",
+        ),
     ],
 )
 def test_a_bad_issuer_url_is_named_without_its_secrets(home, capsys, issuer, line):

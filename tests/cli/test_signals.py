@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 import trio
+from harness import assert_no_listener
 
-from codexlogin.errors import Cancelled, Terminated
 from codexlogin.cli import signals as cli_signals
 from codexlogin.cli.signals import failure_for
-from harness import assert_no_listener
+from codexlogin.errors import Cancelled, Terminated
 
 CODEX = [sys.executable, "-m", "codexlogin"]
 ENDING = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT]
@@ -93,7 +93,8 @@ async def test_browser_login_ends_on_signal_with_its_log_tree(tmp_path, dev_issu
     with trio.fail_after(30):
         process = await trio.lowlevel.open_process(
             [*CODEX, "login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--no-browser"],
-            env=env_for(tmp_path), stderr=subprocess.PIPE,
+            env=env_for(tmp_path),
+            stderr=subprocess.PIPE,
         )
         seen = await read_until(process, b"/oauth/authorize?")
         if delay:
@@ -120,7 +121,8 @@ async def test_device_login_ends_on_signal_with_its_log_tree(tmp_path, pending_i
     with trio.fail_after(30):
         process = await trio.lowlevel.open_process(
             [*CODEX, "login", "--device-auth", "--issuer", pending_issuer.issuer_url],
-            env=env_for(tmp_path), stderr=subprocess.PIPE,
+            env=env_for(tmp_path),
+            stderr=subprocess.PIPE,
         )
         seen = await read_until(process, b"http")
         if delay:
@@ -148,7 +150,8 @@ async def test_a_signal_at_any_moment_of_a_completing_login_leaves_a_consistent_
         with trio.fail_after(30):
             process = await trio.lowlevel.open_process(
                 [*CODEX, "login", "--issuer", dev_issuer.issuer_url, "--port", "0"],
-                env=env_for(run_dir), stderr=subprocess.PIPE,
+                env=env_for(run_dir),
+                stderr=subprocess.PIPE,
             )
             seen = await read_until(process, b"/oauth/authorize?")
             await trio.sleep(delay)
@@ -227,7 +230,10 @@ async def signal_run(tmp_path: Path, argv: list[str], signum: int, *, delay: flo
     `signum`; (exit code, stderr). Its stdin is a pipe the test keeps open until the process has ended."""
     with trio.fail_after(30):
         process = await trio.lowlevel.open_process(
-            [*CODEX, *argv], env=env_for(tmp_path), stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+            [*CODEX, *argv],
+            env=env_for(tmp_path),
+            stdin=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         await run_started(tmp_path, process)
         if ready is not None:
@@ -298,8 +304,8 @@ async def test_a_status_check_waiting_on_the_issuer_ends_on_sigterm(tmp_path, de
     from harness import HangingPath, make_settings, provenance_of
 
     from codexlogin.credentials.files import save_auth
-    from codexlogin.devissuer import serve_dev_issuer
     from codexlogin.credentials.model import PERSONAL_ACCESS_TOKEN, AuthDotJson
+    from codexlogin.devissuer import serve_dev_issuer
     from codexlogin.oauth.issuer import WHOAMI_PATH
 
     url = await nursery.start(serve_dev_issuer, HangingPath(dev_issuer, WHOAMI_PATH))
@@ -318,8 +324,8 @@ async def test_a_signal_during_a_refresh_waits_for_the_rotated_tokens_and_saves_
     at once, the old (now dead) refresh token would stay and the login be lost. The check then ends
     143 at its next checkpoint, or 0 if it had none left (its outcome stands, as for any flow whose
     work was done); either way the log's root action says which."""
-    from held_reply import HeldTokenReply
     from harness import issue_tokens_async, make_settings, store_tokens
+    from held_reply import HeldTokenReply
 
     from codexlogin.devissuer import DevIssuer, serve_dev_issuer
 
@@ -328,7 +334,9 @@ async def test_a_signal_during_a_refresh_waits_for_the_rotated_tokens_and_saves_
     url = await nursery.start(serve_dev_issuer, held)
     old = store_tokens(make_settings(tmp_path, url), await issue_tokens_async(issuer, url))
     held.armed = True
-    code, err = await signal_run(tmp_path, ["login", "status", "--check", "--issuer", url], signal.SIGTERM, ready=held.wait_holding)
+    code, err = await signal_run(
+        tmp_path, ["login", "status", "--check", "--issuer", url], signal.SIGTERM, ready=held.wait_holding
+    )
     if code == 0:
         assert [end["outcome"] for end in root_ends(tmp_path)] == ["success"] and "Traceback" not in err
     else:
@@ -362,7 +370,9 @@ def test_a_second_hold_keeps_what_the_first_remembered():
     assert {signum: signal.getsignal(signum) for signum in ENDING} == before
 
 
-@pytest.mark.parametrize(("command_name", "flow", "what"), [("logout", "logout", "logout"), ("login status", "check", "status check")])
+@pytest.mark.parametrize(
+    ("command_name", "flow", "what"), [("logout", "logout", "logout"), ("login status", "check", "status check")]
+)
 def test_a_ctrl_c_that_interrupts_a_logged_run_names_the_run(tmp_path, command_name, flow, what):
     """A second Ctrl-C while held (or one before any hold) interrupts at once: Cancelled, named."""
     from harness import make_settings

@@ -24,16 +24,28 @@ from harness import (
 )
 
 from codexlogin import DEFAULT_CLIENT_ID
-from codexlogin.devissuer import GRANT_REFRESH, DevIssuer
-from codexlogin.errors import ExitCode
 from codexlogin.config import load_settings
-from codexlogin.credentials.status import mask_api_key
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
+from codexlogin.credentials.status import mask_api_key
+from codexlogin.devissuer import GRANT_REFRESH, DevIssuer
+from codexlogin.errors import ExitCode
 
 JSON_KEYS = {
-    "status", "logged_in", "mode", "email", "plan", "account_id", "api_key", "personal_access_token",
-    "expires_at", "last_refresh", "refresh_due", "issuer", "storage", "problem",
+    "status",
+    "logged_in",
+    "mode",
+    "email",
+    "plan",
+    "account_id",
+    "api_key",
+    "personal_access_token",
+    "expires_at",
+    "last_refresh",
+    "refresh_due",
+    "issuer",
+    "storage",
+    "problem",
 }
 
 
@@ -122,7 +134,12 @@ def test_expiring_but_refreshable_is_still_logged_in(capsys):
         ("{not json", "not valid auth.json"),
         (json.dumps({"auth_mode": "apikey", "OPENAI_API_KEY": ""}), "API key is empty"),
         (json.dumps({"auth_mode": "chatgpt", "tokens": {}}), "no tokens"),
-        (json.dumps({"auth_mode": "chatgpt", "tokens": {"id_token": "x", "access_token": jwt_with_exp(1), "refresh_token": ""}}), "no refresh token"),
+        (
+            json.dumps(
+                {"auth_mode": "chatgpt", "tokens": {"id_token": "x", "access_token": jwt_with_exp(1), "refresh_token": ""}}
+            ),
+            "no refresh token",
+        ),
         (json.dumps({"auth_mode": "martian"}), "unknown auth_mode"),
     ],
 )
@@ -166,7 +183,9 @@ def test_offline_status_imports_nothing_heavy_and_writes_no_log(tmp_path):
         " heavy = sorted(m for m in ('trio', 'httpx', 'hypercorn', 'eliot', 'rich', 'keyring') if m in sys.modules);"
         " print(heavy); sys.exit(code)"
     )
-    result = subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=60, env=os.environ.copy())
+    result = subprocess.run(
+        [sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=60, env=os.environ.copy()
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["Logged in using an API key - sk-proj-***abcde", "[]"]
     assert not settings().log_file.exists()
@@ -212,7 +231,9 @@ def test_check_rejected_refresh_token(capsys):
 
 def test_check_unreachable_issuer_is_a_network_error(capsys, refused_port):
     url = f"http://127.0.0.1:{refused_port()}"
-    tokens = TokenData("id", jwt_with_exp(int(time.time()) + 30), "rt", oauth_provenance={"issuer": url, "client_id": DEFAULT_CLIENT_ID})
+    tokens = TokenData(
+        "id", jwt_with_exp(int(time.time()) + 30), "rt", oauth_provenance={"issuer": url, "client_id": DEFAULT_CLIENT_ID}
+    )
     store(AuthDotJson("chatgpt", tokens=tokens, last_refresh=NINE_DAYS_AGO))
     code, out, err = run_status(capsys, check=True)
     assert code == ExitCode.NETWORK_ERROR and out == "" and "could not reach" in err
@@ -276,6 +297,11 @@ def test_cli_status_for_a_directory_auth_json_exits_7(tmp_path):
     """The reviewer's repro: `mkdir $CODEX_HOME/auth.json; codex login status`."""
     settings().auth_file.mkdir(parents=True)
     result = subprocess.run(
-        [sys.executable, "-m", "codexlogin", "login", "status"], check=False, capture_output=True, text=True, timeout=60, env=os.environ.copy()
+        [sys.executable, "-m", "codexlogin", "login", "status"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ.copy(),
     )
     assert result.returncode == 7, (result.stdout, result.stderr)

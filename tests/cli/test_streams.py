@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from harness import issue_tokens, issuer_in_thread, store_tokens
 
-from codexlogin.errors import ExitCode
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson
 from codexlogin.devissuer import DevIssuer
+from codexlogin.errors import ExitCode
 
 CODEX = [sys.executable, "-m", "codexlogin"]
 NOWHERE = "http://127.0.0.1:9"  # nothing listens: refused at once
@@ -41,7 +41,9 @@ def test_listener_never_becomes_stdout_when_it_is_closed(tmp_path):
     """`codex login >&-`: fd 1 is /dev/null, not the listening socket (a child would inherit it)."""
     proc = subprocess.Popen(
         ["sh", "-c", 'exec "$@" >&-', "sh", *CODEX, "login", "--no-browser", "--port", "0", "--issuer", NOWHERE],
-        stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -71,7 +73,15 @@ def _closed_reader(*args: str) -> tuple[int, str]:
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        proc = subprocess.run([*CODEX, *args], stdout=write_end, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, timeout=60, check=False)
+        proc = subprocess.run(
+            [*CODEX, *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     finally:
         os.close(write_end)
     return proc.returncode, proc.stderr
@@ -96,7 +106,11 @@ def test_epipe_on_stderr_ends_quietly():
     try:
         proc = subprocess.run(
             [*CODEX, "login", "--no-browser", "--port", "0", "--issuer", NOWHERE],
-            stdout=subprocess.PIPE, stderr=write_end, stdin=subprocess.DEVNULL, timeout=60, check=False,
+            stdout=subprocess.PIPE,
+            stderr=write_end,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+            check=False,
         )
     finally:
         os.close(write_end)
@@ -120,6 +134,8 @@ def test_non_ascii_error_on_an_ascii_stderr(tmp_path):
     save_auth(load_settings({}).auth_file, AuthDotJson("apikey", openai_api_key="sk-proj-0123456789abcdef"))
     bad = Path(os.environ["CODEX_HOME"], "config.toml")
     bad.write_text("port = 'vièle€'\n", encoding="utf-8")
-    proc = subprocess.run([*CODEX, "login", "status"], capture_output=True, timeout=60, env=dict(os.environ, PYTHONIOENCODING="ascii"), check=False)
+    proc = subprocess.run(
+        [*CODEX, "login", "status"], capture_output=True, timeout=60, env=dict(os.environ, PYTHONIOENCODING="ascii"), check=False
+    )
     assert proc.returncode == 2
     assert proc.stderr.decode("ascii").startswith("error: ") and "Traceback" not in proc.stderr.decode("ascii")

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from codexlogin import DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_PORT
-from codexlogin.errors import UsageError
 from codexlogin.config import load_settings
+from codexlogin.errors import UsageError
 from codexlogin.oauth.issuer import configured_issuer
 
 
@@ -112,10 +112,18 @@ def test_every_settable_field_has_a_converter():
 
 @pytest.mark.parametrize(
     ("key", "raw", "expected"),
-    [("port", "0", 0), ("port", 8080, 8080), ("fallback_port", "", None), ("no_browser", "yes", True),
-     ("no_browser", False, False), ("timeout", "1.5", 1.5), ("log_dir", "", None),
-     ("forced_chatgpt_workspace_id", "a, b,", ("a", "b")), ("forced_chatgpt_workspace_id", ["a", " b "], ("a", "b")),
-     ("redirect_host", "", None)],
+    [
+        ("port", "0", 0),
+        ("port", 8080, 8080),
+        ("fallback_port", "", None),
+        ("no_browser", "yes", True),
+        ("no_browser", False, False),
+        ("timeout", "1.5", 1.5),
+        ("log_dir", "", None),
+        ("forced_chatgpt_workspace_id", "a, b,", ("a", "b")),
+        ("forced_chatgpt_workspace_id", ["a", " b "], ("a", "b")),
+        ("redirect_host", "", None),
+    ],
 )
 def test_each_converter_takes_what_toml_env_and_flags_give(tmp_path, key, raw, expected):
     from codexlogin.config import CONVERTERS
@@ -123,7 +131,9 @@ def test_each_converter_takes_what_toml_env_and_flags_give(tmp_path, key, raw, e
     assert CONVERTERS[key](raw) == expected
 
 
-@pytest.mark.parametrize(("key", "raw"), [("port", True), ("port", 1.5), ("timeout", True), ("no_browser", "maybe"), ("port", "1e999")])
+@pytest.mark.parametrize(
+    ("key", "raw"), [("port", True), ("port", 1.5), ("timeout", True), ("no_browser", "maybe"), ("port", "1e999")]
+)
 def test_a_value_a_converter_refuses_is_a_usage_error_naming_the_key(tmp_path, key, raw):
     (tmp_path / "config.toml").write_text(f"{key} = {raw!r}\n".replace("True", "true").replace("'", '"'))
     with pytest.raises(UsageError, match=f"invalid value for {key} from "):

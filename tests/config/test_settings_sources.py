@@ -29,7 +29,9 @@ def clean_env(tmp_path, **extra):
 
 async def codex_config(*args, env):
     with trio.fail_after(30):
-        result = await trio.run_process([*CODEX, "login", "config", *args], env=env, capture_stdout=True, capture_stderr=True, check=False)
+        result = await trio.run_process(
+            [*CODEX, "login", "config", *args], env=env, capture_stdout=True, capture_stderr=True, check=False
+        )
     return result.returncode, result.stdout.decode(), result.stderr.decode()
 
 
@@ -39,7 +41,9 @@ def test_each_layer_is_recorded_and_the_highest_wins(tmp_path):
     (home / "config.toml").write_text('port = 1460\ndialect = "standard"\ntimeout = 5\nexchange_timeout = 9\nmodel = "o3"\n')
     env = {"CODEX_HOME": str(home), "CODEX_LOGIN_TIMEOUT": "30", "CODEX_LOGIN_EXCHANGE_TIMEOUT": "12"}
     sources: dict[str, str] = {}
-    settings_ = load_settings({"exchange_timeout": 3.0, "issuer": None}, ["exchange_timeout=4", "client_id=cli"], env, sources=sources)
+    settings_ = load_settings(
+        {"exchange_timeout": 3.0, "issuer": None}, ["exchange_timeout=4", "client_id=cli"], env, sources=sources
+    )
     assert (settings_.port, settings_.timeout, settings_.exchange_timeout, settings_.client_id) == (1460, 30.0, 3.0, "cli")
     assert sources == {
         "codex_home": "env CODEX_HOME",
@@ -65,7 +69,9 @@ async def test_the_command_names_every_source(tmp_path):
     assert (rows["timeout"]["value"], rows["timeout"]["source"]) == ("30", "env CODEX_LOGIN_TIMEOUT")
     assert (rows["exchange_timeout"]["value"], rows["exchange_timeout"]["source"]) == ("5", "-c exchange_timeout")
     assert (rows["client_id"]["source"], rows["codex_home"]["source"]) == ("default", "env CODEX_HOME")
-    assert rows["dialect"]["value"] == "auto (standard)" and rows["redirect_host"]["value"] == "127.0.0.1 (the standard dialect's)"
+    assert (
+        rows["dialect"]["value"] == "auto (standard)" and rows["redirect_host"]["value"] == "127.0.0.1 (the standard dialect's)"
+    )
     assert rows["log_dir"]["value"] == f"{home / 'log'} ($CODEX_HOME/log)"
     assert rows["ca_bundle"] == {"name": "ca_bundle", "value": "system trust store", "source": "default"}
 
@@ -88,9 +94,16 @@ async def test_a_bad_setting_is_a_usage_error(tmp_path):
 
 
 @settings(max_examples=100, deadline=None)
-@given(user=st.text("abcdefghij", min_size=3, max_size=8), password=st.text("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789%", min_size=8, max_size=24))
+@given(
+    user=st.text("abcdefghij", min_size=3, max_size=8),
+    password=st.text("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789%", min_size=8, max_size=24),
+)
 def test_proxy_credentials_are_never_shown(tmp_path_factory, user, password):
-    env = {"CODEX_HOME": str(tmp_path_factory.mktemp("home")), "HTTPS_PROXY": f"http://{user}:{password}@proxy.corp:3128", "all_proxy": f"socks5://{user}:{password}@s:1080"}
+    env = {
+        "CODEX_HOME": str(tmp_path_factory.mktemp("home")),
+        "HTTPS_PROXY": f"http://{user}:{password}@proxy.corp:3128",
+        "all_proxy": f"socks5://{user}:{password}@s:1080",
+    }
     rows = setting_rows(load_settings({}, (), env), {}, env)
     shown = json.dumps(rows)
     assert password not in shown and f"{user}:" not in shown

@@ -87,8 +87,14 @@ def test_known_fields_with_values_the_model_does_not_hold_are_kept_verbatim():
         "tokens": None,
     }
     assert AuthDotJson.from_json(data).to_json() == data
-    tokens = {"id_token": "i", "access_token": "a", "refresh_token": "r", "account_id": None,
-              "oauth_provenance": "odd", "login_owner_id": 5}
+    tokens = {
+        "id_token": "i",
+        "access_token": "a",
+        "refresh_token": "r",
+        "account_id": None,
+        "oauth_provenance": "odd",
+        "login_owner_id": 5,
+    }
     back = AuthDotJson.from_json({"auth_mode": "chatgpt", "tokens": tokens}).to_json()["tokens"]
     assert back == tokens
 
@@ -178,9 +184,19 @@ async def test_a_chatgpt_login_writes_provenance_owner_id_and_a_nanosecond_stamp
     assert list(data) == ["auth_mode", "OPENAI_API_KEY", "tokens", "last_refresh"]
     tokens = data["tokens"]
     assert list(tokens) == [
-        "id_token", "access_token", "refresh_token", "oauth_provenance", "login_owner_id", "account_id", "access_token_expires_at",
+        "id_token",
+        "access_token",
+        "refresh_token",
+        "oauth_provenance",
+        "login_owner_id",
+        "account_id",
+        "access_token_expires_at",
     ]
-    assert tokens["oauth_provenance"] == {"issuer": dev_issuer.issuer_url.rstrip("/"), "client_id": DEFAULT_CLIENT_ID, "dialect": "standard"}
+    assert tokens["oauth_provenance"] == {
+        "issuer": dev_issuer.issuer_url.rstrip("/"),
+        "client_id": DEFAULT_CLIENT_ID,
+        "dialect": "standard",
+    }
     assert OWNER_ID.fullmatch(tokens["login_owner_id"])
     assert NS_STAMP.fullmatch(data["last_refresh"])
     assert run.settings.auth_file.read_text() == json.dumps(data, indent=2) + "\n"
@@ -194,7 +210,9 @@ async def test_a_refresh_keeps_provenance_owner_id_and_every_unknown_field(tmp_p
     with trio.fail_after(15):
         issued = await issue_tokens_async(dev_issuer, dev_issuer.issuer_url)
         stored = json.loads(json.dumps(WRITTEN_BY_0171))
-        stored["tokens"].update(id_token=issued["id_token"], access_token=issued["access_token"], refresh_token=issued["refresh_token"])
+        stored["tokens"].update(
+            id_token=issued["id_token"], access_token=issued["access_token"], refresh_token=issued["refresh_token"]
+        )
         stored["tokens"]["oauth_provenance"]["issuer"] = dev_issuer.issuer_url.rstrip("/")  # they came from there
         stored["last_refresh"] = "2020-01-01T00:00:00.123456789Z"
         write(settings.auth_file, stored)

@@ -18,7 +18,9 @@ import keyring.errors
 import pytest
 from harness import MemoryKeyring
 
+from codexlogin.config import load_settings
 from codexlogin.credentials.keyring import KEYRING_SERVICE, keyring_user
+from codexlogin.credentials.model import AuthDotJson, TokenData
 from codexlogin.credentials.policy import check_login_method
 from codexlogin.credentials.store import (
     credentials_present,
@@ -27,8 +29,6 @@ from codexlogin.credentials.store import (
     save_credentials,
 )
 from codexlogin.errors import ExitCode, PolicyViolation, StorageFailed
-from codexlogin.config import load_settings
-from codexlogin.credentials.model import AuthDotJson, TokenData
 from codexlogin.flows.ui import SilentUI
 
 
@@ -85,7 +85,7 @@ def test_keyring_backend_stores_one_entry_per_codex_home_and_no_file(memory_keyr
     settings.auth_file.write_text(json.dumps(APIKEY.to_json()))  # left over from a file login
     assert save_credentials(settings, CHATGPT, on_fallback=no_fallback) == "keyring"
     assert not settings.auth_file.exists()  # no tokens left on disk
-    ((service, user), secret), = memory_keyring.entries.items()
+    (((service, user), secret),) = memory_keyring.entries.items()
     assert service == KEYRING_SERVICE and user == keyring_user(settings) and user.startswith("cli|")
     assert json.loads(secret) == CHATGPT.to_json()
     loaded, backend = load_credentials(settings)
@@ -177,8 +177,8 @@ def test_reprs_hold_no_secrets():
 async def test_save_credentials_locked_waits_for_the_lock(autojump_clock):  # no sockets: jump at once
     import trio
 
-    from codexlogin.flows.complete import save_locked as save_credentials_locked
     from codexlogin.credentials.lock import hold_file_lock, refresh_lock_path
+    from codexlogin.flows.complete import save_locked as save_credentials_locked
 
     settings = settings_with("file")
     done = []
@@ -197,8 +197,8 @@ async def test_save_credentials_locked_waits_for_the_lock(autojump_clock):  # no
 async def test_save_credentials_locked_gives_up_as_a_storage_failure(autojump_clock):
     import trio
 
-    from codexlogin.flows.complete import save_locked as save_credentials_locked
     from codexlogin.credentials.lock import hold_file_lock, refresh_lock_path
+    from codexlogin.flows.complete import save_locked as save_credentials_locked
 
     settings = settings_with("file")
     with trio.fail_after(100):

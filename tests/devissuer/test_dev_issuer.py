@@ -41,9 +41,13 @@ async def served(issuer: DevIssuer, **client_kwargs):
 
 def authorize_params(pkce, *, state="st-123", **extra) -> dict[str, str]:
     params = {
-        "response_type": "code", "client_id": CLIENT, "redirect_uri": REDIRECT,
-        "scope": "openid profile email offline_access", "code_challenge": pkce.challenge,
-        "code_challenge_method": "S256", "state": state,
+        "response_type": "code",
+        "client_id": CLIENT,
+        "redirect_uri": REDIRECT,
+        "scope": "openid profile email offline_access",
+        "code_challenge": pkce.challenge,
+        "code_challenge_method": "S256",
+        "state": state,
     }
     params.update(extra)
     return params
@@ -62,8 +66,14 @@ async def get_code(client, pkce, **extra) -> str:
 
 
 async def exchange(client, code, pkce, **overrides) -> httpx.Response:
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-            "client_id": CLIENT, "code_verifier": pkce.verifier, **overrides}
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": CLIENT,
+        "code_verifier": pkce.verifier,
+        **overrides,
+    }
     return await client.post("/oauth/token", data=form)
 
 
@@ -134,8 +144,7 @@ async def test_auth_code_pkce_flow_with_auto_approve():
         assert claims == claims_of(jwt)
         assert claims["iss"] == issuer.issuer_url and claims["aud"] == CLIENT
         assert claims["email"] == "a@b.test" and claims["exp"] - claims["iat"] == 3600
-        assert claims[AUTH_CLAIMS] == {"chatgpt_account_id": "acct_9", "chatgpt_plan_type": "team",
-                                       "chatgpt_user_id": "user_dev"}
+        assert claims[AUTH_CLAIMS] == {"chatgpt_account_id": "acct_9", "chatgpt_plan_type": "team", "chatgpt_user_id": "user_dev"}
     assert issuer.verify_jwt(tokens["id_token"][:-2] + "AA") is None
     [form] = issuer.token_requests("authorization_code")
     assert form["code_verifier"] == pkce.verifier and issuer.token_requests("refresh_token") == []
@@ -188,11 +197,14 @@ async def test_authorize_rejects_bad_client_and_redirect_with_a_page():
     assert not is_loopback_redirect("http://localhost:99999/cb")
 
 
-@pytest.mark.parametrize("extra, error", [
-    ({"code_challenge": ""}, "invalid_request"),
-    ({"code_challenge_method": "plain"}, "invalid_request"),
-    ({"response_type": "token"}, "unsupported_response_type"),
-])
+@pytest.mark.parametrize(
+    "extra, error",
+    [
+        ({"code_challenge": ""}, "invalid_request"),
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+        ({"response_type": "token"}, "unsupported_response_type"),
+    ],
+)
 async def test_authorize_errors_redirect_with_state(extra, error):
     with trio.fail_after(10):
         async with served(DevIssuer(auto_approve=True)) as client:
@@ -234,8 +246,9 @@ async def test_refresh_rotation_and_replay_revokes_the_grant():
             first = await login(client)
 
             async def refresh(token):
-                return await client.post("/oauth/token", data={
-                    "grant_type": "refresh_token", "refresh_token": token, "client_id": CLIENT})
+                return await client.post(
+                    "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": token, "client_id": CLIENT}
+                )
 
             second = await refresh(first["refresh_token"])
             assert second.status_code == 200
@@ -261,9 +274,17 @@ async def test_token_exchange_for_an_api_key():
             tokens = await login(client)
 
             async def exchange_key(subject, **extra):
-                return await client.post("/oauth/token", data={
-                    "grant_type": GRANT_TOKEN_EXCHANGE, "client_id": CLIENT, "requested_token": "openai-api-key",
-                    "subject_token": subject, "subject_token_type": ID_TOKEN_TYPE, **extra})
+                return await client.post(
+                    "/oauth/token",
+                    data={
+                        "grant_type": GRANT_TOKEN_EXCHANGE,
+                        "client_id": CLIENT,
+                        "requested_token": "openai-api-key",
+                        "subject_token": subject,
+                        "subject_token_type": ID_TOKEN_TYPE,
+                        **extra,
+                    },
+                )
 
             response = await exchange_key(tokens["id_token"])
             assert response.status_code == 200
@@ -283,10 +304,9 @@ async def start_device(client) -> dict:
 
 
 async def poll(client, device_code):
-    return await client.post("/oauth/token", data={
-        "grant_type": GRANT_DEVICE_CODE, "device_code": device_code, "client_id": CLIENT})
-
-
+    return await client.post(
+        "/oauth/token", data={"grant_type": GRANT_DEVICE_CODE, "device_code": device_code, "client_id": CLIENT}
+    )
 
 
 async def test_device_flow_pending_slow_down_approve(realtime_mock_clock):
@@ -351,11 +371,15 @@ async def test_revoke():
         issuer = DevIssuer(auto_approve=True)
         async with served(issuer) as client:
             first, second = await login(client), await login(client)
-            response = await client.post("/oauth/revoke", data={"token": first["refresh_token"], "token_type_hint": "refresh_token"})
+            response = await client.post(
+                "/oauth/revoke", data={"token": first["refresh_token"], "token_type_hint": "refresh_token"}
+            )
             assert response.status_code == 200 and response.content == b""
             assert not issuer.token_active(first["refresh_token"]) and not issuer.token_active(first["access_token"])
             assert issuer.token_active(second["refresh_token"])
-            refreshed = await client.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+            refreshed = await client.post(
+                "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+            )
             assert_oauth_error(refreshed, "invalid_grant")
 
             assert (await client.post("/oauth/revoke", data={"token": second["access_token"]})).status_code == 200
@@ -381,13 +405,21 @@ async def test_faults():
             assert (await exchange(client, code, pkce)).status_code == 200  # the fault did not burn the code
 
             issuer.faults.refresh_error = "invalid_grant_custom"
-            response = await client.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+            response = await client.post(
+                "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+            )
             assert response.status_code == 400 and response.json() == {"error": "invalid_grant_custom"}
 
             issuer.faults.api_key_exchange_error = "unauthorized_client"
-            response = await client.post("/oauth/token", data={
-                "grant_type": GRANT_TOKEN_EXCHANGE, "requested_token": "openai-api-key",
-                "subject_token": tokens["id_token"], "subject_token_type": ID_TOKEN_TYPE})
+            response = await client.post(
+                "/oauth/token",
+                data={
+                    "grant_type": GRANT_TOKEN_EXCHANGE,
+                    "requested_token": "openai-api-key",
+                    "subject_token": tokens["id_token"],
+                    "subject_token_type": ID_TOKEN_TYPE,
+                },
+            )
             assert response.status_code == 400 and response.json() == {"error": "unauthorized_client"}
 
             issuer.faults.device_code_enabled = False

@@ -42,8 +42,9 @@ async def usercode(client, client_id=CLIENT) -> dict:
 
 
 async def deviceauth_poll(client, device) -> httpx.Response:
-    return await client.post("/api/accounts/deviceauth/token", json={
-        "device_auth_id": device["device_auth_id"], "user_code": device["user_code"]})
+    return await client.post(
+        "/api/accounts/deviceauth/token", json={"device_auth_id": device["device_auth_id"], "user_code": device["user_code"]}
+    )
 
 
 def assert_api_error(response: httpx.Response, status: int, code: str) -> dict:
@@ -55,15 +56,19 @@ def assert_api_error(response: httpx.Response, status: int, code: str) -> dict:
 
 
 async def device_exchange(client, issuer, granted, **overrides) -> httpx.Response:
-    form = {"grant_type": "authorization_code", "code": granted["authorization_code"],
-            "redirect_uri": f"{issuer.issuer_url}/deviceauth/callback", "client_id": CLIENT,
-            "code_verifier": granted["code_verifier"], **overrides}
+    form = {
+        "grant_type": "authorization_code",
+        "code": granted["authorization_code"],
+        "redirect_uri": f"{issuer.issuer_url}/deviceauth/callback",
+        "client_id": CLIENT,
+        "code_verifier": granted["code_verifier"],
+        **overrides,
+    }
     return await client.post("/oauth/token", data=form)
 
 
 async def json_refresh(client, token, reason="expired", **overrides) -> httpx.Response:
-    body = {"client_id": CLIENT, "grant_type": "refresh_token", "refresh_reason": reason,
-            "refresh_token": token, **overrides}
+    body = {"client_id": CLIENT, "grant_type": "refresh_token", "refresh_reason": reason, "refresh_token": token, **overrides}
     return await client.post("/oauth/token", json=body)
 
 
@@ -82,11 +87,12 @@ async def test_device_flow_usercode_pending_approve_exchange():
             assert_api_error(await deviceauth_poll(client, device), 403, "deviceauth_authorization_pending")
             issuer.faults.deviceauth_pending_status = 404
             assert_api_error(await deviceauth_poll(client, device), 404, "deviceauth_authorization_pending")
-            assert_api_error(await deviceauth_poll(client, {**device, "user_code": "BBBB-BBBB"}), 404,
-                             "deviceauth_not_found")
+            assert_api_error(await deviceauth_poll(client, {**device, "user_code": "BBBB-BBBB"}), 404, "deviceauth_not_found")
             # the RFC poll does not know openai devices
-            rfc = await client.post("/oauth/token", data={
-                "grant_type": GRANT_DEVICE_CODE, "device_code": device["device_auth_id"], "client_id": CLIENT})
+            rfc = await client.post(
+                "/oauth/token",
+                data={"grant_type": GRANT_DEVICE_CODE, "device_code": device["device_auth_id"], "client_id": CLIENT},
+            )
             assert_oauth_error(rfc, "invalid_grant")
 
             issuer.approve_device(device["user_code"])
@@ -99,11 +105,11 @@ async def test_device_flow_usercode_pending_approve_exchange():
             assert_api_error(await deviceauth_poll(client, device), 400, "deviceauth_already_used")
 
             # refused without burning the code: another verifier, the browser flow's redirect, another client
-            assert_oauth_error(await device_exchange(client, issuer, granted, code_verifier=generate_pkce().verifier),
-                               "invalid_grant")
+            assert_oauth_error(
+                await device_exchange(client, issuer, granted, code_verifier=generate_pkce().verifier), "invalid_grant"
+            )
             assert_oauth_error(await device_exchange(client, issuer, granted, redirect_uri=REDIRECT), "invalid_grant")
-            assert_oauth_error(await device_exchange(client, issuer, granted, client_id="intruder"),
-                               "invalid_client", status=401)
+            assert_oauth_error(await device_exchange(client, issuer, granted, client_id="intruder"), "invalid_client", status=401)
             response = await device_exchange(client, issuer, granted)
             assert response.status_code == 200, response.text
             tokens = response.json()
@@ -204,8 +210,9 @@ async def test_json_refresh_rotation_reuse_and_reason():
             assert not issuer.token_active(second["refresh_token"])  # the reuse revoked the whole grant
             assert_oauth_error(await json_refresh(client, second["refresh_token"]), "refresh_token_invalidated", 401)
             # the form refresh keeps its RFC answers
-            form = await client.post("/oauth/token", data={
-                "grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": CLIENT})
+            form = await client.post(
+                "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": CLIENT}
+            )
             assert_oauth_error(form, "invalid_grant")
 
             issuer.faults.refresh_error = "temporarily_unavailable"
@@ -221,8 +228,9 @@ async def test_json_revoke():
         issuer = DevIssuer(auto_approve=True)
         async with served(issuer) as client:
             first, second = await login(client), await login(client)
-            response = await client.post("/oauth/revoke", json={
-                "token": first["refresh_token"], "token_type_hint": "refresh_token", "client_id": CLIENT})
+            response = await client.post(
+                "/oauth/revoke", json={"token": first["refresh_token"], "token_type_hint": "refresh_token", "client_id": CLIENT}
+            )
             assert response.status_code == 200
             assert not issuer.token_active(first["refresh_token"]) and not issuer.token_active(first["access_token"])
             assert issuer.token_active(second["refresh_token"])
@@ -254,8 +262,11 @@ async def test_whoami_with_personal_access_tokens():
             response = await whoami(good)
             assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
             assert response.json() == {
-                "email": "pat@example.com", "chatgpt_user_id": "user_dev", "chatgpt_account_id": "acct_dev",
-                "chatgpt_plan_type": "plus", "chatgpt_account_is_fedramp": False,
+                "email": "pat@example.com",
+                "chatgpt_user_id": "user_dev",
+                "chatgpt_account_id": "acct_dev",
+                "chatgpt_plan_type": "plus",
+                "chatgpt_account_is_fedramp": False,
             }
             assert (await whoami(other)).json()["chatgpt_account_id"] == "acct_b"
             assert_api_error(await whoami(revoked), 401, "token_revoked")
@@ -263,8 +274,11 @@ async def test_whoami_with_personal_access_tokens():
             assert_api_error(unknown, 401, "invalid_token")
             assert unknown.headers["www-authenticate"].startswith("Bearer")
             assert_api_error(await whoami(None), 401, "invalid_token")
-            assert_api_error(await client.get("/api/accounts/v1/user-auth-credential/whoami",
-                                              headers={"authorization": f"Basic {good}"}), 401, "invalid_token")
+            assert_api_error(
+                await client.get("/api/accounts/v1/user-auth-credential/whoami", headers={"authorization": f"Basic {good}"}),
+                401,
+                "invalid_token",
+            )
 
             # /oauth/revoke ends a personal access token too
             assert (await client.post("/oauth/revoke", json={"token": other, "client_id": CLIENT})).status_code == 200
@@ -279,9 +293,15 @@ async def test_authorize_accepts_and_records_codex_parameters():
             pkce = generate_pkce()
             redirect = "http://127.0.0.1:1455/auth/callback"
             scope = "openid profile email offline_access api.connectors.read api.connectors.invoke"
-            params = authorize_params(pkce, redirect_uri=redirect, scope=scope, allowed_workspace_id="ws_a,ws_b",
-                                      id_token_add_organizations="true", codex_cli_simplified_flow="true",
-                                      originator="codex_cli_rs")
+            params = authorize_params(
+                pkce,
+                redirect_uri=redirect,
+                scope=scope,
+                allowed_workspace_id="ws_a,ws_b",
+                id_token_add_organizations="true",
+                codex_cli_simplified_flow="true",
+                originator="codex_cli_rs",
+            )
             response = await client.get("/oauth/authorize", params=params)
             assert response.status_code == 302 and response.headers["location"].startswith(redirect + "?")
             query = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["location"]).query).items()}
@@ -307,8 +327,7 @@ async def test_state_suffix_and_missing_entitlement_knobs():
             assert query["state"] == "st-123.onboarding_entrypoint=life_sciences" and query["code"]
             assert (await exchange(client, query["code"], pkce)).status_code == 200
             bad = authorize_params(pkce, code_challenge_method="plain")
-            assert redirect_query(await client.get("/oauth/authorize", params=bad))["state"].endswith(
-                ONBOARDING_STATE_SUFFIX)
+            assert redirect_query(await client.get("/oauth/authorize", params=bad))["state"].endswith(ONBOARDING_STATE_SUFFIX)
             issuer.faults.state_suffix = None
 
             issuer.faults.missing_codex_entitlement = True

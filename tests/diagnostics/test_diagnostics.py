@@ -269,9 +269,7 @@ def test_property_generated_secrets_never_reach_the_file(tmp_path, secret):
         file.seek(offset)
         written = file.read()
     assert secret not in written
-    statuses = [
-        json.loads(line).get("action_status") for line in written.splitlines() if task_uuid in line
-    ]
+    statuses = [json.loads(line).get("action_status") for line in written.splitlines() if task_uuid in line]
     assert statuses[0] == "started" and statuses[-1] == "succeeded"
 
 
@@ -327,9 +325,7 @@ def test_unwritable_dir_warns_once_and_continues(tmp_path, capsys):
             action.add_success_fields(outcome="success", exit_code=0)
     assert log_path is None
     err = capsys.readouterr().err
-    assert err.splitlines() == [
-        f"warning: cannot write codex-login.log in {log_dir}: Not a directory; continuing without a log"
-    ]
+    assert err.splitlines() == [f"warning: cannot write codex-login.log in {log_dir}: Not a directory; continuing without a log"]
 
 
 def test_unwritable_file_warns_to_given_stream(tmp_path, capsys):

@@ -11,18 +11,29 @@ import string
 
 import httpx
 import trio
+from harness import Run, approve, callback_url, get, make_settings, query_of, read_body
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codexlogin.devissuer import DevIssuer, serve_dev_issuer
 from codexlogin.errors import Denied, LoginFailure, NetworkError, TokenExchangeFailed
-from harness import Run, approve, callback_url, get, make_settings, query_of, read_body
 
 # "PLANTED…Q9" : the prefix and the tail make even the part after the prefix unlike anything the
 # log says on its own (a bare "action_sta" would be found in "action_status").
-secrets_ = st.text(alphabet=string.ascii_letters + string.digits + "-_.~", min_size=10, max_size=40).map(lambda s: "PLANTED" + s + "Q9")
+secrets_ = st.text(alphabet=string.ascii_letters + string.digits + "-_.~", min_size=10, max_size=40).map(
+    lambda s: "PLANTED" + s + "Q9"
+)
 
-SCENARIOS = ("auth_code", "state", "error_body_html", "error_body_json", "extra_query", "error_uri_userinfo", "headers", "error_description_url")
+SCENARIOS = (
+    "auth_code",
+    "state",
+    "error_body_html",
+    "error_body_json",
+    "extra_query",
+    "error_uri_userinfo",
+    "headers",
+    "error_description_url",
+)
 
 
 async def plant(scenario: str, secret: str, issuer: DevIssuer, run: Run, url: str) -> None:
@@ -45,15 +56,28 @@ async def plant(scenario: str, secret: str, issuer: DevIssuer, run: Run, url: st
             location = (await client.get(url)).headers["location"]
             run.pages.append(await client.get(f"{location}&access_token={secret}&api_key={secret}&password={secret}"))
         elif scenario == "error_uri_userinfo":
-            run.pages.append(await client.get(callback_url(
-                url, error="access_denied", state=state, error_uri=f"https://user:{secret}@issuer.example/e?token={secret}")))
+            run.pages.append(
+                await client.get(
+                    callback_url(
+                        url,
+                        error="access_denied",
+                        state=state,
+                        error_uri=f"https://user:{secret}@issuer.example/e?token={secret}",
+                    )
+                )
+            )
         elif scenario == "headers":
             location = (await client.get(url)).headers["location"]
             headers = {"Cookie": f"session={secret}", "Authorization": f"Bearer {secret}"}
             run.pages.append(await client.get(location, headers=headers))
         elif scenario == "error_description_url":
-            run.pages.append(await client.get(callback_url(
-                url, error="access_denied", state=state, error_description=f"see https://x.example/?code={secret}")))
+            run.pages.append(
+                await client.get(
+                    callback_url(
+                        url, error="access_denied", state=state, error_description=f"see https://x.example/?code={secret}"
+                    )
+                )
+            )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -70,7 +94,7 @@ async def test_planted_secrets_never_reach_the_log(tmp_path_factory, secret, sce
     log = run.log
     assert log, "the run was logged"
     assert secret not in log
-    assert secret[len("PLANTED"):] not in log
+    assert secret[len("PLANTED") :] not in log
     # The log is still useful: the tree and its outcome are there.
     assert '"codex:command"' in log and '"codex:listener"' in log
 
@@ -101,7 +125,9 @@ async def echoing_token_endpoint(scope, receive, send):
     body = await read_body(receive)
     form = dict(parse_qsl(body.decode()))
     ECHOED_FORMS.append(form)
-    reply = json.dumps({"error": "invalid_grant", "error_description": f"code {form.get('code')} rejected; verifier {form.get('code_verifier')}"})
+    reply = json.dumps(
+        {"error": "invalid_grant", "error_description": f"code {form.get('code')} rejected; verifier {form.get('code_verifier')}"}
+    )
     await send({"type": "http.response.start", "status": 400, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": reply.encode()})
 

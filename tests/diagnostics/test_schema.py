@@ -20,10 +20,20 @@ from codexlogin.logview import tree
 PACKAGE = Path(__file__).resolve().parents[2] / "codexlogin"
 DECLARED = schema.ACTION_TYPES | schema.MESSAGE_TYPES
 START_FIELDS = {
-    t.action_type: set(t._serializers.start.fields) - {"action_type", "action_status"} for t in (
-        schema.COMMAND, schema.LISTENER, schema.CALLBACK, schema.TOKEN_EXCHANGE, schema.API_KEY_EXCHANGE,
-        schema.SAVE_CREDENTIALS, schema.DEVICE_AUTHORIZATION, schema.DEVICE_POLL, schema.REVOKE, schema.REFRESH,
-        schema.BUNDLE_WRITE, *schema.DOCTOR_CHECKS.values(),
+    t.action_type: set(t._serializers.start.fields) - {"action_type", "action_status"}
+    for t in (
+        schema.COMMAND,
+        schema.LISTENER,
+        schema.CALLBACK,
+        schema.TOKEN_EXCHANGE,
+        schema.API_KEY_EXCHANGE,
+        schema.SAVE_CREDENTIALS,
+        schema.DEVICE_AUTHORIZATION,
+        schema.DEVICE_POLL,
+        schema.REVOKE,
+        schema.REFRESH,
+        schema.BUNDLE_WRITE,
+        *schema.DOCTOR_CHECKS.values(),
     )
 }
 ENVELOPE = {"timestamp", "task_uuid", "task_level", "action_type", "action_status"}
@@ -65,8 +75,15 @@ async def test_a_browser_login_logs_only_declared_types(tmp_path, dev_issuer):
         run = Run(make_settings(tmp_path, dev_issuer.issuer_url, dialect="openai"))  # with the API-key exchange
         await run(mismatch_then_approve)
     seen = assert_declared(run.log_messages())
-    assert {"codex:command", "codex:listener", "codex:callback", "codex:callback:state_mismatch",
-            "codex:token_exchange", "codex:api_key_exchange", "codex:save_credentials"} <= seen
+    assert {
+        "codex:command",
+        "codex:listener",
+        "codex:callback",
+        "codex:callback:state_mismatch",
+        "codex:token_exchange",
+        "codex:api_key_exchange",
+        "codex:save_credentials",
+    } <= seen
 
 
 async def test_a_denied_login_logs_only_declared_types(tmp_path, dev_issuer):

@@ -26,9 +26,9 @@ from codexlogin.credentials.model import PERSONAL_ACCESS_TOKEN, AuthDotJson
 from codexlogin.devissuer import DevIssuer, serve_dev_issuer
 from codexlogin.errors import ExitCode, NetworkError, PolicyViolation, TokenExchangeFailed, UsageError
 from codexlogin.flows.access_token import PIPE_HINT, access_token_login, read_access_token
-from codexlogin.oauth.issuer import WHOAMI_PATH
 from codexlogin.flows.logout import logout_flow
 from codexlogin.flows.ui import SilentUI
+from codexlogin.oauth.issuer import WHOAMI_PATH
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
@@ -121,7 +121,6 @@ async def test_logout_flow_reports_nothing_revoked(tmp_path):
 # --- codex login --with-access-token --------------------------------------------------------------
 
 
-
 @contextmanager
 def piped(data: bytes):
     read_fd, write_fd = os.pipe()
@@ -159,10 +158,19 @@ async def test_a_good_token_is_checked_at_whoami_and_stored_in_the_0171_shape(tm
     s = flow_settings(tmp_path, dev_issuer.issuer_url)
     auth, backend, account = await login_with(s, token)
     assert backend == "file" and auth.personal_access_token == token
-    assert (account.email, account.account_id, account.plan, account.user_id) == ("pat@example.com", "acct_pat", "pro", "user_dev")
+    assert (account.email, account.account_id, account.plan, account.user_id) == (
+        "pat@example.com",
+        "acct_pat",
+        "pro",
+        "user_dev",
+    )
     # 0.171's shape, plus where the token came from (not the default issuer: next commands go there)
     provenance = provenance_of(dev_issuer.issuer_url)
-    assert json.loads(s.auth_file.read_text()) == {"OPENAI_API_KEY": None, "personal_access_token": token, "oauth_provenance": provenance}
+    assert json.loads(s.auth_file.read_text()) == {
+        "OPENAI_API_KEY": None,
+        "personal_access_token": token,
+        "oauth_provenance": provenance,
+    }
     assert stat.S_IMODE(s.auth_file.stat().st_mode) == 0o600
     (request,) = whoami_requests(dev_issuer)
     assert request.method == "GET" and request.headers["authorization"] == f"Bearer {token}"
@@ -177,7 +185,9 @@ async def test_a_token_the_issuer_rejects_is_exit_4_and_nothing_is_saved(tmp_pat
     with pytest.raises(TokenExchangeFailed) as info:
         await login_with(s, token)
     failure = info.value
-    assert failure.exit_code == ExitCode.TOKEN_EXCHANGE_FAILED and failure.detail.startswith("the issuer rejected the access token")
+    assert failure.exit_code == ExitCode.TOKEN_EXCHANGE_FAILED and failure.detail.startswith(
+        "the issuer rejected the access token"
+    )
     assert failure.error_code == ("token_revoked" if revoked else "invalid_token") and "401" in failure.detail
     assert PIPE_HINT in failure.detail and token not in failure.detail
     assert not s.auth_file.exists()
@@ -232,16 +242,25 @@ async def test_forced_chatgpt_login_accepts_it(tmp_path, dev_issuer):
 async def test_it_replaces_a_chatgpt_login_and_keeps_unknown_fields(tmp_path, dev_issuer):
     s = flow_settings(tmp_path, dev_issuer.issuer_url)
     s.auth_file.parent.mkdir(parents=True, exist_ok=True)
-    s.auth_file.write_text(json.dumps({
-        "auth_mode": "chatgpt", "OPENAI_API_KEY": None, "agent_identity": {"id": "a"},
-        "tokens": {"id_token": "i", "access_token": "a", "refresh_token": "r", "account_id": "acct_dev"},
-        "last_refresh": "2026-12-01T20:33:32.445329355Z",
-    }))
+    s.auth_file.write_text(
+        json.dumps(
+            {
+                "auth_mode": "chatgpt",
+                "OPENAI_API_KEY": None,
+                "agent_identity": {"id": "a"},
+                "tokens": {"id_token": "i", "access_token": "a", "refresh_token": "r", "account_id": "acct_dev"},
+                "last_refresh": "2026-12-01T20:33:32.445329355Z",
+            }
+        )
+    )
     token = dev_issuer.issue_personal_access_token()
     await login_with(s, token)
     provenance = provenance_of(dev_issuer.issuer_url)
     assert json.loads(s.auth_file.read_text()) == {
-        "OPENAI_API_KEY": None, "personal_access_token": token, "oauth_provenance": provenance, "agent_identity": {"id": "a"},
+        "OPENAI_API_KEY": None,
+        "personal_access_token": token,
+        "oauth_provenance": provenance,
+        "agent_identity": {"id": "a"},
     }
 
 
@@ -333,7 +352,9 @@ def test_two_credential_sources_are_a_usage_error(tmp_path, monkeypatch, capsys,
 
 def test_the_token_is_never_taken_from_argv(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as info:  # cyclopts refuses the stray argument: exit 2
-        cli_login(monkeypatch, io.StringIO(""), "--with-access-token", "at-from-argv", url="http://127.0.0.1:9", tmp_path=tmp_path)
+        cli_login(
+            monkeypatch, io.StringIO(""), "--with-access-token", "at-from-argv", url="http://127.0.0.1:9", tmp_path=tmp_path
+        )
     assert info.value.code == ExitCode.USAGE and not settings().auth_file.exists()
 
 
@@ -342,8 +363,15 @@ def test_a_real_pipe_into_a_process(tmp_path):
     with issuer_in_thread(issuer) as url:
         token = issuer.issue_personal_access_token()
         code = f"from codexlogin.cli.app import main; main(['login', '--with-access-token', '--issuer', {url!r}])"
-        result = subprocess.run([sys.executable, "-c", code], check=False, input=token + "\n", capture_output=True,
-                                text=True, timeout=60, env=os.environ.copy())
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            check=False,
+            input=token + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=os.environ.copy(),
+        )
     assert result.returncode == 0, result.stderr
     provenance = provenance_of(url)
     stored = {"OPENAI_API_KEY": None, "personal_access_token": token, "oauth_provenance": provenance}
@@ -355,8 +383,11 @@ def test_a_real_pipe_into_a_process(tmp_path):
 
 @pytest.mark.parametrize(
     ("case", "code", "kind"),
-    [("revoked", ExitCode.CREDENTIALS_UNUSABLE, "rejected"), ("unreachable", ExitCode.NETWORK_ERROR, "network"),
-     ("other_workspace", ExitCode.POLICY_VIOLATION, None)],
+    [
+        ("revoked", ExitCode.CREDENTIALS_UNUSABLE, "rejected"),
+        ("unreachable", ExitCode.NETWORK_ERROR, "network"),
+        ("other_workspace", ExitCode.POLICY_VIOLATION, None),
+    ],
 )
 def test_status_check_reports_what_whoami_says(tmp_path, capsys, refused_port, case, code, kind):
     issuer = DevIssuer()

@@ -18,10 +18,10 @@ from dataclasses import replace
 import pytest
 
 from codexlogin.cli.app import app
+from codexlogin.config import load_settings
+from codexlogin.errors import ExitCode, PolicyViolation, UsageError
 from codexlogin.flows.apikey import PIPE_HINT, api_key_login, read_api_key
 from codexlogin.flows.ui import SilentUI
-from codexlogin.errors import ExitCode, PolicyViolation, UsageError
-from codexlogin.config import load_settings
 
 KEY = "sk-proj-0123456789abcdefghijklmnopqrstuvwxyzABCDE"
 
@@ -136,7 +136,15 @@ def test_flow_failure_is_one_error_line_and_exit_code(tmp_path, capsys, monkeypa
 def test_a_real_pipe_into_a_process(tmp_path):
     """`printenv OPENAI_API_KEY | …` shape: a child process whose stdin is a pipe."""
     code = "from codexlogin.cli.app import main; main(['login', '--with-api-key'])"
-    result = subprocess.run([sys.executable, "-c", code], check=False, input=KEY + "\n", capture_output=True, text=True, timeout=60, env=os.environ.copy())
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        input=KEY + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ.copy(),
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "codex-home" / "auth.json").read_text())["OPENAI_API_KEY"] == KEY
 

@@ -18,12 +18,31 @@ from dataclasses import replace
 import httpx
 import pytest
 import trio
-
-from harness import Run, approve, approving_browser, assert_no_secrets, assert_port_free, callback_url, get, make_settings, port_of, query_of
+from harness import (
+    Run,
+    approve,
+    approving_browser,
+    assert_no_secrets,
+    assert_port_free,
+    callback_url,
+    get,
+    make_settings,
+    port_of,
+    query_of,
+)
 
 from codexlogin import rfc3339
 from codexlogin.credentials.model import NO_ID_TOKEN, AuthDotJson
-from codexlogin.errors import Cancelled, Denied, LoginFailure, NetworkError, PortUnavailable, Terminated, TimedOut, TokenExchangeFailed
+from codexlogin.errors import (
+    Cancelled,
+    Denied,
+    LoginFailure,
+    NetworkError,
+    PortUnavailable,
+    Terminated,
+    TimedOut,
+    TokenExchangeFailed,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
@@ -65,20 +84,35 @@ async def test_happy_path_saves_auth_json_and_logs_the_tree(tmp_path, dev_issuer
     assert started["redirect_uri"].startswith(f"http://{redirect_host}:")
     assert by_type["codex:token_exchange"][1]["status"] == 200
     callback = by_type["codex:callback"][0]
-    assert (callback["has_code"], callback["has_state"], callback["has_error"], callback["state_valid"]) == (True, True, False, True)
+    assert (callback["has_code"], callback["has_state"], callback["has_error"], callback["state_valid"]) == (
+        True,
+        True,
+        False,
+        True,
+    )
     # exchange nests inside the callback, which nests inside the listener
     assert len(started["task_level"]) > len(callback["task_level"]) > len(by_type["codex:listener"][0]["task_level"])
 
     code_request = dev_issuer.token_requests("authorization_code")[0]
     state = query_of(run.url)["state"]
-    assert_no_secrets(run.log, code_request["code"], code_request["code_verifier"], state, *[saved["OPENAI_API_KEY"]] * openai,
-                      saved["tokens"]["id_token"], saved["tokens"]["access_token"], saved["tokens"]["refresh_token"])
+    assert_no_secrets(
+        run.log,
+        code_request["code"],
+        code_request["code_verifier"],
+        state,
+        *[saved["OPENAI_API_KEY"]] * openai,
+        saved["tokens"]["id_token"],
+        saved["tokens"]["access_token"],
+        saved["tokens"]["refresh_token"],
+    )
 
 
 async def test_denial_ends_with_denied_and_error_page(tmp_path, dev_issuer):
     async def deny(run, url):
         state = query_of(url)["state"]
-        run.pages.append(await get(callback_url(url, error="access_denied", error_description="<i>user said no</i>", state=state)))
+        run.pages.append(
+            await get(callback_url(url, error="access_denied", error_description="<i>user said no</i>", state=state))
+        )
 
     with trio.fail_after(10):
         run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
@@ -117,9 +151,27 @@ async def test_state_mismatch_and_missing_code_keep_waiting(tmp_path, dev_issuer
 @pytest.mark.parametrize(
     ("status", "content_type", "body", "error_code", "terminal_text"),
     [
-        (400, "application/json", b'{"error": "invalid_grant", "error_description": "code expired"}', "invalid_grant", "invalid_grant: code expired"),
-        (400, "application/json", b'{"error": {"code": "token_expired", "message": "try again"}}', "token_expired", "token_expired: try again"),
-        (500, "text/html", b"<html><body>Internal meltdown PLANTEDBODYSECRET42</body></html>", None, "Internal meltdown PLANTEDBODYSECRET42"),
+        (
+            400,
+            "application/json",
+            b'{"error": "invalid_grant", "error_description": "code expired"}',
+            "invalid_grant",
+            "invalid_grant: code expired",
+        ),
+        (
+            400,
+            "application/json",
+            b'{"error": {"code": "token_expired", "message": "try again"}}',
+            "token_expired",
+            "token_expired: try again",
+        ),
+        (
+            500,
+            "text/html",
+            b"<html><body>Internal meltdown PLANTEDBODYSECRET42</body></html>",
+            None,
+            "Internal meltdown PLANTEDBODYSECRET42",
+        ),
         (502, "text/plain", b"upstream said PLANTEDBODYSECRET42", None, "upstream said PLANTEDBODYSECRET42"),
         (200, "text/plain", b"not json PLANTEDBODYSECRET42", None, "not json PLANTEDBODYSECRET42"),
     ],
@@ -275,7 +327,9 @@ async def test_plain_oauth_reply_without_id_or_refresh_token_is_accepted(tmp_pat
     assert not isinstance(auth, LoginFailure), auth
     saved = json.loads(run.settings.auth_file.read_text())
     # never null (Codex CLI 0.171 refuses it): "" for the refresh token, a claim-less placeholder JWT
-    tokens = {k: v for k, v in saved["tokens"].items() if k not in ("oauth_provenance", "login_owner_id", "access_token_expires_at")}
+    tokens = {
+        k: v for k, v in saved["tokens"].items() if k not in ("oauth_provenance", "login_owner_id", "access_token_expires_at")
+    }
     assert tokens == {"id_token": NO_ID_TOKEN, "access_token": "plain-access-token-123", "refresh_token": "", "account_id": None}
     expiry = rfc3339.to_epoch(saved["tokens"]["access_token_expires_at"])  # from expires_in (RFC 6749 §5.1)
     assert expiry is not None and abs(expiry - (time.time() + 60)) < 10

@@ -27,12 +27,12 @@ from harness import (
 
 from codexlogin import diagnostics
 from codexlogin.config import load_settings
-from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
 from codexlogin.devissuer import GRANT_REFRESH, DevIssuer
 from codexlogin.errors import ExitCode, LoginFailure, NetworkError
 from codexlogin.flows.check import check_credentials
+from codexlogin.oauth.issuer import configured_issuer
 
 WELL_KNOWN = "/.well-known/openid-configuration"
 RFC8414 = "/.well-known/oauth-authorization-server"
@@ -303,9 +303,18 @@ async def test_hostile_expires_in_is_ignored_or_clamped(tmp_path, dev_issuer, ex
 
 
 def test_a_corrupt_stored_expiry_is_kept_but_not_used(capsys):
-    raw = {"auth_mode": "chatgpt", "OPENAI_API_KEY": None, "last_refresh": _now(),
-           "tokens": {"id_token": "e30.e30.bm9uZQ", "access_token": "opaque", "refresh_token": "rt",
-                      "account_id": None, "access_token_expires_at": 10**40}}
+    raw = {
+        "auth_mode": "chatgpt",
+        "OPENAI_API_KEY": None,
+        "last_refresh": _now(),
+        "tokens": {
+            "id_token": "e30.e30.bm9uZQ",
+            "access_token": "opaque",
+            "refresh_token": "rt",
+            "account_id": None,
+            "access_token_expires_at": 10**40,
+        },
+    }
     auth = AuthDotJson.from_json(raw)
     assert auth.tokens.access_token_expires_at is None and auth.tokens.to_json()["access_token_expires_at"] == 10**40
     settings().auth_file.parent.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,6 @@ from harness import device_settings as make_settings
 
 from codexlogin.cli.console import PHISHING_WARNING, ConsoleUI
 from codexlogin.devissuer import GRANT_DEVICE_CODE
-from codexlogin.flows.device import (
-    DeviceLoginUnavailable,
-)
 from codexlogin.errors import (
     Denied,
     ExitCode,
@@ -27,8 +24,12 @@ from codexlogin.errors import (
     PolicyViolation,
     TimedOut,
 )
+from codexlogin.flows.device import (
+    DeviceLoginUnavailable,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
+
 
 class PollRecorder(IssuerWrapper):
     """ASGI wrapper: notes the (virtual) time of each device-code poll and can answer one with
@@ -58,8 +59,13 @@ class PollRecorder(IssuerWrapper):
             self.times.append(trio.current_time())
             if len(self.times) in self.slow_down_on:
                 payload = json.dumps({"error": "slow_down"}).encode()
-                await send({"type": "http.response.start", "status": 400,
-                            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 400,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+                    }
+                )
                 await send({"type": "http.response.body", "body": payload})
                 self._note_answered()
                 return
@@ -236,14 +242,24 @@ def test_success_line_names_where_the_credentials_went(tmp_path, monkeypatch, ca
     try:
         with issuer_in_thread(DevIssuer(device_auto_approve_after=1)) as url:
             settings = make_settings(tmp_path, url, cli_auth_credentials_store=backend)
-            argv = ["login", "--device-auth", "--issuer", url, "--log-dir", str(settings.log_dir),
-                    "-c", f"cli_auth_credentials_store={backend}"]
+            argv = [
+                "login",
+                "--device-auth",
+                "--issuer",
+                url,
+                "--log-dir",
+                str(settings.log_dir),
+                "-c",
+                f"cli_auth_credentials_store={backend}",
+            ]
             assert app(argv, result_action="return_value") == 0
     finally:
         keyring.set_keyring(keyring.backends.fail.Keyring())
     where = "the system keyring (service Codex Auth)" if backend == "keyring" else str(settings.auth_file)
     err = capsys.readouterr().err
-    assert err.endswith(f"\nSuccessfully logged in. Credentials saved to {where}\nLogged in as dev@example.com (pro)\n"), err  # after the device code
+    assert err.endswith(f"\nSuccessfully logged in. Credentials saved to {where}\nLogged in as dev@example.com (pro)\n"), (
+        err
+    )  # after the device code
     assert settings.auth_file.exists() == (backend == "file") and len(memory.entries) == (backend == "keyring")
 
 
@@ -262,4 +278,8 @@ def test_issuer_supplied_device_text_cannot_drive_the_terminal():
     ConsoleUI(stderr=out).device_code(device)  # what the CLI prints
     text = out.getvalue()
     assert "\x1b" not in text and "\x07" not in text and "\r" not in text
-    assert "ABCD\\x1b[2J-EFGH" in text and "FAKE PROMPT" in text.splitlines()[text.splitlines().index("   Or open this link, which fills in the code for you:") + 1]
+    assert (
+        "ABCD\\x1b[2J-EFGH" in text
+        and "FAKE PROMPT"
+        in text.splitlines()[text.splitlines().index("   Or open this link, which fills in the code for you:") + 1]
+    )

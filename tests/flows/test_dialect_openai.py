@@ -116,7 +116,6 @@ async def test_both_allowed_ports_busy_is_exit_6_without_advising_another_port(t
 def test_the_openai_dialect_falls_back_from_1455_to_1457():
     from codexlogin.config import load_settings
     from codexlogin.oauth.dialects import any_port_allowed, callback_ports
-
     from codexlogin.oauth.issuer import configured_issuer
 
     def ports(flags):

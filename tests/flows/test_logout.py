@@ -12,15 +12,14 @@ import keyring
 import keyring.backends.fail
 import pytest
 import trio
-from harness import MemoryKeyring
-from harness import issue_tokens, issue_tokens_async, issuer_in_thread, provenance_of, run_cli, store_tokens
+from harness import MemoryKeyring, issue_tokens, issue_tokens_async, issuer_in_thread, provenance_of, run_cli, store_tokens
 
-from codexlogin.devissuer import DevIssuer
-from codexlogin.flows.logout import REVOKE_TIMEOUT, logout_flow
-from codexlogin.errors import ExitCode
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
+from codexlogin.devissuer import DevIssuer
+from codexlogin.errors import ExitCode
+from codexlogin.flows.logout import REVOKE_TIMEOUT, logout_flow
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
@@ -66,7 +65,12 @@ def test_access_token_is_revoked_when_there_is_no_refresh_token(capsys):
     issuer = DevIssuer()
     with issuer_in_thread(issuer) as url:
         issued = issue_tokens(issuer, url)
-        save_auth(settings().auth_file, AuthDotJson("chatgpt", tokens=TokenData(issued["id_token"], issued["access_token"], "", oauth_provenance=provenance_of(url))))
+        save_auth(
+            settings().auth_file,
+            AuthDotJson(
+                "chatgpt", tokens=TokenData(issued["id_token"], issued["access_token"], "", oauth_provenance=provenance_of(url))
+            ),
+        )
         assert logout() == 0  # no --issuer: the stored login names it
         revokes = [form for method, path, form in issuer.requests if path == "/oauth/revoke"]
         assert not issuer.token_active(issued["access_token"])
@@ -92,7 +96,9 @@ def test_revocation_failure_warns_and_still_removes(capsys):
 
 def test_unreachable_issuer_warns_and_still_removes(capsys, refused_port):
     url = f"http://127.0.0.1:{refused_port()}"
-    save_auth(settings().auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt", oauth_provenance=provenance_of(url))))
+    save_auth(
+        settings().auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt", oauth_provenance=provenance_of(url)))
+    )
     assert logout() == 0  # no --issuer: the stored login names it
     out, err = capsys.readouterr()
     assert out == "Logged out of ChatGPT\n" and "could not revoke" in err and "connect" in err
@@ -102,7 +108,11 @@ def test_unreachable_issuer_warns_and_still_removes(capsys, refused_port):
 async def test_a_hanging_revocation_endpoint_is_bounded(mock_clock, dev_issuer):
     """The revoke request gets REVOKE_TIMEOUT seconds (virtual here), then the removal goes on."""
     s = load_settings({"issuer": dev_issuer.issuer_url})
-    save_auth(s.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt", oauth_provenance=provenance_of(dev_issuer.issuer_url))))
+    save_auth(
+        s.auth_file,
+        AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt", oauth_provenance=provenance_of(dev_issuer.issuer_url))),
+    )
+
     async def hang(form):
         await trio.sleep(3600)
 
@@ -203,7 +213,10 @@ async def test_logout_that_cannot_get_the_lock_changes_nothing(mock_clock, dev_i
     from codexlogin.errors import StorageFailed
 
     s = load_settings({"issuer": dev_issuer.issuer_url})
-    save_auth(s.auth_file, AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt", oauth_provenance=provenance_of(dev_issuer.issuer_url))))
+    save_auth(
+        s.auth_file,
+        AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt", oauth_provenance=provenance_of(dev_issuer.issuer_url))),
+    )
     with trio.fail_after(100):
         async with hold_file_lock(refresh_lock_path(s), timeout=1):
             with pytest.raises(StorageFailed) as info:
@@ -230,7 +243,10 @@ def test_cli_logout_while_status_check_refreshes(capsys):
         env = dict(os.environ)  # no issuer setting: the stored login names it
         check = subprocess.Popen(
             [sys.executable, "-m", "codexlogin", "login", "status", "--check"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         try:
             assert held.holding.wait(30), "the refresh never reached the issuer"

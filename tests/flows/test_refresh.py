@@ -21,13 +21,15 @@ import trio
 from harness import NINE_DAYS_AGO, issue_tokens, issue_tokens_async, issuer_in_thread, jwt_with_exp, provenance_of, store_tokens
 
 from codexlogin import diagnostics
+from codexlogin.config import load_settings
+from codexlogin.credentials.files import save_auth
+from codexlogin.credentials.lock import hold_file_lock, refresh_lock_path
+from codexlogin.credentials.model import AuthDotJson, TokenData
 from codexlogin.devissuer import (
     GRANT_REFRESH,
     DevIssuer,
     serve_dev_issuer,
 )
-from codexlogin.oauth.errors import IssuerRejected, IssuerUnreachable
-from codexlogin.credentials.lock import hold_file_lock, refresh_lock_path
 from codexlogin.errors import (
     CredentialsUnusable,
     ExitCode,
@@ -43,11 +45,10 @@ from codexlogin.flows.refresh import (
     refresh_credentials,
     refresh_reason,
 )
-from codexlogin.config import load_settings
-from codexlogin.credentials.files import save_auth
-from codexlogin.credentials.model import AuthDotJson, TokenData
+from codexlogin.oauth.errors import IssuerRejected, IssuerUnreachable
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
+
 
 def make_settings(tmp_path, url, **changes):
     return replace(load_settings({"issuer": url}), log_dir=tmp_path / "log", exchange_timeout=10, **changes)
@@ -177,7 +178,14 @@ def test_two_processes_make_exactly_one_refresh_request(tmp_path):
         old = store_tokens(settings, issue_tokens(issuer, url))
         env = {**os.environ, "CODEX_LOGIN_ISSUER": url}
         procs = [
-            subprocess.Popen([sys.executable, "-c", REFRESHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            subprocess.Popen(
+                [sys.executable, "-c", REFRESHER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
             for _ in range(2)
         ]
         for proc in procs:
@@ -185,7 +193,7 @@ def test_two_processes_make_exactly_one_refresh_request(tmp_path):
             proc.stdin.flush()
         outputs = [proc.communicate(timeout=60) for proc in procs]
         refresh_requests = issuer.token_requests(GRANT_REFRESH)
-    for proc, (out, err) in zip(procs, outputs):
+    for proc, (_out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
     assert sorted(out.strip() for out, _ in outputs) == ["other", "refreshed"]
     assert len(refresh_requests) == 1 and refresh_requests[0]["refresh_token"] == old.tokens.refresh_token

@@ -18,9 +18,9 @@ from harness import (
 )
 
 from codexlogin import diagnostics
-from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.devissuer import DevIssuer
 from codexlogin.errors import LoginFailure
+from codexlogin.oauth.issuer import configured_issuer
 
 WELL_KNOWN = "/.well-known/openid-configuration"
 RFC8414 = "/.well-known/oauth-authorization-server"
@@ -70,10 +70,20 @@ async def test_the_openai_dialect_url_has_no_nonce(tmp_path, dev_issuer):
         run = Run(make_settings(tmp_path, dev_issuer.issuer_url, dialect="openai"))
         await run(approving_browser)
     # Codex CLI 0.171's parameters exactly (scripts/interop_codex.py drives the real one)
-    assert sorted(query_of(run.url)) == sorted([
-        "response_type", "client_id", "redirect_uri", "scope", "code_challenge", "code_challenge_method", "state",
-        "id_token_add_organizations", "codex_cli_simplified_flow", "originator",
-    ])
+    assert sorted(query_of(run.url)) == sorted(
+        [
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "code_challenge",
+            "code_challenge_method",
+            "state",
+            "id_token_add_organizations",
+            "codex_cli_simplified_flow",
+            "originator",
+        ]
+    )
     assert query_of(run.url)["redirect_uri"].startswith("http://127.0.0.1:")
     assert dev_issuer.requests_to(WELL_KNOWN) == []  # and no discovery
 
@@ -172,7 +182,12 @@ def test_document_validation_keeps_only_safe_strings():
     }
     with pytest.raises(DiscoveryProblem, match="larger than"):
         parse_document(b" " * (MAX_DOCUMENT_BYTES + 1), "https://login.example.com")
-    loopback = dict(parse_document(json.dumps({"issuer": "http://localhost:8080", "token_endpoint": "http://127.0.0.1:8080/t"}).encode(), "http://127.0.0.1:8080"))
+    loopback = dict(
+        parse_document(
+            json.dumps({"issuer": "http://localhost:8080", "token_endpoint": "http://127.0.0.1:8080/t"}).encode(),
+            "http://127.0.0.1:8080",
+        )
+    )
     assert loopback == {"issuer": "http://localhost:8080", "token_endpoint": "http://127.0.0.1:8080/t"}
 
 
@@ -253,7 +268,10 @@ async def test_an_error_page_at_the_issuer_is_said_after_a_while_and_named_by_th
     assert probe["redirect_uri"].startswith("http://127.0.0.1:")
     shown = run.stderr.getvalue()
     assert "answers the sign-in URL with an error page (HTTP 400)" in shown and "codex login doctor" in shown
-    assert isinstance(failure, TimedOut) and "the issuer showed an error page instead of redirecting back (HTTP 400)" in failure.summary
+    assert (
+        isinstance(failure, TimedOut)
+        and "the issuer showed an error page instead of redirecting back (HTTP 400)" in failure.summary
+    )
     (logged,) = [m for m in run.log_messages() if m.get("message_type") == "codex:browser:authorize_probe"]
     assert logged["verdict"] == "error_page" and PROBE_AFTER < 40
 
@@ -294,17 +312,26 @@ async def test_cli_iss_mismatch_is_one_terminal_line_naming_both_issuers(tmp_pat
     import sys
 
     dev_issuer.faults.callback_iss = "https://other-issuer.example"
-    env = {**os.environ, "CODEX_HOME": str(tmp_path / "codex-home"), "PYTHONUNBUFFERED": "1",
-           "BROWSER": f"{shlex.quote(sys.executable)} -m codexlogin.devissuer browse %s"}
+    env = {
+        **os.environ,
+        "CODEX_HOME": str(tmp_path / "codex-home"),
+        "PYTHONUNBUFFERED": "1",
+        "BROWSER": f"{shlex.quote(sys.executable)} -m codexlogin.devissuer browse %s",
+    }
     with trio.fail_after(30):
         result = await trio.run_process(
             [sys.executable, "-m", "codexlogin", "login", "--issuer", dev_issuer.issuer_url, "--port", "0"],
-            env=env, capture_stdout=True, capture_stderr=True, check=False,
+            env=env,
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
         )
     err = result.stderr.decode()
     assert result.returncode == 4, err
-    assert (f"error: sign-in refused: the response names the issuer https://other-issuer.example, but this sign-in uses"
-            f" {dev_issuer.issuer_url}") in err
+    assert (
+        f"error: sign-in refused: the response names the issuer https://other-issuer.example, but this sign-in uses"
+        f" {dev_issuer.issuer_url}"
+    ) in err
     (sent,) = dev_issuer.authorize_requests()
     assert sent["nonce"] and sent["redirect_uri"].startswith("http://127.0.0.1:")
     assert dev_issuer.requests_to(WELL_KNOWN) and dev_issuer.token_requests("authorization_code") == []
@@ -315,21 +342,39 @@ async def test_cli_iss_mismatch_is_one_terminal_line_naming_both_issuers(tmp_pat
 
 # --- properties ----------------------------------------------------------------------------------
 
-from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import settings as hsettings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=40),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=20,
 )
-_NAMES = st.sampled_from([
-    "issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "introspection_endpoint",
-    "introspection_endpoint_auth_methods_supported", "revocation_endpoint",
-])
-_URLISH = st.sampled_from([
-    "https://login.example.com", "https://login.example.com/", "http://login.example.com/x", "https://a@b/x",
-    "http://127.0.0.1:9/t", "javascript:alert(1)", "https://login.example.com/#f", "", "https://evil.example",
-])
+_NAMES = st.sampled_from(
+    [
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "introspection_endpoint",
+        "introspection_endpoint_auth_methods_supported",
+        "revocation_endpoint",
+    ]
+)
+_URLISH = st.sampled_from(
+    [
+        "https://login.example.com",
+        "https://login.example.com/",
+        "http://login.example.com/x",
+        "https://a@b/x",
+        "http://127.0.0.1:9/t",
+        "javascript:alert(1)",
+        "https://login.example.com/#f",
+        "",
+        "https://evil.example",
+    ]
+)
 
 
 @hsettings(max_examples=300, deadline=None)
@@ -378,7 +423,10 @@ async def test_device_login_and_logout_use_the_discovered_endpoints(tmp_path, mo
     issuer = DevIssuer(device_auto_approve_after=1)
     moves = {"/v2/device": "/oauth/device/code", "/v2/revoke": "/oauth/revoke"}
     url = await nursery.start(serve_dev_issuer, _Moved(issuer, moves))
-    issuer.faults.discovery_extra = {"device_authorization_endpoint": f"{url}/v2/device", "revocation_endpoint": f"{url}/v2/revoke"}
+    issuer.faults.discovery_extra = {
+        "device_authorization_endpoint": f"{url}/v2/device",
+        "revocation_endpoint": f"{url}/v2/revoke",
+    }
     run_settings = make_settings(tmp_path, url)
     with trio.fail_after(60), diagnostics.open_log(run_settings.resolved_log_dir):
         auth, _backend = await device_login(run_settings, SilentUI())

@@ -21,9 +21,9 @@ from codexlogin.devissuer import serve_dev_issuer
 from codexlogin.errors import LoginFailure
 from codexlogin.flows.apikey import api_key_login
 from codexlogin.flows.complete import superseded_login
-from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.flows.device import device_login
 from codexlogin.flows.logout import REVOKE_TIMEOUT
+from codexlogin.oauth.issuer import configured_issuer
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 

@@ -137,9 +137,23 @@ def test_pages_escape_everything(text):
 def test_iss_parameter_must_name_our_issuer():
     ours = "https://auth.example.com"
     params = {"code": "c", "state": STATE}
-    good = decide(callback({**params, "iss": ours + "/"}), expected_state=STATE, port=PORT, cancel_key=None, finished=False, expected_issuer=ours)
+    good = decide(
+        callback({**params, "iss": ours + "/"}),
+        expected_state=STATE,
+        port=PORT,
+        cancel_key=None,
+        finished=False,
+        expected_issuer=ours,
+    )
     assert good.action is Action.EXCHANGE
     absent = decide(callback(params), expected_state=STATE, port=PORT, cancel_key=None, finished=False, expected_issuer=ours)
     assert absent.action is Action.EXCHANGE
-    bad = decide(callback({**params, "iss": "https://evil.example"}), expected_state=STATE, port=PORT, cancel_key=None, finished=False, expected_issuer=ours)
+    bad = decide(
+        callback({**params, "iss": "https://evil.example"}),
+        expected_state=STATE,
+        port=PORT,
+        cancel_key=None,
+        finished=False,
+        expected_issuer=ours,
+    )
     assert (bad.action, bad.status) == (Action.IGNORE, 400)

@@ -36,23 +36,43 @@ def request(path="/auth/callback", params=None, *, host=f"localhost:{PORT}", fet
 
 
 def decided(req, *, finished=False, sign_in_url=SIGN_IN):
-    return decide(req, expected_state=STATE, port=PORT, cancel_key=None, finished=finished, reference=REF,
-                  sign_in_url=sign_in_url, expected_issuer="https://auth.example.com")
+    return decide(
+        req,
+        expected_state=STATE,
+        port=PORT,
+        cancel_key=None,
+        finished=finished,
+        reference=REF,
+        sign_in_url=sign_in_url,
+        expected_issuer="https://auth.example.com",
+    )
 
 
 PAGES = {
     "success": lambda: pages.success_page("alice@example.com (plus)", reference=REF),
     "success_no_account": lambda: pages.success_page(None, reference=REF),
-    "denied": lambda: decided(request(params={"error": "access_denied", "error_description": "The user declined", "state": STATE})).page,
-    "denied_entitlement": lambda: decided(request(params={
-        "error": "access_denied", "error_description": "Codex is not enabled (missing_codex_entitlement)", "state": STATE})).page,
+    "denied": lambda: (
+        decided(request(params={"error": "access_denied", "error_description": "The user declined", "state": STATE})).page
+    ),
+    "denied_entitlement": lambda: (
+        decided(
+            request(
+                params={
+                    "error": "access_denied",
+                    "error_description": "Codex is not enabled (missing_codex_entitlement)",
+                    "state": STATE,
+                }
+            )
+        ).page
+    ),
     "denied_other": lambda: decided(request(params={"error": "server_error", "state": STATE})).page,
     "older_tab": lambda: decided(request(params={"code": "c", "state": "an-older-state"})).page,
     "missing_state": lambda: decided(request(params={"code": "c"})).page,
     "missing_code": lambda: decided(request(params={"state": STATE})).page,
     "issuer_mismatch": lambda: decided(request(params={"code": "c", "state": STATE, "iss": "https://evil.example"})).page,
     "exchange_failed": lambda: pages.failure_page(
-        "Sign-in failed", "token endpoint returned HTTP 500: upstream broke", error_code="server_error", reference=REF),
+        "Sign-in failed", "token endpoint returned HTTP 500: upstream broke", error_code="server_error", reference=REF
+    ),
     "not_found": lambda: decided(request("/favicon.ico")).page,
     "forbidden_host": lambda: decided(request(host="evil.example:1455")).page,
     "redirecting": lambda: decided(request(START)).page,
@@ -81,7 +101,9 @@ def test_error_pages_are_cards_with_code_details_and_what_to_do():
     denied = PAGES["denied"]()
     assert "<dt>Error code</dt><dd><code>access_denied</code></dd>" in denied
     assert "<dt>Details</dt><dd><pre>The user declined</pre></dd>" in denied
-    assert "<dt>What to do</dt><dd>If you declined by mistake, return to your terminal and run `codex login` again.</dd>" in denied
+    assert (
+        "<dt>What to do</dt><dd>If you declined by mistake, return to your terminal and run `codex login` again.</dd>" in denied
+    )
     entitlement = PAGES["denied_entitlement"]()
     assert pages.ENTITLEMENT_GUIDANCE in entitlement
     failed = PAGES["exchange_failed"]()

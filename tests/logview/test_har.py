@@ -13,35 +13,56 @@ import base64
 import json
 import os
 import urllib.parse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+import cdp_har
 import pytest
 import trio
-from hypothesis import HealthCheck, given, settings, strategies as st
+from harness import Run, make_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_render import ISSUER, T0, Task, lines, run_denied, run_success, run_token_failure
 
 from codexlogin.cli import log as logcmd
 from codexlogin.logview import har as harmod
 from codexlogin.logview.select import Options, Stats, iter_runs
 
-import cdp_har
-from harness import Run, make_settings
-from test_render import ISSUER, T0, Task, lines, run_denied, run_success, run_token_failure
-
 if os.environ.get("CI") and not cdp_har.available():  # .ci/run installs it: a skip there would hide a failure
     raise RuntimeError("CI: Debian's chromium is missing at /usr/bin/chromium (.ci/run installs it)")
-needs_chromium = pytest.mark.skipif(not cdp_har.available(), reason="needs Debian's chromium at /usr/bin/chromium (CI: apt-get install chromium)")
+needs_chromium = pytest.mark.skipif(
+    not cdp_har.available(), reason="needs Debian's chromium at /usr/bin/chromium (CI: apt-get install chromium)"
+)
 
 
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def entry(ts: float, url: str, status: int = 200, *, method: str = "GET", location: str = "", error: str | None = None,
-          kind: str = "document", mime: str = "text/html", headers=(), cookies=(), post: str | None = None,
-          body: str | None = None, response_headers=()) -> dict:
-    response = {"status": status, "statusText": "", "headers": [{"name": "Location", "value": location}] if location else [],
-                "cookies": list(cookies), "content": {"mimeType": mime, "size": 0}, "redirectURL": location}
+def entry(
+    ts: float,
+    url: str,
+    status: int = 200,
+    *,
+    method: str = "GET",
+    location: str = "",
+    error: str | None = None,
+    kind: str = "document",
+    mime: str = "text/html",
+    headers=(),
+    cookies=(),
+    post: str | None = None,
+    body: str | None = None,
+    response_headers=(),
+) -> dict:
+    response = {
+        "status": status,
+        "statusText": "",
+        "headers": [{"name": "Location", "value": location}] if location else [],
+        "cookies": list(cookies),
+        "content": {"mimeType": mime, "size": 0},
+        "redirectURL": location,
+    }
     response["headers"] += list(response_headers)
     if body is not None:
         response["content"]["text"] = body
@@ -58,9 +79,11 @@ def har_text(*entries: dict) -> str:
 
 
 CALLBACK = "http://localhost:1455/auth/callback"
-AUTHORIZE = (f"{ISSUER}/oauth/authorize?response_type=code&client_id=app_X&redirect_uri="
-             f"{urllib.parse.quote(CALLBACK, safe='')}&scope=openid&code_challenge=CHALLENGE0123456789abcdef"
-             "&code_challenge_method=S256&state=STATEVALUE0123456789")
+AUTHORIZE = (
+    f"{ISSUER}/oauth/authorize?response_type=code&client_id=app_X&redirect_uri="
+    f"{urllib.parse.quote(CALLBACK, safe='')}&scope=openid&code_challenge=CHALLENGE0123456789abcdef"
+    "&code_challenge_method=S256&state=STATEVALUE0123456789"
+)
 
 
 def browser_ok(t: float) -> list[dict]:
@@ -114,7 +137,7 @@ def test_success_chain_is_merged_in_time_order_and_completes():
     times = [e.ts for e in merged.events]
     assert times == sorted(times)
     sources = [e.source for e in merged.events]
-    assert sources.index("browser") > 0 and "log" in sources[sources.index("browser"):]
+    assert sources.index("browser") > 0 and "log" in sources[sources.index("browser") :]
     assert "GET http://localhost:1455/auth/callback?code=<redacted>&state=<redacted> -> 200" in text
     assert "received login callback path=/auth/callback has_code=true" in text
 
@@ -169,8 +192,10 @@ def test_verdict_issuer_error_page_instead_of_a_redirect():
 
 def test_verdict_callback_unreachable():
     task = run_success()
-    har = har_text(entry(T0 + 0.3, AUTHORIZE, 302, location=CALLBACK + "?code=C&state=S"),
-                   entry(T0 + 0.5, CALLBACK + "?code=C&state=S", 0, error="net::ERR_CONNECTION_REFUSED"))
+    har = har_text(
+        entry(T0 + 0.3, AUTHORIZE, 302, location=CALLBACK + "?code=C&state=S"),
+        entry(T0 + 0.5, CALLBACK + "?code=C&state=S", 0, error="net::ERR_CONNECTION_REFUSED"),
+    )
     merged = merged_for(har, task)
     assert merged.verdict.startswith("the browser could not reach the callback on port 1455: net::ERR_CONNECTION_REFUSED")
 
@@ -181,8 +206,12 @@ def test_verdict_token_exchange_failed_names_the_error():
 
 
 def test_verdict_denied_and_no_authorize_at_all():
-    assert "error from the issuer: access_denied" in merged_for(
-        har_text(entry(T0 + 100.3, AUTHORIZE, 302), entry(T0 + 100.5, CALLBACK + "?error=access_denied")), run_denied()).verdict
+    assert (
+        "error from the issuer: access_denied"
+        in merged_for(
+            har_text(entry(T0 + 100.3, AUTHORIZE, 302), entry(T0 + 100.5, CALLBACK + "?error=access_denied")), run_denied()
+        ).verdict
+    )
     merged = merged_for(har_text(entry(T0 + 1, "https://example.com/")), run_success())
     assert merged.verdict.startswith("the browser never requested the authorize URL")
 
@@ -205,8 +234,9 @@ def test_json_carries_the_same_timeline(tmp_path, capsys):
 # --- planted secrets never print --------------------------------------------------------------------
 
 _secret = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", min_size=16, max_size=40)
-_where = st.sampled_from(["query", "query_unknown", "fragment", "userinfo", "cookie", "set_cookie", "authorization",
-                          "post", "body", "location"])
+_where = st.sampled_from(
+    ["query", "query_unknown", "fragment", "userinfo", "cookie", "set_cookie", "authorization", "post", "body", "location"]
+)
 _encoding = st.sampled_from(["raw", "percent", "base64", "json"])
 
 
@@ -234,8 +264,14 @@ def _plant(secret: str, where: str, how: str) -> list[dict]:
     elif where == "userinfo":
         base.append(entry(t + 0.2, f"https://alice:{q}@idp.example/"))
     elif where == "cookie":
-        base.append(entry(t + 0.2, "https://idp.example/", headers=[{"name": "Cookie", "value": f"sid={value}"}],
-                          cookies=[{"name": "sid", "value": value}]))
+        base.append(
+            entry(
+                t + 0.2,
+                "https://idp.example/",
+                headers=[{"name": "Cookie", "value": f"sid={value}"}],
+                cookies=[{"name": "sid", "value": value}],
+            )
+        )
     elif where == "set_cookie":
         base.append(entry(t + 0.2, "https://idp.example/", response_headers=[{"name": "Set-Cookie", "value": f"sid={value}"}]))
     elif where == "authorization":
@@ -278,8 +314,10 @@ async def _login_recorded_by_chromium(tmp_path: Path, issuer, **changes) -> tupl
             box["har"] = browser.record(
                 url,
                 done=cdp_har.entry_done(r"/auth/callback" if not changes.get("timeout") else r"/oauth/authorize"),
-                cookies=[{"name": "idp_session", "value": PLANTED_COOKIE, "domain": host, "path": "/"},
-                         {"name": "cb_session", "value": PLANTED_COOKIE, "domain": "localhost", "path": "/"}],
+                cookies=[
+                    {"name": "idp_session", "value": PLANTED_COOKIE, "domain": host, "path": "/"},
+                    {"name": "cb_session", "value": PLANTED_COOKIE, "domain": "localhost", "path": "/"},
+                ],
                 extra_headers={"Authorization": f"Bearer {PLANTED_BEARER}"},
             )
 
@@ -304,8 +342,11 @@ def _assert_no_secrets(har: dict, run: Run, *outputs: str) -> None:
     from harness import query_of
 
     state = query_of(run.url)["state"]
-    callback = next(e for e in har["log"]["entries"] if "/auth/callback" in e["request"]["url"]) if any(
-        "/auth/callback" in e["request"]["url"] for e in har["log"]["entries"]) else None
+    callback = (
+        next(e for e in har["log"]["entries"] if "/auth/callback" in e["request"]["url"])
+        if any("/auth/callback" in e["request"]["url"] for e in har["log"]["entries"])
+        else None
+    )
     secrets = [state, PLANTED_COOKIE, PLANTED_BEARER, query_of(run.url)["code_challenge"]]
     if callback is not None and "code=" in callback["request"]["url"]:
         secrets.append(query_of(callback["request"]["url"])["code"])
@@ -351,11 +392,14 @@ async def test_real_chromium_har_of_a_failed_token_exchange(tmp_path, dev_issuer
 async def test_real_chromium_har_of_an_issuer_error_page_instead_of_a_redirect(tmp_path, dev_issuer, capsys):
     dev_issuer.client_ids = {"some-other-client"}  # our client id is "not registered": a 400 page
     with trio.fail_after(120):
-        run, har = await _login_recorded_by_chromium(tmp_path, dev_issuer, timeout=3.0)  # the HAR matches even if it times out first
+        run, har = await _login_recorded_by_chromium(
+            tmp_path, dev_issuer, timeout=3.0
+        )  # the HAR matches even if it times out first
     assert type(run.result).__name__ == "TimedOut", run.result
     text, data = _render_with_har(tmp_path, run, har, capsys)
     assert data["verdict"].startswith(
-        "the browser never requested /auth/callback: the issuer answered 400 at /oauth/authorize"), text
+        "the browser never requested /auth/callback: the issuer answered 400 at /oauth/authorize"
+    ), text
     assert [e["status"] for e in data["timeline"] if e["source"] == "browser" and e["phase"] == "authorize"] == [400]
     _assert_no_secrets(har, run, text, json.dumps(data))
 
@@ -396,8 +440,9 @@ def test_verdict_callback_answered_but_not_by_this_run():
 def test_verdict_state_mismatch():
     task = _waiting_run()  # with a callback whose state did not match, nested in the listener
     mismatch = Task(task.uuid, T0 + 1.5)
-    mismatch.start([2, 2, 1], "codex:callback", path="/auth/callback", has_code=True, has_state=True, has_error=False,
-                   state_valid=False)
+    mismatch.start(
+        [2, 2, 1], "codex:callback", path="/auth/callback", has_code=True, has_state=True, has_error=False, state_valid=False
+    )
     mismatch.msg([2, 2, 2], "codex:callback:state_mismatch", severity="warning")
     mismatch.ok([2, 2, 3], "codex:callback", status=400)
     task.messages[2:2] = mismatch.messages
@@ -416,4 +461,5 @@ def test_long_timeline_lines_wrap_at_the_width():
     assert max(map(len, narrow.splitlines()[1:-1])) <= 72
     assert any(line.startswith(" " * 32) and line[32] != " " for line in narrow.splitlines())  # under the text, +4
     assert "".join(line.strip() for line in narrow.splitlines()).replace(" ", "") == "".join(
-        line.strip() for line in wide.splitlines()).replace(" ", "")
+        line.strip() for line in wide.splitlines()
+    ).replace(" ", "")

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 import trio
+from harness import Run, approve, make_settings
+from test_render import lines, run_denied, run_success
 
 from codexlogin.cli import log as logcmd
 from codexlogin.logview.follow import Follower, follow
-
-from harness import Run, approve, make_settings
-from test_render import lines, run_denied, run_success
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,6 +46,7 @@ def append(path: Path, text_lines: list[str]):
     def step() -> None:
         with path.open("a", encoding="utf-8") as handle:
             handle.write("".join(text_lines))
+
     return step
 
 
@@ -93,8 +93,15 @@ def test_without_a_target_only_new_messages_are_shown_across_rotation_and_trunca
     def truncate() -> None:
         path.write_text("")  # same file, shorter than what was read: read again from its start
 
-    steps = [rotate, lambda: None, truncate, append(path, [denied[2]]), append(path, [denied[3][:20]]), append(path, [denied[3][20:]]),
-             lambda: None]
+    steps = [
+        rotate,
+        lambda: None,
+        truncate,
+        append(path, [denied[2]]),
+        append(path, [denied[3][:20]]),
+        append(path, [denied[3][20:]]),
+        lambda: None,
+    ]
     out, sleep = script(path, steps)
     follower = Follower(out.append)
     follow(path, follower, sleep=sleep, should_stop=lambda: not sleep.pending)
@@ -119,8 +126,15 @@ def test_poll_interval_is_bounded_and_resets_when_data_arrives(tmp_path):
 def test_follow_scrubs_and_json_and_text_modes(tmp_path):
     from codexlogin.logview.text import format_line, live_lines
 
-    secret = {"task_uuid": "s-1", "task_level": [1], "timestamp": 1.0, "action_type": "codex:command",
-              "action_status": "started", "code": "SECRETCODE123", "url": "http://x/cb?state=SECRETSTATE789"}
+    secret = {
+        "task_uuid": "s-1",
+        "task_level": [1],
+        "timestamp": 1.0,
+        "action_type": "codex:command",
+        "action_status": "started",
+        "code": "SECRETCODE123",
+        "url": "http://x/cb?state=SECRETSTATE789",
+    }
     end = {"task_uuid": "s-1", "task_level": [2], "timestamp": 2.0, "action_type": "codex:command", "action_status": "succeeded"}
     path = tmp_path / "a.log"
     path.write_text(json.dumps(secret) + "\n" + json.dumps(end) + "\n")
@@ -156,7 +170,10 @@ async def test_follow_shows_a_real_login_live_and_stops_when_it_ends(tmp_path, d
     with trio.fail_after(60):
         follower = await trio.lowlevel.open_process(
             [sys.executable, "-m", "codexlogin", "login", "log", "--follow", "--last", "1", str(log_file)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env=env,
         )
         seen = bytearray()
 
@@ -187,8 +204,17 @@ async def test_follow_shows_a_real_login_live_and_stops_when_it_ends(tmp_path, d
             await follower.stdout.aclose()
             await follower.stderr.aclose()
     text = seen.decode()
-    order = [text.index(s) for s in ("codex:command/1 started", "codex:listener/", "codex:callback",
-                                     "codex:token_exchange", "codex:save_credentials", "<-- codex:command/")]
+    order = [
+        text.index(s)
+        for s in (
+            "codex:command/1 started",
+            "codex:listener/",
+            "codex:callback",
+            "codex:token_exchange",
+            "codex:save_credentials",
+            "<-- codex:command/",
+        )
+    ]
     assert order == sorted(order), text
     assert not stderr, stderr
 
@@ -211,7 +237,10 @@ async def test_ctrl_c_ends_a_follow_without_a_target_quietly(tmp_path):
     with trio.fail_after(30):
         process = await trio.lowlevel.open_process(
             [sys.executable, "-c", WITH_CTRL_C, "login", "log", "--follow", str(path)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         try:
             seen = bytearray()

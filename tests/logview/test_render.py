@@ -77,8 +77,13 @@ def _callback(task: Task, level: int, **flags: bool) -> Task:
 def run_success(start: float = T0) -> Task:
     task = _callback(_login(U_OK, start), 3).ok([3, 2], "codex:callback")
     return (
-        task.start([4, 1], "codex:token_exchange", issuer=ISSUER, token_endpoint=f"{ISSUER}/oauth/token",
-                   redirect_uri="http://localhost:1455/auth/callback")
+        task.start(
+            [4, 1],
+            "codex:token_exchange",
+            issuer=ISSUER,
+            token_endpoint=f"{ISSUER}/oauth/token",
+            redirect_uri="http://localhost:1455/auth/callback",
+        )
         .ok([4, 2], "codex:token_exchange", status=200)
         .start([5, 1], "codex:save_credentials", store="file")
         .ok([5, 2], "codex:save_credentials")
@@ -91,36 +96,58 @@ def run_denied(start: float = T0 + 100) -> Task:
     return (
         task.msg([3, 2], "codex:callback:oauth_error", error_code="access_denied", has_error_description=True)
         .ok([3, 3], "codex:callback")
-        .fail([4], "codex:command", "codexlogin.errors.Denied", "sign-in was denied: access_denied",
-              outcome="denied", exit_code=3, error_code="access_denied")
+        .fail(
+            [4],
+            "codex:command",
+            "codexlogin.errors.Denied",
+            "sign-in was denied: access_denied",
+            outcome="denied",
+            exit_code=3,
+            error_code="access_denied",
+        )
     )
 
 
 def run_token_failure(start: float = T0 + 200) -> Task:
     task = _callback(_login(U_TOKEN, start), 3).ok([3, 2], "codex:callback")
     return (
-        task.start([4, 1], "codex:token_exchange", issuer=ISSUER, token_endpoint=f"{ISSUER}/oauth/token",
-                   redirect_uri="http://localhost:1455/auth/callback")
-        .fail([4, 2], "codex:token_exchange", "codexlogin.errors.TokenExchangeFailed",
-              "token exchange failed: invalid_grant", status=400, error_code="invalid_grant",
-              error_message="Invalid authorization code")
-        .fail([5], "codex:command", "codexlogin.errors.TokenExchangeFailed", "token exchange failed: invalid_grant",
-              outcome="token_exchange_failed", exit_code=4, error_code="invalid_grant")
+        task.start(
+            [4, 1],
+            "codex:token_exchange",
+            issuer=ISSUER,
+            token_endpoint=f"{ISSUER}/oauth/token",
+            redirect_uri="http://localhost:1455/auth/callback",
+        )
+        .fail(
+            [4, 2],
+            "codex:token_exchange",
+            "codexlogin.errors.TokenExchangeFailed",
+            "token exchange failed: invalid_grant",
+            status=400,
+            error_code="invalid_grant",
+            error_message="Invalid authorization code",
+        )
+        .fail(
+            [5],
+            "codex:command",
+            "codexlogin.errors.TokenExchangeFailed",
+            "token exchange failed: invalid_grant",
+            outcome="token_exchange_failed",
+            exit_code=4,
+            error_code="invalid_grant",
+        )
     )
 
 
 def run_cancelled(start: float = T0 + 300) -> Task:
     task = _callback(_login(U_CANCEL, start), 3)
-    return (
-        task.fail([3, 2], "codex:callback", "trio.Cancelled", "Cancelled")
-        .fail([4], "codex:command", "trio.Cancelled", "Cancelled", outcome="cancelled", exit_code=130)
+    return task.fail([3, 2], "codex:callback", "trio.Cancelled", "Cancelled").fail(
+        [4], "codex:command", "trio.Cancelled", "Cancelled", outcome="cancelled", exit_code=130
     )
 
 
 def run_unfinished(start: float = T0 + 400) -> Task:
-    return _callback(_login(U_UNFINISHED, start), 3).msg(
-        [3, 2], "codex:callback:state_mismatch", severity="warning"
-    )
+    return _callback(_login(U_UNFINISHED, start), 3).msg([3, 2], "codex:callback:state_mismatch", severity="warning")
 
 
 RUNS = {
@@ -170,7 +197,12 @@ def test_golden_summary_lists_failures_first_then_a_tally():
     rows = text.splitlines()
     assert rows[0].startswith("START")
     assert [row[OUTCOME_COLUMN:] for row in rows[1:-1]] == [
-        "denied: access_denied", "exchange failed: invalid_grant", "cancelled", "never finished", "signed in"]
+        "denied: access_denied",
+        "exchange failed: invalid_grant",
+        "cancelled",
+        "never finished",
+        "signed in",
+    ]
     assert [row.split()[2] for row in rows[1:-1]] == ["22222222", "33333333", "44444444", "55555555", "11111111"]
     assert rows[-1] == "5 runs: 1 succeeded, 2 failed, 1 cancelled, 1 unfinished"
     assert max(map(len, rows)) <= 80
@@ -192,10 +224,15 @@ def test_summary_fits_80_columns_whatever_the_error():
 
 @pytest.mark.parametrize(
     "outcome, command, status, words",
-    [("success", "login", "succeeded", "signed in"), ("success", "logout", "succeeded", "logged out"),
-     ("denied", "login", "failed", "denied"), ("timed_out", "login", "failed", "timed out"),
-     ("failed", "login", "cancelled", "cancelled"), ("port_unavailable", "login", "failed", "port busy"),
-     ("something_new", "login", "failed", "something new")],
+    [
+        ("success", "login", "succeeded", "signed in"),
+        ("success", "logout", "succeeded", "logged out"),
+        ("denied", "login", "failed", "denied"),
+        ("timed_out", "login", "failed", "timed out"),
+        ("failed", "login", "cancelled", "cancelled"),
+        ("port_unavailable", "login", "failed", "port busy"),
+        ("something_new", "login", "failed", "something new"),
+    ],
 )
 def test_outcome_words(outcome, command, status, words):
     assert outcome_words(outcome, command, status) == words
@@ -217,8 +254,7 @@ def test_keyboard_interrupt_and_outcome_cancelled_render_as_cancelled():
         .start([1], "codex:command", command="login", flow="device", version="0.1.0")
         .start([2, 1], "codex:device_poll")
         .fail([2, 2], "codex:device_poll", "builtins.KeyboardInterrupt", "")
-        .fail([3], "codex:command", "codexlogin.errors.Cancelled", "login cancelled (Ctrl-C)",
-              outcome="cancelled", exit_code=130)
+        .fail([3], "codex:command", "codexlogin.errors.Cancelled", "login cancelled (Ctrl-C)", outcome="cancelled", exit_code=130)
     )
     text, _ = show(lines(task))
     assert text.count("[CANCELLED]") == 2 and "[FAILED]" not in text
@@ -320,7 +356,7 @@ def test_grep_is_case_insensitive_over_fields_and_keeps_the_tree():
 def test_interleaved_tasks_are_separated():
     a, b = run_success(), run_denied()
     mixed = [m for pair in zip(a.messages, b.messages, strict=False) for m in pair]
-    mixed += a.messages[len(b.messages):]
+    mixed += a.messages[len(b.messages) :]
     text, stats = show([json.dumps(m) + "\n" for m in mixed])
     assert stats.runs == 2
     assert text == _tree("denied") + _tree("success")  # in the order the runs ended
@@ -364,22 +400,54 @@ def test_messages_out_of_order_and_missing_fields():
 def test_foreign_eliot_log_renders_generically():
     foreign = [
         {"task_uuid": "f-1", "task_level": [1], "timestamp": T0, "message_type": "twisted:log", "log_text": "hi"},
-        {"task_uuid": "f-2", "task_level": [1], "timestamp": T0, "action_type": "http:request",
-         "action_status": "started", "method": "GET", "nested": {"a": [1, 2]}},
-        {"task_uuid": "f-2", "task_level": [2, 1], "timestamp": T0 + 1, "action_type": "db:query",
-         "action_status": "started", "sql": "select 1"},
-        {"task_uuid": "f-2", "task_level": [2, 2], "timestamp": T0 + 2, "message_type": "eliot:traceback",
-         "traceback": "Traceback (most recent call last):\n  boom\nValueError: x", "exception": "builtins.ValueError"},
-        {"task_uuid": "f-2", "task_level": [2, 3], "timestamp": T0 + 2, "action_type": "db:query",
-         "action_status": "failed", "exception": "builtins.ValueError", "reason": "x"},
-        {"task_uuid": "f-2", "task_level": [3], "timestamp": T0 + 3, "action_type": "http:request",
-         "action_status": "succeeded", "code_status": 200},
+        {
+            "task_uuid": "f-2",
+            "task_level": [1],
+            "timestamp": T0,
+            "action_type": "http:request",
+            "action_status": "started",
+            "method": "GET",
+            "nested": {"a": [1, 2]},
+        },
+        {
+            "task_uuid": "f-2",
+            "task_level": [2, 1],
+            "timestamp": T0 + 1,
+            "action_type": "db:query",
+            "action_status": "started",
+            "sql": "select 1",
+        },
+        {
+            "task_uuid": "f-2",
+            "task_level": [2, 2],
+            "timestamp": T0 + 2,
+            "message_type": "eliot:traceback",
+            "traceback": "Traceback (most recent call last):\n  boom\nValueError: x",
+            "exception": "builtins.ValueError",
+        },
+        {
+            "task_uuid": "f-2",
+            "task_level": [2, 3],
+            "timestamp": T0 + 2,
+            "action_type": "db:query",
+            "action_status": "failed",
+            "exception": "builtins.ValueError",
+            "reason": "x",
+        },
+        {
+            "task_uuid": "f-2",
+            "task_level": [3],
+            "timestamp": T0 + 3,
+            "action_type": "http:request",
+            "action_status": "succeeded",
+            "code_status": 200,
+        },
     ]
     data = [json.dumps(m) + "\n" for m in foreign]
     text, stats = show(data)
     assert stats.runs == 2
     assert "f-1\n+-- twisted:log/1 2026-09-21T14:13:20.000Z\n      log_text: hi\n" in text
-    assert "+-- http:request/1 => succeeded" in text and "nested: {\"a\":[1,2]}" in text
+    assert "+-- http:request/1 => succeeded" in text and 'nested: {"a":[1,2]}' in text
     assert "      traceback: Traceback (most recent call last):\n" in text  # continuation lines indented
     summary, _ = show(data, mode="summary")
     assert "http:request" in summary and "twisted:log" in summary
@@ -431,15 +499,35 @@ SECRETS = ["SECRETCODE123", "ACCESSTOKEN456", "SECRETSTATE789", "BEARERCRED000"]
 
 def planted() -> list[str]:
     messages = [
-        {"task_uuid": "f-9", "task_level": [1], "timestamp": T0, "action_type": "old:login", "action_status": "started",
-         "code": "SECRETCODE123", "access_token": "ACCESSTOKEN456",
-         "url": "http://localhost:1455/auth/callback?code=SECRETCODE123&state=SECRETSTATE789",
-         "headers": {"Authorization": "Bearer BEARERCRED000"}},
-        {"task_uuid": "f-9", "task_level": [2], "timestamp": T0 + 1, "message_type": "old:debug",
-         "text": "sent Authorization: Bearer BEARERCRED000 with code=SECRETCODE123"},
-        {"task_uuid": "f-9", "task_level": [3], "timestamp": T0 + 2, "action_type": "old:login",
-         "action_status": "failed", "exception": "x.Error", "reason": "bad code=SECRETCODE123",
-         "detail": "refresh failed: token=ACCESSTOKEN456", "tokens": ["ACCESSTOKEN456"]},
+        {
+            "task_uuid": "f-9",
+            "task_level": [1],
+            "timestamp": T0,
+            "action_type": "old:login",
+            "action_status": "started",
+            "code": "SECRETCODE123",
+            "access_token": "ACCESSTOKEN456",
+            "url": "http://localhost:1455/auth/callback?code=SECRETCODE123&state=SECRETSTATE789",
+            "headers": {"Authorization": "Bearer BEARERCRED000"},
+        },
+        {
+            "task_uuid": "f-9",
+            "task_level": [2],
+            "timestamp": T0 + 1,
+            "message_type": "old:debug",
+            "text": "sent Authorization: Bearer BEARERCRED000 with code=SECRETCODE123",
+        },
+        {
+            "task_uuid": "f-9",
+            "task_level": [3],
+            "timestamp": T0 + 2,
+            "action_type": "old:login",
+            "action_status": "failed",
+            "exception": "x.Error",
+            "reason": "bad code=SECRETCODE123",
+            "detail": "refresh failed: token=ACCESSTOKEN456",
+            "tokens": ["ACCESSTOKEN456"],
+        },
     ]
     return [json.dumps(m) + "\n" for m in messages]
 
@@ -532,8 +620,19 @@ def test_command_registered_by_import_path_in_a_cyclopts_app(tmp_path, capsys):
     capsys.readouterr()
     app(["log", "--help"])
     help_text = capsys.readouterr().out
-    for flag in ("--last", "--task", "--failed", "--since", "--until", "--grep", "--summary", "--json",
-                 "--local", "--no-color", "--log-dir"):
+    for flag in (
+        "--last",
+        "--task",
+        "--failed",
+        "--since",
+        "--until",
+        "--grep",
+        "--summary",
+        "--json",
+        "--local",
+        "--no-color",
+        "--log-dir",
+    ):
         assert flag in help_text
     assert "failed runs first" in " ".join(help_text.replace("│", " ").split())
 
@@ -542,7 +641,10 @@ def test_cli_wiring(tmp_path):
     path = write_log(tmp_path / "a.log", run_success())
     result = subprocess.run(
         [sys.executable, "-m", "codexlogin", "login", "log", str(path), "--no-color"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == _tree("success")
@@ -550,7 +652,9 @@ def test_cli_wiring(tmp_path):
 
 # `python -m codexlogin` and the `codex` console script (codexlogin.cli:main); the per-module
 # `python -m codexlogin.cli.log` entry point is gone, the command is reached through the CLI.
-@pytest.mark.parametrize("module", [["-m", "codexlogin", "login", "log"], ["-c", "from codexlogin.cli import main; main()", "login", "log"]])
+@pytest.mark.parametrize(
+    "module", [["-m", "codexlogin", "login", "log"], ["-c", "from codexlogin.cli import main; main()", "login", "log"]]
+)
 @pytest.mark.parametrize("mode", [[], ["--summary"], ["--json"]])
 def test_closed_pipe_ends_quietly_with_exit_0(tmp_path, module, mode):
     sys.path.insert(0, str(ROOT / "scripts"))
@@ -563,7 +667,9 @@ def test_closed_pipe_ends_quietly_with_exit_0(tmp_path, module, mode):
         gen_log.generate(3000, handle)
     child = subprocess.Popen(
         [sys.executable, *module, str(path), *mode],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
     )
     assert child.stdout is not None and child.stderr is not None
     assert child.stdout.readline()  # like `| head -1`
@@ -592,15 +698,23 @@ def test_golden_text_format():
 
 def test_text_format_lines_read_like_the_reference_cli():
     denied = show_text(lines(run_denied())).splitlines()
-    assert denied[0] == "2026-09-21T14:15:00.000000Z  INFO codex_cli::login: starting browser login flow issuer=https://auth.openai.com"
+    assert (
+        denied[0]
+        == "2026-09-21T14:15:00.000000Z  INFO codex_cli::login: starting browser login flow issuer=https://auth.openai.com"
+    )
     callback = next(i for i, line in enumerate(denied) if "received login callback" in line)
-    assert denied[callback].endswith("Z  INFO codex_login::server: received login callback path=/auth/callback "
-                                     "has_code=false has_state=true has_error=true state_valid=true")
-    assert denied[callback + 1].endswith(' WARN codex_login::server: oauth callback returned error error_code="access_denied" '
-                              "has_error_description=true")
+    assert denied[callback].endswith(
+        "Z  INFO codex_login::server: received login callback path=/auth/callback "
+        "has_code=false has_state=true has_error=true state_valid=true"
+    )
+    assert denied[callback + 1].endswith(
+        ' WARN codex_login::server: oauth callback returned error error_code="access_denied" has_error_description=true'
+    )
     ok = show_text(lines(run_success()))
-    assert ("INFO codex_login::server: starting oauth token exchange issuer=https://auth.openai.com "
-            "token_endpoint=https://auth.openai.com/oauth/token redirect_uri=http://localhost:1455/auth/callback") in ok
+    assert (
+        "INFO codex_login::server: starting oauth token exchange issuer=https://auth.openai.com "
+        "token_endpoint=https://auth.openai.com/oauth/token redirect_uri=http://localhost:1455/auth/callback"
+    ) in ok
     assert "INFO codex_login::server: oauth token exchange succeeded status=200 OK\n" in ok
     failed = show_text(lines(run_token_failure()))
     assert 'ERROR codex_login::server: oauth token exchange failed status=400 Bad Request error_code="invalid_grant"' in failed
@@ -619,8 +733,13 @@ def test_every_declared_type_has_its_own_text_line():
 
 
 def test_text_format_scrubs_and_escapes():
-    text = show_text(planted() + [json.dumps({"task_uuid": "e-1", "task_level": [1], "timestamp": T0,
-                                              "message_type": "x:y", "note": "\x1b[31mred"}) + "\n"])
+    text = show_text(
+        planted()
+        + [
+            json.dumps({"task_uuid": "e-1", "task_level": [1], "timestamp": T0, "message_type": "x:y", "note": "\x1b[31mred"})
+            + "\n"
+        ]
+    )
     for secret in SECRETS:
         assert secret not in text
     assert "\x1b" not in text and "<redacted>" in text
@@ -635,11 +754,14 @@ def test_command_format_text(tmp_path, capsys):
 # --- filters that match nothing, wrapping, the run reference ------------------------------------------
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"grep": "nothing-like-this"}, "--grep nothing-like-this"),
-    ({"task": "9999"}, "--task 9999"),
-    ({"since": "2099-01-01"}, "--since"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"grep": "nothing-like-this"}, "--grep nothing-like-this"),
+        ({"task": "9999"}, "--task 9999"),
+        ({"since": "2099-01-01"}, "--since"),
+    ],
+)
 def test_filters_that_match_nothing_say_so_and_exit_1(tmp_path, capsys, kwargs, words):
     path = write_log(tmp_path / "a.log", run_success())
     assert logcmd.log([str(path)], **kwargs) == 1
@@ -658,8 +780,9 @@ def test_failed_filter_on_a_log_without_failures_exits_1(tmp_path, capsys):
 
 
 def test_long_field_values_wrap_under_their_line_at_the_width():
-    task = Task(U_OK, T0).start([1], "codex:command", command="login", flow="browser",
-                                issuer="https://auth.example.com/" + "a" * 50 + " " + "b" * 30)
+    task = Task(U_OK, T0).start(
+        [1], "codex:command", command="login", flow="browser", issuer="https://auth.example.com/" + "a" * 50 + " " + "b" * 30
+    )
     task.ok([2], "codex:command", outcome="success")
     text, _ = show(lines(task), width=40)
     body = text.splitlines()
@@ -668,7 +791,7 @@ def test_long_field_values_wrap_under_their_line_at_the_width():
     issuer = [i for i, line in enumerate(fields) if "issuer:" in line][0]
     assert all(len(line) <= 40 for line in fields)
     assert fields[issuer + 1].startswith("        ")  # a continuation: four more spaces
-    joined = "".join(line.strip() for line in fields[issuer:issuer + 4])
+    joined = "".join(line.strip() for line in fields[issuer : issuer + 4])
     assert "a" * 50 in joined and "b" * 30 in joined
     assert show(lines(task))[0].count("\n") < text.count("\n")  # no width: no wrapping
 

@@ -17,13 +17,13 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from codexlogin.cli.console import ConsoleUI
-from codexlogin.devissuer import DevIssuer
-from codexlogin.flows.device import device_login
-from codexlogin.errors import ExitCode, NetworkError, UsageError
-from codexlogin.flows.refresh import RefreshUnreachable, refresh_credentials
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
+from codexlogin.devissuer import DevIssuer
+from codexlogin.errors import ExitCode, NetworkError, UsageError
+from codexlogin.flows.device import device_login
+from codexlogin.flows.refresh import RefreshUnreachable, refresh_credentials
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
@@ -78,7 +78,9 @@ async def test_wrong_ca_is_a_tls_error(tmp_path, monkeypatch, pki, https_issuer)
     assert info.value.exit_code == ExitCode.NETWORK_ERROR
     assert not settings.auth_file.exists() and https_issuer.requests == []
 
-    tokens = TokenData("id", "opaque", "rt", oauth_provenance={"issuer": https_issuer.issuer_url.rstrip("/"), "client_id": settings.client_id})
+    tokens = TokenData(
+        "id", "opaque", "rt", oauth_provenance={"issuer": https_issuer.issuer_url.rstrip("/"), "client_id": settings.client_id}
+    )
     save_auth(settings.auth_file, AuthDotJson("chatgpt", tokens=tokens, last_refresh="2020-01-01T00:00:00Z"))
     with trio.fail_after(30), pytest.raises(RefreshUnreachable) as refresh_info:
         await refresh_credentials(settings)

@@ -3,11 +3,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from codexlogin.config import load_settings
 from codexlogin.oauth.client import authorize_url
 from codexlogin.oauth.errors import IssuerRejected, parse_oauth_error
-from codexlogin.oauth.pkce import generate_pkce
-from codexlogin.config import load_settings
 from codexlogin.oauth.issuer import configured_issuer
+from codexlogin.oauth.pkce import generate_pkce
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,10 @@ JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl"
         ("client_secret: hunter2", "client_secret: <redacted>"),
         ("password = 'hunter2'", "password = '<redacted>'"),
         ("device_code=DC123 user_code=ABCD-EFGH", "device_code=<redacted> user_code=<redacted>"),
-        ("error_code=invalid_grant has_state=true token_endpoint=https://h/t", "error_code=invalid_grant has_state=true token_endpoint=https://h/t"),
+        (
+            "error_code=invalid_grant has_state=true token_endpoint=https://h/t",
+            "error_code=invalid_grant has_state=true token_endpoint=https://h/t",
+        ),
         ('{"code": "truncated', '{"code": "<redacted>'),
         ("see http://[::1/x?code=1 now", "see <invalid-url> now"),
     ],
@@ -288,7 +291,9 @@ def test_scrub_message_embedded_original(message_type):
 def test_scrub_message_fallback_repr_and_unparsable():
     out = scrub_message({"message_type": "eliot:destination_failure", "message": repr({"code": "S1", "n": [1]})})
     assert out["message"] == {"code": REDACTED, "n": [1]}
-    out = scrub_message({"message_type": "eliot:serialization_failure", "message": "{'code': <object>} SECRETX", "task_uuid": "u"})
+    out = scrub_message(
+        {"message_type": "eliot:serialization_failure", "message": "{'code': <object>} SECRETX", "task_uuid": "u"}
+    )
     assert out == {"message_type": "eliot:serialization_failure", "task_uuid": "u", "message_dropped": True}
     assert scrub_message(out) == out
 
@@ -321,9 +326,7 @@ def test_scrub_message_plain_messages_and_failures():
 # Unreserved URL characters only, so a secret is an unambiguous substring in every encoding used
 # below; uppercase + digits can't collide with the fixed lowercase text around it.
 SECRET_ALPHABET = string.ascii_uppercase + string.digits + "-_.~"
-secrets_st = st.text(alphabet=SECRET_ALPHABET, min_size=8, max_size=48).filter(
-    lambda s: sum(c.isalnum() for c in s) >= 6
-)
+secrets_st = st.text(alphabet=SECRET_ALPHABET, min_size=8, max_size=48).filter(lambda s: sum(c.isalnum() for c in s) >= 6)
 query_keys = st.sampled_from(sorted(SECRET_QUERY_KEYS))
 text_keys = st.sampled_from(
     sorted(SECRET_KEYS | SECRET_QUERY_KEYS | {"OPENAI_API_KEY", "Set-Cookie", "Authorization", "x-api-key"})

@@ -18,18 +18,18 @@ import httpx
 import pytest
 import trio
 import trustme
+from harness import Run, approve, approving_browser, assert_port_free, callback_url, get, make_settings, query_of
 from hypercorn.config import Config
 from hypercorn.trio import serve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codexlogin.flows.browser import MAX_LOGGED_IGNORED_REQUESTS
-from codexlogin.devissuer import DevIssuer, serve_dev_issuer
-from codexlogin.oauth.errors import classify_transport_error
-from codexlogin.errors import Cancelled, LoginFailure, NetworkError, StorageFailed, TimedOut
 from codexlogin.credentials.files import load_auth, save_auth
 from codexlogin.credentials.model import AuthDotJson
-from harness import Run, approve, approving_browser, assert_port_free, callback_url, get, make_settings, query_of
+from codexlogin.devissuer import DevIssuer, serve_dev_issuer
+from codexlogin.errors import Cancelled, LoginFailure, NetworkError, StorageFailed, TimedOut
+from codexlogin.flows.browser import MAX_LOGGED_IGNORED_REQUESTS
+from codexlogin.oauth.errors import classify_transport_error
 
 
 def listener_port(url):
@@ -137,7 +137,9 @@ async def test_oversized_request_is_refused_and_login_goes_on(tmp_path, dev_issu
 
 methods = st.sampled_from([b"GET", b"POST", b"HEAD", b"PUT", b"OPTIONS", b"DELETE", b"TRACE", b"get", b"G\xffT"])
 paths = st.one_of(
-    st.sampled_from([b"/auth/callback", b"/cancel", b"/favicon.ico", b"/", b"//auth/callback", b"/auth/callback/..", b"/%61uth/callback"]),
+    st.sampled_from(
+        [b"/auth/callback", b"/cancel", b"/favicon.ico", b"/", b"//auth/callback", b"/auth/callback/..", b"/%61uth/callback"]
+    ),
     st.binary(min_size=1, max_size=40).map(lambda raw: b"/" + raw.replace(b" ", b"").replace(b"\r", b"").replace(b"\n", b"")),
 )
 query_keys = st.sampled_from([b"code", b"state", b"error", b"error_description", b"c%6fde", b"st%61te", b"code[]", b""])
@@ -150,8 +152,10 @@ queries = st.lists(st.tuples(query_keys, query_values), max_size=8).map(
 )
 hosts = st.sampled_from([b"localhost:{port}", b"127.0.0.1:{port}", b"evil.example:{port}", b"localhost", b"", b"[::1]:{port}"])
 extra_headers = st.lists(
-    st.tuples(st.sampled_from([b"Cookie", b"Origin", b"X-Codex-Login-Cancel", b"Content-Length", b"Transfer-Encoding", b"Referer"]),
-              st.binary(max_size=40).map(lambda v: v.replace(b"\r", b"").replace(b"\n", b""))),
+    st.tuples(
+        st.sampled_from([b"Cookie", b"Origin", b"X-Codex-Login-Cancel", b"Content-Length", b"Transfer-Encoding", b"Referer"]),
+        st.binary(max_size=40).map(lambda v: v.replace(b"\r", b"").replace(b"\n", b"")),
+    ),
     max_size=4,
 )
 
@@ -172,7 +176,16 @@ async def test_fuzzed_requests_never_crash_or_exchange_without_state(tmp_path_fa
         for method, path, query, host, headers in requests:
             target = clean(path) + (b"?" + clean(query) if query else b"")
             head = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
-            payload = method + b" " + target + b" HTTP/1.1\r\nHost: " + host.replace(b"{port}", str(port).encode()) + b"\r\n" + head + b"Connection: close\r\n\r\n"
+            payload = (
+                method
+                + b" "
+                + target
+                + b" HTTP/1.1\r\nHost: "
+                + host.replace(b"{port}", str(port).encode())
+                + b"\r\n"
+                + head
+                + b"Connection: close\r\n\r\n"
+            )
             replies.append(await raw_exchange(port, payload))
         run.pages.append(await approve(url))
 

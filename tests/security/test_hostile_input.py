@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 from harness import IssuerWrapper, run_cli
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from codexlogin import rfc3339
 from codexlogin.config import load_settings
@@ -136,7 +138,9 @@ def test_a_fifo_ssl_cert_file_is_refused_even_when_codex_ca_certificate_wins(tmp
 def test_doctor_reports_a_fifo_ca_bundle_without_hanging(home, tmp_path):
     fifo = tmp_path / "ca.pem"
     os.mkfifo(fifo)
-    result = codex("login", "doctor", home=home, env={"CODEX_CA_CERTIFICATE": str(fifo), "CODEX_LOGIN_ISSUER": "http://127.0.0.1:9"})
+    result = codex(
+        "login", "doctor", home=home, env={"CODEX_CA_CERTIFICATE": str(fifo), "CODEX_LOGIN_ISSUER": "http://127.0.0.1:9"}
+    )
     ca_line = next(line for line in result.stdout.splitlines() if "ca_bundle" in line)
     assert ca_line.startswith("FAIL") and "is a FIFO" in ca_line
 
@@ -177,7 +181,10 @@ def test_log_reads_an_endless_stdin_line_in_bounded_memory(home):
     )
     result = subprocess.run(
         [sys.executable, "-c", script, *CODEX, "login", "log", "--", "-"],
-        env={**os.environ, "CODEX_HOME": str(home)}, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "CODEX_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     code, max_rss_kb, stderr = result.stdout.split(" ", 2)
     assert code == "0", result
@@ -247,7 +254,7 @@ def jwt_with_payload(payload: str) -> str:
     ["1" + "0" * 400, "-" + "9" * 400, "1e308", "1e999", "-1", "253402300800", "NaN", "Infinity", '"1700000000"', "true"],
 )
 def test_an_absurd_jwt_exp_is_no_expiry_claim(exp_text):
-    token = jwt_with_payload('{"exp": %s}' % exp_text)
+    token = jwt_with_payload(f'{{"exp": {exp_text}}}')
     assert jwt.expires_at(token) is None
     assert refresh_due(token, None, 1.7e9) == "stale"  # the 8-day rule decides, as for no exp
 
@@ -255,7 +262,11 @@ def test_an_absurd_jwt_exp_is_no_expiry_claim(exp_text):
 @hsettings(max_examples=300, deadline=None)
 @given(exp=st.one_of(st.integers(min_value=-(10**500), max_value=10**500), st.floats(allow_nan=True, allow_infinity=True)))
 def test_any_numeric_exp_gives_a_sane_status(exp):
-    payload = json.dumps({"exp": exp}) if not isinstance(exp, float) or exp == exp and abs(exp) != float("inf") else '{"exp": %s}' % ("NaN" if exp != exp else "Infinity" if exp > 0 else "-Infinity")
+    payload = (
+        json.dumps({"exp": exp})
+        if not isinstance(exp, float) or exp == exp and abs(exp) != float("inf")
+        else '{"exp": %s}' % ("NaN" if exp != exp else "Infinity" if exp > 0 else "-Infinity")
+    )
     token = jwt_with_payload(payload)
     value = jwt.expires_at(token)
     assert value is None or 0 <= value <= jwt.MAX_EXP
@@ -267,7 +278,9 @@ def test_any_numeric_exp_gives_a_sane_status(exp):
 
 def test_status_with_a_stored_400_digit_exp(home, capsys):
     token = jwt_with_payload('{"exp": 1%s}' % ("0" * 400))
-    save_auth(home / "auth.json", AuthDotJson("chatgpt", tokens=TokenData(id_token=None, access_token=token, refresh_token="rt-x")))
+    save_auth(
+        home / "auth.json", AuthDotJson("chatgpt", tokens=TokenData(id_token=None, access_token=token, refresh_token="rt-x"))
+    )
     assert run_cli("login", "status") == 0
     assert run_cli("login", "status", json_=True) == 0
     out = capsys.readouterr().out
@@ -278,12 +291,17 @@ def test_status_with_a_stored_400_digit_exp(home, capsys):
 # --- the issuer URL: no control characters, spaces or other schemes ----------------------------
 
 UNSAFE = st.sampled_from(
-    [chr(c) for c in range(0x20)] + ["\x7f", " ", "\x85", "\u00a0", "\u200b", "\u200e", "\u2028", "\u2029", "\u202e", "\u2066", "\ufeff"]
+    [chr(c) for c in range(0x20)]
+    + ["\x7f", " ", "\x85", "\u00a0", "\u200b", "\u200e", "\u2028", "\u2029", "\u202e", "\u2066", "\ufeff"]
 )
 
 
 @hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(bad=UNSAFE, where=st.integers(min_value=0, max_value=len("https://auth.openai.com/x")), source=st.sampled_from(["flag", "env", "-c", "toml"]))
+@given(
+    bad=UNSAFE,
+    where=st.integers(min_value=0, max_value=len("https://auth.openai.com/x")),
+    source=st.sampled_from(["flag", "env", "-c", "toml"]),
+)
 def test_control_characters_anywhere_in_the_issuer_are_a_usage_error(home, bad, where, source):
     base = "https://auth.openai.com/x"
     issuer = base[:where] + bad + base[where:]
@@ -350,7 +368,7 @@ def revealed(key: str, masked: str) -> str:
     assert sep, masked
     assert key.startswith(head) and key.endswith(tail)
     tag = next(t for t in sorted(TAGS, key=len, reverse=True) if key.startswith(t) and head.startswith(t))
-    return head[len(tag):] + tail
+    return head[len(tag) :] + tail
 
 
 @hsettings(max_examples=500, deadline=None)
@@ -388,23 +406,49 @@ def test_the_mask_on_real_key_shapes():
 #: space, word joiner and BOM. Spelled out here, not taken from terminal.py, so the test can fail.
 DANGEROUS = frozenset(
     [chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c != 0x0A]
-    + [chr(c) for c in [0x061C, 0x200B, 0x200E, 0x200F, *range(0x202A, 0x202F), 0x2028, 0x2029, 0x2060, *range(0x2066, 0x206A), 0xFEFF]]
+    + [
+        chr(c)
+        for c in [0x061C, 0x200B, 0x200E, 0x200F, *range(0x202A, 0x202F), 0x2028, 0x2029, 0x2060, *range(0x2066, 0x206A), 0xFEFF]
+    ]
 )
 FOREIGN_SK = "sk-foreignQ8w7E6r5T4y3U2i1O0pLkJ"
 FOREIGN_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmb3JlaWduIn0.c2lnbmF0dXJlLWZvcmVpZ24"
 NASTY = st.sampled_from(
-    ["\x1b]0;owned\x07", "\x1b[2J", "\x1b]8;;https://evil\x1b\\", "\x1b]52;c;b3duZWQ=\x07", "\x9b2J", "\u202e",
-     "\u2066", "\u200b", "\r", "\x00", "\x7f", f" {FOREIGN_SK} ", f" {FOREIGN_JWT} ", f" Bearer {FOREIGN_SK} ",
-     "[bold red]x[/]", "ok"]
+    [
+        "\x1b]0;owned\x07",
+        "\x1b[2J",
+        "\x1b]8;;https://evil\x1b\\",
+        "\x1b]52;c;b3duZWQ=\x07",
+        "\x9b2J",
+        "\u202e",
+        "\u2066",
+        "\u200b",
+        "\r",
+        "\x00",
+        "\x7f",
+        f" {FOREIGN_SK} ",
+        f" {FOREIGN_JWT} ",
+        f" Bearer {FOREIGN_SK} ",
+        "[bold red]x[/]",
+        "ok",
+    ]
 )
 # Secrets stand as words (the scrubber's patterns need a word boundary: "task-…" is no `sk-` key).
 HOSTILE_TEXT = st.lists(st.one_of(NASTY, st.text(max_size=5)), min_size=1, max_size=4).map("".join)
 ENVELOPE_VALUE = st.one_of(
-    HOSTILE_TEXT, st.integers(-(10**30), 10**30), st.floats(allow_nan=True, allow_infinity=True), st.none(),
-    st.lists(HOSTILE_TEXT, max_size=2), st.dictionaries(HOSTILE_TEXT, HOSTILE_TEXT, max_size=2),
+    HOSTILE_TEXT,
+    st.integers(-(10**30), 10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.none(),
+    st.lists(HOSTILE_TEXT, max_size=2),
+    st.dictionaries(HOSTILE_TEXT, HOSTILE_TEXT, max_size=2),
 )
 STATUS = st.one_of(st.sampled_from(["started", "succeeded", "failed"]), ENVELOPE_VALUE)
-LEVEL = st.one_of(st.lists(st.integers(1, 4), min_size=1, max_size=4), st.lists(st.one_of(st.integers(-2, 3), HOSTILE_TEXT), max_size=3), ENVELOPE_VALUE)
+LEVEL = st.one_of(
+    st.lists(st.integers(1, 4), min_size=1, max_size=4),
+    st.lists(st.one_of(st.integers(-2, 3), HOSTILE_TEXT), max_size=3),
+    ENVELOPE_VALUE,
+)
 
 
 def _json_line(message: dict) -> str:
@@ -416,7 +460,11 @@ def foreign_logs(draw):
     lines = []
     for index in range(draw(st.integers(1, 6))):
         uuid = draw(st.one_of(st.just(f"task-{index % 2}"), HOSTILE_TEXT))
-        message = {"task_uuid": uuid, "task_level": draw(LEVEL), "timestamp": draw(st.one_of(st.floats(1e9, 2e9), ENVELOPE_VALUE))}
+        message = {
+            "task_uuid": uuid,
+            "task_level": draw(LEVEL),
+            "timestamp": draw(st.one_of(st.floats(1e9, 2e9), ENVELOPE_VALUE)),
+        }
         if draw(st.booleans()):
             message["action_type"] = draw(st.one_of(HOSTILE_TEXT, ENVELOPE_VALUE))
             message["action_status"] = draw(STATUS)
@@ -451,7 +499,7 @@ def test_foreign_envelopes_are_validated_scrubbed_and_escaped_in_every_mode(line
     from codexlogin.logview.select import Options
 
     for mode in ("tree", "summary", "json"):
-        for color in ((False, True) if mode != "json" else (False,)):
+        for color in (False, True) if mode != "json" else (False,):
             out = io.StringIO()
             render([iter(lines)], out, Options(mode=mode, color=color))
             text = out.getvalue()
@@ -480,13 +528,30 @@ def test_a_known_hostile_envelope_is_shown_inert_and_counted(home, tmp_path):
     """The concrete case from the review: status, level, timestamp, types with escapes and secrets."""
     osc = "\x1b]0;owned\x07\u202e"
     log = tmp_path / "foreign.log"
-    log.write_text("".join(_json_line(m) for m in [
-        {"task_uuid": "t1", "task_level": [1], "timestamp": 1.7e9, "action_type": "x:" + osc + FOREIGN_SK, "action_status": "started"},
-        {"task_uuid": "t1", "task_level": [2, "a" + osc], "timestamp": 1.7e9, "message_type": "m"},
-        {"task_uuid": "t1", "task_level": [3], "timestamp": "2026" + osc + FOREIGN_JWT, "message_type": "m:" + osc},
-        {"task_uuid": "t1", "task_level": [4], "timestamp": 1.7e9, "action_type": "x", "action_status": "failed" + osc + FOREIGN_SK},
-        {"task_uuid": "t2", "task_level": [1], "timestamp": float("inf"), "message_type": "n"},
-    ]))
+    log.write_text(
+        "".join(
+            _json_line(m)
+            for m in [
+                {
+                    "task_uuid": "t1",
+                    "task_level": [1],
+                    "timestamp": 1.7e9,
+                    "action_type": "x:" + osc + FOREIGN_SK,
+                    "action_status": "started",
+                },
+                {"task_uuid": "t1", "task_level": [2, "a" + osc], "timestamp": 1.7e9, "message_type": "m"},
+                {"task_uuid": "t1", "task_level": [3], "timestamp": "2026" + osc + FOREIGN_JWT, "message_type": "m:" + osc},
+                {
+                    "task_uuid": "t1",
+                    "task_level": [4],
+                    "timestamp": 1.7e9,
+                    "action_type": "x",
+                    "action_status": "failed" + osc + FOREIGN_SK,
+                },
+                {"task_uuid": "t2", "task_level": [1], "timestamp": float("inf"), "message_type": "n"},
+            ]
+        )
+    )
     for flags in ([], ["--summary"], ["--json"]):
         result = codex("login", "log", *flags, str(log), home=home)
         assert result.returncode == 0, result.stderr
@@ -503,9 +568,14 @@ def test_a_known_hostile_envelope_is_shown_inert_and_counted(home, tmp_path):
 
 def test_status_shows_a_hostile_id_token_email_inert(home, capsys):
     email = "\x1b]0;owned\x07\x1b[2Jvictim\u202egro.live@example.com\x9b31m"
-    claims = {"email": email, "https://api.openai.com/auth": {"chatgpt_plan_type": "pro\x1b[5m", "chatgpt_account_id": "acct\u2066x"}}
+    claims = {
+        "email": email,
+        "https://api.openai.com/auth": {"chatgpt_plan_type": "pro\x1b[5m", "chatgpt_account_id": "acct\u2066x"},
+    }
     id_token = jwt_with_payload(json.dumps(claims))
-    save_auth(home / "auth.json", AuthDotJson("chatgpt", tokens=TokenData(id_token=id_token, access_token="at", refresh_token="rt")))
+    save_auth(
+        home / "auth.json", AuthDotJson("chatgpt", tokens=TokenData(id_token=id_token, access_token="at", refresh_token="rt"))
+    )
     assert run_cli("login", "status") == 0
     out = capsys.readouterr().out
     assert_inert(out, "status")
@@ -525,8 +595,14 @@ async def test_doctor_shows_hostile_server_and_date_headers_inert(home):
     hostile = b"\x9b2J\x9d0;owned\x9c\xe2\x80\xae"
     body = b'{"issuer": "\x1b]0;owned\x07"}'
     response = (
-        b"HTTP/1.1 200 OK\r\nServer: evil" + hostile + b"\r\nDate: Tue, 01 Dec 2026 10:00:00 GMT" + hostile
-        + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
+        b"HTTP/1.1 200 OK\r\nServer: evil"
+        + hostile
+        + b"\r\nDate: Tue, 01 Dec 2026 10:00:00 GMT"
+        + hostile
+        + b"\r\nContent-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\nConnection: close\r\n\r\n"
+        + body
     )
 
     async def answer(stream):
@@ -548,7 +624,10 @@ async def test_doctor_shows_hostile_server_and_date_headers_inert(home):
             env = {**os.environ, "CODEX_HOME": str(home)}
             result = await trio.run_process(
                 [*CODEX, "login", "doctor", "--issuer", f"http://127.0.0.1:{port}", "--port", str(port)],
-                env=env, capture_stdout=True, capture_stderr=True, check=False,
+                env=env,
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
             )
             nursery.cancel_scope.cancel()
     out = result.stdout.decode("utf-8", "replace")
@@ -576,7 +655,9 @@ class HugeDeviceLifetime(IssuerWrapper):
 
         await self.inner(scope, receive, keep)
         body = b"".join(m.get("body", b"") for m in parts if m["type"] == "http.response.body")
-        text = json.dumps({**json.loads(body), "expires_in": 0}).replace('"expires_in": 0', f'"expires_in": {self.expires_in_text}')
+        text = json.dumps({**json.loads(body), "expires_in": 0}).replace(
+            '"expires_in": 0', f'"expires_in": {self.expires_in_text}'
+        )
         payload = text.encode()
         start = next(m for m in parts if m["type"] == "http.response.start")
         headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
@@ -627,8 +708,12 @@ def test_a_fifo_codex_login_log_warns_and_the_login_goes_on(home):
     os.mkfifo(home / "log" / "codex-login.log")
     key = "sk-proj-" + "k" * 40
     result = subprocess.run(
-        [*CODEX, "login", "--with-api-key"], input=key + "\n", env={**os.environ, "CODEX_HOME": str(home)},
-        capture_output=True, text=True, timeout=HANG_BOUND,
+        [*CODEX, "login", "--with-api-key"],
+        input=key + "\n",
+        env={**os.environ, "CODEX_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=HANG_BOUND,
     )
     assert result.returncode == 0, result
     assert "cannot write codex-login.log" in result.stderr and "continuing without a log" in result.stderr

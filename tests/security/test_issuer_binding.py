@@ -50,8 +50,9 @@ class Tripwire:
                     break
                 data += chunk
             head, _, body = data.partition(b"\r\n\r\n")
-            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), 0)
+            length = next(
+                (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
+            )
             while len(body) < length:
                 chunk = await stream.receive_some(65536)
                 if not chunk:
@@ -151,7 +152,8 @@ async def test_status_check_and_logout_after_a_login_go_to_the_issuer_of_the_log
     log = (tmp_path / "codex-home" / "log" / "codex-login.log").read_text().splitlines()
     roots = [m for m in map(json.loads, log) if m.get("action_type") == "codex:command" and m.get("action_status") == "started"]
     assert {m["command"]: m["issuer"] for m in roots if m["command"] in ("login status", "logout")} == {
-        "login status": dev_issuer.issuer_url.rstrip("/"), "logout": dev_issuer.issuer_url.rstrip("/"),
+        "login status": dev_issuer.issuer_url.rstrip("/"),
+        "logout": dev_issuer.issuer_url.rstrip("/"),
     }
 
 
@@ -203,7 +205,9 @@ async def test_a_setting_naming_another_issuer_sends_no_token_there(tmp_path, de
 
     code, out, err = await codex("logout", *argv, env=env)
     assert code == 0 and out == "Logged out dev@example.com\n", err
-    assert err.startswith(f"warning: Revoked at {ours}: the stored login was issued by {ours}, but {SOURCE[how]} names the issuer {theirs}")
+    assert err.startswith(
+        f"warning: Revoked at {ours}: the stored login was issued by {ours}, but {SOURCE[how]} names the issuer {theirs}"
+    )
     assert err.count("\n") == 1
     assert not dev_issuer.token_active(tokens.refresh_token)  # revoked at its own issuer
     assert tripwire.received == [] and not (tmp_path / "codex-home" / "auth.json").exists()
@@ -227,8 +231,11 @@ async def test_a_file_without_provenance_is_the_default_issuers(tmp_path, dev_is
     env = env_for(tmp_path, tripwire)
     with trio.fail_after(20):
         issued = await issue_tokens_async(dev_issuer, dev_issuer.issuer_url)
-    old = AuthDotJson("chatgpt", tokens=TokenData(issued["id_token"], issued["access_token"], issued["refresh_token"]),
-                      last_refresh="2026-12-01T20:33:32.445329355Z")
+    old = AuthDotJson(
+        "chatgpt",
+        tokens=TokenData(issued["id_token"], issued["access_token"], issued["refresh_token"]),
+        last_refresh="2026-12-01T20:33:32.445329355Z",
+    )
     save_auth(tmp_path / "codex-home" / "auth.json", old)
     before = len(dev_issuer.request_log)
 
@@ -279,8 +286,14 @@ async def test_a_personal_access_token_is_checked_where_it_was_stored(tmp_path, 
     env = env_for(tmp_path, tripwire)
     token = dev_issuer.issue_personal_access_token()
     with trio.fail_after(60):
-        result = await trio.run_process([*CODEX, "login", "--with-access-token", "--issuer", dev_issuer.issuer_url],
-                                        env=env, stdin=token.encode() + b"\n", capture_stdout=True, capture_stderr=True, check=False)
+        result = await trio.run_process(
+            [*CODEX, "login", "--with-access-token", "--issuer", dev_issuer.issuer_url],
+            env=env,
+            stdin=token.encode() + b"\n",
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
     assert result.returncode == 0, result.stderr
     assert stored(tmp_path)["oauth_provenance"] == provenance_of(dev_issuer.issuer_url)
     code, out, err = await codex("login", "status", "--check", env=env)

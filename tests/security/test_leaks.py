@@ -26,25 +26,24 @@ from urllib.parse import parse_qsl, quote, quote_plus
 import eliot
 import pytest
 import trio
+from harness import Run, approve, callback_url, get, jwt_with_exp, make_settings, query_of, read_body, run_cli
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from codexlogin import diagnostics, redact
-from codexlogin.redact import fields as redact_fields
-from codexlogin.redact import keys as redact_keys
-from codexlogin.redact import secrets as known_secrets
+from codexlogin import DEFAULT_CLIENT_ID, diagnostics, redact
 from codexlogin.cli.boundary import logged_run, report_failure
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
 from codexlogin.devissuer import DevIssuer, serve_dev_issuer
 from codexlogin.errors import Denied, ExitCode, InternalError, TokenExchangeFailed, UsageError
-from codexlogin import DEFAULT_CLIENT_ID
-from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.oauth.client import issuer_session
 from codexlogin.oauth.errors import IssuerRejected
+from codexlogin.oauth.issuer import configured_issuer
+from codexlogin.redact import fields as redact_fields
+from codexlogin.redact import keys as redact_keys
+from codexlogin.redact import secrets as known_secrets
 from codexlogin.support import doctor
-from harness import Run, approve, callback_url, get, jwt_with_exp, make_settings, query_of, read_body, run_cli
 
 FUNCTION_SCOPED = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
@@ -132,9 +131,15 @@ async def test_proxy_credentials_reach_no_doctor_output_log_rendering_or_bundle(
     log_dir = tmp_path / "log"
     log_dir.mkdir(mode=0o700)
     # A run written before this fix: the doctor's route, as it was logged then.
-    old = {"task_uuid": "0ld00000-0000-0000-0000-000000000001", "task_level": [1], "timestamp": 1.0,
-           "action_type": "codex:doctor:issuer", "action_status": "succeeded", "check_status": "fail",
-           "detail": f"connect failed (via HTTPS_PROXY=someone:{password}@proxy.example:3128; system CAs)"}
+    old = {
+        "task_uuid": "0ld00000-0000-0000-0000-000000000001",
+        "task_level": [1],
+        "timestamp": 1.0,
+        "action_type": "codex:doctor:issuer",
+        "action_status": "succeeded",
+        "check_status": "fail",
+        "detail": f"connect failed (via HTTPS_PROXY=someone:{password}@proxy.example:3128; system CAs)",
+    }
     (log_dir / "codex-login.log").write_text(json.dumps(old) + "\n")
     (log_dir / "codex-login.log").chmod(0o600)
     common = {"issuer": issuer, "log_dir": log_dir, "config": ("port=0",)}
@@ -238,7 +243,10 @@ def test_error_message_is_redacted_before_it_is_cut(tmp_path_factory, secret, be
     message = "m" * (MAX_LOGGED_MESSAGE_CHARS - before_cut) + secret + " and more words"
     with diagnostics.open_log(log_dir) as path:
         redact.register_secrets(secret)
-        with suppress(IssuerRejected), diagnostics.schema.TOKEN_EXCHANGE(issuer="http://i", token_endpoint="http://i/t", redirect_uri="http://l/cb"):
+        with (
+            suppress(IssuerRejected),
+            diagnostics.schema.TOKEN_EXCHANGE(issuer="http://i", token_endpoint="http://i/t", redirect_uri="http://l/cb"),
+        ):
             raise IssuerRejected("token endpoint", 400, "invalid_grant", message, "")
     text = path.read_text()
     assert secret[:before_cut] not in text, "the part before the cut survived"
@@ -386,14 +394,31 @@ def _echo(secret: str, how: str, draw) -> tuple[str, list[str]]:
         return f"fragment {secret[start:end]} here", [secret[start:end]]
     if how == "altered":  # one character changed: two runs of the secret at the same alignment
         cut = draw(st.integers(min_value=known_secrets.MIN_PARTIAL_RUN, max_value=n - known_secrets.MIN_PARTIAL_RUN - 1))
-        return f"echo {secret[:cut]}§{secret[cut + 1:]} end", [secret[:cut], secret[cut + 1:]]
+        return f"echo {secret[:cut]}§{secret[cut + 1 :]} end", [secret[:cut], secret[cut + 1 :]]
     assert how == "split"
     cut = draw(st.integers(min_value=known_secrets.MIN_PARTIAL_RUN, max_value=n - known_secrets.MIN_PARTIAL_RUN))
     return f"part one {secret[:cut]}\npart two {secret[cut:]}", [secret[:cut], secret[cut:]]
 
 
-ENCODINGS = ["percent", "percent_lower", "percent_plus", "percent_path", "percent_twice", "json", "json_slash",
-             "json_in_json", "html", "repr", "b64", "b64url", "prefix", "suffix", "middle", "split", "altered"]
+ENCODINGS = [
+    "percent",
+    "percent_lower",
+    "percent_plus",
+    "percent_path",
+    "percent_twice",
+    "json",
+    "json_slash",
+    "json_in_json",
+    "html",
+    "repr",
+    "b64",
+    "b64url",
+    "prefix",
+    "suffix",
+    "middle",
+    "split",
+    "altered",
+]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=FUNCTION_SCOPED)
@@ -443,7 +468,9 @@ def test_a_huge_token_is_redacted_whole_and_by_its_ends(tmp_path):
     started = time.perf_counter()
     with diagnostics.open_log(tmp_path) as path:
         redact.register_secrets(token)
-        eliot.log_message(message_type=TEST_ECHO, detail=f"whole {token} end", head=f"cut {token[:5000]}…", tail=f"…{token[-3000:]}")
+        eliot.log_message(
+            message_type=TEST_ECHO, detail=f"whole {token} end", head=f"cut {token[:5000]}…", tail=f"…{token[-3000:]}"
+        )
     assert time.perf_counter() - started < 5
     (message,) = [m for m in read_log(path) if m.get("message_type") == TEST_ECHO]
     # The 4 MB field is cut at MAX_LOGGED_FIELD_CHARS: what is shown of it is redacted.
@@ -497,7 +524,9 @@ async def test_code_and_verifier_echoed_by_the_issuer_are_masked_on_terminal_and
 async def test_denial_echoing_the_state_is_masked_on_terminal_and_page(tmp_path, dev_issuer):
     async def deny(run, url):
         run.state = query_of(url)["state"]
-        run.pages.append(await get(callback_url(url, error="access_denied", state=run.state, error_description=f"state {run.state} refused")))
+        run.pages.append(
+            await get(callback_url(url, error="access_denied", state=run.state, error_description=f"state {run.state} refused"))
+        )
 
     with trio.fail_after(10):
         run = Run(make_settings(tmp_path, dev_issuer.issuer_url))

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import trio
+from harness import Run, approve, approving_browser, assert_no_listener, assert_port_free, make_settings, port_of, run_cli
 
 from codexlogin.credentials.files import load_auth, save_auth
 from codexlogin.credentials.lock import hold_file_lock
@@ -39,7 +40,6 @@ from codexlogin.credentials.model import AuthDotJson
 from codexlogin.errors import Cancelled, LoginFailure, PortUnavailable, StorageFailed
 from codexlogin.listener.decide import CANCEL_HEADER, CHALLENGE_HEADER, cancel_proof
 from codexlogin.listener.prepare import CANCEL_KEY_FILE, load_or_create_cancel_key, reserve_browser_login
-from harness import Run, approve, approving_browser, assert_no_listener, assert_port_free, make_settings, port_of, run_cli
 
 CODEX = [sys.executable, "-m", "codexlogin"]
 IS_ROOT = os.geteuid() == 0
@@ -134,7 +134,14 @@ async def test_the_cli_names_the_ipv6_holder_and_exits_6(tmp_path, dev_issuer):
     port, holders = free_on_both()
     with holders:
         code, out, err = await codex(
-            "login", "--issuer", dev_issuer.issuer_url, "--port", str(port), "--no-browser", "--timeout", "3",
+            "login",
+            "--issuer",
+            dev_issuer.issuer_url,
+            "--port",
+            str(port),
+            "--no-browser",
+            "--timeout",
+            "3",
             env=env_for(tmp_path / "home"),
         )
     assert code == 6, err
@@ -176,7 +183,9 @@ def test_without_ipv6_in_a_real_network_namespace(tmp_path):
     """The same, for real: a fresh network namespace whose loopback has no ::1."""
     script = f"ip link set lo up && ip -6 addr del ::1/128 dev lo 2>/dev/null; exec {shlex.quote(sys.executable)} -c {shlex.quote(NETNS_PROBE)}"
     env = env_for(tmp_path / "home")
-    result = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False)
+    result = subprocess.run(
+        ["unshare", "-n", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
     if result.returncode != 0 and "Operation not permitted" in result.stderr:
         pytest.skip("unshare -n is not permitted here")
     assert result.returncode == 0, result.stderr
@@ -333,7 +342,9 @@ async def test_a_planted_cancel_key_cannot_cancel_our_login(tmp_path, dev_issuer
         async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
             challenge = await client.get(f"http://127.0.0.1:{port}/cancel")
             nonce = challenge.headers.get(CHALLENGE_HEADER) or "no-nonce"
-            reply = await client.get(f"http://127.0.0.1:{port}/cancel", headers={CANCEL_HEADER: cancel_proof(planted, nonce, port)})
+            reply = await client.get(
+                f"http://127.0.0.1:{port}/cancel", headers={CANCEL_HEADER: cancel_proof(planted, nonce, port)}
+            )
             statuses.append(reply.status_code)
         run.pages.append(await approve(url))
 
@@ -352,8 +363,8 @@ def _write_auth(path: Path, mode: int) -> None:
 
 @pytest.mark.parametrize(("mode", "level"), [(0o666, "FAIL"), (0o620, "FAIL"), (0o644, "WARN"), (0o640, "WARN")])
 def test_a_loose_auth_json_is_warned_about_by_status_and_flagged_by_doctor(tmp_path, capsys, mode, level):
-    from codexlogin.support.doctor import check_auth_json
     from codexlogin.config import load_settings
+    from codexlogin.support.doctor import check_auth_json
 
     settings = load_settings({})
     _write_auth(settings.auth_file, mode)
@@ -376,8 +387,8 @@ def test_a_private_auth_json_gets_no_warning(tmp_path, capsys):
 
 @pytest.mark.skipif(not IS_ROOT, reason="chown to another user needs root")
 def test_a_foreign_owned_auth_json_is_warned_about_and_fails_doctor(tmp_path, capsys):
-    from codexlogin.support.doctor import check_auth_json
     from codexlogin.config import load_settings
+    from codexlogin.support.doctor import check_auth_json
 
     settings = load_settings({})
     _write_auth(settings.auth_file, 0o600)
@@ -496,7 +507,13 @@ async def test_an_unusable_codex_home_fails_before_anything_is_opened(tmp_path, 
     home = blocker / "codex-home" if layout == "parent_is_a_file" else blocker
     marker, browser = browser_script(tmp_path)
     code, out, err = await codex(
-        "login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--timeout", "3",
+        "login",
+        "--issuer",
+        dev_issuer.issuer_url,
+        "--port",
+        "0",
+        "--timeout",
+        "3",
         env=env_for(home, BROWSER=browser, CODEX_LOGIN_LOG_DIR=str(tmp_path / "log")),
     )
     assert code == 7, err
@@ -511,7 +528,10 @@ async def test_an_unusable_codex_home_fails_the_device_login_before_a_code_is_re
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
     code, out, err = await codex(
-        "login", "--device-auth", "--issuer", dev_issuer.issuer_url,
+        "login",
+        "--device-auth",
+        "--issuer",
+        dev_issuer.issuer_url,
         env=env_for(blocker / "codex-home", CODEX_LOGIN_LOG_DIR=str(tmp_path / "log")),
     )
     assert code == 7, err
@@ -522,7 +542,15 @@ async def test_an_unusable_codex_home_fails_the_device_login_before_a_code_is_re
 async def test_an_unusable_keyring_fails_before_the_url(tmp_path, dev_issuer):
     marker, browser = browser_script(tmp_path)
     code, out, err = await codex(
-        "login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--timeout", "3", "-c", "cli_auth_credentials_store=keyring",
+        "login",
+        "--issuer",
+        dev_issuer.issuer_url,
+        "--port",
+        "0",
+        "--timeout",
+        "3",
+        "-c",
+        "cli_auth_credentials_store=keyring",
         env=env_for(tmp_path / "home", BROWSER=browser, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring"),
     )
     assert code == 7, err
@@ -650,15 +678,18 @@ def test_logins_starting_together_agree_on_one_cancel_key(tmp_path, start_with):
     assert sorted(p.name for p in home.iterdir()) == [CANCEL_KEY_FILE]
 
 
-from hypothesis import HealthCheck, given, settings as hypothesis_settings  # noqa: E402
+from hypothesis import HealthCheck, given  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-
 
 KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 @hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(content=st.one_of(st.binary(max_size=80), st.text(KEY_ALPHABET, max_size=60).map(str.encode)), mode=st.sampled_from([0o600, 0o400, 0o640, 0o644, 0o660, 0o666, 0o700]))
+@given(
+    content=st.one_of(st.binary(max_size=80), st.text(KEY_ALPHABET, max_size=60).map(str.encode)),
+    mode=st.sampled_from([0o600, 0o400, 0o640, 0o644, 0o660, 0o666, 0o700]),
+)
 def test_whatever_the_key_file_holds_the_key_used_is_valid_and_on_disk(tmp_path_factory, content, mode):
     home = tmp_path_factory.mktemp("keyprop")
     home.chmod(0o700)

@@ -30,21 +30,48 @@ DEEP_JWT = f"e30.{DEEP_PAYLOAD}.c2ln"
 MEGA = 2_000_000
 
 STORED: dict[str, bytes] = {
-    "a 100,000-deep JWT": json.dumps({"auth_mode": "chatgpt", "OPENAI_API_KEY": None, "tokens": {
-        "id_token": DEEP_JWT, "access_token": DEEP_JWT, "refresh_token": "rt-deep", "account_id": None}}).encode(),
-    "megabyte tokens": json.dumps({"auth_mode": "chatgpt", "OPENAI_API_KEY": None, "tokens": {
-        "id_token": "e30." + "A" * MEGA + ".c2ln", "access_token": "x" * MEGA, "refresh_token": "r" * MEGA}}).encode(),
-    "a token that is a list": json.dumps({"auth_mode": "chatgpt", "tokens": {
-        "id_token": 5, "access_token": ["x"], "refresh_token": {"a": 1}}}).encode(),
+    "a 100,000-deep JWT": json.dumps(
+        {
+            "auth_mode": "chatgpt",
+            "OPENAI_API_KEY": None,
+            "tokens": {"id_token": DEEP_JWT, "access_token": DEEP_JWT, "refresh_token": "rt-deep", "account_id": None},
+        }
+    ).encode(),
+    "megabyte tokens": json.dumps(
+        {
+            "auth_mode": "chatgpt",
+            "OPENAI_API_KEY": None,
+            "tokens": {"id_token": "e30." + "A" * MEGA + ".c2ln", "access_token": "x" * MEGA, "refresh_token": "r" * MEGA},
+        }
+    ).encode(),
+    "a token that is a list": json.dumps(
+        {"auth_mode": "chatgpt", "tokens": {"id_token": 5, "access_token": ["x"], "refresh_token": {"a": 1}}}
+    ).encode(),
     "tokens that are a list": json.dumps({"auth_mode": "chatgpt", "tokens": [1, 2]}).encode(),
     "an auth_mode that is a list": json.dumps({"auth_mode": ["chatgpt"], "OPENAI_API_KEY": None}).encode(),
     "an access token that is a number": json.dumps({"OPENAI_API_KEY": None, "personal_access_token": 5}).encode(),
-    "a provenance naming no issuer": json.dumps({"auth_mode": "chatgpt", "tokens": {
-        "id_token": "e30.e30.c2ln", "access_token": "at", "refresh_token": "rt",
-        "oauth_provenance": {"issuer": 5, "client_id": None}}}).encode(),
-    "a provenance naming a plain-http remote issuer": json.dumps({"auth_mode": "chatgpt", "tokens": {
-        "id_token": "e30.e30.c2ln", "access_token": "at", "refresh_token": "rt",
-        "oauth_provenance": {"issuer": "http://idp.example", "client_id": "c"}}}).encode(),
+    "a provenance naming no issuer": json.dumps(
+        {
+            "auth_mode": "chatgpt",
+            "tokens": {
+                "id_token": "e30.e30.c2ln",
+                "access_token": "at",
+                "refresh_token": "rt",
+                "oauth_provenance": {"issuer": 5, "client_id": None},
+            },
+        }
+    ).encode(),
+    "a provenance naming a plain-http remote issuer": json.dumps(
+        {
+            "auth_mode": "chatgpt",
+            "tokens": {
+                "id_token": "e30.e30.c2ln",
+                "access_token": "at",
+                "refresh_token": "rt",
+                "oauth_provenance": {"issuer": "http://idp.example", "client_id": "c"},
+            },
+        }
+    ).encode(),
     "bytes that are not UTF-8": b'{"auth_mode": "apikey", "OPENAI_API_KEY": "sk-\xff\xfe"}',
     "a 100,000-deep document": b"[" * 100_000 + b"]" * 100_000,
 }
@@ -95,12 +122,19 @@ async def test_status_reports_it_and_logout_removes_it(tmp_path, nursery, what):
 # --- the same depth guard for log lines from outside -------------------------------------------------
 
 DEEP = '{"a":' * 100_000 + "1" + "}" * 100_000
-HOSTILE_LOG = "\n".join([
-    '{"task_uuid":"u1","task_level":[1],"action_type":"codex:command","action_status":"started","timestamp":1.0,"x":' + DEEP + "}",
-    "[" * 100_000,
-    '{"task_uuid":"u2","task_level":[1],"action_type":"codex:command","action_status":"started","timestamp":1.0,"command":"login"}',
-    '{"task_uuid":"u2","task_level":[2],"action_type":"codex:command","action_status":"succeeded","timestamp":2.0}',
-]) + "\n"
+HOSTILE_LOG = (
+    "\n".join(
+        [
+            '{"task_uuid":"u1","task_level":[1],"action_type":"codex:command","action_status":"started","timestamp":1.0,"x":'
+            + DEEP
+            + "}",
+            "[" * 100_000,
+            '{"task_uuid":"u2","task_level":[1],"action_type":"codex:command","action_status":"started","timestamp":1.0,"command":"login"}',
+            '{"task_uuid":"u2","task_level":[2],"action_type":"codex:command","action_status":"succeeded","timestamp":2.0}',
+        ]
+    )
+    + "\n"
+)
 
 
 @pytest.mark.parametrize("view", [[], ["--json"], ["--summary"], ["--format", "text"]])

@@ -89,15 +89,32 @@ def read_members(path):
 def plant_foreign_log(settings):
     """Lines an older or foreign writer left in codex-login.log, secrets in plain sight."""
     lines = [
-        {"task_uuid": "f0000000-0000-0000-0000-000000000001", "task_level": [1], "timestamp": 1.0,
-         "action_type": "foreign:login", "action_status": "started", "password": FOREIGN_SECRETS[0],
-         "url": f"https://user:{FOREIGN_SECRETS[6]}@issuer.example/cb?code={FOREIGN_SECRETS[1]}&x=1"},
-        {"task_uuid": "f0000000-0000-0000-0000-000000000001", "task_level": [2], "timestamp": 2.0,
-         "message_type": "foreign:note", "text": f"got id_token {FOREIGN_SECRETS[2]} and key {FOREIGN_SECRETS[3]}",
-         "headers": {"Authorization": f"Bearer {FOREIGN_SECRETS[4]}", "Cookie": f"session={FOREIGN_SECRETS[5]}"}},
-        {"task_uuid": "f0000000-0000-0000-0000-000000000001", "task_level": [3], "timestamp": 3.0,
-         "action_type": "foreign:login", "action_status": "failed", "exception": "ValueError",
-         "reason": f"bad refresh_token={FOREIGN_SECRETS[0]}"},
+        {
+            "task_uuid": "f0000000-0000-0000-0000-000000000001",
+            "task_level": [1],
+            "timestamp": 1.0,
+            "action_type": "foreign:login",
+            "action_status": "started",
+            "password": FOREIGN_SECRETS[0],
+            "url": f"https://user:{FOREIGN_SECRETS[6]}@issuer.example/cb?code={FOREIGN_SECRETS[1]}&x=1",
+        },
+        {
+            "task_uuid": "f0000000-0000-0000-0000-000000000001",
+            "task_level": [2],
+            "timestamp": 2.0,
+            "message_type": "foreign:note",
+            "text": f"got id_token {FOREIGN_SECRETS[2]} and key {FOREIGN_SECRETS[3]}",
+            "headers": {"Authorization": f"Bearer {FOREIGN_SECRETS[4]}", "Cookie": f"session={FOREIGN_SECRETS[5]}"},
+        },
+        {
+            "task_uuid": "f0000000-0000-0000-0000-000000000001",
+            "task_level": [3],
+            "timestamp": 3.0,
+            "action_type": "foreign:login",
+            "action_status": "failed",
+            "exception": "ValueError",
+            "reason": f"bad refresh_token={FOREIGN_SECRETS[0]}",
+        },
     ]
     with settings.log_file.open("a") as handle:
         handle.write("this line is not JSON " + FOREIGN_SECRETS[0] + "\n")
@@ -167,8 +184,10 @@ async def test_tar_gz_variant(tmp_path, dev_issuer, capsys):
     target.parent.mkdir()  # -o never creates directories
     code, out, err = await make_bundle(tmp_path, dev_issuer.issuer_url, capsys, output=target)
     assert code == 0 and out == f"{target}\n"
-    assert err.endswith("Support bundle written (mode 0600): send this file to support; it holds no credentials"
-                        " (no auth.json, tokens, API keys or keyring contents).\n")
+    assert err.endswith(
+        "Support bundle written (mode 0600): send this file to support; it holds no credentials"
+        " (no auth.json, tokens, API keys or keyring contents).\n"
+    )
     assert tarfile.is_tarfile(target) and not zipfile.is_zipfile(target)
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     members, modes = read_members(target)
@@ -201,7 +220,10 @@ async def test_last_keeps_the_most_recent_runs(tmp_path, capsys):
     log.parent.mkdir()
     with log.open("w") as handle:
         for i in range(30):
-            handle.write(json.dumps({"task_uuid": f"run-{i:02d}", "task_level": [1], "timestamp": float(i), "message_type": "codex:ping"}) + "\n")
+            handle.write(
+                json.dumps({"task_uuid": f"run-{i:02d}", "task_level": [1], "timestamp": float(i), "message_type": "codex:ping"})
+                + "\n"
+            )
     code, out, _ = await make_bundle(tmp_path, "http://127.0.0.1:1", capsys, last=5)
     members, _ = read_members(out.strip())
     assert code == 0 and json.loads(members["manifest.json"])["log_runs"] == 5
@@ -230,8 +252,12 @@ async def test_as_a_subprocess(tmp_path, dev_issuer):
     env = {**os.environ, "CODEX_LOGIN_ISSUER": dev_issuer.issuer_url, "CODEX_LOGIN_PORT": "0"}
     with trio.fail_after(60):
         result = await trio.run_process(
-            [sys.executable, "-m", "codexlogin", "login", "bundle", "-o", "x.tgz"], env=env, cwd=tmp_path,
-            capture_stdout=True, capture_stderr=True, check=False,
+            [sys.executable, "-m", "codexlogin", "login", "bundle", "-o", "x.tgz"],
+            env=env,
+            cwd=tmp_path,
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
         )
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode() == f"{tmp_path / 'x.tgz'}\n"

@@ -25,19 +25,18 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from codexlogin import diagnostics
-
+from codexlogin._asgi import answer_lifespan
 from codexlogin.cli import doctor as doctor_command
 from codexlogin.cli import doctor_text
 from codexlogin.cli.boundary import command
 from codexlogin.cli.console import ConsoleUI
-from codexlogin.support import doctor
-from codexlogin.support.doctor import browser as doctor_browser
-from codexlogin._asgi import answer_lifespan
-from codexlogin.flows.browser import sign_in
-from codexlogin.devissuer import DevIssuer
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
+from codexlogin.devissuer import DevIssuer
+from codexlogin.flows.browser import sign_in
+from codexlogin.support import doctor
+from codexlogin.support.doctor import browser as doctor_browser
 
 PLANTED = {
     "id_token": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJwbGFudGVkIn0.planted-id-sig",
@@ -99,7 +98,11 @@ async def test_all_checks_pass_exit_0_and_each_check_is_a_logged_action(tmp_path
     messages = log_messages(settings)
     root = [m for m in messages if m.get("action_type") == "codex:command"]
     assert root[0]["command"] == "login doctor" and root[-1]["action_status"] == "succeeded"
-    ended = {m["action_type"]: m for m in messages if m.get("action_type", "").startswith("codex:doctor:") and m["action_status"] != "started"}
+    ended = {
+        m["action_type"]: m
+        for m in messages
+        if m.get("action_type", "").startswith("codex:doctor:") and m["action_status"] != "started"
+    }
     assert set(ended) == {f"codex:doctor:{name}" for name in doctor.CHECK_NAMES}
     assert all(m["action_status"] == "succeeded" and m["status"] == "ok" for m in ended.values())
     assert all(m["task_uuid"] == root[0]["task_uuid"] for m in ended.values())
@@ -170,7 +173,7 @@ async def test_openai_dialect_both_ports_busy_fails_without_advising_another_por
     settings = make_settings(tmp_path, dev_issuer.issuer_url, port=port, dialect="openai", fallback_port=fallback)
     code, out = await run_command(settings)
     assert code == 1 and f"fallback port {fallback}" in out and "only on these ports" in out
-    assert "--port" not in out[out.index(" callback_port "):out.index(" loopback ")]
+    assert "--port" not in out[out.index(" callback_port ") : out.index(" loopback ")]
 
 
 async def test_port_held_by_a_foreign_http_server_says_what_answered(tmp_path, nursery):
@@ -396,7 +399,9 @@ def test_browser_hints(tmp_path, monkeypatch):
     status, detail, hint = doctor.browser_result(settings, {**env, "SSH_CONNECTION": "10.0.0.1 1 10.0.0.2 22"}, "linux", "")
     assert status == "warn" and "SSH session" in detail and "--device-auth" in hint and "ssh -L" in hint
 
-    status, detail, hint = doctor.browser_result(settings, {"BROWSER": sys.executable}, "linux", "Linux 5.15-microsoft-standard-WSL2")
+    status, detail, hint = doctor.browser_result(
+        settings, {"BROWSER": sys.executable}, "linux", "Linux 5.15-microsoft-standard-WSL2"
+    )
     assert status == "warn" and "WSL" in detail and "wslview" in hint
 
     status, detail, hint = doctor.browser_result(settings, {"BROWSER": sys.executable}, "linux", "")
@@ -434,7 +439,11 @@ def test_text_format_is_one_line_per_check():
 async def codex_doctor(*args, env):
     with trio.fail_after(60):
         result = await trio.run_process(
-            [sys.executable, "-m", "codexlogin", "login", "doctor", *args], env=env, capture_stdout=True, capture_stderr=True, check=False
+            [sys.executable, "-m", "codexlogin", "login", "doctor", *args],
+            env=env,
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
         )
     return result.returncode, result.stdout.decode(), result.stderr.decode()
 
@@ -445,7 +454,13 @@ async def test_subprocess_exit_codes(tmp_path, dev_issuer, refused_port):
     assert (code, err) == (0, "") and json.loads(out)["ok"] is True
 
     code, out, err = await codex_doctor("--issuer", f"http://127.0.0.1:{refused_port()}", env=env)
-    assert code == 1 and "FAIL  issuer" in out and re.fullmatch(r"error: 1 of 9 checks failed: issuer \(ref [A-Z2-7]{8}; more: codex login log --grep [A-Z2-7]{8}\)\n", err)
+    assert (
+        code == 1
+        and "FAIL  issuer" in out
+        and re.fullmatch(
+            r"error: 1 of 9 checks failed: issuer \(ref [A-Z2-7]{8}; more: codex login log --grep [A-Z2-7]{8}\)\n", err
+        )
+    )
 
     code, out, err = await codex_doctor("-c", "port=nope", env=env)
     assert code == 2 and out == "" and err.startswith("error: invalid value for port")
@@ -525,12 +540,11 @@ def test_text_snapshot_wrapped_at_60_columns_under_its_own_indent():
 
 
 def test_text_snapshot_coloured():
-    report = doctor.Report([doctor.Check("a", "ok", "fine"), doctor.Check("b", "warn", "hm"), doctor.Check("c", "fail", "no", "fix")])
+    report = doctor.Report(
+        [doctor.Check("a", "ok", "fine"), doctor.Check("b", "warn", "hm"), doctor.Check("c", "fail", "no", "fix")]
+    )
     assert doctor_text.format_text(report, color=True, width=80) == (
-        "\x1b[32mok\x1b[0m    a  fine\n"
-        "\x1b[33mwarn\x1b[0m  b  hm\n"
-        "\x1b[1;31mFAIL\x1b[0m  c  no\n"
-        "         -> fix\n"
+        "\x1b[32mok\x1b[0m    a  fine\n\x1b[33mwarn\x1b[0m  b  hm\n\x1b[1;31mFAIL\x1b[0m  c  no\n         -> fix\n"
     )
     assert "\x1b" not in doctor_text.format_text(report) and "\x1b" not in doctor_text.format_text(report, width=80)
 
@@ -562,8 +576,13 @@ def test_a_missing_browser_is_a_warning_where_the_device_login_works():
     assert doctor.without_browser((doctor.OK, "x", None)) == (doctor.OK, "x", None)
 
 
-@pytest.mark.parametrize(("dialect", "discovery_names_device", "expected"), [("openai", False, "warn"), ("standard", True, "warn"), ("standard", False, "fail")])
-async def test_browser_check_fails_only_where_no_device_login_works(tmp_path, dev_issuer, nursery, monkeypatch, dialect, discovery_names_device, expected):
+@pytest.mark.parametrize(
+    ("dialect", "discovery_names_device", "expected"),
+    [("openai", False, "warn"), ("standard", True, "warn"), ("standard", False, "fail")],
+)
+async def test_browser_check_fails_only_where_no_device_login_works(
+    tmp_path, dev_issuer, nursery, monkeypatch, dialect, discovery_names_device, expected
+):
     monkeypatch.setenv("BROWSER", "/nonexistent/browser %s")
     url = dev_issuer.issuer_url if discovery_names_device else await nursery.start(serve_app, date_app(time.time()))
     _report, checks = await run_checks(make_settings(tmp_path, url, dialect=dialect))
@@ -575,8 +594,14 @@ async def test_browser_check_fails_only_where_no_device_login_works(tmp_path, de
 
 @pytest.mark.concurrency  # a worker thread reads the terminal while the child writes to it
 async def test_on_a_terminal_doctor_is_coloured_and_wrapped_and_no_color_turns_colour_off(tmp_path, dev_issuer):
-    env = {**os.environ, "CODEX_LOGIN_ISSUER": dev_issuer.issuer_url, "CODEX_LOGIN_PORT": "0", "CODEX_HOME": str(tmp_path / "home"),
-           "COLUMNS": "64", "TERM": "xterm"}
+    env = {
+        **os.environ,
+        "CODEX_LOGIN_ISSUER": dev_issuer.issuer_url,
+        "CODEX_LOGIN_PORT": "0",
+        "CODEX_HOME": str(tmp_path / "home"),
+        "COLUMNS": "64",
+        "TERM": "xterm",
+    }
     env.pop("NO_COLOR", None)
 
     async def on_a_terminal(extra):
@@ -584,7 +609,11 @@ async def test_on_a_terminal_doctor_is_coloured_and_wrapped_and_no_color_turns_c
         try:
             with trio.fail_after(60):
                 process = await trio.lowlevel.open_process(
-                    [sys.executable, "-m", "codexlogin", "login", "doctor"], env={**env, **extra}, stdout=secondary, stderr=secondary, stdin=subprocess.DEVNULL
+                    [sys.executable, "-m", "codexlogin", "login", "doctor"],
+                    env={**env, **extra},
+                    stdout=secondary,
+                    stderr=secondary,
+                    stdin=subprocess.DEVNULL,
                 )
                 os.close(secondary)
                 chunks = []
@@ -604,7 +633,14 @@ async def test_on_a_terminal_doctor_is_coloured_and_wrapped_and_no_color_turns_c
     code, coloured = await on_a_terminal({})
     assert code == 0, coloured
     assert "\x1b[32mok\x1b[0m    codex_home" in coloured
-    assert all(len(line) <= 64 for line in coloured.replace("\x1b[32m", "").replace("\x1b[33m", "").replace("\x1b[1;31m", "").replace("\x1b[0m", "").splitlines())
+    assert all(
+        len(line) <= 64
+        for line in coloured.replace("\x1b[32m", "")
+        .replace("\x1b[33m", "")
+        .replace("\x1b[1;31m", "")
+        .replace("\x1b[0m", "")
+        .splitlines()
+    )
     assert any(line.startswith(" " * 17) for line in coloured.splitlines()), "long lines continue under the check's indent"
     code, plain = await on_a_terminal({"NO_COLOR": "1"})
     assert code == 0 and "\x1b" not in plain and "ok    codex_home" in plain

@@ -91,7 +91,11 @@ def browser_result(settings: Settings, environ: Mapping[str, str], platform: str
         return OK, detail, None
     found, problem = find_browser(environ)
     if found is None:
-        hint = remote[0][1] if remote else f"set BROWSER to your browser's command, open the printed URL yourself, or {DEVICE_AUTH_HINT}"
+        hint = (
+            remote[0][1]
+            if remote
+            else f"set BROWSER to your browser's command, open the printed URL yourself, or {DEVICE_AUTH_HINT}"
+        )
         reason = f"{problem}; {remote[0][0]}" if remote else str(problem)
         return FAIL, reason, hint
     if remote:

@@ -38,9 +38,7 @@ def probe_directory(path: Path, what: str, hint: str) -> Result:
 
 
 def check_codex_home(settings: Settings) -> Result:
-    return probe_directory(
-        settings.codex_home, "CODEX_HOME", "set CODEX_HOME to a directory you can write (default ~/.codex)"
-    )
+    return probe_directory(settings.codex_home, "CODEX_HOME", "set CODEX_HOME to a directory you can write (default ~/.codex)")
 
 
 def check_log_dir(settings: Settings) -> Result:

@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from codexlogin.errors import UsageError
 from codexlogin.oauth.tls import ca_source
@@ -132,7 +132,11 @@ async def check_issuer(settings: Settings, timeout: float, probe: IssuerProbe, c
             )
         return OK, facts, None
     elapsed = time.perf_counter() - started
-    return FAIL, f"{shown}: {kind} after {format_ms(elapsed)}: {message} ({route}; {trust})", _TRANSPORT_HINTS.get(kind, _TRANSPORT_HINTS["other"])
+    return (
+        FAIL,
+        f"{shown}: {kind} after {format_ms(elapsed)}: {message} ({route}; {trust})",
+        _TRANSPORT_HINTS.get(kind, _TRANSPORT_HINTS["other"]),
+    )
 
 
 def _discovery_issuer(response: Any) -> str | None:

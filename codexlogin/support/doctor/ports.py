@@ -94,7 +94,9 @@ async def check_callback_port(settings: Settings) -> Result:
                 return FAIL, busy, "stop that program, or sign in with --port N (--port 0 picks any free port)"
             return FAIL, busy, "stop that program: the issuer accepts sign-ins only on these ports"
     except PortUnavailable as failure:
-        hint = "pass --port N (--port 0 picks any free port)" if other_port else "check that 127.0.0.1 can be bound (see loopback)"
+        hint = (
+            "pass --port N (--port 0 picks any free port)" if other_port else "check that 127.0.0.1 can be bound (see loopback)"
+        )
         return FAIL, failure.detail, hint
     if await trio.to_thread.run_sync(_ipv6_listener, port):
         return (
