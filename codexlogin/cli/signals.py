@@ -106,7 +106,7 @@ def open_signal_receiver() -> contextlib.AbstractContextManager[AsyncIterator[in
         return contextlib.nullcontext(None)
     import trio
 
-    receiver: Any = trio.open_signal_receiver(*ENDING_SIGNALS)
+    receiver: contextlib.AbstractContextManager[AsyncIterator[int] | None] = trio.open_signal_receiver(*ENDING_SIGNALS)
     return receiver
 
 

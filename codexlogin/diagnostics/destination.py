@@ -120,13 +120,13 @@ class ScrubbingDestination:
     are swallowed (reported once through `on_error`).
     """
 
-    def __init__(self, inner: Callable[[dict], object], on_error: Callable[[BaseException], object] | None = None):
+    def __init__(self, inner: Callable[[dict[str, Any]], object], on_error: Callable[[BaseException], object] | None = None):
         self._inner = inner
         self._on_error = on_error
         self._reported = False
         self._lock = threading.Lock()
 
-    def __call__(self, message: dict) -> None:
+    def __call__(self, message: dict[str, Any]) -> None:
         try:
             try:
                 scrubbed = scrub_message(message)

@@ -62,7 +62,7 @@ def _prepare(declared: Mapping[str, Field], fields: Mapping[str, Any]) -> dict[s
 # the message into a traceback) and costs time per message.
 
 
-class ScrubbedActionType(ActionType):
+class ScrubbedActionType(ActionType):  # type: ignore[misc]  # eliot ships no types
     """An eliot ActionType whose start fields are prepared as above. Called with the fields only
     (no `logger`: that name is refused like the envelope's)."""
 
@@ -70,7 +70,7 @@ class ScrubbedActionType(ActionType):
         return eliot.start_action(action_type=self.action_type, **_prepare(self._serializers.start.fields, fields))
 
 
-class ScrubbedMessageType(MessageType):
+class ScrubbedMessageType(MessageType):  # type: ignore[misc]  # eliot ships no types
     """An eliot MessageType whose fields are prepared as above."""
 
     def log(self, **fields: Any) -> None:

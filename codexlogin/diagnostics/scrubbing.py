@@ -9,6 +9,8 @@ without importing eliot (type names come from the eliot-free `names`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import ast
 from collections.abc import Mapping
 
@@ -85,7 +87,7 @@ def _scrub_embedded(embedded: object) -> dict[str, object] | None:
     return result
 
 
-def scrub_message(message: dict) -> dict:
+def scrub_message(message: dict[str, Any]) -> dict[str, Any]:
     """Scrub one eliot message dict for the log file. Never raises.
 
     For `eliot:serialization_failure` / `eliot:destination_failure` the embedded `message` text

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
-from typing import IO, BinaryIO
+from typing import Any, BinaryIO, IO
 
 from codexlogin.diagnostics.scrubbing import scrub_message
 from codexlogin.logview.text import Clock, Style, format_duration
@@ -64,8 +64,8 @@ class Follower:
         self.clock = Clock(local)
         self.style = Style()
         self.text_lines = text_lines
-        self.starts: dict[tuple[str, tuple], float] = {}
-        self.backlog: list[dict] = []  # last_run, first pass: the messages of the newest run so far
+        self.starts: dict[tuple[str, tuple[Any, ...]], float] = {}
+        self.backlog: list[dict[str, Any]] = []  # last_run, first pass: the messages of the newest run so far
 
     # -- the first pass over what is already in the file (last_run only) --
 
@@ -102,7 +102,7 @@ class Follower:
             return
         self._show(message)
 
-    def _show(self, message: dict) -> None:
+    def _show(self, message: dict[str, Any]) -> None:
         uuid = message.get("task_uuid")
         level = message.get("task_level")
         if not isinstance(uuid, str) or not isinstance(level, list) or not level:
@@ -119,7 +119,7 @@ class Follower:
         if status in ("succeeded", "failed") and len(level) == 1 and (self.target is not None):
             self.done = True
 
-    def _render(self, uuid: str, level: tuple, ts: object, status: object, fields: dict) -> str:
+    def _render(self, uuid: str, level: tuple[Any, ...], ts: object, status: object, fields: dict[str, Any]) -> str:
         is_action = status is not None
         node = Node(is_action, level[-1], level)
         if status == "started" or not is_action:
@@ -150,12 +150,12 @@ class Follower:
         return head + "\n" + body
 
 
-def _depth(level: tuple, is_action: bool) -> int:
+def _depth(level: tuple[Any, ...], is_action: bool) -> int:
     """How deep a line sits in the tree: the root action is 0, its children 1, …"""
     return max(0, len(level) - 1 if is_action else len(level))
 
 
-def _parse(line: str) -> dict | None:
+def _parse(line: str) -> dict[str, Any] | None:
     try:
         message = json.loads(line)
     except (ValueError, RecursionError):  # not JSON, or nested too deeply to be a log line of ours
@@ -163,7 +163,7 @@ def _parse(line: str) -> dict | None:
     return message if isinstance(message, dict) else None
 
 
-def _is_root_start(message: dict) -> bool:
+def _is_root_start(message: dict[str, Any]) -> bool:
     return (
         message.get("action_status") == "started" and message.get("task_level") == [1] and message.get("action_type") == ROOT_TYPE
     )

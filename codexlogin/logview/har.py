@@ -393,7 +393,7 @@ class Event:
     source: str  # "log" | "browser"
     phase: str  # authorize | idp | callback | listener | token | login | other
     text: str
-    data: dict
+    data: dict[str, Any]
 
 
 @dataclass
@@ -441,7 +441,7 @@ def _nodes(run: Run, kind: str) -> list[Node]:
     return [node for node in run.root.walk() if node.raw_type == kind]
 
 
-def _end(node: Node) -> dict:
+def _end(node: Node) -> dict[str, Any]:
     return scrubbed_fields(node.end)[0] if node.end else {}
 
 

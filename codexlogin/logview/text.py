@@ -20,6 +20,8 @@ value is scrubbed first (tree.scrubbed_fields) and terminal-escaped. Pure: no el
 
 from __future__ import annotations
 
+from typing import Any
+
 import http
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -304,14 +306,14 @@ def format_line(line: Line) -> str:
     return " ".join(parts)
 
 
-def _fields(fields: dict | None, *skip: str) -> dict:
+def _fields(fields: dict[str, Any] | None, *skip: str) -> dict[str, Any]:
     if not fields:
         return {}
     scrubbed = scrubbed_fields(fields)[0]
     return {k: v for k, v in scrubbed.items() if k not in STRUCTURE_KEYS and k not in skip}
 
 
-def _pick(fields: dict, *keys: str) -> tuple[tuple[str, object], ...]:
+def _pick(fields: dict[str, Any], *keys: str) -> tuple[tuple[str, object], ...]:
     """The named fields first (in that order, when present), then the rest."""
     first = [(k, fields[k]) for k in keys if k in fields]
     return tuple(first + [(k, v) for k, v in fields.items() if k not in keys])
@@ -364,7 +366,7 @@ _MESSAGES: dict[str, tuple[str, str, str]] = {
 _LIBRARY_LEVELS = {"WARNING": "WARN", "WARN": "WARN", "ERROR": "ERROR", "CRITICAL": "ERROR", "INFO": "INFO", "DEBUG": "DEBUG"}
 
 
-def _flow_words(start: dict) -> str:
+def _flow_words(start: dict[str, Any]) -> str:
     flow, command = start.get("flow"), start.get("command")
     if command == "login" or command is None:
         words = {
@@ -401,7 +403,7 @@ def _node_lines(node: Node) -> Iterator[Line]:
     yield from _end_line(node, name)
 
 
-def _start_line(node: Node, name: str, start: dict) -> Line:
+def _start_line(node: Node, name: str, start: dict[str, Any]) -> Line:
     if name == ROOT_TYPE:
         shown = tuple(kv for kv in _pick(start, "reference", "issuer") if kv[0] not in ("command", "flow", "version"))
         return Line(node.start_ts, "INFO", CLI, _flow_words(start), shown)

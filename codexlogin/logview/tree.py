@@ -74,7 +74,7 @@ def display_text(value: object) -> str:
     return text
 
 
-def _format_fields(scrubbed: dict) -> tuple[str, ...]:
+def _format_fields(scrubbed: dict[str, Any]) -> tuple[str, ...]:
     """`key: value` lines for the non-structure fields of a scrubbed message (physical lines)."""
     lines: list[str] = []
     for key, value in scrubbed.items():
@@ -91,12 +91,12 @@ def _format_fields(scrubbed: dict) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=8192)
-def _scrub_cached(key: tuple) -> tuple[dict, tuple[str, ...]]:
+def _scrub_cached(key: tuple[Any, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
     scrubbed = scrub_message(dict(key[0]))
     return scrubbed, _format_fields(scrubbed)
 
 
-def scrubbed_fields(fields: dict) -> tuple[dict, tuple[str, ...]]:
+def scrubbed_fields(fields: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
     """(scrubbed dict, formatted `key: value` lines) for a message without its envelope keys.
 
     The envelope (task_uuid, task_level, timestamp) is taken off before scrubbing, which makes
@@ -134,12 +134,12 @@ class Node:
 
     __slots__ = ("is_action", "pos", "level", "start", "end", "start_ts", "end_ts", "children", "_status")
 
-    def __init__(self, is_action: bool, pos: Any, level: tuple) -> None:
+    def __init__(self, is_action: bool, pos: Any, level: tuple[Any, ...]) -> None:
         self.is_action = is_action
         self.pos = pos  # sort key among siblings
         self.level = level  # task_level of the start message (or of the path, if it is missing)
-        self.start: dict | None = None  # fields of the start message (or of the message)
-        self.end: dict | None = None
+        self.start: dict[str, Any] | None = None  # fields of the start message (or of the message)
+        self.end: dict[str, Any] | None = None
         self.start_ts: float | None = None
         self.end_ts: float | None = None
         self.children: list[Node] = []
@@ -241,10 +241,10 @@ class _Task:
     __slots__ = ("actions", "seen")
 
     def __init__(self) -> None:
-        self.actions: dict[tuple, Node] = {}
+        self.actions: dict[tuple[Any, ...], Node] = {}
         self.seen = 0  # TreeBuilder.messages when this task last had a message
 
-    def action(self, path: tuple) -> Node:
+    def action(self, path: tuple[Any, ...]) -> Node:
         node = self.actions.get(path)
         if node is None:
             node = self.actions[path] = Node(True, path[-1] if path else 0, (*path, 1))
@@ -258,7 +258,7 @@ MAX_TASK_DEPTH = 256  # a deeper task_level is no eliot log of ours or anyone's
 _STATUSES = frozenset({"started", "succeeded", "failed"})
 
 
-def _valid_envelope(level: object, message: dict) -> bool:
+def _valid_envelope(level: object, message: dict[str, Any]) -> bool:
     """eliot's envelope, checked before anything of it is shown: task_level a non-empty list of
     positive ints, action_status one of eliot's three, action_type/message_type strings."""
     if type(level) is not list or not 0 < len(level) <= MAX_TASK_DEPTH:
