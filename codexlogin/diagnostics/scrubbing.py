@@ -9,10 +9,9 @@ without importing eliot (type names come from the eliot-free `names`).
 
 from __future__ import annotations
 
-from typing import Any
-
 import ast
 from collections.abc import Mapping
+from typing import Any
 
 from codexlogin.diagnostics import names
 from codexlogin.redact.fields import clean_str, scrub_value

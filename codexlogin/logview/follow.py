@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any, BinaryIO, IO
+from typing import IO, Any, BinaryIO
 
 from codexlogin.diagnostics.scrubbing import scrub_message
 from codexlogin.logview.text import Clock, Style, format_duration

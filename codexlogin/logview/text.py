@@ -20,12 +20,11 @@ value is scrubbed first (tree.scrubbed_fields) and terminal-escaped. Pure: no el
 
 from __future__ import annotations
 
-from typing import Any
-
 import http
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from codexlogin.diagnostics import names
 from codexlogin.logview.tree import (
