@@ -44,3 +44,27 @@ def minutes(seconds: int) -> str:
     """ "15 minutes", "1 minute": a duration as a person reads it (at least one minute)."""
     count = max(1, round(seconds / 60))
     return f"{count} minute" + ("s" if count != 1 else "")
+
+
+#: The console scripts that run this CLI: `codex` (as the real Codex CLI is called) and
+#: `codexlogin` (the same commands under a name that cannot clash with the real CLI on PATH).
+PROGRAM_NAMES = ("codex", "codexlogin")
+
+
+def program_name() -> str:
+    """The name this process was invoked as (`codexlogin` or `codex`), for help and messages."""
+    import os
+    import sys
+
+    name = os.path.basename(sys.argv[0] if sys.argv and sys.argv[0] else "")
+    return name if name in PROGRAM_NAMES else "codex"
+
+
+def as_invoked(text: str) -> str:
+    """`text` whose commands (`codex login …`, `codex logout`) name the invoked program."""
+    name = program_name()
+    if name == "codex":
+        return text
+    import re
+
+    return re.sub(r"(?<![\w/.-])codex (?=login\b|logout\b|completion\b)", f"{name} ", text)

@@ -40,12 +40,12 @@ def test_browser_flow_defers_httpx(tmp_path):
 
 
 def test_console_script_is_the_light_entry_point(tmp_path):
-    """`codex` (the console script) runs codexlogin.cli:main, which loads no CLI library itself:
+    """`codex` and `codexlogin` (the console scripts) run codexlogin.cli:main, which loads no CLI library itself:
     cyclopts comes in only for shapes the fast lane hands over."""
     import tomllib
     from pathlib import Path
 
     pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
-    assert pyproject["project"]["scripts"] == {"codex": "codexlogin.cli:main"}
+    assert pyproject["project"]["scripts"] == {"codex": "codexlogin.cli:main", "codexlogin": "codexlogin.cli:main"}
     code = "import sys, codexlogin.cli; print(sorted(m for m in ('cyclopts', 'rich', 'attr', 'json', 'dataclasses') if m in sys.modules))"
     assert _probe(code, tmp_path) == ["[]"]

@@ -22,7 +22,7 @@ from cyclopts.exceptions import CycloptsError
 from codexlogin import __version__
 from codexlogin.cli.boundary import command
 from codexlogin.cli.login import login
-from codexlogin.terminal import one_line
+from codexlogin.terminal import as_invoked, one_line, program_name
 
 # A credential typed as an argument (`--with-api-key sk-…`) must not be echoed back by the error.
 _CREDENTIAL_ARGUMENT = re.compile(r"\b(sk|at|rt)-[A-Za-z0-9_\-]{6,}")
@@ -41,10 +41,24 @@ def _unknown_command(error: CycloptsError) -> str | None:
     if not commands or word is None or word in commands:
         return None
     message = f'Unknown command "{word}".'
+    hint = _elsewhere(word, tuple(error.command_chain or ()))
     close = difflib.get_close_matches(word, commands, n=1, cutoff=0.6)
-    if close:
+    if hint:
+        message += f' Did you mean "{hint}"?'
+    elif close:
         message += f' Did you mean "{close[0]}"?'
     return f"{message} Available commands: {', '.join(commands)}."
+
+
+def _elsewhere(word: str, chain: tuple[str, ...]) -> str | None:
+    """The whole command a word names one level away: `codex doctor` -> `codex login doctor`,
+    `codex login help` -> `codex login --help`."""
+    name = program_name()
+    if word == "help":
+        return " ".join((name, *chain, "--help"))
+    if not chain and word in LOGIN_SUBCOMMANDS:
+        return f"{name} login {word}"
+    return None
 
 
 def _one_line_error(error: CycloptsError) -> Any:
@@ -80,13 +94,17 @@ TOP_SUBCOMMANDS = {
 }
 
 app = App(
-    name="codex",
+    name=program_name(),  # `codex` or `codexlogin`: help and usage name the command the user typed
     help="Sign in to Codex and inspect the sign-in for support.",
     version=__version__,
     error_formatter=_one_line_error,
+    # One default style: each option's help says its default in words ("(default 1455)"); a flag's
+    # "[default: False]" says nothing.
+    default_parameter=Parameter(show_default=False),
 )
 login_app = App(name="login", help="Sign in to Codex (browser OAuth login by default).")
 app.command(login_app)
+login.__doc__ = as_invoked(login.__doc__ or "")  # before cyclopts reads it: `… | codexlogin login --with-api-key`
 login_app.default(login)
 for _name, (_path, _summary) in LOGIN_SUBCOMMANDS.items():
     login_app.command(_path, name=_name, help=_summary)
@@ -117,9 +135,13 @@ def completion(shell: Shell, /, *, install: Annotated[bool, Parameter(negative=(
     """
     if install:
         path = app.install_completion(shell=shell, add_to_startup=True)
-        print(f"Installed {shell} completion for codex in {path}; open a new shell to use it.", file=sys.stderr, flush=True)
+        print(
+            f"Installed {shell} completion for {program_name()} in {path}; open a new shell to use it.",
+            file=sys.stderr,
+            flush=True,
+        )
         return 0
-    sys.stdout.write(app.generate_completion(prog_name="codex", shell=shell))
+    sys.stdout.write(app.generate_completion(prog_name=program_name(), shell=shell))
     sys.stdout.flush()
     return 0
 

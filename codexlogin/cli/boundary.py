@@ -22,7 +22,7 @@ from typing import Any, TextIO, TypeVar
 from codexlogin.config import Settings
 from codexlogin.errors import Cancelled, InternalError, LoginFailure
 from codexlogin.redact import REDACTED, mask_clip
-from codexlogin.terminal import one_line
+from codexlogin.terminal import as_invoked, one_line, program_name
 
 F = TypeVar("F", bound=Callable[..., int])
 
@@ -35,7 +35,8 @@ def next_step(reference: str | None, *, doctor: bool = True) -> str:
     (`doctor=False` when the failure is doctor's own)."""
     if not reference:
         return ""
-    more = f"codex login log --grep {reference}" + (", codex login doctor" if doctor else "")
+    name = program_name()
+    more = f"{name} login log --grep {reference}" + (f", {name} login doctor" if doctor else "")
     return f" (ref {reference}; more: {more})"
 
 
@@ -44,7 +45,7 @@ def report_failure(failure: LoginFailure, stderr: TextIO | None = None) -> int:
     that left a logged run ends with the run's reference and where to look next."""
     line = one_line(mask_clip(failure.detail, MAX_ERROR_LINE_CHARS))
     suffix = next_step(failure.reference, doctor=failure.outcome != "checks_failed")
-    print(f"error: {line}{suffix}", file=stderr or sys.stderr, flush=True)
+    print(as_invoked(f"error: {line}{suffix}"), file=stderr or sys.stderr, flush=True)
     return int(failure.exit_code)
 
 

@@ -17,7 +17,7 @@ from typing import TextIO
 
 from codexlogin.flows.ui import RemoteSession, remote_session
 from codexlogin.oauth.client import DeviceAuthorization
-from codexlogin.terminal import minutes, one_line
+from codexlogin.terminal import as_invoked, minutes, one_line
 
 PHISHING_WARNING = "Device codes are a common phishing target. Never share this code."
 DEVICE_AUTH_HINT = "On a remote or headless machine, use `codex login --device-auth` instead."
@@ -188,6 +188,7 @@ class ConsoleUI:
         self.spinner: Spinner | None = None
 
     def _say(self, text: str) -> None:
+        text = as_invoked(text)
         spinner = self.spinner
         if spinner is None:
             print(text, file=self.stderr, flush=True)

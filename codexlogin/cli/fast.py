@@ -95,15 +95,11 @@ def _settings(found: dict[str, object]) -> Settings:
 
 def _status(found: dict[str, object]) -> int:
     """cli/status.py's offline path (no --check)."""
+    from codexlogin.cli.status_print import print_status
     from codexlogin.credentials.status import read_status
 
     report = read_status(_settings(found))
-    if found.get("json_"):
-        import json
-
-        print(json.dumps(report.to_json(), sort_keys=False), flush=True)
-    else:
-        print(report.text(), flush=True)
+    print_status(report, bool(found.get("json_")))
     return report.exit_code
 
 

@@ -27,7 +27,8 @@ Flag = Annotated[bool, Parameter(negative=())]
 
 @command
 def log(
-    paths: list[str] | None = None,
+    paths: Annotated[list[str] | None, Parameter(name="PATHS", negative=())] = None,
+    /,
     *,
     last: int | None = None,
     task: str | None = None,

@@ -49,7 +49,7 @@ def login(  # the fast lane's copy of the hot flags: cli/flags.py (tests/test_fa
         Read a personal access token (at-…) from stdin, check it at the issuer and store it, e.g.
         `printenv CODEX_ACCESS_TOKEN | codex login --with-access-token`.
     device_auth
-        Sign in with a one-time device code (RFC 8628) instead of a browser redirect; for remote/headless machines.
+        Sign in with a one-time device code instead of a browser redirect; for remote/headless machines.
     """
     settings = options.settings(port=port, no_browser=no_browser, timeout=timeout)
     if sum((with_api_key, with_access_token, device_auth)) > 1:

@@ -20,7 +20,8 @@ stored tokens: they are never sent to it).
 `--json` prints one object on stdout (never a token; an API key only masked):
   status        "logged_in" | "not_logged_in" | "unusable" | "policy_violation" | "storage_error"
                 | "check_failed"
-  logged_in     bool (true only for status "logged_in")
+  logged_in     bool: true for "logged_in"; for "check_failed" true unless the issuer rejected the
+                login (8) or it was removed (1): an unreachable issuer says nothing against it
   mode          "chatgpt" | "apikey" | "personal_access_token" | null
   email, plan, account_id            from the id_token (ChatGPT mode), else null
   api_key       masked key (API-key mode), else null
@@ -31,23 +32,25 @@ stored tokens: they are never sent to it).
   issuer        the issuer the stored tokens belong to (ChatGPT and personal-access-token modes:
                 their provenance, the default issuer when the file names none), else null
   storage       "file" | "keyring"
-  problem       null or a one-line reason (unusable / policy_violation / storage_error)
+  problem       null or a one-line reason (unusable / policy_violation / storage_error), or a
+                warning about a usable store (auth.json readable by others; also on stderr)
   check         (with --check) {"refreshed": bool, "reason": str|null, "online": bool, "proof":
                 "userinfo" | "introspection" | "refresh" | "whoami" | null}: online is true only when
-                the issuer answered the proof in this run
+                the issuer answered the proof in this run; check_failed: all false/null
   error         (check_failed) {"kind": str, "message": str, "exit_code": int}
   reference     (with --check) the logged run's reference: `codex login log --grep REF` shows it
+The JSON Schema: codexlogin/schemas/status.json (tests check every output against it).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command, logged_run, report_failure
 from codexlogin.cli.options import Flag, IssuerOptions
+from codexlogin.cli.status_print import print_status
 from codexlogin.config import Settings
 from codexlogin.credentials.model import PERSONAL_ACCESS_TOKEN
 from codexlogin.credentials.status import StatusReport, evaluate, read_status
@@ -56,13 +59,7 @@ from codexlogin.errors import ExitCode, LoginFailure, NotLoggedIn
 
 def _emit(report: StatusReport, as_json: bool, reference: str | None = None) -> None:
     """`reference`: the logged run's (--check), added to the JSON; plain `status` logs no run."""
-    if as_json:
-        data = report.to_json()
-        if reference:
-            data["reference"] = reference
-        print(json.dumps(data, sort_keys=False), flush=True)
-    else:
-        print(report.text(), flush=True)
+    print_status(report, as_json, reference)
 
 
 def _failure_kind(failure: LoginFailure) -> str:
@@ -75,6 +72,10 @@ def _check_failed(failure: LoginFailure, report: StatusReport, as_json: bool) ->
         raise failure
     report_failure(failure)
     report.status = "check_failed"
+    # The stored login stands unless the issuer rejected it (8) or another codex removed it (1):
+    # an unreachable issuer (10) or an unusable reply (4) says nothing against it.
+    report.logged_in = failure.exit_code not in (ExitCode.CREDENTIALS_UNUSABLE, ExitCode.NOT_LOGGED_IN)
+    report.check = {"refreshed": False, "reason": None, "online": False, "proof": None}
     report.exit_code = int(failure.exit_code)
     report.error = {"kind": _failure_kind(failure), "message": failure.summary, "exit_code": int(failure.exit_code)}
     _emit(report, as_json, failure.reference)
@@ -134,6 +135,8 @@ def _check(settings: Settings, report: StatusReport, as_json: bool) -> int:
     except LoginFailure as failure:
         return _check_failed(failure, report, as_json)
     checked = evaluate(settings, result.auth, result.backend)
+    checked.warnings = report.warnings  # the file's permissions did not change with the check
+    checked.problem = checked.problem or next(iter(report.warnings), None)
     checked.check = {"refreshed": result.refreshed, "reason": result.reason, "online": result.online, "proof": result.proof}
     until = f"valid until {checked.expires_at}" if checked.expires_at else "expiry unknown"
     if result.proof == "refresh":

@@ -104,11 +104,15 @@ class StatusReport:
     check: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    #: Whether a login is stored and stands; None: as `status` says. A check that could not reach
+    #: the issuer leaves the stored login standing (true); one the issuer rejected does not.
+    logged_in: bool | None = None
+    warnings: list[str] = field(default_factory=list)  # stderr `warning:` lines; the first also in `problem`
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "status": self.status,
-            "logged_in": self.status == "logged_in",
+            "logged_in": self.status == "logged_in" if self.logged_in is None else self.logged_in,
             "mode": self.mode,
             "email": self.email,
             "plan": self.plan,
@@ -265,5 +269,6 @@ def read_status(settings: Settings) -> StatusReport:
     report = evaluate(settings, auth, backend)
     unsafe = permission_problem(settings.auth_file) if backend == "file" and auth is not None else None
     if unsafe is not None:  # never used silently: say what is wrong and what to do
-        report.notes.append(f"Warning: {unsafe[1]}; {unsafe[2]}.")
+        report.warnings.append(f"{unsafe[1]}; {unsafe[2]}")
+        report.problem = report.problem or report.warnings[0]  # scripts read `problem` of --json too
     return report

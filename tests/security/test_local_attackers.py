@@ -371,7 +371,11 @@ def test_a_loose_auth_json_is_warned_about_by_status_and_flagged_by_doctor(tmp_p
     code = run_cli("login", "status")
     out, err = capsys.readouterr()
     assert code == 0
-    assert f"Warning: {settings.auth_file} has mode {mode:04o}" in out + err and f"chmod 600 {settings.auth_file}" in out + err
+    assert (
+        f"warning: {settings.auth_file} has mode {mode:04o}" in err
+        and f"chmod 600 {settings.auth_file}" in err
+        and "arning" not in out
+    )
     result, detail, hint = check_auth_json(settings)
     assert result == level.lower() and f"mode {mode:04o}" in detail and hint and "chmod 600" in hint
 

@@ -1,0 +1,28 @@
+"""How `codex login status` prints a report, shared by the fast lane (cli/fast.py) and the
+cyclopts command (cli/status.py): the report on stdout (text or one JSON object), its warnings on
+stderr as `warning: …` lines, like every other warning. Stdlib only: status must start fast."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from codexlogin.terminal import as_invoked, one_line
+
+if TYPE_CHECKING:
+    from codexlogin.credentials.status import StatusReport
+
+
+def print_status(report: StatusReport, as_json: bool, reference: str | None = None) -> None:
+    """`reference`: the logged run's (--check), added to the JSON; plain `status` logs no run."""
+    for warning in report.warnings:
+        print(as_invoked(f"warning: {one_line(warning)}"), file=sys.stderr, flush=True)
+    if as_json:
+        import json
+
+        data = report.to_json()
+        if reference:
+            data["reference"] = reference
+        print(json.dumps(data, sort_keys=False), flush=True)
+    else:
+        print(as_invoked(report.text()), flush=True)
