@@ -35,6 +35,9 @@ class LoginFailure(Exception):
     exit_code: ExitCode = ExitCode.USAGE
     outcome: str = "failed"
     reference: str | None = None  # the logged run's reference (diagnostics.run), once it left the run
+    #: Whether the `error:` line points to the run's log (`(ref …; more: …)`): not when the log
+    #: cannot add anything the user does not know (their own Ctrl-C, a usage error).
+    points_to_log: bool = True
 
     def __init__(
         self,
@@ -60,6 +63,7 @@ class LoginFailure(Exception):
 class UsageError(LoginFailure):
     exit_code = ExitCode.USAGE
     outcome = "usage_error"
+    points_to_log = False
 
 
 class NotLoggedIn(LoginFailure):
@@ -115,6 +119,12 @@ class InternalError(LoginFailure):
 class Cancelled(LoginFailure):
     exit_code = ExitCode.CANCELLED
     outcome = "cancelled"
+
+
+class Interrupted(Cancelled):
+    """The user's own Ctrl-C: they know why the run ended, so no pointer to its log."""
+
+    points_to_log = False
 
 
 class Terminated(Cancelled):

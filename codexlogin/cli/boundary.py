@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TextIO, TypeVar
 
 from codexlogin.config import Settings
-from codexlogin.errors import Cancelled, InternalError, LoginFailure
+from codexlogin.errors import InternalError, Interrupted, LoginFailure
 from codexlogin.redact import REDACTED, mask_clip
 from codexlogin.terminal import as_invoked, one_line, program_name
 
@@ -44,7 +44,7 @@ def report_failure(failure: LoginFailure, stderr: TextIO | None = None) -> int:
     """The one way a failure reaches the terminal: one `error:` line, then its exit code. A failure
     that left a logged run ends with the run's reference and where to look next."""
     line = one_line(mask_clip(failure.detail, MAX_ERROR_LINE_CHARS))
-    suffix = next_step(failure.reference, doctor=failure.outcome != "checks_failed")
+    suffix = next_step(failure.reference, doctor=failure.outcome != "checks_failed") if failure.points_to_log else ""
     print(as_invoked(f"error: {line}{suffix}"), file=stderr or sys.stderr, flush=True)
     return int(failure.exit_code)
 
@@ -148,7 +148,13 @@ def _logged_run(command_name: str, flow: str, settings: Settings, issuer: str) -
         settings.codex_home.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError:
         pass  # open_log and the flow report what they cannot write
-    with diagnostics.open_log(settings.resolved_log_dir, warn=ConsoleUI().warning):
+    lost: list[str] = []  # the log could not be opened or written: its reference finds nothing
+
+    def warn(message: str) -> None:
+        lost.append(message)
+        ConsoleUI().warning(message)
+
+    with diagnostics.open_log(settings.resolved_log_dir, warn=warn):
         try:
             try:
                 with diagnostics.command_action(command_name, flow, issuer=issuer) as action:
@@ -157,7 +163,7 @@ def _logged_run(command_name: str, flow: str, settings: Settings, issuer: str) -
                     except BaseException as exc:
                         leaf = _innermost(exc)
                         if isinstance(leaf, KeyboardInterrupt):
-                            raise Cancelled(f"{RUN_NAMES.get(command_name, command_name)} cancelled (Ctrl-C)") from None
+                            raise Interrupted(f"{RUN_NAMES.get(command_name, command_name)} cancelled (Ctrl-C)") from None
                         if leaf is not exc:
                             raise leaf from None  # the log and the terminal name the real error
                         raise
@@ -172,4 +178,6 @@ def _logged_run(command_name: str, flow: str, settings: Settings, issuer: str) -
                 raise internal_error(exc) from None
         except LoginFailure as failure:  # reported after the run: mask while its secrets are known
             mask_failure(failure)
+            if lost:
+                failure.points_to_log, failure.reference = False, None
             raise

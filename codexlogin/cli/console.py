@@ -63,6 +63,36 @@ def sign_in_banner(
     return "\n".join(lines)
 
 
+def terminal_width(stream: TextIO) -> int | None:
+    """The width to lay text out in on a terminal ($COLUMNS overrides the terminal's own); None
+    off a terminal: piped output keeps its lines whole, for scripts and logs (as `log` does)."""
+    import os
+
+    try:
+        if not stream.isatty():
+            return None
+        columns = os.environ.get("COLUMNS", "")
+        return int(columns) if columns.isdigit() and int(columns) > 0 else os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def wrap_prose(text: str, width: int | None) -> str:
+    """`text`'s prose lines wrapped to `width` at spaces (a word, a URL, never cut); indented lines
+    (commands to copy) and lines without a space (a URL) stay whole."""
+    if not width:
+        return text
+    import textwrap
+
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= width or line.startswith(" ") or " " not in line:
+            lines.append(line)
+        else:
+            lines += textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines)
+
+
 def device_instructions(device: DeviceAuthorization) -> str:
     """Issuer-supplied text (links, the code): every value made terminal-safe."""
     lines = [
@@ -102,6 +132,7 @@ class Spinner:
     # CPU the browser could use (issue 11 measured rich's 12.5/s at twice the CPU).
     INTERVAL = 0.2
     HINT = "(Ctrl-C to cancel)"
+    ECHO_ROOM = 3  # columns left free at the end: the `^C` the terminal echoes, and no pending wrap
 
     def __init__(
         self,
@@ -132,12 +163,10 @@ class Spinner:
             parts.append(time_left(self.deadline - now))
         parts.append(self.HINT)
         text = " ".join(parts)
-        width = self.width
-        if not width:
-            import shutil  # here, not at start-up: it imports bz2, lzma and fnmatch
-
-            width = shutil.get_terminal_size((80, 24)).columns
-        return text if len(text) < width else text[: max(width - 2, 1)] + "…"  # never wraps: one row to erase
+        width = self.width or terminal_width(self.stream) or 80
+        # Never wraps, not even with the terminal's `^C` echo after it: one row to erase.
+        room = max(width - self.ECHO_ROOM, 2)
+        return text if len(text) <= room else text[: room - 1] + "…"
 
     def update(self, message: str) -> None:
         with self.lock:
@@ -199,7 +228,8 @@ class ConsoleUI:
         spinner.draw()
 
     def sign_in_url(self, url: str, port: int, *, opening_browser: bool, short_url: str | None = None) -> None:
-        self._say(sign_in_banner(url, port, opening_browser=opening_browser, remote=remote_session(), short_url=short_url))
+        banner = sign_in_banner(url, port, opening_browser=opening_browser, remote=remote_session(), short_url=short_url)
+        self._say(wrap_prose(as_invoked(banner), terminal_width(self.stderr)))
 
     def browser_not_opened(self, reason: str | None = None) -> None:
         if reason:

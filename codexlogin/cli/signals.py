@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from functools import partial
 from typing import Any, TypeVar
 
-from codexlogin.errors import Cancelled, LoginFailure, Terminated
+from codexlogin.errors import Cancelled, Interrupted, LoginFailure, Terminated
 
 T = TypeVar("T")
 
@@ -96,7 +96,7 @@ def signal_name(signum: int) -> str:
 def failure_for(signum: int, what: str = "login") -> Cancelled:
     """The failure an ending signal makes of the run `what` ("login", "logout", "status check"…)."""
     if signum == signal.SIGINT:
-        return Cancelled(f"{what} cancelled (Ctrl-C)")
+        return Interrupted(f"{what} cancelled (Ctrl-C)")
     return Terminated(f"{what} terminated ({signal_name(signum)})")
 
 

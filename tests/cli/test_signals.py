@@ -23,7 +23,7 @@ from harness import assert_no_listener
 
 from codexlogin.cli import signals as cli_signals
 from codexlogin.cli.signals import failure_for
-from codexlogin.errors import Cancelled, Terminated
+from codexlogin.errors import Cancelled, Interrupted, Terminated
 
 CODEX = [sys.executable, "-m", "codexlogin"]
 ENDING = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT]
@@ -199,7 +199,8 @@ def test_held_signals_are_remembered_taken_once_and_released():
 
 
 def test_each_ending_signal_maps_to_one_outcome():
-    assert type(failure_for(signal.SIGINT)) is Cancelled and failure_for(signal.SIGINT).exit_code == 130
+    assert type(failure_for(signal.SIGINT)) is Interrupted and failure_for(signal.SIGINT).exit_code == 130
+    assert isinstance(failure_for(signal.SIGINT), Cancelled) and not failure_for(signal.SIGINT).points_to_log  # the user's own
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         failure = failure_for(signum)
         assert type(failure) is Terminated and failure.exit_code == 143
