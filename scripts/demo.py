@@ -4,7 +4,8 @@ Runs the real `codex login` command in a subprocess with CODEX_HOME under ./.dem
 your real ~/.codex; `--home DIR` picks another), BROWSER set to this script's `--browse`, which
 drives the dev issuer's scripted browser and says what it saw, and the issuer set to a local
 development issuer started here. Then shows where auth.json and codex-login.log went and the run's
-log tree. Every line it prints is the login's own or starts with `demo:`.
+log tree, and last the one command that continues from the demo's state. Every line it prints is
+the login's own or starts with `demo:`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ def browse(url: str) -> int:
     return code
 
 
+def continue_command(home: Path) -> str:
+    """The one command that goes on from the demo's state: who is logged in, in the demo's home
+    (the installed `codex` script beside this Python, else `python -m codexlogin`)."""
+    script = Path(sys.executable).parent / "codex"
+    program = shlex.quote(os.path.relpath(script)) if script.exists() else f"{shlex.quote(sys.executable)} -m codexlogin"
+    return f"CODEX_HOME={shlex.quote(str(home))} {program} login status"
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--browse"] and len(argv) == 2:
         return browse(argv[1])
@@ -58,6 +67,7 @@ def main(argv: list[str]) -> int:
         print(f"codex-login.log:  {home / 'log' / 'codex-login.log'}\n", file=sys.stderr)
         print("demo: the run's log tree, as `codex login log --last 1` renders it for support:", file=sys.stderr, flush=True)
         subprocess.run([python, "-m", "codexlogin", "login", "log", "--last", "1", "--no-color"], env=env)
+        print(f"\ndemo: continue from this state with: {continue_command(home)}", file=sys.stderr, flush=True)
         return 0
     finally:
         issuer.terminate()

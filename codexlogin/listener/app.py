@@ -187,16 +187,29 @@ class LoginSession:
             )
         if failure is not None:
             self.finish(failure)
-            status = 502 if isinstance(failure, TokenExchangeFailed | NetworkError) else 500
+            status, message = _exchange_failure_status(failure)
             page = failure_page(
                 "Sign-in failed",
                 mask_clip(failure.detail, MAX_SHOWN_DETAIL),
                 error_code=failure.error_code or failure.outcome,
                 reference=ref,
+                message=message,
             )
             return status, page
         self.finish(auth)
         return 200, success_page(account_label(auth), reference=ref)
+
+
+def _exchange_failure_status(failure: LoginFailure) -> tuple[int, str]:
+    """The callback's own status and words for a failed completion: an issuer that answered with
+    an OAuth error (4xx) refused this sign-in's code (400), which is not a gateway error; no
+    answer, a 5xx or an unusable reply is one (502); anything else is ours (500)."""
+    issuer_status = failure.fields.get("status")
+    if isinstance(failure, TokenExchangeFailed) and isinstance(issuer_status, int) and 400 <= issuer_status < 500:
+        return 400, "The issuer refused to complete this sign-in; your terminal shows the same error."
+    if isinstance(failure, TokenExchangeFailed | NetworkError):
+        return 502, "The issuer could not complete this sign-in; your terminal shows the same error."
+    return 500, "The sign-in stopped here; your terminal shows the same error."
 
 
 # --- the ASGI shell around the session ----------------------------------------------------------

@@ -98,6 +98,12 @@ RETRY = "Return to your terminal and run `codex login` again."
 TROUBLESHOOT = "If it keeps failing, `codex login doctor` checks what breaks the sign-in."
 
 
+def _inline_code(text: str) -> str:
+    """Our own words, escaped, with `command` shown as <code>command</code> (a page is not
+    Markdown: a literal backtick reads as noise). Issuer text goes into Details, never here."""
+    return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", html.escape(text))
+
+
 def render_page(
     heading: str,
     message: str,
@@ -118,7 +124,7 @@ def render_page(
     if details:
         rows.append(f"<dt>Details</dt><dd><pre>{html.escape(details)}</pre></dd>")
     if todo:
-        rows.append(f"<dt>What to do</dt><dd>{html.escape(todo)}</dd>")
+        rows.append(f"<dt>What to do</dt><dd>{_inline_code(todo)}</dd>")
     if reference:
         ref = html.escape(reference)
         rows.append(
@@ -129,7 +135,7 @@ def render_page(
         title=html.escape(heading),
         heading=html.escape(heading),
         kind="ok" if ok else "err",
-        message=html.escape(message),
+        message=_inline_code(message),
         card=card,
     )
 
@@ -317,13 +323,14 @@ def decide(
     if not state_valid:
         if state:
             return Decision(Action.IGNORE, 400, older_tab_page(reference=ref), facts)
-        page = failure_page(
-            "Sign-in failed",
-            "The callback carried no state parameter, so it cannot belong to this sign-in.",
+        page = render_page(
+            "This address cannot finish the sign-in",
+            "It carries no state parameter, so it does not belong to the sign-in your terminal is waiting for."
+            " The login in your terminal keeps waiting.",
+            ok=False,
             error_code="missing_state",
-            todo="Use the sign-in tab your terminal opened.",
+            todo="Use the sign-in tab your terminal opened, or open the URL it shows.",
             reference=ref,
-            message=KEEPS_WAITING,
         )
         return Decision(Action.IGNORE, 400, page, facts)
     if not issuer_matches(expected_issuer, params.get("iss")):

@@ -388,9 +388,17 @@ async def test_the_demo_prints_nothing_unexplained(tmp_path):
         "demo: the scripted browser (standing in for yours) approved the sign-in and loaded the callback page: HTTP/1.1 200 OK"
         in err
     )
-    assert err.rstrip().endswith("demo: the run's log tree, as `codex login log --last 1` renders it for support:")
+    assert "demo: the run's log tree, as `codex login log --last 1` renders it for support:" in err
     lines = out.splitlines()
     assert lines[1].startswith("+-- codex:command/1 => succeeded"), out
+    last = err.rstrip().splitlines()[-1]
+    prefix = "demo: continue from this state with: "
+    assert last.startswith(prefix), err
+    with trio.fail_after(30):  # the command it names works, from the demo's state
+        shown = await trio.run_process(
+            ["sh", "-c", last.removeprefix(prefix)], env=env, capture_stdout=True, capture_stderr=True, check=False
+        )
+    assert shown.returncode == 0 and shown.stdout.decode().startswith("Logged in using ChatGPT as"), shown
 
 
 def test_replies_that_mean_not_yet_are_not_kept_for_verbose():

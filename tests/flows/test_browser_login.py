@@ -36,6 +36,7 @@ from codexlogin.credentials.model import NO_ID_TOKEN, AuthDotJson
 from codexlogin.errors import (
     Cancelled,
     Denied,
+    Interrupted,
     LoginFailure,
     NetworkError,
     PortUnavailable,
@@ -189,7 +190,9 @@ async def test_token_endpoint_errors(tmp_path, dev_issuer, status, content_type,
     assert isinstance(failure, expected) and failure.fields["kind"] == "rejected"
     assert failure.fields["status"] == status and failure.error_code == error_code
     assert terminal_text in failure.detail, "the terminal keeps the backend's detail"
-    assert run.pages[0].status_code == 502 and terminal_text.split(":")[0] in run.pages[0].text
+    # the callback's own status: an OAuth refusal (4xx) refused this request's code, not a gateway error
+    assert run.pages[0].status_code == (400 if 400 <= status < 500 else 502) and terminal_text.split(":")[0] in run.pages[0].text
+    assert ("The issuer refused to complete this sign-in" in run.pages[0].text) is (400 <= status < 500)
     assert not run.settings.auth_file.exists()
     assert_no_secrets(run.log, "PLANTEDBODYSECRET42", "Internal meltdown", "upstream said")
     exchange_end = [m for m in run.log_messages() if m.get("action_type") == "codex:token_exchange"][-1]
@@ -245,7 +248,7 @@ async def test_login_timeout_frees_the_port(tmp_path, dev_issuer, mock_clock):
     assert_port_free(run.url)
 
 
-@pytest.mark.parametrize(("signum", "expected"), [(signal.SIGINT, Cancelled), (signal.SIGTERM, Terminated)])
+@pytest.mark.parametrize(("signum", "expected"), [(signal.SIGINT, Interrupted), (signal.SIGTERM, Terminated)])
 async def test_signals_cancel_cleanly(tmp_path, dev_issuer, signum, expected):
     async def interrupt(run, url):
         os.kill(os.getpid(), signum)

@@ -102,7 +102,8 @@ def test_error_pages_are_cards_with_code_details_and_what_to_do():
     assert "<dt>Error code</dt><dd><code>access_denied</code></dd>" in denied
     assert "<dt>Details</dt><dd><pre>The user declined</pre></dd>" in denied
     assert (
-        "<dt>What to do</dt><dd>If you declined by mistake, return to your terminal and run `codex login` again.</dd>" in denied
+        "<dt>What to do</dt><dd>If you declined by mistake, return to your terminal and run <code>codex login</code> again.</dd>"
+        in denied
     )
     entitlement = PAGES["denied_entitlement"]()
     assert pages.ENTITLEMENT_GUIDANCE in entitlement
@@ -216,3 +217,15 @@ async def test_an_exchange_failure_page_is_an_error_card_with_the_reference(tmp_
     assert "<dt>Error code</dt><dd><code>server_error</code></dd>" in page.text
     assert "upstream broke" in page.text and "codex login doctor" in page.text
     assert f"<code>{root_of(run)['reference']}</code>" in page.text
+
+
+def test_no_page_shows_a_literal_markdown_backtick():
+    """Our own words name commands in <code>, never in Markdown backticks (a page is not Markdown)."""
+    for path in SNAPSHOTS.glob("*.html"):
+        assert "`" not in path.read_text("utf-8"), path.name
+
+
+def test_the_missing_state_page_says_it_cannot_finish_and_that_the_login_waits():
+    page = (SNAPSHOTS / "missing_state.html").read_text("utf-8")
+    assert "Sign-in failed" not in page and "<pre>" not in page  # no failure headline, no sentence in a code box
+    assert "cannot finish the sign-in" in page and "keeps waiting" in page
