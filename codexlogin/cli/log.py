@@ -70,8 +70,9 @@ def log(
     grep
         Only runs with this text (case-insensitive) in any field, action type or task UUID.
     summary
-        One line per run in 80 columns (start, short run id, command/flow, duration, outcome in
-        words and error code): failed runs first, then the others, then a count of runs by status.
+        One line per run in 80 columns (start, short run id, command, duration, outcome in words
+        with the error code or HTTP status), in start-time order, failed runs marked "!", then a
+        count of runs by status.
     json
         One JSON object per run tree and line (nested children), for tools (= --format json).
     format

@@ -21,6 +21,7 @@ from typing import Any
 import eliot
 from eliot import FileDestination, register_exception_extractor
 
+from codexlogin.diagnostics.failures import FAILURE_TOKEN, LoggedOnce, failure_token
 from codexlogin.diagnostics.rotation import rotate_if_needed
 from codexlogin.diagnostics.schema import LIBRARY_LOG, SCRUB_FAILURE
 from codexlogin.diagnostics.scrubbing import scrub_message
@@ -47,7 +48,10 @@ def _exception_fields(exc: BaseException) -> dict[str, object]:
     if not callable(log_fields):
         return {}
     fields = scrub_fields(log_fields())
-    return fields if isinstance(fields, dict) else {}
+    if not isinstance(fields, dict):
+        return {}
+    fields[FAILURE_TOKEN] = failure_token(exc)  # logged once: the destination keeps them where it happened
+    return fields
 
 
 register_exception_extractor(BaseException, _exception_fields)
@@ -125,10 +129,13 @@ class ScrubbingDestination:
         self._on_error = on_error
         self._reported = False
         self._lock = threading.Lock()
+        self._once = LoggedOnce()
 
     def __call__(self, message: dict[str, Any]) -> None:
         try:
             try:
+                with self._lock:
+                    message = self._once(message)
                 scrubbed = scrub_message(message)
             except Exception:  # pragma: no cover - scrub_message never raises
                 scrubbed = {"message_type": SCRUB_FAILURE.message_type}

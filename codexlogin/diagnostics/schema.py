@@ -6,8 +6,11 @@ in `names` (eliot-free: the log's readers match on them). Every message carries 
 (`timestamp`, `task_uuid`, `task_level`); actions add `action_type` and `action_status` (`started`
 | `succeeded` | `failed`). A failed action adds `exception` (dotted class name) and `reason`
 (scrubbed), and for a `codexlogin.errors.LoginFailure` also `outcome`, `exit_code`, `error_code` and
-the failure's scrubbed facts (e.g. an issuer error's `status`, `kind`, `error_message`). A
-`trio.Cancelled` failure means the action was cancelled (timeout, Ctrl-C), not that it errored.
+the failure's scrubbed facts (e.g. an issuer error's `status`, `kind`, `error_message`) — once, on
+the action where it happened: the actions the failure leaves through end failed with only
+`failed_in` (that action's type), the root `codex:command` also with the run's `outcome` and
+`exit_code` (diagnostics/failures.py). A `trio.Cancelled` failure means the action was cancelled
+(timeout, Ctrl-C), not that it errored.
 
 The log never holds codes, states, verifiers, tokens, API keys, Authorization/Cookie headers or raw
 backend bodies: field names in `redact.SECRET_KEYS` are always `<redacted>`. Values are scrubbed

@@ -14,7 +14,7 @@ from typing import IO
 
 from codexlogin.logview.json import render_json
 from codexlogin.logview.select import Options, Stats, iter_runs
-from codexlogin.logview.summary import SUMMARY_HEADER, format_summary_row, summary_row, tally
+from codexlogin.logview.summary import SUMMARY_HEADER, SummaryRow, command_width, format_summary_row, summary_row, tally
 from codexlogin.logview.text import Clock, ColorStyle, Style, render_tree
 
 __all__ = ["render"]
@@ -23,8 +23,8 @@ __all__ = ["render"]
 def render(streams: Iterable[Iterable[str]], out: IO[str], options: Options) -> Stats:
     """Render runs from `streams` (iterables of lines, read in turn as one log) to `out`.
 
-    tree: runs as they complete (unfinished last). summary: failed runs first, then the rest,
-    then a tally line. json: one object per run and line. BrokenPipeError propagates.
+    tree: runs as they complete (unfinished last). summary: every run in start-time order, failures
+    marked, then a tally line. json: one object per run and line. BrokenPipeError propagates.
     """
     stats = Stats(by_status={})
     clock = Clock(options.local)
@@ -66,8 +66,7 @@ def _render(
     counts = stats.by_status
     assert counts is not None
     summary = options.mode == "summary"
-    if summary:
-        write(format_summary_row(SUMMARY_HEADER, Style()))
+    rows: list[tuple[float, int, SummaryRow, bool]] = []  # summary: every run, shown in start-time order
     pending: list[str] = []
     pending_size = 0
 
@@ -93,8 +92,9 @@ def _render(
             stats.runs += 1
             counts[run.status] = counts.get(run.status, 0) + 1
             if summary:
-                text = format_summary_row(summary_row(run, clock), style)
-                now = run.failed
+                start = run.start_ts if isinstance(run.start_ts, int | float) else float("inf")
+                rows.append((start, len(rows), summary_row(run, clock), run.failed))
+                continue
             else:
                 if options.mode == "json":
                     text = render_json(run)
@@ -113,4 +113,9 @@ def _render(
             emit(line)
         flush()
     if summary:
+        width = command_width([row.run for _, _, row, _ in rows])
+        write(format_summary_row(SUMMARY_HEADER, Style(), command=width))
+        for _, _, row, failed in sorted(rows, key=lambda entry: entry[:2]):
+            emit(format_summary_row(row, style, failed=failed, command=width))
+        flush()
         write(tally(stats.runs, counts) + "\n")

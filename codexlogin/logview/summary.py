@@ -1,7 +1,10 @@
-"""`codex login log --summary`: one line per run in 80 columns, failures first, then a tally.
+"""`codex login log --summary`: one line per run in 80 columns, in start-time order, failed runs
+marked `!`, then a tally.
 
-Each line: start time, short run id, command/flow, duration, and the outcome in words (`signed
-in`, `denied`, `timed out`, …) with the error code; every field shown is scrubbed (logview.tree).
+Each line: start time, short run id, the command (`login`, `login device`, `login status check`,
+never cut mid-word), duration, and the outcome in words (`signed in`, `denied`, `timed out`, …)
+with the failure's facts (`invalid_grant`, `HTTP 502`), never a Python class name;
+every field shown is scrubbed (logview.tree).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from codexlogin.logview.tree import (
     scrubbed_fields,
 )
 
-__all__ = ["SUMMARY_HEADER", "format_summary_row", "outcome_words", "summary_row", "tally"]
+__all__ = ["SUMMARY_HEADER", "command_width", "format_summary_row", "outcome_words", "summary_row", "tally"]
 
 
 @dataclass(frozen=True)
@@ -38,30 +41,27 @@ class SummaryRow:
 
 
 def summary_row(run: Run, clock: Clock) -> SummaryRow:
-    """Start time, status, what ran (command/flow, or the root type), outcome, duration, error."""
+    """Start time, status, what ran (the command, with its flow where that says more), outcome,
+    duration, and the failure's facts in words (its error code and HTTP status, or how the issuer
+    could not be reached), never a Python class name."""
     root = run.root
     start = scrubbed_fields(root.start)[0] if root.start else {}
     end = scrubbed_fields(root.end)[0] if root.end else {}
     status = run.status
     name = node_fields(root)[1]
     if start.get("command") is not None or name == ROOT_TYPE:
-        what = display_text(start.get("command", "?"))
-        if start.get("flow") is not None:
-            what += "/" + display_text(start["flow"])
+        what = command_name(display_text(start.get("command", "?")), start.get("flow"))
     else:
         what = name
     outcome = display_text(end["outcome"]) if end.get("outcome") is not None else status
     if status == CANCELLED:
         outcome = CANCELLED if outcome in (FAILED, CANCELLED) else outcome
-    error = end.get("error_code")
-    if error is None and status == FAILED and end.get("exception") is not None:
-        error = end.get("exception")
+    error = failure_facts(run, end)
     if error is None and run.failed and status not in BAD_STATUSES:
         for node in root.walk():  # the run succeeded, but something inside it did not
             if node is not root and node.is_action and node.status in BAD_STATUSES:
                 inner = scrubbed_fields(node.end)[0] if node.end else {}
-                code = inner.get("error_code") or inner.get("exception") or node.status
-                error = f"{node_fields(node)[1]}: {display_text(code)}"
+                error = f"{node_fields(node)[1]}: {facts_words(inner) or node.status}"
                 break
     return SummaryRow(
         start=_short_time(clock(run.start_ts)),
@@ -72,6 +72,44 @@ def summary_row(run: Run, clock: Clock) -> SummaryRow:
         task=run.uuid_text[:8],
         error="" if error is None else display_text(error),
     )
+
+
+def command_name(command: str, flow: object) -> str:
+    """`login`, `login device`, `login status check`, `logout`: the command as typed, with the flow
+    where it says more than the command (`login doctor`'s flow `doctor` does not)."""
+    if flow is None:
+        return command
+    flow_text = display_text(flow).replace("_", " ")
+    if flow_text == "browser" or command.split()[-1:] == [flow_text]:
+        return command
+    return f"{command} {flow_text}"
+
+
+def failure_facts(run: Run, end: dict[str, object]) -> str | None:
+    """What the failure was, in a few words: from the root's end, else from the action it
+    happened in (the root names it: `failed_in`)."""
+    words = facts_words(end)
+    if words or not end.get("failed_in"):
+        return words
+    for node in run.root.walk():
+        if node.is_action and node.raw_type == end["failed_in"] and node.status == FAILED and node.end is not None:
+            return facts_words(scrubbed_fields(node.end)[0]) or None
+    return None
+
+
+def facts_words(fields: dict[str, object]) -> str | None:
+    """`invalid_grant`, `HTTP 502`, `connect`: the issuer's error code (its 4xx goes without
+    saying), else the issuer's HTTP status (an HTML error page has no code), else the transport
+    kind of an issuer that could not be reached."""
+    if fields.get("error_code") is not None:
+        return display_text(fields["error_code"])
+    status = fields.get("status")
+    if type(status) is int and 100 <= status <= 599:
+        return f"HTTP {status}"
+    kind = fields.get("kind")
+    if isinstance(kind, str) and kind not in ("rejected", "unavailable", "bad_reply"):
+        return display_text(kind)
+    return None
 
 
 #: Outcomes (errors.py, the root action's `outcome`) in words for the summary.
@@ -119,12 +157,30 @@ def _short_duration(seconds: float) -> str:
 
 SUMMARY_WIDTH = 80
 SUMMARY_HEADER = SummaryRow("START", "STATUS", "COMMAND", "OUTCOME", "TIME", "RUN", "")
+COMMAND_WIDTH = 13  # the narrowest command column; wider when a run's command needs it, up to
+MAX_COMMAND_WIDTH = 22
+FAILED_MARK = "!"  # first column: this run failed, was cancelled or never finished
 
 
-def format_summary_row(row: SummaryRow, style: Style, width: int = SUMMARY_WIDTH) -> str:
-    """One line of at most `width` (80) columns: start, short run id, command, time, outcome[: error]."""
+def command_width(names: list[str]) -> int:
+    return min(max([COMMAND_WIDTH, *(len(name) for name in names)]), MAX_COMMAND_WIDTH)
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` in `width` columns, cut at a word (space or /) with `…`, never mid-word."""
+    if len(text) <= width:
+        return text
+    cut = max(text.rfind(" ", 0, width), text.rfind("/", 0, width))
+    return (text[:cut] if cut > 0 else text[: width - 1]) + "…"
+
+
+def format_summary_row(
+    row: SummaryRow, style: Style, width: int = SUMMARY_WIDTH, *, failed: bool = False, command: int = COMMAND_WIDTH
+) -> str:
+    """One line of at most `width` (80) columns: mark, start, short run id, command, time, outcome[: facts]."""
     esc = style.esc
-    head = f"{row.start:<14}  {row.task:<8}  {row.run[:13]:<13}  {row.duration:>6}  "
+    mark = FAILED_MARK if failed else " "
+    head = f"{mark} {row.start:<14}  {row.task:<8}  {_fit(row.run, command):<{command}}  {row.duration:>5}  "
     room = max(width - len(head), 10)
     outcome = row.outcome + (f": {row.error}" if row.error else "")
     if len(outcome) > room:

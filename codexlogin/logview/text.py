@@ -443,7 +443,9 @@ def _end_line(node: Node, name: str) -> Iterator[Line]:
         ok, bad = _ENDS.get(name, (f"{display_text(name)} succeeded", f"{display_text(name)} failed"))
         message = ok if status == SUCCEEDED else bad if status == FAILED else f"{_noun(name)} {display_text(status)}"
     level = "INFO" if status == SUCCEEDED else "WARN" if status == CANCELLED else "ERROR"
-    keys = ("status", "outcome", "exit_code", "error_code", "error_message", "kind")
+    if status == FAILED and "failed_in" in end:  # a parent of the failure: its ERROR line is the child's
+        level = "WARN"
+    keys = ("status", "outcome", "exit_code", "error_code", "error_message", "kind", "failed_in")
     yield Line(node.end_ts, level, target, message, _pick(end, *keys))
 
 

@@ -106,7 +106,8 @@ def _keep_raw_reply(what: str, body: str, summarised: bool) -> tuple[str, str, b
 
 
 class IssuerError(Exception):
-    """A request to the issuer failed. `kind`: "rejected" or a transport kind (see classify)."""
+    """A request to the issuer failed. `kind`: "rejected" (a 4xx), "unavailable" (a 5xx or 429),
+    "bad_reply" (a 2xx that is not what we need) or a transport kind (see classify)."""
 
     kind: str = "rejected"
     status: int | None = None
@@ -146,6 +147,9 @@ class IssuerRejected(IssuerError):
     ):
         # The raw values, for the flows' decisions (e.g. refresh: invalid_grant + "expired"); never shown.
         self.status, self.error_code, self.error_message, self.body_text = status, error_code, error_message, body_text
+        # The label the log and `status --json` use, in the same words as the outcome it leads to:
+        # a 5xx or 429 is an issuer that is unavailable (a network_error, exit 10), not a refusal.
+        self.kind = "unavailable" if status >= 500 or status == 429 else "bad_reply" if status < 300 else "rejected"
         # What the issuer's support asks for (x-request-id, x-openai-request-id or cf-ray).
         self.request_id = mask_clip(request_id, MAX_REQUEST_ID_CHARS) if request_id else None
         self._raw_request_id = request_id  # logged redacted, then cut

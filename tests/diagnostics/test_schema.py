@@ -100,3 +100,25 @@ def run_state(url: str) -> str:
     from harness import query_of
 
     return query_of(url)["state"]
+
+
+async def test_one_failure_is_logged_once_where_it_happened(tmp_path, dev_issuer):
+    """The token exchange's failure holds the issuer's facts; the listener and the command it
+    leaves through say only `failed_in` (and the command the run's outcome and exit code)."""
+    dev_issuer.faults.token_status = 400
+    dev_issuer.faults.token_body = b'{"error": "invalid_grant", "error_description": "bad code"}'
+    with trio.fail_after(20):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url))
+        await run(approving_browser)
+    ends = {m["action_type"]: m for m in run.log_messages() if m.get("action_status") == "failed"}
+    assert set(ends) == {"codex:command", "codex:listener", "codex:token_exchange"}
+    exchange = ends["codex:token_exchange"]
+    assert exchange["status"] == 400 and exchange["error_code"] == "invalid_grant" and exchange["kind"] == "rejected"
+    assert exchange["outcome"] == "token_exchange_failed" and exchange["exit_code"] == 4 and "reason" in exchange
+    assert (
+        set(ends["codex:listener"]) - ENVELOPE == {"failed_in"} and ends["codex:listener"]["failed_in"] == "codex:token_exchange"
+    )
+    root = ends["codex:command"]
+    assert set(root) - ENVELOPE == {"failed_in", "outcome", "exit_code"}
+    assert (root["failed_in"], root["outcome"], root["exit_code"]) == ("codex:token_exchange", "token_exchange_failed", 4)
+    assert not any(key.startswith("_codex") for m in run.log_messages() for key in m)  # the internal token is never written

@@ -187,7 +187,8 @@ async def test_token_endpoint_errors(tmp_path, dev_issuer, status, content_type,
     # issuer errors reach the caller carrying the issuer's facts: a refusal is TokenExchangeFailed
     # (exit 4), an issuer that is down (5xx) a NetworkError (exit 10, as in `status --check`)
     expected = NetworkError if status >= 500 else TokenExchangeFailed
-    assert isinstance(failure, expected) and failure.fields["kind"] == "rejected"
+    kind = "unavailable" if status >= 500 else "bad_reply" if status < 300 else "rejected"  # the label matches the outcome
+    assert isinstance(failure, expected) and failure.fields["kind"] == kind
     assert failure.fields["status"] == status and failure.error_code == error_code
     assert terminal_text in failure.detail, "the terminal keeps the backend's detail"
     # the callback's own status: an OAuth refusal (4xx) refused this request's code, not a gateway error

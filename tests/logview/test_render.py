@@ -126,15 +126,17 @@ def run_token_failure(start: float = T0 + 200) -> Task:
             status=400,
             error_code="invalid_grant",
             error_message="Invalid authorization code",
-        )
-        .fail(
-            [5],
-            "codex:command",
-            "codexlogin.errors.TokenExchangeFailed",
-            "token exchange failed: invalid_grant",
             outcome="token_exchange_failed",
             exit_code=4,
-            error_code="invalid_grant",
+        )
+        # The failure is logged once, where it happened; the root says where, and the run's result.
+        ._add(
+            [5],
+            action_type="codex:command",
+            action_status="failed",
+            failed_in="codex:token_exchange",
+            outcome="token_exchange_failed",
+            exit_code=4,
         )
     )
 
@@ -191,24 +193,25 @@ def test_golden_tree(name):
     golden(name, text)
 
 
-def test_golden_summary_lists_failures_first_then_a_tally():
+def test_golden_summary_lists_runs_in_time_order_with_failures_marked_then_a_tally():
     text, _ = show(lines(*all_runs()), mode="summary")
     golden("summary", text)
     rows = text.splitlines()
-    assert rows[0].startswith("START")
+    assert rows[0].startswith("  START")
     assert [row[OUTCOME_COLUMN:] for row in rows[1:-1]] == [
+        "signed in",
         "denied: access_denied",
         "exchange failed: invalid_grant",
         "cancelled",
         "never finished",
-        "signed in",
     ]
-    assert [row.split()[2] for row in rows[1:-1]] == ["22222222", "33333333", "44444444", "55555555", "11111111"]
+    assert [row[2:].split()[2] for row in rows[1:-1]] == ["11111111", "22222222", "33333333", "44444444", "55555555"]
+    assert [row[0] for row in rows[1:-1]] == [" ", "!", "!", "!", "!"]  # failed, cancelled, unfinished: marked
     assert rows[-1] == "5 runs: 1 succeeded, 2 failed, 1 cancelled, 1 unfinished"
     assert max(map(len, rows)) <= 80
 
 
-OUTCOME_COLUMN = 49  # START(14) RUN(8) COMMAND(13) TIME(6), two spaces after each
+OUTCOME_COLUMN = 50  # mark(1) START(14) RUN(8) COMMAND(13) TIME(5), a space after the mark, two after each
 
 
 def test_summary_fits_80_columns_whatever_the_error():
@@ -219,7 +222,46 @@ def test_summary_fits_80_columns_whatever_the_error():
     )
     text, _ = show(lines(long_error), mode="summary")
     row = text.splitlines()[1]
-    assert len(row) == 80 and row.endswith("…") and row[OUTCOME_COLUMN:].startswith("exchange failed: eee")
+    assert len(row) == 80 and row.endswith("…")
+    outcome = row[OUTCOME_COLUMN + 9 :]  # the command column widened to its 22-column limit
+    assert outcome.startswith("exchange failed: eee"), row
+    assert "login browser-with-a…" not in row and "login…" in row  # the command is cut at a word, not inside one
+
+
+def test_summary_words_never_show_a_class_name_and_say_the_http_status():
+    html_502 = (
+        Task("88888888-8888-4888-8888-888888888888", T0)
+        .start([1], "codex:command", command="login", flow="browser")
+        .start([2, 1], "codex:token_exchange")
+        .fail([2, 2], "codex:token_exchange", "codexlogin.errors.NetworkError", "HTTP 502", outcome="network_error", status=502)
+        .fail(
+            [3],
+            "codex:command",
+            "codexlogin.errors.NetworkError",
+            "x",
+            failed_in="codex:token_exchange",
+            outcome="network_error",
+            exit_code=10,
+        )
+    )
+    check = (
+        Task("99999999-9999-4999-8999-999999999999", T0 + 1)
+        .start([1], "codex:command", command="login status", flow="check")
+        ._add(
+            [2],
+            action_type="codex:command",
+            action_status="failed",
+            exception="codexlogin.errors.NetworkError",
+            reason="x",
+            outcome="network_error",
+            kind="connect",
+        )
+    )
+    text, _ = show(lines(html_502, check), mode="summary")
+    rows = text.splitlines()
+    assert rows[1].endswith("network error: HTTP 502"), rows
+    assert "login status check" in rows[2] and rows[2].endswith("network error: connect"), rows
+    assert "codexlogin." not in text
 
 
 @pytest.mark.parametrize(
@@ -309,7 +351,7 @@ def test_failed_filter_keeps_runs_with_any_failure_whole():
     assert U_OK not in text
     assert "codex:api_key_exchange/2/1 => [FAILED]" in text
     summary, _ = show(lines(ok_with_inner_failure), mode="summary")
-    assert "signed in: codex:api_key_excha…" in summary
+    assert "signed in: codex:api_key_exch…" in summary
 
 
 def test_last_keeps_the_most_recent_runs_in_start_order():
@@ -717,7 +759,11 @@ def test_text_format_lines_read_like_the_reference_cli():
     ) in ok
     assert "INFO codex_login::server: oauth token exchange succeeded status=200 OK\n" in ok
     failed = show_text(lines(run_token_failure()))
-    assert 'ERROR codex_login::server: oauth token exchange failed status=400 Bad Request error_code="invalid_grant"' in failed
+    assert (
+        'ERROR codex_login::server: oauth token exchange failed status=400 Bad Request outcome=token_exchange_failed exit_code=4 error_code="invalid_grant"'
+        in failed
+    )
+    assert failed.count(" ERROR ") == 1 and "WARN codex_cli::login: login flow failed outcome=token_exchange_failed" in failed
     assert "WARN codex_cli::login: login flow cancelled" in show_text(lines(run_cancelled()))
     assert "WARN codex_cli::login: login flow never finished" in show_text(lines(run_unfinished()))
 

@@ -150,7 +150,7 @@ async def test_bundle_contents_and_mode(tmp_path, dev_issuer, capsys):
     assert "codex:command/1 => succeeded" in members["codex-login.log.txt"]
     assert "codex:token_exchange" in members["codex-login.log.txt"]
     assert json.loads(members["codex-login.log.jsonl"])["type"] == "codex:command"
-    assert "login/browser" in members["codex-login.summary.txt"]
+    assert "  login  " in members["codex-login.summary.txt"] and "signed in" in members["codex-login.summary.txt"]
     # The bundle's own run (with its doctor checks) went to the log, after the snapshot.
     log = (tmp_path / "log" / "codex-login.log").read_text()
     assert '"command":"login bundle"' in log and "codex:doctor:issuer" in log and "codex:bundle:write" in log
