@@ -156,9 +156,26 @@ def _whole_docstrings(tokens: Sequence[str]) -> None:
     chain = app.parse_commands(list(tokens))[0]
     command = app
     for depth, name in enumerate(chain, 1):
+        if tuple(chain[:depth]) in _LAZY_CHAINS:
+            _docstring_as_invoked(tuple(chain[:depth]))
         command = command[name]
         if tuple(chain[:depth]) in _LAZY_CHAINS:
             command.help = None  # None: cyclopts reads the docstring
+
+
+def _docstring_as_invoked(chain: tuple[str, ...]) -> None:
+    """Before cyclopts reads a lazy command's docstring: its examples name the invoked program
+    (`codexlogin login status`), as the usage line does."""
+    if program_name() == "codex":
+        return
+    import importlib
+
+    table = LOGIN_SUBCOMMANDS if chain[0] == "login" else TOP_SUBCOMMANDS
+    module_name, _, attribute = table[chain[-1]][0].partition(":")
+    function = getattr(importlib.import_module(module_name), attribute)
+    for target in (function, getattr(function, "__wrapped__", None)):  # @command keeps the docstring on both
+        if target is not None and target.__doc__:
+            target.__doc__ = as_invoked(target.__doc__)
 
 
 def run_cyclopts(tokens: Sequence[str]) -> int:

@@ -16,6 +16,7 @@ from codexlogin.cli.boundary import command, logged_run
 from codexlogin.cli.doctor_text import format_text
 from codexlogin.cli.options import IssuerOptions
 from codexlogin.support.doctor import ChecksFailed, run_checks
+from codexlogin.terminal import as_invoked
 
 if TYPE_CHECKING:
     from codexlogin.config import Settings
@@ -47,7 +48,7 @@ def run_doctor(settings: Settings, *, as_json: bool = False, stdout: IO[str] | N
             out.write(json.dumps({**report.to_json(), "reference": current_reference()}) + "\n")
         else:
             color, width = terminal_layout(out)
-            out.write(format_text(report, color=color, width=width))
+            out.write(as_invoked(format_text(report, color=color, width=width)))  # hints name `codexlogin …` when so invoked
         out.flush()
         if not report.ok:
             names = ", ".join(check.name for check in report.failed)

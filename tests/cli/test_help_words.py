@@ -56,6 +56,9 @@ def test_codexlogin_runs_the_same_commands_under_its_own_name():
     code, out, _ = run([str(CODEXLOGIN), "login", "--help"])
     assert code == 0 and out.startswith("Usage: codexlogin login")
     assert "codexlogin login --with-api-key" in out and "codex login" not in out
+    code, out, _ = run([str(CODEXLOGIN), "login", "status", "--help"])  # a lazily loaded command's page too
+    assert code == 0 and out.startswith("Usage: codexlogin login status") and "run codexlogin login" in out
+    assert "codex login" not in out
     code, _, err = run([str(CODEXLOGIN), "doctor"])
     assert code == 2 and 'Did you mean "codexlogin login doctor"?' in err
     code, out, err = run([str(CODEXLOGIN), "login", "status", "--check", "--json"])  # the cyclopts path too
