@@ -676,7 +676,7 @@ def test_command_registered_by_import_path_in_a_cyclopts_app(tmp_path, capsys):
         "--log-dir",
     ):
         assert flag in help_text
-    assert "failed runs first" in " ".join(help_text.replace("│", " ").split())
+    assert "in start-time order, failed runs marked" in " ".join(help_text.replace("│", " ").split())
 
 
 def test_cli_wiring(tmp_path):
