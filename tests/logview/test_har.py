@@ -216,6 +216,14 @@ def test_verdict_denied_and_no_authorize_at_all():
     assert merged.verdict.startswith("the browser never requested the authorize URL")
 
 
+def validate_against_schema(name: str, data: object) -> None:
+    import jsonschema
+
+    from codexlogin.schemas import schema_path
+
+    jsonschema.Draft202012Validator(json.loads(schema_path(name).read_text())).validate(data)
+
+
 def test_json_carries_the_same_timeline(tmp_path, capsys):
     log = tmp_path / "a.log"
     log.write_text("".join(lines(run_success())))
@@ -223,6 +231,7 @@ def test_json_carries_the_same_timeline(tmp_path, capsys):
     har.write_text(har_text(*browser_ok(T0)))
     assert logcmd.log([str(log)], har=har, json=True) == 0
     data = json.loads(capsys.readouterr().out)
+    validate_against_schema("log", data)  # the published schema (codexlogin/schemas/log.json)
     assert data["verdict"] == "the chain completed: signed in" and data["broke"] is False
     assert [e["source"] for e in data["timeline"]].count("browser") == 2
     assert {e["phase"] for e in data["timeline"]} >= {"authorize", "callback", "login"}
