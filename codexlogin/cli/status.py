@@ -50,7 +50,7 @@ from cyclopts import Parameter
 
 from codexlogin.cli.boundary import command, logged_run, report_failure
 from codexlogin.cli.options import Flag, IssuerOptions
-from codexlogin.cli.status_print import print_status
+from codexlogin.cli.status_print import print_status, print_warnings
 from codexlogin.config import Settings
 from codexlogin.credentials.model import PERSONAL_ACCESS_TOKEN
 from codexlogin.credentials.status import StatusReport, evaluate, read_status
@@ -69,6 +69,7 @@ def _failure_kind(failure: LoginFailure) -> str:
 
 def _check_failed(failure: LoginFailure, report: StatusReport, as_json: bool) -> int:
     if not as_json:
+        print_warnings(report)  # the store's own warning stands whatever the check says
         raise failure
     report_failure(failure)
     report.status = "check_failed"

@@ -13,10 +13,14 @@ if TYPE_CHECKING:
     from codexlogin.credentials.status import StatusReport
 
 
-def print_status(report: StatusReport, as_json: bool, reference: str | None = None) -> None:
-    """`reference`: the logged run's (--check), added to the JSON; plain `status` logs no run."""
+def print_warnings(report: StatusReport) -> None:
     for warning in report.warnings:
         print(as_invoked(f"warning: {one_line(warning)}"), file=sys.stderr, flush=True)
+
+
+def print_status(report: StatusReport, as_json: bool, reference: str | None = None) -> None:
+    """`reference`: the logged run's (--check), added to the JSON; plain `status` logs no run."""
+    print_warnings(report)
     if as_json:
         import json
 
