@@ -110,16 +110,17 @@ async def access_token(
     codex_home: PathLike | None = None,
     issuer: str | None = None,
     caller: str = DEFAULT_CALLER,
+    force_refresh: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> AccessToken:
-    """A usable access token for the stored login, refreshed first under auth.lock when due:
-    `codex login token` (its `.access_token`, `.expires_at`, `.account_id`, `.issuer`)."""
+    """A usable access token for the stored login, refreshed first under auth.lock when due (or
+    `force_refresh`): `codex login token` (its `.access_token`, `.expires_at`, `.account_id`, `.issuer`)."""
     from codexlogin.flows.token import current_access_token
 
     settings = resolve_settings(settings, codex_home=codex_home, issuer=issuer)
     stored = read_status(settings)
     with api_run("login token", "token", settings, caller=caller, issuer=stored.issuer):
-        return await current_access_token(settings, transport=transport)
+        return await current_access_token(settings, transport=transport, force_refresh=force_refresh)
 
 
 def check_api_key_shape(api_key: str) -> str:

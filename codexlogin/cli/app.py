@@ -71,6 +71,10 @@ LOGIN_SUBCOMMANDS = {
         "Write a support bundle: scrubbed log of recent runs, doctor output, versions, settings.",
     ),
     "config": ("codexlogin.cli.settings:config", "Show the effective login settings and where each came from."),
+    "app-server": (
+        "codexlogin.cli.app_server:app_server",
+        "Serve the Codex app-server's account protocol (JSON-RPC lines) on stdin/stdout.",
+    ),
     "token": ("codexlogin.cli.token:token", "Print the stored access token for scripts (refreshed first when it is due)."),
 }
 TOP_SUBCOMMANDS = {

@@ -88,14 +88,18 @@ async def current_access_token(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     lock_timeout: float | None = None,
+    force_refresh: bool = False,
 ) -> AccessToken:
-    """The stored login's access token, refreshed first when due (see the module docstring)."""
+    """The stored login's access token, refreshed first when due (see the module docstring), or
+    whenever `force_refresh` (the app-server's `account/read` with `refreshToken`)."""
     auth = _usable(settings, *load_credentials(settings))
     issuer = credential_issuer(auth.origin())
     refuse_conflict(settings, issuer, doing=DOING)
     if auth.auth_mode == PERSONAL_ACCESS_TOKEN:
         return AccessToken(auth.personal_access_token or "", None, None, issuer.base, PERSONAL_ACCESS_TOKEN)
-    result = await refresh_credentials(settings, transport=transport, lock_timeout=lock_timeout, issuer=issuer)
+    result = await refresh_credentials(
+        settings, force=force_refresh, transport=transport, lock_timeout=lock_timeout, issuer=issuer
+    )
     current = result.auth
     _register(current)
     if current.auth_mode != CHATGPT or current.tokens is None or not current.tokens.access_token:
