@@ -197,6 +197,7 @@ class AppServer:
                 "type": "chatgpt",
                 "email": jwt.email(id_token),
                 "planType": plan_type(jwt.plan_type(id_token)) or "unknown",
+                "workspaceName": None,  # 0.171 names it from its backend's workspace discovery: not ours to ask
             }
             claimed = jwt.auth_claims(id_token).get("chatgpt_user_id") or jwt.auth_claims(id_token).get("user_id")
             user_id = claimed if isinstance(claimed, str) else None

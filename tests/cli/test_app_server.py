@@ -98,7 +98,7 @@ async def test_browser_login_completed_by_fetching_the_auth_url(tmp_path, dev_is
             updated = await client.notification("account/updated")
             assert updated["params"] == {"authMode": "chatgpt", "planType": "pro"}
             read = (await client.request("account/read", {}))["result"]
-            assert read["account"] == {"type": "chatgpt", "email": "dev@example.com", "planType": "pro"}
+            assert read["account"] == {"type": "chatgpt", "email": "dev@example.com", "planType": "pro", "workspaceName": None}
             assert read["userId"] == "user_dev"
             await client.close()
     saved = json.loads((home / "auth.json").read_text())
