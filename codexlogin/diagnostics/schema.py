@@ -113,6 +113,12 @@ COMMAND = ScrubbedActionType(
             "The run's short random reference (8 base32 characters, not secret): shown on its pages, "
             "`error:` lines and --json output; `codex login log --grep REF` finds the run.",
         ),
+        _field(
+            "caller",
+            [str],
+            'The program that drove the run: the Python API\'s `caller=` ("python" by default) or '
+            '"app-server (<clientInfo.name>)"; absent for a CLI command.',
+        ),
     ],
     [_field("outcome", [str], '"success"'), _field("exit_code", [int], "0")],
     "Root of every run's task.",
