@@ -28,7 +28,7 @@ from codexlogin.redact.secrets import run_secrets
 DEFAULT_CALLER = "python"
 MAX_DETAIL_CHARS = 5000
 
-_open_logs: dict[Path, int] = {}  # log dir -> runs using its open destination
+_open_logs: dict[Path, tuple[int, contextlib.ExitStack]] = {}  # log dir -> (runs using it, its destination)
 
 
 def resolve_settings(
@@ -64,23 +64,26 @@ def resolve_settings(
 
 @contextlib.contextmanager
 def _log_for(log_dir: Path) -> Iterator[None]:
-    """A run's secrets, and the log destination for `log_dir` (opened by the first run using it)."""
-    from codexlogin import diagnostics
+    """A run's own secrets, and the log destination for `log_dir`: opened by the first run that
+    needs it, closed when the last one using it ends (runs may overlap and end in any order)."""
+    from codexlogin.diagnostics.destination import open_destination
 
-    if _open_logs.get(log_dir):
-        _open_logs[log_dir] += 1
-        try:
-            with run_secrets():
-                yield
-        finally:
-            _open_logs[log_dir] -= 1
-        return
-    with diagnostics.open_log(log_dir):  # a log that cannot be written: the run goes on without one
-        _open_logs[log_dir] = 1
-        try:
+    if log_dir not in _open_logs:
+        stack = contextlib.ExitStack()
+        stack.enter_context(open_destination(log_dir))  # unwritable: the runs go on without a log
+        _open_logs[log_dir] = (0, stack)
+    users, stack = _open_logs[log_dir]
+    _open_logs[log_dir] = (users + 1, stack)
+    try:
+        with run_secrets():
             yield
-        finally:
+    finally:
+        users, stack = _open_logs[log_dir]
+        if users == 1:
             del _open_logs[log_dir]
+            stack.close()
+        else:
+            _open_logs[log_dir] = (users - 1, stack)
 
 
 @contextlib.contextmanager

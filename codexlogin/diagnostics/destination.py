@@ -199,6 +199,12 @@ def open_log(log_dir: Path, *, warn: Warn | None = None) -> Iterator[Path | None
             yield path
 
 
+def open_destination(log_dir: Path, *, warn: Warn | None = None) -> contextlib.AbstractContextManager[Path | None]:
+    """`open_log` without the run's secret set: for a process whose runs overlap (the Python API,
+    the app-server), which opens the file once and gives each run its own set (redact.run_secrets)."""
+    return _open_destination(Path(log_dir), warn)
+
+
 @contextlib.contextmanager
 def _open_destination(log_dir: Path, warn: Warn | None) -> Iterator[Path | None]:
     quiet_library_loggers()

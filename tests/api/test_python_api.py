@@ -200,3 +200,25 @@ async def test_a_login_the_policy_forbids_fails_at_start(home, dev_issuer):
             async with codexlogin.open_login_server(settings, port=0, open_browser=False):
                 pass
     assert [end["outcome"] for _, end in roots(home)] == ["policy_violation", "policy_violation"]
+
+
+async def test_overlapping_runs_each_log_their_whole_tree(home, dev_issuer):
+    """The first run's log destination stays open for a run that outlives it (the app-server and
+    programs overlap runs): the later run's tree still ends in the log."""
+    url = dev_issuer.issuer_url
+    with trio.fail_after(30):
+        async with codexlogin.open_login_server(codex_home=home, issuer=url, port=0, open_browser=False, caller="first") as first:
+            async with codexlogin.open_login_server(
+                codex_home=home, issuer=url, port=0, open_browser=False, caller="second"
+            ) as second:
+                first.cancel()
+                with pytest.raises(codexlogin.Cancelled):
+                    await first.wait()
+                await approve(second.auth_url)
+                await second.wait()
+    ends = {start["caller"]: end["action_status"] for start, end in roots(home)}
+    assert ends == {"first": "failed", "second": "succeeded"}
+    tree = [
+        r for r in log_records(home) if r["task_uuid"] == next(s["task_uuid"] for s, _ in roots(home) if s["caller"] == "second")
+    ]
+    assert any(r.get("action_type") == "codex:token_exchange" for r in tree)
