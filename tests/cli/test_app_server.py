@@ -15,6 +15,8 @@ import trio
 from appserver import AppServerClient
 from harness import approve, assert_no_listener, port_of
 
+from codexlogin.devissuer import GRANT_REFRESH
+
 CODEX = [sys.executable, "-m", "codexlogin"]
 
 
@@ -100,10 +102,16 @@ async def test_browser_login_completed_by_fetching_the_auth_url(tmp_path, dev_is
             read = (await client.request("account/read", {}))["result"]
             assert read["account"] == {"type": "chatgpt", "email": "dev@example.com", "planType": "pro", "workspaceName": None}
             assert read["userId"] == "user_dev"
+            assert not dev_issuer.token_requests(GRANT_REFRESH)
+            refreshed = (await client.request("account/read", {"refreshToken": True}))["result"]
+            assert refreshed == read and len(dev_issuer.token_requests(GRANT_REFRESH)) == 1  # under auth.lock
             await client.close()
     saved = json.loads((home / "auth.json").read_text())
     assert dev_issuer.token_active(saved["tokens"]["refresh_token"])
-    assert [(r["flow"], r["caller"]) for r in roots(home)] == [("browser", "app-server (test-client)")]
+    assert [(r["flow"], r["caller"]) for r in roots(home)] == [
+        ("browser", "app-server (test-client)"),
+        ("token", "app-server (test-client)"),
+    ]
 
 
 async def test_device_code_login(tmp_path, dev_issuer):
