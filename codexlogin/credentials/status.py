@@ -18,7 +18,6 @@ from codexlogin.credentials.policy import stored_login_problem
 from codexlogin.credentials.store import load_credentials
 from codexlogin.errors import CredentialsUnusable, ExitCode, StorageFailed
 from codexlogin.oauth import jwt
-from codexlogin.oauth.issuer import credential_issuer, issuer_conflict
 from codexlogin.terminal import escape_controls
 
 if TYPE_CHECKING:
@@ -206,6 +205,8 @@ def evaluate(settings: Settings, auth: AuthDotJson | None, backend: str, *, now:
         return report
 
     if auth.auth_mode in (CHATGPT, PERSONAL_ACCESS_TOKEN):
+        from codexlogin.oauth.issuer import credential_issuer, issuer_conflict  # only with tokens stored
+
         try:  # where the tokens belong, whatever the settings say now (oauth.issuer)
             issuer = credential_issuer(auth.origin())
         except CredentialsUnusable as failure:
