@@ -79,6 +79,8 @@ PAGES = {
     "redirecting": lambda: decided(request(START)).page,
     "root_from_another_site": lambda: decided(request(START, fetch_site="cross-site")).page,
     "already_finished": lambda: decided(request(params={"code": "c", "state": STATE}), finished=True).page,
+    "sign_in_address_reused": lambda: decided(request(START), start_used=True).page,
+    "issuer_missing": lambda: decided(request(params={"code": "c", "state": STATE}), iss_required=True).page,
 }
 
 
