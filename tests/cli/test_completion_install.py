@@ -200,3 +200,7 @@ def test_a_full_disk_never_truncates_zshrc(tmp_path):
     assert stderr.startswith(f"error: cannot write {mount / 'home' / '.zshrc'}: No space left on device; it was left as it was")
     assert stderr.count("\n") == 1
     assert (out / "listing").read_text().split() == [".zsh", ".zshrc"]
+
+
+def test_force_goes_only_with_install(home):
+    assert codex(home, "completion", "bash", "--force") == (2, "", "error: --force only goes with --install\n")
