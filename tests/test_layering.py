@@ -22,8 +22,14 @@ Rules:
       flows       -> basics, oauth, credentials, listener, diagnostics
       support     -> basics, oauth, credentials, listener, diagnostics, logview
       logview     -> basics, diagnostics
+      api         -> basics, oauth, credentials, listener, flows, diagnostics
       cli         (cli package and __main__) -> everything except devissuer
       devissuer   -> basics
+
+  The one exception: the top package re-exports the public API lazily, its module `__getattr__`
+  importing `codexlogin.api` when a program first reads an API name (never at import, never for
+  a submodule). That edge is left out of the graph, and test_the_top_package_loads_the_api_only_lazily
+  checks it is the only one.
 """
 
 from __future__ import annotations
@@ -48,9 +54,11 @@ LAYERS: dict[str, tuple[set[str], set[str]]] = {
     "support": ({"codexlogin.support"}, {"basics", "oauth", "credentials", "listener", "diagnostics", "logview"}),
     # Reading the log back: beside support (both serve it), below the cli.
     "logview": ({"codexlogin.logview"}, {"basics", "diagnostics"}),
+    # The public Python API (re-exported lazily by the top package), beside the cli as a front end.
+    "api": ({"codexlogin.api"}, {"basics", "oauth", "credentials", "listener", "flows", "diagnostics"}),
     "cli": (
         {"codexlogin.cli", "codexlogin.__main__"},
-        {"basics", "diagnostics", "oauth", "credentials", "listener", "flows", "support", "logview"},
+        {"basics", "diagnostics", "oauth", "credentials", "listener", "flows", "support", "logview", "api"},
     ),
     "devissuer": ({"codexlogin.devissuer"}, {"basics"}),
 }
@@ -94,7 +102,21 @@ def import_graph() -> dict[str, set[str]]:
     for name, path in paths.items():
         source = path.read_text(encoding="utf-8")
         graph[name] = imports_of(source, name, path.name == "__init__.py", known) - {name}
+    graph["codexlogin"].discard("codexlogin.api")  # the lazy re-export (module docstring)
     return graph
+
+
+def test_the_top_package_loads_the_api_only_lazily() -> None:
+    """codexlogin/__init__.py imports codexlogin.api inside its module `__getattr__` and nowhere
+    else (outside TYPE_CHECKING), and nothing else of codexlogin's outside the basics."""
+    path = PACKAGE_DIR / "__init__.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    getattr_def = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "__getattr__")
+    known = {module_name(p) for p in PACKAGE_DIR.rglob("*.py")}
+    inside = imports_of(ast.unparse(getattr_def), "codexlogin", True, known)
+    everywhere = imports_of(path.read_text(encoding="utf-8"), "codexlogin", True, known)
+    assert inside == {"codexlogin.api"}
+    assert everywhere - inside <= {m for m in known if layer_of(m) == "basics"}
 
 
 def layer_of(module: str) -> str | None:

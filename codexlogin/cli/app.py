@@ -85,6 +85,11 @@ LOGIN_SUBCOMMANDS = {
         "Write a support bundle: scrubbed log of recent runs, doctor output, versions, settings.",
     ),
     "config": ("codexlogin.cli.settings:config", "Show the effective login settings and where each came from."),
+    "app-server": (
+        "codexlogin.cli.app_server:app_server",
+        "Serve the Codex app-server's account protocol (JSON-RPC lines) on stdin/stdout.",
+    ),
+    "token": ("codexlogin.cli.token:token", "Print the stored access token for scripts (refreshed first when it is due)."),
 }
 TOP_SUBCOMMANDS = {
     "logout": (
@@ -118,7 +123,13 @@ Shell = Literal["bash", "zsh", "fish"]
 
 @app.command(name="completion")
 @command
-def completion(shell: Shell, /, *, install: Annotated[bool, Parameter(negative=())] = False) -> int:
+def completion(
+    shell: Shell,
+    /,
+    *,
+    install: Annotated[bool, Parameter(negative=())] = False,
+    force: Annotated[bool, Parameter(negative=())] = False,
+) -> int:
     """Print the shell completion script for bash, zsh or fish (or install it with --install).
 
     `codex completion bash > ~/.local/share/bash-completion/completions/codex`, `codex completion
@@ -132,9 +143,18 @@ def completion(shell: Shell, /, *, install: Annotated[bool, Parameter(negative=(
         The shell to complete in.
     install
         Write the script to the shell's usual place (and load it from its rc file) instead of printing it.
+    force
+        With --install: replace a file at the script's place that is not a codex completion script.
     """
-    if install:
-        path = app.install_completion(shell=shell, add_to_startup=True)
+    if force and not install:
+        from codexlogin.errors import UsageError
+
+        raise UsageError("--force only goes with --install")
+    if install:  # atomic writes, symlinks written through, paths quoted (cli/completion_install.py)
+        from codexlogin.cli.completion_install import install as install_script
+
+        script = app.generate_completion(prog_name=program_name(), shell=shell)
+        path = install_script(shell, script, force=force)
         print(
             f"Installed {shell} completion for {program_name()} in {path}; open a new shell to use it.",
             file=sys.stderr,

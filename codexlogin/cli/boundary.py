@@ -104,7 +104,7 @@ def command(fn: F) -> F:
 
 
 #: How a command's run is named where a signal ends it: "status check cancelled (Ctrl-C)".
-RUN_NAMES = {"login status": "status check", "login doctor": "doctor", "login bundle": "bundle"}
+RUN_NAMES = {"login status": "status check", "login doctor": "doctor", "login bundle": "bundle", "login token": "token"}
 
 
 def _innermost(exc: BaseException) -> BaseException:

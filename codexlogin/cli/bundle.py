@@ -19,6 +19,7 @@ def bundle(
     *,
     output: Annotated[Path | None, Parameter(name=["--output", "-o"])] = None,
     last: int = DEFAULT_LAST,
+    force: Annotated[bool, Parameter(negative=())] = False,
     options: IssuerOptions = IssuerOptions(),
 ) -> int:
     """Write a support bundle: scrubbed log of recent runs, doctor output, versions, settings.
@@ -28,7 +29,8 @@ def bundle(
     text); codexlogin, library, Python and OS versions; and the login settings with secrets
     removed. It never holds auth.json, tokens, API keys or keyring contents: send it to support.
     Written with mode 0600; its path is printed. Directories are never created: a missing one is a
-    usage error. Exit codes: 0 written, 2 usage error (a missing -o directory), 7 cannot be written.
+    usage error, and so is an existing file unless --force. Exit codes: 0 written, 2 usage error (a
+    missing -o directory, an existing file without --force), 7 cannot be written.
 
     Parameters
     ----------
@@ -37,11 +39,13 @@ def bundle(
         that name inside; a name ending in .tar.gz or .tgz writes a gzipped tar).
     last
         How many of the most recent runs of codex-login.log to include.
+    force
+        Replace the file at the output path if one exists (without it, an existing file is refused).
     """
     if last < 1:
         raise UsageError(f"--last must be at least 1, got {last}")
     settings = options.settings()
-    path = resolve_output(output)
+    path = resolve_output(output, force=force)
     snapshot = snapshot_log(settings.log_file, last)  # before this run writes to the log
     from codexlogin.cli.doctor_text import format_text
     from codexlogin.cli.signals import run_flow
@@ -49,7 +53,7 @@ def bundle(
 
     with logged_run("login bundle", "bundle", settings):
         report = run_flow(run_checks, settings, what="bundle")  # a signal here ends it, nothing written
-        written = write_bundle(settings, path, report, last, snapshot=snapshot, doctor_text=format_text)
+        written = write_bundle(settings, path, report, last, snapshot=snapshot, doctor_text=format_text, force=force)
     for note in snapshot.notes:
         if note.startswith(("no codex-login.log", "cannot read")):
             print(f"note: {note}", file=sys.stderr, flush=True)

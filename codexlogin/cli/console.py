@@ -17,7 +17,7 @@ from typing import TextIO
 
 from codexlogin.flows.ui import RemoteSession, remote_session
 from codexlogin.oauth.client import DeviceAuthorization
-from codexlogin.terminal import as_invoked, minutes, one_line
+from codexlogin.terminal import as_invoked, inline, minutes, one_line
 
 PHISHING_WARNING = "Device codes are a common phishing target. Never share this code."
 DEVICE_AUTH_HINT = "On a remote or headless machine, use `codex login --device-auth` instead."
@@ -91,6 +91,12 @@ def wrap_prose(text: str, width: int | None) -> str:
         else:
             lines += textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False)
     return "\n".join(lines)
+
+
+def say_line(text: str, stream: TextIO | None = None) -> None:
+    """Print `text` as exactly one line (terminal.inline): for a line that holds values from outside
+    (an id_token's email, plan or account, the name of the login it replaced, logout's who)."""
+    print(inline(text), file=stream or sys.stdout, flush=True)
 
 
 def device_instructions(device: DeviceAuthorization) -> str:

@@ -259,12 +259,14 @@ def _follow(paths: list[str] | None, options: Options, log_dir: Path | None) -> 
 
         path = load_settings({"log_dir": log_dir}).log_file
     try:
-        mode: int | None = path.stat().st_mode
+        mode: int | None = path.lstat().st_mode  # a planted symbolic link is refused, not followed
     except FileNotFoundError:
         mode = None
         print(f"waiting for {path} to be written (Ctrl-C to stop)…", file=sys.stderr, flush=True)
     except OSError as error:
         raise NotLoggedIn(f"cannot read {path}: {error.strerror or error}") from None
+    if mode is not None and stat.S_ISLNK(mode):
+        raise UsageError(f"--follow does not follow a symbolic link: {path} is one (it may point anywhere); pass the file itself")
     if mode is not None and not stat.S_ISREG(mode):
         from codexlogin.config import special_file_kind
 

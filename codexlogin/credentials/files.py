@@ -103,8 +103,12 @@ def probe_writable(directory: Path) -> None:
         ) from None
 
 
-def write_private_file_atomically(path: Path, payload: bytes) -> None:
-    """Replace `path` with `payload`, mode 0600; on any failure the old file stays and no temp file remains."""
+def write_private_file_atomically(path: Path, payload: bytes, *, replace: bool = True) -> None:
+    """Replace `path` with `payload`, mode 0600; on any failure the old file stays and no temp file remains.
+
+    `replace=False`: never replace a file that exists by the time of the rename (a hard link of the
+    finished temp file, which fails when the name is taken); FileExistsError then, nothing changed.
+    """
     import tempfile  # writing only: reading (`codex login status`) must start fast
 
     try:
@@ -117,12 +121,17 @@ def write_private_file_atomically(path: Path, payload: bytes) -> None:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
+        if replace:
+            os.replace(tmp_name, path)
+        else:
+            _link_without_replacing(tmp_name, path)
     except BaseException as exc:
         try:
             os.unlink(tmp_name)
         except OSError:
             pass
+        if isinstance(exc, FileExistsError) and not replace:
+            raise
         if isinstance(exc, OSError):
             raise StorageFailed(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
@@ -134,6 +143,23 @@ def write_private_file_atomically(path: Path, payload: bytes) -> None:
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def _link_without_replacing(tmp_name: str, path: Path) -> None:
+    """Give the finished temp file the name `path` only if nothing holds it (FileExistsError
+    otherwise). A filesystem without hard links falls back to a check before the rename."""
+    import errno
+
+    try:
+        os.link(tmp_name, path)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path)) from None
+        os.replace(tmp_name, path)
+    else:
+        os.unlink(tmp_name)
 
 
 def save_auth(auth_file: Path, auth: AuthDotJson) -> None:

@@ -3,7 +3,8 @@
 `open_log(log_dir)` appends to `log_dir/codex-login.log` (dir 0700 when created, file 0600) through
 `ScrubbingDestination`, which runs `scrubbing.scrub_message` on every message (including eliot's own
 `eliot:traceback`, `eliot:serialization_failure` and `eliot:destination_failure`) and never raises,
-and opens the run's known-secret set (`redact.run_secrets`) for the block.
+and opens the run's known-secret set (`redact.run_secrets`) for the block. When another run rotates
+the log meanwhile (diagnostics/rotation.py), the file is opened again (`ReopeningLogFile`).
 """
 
 from __future__ import annotations
@@ -193,6 +194,49 @@ def _open_file(log_dir: Path) -> Any:
         raise
 
 
+class ReopeningLogFile:
+    """The open codex-login.log that follows a rotation: before each write it checks that the path
+    still names the file it holds (a rotation by another run renames it away, compresses it and
+    removes it); when not, it opens the path again (a fresh 0600 file), so the rest of this run
+    lands in the new log instead of a removed file. If the reopen fails, it keeps the old file."""
+
+    def __init__(self, log_dir: Path, file: Any) -> None:
+        self._log_dir = log_dir
+        self._path = log_dir / LOG_FILE_NAME
+        self._file = file
+        self._ident = self._identity(os.fstat(file.fileno()))
+
+    @staticmethod
+    def _identity(info: os.stat_result) -> tuple[int, int]:
+        return info.st_dev, info.st_ino
+
+    def _rotated_away(self) -> bool:
+        try:
+            return self._identity(os.lstat(self._path)) != self._ident
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+
+    def write(self, data: bytes) -> int:
+        if data and self._rotated_away():
+            try:
+                fresh = _open_file(self._log_dir)
+            except Exception:
+                pass  # keep writing where we were: better than nothing
+            else:
+                with contextlib.suppress(OSError):
+                    self._file.close()
+                self._file, self._ident = fresh, self._identity(os.fstat(fresh.fileno()))
+        return int(self._file.write(data) or 0)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
 @contextlib.contextmanager
 def open_log(log_dir: Path, *, warn: Warn | None = None) -> Iterator[Path | None]:
     """Append scrubbed eliot messages to `log_dir/codex-login.log` for the duration of the block.
@@ -206,6 +250,12 @@ def open_log(log_dir: Path, *, warn: Warn | None = None) -> Iterator[Path | None
             yield path
 
 
+def open_destination(log_dir: Path, *, warn: Warn | None = None) -> contextlib.AbstractContextManager[Path | None]:
+    """`open_log` without the run's secret set: for a process whose runs overlap (the Python API,
+    the app-server), which opens the file once and gives each run its own set (redact.run_secrets)."""
+    return _open_destination(Path(log_dir), warn)
+
+
 @contextlib.contextmanager
 def _open_destination(log_dir: Path, warn: Warn | None) -> Iterator[Path | None]:
     quiet_library_loggers()
@@ -217,6 +267,7 @@ def _open_destination(log_dir: Path, warn: Warn | None) -> Iterator[Path | None]
         yield None
         return
 
+    file = ReopeningLogFile(log_dir, file)  # another run's rotation does not lose the rest of this one
     destination = ScrubbingDestination(
         FileDestination(file=file, json_default=_json_default),
         on_error=lambda exc: _warn(warn, log_dir, exc),

@@ -6,7 +6,8 @@ compressed copy; readers that want every run read `log_files_in_order(log)`, old
 Rotation never raises: on any failure the log stays as it was (logging must never break a login).
 
 Under a non-blocking lock on `<log>.rotate.lock` (a second rotator just gives up), the log is
-renamed to `<log>.rotating` (an appender holding it open keeps writing to that inode), streamed
+renamed to `<log>.rotating` (an appender holding it open notices before its next write and opens
+the new log: destination.ReopeningLogFile; a line it wrote just before is in `.rotating`), streamed
 into a 0600 temp file in the same dir, fsynced and os.replace'd over `.1.gz`, then `.rotating` is
 removed. A crash leaves the old or the new `.1.gz`, never half of one; a failed compression puts
 the log back, and a leftover `.rotating` is finished by the next call before anything else moves.

@@ -116,6 +116,12 @@ COMMAND = ScrubbedActionType(
             "The run's short random reference (8 base32 characters, not secret): shown on its pages, "
             "`error:` lines and --json output; `codex login log --grep REF` finds the run.",
         ),
+        _field(
+            "caller",
+            [str],
+            'The program that drove the run: the Python API\'s `caller=` ("python" by default) or '
+            '"app-server (<clientInfo.name>)"; absent for a CLI command.',
+        ),
     ],
     [_field("outcome", [str], '"success"'), _field("exit_code", [int], "0")],
     "Root of every run's task.",
@@ -215,7 +221,11 @@ DOCTOR_CHECKS = {
 # --- messages -----------------------------------------------------------------------------------
 
 STATE_MISMATCH = ScrubbedMessageType(names.STATE_MISMATCH, [_SEVERITY], "Missing or wrong state: 400, keep waiting.")
-ISSUER_MISMATCH = ScrubbedMessageType(names.ISSUER_MISMATCH, [_SEVERITY], "The callback's `iss` names another issuer (RFC 9207).")
+ISSUER_MISMATCH = ScrubbedMessageType(
+    names.ISSUER_MISMATCH,
+    [_SEVERITY],
+    "The callback's `iss` names another issuer, or is missing where discovery promised it (RFC 9207).",
+)
 OAUTH_ERROR = ScrubbedMessageType(
     names.OAUTH_ERROR,
     [_field("error_code", [str], "Scrubbed, ≤ 128 chars.", _error_code), _field("has_error_description", [bool], "", bool)],

@@ -5,7 +5,7 @@ systems): new complete lines are read, each message is shown at once as one line
 time order (`+--` an action starts, `<--` it ends, messages in between), indented by its depth.
 A rotation (codex-login.log moved to codex-login.log.1.gz and a new file begun) or a truncation is
 noticed by the file's identity and size: the rest of the old file is read, then the new one from
-its start.
+its start. A symbolic link (or anything but a regular file) at the path is never opened.
 
 Targets: with `task` (a task UUID prefix) or `last_run` (the run that started last, or the next one
 to start), only that run is shown, from its beginning, and following stops when its root action
@@ -29,6 +29,7 @@ from typing import IO, Any, BinaryIO
 from codexlogin.diagnostics.scrubbing import scrub_message
 from codexlogin.logview.text import Clock, Style, format_duration
 from codexlogin.logview.tree import ROOT_TYPE, Node, display_text, scrubbed_fields
+from codexlogin.terminal import one_line
 
 __all__ = ["Follower", "follow"]
 
@@ -130,9 +131,10 @@ class Follower:
             return "".join(line + "\n" for line in self.text_lines(node))
         scrubbed, lines = scrubbed_fields(fields)
         kind = "action_type" if is_action else "message_type"
-        name = display_text(scrubbed.get(kind, "(untyped)"))
-        where = "/".join(map(str, level))
-        short = display_text(uuid)[:8]
+        # One line each, control characters escaped: a crafted task_level or type cannot forge lines.
+        name = one_line(display_text(scrubbed.get(kind, "(untyped)")))
+        where = one_line("/".join(display_text(item) for item in level))
+        short = one_line(display_text(uuid))[:8]
         indent = "|   " * _depth(level, is_action)
         key = (uuid, level[:-1])
         if status == "started":
@@ -185,10 +187,10 @@ def _read_lines(current: _File) -> list[str]:
 
 
 def _open_regular(path: Path) -> BinaryIO | None:
-    """`path` opened for reading when it is a regular file; None otherwise (missing, or a FIFO or
-    device put in its place: opened without blocking, never read)."""
+    """`path` opened for reading when it is a regular file; None otherwise (missing, or a FIFO,
+    device or symbolic link put in its place: opened without blocking or following, never read)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
     if not S_ISREG(os.fstat(fd).st_mode):
@@ -216,9 +218,11 @@ def follow(
     first = True
     while not follower.done and not should_stop():
         try:
-            stat = path.stat()
+            stat = path.lstat()  # a symbolic link planted at the path is never followed
         except OSError:  # missing (not written yet, or between rotation's rename and create)
             stat = None
+        if stat is not None and not S_ISREG(stat.st_mode):
+            stat = None  # treated as missing: the old file's last lines are read, nothing else
         got = False
         if current is not None:
             rotated = stat is None or _ident(stat) != current.ident

@@ -8,8 +8,8 @@ exchange failed: invalid_grant", …
 
 What is taken from the HAR, and nothing else: each entry's start time, method, URL, status, the
 `Location` of a redirect, the response's MIME type and Chrome's/Firefox's network error text.
-URLs are scrubbed (`redact.sanitize_url`, then every query value is `<redacted>` except those of a
-short list of public OAuth parameters, long random path segments redacted, then `redact.scrub_text`);
+URLs are scrubbed (logview/harscrub.py: only words are shown of paths, path parameters and public
+OAuth parameters' values; every other query value is `<redacted>`; then `redact.scrub_text`);
 headers other than Location, cookies, Set-Cookie, Authorization, request and response bodies are
 never read into the timeline. The raw HAR text is only searched for the run's reference.
 
@@ -25,37 +25,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from codexlogin.diagnostics import names
+from codexlogin.logview.harscrub import PUBLIC_QUERY_KEYS, scrub_path, scrub_url
 from codexlogin.logview.text import WRAP_INDENT, Line, format_line, run_lines, timestamp, wrap_line
 from codexlogin.logview.tree import FAILED, SUCCEEDED, Node, Run, display_text, scrubbed_fields
-from codexlogin.redact import REDACTED, sanitize_url, scrub_clip
+from codexlogin.redact import REDACTED, scrub_clip
+from codexlogin.terminal import one_line
 
-__all__ = ["HarEntry", "HarError", "Merged", "load_har", "match_run", "merge", "render_merged", "merged_json"]
+__all__ = [
+    "PUBLIC_QUERY_KEYS",
+    "HarEntry",
+    "HarError",
+    "Merged",
+    "load_har",
+    "match_run",
+    "merge",
+    "render_merged",
+    "merged_json",
+    "scrub_url",
+]
 
-#: Query parameters whose values are public and useful (everything else is shown `<redacted>`).
-PUBLIC_QUERY_KEYS = frozenset(
-    {
-        "response_type",
-        "client_id",
-        "redirect_uri",
-        "scope",
-        "code_challenge_method",
-        "prompt",
-        "originator",
-        "id_token_add_organizations",
-        "codex_cli_simplified_flow",
-        "allowed_workspace_id",
-        "error",
-        "error_description",
-        "iss",
-        "response_mode",
-    }
-)
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-_MAX_VALUE = 300
-_RANDOM_SEGMENT = re.compile(r"[A-Za-z0-9_\-.~%]{20,}")
 _STATIC = frozenset({"script", "stylesheet", "image", "font", "media", "manifest", "ping", "other"})
 _STATIC_MIME = re.compile(r"^(image/|font/|text/css|(application|text)/(x-)?javascript)")
 
@@ -107,60 +99,6 @@ class Har:
 # --------------------------------------------------------------------------------------------
 
 
-def _redact_query(query: str) -> str:
-    if not query:
-        return query
-    pieces = re.split(r"([&;])", query)
-    for i in range(0, len(pieces), 2):
-        raw_key, eq, value = pieces[i].partition("=")
-        key = unquote_plus(raw_key).strip().lower()
-        if not eq:
-            continue
-        if key not in PUBLIC_QUERY_KEYS:
-            pieces[i] = f"{raw_key}={REDACTED}"
-        elif key == "redirect_uri":
-            pieces[i] = f"{raw_key}={_bare_uri(value)}"
-        elif len(value) > _MAX_VALUE:
-            pieces[i] = f"{raw_key}={value[:_MAX_VALUE]}…"
-    return "".join(pieces)
-
-
-def _bare_uri(value: str) -> str:
-    """A redirect_uri parameter without its own query or fragment (which may carry anything)."""
-    try:
-        parts = urlsplit(unquote_plus(value))
-        netloc = parts.netloc.rpartition("@")[2]
-        bare = urlunsplit((parts.scheme, netloc, _redact_path(parts.path), "", ""))
-    except ValueError:
-        return REDACTED
-    return quote(bare, safe="")
-
-
-def _redact_path(path: str) -> str:
-    """Long random-looking path segments (magic links, session ids) → `<redacted>`."""
-
-    def one(segment: str) -> str:
-        if _RANDOM_SEGMENT.fullmatch(segment) and any(c.isdigit() for c in segment) and any(c.isalpha() for c in segment):
-            return REDACTED
-        return segment
-
-    return "/".join(one(segment) for segment in path.split("/"))
-
-
-def scrub_url(url: object) -> str:
-    """A HAR URL for display: userinfo, fragment, secret query values and long random path
-    segments gone, and only public OAuth parameters keep their values."""
-    text = sanitize_url(str(url) if url is not None else "")
-    if text.startswith("<"):
-        return text
-    try:
-        parts = urlsplit(text)
-        text = urlunsplit((parts.scheme, parts.netloc, _redact_path(parts.path), _redact_query(parts.query), ""))
-    except ValueError:
-        return "<invalid-url>"
-    return scrub_clip(text, 2000)
-
-
 def _time(value: object) -> float | None:
     if not isinstance(value, str):
         return None
@@ -207,7 +145,7 @@ def _entry(raw: Any) -> HarEntry | None:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-        path = scrub_clip(_redact_path(parts.path), 500)
+        path = scrub_clip(scrub_path(parts.path, loopback=host in _LOOPBACK), 500)
     except ValueError:
         host, port, path = "", None, ""
     status = response.get("status")
@@ -555,14 +493,15 @@ def render_merged(merged: Merged, width: int | None = None) -> str:
     for event in merged.events:
         where = "browser" if event.source == "browser" else "log    "
         head = f"  {_clock(event.ts)}  {where}  "
-        text = display_text(event.text)
+        text = one_line(event.text) if event.source == "browser" else display_text(event.text)  # HAR text: one line
         if width is None:
             out.append(head + text)
             continue
         pieces = wrap_line(text, width - len(head), width - len(head) - len(WRAP_INDENT))
         out.append(head + pieces[0])
         out.extend(" " * len(head) + WRAP_INDENT + piece for piece in pieces[1:])
-    out.append(("where it broke: " if merged.broke else "result: ") + merged.verdict)
+    # The verdict quotes HAR text (a path, a browser's error): one line, control characters escaped.
+    out.append(("where it broke: " if merged.broke else "result: ") + one_line(merged.verdict))
     return "\n".join(out) + "\n"
 
 

@@ -10,7 +10,8 @@ shows them as `[REDACTED]` on the terminal and the callback page.
 Each secret is known in every form an echo may take (`encoded_forms`: percent-encoded, base64 and
 base64url at each byte alignment, JSON-, HTML- and repr-escaped), and any run of MIN_PARTIAL_RUN or
 more characters copied from one of those forms is redacted too (a prefix, a suffix, the pieces of a
-split or a cut echo). No false positives on ordinary text: a run must be 16 characters in a row of
+split or a cut echo), and the secret reversed. A 4- or 5-character secret is redacted where it
+stands as a whole token (not inside a longer word or number). No false positives on ordinary text: a run must be 16 characters in a row of
 the secret itself, which prose, paths and identifiers do not contain for secrets that are random
 (codes, states, verifiers, tokens, keys); forms shorter than 16 characters are matched whole only.
 """
@@ -25,7 +26,10 @@ from collections.abc import Iterator
 from codexlogin.redact.keys import MASK, REDACTED
 from codexlogin.redact.text import scrub_text
 
-MIN_KNOWN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
+MIN_KNOWN_SECRET_LENGTH = 6  # shorter values would redact ordinary words...
+# ...unless matched as a whole token only: a 4- or 5-character code (a short authorization code,
+# a device user code) is redacted where it stands alone, never inside a longer word.
+MIN_SHORT_SECRET_LENGTH = 4
 MIN_PARTIAL_RUN = 16
 # Runs are found from blocks of _BLOCK characters at fixed positions of each form (offsets 0,
 # _BLOCK, 2 * _BLOCK, ...): any run of 2 * _BLOCK - 1 or more characters of a form holds one whole
@@ -35,9 +39,9 @@ MIN_PARTIAL_RUN = 16
 # logged in one run is a few kB, so scanning every position of it costs less than that.
 _BLOCK = 8
 assert 2 * _BLOCK - 1 <= MIN_PARTIAL_RUN
-# A secret longer than this (an issuer may send anything as a token) gets no encoded forms: runs of
-# its first and last _MAX_INDEXED characters are indexed, and any text from its start on (or up to
-# its end) is found from its first (last) _HUGE_ANCHOR characters, however much of it is there.
+# A secret longer than this (an issuer may send anything as a token) gets no encoded forms: only its
+# raw form is indexed (all of it: a 16-character window from its middle is found too), and any text
+# from its start on (or up to its end) is found from its first (last) _HUGE_ANCHOR characters.
 _MAX_INDEXED = 8192
 _HUGE_ANCHOR = 64
 
@@ -52,7 +56,7 @@ def encoded_forms(secret: str) -> set[str]:
     import json
     from urllib.parse import quote, quote_plus
 
-    forms = {secret}
+    forms = {secret, secret[::-1]}  # reversed: an echo may be mangled that way too
     try:
         data = secret.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: only the raw form can occur
@@ -115,21 +119,24 @@ class RunSecrets:
         self.values: tuple[str, ...] = ()  # the registered secrets themselves, longest first
         self.short_forms: tuple[str, ...] = ()  # forms under MIN_PARTIAL_RUN: matched whole
         self.huge: tuple[str, ...] = ()  # secrets over _MAX_INDEXED characters
+        self.tokens: re.Pattern[str] | None = None  # 4- and 5-character secrets, as whole tokens
+        self._short_secrets: set[str] = set()
         self.blocks: dict[str, list[tuple[str, int]]] = {}  # _BLOCK-grams of the longer forms
         self.longest = 0  # the longest indexed form: how far past a cut the text must be scanned
         self.cache: dict[str, str] = {}
         self._forms: set[str] = set()
 
     def add(self, values: tuple[object, ...]) -> None:
+        self._add_short({v for v in values if isinstance(v, str) and MIN_SHORT_SECRET_LENGTH <= len(v) < MIN_KNOWN_SECRET_LENGTH})
         fresh = {v for v in values if isinstance(v, str) and len(v) >= MIN_KNOWN_SECRET_LENGTH} - set(self.values)
         if not fresh:
             return
         self.values = tuple(sorted(set(self.values) | fresh, key=len, reverse=True))
         short = set(self.short_forms)
         for secret in fresh:
-            if len(secret) > _MAX_INDEXED:
+            if len(secret) > _MAX_INDEXED:  # only its raw form, but all of it: a window from its middle too
                 self.huge += (secret,)
-                forms = {secret[:_MAX_INDEXED], secret[-_MAX_INDEXED:]}
+                forms = {secret}
             else:
                 forms = encoded_forms(secret)
             for form in forms - self._forms:
@@ -137,7 +144,7 @@ class RunSecrets:
                 if len(form) < MIN_PARTIAL_RUN:
                     short.add(form)
                     continue
-                self.longest = max(self.longest, len(form))
+                self.longest = max(self.longest, min(len(form), _MAX_INDEXED))
                 blocks = self.blocks
                 for offset in range(0, len(form) - _BLOCK + 1, _BLOCK):
                     block = form[offset : offset + _BLOCK]
@@ -149,9 +156,23 @@ class RunSecrets:
         self.short_forms = tuple(sorted(short, key=len, reverse=True))
         self.cache.clear()  # an earlier answer may hold a value that is secret now
 
+    def _add_short(self, secrets: set[str]) -> None:
+        """4- and 5-character secrets (raw, reversed, percent-encoded): matched as whole tokens."""
+        from urllib.parse import quote
+
+        fresh = {form for secret in secrets for form in (secret, secret[::-1], quote(secret, safe=""))} - self._short_secrets
+        if not fresh:
+            return
+        self._short_secrets |= fresh
+        alternatives = "|".join(re.escape(form) for form in sorted(self._short_secrets, key=len, reverse=True))
+        self.tokens = re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
+        self.cache.clear()
+
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Where `text` holds a known form, or a run of MIN_PARTIAL_RUN+ characters of a longer one."""
         found: list[tuple[int, int]] = []
+        if self.tokens is not None:
+            found.extend(match.span() for match in self.tokens.finditer(text))
         for form in self.short_forms:
             start = text.find(form)
             while start != -1:
@@ -192,7 +213,7 @@ class RunSecrets:
 
     def redact(self, text: str, replacement: str = REDACTED) -> str:
         """`text` with every known form (and long run of one) replaced by `replacement`."""
-        if not self._forms and not self.huge:
+        if not self._forms and not self.huge and self.tokens is None:
             return text
         spans = self.spans(text)
         if not spans:

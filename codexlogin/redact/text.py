@@ -84,10 +84,31 @@ def _requote(value: str) -> str:
     return value[:start] + REDACTED + (closing.group() if closing else "")
 
 
+_TRAILING_PUNCTUATION = ".,;:!?"
+
+
+def _url_and_trailer(url: str) -> tuple[str, str]:
+    """A URL found in prose, and the punctuation after it that is the prose's: trailing `.,;:!?`
+    and a `)` or `]` without its opening one in the URL ("(see https://issuer.example).")."""
+    end = len(url)
+    while end:
+        last = url[end - 1]
+        if last in _TRAILING_PUNCTUATION:
+            end -= 1
+        elif last == ")" and url.count("(", 0, end) < url.count(")", 0, end):
+            end -= 1
+        elif last == "]" and url.count("[", 0, end) < url.count("]", 0, end):
+            end -= 1
+        else:
+            break
+    return url[:end], url[end:]
+
+
 def _replace(match: re.Match[str]) -> str:
     group = match.lastgroup
     if group == "url":
-        return _INNER_RE.sub(_replace, sanitize_url(match.group("url")))
+        url, trailer = _url_and_trailer(match.group("url"))
+        return _INNER_RE.sub(_replace, sanitize_url(url)) + trailer
     if group == "pval":
         return match.group("pkey") + _proxy_value(match.group("pval"))
     if group in ("jwt", "sk"):

@@ -80,22 +80,36 @@ def archive_kind(path: Path) -> str:
 WHAT_TO_DO = "send this file to support; it holds no credentials (no auth.json, tokens, API keys or keyring contents)"
 
 
-def resolve_output(output: Path | None, now: datetime | None = None) -> Path:
+def resolve_output(output: Path | None, now: datetime | None = None, *, force: bool = False) -> Path:
     """`-o PATH` made absolute (a directory gets the default name inside), else the default in cwd.
 
     A missing parent directory is a usage error (exit 2): the bundle never creates directories.
+    An existing file is a usage error too unless `force`: a bundle never replaces a file unasked.
     """
     from codexlogin.errors import UsageError
 
     if output is None:
-        return Path.cwd() / default_name(now)
-    output = output.expanduser().absolute()
-    if not output.is_symlink() and output.is_dir():
-        output = output / default_name(now)
-    elif not output.parent.exists() and not output.parent.is_symlink():
-        raise UsageError(f"-o {output}: the directory {output.parent} does not exist; create it first or choose another path")
+        output = Path.cwd() / default_name(now)
+    else:
+        output = output.expanduser().absolute()
+        if not output.is_symlink() and output.is_dir():
+            output = output / default_name(now)
+        elif not output.parent.exists() and not output.parent.is_symlink():
+            raise UsageError(f"-o {output}: the directory {output.parent} does not exist; create it first or choose another path")
     refuse_non_regular_target(output)
+    if not force:
+        refuse_existing_file(output)
     return output
+
+
+def refuse_existing_file(path: Path) -> None:
+    """UsageError (exit 2) when `path` exists: replacing it takes --force."""
+    from codexlogin.errors import UsageError
+
+    if os.path.lexists(path):
+        raise UsageError(
+            f"refusing to replace {path}: the file exists; nothing was written. Pass --force to replace it, or choose another -o"
+        )
 
 
 def refuse_non_regular_target(path: Path) -> None:
@@ -280,9 +294,10 @@ def write_bundle(
     *,
     snapshot: LogSnapshot | None = None,
     doctor_text: Callable[[Report], str],
+    force: bool = False,
 ) -> Path:
     """Build the archive with the doctor checks' `report` (doctor.txt written by `doctor_text`) and
-    write it atomically (0600). Inside a flow."""
+    write it atomically (0600); an existing file is replaced only when `force`. Inside a flow."""
     from codexlogin import diagnostics
     from codexlogin.credentials.files import write_private_file_atomically
 
@@ -293,6 +308,12 @@ def write_bundle(
     with diagnostics.schema.BUNDLE_WRITE(path=str(path), format=kind, members=list(members)) as action:
         payload = archive_bytes(members, kind, created)
         refuse_non_regular_target(path)  # again: the doctor checks took a while
-        write_private_file_atomically(path, payload)
+        if not force:
+            refuse_existing_file(path)
+        try:  # without --force: a file that appeared since the checks is not replaced either
+            write_private_file_atomically(path, payload, replace=force)
+        except FileExistsError:
+            refuse_existing_file(path)
+            raise
         action.add_success_fields(size=len(payload), log_runs=snapshot.runs)
     return path

@@ -88,15 +88,15 @@ def test_each_lazy_commands_own_help_shows_its_description(name):
     [
         (
             ["login", "stauts"],
-            'error: Unknown command "stauts". Did you mean "status"? Available commands: bundle, config, doctor, log, status. (see --help)',
+            'error: Unknown command "stauts". Did you mean "status"? Available commands: app-server, bundle, config, doctor, log, status, token. (see --help)',
         ),
         (
             ["login", "doctr", "--json"],
-            'error: Unknown command "doctr". Did you mean "doctor"? Available commands: bundle, config, doctor, log, status. (see --help)',
+            'error: Unknown command "doctr". Did you mean "doctor"? Available commands: app-server, bundle, config, doctor, log, status, token. (see --help)',
         ),
         (
             ["login", "xyzzy"],
-            'error: Unknown command "xyzzy". Available commands: bundle, config, doctor, log, status. (see --help)',
+            'error: Unknown command "xyzzy". Available commands: app-server, bundle, config, doctor, log, status, token. (see --help)',
         ),
         (
             ["lgoin"],

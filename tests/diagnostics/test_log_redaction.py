@@ -158,3 +158,45 @@ async def test_secrets_echoed_by_the_issuer_are_redacted_by_value(tmp_path, nurs
     assert opaque_code not in run.log and verifier not in run.log
     exchange_end = [m for m in run.log_messages() if m.get("action_type") == "codex:token_exchange"][-1]
     assert exchange_end["error_message"] == "code <redacted> rejected; verifier <redacted>"
+
+
+async def reversing_token_endpoint(scope, receive, send):
+    """An issuer that echoes the code as it is and the verifier reversed (issue 22, point 7)."""
+    from urllib.parse import parse_qsl
+
+    from codexlogin._asgi import answer_lifespan
+
+    if scope["type"] == "lifespan":
+        await answer_lifespan(receive, send)
+        return
+    form = dict(parse_qsl((await read_body(receive)).decode()))
+    ECHOED_FORMS.append(form)
+    description = f"code {form.get('code')} rejected; verifier {form.get('code_verifier', '')[::-1]} reversed"
+    reply = json.dumps({"error": "invalid_grant", "error_description": description})
+    await send({"type": "http.response.start", "status": 400, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": reply.encode()})
+
+
+async def test_a_reversed_echo_and_a_four_character_code_are_redacted(tmp_path, nursery):
+    from functools import partial
+
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.errorlog = config.accesslog = None
+    binds = await nursery.start(partial(serve, reversing_token_endpoint, config, shutdown_trigger=trio.sleep_forever))
+    short_code = "Q7zK"
+
+    async def send_code(run, url):
+        run.pages.append(await get(callback_url(url, code=short_code, state=query_of(url)["state"])))
+
+    with trio.fail_after(10):
+        run = Run(make_settings(tmp_path, binds[0]))
+        failure = await run(send_code)
+    assert isinstance(failure, TokenExchangeFailed)
+    reversed_verifier = ECHOED_FORMS[-1]["code_verifier"][::-1]
+    assert short_code not in run.log and reversed_verifier not in run.log
+    exchange_end = [m for m in run.log_messages() if m.get("action_type") == "codex:token_exchange"][-1]
+    assert exchange_end["error_message"] == "code <redacted> rejected; verifier <redacted> reversed"

@@ -255,3 +255,63 @@ def test_nothing_is_lost_around_the_cap(logs, size, seed, previous):
         assert log.read_bytes() == content
         assert not previous or gzip.decompress(rotated(log).read_bytes()) == b"older run\n"
     assert leftovers(directory) == []
+
+
+# --- another run rotates while this one writes (issue 22, point 7) ---------------------------------
+
+
+@pytest.mark.concurrency
+async def test_a_run_that_writes_while_another_rotates_keeps_the_rest_of_its_log(tmp_path, dev_issuer):
+    """A browser login waits (its log open); the log grows past the cap; a doctor run rotates it.
+    The waiting login is then cancelled: its end (and its reference) must be in the new log, so
+    `codex login log --grep REF` finds the whole run. Before, it went on writing into the removed
+    file and its end was lost. Real subprocesses, events only (the URL on stderr, process exits)."""
+    import json
+    import signal
+    import sys
+
+    import trio
+
+    home = tmp_path / "codex-home"
+    env = {
+        **os.environ,
+        "CODEX_HOME": str(home),
+        "CODEX_LOGIN_ISSUER": dev_issuer.issuer_url,
+        "PYTHONUNBUFFERED": "1",
+        "NO_COLOR": "1",
+    }
+    codex = [sys.executable, "-m", "codexlogin"]
+    log = home / "log" / "codex-login.log"
+    with trio.fail_after(60):
+        login = await trio.lowlevel.open_process(
+            [*codex, "login", "--port", "0", "--no-browser"], env=env, stderr=subprocess.PIPE
+        )
+        seen = b""
+        while b"/oauth/authorize?" not in seen:
+            chunk = await login.stderr.receive_some(4096)
+            assert chunk, seen
+            seen += chunk
+        started = [json.loads(line) for line in log.read_text().splitlines()]
+        (task,) = {m["task_uuid"] for m in started if m.get("action_type") == "codex:command"}
+        with log.open("a") as handle:  # past the cap: the next run rotates it
+            handle.write(("x" * 1023 + "\n") * (MAX_LOG_BYTES // 1024 + 1))
+        doctor = await trio.run_process(
+            [*codex, "login", "doctor"], env=env, capture_stdout=True, capture_stderr=True, check=False
+        )
+        assert rotated(log).exists() and log.stat().st_size < MAX_LOG_BYTES, doctor.stderr
+        login.send_signal(signal.SIGINT)
+        assert await login.wait() == 130
+        while chunk := await login.stderr.receive_some(4096):
+            seen += chunk
+        await login.stderr.aclose()
+    assert "(ref " not in seen.decode()  # the user's own Ctrl-C: no pointer to the log on the terminal
+    (reference,) = {m["reference"] for m in started if m.get("action_type") == "codex:command"}
+    after = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    ends = [m for m in after if m.get("task_uuid") == task and m.get("action_type") == "codex:command"]
+    assert ends and ends[-1]["action_status"] == "failed" and ends[-1]["outcome"] == "cancelled"
+    found = subprocess.run(
+        [*codex, "login", "log", "--grep", reference, "--json"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert found.returncode == 0, found.stderr
+    (run,) = [json.loads(line) for line in found.stdout.splitlines()]  # one run, the whole of it: start and end
+    assert run["task_uuid"] == task and run["status"] == "cancelled" and run["end_fields"]["outcome"] == "cancelled"

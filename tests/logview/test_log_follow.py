@@ -264,3 +264,79 @@ async def test_ctrl_c_ends_a_follow_without_a_target_quietly(tmp_path):
                 await process.wait()
             await process.stdout.aclose()
             await process.stderr.aclose()
+
+
+# --- hostile logs (issue 22, point 7) ---------------------------------------------------------------
+
+TASK = "7e570000-0000-4000-8000-000000000001"
+
+
+def _hostile_run(levels: list) -> list[str]:
+    """A finished run whose middle messages carry `levels` as their task_level."""
+    messages = [
+        {"task_uuid": TASK, "task_level": [1], "timestamp": 1.0, "action_type": "codex:command", "action_status": "started"}
+    ]
+    messages += [{"task_uuid": TASK, "task_level": level, "timestamp": 2.0, "message_type": "codex:note"} for level in levels]
+    messages.append(
+        {"task_uuid": TASK, "task_level": [9], "timestamp": 3.0, "action_type": "codex:command", "action_status": "succeeded"}
+    )
+    return [json.dumps(m) + "\n" for m in messages]
+
+
+def _codex_follow(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb"}
+    return subprocess.run(
+        [sys.executable, "-m", "codexlogin", "login", "log", "--follow", "--task", TASK[:8], *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+
+
+def test_follow_tree_escapes_task_level_items(tmp_path):
+    log = tmp_path / "codex-login.log"
+    log.write_text(
+        "".join(_hostile_run([["\x1b]0;pwned\x07", 2], ["\nforged <-- codex:command/9 succeeded", 3], [{"\x1b[2J": 1}]]))
+    )
+    result = _codex_follow(str(log))
+    assert result.returncode == 0, result.stderr
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", result.stdout)
+    lines_out = result.stdout.splitlines()
+    assert len(lines_out) == 5  # start, three notes, end: the newline forged no line
+    assert "\\x1b]0;pwned\\x07/2" in lines_out[1] and lines_out[2].startswith(TASK[:8] + " ")
+
+
+@pytest.mark.skipif(not hasattr(os, "O_NOFOLLOW"), reason="needs O_NOFOLLOW")
+def test_follow_refuses_a_symlink_planted_at_the_log_path(tmp_path):
+    elsewhere = tmp_path / "someone-elses.log"
+    elsewhere.write_text("".join(_hostile_run([[2]])))
+    log_dir = tmp_path / "log"
+    log_dir.mkdir()
+    (log_dir / "codex-login.log").symlink_to(elsewhere)
+    result = _codex_follow("--log-dir", str(log_dir))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"error: --follow does not follow a symbolic link: {log_dir / 'codex-login.log'} is one (it may point anywhere);"
+        " pass the file itself\n"
+    )
+
+
+def test_a_symlink_planted_after_a_rotation_is_never_opened(tmp_path):
+    path = tmp_path / "codex-login.log"
+    elsewhere = tmp_path / "planted.log"
+    elsewhere.write_text("".join(_hostile_run([[2]])))
+    path.write_text("")
+    out: list[str] = []
+    polls: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        polls.append(seconds)
+        if len(polls) == 1:  # rotated away, and a link planted in its place
+            path.rename(tmp_path / "codex-login.log.1")
+            path.symlink_to(elsewhere)
+
+    follower = Follower(out.append, task=TASK[:8])
+    follow(path, follower, sleep=sleep, should_stop=lambda: len(polls) >= 5)
+    assert out == [] and not follower.done

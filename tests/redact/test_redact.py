@@ -421,3 +421,27 @@ def test_property_scrub_text_total_and_idempotent(text):
     out = scrub_text(text)
     assert isinstance(out, str)
     assert scrub_text(out) == out
+
+
+# --------------------------------------------------------------------------------------------
+# A URL in prose: its closing punctuation is the prose's (issue 22, point 7)
+# --------------------------------------------------------------------------------------------
+
+_hosts = st.sampled_from(["127.0.0.1", "localhost", "auth.example.com", "[::1]"])
+_paths = st.lists(st.text(alphabet=string.ascii_lowercase + string.digits + "-_", min_size=1, max_size=8), max_size=3)
+_closers = st.sampled_from([")", ").", "),", ",", ".", ";", ":", "!", "?", "]", ")]."])
+
+
+@settings(max_examples=200)
+@given(host=_hosts, port=st.integers(1, 65535), path=_paths, closer=_closers, secret=secrets_st)
+def test_property_a_url_before_prose_punctuation_is_kept_and_its_secrets_are_not(host, port, path, closer, secret):
+    url = f"https://{host}:{port}/" + "/".join(path)
+    opener = "(" if closer.startswith(")") else "[" if closer.startswith("]") else ""
+    assert scrub_text(f"from {opener}{url}{closer} on") == f"from {opener}{url}{closer} on"
+    secret = secret.rstrip(".,;:!?)]")  # a value's own trailing dot reads as the sentence's
+    scrubbed = scrub_text(f"from {opener}{url}?code={secret}{closer} on")
+    assert scrubbed == f"from {opener}{url}?code={REDACTED}{closer} on"
+
+
+def test_a_balanced_parenthesis_stays_in_the_url():
+    assert scrub_text("see https://en.wikipedia.org/wiki/Foo_(bar).") == "see https://en.wikipedia.org/wiki/Foo_(bar)."

@@ -650,3 +650,51 @@ def test_the_terminal_detail_is_capped():
     line = stderr.getvalue()
     assert code == 4 and line.count("\n") == 1 and len(line) < 6000
     assert line.rstrip("\n").endswith("more characters)")
+
+
+# --- known-secret matching: windows of huge foreign tokens, reversed echoes, short codes (issue 22) ---
+
+_B64URL_ALPHABET = string.ascii_letters + string.digits + "-_"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=FUNCTION_SCOPED)
+@given(
+    seed=st.integers(0, 2**32),
+    size=st.integers(30000, 40000),
+    start=st.floats(0.3, 0.7),  # the middle: the part the old index of the two ends did not hold
+    width=st.integers(16, 64),
+)
+def test_any_window_of_a_huge_foreign_jwt_is_redacted(tmp_path_factory, seed, size, start, width):
+    """An issuer may send a token of any size; past 8 KiB only its raw form is known, but all of
+    it: a 16-character window from its middle (where the old index of its two ends saw nothing)
+    does not reach the log."""
+    import random
+
+    body = "".join(random.Random(seed).choices(_B64URL_ALPHABET, k=size))
+    jwt = f"eyJhbGciOiJSUzI1NiJ9.{body}.c2lnbmF0dXJl"
+    at = int(start * (len(jwt) - width))
+    window = jwt[at : at + width]
+    with diagnostics.open_log(tmp_path_factory.mktemp("window")) as path:
+        redact.register_secrets(jwt)
+        eliot.log_message(message_type=TEST_ECHO, detail=f"issuer said: {window} (end)")
+    (message,) = [m for m in read_log(path) if m.get("message_type") == TEST_ECHO]
+    assert message["detail"] == f"issuer said: {redact.REDACTED} (end)"
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=FUNCTION_SCOPED)
+@given(secret=st.text(alphabet=_B64URL_ALPHABET, min_size=4, max_size=60), reverse=st.booleans())
+def test_reversed_echoes_and_short_codes_are_redacted_by_value(tmp_path_factory, secret, reverse):
+    """A secret of 4 characters or more, echoed as it is or reversed, standing as a word."""
+    echoed = secret[::-1] if reverse else secret
+    with diagnostics.open_log(tmp_path_factory.mktemp("echo")) as path:
+        redact.register_secrets(secret)
+        eliot.log_message(message_type=TEST_ECHO, detail=f"rejected: {echoed}; try again")
+    (message,) = [m for m in read_log(path) if m.get("message_type") == TEST_ECHO]
+    assert message["detail"] == f"rejected: {redact.REDACTED}; try again"
+
+
+def test_a_short_code_is_redacted_only_as_a_whole_word():
+    with redact.run_secrets():
+        redact.register_secrets("Ab3x")
+        assert redact.mask_secrets("code=Ab3x&next") == "code=[REDACTED]&next"
+        assert redact.mask_secrets("xAb3x Ab3xy Ab3x9") == "xAb3x Ab3xy Ab3x9"

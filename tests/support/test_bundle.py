@@ -275,3 +275,54 @@ def test_archive_bytes_round_trip(tmp_path):
         assert read_members(path) == ({"a.txt": "é\n"}, {"a.txt": 0o600})
     assert bundle_mod.default_name(created) == "codex-login-support-20261124T100000Z.zip"
     assert bundle_mod.archive_kind(bundle_mod.Path("x.TGZ")) == "tar.gz"
+
+
+async def test_an_existing_file_is_refused_without_force_and_replaced_with_it(tmp_path):
+    """`bundle -o FILE` onto a file that exists: one line, exit 2, the file untouched; --force
+    replaces it (issue 22, point 4). Through the real CLI in a subprocess."""
+    target = tmp_path / "notes.zip"
+    target.write_bytes(b"my own notes, not a bundle\n")
+    env = {
+        **os.environ,
+        "CODEX_LOGIN_ISSUER": "http://127.0.0.1:1",
+        "CODEX_LOGIN_PORT": "0",
+        "CODEX_HOME": str(tmp_path / "home"),
+    }
+
+    async def bundle(*extra):
+        with trio.fail_after(60):
+            return await trio.run_process(
+                [sys.executable, "-m", "codexlogin", "login", "bundle", "-o", str(target), *extra],
+                env=env,
+                cwd=tmp_path,
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
+
+    refused = await bundle()
+    assert refused.returncode == 2 and refused.stdout == b""
+    assert refused.stderr.decode() == (
+        f"error: refusing to replace {target}: the file exists; nothing was written. Pass --force to replace it, or choose another -o\n"
+    )
+    assert target.read_bytes() == b"my own notes, not a bundle\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
+    replaced = await bundle("--force")
+    assert replaced.returncode == 0, replaced.stderr
+    members, _ = read_members(target)
+    assert list(members)[:2] == ["README.txt", "manifest.json"]
+
+
+def test_a_file_that_appears_during_the_checks_is_not_replaced(tmp_path):
+    """The last check is the rename itself: a hard link that fails when the name is taken."""
+    from codexlogin.credentials.files import write_private_file_atomically
+
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    target = tmp_path / "b.zip"
+    target.write_bytes(b"theirs")
+    with pytest.raises(FileExistsError):
+        write_private_file_atomically(target, b"ours", replace=False)
+    assert target.read_bytes() == b"theirs" and sorted(p.name for p in tmp_path.iterdir()) == ["b.zip"]
+    write_private_file_atomically(tmp_path / "new.zip", b"ours", replace=False)
+    assert (tmp_path / "new.zip").read_bytes() == b"ours" and stat.S_IMODE((tmp_path / "new.zip").stat().st_mode) == 0o600

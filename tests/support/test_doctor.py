@@ -644,3 +644,14 @@ async def test_on_a_terminal_doctor_is_coloured_and_wrapped_and_no_color_turns_c
     assert any(line.startswith(" " * 17) for line in coloured.splitlines()), "long lines continue under the check's indent"
     code, plain = await on_a_terminal({"NO_COLOR": "1"})
     assert code == 0 and "\x1b" not in plain and "ok    codex_home" in plain
+
+
+async def test_the_logged_discovery_line_keeps_the_issuer_before_its_closing_parenthesis(tmp_path, dev_issuer):
+    """ "… endpoints from URL (issuer http://127.0.0.1:PORT)": the log scrubber used to read the `)`
+    as part of the URL (a port of "PORT)"), and logged `<invalid-url>` instead of the issuer."""
+    settings = make_settings(tmp_path, dev_issuer.issuer_url)
+    code, out = await run_command(settings)
+    assert code == 0, out
+    logged = settings.log_file.read_text()
+    assert f"(issuer {dev_issuer.issuer_url})" in logged
+    assert "<invalid-url>" not in logged
