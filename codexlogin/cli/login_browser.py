@@ -64,7 +64,10 @@ def browser_login(settings: Settings) -> int:
         from codexlogin.credentials.store import check_writable
 
         check_writable(settings)
-    ui = ConsoleUI()
+    from codexlogin.cli.paste import paste_accepted, terminal_lines
+
+    accepts_paste = paste_accepted()
+    ui = ConsoleUI(accepts_paste=accepts_paste)
     held = hold_early_signals()  # until the receiver around the flow runs, an ending signal is remembered
     try:  # released on every way out, a failure before the run included
         reservation: Any = None
@@ -87,10 +90,11 @@ def browser_login(settings: Settings) -> int:
             from codexlogin.cli.signals import run_stoppable_flow
             from codexlogin.flows.browser import browser_login as browser_flow
 
+            pasted = terminal_lines() if accepts_paste else None  # a pasted redirect address (flows.paste)
             if prepared is not None:
-                auth = run_stoppable_flow(browser_flow, settings, ui, prepared, what="login")
+                auth = run_stoppable_flow(browser_flow, settings, ui, prepared, what="login", pasted=pasted)
             else:
-                auth = run_stoppable_flow(_prepare_and_run, settings, ui, reservation, what="login")
+                auth = run_stoppable_flow(_prepare_and_run, settings, ui, reservation, what="login", pasted=pasted)
     finally:
         if held:
             release_early_signals()
@@ -101,12 +105,12 @@ def browser_login(settings: Settings) -> int:
     return 0
 
 
-async def _prepare_and_run(settings: Settings, ui: Any, reservation: Any, *, stop: Any) -> Any:
+async def _prepare_and_run(settings: Settings, ui: Any, reservation: Any, *, stop: Any, pasted: Any = None) -> Any:
     """Inside the run: discovery and a port takeover (listener.prepare), then the URL, then the login."""
     from codexlogin.flows.browser import browser_login as browser_flow
     from codexlogin.flows.browser import prepare_login
     from codexlogin.flows.ui import announce
 
-    prepared = await prepare_login(settings, reservation)
+    prepared = await prepare_login(settings, reservation, ui=ui)
     announce(settings, ui, prepared)
-    return await browser_flow(settings, ui, prepared, stop=stop)
+    return await browser_flow(settings, ui, prepared, stop=stop, pasted=pasted)
