@@ -8,6 +8,7 @@ both call `browser_login`, so the two paths run the same code once the Settings 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
 
@@ -64,12 +65,15 @@ def browser_login(settings: Settings) -> int:
         from codexlogin.credentials.store import check_writable
 
         check_writable(settings)
-    from codexlogin.cli.paste import paste_accepted, terminal_lines
+    from codexlogin.cli.paste import echo_off, paste_accepted, terminal_lines
 
     accepts_paste = paste_accepted()
     ui = ConsoleUI(accepts_paste=accepts_paste)
     held = hold_early_signals()  # until the receiver around the flow runs, an ending signal is remembered
+    terminal = contextlib.ExitStack()
     try:  # released on every way out, a failure before the run included
+        if accepts_paste:
+            terminal.enter_context(echo_off())  # from before the banner: a pasted code is never shown
         reservation: Any = None
         prepared: Any = None
         early_failure: LoginFailure | None = None
@@ -96,6 +100,7 @@ def browser_login(settings: Settings) -> int:
             else:
                 auth = run_stoppable_flow(_prepare_and_run, settings, ui, reservation, what="login", pasted=pasted)
     finally:
+        terminal.close()  # the terminal's echo back
         if held:
             release_early_signals()
     # A keyring save removes auth.json, so the file's presence says which backend took them.

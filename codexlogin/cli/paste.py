@@ -4,16 +4,16 @@ authorization code: it is never shown, not even as it is typed).
 
 Offered only when stdin is a terminal this process may read (the foreground job): a background
 `codex login &` would be stopped by the terminal for reading it (SIGTTIN) or changing its modes.
-The terminal's modes are restored when the source is closed (the flow closes it when the login
-ends, however it ends).
+The echo is off (`echo_off`) from before the banner until the login ends, however it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 POLL_SECONDS = 0.1  # how soon the reading thread notices that the login ended
 
@@ -38,22 +38,37 @@ def _read_when_ready(fd: int, stopped: threading.Event) -> bytes | None:
     return None
 
 
-async def terminal_lines(fd: int | None = None) -> AsyncIterator[str]:
-    """The lines typed or pasted on the terminal `fd` (stdin), without echo, until end of input."""
+@contextlib.contextmanager
+def echo_off(fd: int | None = None) -> Iterator[None]:
+    """The terminal `fd` (stdin) without echo for the block, still line-wise (ICANON) and with
+    Ctrl-C still a signal (ISIG); its modes restored however the block ends. Turned off before the
+    banner is shown, so even a paste typed at once is never echoed."""
     import termios
-
-    import trio
 
     fd = sys.stdin.fileno() if fd is None else fd
     try:
         saved = termios.tcgetattr(fd)
-    except termios.error:
+        quiet = list(saved)
+        quiet[3] &= ~(termios.ECHO | termios.ECHONL)
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    except (OSError, termios.error):
+        yield
         return
-    quiet = list(saved)
-    quiet[3] &= ~(termios.ECHO | termios.ECHONL)  # still line-wise (ICANON) and Ctrl-C still a signal (ISIG)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, termios.error):
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+
+async def terminal_lines(fd: int | None = None) -> AsyncIterator[str]:
+    """The lines typed or pasted on the terminal `fd` (stdin), until end of input (`echo_off` keeps
+    them from being shown)."""
+    import trio
+
+    fd = sys.stdin.fileno() if fd is None else fd
     stopped = threading.Event()
     try:
-        termios.tcsetattr(fd, termios.TCSANOW, quiet)
         buffered = b""
         while True:
             chunk = await trio.to_thread.run_sync(_read_when_ready, fd, stopped, abandon_on_cancel=True)
@@ -63,11 +78,7 @@ async def terminal_lines(fd: int | None = None) -> AsyncIterator[str]:
             while b"\n" in buffered or b"\r" in buffered:
                 line, _, buffered = buffered.replace(b"\r", b"\n").partition(b"\n")
                 yield line.decode("utf-8", "replace")
-    except (OSError, termios.error):
+    except OSError:
         return
     finally:
         stopped.set()  # the reading thread returns within POLL_SECONDS
-        try:
-            termios.tcsetattr(fd, termios.TCSANOW, saved)
-        except (OSError, termios.error):
-            pass

@@ -174,7 +174,10 @@ async def _fetch(http: httpx.AsyncClient, url: str) -> bytes:
 
         kind = classify_transport_error(exc)
         words = transport_words(kind, url, str(exc) or type(exc).__name__)
-        raise DiscoveryProblem(f"unreachable ({type(exc).__name__})", kind, words) from None
+        # Only a connection that never came about (DNS, refused, TLS, proxy) says the host is not
+        # there; a reset or a half answer may be one bad request to a live host.
+        never_connected = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError)
+        raise DiscoveryProblem(f"unreachable ({type(exc).__name__})", kind if never_connected else None, words) from None
 
 
 async def fetch_discovery(
@@ -202,7 +205,7 @@ async def fetch_discovery(
                 except DiscoveryProblem as problem:
                     problems.append(f"{source}: {problem}")
                     if str(problem).startswith("unreachable"):
-                        if len(problems) == 1:  # nothing answered before: the host is not there
+                        if len(problems) == 1 and problem.kind:  # nothing answered before: the host is not there
                             unreachable = problem
                         break  # the same host: the other document is not there either
                     continue
