@@ -32,6 +32,7 @@ DOCTOR_CHECK_NAMES = (
     "browser",
     "ca_bundle",
     "issuer",
+    "endpoints",
     "clock",
 )
 DOCTOR_CHECKS = {name: f"{PREFIX}doctor:{name}" for name in DOCTOR_CHECK_NAMES}

@@ -114,6 +114,18 @@ async def check_browser(settings: Settings, timeout: float, device_login: Callab
         result = await trio.to_thread.run_sync(
             browser_result, settings, environ, sys.platform, _read_proc_version(), abandon_on_cancel=True
         )
-    if result[0] == FAIL and device_login is not None and await device_login():
-        return without_browser(result)
-    return result
+    if device_login is None or DEVICE_AUTH_HINT not in (result[2] or ""):
+        return result
+    if await device_login():
+        return without_browser(result) if result[0] == FAIL else result
+    return without_device_login(result)
+
+
+PASTE_HINT = "open the printed URL in any browser and paste the address it ends on into the waiting `codex login`"
+
+
+def without_device_login(result: Result) -> Result:
+    """A browser result whose advice is the device login, where the device login cannot work (a
+    standard issuer without a device endpoint): the pasted redirect is advised instead."""
+    status, detail, hint = result
+    return status, f"{detail}; this issuer offers no device login", (hint or "").replace(DEVICE_AUTH_HINT, PASTE_HINT)
