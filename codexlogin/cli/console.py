@@ -257,6 +257,9 @@ class ConsoleUI:
         else:
             self._say("Could not open a browser; open the URL above yourself.")
 
+    def browser_opened(self, how: str) -> None:
+        self._say(one_line(how))
+
     @contextlib.contextmanager
     def waiting(self, message: str, *, timeout: float | None = None) -> Iterator[None]:
         if not self.stderr.isatty() or self.spinner is not None:

@@ -235,6 +235,9 @@ LATE_SIGNAL = ScrubbedMessageType(names.LATE_SIGNAL, [_field("signal", [str], ""
 BROWSER_OPEN_FAILED = ScrubbedMessageType(
     names.BROWSER_OPEN_FAILED, [_field("error", [str], "Exception class.")], "webbrowser raised."
 )
+BROWSER_OPENED = ScrubbedMessageType(
+    names.BROWSER_OPENED, [_field("opener", [str], "wslview | powershell.exe | cmd.exe")], "The Windows browser opened (WSL)."
+)
 DEVICE_POLL_STOPPED = ScrubbedMessageType(
     names.DEVICE_POLL_STOPPED,
     [
@@ -311,6 +314,7 @@ MESSAGE_TYPES = frozenset(
         UNLOGGED_REQUESTS,
         LATE_SIGNAL,
         BROWSER_OPEN_FAILED,
+        BROWSER_OPENED,
         DEVICE_POLL_STOPPED,
         KEYRING_FALLBACK,
         LIBRARY_LOG,

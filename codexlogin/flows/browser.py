@@ -136,6 +136,16 @@ def open_browser_skipping_text_mode(url: str) -> tuple[bool, str | None]:
 async def _open_browser(url: str, ui: LoginUI) -> None:
     # webbrowser may block until the browser command exits (BROWSER=...), so it runs in a thread
     # that is abandoned, not waited for, once the login is decided.
+    import os
+
+    from codexlogin.wsl import open_in_windows_browser, running_under_wsl
+
+    if not os.environ.get("BROWSER") and running_under_wsl():  # BROWSER, when set, is the user's choice
+        used = await trio.to_thread.run_sync(open_in_windows_browser, url, abandon_on_cancel=True)
+        if used is not None:
+            diagnostics.schema.BROWSER_OPENED.log(opener=used)
+            ui.browser_opened(f"Opened the sign-in in the Windows browser with {used}.")
+            return
     skipped: str | None = None
     try:
         opened, skipped = await trio.to_thread.run_sync(open_browser_skipping_text_mode, url, abandon_on_cancel=True)

@@ -34,7 +34,7 @@ def remote_context(environ: Mapping[str, str], platform: str, proc_version: str)
     if wsl:
         found.append(
             (
-                "this is WSL: the Windows browser is opened through wslview or BROWSER",
+                "this is WSL: the Windows browser is opened through wslview, powershell.exe or cmd.exe, or BROWSER",
                 f"if no browser opens, install wslu (wslview) or set BROWSER, or {DEVICE_AUTH_HINT}",
             )
         )
@@ -90,6 +90,13 @@ def browser_result(settings: Settings, environ: Mapping[str, str], platform: str
             return WARN, f"{detail}; {remote[0][0]}", remote[0][1]
         return OK, detail, None
     found, problem = find_browser(environ)
+    wsl = platform.startswith("linux") and ("microsoft" in proc_version.lower() or bool(environ.get("WSL_DISTRO_NAME")))
+    if wsl and not environ.get("BROWSER"):  # the login opens the Windows browser (codexlogin.wsl)
+        from codexlogin.wsl import WINDOWS_OPENERS
+
+        opener = next((name for name in WINDOWS_OPENERS if shutil.which(name, path=environ.get("PATH"))), None)
+        if opener is not None:
+            return OK, f"the Windows browser, through {opener} (WSL)", None
     if found is None:
         hint = (
             remote[0][1]
