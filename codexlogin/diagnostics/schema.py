@@ -238,6 +238,11 @@ BROWSER_OPEN_FAILED = ScrubbedMessageType(
 BROWSER_OPENED = ScrubbedMessageType(
     names.BROWSER_OPENED, [_field("opener", [str], "wslview | powershell.exe | cmd.exe")], "The Windows browser opened (WSL)."
 )
+PASTED_REDIRECT = ScrubbedMessageType(
+    names.PASTED_REDIRECT,
+    [_field("usable", [bool], "Whether it was a loopback redirect address (the callback that follows is its).")],
+    "A redirect address pasted into the terminal (never its text).",
+)
 DEVICE_POLL_STOPPED = ScrubbedMessageType(
     names.DEVICE_POLL_STOPPED,
     [
@@ -315,6 +320,7 @@ MESSAGE_TYPES = frozenset(
         LATE_SIGNAL,
         BROWSER_OPEN_FAILED,
         BROWSER_OPENED,
+        PASTED_REDIRECT,
         DEVICE_POLL_STOPPED,
         KEYRING_FALLBACK,
         LIBRARY_LOG,

@@ -16,6 +16,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
+from codexlogin import diagnostics
 from codexlogin.flows.ui import LoginUI
 from codexlogin.listener.app import LoginSession
 from codexlogin.listener.decide import CALLBACK_PATH, MAX_QUERY_BYTES, Action, CallbackRequest
@@ -89,18 +90,20 @@ async def accept_pasted_redirects(session: LoginSession, lines: AsyncIterator[st
             try:
                 request = pasted_request(line, session.port)
             except NotARedirect as problem:
-                ui.warning(f"The pasted text was not used: {problem}; the login keeps waiting.")
+                diagnostics.schema.PASTED_REDIRECT.log(usable=False)
+                ui.warning(f"the pasted text was not used: {problem}; the login keeps waiting")
                 continue
+            diagnostics.schema.PASTED_REDIRECT.log(usable=True)
             register_secrets(request.params.get("code") or None)
             ui.status("Checking the pasted address…")
             decision, status, _page = await session.answer(request)
             if decision.action is Action.IGNORE and session.outcome is None:
                 why = _ignored_reason(status, dict(decision.log_facts), session.port)
-                ui.warning(f"The pasted address cannot finish this sign-in: {why}; the login keeps waiting.")
+                ui.warning(f"the pasted address cannot finish this sign-in: {why}; the login keeps waiting")
             elif decision.action is Action.REDIRECT:
                 ui.warning(
-                    "The pasted address is where the sign-in starts: open it in the browser, and paste the address"
-                    " the browser ends on; the login keeps waiting."
+                    "the pasted address is where the sign-in starts: open it in the browser, and paste the address"
+                    " the browser ends on; the login keeps waiting"
                 )
             if session.outcome is not None:
                 return

@@ -133,6 +133,7 @@ async def test_a_pasted_redirect_finishes_the_login_and_is_never_shown(tmp_path,
     log = log_text(tmp_path)
     assert seen["code"] not in log and seen["redirect"] not in log
     assert '"codex:callback"' in log  # the same log tree as the listener's callback
+    assert '"codex:callback:pasted"' in log  # and where it came from
     assert (tmp_path / "codex-home" / "auth.json").exists()
 
 
@@ -159,7 +160,7 @@ async def test_a_pasted_error_redirect_ends_the_login_as_the_listener_would(tmp_
         query = query_of(url)
         redirect_uri, state = query["redirect_uri"], query["state"]
         await terminal.type("hello")  # not an address: said, and the login keeps waiting
-        mark = (await terminal.wait_for(b"The pasted text was not used")).end()
+        mark = (await terminal.wait_for(b"the pasted text was not used")).end()
         await terminal.type(f"{redirect_uri}?code=OTHERSIGNINCODE1&state=someoneelsesstate")
         mark = (await terminal.wait_for(b"belongs to another sign-in", mark)).end()
         await terminal.type(f"{redirect_uri}?error=access_denied&error_description=User+declined&state={state}")
