@@ -35,6 +35,17 @@ def escape_controls(text: str) -> str:
     return text if text.isprintable() else text.translate(CONTROL_ESCAPES)
 
 
+#: The same, newline included: for a value inside a line (an id_token's email, an issuer's words).
+LINE_ESCAPES: dict[int, str] = {**CONTROL_ESCAPES, 0x0A: "\\n"}
+
+
+def inline(text: str) -> str:
+    """`text` as (part of) exactly one terminal line: every control character escaped, newline
+    included (shown as `\\n`), so a claim cannot forge a second line nor drive the terminal. The
+    writer of every line that holds a value from outside (cli/console.py `say_line`)."""
+    return text if text.isprintable() else text.translate(LINE_ESCAPES)
+
+
 def one_line(text: str) -> str:
     """One line for the terminal: whitespace runs collapsed to one space, controls escaped."""
     return escape_controls(" ".join(text.split()))

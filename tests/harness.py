@@ -9,8 +9,11 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -20,7 +23,7 @@ import trio
 
 from codexlogin import DEFAULT_CLIENT_ID, diagnostics
 from codexlogin.cli.console import ConsoleUI
-from codexlogin.config import load_settings
+from codexlogin.config import Settings, load_settings
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
 from codexlogin.devissuer import GRANT_DEVICE_CODE, DevIssuer, serve_dev_issuer
@@ -29,17 +32,22 @@ from codexlogin.flows.browser import sign_in
 from codexlogin.flows.device import device_login
 from codexlogin.oauth.issuer import configured_issuer
 
+#: An ASGI app's parts, loosely typed (the dev issuer and its wrappers take any ASGI scope).
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-def make_settings(tmp_path, issuer_url, **changes):
+
+def make_settings(tmp_path: Path, issuer_url: str, **changes: Any) -> Settings:
     settings = load_settings({"issuer": issuer_url, "port": 0, "no_browser": True})
     return replace(settings, log_dir=tmp_path / "log", **changes)
 
 
-def query_of(url):
+def query_of(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
-def callback_url(authorize_url, **params):
+def callback_url(authorize_url: str, **params: str) -> str:
     redirect = query_of(authorize_url)["redirect_uri"]
     return f"{redirect}?{urlencode(params)}"
 
@@ -56,14 +64,14 @@ def to_loopback_ip(url: str) -> tuple[str, dict[str, str]]:
     return parts._replace(netloc=f"127.0.0.1:{parts.port}").geturl(), {"Host": parts.netloc}
 
 
-async def get(url, **kwargs):
+async def get(url: str, **kwargs: Any) -> httpx.Response:
     url, host = to_loopback_ip(url)
     headers = {**host, **kwargs.pop("headers", {})}
     async with httpx.AsyncClient(trust_env=False, timeout=600) as client:
         return await client.get(url, headers=headers, **kwargs)
 
 
-async def approve(authorize_url):
+async def approve(authorize_url: str) -> httpx.Response:
     """The user's browser: the auto-approving issuer redirects straight back to our listener."""
     async with httpx.AsyncClient(trust_env=False, timeout=600) as client:
         redirect = await client.get(authorize_url)
@@ -78,17 +86,17 @@ class WatchedText(io.StringIO):
     Written to from the trio loop the waiting test runs on (the console UI writes from the flow's tasks).
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self._written = trio.Event()
 
-    def write(self, text):
+    def write(self, text: str) -> int:
         count = super().write(text)
         self._written.set()
         self._written = trio.Event()
         return count
 
-    async def wait_for(self, pattern) -> re.Match:
+    async def wait_for(self, pattern: str | re.Pattern[str]) -> re.Match[str]:
         """The first match of `pattern` (a regex, or plain text) in what is written, once it is."""
         regex = pattern if isinstance(pattern, re.Pattern) else re.compile(re.escape(pattern))
         while (match := regex.search(self.getvalue())) is None:
@@ -99,30 +107,30 @@ class WatchedText(io.StringIO):
 class Run:
     """One login run, its browser side, and what it left behind."""
 
-    def __init__(self, settings, stop=None):
+    def __init__(self, settings: Settings, stop: Callable[[], Awaitable[LoginFailure]] | None = None):
         self.settings = settings
         self.stop = stop  # browser_login's `stop` (cli.signals.stop_on_signal for the CLI's signals)
         self.stderr = WatchedText()
         self.pages: list[httpx.Response] = []
-        self.result = None
-        self.url = None
+        self.result: AuthDotJson | LoginFailure | None = None
+        self.url: str | None = None
 
     @property
-    def log(self):
+    def log(self) -> str:
         path = self.settings.log_file
         return path.read_text() if path.exists() else ""
 
-    def log_messages(self):
+    def log_messages(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.log.splitlines()]
 
-    async def __call__(self, browser):
-        send, receive = trio.open_memory_channel(1)
+    async def __call__(self, browser: Callable[[Run, str], Awaitable[None]]) -> AuthDotJson | LoginFailure | None:
+        send, receive = trio.open_memory_channel[str](1)
 
-        async def drive():
+        async def drive() -> None:
             self.url = await receive.receive()
             await browser(self, self.url)
 
-        async def login():
+        async def login() -> AuthDotJson:
             with diagnostics.command_action("login", "browser"):
                 return await sign_in(self.settings, ConsoleUI(self.stderr), on_listening=send.send_nowait, stop=self.stop)
 
@@ -137,11 +145,11 @@ class Run:
         return self.result
 
 
-async def approving_browser(run, url):
+async def approving_browser(run: Run, url: str) -> None:
     run.pages.append(await approve(url))
 
 
-def assert_no_listener(port, host="127.0.0.1"):
+def assert_no_listener(port: int, host: str = "127.0.0.1") -> None:
     """Nothing is left listening on host:port: a new login (which binds with SO_REUSEADDR, as we
     do) gets the port. Under parallel test runs another process's outgoing connection may take the
     freed port as its local port, which fails even that bind; then a connect must be refused."""
@@ -164,22 +172,24 @@ def assert_no_listener(port, host="127.0.0.1"):
     raise AssertionError(f"something still listens on {host}:{port}")
 
 
-def port_of(url):
+def port_of(url: str) -> int:
     """The port a login listens on, from its sign-in URL's redirect_uri (a login on port 0 is
     asked where it listens: a port picked beforehand might be taken by another test meanwhile)."""
-    return int(urlsplit(query_of(url)["redirect_uri"]).port)
+    port = urlsplit(query_of(url)["redirect_uri"]).port
+    assert port is not None, url
+    return port
 
 
-def assert_port_free(url):
+def assert_port_free(url: str) -> None:
     assert_no_listener(port_of(url))
 
 
-def assert_no_secrets(log, *secrets):
+def assert_no_secrets(log: str, *secrets: str) -> None:
     for secret in secrets:
         assert secret and secret not in log, f"secret leaked into codex-login.log: {secret[:12]}…"
 
 
-def issue_tokens(issuer: DevIssuer, url: str) -> dict:
+def issue_tokens(issuer: DevIssuer, url: str) -> dict[str, Any]:
     """A fresh grant from the issuer over HTTP (device flow, approved at once). Blocking: for
     tests whose issuer runs in another thread (`issuer_in_thread`)."""
     with httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
@@ -187,24 +197,26 @@ def issue_tokens(issuer: DevIssuer, url: str) -> dict:
         issuer.approve_device(device["user_code"])
         reply = client.post("/oauth/token", data=_device_token_form(device))
         assert reply.status_code == 200, reply.text
-        return reply.json()
+        issued: dict[str, Any] = reply.json()
+        return issued
 
 
-async def issue_tokens_async(issuer: DevIssuer, url: str) -> dict:
+async def issue_tokens_async(issuer: DevIssuer, url: str) -> dict[str, Any]:
     """`issue_tokens` on the trio loop, for an issuer served in the test's own run (and MockClock)."""
     async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=10) as client:
         device = (await client.post("/oauth/device/code", data={"client_id": DEFAULT_CLIENT_ID})).json()
         issuer.approve_device(device["user_code"])
         reply = await client.post("/oauth/token", data=_device_token_form(device))
         assert reply.status_code == 200, reply.text
-        return reply.json()
+        issued: dict[str, Any] = reply.json()
+        return issued
 
 
-def _device_token_form(device: dict) -> dict:
+def _device_token_form(device: dict[str, Any]) -> dict[str, str]:
     return {"grant_type": GRANT_DEVICE_CODE, "device_code": device["device_code"], "client_id": DEFAULT_CLIENT_ID}
 
 
-def provenance_of(url: str, dialect: str = "standard") -> dict:
+def provenance_of(url: str, dialect: str = "standard") -> dict[str, str]:
     """tokens.oauth_provenance of a login at `url` with the default client, as a login writes it
     (the `dialect` is named unless it is 0.171's own, openai)."""
     provenance = {"issuer": url.rstrip("/"), "client_id": DEFAULT_CLIENT_ID}
@@ -212,8 +224,8 @@ def provenance_of(url: str, dialect: str = "standard") -> dict:
 
 
 def store_tokens(
-    settings,
-    issued: dict,
+    settings: Settings,
+    issued: dict[str, Any],
     *,
     issuer: str | None = None,
     dialect: str | None = None,
@@ -240,12 +252,13 @@ def store_tokens(
 
 
 @contextmanager
-def issuer_in_thread(issuer: DevIssuer):
-    """Serve `issuer` from a thread with its own trio.run, for subprocess and sync-command tests."""
-    ready, box = threading.Event(), {}
+def issuer_in_thread(issuer: Any) -> Iterator[str]:
+    """Serve `issuer` (the dev issuer, or a wrapper of it) from a thread with its own trio.run, for
+    subprocess and sync-command tests."""
+    ready, box = threading.Event(), dict[str, Any]()
 
-    def main():
-        async def run():
+    def main() -> None:
+        async def run() -> None:
             box["token"] = trio.lowlevel.current_trio_token()
             with trio.CancelScope() as scope:
                 box["scope"] = scope
@@ -266,19 +279,19 @@ def issuer_in_thread(issuer: DevIssuer):
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring leaves it untyped
         self.entries: dict[tuple[str, str], str] = {}
 
-    def get_password(self, service, username):
+    def get_password(self, service: str, username: str) -> str | None:
         return self.entries.get((service, username))
 
-    def set_password(self, service, username, password):
+    def set_password(self, service: str, username: str, password: str) -> None:
         self.entries[(service, username)] = password
 
-    def delete_password(self, service, username):
+    def delete_password(self, service: str, username: str) -> None:
         if self.entries.pop((service, username), None) is None:
             raise keyring.errors.PasswordDeleteError("not found")
 
@@ -293,14 +306,14 @@ def jwt_with_exp(exp: int) -> str:
     return f"e30.{payload}.sig"
 
 
-async def read_body(receive) -> bytes:
+async def read_body(receive: Receive) -> bytes:
     """The whole request body of one ASGI http request (b"" if the client went away)."""
     body = b""
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return body
-        body += message.get("body", b"")
+        body += bytes(message.get("body", b""))
         if not message.get("more_body"):
             return body
 
@@ -308,7 +321,7 @@ async def read_body(receive) -> bytes:
 _FLAG_NAMES = {"json_": "--json", "output": "-o"}
 
 
-def cli_argv(*command: str, **options) -> list[str]:
+def cli_argv(*command: str, **options: Any) -> list[str]:
     """`codex` argv for a command and keyword options the way a user types them: `issuer=URL`
     → `--issuer URL`, `config=("k=v",)` → `-c k=v`, `json_=True` → `--json`."""
     argv = list(command)
@@ -324,53 +337,55 @@ def cli_argv(*command: str, **options) -> list[str]:
     return argv
 
 
-def run_cli(*command: str, **options) -> int:
+def run_cli(*command: str, **options: Any) -> int:
     """Run one `codex` command in-process through the real cyclopts app; its exit code."""
     from codexlogin.cli.app import app
 
-    return app(cli_argv(*command, **options), result_action="return_value")
+    code: int = app(cli_argv(*command, **options), result_action="return_value")
+    return code
 
 
 class IssuerWrapper:
     """An ASGI wrapper around the dev issuer that serve_dev_issuer can still tell its URL."""
 
-    def __init__(self, inner):
+    def __init__(self, inner: Any):
         self.inner = inner
 
     @property
-    def issuer_url(self):
-        return self.inner.issuer_url
+    def issuer_url(self) -> str:
+        url: str = self.inner.issuer_url
+        return url
 
     @issuer_url.setter
-    def issuer_url(self, value):
+    def issuer_url(self, value: str) -> None:
         self.inner.issuer_url = value
 
-    async def __call__(self, scope, receive, send):
-        return await self.inner(scope, receive, send)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.inner(scope, receive, send)
 
 
 class PathWatch(IssuerWrapper):
     """The dev issuer, with `reached` set once `path` is requested: a test waits on it, not in a loop."""
 
-    def __init__(self, inner, path: str):
+    def __init__(self, inner: Any, path: str):
         super().__init__(inner)
         self.path = path
         self.reached = trio.Event()
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == self.path:
             self.reached.set()
-        return await self.inner(scope, receive, send)
+        await self.inner(scope, receive, send)
 
 
 class HangingPath(PathWatch):
     """The dev issuer, except that one path never answers; `reached` is set once it is requested."""
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == self.path:
             self.reached.set()
             await trio.sleep_forever()
-        return await self.inner(scope, receive, send)
+        await self.inner(scope, receive, send)
 
 
 #: The suffix every `error:` line of a logged run ends with (cli.boundary.next_step).
@@ -388,7 +403,7 @@ def without_reference(line: str) -> str:
 USER_CODE_RE = re.compile(r"^   ([A-Z]{4}-[A-Z]{4})$", re.MULTILINE)
 
 
-def device_settings(tmp_path, issuer_url, **changes):
+def device_settings(tmp_path: Path, issuer_url: str, **changes: Any) -> Settings:
     settings = load_settings({"issuer": issuer_url})
     return replace(settings, log_dir=tmp_path / "log", **changes)
 
@@ -396,11 +411,11 @@ def device_settings(tmp_path, issuer_url, **changes):
 class DeviceRun:
     """One device login against the dev issuer, and the person entering its code (`user`)."""
 
-    def __init__(self, settings):
+    def __init__(self, settings: Settings):
         self.settings = settings
         self.stderr = WatchedText()
 
-    def log_messages(self):
+    def log_messages(self) -> list[dict[str, Any]]:
         path = self.settings.log_file
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
@@ -412,11 +427,11 @@ class DeviceRun:
         """The user code, once the login has shown it."""
         return (await self.stderr.wait_for(USER_CODE_RE)).group(1)
 
-    async def __call__(self, user=None):
+    async def __call__(self, user: Callable[[DeviceRun], Awaitable[None]] | None = None) -> AuthDotJson | LoginFailure:
         """Run the login; `user(run)` plays the person at the browser, concurrently."""
-        outcome = []
+        outcome: list[AuthDotJson | LoginFailure] = []
 
-        async def login(cancel_scope):
+        async def login(cancel_scope: trio.CancelScope) -> None:
             try:
                 auth, _backend = await device_login(self.settings, ConsoleUI(self.stderr))
                 outcome.append(auth)

@@ -17,7 +17,7 @@ from typing import TextIO
 
 from codexlogin.flows.ui import RemoteSession, remote_session
 from codexlogin.oauth.client import DeviceAuthorization
-from codexlogin.terminal import minutes, one_line
+from codexlogin.terminal import inline, minutes, one_line
 
 PHISHING_WARNING = "Device codes are a common phishing target. Never share this code."
 DEVICE_AUTH_HINT = "On a remote or headless machine, use `codex login --device-auth` instead."
@@ -102,6 +102,12 @@ def sign_in_banner(
         lines += [*PASTE_LINES, ""]
     lines.append(DEVICE_AUTH_HINT)
     return "\n".join(lines)
+
+
+def say_line(text: str, stream: TextIO | None = None) -> None:
+    """Print `text` as exactly one line (terminal.inline): for a line that holds values from outside
+    (an id_token's email, plan or account, the name of the login it replaced, logout's who)."""
+    print(inline(text), file=stream or sys.stdout, flush=True)
 
 
 def device_instructions(device: DeviceAuthorization) -> str:

@@ -49,7 +49,9 @@ def say_who(settings: Settings, before: Any, auth: Any, backend: str, *, chatgpt
         line = note[0].upper() + note[1:]
     else:
         return
-    print(line, file=sys.stderr, flush=True)
+    from codexlogin.cli.console import say_line
+
+    say_line(line, sys.stderr)  # the email, plan and replaced name are the id_token's: one inert line
 
 
 def browser_login(settings: Settings) -> int:

@@ -39,7 +39,9 @@ def logout(
         ConsoleUI().warning(result.warning)
     if result.note:
         ConsoleUI().warning(result.note)
-    print(logged_out_line(what) if result.removed else NOTHING_STORED, flush=True)
+    from codexlogin.cli.console import say_line
+
+    say_line(logged_out_line(what) if result.removed else NOTHING_STORED)  # `what` holds the id_token's email
     return 0
 
 

@@ -18,8 +18,7 @@ from codexlogin.credentials.policy import stored_login_problem
 from codexlogin.credentials.store import load_credentials
 from codexlogin.errors import CredentialsUnusable, ExitCode, StorageFailed
 from codexlogin.oauth import jwt
-from codexlogin.oauth.issuer import credential_issuer, issuer_conflict
-from codexlogin.terminal import escape_controls
+from codexlogin.terminal import inline
 
 if TYPE_CHECKING:
     from codexlogin.config import Settings
@@ -159,20 +158,20 @@ class StatusReport:
     def text(self) -> str:
         """`codex login status`'s human text (the JSON is `to_json`): what came from outside (an
         id_token's email, plan or account, an issuer's words in `problem`) cannot drive the
-        terminal (terminal.escape_controls)."""
-        return escape_controls(self._text())
+        terminal nor add a line: each line goes through terminal.inline, a newline in a value is shown
+        as `\\n`."""
+        return "\n".join(inline(line) for line in self._lines())
 
-    def _text(self) -> str:
+    def _lines(self) -> list[str]:
         if self.status == "not_logged_in":
-            return NOT_LOGGED_IN
+            return [NOT_LOGGED_IN]
         if self.status in ("logged_in", "check_failed"):
-            lines = [f"Logged in using {self.identity()}", *self.notes]
-            return "\n".join(lines)
+            return [f"Logged in using {self.identity()}", *self.notes]
         if self.status == "policy_violation":
-            return f"Logged in using {self.identity()}, but {self.problem}"
+            return [f"Logged in using {self.identity()}, but {self.problem}"]
         if self.status == "storage_error":
-            return f"Cannot read the stored credentials: {self.problem}"
-        return f"Credentials are stored but unusable: {self.problem}; run `codex login`"
+            return [f"Cannot read the stored credentials: {self.problem}"]
+        return [f"Credentials are stored but unusable: {self.problem}; run `codex login`"]
 
 
 NOT_LOGGED_IN = "Not logged in — run `codex login`"
@@ -206,6 +205,8 @@ def evaluate(settings: Settings, auth: AuthDotJson | None, backend: str, *, now:
         return report
 
     if auth.auth_mode in (CHATGPT, PERSONAL_ACCESS_TOKEN):
+        from codexlogin.oauth.issuer import credential_issuer, issuer_conflict  # only with tokens stored
+
         try:  # where the tokens belong, whatever the settings say now (oauth.issuer)
             issuer = credential_issuer(auth.origin())
         except CredentialsUnusable as failure:

@@ -41,6 +41,7 @@ class Faults:
     introspection_public_client: bool = True  # False: advertise client_secret_basic only, 401 without it
     require_nonce: bool = False  # an openid authorize request without nonce -> invalid_request
     id_token_nonce: str | None = None  # the id_token carries this nonce instead of the request's
+    id_token_without_nonce: bool = False  # the id_token carries no nonce, whatever the request sent
     callback_iss: str | None = None  # add iss=this to every redirect back (RFC 9207); "self": the identifier
     opaque_access_tokens: bool = False  # access tokens are random strings, not JWTs (no exp claim)
     expires_in: Any = None  # the token reply's expires_in instead of the lifetime (hostile values too)

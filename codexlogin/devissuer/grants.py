@@ -270,7 +270,7 @@ class Grants(IssuerCore):
         }
         id_claims = {**claims, "email_verified": True, "jti": secrets.token_urlsafe(12)}
         nonce = self.faults.id_token_nonce or nonce
-        if nonce is not None:
+        if nonce is not None and not self.faults.id_token_without_nonce:
             id_claims["nonce"] = nonce  # OIDC Core §2: the authorization request's nonce
         id_token = self._sign(id_claims, "JWT")
         if self.faults.opaque_access_tokens:

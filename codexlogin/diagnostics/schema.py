@@ -212,7 +212,11 @@ DOCTOR_CHECKS = {
 # --- messages -----------------------------------------------------------------------------------
 
 STATE_MISMATCH = ScrubbedMessageType(names.STATE_MISMATCH, [_SEVERITY], "Missing or wrong state: 400, keep waiting.")
-ISSUER_MISMATCH = ScrubbedMessageType(names.ISSUER_MISMATCH, [_SEVERITY], "The callback's `iss` names another issuer (RFC 9207).")
+ISSUER_MISMATCH = ScrubbedMessageType(
+    names.ISSUER_MISMATCH,
+    [_SEVERITY],
+    "The callback's `iss` names another issuer, or is missing where discovery promised it (RFC 9207).",
+)
 OAUTH_ERROR = ScrubbedMessageType(
     names.OAUTH_ERROR,
     [_field("error_code", [str], "Scrubbed, ≤ 128 chars.", _error_code), _field("has_error_description", [bool], "", bool)],

@@ -335,6 +335,7 @@ async def browser_login(
                 expected_issuer=issuer.identifier,  # discovery's `issuer`, else the base URL
                 state_suffix=issuer.dialect.state_suffix,
                 sign_in_url=prepared.sign_in_url,  # where the short address redirects
+                iss_required=issuer.iss_required,
             )
             stop_listener = trio.Event()
             try:
@@ -354,7 +355,9 @@ async def browser_login(
                                 if pasted is not None:
                                     helper_nursery.start_soon(accept_pasted_redirects, session, pasted, ui)
                                 if not settings.no_browser:
-                                    helper_nursery.start_soon(_open_browser, prepared.sign_in_url, ui)
+                                    # The browser's command line is readable by every local user: it gets
+                                    # the one-shot short address, never the sign-in URL (login CSRF).
+                                    helper_nursery.start_soon(_open_browser, prepared.short_url, ui)
                                 if issuer.dialect.name == "standard":  # the openai issuer sits behind a bot wall
                                     helper_nursery.start_soon(
                                         _probe_when_no_callback, session, client, prepared.sign_in_url, redirect_uri, probe, ui

@@ -185,14 +185,19 @@ async def revoke_unsaved(client: IssuerClient, token_response: TokenResponse) ->
 
 
 def check_id_token_nonce(expected: str | None, id_token: str | None) -> None:
-    """OIDC Core §3.1.3.7: an id_token that carries a `nonce` must carry the one this sign-in sent
-    (else it was issued for another request: replayed or mixed up). Unsigned claims, as everywhere
-    here: the check catches a mix-up, the issuer's signature is not ours to verify."""
+    """OIDC Core §3.1.3.7 (11): when this sign-in sent a nonce, the id_token must carry that very
+    nonce; one without it, or with another, was issued for another request (replayed or mixed
+    up). Unsigned claims, as everywhere here: the check catches a mix-up, the issuer's signature
+    is not ours to verify."""
     if expected is None or not id_token:
         return
     claimed = jwt.jwt_claims(id_token).get("nonce")
     if claimed is None:
-        return
+        raise TokenExchangeFailed(
+            "sign-in refused: the id_token carries no nonce, but this sign-in sent one (a replayed or"
+            " mixed-up response, OIDC Core §3.1.3.7); nothing was saved; run `codex login` again",
+            error_code="nonce_missing",
+        )
     if not isinstance(claimed, str) or not hmac.compare_digest(claimed.encode(), expected.encode()):
         raise TokenExchangeFailed(
             "sign-in refused: the id_token's nonce does not match this sign-in (a replayed or mixed-up"

@@ -38,6 +38,7 @@ from codexlogin.errors import Denied, TimedOut, UsageError
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed
 from codexlogin.flows.discover import discover
 from codexlogin.flows.ui import LoginUI
+from codexlogin.listener.prepare import check_save_targets, codex_home_problem
 from codexlogin.oauth.client import (
     OPENAI_DEVICE_LIFETIME,
     DeviceAuthorization,
@@ -236,6 +237,10 @@ async def device_login(
     (cli.signals.run_flow). It installs no signal handler of its own."""
     check_login_method(settings, "chatgpt")
     check_writable(settings)  # before any code is shown: tokens that cannot be saved are never obtained
+    check_save_targets(settings)  # a directory at auth.json, a symlinked auth.lock: found now, not after
+    problem = codex_home_problem(settings.codex_home)
+    if problem is not None:
+        ui.warning(f"{problem[0]}; {problem[1]}")
     return await _device_login(settings, ui, transport)
 
 

@@ -107,5 +107,8 @@ class SilentUI:
 
 def announce(settings: Settings, ui: LoginUI, prepared: PreparedLogin) -> None:
     """Show where to sign in, once, before the browser login waits (no event loop needed: the CLI
-    shows it before trio loads when it can)."""
+    shows it before trio loads when it can). What the checks before it found unsafe (a CODEX_HOME
+    others can write) is said first."""
+    for warning in prepared.warnings:
+        ui.warning(warning)
     ui.sign_in_url(prepared.sign_in_url, prepared.port, opening_browser=not settings.no_browser, short_url=prepared.short_url)

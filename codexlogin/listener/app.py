@@ -77,6 +77,8 @@ class LoginSession:
     # The run's reference, shown on every page (diagnostics.run), and where `GET /` redirects.
     reference: str | None = field(default_factory=diagnostics.current_reference)
     sign_in_url: str | None = field(default=None, repr=False)
+    start_used: bool = False  # the one-shot short address has redirected once
+    iss_required: bool = False  # the issuer promises `iss` on every response (RFC 9207 §2.4)
 
     def finish(self, outcome: AuthDotJson | LoginFailure) -> None:
         """The first outcome wins; later ones (a late callback, a second signal) are ignored."""
@@ -109,6 +111,8 @@ class LoginSession:
             state_suffix=self.state_suffix,
             reference=self.reference,
             sign_in_url=self.sign_in_url,
+            start_used=self.start_used,
+            iss_required=self.iss_required,
         )
         if decision.action in (Action.IGNORE, Action.ALREADY_FINISHED):
             # A flood of junk requests must not grow codex-login.log without bound.
@@ -135,16 +139,40 @@ class LoginSession:
             elif decision.log_facts.get("issuer_mismatch"):
                 diagnostics.schema.ISSUER_MISMATCH.log(severity="warning")
                 received = str(decision.log_facts.get("received_issuer") or "")
+                # Never advise switching to the claimed issuer: in a mix-up it is the attacker's.
                 self.finish(
                     TokenExchangeFailed(
                         f"sign-in refused: the response names the issuer {received}, but this sign-in uses"
-                        f" {self.expected_issuer} (RFC 9207 mix-up protection); if {received} is the right issuer,"
-                        f" run `codex login --issuer {received}` (`codex login doctor` shows what the issuer calls itself)",
+                        f" {self.expected_issuer} (RFC 9207 mix-up protection); nothing was exchanged or saved."
+                        " `codex login doctor` shows what the configured issuer calls itself",
                         error_code="issuer_mismatch",
                     )
                 )
+            elif decision.log_facts.get("issuer_missing"):
+                diagnostics.schema.ISSUER_MISMATCH.log(severity="warning")
+                self.finish(
+                    TokenExchangeFailed(
+                        f"sign-in refused: the response does not name its issuer, but {self.expected_issuer} says it"
+                        " always does (authorization_response_iss_parameter_supported, RFC 9207 §2.4): it may come from"
+                        " another issuer; nothing was exchanged or saved. `codex login doctor` checks the issuer",
+                        error_code="issuer_missing",
+                    )
+                )
             return decision.status, decision.page
-        if decision.action in (Action.ALREADY_FINISHED, Action.REDIRECT):
+        if decision.action is Action.REDIRECT:
+            self.start_used = True
+            return decision.status, decision.page
+        if decision.action is Action.REUSED:
+            self.finish(
+                TokenExchangeFailed(
+                    "sign-in stopped: the one-shot sign-in address was opened a second time, possibly by another"
+                    " user or program on this computer; the login did not go on, so it cannot sign you in to"
+                    " someone else's account. Run `codex login` again",
+                    error_code="sign_in_address_reused",
+                )
+            )
+            return decision.status, decision.page
+        if decision.action is Action.ALREADY_FINISHED:
             return decision.status, decision.page
         if decision.action is Action.CANCEL:
             self.abort(Cancelled("login cancelled: a newer `codex login` took over the port"))

@@ -52,7 +52,8 @@ class Action(Enum):
     DENIED = "denied"  # the issuer reported an error (user denied, ...): answer and stop
     CANCEL = "cancel"  # a newer login of ours asked this one to stop
     ALREADY_FINISHED = "already_finished"
-    REDIRECT = "redirect"  # GET /: on to the sign-in URL
+    REDIRECT = "redirect"  # the short address: on to the sign-in URL
+    REUSED = "reused"  # the one-shot short address opened a second time: the login ends
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,19 @@ def older_tab_page(*, reference: str | None = None) -> str:
     )
 
 
+def reused_page(*, reference: str | None = None) -> str:
+    """The one-shot sign-in address opened a second time: someone else may have opened it."""
+    return failure_page(
+        "This sign-in address was already used",
+        "This address opens the sign-in once. It was opened before, possibly by someone else on this computer,"
+        " so the login in your terminal was stopped: it must not finish a sign-in someone else may have started.",
+        error_code="sign_in_address_reused",
+        todo="Close this tab and run `codex login` again in your terminal.",
+        reference=reference,
+        message="The sign-in stopped here; your terminal shows the same error.",
+    )
+
+
 MISSING_ENTITLEMENT = "missing_codex_entitlement"
 ENTITLEMENT_GUIDANCE = "Codex is not enabled for your workspace. Contact your workspace administrator to request access."
 
@@ -246,10 +260,14 @@ def decide(
     state_suffix: bool = False,
     reference: str | None = None,
     sign_in_url: str | None = None,
+    start_used: bool = False,
+    iss_required: bool = False,
 ) -> Decision:
     """What to do with one request to the listener (pure). `state_suffix`: the issuer may append
     `.onboarding_entrypoint=<value>` to the state (the openai dialect); it is stripped and recorded.
-    `reference` (the run's) is shown on every page; `sign_in_url` is where `start_path(state)` redirects."""
+    `reference` (the run's) is shown on every page; `sign_in_url` is where `start_path(state)` redirects,
+    once: `start_used` says it already did. `iss_required`: the issuer's discovery promises `iss` on
+    every response (RFC 9207 §2.4), so a callback without it is refused."""
     ref = reference
     if not host_allowed(request.host, port):
         return Decision(
@@ -289,6 +307,10 @@ def decide(
                 reference=ref,
             )
             return Decision(Action.IGNORE, 403, page)
+        if start_used:
+            # One-shot: the browser's copy of this address is visible to other local users (its
+            # command line), so a second use means someone else may hold the sign-in URL too.
+            return Decision(Action.REUSED, 409, reused_page(reference=ref))
         page = render_page("Continuing to the sign-in", "Your browser should open the sign-in page now.", ok=True, reference=ref)
         return Decision(Action.REDIRECT, 302, page, headers=((b"location", sign_in_url.encode("ascii", "replace")),))
 
@@ -326,6 +348,16 @@ def decide(
             message=KEEPS_WAITING,
         )
         return Decision(Action.IGNORE, 400, page, facts)
+    if iss_required and not params.get("iss"):
+        # RFC 9207 §2.4: the issuer promised `iss` on every response; one without it may come
+        # from another issuer (a mix-up). The state is ours: the session ends the login at once.
+        page = failure_page(
+            "Sign-in failed",
+            "The response did not name its issuer, although this issuer always does.",
+            error_code="issuer_missing",
+            reference=ref,
+        )
+        return Decision(Action.IGNORE, 400, page, {**facts, "issuer_missing": True})
     if not issuer_matches(expected_issuer, params.get("iss")):
         # A mix-up attack: another issuer's response sent to our listener (RFC 9207 §2.4).
         # The state is ours, so this sign-in cannot succeed any more: the session ends it at once.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -113,14 +114,70 @@ def load_or_create_cancel_key(codex_home: Path) -> str | None:
     return _read_cancel_key(path)
 
 
+def codex_home_problem(codex_home: Path) -> tuple[str, str] | None:
+    """(what is wrong, what to do) when CODEX_HOME is owned by another user or writable by group or
+    others: they could plant or swap auth.json, auth.lock or the cancel key. None when it is ours
+    and private, or does not exist yet (it is then made 0700). The login warns; doctor fails."""
+    try:
+        st = os.stat(codex_home)
+    except OSError:
+        return None
+    mode = st.st_mode & 0o7777
+    if st.st_uid != os.geteuid():
+        return (
+            f"CODEX_HOME {codex_home} is owned by uid {st.st_uid}, not by you (uid {os.geteuid()}):"
+            " its owner can replace your credentials",
+            "use a CODEX_HOME of your own (chown or set CODEX_HOME), mode 0700, then `codex login` again",
+        )
+    if mode & 0o022:
+        return (
+            f"CODEX_HOME {codex_home} has mode {mode:04o}: other users can create and replace files in it",
+            f"chmod 700 {codex_home}",
+        )
+    return None
+
+
+#: credentials.lock.LOCK_FILE_NAME (the listener may not import credentials).
+LOCK_FILE_NAME = "auth.lock"
+
+
+def check_save_targets(settings: Settings) -> None:
+    """What the save will touch must be usable before anything is opened: auth.json may not be a
+    directory, auth.lock must be a regular file (or absent), never a symlink or a directory. Found
+    after the sign-in, these used to cost the whole sign-in and code exchange (issue 22 #6)."""
+    home = settings.codex_home
+    targets = ((settings.auth_file, False), (home / LOCK_FILE_NAME, True))
+    for path, regular_only in targets:
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):  # nothing there yet (the probe checks CODEX_HOME)
+            continue
+        except OSError as exc:
+            what = f"cannot check {path}: {exc.strerror or exc}"
+        else:
+            kind = stat.S_IFMT(st.st_mode)
+            if kind == stat.S_IFDIR:
+                what = f"{path} is a directory"
+            elif regular_only and kind == stat.S_IFLNK:
+                what = f"{path} is a symbolic link (never followed)"
+            elif regular_only and kind != stat.S_IFREG:
+                what = f"{path} is not a regular file"
+            else:
+                continue
+        raise StorageFailed(f"cannot save credentials: {what}; nothing was opened. Remove it and run `codex login` again")
+
+
 def check_store_writable(settings: Settings) -> None:
-    """The file store must be able to save: a temp file is created and removed in CODEX_HOME.
+    """The store must be able to save: auth.json and auth.lock usable (`check_save_targets`, every
+    store: a keyring save takes the lock and removes auth.json), and for the file store a temp file
+    is created and removed in CODEX_HOME.
 
     Checked before the port is touched and before the URL is printed, so a sign-in whose tokens
     could not be saved never starts. Stdlib only (the start-up path). A real create, not
     `os.access`, so it holds for root too (a CODEX_HOME under a regular file, a read-only mount,
-    a full directory table). The keyring store is checked by `credentials.store.check_writable`.
+    a full directory table). The keyring itself is checked by `credentials.store.check_writable`.
     """
+    check_save_targets(settings)
     if settings.cli_auth_credentials_store == "keyring":
         return
     home = settings.codex_home
@@ -151,6 +208,7 @@ class Reservation:
     cancel_key: str | None
     verify: Any
     socks: tuple[socket.socket, ...]
+    warnings: tuple[str, ...] = ()  # shown with the sign-in URL (flows.ui.announce)
 
     def __repr__(self) -> str:
         return f"Reservation(socks={len(self.socks)}, <secrets redacted>)"
@@ -170,7 +228,8 @@ class PreparedLogin:
     issuer: Issuer
     redirect_uri: str
     sign_in_url: str
-    short_url: str  # http://localhost:PORT/<per-sign-in path>: redirects to sign_in_url
+    short_url: str  # http://localhost:PORT/<per-sign-in path>: redirects to sign_in_url, once
+    warnings: tuple[str, ...] = ()  # shown with the sign-in URL (flows.ui.announce)
 
     def __repr__(self) -> str:
         return f"PreparedLogin(port={self.port}, <secrets redacted>)"
@@ -205,7 +264,9 @@ def reserve_browser_login(settings: Settings) -> Reservation:
     socks = bound if isinstance(bound, tuple) else ()
     for sock in socks:
         sock.listen(LISTEN_BACKLOG)
-    return Reservation(pkce=pkce, state=state, cancel_key=cancel_key, verify=verify, socks=socks)
+    problem = codex_home_problem(settings.codex_home)
+    warnings = (f"{problem[0]}; {problem[1]}",) if problem else ()
+    return Reservation(pkce=pkce, state=state, cancel_key=cancel_key, verify=verify, socks=socks, warnings=warnings)
 
 
 def prepared_login(settings: Settings, reservation: Reservation, issuer: Issuer) -> PreparedLogin:
@@ -233,6 +294,7 @@ def prepared_login(settings: Settings, reservation: Reservation, issuer: Issuer)
         redirect_uri=redirect_uri,
         sign_in_url=authorize_url(settings, issuer, redirect_uri, pkce, state),
         short_url=start_url(port, state),
+        warnings=reservation.warnings,
     )
 
 

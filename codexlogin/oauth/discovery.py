@@ -15,8 +15,12 @@ The document is validated before anything in it is used:
   Discovery §4.3). Differences allowed: a trailing slash, the case of scheme and host, and for a
   loopback issuer the loopback name (localhost, 127.0.0.1, [::1]) — the issuer's own spelling is
   then the identifier `iss` must match (RFC 9207);
-- every endpoint must be an absolute https URL (plain http only on a loopback host) without
-  userinfo or fragment; a bad endpoint is dropped (its default stays), not the whole document.
+- every endpoint must be an absolute https URL without userinfo or fragment; plain http only on a
+  loopback host and only for a loopback http issuer (an https issuer's code, verifier and tokens
+  must not cross a loopback port any local user can bind); a bad endpoint is dropped (its default
+  stays), not the whole document;
+- `authorization_response_iss_parameter_supported` (RFC 9207) is kept as "true"/"false" when it is
+  a JSON boolean: true makes a callback without `iss` refused.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ ENDPOINT_NAMES = (
     "introspection_endpoint",
 )
 LIST_NAMES = ("introspection_endpoint_auth_methods_supported", "code_challenge_methods_supported")
+BOOLEAN_NAMES = ("authorization_response_iss_parameter_supported",)
 
 
 class DiscoveryProblem(Exception):
@@ -117,7 +122,17 @@ def same_issuer(expected: str, named: str) -> bool:
     return a_host == b_host or (_loopback(a_host) and _loopback(b_host))
 
 
-def usable_endpoint(url: str) -> bool:
+def _loopback_http(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() == "http" and _loopback(parts.hostname)
+
+
+def usable_endpoint(url: str, issuer_base: str = "") -> bool:
+    """An absolute https URL without userinfo or fragment; plain http on a loopback host only when
+    the issuer itself (`issuer_base`) is a loopback http one."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port
@@ -125,7 +140,7 @@ def usable_endpoint(url: str) -> bool:
         return False
     if not parts.hostname or parts.username is not None or parts.fragment or any(ch.isspace() for ch in url):
         return False
-    return parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname))
+    return parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname) and _loopback_http(issuer_base))
 
 
 def parse_document(body: bytes, issuer_base: str) -> tuple[tuple[str, str], ...]:
@@ -146,12 +161,16 @@ def parse_document(body: bytes, issuer_base: str) -> tuple[tuple[str, str], ...]
     metadata: list[tuple[str, str]] = [("issuer", issuer)]
     for name in ENDPOINT_NAMES:
         value = data.get(name)
-        if isinstance(value, str) and len(value) <= MAX_VALUE_CHARS and usable_endpoint(value):
+        if isinstance(value, str) and len(value) <= MAX_VALUE_CHARS and usable_endpoint(value, issuer_base):
             metadata.append((name, value))
     for name in LIST_NAMES:
         values = data.get(name)
         if isinstance(values, list) and all(isinstance(v, str) and len(v) <= 100 for v in values[:50]):
             metadata.append((name, " ".join(str(v) for v in values[:50])))
+    for name in BOOLEAN_NAMES:
+        flag = data.get(name)
+        if isinstance(flag, bool):
+            metadata.append((name, "true" if flag else "false"))
     return tuple(metadata)
 
 

@@ -92,6 +92,12 @@ class Issuer:
         return self.introspection_endpoint is not None and "none" in methods.split()
 
     @property
+    def iss_required(self) -> bool:
+        """RFC 9207 §2.4: discovery says every authorization response carries `iss`
+        (authorization_response_iss_parameter_supported), so one without it is refused."""
+        return self._discovered("authorization_response_iss_parameter_supported") == "true"
+
+    @property
     def device_code_endpoint(self) -> str:
         discovered = self._discovered("device_authorization_endpoint")
         if discovered and self.device_code_path == DEFAULT_DEVICE_CODE_PATH:  # a set device_code_path wins

@@ -49,10 +49,14 @@ async function run(authorizeUrl) {
   }
   const deny = env.INTEROP_DECISION === 'deny';
   const userCode = env.INTEROP_USER_CODE || '';
-  const redirect = new URL(url.searchParams.get('redirect_uri') ?? 'http://localhost/');
+  // The login hands the browser its one-shot short address (http://localhost:<port>/<path>), which
+  // redirects to the sign-in URL; the callback is on the same port, at /auth/callback, under any
+  // loopback name (the openai dialect's redirect URI says 127.0.0.1).
+  const redirect = url.searchParams.has('redirect_uri') ? new URL(url.searchParams.get('redirect_uri')) : new URL('/auth/callback', url.origin);
   // http://localhost:<port>/auth/callback; for a device login the server's grant status page.
   const callbackPrefix = userCode ? null : `${redirect.origin}${redirect.pathname}`;
-  const isDone = (u) => (userCode ? /\/device-grant-status\/[^/]+\/[^/]+$/.test(u.pathname) : `${u.origin}${u.pathname}` === callbackPrefix);
+  const isCallback = (u) => LOOPBACK.has(u.hostname) && u.port === redirect.port && u.pathname === redirect.pathname;
+  const isDone = (u) => (userCode ? /\/device-grant-status\/[^/]+\/[^/]+$/.test(u.pathname) : isCallback(u));
   const deadline = started + 1000 * Number(env.INTEROP_BROWSER_TIMEOUT || 60);
 
   const profile = mkdtempSync(join(tmpdir(), 'interop-chromium-'));

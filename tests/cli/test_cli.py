@@ -113,7 +113,9 @@ async def test_save_failure_exits_7_and_keeps_nothing_half_written(tmp_path, dev
     (home / "auth.json").mkdir(parents=True)  # replacing a directory fails, like a read-only home
     with trio.fail_after(30):
         code, _, err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env_for(tmp_path))
-    assert code == 7 and "cannot write" in err and "Traceback" not in err
+    # found before the URL is printed (issue 22 #6): nothing was signed in for nothing
+    assert code == 7 and "cannot save credentials: " in err and "auth.json is a directory" in err and "Traceback" not in err
+    assert "http://localhost" not in err and dev_issuer.token_requests() == []
     assert sorted(p.name for p in home.iterdir() if p.name.startswith(".auth.json")) == []
 
 

@@ -35,7 +35,7 @@ def request(path="/auth/callback", params=None, *, host=f"localhost:{PORT}", fet
     return CallbackRequest(method, path, urlencode(params or {}).encode(), host=host, fetch_site=fetch_site)
 
 
-def decided(req, *, finished=False, sign_in_url=SIGN_IN):
+def decided(req, *, finished=False, sign_in_url=SIGN_IN, **more):
     return decide(
         req,
         expected_state=STATE,
@@ -45,6 +45,7 @@ def decided(req, *, finished=False, sign_in_url=SIGN_IN):
         reference=REF,
         sign_in_url=sign_in_url,
         expected_issuer="https://auth.example.com",
+        **more,
     )
 
 
@@ -78,6 +79,8 @@ PAGES = {
     "redirecting": lambda: decided(request(START)).page,
     "root_from_another_site": lambda: decided(request(START, fetch_site="cross-site")).page,
     "already_finished": lambda: decided(request(params={"code": "c", "state": STATE}), finished=True).page,
+    "sign_in_address_reused": lambda: decided(request(START), start_used=True).page,
+    "issuer_missing": lambda: decided(request(params={"code": "c", "state": STATE}), iss_required=True).page,
 }
 
 
@@ -131,6 +134,26 @@ def test_the_short_address_redirects_to_the_sign_in_url_only_when_the_user_opene
     assert decided(request(START, method="POST")).status == 405
     assert decided(request(START, host="evil.example:1455")).status == 403
     assert decided(request(START), sign_in_url=None).status == 404  # no sign-in known: as before
+
+
+def test_the_short_address_redirects_once_then_ends_the_login():
+    """Issue 22 #1: the browser's copy of the address is in its argv, readable by every local user;
+    a second use means someone else may hold the sign-in URL: refused, and the session ends it."""
+    decision = decided(request(START), start_used=True)
+    assert (decision.action, decision.status) == (Action.REUSED, 409)
+    assert b"location" not in dict(decision.headers) and "sign_in_address_reused" in decision.page
+    assert decided(request(START, fetch_site="cross-site"), start_used=True).status == 403  # not a use: refused first
+    assert decided(request(START), start_used=True, finished=True).action is Action.ALREADY_FINISHED
+
+
+def test_a_callback_without_iss_is_refused_when_the_issuer_promised_it():
+    """Issue 22 #5, RFC 9207 §2.4."""
+    missing = decided(request(params={"code": "c", "state": STATE}), iss_required=True)
+    assert (missing.action, missing.status) == (Action.IGNORE, 400) and missing.log_facts["issuer_missing"]
+    assert "issuer_missing" in missing.page
+    named = decided(request(params={"code": "c", "state": STATE, "iss": "https://auth.example.com"}), iss_required=True)
+    assert named.action is Action.EXCHANGE
+    assert decided(request(params={"code": "c", "state": STATE})).action is Action.EXCHANGE  # not promised: optional
 
 
 def test_only_who_saw_the_terminal_can_fetch_the_sign_in_url():

@@ -259,10 +259,14 @@ async def test_a_login_whose_lock_is_a_symlink_saves_nothing_and_revokes(tmp_pat
     settings = make_settings(tmp_path, dev_issuer.issuer_url)
     settings.codex_home.mkdir(mode=0o700)
     target = tmp_path / "planted-target"
-    (settings.codex_home / "auth.lock").symlink_to(target)
+
+    async def plant_then_approve(run, url):  # planted after the checks before the URL (issue 22 #6)
+        (settings.codex_home / "auth.lock").symlink_to(target)
+        await approving_browser(run, url)
+
     with trio.fail_after(20):
         run = Run(settings)
-        failure = await run(approving_browser)
+        failure = await run(plant_then_approve)
     assert isinstance(failure, StorageFailed) and failure.exit_code == 7
     assert not target.exists() and not settings.auth_file.exists()
     revoked = revoked_tokens(dev_issuer)
@@ -559,14 +563,19 @@ async def test_an_unusable_keyring_fails_before_the_url(tmp_path, dev_issuer):
     assert not marker.exists()
 
 
+async def _auth_json_made_a_directory_then_approve(run, url):
+    """The save target turns bad during the sign-in: after the checks before the URL (issue 22 #6)."""
+    run.settings.auth_file.mkdir(parents=True)
+    (run.settings.auth_file / "keep").write_text("x")
+    await approving_browser(run, url)
+
+
 async def test_a_save_that_fails_after_sign_in_revokes_the_new_tokens(tmp_path, dev_issuer):
     """auth.json became a directory after the check (a real EISDIR, as root too)."""
     settings = make_settings(tmp_path, dev_issuer.issuer_url)
-    settings.auth_file.mkdir(parents=True)
-    (settings.auth_file / "keep").write_text("x")
     with trio.fail_after(20):
         run = Run(settings)
-        failure = await run(approving_browser)
+        failure = await run(_auth_json_made_a_directory_then_approve)
     assert isinstance(failure, StorageFailed) and failure.exit_code == 7, failure
     assert "signed in, but nothing was saved: the new tokens were revoked at the issuer" in failure.detail
     revoked = revoked_tokens(dev_issuer)
@@ -579,9 +588,8 @@ async def test_a_save_that_fails_after_sign_in_revokes_the_new_tokens(tmp_path, 
 async def test_revocation_that_fails_is_said_too(tmp_path, dev_issuer):
     dev_issuer.faults.revoke_status = 503
     settings = make_settings(tmp_path, dev_issuer.issuer_url)
-    settings.auth_file.mkdir(parents=True)
     with trio.fail_after(20):
-        failure = await Run(settings)(approving_browser)
+        failure = await Run(settings)(_auth_json_made_a_directory_then_approve)
     assert isinstance(failure, StorageFailed)
     assert "the new tokens could not be revoked at the issuer" in failure.detail
 
@@ -625,10 +633,11 @@ async def test_a_device_login_that_cannot_save_revokes_the_new_tokens(tmp_path, 
     from harness import DeviceRun, device_settings
 
     settings = device_settings(tmp_path, dev_issuer.issuer_url)
-    settings.auth_file.mkdir(parents=True)  # the save fails after the check: EISDIR, as root too
 
     async def user(run):
-        dev_issuer.approve_device(await run.wait_for_user_code())
+        code = await run.wait_for_user_code()
+        settings.auth_file.mkdir(parents=True)  # the save fails after the checks: EISDIR, as root too
+        dev_issuer.approve_device(code)
 
     with trio.fail_after(120):
         failure = await DeviceRun(settings)(user)

@@ -38,7 +38,17 @@ def probe_directory(path: Path, what: str, hint: str) -> Result:
 
 
 def check_codex_home(settings: Settings) -> Result:
-    return probe_directory(settings.codex_home, "CODEX_HOME", "set CODEX_HOME to a directory you can write (default ~/.codex)")
+    """Writable, and ours alone: a CODEX_HOME another user owns or may write is a fail (they could
+    plant or swap the credentials and the lock); the login only warns about it."""
+    from codexlogin.listener.prepare import codex_home_problem
+
+    result = probe_directory(settings.codex_home, "CODEX_HOME", "set CODEX_HOME to a directory you can write (default ~/.codex)")
+    if result[0] != OK:
+        return result
+    problem = codex_home_problem(settings.codex_home)
+    if problem is not None:
+        return FAIL, problem[0], problem[1]
+    return result
 
 
 def check_log_dir(settings: Settings) -> Result:
