@@ -52,18 +52,18 @@ def pasted_request(text: str, port: int) -> CallbackRequest:
         raise NotARedirect("that is not the localhost address the sign-in ended on")
     if not parts.query:
         raise NotARedirect("the address carries no ?code=… or ?error=… (copy the whole address)")
+    if parts.path not in ("", "/", CALLBACK_PATH):
+        # Never the short sign-in address (one-shot: a paste must not use it up) nor another path.
+        raise NotARedirect(f"that is not the address the sign-in ended on (…{CALLBACK_PATH}?code=…)")
     shown_host = f"[{host}]" if ":" in host else host
-    path = parts.path if parts.path not in ("", "/") else CALLBACK_PATH
     return CallbackRequest(
-        "GET", path, parts.query.encode("utf-8", "replace"), host=f"{shown_host}:{pasted_port if pasted_port else port}"
+        "GET", CALLBACK_PATH, parts.query.encode("utf-8", "replace"), host=f"{shown_host}:{pasted_port if pasted_port else port}"
     )
 
 
 def _ignored_reason(status: int, log_facts: dict[str, object], port: int) -> str:
     if status == 403:
         return f"it is not for this login's port {port} (an older `codex login`?)"
-    if status == 404:
-        return "it is not a sign-in callback address (/auth/callback)"
     if log_facts.get("has_state") and not log_facts.get("state_valid"):
         return "it belongs to another sign-in (an older tab or an earlier `codex login`)"
     if not log_facts.get("has_state"):
@@ -100,10 +100,5 @@ async def accept_pasted_redirects(session: LoginSession, lines: AsyncIterator[st
             if decision.action is Action.IGNORE and session.outcome is None:
                 why = _ignored_reason(status, dict(decision.log_facts), session.port)
                 ui.warning(f"the pasted address cannot finish this sign-in: {why}; the login keeps waiting")
-            elif decision.action is Action.REDIRECT:
-                ui.warning(
-                    "the pasted address is where the sign-in starts: open it in the browser, and paste the address"
-                    " the browser ends on; the login keeps waiting"
-                )
             if session.outcome is not None:
                 return

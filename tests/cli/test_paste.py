@@ -181,6 +181,13 @@ def test_pasted_addresses_are_read_as_the_listener_would_receive_them():
     other_port = pasted_request("http://127.0.0.1:9999/auth/callback?code=c&state=s", 1455)
     assert other_port.host == "127.0.0.1:9999"  # decide() refuses it as the listener refuses the Host
     assert pasted_request("?code=c&state=s", 1455).host == "localhost:1455"
-    for junk in ("", "hello", "https://evil.example/auth/callback?code=c&state=s", "http://localhost:1455/auth/callback"):
+    not_redirects = (
+        "",
+        "hello",
+        "https://evil.example/auth/callback?code=c&state=s",
+        "http://localhost:1455/auth/callback",
+        "http://localhost:1455/abcdefghijkl?x=1",  # the one-shot short address is never used up by a paste
+    )
+    for junk in not_redirects:
         with pytest.raises(NotARedirect):
             pasted_request(junk, 1455)
