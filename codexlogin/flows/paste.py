@@ -61,6 +61,15 @@ def pasted_request(text: str, port: int) -> CallbackRequest:
     )
 
 
+def pasted_secret(text: str) -> str:
+    """What of a pasted line is redacted wherever it appears: its query (the code and the state)
+    when it has one, else the whole line. Not the address before the `?`: that is this login's
+    redirect URI, which the log shows elsewhere and which must stay readable there."""
+    text = text.strip()
+    _, mark, query = text.partition("?")
+    return query if mark and query else text
+
+
 def _ignored_reason(status: int, log_facts: dict[str, object], port: int) -> str:
     if status == 403:
         return f"it is not for this login's port {port} (an older `codex login`?)"
@@ -78,13 +87,13 @@ async def accept_pasted_redirects(session: LoginSession, lines: AsyncIterator[st
     What cannot finish the sign-in is said (never the line itself) and the login keeps waiting."""
     closing = getattr(lines, "aclose", None)
     async with contextlib.AsyncExitStack() as stack:
-        if closing is not None:  # the source restores the terminal when it is closed
+        if closing is not None:  # the source stops reading the terminal when it is closed
             stack.push_async_callback(closing)
         async for line in lines:
             line = line[:MAX_PASTE_CHARS]
             if not line.strip():
                 continue
-            register_secrets(line.strip())  # the whole paste is a secret (it holds the code)
+            register_secrets(pasted_secret(line))
             if session.outcome is not None or session.exchanging:
                 return
             try:

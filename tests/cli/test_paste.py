@@ -8,6 +8,7 @@ never appears on the screen or in codex-login.log.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import sys
@@ -134,6 +135,8 @@ async def test_a_pasted_redirect_finishes_the_login_and_is_never_shown(tmp_path,
     assert seen["code"] not in log and seen["redirect"] not in log
     assert '"codex:callback"' in log  # the same log tree as the listener's callback
     assert '"codex:callback:pasted"' in log  # and where it came from
+    exchange = [json.loads(line) for line in log.splitlines() if '"codex:token_exchange"' in line][0]
+    assert exchange["redirect_uri"].endswith("/auth/callback")  # only the secret part of the paste is redacted
     assert (tmp_path / "codex-home" / "auth.json").exists()
 
 
