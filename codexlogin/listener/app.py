@@ -93,10 +93,13 @@ class LoginSession:
 
     async def handle(self, request: CallbackRequest) -> tuple[int, str, tuple[tuple[bytes, bytes], ...]]:
         """(status, page, extra headers) for one request; the page never shows the run's secrets."""
-        status, page, headers = await self._handle(request)
-        return status, mask_secrets(page), headers
+        decision, status, page = await self.answer(request)
+        return status, mask_secrets(page), decision.headers
 
-    async def _handle(self, request: CallbackRequest) -> tuple[int, str, tuple[tuple[bytes, bytes], ...]]:
+    async def answer(self, request: CallbackRequest) -> tuple[Decision, int, str]:
+        """Decide one request and act on it (logged as a callback): the decision, the status and
+        the page (unmasked). The listener serves the page; a pasted redirect (flows.paste) has no
+        browser to show it to and says what the decision was instead."""
         decision = decide(
             request,
             expected_state=self.expected_state,
@@ -115,7 +118,7 @@ class LoginSession:
             # A flood of junk requests must not grow codex-login.log without bound.
             self.ignored_requests += 1
             if self.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
-                return decision.status, decision.page, decision.headers
+                return decision, decision.status, decision.page
         with diagnostics.schema.CALLBACK(
             path=scrub_clip(request.path, MAX_LOGGED_PATH),  # redacted (by value too), then cut
             has_code=bool(decision.log_facts.get("has_code")),
@@ -127,7 +130,7 @@ class LoginSession:
             action.add_success_fields(status=status, decision=decision.action.value)
             if "onboarding_entrypoint" in decision.log_facts:
                 action.add_success_fields(onboarding_entrypoint=decision.log_facts["onboarding_entrypoint"])
-            return status, page, decision.headers
+            return decision, status, page
 
     async def _act(self, decision: Decision) -> tuple[int, str]:
         if decision.action is Action.IGNORE:

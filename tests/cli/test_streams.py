@@ -44,6 +44,7 @@ def test_listener_never_becomes_stdout_when_it_is_closed(tmp_path):
         stdin=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        env=dict(os.environ, CODEX_LOGIN_DIALECT="openai"),  # nothing to discover: the URL, not exit 10
     )
     try:
         deadline = time.monotonic() + 30

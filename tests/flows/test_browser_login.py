@@ -209,10 +209,13 @@ async def test_connection_refused(tmp_path, refused_port):
     with trio.fail_after(10):
         run = Run(make_settings(tmp_path, f"http://127.0.0.1:{refused_port()}"))
         failure = await run(send_code)
+    # An issuer that refuses connections ends the login at once, before the URL (its discovery could
+    # not reach it), with exit 10 and the transport kind, never after the whole --timeout (issue 23).
     assert isinstance(failure, NetworkError) and failure.exit_code == 10 and failure.fields["kind"] == "connect"
-    exchange_end = [m for m in run.log_messages() if m.get("action_type") == "codex:token_exchange"][-1]
-    assert exchange_end["kind"] == "connect"
-    assert_no_secrets(run.log, "some-code")
+    assert run.url is None and "cannot be reached" in failure.summary and "check the issuer URL" in failure.summary
+    discovery = [m for m in run.log_messages() if m.get("message_type") == "codex:discovery"]
+    assert discovery and "unreachable" in discovery[0]["problem"]
+    assert not [m for m in run.log_messages() if m.get("action_type") == "codex:token_exchange"]
 
 
 async def test_token_exchange_timeout_on_mock_clock(tmp_path, dev_issuer, mock_clock):
