@@ -102,8 +102,10 @@ def _status(found: dict[str, object]) -> int:
         import json
 
         print(json.dumps(report.to_json(), sort_keys=False), flush=True)
-    else:
-        print(report.text(), flush=True)
+    else:  # stderr, as cli/status.py and Codex CLI 0.171
+        import sys
+
+        print(report.text(), file=sys.stderr, flush=True)
     return report.exit_code
 
 

@@ -87,13 +87,17 @@ def _device_login(settings: Settings) -> int:
 def _api_key_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.cli.signals import run_flow
-    from codexlogin.credentials.status import mask_api_key
+    from codexlogin.credentials.status import API_KEY_CHECKED, mask_api_key
+    from codexlogin.credentials.store import describe_location
     from codexlogin.flows.apikey import api_key_login
 
     before = stored_before(settings)
     with logged_run("login", "api_key", settings):
         auth, backend = run_flow(api_key_login, settings, sys.stdin, ConsoleUI(), what="login")
-    print(saved_line(settings, backend, f" using an API key - {mask_api_key(auth.openai_api_key)}"), file=sys.stderr, flush=True)
+    # Codex CLI 0.171's words (nothing checks the key until it is used), then where it went.
+    print(f"API key saved. {API_KEY_CHECKED}", file=sys.stderr, flush=True)
+    where = describe_location(settings, backend)
+    print(f"Credentials saved to {where} (API key {mask_api_key(auth.openai_api_key)})", file=sys.stderr, flush=True)
     say_who(settings, before, auth, backend, chatgpt=False)
     return 0
 

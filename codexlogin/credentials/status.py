@@ -143,6 +143,14 @@ class StatusReport:
             head += f", issuer {self.issuer}"
         return head
 
+    def headline(self) -> str:
+        """The first line(s) of a logged-in status, in Codex CLI 0.171's words (scripts grep them):
+        "API key configured - <mask>" and "Authentication is checked when you send a request." for
+        an API key, "Logged in using ChatGPT …" / "Logged in using personal access token …"."""
+        if self.mode == APIKEY:
+            return f"API key configured - {self.api_key}\n{API_KEY_CHECKED}"
+        return f"Logged in using {self.identity()}"
+
     def stored_login(self) -> str | None:
         """What is stored, in a few words ("the login of alice@example.com", "the API key
         sk-proj-***abcde"), or None when nothing usable is stored."""
@@ -166,8 +174,7 @@ class StatusReport:
         if self.status == "not_logged_in":
             return NOT_LOGGED_IN
         if self.status in ("logged_in", "check_failed"):
-            lines = [f"Logged in using {self.identity()}", *self.notes]
-            return "\n".join(lines)
+            return "\n".join([self.headline(), *self.notes])
         if self.status == "policy_violation":
             return f"Logged in using {self.identity()}, but {self.problem}"
         if self.status == "storage_error":
@@ -176,6 +183,8 @@ class StatusReport:
 
 
 NOT_LOGGED_IN = "Not logged in — run `codex login`"
+#: Codex CLI 0.171's second line for an API key (status) and its `--with-api-key` reply: nothing checks the key until it is used.
+API_KEY_CHECKED = "Authentication is checked when you send a request."
 
 
 def who(email: str | None, plan: str | None) -> str | None:
