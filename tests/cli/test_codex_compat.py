@@ -1,0 +1,124 @@
+"""What scripts, IDE wrappers and the issuer see, as Codex CLI 0.171 shows it (issue: drop-in, round two).
+
+Each test runs the real CLI as a subprocess against the dev issuer over real HTTP; the words,
+streams, headers and reasons pinned here are the ones the real 0.171 binary was observed to use
+(scripts/interop_codex.py compares both binaries on the same CODEX_HOME).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import sys
+
+import pytest
+import trio
+
+from codexlogin.devissuer import DevIssuer, serve_dev_issuer
+
+CODEX = [sys.executable, "-m", "codexlogin"]
+API_KEY_CHECKED = "Authentication is checked when you send a request."
+USER_AGENT = re.compile(r"^codex_cli_rs/0\.171\.0 \([^;()]+ [^;()]+; [^;()]+\) xterm$")
+
+
+def env_for(tmp_path, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEX_LOGIN_", "TERM"))}
+    env.update(
+        CODEX_HOME=str(tmp_path / "codex-home"),
+        BROWSER=f"{shlex.quote(sys.executable)} -m codexlogin.devissuer browse %s",
+        TERM="xterm",
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+    return env
+
+
+async def codex(*args, env, stdin=b""):
+    with trio.fail_after(60):
+        result = await trio.run_process(
+            [*CODEX, *args], env=env, stdin=stdin, capture_stdout=True, capture_stderr=True, check=False
+        )
+    return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+
+@pytest.fixture
+async def openai_issuer(nursery):
+    """The dev issuer, auto-approving, whose access tokens are due for a refresh at once (60 s)."""
+    issuer = DevIssuer(auto_approve=True, access_token_lifetime=60)
+    await nursery.start(serve_dev_issuer, issuer)
+    return issuer
+
+
+def openai_flags(issuer):
+    return ["--issuer", issuer.issuer_url, "-c", "dialect=openai"]
+
+
+# --- 1. streams and first words ----------------------------------------------------------------------
+
+
+async def test_status_logout_and_api_key_login_speak_on_stderr_in_0171s_words(tmp_path, openai_issuer):
+    env = env_for(tmp_path)
+    assert await codex("login", "status", env=env) == (1, "", "Not logged in — run `codex login`\n")
+    code, out, err = await codex("login", "--with-api-key", env=env, stdin=b"garbage\n")
+    assert (code, out) == (0, "") and err.startswith(f"API key saved. {API_KEY_CHECKED}\n"), err
+    assert "Successfully logged in" not in err  # nothing checked the key
+    assert await codex("login", "status", env=env) == (0, "", f"API key configured - ***\n{API_KEY_CHECKED}\n")
+    code, out, err = await codex("login", "status", "--json", env=env)  # the machine-readable form stays on stdout
+    assert code == 0 and err == "" and json.loads(out)["mode"] == "apikey"
+    code, out, err = await codex("logout", env=env)
+    assert (code, out, err) == (0, "", "Successfully logged out: removed the API key ***\n")
+    assert await codex("logout", env=env) == (0, "", "Not logged in — nothing to remove\n")
+
+
+async def test_the_device_prompt_goes_to_stdout_and_the_outcome_to_stderr(tmp_path, openai_issuer):
+    code, out, err = await codex("login", "--device-auth", *openai_flags(openai_issuer), env=env_for(tmp_path))
+    assert code == 0, err
+    user_code = re.search(r"\n   ([A-Z0-9]{4}-[A-Z0-9]{4,5})\n", out)
+    assert user_code and out.startswith("Follow these steps to sign in with ChatGPT using device code authorization:")
+    assert user_code[1] not in err and err.startswith("Successfully logged in"), err
+
+
+# --- 3. request headers and refresh reasons -----------------------------------------------------------
+
+
+async def test_headers_and_refresh_reason_as_0171_sends_them(tmp_path, openai_issuer):
+    env = env_for(tmp_path)
+    assert (await codex("login", "--device-auth", *openai_flags(openai_issuer), env=env))[0] == 0
+    login_requests = list(openai_issuer.request_log)
+    assert [r.path for r in login_requests] == [
+        "/api/accounts/deviceauth/usercode",
+        "/api/accounts/deviceauth/token",
+        "/oauth/token",
+    ]
+    for request in login_requests:  # 0.171's login requests carry neither header
+        assert "originator" not in request.headers and "user-agent" not in request.headers, request.headers
+
+    code, _, err = await codex("login", "status", "--check", env=env)  # the 60-second token is due
+    assert code == 0, err
+    (refresh,) = [r for r in openai_issuer.request_log if r.params.get("grant_type") == "refresh_token"]
+    assert refresh.params["refresh_reason"] == "proactive_expiry" and refresh.media_type == "application/json"
+    assert refresh.headers["originator"] == "codex_cli_rs" and USER_AGENT.match(refresh.headers["user-agent"]), refresh.headers
+
+    assert (await codex("logout", env=env))[0] == 0
+    (revoke,) = openai_issuer.requests_to("/oauth/revoke")
+    assert revoke.headers["originator"] == "codex_cli_rs" and USER_AGENT.match(revoke.headers["user-agent"]), revoke.headers
+
+
+async def test_a_check_of_fresh_tokens_forces_the_refresh_as_0171s_account_read_does(tmp_path, nursery):
+    issuer = DevIssuer(auto_approve=True)  # an hour-long access token: not due
+    await nursery.start(serve_dev_issuer, issuer)
+    env = env_for(tmp_path)
+    assert (await codex("login", "--device-auth", *openai_flags(issuer), env=env))[0] == 0
+    assert (await codex("login", "status", "--check", env=env))[0] == 0
+    assert [form["refresh_reason"] for form in issuer.token_requests("refresh_token")] == ["forced"]
+
+
+async def test_a_standard_issuer_is_told_who_we_are_without_codexs_originator(tmp_path, dev_issuer):
+    env = env_for(tmp_path)
+    code, _, err = await codex("login", "--issuer", dev_issuer.issuer_url, "--port", "0", env=env)
+    assert code == 0, err
+    assert (await codex("logout", env=env))[0] == 0
+    (revoke,) = dev_issuer.requests_to("/oauth/revoke")
+    assert revoke.headers["user-agent"] == "codexlogin" and "originator" not in revoke.headers
