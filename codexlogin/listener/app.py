@@ -146,6 +146,15 @@ class LoginSession:
         if decision.action is Action.CANCEL:
             self.abort(Cancelled("login cancelled: a newer `codex login` took over the port"))
             return decision.status, decision.page
+        if decision.action is Action.FAILED:
+            self.finish(
+                TokenExchangeFailed(
+                    f"{decision.error_description} The issuer sent the browser back without an authorization code"
+                    " (or an error); run `codex login` again",
+                    error_code=decision.error_code,
+                )
+            )
+            return decision.status, decision.page
         if decision.action is Action.DENIED:
             assert decision.error_code is not None  # decide() sets it for DENIED
             diagnostics.schema.OAUTH_ERROR.log(

@@ -50,6 +50,7 @@ class Action(Enum):
     IGNORE = "ignore"  # answer and keep waiting
     EXCHANGE = "exchange"  # valid code and state: exchange the code, then answer
     DENIED = "denied"  # the issuer reported an error (user denied, ...): answer and stop
+    FAILED = "failed"  # our own state, but nothing to finish the sign-in with: answer and stop
     CANCEL = "cancel"  # a newer login of ours asked this one to stop
     ALREADY_FINISHED = "already_finished"
     REDIRECT = "redirect"  # GET /: on to the sign-in URL
@@ -167,6 +168,8 @@ def older_tab_page(*, reference: str | None = None) -> str:
 
 
 MISSING_ENTITLEMENT = "missing_codex_entitlement"
+MISSING_CODE = "missing_authorization_code"  # Codex CLI 0.171's error code and words
+MISSING_CODE_MESSAGE = "Missing authorization code. Sign-in could not be completed."
 ENTITLEMENT_GUIDANCE = "Codex is not enabled for your workspace. Contact your workspace administrator to request access."
 
 
@@ -342,13 +345,13 @@ def decide(
         page = denied_page(error, description, reference=ref)
         return Decision(Action.DENIED, 200, page, facts, error_code=error, error_description=description)
     if not code:
+        # Our own state, yet neither a code nor an error: this sign-in cannot finish any more, so it
+        # ends now, as Codex CLI 0.171's does (its words and error code), rather than at the timeout.
         page = failure_page(
-            "Sign-in failed",
-            "The callback carried no authorization code.",
-            error_code="missing_code",
-            todo="Use the sign-in tab your terminal opened.",
+            "Sign-in could not be completed",
+            MISSING_CODE_MESSAGE,
+            error_code=MISSING_CODE,
             reference=ref,
-            message=KEEPS_WAITING,
         )
-        return Decision(Action.IGNORE, 400, page, facts)
+        return Decision(Action.FAILED, 200, page, facts, error_code=MISSING_CODE, error_description=MISSING_CODE_MESSAGE)
     return Decision(Action.EXCHANGE, 200, "", facts, code=code)

@@ -122,3 +122,39 @@ async def test_a_standard_issuer_is_told_who_we_are_without_codexs_originator(tm
     assert (await codex("logout", env=env))[0] == 0
     (revoke,) = dev_issuer.requests_to("/oauth/revoke")
     assert revoke.headers["user-agent"] == "codexlogin" and "originator" not in revoke.headers
+
+
+# --- 5. a callback with our state but neither code nor error ------------------------------------------
+
+
+async def test_a_callback_without_code_or_error_ends_the_login_at_once(tmp_path, dev_issuer):
+    import subprocess
+
+    import httpx
+
+    with trio.fail_after(30):  # the login's own timeout is the default 600 s: it must not be waited out
+        process = await trio.lowlevel.open_process(
+            [*CODEX, "login", "--issuer", dev_issuer.issuer_url, "--port", "0", "--no-browser"],
+            env=env_for(tmp_path),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        seen = b""
+        while not re.search(rb"state=[^&\s]+.*\n", seen):
+            chunk = await process.stderr.receive_some(4096)
+            assert chunk, seen
+            seen += chunk
+        text = seen.decode()
+        state = re.search(r"[?&]state=([^&\s]+)", text)[1]
+        port = re.search(r"http://localhost:(\d+)", text)[1]
+        async with httpx.AsyncClient(trust_env=False) as client:
+            page = await client.get(f"http://localhost:{port}/auth/callback?state={state}")
+        code = await process.wait()
+        while chunk := await process.stderr.receive_some(4096):
+            seen += chunk
+        await process.stderr.aclose()
+    err = seen.decode()
+    assert page.status_code == 200 and "missing_authorization_code" in page.text
+    assert "Missing authorization code. Sign-in could not be completed." in page.text
+    assert code == 4 and "error: Missing authorization code. Sign-in could not be completed." in err, err
+    assert not (tmp_path / "codex-home" / "auth.json").exists()
