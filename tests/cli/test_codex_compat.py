@@ -158,3 +158,32 @@ async def test_a_callback_without_code_or_error_ends_the_login_at_once(tmp_path,
     assert "Missing authorization code. Sign-in could not be completed." in page.text
     assert code == 4 and "error: Missing authorization code. Sign-in could not be completed." in err, err
     assert not (tmp_path / "codex-home" / "auth.json").exists()
+
+
+# --- 7. old and hidden flags ----------------------------------------------------------------------------
+
+
+async def test_the_removed_api_key_flag_points_to_the_pipe_as_0171_does(tmp_path):
+    secret = "sk-proj-NEVERSHOWNNEVERSHOWN12345"
+    code, out, err = await codex("login", "--api-key", secret, env=env_for(tmp_path))
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: The --api-key flag is no longer supported. Pipe the key instead,"
+        " e.g. `printenv OPENAI_API_KEY | codex login --with-api-key`.\n"
+    )
+    home = tmp_path / "codex-home"
+    assert not (home / "auth.json").exists()
+    assert all(secret not in path.read_text() for path in home.rglob("*") if path.is_file())
+
+
+async def test_experimental_issuer_is_0171s_name_for_the_issuer(tmp_path, openai_issuer):
+    env = env_for(tmp_path)
+    code, out, err = await codex("login", "--device-auth", "--experimental_issuer", openai_issuer.issuer_url, env=env)
+    assert code == 0 and "one-time code" in out, err
+    assert [r.path for r in openai_issuer.request_log][:1] == ["/api/accounts/deviceauth/usercode"]  # 0.171's protocol
+    code, _, err = await codex("login", "status", env=env)
+    assert code == 0 and f"issuer {openai_issuer.issuer_url.rstrip('/')}" in err
+    code, _, err = await codex(
+        "login", "--experimental_issuer", openai_issuer.issuer_url, "--issuer", "http://127.0.0.1:9", env=env
+    )
+    assert code == 2 and "--experimental_issuer" in err
