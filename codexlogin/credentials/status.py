@@ -175,8 +175,8 @@ class StatusReport:
             return NOT_LOGGED_IN
         if self.status in ("logged_in", "check_failed"):
             return "\n".join([self.headline(), *self.notes])
-        if self.status == "policy_violation":
-            return f"Logged in using {self.identity()}, but {self.problem}"
+        if self.status == "policy_violation":  # 0.171 answers "Not logged in" (exit 1; ours: 9, with why)
+            return "\n".join([f"Not logged in: {self.stored_login()} is stored, but {self.problem}", *self.notes])
         if self.status == "storage_error":
             return f"Cannot read the stored credentials: {self.problem}"
         return f"Credentials are stored but unusable: {self.problem}; run `codex login`"

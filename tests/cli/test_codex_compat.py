@@ -187,3 +187,38 @@ async def test_experimental_issuer_is_0171s_name_for_the_issuer(tmp_path, openai
         "login", "--experimental_issuer", openai_issuer.issuer_url, "--issuer", "http://127.0.0.1:9", env=env
     )
     assert code == 2 and "--experimental_issuer" in err
+
+
+# --- 2. `-c` and the other global options, as Codex takes them -------------------------------------------
+
+
+async def test_c_before_the_subcommand_and_other_global_options_get_one_note(tmp_path):
+    env = env_for(tmp_path)
+    code, out, err = await codex("-c", "model=o3", "login", "status", env=env)
+    assert (code, out) == (1, "")
+    assert err == "warning: -c model: not a login setting, left to the rest of Codex\nNot logged in — run `codex login`\n"
+    code, out, err = await codex("--enable", "foo", "-m", "o3", "-p", "work", "login", "status", "--disable", "bar", env=env)
+    assert (code, out) == (1, "") and err.count("warning:") == 1, err
+    assert "features.foo, model, profile, features.bar: not a login setting" in err
+    code, _, err = await codex("login", "status", "--profile", "work", env=env)  # after it, 0.171 refuses it too
+    assert code == 2 and "--profile" in err
+
+
+async def test_c_values_are_toml_with_a_literal_fallback(tmp_path):
+    env = env_for(tmp_path)
+    code, _, err = await codex(
+        "login", "--with-api-key", env=env, stdin=b"sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ\n"
+    )
+    assert code == 0, err
+    # As 0.171: the quotes are TOML's, so the login setting applies: an API key is not a ChatGPT login.
+    code, out, err = await codex("login", "status", "-c", 'forced_login_method="chatgpt"', env=env)
+    assert (code, out) == (9, "") and err.startswith("Not logged in: the API key sk-proj-***FGHIJ is stored, but"), err
+    code, _, err = await codex("-c", "forced_login_method=chatgpt", "login", "status", env=env)  # bare: the literal
+    assert code == 9 and err.startswith("Not logged in"), err
+    code, _, err = await codex("login", "status", "-c", 'forced_chatgpt_workspace_id=["a","b"]', env=env)
+    assert code == 0 and err.startswith("API key configured - sk-proj-***FGHIJ"), err
+    code, out, err = await codex(
+        "login", "config", "--json", "-c", 'forced_chatgpt_workspace_id=["a","b"]', "-c", "port=1456", env=env
+    )
+    rows = {row["name"]: row["value"] for row in json.loads(out)["settings"]}
+    assert code == 0 and rows["forced_chatgpt_workspace_id"] == "a, b" and rows["port"] == "1456", err
