@@ -19,7 +19,7 @@ from codexlogin.errors import UsageError
 
 ENV_PREFIX = "CODEX_LOGIN_"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-CREDENTIAL_STORES = ("file", "keyring", "auto")
+CREDENTIAL_STORES = ("file", "keyring", "auto", "ephemeral")
 DIALECTS = ("auto", "openai", "standard")
 REDIRECT_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 LOGIN_METHODS = ("chatgpt", "api")

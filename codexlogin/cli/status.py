@@ -30,7 +30,7 @@ stored tokens: they are never sent to it).
   refresh_due   null | "expiring" | "stale" (ChatGPT mode: when the next use would refresh)
   issuer        the issuer the stored tokens belong to (ChatGPT and personal-access-token modes:
                 their provenance, the default issuer when the file names none), else null
-  storage       "file" | "keyring"
+  storage       "file" | "keyring" | "ephemeral"
   problem       null or a one-line reason (unusable / policy_violation / storage_error)
   check         (with --check) {"refreshed": bool, "reason": str|null, "online": bool, "proof":
                 "userinfo" | "introspection" | "refresh" | "whoami" | null}: online is true only when

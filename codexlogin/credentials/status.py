@@ -15,7 +15,7 @@ from codexlogin import rfc3339
 from codexlogin.credentials.files import InvalidAuthData, permission_problem
 from codexlogin.credentials.model import APIKEY, CHATGPT, PERSONAL_ACCESS_TOKEN, AuthDotJson
 from codexlogin.credentials.policy import stored_login_problem
-from codexlogin.credentials.store import load_credentials
+from codexlogin.credentials.store import EPHEMERAL, EPHEMERAL_NOTE, load_credentials
 from codexlogin.errors import CredentialsUnusable, ExitCode, StorageFailed
 from codexlogin.oauth import jwt
 from codexlogin.oauth.issuer import credential_issuer, issuer_conflict
@@ -172,7 +172,7 @@ class StatusReport:
 
     def _text(self) -> str:
         if self.status == "not_logged_in":
-            return NOT_LOGGED_IN
+            return "\n".join([NOT_LOGGED_IN, *self.notes])
         if self.status in ("logged_in", "check_failed"):
             return "\n".join([self.headline(), *self.notes])
         if self.status == "policy_violation":  # 0.171 answers "Not logged in" (exit 1; ours: 9, with why)
@@ -272,6 +272,8 @@ def read_status(settings: Settings) -> StatusReport:
         # could not be read at all (EACCES, EIO, a directory, no keyring): a storage failure
         return StatusReport("storage_error", int(ExitCode.STORAGE_FAILED), backend, problem=failure.detail)
     report = evaluate(settings, auth, backend)
+    if backend == EPHEMERAL:
+        report.notes.append(f"Note: {EPHEMERAL_NOTE}.")
     unsafe = permission_problem(settings.auth_file) if backend == "file" and auth is not None else None
     if unsafe is not None:  # never used silently: say what is wrong and what to do
         report.notes.append(f"Warning: {unsafe[1]}; {unsafe[2]}.")

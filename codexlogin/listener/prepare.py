@@ -121,7 +121,7 @@ def check_store_writable(settings: Settings) -> None:
     `os.access`, so it holds for root too (a CODEX_HOME under a regular file, a read-only mount,
     a full directory table). The keyring store is checked by `credentials.store.check_writable`.
     """
-    if settings.cli_auth_credentials_store == "keyring":
+    if settings.cli_auth_credentials_store in ("keyring", "ephemeral"):  # nothing goes to CODEX_HOME
         return
     home = settings.codex_home
     probe = home / f"{PROBE_PREFIX}{os.getpid()}.{os.urandom(6).hex()}{PROBE_SUFFIX}"

@@ -222,3 +222,23 @@ async def test_c_values_are_toml_with_a_literal_fallback(tmp_path):
     )
     rows = {row["name"]: row["value"] for row in json.loads(out)["settings"]}
     assert code == 0 and rows["forced_chatgpt_workspace_id"] == "a, b" and rows["port"] == "1456", err
+
+
+# --- 4. cli_auth_credentials_store = "ephemeral" --------------------------------------------------------
+
+
+async def test_the_ephemeral_store_keeps_the_login_in_memory_only(tmp_path, openai_issuer):
+    env = env_for(tmp_path)
+    ephemeral = ["-c", 'cli_auth_credentials_store="ephemeral"']
+    home = tmp_path / "codex-home"
+    code, _, err = await codex("login", "--with-api-key", *ephemeral, env=env, stdin=b"sk-proj-abcdefghijklmnopqrstuvwxyz0123\n")
+    assert code == 0 and err.startswith(f"API key saved. {API_KEY_CHECKED}\n") and "nothing was written" in err, err
+    code, _, err = await codex("login", "--device-auth", *openai_flags(openai_issuer), *ephemeral, env=env)
+    assert code == 0 and "Successfully logged in" in err, err
+    assert not (home / "auth.json").exists()
+    code, out, err = await codex("login", "status", *ephemeral, env=env)  # as 0.171: a later command finds none
+    assert (code, out) == (1, "") and err.startswith("Not logged in") and "one-shot `codex login` keeps none" in err
+    code, out, _ = await codex("login", "status", "--json", *ephemeral, env=env)
+    assert code == 1 and json.loads(out)["storage"] == "ephemeral"
+    assert await codex("logout", *ephemeral, env=env) == (0, "", "Not logged in — nothing to remove\n")
+    assert not (home / "auth.json").exists()
