@@ -180,6 +180,12 @@ def status(  # the fast lane's copy of the hot flags: cli/flags.py (tests/test_f
     """
     settings = options.settings()
     report = read_status(settings)
+    if not check:
+        from codexlogin.cli.status_online import check_access_token_online
+
+        warning = check_access_token_online(settings, report)  # a personal access token: whoami, as 0.171
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr, flush=True)
     if not check or report.exit_code != 0:
         _emit(report, json_)
         return report.exit_code

@@ -242,3 +242,37 @@ async def test_the_ephemeral_store_keeps_the_login_in_memory_only(tmp_path, open
     assert code == 1 and json.loads(out)["storage"] == "ephemeral"
     assert await codex("logout", *ephemeral, env=env) == (0, "", "Not logged in — nothing to remove\n")
     assert not (home / "auth.json").exists()
+
+
+# --- 8. a personal access token's status is asked online ------------------------------------------------
+
+
+async def test_status_asks_whoami_for_a_personal_access_token_each_time(tmp_path, openai_issuer):
+    env = env_for(tmp_path)
+    token = openai_issuer.issue_personal_access_token()
+    code, _, err = await codex("login", "--with-access-token", *openai_flags(openai_issuer), env=env, stdin=f"{token}\n".encode())
+    assert code == 0, err
+    before = len(openai_issuer.requests_to("/api/accounts/v1/user-auth-credential/whoami"))
+    code, out, err = await codex("login", "status", env=env)  # no flags: the stored token names its issuer
+    assert (code, out) == (0, "") and err.startswith("Logged in using personal access token - at-") and "dev@example.com" in err
+    (whoami,) = openai_issuer.requests_to("/api/accounts/v1/user-auth-credential/whoami")[before:]
+    assert whoami.headers["originator"] == "codex_cli_rs" and USER_AGENT.match(whoami.headers["user-agent"])
+    openai_issuer.revoke_personal_access_token(token)
+    code, out, err = await codex("login", "status", env=env)  # a revoked token shows, as in 0.171
+    assert (code, out) == (8, "") and err.startswith("Credentials are stored but unusable: the issuer rejected"), err
+
+
+async def test_status_of_a_personal_access_token_answers_offline_with_a_warning_when_the_issuer_is_away(tmp_path):
+    home = tmp_path / "codex-home"
+    home.mkdir()
+    token = "at-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-vwxyz"
+    provenance = {"issuer": "http://127.0.0.1:9", "client_id": "app_EMoamEEZ73f0CkXaXp7hrann"}  # nothing listens
+    (home / "auth.json").write_text(
+        json.dumps({"OPENAI_API_KEY": None, "personal_access_token": token, "oauth_provenance": provenance})
+    )
+    (home / "auth.json").chmod(0o600)
+    code, out, err = await codex("login", "status", env=env_for(tmp_path))
+    assert (code, out) == (0, ""), err
+    warning, shown = err.splitlines()
+    assert warning.startswith("warning: could not check the personal access token online (") and token not in err
+    assert shown.startswith("Logged in using personal access token - at-AbCdE***vwxyz")

@@ -40,6 +40,13 @@ def settings(**changes):
     return replace(load_settings({}), **changes)
 
 
+@pytest.fixture(autouse=True)
+def _default_issuer_unreachable(monkeypatch):
+    """`status` asks whoami for a stored token (as 0.171): a token of the default issuer
+    (https://auth.openai.com) meets a refused proxy here, never the network."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+
+
 def write_pat_file(data=PAT_FILE):
     path = settings().auth_file
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,10 +77,11 @@ def test_the_0171_shape_reads_as_its_own_mode_and_is_written_back_exactly():
 # --- status ---------------------------------------------------------------------------------------
 
 
-def test_status_says_personal_access_token_masked_offline(capsys):
+def test_status_says_personal_access_token_masked_when_the_issuer_cannot_be_reached(capsys):
     write_pat_file()
-    code, out, err = run_status(capsys)  # offline: nothing is asked
-    assert (code, out, err) == (0, "", "Logged in using personal access token - at-AbCdE***vwxyz\n")  # stderr, as 0.171
+    code, out, err = run_status(capsys)  # the issuer cannot be reached: the offline answer, with a warning
+    assert (code, out) == (0, "") and err.startswith("warning: could not check the personal access token online (")
+    assert err.endswith("); showing it as stored\nLogged in using personal access token - at-AbCdE***vwxyz\n"), err
     code, _, out = run_status(capsys, issuer="http://127.0.0.1:9")  # a 0.171 file: the default issuer's
     assert code == 0 and "Note: the stored login was issued by https://auth.openai.com, but --issuer names" in out
     code, out, _ = run_status(capsys, json_=True)
@@ -94,7 +102,7 @@ def test_a_personal_access_token_counts_as_a_chatgpt_login_for_forced_login_meth
     write_pat_file()
     got, _, out = run_status(capsys, config=(f"forced_login_method={forced}",))
     words = "Logged in using personal access token" if code == 0 else "Not logged in: the personal access token at-"
-    assert got == code and out.startswith(words)
+    assert got == code and out.splitlines()[-1].startswith(words)  # after the warning: the issuer is not reachable here
 
 
 # --- logout ---------------------------------------------------------------------------------------
