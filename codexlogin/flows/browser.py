@@ -302,6 +302,7 @@ async def browser_login(
                 expected_issuer=issuer.identifier,  # discovery's `issuer`, else the base URL
                 state_suffix=issuer.dialect.state_suffix,
                 sign_in_url=prepared.sign_in_url,  # where the short address redirects
+                org_setup_issuer=issuer.base if issuer.dialect.name == "openai" else None,
             )
             stop_listener = trio.Event()
             try:

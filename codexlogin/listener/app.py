@@ -9,6 +9,7 @@ them back in an error is shown with its words, not with our secrets.
 
 from __future__ import annotations
 
+import html
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,12 +25,14 @@ from codexlogin.listener.decide import (
     CANCEL_HEADER,
     ENTITLEMENT_GUIDANCE,
     MISSING_ENTITLEMENT,
+    ORG_SETUP_SLOT,
     SECURITY_HEADERS,
     Action,
     CallbackRequest,
     Decision,
     decide,
     failure_page,
+    org_setup_url,
     success_page,
 )
 from codexlogin.oauth.pkce import generate_state
@@ -77,6 +80,9 @@ class LoginSession:
     # The run's reference, shown on every page (diagnostics.run), and where `GET /` redirects.
     reference: str | None = field(default_factory=diagnostics.current_reference)
     sign_in_url: str | None = field(default=None, repr=False)
+    # The openai dialect's issuer, whose new organization owners go on to its platform (decide.org_setup_url).
+    org_setup_issuer: str | None = None
+    org_setup: str | None = field(default=None, repr=False)  # that URL, once the login succeeded
 
     def finish(self, outcome: AuthDotJson | LoginFailure) -> None:
         """The first outcome wins; later ones (a late callback, a second signal) are ignored."""
@@ -92,7 +98,10 @@ class LoginSession:
     async def handle(self, request: CallbackRequest) -> tuple[int, str, tuple[tuple[bytes, bytes], ...]]:
         """(status, page, extra headers) for one request; the page never shows the run's secrets."""
         status, page, headers = await self._handle(request)
-        return status, mask_secrets(page), headers
+        page = mask_secrets(page)
+        if self.org_setup and ORG_SETUP_SLOT in page:  # 0.171 hands the platform the id_token: after masking
+            page = page.replace(ORG_SETUP_SLOT, html.escape(self.org_setup, quote=True))
+        return status, page, headers
 
     async def _handle(self, request: CallbackRequest) -> tuple[int, str, tuple[tuple[bytes, bytes], ...]]:
         decision = decide(
@@ -205,7 +214,9 @@ class LoginSession:
             )
             return status, page
         self.finish(auth)
-        return 200, success_page(account_label(auth), reference=ref)
+        if self.org_setup_issuer and auth.tokens is not None:
+            self.org_setup = org_setup_url(self.org_setup_issuer, auth.tokens.id_token, auth.tokens.access_token)
+        return 200, success_page(account_label(auth), reference=ref, org_setup=self.org_setup is not None)
 
 
 # --- the ASGI shell around the session ----------------------------------------------------------
