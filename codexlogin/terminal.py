@@ -78,4 +78,4 @@ def as_invoked(text: str) -> str:
         return text
     import re
 
-    return re.sub(r"(?<![\w/.-])codex (?=login\b|logout\b|completion\b)", f"{name} ", text)
+    return re.sub(r"(?<![\w/.-])codex(\s+)(?=login\b|logout\b|completion\b)", lambda m: name + m.group(1), text)

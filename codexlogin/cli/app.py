@@ -173,11 +173,13 @@ def _whole_docstrings(tokens: Sequence[str]) -> None:
     --help page too; without it, the page shows the docstring: summary, description, parameters.
     The commands named here are the ones cyclopts imports for this line anyway.
     """
+    words = tuple(tokens[:2])  # before cyclopts resolves (and reads) a lazy command
+    for lazy in (words, words[:1]):
+        if lazy in _LAZY_CHAINS:
+            _docstring_as_invoked(lazy)
     chain = app.parse_commands(list(tokens))[0]
     command = app
     for depth, name in enumerate(chain, 1):
-        if tuple(chain[:depth]) in _LAZY_CHAINS:
-            _docstring_as_invoked(tuple(chain[:depth]))
         command = command[name]
         if tuple(chain[:depth]) in _LAZY_CHAINS:
             command.help = None  # None: cyclopts reads the docstring
@@ -200,6 +202,9 @@ def _docstring_as_invoked(chain: tuple[str, ...]) -> None:
 
 def run_cyclopts(tokens: Sequence[str]) -> int:
     """Parse and run one command line with cyclopts; its exit code (help and version: 0)."""
+    from codexlogin.cli.codex_options import as_overrides
+
+    tokens = as_overrides(tokens)  # Codex CLI 0.171's global options, as `-c` after the command
     _whole_docstrings(tokens)
     try:
         code = app(list(tokens), result_action="return_value")

@@ -19,7 +19,8 @@ from codexlogin.flows.ui import RemoteSession, remote_session
 from codexlogin.oauth.client import DeviceAuthorization
 from codexlogin.terminal import as_invoked, inline, minutes, one_line
 
-PHISHING_WARNING = "Device codes are a common phishing target. Never share this code."
+#: Codex CLI 0.171's closing line of the device prompt.
+PHISHING_WARNING = "Continue only if you started this login in Codex. If a website or another person gave you this code, cancel."
 DEVICE_AUTH_HINT = "On a remote or headless machine, use `codex login --device-auth` instead."
 ERASE_LINE = "\r\x1b[2K"
 
@@ -257,22 +258,25 @@ class Spinner:
 
 
 class ConsoleUI:
-    """flows.ui.LoginUI on stderr (stdout stays for machine-readable output)."""
+    """flows.ui.LoginUI on stderr (stdout stays for machine-readable output), except the device
+    prompt, which goes to stdout as Codex CLI 0.171 prints it (wrappers read the code there)."""
 
-    def __init__(self, stderr: TextIO | None = None, *, accepts_paste: bool = False):
+    def __init__(self, stderr: TextIO | None = None, stdout: TextIO | None = None, *, accepts_paste: bool = False):
         self.stderr = stderr or sys.stderr
+        self.stdout = stdout or sys.stdout
         self.spinner: Spinner | None = None
         self.accepts_paste = accepts_paste  # the banner offers the pasted redirect (cli.paste)
 
-    def _say(self, text: str) -> None:
+    def _say(self, text: str, stream: TextIO | None = None) -> None:
         text = as_invoked(text)
+        stream = stream or self.stderr
         spinner = self.spinner
         if spinner is None:
-            print(text, file=self.stderr, flush=True)
+            print(text, file=stream, flush=True)
             return
         with spinner.lock:  # a line said while the spinner runs: erase it, say, redraw it below
             spinner.erase()
-            print(text, file=self.stderr, flush=True)
+            print(text, file=stream, flush=True)
         spinner.draw()
 
     def sign_in_url(self, url: str, port: int, *, opening_browser: bool, short_url: str | None = None) -> None:
@@ -313,7 +317,7 @@ class ConsoleUI:
             self.spinner.update(message)
 
     def device_code(self, device: DeviceAuthorization) -> None:
-        self._say(device_instructions(device))
+        self._say(device_instructions(device), self.stdout)
 
     def warning(self, message: str) -> None:
         self._say(f"warning: {one_line(message)}")

@@ -98,7 +98,14 @@ def _status(found: dict[str, object]) -> int:
     from codexlogin.cli.status_print import print_status
     from codexlogin.credentials.status import read_status
 
-    report = read_status(_settings(found))
+    settings = _settings(found)
+    report = read_status(settings)
+    if report.mode == "personal_access_token":  # whoami, as Codex CLI 0.171 (imports trio only then)
+        from codexlogin.cli.status_online import check_access_token_online
+
+        warning = check_access_token_online(settings, report)
+        if warning:
+            report.warnings.append(warning)
     print_status(report, bool(found.get("json_")))
     return report.exit_code
 

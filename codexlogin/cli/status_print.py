@@ -1,6 +1,6 @@
 """How `codex login status` prints a report, shared by the fast lane (cli/fast.py) and the
-cyclopts command (cli/status.py): the report on stdout (text or one JSON object), its warnings on
-stderr as `warning: …` lines, like every other warning. Stdlib only: status must start fast."""
+cyclopts command (cli/status.py): the JSON object on stdout, the text on stderr (as Codex CLI
+0.171), its warnings on stderr as `warning: …` lines, like every other warning. Stdlib only: status must start fast."""
 
 from __future__ import annotations
 
@@ -28,5 +28,5 @@ def print_status(report: StatusReport, as_json: bool, reference: str | None = No
         if reference:
             data["reference"] = reference
         print(json.dumps(data, sort_keys=False), flush=True)
-    else:
-        print(as_invoked(report.text()), flush=True)
+    else:  # on stderr, as Codex CLI 0.171 prints it (`--json` is the machine-readable stdout)
+        print(as_invoked(report.text()), file=sys.stderr, flush=True)

@@ -336,6 +336,7 @@ async def browser_login(
                 state_suffix=issuer.dialect.state_suffix,
                 sign_in_url=prepared.sign_in_url,  # where the short address redirects
                 iss_required=issuer.iss_required,
+                org_setup_issuer=issuer.base if issuer.dialect.name == "openai" else None,
             )
             stop_listener = trio.Event()
             try:

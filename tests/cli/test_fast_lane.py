@@ -237,14 +237,14 @@ def assert_same(*args, env=None):
 
 
 def test_status_same_output_and_exit_code_logged_out_and_in(tmp_path):
-    assert assert_same("login", "status")[:2] == (1, "Not logged in — run `codex login`\n")
+    assert assert_same("login", "status") == (1, "", "Not logged in — run `codex login`\n")  # stderr, as 0.171
     code, out, _ = assert_same("login", "status", "--json")
     assert code == 1 and json.loads(out)["status"] == "not_logged_in"
     issuer = DevIssuer(email="fast@example.com", plan="plus")
     with issuer_in_thread(issuer) as url:
         issued = issue_tokens(issuer, url)
     store_tokens(load_settings({}), issued)
-    assert assert_same("login", "status")[:2] == (0, "Logged in using ChatGPT as fast@example.com (plus), account acct_dev\n")
+    assert assert_same("login", "status") == (0, "", "Logged in using ChatGPT as fast@example.com (plus), account acct_dev\n")
     code, out, _ = assert_same("login", "status", "--json", "--log-dir", str(tmp_path / "logs"))
     assert code == 0 and json.loads(out)["email"] == "fast@example.com"
     code, _, err = assert_same("login", "status", "--issuer", "ftp://x")

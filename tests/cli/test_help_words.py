@@ -52,13 +52,12 @@ def test_commands_people_type_are_unknown_with_the_command_they_meant(argv, mean
 @pytest.mark.skipif(not CODEXLOGIN.exists(), reason="the package is not installed with its console scripts")
 def test_codexlogin_runs_the_same_commands_under_its_own_name():
     code, out, err = run([str(CODEXLOGIN), "login", "status"])
-    assert (code, err) == (1, "") and out == "Not logged in — run `codexlogin login`\n"
+    assert (code, out) == (1, "") and err == "Not logged in — run `codexlogin login`\n"
     code, out, _ = run([str(CODEXLOGIN), "login", "--help"])
     assert code == 0 and out.startswith("Usage: codexlogin login")
     assert "codexlogin login --with-api-key" in out and "codex login" not in out
     code, out, _ = run([str(CODEXLOGIN), "login", "status", "--help"])  # a lazily loaded command's page too
-    assert code == 0 and out.startswith("Usage: codexlogin login status") and "run codexlogin login" in out
-    assert "codex login" not in out
+    assert code == 0 and out.startswith("Usage: codexlogin login status") and "codex login" not in out
     code, _, err = run([str(CODEXLOGIN), "doctor"])
     assert code == 2 and 'Did you mean "codexlogin login doctor"?' in err
     code, out, err = run([str(CODEXLOGIN), "login", "status", "--check", "--json"])  # the cyclopts path too

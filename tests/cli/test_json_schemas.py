@@ -79,9 +79,9 @@ def test_a_world_readable_auth_json_shows_in_problem_and_warns_on_stderr(mode):
     assert code == 0 and data["status"] == "logged_in" and data["logged_in"] is True
     assert f"has mode {mode:04o}" in data["problem"] and "chmod 600" in data["problem"]
     assert err.startswith("warning: ") and f"has mode {mode:04o}" in err and err.count("\n") == 1
-    code, out, err = codex("login", "status")  # text: the warning on stderr, lower-case, the report alone on stdout
-    assert out.startswith("Logged in using an API key") and "arning" not in out
-    assert err.startswith(f"warning: {settings.auth_file} has mode {mode:04o}")
+    code, out, err = codex("login", "status")  # text (on stderr, as 0.171): the warning first, lower-case
+    assert out == "" and err.startswith(f"warning: {settings.auth_file} has mode {mode:04o}")
+    assert err.splitlines()[1].startswith("API key configured - sk-proj-***") and "Warning" not in err
 
 
 def test_status_check_json_matches_its_schema_when_proven_and_when_rejected():

@@ -130,10 +130,10 @@ async def test_denial_ends_with_denied_and_error_page(tmp_path, dev_issuer):
     assert_port_free(url=run.url)
 
 
-async def test_state_mismatch_and_missing_code_keep_waiting(tmp_path, dev_issuer):
+async def test_state_mismatch_and_stray_requests_keep_waiting(tmp_path, dev_issuer):
     async def confused_then_good(run, url):
         run.pages.append(await get(callback_url(url, code="forged-code", state="forged-state")))
-        run.pages.append(await get(callback_url(url, state=query_of(url)["state"])))
+        run.pages.append(await get(callback_url(url, state="forged-state")))  # no code, and not our state
         run.pages.append(await get(url.replace("/oauth/authorize", "/favicon.ico").split("?")[0]))
         run.pages.append(await get(callback_url(url, code="x").replace("/auth/callback", "/favicon.ico")))
         run.pages.append(await approve(url))
@@ -145,7 +145,7 @@ async def test_state_mismatch_and_missing_code_keep_waiting(tmp_path, dev_issuer
     assert run.settings.auth_file.exists()
     assert len(dev_issuer.token_requests("authorization_code")) == 1, "the forged code was never exchanged"
     mismatches = [m for m in run.log_messages() if m.get("message_type") == "codex:callback:state_mismatch"]
-    assert len(mismatches) == 1
+    assert len(mismatches) == 2
     assert_no_secrets(run.log, "forged-code", "forged-state")
 
 
