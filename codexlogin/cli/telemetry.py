@@ -69,3 +69,54 @@ def _export(messages: list[dict[str, Any]], settings: Settings, issuer: str) -> 
         schema.OTEL_EXPORT_FAILED.log(endpoint=otel.endpoint, reason=problem)
     with contextlib.suppress(Exception):
         ConsoleUI().warning(f"telemetry not sent to the [otel] collector: {problem}")
+
+
+#: A backfill may carry many runs: it waits longer than a run's own export (still bounded).
+BACKFILL_DEADLINE = 10.0
+
+
+def backfill(endpoint: str, streams: list[Any], settings: Settings) -> int:
+    """`codex login log --otlp ENDPOINT [PATH…]`: the runs in `streams` (log lines, rotated files,
+    a user's bundle) sent as traces with their original timestamps. Every line is scrubbed again as
+    it is read (a file from elsewhere may predate a scrubbing rule). The collector's protocol,
+    headers and TLS files come from [otel] when it names an otlp-http exporter; else binary."""
+    import dataclasses
+    import json
+
+    from codexlogin import __version__
+    from codexlogin.diagnostics.scrubbing import scrub_message
+    from codexlogin.diagnostics.telemetry import INSTALL_HINT, ExtraMissing, build_trace, run_spans, send_spans
+    from codexlogin.errors import NetworkError, NotLoggedIn, UsageError
+    from codexlogin.otelconfig import parse_otel
+    from codexlogin.redact import sanitize_url, scrub_text
+
+    try:
+        target = parse_otel({"trace_exporter": {"otlp-http": {"endpoint": endpoint}}}, "--otlp", settings.codex_home)
+    except UsageError:
+        raise UsageError(f"--otlp expects the collector's http(s) URL, got {sanitize_url(endpoint)!r}") from None
+    assert target is not None
+    if settings.otel is not None and settings.otel.kind == "otlp-http":
+        target = dataclasses.replace(settings.otel, endpoint=target.endpoint)
+    else:
+        target = dataclasses.replace(target, environment="backfill")
+    messages: list[dict[str, Any]] = []
+    for stream in streams:
+        for line in stream:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(message, dict):
+                messages.append(scrub_message(message))
+    roots = run_spans(messages)
+    if not roots:
+        raise NotLoggedIn("no runs to send: the log holds no codex:command run")
+    try:
+        spans = build_trace(roots, target, {"codex.backfill": True}, __version__)
+        problem = send_spans(spans, target, BACKFILL_DEADLINE)
+    except ExtraMissing:
+        raise UsageError(f"--otlp needs the OpenTelemetry extra: install it with {INSTALL_HINT}") from None
+    if problem is not None:
+        raise NetworkError(f"could not send the runs to {sanitize_url(target.endpoint)}: {scrub_text(problem)}")
+    print(f"sent {len(roots)} run(s), {len(spans)} spans, to {sanitize_url(target.endpoint)}", flush=True)
+    return 0

@@ -275,3 +275,40 @@ async def test_without_the_extra_a_configured_exporter_says_how_to_install_it(tm
     code, _, err = await codex("login", "status", "--check", env=env)
     assert code == 8
     assert "pip install 'codexlogin[otel]'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_log_otlp_backfills_a_saved_log_with_its_original_timestamps(tmp_path, nursery, otelsink, protocol):
+    received, endpoint = otelsink
+    await _failing_check_setup(tmp_path, nursery)
+    env = env_for(tmp_path)
+    code, _, _ = await codex("login", "status", "--check", env=env)  # no [otel]: only the log has it
+    assert code == 8 and not received.arrived.is_set()
+    reference, actions = log_actions(tmp_path)
+    saved = tmp_path / "from-a-user.log"
+    saved.write_bytes((tmp_path / "codex-home" / "log" / "codex-login.log").read_bytes())
+    started = next(
+        json.loads(line)["timestamp"] for line in saved.read_text().splitlines() if f'"reference":"{reference}"' in line
+    )
+    if protocol == "json":  # the protocol (and headers) of [otel] apply, the endpoint is --otlp's
+        write_otel(tmp_path / "codex-home", "http://127.0.0.1:9/unused", "json")
+    code, out, err = await codex("login", "log", "--otlp", endpoint, str(saved), env=env)
+    assert code == 0, err
+    assert out.startswith("sent 1 run(s), ")
+    assert received.arrived.wait(5)
+    spans = received_spans(received)
+    assert_mirrors_the_log(spans, reference, actions)
+    root = next(span for span in spans if not span.parent_span_id)
+    assert abs(root.start_time_unix_nano - int(started * 1e9)) < 1000  # the run's own time, not now
+    assert attributes(root)["codex.backfill"] is True
+
+
+async def test_log_otlp_refuses_a_bad_url_and_a_dead_collector(tmp_path, refused_port):
+    log = tmp_path / "codex-home" / "log"
+    log.mkdir(parents=True)
+    run = {"task_uuid": "t", "task_level": [1], "timestamp": 1.0, "action_type": "codex:command", "action_status": "started"}
+    (log / "codex-login.log").write_text(json.dumps({**run, "reference": "ABCDEFGH"}) + "\n")
+    code, _, err = await codex("login", "log", "--otlp", "ftp://collector", env=env_for(tmp_path))
+    assert code == 2 and "--otlp expects the collector's http(s) URL" in err
+    code, _, err = await codex("login", "log", "--otlp", f"http://127.0.0.1:{refused_port()}", env=env_for(tmp_path))
+    assert code == 10 and "could not send the runs" in err and "Traceback" not in err
