@@ -161,7 +161,7 @@ def build_trace(roots: Sequence[SpanSpec], otel: Any, extra: Mapping[str, Any], 
     resource = Resource.create(
         {"service.name": "codex-login", "service.version": version, "deployment.environment.name": otel.environment}
     )
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=resource, shutdown_on_exit=False)  # nothing to flush at exit: sent once
     provider.add_span_processor(Keep())
     tracer = provider.get_tracer("codexlogin", version)
 
@@ -248,6 +248,9 @@ def send_spans(spans: Sequence[Any], otel: Any, deadline: float = EXPORT_DEADLIN
     answers leaves it behind, never the run."""
     if not spans:
         return None
+    import time
+
+    started = time.monotonic()
     if otel.kind == "otlp-http" and otel.protocol == "json":
         try:
             from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans  # noqa: F401
@@ -273,9 +276,9 @@ def send_spans(spans: Sequence[Any], otel: Any, deadline: float = EXPORT_DEADLIN
 
     worker = threading.Thread(target=send, name="codex-login-otel-export", daemon=True)
     worker.start()
-    worker.join(deadline)
+    worker.join(max(0.0, deadline - (time.monotonic() - started)))
     if worker.is_alive() or not outcome:
-        return f"no answer within {deadline:g} s"
+        return f"no answer within {max(deadline, EXPORT_DEADLINE):g} s"
     return outcome[0]
 
 
@@ -284,5 +287,9 @@ def export_run(
 ) -> str | None:
     """Export the run(s) among `messages` as traces; None on success, else the reason (one line).
     ExtraMissing when the OpenTelemetry extra is not installed."""
+    import time
+
+    started = time.monotonic()  # the deadline covers it all: the SDK's import, the trace, the request
     roots = run_spans(messages)
-    return send_spans(build_trace(roots, otel, extra, version), otel, deadline)
+    spans = build_trace(roots, otel, extra, version)
+    return send_spans(spans, otel, max(0.0, deadline - (time.monotonic() - started)))
