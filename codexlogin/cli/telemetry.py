@@ -51,7 +51,7 @@ def _export(messages: list[dict[str, Any]], settings: Settings, issuer: str) -> 
     from codexlogin import __version__
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.diagnostics import schema
-    from codexlogin.diagnostics.telemetry import INSTALL_HINT, ExtraMissing, export_run
+    from codexlogin.diagnostics.telemetry import GRPC_INSTALL_HINT, INSTALL_HINT, ExtraMissing, export_run
     from codexlogin.redact import scrub_text
 
     otel = settings.otel
@@ -59,7 +59,8 @@ def _export(messages: list[dict[str, Any]], settings: Settings, issuer: str) -> 
     try:
         problem = export_run(messages, otel, {"codex.dialect": _dialect(settings, issuer)}, __version__)
     except ExtraMissing:
-        problem = f"the OpenTelemetry extra is not installed (install it with: {INSTALL_HINT})"
+        hint = GRPC_INSTALL_HINT if otel.kind == "otlp-grpc" else INSTALL_HINT
+        problem = f"the OpenTelemetry extra is not installed (install it with: {hint})"
     except Exception as exc:  # a bug in building the trace must not change the run's outcome
         problem = f"internal error: {type(exc).__name__}"
     if problem is None:

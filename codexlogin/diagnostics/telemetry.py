@@ -26,6 +26,7 @@ from codexlogin.diagnostics import names
 #: How long one export may take, in total: a hanging collector adds at most this to a run.
 EXPORT_DEADLINE = 2.0
 INSTALL_HINT = "pip install 'codexlogin[otel]'"
+GRPC_INSTALL_HINT = "pip install 'codexlogin[otel-grpc]'"
 
 _ENVELOPE = frozenset({"timestamp", "task_uuid", "task_level", "action_type", "action_status", "message_type"})
 #: Log fields that have an OpenTelemetry semantic-convention name.
@@ -228,7 +229,18 @@ def _exporter(otel: Any, deadline: float) -> Any:
         if otel.kind == "otlp-grpc":
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
-            return GrpcExporter(endpoint=otel.endpoint, headers=dict(otel.headers), timeout=deadline)
+            credentials = None
+            if otel.ca_certificate or otel.client_certificate:
+                import grpc
+
+                def read(path: Any) -> bytes | None:
+                    return path.read_bytes() if path else None
+
+                credentials = grpc.ssl_channel_credentials(
+                    read(otel.ca_certificate), read(otel.client_private_key), read(otel.client_certificate)
+                )
+            headers = {name.lower(): value for name, value in otel.headers}  # gRPC metadata keys are lower case
+            return GrpcExporter(endpoint=otel.endpoint, headers=headers, timeout=deadline, credentials=credentials)
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     except ImportError as exc:
         raise ExtraMissing(str(exc)) from None

@@ -314,3 +314,36 @@ async def test_log_otlp_refuses_a_bad_url_and_a_dead_collector(tmp_path, refused
     assert code == 2 and "--otlp expects the collector's http(s) URL" in err
     code, _, err = await codex("login", "log", "--otlp", f"http://127.0.0.1:{refused_port()}", env=env_for(tmp_path))
     assert code == 10 and "could not send the runs" in err and "Traceback" not in err
+
+
+@pytest.fixture
+def grpc_sink():
+    """otelsink's gRPC trace servicer on 127.0.0.1 port 0 (its GrpcSink binds every interface on a
+    fixed port): (received, endpoint)."""
+    from concurrent import futures
+
+    grpc = pytest.importorskip("grpc")
+    pytest.importorskip("opentelemetry.exporter.otlp.proto.grpc.trace_exporter")
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+    received = _Received()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(sink._TraceServiceServicer(received.handle_trace), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield received, f"http://127.0.0.1:{port}"
+    server.stop(grace=None)
+
+
+async def test_a_failing_status_check_arrives_over_otlp_grpc(tmp_path, nursery, grpc_sink):
+    received, endpoint = grpc_sink
+    await _failing_check_setup(tmp_path, nursery)
+    home = tmp_path / "codex-home"
+    (home / "config.toml").write_text(
+        f'[otel]\nexporter = {{ otlp-grpc = {{ endpoint = "{endpoint}", headers = {{ "X-Otel-Key" = "k" }} }} }}\n'
+    )
+    code, _, err = await codex("login", "status", "--check", env=env_for(tmp_path))
+    assert code == 8, err
+    assert received.arrived.wait(5), err
+    reference, actions = log_actions(tmp_path)
+    assert_mirrors_the_log(received_spans(received), reference, actions)
