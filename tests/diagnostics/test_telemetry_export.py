@@ -246,6 +246,7 @@ async def test_a_failing_status_check_arrives_as_a_failed_trace(tmp_path, nurser
     assert "telemetry not sent" not in err
 
 
+@pytest.mark.concurrency  # the export's thread against the 2 s deadline
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_a_silent_collector_adds_at_most_two_seconds_and_keeps_the_exit_code(tmp_path, nursery, silent_collector, protocol):
     await _failing_check_setup(tmp_path, nursery)
