@@ -142,13 +142,13 @@ class StatusReport:
             head += f", issuer {self.issuer}"
         return head
 
-    def headline(self) -> str:
+    def headline(self) -> list[str]:
         """The first line(s) of a logged-in status, in Codex CLI 0.171's words (scripts grep them):
         "API key configured - <mask>" and "Authentication is checked when you send a request." for
         an API key, "Logged in using ChatGPT …" / "Logged in using personal access token …"."""
         if self.mode == APIKEY:
-            return f"API key configured - {self.api_key}\n{API_KEY_CHECKED}"
-        return f"Logged in using {self.identity()}"
+            return [f"API key configured - {self.api_key}", API_KEY_CHECKED]
+        return [f"Logged in using {self.identity()}"]
 
     def stored_login(self) -> str | None:
         """What is stored, in a few words ("the login of alice@example.com", "the API key
@@ -174,7 +174,7 @@ class StatusReport:
         if self.status == "not_logged_in":
             return [NOT_LOGGED_IN, *self.notes]
         if self.status in ("logged_in", "check_failed"):
-            return [self.headline(), *self.notes]
+            return [*self.headline(), *self.notes]
         if self.status == "policy_violation":  # 0.171 answers "Not logged in" (exit 1; ours: 9, with why)
             return [f"Not logged in: {self.stored_login()} is stored, but {self.problem}", *self.notes]
         if self.status == "storage_error":
