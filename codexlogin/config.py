@@ -20,7 +20,7 @@ from codexlogin.otelconfig import OtelSettings, parse_otel
 
 ENV_PREFIX = "CODEX_LOGIN_"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-CREDENTIAL_STORES = ("file", "keyring", "auto")
+CREDENTIAL_STORES = ("file", "keyring", "auto", "ephemeral")
 DIALECTS = ("auto", "openai", "standard")
 REDIRECT_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 LOGIN_METHODS = ("chatgpt", "api")
@@ -144,13 +144,28 @@ def _coerce(key: str, value: object, source: str) -> object:
         raise UsageError(f"invalid value for {key} from {source}: {value!r}") from None
 
 
-def parse_overrides(pairs: list[str] | tuple[str, ...]) -> tuple[dict[str, str], tuple[str, ...]]:
+def override_value(text: str) -> object:
+    """A `-c` value as Codex CLI 0.171 reads it: TOML (`"chatgpt"`, `["a","b"]`, `1455`, `true`),
+    else the text itself (`chatgpt`, `http://…`)."""
+    text = text.strip()
+    if not text:
+        return text
+    import tomllib  # only when a -c is given (the fast lane takes none)
+
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return text
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> tuple[dict[str, object], tuple[str, ...]]:
     """`-c key=value` pairs: (the login's own settings, the keys that are not login settings).
 
-    Keys may use '-' or '_'. Codex's other settings (`-c model=o3`) are accepted and left to the
-    rest of Codex, as 0.171's scripts pass them; the CLI mentions them once.
+    Keys may use '-' or '_'; values are TOML with a literal fallback (`override_value`). Codex's
+    other settings (`-c model=o3`) are accepted and left to the rest of Codex, as 0.171's scripts
+    pass them; the CLI mentions them once.
     """
-    result: dict[str, str] = {}
+    result: dict[str, object] = {}
     ignored: list[str] = []
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -158,7 +173,7 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> tuple[dict[str, str],
         if not sep or not key:
             raise UsageError(f"-c expects key=value, got {pair!r}")
         if key in _KEYS:
-            result[key] = value.strip()
+            result[key] = override_value(value)
         else:
             ignored.append(key)
     return result, tuple(ignored)

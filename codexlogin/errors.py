@@ -67,6 +67,13 @@ class NotLoggedIn(LoginFailure):
     outcome = "not_logged_in"
 
 
+class RemovedFlag(LoginFailure):
+    """A flag Codex CLI 0.171 no longer takes (`--api-key X`): its words and its exit code 1."""
+
+    exit_code = ExitCode.NOT_LOGGED_IN
+    outcome = "usage_error"
+
+
 class Denied(LoginFailure):
     exit_code = ExitCode.DENIED
     outcome = "denied"

@@ -17,12 +17,19 @@ dialects) over HTTP on 127.0.0.1, and checks:
    logout, an unknown method) validates against the schemas the real binary generates
    (`codex app-server generate-json-schema`), and for the same CODEX_HOME our `account/read`
    answers what the real `codex app-server` answers (`account`, `requiresOpenaiAuth`, `userId`).
+6. round two (`round_two`): what scripts, wrappers and the issuer see. Both CLIs run the same
+   command on the same CODEX_HOME and must agree on the stream, the first words and the exit code
+   (or differ as the README's "differences on purpose" table says): status/logout/--with-api-key
+   words on stderr, the device prompt on stdout, `-c` before the subcommand and as TOML, the
+   ephemeral store, `--api-key`, a callback without code, a personal access token's status; and
+   the dev issuer's request log shows the same originator, User-Agent and refresh_reason.
 
 Prints one line per check and a closing `N passed, N failed` line; exits 1 when any failed.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -103,6 +110,345 @@ async def our_status(checks: Checks, name: str, codex_home: Path, expect: str) -
     checks.check(f"our `codex login status` reads {name}", result.returncode == 0 and expect in shown, shown)
 
 
+# --- round two: what scripts, wrappers and the issuer see -------------------------------------------
+
+#: 0.171 says this on stderr when CODEX_HOME is under a temp dir; it is not part of any answer.
+_PATH_ALIAS_WARNING = "WARNING: proceeding, even though we could not create PATH aliases"
+API_KEY_CHECKED = "Authentication is checked when you send a request."
+WHOAMI = "/api/accounts/v1/user-auth-credential/whoami"
+
+
+def lines_of(stream: bytes) -> list[str]:
+    return [line for line in stream.decode(errors="replace").splitlines() if line and not line.startswith(_PATH_ALIAS_WARNING)]
+
+
+def first_words(stream: bytes, words: str) -> bool:
+    shown = lines_of(stream)
+    return bool(shown) and shown[0].startswith(words)
+
+
+async def run_for(argv: list[str], env: dict[str, str], seconds: float, stdin: bytes = b"") -> None:
+    """Run a command that does not end by itself (`codex exec`, `app-server`) for `seconds`."""
+    with trio.move_on_after(seconds):
+        await trio.run_process(argv, env=env, stdin=stdin, capture_stdout=True, capture_stderr=True, check=False)
+
+
+async def both(
+    checks: Checks, name: str, codex: str, args: list[str], codex_home: Path, expect: dict[str, object], **kw: object
+) -> dict[str, subprocess.CompletedProcess[bytes]]:
+    """Run `args` with both CLIs on the same CODEX_HOME (theirs first); `expect` per CLI: (exit code,
+    stream name, first words), or for ours a different exit code the README lists."""
+    results: dict[str, subprocess.CompletedProcess[bytes]] = {}
+    for who, argv in (("real", [codex, *args]), ("ours", ours(*args))):
+        result = await run(argv, env_for(codex_home), **kw)  # type: ignore[arg-type]
+        code, stream, words = expect[who]  # type: ignore[misc]
+        other = "stdout" if stream == "stderr" else "stderr"
+        ok = result.returncode == code and first_words(getattr(result, stream), words) and not lines_of(getattr(result, other))
+        results[who] = result
+        checks.check(f"{name} ({who}: exit {code}, {stream}: {words!r})", ok, text(result))
+    return results
+
+
+async def _callback_without_code(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """Start a browser login, send its callback our state without code or error: (exit, page, stderr)."""
+    import re
+
+    import httpx
+
+    with trio.fail_after(RUN_TIMEOUT):
+        process = await trio.lowlevel.open_process(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        seen = b""
+        async with trio.open_nursery() as nursery:
+
+            async def read(stream: trio.abc.ReceiveStream) -> None:
+                nonlocal seen
+                while chunk := await stream.receive_some(4096):
+                    seen += chunk
+
+            assert process.stdout is not None and process.stderr is not None
+            nursery.start_soon(read, process.stdout)
+            nursery.start_soon(read, process.stderr)
+            while not re.search(rb"state=[^&\s]+", seen) or b"redirect_uri=" not in seen:
+                await trio.sleep(0.05)
+            shown = seen.decode(errors="replace")
+            state = re.search(r"[?&]state=([^&\s]+)", shown)[1]  # type: ignore[index]
+            port = re.search(r"redirect_uri=http%3A%2F%2F(?:localhost|127\.0\.0\.1)%3A(\d+)", shown)[1]  # type: ignore[index]
+            async with httpx.AsyncClient(trust_env=False) as client:
+                page = await client.get(f"http://127.0.0.1:{port}/auth/callback?state={state}")
+            code = await process.wait()
+        return code, page.text, seen.decode(errors="replace")
+
+
+async def round_two(checks: Checks, codex: str, nursery: trio.Nursery) -> None:
+    """Issue "drop-in, round two": each point, the same command by both CLIs on the same CODEX_HOME."""
+    from codexlogin.devissuer import DevIssuer, serve_dev_issuer
+
+    issuer = DevIssuer(auto_approve=True, access_token_lifetime=60)  # every access token is due at once
+    url = await nursery.start(serve_dev_issuer, issuer)
+    overrides = {
+        "CODEX_REFRESH_TOKEN_URL_OVERRIDE": f"{url}/oauth/token",
+        "CODEX_REVOKE_TOKEN_URL_OVERRIDE": f"{url}/oauth/revoke",
+    }
+
+    # 1. streams and first words (an API key nothing checks; the device prompt on stdout)
+    shared = home()
+    await both(
+        checks,
+        "status, nothing stored",
+        codex,
+        ["login", "status"],
+        shared,
+        {"real": (1, "stderr", "Not logged in"), "ours": (1, "stderr", "Not logged in")},
+    )
+    saved = await both(
+        checks,
+        "--with-api-key garbage",
+        codex,
+        ["login", "--with-api-key"],
+        shared,
+        {"real": (0, "stderr", "Reading API key from stdin..."), "ours": (0, "stderr", f"API key saved. {API_KEY_CHECKED}")},
+        stdin=b"garbage\n",
+    )
+    for who, result in saved.items():  # 0.171 says first that it reads stdin; then the same words
+        checks.check(
+            f"--with-api-key: saved, checked when used ({who})",
+            f"API key saved. {API_KEY_CHECKED}" in lines_of(result.stderr),
+            text(result),
+        )
+    await both(
+        checks,
+        "status, an API key",
+        codex,
+        ["login", "status"],
+        shared,
+        {"real": (0, "stderr", "API key configured - ***"), "ours": (0, "stderr", "API key configured - ***")},
+    )
+    for who, argv in (("real", [codex, "login", "status"]), ("ours", ours("login", "status"))):
+        shown = lines_of((await run(argv, env_for(shared))).stderr)
+        checks.check(f"status, an API key, second line ({who})", shown[1:2] == [API_KEY_CHECKED], "\n".join(shown))
+    result = await run(ours("login", "status", "--json"), env_for(shared))
+    checks.check(
+        "our status --json stays on stdout",
+        result.returncode == 0 and result.stdout.startswith(b"{") and not result.stderr,
+        text(result),
+    )
+    for who, argv in (("real", [codex, "logout"]), ("ours", ours("logout"))):  # each logs out a stored key
+        await run([codex, "login", "--with-api-key"], env_for(shared), stdin=b"sk-proj-interop0123456789abcdef\n")
+        result = await run(argv, env_for(shared))
+        ok = result.returncode == 0 and first_words(result.stderr, "Successfully logged out") and not result.stdout
+        checks.check(f"logout of an API key ({who}: exit 0, stderr: 'Successfully logged out')", ok, text(result))
+    await both(
+        checks,
+        "logout, nothing stored",
+        codex,
+        ["logout"],
+        shared,
+        {"real": (0, "stderr", "Not logged in"), "ours": (0, "stderr", "Not logged in")},
+    )
+    for who, argv in (
+        ("real", [codex, "login", "--device-auth", "--experimental_issuer", url]),
+        ("ours", ours("login", "--device-auth", "--experimental_issuer", url)),  # 7: 0.171's name for the issuer
+    ):
+        start = len(issuer.request_log)
+        result = await run(argv, env_for(home()))
+        prompt = result.stdout.decode(errors="replace")
+        checks.check(
+            f"device prompt with the code on stdout, outcome on stderr ({who})",
+            result.returncode == 0 and "one-time code" in prompt and first_words(result.stderr, "Successfully logged in"),
+            text(result),
+        )
+        login = issuer.request_log[start:]
+        checks.check(
+            f"device login requests carry no originator or User-Agent ({who})",
+            bool(login) and all("originator" not in r.headers and "user-agent" not in r.headers for r in login),
+            "\n".join(f"{r.path} {r.headers}" for r in login),
+        )
+
+    # 3. headers and refresh reasons: a due refresh (theirs: `codex exec`; ours: `status --check`),
+    # a forced one (theirs: app-server `account/read {refreshToken: true}`), revocation at logout.
+    seen: dict[str, dict[str, object]] = {}
+    for who in ("real", "ours"):
+        mine = home()
+        login = (
+            [codex, "login", "--device-auth", "--experimental_issuer", url]
+            if who == "real"
+            else ours("login", "--device-auth", "--experimental_issuer", url)
+        )
+        await run(login, env_for(mine))
+        start = len(issuer.request_log)
+        if who == "real":
+            await run_for([codex, "exec", "--skip-git-repo-check", "hi"], env_for(mine, **overrides), 8)
+        else:
+            await run(ours("login", "status", "--check"), env_for(mine))
+        refreshes = [r for r in issuer.request_log[start:] if r.params.get("grant_type") == "refresh_token"]
+        start = len(issuer.request_log)
+        await run([codex, "logout"] if who == "real" else ours("logout"), env_for(mine, **overrides))
+        revokes = [r for r in issuer.request_log[start:] if r.path == "/oauth/revoke"]
+        seen[who] = {
+            "reason": refreshes[0].params.get("refresh_reason") if refreshes else None,
+            "revoke": {k: revokes[0].headers.get(k) for k in ("originator", "user-agent")} if revokes else None,
+        }
+    checks.check(
+        "a due refresh says refresh_reason proactive_expiry (both)",
+        seen["real"]["reason"] == seen["ours"]["reason"] == "proactive_expiry",
+        str(seen),
+    )
+    checks.check(
+        "revocation carries 0.171's originator and User-Agent (both)",
+        seen["real"]["revoke"] is not None and seen["real"]["revoke"] == seen["ours"]["revoke"],
+        str(seen),
+    )
+    fresh = DevIssuer(auto_approve=True)
+    fresh_url = await nursery.start(serve_dev_issuer, fresh)
+    reasons = {}
+    for who in ("real", "ours"):
+        mine = home()
+        login = (
+            [codex, "login", "--device-auth", "--experimental_issuer", fresh_url]
+            if who == "real"
+            else ours("login", "--device-auth", "--experimental_issuer", fresh_url)
+        )
+        await run(login, env_for(mine))
+        start = len(fresh.request_log)
+        if who == "real":
+            rpc = (
+                b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"clientInfo":{"name":"codex_cli_rs","version":"0.171.0"}}}\n'
+                b'{"jsonrpc":"2.0","method":"initialized"}\n'
+                b'{"jsonrpc":"2.0","id":2,"method":"account/read","params":{"refreshToken":true}}\n'
+            )
+            env = env_for(mine, CODEX_REFRESH_TOKEN_URL_OVERRIDE=f"{fresh_url}/oauth/token")
+            await run_for(["sh", "-c", f"(cat; sleep 5) | {shlex.quote(codex)} app-server"], env, 8, stdin=rpc)
+        else:
+            await run(ours("login", "status", "--check"), env_for(mine))
+        reasons[who] = [
+            r.params.get("refresh_reason") for r in fresh.request_log[start:] if r.params.get("grant_type") == "refresh_token"
+        ][:1]
+    checks.check(
+        "a forced refresh says refresh_reason forced (both)", reasons["real"] == reasons["ours"] == ["forced"], str(reasons)
+    )
+
+    # 2. -c before the subcommand, TOML values with a literal fallback, other global options
+    shared = home()
+    await run(
+        [codex, "login", "--with-api-key"], env_for(shared), stdin=b"sk-proj-interop0123456789abcdefghijklmnopqrstuvwxyzABCD\n"
+    )
+    for args in (
+        ["-c", "model=o3", "login", "status"],
+        ["-m", "o3", "login", "status"],
+        ["login", "status", "-c", 'forced_chatgpt_workspace_id=["a","b"]'],
+    ):
+        await both(
+            checks,
+            " ".join(args),
+            codex,
+            args,
+            shared,
+            {
+                "real": (0, "stderr", "API key configured"),
+                "ours": (0, "stderr", "warning: -c" if any("o3" in arg for arg in args) else "API key configured"),
+            },
+        )
+    # a login setting as TOML: 0.171 answers "Not logged in" (exit 1); ours too, with exit 9 (README)
+    await both(
+        checks,
+        'status -c forced_login_method="chatgpt" with an API key',
+        codex,
+        ["login", "status", "-c", 'forced_login_method="chatgpt"'],
+        shared,
+        {"real": (1, "stderr", "Not logged in"), "ours": (9, "stderr", "Not logged in")},
+    )
+
+    # 4. the ephemeral store: nothing written, a later command finds nothing
+    shared = home()
+    ephemeral = ["-c", 'cli_auth_credentials_store="ephemeral"']
+    await both(
+        checks,
+        "ephemeral --with-api-key",
+        codex,
+        ["login", "--with-api-key", *ephemeral],
+        shared,
+        {"real": (0, "stderr", "Reading API key from stdin..."), "ours": (0, "stderr", "API key saved.")},
+        stdin=b"sk-proj-interop0123456789abcdef\n",
+    )
+    checks.check("ephemeral: no auth.json from either", not (shared / "auth.json").exists(), str(list(shared.iterdir())))
+    await both(
+        checks,
+        "ephemeral status",
+        codex,
+        ["login", "status", *ephemeral],
+        shared,
+        {"real": (1, "stderr", "Not logged in"), "ours": (1, "stderr", "Not logged in")},
+    )
+    await both(
+        checks,
+        "ephemeral logout",
+        codex,
+        ["logout", *ephemeral],
+        shared,
+        {"real": (0, "stderr", "Not logged in"), "ours": (0, "stderr", "Not logged in")},
+    )
+
+    # 7. the removed --api-key flag
+    await both(
+        checks,
+        "--api-key X",
+        codex,
+        ["login", "--api-key", "sk-proj-interop0123456789abcdef"],
+        home(),
+        {
+            "real": (1, "stderr", "The --api-key flag is no longer supported."),
+            "ours": (1, "stderr", "error: The --api-key flag is no longer supported."),
+        },
+    )
+
+    # 5. a callback with the login's own state but neither code nor error ends the login at once
+    for who, argv in (
+        ("real", [codex, "login", "--experimental_issuer", url]),
+        ("ours", ours("login", "--experimental_issuer", url, "--port", "0", "--no-browser")),
+    ):
+        started = time.monotonic()
+        code, page, shown = await _callback_without_code(argv, env_for(home()))
+        expected = 1 if who == "real" else 4  # ours: the issuer's reply was not usable (README)
+        checks.check(
+            f"a callback without code ends the login at once ({who}: exit {expected})",
+            code == expected
+            and "missing_authorization_code" in page
+            and "Missing authorization code. Sign-in could not be completed." in shown
+            and time.monotonic() - started < 30,
+            shown,
+        )
+
+    # 8. a personal access token's status asks whoami; unreachable: 0.171 fails, ours answers offline
+    token = issuer.issue_personal_access_token()
+    mine = home()
+    await run(ours("login", "--with-access-token", "--experimental_issuer", url), env_for(mine), stdin=f"{token}\n".encode())
+    start = len(issuer.request_log)
+    result = await run(ours("login", "status"), env_for(mine))
+    asked = [r for r in issuer.request_log[start:] if r.path == WHOAMI]
+    checks.check(
+        "our status asks whoami for a personal access token, with 0.171's headers",
+        result.returncode == 0
+        and first_words(result.stderr, "Logged in using personal access token")
+        and len(asked) == 1
+        and asked[0].headers.get("originator") == "codex_cli_rs",
+        text(result),
+    )
+    issuer.revoke_personal_access_token(token)
+    result = await run(ours("login", "status"), env_for(mine))
+    checks.check("our status shows a revoked personal access token (exit 8)", result.returncode == 8, text(result))
+    shared = home()  # a 0.171 file: the default issuer's, which this namespace cannot reach
+    (shared / "auth.json").write_text(json.dumps({"OPENAI_API_KEY": None, "personal_access_token": "at-" + "x" * 43}))
+    (shared / "auth.json").chmod(0o600)
+    await both(
+        checks,
+        "status of a personal access token, issuer unreachable",
+        codex,
+        ["login", "status"],
+        shared,
+        {"real": (1, "stderr", "Error checking login status"), "ours": (0, "stderr", "warning: could not check")},
+    )
+
+
 async def main(codex: str) -> int:
     from codexlogin.devissuer import DevIssuer, serve_dev_issuer
 
@@ -132,7 +478,7 @@ async def main(codex: str) -> int:
         theirs = home()
         result = await run([codex, "login", "--with-api-key"], env_for(theirs), stdin=b"sk-proj-interop0123456789abcdef\n")
         checks.check("real --with-api-key", result.returncode == 0, text(result))
-        await our_status(checks, "the real --with-api-key auth.json", theirs, "Logged in using an API key")
+        await our_status(checks, "the real --with-api-key auth.json", theirs, "API key configured")
 
         # 3. what we write, read by the real binary
         mine = home()
@@ -177,6 +523,7 @@ async def main(codex: str) -> int:
         )
         print(f"      (fallback took {time.monotonic() - started:.1f} s)", flush=True)
         await app_server_checks(checks, codex, url, issuer)
+        await round_two(checks, codex, nursery)
         nursery.cancel_scope.cancel()
     print(f"{checks.passed} passed, {checks.failed} failed", flush=True)
     return 1 if checks.failed else 0

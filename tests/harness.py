@@ -433,7 +433,8 @@ class DeviceRun:
 
         async def login(cancel_scope: trio.CancelScope) -> None:
             try:
-                auth, _backend = await device_login(self.settings, ConsoleUI(self.stderr))
+                # the prompt (stdout, as Codex CLI 0.171) and the rest (stderr) in one record
+                auth, _backend = await device_login(self.settings, ConsoleUI(self.stderr, self.stderr))
                 outcome.append(auth)
             except LoginFailure as failure:
                 outcome.append(failure)

@@ -40,7 +40,8 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "codexlogin"
 
 BASICS = {"codexlogin"} | {
-    f"codexlogin.{name}" for name in ("errors", "config", "otelconfig", "terminal", "redact", "rfc3339", "_asgi", "safejson")
+    f"codexlogin.{name}"
+    for name in ("errors", "config", "otelconfig", "terminal", "redact", "rfc3339", "_asgi", "safejson", "wsl")
 }  # a prefix covers its package's modules too: codexlogin.redact.url, codexlogin.redact.text, ...
 # layer -> (module-name prefixes it covers, layers it may import besides itself)
 LAYERS: dict[str, tuple[set[str], set[str]]] = {

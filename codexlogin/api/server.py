@@ -59,6 +59,9 @@ class _RecordingUI:
     def sign_in_url(self, url: str, port: int, *, opening_browser: bool, short_url: str | None = None) -> None:
         pass
 
+    def browser_opened(self, how: str) -> None:
+        pass
+
     def browser_not_opened(self, reason: str | None = None) -> None:
         self.warnings.append(reason or "the browser could not be started: open the URL yourself")
 

@@ -14,8 +14,10 @@ __all__ = ["main"]
 
 
 def _fast_then_cyclopts(tokens: list[str]) -> int:
+    from codexlogin.cli.codex_options import as_overrides
     from codexlogin.cli.fast import run
 
+    tokens = as_overrides(tokens)  # Codex CLI 0.171's global options, as `-c` after the command
     code = run(tokens)
     if code is None:
         from codexlogin.cli.app import run_cyclopts

@@ -161,6 +161,9 @@ def _whole_docstrings(tokens: Sequence[str]) -> None:
 
 def run_cyclopts(tokens: Sequence[str]) -> int:
     """Parse and run one command line with cyclopts; its exit code (help and version: 0)."""
+    from codexlogin.cli.codex_options import as_overrides
+
+    tokens = as_overrides(tokens)  # Codex CLI 0.171's global options, as `-c` after the command
     _whole_docstrings(tokens)
     try:
         code = app(list(tokens), result_action="return_value")

@@ -19,17 +19,56 @@ from codexlogin.flows.ui import RemoteSession, remote_session
 from codexlogin.oauth.client import DeviceAuthorization
 from codexlogin.terminal import inline, minutes, one_line
 
-PHISHING_WARNING = "Device codes are a common phishing target. Never share this code."
+#: Codex CLI 0.171's closing line of the device prompt.
+PHISHING_WARNING = "Continue only if you started this login in Codex. If a website or another person gave you this code, cancel."
 DEVICE_AUTH_HINT = "On a remote or headless machine, use `codex login --device-auth` instead."
 ERASE_LINE = "\r\x1b[2K"
 
 
+PASTE_LINES = (
+    "If the browser runs on another machine, the sign-in ends on a page that",
+    "cannot load: copy that page's address, paste it here and press Enter",
+    "(it is not shown).",
+)
+
+
+def remote_paste_banner(url: str, port: int, remote: RemoteSession, short: str | None) -> list[str]:
+    """The SSH banner when a pasted redirect address is read (cli.paste): the paste first, then
+    the port forward, then the device login."""
+    return [
+        "",
+        "This is an SSH session: a browser on your own computer cannot reach this",
+        "machine's localhost, so the sign-in cannot come back here by itself.",
+        "Open the URL below in your computer's browser; the sign-in then ends on a page",
+        "that cannot load: copy that page's address, paste it here and press Enter",
+        "(it is not shown).",
+        "",
+        "Or forward the callback port from your computer (in a new terminal there):",
+        "",
+        f"    {one_line(remote.forward_command(port))}",
+        "",
+        f"and open {short} there instead." if short else "and open the URL below there instead.",
+        "Or sign in with a code: `codex login --device-auth`.",
+        "",
+        one_line(url),
+    ]
+
+
 def sign_in_banner(
-    url: str, port: int, *, opening_browser: bool, remote: RemoteSession | None = None, short_url: str | None = None
+    url: str,
+    port: int,
+    *,
+    opening_browser: bool,
+    remote: RemoteSession | None = None,
+    short_url: str | None = None,
+    paste: bool = False,
 ) -> str:
-    """`short_url`: the listener's short address that redirects to `url` (listener.decide.start_url)."""
+    """`short_url`: the listener's short address that redirects to `url` (listener.decide.start_url);
+    `paste`: a pasted redirect address is read from this terminal (cli.paste, flows.paste)."""
     lines = [f"Starting local login server on http://localhost:{port}."]
     short = one_line(short_url) if short_url else None
+    if remote is not None and paste:
+        return "\n".join(lines + remote_paste_banner(url, port, remote, short))
     if remote is not None:
         lines += [
             "",
@@ -59,7 +98,10 @@ def sign_in_banner(
         lines.append(
             f"Open {short} or this URL in a browser to authenticate:" if short else "Open this URL in a browser to authenticate:"
         )
-    lines += ["", one_line(url), "", DEVICE_AUTH_HINT]
+    lines += ["", one_line(url), ""]
+    if paste:
+        lines += [*PASTE_LINES, ""]
+    lines.append(DEVICE_AUTH_HINT)
     return "\n".join(lines)
 
 
@@ -187,30 +229,46 @@ class Spinner:
 
 
 class ConsoleUI:
-    """flows.ui.LoginUI on stderr (stdout stays for machine-readable output)."""
+    """flows.ui.LoginUI on stderr (stdout stays for machine-readable output), except the device
+    prompt, which goes to stdout as Codex CLI 0.171 prints it (wrappers read the code there)."""
 
-    def __init__(self, stderr: TextIO | None = None):
+    def __init__(self, stderr: TextIO | None = None, stdout: TextIO | None = None, *, accepts_paste: bool = False):
         self.stderr = stderr or sys.stderr
+        self.stdout = stdout or sys.stdout
         self.spinner: Spinner | None = None
+        self.accepts_paste = accepts_paste  # the banner offers the pasted redirect (cli.paste)
 
-    def _say(self, text: str) -> None:
+    def _say(self, text: str, stream: TextIO | None = None) -> None:
+        stream = stream or self.stderr
         spinner = self.spinner
         if spinner is None:
-            print(text, file=self.stderr, flush=True)
+            print(text, file=stream, flush=True)
             return
         with spinner.lock:  # a line said while the spinner runs: erase it, say, redraw it below
             spinner.erase()
-            print(text, file=self.stderr, flush=True)
+            print(text, file=stream, flush=True)
         spinner.draw()
 
     def sign_in_url(self, url: str, port: int, *, opening_browser: bool, short_url: str | None = None) -> None:
-        self._say(sign_in_banner(url, port, opening_browser=opening_browser, remote=remote_session(), short_url=short_url))
+        self._say(
+            sign_in_banner(
+                url,
+                port,
+                opening_browser=opening_browser,
+                remote=remote_session(),
+                short_url=short_url,
+                paste=self.accepts_paste,
+            )
+        )
 
     def browser_not_opened(self, reason: str | None = None) -> None:
         if reason:
             self._say(f"{one_line(reason)}; open the URL above in a browser yourself.")
         else:
             self._say("Could not open a browser; open the URL above yourself.")
+
+    def browser_opened(self, how: str) -> None:
+        self._say(one_line(how))
 
     @contextlib.contextmanager
     def waiting(self, message: str, *, timeout: float | None = None) -> Iterator[None]:
@@ -230,7 +288,7 @@ class ConsoleUI:
             self.spinner.update(message)
 
     def device_code(self, device: DeviceAuthorization) -> None:
-        self._say(device_instructions(device))
+        self._say(device_instructions(device), self.stdout)
 
     def warning(self, message: str) -> None:
         self._say(f"warning: {one_line(message)}")

@@ -97,13 +97,24 @@ def _status(found: dict[str, object]) -> int:
     """cli/status.py's offline path (no --check)."""
     from codexlogin.credentials.status import read_status
 
-    report = read_status(_settings(found))
+    settings = _settings(found)
+    report = read_status(settings)
+    if report.mode == "personal_access_token":  # whoami, as Codex CLI 0.171 (imports trio only then)
+        from codexlogin.cli.status_online import check_access_token_online
+
+        warning = check_access_token_online(settings, report)
+        if warning:
+            import sys
+
+            print(f"warning: {warning}", file=sys.stderr, flush=True)
     if found.get("json_"):
         import json
 
         print(json.dumps(report.to_json(), sort_keys=False), flush=True)
-    else:
-        print(report.text(), flush=True)
+    else:  # stderr, as cli/status.py and Codex CLI 0.171
+        import sys
+
+        print(report.text(), file=sys.stderr, flush=True)
     return report.exit_code
 
 

@@ -7,6 +7,7 @@ The browser login itself lives in cli/login_browser.py, which imports no cyclopt
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Annotated
 
 from cyclopts import Parameter
@@ -15,7 +16,7 @@ from codexlogin.cli.boundary import command, logged_run
 from codexlogin.cli.login_browser import browser_login, saved_line, say_who, stored_before
 from codexlogin.cli.options import Flag, IssuerOptions
 from codexlogin.config import Settings
-from codexlogin.errors import UsageError
+from codexlogin.errors import RemovedFlag, UsageError
 
 
 @command
@@ -28,6 +29,8 @@ def login(  # the fast lane's copy of the hot flags: cli/flags.py (tests/test_fa
     with_access_token: Flag = False,
     device_auth: Flag = False,
     options: IssuerOptions = IssuerOptions(),
+    api_key: Annotated[str | None, Parameter(show=False)] = None,
+    experimental_issuer: Annotated[str | None, Parameter(name="--experimental_issuer", show=False)] = None,
 ) -> int:
     """Sign in with your ChatGPT account in a browser (OAuth 2.0 authorization code + PKCE).
 
@@ -51,7 +54,14 @@ def login(  # the fast lane's copy of the hot flags: cli/flags.py (tests/test_fa
     device_auth
         Sign in with a one-time device code (RFC 8628) instead of a browser redirect; for remote/headless machines.
     """
-    settings = options.settings(port=port, no_browser=no_browser, timeout=timeout)
+    if api_key is not None:  # never echoed: it is a secret on the command line
+        raise RemovedFlag(API_KEY_FLAG_REMOVED)
+    settings = options.settings(
+        port=port, no_browser=no_browser, timeout=timeout, **_experimental_issuer(options, experimental_issuer)
+    )
+    if experimental_issuer is not None and settings.source_of("dialect") is None:
+        # 0.171's flag, so 0.171's protocol: the issuer it names speaks the openai dialect.
+        settings = replace(settings, dialect="openai")
     if sum((with_api_key, with_access_token, device_auth)) > 1:
         raise UsageError(
             "Choose one login credential source: --with-api-key, --with-access-token or --device-auth"
@@ -64,6 +74,19 @@ def login(  # the fast lane's copy of the hot flags: cli/flags.py (tests/test_fa
     if device_auth:
         return _device_login(settings)
     return browser_login(settings)
+
+
+#: Codex CLI 0.171's words for its removed flag (exit 1).
+API_KEY_FLAG_REMOVED = "The --api-key flag is no longer supported. Pipe the key instead, e.g. `printenv OPENAI_API_KEY | codex login --with-api-key`."
+
+
+def _experimental_issuer(options: IssuerOptions, url: str | None) -> dict[str, str]:
+    """`--experimental_issuer URL`: Codex CLI 0.171's hidden name for the issuer setting."""
+    if url is None:
+        return {}
+    if options.issuer is not None and options.issuer != url:
+        raise UsageError("--issuer and --experimental_issuer name different issuers; give one of them")
+    return {"issuer": url}
 
 
 def _device_login(settings: Settings) -> int:
@@ -87,13 +110,17 @@ def _device_login(settings: Settings) -> int:
 def _api_key_login(settings: Settings) -> int:
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.cli.signals import run_flow
-    from codexlogin.credentials.status import mask_api_key
+    from codexlogin.credentials.status import API_KEY_CHECKED, mask_api_key
+    from codexlogin.credentials.store import describe_location
     from codexlogin.flows.apikey import api_key_login
 
     before = stored_before(settings)
     with logged_run("login", "api_key", settings):
         auth, backend = run_flow(api_key_login, settings, sys.stdin, ConsoleUI(), what="login")
-    print(saved_line(settings, backend, f" using an API key - {mask_api_key(auth.openai_api_key)}"), file=sys.stderr, flush=True)
+    # Codex CLI 0.171's words (nothing checks the key until it is used), then where it went.
+    print(f"API key saved. {API_KEY_CHECKED}", file=sys.stderr, flush=True)
+    where = describe_location(settings, backend)
+    print(f"Credentials saved to {where} (API key {mask_api_key(auth.openai_api_key)})", file=sys.stderr, flush=True)
     say_who(settings, before, auth, backend, chatgpt=False)
     return 0
 

@@ -8,6 +8,7 @@ both call `browser_login`, so the two paths run the same code once the Settings 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
 
@@ -66,9 +67,15 @@ def browser_login(settings: Settings) -> int:
         from codexlogin.credentials.store import check_writable
 
         check_writable(settings)
-    ui = ConsoleUI()
+    from codexlogin.cli.paste import echo_off, paste_accepted, terminal_lines
+
+    accepts_paste = paste_accepted()
+    ui = ConsoleUI(accepts_paste=accepts_paste)
     held = hold_early_signals()  # until the receiver around the flow runs, an ending signal is remembered
+    terminal = contextlib.ExitStack()
     try:  # released on every way out, a failure before the run included
+        if accepts_paste:
+            terminal.enter_context(echo_off())  # from before the banner: a pasted code is never shown
         reservation: Any = None
         prepared: Any = None
         early_failure: LoginFailure | None = None
@@ -89,11 +96,13 @@ def browser_login(settings: Settings) -> int:
             from codexlogin.cli.signals import run_stoppable_flow
             from codexlogin.flows.browser import browser_login as browser_flow
 
+            pasted = terminal_lines() if accepts_paste else None  # a pasted redirect address (flows.paste)
             if prepared is not None:
-                auth = run_stoppable_flow(browser_flow, settings, ui, prepared, what="login")
+                auth = run_stoppable_flow(browser_flow, settings, ui, prepared, what="login", pasted=pasted)
             else:
-                auth = run_stoppable_flow(_prepare_and_run, settings, ui, reservation, what="login")
+                auth = run_stoppable_flow(_prepare_and_run, settings, ui, reservation, what="login", pasted=pasted)
     finally:
+        terminal.close()  # the terminal's echo back
         if held:
             release_early_signals()
     # A keyring save removes auth.json, so the file's presence says which backend took them.
@@ -103,12 +112,12 @@ def browser_login(settings: Settings) -> int:
     return 0
 
 
-async def _prepare_and_run(settings: Settings, ui: Any, reservation: Any, *, stop: Any) -> Any:
+async def _prepare_and_run(settings: Settings, ui: Any, reservation: Any, *, stop: Any, pasted: Any = None) -> Any:
     """Inside the run: discovery and a port takeover (listener.prepare), then the URL, then the login."""
     from codexlogin.flows.browser import browser_login as browser_flow
     from codexlogin.flows.browser import prepare_login
     from codexlogin.flows.ui import announce
 
-    prepared = await prepare_login(settings, reservation)
+    prepared = await prepare_login(settings, reservation, ui=ui)
     announce(settings, ui, prepared)
-    return await browser_flow(settings, ui, prepared, stop=stop)
+    return await browser_flow(settings, ui, prepared, stop=stop, pasted=pasted)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from codexlogin.cli.boundary import command, logged_run
 from codexlogin.cli.options import IssuerOptions
 
@@ -16,15 +18,15 @@ def logout(
     The refresh token is revoked (RFC 7009), or the access token when there is no refresh token,
     at the issuer that issued them (whatever --issuer says; a different one is named in a note),
     with a 5-second bound; if that fails a warning is printed (the credentials are removed
-    regardless). Waits for a token refresh another codex process has in flight. Prints "Logged out
-    alice@example.com" (who it was), or "Not logged in — nothing to remove" and exits 0 when
-    nothing was stored. Exit 7 when the stored credentials cannot be removed.
+    regardless). Waits for a token refresh another codex process has in flight. Prints, on stderr
+    as Codex CLI 0.171 does, "Successfully logged out: removed the login of alice@example.com" (who
+    it was), or "Not logged in — nothing to remove" and exits 0 when nothing was stored. Exit 7 when the stored credentials cannot be removed.
     """
     from codexlogin.credentials.store import credentials_present
 
     settings = options.settings()
     if not credentials_present(settings):
-        print(NOTHING_STORED, flush=True)
+        print(NOTHING_STORED, file=sys.stderr, flush=True)
         return 0
     from codexlogin.cli.console import ConsoleUI
     from codexlogin.cli.signals import run_flow
@@ -41,19 +43,18 @@ def logout(
         ConsoleUI().warning(result.note)
     from codexlogin.cli.console import say_line
 
-    say_line(logged_out_line(what) if result.removed else NOTHING_STORED)  # `what` holds the id_token's email
+    # 0.171's stream (stderr); one terminal-safe line: `what` holds the id_token's email
+    say_line(logged_out_line(what) if result.removed else NOTHING_STORED, sys.stderr)
     return 0
 
 
 NOTHING_STORED = "Not logged in — nothing to remove"
 
 
+SUCCESSFULLY_LOGGED_OUT = "Successfully logged out"  # Codex CLI 0.171's words, then ours
+
+
 def logged_out_line(what: str | None) -> str:
-    """ "Logged out alice@example.com"; "Logged out: removed the API key sk-proj-***abcde"."""
-    if what is None:
-        return "Logged out"
-    if what == "a ChatGPT login":  # no email in its id_token
-        return "Logged out of ChatGPT"
-    if what.startswith("the login of "):
-        return f"Logged out {what.removeprefix('the login of ')}"
-    return f"Logged out: removed {what}"
+    """ "Successfully logged out: removed the login of alice@example.com"; "…: removed the API key
+    sk-proj-***abcde"; "Successfully logged out" when what was stored is not known."""
+    return f"{SUCCESSFULLY_LOGGED_OUT}: removed {what}" if what else SUCCESSFULLY_LOGGED_OUT

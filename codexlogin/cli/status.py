@@ -30,7 +30,7 @@ stored tokens: they are never sent to it).
   refresh_due   null | "expiring" | "stale" (ChatGPT mode: when the next use would refresh)
   issuer        the issuer the stored tokens belong to (ChatGPT and personal-access-token modes:
                 their provenance, the default issuer when the file names none), else null
-  storage       "file" | "keyring"
+  storage       "file" | "keyring" | "ephemeral"
   problem       null or a one-line reason (unusable / policy_violation / storage_error)
   check         (with --check) {"refreshed": bool, "reason": str|null, "online": bool, "proof":
                 "userinfo" | "introspection" | "refresh" | "whoami" | null}: online is true only when
@@ -42,6 +42,7 @@ stored tokens: they are never sent to it).
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated
 
 from cyclopts import Parameter
@@ -61,8 +62,8 @@ def _emit(report: StatusReport, as_json: bool, reference: str | None = None) -> 
         if reference:
             data["reference"] = reference
         print(json.dumps(data, sort_keys=False), flush=True)
-    else:
-        print(report.text(), flush=True)
+    else:  # on stderr, as Codex CLI 0.171 prints it (`--json` is the machine-readable stdout)
+        print(report.text(), file=sys.stderr, flush=True)
 
 
 def _failure_kind(failure: LoginFailure) -> str:
@@ -157,10 +158,11 @@ def status(  # the fast lane's copy of the hot flags: cli/flags.py (tests/test_f
 ) -> int:
     """Show whether you are logged in, and how; exit 0 logged in, 1 not logged in.
 
-    Reads the stored credentials without contacting the issuer and prints one line: "Logged in
-    using ChatGPT as alice@example.com (plus), account acct_…", "Logged in using an API key -
-    sk-proj-***abcde", "Logged in using personal access token - at-AbCdE***vwxyz" or "Not logged
-    in — run `codex login`". Exit codes: 0 logged in, 1 not logged in, 7 credential store unreadable, 8 stored
+    Reads the stored credentials without contacting the issuer and prints, on stderr as Codex CLI
+    0.171 does: "Logged in using ChatGPT as alice@example.com (plus), account acct_…", "API key
+    configured - sk-proj-***abcde" (then "Authentication is checked when you send a request."),
+    "Logged in using personal access token - at-AbCdE***vwxyz" or "Not logged in — run `codex
+    login`". Exit codes: 0 logged in, 1 not logged in, 7 credential store unreadable, 8 stored
     but unusable (or refresh rejected/expired with --check), 9 violates forced_login_method or
     forced_chatgpt_workspace_id, 10 issuer unreachable or unavailable (--check), 4 unusable issuer
     reply (--check).
@@ -178,6 +180,12 @@ def status(  # the fast lane's copy of the hot flags: cli/flags.py (tests/test_f
     """
     settings = options.settings()
     report = read_status(settings)
+    if not check:
+        from codexlogin.cli.status_online import check_access_token_online
+
+        warning = check_access_token_online(settings, report)  # a personal access token: whoami, as 0.171
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr, flush=True)
     if not check or report.exit_code != 0:
         _emit(report, json_)
         return report.exit_code

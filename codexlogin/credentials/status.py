@@ -15,7 +15,7 @@ from codexlogin import rfc3339
 from codexlogin.credentials.files import InvalidAuthData, permission_problem
 from codexlogin.credentials.model import APIKEY, CHATGPT, PERSONAL_ACCESS_TOKEN, AuthDotJson
 from codexlogin.credentials.policy import stored_login_problem
-from codexlogin.credentials.store import load_credentials
+from codexlogin.credentials.store import EPHEMERAL, EPHEMERAL_NOTE, load_credentials
 from codexlogin.errors import CredentialsUnusable, ExitCode, StorageFailed
 from codexlogin.oauth import jwt
 from codexlogin.terminal import inline
@@ -142,6 +142,14 @@ class StatusReport:
             head += f", issuer {self.issuer}"
         return head
 
+    def headline(self) -> list[str]:
+        """The first line(s) of a logged-in status, in Codex CLI 0.171's words (scripts grep them):
+        "API key configured - <mask>" and "Authentication is checked when you send a request." for
+        an API key, "Logged in using ChatGPT …" / "Logged in using personal access token …"."""
+        if self.mode == APIKEY:
+            return [f"API key configured - {self.api_key}", API_KEY_CHECKED]
+        return [f"Logged in using {self.identity()}"]
+
     def stored_login(self) -> str | None:
         """What is stored, in a few words ("the login of alice@example.com", "the API key
         sk-proj-***abcde"), or None when nothing usable is stored."""
@@ -164,17 +172,19 @@ class StatusReport:
 
     def _lines(self) -> list[str]:
         if self.status == "not_logged_in":
-            return [NOT_LOGGED_IN]
+            return [NOT_LOGGED_IN, *self.notes]
         if self.status in ("logged_in", "check_failed"):
-            return [f"Logged in using {self.identity()}", *self.notes]
-        if self.status == "policy_violation":
-            return [f"Logged in using {self.identity()}, but {self.problem}"]
+            return [*self.headline(), *self.notes]
+        if self.status == "policy_violation":  # 0.171 answers "Not logged in" (exit 1; ours: 9, with why)
+            return [f"Not logged in: {self.stored_login()} is stored, but {self.problem}", *self.notes]
         if self.status == "storage_error":
             return [f"Cannot read the stored credentials: {self.problem}"]
         return [f"Credentials are stored but unusable: {self.problem}; run `codex login`"]
 
 
 NOT_LOGGED_IN = "Not logged in — run `codex login`"
+#: Codex CLI 0.171's second line for an API key (status) and its `--with-api-key` reply: nothing checks the key until it is used.
+API_KEY_CHECKED = "Authentication is checked when you send a request."
 
 
 def who(email: str | None, plan: str | None) -> str | None:
@@ -264,6 +274,8 @@ def read_status(settings: Settings) -> StatusReport:
         # could not be read at all (EACCES, EIO, a directory, no keyring): a storage failure
         return StatusReport("storage_error", int(ExitCode.STORAGE_FAILED), backend, problem=failure.detail)
     report = evaluate(settings, auth, backend)
+    if backend == EPHEMERAL:
+        report.notes.append(f"Note: {EPHEMERAL_NOTE}.")
     unsafe = permission_problem(settings.auth_file) if backend == "file" and auth is not None else None
     if unsafe is not None:  # never used silently: say what is wrong and what to do
         report.notes.append(f"Warning: {unsafe[1]}; {unsafe[2]}.")

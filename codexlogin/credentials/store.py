@@ -1,9 +1,11 @@
-"""Where credentials live: `cli_auth_credentials_store` = file | keyring | auto.
+"""Where credentials live: `cli_auth_credentials_store` = file | keyring | auto | ephemeral.
 
 - file (default): $CODEX_HOME/auth.json (files.py: 0600, atomic replace).
 - keyring: the OS keyring (keyring.py). A stale auth.json is removed after a keyring save so no
   tokens stay on disk.
 - auto: the keyring when one is usable, else the file; `on_fallback` hears why.
+- ephemeral (Codex CLI 0.171's): in this process's memory only; nothing is read from or written to
+  the file or the keyring. For a one-shot `codex login` that means the login ends with the command.
 
 Import-light and silent on purpose: `codex login status` reads credentials on its cold path, so
 nothing here imports trio, httpx or eliot, and nothing prints or logs. Writers hold
@@ -25,14 +27,24 @@ if TYPE_CHECKING:
 
 FILE = "file"
 KEYRING = "keyring"
+EPHEMERAL = "ephemeral"
+#: The ephemeral store: CODEX_HOME -> the credentials this process holds (none at start).
+_IN_MEMORY: dict[str, AuthDotJson] = {}
+EPHEMERAL_NOTE = (
+    "cli_auth_credentials_store = ephemeral: credentials live only in the memory of the process that"
+    " signed in, so a one-shot `codex login` keeps none for later commands"
+)
 
 #: Told, in words, why an `auto` store fell back from the keyring to the file.
 OnFallback = Callable[[str], None]
 
 
 def save_credentials(settings: Settings, auth: AuthDotJson, *, on_fallback: OnFallback) -> str:
-    """Store `auth` in the configured backend; return the backend used ("file" | "keyring")."""
+    """Store `auth` in the configured backend; return the backend used ("file" | "keyring" | "ephemeral")."""
     store = settings.cli_auth_credentials_store
+    if store == EPHEMERAL:
+        _IN_MEMORY[str(settings.codex_home)] = auth
+        return EPHEMERAL
     if store in (KEYRING, "auto"):
         try:
             keyring.save(settings, auth)
@@ -50,6 +62,8 @@ def save_credentials(settings: Settings, auth: AuthDotJson, *, on_fallback: OnFa
 def load_credentials(settings: Settings) -> tuple[AuthDotJson | None, str]:
     """(credentials or None, backend they came from or would go to). StorageFailed when unreadable."""
     store = settings.cli_auth_credentials_store
+    if store == EPHEMERAL:
+        return _IN_MEMORY.get(str(settings.codex_home)), EPHEMERAL
     if store in (KEYRING, "auto"):
         try:
             auth = keyring.load(settings)
@@ -67,6 +81,8 @@ def load_credentials(settings: Settings) -> tuple[AuthDotJson | None, str]:
 
 def delete_credentials(settings: Settings) -> bool:
     """Remove stored credentials from every backend this store may use; True when any existed."""
+    if settings.cli_auth_credentials_store == EPHEMERAL:
+        return _IN_MEMORY.pop(str(settings.codex_home), None) is not None
     removed = False
     if settings.cli_auth_credentials_store in (KEYRING, "auto"):
         try:
@@ -80,6 +96,8 @@ def delete_credentials(settings: Settings) -> bool:
 
 def credentials_present(settings: Settings) -> bool:
     """Whether anything is stored (even unreadable or corrupt credentials count)."""
+    if settings.cli_auth_credentials_store == EPHEMERAL:
+        return str(settings.codex_home) in _IN_MEMORY
     if settings.auth_file.exists():
         return True
     try:
@@ -93,6 +111,8 @@ def check_writable(settings: Settings) -> None:
     """StorageFailed (exit 7) unless a save could succeed: the keyring store needs a usable
     keyring; the file store (and `auto`, which falls back to it) a CODEX_HOME where a file can be
     created. Checked before a sign-in starts, so tokens are never obtained only to be lost."""
+    if settings.cli_auth_credentials_store == EPHEMERAL:
+        return  # memory takes anything
     if settings.cli_auth_credentials_store == KEYRING:
         try:
             keyring._keyring()
@@ -106,10 +126,13 @@ def describe_location(settings: Settings, backend: str) -> str:
     """Where `save_credentials` put them, for "Credentials saved to …": the keyring or the file path."""
     if backend == KEYRING:
         return f"the system keyring (service {KEYRING_SERVICE})"
+    if backend == EPHEMERAL:
+        return "this process's memory only (cli_auth_credentials_store = ephemeral): nothing was written, and it ends with this command"
     return str(settings.auth_file)
 
 
 __all__ = [
+    "EPHEMERAL",
     "FILE",
     "check_writable",
     "KEYRING",

@@ -32,6 +32,7 @@ DOCTOR_CHECK_NAMES = (
     "browser",
     "ca_bundle",
     "issuer",
+    "endpoints",
     "clock",
 )
 DOCTOR_CHECKS = {name: f"{PREFIX}doctor:{name}" for name in DOCTOR_CHECK_NAMES}
@@ -46,6 +47,8 @@ FALLBACK_PORT = "codex:listener:fallback_port"
 UNLOGGED_REQUESTS = "codex:listener:unlogged_requests"
 LATE_SIGNAL = "codex:listener:late_signal"
 BROWSER_OPEN_FAILED = "codex:browser:open_failed"
+BROWSER_OPENED = "codex:browser:opened"
+PASTED_REDIRECT = "codex:callback:pasted"
 DEVICE_POLL_STOPPED = "codex:device_poll:stopped"
 KEYRING_FALLBACK = "codex:credentials:keyring_unavailable"
 LIBRARY_LOG = "codex:library_log"

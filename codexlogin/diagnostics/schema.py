@@ -245,6 +245,14 @@ LATE_SIGNAL = ScrubbedMessageType(names.LATE_SIGNAL, [_field("signal", [str], ""
 BROWSER_OPEN_FAILED = ScrubbedMessageType(
     names.BROWSER_OPEN_FAILED, [_field("error", [str], "Exception class.")], "webbrowser raised."
 )
+BROWSER_OPENED = ScrubbedMessageType(
+    names.BROWSER_OPENED, [_field("opener", [str], "wslview | powershell.exe | cmd.exe")], "The Windows browser opened (WSL)."
+)
+PASTED_REDIRECT = ScrubbedMessageType(
+    names.PASTED_REDIRECT,
+    [_field("usable", [bool], "Whether it was a loopback redirect address (the callback that follows is its).")],
+    "A redirect address pasted into the terminal (never its text).",
+)
 DEVICE_POLL_STOPPED = ScrubbedMessageType(
     names.DEVICE_POLL_STOPPED,
     [
@@ -326,6 +334,8 @@ MESSAGE_TYPES = frozenset(
         UNLOGGED_REQUESTS,
         LATE_SIGNAL,
         BROWSER_OPEN_FAILED,
+        BROWSER_OPENED,
+        PASTED_REDIRECT,
         DEVICE_POLL_STOPPED,
         KEYRING_FALLBACK,
         LIBRARY_LOG,

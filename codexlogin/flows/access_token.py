@@ -87,7 +87,7 @@ async def whoami(
     register_secrets(token)
     url = issuer.whoami_endpoint
     try:
-        async with issuer_session(settings, issuer, transport=transport) as client:
+        async with issuer_session(settings, issuer, transport=transport, identified=True) as client:
             with trio.fail_after(settings.exchange_timeout):
                 response = await client.http.get(url, headers={"Authorization": f"Bearer {token}"})
     except trio.TooSlowError:

@@ -9,7 +9,7 @@ Whatever the outcome, the listener is shut down before this returns, so the port
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,8 @@ from codexlogin.credentials.policy import check_login_method
 from codexlogin.credentials.store import check_writable
 from codexlogin.errors import LoginFailure, TimedOut
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed, save_wait
-from codexlogin.flows.discover import discover
+from codexlogin.flows.discover import discover_for_login
+from codexlogin.flows.paste import accept_pasted_redirects
 from codexlogin.flows.ui import LoginUI, announce
 from codexlogin.listener.app import (
     MAX_LOGGED_IGNORED_REQUESTS,
@@ -135,6 +136,16 @@ def open_browser_skipping_text_mode(url: str) -> tuple[bool, str | None]:
 async def _open_browser(url: str, ui: LoginUI) -> None:
     # webbrowser may block until the browser command exits (BROWSER=...), so it runs in a thread
     # that is abandoned, not waited for, once the login is decided.
+    import os
+
+    from codexlogin.wsl import open_in_windows_browser, running_under_wsl
+
+    if not os.environ.get("BROWSER") and running_under_wsl():  # BROWSER, when set, is the user's choice
+        used = await trio.to_thread.run_sync(open_in_windows_browser, url, abandon_on_cancel=True)
+        if used is not None:
+            diagnostics.schema.BROWSER_OPENED.log(opener=used)
+            ui.browser_opened(f"Opened the sign-in in the Windows browser with {used}.")
+            return
     skipped: str | None = None
     try:
         opened, skipped = await trio.to_thread.run_sync(open_browser_skipping_text_mode, url, abandon_on_cancel=True)
@@ -160,6 +171,19 @@ _ERROR_PAGE_ADVICE = (
     "that usually means the issuer does not know this redirect URI ({redirect_uri}) or client id"
     " ({client_id}): check the client's registration, and run `codex login doctor`"
 )
+
+_NOT_FOUND_ADVICE = (
+    "the issuer has no sign-in page at {authorize}: check the issuer URL (--issuer, its host and path),"
+    " and run `codex login doctor`"
+)
+
+
+def _error_page_advice(probe_fact: str, redirect_uri: str, client_id: str, authorize: str) -> str:
+    """A 404 means the sign-in page is not there (a wrong issuer URL or path is likelier than an
+    unregistered client); other error pages usually mean the issuer refuses this client."""
+    if probe_fact == "HTTP 404":
+        return _NOT_FOUND_ADVICE.format(authorize=sanitize_url(authorize))
+    return _ERROR_PAGE_ADVICE.format(redirect_uri=redirect_uri, client_id=client_id)
 
 
 @dataclass
@@ -197,7 +221,7 @@ async def _probe_when_no_callback(
     if not _no_callback_yet(session):
         return
     if probe.verdict == "error_page":
-        advice = _ERROR_PAGE_ADVICE.format(redirect_uri=redirect_uri, client_id=issuer.issuer.client_id)
+        advice = _error_page_advice(probe.fact, redirect_uri, issuer.issuer.client_id, issuer.issuer.authorize_endpoint)
         ui.warning(
             f"No sign-in has come back yet, and the issuer answers the sign-in URL with an error page ({probe.fact}): {advice}."
         )
@@ -208,10 +232,10 @@ async def _probe_when_no_callback(
         )
 
 
-def _timeout_cause(session: LoginSession, probe: _Probe, redirect_uri: str, client_id: str) -> str:
+def _timeout_cause(session: LoginSession, probe: _Probe, redirect_uri: str, client_id: str, authorize: str = "") -> str:
     if probe.verdict == "error_page":
-        return f"the issuer showed an error page instead of redirecting back ({probe.fact}); " + _ERROR_PAGE_ADVICE.format(
-            redirect_uri=redirect_uri, client_id=client_id
+        return f"the issuer showed an error page instead of redirecting back ({probe.fact}); " + _error_page_advice(
+            probe.fact, redirect_uri, client_id, authorize
         )
     if probe.verdict == "unreachable":
         return f"the issuer could not be reached ({probe.fact}); check the network and `codex login doctor`"
@@ -238,16 +262,20 @@ async def prepare_login(
     reservation: Reservation | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    ui: LoginUI | None = None,
 ) -> PreparedLogin:
     """Everything a browser login decides before it waits, once: the policy and the store checked,
     the port reserved (unless the caller already did: `reservation`), the run's issuer built and
-    discovered (standard dialect), a busy port taken over, the URLs built (listener.prepare)."""
+    discovered (standard dialect), a busy port taken over, the URLs built (listener.prepare).
+    An unreachable issuer ends here (exit 10); a failed discovery is said on `ui` (flows.discover)."""
     if reservation is None:
         check_login_method(settings, "chatgpt")  # forced_login_method = api refuses the browser login
         check_writable(settings)  # the keyring store too (the reservation checks the file store)
         reservation = reserve_browser_login(settings)
     try:
-        issuer = await discover(settings, configured_issuer(settings), verify=reservation.verify, transport=transport)
+        issuer = await discover_for_login(
+            settings, configured_issuer(settings), ui, verify=reservation.verify, transport=transport
+        )
         return await prepare_browser_login(settings, reservation, issuer)
     except BaseException:
         for sock in reservation.socks:
@@ -264,7 +292,7 @@ async def sign_in(
     stop: Callable[[], Awaitable[LoginFailure]] | None = None,
 ) -> AuthDotJson:
     """The whole browser login for a caller inside trio: prepare, announce, run."""
-    prepared = await prepare_login(settings, transport=transport)
+    prepared = await prepare_login(settings, transport=transport, ui=ui)
     announce(settings, ui, prepared)
     return await browser_login(settings, ui, prepared, transport=transport, on_listening=on_listening, stop=stop)
 
@@ -277,6 +305,7 @@ async def browser_login(
     transport: httpx.AsyncBaseTransport | None = None,
     on_listening: Callable[[str], None] | None = None,
     stop: Callable[[], Awaitable[LoginFailure]] | None = None,
+    pasted: AsyncIterator[str] | None = None,
 ) -> AuthDotJson:
     """Run a prepared browser login (`prepare_login`, or the CLI's own early path) to its end;
     return the saved credentials or raise a LoginFailure. The sockets are closed on every way out.
@@ -284,6 +313,10 @@ async def browser_login(
     `stop`, when given, is awaited while the login waits: the failure it returns ends a login not
     yet decided (an exchange still running is cancelled, never saved); one already decided keeps its
     outcome. The CLI passes its ending signals (cli.signals); this flow installs no signal handler.
+
+    `pasted`, when given, is a source of lines typed or pasted by the user (the CLI reads the
+    terminal): a pasted redirect address finishes the login as the listener's callback would
+    (flows.paste), whichever comes first; the source is closed when the login ends.
     """
     # The caller owns the overall deadline (--timeout); the save still gets MIN_SAVE_WAIT for the lock.
     deadline = trio.current_time() + settings.timeout if settings.timeout > 0 else None
@@ -303,6 +336,7 @@ async def browser_login(
                 state_suffix=issuer.dialect.state_suffix,
                 sign_in_url=prepared.sign_in_url,  # where the short address redirects
                 iss_required=issuer.iss_required,
+                org_setup_issuer=issuer.base if issuer.dialect.name == "openai" else None,
             )
             stop_listener = trio.Event()
             try:
@@ -319,6 +353,8 @@ async def browser_login(
                                     on_listening(prepared.sign_in_url)
                                 if stop is not None:
                                     helper_nursery.start_soon(_watch_stop, session, stop)
+                                if pasted is not None:
+                                    helper_nursery.start_soon(accept_pasted_redirects, session, pasted, ui)
                                 if not settings.no_browser:
                                     # The browser's command line is readable by every local user: it gets
                                     # the one-shot short address, never the sign-in URL (login CSRF).
@@ -330,7 +366,9 @@ async def browser_login(
                                 await _wait_for_outcome(
                                     session,
                                     settings.timeout,
-                                    lambda: _timeout_cause(session, probe, redirect_uri, issuer.client_id),
+                                    lambda: _timeout_cause(
+                                        session, probe, redirect_uri, issuer.client_id, issuer.authorize_endpoint
+                                    ),
                                 )
                                 helpers.cancel()
                         for job in after_page:  # the page is on its way meanwhile

@@ -91,7 +91,7 @@ async def _ask(
     endpoint = issuer.userinfo_endpoint if proof == "userinfo" else issuer.introspection_endpoint
     assert endpoint is not None
     try:
-        async with issuer_session(settings, issuer, transport=transport) as client:
+        async with issuer_session(settings, issuer, transport=transport, identified=True) as client:
             if proof == "userinfo":
                 await client.userinfo(access_token, endpoint)
                 active = True

@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING
 from codexlogin import diagnostics
 from codexlogin.config import Settings
 from codexlogin.credentials.model import AuthDotJson
+from codexlogin.errors import NetworkError
+from codexlogin.flows.ui import LoginUI
 from codexlogin.oauth.discovery import DISCOVERY_BUDGET, ENDPOINT_NAMES, Discovery, fetch_discovery
 from codexlogin.oauth.issuer import Issuer, credential_issuer, refuse_conflict
+from codexlogin.redact import sanitize_url
 
 if TYPE_CHECKING:
     import ssl
@@ -35,6 +38,38 @@ async def discover(
     started = time.monotonic()
     found = await fetch_discovery(settings, issuer, transport=transport, verify=verify, budget=budget)
     return apply_discovery(issuer, found, time.monotonic() - started)
+
+
+async def discover_for_login(
+    settings: Settings,
+    issuer: Issuer,
+    ui: LoginUI | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    verify: ssl.SSLContext | bool | None = None,
+) -> Issuer:
+    """`discover`, for a login that is about to show its sign-in URL: an issuer whose host cannot
+    be reached ends the login at once (NetworkError, exit 10) instead of after the whole --timeout;
+    a discovery that failed otherwise is said (`ui.warning`) before the URL, since a wrong issuer
+    URL or path is the likeliest cause of a sign-in page that then fails."""
+    if not issuer.wants_discovery:
+        return issuer
+    started = time.monotonic()
+    found = await fetch_discovery(settings, issuer, transport=transport, verify=verify)
+    discovered = apply_discovery(issuer, found, time.monotonic() - started)
+    shown = sanitize_url(issuer.base)
+    if found.unreachable:
+        raise NetworkError(
+            f"the issuer {shown} cannot be reached ({found.unreachable}): {found.unreachable_words}; check the"
+            " issuer URL, the network and proxy settings (`codex login doctor`)",
+            fields={"kind": found.unreachable},
+        )
+    if not found.found and ui is not None:
+        ui.warning(
+            f"the issuer {shown} has no usable discovery document ({found.problem}); trying the default /oauth/*"
+            " endpoints. If the sign-in page then fails, check the issuer URL (`codex login doctor`)."
+        )
+    return discovered
 
 
 def apply_discovery(issuer: Issuer, found: Discovery, elapsed: float) -> Issuer:

@@ -80,7 +80,7 @@ async def revoke_tokens(
         return None, None
     token, hint = chosen
     try:
-        async with issuer_session(settings, issuer, transport=transport) as client:
+        async with issuer_session(settings, issuer, transport=transport, identified=True) as client:
             reason = await revoke_bounded(client, token, hint)
     except IssuerError as error:  # e.g. while the client is made: still best effort
         reason = error.summary

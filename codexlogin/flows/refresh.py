@@ -210,7 +210,7 @@ async def refresh_credentials(
                 # token, and the new one lives only in this reply. A signal (status --check
                 # cancelled) waits for it, at most exchange_timeout, so it is saved below, not lost.
                 with trio.CancelScope(shield=True):
-                    async with issuer_session(settings, issuer, transport=transport) as client:
+                    async with issuer_session(settings, issuer, transport=transport, identified=True) as client:
                         response = await client.refresh(current.tokens.refresh_token, reason)
             except IssuerError as exc:
                 raise classify_failure(exc) from None

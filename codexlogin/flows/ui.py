@@ -61,6 +61,9 @@ class LoginUI(Protocol):
         """The browser was not started (`reason`, e.g. only a text-mode browser was found, or it
         could not be started); the user opens the URL themselves."""
 
+    def browser_opened(self, how: str) -> None:
+        """The browser was started in a way worth saying (`how`: e.g. the Windows browser from WSL, with wslview)."""
+
     def waiting(self, message: str, *, timeout: float | None = None) -> AbstractContextManager[object]:
         """Held while the flow waits for the user (a spinner on a terminal); `timeout`: seconds
         until the flow gives up (the spinner shows the time left), None for no limit."""
@@ -83,6 +86,9 @@ class SilentUI:
         pass
 
     def browser_not_opened(self, reason: str | None = None) -> None:
+        pass
+
+    def browser_opened(self, how: str) -> None:
         pass
 
     @contextlib.contextmanager

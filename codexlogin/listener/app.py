@@ -9,6 +9,7 @@ them back in an error is shown with its words, not with our secrets.
 
 from __future__ import annotations
 
+import html
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,12 +25,14 @@ from codexlogin.listener.decide import (
     CANCEL_HEADER,
     ENTITLEMENT_GUIDANCE,
     MISSING_ENTITLEMENT,
+    ORG_SETUP_SLOT,
     SECURITY_HEADERS,
     Action,
     CallbackRequest,
     Decision,
     decide,
     failure_page,
+    org_setup_url,
     success_page,
 )
 from codexlogin.oauth.pkce import generate_state
@@ -79,6 +82,9 @@ class LoginSession:
     sign_in_url: str | None = field(default=None, repr=False)
     start_used: bool = False  # the one-shot short address has redirected once
     iss_required: bool = False  # the issuer promises `iss` on every response (RFC 9207 §2.4)
+    # The openai dialect's issuer, whose new organization owners go on to its platform (decide.org_setup_url).
+    org_setup_issuer: str | None = None
+    org_setup: str | None = field(default=None, repr=False)  # that URL, once the login succeeded
 
     def finish(self, outcome: AuthDotJson | LoginFailure) -> None:
         """The first outcome wins; later ones (a late callback, a second signal) are ignored."""
@@ -93,10 +99,16 @@ class LoginSession:
 
     async def handle(self, request: CallbackRequest) -> tuple[int, str, tuple[tuple[bytes, bytes], ...]]:
         """(status, page, extra headers) for one request; the page never shows the run's secrets."""
-        status, page, headers = await self._handle(request)
-        return status, mask_secrets(page), headers
+        decision, status, page = await self.answer(request)
+        page = mask_secrets(page)
+        if self.org_setup and ORG_SETUP_SLOT in page:  # 0.171 hands the platform the id_token: after masking
+            page = page.replace(ORG_SETUP_SLOT, html.escape(self.org_setup, quote=True))
+        return status, page, decision.headers
 
-    async def _handle(self, request: CallbackRequest) -> tuple[int, str, tuple[tuple[bytes, bytes], ...]]:
+    async def answer(self, request: CallbackRequest) -> tuple[Decision, int, str]:
+        """Decide one request and act on it (logged as a callback): the decision, the status and
+        the page (unmasked). The listener serves the page; a pasted redirect (flows.paste) has no
+        browser to show it to and says what the decision was instead."""
         decision = decide(
             request,
             expected_state=self.expected_state,
@@ -115,7 +127,7 @@ class LoginSession:
             # A flood of junk requests must not grow codex-login.log without bound.
             self.ignored_requests += 1
             if self.ignored_requests > MAX_LOGGED_IGNORED_REQUESTS:
-                return decision.status, decision.page, decision.headers
+                return decision, decision.status, decision.page
         with diagnostics.schema.CALLBACK(
             path=scrub_clip(request.path, MAX_LOGGED_PATH),  # redacted (by value too), then cut
             has_code=bool(decision.log_facts.get("has_code")),
@@ -127,7 +139,7 @@ class LoginSession:
             action.add_success_fields(status=status, decision=decision.action.value)
             if "onboarding_entrypoint" in decision.log_facts:
                 action.add_success_fields(onboarding_entrypoint=decision.log_facts["onboarding_entrypoint"])
-            return status, page, decision.headers
+            return decision, status, page
 
     async def _act(self, decision: Decision) -> tuple[int, str]:
         if decision.action is Action.IGNORE:
@@ -173,6 +185,15 @@ class LoginSession:
             return decision.status, decision.page
         if decision.action is Action.CANCEL:
             self.abort(Cancelled("login cancelled: a newer `codex login` took over the port"))
+            return decision.status, decision.page
+        if decision.action is Action.FAILED:
+            self.finish(
+                TokenExchangeFailed(
+                    f"{decision.error_description} The issuer sent the browser back without an authorization code"
+                    " (or an error); run `codex login` again",
+                    error_code=decision.error_code,
+                )
+            )
             return decision.status, decision.page
         if decision.action is Action.DENIED:
             assert decision.error_code is not None  # decide() sets it for DENIED
@@ -224,7 +245,9 @@ class LoginSession:
             )
             return status, page
         self.finish(auth)
-        return 200, success_page(account_label(auth), reference=ref)
+        if self.org_setup_issuer and auth.tokens is not None:
+            self.org_setup = org_setup_url(self.org_setup_issuer, auth.tokens.id_token, auth.tokens.access_token)
+        return 200, success_page(account_label(auth), reference=ref, org_setup=self.org_setup is not None)
 
 
 # --- the ASGI shell around the session ----------------------------------------------------------

@@ -50,6 +50,7 @@ class Action(Enum):
     IGNORE = "ignore"  # answer and keep waiting
     EXCHANGE = "exchange"  # valid code and state: exchange the code, then answer
     DENIED = "denied"  # the issuer reported an error (user denied, ...): answer and stop
+    FAILED = "failed"  # our own state, but nothing to finish the sign-in with: answer and stop
     CANCEL = "cancel"  # a newer login of ours asked this one to stop
     ALREADY_FINISHED = "already_finished"
     REDIRECT = "redirect"  # the short address: on to the sign-in URL
@@ -108,8 +109,11 @@ def render_page(
     error_code: str | None = None,
     todo: str | None = None,
     reference: str | None = None,
+    head: str = "",
+    link: tuple[str, str] | None = None,
 ) -> str:
-    """Every value is escaped here, so callers can pass backend or request text as is.
+    """Every value is escaped here, so callers can pass backend or request text as is (`head` is
+    markup of our own; `link` is (href, text), both escaped).
 
     An error page is a card like the reference CLI's: the error code, the details, what to do, and
     the run's reference (which `codex login log --grep REF` finds)."""
@@ -126,7 +130,10 @@ def render_page(
             f"<dt>Reference</dt><dd><code>{ref}</code> (in the terminal, <code>codex login log --grep {ref}</code> shows this sign-in)</dd>"
         )
     card = "<dl>\n" + "\n".join(rows) + "\n</dl>" if rows else ""
+    if link is not None:
+        card = f'<p><a href="{html.escape(link[0], quote=True)}">{html.escape(link[1])}</a></p>\n' + card
     return _template().substitute(
+        head=head,
         title=html.escape(heading),
         heading=html.escape(heading),
         kind="ok" if ok else "err",
@@ -135,10 +142,57 @@ def render_page(
     )
 
 
-def success_page(account: str | None = None, *, reference: str | None = None) -> str:
-    """`account`: who signed in ("alice@example.com (plus)"), when the id_token says."""
+def success_page(account: str | None = None, *, reference: str | None = None, org_setup: bool = False) -> str:
+    """`account`: who signed in ("alice@example.com (plus)"), when the id_token says. `org_setup`:
+    the page goes on to the platform's organization setup (org_setup_url) after 3 seconds, as Codex
+    CLI 0.171's does; the URL itself is put in at ORG_SETUP_SLOT after the page is masked."""
     heading = f"Signed in to Codex as {account}" if account else "Signed in to Codex"
+    if org_setup:
+        return render_page(
+            heading,
+            "Finish setting up your API organization: the OpenAI Platform opens in 3 seconds.",
+            ok=True,
+            reference=reference,
+            head=f'\n<meta http-equiv="refresh" content="3;url={ORG_SETUP_SLOT}">',
+            link=(ORG_SETUP_SLOT, "Continue to the organization setup"),
+        )
     return render_page(heading, "You can close this tab and return to your terminal.", ok=True, reference=reference)
+
+
+#: Where the organization-setup URL goes in the success page (after masking: it carries the id_token).
+ORG_SETUP_SLOT = "codex-org-setup-url"
+#: The issuer whose platform 0.171 sends a new organization owner to (its page accepts two platform
+#: origins; we send only the default issuer's tokens, and only to its own platform).
+ORG_SETUP_PLATFORMS = {"https://auth.openai.com": "https://platform.openai.com"}
+
+
+def org_setup_url(issuer_base: str, id_token: str | None, access_token: str | None) -> str | None:
+    """Codex CLI 0.171's rule: the id_token says the user owns an organisation (`is_org_owner`)
+    whose platform onboarding is not finished (`completed_platform_onboarding` not true): then
+    `{platform}/org-setup?p=<plan>&t=<id_token>&with_org=<organization_id>&project_id=<project_id>`.
+    None otherwise, or for another issuer than the default."""
+    from urllib.parse import urlencode
+
+    from codexlogin.oauth import jwt
+
+    platform = ORG_SETUP_PLATFORMS.get(issuer_base.rstrip("/"))
+    claims = jwt.auth_claims(id_token)
+    if platform is None or not id_token or claims.get("is_org_owner") is not True:
+        return None
+    if claims.get("completed_platform_onboarding") is True:
+        return None
+
+    def text(value: object) -> str:
+        return value if isinstance(value, str) else ""
+
+    plan = text(jwt.auth_claims(access_token).get("chatgpt_plan_type"))
+    query = {
+        "p": plan,
+        "t": id_token,
+        "with_org": text(claims.get("organization_id")),
+        "project_id": text(claims.get("project_id")),
+    }
+    return f"{platform}/org-setup?{urlencode(query)}"
 
 
 def failure_page(
@@ -181,6 +235,8 @@ def reused_page(*, reference: str | None = None) -> str:
 
 
 MISSING_ENTITLEMENT = "missing_codex_entitlement"
+MISSING_CODE = "missing_authorization_code"  # Codex CLI 0.171's error code and words
+MISSING_CODE_MESSAGE = "Missing authorization code. Sign-in could not be completed."
 ENTITLEMENT_GUIDANCE = "Codex is not enabled for your workspace. Contact your workspace administrator to request access."
 
 
@@ -374,13 +430,13 @@ def decide(
         page = denied_page(error, description, reference=ref)
         return Decision(Action.DENIED, 200, page, facts, error_code=error, error_description=description)
     if not code:
+        # Our own state, yet neither a code nor an error: this sign-in cannot finish any more, so it
+        # ends now, as Codex CLI 0.171's does (its words and error code), rather than at the timeout.
         page = failure_page(
-            "Sign-in failed",
-            "The callback carried no authorization code.",
-            error_code="missing_code",
-            todo="Use the sign-in tab your terminal opened.",
+            "Sign-in could not be completed",
+            MISSING_CODE_MESSAGE,
+            error_code=MISSING_CODE,
             reference=ref,
-            message=KEEPS_WAITING,
         )
-        return Decision(Action.IGNORE, 400, page, facts)
+        return Decision(Action.FAILED, 200, page, facts, error_code=MISSING_CODE, error_description=MISSING_CODE_MESSAGE)
     return Decision(Action.EXCHANGE, 200, "", facts, code=code)

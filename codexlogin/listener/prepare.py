@@ -178,7 +178,7 @@ def check_store_writable(settings: Settings) -> None:
     a full directory table). The keyring itself is checked by `credentials.store.check_writable`.
     """
     check_save_targets(settings)
-    if settings.cli_auth_credentials_store == "keyring":
+    if settings.cli_auth_credentials_store in ("keyring", "ephemeral"):  # no auth.json to write
         return
     home = settings.codex_home
     probe = home / f"{PROBE_PREFIX}{os.getpid()}.{os.urandom(6).hex()}{PROBE_SUFFIX}"

@@ -354,6 +354,8 @@ _MESSAGES: dict[str, tuple[str, str, str]] = {
     names.UNLOGGED_REQUESTS: ("DEBUG", SERVER, "requests answered but not logged"),
     names.LATE_SIGNAL: ("DEBUG", SERVER, "signal after the outcome was decided"),
     names.BROWSER_OPEN_FAILED: ("WARN", CLI, "failed to open browser"),
+    names.BROWSER_OPENED: ("INFO", CLI, "opened the Windows browser"),
+    names.PASTED_REDIRECT: ("INFO", SERVER, "redirect address pasted into the terminal"),
     names.DEVICE_POLL_STOPPED: ("WARN", DEVICE, "device authorization stopped"),
     names.KEYRING_FALLBACK: ("WARN", AUTH, "keyring unavailable, falling back to file"),
     names.SCRUB_FAILURE: ("ERROR", GENERIC, "a log message could not be scrubbed"),

@@ -72,6 +72,14 @@ class DeviceAuthorization:
         return f"DeviceAuthorization(verification_uri={self.verification_uri!r}, <codes redacted>)"
 
 
+#: Our reasons for a refresh (logged, shown by `status --json`) -> the `refresh_reason` Codex CLI
+#: 0.171 sends: "proactive_expiry" for a due one (its access token expires within 5 minutes), "forced"
+#: when asked to refresh anyway (0.171's `account/read {refreshToken: true}`; our `status --check`).
+#: "stale" (an opaque access token of unknown expiry, last refreshed over 8 days ago) has no 0.171
+#: counterpart (it reads the expiry from the JWT): it is a due refresh too.
+WIRE_REFRESH_REASONS = {"expiring": "proactive_expiry", "stale": "proactive_expiry", "forced": "forced"}
+
+
 @asynccontextmanager
 async def issuer_session(
     settings: Settings,
@@ -80,13 +88,16 @@ async def issuer_session(
     verify: ssl.SSLContext | bool | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     fresh_connections: bool = False,
+    identified: bool = False,
 ) -> AsyncIterator[IssuerClient]:
     """An IssuerClient for `issuer` (oauth.issuer: the run's, or the stored credential's) whose
     httpx client lives exactly as long as the block.
 
     `verify`: an earlier `ssl_verify_setting()` (None: decide now). `transport`: tests inject one.
     `fresh_connections`: a new connection per request, for callers that wait between requests as
-    long as servers keep idle connections (device polling every 5+ s).
+    long as servers keep idle connections (device polling every 5+ s). `identified`: requests made
+    with stored credentials (whoami, revocation, refresh), which the openai dialect sends with Codex
+    CLI 0.171's originator and User-Agent; its login requests carry neither (oauth.useragent).
 
     A proxy variable httpx cannot parse is a UsageError naming the variable, raised before any
     request (httpx itself would raise with part of the value, e.g. a password, in its message).
@@ -96,7 +107,10 @@ async def issuer_session(
     if transport is None:  # httpx reads the proxy environment only without an injected transport
         check_proxy_environment()
 
-    headers = {"Accept": "application/json", "User-Agent": "codexlogin"}
+    from codexlogin.oauth.useragent import identity_headers
+
+    identity = identity_headers(issuer.dialect.name, identified=identified)
+    headers = {"Accept": "application/json", **{name: value for name, value in identity.items() if value is not None}}
     if fresh_connections:
         headers["Connection"] = "close"
     async with httpx.AsyncClient(
@@ -107,6 +121,8 @@ async def issuer_session(
         headers=headers,
         transport=transport,
     ) as http:
+        for name in (name for name, value in identity.items() if value is None):
+            del http.headers[name]  # not httpx's own "python-httpx/…" either: 0.171 sends none
         yield IssuerClient(settings, issuer, http)
 
 
@@ -291,12 +307,15 @@ class IssuerClient:
         return self._tokens(data, "API-key exchange", need=("access_token",)).access_token  # registered there
 
     async def refresh(self, refresh_token: str, reason: str) -> TokenResponse:
-        """openai: JSON with `refresh_reason`; standard: RFC 6749 §6, no scope (the grant stays as it is)."""
+        """openai: JSON with `refresh_reason` in Codex CLI 0.171's words (WIRE_REFRESH_REASONS);
+        standard: RFC 6749 §6, no scope (the grant stays as it is)."""
         register_secrets(refresh_token)
         fields = {"client_id": self.issuer.client_id, "grant_type": "refresh_token", "refresh_token": refresh_token}
         if self.dialect.json_requests:
             status, data = await self._post_for_json(
-                self.issuer.token_endpoint, body={**fields, "refresh_reason": reason}, what="token refresh"
+                self.issuer.token_endpoint,
+                body={**fields, "refresh_reason": WIRE_REFRESH_REASONS.get(reason, reason)},
+                what="token refresh",
             )
         else:
             status, data = await self._post_for_json(self.issuer.token_endpoint, form=fields, what="token refresh")

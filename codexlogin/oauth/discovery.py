@@ -57,7 +57,13 @@ BOOLEAN_NAMES = ("authorization_response_iss_parameter_supported",)
 
 
 class DiscoveryProblem(Exception):
-    """Why a document was not used (one line, safe to log and show)."""
+    """Why a document was not used (one line, safe to log and show); `kind` and `words` for a
+    transport failure (oauth.errors.classify_transport_error, transport_words)."""
+
+    def __init__(self, message: str, kind: str | None = None, words: str = ""):
+        super().__init__(message)
+        self.kind = kind
+        self.words = words
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,10 @@ class Discovery:
     problem: str | None = None  # why the defaults are used (source "none")
     url: str | None = None  # the document used (or the last one tried)
     rejected: bool = False  # a document was there but unusable (not merely absent or unreachable)
+    # The issuer's host could not be reached at all: the transport kind (oauth.errors: "connect",
+    # "dns", "tls", ...) and what it means in words; None when something answered.
+    unreachable: str | None = None
+    unreachable_words: str = ""
 
     @property
     def found(self) -> bool:
@@ -179,7 +189,14 @@ async def _fetch(http: httpx.AsyncClient, url: str) -> bytes:
                 raise DiscoveryProblem(f"document larger than {MAX_DOCUMENT_BYTES} bytes")
             return body
     except httpx.HTTPError as exc:
-        raise DiscoveryProblem(f"unreachable ({type(exc).__name__})") from None
+        from codexlogin.oauth.errors import classify_transport_error, transport_words
+
+        kind = classify_transport_error(exc)
+        words = transport_words(kind, url, str(exc) or type(exc).__name__)
+        # Only a connection that never came about (DNS, refused, TLS, proxy) says the host is not
+        # there; a reset or a half answer may be one bad request to a live host.
+        never_connected = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError)
+        raise DiscoveryProblem(f"unreachable ({type(exc).__name__})", kind if never_connected else None, words) from None
 
 
 async def fetch_discovery(
@@ -198,6 +215,7 @@ async def fetch_discovery(
     problems: list[str] = []
     url = None
     rejected = False
+    unreachable: DiscoveryProblem | None = None
     with trio.move_on_after(budget) as scope:
         async with issuer_session(settings, issuer, verify=verify, transport=transport) as client:
             for source, url in discovery_urls(issuer.base):
@@ -206,6 +224,8 @@ async def fetch_discovery(
                 except DiscoveryProblem as problem:
                     problems.append(f"{source}: {problem}")
                     if str(problem).startswith("unreachable"):
+                        if len(problems) == 1 and problem.kind:  # nothing answered before: the host is not there
+                            unreachable = problem
                         break  # the same host: the other document is not there either
                     continue
                 try:
@@ -217,4 +237,11 @@ async def fetch_discovery(
                 return Discovery(source, metadata, url=url)
     if scope.cancelled_caught:
         problems.append(f"no answer within {budget:g}s")
-    return Discovery("none", problem="; ".join(problems) or "not tried", url=url, rejected=rejected)
+    return Discovery(
+        "none",
+        problem="; ".join(problems) or "not tried",
+        url=url,
+        rejected=rejected,
+        unreachable=unreachable.kind if unreachable is not None else None,
+        unreachable_words=unreachable.words if unreachable is not None else "",
+    )

@@ -73,12 +73,13 @@ async def test_hostile_claims_are_one_inert_line_in_login_status_and_logout(tmp_
     code, out, err = await codex("login", "status", env=env)
     assert code == 0, err
     assert_inert(out + err)
-    assert len(out.splitlines()) == 1 and out.startswith("Logged in using ChatGPT as eve@example.com\\n")
+    assert out == "" and len(err.splitlines()) == 1 and err.startswith("Logged in using ChatGPT as eve@example.com\\n")
 
     code, out, err = await codex("logout", env=env)
     assert code == 0, err
     assert_inert(out + err)
-    assert len(out.splitlines()) == 1 and out.startswith("Logged out eve@example.com\\nLogged in as admin")
+    assert out == "" and len(err.splitlines()) == 1
+    assert err.startswith("Successfully logged out: removed the login of eve@example.com\\nLogged in as admin")
 
 
 # --- the escaping class ---------------------------------------------------------------------------
@@ -102,7 +103,7 @@ def test_status_text_is_one_line_per_line_whatever_the_claims(email, plan, accou
         report.problem, report.notes = problem, [note.replace("\n", " ") for note in notes]
         text = report.text()
         assert not (set(text) - {"\n"}) & UNSAFE
-        expected = 1 + len(report.notes) if status == "logged_in" else 1
+        expected = 1 + len(report.notes) if status in ("logged_in", "policy_violation") else 1
         assert len(text.split("\n")) == expected
 
 

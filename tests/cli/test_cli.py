@@ -179,8 +179,8 @@ async def test_login_dispatches_api_key_device_and_policy(tmp_path, dev_issuer):
         assert code == 2 and "device login is not enabled" in err
         code, _, err = await codex("logout", env=env)
         assert code == 0
-        code, out, _ = await codex("login", "status", env=env)
-        assert code == 1 and "Not logged in" in out
+        code, out, err = await codex("login", "status", env=env)
+        assert code == 1 and out == "" and err.startswith("Not logged in")
 
 
 async def test_two_logins_on_one_port_newer_takes_over(tmp_path, dev_issuer):

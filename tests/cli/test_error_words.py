@@ -201,7 +201,7 @@ async def test_status_and_logout_take_verbose_too(tmp_path):
     with trio.fail_after(60):
         for args, exit_code in ((("login", "status", "--verbose"), 1), (("logout", "--verbose"), 0)):
             code, out, err = await codex(*args, env=env)
-            assert code == exit_code and "Not logged in" in out and err == "", (args, err)
+            assert code == exit_code and err.startswith("Not logged in") and out == "", (args, err)
 
 
 # --- DNS and proxies in words -------------------------------------------------------------------

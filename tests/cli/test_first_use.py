@@ -144,8 +144,8 @@ def test_references_are_short_random_base32():
 async def test_login_status_and_logout_say_who(tmp_path, dev_issuer):
     env = env_for(tmp_path)
     issuer = ("--issuer", dev_issuer.issuer_url)
-    code, out, _ = await codex("login", "status", env=env)
-    assert (code, out) == (1, "Not logged in — run `codex login`\n")
+    code, out, err = await codex("login", "status", env=env)
+    assert (code, out, err) == (1, "", "Not logged in — run `codex login`\n")  # stderr, as Codex CLI 0.171
 
     dev_issuer.email, dev_issuer.plan = "bob@example.com", "team"
     code, _, err = await codex("login", *issuer, "--port", "0", env=env)
@@ -157,15 +157,15 @@ async def test_login_status_and_logout_say_who(tmp_path, dev_issuer):
     code, _, err = await codex("login", *issuer, "--port", "0", env=env)  # the same account again: nothing replaced
     assert code == 0 and err.endswith("\nLogged in as alice@example.com (plus)\n"), err
 
-    code, out, _ = await codex("login", "status", env=env)  # no --issuer: the stored login names its own
+    code, _, out = await codex("login", "status", env=env)  # no --issuer: the stored login names its own
     assert (code, out) == (
         0,
         f"Logged in using ChatGPT as alice@example.com (plus), account acct_dev, issuer {dev_issuer.issuer_url.rstrip('/')}\n",
     )
-    code, out, _ = await codex("logout", env=env)
-    assert (code, out) == (0, "Logged out alice@example.com\n")
-    code, out, _ = await codex("logout", *issuer, env=env)
-    assert (code, out) == (0, "Not logged in — nothing to remove\n")
+    code, out, err = await codex("logout", env=env)
+    assert (code, out, err) == (0, "", "Successfully logged out: removed the login of alice@example.com\n")
+    code, out, err = await codex("logout", *issuer, env=env)
+    assert (code, out, err) == (0, "", "Not logged in — nothing to remove\n")
 
 
 async def test_an_api_key_login_says_which_login_it_replaced(tmp_path, dev_issuer):
@@ -468,7 +468,8 @@ class RecordingUI(ConsoleUI):
     def __init__(self):
         from harness import WatchedText
 
-        super().__init__(WatchedText())
+        text = WatchedText()
+        super().__init__(text, text)  # the device prompt (stdout) and the rest (stderr) in one record
         self.events: list[tuple[str, object]] = []
 
     def waiting(self, message, *, timeout=None):

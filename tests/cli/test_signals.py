@@ -51,10 +51,11 @@ async def pending_issuer(nursery):
     return issuer
 
 
-async def read_until(process: trio.Process, marker: bytes) -> bytes:
+async def read_until(process: trio.Process, marker: bytes, stream=None) -> bytes:
     seen = b""
+    stream = stream or process.stderr
     while marker not in seen:
-        chunk = await process.stderr.receive_some(4096)
+        chunk = await stream.receive_some(4096)
         assert chunk, f"exited before {marker!r}: {seen!r}"
         seen += chunk
     return seen
@@ -122,15 +123,17 @@ async def test_device_login_ends_on_signal_with_its_log_tree(tmp_path, pending_i
         process = await trio.lowlevel.open_process(
             [*CODEX, "login", "--device-auth", "--issuer", pending_issuer.issuer_url],
             env=env_for(tmp_path),
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        seen = await read_until(process, b"http")
+        seen = await read_until(process, b"http", process.stdout)  # the device prompt: stdout, as Codex CLI 0.171
         if delay:
             await trio.sleep(delay)
         process.send_signal(signum)
         code = await process.wait()
         seen += await drain(process)
         await process.stderr.aclose()
+        await process.stdout.aclose()
     assert code == EXPECTED_EXIT[signum], seen
     assert b"Traceback" not in seen
     assert_cancelled_tree(tmp_path, EXPECTED_EXIT[signum])

@@ -86,7 +86,7 @@ def test_mask_api_key(key, masked):
 
 
 def test_not_logged_in(capsys):
-    assert run_status(capsys) == (1, "Not logged in — run `codex login`\n", "")
+    assert run_status(capsys) == (1, "", "Not logged in — run `codex login`\n")  # on stderr, as Codex CLI 0.171
     code, data, _ = run_json(capsys)
     assert code == ExitCode.NOT_LOGGED_IN and set(data) == JSON_KEYS
     assert data["status"] == "not_logged_in" and data["logged_in"] is False and data["mode"] is None
@@ -96,8 +96,13 @@ def test_not_logged_in(capsys):
 def test_api_key_is_masked_in_text_and_json(capsys):
     key = "sk-proj-SECRETSECRETSECRETabcde"
     store(AuthDotJson("apikey", openai_api_key=key))
-    code, out, _ = run_status(capsys)
-    assert (code, out) == (0, "Logged in using an API key - sk-proj-***abcde\n")
+    code, stdout, out = run_status(capsys)
+    # Codex CLI 0.171's words, on stderr as it prints them
+    assert (code, stdout, out) == (
+        0,
+        "",
+        "API key configured - sk-proj-***abcde\nAuthentication is checked when you send a request.\n",
+    )
     code, data, _ = run_json(capsys)
     assert code == 0 and data["mode"] == "apikey" and data["api_key"] == "sk-proj-***abcde"
     assert "SECRET" not in json.dumps(data)
@@ -108,7 +113,7 @@ def test_chatgpt_login_from_issued_tokens(capsys):
     with issuer_in_thread(issuer) as url:
         issued = issue_tokens(issuer, url)
     auth = store_tokens(settings(), issued)
-    code, out, _ = run_status(capsys)
+    code, stdout, out = run_status(capsys)
     assert (code, out) == (0, "Logged in using ChatGPT as ci@example.com (team), account acct_dev\n")
     code, data, _ = run_json(capsys)
     assert code == 0 and set(data) == JSON_KEYS
@@ -147,7 +152,7 @@ def test_unusable_credentials_have_their_own_exit_code(capsys, auth_json, proble
     path = settings().auth_file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(auth_json)
-    code, out, _ = run_status(capsys)
+    code, stdout, out = run_status(capsys)
     assert code == ExitCode.CREDENTIALS_UNUSABLE == 8
     assert out.startswith("Credentials are stored but unusable:") and problem in out
     code, data, _ = run_json(capsys)
@@ -156,7 +161,7 @@ def test_unusable_credentials_have_their_own_exit_code(capsys, auth_json, proble
 
 def test_policy_violations(capsys):
     store(AuthDotJson("chatgpt", tokens=TokenData("id", "acc", "rt", "acct_a"), last_refresh=NINE_DAYS_AGO))
-    code, out, _ = run_status(capsys, config=("forced_login_method=api",))
+    code, stdout, out = run_status(capsys, config=("forced_login_method=api",))
     assert code == ExitCode.POLICY_VIOLATION and "forced_login_method = api" in out
     code, data, _ = run_json(capsys, config=("forced_chatgpt_workspace_id=acct_b,acct_c",))
     assert code == 9 and data["status"] == "policy_violation" and "acct_a" in data["problem"] and "acct_b" in data["problem"]
@@ -172,8 +177,8 @@ def test_bad_settings_are_a_usage_error(capsys):
 
 def test_other_codex_settings_are_set_aside_with_a_warning(capsys):
     code, out, err = run_status(capsys, config=("model=o3",))
-    assert code == ExitCode.NOT_LOGGED_IN and out == "Not logged in — run `codex login`\n"
-    assert err == "warning: -c model: not a login setting, left to the rest of Codex\n"
+    assert code == ExitCode.NOT_LOGGED_IN and out == ""
+    assert err == "warning: -c model: not a login setting, left to the rest of Codex\nNot logged in — run `codex login`\n"
 
 
 def test_offline_status_imports_nothing_heavy_and_writes_no_log(tmp_path):
@@ -187,7 +192,11 @@ def test_offline_status_imports_nothing_heavy_and_writes_no_log(tmp_path):
         [sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=60, env=os.environ.copy()
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["Logged in using an API key - sk-proj-***abcde", "[]"]
+    assert result.stdout.splitlines() == ["[]"]
+    assert result.stderr.splitlines() == [
+        "API key configured - sk-proj-***abcde",
+        "Authentication is checked when you send a request.",
+    ]
     assert not settings().log_file.exists()
 
 
@@ -209,7 +218,7 @@ def test_check_refreshes_expiring_tokens(capsys):
     issuer = DevIssuer(access_token_lifetime=120)
     with issuer_in_thread(issuer) as url:
         old = store_tokens(settings(), issue_tokens(issuer, url), issuer=url)
-        code, out, _ = run_status(capsys, check=True)
+        code, stdout, out = run_status(capsys, check=True)
         assert len(issuer.token_requests(GRANT_REFRESH)) == 1
     assert code == 0 and out.startswith(f"Logged in using ChatGPT as dev@example.com (pro), account acct_dev, issuer {url}\n")
     assert "Credentials checked online (refresh): the issuer accepted the refresh token and issued new tokens (expiring)." in out
@@ -242,7 +251,7 @@ def test_check_unreachable_issuer_is_a_network_error(capsys, refused_port):
 
 
 def test_check_with_nothing_stored_needs_no_network(capsys):
-    assert run_status(capsys, check=True, issuer="http://127.0.0.1:9") == (1, "Not logged in — run `codex login`\n", "")
+    assert run_status(capsys, check=True, issuer="http://127.0.0.1:9") == (1, "", "Not logged in — run `codex login`\n")
 
 
 def test_check_api_key_is_offline(capsys):
@@ -256,7 +265,7 @@ def test_check_api_key_is_offline(capsys):
 
 def test_auth_json_that_is_a_directory_is_a_storage_failure(capsys):
     settings().auth_file.mkdir(parents=True)
-    code, out, _ = run_status(capsys)
+    code, stdout, out = run_status(capsys)
     assert code == ExitCode.STORAGE_FAILED == 7
     assert out.startswith("Cannot read the stored credentials: cannot read") and out.count("\n") == 1
     code, data, _ = run_json(capsys)
@@ -288,8 +297,8 @@ def test_deeply_nested_auth_json_is_unusable_in_one_line(capsys):
     path = settings().auth_file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("[" * 100_000)
-    code, out, err = run_status(capsys)
-    assert code == ExitCode.CREDENTIALS_UNUSABLE and err == ""
+    code, stdout, out = run_status(capsys)
+    assert code == ExitCode.CREDENTIALS_UNUSABLE and stdout == ""
     assert out.startswith("Credentials are stored but unusable:") and out.count("\n") == 1 and "nested too deeply" in out
 
 

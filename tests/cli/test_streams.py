@@ -31,9 +31,9 @@ def test_status_with_closed_standard_fds(closed, tmp_path):
     command = f"{' '.join(map(shlex.quote, CODEX))} login status {closed}; echo rc=$? > {shlex.quote(str(rc))}"
     proc = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=60, check=False)
     assert rc.read_text().strip() == "rc=1"
-    assert proc.stderr == ""
-    if ">&-" not in closed:
-        assert proc.stdout == "Not logged in — run `codex login`\n"
+    assert proc.stdout == ""
+    if "2>&-" not in closed:  # the status text goes to stderr, as Codex CLI 0.171 prints it
+        assert proc.stderr == "Not logged in — run `codex login`\n"
 
 
 @pytest.mark.concurrency
@@ -44,6 +44,7 @@ def test_listener_never_becomes_stdout_when_it_is_closed(tmp_path):
         stdin=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        env=dict(os.environ, CODEX_LOGIN_DIALECT="openai"),  # nothing to discover: the URL, not exit 10
     )
     try:
         deadline = time.monotonic() + 30
@@ -90,7 +91,7 @@ def _closed_reader(*args: str) -> tuple[int, str]:
 @pytest.mark.parametrize(
     "args",
     [
-        ["login", "status"],  # the fast lane
+        ["login", "status", "--json"],  # the fast lane
         ["login", "status", "--json", "-c", "cli_auth_credentials_store=file"],  # cyclopts
         ["login", "doctor", "--issuer", NOWHERE],  # output inside a logged run
     ],
@@ -127,7 +128,7 @@ def test_non_ascii_text_on_a_narrow_stdout_is_escaped_not_exit_70(encoding, show
     for entry in (CODEX, [sys.executable, "-c", "import sys; from codexlogin.cli.app import main; main(sys.argv[1:])"]):
         proc = subprocess.run([*entry, "login", "status"], capture_output=True, timeout=60, env=env, check=False)
         assert proc.returncode == 0, proc.stderr
-        assert shown in proc.stdout.decode(encoding)
+        assert shown in proc.stderr.decode(encoding)  # the status text: stderr, as Codex CLI 0.171
 
 
 def test_non_ascii_error_on_an_ascii_stderr(tmp_path):

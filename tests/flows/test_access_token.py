@@ -40,6 +40,13 @@ def settings(**changes):
     return replace(load_settings({}), **changes)
 
 
+@pytest.fixture(autouse=True)
+def _default_issuer_unreachable(monkeypatch):
+    """`status` asks whoami for a stored token (as 0.171): a token of the default issuer
+    (https://auth.openai.com) meets a refused proxy here, never the network."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+
+
 def write_pat_file(data=PAT_FILE):
     path = settings().auth_file
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,11 +77,12 @@ def test_the_0171_shape_reads_as_its_own_mode_and_is_written_back_exactly():
 # --- status ---------------------------------------------------------------------------------------
 
 
-def test_status_says_personal_access_token_masked_offline(capsys):
+def test_status_says_personal_access_token_masked_when_the_issuer_cannot_be_reached(capsys):
     write_pat_file()
-    code, out, err = run_status(capsys)  # offline: nothing is asked
-    assert (code, out, err) == (0, "Logged in using personal access token - at-AbCdE***vwxyz\n", "")
-    code, out, err = run_status(capsys, issuer="http://127.0.0.1:9")  # a 0.171 file: the default issuer's
+    code, out, err = run_status(capsys)  # the issuer cannot be reached: the offline answer, with a warning
+    assert (code, out) == (0, "") and err.startswith("warning: could not check the personal access token online (")
+    assert err.endswith("); showing it as stored\nLogged in using personal access token - at-AbCdE***vwxyz\n"), err
+    code, _, out = run_status(capsys, issuer="http://127.0.0.1:9")  # a 0.171 file: the default issuer's
     assert code == 0 and "Note: the stored login was issued by https://auth.openai.com, but --issuer names" in out
     code, out, _ = run_status(capsys, json_=True)
     data = json.loads(out)
@@ -85,15 +93,16 @@ def test_status_says_personal_access_token_masked_offline(capsys):
 
 def test_an_empty_stored_token_is_unusable(capsys):
     write_pat_file({"OPENAI_API_KEY": None, "personal_access_token": "  ", "auth_mode": "personal_access_token"})
-    code, out, _ = run_status(capsys)
+    code, _, out = run_status(capsys)
     assert code == ExitCode.CREDENTIALS_UNUSABLE and "personal access token is empty" in out
 
 
 @pytest.mark.parametrize(("forced", "code"), [("chatgpt", 0), ("api", ExitCode.POLICY_VIOLATION)])
 def test_a_personal_access_token_counts_as_a_chatgpt_login_for_forced_login_method(capsys, forced, code):
     write_pat_file()
-    got, out, _ = run_status(capsys, config=(f"forced_login_method={forced}",))
-    assert got == code and out.startswith("Logged in using personal access token")
+    got, _, out = run_status(capsys, config=(f"forced_login_method={forced}",))
+    words = "Logged in using personal access token" if code == 0 else "Not logged in: the personal access token at-"
+    assert got == code and out.splitlines()[-1].startswith(words)  # after the warning: the issuer is not reachable here
 
 
 # --- logout ---------------------------------------------------------------------------------------
@@ -106,7 +115,7 @@ def test_logout_removes_it_without_asking_the_issuer(capsys):
         write_pat_file({"OPENAI_API_KEY": None, "personal_access_token": token})
         assert run_cli("logout", issuer=url) == 0
         assert issuer.request_log == [] and issuer.token_active(token)  # as 0.171: no network
-    assert capsys.readouterr() == (f"Logged out: removed the personal access token {token[:8]}***{token[-5:]}\n", "")
+    assert capsys.readouterr() == ("", f"Successfully logged out: removed the personal access token {token[:8]}***{token[-5:]}\n")
     assert not settings().auth_file.exists()
 
 
@@ -322,7 +331,7 @@ def test_the_command_prints_a_masked_success_line_and_logs_no_token(tmp_path, mo
             f"Successfully logged in using a personal access token - {masked}. Credentials saved to {settings().auth_file}\n"
             "Logged in as dev@example.com (pro)\n"
         )
-        code, out, _ = run_status(capsys, "--check", issuer=url, log_dir=str(tmp_path / "log"))
+        code, _, out = run_status(capsys, "--check", issuer=url, log_dir=str(tmp_path / "log"))
         assert code == 0 and out.startswith(f"Logged in using personal access token - {masked} as dev@example.com (pro)")
         assert "the issuer accepts the personal access token" in out
     log = (tmp_path / "log" / "codex-login.log").read_text()

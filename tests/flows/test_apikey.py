@@ -114,7 +114,9 @@ def test_flow_prints_a_masked_key_and_logs_no_secret(tmp_path, capsys, monkeypat
         code = run_api_key_login(settings, stdin=stdin, monkeypatch=monkeypatch)
     assert code == 0
     err = capsys.readouterr().err
-    assert "Successfully logged in using an API key - sk-proj-***ABCDE" in err and KEY not in err
+    # Codex CLI 0.171's words (the key is checked when used), then where it went
+    assert err.startswith("API key saved. Authentication is checked when you send a request.\n") and KEY not in err
+    assert "(API key sk-proj-***ABCDE)" in err
     log = settings.log_file.read_text()
     assert KEY not in log and KEY[8:-5] not in log
     messages = [json.loads(line) for line in log.splitlines()]
@@ -195,4 +197,4 @@ def test_file_login_says_where_the_key_went(tmp_path, capsys, monkeypatch):
     settings = make_settings(tmp_path)
     with piped(KEY.encode()) as stdin:
         assert run_api_key_login(settings, stdin=stdin, monkeypatch=monkeypatch) == 0
-    assert f"Credentials saved to {settings.auth_file}\n" in capsys.readouterr().err
+    assert f"Credentials saved to {settings.auth_file} (API key sk-proj-***ABCDE)\n" in capsys.readouterr().err

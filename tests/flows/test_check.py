@@ -72,7 +72,7 @@ def test_check_proves_with_userinfo_and_says_so(capsys):
     issuer = DevIssuer()
     with issuer_in_thread(issuer) as url:
         store_tokens(settings(), issue_tokens(issuer, url), issuer=url)
-        code, out, _ = status_text(capsys, url)
+        code, _, out = status_text(capsys, url)  # the status text: stderr, as Codex CLI 0.171
         userinfo = issuer.requests_to("/oauth/userinfo")
         assert len(userinfo) == 1 and userinfo[0].headers["authorization"].startswith("Bearer ")
         assert issuer.requests_to(WELL_KNOWN) and issuer.token_requests(GRANT_REFRESH) == []

@@ -256,10 +256,9 @@ def test_success_line_names_where_the_credentials_went(tmp_path, monkeypatch, ca
     finally:
         keyring.set_keyring(keyring.backends.fail.Keyring())
     where = "the system keyring (service Codex Auth)" if backend == "keyring" else str(settings.auth_file)
-    err = capsys.readouterr().err
-    assert err.endswith(f"\nSuccessfully logged in. Credentials saved to {where}\nLogged in as dev@example.com (pro)\n"), (
-        err
-    )  # after the device code
+    out, err = capsys.readouterr()
+    assert "one-time code" in out  # the device prompt: stdout, as Codex CLI 0.171
+    assert err == f"Successfully logged in. Credentials saved to {where}\nLogged in as dev@example.com (pro)\n", err
     assert settings.auth_file.exists() == (backend == "file") and len(memory.entries) == (backend == "keyring")
 
 
@@ -275,7 +274,7 @@ def test_issuer_supplied_device_text_cannot_drive_the_terminal():
         interval=5,
     )
     out = io.StringIO()
-    ConsoleUI(stderr=out).device_code(device)  # what the CLI prints
+    ConsoleUI(stdout=out).device_code(device)  # what the CLI prints (on stdout, as Codex CLI 0.171)
     text = out.getvalue()
     assert "\x1b" not in text and "\x07" not in text and "\r" not in text
     assert (

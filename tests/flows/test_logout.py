@@ -39,7 +39,7 @@ def log_messages():
 
 def test_nothing_stored_says_not_logged_in(capsys):
     assert logout(issuer="http://127.0.0.1:9") == 0
-    assert capsys.readouterr() == ("Not logged in — nothing to remove\n", "")
+    assert capsys.readouterr() == ("", "Not logged in — nothing to remove\n")  # stderr, as Codex CLI 0.171
 
 
 def test_revokes_the_refresh_token_then_removes(capsys):
@@ -51,7 +51,7 @@ def test_revokes_the_refresh_token_then_removes(capsys):
         assert not issuer.token_active(auth.tokens.refresh_token)
         assert not issuer.token_active(auth.tokens.access_token)  # revoking the refresh token ends the grant
     out, err = capsys.readouterr()
-    assert (out, err) == ("Logged out dev@example.com\n", "")
+    assert (out, err) == ("", "Successfully logged out: removed the login of dev@example.com\n")
     assert len(revokes) == 1 and revokes[0]["token_type_hint"] == "refresh_token"
     assert revokes[0]["token"] == auth.tokens.refresh_token
     assert not settings().auth_file.exists()
@@ -84,9 +84,9 @@ def test_revocation_failure_warns_and_still_removes(capsys):
         issuer.faults.revoke_status = 500
         assert logout() == 0  # no --issuer: the stored login names it
     out, err = capsys.readouterr()
-    assert out == "Logged out dev@example.com\n"
+    assert err.endswith("Successfully logged out: removed the login of dev@example.com\n") and out == ""
     assert err.startswith("warning: could not revoke the refresh token at the issuer") and "HTTP 500" in err
-    assert "removed anyway" in err and err.count("\n") == 1
+    assert "removed anyway" in err and err.count("\n") == 2
     assert not settings().auth_file.exists()
     revoke = [m for m in log_messages() if m.get("action_type") == "codex:revoke"]
     assert revoke[-1]["action_status"] == "failed" and revoke[-1]["status"] == 500
@@ -101,7 +101,7 @@ def test_unreachable_issuer_warns_and_still_removes(capsys, refused_port):
     )
     assert logout() == 0  # no --issuer: the stored login names it
     out, err = capsys.readouterr()
-    assert out == "Logged out of ChatGPT\n" and "could not revoke" in err and "connect" in err
+    assert err.endswith("Successfully logged out: removed a ChatGPT login\n") and "could not revoke" in err and "connect" in err
     assert not settings().auth_file.exists()
 
 
@@ -140,7 +140,7 @@ def test_corrupt_credentials_are_removed(capsys):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("{oops")
     assert logout(issuer="http://127.0.0.1:9") == 0
-    assert capsys.readouterr().out == "Logged out\n" and not path.exists()
+    assert capsys.readouterr().err == "Successfully logged out\n" and not path.exists()
 
 
 def test_keyring_credentials_are_removed(capsys):
@@ -160,7 +160,9 @@ def test_keyring_credentials_are_removed(capsys):
     finally:
         keyring.set_keyring(keyring.backends.fail.Keyring())
     # a short key (16 characters after the tag) shows none of its secret
-    assert capsys.readouterr().out == "Logged out: removed the API key sk-proj-***\nNot logged in — nothing to remove\n"
+    assert (
+        capsys.readouterr().err == "Successfully logged out: removed the API key sk-proj-***\nNot logged in — nothing to remove\n"
+    )
 
 
 def test_keyring_store_without_a_keyring_is_a_storage_failure(capsys):
@@ -255,8 +257,8 @@ def test_cli_logout_while_status_check_refreshes(capsys):
             out, err = check.communicate(timeout=60)
         revoked = [form["token"] for _m, path, form in issuer.requests if path == "/oauth/revoke"]
     assert check.returncode == 0, err
-    assert "issued new tokens" in out
-    assert capsys.readouterr().out == "Logged out dev@example.com\n"
+    assert "issued new tokens" in err  # status text: stderr, as Codex CLI 0.171
+    assert capsys.readouterr().err == "Successfully logged out: removed the login of dev@example.com\n"
     assert not settings().auth_file.exists()
     assert len(revoked) == 1 and revoked[0] != old.tokens.refresh_token  # the rotated token
     assert not issuer.token_active(revoked[0])

@@ -290,17 +290,21 @@ async def test_without_any_callback_the_timeout_says_so(tmp_path, mock_clock, de
     assert "error page" not in run.stderr.getvalue()
 
 
-async def test_an_unreachable_issuer_is_named_by_the_probe_and_the_timeout(tmp_path, mock_clock, refused_port):
+async def test_an_unreachable_issuer_ends_the_login_at_once_with_exit_10(tmp_path, mock_clock, refused_port):
+    """Issue 23: not after the whole --timeout (exit 5), but before the URL is shown (exit 10)."""
     from harness import Run
 
-    from codexlogin.errors import TimedOut
+    from codexlogin.errors import NetworkError
 
     url = f"http://127.0.0.1:{refused_port()}"
     with trio.fail_after(60):
+        started = trio.current_time()
         run = Run(make_settings(tmp_path, url, timeout=40))
         failure = await run(_no_browser)
-    assert "the issuer cannot be reached" in run.stderr.getvalue()
-    assert isinstance(failure, TimedOut) and "the issuer could not be reached (ConnectError)" in failure.summary
+    assert trio.current_time() - started < 3, "said at once, not after the timeout"
+    assert run.url is None and "Starting local login server" not in run.stderr.getvalue()
+    assert isinstance(failure, NetworkError) and failure.exit_code == 10
+    assert "cannot be reached (connect)" in failure.summary and "check the issuer URL" in failure.summary
 
 
 # --- the real command ------------------------------------------------------------------------------
@@ -445,3 +449,21 @@ async def test_an_oversized_discovery_document_is_not_read(tmp_path, dev_issuer)
         found = await fetch_discovery(run_settings, configured_issuer(run_settings))
     assert found.source == "none" and "larger than" in found.problem
     assert dev_issuer.requests_to(WELL_KNOWN) and dev_issuer.requests_to(RFC8414)
+
+
+async def test_a_wrong_issuer_path_is_said_before_the_url_and_its_404_names_the_issuer_url(tmp_path, mock_clock, dev_issuer):
+    """Issue 23: discovery that fails is said before the URL; a 404 on the sign-in URL is blamed on
+    the issuer URL (not on the client's registration)."""
+    from harness import Run
+
+    from codexlogin.errors import TimedOut
+
+    with trio.fail_after(60):
+        run = Run(make_settings(tmp_path, dev_issuer.issuer_url + "/wrong/path", timeout=40))
+        failure = await run(_no_browser)
+    shown = run.stderr.getvalue()
+    assert "has no usable discovery document" in shown
+    assert shown.index("has no usable discovery document") < shown.index("Starting local login server")
+    assert "answers the sign-in URL with an error page (HTTP 404)" in shown and "check the issuer URL" in shown
+    assert "does not know this redirect URI" not in shown
+    assert isinstance(failure, TimedOut) and "check the issuer URL" in failure.summary

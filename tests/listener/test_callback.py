@@ -49,10 +49,16 @@ def test_error_with_wrong_state_cannot_end_the_login():
     assert (decision.action, decision.status) == (Action.IGNORE, 400)
 
 
-def test_missing_code_is_an_error_page_and_keeps_waiting():
+def test_our_state_without_code_or_error_ends_the_login_in_0171s_words():
     decision = run(callback({"state": STATE}))
+    assert (decision.action, decision.status) == (Action.FAILED, 200)
+    assert decision.error_code == "missing_authorization_code"
+    assert "Missing authorization code. Sign-in could not be completed." in decision.page
+
+
+def test_a_missing_code_with_another_state_keeps_waiting():
+    decision = run(callback({"state": "forged"}))
     assert (decision.action, decision.status) == (Action.IGNORE, 400)
-    assert "no authorization code" in decision.page
 
 
 @pytest.mark.parametrize("path", ["/favicon.ico", "/", "/auth/callback/", "/AUTH/CALLBACK"])

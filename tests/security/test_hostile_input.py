@@ -577,7 +577,7 @@ def test_status_shows_a_hostile_id_token_email_inert(home, capsys):
         home / "auth.json", AuthDotJson("chatgpt", tokens=TokenData(id_token=id_token, access_token="at", refresh_token="rt"))
     )
     assert run_cli("login", "status") == 0
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err  # the status text: stderr, as Codex CLI 0.171
     assert_inert(out, "status")
     assert "victim" in out and "\\u202e" in out and "\\x1b]0;owned" in out  # shown, escaped
     assert run_cli("login", "status", json_=True) == 0
@@ -686,7 +686,7 @@ async def test_an_absurd_device_expires_in_is_clamped_not_exit_70(tmp_path, auto
     with trio.fail_after(MAX_DEVICE_LIFETIME * 2):
         with diagnostics.open_log(settings.resolved_log_dir), diagnostics.command_action("login", "device"):
             with pytest.raises(TimedOut):
-                await device_login(settings, ConsoleUI(stderr))
+                await device_login(settings, ConsoleUI(stderr, stderr))  # the prompt (stdout) recorded too
     waited = trio.current_time() - started
     expected = MAX_DEVICE_LIFETIME if expires_in.startswith("1") else DEFAULT_LIFETIME
     assert f"expires in {expected // 60} minutes" in stderr.getvalue()
@@ -700,7 +700,7 @@ def test_a_fifo_auth_json_is_a_storage_error_not_a_hang(home):
     os.mkfifo(home / "auth.json")
     result = codex("login", "status", home=home)
     assert result.returncode == 7, result
-    assert "a FIFO, not a regular file" in result.stdout and "Traceback" not in result.stderr
+    assert "a FIFO, not a regular file" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_fifo_codex_login_log_warns_and_the_login_goes_on(home):

@@ -138,14 +138,14 @@ async def test_status_check_and_logout_after_a_login_go_to_the_issuer_of_the_log
 
     code, out, _ = await codex("login", "status", "--json", env=env)
     assert code == 0 and json.loads(out)["issuer"] == dev_issuer.issuer_url.rstrip("/")
-    code, out, err = await codex("login", "status", "--check", env=env)
-    assert code == 0, err
+    code, _, out = await codex("login", "status", "--check", env=env)
+    assert code == 0, out
     assert f"issuer {dev_issuer.issuer_url.rstrip('/')}" in out and "Credentials checked online" in out
     assert requests_with(dev_issuer, tokens["access_token"]), "the proof went to the login's issuer"
 
     refresh_token = stored(tmp_path)["tokens"]["refresh_token"]
     code, out, err = await codex("logout", env=env)
-    assert (code, out, err) == (0, "Logged out dev@example.com\n", "")
+    assert (code, out, err) == (0, "", "Successfully logged out: removed the login of dev@example.com\n")
     assert not dev_issuer.token_active(refresh_token)  # revoked where it was issued
     assert issuer_b.request_log == [] and tripwire.received == []
     # The log names the issuer the runs talked to, not the default from the settings.
@@ -200,15 +200,15 @@ async def test_a_setting_naming_another_issuer_sends_no_token_there(tmp_path, de
     assert code == ExitCode.USAGE and data["status"] == "check_failed" and data["error"]["exit_code"] == 2
     assert data["issuer"] == ours
 
-    code, out, err = await codex("login", "status", *argv, env=env)  # offline: says whose login it is
+    code, _, out = await codex("login", "status", *argv, env=env)  # offline: says whose login it is
     assert code == 0 and f"issuer {ours}" in out and f"{SOURCE[how]} names the issuer {theirs}" in out
 
     code, out, err = await codex("logout", *argv, env=env)
-    assert code == 0 and out == "Logged out dev@example.com\n", err
+    assert code == 0 and out == "" and err.endswith("Successfully logged out: removed the login of dev@example.com\n"), err
     assert err.startswith(
         f"warning: Revoked at {ours}: the stored login was issued by {ours}, but {SOURCE[how]} names the issuer {theirs}"
     )
-    assert err.count("\n") == 1
+    assert err.count("\n") == 2  # the warning, then the logout line
     assert not dev_issuer.token_active(tokens.refresh_token)  # revoked at its own issuer
     assert tripwire.received == [] and not (tmp_path / "codex-home" / "auth.json").exists()
 
@@ -296,7 +296,7 @@ async def test_a_personal_access_token_is_checked_where_it_was_stored(tmp_path, 
         )
     assert result.returncode == 0, result.stderr
     assert stored(tmp_path)["oauth_provenance"] == provenance_of(dev_issuer.issuer_url)
-    code, out, err = await codex("login", "status", "--check", env=env)
-    assert code == 0 and "whoami" in out, err
+    code, _, err = await codex("login", "status", "--check", env=env)
+    assert code == 0 and "whoami" in err, err
     code, _, err = await codex("login", "status", "--check", "--issuer", tripwire.url, env=env)
     assert code == ExitCode.USAGE and tripwire.received == []

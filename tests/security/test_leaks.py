@@ -471,7 +471,9 @@ def test_a_huge_token_is_redacted_whole_and_by_its_ends(tmp_path):
         eliot.log_message(
             message_type=TEST_ECHO, detail=f"whole {token} end", head=f"cut {token[:5000]}…", tail=f"…{token[-3000:]}"
         )
-    assert time.perf_counter() - started < 5
+    # Not a speed goal (that is a benchmark): a guard against indexing megabytes of encoded forms,
+    # which took minutes. About 1 s here; the bound leaves room for a loaded CI machine.
+    assert time.perf_counter() - started < 30
     (message,) = [m for m in read_log(path) if m.get("message_type") == TEST_ECHO]
     # The 4 MB field is cut at MAX_LOGGED_FIELD_CHARS: what is shown of it is redacted.
     assert message["detail"].startswith(f"whole {redact.REDACTED}…(") and message["detail"].endswith(" more characters)")

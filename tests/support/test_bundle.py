@@ -146,7 +146,7 @@ async def test_bundle_contents_and_mode(tmp_path, dev_issuer, capsys):
     assert {"client_id", "timeout", "exchange_timeout", "log_dir", "forced_chatgpt_workspace_id"} <= set(settings)
     report = json.loads(members["doctor.json"])
     assert [c["name"] for c in report["checks"]] == list(doctor.CHECK_NAMES)
-    assert report["ok"] is True and "All 9 checks passed." in members["doctor.txt"]
+    assert report["ok"] is True and "All 10 checks passed." in members["doctor.txt"]
     assert "codex:command/1 => succeeded" in members["codex-login.log.txt"]
     assert "codex:token_exchange" in members["codex-login.log.txt"]
     assert json.loads(members["codex-login.log.jsonl"])["type"] == "codex:command"

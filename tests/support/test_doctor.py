@@ -92,7 +92,7 @@ async def test_all_checks_pass_exit_0_and_each_check_is_a_logged_action(tmp_path
     lines = out.splitlines()
     assert [line.split()[1] for line in lines[:-1]] == list(doctor.CHECK_NAMES)
     assert all(line.startswith("ok ") for line in lines[:-1]), out
-    assert lines[-1] == "All 9 checks passed."
+    assert lines[-1] == "All 10 checks passed."
     assert f"{dev_issuer.issuer_url}/.well-known/openid-configuration: HTTP 200 in " in out
 
     messages = log_messages(settings)
@@ -215,7 +215,7 @@ async def test_log_dir_under_a_regular_file_fails(tmp_path, dev_issuer, capsys):
     assert code == 1
     assert line.startswith("FAIL") and f"{blocker} is not a directory" in line and "--log-dir" in line
     err = capsys.readouterr().err
-    assert "error: 1 of 9 checks failed: log_dir" in err
+    assert "error: 1 of 10 checks failed: log_dir" in err
 
 
 async def test_codex_home_under_a_regular_file_fails(tmp_path, dev_issuer):
@@ -279,7 +279,7 @@ async def test_clock_skew_warns_but_does_not_fail(tmp_path, nursery):
     assert lines["issuer"].startswith("ok") and lines["clock"].startswith("warn")
     assert "the local clock is 3 h 2 min ahead of the issuer's" in lines["clock"]
     assert "NTP" in lines["clock"]
-    assert code == 0 and out.splitlines()[-1] == "All 9 checks passed (1 warning)."
+    assert code == 0 and out.splitlines()[-1] == "All 10 checks passed (2 warnings)."
 
 
 async def test_clock_in_step_is_ok(tmp_path, nursery):
@@ -458,7 +458,7 @@ async def test_subprocess_exit_codes(tmp_path, dev_issuer, refused_port):
         code == 1
         and "FAIL  issuer" in out
         and re.fullmatch(
-            r"error: 1 of 9 checks failed: issuer \(ref [A-Z2-7]{8}; more: codex login log --grep [A-Z2-7]{8}\)\n", err
+            r"error: 1 of 10 checks failed: issuer \(ref [A-Z2-7]{8}; more: codex login log --grep [A-Z2-7]{8}\)\n", err
         )
     )
 

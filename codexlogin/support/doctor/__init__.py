@@ -10,6 +10,7 @@ Checks, printed in this order (they run concurrently where they wait on I/O):
   browser        a browser can be launched; hints for SSH, WSL and machines without a display
   ca_bundle      CODEX_CA_CERTIFICATE / SSL_CERT_FILE, when set, load as a CA bundle
   issuer         GET {issuer}/.well-known/openid-configuration answers (timing, proxy env shown)
+  endpoints      the token (revocation, device) endpoint answers a harmless probe with an OAuth error
   clock          the local clock agrees with the issuer's Date header (within 5 minutes)
 
 Each check ends `ok`, `warn` (login should work, but read the hint) or `FAIL` (login will likely
@@ -35,6 +36,7 @@ terminal (colours, wrapping at the terminal's width, the summary line) is `cli.d
 - `ports`: callback_port (who holds it, asked, never cancelled), loopback.
 - `browser`: browser, with the SSH, WSL and no-display hints.
 - `issuer`: ca_bundle, issuer (and `proxy_env`, also shown in the support bundle).
+- `endpoints`: endpoints (token, revocation, device: one harmless request each).
 - `clock`: clock, from what the issuer check saw.
 - `runner`: `run_checks`, each check a logged action, the I/O ones concurrent.
 

@@ -34,7 +34,7 @@ def remote_context(environ: Mapping[str, str], platform: str, proc_version: str)
     if wsl:
         found.append(
             (
-                "this is WSL: the Windows browser is opened through wslview or BROWSER",
+                "this is WSL: the Windows browser is opened through wslview, powershell.exe or cmd.exe, or BROWSER",
                 f"if no browser opens, install wslu (wslview) or set BROWSER, or {DEVICE_AUTH_HINT}",
             )
         )
@@ -90,6 +90,13 @@ def browser_result(settings: Settings, environ: Mapping[str, str], platform: str
             return WARN, f"{detail}; {remote[0][0]}", remote[0][1]
         return OK, detail, None
     found, problem = find_browser(environ)
+    wsl = platform.startswith("linux") and ("microsoft" in proc_version.lower() or bool(environ.get("WSL_DISTRO_NAME")))
+    if wsl and not environ.get("BROWSER"):  # the login opens the Windows browser (codexlogin.wsl)
+        from codexlogin.wsl import WINDOWS_OPENERS
+
+        opener = next((name for name in WINDOWS_OPENERS if shutil.which(name, path=environ.get("PATH"))), None)
+        if opener is not None:
+            return OK, f"the Windows browser, through {opener} (WSL)", None
     if found is None:
         hint = (
             remote[0][1]
@@ -114,6 +121,18 @@ async def check_browser(settings: Settings, timeout: float, device_login: Callab
         result = await trio.to_thread.run_sync(
             browser_result, settings, environ, sys.platform, _read_proc_version(), abandon_on_cancel=True
         )
-    if result[0] == FAIL and device_login is not None and await device_login():
-        return without_browser(result)
-    return result
+    if device_login is None or DEVICE_AUTH_HINT not in (result[2] or ""):
+        return result
+    if await device_login():
+        return without_browser(result) if result[0] == FAIL else result
+    return without_device_login(result)
+
+
+PASTE_HINT = "open the printed URL in any browser and paste the address it ends on into the waiting `codex login`"
+
+
+def without_device_login(result: Result) -> Result:
+    """A browser result whose advice is the device login, where the device login cannot work (a
+    standard issuer without a device endpoint): the pasted redirect is advised instead."""
+    status, detail, hint = result
+    return status, f"{detail}; this issuer offers no device login", (hint or "").replace(DEVICE_AUTH_HINT, PASTE_HINT)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from codexlogin.redact import scrub_text
 from codexlogin.support.doctor.browser import check_browser
 from codexlogin.support.doctor.clock import clock_result
+from codexlogin.support.doctor.endpoints import check_endpoints
 from codexlogin.support.doctor.files import check_auth_json, check_codex_home, check_log_dir
 from codexlogin.support.doctor.issuer import IssuerProbe, check_ca_bundle, check_issuer
 from codexlogin.support.doctor.ports import check_callback_port, check_loopback
@@ -75,6 +76,8 @@ async def run_checks(settings: Settings) -> Report:
             await _run_one("issuer", results, lambda: check_issuer(settings, timeout, probe, ca.status == FAIL))
         finally:
             issuer_checked.set()
+
+        await _run_one("endpoints", results, lambda: check_endpoints(settings, timeout, probe))
 
         async def clock() -> Result:
             return clock_result(probe)
