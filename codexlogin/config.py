@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from codexlogin import DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_PORT
 from codexlogin.errors import UsageError
+from codexlogin.otelconfig import OtelSettings, parse_otel
 
 ENV_PREFIX = "CODEX_LOGIN_"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -47,6 +48,8 @@ class Settings:
     # Where each setting that is not a default came from: (key, source_label(...)) pairs, so a
     # command can tell an explicit `--issuer` from the default (oauth.issuer.issuer_conflict).
     origins: tuple[tuple[str, str], ...] = ()
+    # config.toml's [otel] table (codexlogin.otelconfig), None when absent or exporter = "none".
+    otel: OtelSettings | None = None
 
     def source_of(self, key: str) -> str | None:
         """Where `key` was set (`--issuer`, `env CODEX_LOGIN_ISSUER`, `-c issuer`, `config.toml`),
@@ -228,8 +231,8 @@ def read_regular_bytes(path: Path, *, limit: int | None = None) -> bytes:
         return handle.read() if limit is None else handle.read(limit + 1)
 
 
-def _read_config_file(path: Path) -> dict[str, object]:
-    """config.toml's login settings; {} when there is none. A FIFO, device or directory, a file over
+def _read_config_toml(path: Path) -> dict[str, object]:
+    """config.toml as a table; {} when there is none. A FIFO, device or directory, a file over
     MAX_CONFIG_BYTES, invalid or too deeply nested TOML: a one-line UsageError (exit 2)."""
     try:
         raw = read_regular_bytes(path, limit=MAX_CONFIG_BYTES)
@@ -247,8 +250,8 @@ def _read_config_file(path: Path) -> dict[str, object]:
         raise UsageError(f"{path} is not valid TOML: {exc}") from None
     except RecursionError:  # tomllib recurses per nesting level: 5000 nested arrays or tables
         raise UsageError(f"{path} is not valid TOML: nested too deeply") from None
-    # config.toml is shared with the rest of Codex: unknown keys belong to others, so skip them.
-    return {key: value for key, value in data.items() if key in _KEYS}
+    # config.toml is shared with the rest of Codex: unknown keys belong to others (the caller skips them).
+    return data
 
 
 def source_label(layer: str, key: str) -> str:
@@ -274,8 +277,9 @@ def load_settings(
     environ = os.environ if environ is None else environ
     codex_home = default_codex_home(environ)
     login_overrides, ignored = parse_overrides(overrides)
+    config_toml = _read_config_toml(codex_home / "config.toml")
     layers: list[tuple[str, Mapping[str, object]]] = [
-        (str(codex_home / "config.toml"), _read_config_file(codex_home / "config.toml")),
+        (str(codex_home / "config.toml"), {key: value for key, value in config_toml.items() if key in _KEYS}),
         (
             "environment",
             {key: environ[ENV_PREFIX + key.upper()] for key in _KEYS if environ.get(ENV_PREFIX + key.upper()) not in (None, "")},
@@ -293,7 +297,12 @@ def load_settings(
         sources.update(origins)
         if environ.get("CODEX_HOME"):
             sources["codex_home"] = "env CODEX_HOME"
-    settings = replace(Settings(codex_home=codex_home), **values, ignored_overrides=ignored, origins=tuple(origins.items()))
+    otel = parse_otel(config_toml.get("otel"), str(codex_home / "config.toml"), codex_home)
+    if otel is not None and sources is not None:
+        sources["otel"] = "config.toml [otel]"
+    settings = replace(
+        Settings(codex_home=codex_home), **values, ignored_overrides=ignored, origins=tuple(origins.items()), otel=otel
+    )
     validate(settings)
     return settings
 

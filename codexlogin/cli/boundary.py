@@ -143,6 +143,7 @@ def logged_run(command_name: str, flow: str, settings: Settings, *, issuer: str 
 def _logged_run(command_name: str, flow: str, settings: Settings, issuer: str) -> Iterator[None]:
     from codexlogin import diagnostics  # eliot: only for commands that log
     from codexlogin.cli.console import ConsoleUI
+    from codexlogin.cli.telemetry import exported_run
 
     try:  # CODEX_HOME holds credentials: private from the start, before the log dir goes in it
         settings.codex_home.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -154,7 +155,7 @@ def _logged_run(command_name: str, flow: str, settings: Settings, issuer: str) -
         lost.append(message)
         ConsoleUI().warning(message)
 
-    with diagnostics.open_log(settings.resolved_log_dir, warn=warn):
+    with diagnostics.open_log(settings.resolved_log_dir, warn=warn), exported_run(settings, issuer):
         try:
             try:
                 with diagnostics.command_action(command_name, flow, issuer=issuer) as action:

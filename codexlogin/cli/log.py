@@ -44,6 +44,7 @@ def log(
     local: Flag = False,
     no_color: Flag = False,
     log_dir: Path | None = None,
+    otlp: str | None = None,
 ) -> int:
     """Show what happened in sign-in runs, as trees of actions from codex-login.log.
 
@@ -90,6 +91,9 @@ def log(
         Plain ASCII output even on a terminal.
     log_dir
         Directory of the default codex-login.log [env: CODEX_LOGIN_LOG_DIR] (default $CODEX_HOME/log).
+    otlp
+        Send the runs (a user's bundle, rotated files) to this OpenTelemetry collector (OTLP/HTTP
+        traces URL) as traces with their original timestamps, instead of showing them.
     """
     from codexlogin.logview.render import render
     from codexlogin.logview.select import Options
@@ -127,6 +131,14 @@ def log(
         paths = [str(path) for path in log_files_in_order(log_file)] or [str(log_file)]
     streams = [_open(path) for path in paths]
 
+    if otlp is not None:  # backfill for support: the runs as traces (cli.telemetry)
+        from codexlogin.cli.telemetry import backfill
+        from codexlogin.config import load_settings
+
+        try:
+            return backfill(otlp, streams, load_settings({"log_dir": log_dir}))
+        finally:
+            _close(paths, streams)
     if har is not None:
         return _har(har, streams, paths, options)
     try:

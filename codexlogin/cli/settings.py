@@ -48,6 +48,8 @@ def setting_rows(settings: Settings, sources: dict[str, str], environ: dict[str,
             return f"{redirect_host(settings, run_dialect)} (the {dialect} dialect's)"
         if name == "fallback_port" and value is None:
             return f"{ports[1]} (the {dialect} dialect's)" if len(ports) > 1 else "none"
+        if name == "otel":  # the exporter a run's trace goes to; header values never shown
+            return value.describe() if value is not None else "none (no [otel] exporter)"
         if name == "timeout" and not value:
             return "0 (no limit)"
         if isinstance(value, tuple):

@@ -303,6 +303,11 @@ AUTHORIZE_PROBE = ScrubbedMessageType(
     "No callback after a while: the sign-in URL was fetched once (no redirects followed).",
 )
 SCRUB_FAILURE = ScrubbedMessageType(names.SCRUB_FAILURE, [], "Scrubbing a message failed internally: only the envelope survives.")
+OTEL_EXPORT_FAILED = ScrubbedMessageType(
+    names.OTEL_EXPORT_FAILED,
+    [_field("endpoint", _URL, "The [otel] collector's traces URL, sanitised."), _field("reason", [str], "Why, one line.")],
+    "The run's trace did not reach the [otel] collector (the run's outcome is unchanged).",
+)
 
 ACTION_TYPES = frozenset(
     t.action_type
@@ -341,5 +346,6 @@ MESSAGE_TYPES = frozenset(
         DISCOVERY,
         CHECK_PROOF,
         AUTHORIZE_PROBE,
+        OTEL_EXPORT_FAILED,
     )
 )

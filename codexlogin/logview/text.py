@@ -362,6 +362,7 @@ _MESSAGES: dict[str, tuple[str, str, str]] = {
     names.DISCOVERY: ("INFO", AUTH, "issuer discovery"),
     names.CHECK_PROOF: ("INFO", AUTH, "credentials checked"),
     names.AUTHORIZE_PROBE: ("WARN", CLI, "no callback yet, probed the sign-in URL"),
+    names.OTEL_EXPORT_FAILED: ("WARN", GENERIC, "telemetry not sent to the [otel] collector"),
     TRACEBACK_TYPE: ("ERROR", GENERIC, "traceback"),
 }
 _LIBRARY_LEVELS = {"WARNING": "WARN", "WARN": "WARN", "ERROR": "ERROR", "CRITICAL": "ERROR", "INFO": "INFO", "DEBUG": "DEBUG"}

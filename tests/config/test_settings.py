@@ -106,7 +106,7 @@ def test_every_settable_field_has_a_converter():
 
     from codexlogin.config import CONVERTERS, Settings
 
-    made = {"codex_home", "ignored_overrides", "origins"}
+    made = {"codex_home", "ignored_overrides", "origins", "otel"}  # otel: the [otel] table (otelconfig)
     assert set(CONVERTERS) == {f.name for f in fields(Settings)} - made
 
 
