@@ -165,7 +165,7 @@ class PreparedLogin:
     pkce: PkceCodes
     state: str
     cancel_key: str | None
-    verify: Any  # the TLS setting for the issuer client
+    verify: Any  # the TLS setting for the issuer client (None: the issuer session's, oauth.tls)
     socks: tuple[socket.socket, ...]
     issuer: Issuer
     redirect_uri: str
@@ -193,7 +193,7 @@ def reserve_browser_login(settings: Settings) -> Reservation:
     Order matters: a configuration error must surface before the port is touched, so an older
     login of ours on it is never cancelled for nothing.
     """
-    verify = ssl_verify_setting()
+    ssl_verify_setting(https=False)  # a bad CA bundle is an error now; the system store loads on first use
     if proxy_variable_names(os.environ):  # httpx loads only when a proxy is set: the URL stays early
         check_proxy_environment()
     check_store_writable(settings)  # tokens that could not be saved must never be obtained
@@ -205,7 +205,7 @@ def reserve_browser_login(settings: Settings) -> Reservation:
     socks = bound if isinstance(bound, tuple) else ()
     for sock in socks:
         sock.listen(LISTEN_BACKLOG)
-    return Reservation(pkce=pkce, state=state, cancel_key=cancel_key, verify=verify, socks=socks)
+    return Reservation(pkce=pkce, state=state, cancel_key=cancel_key, verify=None, socks=socks)
 
 
 def prepared_login(settings: Settings, reservation: Reservation, issuer: Issuer) -> PreparedLogin:

@@ -75,7 +75,7 @@ async def check_issuer(settings: Settings, timeout: float, probe: IssuerProbe, c
     import trio
 
     from codexlogin.oauth.client import issuer_session
-    from codexlogin.oauth.errors import classify_transport_error, transport_words
+    from codexlogin.oauth.errors import classify_transport_error, failure_message, transport_words
     from codexlogin.oauth.issuer import configured_issuer
     from codexlogin.oauth.proxy import PROXY_URL_ADVICE, check_proxy_environment
 
@@ -102,7 +102,7 @@ async def check_issuer(settings: Settings, timeout: float, probe: IssuerProbe, c
         kind, message = "timeout", f"no reply within {timeout:g} s"
     except httpx.HTTPError as exc:  # in words: the host DNS could not resolve, the proxy variable
         kind = classify_transport_error(exc)
-        message = scrub_text(transport_words(kind, url, str(exc) or type(exc).__name__))
+        message = scrub_text(transport_words(kind, url, failure_message(exc)))
     except UsageError as error:  # the CA bundle changed under us
         return FAIL, error.detail, "fix the CA bundle first"
     else:
