@@ -54,6 +54,7 @@ class PresentedChain:
     via: str | None  # the proxy variable it went through
     os_store: bool  # verifies against the system store alone
     custom: bool | None  # against the custom bundle alone (None: no bundle set)
+    bundle: str | None = None  # the variable that names the custom bundle
     leaf_only: bool = False  # TLS 1.3 only: the rest of the chain could not be read
 
     @property
@@ -62,25 +63,23 @@ class PresentedChain:
         return self.certificates[-1]
 
     def verdict(self) -> str:
-        source = ca_source()
         if self.os_store:
             return "chains to the system's trust store"
         if self.custom:
-            return f"chains to the custom bundle ({source[0] if source else 'custom'}), not to the system's trust store"
-        return (
-            "chains to neither the system's trust store nor the custom bundle"
-            if source
-            else "does not chain to the system's trust store"
-        )
+            return f"chains to the custom bundle ({self.bundle}), not to the system's trust store"
+        if self.bundle:
+            return "chains to neither the system's trust store nor the custom bundle"
+        return "does not chain to the system's trust store"
 
     def describe(self) -> str:
         parts = [
-            f"[{i}] subject {cert.subject}, issuer {cert.issuer}, sha256 {cert.fingerprint}"
+            f"#{i} subject {cert.subject}, issuer {cert.issuer}, sha256 {cert.fingerprint}"
             for i, cert in enumerate(self.certificates, 1)
         ]
-        how = f" through the proxy from {self.via}" if self.via else ""
+        # "VARIABLE: …" would read as a proxy setting to the scrubber: the variable goes in brackets
+        how = f" (through the proxy from {self.via})" if self.via else ""
         leaf = " (TLS 1.3 only: the leaf alone)" if self.leaf_only else ""
-        return f"presented chain{how}{leaf}: {'; '.join(parts)}; it {self.verdict()}"
+        return f"presented chain{how}{leaf} {'; '.join(parts)}; it {self.verdict()}"
 
 
 # --- DER: just enough to name a certificate's subject and issuer ---------------------------------
@@ -302,7 +301,7 @@ def read_chain(url: str, timeout: float = 10.0) -> PresentedChain:
     except (OSError, ssl.SSLError) as exc:
         raise ChainError(f"could not read the chain: {exc}") from None
     certificates = tuple(parse_certificate(der) for der in chain)
-    return PresentedChain(certificates, route[0] if route else None, os_store, custom, leaf_only)
+    return PresentedChain(certificates, route[0] if route else None, os_store, custom, source[0] if source else None, leaf_only)
 
 
 def save_root(chain: PresentedChain, path: str) -> Certificate:
