@@ -87,12 +87,17 @@ def build_regular_venvs(before: str) -> None:
     shutil.rmtree(REGULAR_VENVS, ignore_errors=True)
     REGULAR_VENVS.mkdir(parents=True)
     for label, ref in regular_sources(before):
-        source = export_tree(label, ref, REGULAR_VENVS)
-        venv = REGULAR_VENVS / label
+        source = export_tree(slug(label), ref, REGULAR_VENVS)
+        venv = REGULAR_VENVS / slug(label)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(source)]
         subprocess.run(pip, check=True, stdout=subprocess.DEVNULL)
         print(f"regular install ({label}): {venv}", file=sys.stderr)
+
+
+def slug(label: str) -> str:
+    """A directory name without spaces or slashes (valgrind cannot run a script whose #! has a space)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-")
 
 
 def regular_sources(before: str) -> list[tuple[str, str | None]]:
@@ -103,7 +108,7 @@ def regular_rows(before: str, rounds: int, issuer: str, work: Path, instructions
     """The regular installs' rows: (label, figure, goal verdict)."""
     rows: list[tuple[str, str, str]] = []
     for label, _ref in regular_sources(before):
-        venv = REGULAR_VENVS / label
+        venv = REGULAR_VENVS / slug(label)
         python, codex = str(venv / "bin" / "python"), str(venv / "bin" / "codex")
         for state, bundle in CA_STATES.items():
             home = work / f"regular-{len(rows)}"
@@ -231,7 +236,8 @@ def login(
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
-        fd, buffer, deadline = proc.stderr.fileno(), bytearray(), start + 20  # type: ignore[union-attr]
+        patience = 300 if argv[0] == "valgrind" else 20  # callgrind runs ~50x slower
+        fd, buffer, deadline = proc.stderr.fileno(), bytearray(), start + patience  # type: ignore[union-attr]
         while True:
             line = read_line(fd, buffer, deadline)
             if line is None:
@@ -245,7 +251,7 @@ def login(
         assert port is not None
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             t_ready = time.perf_counter() - start
-        http_get(port, "/", f"localhost:{port}")
+        http_get(port, "/", f"localhost:{port}", timeout=patience)
         t_answer = time.perf_counter() - start
         if not whole:
             return {"url": t_url, "ready": t_ready, "answer": t_answer}
@@ -256,11 +262,11 @@ def login(
         callback = urllib.parse.urlsplit(headers["location"])
         time.sleep(pause)  # a person takes seconds at the issuer; the replay none
         t0 = time.perf_counter()
-        status, _ = http_get(port, f"{callback.path}?{callback.query}", callback.netloc)
+        status, _ = http_get(port, f"{callback.path}?{callback.query}", callback.netloc, timeout=patience)
         t_callback = time.perf_counter() - t0
         if status != 200:
             raise SystemExit(f"the callback answered {status}")
-        while (line := read_line(fd, buffer, time.perf_counter() + 60)) is not None:
+        while (line := read_line(fd, buffer, time.perf_counter() + 60 + patience)) is not None:
             if stderr_lines is not None:
                 stderr_lines.append(line)
         _, wait_status, usage = os.wait4(proc.pid, 0)
