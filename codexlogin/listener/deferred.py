@@ -1,16 +1,17 @@
-"""hypercorn's HTTP/2 and WebSocket code (h2, hpack, priority, wsproto), loaded on first use
-instead of at start-up.
+"""The HTTP/2 and WebSocket code of hypercorn and httpcore (h2, hpack, priority, wsproto), loaded
+on first use instead of at a login's start-up.
 
-The callback listener speaks HTTP/1.1 only (no TLS, so no ALPN, and nobody upgrades to h2c or a
-WebSocket), yet `hypercorn.trio` imports `hypercorn.protocol.h2` and `hypercorn.protocol.ws_stream`
-up front, and `hypercorn.typing` imports `h2.events` for its annotations: about a tenth of a whole
-login's instructions spent on code that never runs. `defer_unused_protocols()`, called before
-hypercorn's protocol package is first imported, puts a stand-in for each of those modules in
-sys.modules. hypercorn only ever calls the one class it takes from each protocol module
-(`H2Protocol`, `WSStream`), and reads `h2.events` only in postponed annotations; the first call (or
-any other attribute read) imports the real modules in place of the stand-ins and hands over the real
-thing. hypercorn's files are not changed, and a client that does send an HTTP/2 preface or a
-WebSocket upgrade is served exactly as before, after that import.
+The login speaks HTTP/1.1 only: the callback listener has no TLS (so no ALPN) and nobody upgrades
+it to h2c or a WebSocket, and the issuer client never enables HTTP/2. Yet `hypercorn.trio` imports
+`hypercorn.protocol.h2` and `hypercorn.protocol.ws_stream` up front, `hypercorn.typing` imports
+`h2.events` for its annotations, and httpcore's packages import their HTTP/2 connection modules
+whenever h2 is installed: about a tenth of a whole login's instructions spent on code that never
+runs. `defer_unused_protocols()`, called before those libraries are first imported, puts a stand-in
+for each such module in sys.modules. The libraries only ever call the one class they take from each
+(`H2Protocol`, `WSStream`, `AsyncHTTP2Connection`, `HTTP2Connection`) and read `h2.events` only in
+postponed annotations; the first call (or any other attribute read) imports the real module in place
+of its stand-in and hands over the real thing. No library file is changed, and a client that does
+send an HTTP/2 preface or a WebSocket upgrade is served exactly as before, after that import.
 """
 
 from __future__ import annotations
@@ -19,16 +20,20 @@ import sys
 import types
 from typing import Any
 
-# In the order they are made real: h2.events before the hypercorn module that uses it at run time.
-DEFERRED = {"h2.events": (), "hypercorn.protocol.ws_stream": ("WSStream",), "hypercorn.protocol.h2": ("H2Protocol",)}
+DEFERRED = {
+    "h2.events": (),
+    "hypercorn.protocol.ws_stream": ("WSStream",),
+    "hypercorn.protocol.h2": ("H2Protocol",),
+    "httpcore._async.http2": ("AsyncHTTP2Connection",),
+    "httpcore._sync.http2": ("HTTP2Connection",),
+}
 
 
 def defer_unused_protocols() -> None:
-    """Install the stand-ins, unless hypercorn's protocol package is already loaded (then it holds
-    the real classes and there is nothing left to save)."""
-    if "hypercorn.protocol" in sys.modules or any(name in sys.modules for name in DEFERRED):
-        return
+    """Install a stand-in for each deferred module not imported yet (one that is stays as it is)."""
     for module_name, class_names in DEFERRED.items():
+        if module_name in sys.modules or module_name.rpartition(".")[0] in sys.modules:
+            continue  # loaded, or its package is (which imported it, or never will through us)
         stand_in = types.ModuleType(module_name, f"stand-in for {module_name}: loaded on first use")
         for class_name in class_names:
             setattr(stand_in, class_name, _on_first_call(module_name, class_name))
@@ -39,7 +44,7 @@ def defer_unused_protocols() -> None:
 
 def _on_first_call(module_name: str, class_name: str) -> Any:
     def construct(*args: Any, **kwargs: Any) -> Any:
-        return getattr(load_deferred()[module_name], class_name)(*args, **kwargs)
+        return getattr(load_real(module_name), class_name)(*args, **kwargs)
 
     construct.__name__ = construct.__qualname__ = class_name
     return construct
@@ -49,24 +54,29 @@ def _on_first_read(module_name: str) -> Any:
     def read(name: str) -> Any:
         if name.startswith("__"):  # copy/pickle/inspect probing a module: not a use
             raise AttributeError(name)
-        return getattr(load_deferred()[module_name], name)
+        return getattr(load_real(module_name), name)
 
     return read
 
 
-def load_deferred() -> dict[str, types.ModuleType]:
-    """Every deferred module, real (imported now if a stand-in still holds its place)."""
+def load_real(module_name: str) -> types.ModuleType:
+    """The real module, imported now in place of its stand-in (h2.events first: the others use it
+    at run time)."""
     import importlib
 
-    real: dict[str, types.ModuleType] = {}
-    for module_name in DEFERRED:
-        module = sys.modules.get(module_name)
-        if module is not None and module.__dict__.get("__deferred__"):
-            del sys.modules[module_name]
-            try:
-                module = importlib.import_module(module_name)
-            except BaseException:
+    if module_name != "h2.events" and _is_stand_in(sys.modules.get("h2.events")):
+        load_real("h2.events")
+    module = sys.modules.get(module_name)
+    if module is None or _is_stand_in(module):
+        sys.modules.pop(module_name, None)
+        try:
+            return importlib.import_module(module_name)
+        except BaseException:
+            if module is not None:
                 sys.modules.setdefault(module_name, module)
-                raise
-        real[module_name] = module if module is not None else importlib.import_module(module_name)
-    return real
+            raise
+    return module
+
+
+def _is_stand_in(module: types.ModuleType | None) -> bool:
+    return module is not None and bool(module.__dict__.get("__deferred__"))

@@ -89,3 +89,24 @@ def test_h2_and_wsproto_load_only_when_a_client_asks_for_them(tmp_path):
     assert lines[0] == "http/1.1 HTTP/1.1 200 []"  # served, and nothing of h2 or wsproto loaded
     assert lines[1] == "h2 frame type 4"  # hypercorn's SETTINGS: HTTP/2 still served
     assert lines[2] == "websocket HTTP/1.1 101 ['h2.connection', 'hpack', 'priority', 'wsproto']"
+
+
+def test_httpx_leaves_h2_unloaded_until_asked(tmp_path):
+    """httpcore imports its HTTP/2 connection (and with it h2) whenever h2 is installed; after
+    `defer_unused_protocols()` an httpx client loads none of it, and the real class is there on use."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from codexlogin.listener.deferred import defer_unused_protocols, load_real
+        defer_unused_protocols()
+        import httpx
+        httpx.Client().close()
+        real = lambda name: name in sys.modules and not getattr(sys.modules[name], "__deferred__", False)
+        print(sorted(m for m in ("h2.connection", "hpack", "h2.events") if real(m)))
+        real = load_real("httpcore._async.http2").AsyncHTTP2Connection
+        print(real.__module__, "h2.connection" in sys.modules, sys.modules["h2"].events.__name__)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[]", "httpcore._async.http2 True h2.events"]
