@@ -24,10 +24,10 @@ from codexlogin.errors import StorageFailed
 from codexlogin.listener.bind import IPV6_BUSY, LISTEN_BACKLOG, ipv6_busy, try_bind_loopback
 from codexlogin.oauth.client import authorize_url
 from codexlogin.oauth.dialects import Dialect, redirect_host
-from codexlogin.oauth.issuer import Issuer
+from codexlogin.oauth.issuer import Issuer, configured_issuer
 from codexlogin.oauth.pkce import PkceCodes, generate_pkce, generate_state
 from codexlogin.oauth.proxy import check_proxy_environment, proxy_variable_names
-from codexlogin.oauth.tls import ssl_verify_setting
+from codexlogin.oauth.tls import check_ca_bundle
 
 CANCEL_KEY_FILE = "login-cancel.key"
 
@@ -193,7 +193,8 @@ def reserve_browser_login(settings: Settings) -> Reservation:
     Order matters: a configuration error must surface before the port is touched, so an older
     login of ours on it is never cancelled for nothing.
     """
-    ssl_verify_setting(https=False)  # a bad CA bundle is an error now; the system store loads on first use
+    # A bad CA bundle is an error now, before the port; the system store loads on the first request.
+    check_ca_bundle(https=configured_issuer(settings).base[:6].lower() == "https:")
     if proxy_variable_names(os.environ):  # httpx loads only when a proxy is set: the URL stays early
         check_proxy_environment()
     check_store_writable(settings)  # tokens that could not be saved must never be obtained

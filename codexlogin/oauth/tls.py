@@ -8,9 +8,10 @@ trust it, plus CODEX_CA_CERTIFICATE (else SSL_CERT_FILE) added to it, never repl
   loaded by us once. truststore.SSLContext would load it again for every connection, and through
   OpenSSL's defaults an SSL_CERT_FILE would replace the system's roots instead of adding to them.
 
-One context per process and CA setting, built on first use: the custom bundle is loaded (and so
-checked) when the login starts, the system store only when an https URL is to be verified, and no
-file is ever loaded twice. A plain-http issuer (the dev issuer on 127.0.0.1) loads no store at all.
+One context per process and CA setting, built only for an https issuer, and no file ever loaded
+twice: a custom bundle is loaded (and so checked) before the login touches its port, the system
+store on the first request (for the openai dialect, after the URL is shown). A plain-http issuer
+(the dev issuer on 127.0.0.1) loads no file at all; its custom bundle need only be readable.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class _Trust:
 
 
 _built: dict[tuple[object, ...], _Trust] = {}
+_PLAIN: list[ssl.SSLContext] = []  # the one context of http-only issuers
 
 
 def _key(source: tuple[str, str] | None) -> tuple[object, ...]:
@@ -96,13 +98,13 @@ def _key(source: tuple[str, str] | None) -> tuple[object, ...]:
         return source
 
 
-def _new_context() -> tuple[ssl.SSLContext, bool]:
-    """A verifying client context, and whether it already holds the system store."""
+def _new_trust() -> _Trust:
+    """A verifying client context; on macOS and Windows it holds the system's roots already."""
     if sys.platform in NATIVE_STORE_PLATFORMS:
         import truststore
 
-        return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT), True
-    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), False  # CERT_REQUIRED and hostname checks
+        return _Trust(truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT), True)
+    return _Trust(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), False)  # CERT_REQUIRED, hostname checks
 
 
 def load_system_store(context: ssl.SSLContext) -> None:
@@ -111,28 +113,66 @@ def load_system_store(context: ssl.SSLContext) -> None:
         context.load_verify_locations(cafile=cafile, capath=capath)
 
 
-def ssl_verify_setting(environ: Mapping[str, str] | None = None, *, https: bool = True) -> ssl.SSLContext:
-    """The httpx `verify` value: the system's roots plus the custom bundle (a UsageError, exit 2,
-    when the bundle cannot be loaded). `https`: the system store is needed (False: an http-only
-    issuer, whose context verifies nothing and loads no store).
-
-    The bundle adds to the system roots, never replaces them (as Codex CLI 0.171): a file holding
-    only a corporate proxy's CA must still let auth.openai.com verify when the proxy is bypassed.
-    """
+def _trust(environ: Mapping[str, str] | None) -> _Trust:
+    """This CA setting's context, the custom bundle loaded into it (once)."""
     source = ca_source(environ)
     if source is not None:
         check_ca_files(environ)
     key = _key(source)
     trust = _built.get(key)
     if trust is None:
-        context, system_loaded = _new_context()
+        trust = _new_trust()
         if source is not None:
-            _load_bundle(context, *source)
-        trust = _built[key] = _Trust(context, system_loaded)
-    if https and not trust.system_loaded:
+            _load_bundle(trust.context, *source)
+        _built[key] = trust
+    return trust
+
+
+def ssl_verify_setting(environ: Mapping[str, str] | None = None, *, https: bool = True) -> ssl.SSLContext:
+    """The httpx `verify` value: the system's roots plus the custom bundle (a UsageError, exit 2,
+    when the bundle cannot be read or loaded). Built once per process and CA setting.
+
+    `https=False` (an issuer whose URLs are all plain http): a context that holds no roots, so
+    verifies nothing, and loads no file; a custom bundle is only checked to be a readable regular
+    file (it is parsed when an https URL needs it).
+
+    The bundle adds to the system roots, never replaces them (as Codex CLI 0.171): a file holding
+    only a corporate proxy's CA must still let auth.openai.com verify when the proxy is bypassed.
+    """
+    if not https:
+        check_ca_bundle(https=False, environ=environ)
+        if not _PLAIN:
+            _PLAIN.append(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+        return _PLAIN[0]
+    trust = _trust(environ)
+    if not trust.system_loaded:
         load_system_store(trust.context)
         trust.system_loaded = True
     return trust.context
+
+
+def check_ca_bundle(*, https: bool, environ: Mapping[str, str] | None = None) -> None:
+    """A login's early check, before it touches its port: for an https issuer the custom bundle is
+    loaded now (into the context its requests will use: never twice), the system's store on the
+    first request; for an http issuer the bundle need only be a readable regular file."""
+    if https:
+        _trust(environ)
+        return
+    source = ca_source(environ)
+    if source is not None:
+        check_ca_files(environ)
+        _check_readable(*source)
+
+
+def _check_readable(name: str, path: str) -> None:
+    try:
+        with open(path, "rb"):
+            pass
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"cannot load CA bundle {path} from {name}: {getattr(exc, 'strerror', None) or exc}"
+            " (check CODEX_CA_CERTIFICATE and SSL_CERT_FILE)"
+        ) from None
 
 
 def _load_bundle(context: ssl.SSLContext, name: str, path: str) -> None:

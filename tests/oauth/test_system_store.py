@@ -24,7 +24,9 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from codexlogin.devissuer import DevIssuer
-from codexlogin.oauth.tls import ssl_verify_setting, system_bundle_locations
+from codexlogin.errors import UsageError
+from codexlogin.oauth import tls
+from codexlogin.oauth.tls import check_ca_bundle, ssl_verify_setting, system_bundle_locations
 
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 CODEX = str(Path(sys.executable).parent / "codex")
@@ -118,10 +120,21 @@ def test_one_context_per_setting_and_the_store_only_for_https(tmp_path, proxy_pk
     http_only = ssl_verify_setting({}, https=False)
     assert http_only.cert_store_stats()["x509_ca"] == 0  # an http issuer loads no store
     assert http_only.verify_mode == ssl.CERT_REQUIRED and http_only.check_hostname
-    both = ssl_verify_setting({}, https=True)
-    assert both is http_only and ssl_verify_setting({}) is both  # built once, loaded once
+    custom_env = {"CODEX_CA_CERTIFICATE": str(proxy_pki["ca"])}
+    assert ssl_verify_setting(custom_env, https=False) is http_only  # the bundle not parsed either
+    both = ssl_verify_setting({})
+    assert both is not http_only and ssl_verify_setting({}) is both  # built once, loaded once
     if system_bundle_locations() != (None, None):
         assert both.cert_store_stats()["x509_ca"] > 0
-    custom = ssl_verify_setting({"CODEX_CA_CERTIFICATE": str(proxy_pki["ca"])}, https=False)
-    assert custom.cert_store_stats()["x509_ca"] == 1 and custom is not both
-    assert ssl_verify_setting({"CODEX_CA_CERTIFICATE": str(proxy_pki["ca"])}, https=False) is custom
+    check_ca_bundle(https=True, environ=custom_env)  # the login's early check: the bundle alone
+    early = tls._built  # noqa: SLF001 - the context its requests will use
+    custom = next(trust.context for key, trust in early.items() if key[:2] == ("CODEX_CA_CERTIFICATE", str(proxy_pki["ca"])))
+    assert custom.cert_store_stats()["x509_ca"] == 1  # not the system store yet (the first request adds it)
+    assert ssl_verify_setting(custom_env) is custom and ssl_verify_setting(custom_env) is custom
+    assert custom.cert_store_stats()["x509_ca"] == both.cert_store_stats()["x509_ca"] + 1
+
+
+def test_an_unreadable_bundle_is_refused_even_for_an_http_issuer(tmp_path):
+    missing = str(tmp_path / "missing.pem")
+    with pytest.raises(UsageError, match="cannot load CA bundle .* from SSL_CERT_FILE"):
+        ssl_verify_setting({"SSL_CERT_FILE": missing}, https=False)
