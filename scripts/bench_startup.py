@@ -25,6 +25,15 @@ where CPU seconds on a shared 2-core VM vary by 30%), and the login's CPU figure
 at the floor's seconds per instruction.
 Goals (issue 11): status ≤ 2.5× pass; URL+ready ≤ 3.5× pass; answer ≤ 400 ms; callback ≤ the real
 binary's; cpu ≤ 0.25 s.
+
+Regular installs (issue 24): the editable venv's import finder adds ~15 ms to every start, so the
+figures users see come from `pip install .` (not editable) into a separate venv, built from this
+checkout ("this") and, for the before/after comparison in the same run, from a git ref (`--before
+main`; `--before ''` skips it). Each is measured with no CA variable and with SSL_CERT_FILE set (the
+system bundle), against its own venv's `python -c pass`: `login status` ≤ 2.5×, the URL printed with
+the port accepting ≤ 4× (the openai dialect, as against auth.openai.com; the standard dialect, which
+discovers before the URL, is shown beside it), with --instructions a whole browser login ≤ 1.15 G
+instructions, and with --render the renderer ≥ 25× eliot-tree (scripts/bench_render.py).
 """
 
 from __future__ import annotations
@@ -52,6 +61,124 @@ REAL_GLOB = "/tmp/codex-real/node_modules/@openai/*/vendor/*/bin/codex"
 STACK_IMPORTS = "import trio, hypercorn.trio, httpx, eliot"
 PACED_ROUNDS, PACED_PAUSE = 5, 1.0
 GOALS = {"status": 2.5, "url": 3.5, "answer_ms": 400.0, "cpu_s": 0.25}
+REGULAR_GOALS = {"status": 2.5, "ready": 4.0, "login_instructions": 1.15e9, "render": 25.0}
+CA_STATES = {"no CA variable": None, "SSL_CERT_FILE set": "/etc/ssl/certs/ca-certificates.crt"}
+REGULAR_VENVS = Path(PY).parent.parent / "bench-regular"  # inside the venv: never committed
+
+
+def export_tree(label: str, ref: str | None, where: Path) -> Path:
+    """The source to install: this checkout as it is (ref None) or a git ref, copied to `where`
+    (pip's build leaves build/ and egg-info beside the source: never in the tree we measure from)."""
+    source = where / f"src-{label}"
+    shutil.rmtree(source, ignore_errors=True)
+    if ref is None:
+        ignore = shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__", ".pytest_cache", "node_modules")
+        shutil.copytree(ROOT, source, ignore=ignore)
+    else:
+        source.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+    return source
+
+
+def build_regular_venvs(before: str) -> None:
+    """`pip install .` (not editable) of this checkout and of `before`, each in its own venv, made
+    before the benchmark enters its network namespace (pip may need the package index)."""
+    shutil.rmtree(REGULAR_VENVS, ignore_errors=True)
+    REGULAR_VENVS.mkdir(parents=True)
+    for label, ref in regular_sources(before):
+        source = export_tree(slug(label), ref, REGULAR_VENVS)
+        venv = REGULAR_VENVS / slug(label)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(source)]
+        subprocess.run(pip, check=True, stdout=subprocess.DEVNULL)
+        print(f"regular install ({label}): {venv}", file=sys.stderr)
+
+
+def slug(label: str) -> str:
+    """A directory name without spaces or slashes (valgrind cannot run a script whose #! has a space)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-")
+
+
+def regular_sources(before: str) -> list[tuple[str, str | None]]:
+    return ([(f"before ({before})", before)] if before else []) + [("this checkout", None)]
+
+
+def regular_rows(before: str, rounds: int, issuer: str, work: Path, instructions: bool) -> list[tuple[str, str, str]]:
+    """The regular installs' rows: (label, figure, goal verdict)."""
+    rows: list[tuple[str, str, str]] = []
+    for label, _ref in regular_sources(before):
+        venv = REGULAR_VENVS / slug(label)
+        python, codex = str(venv / "bin" / "python"), str(venv / "bin" / "codex")
+        for state, bundle in CA_STATES.items():
+            home = work / f"regular-{len(rows)}"
+            for sub in ("out", "login"):
+                (home / sub).mkdir(parents=True)
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEX_", "BROWSER", "SSL_CERT_FILE"))}
+            env["BROWSER"] = "true"
+            if bundle:
+                env["SSL_CERT_FILE"] = bundle
+            out, login_env = dict(env, CODEX_HOME=str(home / "out")), dict(env, CODEX_HOME=str(home / "login"))
+            # The shape users type (`-c` hands the command line to cyclopts); the dialect from the
+            # environment: openai is what auth.openai.com speaks, standard (auto here) discovers first.
+            openai_env = dict(login_env, CODEX_LOGIN_DIALECT="openai")
+            argv = [codex, "login", "--no-browser", "--port", "0", "--issuer", issuer]
+            passes: list[float] = []
+            status: list[float] = []
+            ready: dict[str, list[float]] = {"openai": [], "standard": []}
+            timed([python, "-c", "pass"], out, 0)
+            timed([codex, "login", "status"], out, 1)
+            login(argv, openai_env)
+            for _ in range(rounds):
+                passes.append(timed([python, "-c", "pass"], out, 0)[0])
+                status.append(timed([codex, "login", "status"], out, 1)[0])
+                ready["openai"].append(login(argv, openai_env)["ready"])
+                ready["standard"].append(login(argv, login_env)["ready"])
+            status_ratio = med([v / p for v, p in zip(status, passes, strict=True)])
+            openai_ratio = med([v / p for v, p in zip(ready["openai"], passes, strict=True)])
+            standard_ratio = med([v / p for v, p in zip(ready["standard"], passes, strict=True)])
+            name = f"{label}, {state}"
+            rows.append((f"{name}: python -c pass", ms(passes), ""))
+            rows.append((f"{name}: login status", f"{ms(status)}  {status_ratio:4.2f}x", verdict(status_ratio, "status")))
+            rows.append(
+                (f"{name}: URL + port, openai", f"{ms(ready['openai'])}  {openai_ratio:4.2f}x", verdict(openai_ratio, "ready"))
+            )
+            rows.append(
+                (f"{name}: URL + port, standard", f"{ms(ready['standard'])}  {standard_ratio:4.2f}x", "(discovers first)")
+            )
+            if instructions:
+                for dialect, dialect_env in (("openai", openai_env), ("standard", login_env)):
+                    lines: list[str] = []
+                    login(CALLGRIND + argv, dialect_env, stderr_lines=lines)
+                    count = collected(lines)
+                    rows.append(
+                        (
+                            f"{name}: whole login, {dialect}",
+                            f"{count / 1e6:7.0f} M instructions",
+                            verdict(count, "login_instructions"),
+                        )
+                    )
+    return rows
+
+
+def verdict(value: float, goal: str) -> str:
+    limit = REGULAR_GOALS[goal]
+    shown = f"{limit / 1e9:g} G" if goal == "login_instructions" else f"{limit:g}x"
+    return f"<= {shown} {'PASS' if value <= limit else 'FAIL'}"
+
+
+def render_row() -> tuple[str, str, str]:
+    """scripts/bench_render.py's ratio (eliot-tree's time / ours), against the goal."""
+    result = subprocess.run([PY, str(ROOT / "scripts" / "bench_render.py")], capture_output=True, text=True, check=False)
+    match = re.search(r"speed ratio \(eliot-tree / ours\)\s+([\d.]+)x", result.stdout)
+    if match is None:
+        return ("renderer vs eliot-tree", "not measured (pip install .[bench])", "")
+    ratio = float(match.group(1))
+    return (
+        "renderer vs eliot-tree",
+        f"{ratio:.1f}x",
+        f">= {REGULAR_GOALS['render']:g}x {'PASS' if ratio >= REGULAR_GOALS['render'] else 'FAIL'}",
+    )
 
 
 def in_private_network(argv: list[str]) -> None:
@@ -109,7 +236,8 @@ def login(
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
-        fd, buffer, deadline = proc.stderr.fileno(), bytearray(), start + 20  # type: ignore[union-attr]
+        patience = 300 if argv[0] == "valgrind" else 20  # callgrind runs ~50x slower
+        fd, buffer, deadline = proc.stderr.fileno(), bytearray(), start + patience  # type: ignore[union-attr]
         while True:
             line = read_line(fd, buffer, deadline)
             if line is None:
@@ -123,7 +251,7 @@ def login(
         assert port is not None
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             t_ready = time.perf_counter() - start
-        http_get(port, "/", f"localhost:{port}")
+        http_get(port, "/", f"localhost:{port}", timeout=patience)
         t_answer = time.perf_counter() - start
         if not whole:
             return {"url": t_url, "ready": t_ready, "answer": t_answer}
@@ -134,11 +262,11 @@ def login(
         callback = urllib.parse.urlsplit(headers["location"])
         time.sleep(pause)  # a person takes seconds at the issuer; the replay none
         t0 = time.perf_counter()
-        status, _ = http_get(port, f"{callback.path}?{callback.query}", callback.netloc)
+        status, _ = http_get(port, f"{callback.path}?{callback.query}", callback.netloc, timeout=patience)
         t_callback = time.perf_counter() - t0
         if status != 200:
             raise SystemExit(f"the callback answered {status}")
-        while (line := read_line(fd, buffer, time.perf_counter() + 60)) is not None:
+        while (line := read_line(fd, buffer, time.perf_counter() + 60 + patience)) is not None:
             if stderr_lines is not None:
                 stderr_lines.append(line)
         _, wait_status, usage = os.wait4(proc.pid, 0)
@@ -209,8 +337,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real", help="the real Codex CLI binary (default: found under /tmp/codex-real)")
     parser.add_argument("--no-netns", action="store_true", help="do not re-execute under unshare -n")
     parser.add_argument("--instructions", action="store_true", help="also count instructions under valgrind (callgrind)")
+    parser.add_argument("--before", default="main", help="git ref installed beside this checkout ('' for none)")
+    parser.add_argument("--no-regular", action="store_true", help="skip the regular (pip install .) venvs")
+    parser.add_argument("--render", action="store_true", help="also run scripts/bench_render.py (eliot-tree ratio)")
     args = parser.parse_args(argv)
     real = args.real or next(iter(sorted(glob.glob(REAL_GLOB))), None)
+    if not args.no_regular and os.environ.get("CODEXLOGIN_BENCH_NETNS") != "1":
+        build_regular_venvs(args.before)
     if real and not args.no_netns and shutil.which("unshare") and shutil.which("ip"):
         in_private_network(sys.argv)
     compileall.compile_dir(str(ROOT / "codexlogin"), quiet=1)
@@ -277,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
                 if real_login:
                     logins["real"].append(login(real_login, envs["real-login"], whole=False))
             counts = instruction_counts(commands, ours_login, envs["login"]) if args.instructions else None
+            regular = [] if args.no_regular else regular_rows(args.before, args.rounds, issuer, work, args.instructions)
         finally:
             issuer_proc.terminate()
             issuer_proc.wait(10)
@@ -356,6 +490,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'figure':<{width}}  {'codexlogin':<36}  {'goal':<16}  real 0.171")
     for label, value, goal, real_figure in rows:
         print(f"{label:<{width}}  {value:<36}  {goal:<16}  {real_figure}")
+    if regular or args.render:
+        regular_table = [*regular, *([render_row()] if args.render else [])]
+        width = max(len(r[0]) for r in regular_table)
+        print()
+        print(f"{'regular install (pip install .), ratios to its own python -c pass':<{width}}  {'figure':<36}  goal")
+        for label, value, goal in regular_table:
+            print(f"{label:<{width}}  {value:<36}  {goal}")
+            rows.append((label, value, goal, ""))
     print()
     print(f"editable-install finder at start-up: {finder:.1f} ms (in every python of this venv, the floor included)")
     print(

@@ -23,6 +23,11 @@ dialects) over HTTP on 127.0.0.1, and checks:
    words on stderr, the device prompt on stdout, `-c` before the subcommand and as TOML, the
    ephemeral store, `--api-key`, a callback without code, a personal access token's status; and
    the dev issuer's request log shows the same originator, User-Agent and refresh_reason.
+7. the trust store (issue 24): with the dev issuer on HTTPS, its certificate from a trustme test CA
+   that is only in the system bundle of a private mount namespace (`unshare -m`, a temp file bind-
+   mounted over /etc/ssl/certs/ca-certificates.crt; the machine's store is untouched) and no CA
+   variable set, the real binary's device login verifies it and completes, and so does ours; outside
+   that namespace (the control) both fail.
 
 Prints one line per check and a closing `N passed, N failed` line; exits 1 when any failed.
 """
@@ -525,6 +530,7 @@ async def main(codex: str) -> int:
         await app_server_checks(checks, codex, url, issuer)
         await round_two(checks, codex, nursery)
         nursery.cancel_scope.cancel()
+    await system_store_checks(checks, codex)
     print(f"{checks.passed} passed, {checks.failed} failed", flush=True)
     return 1 if checks.failed else 0
 
@@ -663,6 +669,77 @@ async def app_server_checks(checks: Checks, codex: str, url: str, issuer: Any) -
                 f"real: {real}\nours: {mine_read}",
             )
         backend_nursery.cancel_scope.cancel()
+
+
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def with_system_bundle(bundle: Path, argv: list[str]) -> list[str]:
+    """`argv` in a private mount namespace whose system bundle is `bundle` (bind-mounted)."""
+    script = f'mount --bind "$1" {SYSTEM_BUNDLE} && shift && exec "$@"'
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", str(bundle), *argv]
+
+
+async def system_store_checks(checks: Checks, codex: str) -> None:
+    """5. Both CLIs trust the operating system's store, with no CA variable set."""
+    from functools import partial
+
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    from codexlogin.devissuer import DevIssuer
+
+    try:
+        import trustme
+    except ImportError:
+        print("skip  trust-store checks: trustme is not installed (pip install .[test])", flush=True)
+        return
+    if not Path(SYSTEM_BUNDLE).is_file():
+        print(f"skip  trust-store checks: no {SYSTEM_BUNDLE} on this machine", flush=True)
+        return
+    work = home()
+    ca = trustme.CA(organization_name="codexlogin interop test CA")
+    ca.cert_pem.write_to_path(str(work / "ca.pem"))
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(work / "server.pem"))
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.certfile = config.keyfile = str(work / "server.pem")
+    config.errorlog = config.accesslog = None
+    issuer = DevIssuer(auto_approve=True)
+
+    def clean_env(codex_home: Path) -> dict[str, str]:
+        env = env_for(codex_home)
+        return {k: v for k, v in env.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(partial(serve, issuer, config, shutdown_trigger=trio.sleep_forever))
+        url = binds[0]
+        issuer.issuer_url = url
+        real = [codex, "login", "--device-auth", "--experimental_issuer", url]
+        mine = ours("login", "--device-auth", "-c", f"issuer={url}", "-c", "dialect=openai")
+        for name, argv in (("the real binary", real), ("our", mine)):
+            inside, outside = home(), home()
+            result = await run(with_system_bundle(work / "ca.pem", argv), clean_env(inside))
+            wrote = (inside / "auth.json").exists()
+            checks.check(
+                f"{name} device login trusts the OS store's test CA (https, no CA variable)",
+                result.returncode == 0 and wrote,
+                text(result),
+            )
+            result = await run(argv, clean_env(outside))
+            checks.check(
+                f"{name} device login fails without it (control)",
+                result.returncode != 0 and not (outside / "auth.json").exists(),
+                text(result),
+            )
+            if name == "our":
+                shown = text(result)
+                checks.check(
+                    "our control failure is a TLS error naming a TLS-inspecting proxy",
+                    result.returncode == 10 and "(tls)" in shown and "TLS-inspecting proxy" in shown,
+                    shown,
+                )
+        nursery.cancel_scope.cancel()
 
 
 if __name__ == "__main__":

@@ -35,12 +35,14 @@ def terminal_layout(out: IO[str], environ: Mapping[str, str] | None = None) -> t
     return color, shutil.get_terminal_size().columns
 
 
-def run_doctor(settings: Settings, *, as_json: bool = False, stdout: IO[str] | None = None) -> int:
+def run_doctor(settings: Settings, *, as_json: bool = False, stdout: IO[str] | None = None, save_ca: str | None = None) -> int:
     """Run the checks as the logged flow `login doctor`, print the report, return the exit code."""
     from codexlogin.cli.signals import run_flow
 
     out = stdout or sys.stdout
     with logged_run("login doctor", "doctor", settings):
+        if save_ca is not None:
+            save_presented_root(settings, save_ca, sys.stderr if as_json else out)
         report = run_flow(run_checks, settings, what="doctor")
         if as_json:  # with the run's reference, as every --json output of a logged run
             from codexlogin.diagnostics import current_reference
@@ -59,11 +61,38 @@ def run_doctor(settings: Settings, *, as_json: bool = False, stdout: IO[str] | N
     return 0
 
 
+def save_presented_root(settings: Settings, path: str, out: IO[str]) -> None:
+    """`--save-ca FILE`: the top certificate the issuer presents here (through the proxy, if one is
+    set), written as PEM with mode 0600, its fingerprint shown for the user to check."""
+    from codexlogin.errors import NetworkError, UsageError
+    from codexlogin.oauth.chain import ChainError, read_chain, save_root
+    from codexlogin.oauth.issuer import configured_issuer
+
+    issuer = configured_issuer(settings)
+    if not issuer.base.lower().startswith("https://"):
+        raise UsageError(f"--save-ca: the issuer {issuer.base} is not https; there is no certificate to save")
+    try:
+        chain = read_chain(issuer.base + "/", timeout=min(float(settings.exchange_timeout), 10.0))
+    except ChainError as problem:
+        raise NetworkError(f"--save-ca: {problem}") from None
+    try:
+        root = save_root(chain, path)
+    except OSError as exc:
+        raise UsageError(f"--save-ca: cannot write {path}: {exc.strerror or exc}") from None
+    what = "root" if root.self_signed else "top certificate (the server did not send its root)"
+    out.write(
+        f"saved the presented {what} to {path}: subject {root.subject}, sha256 {root.fingerprint}; the chain {chain.verdict()}."
+        f" Check the fingerprint with your IT team before setting CODEX_CA_CERTIFICATE={path}\n"
+    )
+    out.flush()
+
+
 @command
 def doctor(
     *,
     json_: Annotated[bool, Parameter(name="--json", negative=())] = False,
     port: int | None = None,
+    save_ca: Annotated[str | None, Parameter(name="--save-ca")] = None,
     options: IssuerOptions = IssuerOptions(),
 ) -> int:
     """Check what would break the browser login, one line per check, and say what to do.
@@ -84,6 +113,10 @@ def doctor(
         duration_ms}].
     port
         Callback port to check [env: CODEX_LOGIN_PORT] (default 1455).
+    save_ca
+        Write the top certificate the https issuer presents here (its root, through a
+        TLS-inspecting proxy the proxy's) to FILE as PEM (mode 0600), for CODEX_CA_CERTIFICATE once
+        you have checked its fingerprint.
     """
     settings = options.settings(port=port)
-    return run_doctor(settings, as_json=json_)
+    return run_doctor(settings, as_json=json_, save_ca=save_ca)

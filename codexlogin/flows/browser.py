@@ -32,6 +32,7 @@ from codexlogin.listener.app import (
     serve_callback_app,
 )
 from codexlogin.listener.bind import LOOPBACK_HOST
+from codexlogin.listener.deferred import defer_unused_protocols
 from codexlogin.listener.prepare import (
     PreparedLogin,
     Reservation,
@@ -268,6 +269,7 @@ async def prepare_login(
     the port reserved (unless the caller already did: `reservation`), the run's issuer built and
     discovered (standard dialect), a busy port taken over, the URLs built (listener.prepare).
     An unreachable issuer ends here (exit 10); a failed discovery is said on `ui` (flows.discover)."""
+    defer_unused_protocols()  # before discovery imports httpx: HTTP/1.1 only, h2 loads if ever used
     if reservation is None:
         check_login_method(settings, "chatgpt")  # forced_login_method = api refuses the browser login
         check_writable(settings)  # the keyring store too (the reservation checks the file store)
@@ -318,6 +320,7 @@ async def browser_login(
     terminal): a pasted redirect address finishes the login as the listener's callback would
     (flows.paste), whichever comes first; the source is closed when the login ends.
     """
+    defer_unused_protocols()  # before httpx and hypercorn load (the openai dialect has not yet)
     # The caller owns the overall deadline (--timeout); the save still gets MIN_SAVE_WAIT for the lock.
     deadline = trio.current_time() + settings.timeout if settings.timeout > 0 else None
     issuer, port, redirect_uri = prepared.issuer, prepared.port, prepared.redirect_uri

@@ -325,6 +325,9 @@ async def serve_callback_app(
 ) -> None:
     """Serve on every socket we bound (127.0.0.1 and ::1, RFC 8252 §7.3)."""
     # Imported here, after the URL is printed: hypercorn is ~55 ms of start-up the user need not wait for.
+    from codexlogin.listener.deferred import defer_unused_protocols
+
+    defer_unused_protocols()  # HTTP/1.1 only: h2 and wsproto load if a client ever asks for them
     from hypercorn.trio import serve
 
     await serve(app, hypercorn_config(socks), shutdown_trigger=stop.wait, task_status=task_status)

@@ -25,10 +25,10 @@ from codexlogin.errors import StorageFailed
 from codexlogin.listener.bind import IPV6_BUSY, LISTEN_BACKLOG, ipv6_busy, try_bind_loopback
 from codexlogin.oauth.client import authorize_url
 from codexlogin.oauth.dialects import Dialect, redirect_host
-from codexlogin.oauth.issuer import Issuer
+from codexlogin.oauth.issuer import Issuer, configured_issuer
 from codexlogin.oauth.pkce import PkceCodes, generate_pkce, generate_state
 from codexlogin.oauth.proxy import check_proxy_environment, proxy_variable_names
-from codexlogin.oauth.tls import ssl_verify_setting
+from codexlogin.oauth.tls import check_ca_bundle
 
 CANCEL_KEY_FILE = "login-cancel.key"
 
@@ -223,7 +223,7 @@ class PreparedLogin:
     pkce: PkceCodes
     state: str
     cancel_key: str | None
-    verify: Any  # the TLS setting for the issuer client
+    verify: Any  # the TLS setting for the issuer client (None: the issuer session's, oauth.tls)
     socks: tuple[socket.socket, ...]
     issuer: Issuer
     redirect_uri: str
@@ -252,7 +252,8 @@ def reserve_browser_login(settings: Settings) -> Reservation:
     Order matters: a configuration error must surface before the port is touched, so an older
     login of ours on it is never cancelled for nothing.
     """
-    verify = ssl_verify_setting()
+    # A bad CA bundle is an error now, before the port; the system store loads on the first request.
+    check_ca_bundle(https=configured_issuer(settings).base[:6].lower() == "https:")
     if proxy_variable_names(os.environ):  # httpx loads only when a proxy is set: the URL stays early
         check_proxy_environment()
     check_store_writable(settings)  # tokens that could not be saved must never be obtained
@@ -266,7 +267,7 @@ def reserve_browser_login(settings: Settings) -> Reservation:
         sock.listen(LISTEN_BACKLOG)
     problem = codex_home_problem(settings.codex_home)
     warnings = (f"{problem[0]}; {problem[1]}",) if problem else ()
-    return Reservation(pkce=pkce, state=state, cancel_key=cancel_key, verify=verify, socks=socks, warnings=warnings)
+    return Reservation(pkce=pkce, state=state, cancel_key=cancel_key, verify=None, socks=socks, warnings=warnings)
 
 
 def prepared_login(settings: Settings, reservation: Reservation, issuer: Issuer) -> PreparedLogin:

@@ -93,7 +93,8 @@ async def issuer_session(
     """An IssuerClient for `issuer` (oauth.issuer: the run's, or the stored credential's) whose
     httpx client lives exactly as long as the block.
 
-    `verify`: an earlier `ssl_verify_setting()` (None: decide now). `transport`: tests inject one.
+    `verify`: a context to use instead (None: the process's one, oauth.tls, with the system store
+    only when `issuer` has an https URL). `transport`: tests inject one.
     `fresh_connections`: a new connection per request, for callers that wait between requests as
     long as servers keep idle connections (device polling every 5+ s). `identified`: requests made
     with stored credentials (whoami, revocation, refresh), which the openai dialect sends with Codex
@@ -115,7 +116,7 @@ async def issuer_session(
         headers["Connection"] = "close"
     async with httpx.AsyncClient(
         timeout=httpx.Timeout(settings.exchange_timeout),
-        verify=ssl_verify_setting() if verify is None else verify,
+        verify=ssl_verify_setting(https=uses_tls(issuer)) if verify is None else verify,
         trust_env=True,
         follow_redirects=False,
         headers=headers,
@@ -124,6 +125,13 @@ async def issuer_session(
         for name in (name for name, value in identity.items() if value is None):
             del http.headers[name]  # not httpx's own "python-httpx/…" either: 0.171 sends none
         yield IssuerClient(settings, issuer, http)
+
+
+def uses_tls(issuer: Issuer) -> bool:
+    """Whether any URL of `issuer` (its base, the endpoints discovery found) is https: only then is
+    the system's trust store loaded."""
+    urls = [issuer.base, *(value for key, value in issuer.metadata if key.endswith("_endpoint"))]
+    return any(url[:6].lower() == "https:" for url in urls)
 
 
 def login_nonce(issuer: Issuer, pkce: PkceCodes) -> str | None:

@@ -235,7 +235,17 @@ def transport_words(kind: str, url: str, message: str, environ: Mapping[str, str
         return f"{named} refused to connect to {where}: {message}; check the proxy's user name and password (percent-encoded) or NO_PROXY"
     if kind == "connect" and proxy is not None:
         return f"{message}; through {named}"
+    if kind == "tls" and any(words in message.lower() for words in _UNKNOWN_ROOT_WORDS):
+        return f"{message}; {UNKNOWN_ROOT_ADVICE}"
     return message
+
+
+# OpenSSL's words for a chain whose root is in no store we trust (not an expired or misnamed one)
+_UNKNOWN_ROOT_WORDS = ("unable to get local issuer certificate", "self-signed certificate", "self signed certificate")
+UNKNOWN_ROOT_ADVICE = (
+    "the certificate chain ends at a root that is not a public one this computer trusts, as from a TLS-inspecting proxy:"
+    " add that root to the system's trust store, or set CODEX_CA_CERTIFICATE to it (PEM)"
+)
 
 
 def _bypassed(host: str, environ: Mapping[str, str] | None) -> bool:
@@ -252,7 +262,22 @@ def _bypassed(host: str, environ: Mapping[str, str] | None) -> bool:
 def transport_failure(endpoint: str, url: str, exc: BaseException) -> IssuerUnreachable:
     """The IssuerUnreachable for an httpx transport failure of a request to `url`."""
     kind = classify_transport_error(exc)
-    return IssuerUnreachable(endpoint, kind, transport_words(kind, url, str(exc) or type(exc).__name__))
+    return IssuerUnreachable(endpoint, kind, transport_words(kind, url, failure_message(exc)))
+
+
+def failure_message(exc: BaseException) -> str:
+    """httpx's message (else the exception's name), with OpenSSL's reason when a certificate failed
+    to verify: httpx's ConnectError from a failed handshake says nothing of it."""
+    text = str(exc) or type(exc).__name__
+    cursor: BaseException | None = exc
+    for _ in range(10):
+        if cursor is None:
+            break
+        if isinstance(cursor, ssl.SSLCertVerificationError) and cursor.verify_message:
+            reason = f"certificate verify failed: {cursor.verify_message}"
+            return text if reason in text else f"{text}: {reason}"
+        cursor = cursor.__cause__ or cursor.__context__
+    return text
 
 
 def parse_oauth_error(body: bytes) -> tuple[str | None, str | None]:

@@ -75,7 +75,7 @@ async def check_issuer(settings: Settings, timeout: float, probe: IssuerProbe, c
     import trio
 
     from codexlogin.oauth.client import issuer_session
-    from codexlogin.oauth.errors import classify_transport_error, transport_words
+    from codexlogin.oauth.errors import classify_transport_error, failure_message, transport_words
     from codexlogin.oauth.issuer import configured_issuer
     from codexlogin.oauth.proxy import PROXY_URL_ADVICE, check_proxy_environment
 
@@ -102,7 +102,7 @@ async def check_issuer(settings: Settings, timeout: float, probe: IssuerProbe, c
         kind, message = "timeout", f"no reply within {timeout:g} s"
     except httpx.HTTPError as exc:  # in words: the host DNS could not resolve, the proxy variable
         kind = classify_transport_error(exc)
-        message = scrub_text(transport_words(kind, url, str(exc) or type(exc).__name__))
+        message = scrub_text(transport_words(kind, url, failure_message(exc)))
     except UsageError as error:  # the CA bundle changed under us
         return FAIL, error.detail, "fix the CA bundle first"
     else:
@@ -132,11 +132,34 @@ async def check_issuer(settings: Settings, timeout: float, probe: IssuerProbe, c
             )
         return OK, facts, None
     elapsed = time.perf_counter() - started
-    return (
-        FAIL,
-        f"{shown}: {kind} after {format_ms(elapsed)}: {message} ({route}; {trust})",
-        _TRANSPORT_HINTS.get(kind, _TRANSPORT_HINTS["other"]),
-    )
+    hint = _TRANSPORT_HINTS.get(kind, _TRANSPORT_HINTS["other"])
+    chain_text = ""
+    if kind == "tls":  # what was presented, and which trust it chains to (through the proxy, if any)
+        chain_text, hint = await _presented_chain(url, timeout, hint)
+    return FAIL, f"{shown}: {kind} after {format_ms(elapsed)}: {message} ({route}; {trust}){chain_text}", hint
+
+
+SAVE_CA_HINT = (
+    "the chain ends at a root that is not a public one, as from a TLS-inspecting proxy: run"
+    " `codex login doctor --save-ca FILE`, check the saved root's fingerprint with your IT team, then set"
+    " CODEX_CA_CERTIFICATE=FILE (or install that root in the system's trust store)"
+)
+
+
+async def _presented_chain(url: str, timeout: float, hint: str) -> tuple[str, str]:
+    """'; presented chain: …' for the detail, and the hint (a TLS-inspecting proxy's when the chain
+    leads to no trusted root); nothing added when the chain cannot be read."""
+    import trio
+
+    from codexlogin.oauth.chain import ChainError, read_chain
+
+    try:
+        with trio.fail_after(timeout * 3):  # three handshakes: the chain, the system store, the bundle
+            chain = await trio.to_thread.run_sync(read_chain, url, timeout, abandon_on_cancel=True)
+    except (ChainError, trio.TooSlowError) as problem:
+        return f"; presented chain not read: {scrub_text(str(problem) or 'no answer in time')}", hint
+    text = f"; {scrub_text(chain.describe())}"
+    return text, SAVE_CA_HINT if not (chain.os_store or chain.custom) else hint
 
 
 def _discovery_issuer(response: Any) -> str | None:
