@@ -21,6 +21,7 @@ value is scrubbed first (tree.scrubbed_fields) and terminal-escaped. Pure: no el
 from __future__ import annotations
 
 import http
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -138,6 +139,25 @@ class Style:
         return text
 
 
+#: What rich's markup parser takes for the start of a tag (its end, `]`, may be on a later line).
+_TAG_START = re.compile(r"(\\*)\[([a-z#/@])")
+
+
+def escape_markup(text: str) -> str:
+    """`rich.markup.escape`, and also every `[` that could open a tag whose `]` is not on this line:
+    the lines of a run are printed together, so a wrapped field's "…[/" and the next line's "]…"
+    would otherwise be read as one tag (MarkupError, or a style taken from the log)."""
+    from rich.markup import escape
+
+    def unclosed(match: re.Match[str]) -> str:
+        slashes = match.group(1)
+        if len(slashes) % 2:  # escaped already
+            return match.group(0)
+        return slashes * 2 + "\\[" + match.group(2)
+
+    return _TAG_START.sub(unclosed, escape(text))
+
+
 class ColorStyle(Style):
     """Unicode tree with rich markup (printed through a rich Console)."""
 
@@ -155,10 +175,8 @@ class ColorStyle(Style):
         UNFINISHED: "[bold magenta]… UNFINISHED[/]",
     }
 
-    def __init__(self) -> None:
-        from rich.markup import escape
-
-        self.esc = escape  # type: ignore[method-assign,assignment]  # its parameter is named `markup`, not `text`
+    def esc(self, text: str) -> str:
+        return escape_markup(text)
 
     def mark(self, status: str) -> str:
         return self._styled.get(status) or self.esc(status)

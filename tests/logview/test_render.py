@@ -860,3 +860,21 @@ def test_grep_finds_a_run_by_its_reference():
     summary, stats = show(lines(run_success(), task), grep="K7Q2M9XD", mode="summary")
     assert stats.runs == 1 and "22222222" in summary
     assert "reference=K7Q2M9XD" in show_text(lines(task), grep="K7Q2M9XD")
+
+
+@pytest.mark.parametrize("tail", ["[/]", "[bold]x[/]", "[/x", "\\[/]", "[link=x]y[/link]"])
+def test_a_field_wrapped_inside_markup_is_shown_as_text_in_colour(tail):
+    """A wrapped field's "…[/" and the next line's "]…" are printed together: each must stay text,
+    never become a tag (once a MarkupError, found by hypothesis in test_hostile_input)."""
+    import io
+
+    from codexlogin.logview.render import render
+    from codexlogin.logview.select import Options
+
+    for n in range(40, 140):
+        value = "a" * n + tail + "b" * 5
+        message = {"task_uuid": "t1", "task_level": [1], "timestamp": 1.7e9, "message_type": "x", "detail": value}
+        out = io.StringIO()
+        render([iter([json.dumps(message) + "\n"])], out, Options(mode="tree", color=True, width=80))
+        shown = "".join(line.strip(" │├└─") for line in out.getvalue().splitlines())
+        assert tail.replace("\\", "") in shown.replace("\\", "") or tail in shown
