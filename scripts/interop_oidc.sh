@@ -19,7 +19,7 @@
 # Then, the provider still running, the stored login is used as people use a CLI (no --issuer, no
 # --client-id, no CODEX_LOGIN_* variables; a tripwire proxy, scripts/interop/tripwire.py, for every
 # host but loopback): `codex login status --check` exits 0 and names its proof, which the provider's
-# trace shows (userinfo with the stored access token, 200); `codex logout` exits 0, "Logged out",
+# trace shows (userinfo with the stored access token, 200); `codex logout` exits 0, "Successfully logged out",
 # no warning, auth.json gone, and the trace shows the RFC 7009 revocation of the stored refresh
 # token (the access token when there is none) by the public client, which ended the login's grant;
 # asked directly, the provider refuses the access token (userinfo 401 invalid_token) and the refresh
@@ -287,7 +287,7 @@ live_access = rotated.get("access_token") or stored_access
 live_refresh = rotated.get("refresh_token") or saved_refresh
 
 logout_rc, logout_out, logout_trace = later("logout")
-check(logout_rc == 0 and "Logged out" in logout_out and not re.search(r"(?i)warning|not revoked|could not revoke", logout_out),
+check(logout_rc == 0 and re.search(r"(?i)\blogged out\b", logout_out) and not re.search(r"(?i)warning|not revoked|could not revoke", logout_out),
       f"codex logout (no --issuer) exited 0, said Logged out, no warning (got {logout_rc}): {' / '.join(logout_out.strip().splitlines())[:300]}")
 check(not (d / "home" / "auth.json").exists(), "auth.json removed by logout")
 revokes = [t for t in logout_trace if t["kind"] == "revoke"]
