@@ -411,9 +411,11 @@ def decide(
             reference=ref,
         )
         return Decision(Action.IGNORE, 400, page, facts)
-    if iss_required and not params.get("iss"):
+    if iss_required and not params.get("iss") and not params.get("error"):
         # RFC 9207 §2.4: the issuer promised `iss` on every response; one without it may come
         # from another issuer (a mix-up). The state is ours: the session ends the login at once.
+        # An error response carries no code to steal and ends the login anyway: it is read as the
+        # error it reports (django-oauth-toolkit promises `iss` but omits it on a Cancel).
         page = failure_page(
             "Sign-in failed",
             "The response did not name its issuer, although this issuer always does.",

@@ -155,6 +155,10 @@ def test_a_callback_without_iss_is_refused_when_the_issuer_promised_it():
     named = decided(request(params={"code": "c", "state": STATE, "iss": "https://auth.example.com"}), iss_required=True)
     assert named.action is Action.EXCHANGE
     assert decided(request(params={"code": "c", "state": STATE})).action is Action.EXCHANGE  # not promised: optional
+    # An error response without `iss` carries no code and ends the login as the error it reports
+    # (django-oauth-toolkit promises `iss` but leaves it off a Cancel).
+    denied = decided(request(params={"error": "access_denied", "state": STATE}), iss_required=True)
+    assert denied.action is not Action.IGNORE and not denied.log_facts.get("issuer_missing")
 
 
 def test_only_who_saw_the_terminal_can_fetch_the_sign_in_url():
