@@ -582,7 +582,9 @@ class Run:
         rc, out = self.stored(home, "logout")
         trace = self.trace()[before:]
         check(
-            rc == 0 and re.search(r"(?i)\blogged out\b", out) is not None and not re.search(r"(?i)warning|not revoked|could not revoke", out),
+            rc == 0
+            and re.search(r"(?i)\blogged out\b", out) is not None
+            and not re.search(r"(?i)warning|not revoked|could not revoke", out),
             f"codex logout (no --issuer) exits 0, says Logged out, no warning (got {rc}): {' / '.join(out.strip().splitlines())[:200]}",
         )
         check(not (home / "auth.json").exists(), "auth.json removed")
