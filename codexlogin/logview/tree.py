@@ -56,11 +56,13 @@ _loads = json.loads
 # The C scanner, without loads()'s wrapper layers; typeshed omits it (an attribute set in __init__).
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
+_fast_loads: Callable[[str], Any] | None
+_FastError: type[ValueError]
 try:  # orjson (eliot's own dependency) parses a line about four times faster than the json module
     from orjson import JSONDecodeError as _FastError
     from orjson import loads as _fast_loads
 except ImportError:  # pragma: no cover - eliot requires it; the json module alone gives the same trees
-    _fast_loads = None
+    _fast_loads, _FastError = None, ValueError
 
 #: orjson reads an integer outside 64 bits as a float; the json module keeps it exact. A parsed
 #: float this large may be such an integer, so its line is parsed again by the json module.
