@@ -56,17 +56,23 @@ _loads = json.loads
 # The C scanner, without loads()'s wrapper layers; typeshed omits it (an attribute set in __init__).
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
-_fast_loads: Callable[[str], Any] | None
-_FastError: type[ValueError]
-try:  # orjson (eliot's own dependency) parses a line about four times faster than the json module
-    from orjson import JSONDecodeError as _FastError
-    from orjson import loads as _fast_loads
-except ImportError:  # pragma: no cover - eliot requires it; the json module alone gives the same trees
-    _fast_loads, _FastError = None, ValueError
+#: Lines read with the json module before orjson (eliot's own dependency, about four times
+#: faster per line) is loaded: its import costs as much as a few thousand lines, so a short log
+#: never pays for it.
+FAST_AFTER = 0x1000
 
 #: orjson reads an integer outside 64 bits as a float; the json module keeps it exact. A parsed
 #: float this large may be such an integer, so its line is parsed again by the json module.
 _EXACT_LIMIT = 9.2e18
+_DOUBTFUL = frozenset({float, list, dict})  # value types that may hold such a float
+
+
+def _fast_parser() -> tuple[Callable[[str], Any], type[ValueError]] | None:
+    try:
+        from orjson import JSONDecodeError, loads
+    except ImportError:  # pragma: no cover - eliot requires it; the json module alone reads the same
+        return None
+    return loads, JSONDecodeError
 
 
 def _exact(value: Any) -> bool:
@@ -81,25 +87,21 @@ def _exact(value: Any) -> bool:
     return True
 
 
-def _parse(line: str) -> Any:
-    """The JSON value of one line, exactly as the json module reads it; `_NOT_JSON` if none.
+def _doubtful(message: dict[str, Any], ts: object) -> bool:
+    """Whether orjson's reading of a message (its envelope taken off) may differ from the json
+    module's: a float (the timestamp too) that may have been a huge integer."""
+    if type(ts) is float and not -_EXACT_LIMIT < ts < _EXACT_LIMIT:
+        return True
+    if _DOUBTFUL.isdisjoint(map(type, message.values())):  # the usual message: strings, ints, bools
+        return False
+    try:
+        return not _exact(message)
+    except RecursionError:  # nested deeper than Python recurses: the json module decides
+        return True
 
-    orjson first; whatever it refuses (NaN, Infinity, a lone surrogate, trailing Unicode
-    spaces, nesting beyond its limit, …) or may have read differently goes to the json module,
-    which decides. orjson takes no text that the json module refuses, and reads what it takes
-    the same way (tests/logview/test_render_whole.py).
-    """
-    if _fast_loads is not None:
-        try:
-            value = _fast_loads(line)
-        except _FastError:
-            pass
-        else:
-            try:
-                if type(value) is not dict or _exact(value):
-                    return value
-            except RecursionError:  # nested deeper than Python recurses: the json module decides
-                pass
+
+def _parse_json(line: str) -> Any:
+    """The JSON value of one line as the json module reads it; `_NOT_JSON` if none."""
     try:
         value, end = _scan(line, 0)
         if end != len(line) and not line[end:].isspace():
@@ -316,26 +318,13 @@ MAX_TASK_DEPTH = 256  # a deeper task_level is no eliot log of ours or anyone's
 _STATUSES = frozenset({"started", "succeeded", "failed"})
 
 
-def _valid_envelope(level: object, message: dict[str, Any]) -> bool:
-    """eliot's envelope, checked before anything of it is shown: task_level a non-empty list of
-    positive ints, action_status one of eliot's three, action_type/message_type strings."""
-    if type(level) is not list or not 0 < len(level) <= MAX_TASK_DEPTH:
-        return False
-    for item in level:
-        if type(item) is not int or item < 1:
-            return False
-    status = message.get("action_status")
-    if status is not None and (type(status) is not str or status not in _STATUSES):
-        return False
-    for key in ("action_type", "message_type"):
-        value = message.get(key)
-        if value is not None and type(value) is not str:
-            return False
-    return True
-
-
 class TreeBuilder:
-    """Feed lines; complete runs come back from `feed` (a list, usually empty) and `finish`."""
+    """Feed lines; complete runs come back from `feed` (a list, usually empty) and `finish`.
+
+    Lines are parsed by the json module, then (after FAST_AFTER messages) by orjson; a line
+    orjson refuses or may read otherwise (see _EXACT_LIMIT) goes to the json module, so what is
+    read never depends on which parser read it.
+    """
 
     def __init__(self, task_prefix: str | None = None) -> None:
         self.open: dict[str, _Task] = {}
@@ -343,34 +332,68 @@ class TreeBuilder:
         self.messages = 0
         self.task_prefix = task_prefix
         self.stale: list[Run] = []  # open tasks given up on (see STALE_AFTER); drained by the caller
+        self._fast: Callable[[str], Any] | None = None  # orjson.loads, after FAST_AFTER messages
+        self._fast_after = FAST_AFTER
+        self._fast_error: type[ValueError] = ValueError
 
     def feed(self, line: str) -> Run | None:
         """Add one line; return the run it completed, if any."""
         prefix = self.task_prefix
         if prefix is not None and prefix not in line:
             return None  # --task: lines of other tasks are not even parsed
-        message = _parse(line)
-        if message is _NOT_JSON:
-            if line and not line.isspace():
-                self.skipped += 1
-            return None
+        fast = self._fast
+        if fast is not None:
+            try:
+                message = fast(line)
+            except self._fast_error:
+                return self._add(line, _parse_json(line), True)
+            return self._add(line, message, False)
+        return self._add(line, _parse_json(line), True)
+
+    def _add(self, line: str, message: Any, exact: bool) -> Run | None:
+        """One parsed line. `exact`: read by the json module; otherwise by orjson, and any doubt
+        about the envelope or a large float sends the line back to the json module."""
         if type(message) is not dict:
-            self.skipped += 1
+            if message is not _NOT_JSON or (line and not line.isspace()):
+                self.skipped += 1
             return None
         uuid = message.pop("task_uuid", None)
         level = message.pop("task_level", None)
-        if type(uuid) is not str or not _valid_envelope(level, message):
+        ts = message.pop("timestamp", None)
+        # eliot's envelope, checked before anything of it is shown: task_level a non-empty list of
+        # positive ints, action_status one of eliot's three, action_type/message_type strings.
+        valid = type(uuid) is str and type(level) is list and 0 < len(level) <= MAX_TASK_DEPTH
+        if valid:
+            for item in level:
+                if type(item) is not int or item < 1:
+                    valid = False
+                    break
+        status = message.get("action_status")
+        if status is not None and (type(status) is not str or status not in _STATUSES):
+            valid = False
+        kind = message.get("action_type")
+        if kind is not None and type(kind) is not str:
+            valid = False
+        kind = message.get("message_type")
+        if kind is not None and type(kind) is not str:
+            valid = False
+        if not valid:
+            if not exact:
+                return self._add(line, _parse_json(line), True)
             self.skipped += 1
             return None
-        if prefix is not None and not uuid.startswith(prefix):
-            return None
+        if prefix := self.task_prefix:
+            if not uuid.startswith(prefix):
+                return None
+        if not exact and _doubtful(message, ts):
+            return self._add(line, _parse_json(line), True)
         self.messages += 1
         if not self.messages & 0xFFF:
             self._expire()
-        ts = message.pop("timestamp", None)
+        if self.messages == self._fast_after and (parser := _fast_parser()) is not None:
+            self._fast, self._fast_error = parser
         if type(ts) is not int and (type(ts) is not float or not math.isfinite(ts)):
             ts = None  # a string, NaN or 1e400 is no time: shown as "-", never copied into --json
-        status = message.get("action_status")
         task = self.open.get(uuid)
         if status is None:
             if task is None and level == [1]:  # a message outside any action: a run of its own
@@ -381,11 +404,8 @@ class TreeBuilder:
             if task is None:
                 task = self.open[uuid] = _Task()
             task.seen = self.messages
-            try:
-                parent = task.action(tuple(level[:-1]))
-            except TypeError:  # unhashable item in task_level
-                self.skipped += 1
-                return None
+            path = tuple(level[:-1])
+            parent = task.actions.get(path) or task.action(path)
             node = Node(False, level[-1], tuple(level))
             node.start = message
             node.start_ts = ts
@@ -394,12 +414,8 @@ class TreeBuilder:
         if task is None:
             task = self.open[uuid] = _Task()
         task.seen = self.messages
-        try:
-            path = tuple(level[:-1])
-            node = task.action(path)
-        except TypeError:
-            self.skipped += 1
-            return None
+        path = tuple(level[:-1])
+        node = task.actions.get(path) or task.action(path)
         if status == "started":
             node.start = message
             node.start_ts = ts

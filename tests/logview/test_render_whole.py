@@ -134,8 +134,10 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("fast_after", [tree.FAST_AFTER, 1], ids=["json-then-orjson", "orjson"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_whole_output_of_a_generated_log_is_unchanged(log_lines, case):
+def test_whole_output_of_a_generated_log_is_unchanged(log_lines, case, fast_after, monkeypatch):
+    monkeypatch.setattr(tree, "FAST_AFTER", fast_after)
     options, expected = CASES[case]
     out = io.StringIO()
     stats = render([iter(log_lines)], out, Options(**options))  # type: ignore[arg-type]
@@ -149,12 +151,28 @@ _json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
     max_leaves=12,
 )
+_envelope_numbers = st.integers(min_value=1, max_value=3) | st.integers(min_value=2**63 - 2, max_value=2**64 + 2) | st.floats()
 
 
-@given(st.dictionaries(st.text(max_size=8), _json_values, max_size=6), st.sampled_from(["", "\n", " \r\n", "\u2028"]))
-def test_a_line_reads_as_the_json_module_reads_it(message, ending):
-    """The fast parser (orjson) never gives another value than json.loads: huge integers, NaN,
-    lone surrogates and odd trailing spaces go to the json module."""
+@given(
+    st.dictionaries(st.text(max_size=8), _json_values, max_size=6),
+    st.lists(_envelope_numbers, min_size=1, max_size=3),
+    _envelope_numbers,
+    st.sampled_from(["", "\n", " \r\n", "\u2028"]),
+)
+def test_a_line_reads_the_same_through_orjson_as_through_the_json_module(fields, level, timestamp, ending):
+    """Huge integers (orjson makes floats of them), NaN, lone surrogates and odd trailing spaces:
+    whichever parser reads a line, the same message comes out."""
+    message = {**fields, "task_uuid": "u", "task_level": level, "timestamp": timestamp, "message_type": "m"}
     line = json.dumps(message) + ending
-    expected = json.loads(line) if ending != "\u2028" else json.JSONDecoder().raw_decode(line)[0]
-    assert repr(tree._parse(line)) == repr(expected)
+    seen = []
+    for fast_after in (10**9, 1):
+        builder = tree.TreeBuilder()
+        builder._fast_after = fast_after
+        builder.feed(line)  # the first message: orjson is loaded after it (fast_after 1)
+        run = builder.feed(line.replace('"task_uuid": "u"', '"task_uuid": "v"', 1))
+        runs = [run] if run is not None else list(builder.finish())
+        seen.append(
+            repr([(r.uuid, [(n.level, n.start, n.start_ts) for n in r.root.walk()]) for r in runs]) + repr(builder.skipped)
+        )
+    assert seen[0] == seen[1]
