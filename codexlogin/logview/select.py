@@ -107,11 +107,6 @@ def _grep(run: Run, needle: str) -> bool:
     return False
 
 
-def _lines(streams: Iterable[Iterable[str]]) -> Iterator[str]:
-    for stream in streams:
-        yield from stream
-
-
 def iter_runs(streams: Iterable[Iterable[str]], options: Options, stats: Stats) -> Iterator[tuple[Run, bool]]:
     """Matching runs as (run, unfinished_at_end) in the order they complete.
 
@@ -140,14 +135,19 @@ def iter_runs(streams: Iterable[Iterable[str]], options: Options, stats: Stats) 
         elif item > keep[0]:
             heapq.heapreplace(keep, item)
 
-    for line in _lines(streams):
-        run = feed(line)
-        if run is not None:
-            yield from pick(run, False)
-        if stale:
-            for run in stale:
-                yield from pick(run, True)
-            stale.clear()
+    everything = limit is None and not (options.failed or options.grep) and options.since is None and options.until is None
+    for stream in streams:
+        for line in stream:
+            run = feed(line)
+            if run is not None:
+                if everything:  # no filter: no generator per run
+                    yield run, False
+                else:
+                    yield from pick(run, False)
+            if stale:
+                for run in stale:
+                    yield from pick(run, True)
+                stale.clear()
     for run in builder.finish():
         yield from pick(run, True)
     for _, _, run in sorted(keep):

@@ -203,8 +203,12 @@ def render_tree(run: Run, style: Style, clock: Clock, width: int | None = None) 
     With `width`, field lines longer than the width wrap, continued under their first line
     with four more spaces of indentation (cut at a space where one is near, else mid-word).
     """
-    out = [style.dim(run.uuid_text) + "\n"]
-    _tree_node(run.root, "", True, out, style, clock, width)
+    if type(style) is Style:  # --no-color, a pipe or a file: the hot path
+        out = [run.uuid_text + "\n"]
+        _plain_node(run.root, "", True, out, clock, width)
+    else:
+        out = [style.dim(run.uuid_text) + "\n"]
+        _tree_node(run.root, "", True, out, style, clock, width)
     out.append("\n")
     return out
 
@@ -268,6 +272,38 @@ def _tree_node(node: Node, prefix: str, last: bool, out: list[str], style: Style
         end = len(children) - 1
         for i, child in enumerate(children):
             _tree_node(child, inner, i == end, out, style, clock, width)
+
+
+_PLAIN = Style()
+
+
+def _plain_node(node: Node, prefix: str, last: bool, out: list[str], clock: Clock, width: int | None) -> None:
+    """_tree_node for the plain Style, whose methods return their text as it is: the same lines
+    without the method calls (tests/logview/test_render_whole.py holds both to the same output)."""
+    lines, name = node_fields(node)
+    level = node.level
+    where = str(level[0]) if len(level) == 1 else "/".join(map(str, level))
+    if node.is_action:
+        status = node.status
+        start = node.start_ts
+        duration = node.duration
+        out.append(
+            f"{prefix}{_PLAIN.last}{name}/{where}{_PLAIN.arrow}{_PLAIN.marks.get(status, status)} "
+            f"{clock(start if start is not None else node.end_ts)} {'-' if duration is None else f'{duration:.3f}s'}\n"
+        )
+    else:
+        out.append(f"{prefix}{_PLAIN.last}{name}/{where} {clock(node.start_ts)}\n")
+    inner = prefix + (_PLAIN.space if last else _PLAIN.bar)
+    children = node.sorted_children()
+    if lines:
+        field_prefix = inner + (_PLAIN.fbar if children else _PLAIN.fspace)
+        if width is not None:
+            lines = _wrapped(lines, len(field_prefix), width)
+        out.append(field_prefix + ("\n" + field_prefix).join(lines) + "\n")
+    if children:
+        end = len(children) - 1
+        for i, child in enumerate(children):
+            _plain_node(child, inner, i == end, out, clock, width)
 
 
 # --------------------------------------------------------------------------------------------

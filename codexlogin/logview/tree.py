@@ -271,9 +271,7 @@ class Run:
         self.uuid = uuid
         self.root = root
         self._uuid_text: str | None = None
-        self.failed = any(
-            node.status in BAD_STATUSES if node.is_action else node.raw_type == TRACEBACK_TYPE for node in root.walk()
-        )
+        self.failed = _failed(root)
         self.start_ts = root.start_ts if root.start_ts is not None else _first_ts(root)
         self.end_ts = root.end_ts
 
@@ -286,6 +284,21 @@ class Run:
         if self._uuid_text is None:
             self._uuid_text = _scrub_uuid(self.uuid)
         return self._uuid_text
+
+
+def _failed(root: Node) -> bool:
+    """Whether an action in the tree ended badly or a message in it is an eliot traceback."""
+    stack = [root]  # not Node.walk: nested generators cost more than the check itself
+    while stack:
+        node = stack.pop()
+        if node.is_action:
+            if node.status in BAD_STATUSES:
+                return True
+        elif node.raw_type == TRACEBACK_TYPE:
+            return True
+        if node.children:
+            stack += node.children
+    return False
 
 
 def _first_ts(root: Node) -> float | None:
