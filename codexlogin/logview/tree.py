@@ -150,10 +150,36 @@ def _format_fields(scrubbed: dict[str, Any]) -> tuple[str, ...]:
     return tuple(lines)
 
 
+#: (scrubbed dict, formatted lines, display name as an action, display name as a message)
+_Entry = tuple[dict[str, Any], tuple[str, ...], str | None, str | None]
+
+
+def _entry(scrubbed: dict[str, Any]) -> _Entry:
+    action = scrubbed.get("action_type", _MISSING)
+    message = scrubbed.get("message_type", _MISSING)
+    return (
+        scrubbed,
+        _format_fields(scrubbed),
+        None if action is _MISSING else display_text(action),
+        None if message is _MISSING else display_text(message),
+    )
+
+
+_MISSING = object()
+
+
 @lru_cache(maxsize=8192)
-def _scrub_cached(key: tuple[Any, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
-    scrubbed = scrub_message(dict(key[0]))
-    return scrubbed, _format_fields(scrubbed)
+def _scrub_cached(keys: tuple[str, ...], values: tuple[Any, ...], types: tuple[type, ...]) -> _Entry:
+    return _entry(scrub_message(dict(zip(keys, values, strict=True))))
+
+
+def _fields_entry(fields: dict[str, Any]) -> _Entry:
+    try:
+        # The types are part of the key so that True, 1 and 1.0 stay apart.
+        values = tuple(fields.values())
+        return _scrub_cached(tuple(fields), values, tuple(map(type, values)))
+    except TypeError:  # a list or dict value is not hashable: scrub without the cache
+        return _entry(scrub_message(fields))
 
 
 def scrubbed_fields(fields: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -163,12 +189,8 @@ def scrubbed_fields(fields: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, 
     identical field sets hit the cache; scrub_message only ever looks at the fields together.
     The returned dict is shared: do not modify it.
     """
-    try:
-        # The types are part of the key so that True, 1 and 1.0 stay apart.
-        return _scrub_cached((tuple(fields.items()), tuple(map(type, fields.values()))))
-    except TypeError:  # a list or dict value is not hashable: scrub without the cache
-        scrubbed = scrub_message(fields)
-        return scrubbed, _format_fields(scrubbed)
+    entry = _fields_entry(fields)
+    return entry[0], entry[1]
 
 
 _HEX_ID = re.compile(r"[0-9a-fA-F-]*")
@@ -467,13 +489,18 @@ class TreeBuilder:
 
 def node_fields(node: Node) -> tuple[tuple[str, ...], str]:
     """(formatted field lines of start and end, scrubbed type name)."""
-    lines: tuple[str, ...] = ()
-    name = None
-    kind = "action_type" if node.is_action else "message_type"
-    for fields in (node.start, node.end):
-        if fields:
-            scrubbed, formatted = scrubbed_fields(fields)
-            lines += formatted
-            if name is None and kind in scrubbed:
-                name = display_text(scrubbed[kind])
-    return lines, name or "(untyped)"
+    action = node.is_action  # the type name as the node's kind names it
+    start, end = node.start, node.end
+    if start:
+        first = _fields_entry(start)
+        name = first[2] if action else first[3]
+        if not end:
+            return first[1], name or "(untyped)"
+        second = _fields_entry(end)
+        if name is None:
+            name = second[2] if action else second[3]
+        return first[1] + second[1], name or "(untyped)"
+    if end:
+        second = _fields_entry(end)
+        return second[1], (second[2] if action else second[3]) or "(untyped)"
+    return (), "(untyped)"
