@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from codexlogin.diagnostics.rotation import OVERLONG_LINE, BoundedLines
 from codexlogin.logview.tree import Run, TreeBuilder, node_fields
 
 __all__ = ["Options", "Stats", "iter_runs", "parse_time"]
@@ -107,6 +108,55 @@ def _grep(run: Run, needle: str) -> bool:
     return False
 
 
+#: Characters read at a time from a log file (the reader's own lines are cut from them).
+READ_CHUNK = 1 << 16
+
+
+def line_batches(stream: BoundedLines, chunk: int | None = None) -> Iterator[list[str]]:
+    """The lines of a log file as iterating `stream` gives them, without their newlines, a list
+    per chunk read: a readline call per line costs more than parsing the line.
+
+    The same bound as BoundedLines: a line longer than `stream.max_chars` comes out as
+    OVERLONG_LINE (counted in `stream.overlong`), and at most that much of it is held.
+    """
+    limit = stream.max_chars
+    chunk = chunk or READ_CHUNK
+    head = ""  # the start of a line whose newline is in a later chunk
+    overlong = False  # the line being read is past the limit: dropped up to its newline
+    while text := stream.read(chunk):
+        lines = text.split("\n")
+        tail = lines.pop()
+        if lines:
+            if overlong or len(head) + len(lines[0]) > limit:
+                lines[0] = OVERLONG_LINE
+                stream.overlong += 1
+            elif head:
+                lines[0] = head + lines[0]
+            head, overlong = "", False
+            if len(text) > limit:
+                for index in range(1, len(lines)):
+                    if len(lines[index]) > limit:
+                        lines[index] = OVERLONG_LINE
+                        stream.overlong += 1
+            yield lines
+        if not overlong:
+            head += tail
+            if len(head) > limit:
+                head, overlong = "", True
+    if overlong:
+        stream.overlong += 1
+        yield [OVERLONG_LINE]
+    elif head:
+        yield [head]
+
+
+def _batches(stream: Iterable[str]) -> Iterable[Iterable[str]]:
+    # A file is read in chunks; a pipe (stdin) line by line, so that runs show as they arrive.
+    if isinstance(stream, BoundedLines) and stream.seekable():
+        return line_batches(stream)
+    return (stream,)
+
+
 def iter_runs(streams: Iterable[Iterable[str]], options: Options, stats: Stats) -> Iterator[tuple[Run, bool]]:
     """Matching runs as (run, unfinished_at_end) in the order they complete.
 
@@ -137,17 +187,18 @@ def iter_runs(streams: Iterable[Iterable[str]], options: Options, stats: Stats) 
 
     everything = limit is None and not (options.failed or options.grep) and options.since is None and options.until is None
     for stream in streams:
-        for line in stream:
-            run = feed(line)
-            if run is not None:
-                if everything:  # no filter: no generator per run
-                    yield run, False
-                else:
-                    yield from pick(run, False)
-            if stale:
-                for run in stale:
-                    yield from pick(run, True)
-                stale.clear()
+        for batch in _batches(stream):
+            for line in batch:
+                run = feed(line)
+                if run is not None:
+                    if everything:  # no filter: no generator per run
+                        yield run, False
+                    else:
+                        yield from pick(run, False)
+                if stale:
+                    for run in stale:
+                        yield from pick(run, True)
+                    stale.clear()
     for run in builder.finish():
         yield from pick(run, True)
     for _, _, run in sorted(keep):

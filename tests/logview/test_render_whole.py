@@ -20,11 +20,13 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from codexlogin.logview import tree
+from codexlogin.diagnostics.rotation import OVERLONG_LINE, open_text
+from codexlogin.logview import select, tree
 from codexlogin.logview.render import render
-from codexlogin.logview.select import Options
+from codexlogin.logview.select import Options, line_batches
 from codexlogin.logview.text import render_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -176,3 +178,35 @@ def test_a_line_reads_the_same_through_orjson_as_through_the_json_module(fields,
             repr([(r.uuid, [(n.level, n.start, n.start_ts) for n in r.root.walk()]) for r in runs]) + repr(builder.skipped)
         )
     assert seen[0] == seen[1]
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(["a", "é", "😀", " ", "\n", "\r", "\r\n", "{", "x" * 9]), max_size=40),
+    cap=st.integers(min_value=1, max_value=12),
+    chunk=st.integers(min_value=1, max_value=9),
+)
+def test_a_file_read_in_chunks_gives_the_lines_a_line_reader_gives(tmp_path_factory, pieces, cap, chunk):
+    """select.line_batches (the renderer's reader) against BoundedLines' own iteration: the same
+    lines (newlines aside), the same over-long ones replaced and counted, whatever the chunk size."""
+    path = tmp_path_factory.mktemp("chunks") / "log"
+    path.write_bytes("".join(pieces).encode("utf-8"))
+    with open_text(path, max_line_chars=cap) as stream:
+        expected = [line if line is OVERLONG_LINE else line.removesuffix("\n") for line in stream]
+        expected_overlong = stream.overlong
+    with open_text(path, max_line_chars=cap) as stream:
+        got = [line for batch in line_batches(stream, chunk) for line in batch]
+        assert stream.overlong == expected_overlong
+    assert got == expected
+
+
+@pytest.mark.parametrize("chunk", [select.READ_CHUNK, 7])
+def test_the_log_read_from_a_file_renders_the_same(log_lines, tmp_path, monkeypatch, chunk):
+    """A file goes through select.line_batches; the digest is the one of the lines given directly."""
+    monkeypatch.setattr(select, "READ_CHUNK", chunk)
+    path = tmp_path / "codex-login.log"
+    path.write_bytes("".join(log_lines).encode("utf-8", "surrogatepass"))
+    out = io.StringIO()
+    with open_text(path) as stream:
+        render([stream], out, Options())
+    assert hashlib.sha256(out.getvalue().encode("utf-8", "surrogatepass")).hexdigest() == CASES["tree"][1][0]
