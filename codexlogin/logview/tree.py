@@ -18,7 +18,6 @@ action inside it ended failed, cancelled or unfinished, or it logged an `eliot:t
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
@@ -420,14 +419,21 @@ class TreeBuilder:
         if prefix := self.task_prefix:
             if not uuid.startswith(prefix):
                 return None
-        if not exact and _doubtful(message, ts):
+        if (
+            not exact
+            and (
+                (type(ts) is float and not -_EXACT_LIMIT < ts < _EXACT_LIMIT)
+                or not _DOUBTFUL.isdisjoint(map(type, message.values()))
+            )
+            and _doubtful(message, ts)
+        ):
             return self._add(line, _parse_json(line), True)
         self.messages += 1
         if not self.messages & 0xFFF:
             self._expire()
         if self.messages == self._fast_after and (parser := _fast_parser()) is not None:
             self._fast, self._fast_error = parser
-        if type(ts) is not int and (type(ts) is not float or not math.isfinite(ts)):
+        if type(ts) is not int and (type(ts) is not float or ts - ts != 0.0):  # ts - ts: NaN unless finite
             ts = None  # a string, NaN or 1e400 is no time: shown as "-", never copied into --json
         task = self.open.get(uuid)
         if status is None:
