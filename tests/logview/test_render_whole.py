@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from codexlogin.diagnostics.rotation import OVERLONG_LINE, open_text
 from codexlogin.logview import select, tree
 from codexlogin.logview.render import render
 from codexlogin.logview.select import Options, line_batches
-from codexlogin.logview.text import render_text
+from codexlogin.logview.text import Clock, render_text
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_790_000_000.0
@@ -210,3 +211,16 @@ def test_the_log_read_from_a_file_renders_the_same(log_lines, tmp_path, monkeypa
     with open_text(path) as stream:
         render([stream], out, Options())
     assert hashlib.sha256(out.getvalue().encode("utf-8", "surrogatepass")).hexdigest() == CASES["tree"][1][0]
+
+
+@given(st.floats(min_value=-6e10, max_value=2.5e11) | st.integers(min_value=-(10**11), max_value=10**11))
+def test_the_clock_says_what_datetime_says_to_the_millisecond(ts):
+    """text.Clock caches per day and per second; each time still reads as datetime gives it."""
+    clock = Clock(local=False)
+    ms = int(ts * 1000)
+    try:
+        expected = datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    except (OverflowError, OSError, ValueError):
+        expected = "-"
+    assert clock(ts) == expected
+    assert clock(ts) == expected  # from the cache
