@@ -64,38 +64,21 @@ __all__ = [
 
 class Clock:
     """Fast ISO 8601 timestamps with milliseconds: the date (UTC) or the part up to the minute
-    (local time: whole-minute offsets, changing on minute boundaries) is cached, and the whole
-    text up to the second (most messages of a run fall in the same few seconds).
+    (local time: whole-minute offsets, changing on minute boundaries) is cached.
     """
 
     def __init__(self, local: bool) -> None:
         self.local = local
         self.unit = 60_000 if local else 86_400_000  # milliseconds per cached prefix
         self.cache: dict[int, tuple[str, str]] = {}
-        self.seconds: dict[int, tuple[str, str] | None] = {}  # second → (text to the ".", after the ms)
 
     def __call__(self, ts: object) -> str:
         if type(ts) is not float and type(ts) is not int:
             return "-"
         try:
-            second, milli = divmod(int(ts * 1000), 1000)
+            block, rest = divmod(int(ts * 1000), self.unit)
         except (OverflowError, ValueError):
             return "-"
-        try:
-            parts = self.seconds[second]
-        except KeyError:
-            text = self._format(second * 1000)  # the milliseconds of a second change only the digits after "."
-            dot = text.rfind(".")
-            parts = None if dot < 0 else (text[: dot + 1], text[dot + 4 :])
-            if len(self.seconds) > 4096:
-                self.seconds.clear()
-            self.seconds[second] = parts
-        if parts is None:
-            return "-"
-        return f"{parts[0]}{milli:03d}{parts[1]}"
-
-    def _format(self, ms: int) -> str:
-        block, rest = divmod(ms, self.unit)
         parts = self.cache.get(block)
         if parts is None:
             try:
