@@ -288,11 +288,11 @@ def _plain_node(node: Node, prefix: str, last: bool, out: list[str], clock: Cloc
         start = node.start_ts
         duration = node.duration
         out.append(
-            f"{prefix}{_PLAIN.last}{name}/{where}{_PLAIN.arrow}{_PLAIN.marks.get(status, status)} "
+            f"{prefix}{_PLAIN.last if last else _PLAIN.mid}{name}/{where}{_PLAIN.arrow}{_PLAIN.marks.get(status, status)} "
             f"{clock(start if start is not None else node.end_ts)} {'-' if duration is None else f'{duration:.3f}s'}\n"
         )
     else:
-        out.append(f"{prefix}{_PLAIN.last}{name}/{where} {clock(node.start_ts)}\n")
+        out.append(f"{prefix}{_PLAIN.last if last else _PLAIN.mid}{name}/{where} {clock(node.start_ts)}\n")
     inner = prefix + (_PLAIN.space if last else _PLAIN.bar)
     children = node.sorted_children()
     if lines:
