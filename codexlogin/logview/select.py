@@ -1,8 +1,8 @@
 """Which runs `codex login log` shows: --failed, --last N, --task UUID, --since/--until, --grep REF.
 
 `iter_runs` feeds the lines to a TreeBuilder (logview.tree) and yields the runs that match, whole:
-a filter never cuts a tree. `Options` says what to show (the filters, and the output mode the
-views read); `Stats` what was read.
+a filter never cuts a tree; a log file is read a chunk at a time (`line_batches`). `Options`
+says what to show (the filters, and the output mode the views read); `Stats` what was read.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 JSON lines are parsed one at a time, grouped by task_uuid and built into a tree from task_level.
 A task's tree is emitted as soon as its root action ends (a task whose root is a bare message is
 complete at once); tasks still open at end of input are emitted last with status `unfinished`.
-Only open tasks are held, so memory does not grow with the file size.
+Only open tasks are held, so memory does not grow with the file size. A long log's lines are
+parsed by orjson (TreeBuilder), read exactly as the json module reads them.
 
 Every field shown (tree, summary, JSON, and the text --grep searches) is passed through
 `codexlogin.diagnostics.scrubbing.scrub_message` first (`scrubbed_fields`, `node_fields`); no module of
