@@ -84,6 +84,28 @@ def refused_port():
 
 
 @pytest.fixture
+def silent_port():
+    """`silent_port()`: a 127.0.0.1 port that takes connections and never says a word.
+
+    Its socket listens and never accepts: the kernel completes each TCP handshake into the backlog,
+    so a client connects (the host is there) and then waits for an answer (an HTTP reply, a TLS
+    handshake) that never comes. Held until the test ends.
+    """
+    held: list[socket.socket] = []
+
+    def take() -> int:
+        sock = socket.socket()
+        held.append(sock)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        return sock.getsockname()[1]
+
+    yield take
+    for sock in held:
+        sock.close()
+
+
+@pytest.fixture
 def reserved_port():
     """`reserved_port()`: a free port that a login can listen on, kept free until the test ends.
 

@@ -59,17 +59,24 @@ async def discover_for_login(
     discovered = apply_discovery(issuer, found, time.monotonic() - started)
     shown = sanitize_url(issuer.base)
     if found.unreachable:
-        raise NetworkError(
-            f"the issuer {shown} cannot be reached ({found.unreachable}): {found.unreachable_words}; check the"
-            " issuer URL, the network and proxy settings (`codex login doctor`)",
-            fields={"kind": found.unreachable},
-        )
+        raise unreachable_issuer(issuer, found.unreachable, found.unreachable_words)
     if not found.found and ui is not None:
         ui.warning(
             f"the issuer {shown} has no usable discovery document ({found.problem}); trying the default /oauth/*"
             " endpoints. If the sign-in page then fails, check the issuer URL (`codex login doctor`)."
         )
     return discovered
+
+
+def unreachable_issuer(issuer: Issuer, kind: str, words: str) -> NetworkError:
+    """The one-line failure (exit 10) of a login whose issuer is not there: the same words whether
+    discovery (standard dialect) or the reachability probe (flows.reach) found it out."""
+    advice = "check the issuer URL, the network and proxy settings (`codex login doctor`)"
+    if "; check " in words:  # the words name what to check already (DNS, a proxy variable)
+        advice = "`codex login doctor` says more"
+    return NetworkError(
+        f"the issuer {sanitize_url(issuer.base)} cannot be reached ({kind}): {words}; {advice}", fields={"kind": kind}
+    )
 
 
 def apply_discovery(issuer: Issuer, found: Discovery, elapsed: float) -> Issuer:

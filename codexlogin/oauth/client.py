@@ -116,7 +116,7 @@ async def issuer_session(
         headers["Connection"] = "close"
     async with httpx.AsyncClient(
         timeout=httpx.Timeout(settings.exchange_timeout),
-        verify=ssl_verify_setting(https=uses_tls(issuer)) if verify is None else verify,
+        verify=session_verify(issuer, verify),
         trust_env=True,
         follow_redirects=False,
         headers=headers,
@@ -125,6 +125,12 @@ async def issuer_session(
         for name in (name for name, value in identity.items() if value is None):
             del http.headers[name]  # not httpx's own "python-httpx/…" either: 0.171 sends none
         yield IssuerClient(settings, issuer, http)
+
+
+def session_verify(issuer: Issuer, verify: ssl.SSLContext | bool | None = None) -> ssl.SSLContext | bool:
+    """The TLS setting `issuer_session` gives httpx: `verify`, else the process's one context for
+    this CA setting (oauth.tls, built and loaded once: asking again costs nothing)."""
+    return ssl_verify_setting(https=uses_tls(issuer)) if verify is None else verify
 
 
 def uses_tls(issuer: Issuer) -> bool:
