@@ -27,6 +27,6 @@ def print_status(report: StatusReport, as_json: bool, reference: str | None = No
         data = report.to_json()
         if reference:
             data["reference"] = reference
-        print(json.dumps(data, sort_keys=False), flush=True)
+        print(as_invoked(json.dumps(data, sort_keys=False)), flush=True)  # `problem` names the invoked program
     else:  # on stderr, as Codex CLI 0.171 prints it (`--json` is the machine-readable stdout)
         print(as_invoked(report.text()), file=sys.stderr, flush=True)
