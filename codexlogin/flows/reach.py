@@ -41,13 +41,19 @@ async def probe_issuer(
     from codexlogin.oauth.reach import route_for
 
     url = issuer.token_endpoint
-    route = route_for(url)
+    try:
+        route = route_for(url)
+    except Exception:  # noqa: BLE001 - a URL the probe cannot read: the token exchange will say what is wrong
+        return
     failure: NetworkError | None = None
     try:
         with diagnostics.schema.ISSUER_PROBE(
             url=url, target="proxy" if route.proxy else "issuer", address=route.address
         ) as action:
-            reach = await probe_reach(url, context, budget=budget)
+            try:
+                reach = await probe_reach(url, context, budget=budget)
+            except Exception as exc:  # noqa: BLE001 - a probe must never break the login it watches
+                reach = Reach("unclear", route, "error", type(exc).__name__)
             if reach.verdict == "unreachable" and _undecided(session):
                 failure = unreachable_issuer(issuer, reach.kind or "connect", _words(issuer, reach))
                 raise failure  # logged here, where it happened; the login's actions say a child failed
@@ -58,7 +64,7 @@ async def probe_issuer(
         if _undecided(session):
             session.finish(error)
         return
-    if reach.verdict == "unclear" and _undecided(session):
+    if reach.verdict == "unclear" and reach.kind != "error" and _undecided(session):
         where = f"the proxy at {route.address}" if route.proxy else route.address
         ui.warning(
             f"could not confirm that the issuer {sanitize_url(issuer.base)} can be reached ({reach.kind}: {where},"

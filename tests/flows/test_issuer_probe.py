@@ -49,6 +49,7 @@ async def test_a_silent_https_issuer_is_a_warning_after_the_budget_and_the_login
     assert (end["action_status"], end["result"], end["kind"]) == ("succeeded", "unclear", "timeout")
 
 
+@pytest.mark.concurrency  # the probe races the listener's start and the login's wait
 async def test_a_refused_issuer_ends_the_login_with_exit_10(tmp_path, refused_port):
     with trio.fail_after(10):
         run = Run(openai_settings(tmp_path, f"http://127.0.0.1:{refused_port()}"))
