@@ -453,6 +453,33 @@ async def round_two(checks: Checks, codex: str, nursery: trio.Nursery) -> None:
         {"real": (1, "stderr", "Error checking login status"), "ours": (0, "stderr", "warning: could not check")},
     )
 
+    # 9. a browser login whose issuer is not there (a refused port): 0.171 waits for its callback;
+    #    ours shows its URL, then ends at once with exit 10 (README: differences on purpose)
+    with closing(socket.socket()) as refused:  # bound, never listening: every connection is refused
+        refused.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{refused.getsockname()[1]}"
+        real_waiting = True
+        with trio.move_on_after(5):  # the process is killed when the wait is over
+            await trio.run_process(
+                [codex, "login", "--experimental_issuer", nowhere],
+                env=env_for(home()),
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
+            real_waiting = False
+        checks.check("a refused issuer: 0.171 is still waiting after 5 s", real_waiting, "")
+        started = time.monotonic()
+        result = await run(ours("login", "--experimental_issuer", nowhere, "--port", "0", "--no-browser"), env_for(home()))
+        checks.check(
+            "a refused issuer: ours ends at once after its URL (exit 10)",
+            result.returncode == 10
+            and b"/oauth/authorize?" in result.stderr
+            and b"cannot be reached (connect)" in result.stderr
+            and time.monotonic() - started < 15,
+            text(result),
+        )
+
 
 async def main(codex: str) -> int:
     from codexlogin.devissuer import DevIssuer, serve_dev_issuer

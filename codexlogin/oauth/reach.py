@@ -17,6 +17,7 @@ for everything else (a timeout, a temporary DNS failure, a TLS error other than 
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import ssl
 import time
@@ -111,7 +112,8 @@ async def _probe(route: Route, context: ssl.SSLContext | None) -> Reach:
     if stream is None:
         hard = bool(errors) and all(error.errno in HARD_CONNECT_ERRORS for error in errors)
         first = errors[0] if errors else OSError("no address to connect to")
-        return Reach("unreachable" if hard else "unclear", route, "connect", f"{first.strerror or first} ({route.address})")
+        words = os.strerror(first.errno) if first.errno else str(first)  # trio's strerror repeats the address
+        return Reach("unreachable" if hard else "unclear", route, "connect", f"{words} ({route.address})")
     try:
         if route.tls and context is not None:
             tls = trio.SSLStream(stream, context, server_hostname=route.host)
