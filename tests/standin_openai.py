@@ -67,6 +67,35 @@ def in_standin_namespace(files: dict[str, Path], argv: list[str], *, network: bo
     return ["unshare", *flags, "sh", "-c", script, "sh", str(files["hosts"]), str(files["ca"]), *argv]
 
 
+def namespace_problem(work: Path) -> str | None:
+    """Why `in_standin_namespace(..., network=True)` cannot work here (None: it can)."""
+    import shutil
+
+    if not sys.platform.startswith("linux") or not os.path.isfile(SYSTEM_BUNDLE):
+        return f"needs Linux with the system bundle at {SYSTEM_BUNDLE}"
+    cafile = ssl.get_default_verify_paths().openssl_cafile
+    if not cafile or os.path.realpath(cafile) != os.path.realpath(SYSTEM_BUNDLE):
+        return f"OpenSSL's system file ({cafile}) is not {SYSTEM_BUNDLE}"
+    missing = [tool for tool in ("unshare", "ip", "mount") if shutil.which(tool) is None]
+    if missing:
+        return f"needs {', '.join(missing)}"
+    try:
+        import trustme  # noqa: F401
+    except ImportError:
+        return "needs trustme (pip install .[test])"
+    probe_files = {"hosts": work / "probe-hosts", "ca": work / "probe-ca.pem"}
+    for path in probe_files.values():
+        path.write_text("")
+    probe = subprocess.run(
+        in_standin_namespace(probe_files, ["true"], network=True), capture_output=True, timeout=30, check=False
+    )
+    if probe.returncode != 0:
+        return (
+            "unshare -n -m / mount --bind are not permitted here (needs root): " + probe.stderr.decode(errors="replace").strip()
+        )
+    return None
+
+
 def driver_argv(files: dict[str, Path], claims: dict[str, Any], cli: list[str]) -> list[str]:
     """The driver's command line (to run inside `in_standin_namespace`)."""
     return [sys.executable, str(Path(__file__).resolve()), str(files["server"]), json.dumps(claims), "--", *cli]
