@@ -430,6 +430,10 @@ async def round_two(checks: Checks, codex: str, nursery: trio.Nursery) -> None:
             and time.monotonic() - started < 30,
             shown,
         )
+        # 0.171's browser login ignores --experimental_issuer (it moves the device login only);
+        # ours signs in where the flag says (README, "differences on purpose")
+        where = "https://auth.openai.com/oauth/authorize?" if who == "real" else f"{url}/oauth/authorize?"
+        checks.check(f"--experimental_issuer and the browser login ({who}: the URL at {where[:-1]})", where in shown, shown)
 
     # 8. a personal access token's status asks whoami; unreachable: 0.171 fails, ours answers offline
     token = issuer.issue_personal_access_token()
