@@ -6,17 +6,19 @@ Pure and import-light: no I/O beyond reading config.toml.
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from codexlogin import DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_PORT
 from codexlogin.errors import UsageError
-from codexlogin.otelconfig import OtelSettings, parse_otel
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from dataclasses import Field
+    from typing import Any, ClassVar
+
+    from codexlogin.otelconfig import OtelSettings
 
 ENV_PREFIX = "CODEX_LOGIN_"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -27,29 +29,152 @@ LOGIN_METHODS = ("chatgpt", "api")
 DEFAULT_DEVICE_CODE_PATH = "/oauth/device/code"
 
 
-@dataclass(frozen=True)
+class _DataclassFields:
+    """`Settings.__dataclass_fields__`, made on first use, so that `dataclasses.replace`, `fields`
+    and `asdict` take a Settings as the frozen dataclass it used to be, while importing this module
+    (on `codex login status`'s path) does not import dataclasses and inspect (~40 M instructions)."""
+
+    def __get__(self, instance: object, owner: type) -> dict[str, Field[Any]]:
+        import dataclasses
+
+        names: tuple[str, ...] = owner.__slots__  # type: ignore[attr-defined]
+        namespace: dict[str, object] = {"__annotations__": {name: owner.__annotations__[name] for name in names}}
+        namespace.update(owner.DEFAULTS)  # type: ignore[attr-defined]
+        twin: Any = dataclasses.dataclass(frozen=True)(type(owner.__name__, (), namespace))
+        fields: dict[str, Field[Any]] = twin.__dataclass_fields__
+        type.__setattr__(owner, "__dataclass_fields__", fields)  # later reads find the dict itself
+        return fields
+
+
 class Settings:
+    """The effective settings of one command: an immutable record (equality, hash and repr by its
+    fields, in this order), `dataclasses.replace(settings, issuer=…)` makes a changed copy.
+
+    A plain class rather than a dataclass: `@dataclass` imports inspect and compiles its methods,
+    which `codex login status` would pay on every start."""
+
     codex_home: Path
-    issuer: str = DEFAULT_ISSUER
-    client_id: str = DEFAULT_CLIENT_ID
-    port: int = DEFAULT_PORT
-    no_browser: bool = False
-    timeout: float = 600.0  # seconds waiting for the browser; 0 = no limit
-    exchange_timeout: float = 30.0  # seconds for one request to the issuer
-    log_dir: Path | None = None  # None → $CODEX_HOME/log
-    device_code_path: str = DEFAULT_DEVICE_CODE_PATH
-    forced_login_method: str | None = None
-    forced_chatgpt_workspace_id: tuple[str, ...] = field(default_factory=tuple)
-    cli_auth_credentials_store: str = "file"
-    dialect: str = "auto"  # auto | openai | standard (oauth.dialects)
-    redirect_host: str | None = None  # None: the dialect's (127.0.0.1 for both: RFC 8252 §7.3)
-    fallback_port: int | None = None  # None: the dialect's (openai: 1457 when port is 1455)
-    ignored_overrides: tuple[str, ...] = ()  # `-c` keys that are other Codex settings (not settable)
+    issuer: str
+    client_id: str
+    port: int
+    no_browser: bool
+    timeout: float  # seconds waiting for the browser; 0 = no limit
+    exchange_timeout: float  # seconds for one request to the issuer
+    log_dir: Path | None  # None → $CODEX_HOME/log
+    device_code_path: str
+    forced_login_method: str | None
+    forced_chatgpt_workspace_id: tuple[str, ...]
+    cli_auth_credentials_store: str
+    dialect: str  # auto | openai | standard (oauth.dialects)
+    redirect_host: str | None  # None: the dialect's (127.0.0.1 for both: RFC 8252 §7.3)
+    fallback_port: int | None  # None: the dialect's (openai: 1457 when port is 1455)
+    ignored_overrides: tuple[str, ...]  # `-c` keys that are other Codex settings (not settable)
     # Where each setting that is not a default came from: (key, source_label(...)) pairs, so a
     # command can tell an explicit `--issuer` from the default (oauth.issuer.issuer_conflict).
-    origins: tuple[tuple[str, str], ...] = ()
+    origins: tuple[tuple[str, str], ...]
     # config.toml's [otel] table (codexlogin.otelconfig), None when absent or exporter = "none".
-    otel: OtelSettings | None = None
+    otel: OtelSettings | None
+
+    #: Each field but codex_home, with its default.
+    DEFAULTS: ClassVar[dict[str, object]] = {
+        "issuer": DEFAULT_ISSUER,
+        "client_id": DEFAULT_CLIENT_ID,
+        "port": DEFAULT_PORT,
+        "no_browser": False,
+        "timeout": 600.0,
+        "exchange_timeout": 30.0,
+        "log_dir": None,
+        "device_code_path": DEFAULT_DEVICE_CODE_PATH,
+        "forced_login_method": None,
+        "forced_chatgpt_workspace_id": (),
+        "cli_auth_credentials_store": "file",
+        "dialect": "auto",
+        "redirect_host": None,
+        "fallback_port": None,
+        "ignored_overrides": (),
+        "origins": (),
+        "otel": None,
+    }
+    __slots__ = ("codex_home", *DEFAULTS)
+    if TYPE_CHECKING:
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+    else:
+        __dataclass_fields__ = _DataclassFields()
+
+    def __init__(
+        self,
+        codex_home: Path,
+        issuer: str = DEFAULT_ISSUER,
+        client_id: str = DEFAULT_CLIENT_ID,
+        port: int = DEFAULT_PORT,
+        no_browser: bool = False,
+        timeout: float = 600.0,
+        exchange_timeout: float = 30.0,
+        log_dir: Path | None = None,
+        device_code_path: str = DEFAULT_DEVICE_CODE_PATH,
+        forced_login_method: str | None = None,
+        forced_chatgpt_workspace_id: tuple[str, ...] = (),
+        cli_auth_credentials_store: str = "file",
+        dialect: str = "auto",
+        redirect_host: str | None = None,
+        fallback_port: int | None = None,
+        ignored_overrides: tuple[str, ...] = (),
+        origins: tuple[tuple[str, str], ...] = (),
+        otel: OtelSettings | None = None,
+    ) -> None:
+        values = (
+            codex_home,
+            issuer,
+            client_id,
+            port,
+            no_browser,
+            timeout,
+            exchange_timeout,
+            log_dir,
+            device_code_path,
+            forced_login_method,
+            forced_chatgpt_workspace_id,
+            cli_auth_credentials_store,
+            dialect,
+            redirect_host,
+            fallback_port,
+            ignored_overrides,
+            origins,
+            otel,
+        )
+        for name, value in zip(self.__slots__, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__qualname__}({', '.join(f'{name}={getattr(self, name)!r}' for name in self.__slots__)})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        from dataclasses import FrozenInstanceError  # what a frozen dataclass raises
+
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __getstate__(self) -> tuple[object, ...]:
+        return self._values()
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        for name, value in zip(self.__slots__, state, strict=True):
+            object.__setattr__(self, name, value)
 
     def source_of(self, key: str) -> str | None:
         """Where `key` was set (`--issuer`, `env CODEX_LOGIN_ISSUER`, `-c issuer`, `config.toml`),
@@ -287,7 +412,7 @@ def load_settings(
         ("-c", login_overrides),
         ("flags", {k: v for k, v in (flags or {}).items() if v is not None}),
     ]
-    values: dict[str, Any] = {}  # each value _coerce'd to its own field's type, so replace() gets the types it declares
+    values: dict[str, Any] = {}  # each value _coerce'd to its own field's type, as Settings declares it
     origins: dict[str, str] = {}
     for source, layer in layers:
         for key, value in layer.items():
@@ -297,12 +422,14 @@ def load_settings(
         sources.update(origins)
         if environ.get("CODEX_HOME"):
             sources["codex_home"] = "env CODEX_HOME"
-    otel = parse_otel(config_toml.get("otel"), str(codex_home / "config.toml"), codex_home)
+    otel = None
+    if config_toml.get("otel") is not None:  # otelconfig loads only for an [otel] table
+        from codexlogin.otelconfig import parse_otel
+
+        otel = parse_otel(config_toml["otel"], str(codex_home / "config.toml"), codex_home)
     if otel is not None and sources is not None:
         sources["otel"] = "config.toml [otel]"
-    settings = replace(
-        Settings(codex_home=codex_home), **values, ignored_overrides=ignored, origins=tuple(origins.items()), otel=otel
-    )
+    settings = Settings(codex_home, **values, ignored_overrides=ignored, origins=tuple(origins.items()), otel=otel)
     validate(settings)
     return settings
 
@@ -316,12 +443,19 @@ def _unsafe_character(text: str) -> str | None:
     return None
 
 
+def _finite(number: float) -> bool:
+    """math.isfinite, without loading math at start-up: NaN and ±inf give NaN here."""
+    return number - number == 0
+
+
 def validate(settings: Settings) -> None:
     bad = _unsafe_character(settings.issuer)
     if bad is not None:
         raise UsageError(
             f"issuer URL must not contain spaces or control characters (U+{ord(bad):04X} found): {settings.issuer!a}"
         )
+    from urllib.parse import urlsplit
+
     try:
         parts = urlsplit(settings.issuer)
         hostname = parts.hostname
@@ -341,7 +475,7 @@ def validate(settings: Settings) -> None:
         raise UsageError(f"port must be between 0 and 65535, got {settings.port}")
     if settings.fallback_port is not None and not 1 <= settings.fallback_port <= 65535:
         raise UsageError(f"fallback_port must be between 1 and 65535, got {settings.fallback_port}")
-    if not (math.isfinite(settings.timeout) and math.isfinite(settings.exchange_timeout)):
+    if not (_finite(settings.timeout) and _finite(settings.exchange_timeout)):
         raise UsageError("timeouts must be finite numbers of seconds (timeout 0 means no limit)")
     if settings.timeout < 0 or settings.exchange_timeout <= 0:
         raise UsageError("timeouts must be positive (timeout 0 means no limit)")

@@ -17,10 +17,9 @@ Environment and config.toml are read by config.load_settings on both paths alike
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from codexlogin.cli.flags import HOT_FLAGS
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
 if TYPE_CHECKING:
     from codexlogin.config import Settings
 
