@@ -6,13 +6,16 @@ old file, so a crash or a full disk leaves the previous auth.json as it was.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-from pathlib import Path
 
-from codexlogin.credentials.model import AuthDotJson
 from codexlogin.errors import ExitCode, StorageFailed
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from codexlogin.credentials.model import AuthDotJson
 
 
 class InvalidAuthData(StorageFailed):
@@ -88,7 +91,7 @@ def probe_writable(directory: Path) -> None:
     """StorageFailed unless a file can be created in `directory` (made if missing): a real create
     and unlink, not `os.access`, so it also holds for root (a path under a regular file, a
     read-only mount). The probe is named like our temp files, so a kill -9 leaves nothing lasting."""
-    probe = directory / f"{temp_prefix(Path('auth.json'))}{os.getpid()}.{os.urandom(6).hex()}{TEMP_SUFFIX}"
+    probe = directory / f"{temp_prefix(directory / 'auth.json')}{os.getpid()}.{os.urandom(6).hex()}{TEMP_SUFFIX}"
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))
@@ -164,6 +167,8 @@ def _link_without_replacing(tmp_name: str, path: Path) -> None:
 
 def save_auth(auth_file: Path, auth: AuthDotJson) -> None:
     """Write auth.json (under auth.lock: every writer holds it), first removing stale temp files."""
+    import json
+
     payload = json.dumps(auth.to_json(), indent=2).encode("utf-8") + b"\n"
     remove_stale_temp_files(auth_file)
     write_private_file_atomically(auth_file, payload)
@@ -182,6 +187,7 @@ def load_auth(auth_file: Path) -> AuthDotJson | None:
     except OSError as exc:
         raise StorageFailed(f"cannot read {auth_file}: {exc.strerror or exc}") from None
     from codexlogin import safejson
+    from codexlogin.credentials.model import AuthDotJson  # only for a file that exists
 
     try:  # bounded depth: a hostile file can neither crash the read nor the write back
         return AuthDotJson.from_json(safejson.loads(raw))

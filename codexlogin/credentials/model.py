@@ -20,19 +20,24 @@ Where stored tokens go is `AuthDotJson.origin()` (oauth.issuer.credential_issuer
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from codexlogin import rfc3339
+
+# The kinds of credential, named in the package (`codex login status` reads them without this module).
+from codexlogin.credentials import APIKEY as APIKEY
+from codexlogin.credentials import CHATGPT as CHATGPT
+from codexlogin.credentials import PERSONAL_ACCESS_TOKEN as PERSONAL_ACCESS_TOKEN
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 #: An unsigned JWT with an empty header and no claims ("{}", "{}", "none"): what auth.json holds
 #: for a login without an id_token, so Codex CLI 0.171 (which needs a three-part JWT) reads it.
 NO_ID_TOKEN = "e30.e30.bm9uZQ"
 
-CHATGPT = "chatgpt"
-APIKEY = "apikey"
-PERSONAL_ACCESS_TOKEN = "personal_access_token"  # the model's name: 0.171 writes no auth_mode for it
 
 _TOKEN_CREDENTIALS = ("id_token", "access_token", "refresh_token", "account_id")
 

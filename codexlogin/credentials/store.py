@@ -14,16 +14,17 @@ $CODEX_HOME/auth.lock around a save (credentials.lock; flows.complete.save_locke
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-from codexlogin.credentials import files, keyring
-from codexlogin.credentials.keyring import KEYRING_SERVICE, KeyringUnavailable
-from codexlogin.credentials.model import AuthDotJson
+from codexlogin.credentials import files
 from codexlogin.errors import StorageFailed
 
+# credentials.keyring (and the auth.json model it reads) loads only for the keyring and auto stores.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeAlias
+
     from codexlogin.config import Settings
+    from codexlogin.credentials.model import AuthDotJson
 
 FILE = "file"
 KEYRING = "keyring"
@@ -36,7 +37,7 @@ EPHEMERAL_NOTE = (
 )
 
 #: Told, in words, why an `auto` store fell back from the keyring to the file.
-OnFallback = Callable[[str], None]
+OnFallback: TypeAlias = "Callable[[str], None]"
 
 
 def save_credentials(settings: Settings, auth: AuthDotJson, *, on_fallback: OnFallback) -> str:
@@ -46,6 +47,9 @@ def save_credentials(settings: Settings, auth: AuthDotJson, *, on_fallback: OnFa
         _IN_MEMORY[str(settings.codex_home)] = auth
         return EPHEMERAL
     if store in (KEYRING, "auto"):
+        from codexlogin.credentials import keyring
+        from codexlogin.credentials.keyring import KeyringUnavailable
+
         try:
             keyring.save(settings, auth)
         except KeyringUnavailable as exc:
@@ -65,6 +69,9 @@ def load_credentials(settings: Settings) -> tuple[AuthDotJson | None, str]:
     if store == EPHEMERAL:
         return _IN_MEMORY.get(str(settings.codex_home)), EPHEMERAL
     if store in (KEYRING, "auto"):
+        from codexlogin.credentials import keyring
+        from codexlogin.credentials.keyring import KeyringUnavailable
+
         try:
             auth = keyring.load(settings)
         except KeyringUnavailable as exc:
@@ -85,6 +92,9 @@ def delete_credentials(settings: Settings) -> bool:
         return _IN_MEMORY.pop(str(settings.codex_home), None) is not None
     removed = False
     if settings.cli_auth_credentials_store in (KEYRING, "auto"):
+        from codexlogin.credentials import keyring
+        from codexlogin.credentials.keyring import KeyringUnavailable
+
         try:
             removed = keyring.delete(settings)
         except KeyringUnavailable:
@@ -114,6 +124,9 @@ def check_writable(settings: Settings) -> None:
     if settings.cli_auth_credentials_store == EPHEMERAL:
         return  # memory takes anything
     if settings.cli_auth_credentials_store == KEYRING:
+        from codexlogin.credentials import keyring
+        from codexlogin.credentials.keyring import KeyringUnavailable
+
         try:
             keyring._keyring()
         except KeyringUnavailable as exc:
@@ -125,6 +138,8 @@ def check_writable(settings: Settings) -> None:
 def describe_location(settings: Settings, backend: str) -> str:
     """Where `save_credentials` put them, for "Credentials saved to …": the keyring or the file path."""
     if backend == KEYRING:
+        from codexlogin.credentials.keyring import KEYRING_SERVICE
+
         return f"the system keyring (service {KEYRING_SERVICE})"
     if backend == EPHEMERAL:
         return "this process's memory only (cli_auth_credentials_store = ephemeral): nothing was written, and it ends with this command"
