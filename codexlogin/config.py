@@ -7,15 +7,16 @@ Pure and import-light: no I/O beyond reading config.toml.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from codexlogin import DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_PORT
 from codexlogin.errors import UsageError
+from codexlogin.pathtext import expanded_path_text, joined, path_text
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from dataclasses import Field
+    from pathlib import Path
     from typing import Any, ClassVar
 
     from codexlogin.otelconfig import OtelSettings
@@ -37,8 +38,9 @@ class _DataclassFields:
     def __get__(self, instance: object, owner: type) -> dict[str, Field[Any]]:
         import dataclasses
 
-        names: tuple[str, ...] = owner.__slots__  # type: ignore[attr-defined]
-        namespace: dict[str, object] = {"__annotations__": {name: owner.__annotations__[name] for name in names}}
+        names: tuple[str, ...] = owner.FIELDS  # type: ignore[attr-defined]
+        annotations = {"codex_home": "Path", **owner.__annotations__}
+        namespace: dict[str, object] = {"__annotations__": {name: annotations[name] for name in names}}
         namespace.update(owner.DEFAULTS)  # type: ignore[attr-defined]
         twin: Any = dataclasses.dataclass(frozen=True)(type(owner.__name__, (), namespace))
         fields: dict[str, Field[Any]] = twin.__dataclass_fields__
@@ -51,9 +53,11 @@ class Settings:
     fields, in this order), `dataclasses.replace(settings, issuer=…)` makes a changed copy.
 
     A plain class rather than a dataclass: `@dataclass` imports inspect and compiles its methods,
-    which `codex login status` would pay on every start."""
+    which `codex login status` would pay on every start. For the same reason `codex_home` is kept
+    as the text load_settings made (pathtext) and becomes a Path on first use; the status path
+    reads `home_text` and `auth_file_text` instead."""
 
-    codex_home: Path
+    _home: Path | str  # the Path, or its text until codex_home is first read
     issuer: str
     client_id: str
     port: int
@@ -95,7 +99,8 @@ class Settings:
         "origins": (),
         "otel": None,
     }
-    __slots__ = ("codex_home", *DEFAULTS)
+    FIELDS: ClassVar[tuple[str, ...]] = ("codex_home", *DEFAULTS)
+    __slots__ = ("_home", *DEFAULTS)
     if TYPE_CHECKING:
         __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
     else:
@@ -103,7 +108,7 @@ class Settings:
 
     def __init__(
         self,
-        codex_home: Path,
+        codex_home: Path | str,
         issuer: str = DEFAULT_ISSUER,
         client_id: str = DEFAULT_CLIENT_ID,
         port: int = DEFAULT_PORT,
@@ -123,7 +128,7 @@ class Settings:
         otel: OtelSettings | None = None,
     ) -> None:
         values = (
-            codex_home,
+            path_text(codex_home) if isinstance(codex_home, str) else codex_home,
             issuer,
             client_id,
             port,
@@ -145,8 +150,29 @@ class Settings:
         for name, value in zip(self.__slots__, values, strict=True):
             object.__setattr__(self, name, value)
 
+    @property
+    def codex_home(self) -> Path:
+        home = self._home
+        if isinstance(home, str):
+            from pathlib import Path
+
+            home = Path(home)
+            object.__setattr__(self, "_home", home)
+        return home
+
+    @property
+    def home_text(self) -> str:
+        """`str(self.codex_home)`, without loading pathlib."""
+        home = self._home
+        return home if isinstance(home, str) else str(home)
+
+    @property
+    def auth_file_text(self) -> str:
+        """`str(self.auth_file)`, without loading pathlib."""
+        return joined(self.home_text, "auth.json")
+
     def _values(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        return tuple(getattr(self, name) for name in self.FIELDS)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -157,7 +183,7 @@ class Settings:
         return hash(self._values())
 
     def __repr__(self) -> str:
-        return f"{type(self).__qualname__}({', '.join(f'{name}={getattr(self, name)!r}' for name in self.__slots__)})"
+        return f"{type(self).__qualname__}({', '.join(f'{name}={getattr(self, name)!r}' for name in self.FIELDS)})"
 
     def __setattr__(self, name: str, value: object) -> None:
         from dataclasses import FrozenInstanceError  # what a frozen dataclass raises
@@ -173,7 +199,7 @@ class Settings:
         return self._values()
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
-        for name, value in zip(self.__slots__, state, strict=True):
+        for name, value in zip(self.__slots__, state, strict=True):  # _home in codex_home's place
             object.__setattr__(self, name, value)
 
     def source_of(self, key: str) -> str | None:
@@ -222,7 +248,11 @@ def _to_bool(value: object) -> bool:
 
 
 def _to_optional_path(value: object) -> Path | None:
-    return Path(str(value)).expanduser() if str(value) else None
+    if not str(value):
+        return None
+    from pathlib import Path  # only for a log_dir given
+
+    return Path(str(value)).expanduser()
 
 
 def _to_words(value: object) -> tuple[str, ...]:
@@ -256,9 +286,14 @@ _KEYS = CONVERTERS  # the settable keys
 
 
 def default_codex_home(environ: Mapping[str, str]) -> Path:
-    if environ.get("CODEX_HOME"):
-        return Path(environ["CODEX_HOME"]).expanduser()
-    return Path("~/.codex").expanduser()
+    from pathlib import Path
+
+    return Path(codex_home_text(environ))
+
+
+def codex_home_text(environ: Mapping[str, str]) -> str:
+    """`str(default_codex_home(environ))`, without loading pathlib."""
+    return expanded_path_text(environ.get("CODEX_HOME") or "~/.codex")
 
 
 def _coerce(key: str, value: object, source: str) -> object:
@@ -319,7 +354,7 @@ def special_file_kind(mode: int) -> str:
     return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket or other special file"
 
 
-def refuse_special_file(path: Path) -> None:
+def refuse_special_file(path: Path | str) -> None:
     """OSError(EINVAL) saying what `path` is when it is a FIFO, device or socket (reading one would
     wait for a writer or never end); nothing for a regular file or a directory. A missing path
     raises FileNotFoundError."""
@@ -331,7 +366,7 @@ def refuse_special_file(path: Path) -> None:
         raise OSError(errno.EINVAL, f"{special_file_kind(mode)}, not a regular file", str(path))
 
 
-def read_regular_bytes(path: Path, *, limit: int | None = None) -> bytes:
+def read_regular_bytes(path: Path | str, *, limit: int | None = None) -> bytes:
     """The bytes of `path` (at most `limit` + 1 of them), which must be a regular file.
 
     Opened with O_NONBLOCK, so a FIFO never waits for a writer. FileNotFoundError when missing;
@@ -356,7 +391,7 @@ def read_regular_bytes(path: Path, *, limit: int | None = None) -> bytes:
         return handle.read() if limit is None else handle.read(limit + 1)
 
 
-def _read_config_toml(path: Path) -> dict[str, object]:
+def _read_config_toml(path: str) -> dict[str, object]:
     """config.toml as a table; {} when there is none. A FIFO, device or directory, a file over
     MAX_CONFIG_BYTES, invalid or too deeply nested TOML: a one-line UsageError (exit 2)."""
     try:
@@ -400,11 +435,12 @@ def load_settings(
     """The effective settings. `sources`, when given, is filled with where each setting that is not
     a default came from (`source_label`), and `codex_home` with `env CODEX_HOME` when it is set."""
     environ = os.environ if environ is None else environ
-    codex_home = default_codex_home(environ)
+    codex_home = codex_home_text(environ)
+    config_file = joined(codex_home, "config.toml")
     login_overrides, ignored = parse_overrides(overrides)
-    config_toml = _read_config_toml(codex_home / "config.toml")
+    config_toml = _read_config_toml(config_file)
     layers: list[tuple[str, Mapping[str, object]]] = [
-        (str(codex_home / "config.toml"), {key: value for key, value in config_toml.items() if key in _KEYS}),
+        (config_file, {key: value for key, value in config_toml.items() if key in _KEYS}),
         (
             "environment",
             {key: environ[ENV_PREFIX + key.upper()] for key in _KEYS if environ.get(ENV_PREFIX + key.upper()) not in (None, "")},
@@ -424,9 +460,11 @@ def load_settings(
             sources["codex_home"] = "env CODEX_HOME"
     otel = None
     if config_toml.get("otel") is not None:  # otelconfig loads only for an [otel] table
+        from pathlib import Path
+
         from codexlogin.otelconfig import parse_otel
 
-        otel = parse_otel(config_toml["otel"], str(codex_home / "config.toml"), codex_home)
+        otel = parse_otel(config_toml["otel"], config_file, Path(codex_home))
     if otel is not None and sources is not None:
         sources["otel"] = "config.toml [otel]"
     settings = Settings(codex_home, **values, ignored_overrides=ignored, origins=tuple(origins.items()), otel=otel)
@@ -449,26 +487,8 @@ def _finite(number: float) -> bool:
 
 
 def validate(settings: Settings) -> None:
-    bad = _unsafe_character(settings.issuer)
-    if bad is not None:
-        raise UsageError(
-            f"issuer URL must not contain spaces or control characters (U+{ord(bad):04X} found): {settings.issuer!a}"
-        )
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(settings.issuer)
-        hostname = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError for a port outside 0..65535 or not a number
-    except ValueError:
-        raise UsageError(f"issuer is not a valid URL: {settings.issuer!r}") from None
-    if parts.username or parts.password:  # said first, and the URL not shown: it holds a password
-        raise UsageError("issuer URL must not contain a user name or password")
-    if parts.scheme not in ("http", "https") or not hostname or parts.query or parts.fragment:
-        shown = parts._replace(query="…" if parts.query else "", fragment="…" if parts.fragment else "").geturl()
-        raise UsageError(f"issuer must be an http(s) URL without query or fragment, got {shown!r}")
-    if parts.scheme == "http" and hostname not in LOOPBACK_HOSTS:
-        raise UsageError("issuer must use https (plain http is only allowed for a loopback issuer)")
+    if settings.issuer != DEFAULT_ISSUER:  # the default passes these checks: urllib.parse loads for another
+        validate_issuer_url(settings.issuer)
     if not settings.client_id.strip():
         raise UsageError("client id must not be empty")
     if not 0 <= settings.port <= 65535:
@@ -490,3 +510,25 @@ def validate(settings: Settings) -> None:
         raise UsageError(f"redirect_host must be one of {', '.join(REDIRECT_HOSTS)}, got {settings.redirect_host!r}")
     if settings.forced_login_method not in (None, *LOGIN_METHODS):
         raise UsageError(f"forced_login_method must be one of {', '.join(LOGIN_METHODS)}, got {settings.forced_login_method!r}")
+
+
+def validate_issuer_url(issuer: str) -> None:
+    """A one-line UsageError unless `issuer` is an http(s) URL a login may go to."""
+    bad = _unsafe_character(issuer)
+    if bad is not None:
+        raise UsageError(f"issuer URL must not contain spaces or control characters (U+{ord(bad):04X} found): {issuer!a}")
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(issuer)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port outside 0..65535 or not a number
+    except ValueError:
+        raise UsageError(f"issuer is not a valid URL: {issuer!r}") from None
+    if parts.username or parts.password:  # said first, and the URL not shown: it holds a password
+        raise UsageError("issuer URL must not contain a user name or password")
+    if parts.scheme not in ("http", "https") or not hostname or parts.query or parts.fragment:
+        shown = parts._replace(query="…" if parts.query else "", fragment="…" if parts.fragment else "").geturl()
+        raise UsageError(f"issuer must be an http(s) URL without query or fragment, got {shown!r}")
+    if parts.scheme == "http" and hostname not in LOOPBACK_HOSTS:
+        raise UsageError("issuer must use https (plain http is only allowed for a loopback issuer)")

@@ -61,7 +61,7 @@ def remove_stale_temp_files(path: Path) -> list[str]:
     return removed
 
 
-def permission_problem(path: Path) -> tuple[str, str, str] | None:
+def permission_problem(path: Path | str) -> tuple[str, str, str] | None:
     """("fail" | "warn", what is wrong, what to do) for an auth.json that others own or may read
     or write; None when it is ours and 0600 (or absent). Tokens in a file another user owns or
     may write could be planted (you would work in their account); readable ones can be stolen."""
@@ -174,14 +174,16 @@ def save_auth(auth_file: Path, auth: AuthDotJson) -> None:
     write_private_file_atomically(auth_file, payload)
 
 
-def load_auth(auth_file: Path) -> AuthDotJson | None:
+def load_auth(auth_file: Path | str) -> AuthDotJson | None:
     """None when there is no auth.json; StorageFailed when it cannot be read (I/O), InvalidAuthData
     (a StorageFailed with exit code 8) when what was read is not valid auth.json."""
     from codexlogin.config import refuse_special_file
 
     try:
         refuse_special_file(auth_file)  # a FIFO or /dev/zero would hang or never end
-        raw = auth_file.read_bytes()
+        from pathlib import Path  # only once the file is there: logged out, status never loads it
+
+        raw = Path(auth_file).read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:

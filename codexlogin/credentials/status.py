@@ -351,7 +351,7 @@ def read_status(settings: Settings) -> StatusReport:
     if backend == EPHEMERAL:
         report.notes.append(f"Note: {EPHEMERAL_NOTE}.")
     usable = backend == "file" and auth is not None and report.status != "unusable"  # an unusable file: one problem at a time
-    unsafe = permission_problem(settings.auth_file) if usable else None
+    unsafe = permission_problem(settings.auth_file_text) if usable else None
     if unsafe is not None:  # never used silently: say what is wrong and what to do
         report.warnings.append(f"{unsafe[1]}; {unsafe[2]}")
         report.problem = report.problem or report.warnings[0]  # scripts read `problem` of --json too

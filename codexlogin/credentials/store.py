@@ -44,7 +44,7 @@ def save_credentials(settings: Settings, auth: AuthDotJson, *, on_fallback: OnFa
     """Store `auth` in the configured backend; return the backend used ("file" | "keyring" | "ephemeral")."""
     store = settings.cli_auth_credentials_store
     if store == EPHEMERAL:
-        _IN_MEMORY[str(settings.codex_home)] = auth
+        _IN_MEMORY[settings.home_text] = auth
         return EPHEMERAL
     if store in (KEYRING, "auto"):
         from codexlogin.credentials import keyring
@@ -67,7 +67,7 @@ def load_credentials(settings: Settings) -> tuple[AuthDotJson | None, str]:
     """(credentials or None, backend they came from or would go to). StorageFailed when unreadable."""
     store = settings.cli_auth_credentials_store
     if store == EPHEMERAL:
-        return _IN_MEMORY.get(str(settings.codex_home)), EPHEMERAL
+        return _IN_MEMORY.get(settings.home_text), EPHEMERAL
     if store in (KEYRING, "auto"):
         from codexlogin.credentials import keyring
         from codexlogin.credentials.keyring import KeyringUnavailable
@@ -81,15 +81,15 @@ def load_credentials(settings: Settings) -> tuple[AuthDotJson | None, str]:
             if auth is not None or store == KEYRING:
                 return auth, KEYRING
             # auto with an empty keyring: a file from an earlier file-backed login still counts
-            auth = files.load_auth(settings.auth_file)
+            auth = files.load_auth(settings.auth_file_text)
             return auth, (FILE if auth is not None else KEYRING)
-    return files.load_auth(settings.auth_file), FILE
+    return files.load_auth(settings.auth_file_text), FILE
 
 
 def delete_credentials(settings: Settings) -> bool:
     """Remove stored credentials from every backend this store may use; True when any existed."""
     if settings.cli_auth_credentials_store == EPHEMERAL:
-        return _IN_MEMORY.pop(str(settings.codex_home), None) is not None
+        return _IN_MEMORY.pop(settings.home_text, None) is not None
     removed = False
     if settings.cli_auth_credentials_store in (KEYRING, "auto"):
         from codexlogin.credentials import keyring
@@ -107,7 +107,7 @@ def delete_credentials(settings: Settings) -> bool:
 def credentials_present(settings: Settings) -> bool:
     """Whether anything is stored (even unreadable or corrupt credentials count)."""
     if settings.cli_auth_credentials_store == EPHEMERAL:
-        return str(settings.codex_home) in _IN_MEMORY
+        return settings.home_text in _IN_MEMORY
     if settings.auth_file.exists():
         return True
     try:
