@@ -38,23 +38,6 @@ def test_cli_login_status_imports_nothing_heavy(tmp_path):
     assert _probe(code, tmp_path)[-1] == "1 []"  # not logged in, nothing heavy loaded
 
 
-def test_browser_flow_defers_httpx(tmp_path):
-    code = "import sys, codexlogin.flows.browser; print(sorted(m for m in ('httpx', 'httpcore') if m in sys.modules))"
-    assert _probe(code, tmp_path) == ["[]"]
-
-
-def test_console_script_is_the_light_entry_point(tmp_path):
-    """`codex` and `codexlogin` (the console scripts) run codexlogin.cli:main, which loads no CLI library itself:
-    cyclopts comes in only for shapes the fast lane hands over."""
-    import tomllib
-    from pathlib import Path
-
-    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
-    assert pyproject["project"]["scripts"] == {"codex": "codexlogin.cli:main", "codexlogin": "codexlogin.cli:main"}
-    code = "import sys, codexlogin.cli; print(sorted(m for m in ('cyclopts', 'rich', 'attr', 'json', 'dataclasses') if m in sys.modules))"
-    assert _probe(code, tmp_path) == ["[]"]
-
-
 #: What a logged-out `codex login status` does without (issue 24: each costs more than the answer).
 STATUS_NEVER = (
     "typing",
@@ -113,3 +96,20 @@ def test_logged_in_status_loads_no_config_or_keyring_machinery(tmp_path):
     assert status == 0
     assert "codexlogin.credentials.model" in modules
     assert sorted(modules & {"tomllib", "codexlogin.otelconfig", "codexlogin.credentials.keyring", *HEAVY}) == []
+
+
+def test_browser_flow_defers_httpx(tmp_path):
+    code = "import sys, codexlogin.flows.browser; print(sorted(m for m in ('httpx', 'httpcore') if m in sys.modules))"
+    assert _probe(code, tmp_path) == ["[]"]
+
+
+def test_console_script_is_the_light_entry_point(tmp_path):
+    """`codex` and `codexlogin` (the console scripts) run codexlogin.cli:main, which loads no CLI library itself:
+    cyclopts comes in only for shapes the fast lane hands over."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"] == {"codex": "codexlogin.cli:main", "codexlogin": "codexlogin.cli:main"}
+    code = "import sys, codexlogin.cli; print(sorted(m for m in ('cyclopts', 'rich', 'attr', 'json', 'dataclasses') if m in sys.modules))"
+    assert _probe(code, tmp_path) == ["[]"]

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from codexlogin.cli.flags import HOT_FLAGS
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing (~3 ms) before the sign-in URL; mypy reads this alike
+
 if TYPE_CHECKING:
     from codexlogin.config import Settings
 
