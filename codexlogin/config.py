@@ -11,11 +11,11 @@ import os
 from codexlogin import DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_PORT
 from codexlogin.errors import UsageError
 from codexlogin.pathtext import expanded_path_text, joined, path_text
+from codexlogin.records import Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from dataclasses import Field
     from pathlib import Path
     from typing import Any, ClassVar
 
@@ -30,30 +30,10 @@ LOGIN_METHODS = ("chatgpt", "api")
 DEFAULT_DEVICE_CODE_PATH = "/oauth/device/code"
 
 
-class _DataclassFields:
-    """`Settings.__dataclass_fields__`, made on first use, so that `dataclasses.replace`, `fields`
-    and `asdict` take a Settings as the frozen dataclass it used to be, while importing this module
-    (on `codex login status`'s path) does not import dataclasses and inspect (~40 M instructions)."""
-
-    def __get__(self, instance: object, owner: type) -> dict[str, Field[Any]]:
-        import dataclasses
-
-        names: tuple[str, ...] = owner.FIELDS  # type: ignore[attr-defined]
-        annotations = {"codex_home": "Path", **owner.__annotations__}
-        namespace: dict[str, object] = {"__annotations__": {name: annotations[name] for name in names}}
-        namespace.update(owner.DEFAULTS)  # type: ignore[attr-defined]
-        twin: Any = dataclasses.dataclass(frozen=True)(type(owner.__name__, (), namespace))
-        fields: dict[str, Field[Any]] = twin.__dataclass_fields__
-        type.__setattr__(owner, "__dataclass_fields__", fields)  # later reads find the dict itself
-        return fields
-
-
-class Settings:
-    """The effective settings of one command: an immutable record (equality, hash and repr by its
-    fields, in this order), `dataclasses.replace(settings, issuer=…)` makes a changed copy.
-
-    A plain class rather than a dataclass: `@dataclass` imports inspect and compiles its methods,
-    which `codex login status` would pay on every start. For the same reason `codex_home` is kept
+class Settings(Record):
+    """The effective settings of one command: an immutable record (codexlogin.records: equality,
+    hash and repr by its fields, in this order; `dataclasses.replace(settings, issuer=…)` makes a
+    changed copy), not a dataclass, for `codex login status`'s start-up. For the same reason `codex_home` is kept
     as the text load_settings made (pathtext) and becomes a Path on first use; the status path
     reads `home_text` and `auth_file_text` instead."""
 
@@ -101,10 +81,6 @@ class Settings:
     }
     FIELDS: ClassVar[tuple[str, ...]] = ("codex_home", *DEFAULTS)
     __slots__ = ("_home", *DEFAULTS)
-    if TYPE_CHECKING:
-        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
-    else:
-        __dataclass_fields__ = _DataclassFields()
 
     def __init__(
         self,
@@ -147,8 +123,7 @@ class Settings:
             origins,
             otel,
         )
-        for name, value in zip(self.__slots__, values, strict=True):
-            object.__setattr__(self, name, value)
+        self._init(*values)
 
     @property
     def codex_home(self) -> Path:
@@ -170,37 +145,6 @@ class Settings:
     def auth_file_text(self) -> str:
         """`str(self.auth_file)`, without loading pathlib."""
         return joined(self.home_text, "auth.json")
-
-    def _values(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self.FIELDS)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        return f"{type(self).__qualname__}({', '.join(f'{name}={getattr(self, name)!r}' for name in self.FIELDS)})"
-
-    def __setattr__(self, name: str, value: object) -> None:
-        from dataclasses import FrozenInstanceError  # what a frozen dataclass raises
-
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        from dataclasses import FrozenInstanceError
-
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-    def __getstate__(self) -> tuple[object, ...]:
-        return self._values()
-
-    def __setstate__(self, state: tuple[object, ...]) -> None:
-        for name, value in zip(self.__slots__, state, strict=True):  # _home in codex_home's place
-            object.__setattr__(self, name, value)
 
     def source_of(self, key: str) -> str | None:
         """Where `key` was set (`--issuer`, `env CODEX_LOGIN_ISSUER`, `-c issuer`, `config.toml`),

@@ -13,8 +13,8 @@ Rules:
      calls a handler-installing function (`signal.signal`, `trio.open_signal_receiver`, …), so a
      program that calls a flow from its own trio.run keeps its handlers (cli/signals.py).
 
-      basics      codexlogin (__init__), errors, config, otelconfig, pathtext, terminal, redact (package), rfc3339, _asgi,
-                  safejson, schemas, wsl
+      basics      codexlogin (__init__), errors, config, otelconfig, pathtext, records, terminal, redact (package), rfc3339,
+                  _asgi, safejson, schemas, wsl
       diagnostics -> basics
       oauth       -> basics
       credentials -> basics, oauth
@@ -47,6 +47,7 @@ BASICS = {"codexlogin"} | {
         "config",
         "otelconfig",
         "pathtext",
+        "records",
         "terminal",
         "redact",
         "rfc3339",

@@ -86,8 +86,10 @@ def test_logged_out_status_loads_only_what_it_needs(tmp_path):
     assert sorted(modules & {*STATUS_NEVER, *HEAVY}) == []
 
 
-def test_logged_in_status_loads_no_config_or_keyring_machinery(tmp_path):
-    """Logged in, the credential model and what reads it load; still no tomllib, otelconfig or keyring."""
+def test_logged_in_status_loads_the_model_without_dataclasses(tmp_path):
+    """Logged in with an API key: the credential model and what reads it load (json, and pathlib
+    for the read); still no typing, dataclasses or inspect (codexlogin.records), tomllib,
+    otelconfig or keyring. (A ChatGPT login also loads oauth.issuer, a dataclass.)"""
     home = tmp_path / "logged-in"
     home.mkdir()
     (home / "auth.json").write_text('{"auth_mode": "apikey", "OPENAI_API_KEY": "sk-proj-0123456789abcdefghijklmnop"}')
@@ -95,7 +97,8 @@ def test_logged_in_status_loads_no_config_or_keyring_machinery(tmp_path):
     status, modules = _status_modules(home, tmp_path)
     assert status == 0
     assert "codexlogin.credentials.model" in modules
-    assert sorted(modules & {"tomllib", "codexlogin.otelconfig", "codexlogin.credentials.keyring", *HEAVY}) == []
+    never = {"typing", "dataclasses", "inspect", "tomllib", "codexlogin.otelconfig", "codexlogin.credentials.keyring"}
+    assert sorted(modules & {*never, *HEAVY}) == []
 
 
 def test_browser_flow_defers_httpx(tmp_path):
