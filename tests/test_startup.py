@@ -1,8 +1,11 @@
-"""Start-up cost guards (issue 5, Speed): what the fast paths must not import.
+"""Start-up cost guards (issue 5, Speed; issue 24): what the fast paths must not import.
 
 `codex login status` (offline) must not load trio, httpx, hypercorn, eliot, rich or keyring through
 the real CLI (cyclopts app, lazy command registration); the browser login loads httpx only after
-the sign-in URL is printed. scripts/bench_speed.py measures the times themselves.
+the sign-in URL is printed. Logged out, status loads none of the stdlib modules that cost more than
+its whole answer (typing, dataclasses and inspect, pathlib and urllib.parse, json, datetime,
+tomllib) nor our modules it does not need (test_logged_out_status_loads_only_what_it_needs).
+scripts/bench_speed.py and scripts/bench_startup.py measure the times themselves.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = ("trio", "httpx", "hypercorn", "eliot", "rich", "keyring")
 
@@ -32,6 +36,69 @@ def test_cli_login_status_imports_nothing_heavy(tmp_path):
         f"print(status, sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     assert _probe(code, tmp_path)[-1] == "1 []"  # not logged in, nothing heavy loaded
+
+
+#: What a logged-out `codex login status` does without (issue 24: each costs more than the answer).
+STATUS_NEVER = (
+    "typing",
+    "dataclasses",
+    "inspect",
+    "pathlib",
+    "urllib.parse",
+    "json",
+    "datetime",
+    "tomllib",
+    "codexlogin.otelconfig",
+    "codexlogin.rfc3339",
+    "codexlogin.safejson",
+    "codexlogin.credentials.model",
+    "codexlogin.credentials.keyring",
+    "codexlogin.credentials.policy",
+    "codexlogin.oauth.jwt",
+    "codexlogin.oauth.issuer",
+)
+
+
+def _status_modules(home: Path, tmp_path: Path) -> tuple[int, set[str]]:
+    """The exit code of `codex login status` with CODEX_HOME=home, and the modules it loaded: with
+    `python -S` and the checkout on sys.path, so that no import finder of the test venv (the
+    editable install's loads pathlib) hides what status itself loads."""
+    code = (
+        "import sys\n"
+        "sys.argv = ['codex', 'login', 'status']\n"
+        "from codexlogin.cli import main\n"
+        "try:\n    main()\n"
+        "except SystemExit as exit:\n    status = exit.code\n"
+        "print(status, sorted(sys.modules))\n"
+    )
+    env = dict(os.environ, CODEX_HOME=str(home), PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code], check=False, capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    status, _, modules = result.stdout.strip().partition(" ")
+    return int(status), set(eval(modules))  # noqa: S307 - our own child's print of a list of names
+
+
+def test_logged_out_status_loads_only_what_it_needs(tmp_path):
+    status, modules = _status_modules(tmp_path / "logged-out", tmp_path)
+    assert status == 1
+    assert sorted(modules & {*STATUS_NEVER, *HEAVY}) == []
+
+
+def test_logged_in_status_loads_the_model_without_dataclasses(tmp_path):
+    """Logged in with an API key: the credential model and what reads it load (json, and pathlib
+    for the read); still no typing, dataclasses or inspect (codexlogin.records), tomllib,
+    otelconfig or keyring. (A ChatGPT login also loads oauth.issuer, a dataclass.)"""
+    home = tmp_path / "logged-in"
+    home.mkdir()
+    (home / "auth.json").write_text('{"auth_mode": "apikey", "OPENAI_API_KEY": "sk-proj-0123456789abcdefghijklmnop"}')
+    (home / "auth.json").chmod(0o600)
+    status, modules = _status_modules(home, tmp_path)
+    assert status == 0
+    assert "codexlogin.credentials.model" in modules
+    never = {"typing", "dataclasses", "inspect", "tomllib", "codexlogin.otelconfig", "codexlogin.credentials.keyring"}
+    assert sorted(modules & {*never, *HEAVY}) == []
 
 
 def test_browser_flow_defers_httpx(tmp_path):

@@ -5,10 +5,10 @@ cyclopts command (cli/status.py): the JSON object on stdout, the text on stderr 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from codexlogin.terminal import as_invoked, one_line
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
 if TYPE_CHECKING:
     from codexlogin.credentials.status import StatusReport
 
