@@ -17,11 +17,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from codexlogin.oauth.client import DeviceAuthorization
-
 if TYPE_CHECKING:
     from codexlogin.config import Settings
     from codexlogin.listener.prepare import PreparedLogin
+    from codexlogin.oauth.client import DeviceAuthorization  # oauth.client loads ssl: not before the URL
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any
 from codexlogin.config import Settings
 from codexlogin.errors import StorageFailed
 from codexlogin.listener.bind import IPV6_BUSY, LISTEN_BACKLOG, ipv6_busy, try_bind_loopback
-from codexlogin.oauth.client import authorize_url
+from codexlogin.oauth.authorize import authorize_url, login_nonce
 from codexlogin.oauth.dialects import Dialect, redirect_host
 from codexlogin.oauth.issuer import Issuer, configured_issuer
 from codexlogin.oauth.pkce import PkceCodes, generate_pkce, generate_state
@@ -274,8 +274,7 @@ def prepared_login(settings: Settings, reservation: Reservation, issuer: Issuer)
     """The prepared login of a reservation whose sockets are held, for `issuer` (already
     discovered when it discovers): the redirect and sign-in URLs, built here and only here. The
     run's secrets are registered for redaction by value from here on."""
-    from codexlogin.listener.decide import start_path, start_url
-    from codexlogin.oauth.client import login_nonce
+    from codexlogin.listener.start import start_path, start_url
     from codexlogin.redact import register_secrets
 
     assert reservation.socks, "prepared_login needs held sockets (prepare_browser_login takes the port)"
