@@ -15,12 +15,16 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing (~3 ms) before the sign-in URL; mypy reads this alike
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from codexlogin.config import Settings
     from codexlogin.listener.prepare import PreparedLogin
     from codexlogin.oauth.client import DeviceAuthorization  # oauth.client loads ssl: not before the URL
+else:
+    Protocol = object  # LoginUI is a protocol for the type checker; at run time a plain class
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ import socket
 import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from codexlogin.config import Settings
 from codexlogin.errors import StorageFailed
@@ -29,6 +28,10 @@ from codexlogin.oauth.issuer import Issuer, configured_issuer
 from codexlogin.oauth.pkce import PkceCodes, generate_pkce, generate_state
 from codexlogin.oauth.proxy import check_proxy_environment, proxy_variable_names
 from codexlogin.oauth.tls import check_ca_bundle
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing (~3 ms) before the sign-in URL; mypy reads this alike
+if TYPE_CHECKING:
+    from typing import Any
 
 CANCEL_KEY_FILE = "login-cancel.key"
 

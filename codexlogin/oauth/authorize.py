@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
 from codexlogin.redact import register_secrets
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing (~3 ms) before the sign-in URL; mypy reads this alike
 
 if TYPE_CHECKING:
     from codexlogin.config import Settings
