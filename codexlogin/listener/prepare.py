@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import socket
 import stat
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from codexlogin.config import Settings
@@ -31,7 +30,11 @@ from codexlogin.oauth.tls import check_ca_bundle
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing (~3 ms) before the sign-in URL; mypy reads this alike
 if TYPE_CHECKING:
+    from dataclasses import dataclass as record  # what a type checker sees; codexlogin.record at run time
+    from dataclasses import replace
     from typing import Any
+else:
+    from codexlogin.record import record, replace  # dataclass(frozen=True) without its start-up cost
 
 CANCEL_KEY_FILE = "login-cancel.key"
 
@@ -200,7 +203,7 @@ def check_store_writable(settings: Settings) -> None:
         ) from None
 
 
-@dataclass(frozen=True, repr=False)
+@record(frozen=True, repr=False)
 class Reservation:
     """What is checked and made before the event loop (no trio, no httpx): the TLS setting (a CA
     bundle is checked here, early), PKCE, state, the cancel key, and the listening sockets when the
@@ -217,7 +220,7 @@ class Reservation:
         return f"Reservation(socks={len(self.socks)}, <secrets redacted>)"
 
 
-@dataclass(frozen=True, repr=False)
+@record(frozen=True, repr=False)
 class PreparedLogin:
     """A browser login decided once, before anything waits: its listening sockets (127.0.0.1
     first, then [::1] when the host has IPv6), the run's issuer (discovered), the redirect URI and

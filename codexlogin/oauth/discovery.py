@@ -26,7 +26,6 @@ The document is validated before anything in it is used:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -37,8 +36,11 @@ from codexlogin.redact import sanitize_url
 
 if TYPE_CHECKING:
     import ssl
+    from dataclasses import dataclass as record  # what a type checker sees; codexlogin.record at run time
 
     import httpx
+else:
+    from codexlogin.record import record  # dataclass(frozen=True) without its start-up cost
 
 DISCOVERY_BUDGET = 1.5  # seconds for the whole look-up (both documents)
 MAX_DOCUMENT_BYTES = 256 * 1024
@@ -67,7 +69,7 @@ class DiscoveryProblem(Exception):
         self.words = words
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Discovery:
     source: str  # "openid-configuration" | "oauth-authorization-server" | "none"
     metadata: tuple[tuple[str, str], ...] = ()

@@ -7,7 +7,12 @@ import base64
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing before the sign-in URL; mypy reads this alike
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record  # what a type checker sees; codexlogin.record at run time
+else:
+    from codexlogin.record import record  # dataclass(frozen=True) without its start-up cost
 
 
 def _b64url(raw: bytes) -> str:
@@ -18,7 +23,7 @@ def s256_challenge(verifier: str) -> str:
     return _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
 
 
-@dataclass(frozen=True, repr=False)
+@record(frozen=True, repr=False)
 class PkceCodes:
     verifier: str
     challenge: str

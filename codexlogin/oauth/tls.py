@@ -20,7 +20,6 @@ import os
 import stat
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from codexlogin.config import special_file_kind
 from codexlogin.errors import UsageError
@@ -83,10 +82,12 @@ def _holds_hashed_certs(path: str) -> bool:
         return False
 
 
-@dataclass
 class _Trust:
-    context: ssl.SSLContext
-    system_loaded: bool
+    """One CA setting's context, and whether the system store is in it yet."""
+
+    def __init__(self, context: ssl.SSLContext, system_loaded: bool):
+        self.context = context
+        self.system_loaded = system_loaded
 
 
 _built: dict[tuple[object, ...], _Trust] = {}

@@ -20,6 +20,7 @@ from codexlogin.oauth import tls
 from codexlogin.oauth.discovery import fetch_discovery
 from codexlogin.oauth.discovery_blocking import fetch_discovery_blocking
 from codexlogin.oauth.issuer import configured_issuer
+from codexlogin.record import replace as changed
 from tests.oauth.test_ca import https_issuer, serve_https  # noqa: F401 - the fixture, and what it serves with
 
 
@@ -110,6 +111,6 @@ async def test_an_untrusted_certificate_is_a_tls_failure_alike(tmp_path, monkeyp
     monkeypatch.setattr(tls, "_built", {})
     blocking, in_run = await both_drivers(tmp_path, https_issuer.issuer_url)
     assert blocking is not None and blocking.unreachable == "tls"
-    assert replace(blocking, unreachable_words="") == replace(in_run, unreachable_words="")
+    assert changed(blocking, unreachable_words="") == changed(in_run, unreachable_words="")
     # http.client says what OpenSSL said (httpx over trio gives only "ConnectError"), and so what to do
     assert "CERTIFICATE_VERIFY_FAILED" in blocking.unreachable_words and "TLS-inspecting proxy" in blocking.unreachable_words
