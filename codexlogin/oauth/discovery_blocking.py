@@ -34,6 +34,11 @@ class _OutOfTime(Exception):
     """The look-up's budget ran out (every socket wait is bounded by what is left of it)."""
 
 
+class _CannotHonour(Exception):
+    """A URL http.client would send otherwise than httpx (a host beyond ASCII, a character its
+    request line refuses): the run's httpx look-up decides instead."""
+
+
 def fetch_discovery_blocking(issuer: Issuer, *, budget: float = DISCOVERY_BUDGET) -> Discovery | None:
     """Both documents within `budget` seconds, blocking; never raises for what the issuer does.
     None when a proxy is in force (httpx's proxy handling is the one we trust: the run discovers)."""
@@ -55,6 +60,8 @@ def fetch_discovery_blocking(issuer: Issuer, *, budget: float = DISCOVERY_BUDGET
             _fetch(lookup, url, headers, context, deadline)
     except _OutOfTime:
         return lookup.result(timed_out=True, budget=budget)
+    except _CannotHonour:
+        return None
     return lookup.result(timed_out=False, budget=budget)
 
 
@@ -113,6 +120,8 @@ def _fetch(lookup: DiscoveryLookup, url: str, headers: dict[str, str], context: 
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    if not host.isascii():
+        raise _CannotHonour  # httpx sends its IDNA form; http.client would fail to encode it
     try:
         addresses = _resolve(host, port, deadline)
     except OSError as exc:
@@ -149,7 +158,13 @@ def _fetch(lookup: DiscoveryLookup, url: str, headers: dict[str, str], context: 
             return
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            connection.request("GET", target, headers=headers)
+            connection.putrequest("GET", target)  # http.client checks the request line here, before a byte is sent
+        except (http.client.InvalidURL, ValueError):
+            raise _CannotHonour from None
+        try:
+            for name, value in headers.items():
+                connection.putheader(name, value)
+            connection.endheaders()
             sock = connection.sock  # kept: a reply that closes the connection drops it from there
             assert sock is not None
             sock.settimeout(_left(deadline))

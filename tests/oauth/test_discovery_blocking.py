@@ -114,3 +114,9 @@ async def test_an_untrusted_certificate_is_a_tls_failure_alike(tmp_path, monkeyp
     assert changed(blocking, unreachable_words="") == changed(in_run, unreachable_words="")
     # http.client says what OpenSSL said (httpx over trio gives only "ConnectError"), and so what to do
     assert "CERTIFICATE_VERIFY_FAILED" in blocking.unreachable_words and "TLS-inspecting proxy" in blocking.unreachable_words
+
+
+def test_a_host_beyond_ascii_leaves_discovery_to_the_run(tmp_path):
+    """httpx sends such a host in its IDNA form, which http.client would not: the run decides."""
+    issuer = configured_issuer(settings_for(tmp_path, "https://exämple.invalid"))
+    assert fetch_discovery_blocking(issuer) is None
