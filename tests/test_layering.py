@@ -13,8 +13,8 @@ Rules:
      calls a handler-installing function (`signal.signal`, `trio.open_signal_receiver`, …), so a
      program that calls a flow from its own trio.run keeps its handlers (cli/signals.py).
 
-      basics      codexlogin (__init__), errors, config, otelconfig, pathtext, records, terminal, redact (package), rfc3339,
-                  _asgi, safejson, schemas, wsl
+      basics      codexlogin (__init__), errors, config, otelconfig, pathtext, record, records, terminal, redact (package),
+                  rfc3339, _asgi, safejson, schemas, wsl
       diagnostics -> basics
       oauth       -> basics
       credentials -> basics, oauth
@@ -55,6 +55,7 @@ BASICS = {"codexlogin"} | {
         "safejson",
         "schemas",
         "wsl",
+        "record",
     )
 }  # a prefix covers its package's modules too: codexlogin.redact.url, codexlogin.redact.text, ...
 # layer -> (module-name prefixes it covers, layers it may import besides itself)

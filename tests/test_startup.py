@@ -116,3 +116,67 @@ def test_console_script_is_the_light_entry_point(tmp_path):
     assert pyproject["project"]["scripts"] == {"codex": "codexlogin.cli:main", "codexlogin": "codexlogin.cli:main"}
     code = "import sys, codexlogin.cli; print(sorted(m for m in ('cyclopts', 'rich', 'attr', 'json', 'dataclasses') if m in sys.modules))"
     assert _probe(code, tmp_path) == ["[]"]
+
+
+_URL_PROBE = """
+import os, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class NoDocument(BaseHTTPRequestHandler):  # an issuer without discovery documents: 404
+    def do_GET(self):
+        self.send_error(404)
+
+    def log_message(self, *args):
+        pass
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), NoDocument)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+heavy = {heavy!r}
+
+
+class UntilTheUrl:
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        if "/authorize?" in text:
+            late = sorted(m for m in heavy if m in sys.modules)
+            self.stream.write("URL " + repr(late) + "\\n")
+            self.stream.flush()
+            os._exit(0)
+        return self.stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+sys.stderr = UntilTheUrl(sys.stderr)
+sys.argv = ["codex", "login", "--no-browser", "--port", "0", "--issuer", "http://127.0.0.1:%d" % server.server_port]
+from codexlogin.cli import main
+
+sys.exit(main())
+"""
+
+
+def _heavy_before_url(tmp_path, dialect: str) -> str:
+    env = dict(os.environ, CODEX_HOME=str(tmp_path / "home"), CODEX_LOGIN_DIALECT=dialect, BROWSER="true")
+    env = {k: v for k, v in env.items() if not k.lower().endswith("_proxy")}
+    code = _URL_PROBE.replace(
+        "{heavy!r}", repr(("trio", "httpx", "httpcore", "hypercorn", "eliot", "h2", "wsproto", "rich", "cyclopts"))
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path, check=False
+    )
+    lines = [line for line in result.stderr.splitlines() if line.startswith("URL ")]
+    assert lines, result.stderr
+    return lines[0]
+
+
+def test_the_browser_login_prints_its_url_before_trio_httpx_hypercorn_or_eliot_load(tmp_path):
+    """Issue 24: everything the sign-in URL does not need (the event loop, the HTTP client and
+    server, the log) loads after it is shown: the openai dialect, and the standard dialect, whose
+    discovery before the URL runs over http.client (oauth.discovery_blocking)."""
+    assert _heavy_before_url(tmp_path, "openai") == "URL []"
+    assert _heavy_before_url(tmp_path, "standard") == "URL []"

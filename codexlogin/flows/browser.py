@@ -40,7 +40,8 @@ from codexlogin.listener.prepare import (
     prepare_browser_login,
     reserve_browser_login,
 )
-from codexlogin.oauth.client import IssuerClient, issuer_session, login_nonce
+from codexlogin.oauth.authorize import login_nonce
+from codexlogin.oauth.client import IssuerClient, issuer_session
 from codexlogin.oauth.errors import IssuerError
 from codexlogin.oauth.issuer import Issuer, configured_issuer
 from codexlogin.oauth.pkce import PkceCodes

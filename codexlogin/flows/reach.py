@@ -15,9 +15,9 @@ import ssl
 
 from codexlogin import diagnostics
 from codexlogin.errors import NetworkError
-from codexlogin.flows.discover import unreachable_issuer
 from codexlogin.flows.ui import LoginUI
 from codexlogin.listener.app import LoginSession
+from codexlogin.oauth.discovery import unreachable_issuer
 from codexlogin.oauth.errors import transport_words
 from codexlogin.oauth.issuer import Issuer
 from codexlogin.oauth.reach import PROBE_BUDGET, Reach, probe_reach

@@ -10,6 +10,8 @@ import time
 
 import trio
 
+from tests.oauth.test_ca import https_issuer  # noqa: F401 - the fixture
+
 CODEX = [sys.executable, "-m", "codexlogin"]
 
 
@@ -136,3 +138,18 @@ async def test_openai_dialect_a_reachable_issuer_is_probed_quietly(tmp_path, sil
     records = log_records(tmp_path)
     (probe_end,) = [r for r in records if r.get("action_type") == "codex:issuer_probe" and r["action_status"] != "started"]
     assert probe_end["action_status"] == "succeeded" and probe_end["result"] == "reachable"
+
+
+async def test_an_https_issuer_is_discovered_before_the_url_with_the_custom_ca(tmp_path, pki, https_issuer):
+    """Issue 24: the look-up before the URL (http.client, before trio loads) trusts what the run
+    trusts: CODEX_CA_CERTIFICATE added to the system store; its endpoints are in the URL."""
+    https_issuer.faults.discovery_extra = {"authorization_endpoint": f"{https_issuer.issuer_url}/v2/authorize"}
+    env = dict(env_for(tmp_path), CODEX_CA_CERTIFICATE=str(pki["ca"]))
+    env = {k: v for k, v in env.items() if not k.lower().endswith("_proxy")}
+    argv = [*CODEX, "login", "--issuer", https_issuer.issuer_url, "--port", "0", "--no-browser", "--timeout", "1"]
+    with trio.fail_after(60):
+        result = await trio.run_process(argv, env=env, capture_stdout=True, capture_stderr=True, check=False)
+    err = result.stderr.decode()
+    assert result.returncode == 5, err  # the URL shown, nothing came back within the second
+    assert f"{https_issuer.issuer_url}/v2/authorize?" in err and "discovery" not in err
+    assert [r.path for r in https_issuer.request_log].count("/.well-known/openid-configuration") == 1
