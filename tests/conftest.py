@@ -44,6 +44,20 @@ def pytest_configure(config):
         compileall.compile_dir(package_dir, quiet=2)  # a read-only install only loses the speed-up
 
 
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: two workers per core. Many tests spend most of their time waiting on a CLI
+    subprocess, a socket or a product timeout (a 2 s cancel request, a collector that never
+    answers), leaving a core idle with one worker per core. PYTEST_XDIST_AUTO_NUM_WORKERS still
+    overrides it, as in pytest-xdist."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist's own hook reads it
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return 2 * cores
+
+
 CLOCK_FIXTURES = {"mock_clock", "autojump_clock"}
 
 
