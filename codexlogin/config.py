@@ -6,17 +6,20 @@ Pure and import-light: no I/O beyond reading config.toml.
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from codexlogin import DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_PORT
 from codexlogin.errors import UsageError
-from codexlogin.otelconfig import OtelSettings, parse_otel
+from codexlogin.pathtext import expanded_path_text, joined, path_text
+from codexlogin.records import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
+    from typing import Any, ClassVar
+
+    from codexlogin.otelconfig import OtelSettings
 
 ENV_PREFIX = "CODEX_LOGIN_"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -27,29 +30,121 @@ LOGIN_METHODS = ("chatgpt", "api")
 DEFAULT_DEVICE_CODE_PATH = "/oauth/device/code"
 
 
-@dataclass(frozen=True)
-class Settings:
-    codex_home: Path
-    issuer: str = DEFAULT_ISSUER
-    client_id: str = DEFAULT_CLIENT_ID
-    port: int = DEFAULT_PORT
-    no_browser: bool = False
-    timeout: float = 600.0  # seconds waiting for the browser; 0 = no limit
-    exchange_timeout: float = 30.0  # seconds for one request to the issuer
-    log_dir: Path | None = None  # None → $CODEX_HOME/log
-    device_code_path: str = DEFAULT_DEVICE_CODE_PATH
-    forced_login_method: str | None = None
-    forced_chatgpt_workspace_id: tuple[str, ...] = field(default_factory=tuple)
-    cli_auth_credentials_store: str = "file"
-    dialect: str = "auto"  # auto | openai | standard (oauth.dialects)
-    redirect_host: str | None = None  # None: the dialect's (127.0.0.1 for both: RFC 8252 §7.3)
-    fallback_port: int | None = None  # None: the dialect's (openai: 1457 when port is 1455)
-    ignored_overrides: tuple[str, ...] = ()  # `-c` keys that are other Codex settings (not settable)
+class Settings(Record):
+    """The effective settings of one command: an immutable record (codexlogin.records: equality,
+    hash and repr by its fields, in this order; `dataclasses.replace(settings, issuer=…)` makes a
+    changed copy), not a dataclass, for `codex login status`'s start-up. For the same reason `codex_home` is kept
+    as the text load_settings made (pathtext) and becomes a Path on first use; the status path
+    reads `home_text` and `auth_file_text` instead."""
+
+    _home: Path | str  # the Path, or its text until codex_home is first read
+    issuer: str
+    client_id: str
+    port: int
+    no_browser: bool
+    timeout: float  # seconds waiting for the browser; 0 = no limit
+    exchange_timeout: float  # seconds for one request to the issuer
+    log_dir: Path | None  # None → $CODEX_HOME/log
+    device_code_path: str
+    forced_login_method: str | None
+    forced_chatgpt_workspace_id: tuple[str, ...]
+    cli_auth_credentials_store: str
+    dialect: str  # auto | openai | standard (oauth.dialects)
+    redirect_host: str | None  # None: the dialect's (127.0.0.1 for both: RFC 8252 §7.3)
+    fallback_port: int | None  # None: the dialect's (openai: 1457 when port is 1455)
+    ignored_overrides: tuple[str, ...]  # `-c` keys that are other Codex settings (not settable)
     # Where each setting that is not a default came from: (key, source_label(...)) pairs, so a
     # command can tell an explicit `--issuer` from the default (oauth.issuer.issuer_conflict).
-    origins: tuple[tuple[str, str], ...] = ()
+    origins: tuple[tuple[str, str], ...]
     # config.toml's [otel] table (codexlogin.otelconfig), None when absent or exporter = "none".
-    otel: OtelSettings | None = None
+    otel: OtelSettings | None
+
+    #: Each field but codex_home, with its default.
+    DEFAULTS: ClassVar[dict[str, object]] = {
+        "issuer": DEFAULT_ISSUER,
+        "client_id": DEFAULT_CLIENT_ID,
+        "port": DEFAULT_PORT,
+        "no_browser": False,
+        "timeout": 600.0,
+        "exchange_timeout": 30.0,
+        "log_dir": None,
+        "device_code_path": DEFAULT_DEVICE_CODE_PATH,
+        "forced_login_method": None,
+        "forced_chatgpt_workspace_id": (),
+        "cli_auth_credentials_store": "file",
+        "dialect": "auto",
+        "redirect_host": None,
+        "fallback_port": None,
+        "ignored_overrides": (),
+        "origins": (),
+        "otel": None,
+    }
+    FIELDS: ClassVar[tuple[str, ...]] = ("codex_home", *DEFAULTS)
+    __slots__ = ("_home", *DEFAULTS)
+
+    def __init__(
+        self,
+        codex_home: Path | str,
+        issuer: str = DEFAULT_ISSUER,
+        client_id: str = DEFAULT_CLIENT_ID,
+        port: int = DEFAULT_PORT,
+        no_browser: bool = False,
+        timeout: float = 600.0,
+        exchange_timeout: float = 30.0,
+        log_dir: Path | None = None,
+        device_code_path: str = DEFAULT_DEVICE_CODE_PATH,
+        forced_login_method: str | None = None,
+        forced_chatgpt_workspace_id: tuple[str, ...] = (),
+        cli_auth_credentials_store: str = "file",
+        dialect: str = "auto",
+        redirect_host: str | None = None,
+        fallback_port: int | None = None,
+        ignored_overrides: tuple[str, ...] = (),
+        origins: tuple[tuple[str, str], ...] = (),
+        otel: OtelSettings | None = None,
+    ) -> None:
+        values = (
+            path_text(codex_home) if isinstance(codex_home, str) else codex_home,
+            issuer,
+            client_id,
+            port,
+            no_browser,
+            timeout,
+            exchange_timeout,
+            log_dir,
+            device_code_path,
+            forced_login_method,
+            forced_chatgpt_workspace_id,
+            cli_auth_credentials_store,
+            dialect,
+            redirect_host,
+            fallback_port,
+            ignored_overrides,
+            origins,
+            otel,
+        )
+        self._init(*values)
+
+    @property
+    def codex_home(self) -> Path:
+        home = self._home
+        if isinstance(home, str):
+            from pathlib import Path
+
+            home = Path(home)
+            object.__setattr__(self, "_home", home)
+        return home
+
+    @property
+    def home_text(self) -> str:
+        """`str(self.codex_home)`, without loading pathlib."""
+        home = self._home
+        return home if isinstance(home, str) else str(home)
+
+    @property
+    def auth_file_text(self) -> str:
+        """`str(self.auth_file)`, without loading pathlib."""
+        return joined(self.home_text, "auth.json")
 
     def source_of(self, key: str) -> str | None:
         """Where `key` was set (`--issuer`, `env CODEX_LOGIN_ISSUER`, `-c issuer`, `config.toml`),
@@ -97,7 +192,11 @@ def _to_bool(value: object) -> bool:
 
 
 def _to_optional_path(value: object) -> Path | None:
-    return Path(str(value)).expanduser() if str(value) else None
+    if not str(value):
+        return None
+    from pathlib import Path  # only for a log_dir given
+
+    return Path(str(value)).expanduser()
 
 
 def _to_words(value: object) -> tuple[str, ...]:
@@ -131,9 +230,14 @@ _KEYS = CONVERTERS  # the settable keys
 
 
 def default_codex_home(environ: Mapping[str, str]) -> Path:
-    if environ.get("CODEX_HOME"):
-        return Path(environ["CODEX_HOME"]).expanduser()
-    return Path("~/.codex").expanduser()
+    from pathlib import Path
+
+    return Path(codex_home_text(environ))
+
+
+def codex_home_text(environ: Mapping[str, str]) -> str:
+    """`str(default_codex_home(environ))`, without loading pathlib."""
+    return expanded_path_text(environ.get("CODEX_HOME") or "~/.codex")
 
 
 def _coerce(key: str, value: object, source: str) -> object:
@@ -194,7 +298,7 @@ def special_file_kind(mode: int) -> str:
     return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket or other special file"
 
 
-def refuse_special_file(path: Path) -> None:
+def refuse_special_file(path: Path | str) -> None:
     """OSError(EINVAL) saying what `path` is when it is a FIFO, device or socket (reading one would
     wait for a writer or never end); nothing for a regular file or a directory. A missing path
     raises FileNotFoundError."""
@@ -206,7 +310,7 @@ def refuse_special_file(path: Path) -> None:
         raise OSError(errno.EINVAL, f"{special_file_kind(mode)}, not a regular file", str(path))
 
 
-def read_regular_bytes(path: Path, *, limit: int | None = None) -> bytes:
+def read_regular_bytes(path: Path | str, *, limit: int | None = None) -> bytes:
     """The bytes of `path` (at most `limit` + 1 of them), which must be a regular file.
 
     Opened with O_NONBLOCK, so a FIFO never waits for a writer. FileNotFoundError when missing;
@@ -231,7 +335,7 @@ def read_regular_bytes(path: Path, *, limit: int | None = None) -> bytes:
         return handle.read() if limit is None else handle.read(limit + 1)
 
 
-def _read_config_toml(path: Path) -> dict[str, object]:
+def _read_config_toml(path: str) -> dict[str, object]:
     """config.toml as a table; {} when there is none. A FIFO, device or directory, a file over
     MAX_CONFIG_BYTES, invalid or too deeply nested TOML: a one-line UsageError (exit 2)."""
     try:
@@ -275,11 +379,12 @@ def load_settings(
     """The effective settings. `sources`, when given, is filled with where each setting that is not
     a default came from (`source_label`), and `codex_home` with `env CODEX_HOME` when it is set."""
     environ = os.environ if environ is None else environ
-    codex_home = default_codex_home(environ)
+    codex_home = codex_home_text(environ)
+    config_file = joined(codex_home, "config.toml")
     login_overrides, ignored = parse_overrides(overrides)
-    config_toml = _read_config_toml(codex_home / "config.toml")
+    config_toml = _read_config_toml(config_file)
     layers: list[tuple[str, Mapping[str, object]]] = [
-        (str(codex_home / "config.toml"), {key: value for key, value in config_toml.items() if key in _KEYS}),
+        (config_file, {key: value for key, value in config_toml.items() if key in _KEYS}),
         (
             "environment",
             {key: environ[ENV_PREFIX + key.upper()] for key in _KEYS if environ.get(ENV_PREFIX + key.upper()) not in (None, "")},
@@ -287,7 +392,7 @@ def load_settings(
         ("-c", login_overrides),
         ("flags", {k: v for k, v in (flags or {}).items() if v is not None}),
     ]
-    values: dict[str, Any] = {}  # each value _coerce'd to its own field's type, so replace() gets the types it declares
+    values: dict[str, Any] = {}  # each value _coerce'd to its own field's type, as Settings declares it
     origins: dict[str, str] = {}
     for source, layer in layers:
         for key, value in layer.items():
@@ -297,12 +402,16 @@ def load_settings(
         sources.update(origins)
         if environ.get("CODEX_HOME"):
             sources["codex_home"] = "env CODEX_HOME"
-    otel = parse_otel(config_toml.get("otel"), str(codex_home / "config.toml"), codex_home)
+    otel = None
+    if config_toml.get("otel") is not None:  # otelconfig loads only for an [otel] table
+        from pathlib import Path
+
+        from codexlogin.otelconfig import parse_otel
+
+        otel = parse_otel(config_toml["otel"], config_file, Path(codex_home))
     if otel is not None and sources is not None:
         sources["otel"] = "config.toml [otel]"
-    settings = replace(
-        Settings(codex_home=codex_home), **values, ignored_overrides=ignored, origins=tuple(origins.items()), otel=otel
-    )
+    settings = Settings(codex_home, **values, ignored_overrides=ignored, origins=tuple(origins.items()), otel=otel)
     validate(settings)
     return settings
 
@@ -316,32 +425,21 @@ def _unsafe_character(text: str) -> str | None:
     return None
 
 
+def _finite(number: float) -> bool:
+    """math.isfinite, without loading math at start-up: NaN and ±inf give NaN here."""
+    return number - number == 0
+
+
 def validate(settings: Settings) -> None:
-    bad = _unsafe_character(settings.issuer)
-    if bad is not None:
-        raise UsageError(
-            f"issuer URL must not contain spaces or control characters (U+{ord(bad):04X} found): {settings.issuer!a}"
-        )
-    try:
-        parts = urlsplit(settings.issuer)
-        hostname = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError for a port outside 0..65535 or not a number
-    except ValueError:
-        raise UsageError(f"issuer is not a valid URL: {settings.issuer!r}") from None
-    if parts.username or parts.password:  # said first, and the URL not shown: it holds a password
-        raise UsageError("issuer URL must not contain a user name or password")
-    if parts.scheme not in ("http", "https") or not hostname or parts.query or parts.fragment:
-        shown = parts._replace(query="…" if parts.query else "", fragment="…" if parts.fragment else "").geturl()
-        raise UsageError(f"issuer must be an http(s) URL without query or fragment, got {shown!r}")
-    if parts.scheme == "http" and hostname not in LOOPBACK_HOSTS:
-        raise UsageError("issuer must use https (plain http is only allowed for a loopback issuer)")
+    if settings.issuer != DEFAULT_ISSUER:  # the default passes these checks: urllib.parse loads for another
+        validate_issuer_url(settings.issuer)
     if not settings.client_id.strip():
         raise UsageError("client id must not be empty")
     if not 0 <= settings.port <= 65535:
         raise UsageError(f"port must be between 0 and 65535, got {settings.port}")
     if settings.fallback_port is not None and not 1 <= settings.fallback_port <= 65535:
         raise UsageError(f"fallback_port must be between 1 and 65535, got {settings.fallback_port}")
-    if not (math.isfinite(settings.timeout) and math.isfinite(settings.exchange_timeout)):
+    if not (_finite(settings.timeout) and _finite(settings.exchange_timeout)):
         raise UsageError("timeouts must be finite numbers of seconds (timeout 0 means no limit)")
     if settings.timeout < 0 or settings.exchange_timeout <= 0:
         raise UsageError("timeouts must be positive (timeout 0 means no limit)")
@@ -356,3 +454,25 @@ def validate(settings: Settings) -> None:
         raise UsageError(f"redirect_host must be one of {', '.join(REDIRECT_HOSTS)}, got {settings.redirect_host!r}")
     if settings.forced_login_method not in (None, *LOGIN_METHODS):
         raise UsageError(f"forced_login_method must be one of {', '.join(LOGIN_METHODS)}, got {settings.forced_login_method!r}")
+
+
+def validate_issuer_url(issuer: str) -> None:
+    """A one-line UsageError unless `issuer` is an http(s) URL a login may go to."""
+    bad = _unsafe_character(issuer)
+    if bad is not None:
+        raise UsageError(f"issuer URL must not contain spaces or control characters (U+{ord(bad):04X} found): {issuer!a}")
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(issuer)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port outside 0..65535 or not a number
+    except ValueError:
+        raise UsageError(f"issuer is not a valid URL: {issuer!r}") from None
+    if parts.username or parts.password:  # said first, and the URL not shown: it holds a password
+        raise UsageError("issuer URL must not contain a user name or password")
+    if parts.scheme not in ("http", "https") or not hostname or parts.query or parts.fragment:
+        shown = parts._replace(query="…" if parts.query else "", fragment="…" if parts.fragment else "").geturl()
+        raise UsageError(f"issuer must be an http(s) URL without query or fragment, got {shown!r}")
+    if parts.scheme == "http" and hostname not in LOOPBACK_HOSTS:
+        raise UsageError("issuer must use https (plain http is only allowed for a loopback issuer)")

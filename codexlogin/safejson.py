@@ -10,7 +10,10 @@ Stdlib only: imported by `codex login status`.
 from __future__ import annotations
 
 import json
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Deeper than any document we read (auth.json, a token reply, JWT claims nest 2–4 levels).
 MAX_DEPTH = 64

@@ -28,6 +28,14 @@ dialects) over HTTP on 127.0.0.1, and checks:
    mounted over /etc/ssl/certs/ca-certificates.crt; the machine's store is untouched) and no CA
    variable set, the real binary's device login verifies it and completes, and so does ours; outside
    that namespace (the control) both fail.
+8. the org-setup step (`org_setup_checks`, issue 21 point 6): a stand-in https://auth.openai.com
+   (tests/standin_openai.py: the dev issuer on 127.0.0.1:443, named in a private /etc/hosts, its
+   trustme CA the private system bundle, both bind-mounted under `unshare -m`), so both CLIs run their
+   default browser login with no issuer setting; a scripted browser approves, follows to the
+   callback and reads the success page. For a new API organisation owner (`needs_setup`) both pages
+   send the browser to the same platform org-setup URL (path, query keys and values, each with its
+   own id_token as `t`); for a user already set up, and for one who owns no organisation, neither
+   does; both exit 0 and write auth.json.
 
 Prints one line per check and a closing `N passed, N failed` line; exits 1 when any failed.
 """
@@ -422,6 +430,10 @@ async def round_two(checks: Checks, codex: str, nursery: trio.Nursery) -> None:
             and time.monotonic() - started < 30,
             shown,
         )
+        # 0.171's browser login ignores --experimental_issuer (it moves the device login only);
+        # ours signs in where the flag says (README, "differences on purpose")
+        where = "https://auth.openai.com/oauth/authorize?" if who == "real" else f"{url}/oauth/authorize?"
+        checks.check(f"--experimental_issuer and the browser login ({who}: the URL at {where[:-1]})", where in shown, shown)
 
     # 8. a personal access token's status asks whoami; unreachable: 0.171 fails, ours answers offline
     token = issuer.issue_personal_access_token()
@@ -452,6 +464,33 @@ async def round_two(checks: Checks, codex: str, nursery: trio.Nursery) -> None:
         shared,
         {"real": (1, "stderr", "Error checking login status"), "ours": (0, "stderr", "warning: could not check")},
     )
+
+    # 9. a browser login whose issuer is not there (a refused port): 0.171 waits for its callback;
+    #    ours shows its URL, then ends at once with exit 10 (README: differences on purpose)
+    with closing(socket.socket()) as refused:  # bound, never listening: every connection is refused
+        refused.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{refused.getsockname()[1]}"
+        real_waiting = True
+        with trio.move_on_after(5):  # the process is killed when the wait is over
+            await trio.run_process(
+                [codex, "login", "--experimental_issuer", nowhere],
+                env=env_for(home()),
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
+            real_waiting = False
+        checks.check("a refused issuer: 0.171 is still waiting after 5 s", real_waiting, "")
+        started = time.monotonic()
+        result = await run(ours("login", "--experimental_issuer", nowhere, "--port", "0", "--no-browser"), env_for(home()))
+        checks.check(
+            "a refused issuer: ours ends at once after its URL (exit 10)",
+            result.returncode == 10
+            and b"/oauth/authorize?" in result.stderr
+            and b"cannot be reached (connect)" in result.stderr
+            and time.monotonic() - started < 15,
+            text(result),
+        )
 
 
 async def main(codex: str) -> int:
@@ -531,6 +570,7 @@ async def main(codex: str) -> int:
         await round_two(checks, codex, nursery)
         nursery.cancel_scope.cancel()
     await system_store_checks(checks, codex)
+    await org_setup_checks(checks, codex)
     print(f"{checks.passed} passed, {checks.failed} failed", flush=True)
     return 1 if checks.failed else 0
 
@@ -740,6 +780,77 @@ async def system_store_checks(checks: Checks, codex: str) -> None:
                     shown,
                 )
         nursery.cancel_scope.cancel()
+
+
+# --- 8. the org-setup step, against a stand-in https://auth.openai.com -------------------------------
+
+
+async def org_setup_checks(checks: Checks, codex: str) -> None:
+    """Both CLIs' default browser login (no issuer setting) against the stand-in auth.openai.com:
+    where each success page sends a new organisation owner's browser, and that a user without
+    `needs_setup` is sent nowhere."""
+    from urllib.parse import urlsplit
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from standin_openai import browser_target, driver_argv, in_standin_namespace, query_of, read_run, standin_files
+
+    from codexlogin.devissuer import ORG_OWNER_NEEDS_SETUP
+
+    try:
+        import trustme  # noqa: F401
+    except ImportError:
+        print("skip  org-setup checks: trustme is not installed (pip install .[test])", flush=True)
+        return
+    files = standin_files(home())
+    users = {
+        "a new organisation owner (needs_setup)": ORG_OWNER_NEEDS_SETUP,
+        "an owner whose setup is finished": {**ORG_OWNER_NEEDS_SETUP, "completed_platform_onboarding": True},
+        "a user who owns no organisation": {},
+    }
+    for user, claims in users.items():
+        targets: dict[str, tuple[str | None, str]] = {}
+        for who, login in (("real", [codex, "login"]), ("ours", ours("login", "--no-browser", "--port", "0"))):
+            codex_home = home()
+            env = {k: v for k, v in env_for(codex_home).items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+            result = await run(in_standin_namespace(files, driver_argv(files, claims, login)), env)
+            try:
+                report = read_run(result.stdout)
+            except (ValueError, IndexError):
+                checks.check(f"default browser login at the stand-in auth.openai.com, {user} ({who})", False, text(result))
+                continue
+            shown = f"exit {report.get('exit')}\n{report.get('stdout')}{report.get('stderr')}\nhops: {report['hops']}"
+            checks.check(
+                f"default browser login at the stand-in auth.openai.com, {user} ({who}: exit 0, auth.json)",
+                report.get("exit") == 0 and report["auth_json"] and report["status"] == 200,
+                shown,
+            )
+            saved = json.loads((codex_home / "auth.json").read_text()) if report["auth_json"] else {}
+            targets[who] = (browser_target(report), (saved.get("tokens") or {}).get("id_token", ""))
+            success_page = (
+                urlsplit(report["page_url"] or "").path == "/success" and 'params.get("needs_setup")' in report["page"]
+                if who == "real"  # 0.171's callback redirects to its page, whose script decides
+                else "Signed in to Codex" in (report["page"] or "")
+            )
+            if not success_page:
+                checks.check(f"the browser reached the success page, {user} ({who})", False, shown)
+        if len(targets) < 2:
+            continue
+        (real, real_id), (mine, mine_id) = targets["real"], targets["ours"]
+        if claims is ORG_OWNER_NEEDS_SETUP:
+            same = (
+                real is not None
+                and mine is not None
+                and urlsplit(real)[:3] == urlsplit(mine)[:3] == ("https", "platform.openai.com", "/org-setup")
+                and {k: v for k, v in query_of(real).items() if k != "t"} == {k: v for k, v in query_of(mine).items() if k != "t"}
+                and sorted(query_of(real)) == sorted(query_of(mine)) == ["p", "project_id", "t", "with_org"]
+                and query_of(real)["t"] == real_id
+                and query_of(mine)["t"] == mine_id
+            )
+            checks.check(f"the success page sends {user} to the same org-setup URL (both)", same, f"real: {real}\nours: {mine}")
+        else:
+            checks.check(
+                f"the success page sends {user} nowhere (both)", real is None and mine is None, f"real: {real}\nours: {mine}"
+            )
 
 
 if __name__ == "__main__":

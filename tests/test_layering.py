@@ -13,8 +13,8 @@ Rules:
      calls a handler-installing function (`signal.signal`, `trio.open_signal_receiver`, …), so a
      program that calls a flow from its own trio.run keeps its handlers (cli/signals.py).
 
-      basics      codexlogin (__init__), errors, config, otelconfig, terminal, redact (package), rfc3339, _asgi, safejson,
-                  schemas, wsl
+      basics      codexlogin (__init__), errors, config, otelconfig, pathtext, record, records, terminal, redact (package),
+                  rfc3339, _asgi, safejson, schemas, wsl
       diagnostics -> basics
       oauth       -> basics
       credentials -> basics, oauth
@@ -42,7 +42,21 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / "codexlogin"
 
 BASICS = {"codexlogin"} | {
     f"codexlogin.{name}"
-    for name in ("errors", "config", "otelconfig", "terminal", "redact", "rfc3339", "_asgi", "safejson", "schemas", "wsl")
+    for name in (
+        "errors",
+        "config",
+        "otelconfig",
+        "pathtext",
+        "records",
+        "terminal",
+        "redact",
+        "rfc3339",
+        "_asgi",
+        "safejson",
+        "schemas",
+        "wsl",
+        "record",
+    )
 }  # a prefix covers its package's modules too: codexlogin.redact.url, codexlogin.redact.text, ...
 # layer -> (module-name prefixes it covers, layers it may import besides itself)
 LAYERS: dict[str, tuple[set[str], set[str]]] = {

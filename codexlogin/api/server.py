@@ -18,6 +18,7 @@ run (api.run). Nothing here prints or installs signal handlers: `cancel()` is th
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -190,30 +191,23 @@ async def open_login_server(
     """`serve_login` in its own nursery for the block; leaving the block cancels a login still
     waiting (and waits for its listener to close). A failure to start, or the block's own
     exception, comes out as itself (not as an exception group)."""
+    options: dict[str, Any] = dict(settings=settings, codex_home=codex_home, issuer=issuer, client_id=client_id)
+    options.update(port=port, open_browser=open_browser, timeout=timeout, caller=caller, transport=transport)
+    async with _started(serve_login, options) as server:
+        yield server
+
+
+@contextlib.asynccontextmanager
+async def _started(serve: Callable[..., Any], options: dict[str, Any]) -> AsyncIterator[Any]:
+    """`serve(**options)` started in its own nursery for the block; the login it reports started is
+    cancelled when the block is left. Failures come out as themselves (`_as_itself`)."""
     with _as_itself():
         async with trio.open_nursery() as nursery:
-            server: LoginServer = await nursery.start(
-                _serve_login_task,
-                dict(
-                    settings=settings,
-                    codex_home=codex_home,
-                    issuer=issuer,
-                    client_id=client_id,
-                    port=port,
-                    open_browser=open_browser,
-                    timeout=timeout,
-                    caller=caller,
-                    transport=transport,
-                ),
-            )
+            login = await nursery.start(functools.partial(serve, **options))
             try:
-                yield server
+                yield login
             finally:
-                server.cancel()
-
-
-async def _serve_login_task(options: dict[str, Any], *, task_status: trio.TaskStatus[LoginServer]) -> None:
-    await serve_login(**options, task_status=task_status)
+                login.cancel()
 
 
 class DeviceLogin(_Login):
@@ -306,27 +300,10 @@ async def open_device_login(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[DeviceLogin]:
     """`serve_device_login` in its own nursery for the block; leaving it cancels a login still waiting."""
-    with _as_itself():
-        async with trio.open_nursery() as nursery:
-            login: DeviceLogin = await nursery.start(
-                _serve_device_task,
-                dict(
-                    settings=settings,
-                    codex_home=codex_home,
-                    issuer=issuer,
-                    client_id=client_id,
-                    caller=caller,
-                    transport=transport,
-                ),
-            )
-            try:
-                yield login
-            finally:
-                login.cancel()
-
-
-async def _serve_device_task(options: dict[str, Any], *, task_status: trio.TaskStatus[DeviceLogin]) -> None:
-    await serve_device_login(**options, task_status=task_status)
+    options: dict[str, Any] = dict(settings=settings, codex_home=codex_home, issuer=issuer, client_id=client_id)
+    options.update(caller=caller, transport=transport)
+    async with _started(serve_device_login, options) as login:
+        yield login
 
 
 __all__ = ["DeviceLogin", "LoginServer", "open_device_login", "open_login_server", "serve_device_login", "serve_login"]

@@ -166,6 +166,21 @@ def completion(
     return 0
 
 
+def _completion_doc_as_invoked(doc: str) -> str:
+    """The completion help with the invoked program's command and file names (`codexlogin
+    completion bash > …/completions/codexlogin`): the places --install writes for that name."""
+    name = program_name()
+    if name == "codex":
+        return doc
+    for old, new in (("completions/codex.fish", f"completions/{name}.fish"), ("completions/_codex", f"completions/_{name}")):
+        doc = doc.replace(old, new)
+    doc = re.sub(r"completions/codex\b", f"completions/{name}", doc)
+    return as_invoked(doc).replace("not a codex completion script", f"not a {name} completion script")
+
+
+completion.__doc__ = _completion_doc_as_invoked(completion.__doc__ or "")  # before cyclopts reads it
+
+
 def _whole_docstrings(tokens: Sequence[str]) -> None:
     """Give the lazily registered commands on this command line their whole docstring as help.
 

@@ -17,14 +17,16 @@ import contextlib
 import functools
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, TextIO, TypeVar
 
 from codexlogin.config import Settings
 from codexlogin.errors import InternalError, Interrupted, LoginFailure
-from codexlogin.redact import REDACTED, mask_clip
 from codexlogin.terminal import as_invoked, one_line, program_name
 
-F = TypeVar("F", bound=Callable[..., int])
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing (~3 ms) before the sign-in URL; mypy reads this alike
+if TYPE_CHECKING:
+    from typing import Any, TextIO, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., int])
 
 #: The `error:` line's detail is cut here (after masking), with a "…(N more characters)" marker.
 MAX_ERROR_LINE_CHARS = 5000
@@ -43,6 +45,8 @@ def next_step(reference: str | None, *, doctor: bool = True) -> str:
 def report_failure(failure: LoginFailure, stderr: TextIO | None = None) -> int:
     """The one way a failure reaches the terminal: one `error:` line, then its exit code. A failure
     that left a logged run ends with the run's reference and where to look next."""
+    from codexlogin.redact import mask_clip  # its patterns compile on a failure only
+
     line = one_line(mask_clip(failure.detail, MAX_ERROR_LINE_CHARS))
     suffix = next_step(failure.reference, doctor=failure.outcome != "checks_failed") if failure.points_to_log else ""
     print(as_invoked(f"error: {line}{suffix}"), file=stderr or sys.stderr, flush=True)
@@ -52,6 +56,8 @@ def report_failure(failure: LoginFailure, stderr: TextIO | None = None) -> int:
 def mask_failure(failure: LoginFailure) -> LoginFailure:
     """Mask the open run's secrets in what the failure shows (detail: `[REDACTED]`; summary and
     str(): the log's `<redacted>`), so that it can be reported after the run. Returns it."""
+    from codexlogin.redact import REDACTED, mask_clip
+
     failure.detail = mask_clip(failure.detail, MAX_ERROR_LINE_CHARS)
     failure.summary = mask_clip(failure.summary, MAX_ERROR_LINE_CHARS, replacement=REDACTED)
     failure.args = (failure.summary, *failure.args[1:])

@@ -14,7 +14,9 @@ Pure: tokens in, tokens out. A token it does not know stops the rewriting before
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 #: The commands whose options may follow: (command, its subcommands).
 _CHAINS = {

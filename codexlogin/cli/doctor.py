@@ -47,7 +47,8 @@ def run_doctor(settings: Settings, *, as_json: bool = False, stdout: IO[str] | N
         if as_json:  # with the run's reference, as every --json output of a logged run
             from codexlogin.diagnostics import current_reference
 
-            out.write(json.dumps({**report.to_json(), "reference": current_reference()}) + "\n")
+            # the hints name the invoked program, as in the text form
+            out.write(as_invoked(json.dumps({**report.to_json(), "reference": current_reference()})) + "\n")
         else:
             color, width = terminal_layout(out)
             out.write(as_invoked(format_text(report, color=color, width=width)))  # hints name `codexlogin …` when so invoked

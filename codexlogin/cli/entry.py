@@ -3,9 +3,11 @@ and cli.app.main (cyclopts only)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 from codexlogin.cli.streams import end_quietly, output_broken, prepare_streams
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 
 def guarded(run: Callable[[list[str]], int], tokens: Sequence[str]) -> int:

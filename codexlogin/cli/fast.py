@@ -17,9 +17,9 @@ Environment and config.toml are read by config.load_settings on both paths alike
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from codexlogin.cli.flags import HOT_FLAGS
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing (~3 ms) before the sign-in URL; mypy reads this alike
 
 if TYPE_CHECKING:
     from codexlogin.config import Settings

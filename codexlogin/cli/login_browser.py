@@ -1,7 +1,7 @@
 """The browser login's command body (`codex login` without a credential flag), free of cyclopts.
 
-It checks the CA bundle, binds, listens and prints the sign-in URL before trio, eliot, hypercorn
-or httpx load, so the user (or a script) has it sooner; a browser that is quicker waits in the
+It checks the CA bundle, binds, listens, discovers the issuer (standard dialect, over http.client:
+oauth.discovery_blocking) and prints the sign-in URL before trio, eliot, hypercorn or httpx load, so the user (or a script) has it sooner; a browser that is quicker waits in the
 listen backlog until the server answers. cli/login.py (cyclopts) and cli/fast.py (the fast lane)
 both call `browser_login`, so the two paths run the same code once the Settings are made.
 """
@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Any
 
 from codexlogin.cli.boundary import logged_run
 from codexlogin.config import Settings
 from codexlogin.errors import LoginFailure
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing (~3 ms) before the sign-in URL; mypy reads this alike
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def saved_line(settings: Settings, backend: str, how: str = "") -> str:
@@ -79,18 +82,27 @@ def browser_login(settings: Settings) -> int:
         reservation: Any = None
         prepared: Any = None
         early_failure: LoginFailure | None = None
+        looked_up: tuple[Any, Any, float] | None = None  # (issuer, Discovery, seconds): logged in the run
         try:
             reservation = reserve_browser_login(settings)
             issuer = configured_issuer(settings)
-            if reservation.socks and not issuer.wants_discovery:
-                # The port is ours and nothing is to be looked up: the URL now, before trio and httpx load.
+            if reservation.socks and issuer.wants_discovery:
+                looked_up = _discover_before_url(issuer)  # None: a proxy is in force, the run discovers
+            if reservation.socks and (looked_up is not None or not issuer.wants_discovery):
+                # The port is ours and the issuer known: the URL now, before trio and httpx load.
+                if looked_up is not None:
+                    issuer = _concluded(ui, reservation, *looked_up)
                 prepared = prepared_login(settings, reservation, issuer)
                 announce(settings, ui, prepared)
-            # Otherwise (a busy port to take over, discovery to read) the run prepares, then shows the URL.
+            # Otherwise (a busy port to take over, discovery through a proxy) the run prepares, then shows the URL.
         except LoginFailure as failure:
             early_failure = failure  # raised inside the run, so it is logged
         before = stored_before(settings) if early_failure is None else None  # after the URL: costs it nothing
         with logged_run("login", "browser", settings):
+            if looked_up is not None:  # the look-up before the URL, in the log as the run's own would be
+                from codexlogin.flows.discover import log_discovery
+
+                log_discovery(*looked_up)
             if early_failure is not None:
                 raise early_failure
             from codexlogin.cli.signals import run_stoppable_flow
@@ -110,6 +122,34 @@ def browser_login(settings: Settings) -> int:
     print(saved_line(settings, backend), file=sys.stderr)
     say_who(settings, before, auth, backend, chatgpt=True)
     return 0
+
+
+def _discover_before_url(issuer: Any) -> tuple[Any, Any, float] | None:
+    """The standard dialect's discovery before trio (oauth.discovery_blocking): (issuer, what was
+    found, seconds taken), or None when the run must discover (a proxy is in force)."""
+    import time
+
+    from codexlogin.oauth.discovery_blocking import fetch_discovery_blocking
+
+    started = time.monotonic()
+    found = fetch_discovery_blocking(issuer)
+    return None if found is None else (issuer, found, time.monotonic() - started)
+
+
+def _concluded(ui: Any, reservation: Any, issuer: Any, found: Any, _elapsed: float) -> Any:
+    """The discovered issuer, as flows.discover.discover_for_login concludes inside a run: an
+    issuer that cannot be reached ends the login before the URL (exit 10; its sockets closed), a
+    discovery that failed otherwise is said before the URL."""
+    from codexlogin.oauth.discovery import discovered, login_verdict
+
+    failure, warning = login_verdict(issuer, found)
+    if failure is not None:
+        for sock in reservation.socks:
+            sock.close()
+        raise failure
+    if warning is not None:
+        ui.warning(warning)
+    return discovered(issuer, found)
 
 
 async def _prepare_and_run(settings: Settings, ui: Any, reservation: Any, *, stop: Any, pasted: Any = None) -> Any:

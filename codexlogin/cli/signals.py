@@ -20,11 +20,14 @@ import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from functools import partial
-from typing import Any, TypeVar
 
 from codexlogin.errors import Cancelled, Interrupted, LoginFailure, Terminated
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing (~3 ms) before the sign-in URL; mypy reads this alike
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 #: The signals that end a run: SIGINT → cancelled (130), the others → terminated (143).
 ENDING_SIGNALS: tuple[int, ...] = tuple(

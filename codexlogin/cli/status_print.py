@@ -5,10 +5,10 @@ cyclopts command (cli/status.py): the JSON object on stdout, the text on stderr 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from codexlogin.terminal import as_invoked, one_line
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
 if TYPE_CHECKING:
     from codexlogin.credentials.status import StatusReport
 
@@ -27,6 +27,6 @@ def print_status(report: StatusReport, as_json: bool, reference: str | None = No
         data = report.to_json()
         if reference:
             data["reference"] = reference
-        print(json.dumps(data, sort_keys=False), flush=True)
+        print(as_invoked(json.dumps(data, sort_keys=False)), flush=True)  # `problem` names the invoked program
     else:  # on stderr, as Codex CLI 0.171 prints it (`--json` is the machine-readable stdout)
         print(as_invoked(report.text()), file=sys.stderr, flush=True)

@@ -6,13 +6,16 @@ old file, so a crash or a full disk leaves the previous auth.json as it was.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-from pathlib import Path
 
-from codexlogin.credentials.model import AuthDotJson
 from codexlogin.errors import ExitCode, StorageFailed
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from codexlogin.credentials.model import AuthDotJson
 
 
 class InvalidAuthData(StorageFailed):
@@ -58,7 +61,7 @@ def remove_stale_temp_files(path: Path) -> list[str]:
     return removed
 
 
-def permission_problem(path: Path) -> tuple[str, str, str] | None:
+def permission_problem(path: Path | str) -> tuple[str, str, str] | None:
     """("fail" | "warn", what is wrong, what to do) for an auth.json that others own or may read
     or write; None when it is ours and 0600 (or absent). Tokens in a file another user owns or
     may write could be planted (you would work in their account); readable ones can be stolen."""
@@ -88,7 +91,7 @@ def probe_writable(directory: Path) -> None:
     """StorageFailed unless a file can be created in `directory` (made if missing): a real create
     and unlink, not `os.access`, so it also holds for root (a path under a regular file, a
     read-only mount). The probe is named like our temp files, so a kill -9 leaves nothing lasting."""
-    probe = directory / f"{temp_prefix(Path('auth.json'))}{os.getpid()}.{os.urandom(6).hex()}{TEMP_SUFFIX}"
+    probe = directory / f"{temp_prefix(directory / 'auth.json')}{os.getpid()}.{os.urandom(6).hex()}{TEMP_SUFFIX}"
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))
@@ -164,24 +167,29 @@ def _link_without_replacing(tmp_name: str, path: Path) -> None:
 
 def save_auth(auth_file: Path, auth: AuthDotJson) -> None:
     """Write auth.json (under auth.lock: every writer holds it), first removing stale temp files."""
+    import json
+
     payload = json.dumps(auth.to_json(), indent=2).encode("utf-8") + b"\n"
     remove_stale_temp_files(auth_file)
     write_private_file_atomically(auth_file, payload)
 
 
-def load_auth(auth_file: Path) -> AuthDotJson | None:
+def load_auth(auth_file: Path | str) -> AuthDotJson | None:
     """None when there is no auth.json; StorageFailed when it cannot be read (I/O), InvalidAuthData
     (a StorageFailed with exit code 8) when what was read is not valid auth.json."""
     from codexlogin.config import refuse_special_file
 
     try:
         refuse_special_file(auth_file)  # a FIFO or /dev/zero would hang or never end
-        raw = auth_file.read_bytes()
+        from pathlib import Path  # only once the file is there: logged out, status never loads it
+
+        raw = Path(auth_file).read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise StorageFailed(f"cannot read {auth_file}: {exc.strerror or exc}") from None
     from codexlogin import safejson
+    from codexlogin.credentials.model import AuthDotJson  # only for a file that exists
 
     try:  # bounded depth: a hostile file can neither crash the read nor the write back
         return AuthDotJson.from_json(safejson.loads(raw))

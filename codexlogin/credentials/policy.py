@@ -6,11 +6,10 @@ about what is stored (`stored_login_problem`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from codexlogin.errors import PolicyViolation
 from codexlogin.oauth import jwt
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
 if TYPE_CHECKING:
     from codexlogin.config import Settings
 

@@ -6,22 +6,22 @@
 
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
-from codexlogin import rfc3339
+from codexlogin.credentials import APIKEY, CHATGPT, PERSONAL_ACCESS_TOKEN
 from codexlogin.credentials.files import InvalidAuthData, permission_problem
-from codexlogin.credentials.model import APIKEY, CHATGPT, PERSONAL_ACCESS_TOKEN, AuthDotJson
-from codexlogin.credentials.policy import stored_login_problem
 from codexlogin.credentials.store import EPHEMERAL, EPHEMERAL_NOTE, load_credentials
 from codexlogin.errors import CredentialsUnusable, ExitCode, StorageFailed
-from codexlogin.oauth import jwt
 from codexlogin.terminal import inline
 
+# Logged out, `codex login status` needs none of the credential model, the JWT and timestamp
+# readers or the policy: they load with the first stored credential (see evaluate).
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
 if TYPE_CHECKING:
+    from typing import Any
+
     from codexlogin.config import Settings
+    from codexlogin.credentials.model import AuthDotJson
 
 REFRESH_MARGIN_SECONDS = 5 * 60  # refresh when the access token expires within this
 MAX_REFRESH_AGE_SECONDS = 8 * 24 * 3600  # ...or when the last refresh is older than this
@@ -30,6 +30,9 @@ MAX_REFRESH_AGE_SECONDS = 8 * 24 * 3600  # ...or when the last refresh is older 
 def access_token_expiry(access_token: str | None, stored_expiry: str | None = None) -> float | None:
     """When the access token expires: its JWT `exp`, else (an opaque token) the expiry stored from
     the token reply's `expires_in` (tokens.access_token_expires_at), else None."""
+    from codexlogin import rfc3339
+    from codexlogin.oauth import jwt
+
     exp = jwt.expires_at(access_token)  # None also for an absurd one (10**400)
     return float(exp) if exp is not None else rfc3339.to_epoch(stored_expiry)
 
@@ -43,6 +46,8 @@ def refresh_due(
     exp = access_token_expiry(access_token, stored_expiry)
     if exp is not None:
         return "expiring" if exp - now <= REFRESH_MARGIN_SECONDS else None
+    from codexlogin import rfc3339
+
     last = rfc3339.to_epoch(last_refresh)
     if last is None or now - last > MAX_REFRESH_AGE_SECONDS:
         return "stale"
@@ -59,7 +64,7 @@ MASK_MIN_SECRET = 16  # a secret part shorter than this shows nothing (only the 
 #: fewer; a longer tag, `sk-svcacct-`, would otherwise show whole.)
 CODEX_SHAPE_LENGTH = 52
 #: The public type tag of a key or token: shown as such, never counted as its secret.
-_KEY_TAG = re.compile(r"(?:sk|at|rt|pk)-(?:proj-|svcacct-|admin-)?")
+KEY_TAG_PATTERN = r"(?:sk|at|rt|pk)-(?:proj-|svcacct-|admin-)?"
 
 
 def mask_api_key(key: str | None) -> str:
@@ -72,7 +77,9 @@ def mask_api_key(key: str | None) -> str:
         return MASK
     if len(key) >= CODEX_SHAPE_LENGTH:
         return f"{key[:MASK_PREFIX]}{MASK}{key[-MASK_SUFFIX:]}"
-    match = _KEY_TAG.match(key)
+    import re  # compiled only for a key to mask (re caches it)
+
+    match = re.match(KEY_TAG_PATTERN, key)
     tag = match.group(0) if match else ""
     secret_length = len(key) - len(tag)
     if secret_length < MASK_MIN_SECRET:
@@ -83,30 +90,89 @@ def mask_api_key(key: str | None) -> str:
     return f"{key[: len(tag) + prefix]}{MASK}{key[-suffix:]}"
 
 
-@dataclass
 class StatusReport:
-    status: str
-    exit_code: int
-    storage: str
-    mode: str | None = None
-    email: str | None = None
-    plan: str | None = None
-    account_id: str | None = None
-    api_key: str | None = None
-    personal_access_token: str | None = None  # masked, like api_key
-    issuer: str | None = None  # where the stored tokens go (their provenance; ChatGPT and access-token modes)
-    issuer_is_default: bool = True
-    expires_at: str | None = None
-    last_refresh: str | None = None
-    refresh_due: str | None = None
-    problem: str | None = None
-    check: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
-    #: Whether a login is stored and stands; None: as `status` says. A check that could not reach
-    #: the issuer leaves the stored login standing (true); one the issuer rejected does not.
-    logged_in: bool | None = None
-    warnings: list[str] = field(default_factory=list)  # stderr `warning:` lines; the first also in `problem`
+    """What `status` says about the stored credentials. A plain class, not a dataclass: `codex
+    login status` would pay for importing dataclasses and compiling its methods on every start."""
+
+    __slots__ = (
+        "status",
+        "exit_code",
+        "storage",
+        "mode",
+        "email",
+        "plan",
+        "account_id",
+        "api_key",
+        "personal_access_token",
+        "issuer",
+        "issuer_is_default",
+        "expires_at",
+        "last_refresh",
+        "refresh_due",
+        "problem",
+        "check",
+        "error",
+        "notes",
+        "logged_in",
+        "warnings",
+    )
+
+    def __init__(
+        self,
+        status: str,
+        exit_code: int,
+        storage: str,
+        mode: str | None = None,
+        email: str | None = None,
+        plan: str | None = None,
+        account_id: str | None = None,
+        api_key: str | None = None,
+        personal_access_token: str | None = None,  # masked, like api_key
+        issuer: str | None = None,  # where the stored tokens go (their provenance; ChatGPT and access-token modes)
+        issuer_is_default: bool = True,
+        expires_at: str | None = None,
+        last_refresh: str | None = None,
+        refresh_due: str | None = None,
+        problem: str | None = None,
+        check: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+        notes: list[str] | None = None,
+        logged_in: bool | None = None,
+        warnings: list[str] | None = None,
+    ) -> None:
+        self.status = status
+        self.exit_code = exit_code
+        self.storage = storage
+        self.mode = mode
+        self.email = email
+        self.plan = plan
+        self.account_id = account_id
+        self.api_key = api_key
+        self.personal_access_token = personal_access_token
+        self.issuer = issuer
+        self.issuer_is_default = issuer_is_default
+        self.expires_at = expires_at
+        self.last_refresh = last_refresh
+        self.refresh_due = refresh_due
+        self.problem = problem
+        self.check = check
+        self.error = error
+        self.notes: list[str] = [] if notes is None else notes
+        #: Whether a login is stored and stands; None: as `status` says. A check that could not reach
+        #: the issuer leaves the stored login standing (true); one the issuer rejected does not.
+        self.logged_in = logged_in
+        #: stderr `warning:` lines; the first also in `problem`.
+        self.warnings: list[str] = [] if warnings is None else warnings
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return f"StatusReport({', '.join(f'{name}={getattr(self, name)!r}' for name in self.__slots__)})"
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -233,6 +299,10 @@ def evaluate(settings: Settings, auth: AuthDotJson | None, backend: str, *, now:
                 " while the setting is there; `codex login` signs in at the new one)."
             )
 
+    from codexlogin import rfc3339
+    from codexlogin.credentials.policy import stored_login_problem
+    from codexlogin.oauth import jwt
+
     if auth.auth_mode == APIKEY:
         report.api_key = mask_api_key(auth.openai_api_key)
         if not (auth.openai_api_key or "").strip():
@@ -281,7 +351,7 @@ def read_status(settings: Settings) -> StatusReport:
     if backend == EPHEMERAL:
         report.notes.append(f"Note: {EPHEMERAL_NOTE}.")
     usable = backend == "file" and auth is not None and report.status != "unusable"  # an unusable file: one problem at a time
-    unsafe = permission_problem(settings.auth_file) if usable else None
+    unsafe = permission_problem(settings.auth_file_text) if usable else None
     if unsafe is not None:  # never used silently: say what is wrong and what to do
         report.warnings.append(f"{unsafe[1]}; {unsafe[2]}")
         report.problem = report.problem or report.warnings[0]  # scripts read `problem` of --json too

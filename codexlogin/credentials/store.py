@@ -14,16 +14,17 @@ $CODEX_HOME/auth.lock around a save (credentials.lock; flows.complete.save_locke
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-from codexlogin.credentials import files, keyring
-from codexlogin.credentials.keyring import KEYRING_SERVICE, KeyringUnavailable
-from codexlogin.credentials.model import AuthDotJson
+from codexlogin.credentials import files
 from codexlogin.errors import StorageFailed
 
+# credentials.keyring (and the auth.json model it reads) loads only for the keyring and auto stores.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeAlias
+
     from codexlogin.config import Settings
+    from codexlogin.credentials.model import AuthDotJson
 
 FILE = "file"
 KEYRING = "keyring"
@@ -36,16 +37,19 @@ EPHEMERAL_NOTE = (
 )
 
 #: Told, in words, why an `auto` store fell back from the keyring to the file.
-OnFallback = Callable[[str], None]
+OnFallback: TypeAlias = "Callable[[str], None]"
 
 
 def save_credentials(settings: Settings, auth: AuthDotJson, *, on_fallback: OnFallback) -> str:
     """Store `auth` in the configured backend; return the backend used ("file" | "keyring" | "ephemeral")."""
     store = settings.cli_auth_credentials_store
     if store == EPHEMERAL:
-        _IN_MEMORY[str(settings.codex_home)] = auth
+        _IN_MEMORY[settings.home_text] = auth
         return EPHEMERAL
     if store in (KEYRING, "auto"):
+        from codexlogin.credentials import keyring
+        from codexlogin.credentials.keyring import KeyringUnavailable
+
         try:
             keyring.save(settings, auth)
         except KeyringUnavailable as exc:
@@ -63,8 +67,11 @@ def load_credentials(settings: Settings) -> tuple[AuthDotJson | None, str]:
     """(credentials or None, backend they came from or would go to). StorageFailed when unreadable."""
     store = settings.cli_auth_credentials_store
     if store == EPHEMERAL:
-        return _IN_MEMORY.get(str(settings.codex_home)), EPHEMERAL
+        return _IN_MEMORY.get(settings.home_text), EPHEMERAL
     if store in (KEYRING, "auto"):
+        from codexlogin.credentials import keyring
+        from codexlogin.credentials.keyring import KeyringUnavailable
+
         try:
             auth = keyring.load(settings)
         except KeyringUnavailable as exc:
@@ -74,17 +81,20 @@ def load_credentials(settings: Settings) -> tuple[AuthDotJson | None, str]:
             if auth is not None or store == KEYRING:
                 return auth, KEYRING
             # auto with an empty keyring: a file from an earlier file-backed login still counts
-            auth = files.load_auth(settings.auth_file)
+            auth = files.load_auth(settings.auth_file_text)
             return auth, (FILE if auth is not None else KEYRING)
-    return files.load_auth(settings.auth_file), FILE
+    return files.load_auth(settings.auth_file_text), FILE
 
 
 def delete_credentials(settings: Settings) -> bool:
     """Remove stored credentials from every backend this store may use; True when any existed."""
     if settings.cli_auth_credentials_store == EPHEMERAL:
-        return _IN_MEMORY.pop(str(settings.codex_home), None) is not None
+        return _IN_MEMORY.pop(settings.home_text, None) is not None
     removed = False
     if settings.cli_auth_credentials_store in (KEYRING, "auto"):
+        from codexlogin.credentials import keyring
+        from codexlogin.credentials.keyring import KeyringUnavailable
+
         try:
             removed = keyring.delete(settings)
         except KeyringUnavailable:
@@ -97,7 +107,7 @@ def delete_credentials(settings: Settings) -> bool:
 def credentials_present(settings: Settings) -> bool:
     """Whether anything is stored (even unreadable or corrupt credentials count)."""
     if settings.cli_auth_credentials_store == EPHEMERAL:
-        return str(settings.codex_home) in _IN_MEMORY
+        return settings.home_text in _IN_MEMORY
     if settings.auth_file.exists():
         return True
     try:
@@ -114,6 +124,9 @@ def check_writable(settings: Settings) -> None:
     if settings.cli_auth_credentials_store == EPHEMERAL:
         return  # memory takes anything
     if settings.cli_auth_credentials_store == KEYRING:
+        from codexlogin.credentials import keyring
+        from codexlogin.credentials.keyring import KeyringUnavailable
+
         try:
             keyring._keyring()
         except KeyringUnavailable as exc:
@@ -125,6 +138,8 @@ def check_writable(settings: Settings) -> None:
 def describe_location(settings: Settings, backend: str) -> str:
     """Where `save_credentials` put them, for "Credentials saved to …": the keyring or the file path."""
     if backend == KEYRING:
+        from codexlogin.credentials.keyring import KEYRING_SERVICE
+
         return f"the system keyring (service {KEYRING_SERVICE})"
     if backend == EPHEMERAL:
         return "this process's memory only (cli_auth_credentials_store = ephemeral): nothing was written, and it ends with this command"

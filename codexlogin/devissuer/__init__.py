@@ -53,6 +53,7 @@ from .core import (
     GRANT_TOKEN_EXCHANGE,
     ID_TOKEN_TYPE,
     MISSING_ENTITLEMENT_DESCRIPTION,
+    ORG_OWNER_NEEDS_SETUP,
     Request,
 )
 from .faults import ONBOARDING_STATE_SUFFIX, Faults
@@ -68,6 +69,7 @@ __all__ = [
     "ID_TOKEN_TYPE",
     "MISSING_ENTITLEMENT_DESCRIPTION",
     "ONBOARDING_STATE_SUFFIX",
+    "ORG_OWNER_NEEDS_SETUP",
     "Request",
     "browse",
     "is_loopback_redirect",

@@ -84,10 +84,13 @@ class DevIssuer(OpenAIDialect, DeviceFlow, Grants):
     """The ASGI app. Serve it with `serve_dev_issuer`.
 
     DevIssuer(*, auto_approve=False, client_ids=None, email="dev@example.com", plan="pro",
-              account_id="acct_dev", access_token_lifetime=3600, device_auto_approve_after=None)
+              account_id="acct_dev", access_token_lifetime=3600, device_auto_approve_after=None,
+              id_token_auth_claims=None)
     (the constructor is `IssuerCore`'s): `auto_approve` skips the approval page and approves openai
     device codes when issued; `client_ids` None accepts any client; `device_auto_approve_after` N
-    approves a device code at its Nth poll.
+    approves a device code at its Nth poll; `id_token_auth_claims` are added to the id_token's
+    AUTH_CLAIMS (ORG_OWNER_NEEDS_SETUP: a new API organisation owner), the attribute of that name
+    may be changed between logins.
     """
 
     @cached_property
@@ -260,9 +263,14 @@ async def serve_dev_issuer(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
+    certfile: str | None = None,
+    issuer_url: str | None = None,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve `issuer` with hypercorn until cancelled; `task_status.started(issuer_url)`."""
+    """Serve `issuer` with hypercorn until cancelled; `task_status.started(issuer_url)`. With
+    `certfile` (key and chain in one PEM) it serves HTTPS; `issuer_url` is what it calls itself
+    instead of the bound address (a stand-in `https://auth.openai.com` on 127.0.0.1:443 whose name
+    the client resolves there)."""
     from hypercorn.config import Config
     from hypercorn.trio import serve
 
@@ -273,7 +281,9 @@ async def serve_dev_issuer(
     # hypercorn's default (5 s) equals the deviceauth poll interval: a client reusing its pooled
     # connection would race the server closing it. 75 s, like common front ends.
     config.keep_alive_timeout = 75
+    if certfile is not None:
+        config.certfile = config.keyfile = certfile
     async with trio.open_nursery() as nursery:
         binds = await nursery.start(partial(serve, issuer, config, shutdown_trigger=trio.sleep_forever))
-        issuer.issuer_url = binds[0]
+        issuer.issuer_url = issuer_url or binds[0]
         task_status.started(issuer.issuer_url)

@@ -20,6 +20,14 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from .faults import Faults
 
 AUTH_CLAIMS = "https://api.openai.com/auth"
+#: `id_token_auth_claims` of a user who owns an API organisation whose platform setup is unfinished
+#: (the openai dialect's `needs_setup`: Codex CLI 0.171's success page sends them to the org setup).
+ORG_OWNER_NEEDS_SETUP = {
+    "is_org_owner": True,
+    "completed_platform_onboarding": False,
+    "organization_id": "org-dev",
+    "project_id": "proj_dev",
+}
 GRANT_AUTH_CODE = "authorization_code"
 GRANT_REFRESH = "refresh_token"
 GRANT_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -140,8 +148,12 @@ class IssuerCore:
         account_id: str = "acct_dev",
         access_token_lifetime: int = 3600,
         device_auto_approve_after: int | None = None,
+        id_token_auth_claims: dict[str, Any] | None = None,
     ) -> None:
         self.auto_approve = auto_approve
+        # Added to the id_token's AUTH_CLAIMS (over the defaults); read at each issue, so a test may
+        # change it between logins (ORG_OWNER_NEEDS_SETUP: a new organisation owner).
+        self.id_token_auth_claims: dict[str, Any] = dict(id_token_auth_claims or {})
         self.client_ids = client_ids
         self.email, self.plan, self.account_id = email, plan, account_id
         self.access_token_lifetime = access_token_lifetime

@@ -259,16 +259,19 @@ class Grants(IssuerCore):
 
     def _issue_tokens(self, grant: _Grant, *, nonce: str | None = None) -> dict[str, Any]:
         now = int(time.time())
-        claims = {
+        auth = {"chatgpt_account_id": self.account_id, "chatgpt_plan_type": self.plan, "chatgpt_user_id": "user_dev"}
+        claims: dict[str, Any] = {
             "iss": self.issuer_identifier,
             "aud": grant.client_id,
             "sub": "user_dev",
             "iat": now,
             "exp": now + self.access_token_lifetime,
             "email": self.email,
-            AUTH_CLAIMS: {"chatgpt_account_id": self.account_id, "chatgpt_plan_type": self.plan, "chatgpt_user_id": "user_dev"},
+            AUTH_CLAIMS: auth,
         }
         id_claims = {**claims, "email_verified": True, "jti": secrets.token_urlsafe(12)}
+        if self.id_token_auth_claims:  # the id_token's only: 0.171 reads the plan from the access token
+            id_claims[AUTH_CLAIMS] = {**auth, **self.id_token_auth_claims}
         nonce = self.faults.id_token_nonce or nonce
         if nonce is not None and not self.faults.id_token_without_nonce:
             id_claims["nonce"] = nonce  # OIDC Core §2: the authorization request's nonce

@@ -21,6 +21,7 @@ DEVICE_AUTHORIZATION = "codex:device_authorization"
 DEVICE_POLL = "codex:device_poll"
 REVOKE = "codex:revoke"
 REFRESH = "codex:refresh"
+ISSUER_PROBE = "codex:issuer_probe"
 BUNDLE_WRITE = "codex:bundle:write"
 #: The doctor's checks, in the order they are shown; each is the action `codex:doctor:<name>`.
 DOCTOR_CHECK_NAMES = (

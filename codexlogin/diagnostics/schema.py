@@ -201,6 +201,20 @@ REFRESH = ScrubbedActionType(
     ],
     "Refreshing the stored tokens under auth.lock.",
 )
+ISSUER_PROBE = ScrubbedActionType(
+    names.ISSUER_PROBE,
+    [
+        _field("url", _URL, "The token endpoint whose route is probed, sanitised."),
+        _field("target", [str], '"issuer" (its host, and for https a TLS handshake) | "proxy" (its TCP port only)'),
+        _field("address", [str], "host:port connected to."),
+    ],
+    [
+        _field("result", [str], '"reachable" | "unclear" | "unreachable" (the login went on regardless: it was decided)'),
+        _field("kind", [str], 'What failed: "dns" | "connect" | "tls" | "timeout".'),
+        _field("elapsed", [float], "Seconds."),
+    ],
+    "The openai dialect's reachability probe (no request sent), beside a login whose URL is shown.",
+)
 BUNDLE_WRITE = ScrubbedActionType(
     names.BUNDLE_WRITE,
     [_field("path", [str], ""), _field("format", [str], '"zip" | "tar.gz"'), _field("members", [list], "")],
@@ -322,6 +336,7 @@ ACTION_TYPES = frozenset(
         DEVICE_POLL,
         REVOKE,
         REFRESH,
+        ISSUER_PROBE,
         BUNDLE_WRITE,
         *DOCTOR_CHECKS.values(),
     )

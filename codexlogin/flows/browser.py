@@ -24,6 +24,7 @@ from codexlogin.errors import LoginFailure, TimedOut
 from codexlogin.flows.complete import complete_chatgpt_login, exchange_failed, save_wait
 from codexlogin.flows.discover import discover_for_login
 from codexlogin.flows.paste import accept_pasted_redirects
+from codexlogin.flows.reach import probe_issuer
 from codexlogin.flows.ui import LoginUI, announce
 from codexlogin.listener.app import (
     MAX_LOGGED_IGNORED_REQUESTS,
@@ -39,13 +40,16 @@ from codexlogin.listener.prepare import (
     prepare_browser_login,
     reserve_browser_login,
 )
-from codexlogin.oauth.client import IssuerClient, issuer_session, login_nonce
+from codexlogin.oauth.authorize import login_nonce
+from codexlogin.oauth.client import IssuerClient, issuer_session
 from codexlogin.oauth.errors import IssuerError
-from codexlogin.oauth.issuer import configured_issuer
+from codexlogin.oauth.issuer import Issuer, configured_issuer
 from codexlogin.oauth.pkce import PkceCodes
 from codexlogin.redact import sanitize_url
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 
@@ -245,6 +249,16 @@ def _timeout_cause(session: LoginSession, probe: _Probe, redirect_uri: str, clie
     return "requests reached the listener, but none completed the sign-in"
 
 
+def _probe_context(issuer: Issuer, prepared: PreparedLogin) -> ssl.SSLContext | None:
+    """The SSL context the run's token exchange uses (never a second one), or None: no handshake."""
+    import ssl
+
+    from codexlogin.oauth.client import session_verify
+
+    verify = session_verify(issuer, prepared.verify)
+    return verify if isinstance(verify, ssl.SSLContext) else None
+
+
 async def _wait_for_outcome(session: LoginSession, timeout: float, cause: Callable[[], str] = lambda: "") -> None:
     with trio.move_on_after(timeout if timeout > 0 else math.inf):
         await session.decided.wait()
@@ -362,6 +376,9 @@ async def browser_login(
                                     # The browser's command line is readable by every local user: it gets
                                     # the one-shot short address, never the sign-in URL (login CSRF).
                                     helper_nursery.start_soon(_open_browser, prepared.short_url, ui)
+                                if issuer.dialect.name == "openai" and transport is None:
+                                    # Its URL was shown before any request (no discovery): is the issuer there?
+                                    helper_nursery.start_soon(probe_issuer, session, issuer, _probe_context(issuer, prepared), ui)
                                 if issuer.dialect.name == "standard":  # the openai issuer sits behind a bot wall
                                     helper_nursery.start_soon(
                                         _probe_when_no_callback, session, client, prepared.sign_in_url, redirect_uri, probe, ui

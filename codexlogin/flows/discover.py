@@ -12,11 +12,9 @@ from typing import TYPE_CHECKING
 from codexlogin import diagnostics
 from codexlogin.config import Settings
 from codexlogin.credentials.model import AuthDotJson
-from codexlogin.errors import NetworkError
 from codexlogin.flows.ui import LoginUI
-from codexlogin.oauth.discovery import DISCOVERY_BUDGET, ENDPOINT_NAMES, Discovery, fetch_discovery
+from codexlogin.oauth.discovery import DISCOVERY_BUDGET, ENDPOINT_NAMES, Discovery, discovered, fetch_discovery, login_verdict
 from codexlogin.oauth.issuer import Issuer, credential_issuer, refuse_conflict
-from codexlogin.redact import sanitize_url
 
 if TYPE_CHECKING:
     import ssl
@@ -56,26 +54,19 @@ async def discover_for_login(
         return issuer
     started = time.monotonic()
     found = await fetch_discovery(settings, issuer, transport=transport, verify=verify)
-    discovered = apply_discovery(issuer, found, time.monotonic() - started)
-    shown = sanitize_url(issuer.base)
-    if found.unreachable:
-        raise NetworkError(
-            f"the issuer {shown} cannot be reached ({found.unreachable}): {found.unreachable_words}; check the"
-            " issuer URL, the network and proxy settings (`codex login doctor`)",
-            fields={"kind": found.unreachable},
-        )
-    if not found.found and ui is not None:
-        ui.warning(
-            f"the issuer {shown} has no usable discovery document ({found.problem}); trying the default /oauth/*"
-            " endpoints. If the sign-in page then fails, check the issuer URL (`codex login doctor`)."
-        )
-    return discovered
+    discovered_issuer = apply_discovery(issuer, found, time.monotonic() - started)
+    failure, warning = login_verdict(issuer, found)
+    if failure is not None:
+        raise failure
+    if warning is not None and ui is not None:
+        ui.warning(warning)
+    return discovered_issuer
 
 
 def apply_discovery(issuer: Issuer, found: Discovery, elapsed: float) -> Issuer:
     """Log what a look-up found (inside the run's log) and put it in the issuer."""
     log_discovery(issuer, found, elapsed)
-    return issuer.with_discovery(found.metadata if found.found else ())
+    return discovered(issuer, found)
 
 
 def log_discovery(issuer: Issuer, found: Discovery, elapsed: float) -> None:

@@ -14,17 +14,22 @@ import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
 
-from codexlogin.oauth.client import DeviceAuthorization
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing (~3 ms) before the sign-in URL; mypy reads this alike
 if TYPE_CHECKING:
+    from dataclasses import dataclass as record  # what a type checker sees; codexlogin.record at run time
+    from typing import Protocol
+
     from codexlogin.config import Settings
     from codexlogin.listener.prepare import PreparedLogin
+    from codexlogin.oauth.client import DeviceAuthorization  # oauth.client loads ssl: not before the URL
+else:
+    from codexlogin.record import record  # dataclass(frozen=True) without its start-up cost
+
+    Protocol = object  # LoginUI is a protocol for the type checker; at run time a plain class
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RemoteSession:
     """An SSH session: who and where, for the `ssh -L` line the banner offers."""
 

@@ -7,7 +7,6 @@ being cached, framed, or leaking the callback URL (with its code) through a Refe
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import html
@@ -20,12 +19,14 @@ from pathlib import Path
 from string import Template
 from urllib.parse import parse_qsl
 
+from codexlogin.listener.start import START_PATH_CHARS as START_PATH_CHARS
+from codexlogin.listener.start import start_path as start_path
+from codexlogin.listener.start import start_url as start_url
 from codexlogin.oauth.dialects import ONBOARDING_SUFFIX
 from codexlogin.oauth.pkce import states_match
 from codexlogin.redact import scrub_clip
 
 CALLBACK_PATH = "/auth/callback"
-START_PATH_CHARS = 12  # the short sign-in address's path: http://localhost:PORT/<these>
 CANCEL_PATH = "/cancel"
 CANCEL_HEADER = "x-codex-login-cancel"
 CHALLENGE_HEADER = "x-codex-login-challenge"
@@ -292,22 +293,6 @@ def issuer_matches(expected_issuer: str | None, received: str | None) -> bool:
     if not received or not expected_issuer:
         return True
     return received.rstrip("/") == expected_issuer.rstrip("/")
-
-
-def start_path(state: str) -> str:
-    """The path of the banner's short address, which redirects to the sign-in URL.
-
-    Derived from the state (HMAC), so only who saw the terminal knows it: the sign-in URL carries
-    the state, the PKCE challenge and the nonce, and a local program that could fetch it from a
-    guessable `GET /` could sign the user in to its own account (login CSRF). The path reveals
-    nothing of the state."""
-    digest = hmac.new(state.encode(), b"codex-login short sign-in address", hashlib.sha256).digest()
-    return "/" + base64.b32encode(digest).decode()[:START_PATH_CHARS].lower()
-
-
-def start_url(port: int, state: str) -> str:
-    """The banner's short address: `http://localhost:PORT/<start_path>`."""
-    return f"http://localhost:{port}{start_path(state)}"
 
 
 def decide(

@@ -32,7 +32,7 @@ from codexlogin.logview.harscrub import PUBLIC_QUERY_KEYS, scrub_path, scrub_url
 from codexlogin.logview.text import WRAP_INDENT, Line, format_line, run_lines, timestamp, wrap_line
 from codexlogin.logview.tree import FAILED, SUCCEEDED, Node, Run, display_text, scrubbed_fields
 from codexlogin.redact import REDACTED, scrub_clip
-from codexlogin.terminal import one_line
+from codexlogin.terminal import as_invoked, one_line
 
 __all__ = [
     "PUBLIC_QUERY_KEYS",
@@ -472,6 +472,7 @@ def merge(har: Har, run: Run) -> Merged:
     events = [_browser_event(e, facts) for e in shown] + [_log_event(line) for line in run_lines(run)]
     ordered = sorted(enumerate(events), key=lambda pair: (pair[1].ts if pair[1].ts is not None else float("inf"), pair[0]))
     verdict, broke = _verdict(run, window, facts)
+    verdict = as_invoked(verdict)  # names the program the user runs (`codexlogin login …`)
     return Merged(run, [event for _, event in ordered], verdict, broke, len(window) - len(shown))
 
 

@@ -383,6 +383,7 @@ _STARTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     names.DEVICE_POLL: (DEVICE, "polling for device authorization", ("interval", "expires_in")),
     names.REVOKE: (AUTH, "revoking token", ("revoke_endpoint", "token_type_hint")),
     names.REFRESH: (AUTH, "refreshing tokens", ("reason", "backend", "token_endpoint")),
+    names.ISSUER_PROBE: (AUTH, "probing the issuer's reachability", ("url", "target", "address")),
     names.BUNDLE_WRITE: (CLI, "writing support bundle", ("path", "format")),
 }
 _ENDS: dict[str, tuple[str, str]] = {
@@ -396,6 +397,7 @@ _ENDS: dict[str, tuple[str, str]] = {
     names.DEVICE_POLL: ("device authorization finished", "device authorization failed"),
     names.REVOKE: ("token revoked", "token revocation failed"),
     names.REFRESH: ("tokens refreshed", "token refresh failed"),
+    names.ISSUER_PROBE: ("issuer reachability probed", "the issuer cannot be reached"),
     names.BUNDLE_WRITE: ("support bundle written", "writing support bundle failed"),
 }
 _MESSAGES: dict[str, tuple[str, str, str]] = {

@@ -1,4 +1,4 @@
-"""The issuer over httpx: authorize URL, code exchange, API-key exchange, refresh, revoke, device code.
+"""The issuer over httpx: code exchange, API-key exchange, refresh, revoke, device code.
 
 Every request raises an IssuerError (oauth.errors) unless the reply is a usable 2xx; each request
 is bounded by `exchange_timeout`, and callers bound a sequence of requests with their own cancel
@@ -7,21 +7,20 @@ scopes. The httpx client is owned by `issuer_session`.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import math
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
 
 from codexlogin import safejson
 from codexlogin.config import Settings
+from codexlogin.oauth.authorize import authorize_url as authorize_url  # re-exported: the URL's home is oauth.authorize
+from codexlogin.oauth.authorize import login_nonce as login_nonce
+from codexlogin.oauth.authorize import with_query as with_query
 from codexlogin.oauth.errors import IssuerRejected, IssuerUnreachable, parse_oauth_error, transport_failure
 from codexlogin.oauth.issuer import Issuer
-from codexlogin.oauth.pkce import PkceCodes
 from codexlogin.oauth.proxy import check_proxy_environment
 from codexlogin.oauth.tls import ssl_verify_setting
 from codexlogin.redact import register_secrets, sanitize_url
@@ -116,7 +115,7 @@ async def issuer_session(
         headers["Connection"] = "close"
     async with httpx.AsyncClient(
         timeout=httpx.Timeout(settings.exchange_timeout),
-        verify=ssl_verify_setting(https=uses_tls(issuer)) if verify is None else verify,
+        verify=session_verify(issuer, verify),
         trust_env=True,
         follow_redirects=False,
         headers=headers,
@@ -127,53 +126,17 @@ async def issuer_session(
         yield IssuerClient(settings, issuer, http)
 
 
+def session_verify(issuer: Issuer, verify: ssl.SSLContext | bool | None = None) -> ssl.SSLContext | bool:
+    """The TLS setting `issuer_session` gives httpx: `verify`, else the process's one context for
+    this CA setting (oauth.tls, built and loaded once: asking again costs nothing)."""
+    return ssl_verify_setting(https=uses_tls(issuer)) if verify is None else verify
+
+
 def uses_tls(issuer: Issuer) -> bool:
     """Whether any URL of `issuer` (its base, the endpoints discovery found) is https: only then is
     the system's trust store loaded."""
     urls = [issuer.base, *(value for key, value in issuer.metadata if key.endswith("_endpoint"))]
     return any(url[:6].lower() == "https:" for url in urls)
-
-
-def login_nonce(issuer: Issuer, pkce: PkceCodes) -> str | None:
-    """OIDC Core §3.1.2.1 `nonce` for the standard dialect's openid requests (0.171 sends none, so
-    the openai dialect neither): derived from the run's secret PKCE verifier (domain-separated, so
-    it reveals nothing about it), which binds it to this sign-in without another value to keep."""
-    dialect = issuer.dialect
-    if dialect.name == "openai" or "openid" not in dialect.scopes.split():
-        return None
-    digest = hashlib.sha256(b"codexlogin-nonce:" + pkce.verifier.encode("ascii")).digest()
-    nonce = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    register_secrets(nonce)
-    return nonce
-
-
-def authorize_url(settings: Settings, issuer: Issuer, redirect_uri: str, pkce: PkceCodes, state: str) -> str:
-    dialect = issuer.dialect
-    params = {
-        "response_type": "code",
-        "client_id": issuer.client_id,
-        "redirect_uri": redirect_uri,
-        "scope": dialect.scopes,
-        "code_challenge": pkce.challenge,
-        "code_challenge_method": "S256",
-        "state": state,
-        **dict(dialect.authorize_extras),
-    }
-    nonce = login_nonce(issuer, pkce)
-    if nonce is not None:
-        params["nonce"] = nonce
-    if settings.forced_chatgpt_workspace_id:
-        params["allowed_workspace_id"] = ",".join(settings.forced_chatgpt_workspace_id)
-    return with_query(issuer.authorize_endpoint, params)
-
-
-def with_query(endpoint: str, params: dict[str, str]) -> str:
-    """`endpoint` with `params` in its query. A query the endpoint already has is kept (RFC 6749
-    §3.1: e.g. a provider's `?p=policy`), minus any parameter set here (each is sent once)."""
-    base, _, query = endpoint.partition("?")
-    base, _, _fragment = base.partition("#")  # an endpoint has no fragment (RFC 6749 §3.1)
-    kept = [(key, value) for key, value in parse_qsl(query, keep_blank_values=True) if key not in params]
-    return f"{base}?{urlencode([*kept, *params.items()])}"
 
 
 REQUEST_ID_HEADERS = ("x-request-id", "x-openai-request-id", "cf-ray")

@@ -16,15 +16,19 @@ for a new sign-in, from the credential for stored tokens).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from codexlogin.config import Settings
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing before the sign-in URL; mypy reads this alike
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record  # what a type checker sees; codexlogin.record at run time
+else:
+    from codexlogin.record import record  # dataclass(frozen=True) without its start-up cost
 
 OPENAI_FALLBACK_PORT = 1457
 ONBOARDING_SUFFIX = ".onboarding_entrypoint="
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Dialect:
     name: str
     scopes: str

@@ -26,18 +26,21 @@ The document is validated before anything in it is used:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from codexlogin.config import LOOPBACK_HOSTS, Settings
+from codexlogin.errors import NetworkError
 from codexlogin.oauth.issuer import Issuer
 from codexlogin.redact import sanitize_url
 
 if TYPE_CHECKING:
     import ssl
+    from dataclasses import dataclass as record  # what a type checker sees; codexlogin.record at run time
 
     import httpx
+else:
+    from codexlogin.record import record  # dataclass(frozen=True) without its start-up cost
 
 DISCOVERY_BUDGET = 1.5  # seconds for the whole look-up (both documents)
 MAX_DOCUMENT_BYTES = 256 * 1024
@@ -66,7 +69,7 @@ class DiscoveryProblem(Exception):
         self.words = words
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Discovery:
     source: str  # "openid-configuration" | "oauth-authorization-server" | "none"
     metadata: tuple[tuple[str, str], ...] = ()
@@ -174,29 +177,144 @@ def parse_document(body: bytes, issuer_base: str) -> tuple[tuple[str, str], ...]
     return tuple(metadata)
 
 
-async def _fetch(http: httpx.AsyncClient, url: str) -> bytes:
-    """The body of a 200 reply, at most MAX_DOCUMENT_BYTES + 1 bytes kept."""
+def document_body(status: int, body: bytes, content_length: str | None) -> bytes:
+    """The document of one reply, or DiscoveryProblem: only a 200 counts, and `body` (at most
+    MAX_DOCUMENT_BYTES + 1 bytes kept; none when the declared length is over that) must not have
+    been left unread for its size."""
+    if status != 200:
+        raise DiscoveryProblem(f"HTTP {status}")
+    if not body and (content_length or "0") != "0":
+        raise DiscoveryProblem(f"document larger than {MAX_DOCUMENT_BYTES} bytes")
+    return body
+
+
+def transport_problem(failure: str, kind: str, words: str, *, never_connected: bool) -> DiscoveryProblem:
+    """A request that got no reply: `failure` names it as httpx does (ConnectError, ReadTimeout…).
+    Only a connection that never came about (DNS, refused, TLS, proxy) says the host is not there;
+    a reset or a half answer may be one bad request to a live host."""
+    return DiscoveryProblem(f"unreachable ({failure})", kind if never_connected else None, words)
+
+
+class DiscoveryLookup:
+    """One look-up's decisions, without I/O (the drivers: `fetch_discovery` over httpx inside a
+    trio run, oauth.discovery_blocking before trio for the browser login's URL): which document
+    to ask for next, what each reply or failure means, and the Discovery at the end.
+
+        lookup = DiscoveryLookup(issuer.base)
+        while (url := lookup.next_url()) is not None:
+            ...  lookup.answered(status, body, content_length) or lookup.failed(problem)
+        found = lookup.result(timed_out=False)
+    """
+
+    def __init__(self, issuer_base: str):
+        self.issuer_base = issuer_base
+        self._pending = iter(discovery_urls(issuer_base))
+        self.source = "none"
+        self.url: str | None = None
+        self.problems: list[str] = []
+        self.rejected = False
+        self.unreachable: DiscoveryProblem | None = None
+        self.found: Discovery | None = None
+        self._stopped = False
+
+    def next_url(self) -> str | None:
+        """The next document to fetch; None when the look-up is decided."""
+        if self.found is not None or self._stopped:
+            return None
+        step = next(self._pending, None)
+        if step is None:
+            return None
+        self.source, self.url = step
+        return self.url
+
+    def answered(self, status: int, body: bytes, content_length: str | None) -> None:
+        """The reply to `next_url`'s request (`body`: at most MAX_DOCUMENT_BYTES + 1 bytes)."""
+        try:
+            document = document_body(status, body, content_length)
+        except DiscoveryProblem as problem:
+            self.failed(problem)
+            return
+        try:
+            metadata = parse_document(document, self.issuer_base)
+        except DiscoveryProblem as problem:
+            self.rejected = True
+            self.problems.append(f"{self.source}: {problem}")
+            return
+        self.found = Discovery(self.source, metadata, url=self.url)
+
+    def failed(self, problem: DiscoveryProblem) -> None:
+        """`next_url`'s request got no usable reply."""
+        self.problems.append(f"{self.source}: {problem}")
+        if str(problem).startswith("unreachable"):
+            if len(self.problems) == 1 and problem.kind:  # nothing answered before: the host is not there
+                self.unreachable = problem
+            self._stopped = True  # the same host: the other document is not there either
+
+    def result(self, *, timed_out: bool, budget: float = DISCOVERY_BUDGET) -> Discovery:
+        """What the look-up found; `timed_out`: the budget ran out before it was decided."""
+        if self.found is not None:
+            return self.found
+        problems = [*self.problems, f"no answer within {budget:g}s"] if timed_out else self.problems
+        unreachable = self.unreachable
+        return Discovery(
+            "none",
+            problem="; ".join(problems) or "not tried",
+            url=self.url,
+            rejected=self.rejected,
+            unreachable=unreachable.kind if unreachable is not None else None,
+            unreachable_words=unreachable.words if unreachable is not None else "",
+        )
+
+
+def discovered(issuer: Issuer, found: Discovery) -> Issuer:
+    """`issuer` with what the look-up found (the default /oauth/* paths when nothing usable)."""
+    return issuer.with_discovery(found.metadata if found.found else ())
+
+
+def unreachable_issuer(issuer: Issuer, kind: str, words: str) -> NetworkError:
+    """The one-line failure (exit 10) of a login whose issuer is not there: the same words whether
+    discovery (standard dialect) or the reachability probe (flows.reach) found it out."""
+    advice = "check the issuer URL, the network and proxy settings (`codex login doctor`)"
+    if "; check " in words:  # the words name what to check already (DNS, a proxy variable)
+        advice = "`codex login doctor` says more"
+    return NetworkError(
+        f"the issuer {sanitize_url(issuer.base)} cannot be reached ({kind}): {words}; {advice}", fields={"kind": kind}
+    )
+
+
+def login_verdict(issuer: Issuer, found: Discovery) -> tuple[NetworkError | None, str | None]:
+    """What a login about to show its sign-in URL makes of the look-up: (the failure that ends it
+    at once, exit 10: the issuer's host cannot be reached, instead of after the whole --timeout;
+    the warning said before the URL: a discovery that failed otherwise, since a wrong issuer URL or
+    path is the likeliest cause of a sign-in page that then fails)."""
+    shown = sanitize_url(issuer.base)
+    if found.unreachable:
+        return unreachable_issuer(issuer, found.unreachable, found.unreachable_words), None
+    if not found.found:
+        return None, (
+            f"the issuer {shown} has no usable discovery document ({found.problem}); trying the default /oauth/*"
+            " endpoints. If the sign-in page then fails, check the issuer URL (`codex login doctor`)."
+        )
+    return None, None
+
+
+async def _fetch(lookup: DiscoveryLookup, http: httpx.AsyncClient, url: str) -> None:
+    """One document over httpx, told to `lookup`."""
     import httpx
 
     from codexlogin.oauth.client import read_bounded
 
     try:
         async with http.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise DiscoveryProblem(f"HTTP {response.status_code}")
-            body = await read_bounded(response, MAX_DOCUMENT_BYTES + 1)
-            if not body and response.headers.get("content-length", "0") != "0":
-                raise DiscoveryProblem(f"document larger than {MAX_DOCUMENT_BYTES} bytes")
-            return body
+            body = await read_bounded(response, MAX_DOCUMENT_BYTES + 1) if response.status_code == 200 else b""
+            lookup.answered(response.status_code, body, response.headers.get("content-length"))
     except httpx.HTTPError as exc:
         from codexlogin.oauth.errors import classify_transport_error, transport_words
 
         kind = classify_transport_error(exc)
         words = transport_words(kind, url, str(exc) or type(exc).__name__)
-        # Only a connection that never came about (DNS, refused, TLS, proxy) says the host is not
-        # there; a reset or a half answer may be one bad request to a live host.
         never_connected = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError)
-        raise DiscoveryProblem(f"unreachable ({type(exc).__name__})", kind if never_connected else None, words) from None
+        lookup.failed(transport_problem(type(exc).__name__, kind, words, never_connected=never_connected))
 
 
 async def fetch_discovery(
@@ -207,41 +325,15 @@ async def fetch_discovery(
     verify: ssl.SSLContext | bool | None = None,
     budget: float = DISCOVERY_BUDGET,
 ) -> Discovery:
-    """Try both documents within `budget` seconds; never raises for what the issuer does."""
+    """Try both documents within `budget` seconds over httpx (inside a trio run); never raises for
+    what the issuer does."""
     import trio
 
     from codexlogin.oauth.client import issuer_session
 
-    problems: list[str] = []
-    url = None
-    rejected = False
-    unreachable: DiscoveryProblem | None = None
+    lookup = DiscoveryLookup(issuer.base)
     with trio.move_on_after(budget) as scope:
         async with issuer_session(settings, issuer, verify=verify, transport=transport) as client:
-            for source, url in discovery_urls(issuer.base):
-                try:
-                    body = await _fetch(client.http, url)
-                except DiscoveryProblem as problem:
-                    problems.append(f"{source}: {problem}")
-                    if str(problem).startswith("unreachable"):
-                        if len(problems) == 1 and problem.kind:  # nothing answered before: the host is not there
-                            unreachable = problem
-                        break  # the same host: the other document is not there either
-                    continue
-                try:
-                    metadata = parse_document(body, issuer.base)
-                except DiscoveryProblem as problem:
-                    rejected = True
-                    problems.append(f"{source}: {problem}")
-                    continue
-                return Discovery(source, metadata, url=url)
-    if scope.cancelled_caught:
-        problems.append(f"no answer within {budget:g}s")
-    return Discovery(
-        "none",
-        problem="; ".join(problems) or "not tried",
-        url=url,
-        rejected=rejected,
-        unreachable=unreachable.kind if unreachable is not None else None,
-        unreachable_words=unreachable.words if unreachable is not None else "",
-    )
+            while (url := lookup.next_url()) is not None:
+                await _fetch(lookup, client.http, url)
+    return lookup.result(timed_out=scope.cancelled_caught, budget=budget)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import base64
 import math
-from typing import Any
 
 from codexlogin import safejson
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: a logged-in `codex login status`)
+if TYPE_CHECKING:
+    from typing import Any
 
 AUTH_CLAIM = "https://api.openai.com/auth"
 PROFILE_CLAIM = "https://api.openai.com/profile"

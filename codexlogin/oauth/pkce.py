@@ -1,11 +1,18 @@
-"""PKCE (RFC 7636, S256) and the OAuth state, from `secrets`."""
+"""PKCE (RFC 7636, S256) and the OAuth state, from the operating system's CSPRNG (`os.urandom`, which is
+all `secrets.token_bytes` does: `secrets` itself would load `random` before the sign-in URL)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import secrets
-from dataclasses import dataclass
+import hmac
+import os
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing before the sign-in URL; mypy reads this alike
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record  # what a type checker sees; codexlogin.record at run time
+else:
+    from codexlogin.record import record  # dataclass(frozen=True) without its start-up cost
 
 
 def _b64url(raw: bytes) -> str:
@@ -16,7 +23,7 @@ def s256_challenge(verifier: str) -> str:
     return _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
 
 
-@dataclass(frozen=True, repr=False)
+@record(frozen=True, repr=False)
 class PkceCodes:
     verifier: str
     challenge: str
@@ -27,16 +34,16 @@ class PkceCodes:
 
 def generate_pkce() -> PkceCodes:
     # 64 random bytes → 86 base64url characters, inside RFC 7636's 43..128 range.
-    verifier = _b64url(secrets.token_bytes(64))
+    verifier = _b64url(os.urandom(64))
     return PkceCodes(verifier=verifier, challenge=s256_challenge(verifier))
 
 
 def generate_state() -> str:
-    return _b64url(secrets.token_bytes(32))
+    return _b64url(os.urandom(32))
 
 
 def states_match(expected: str, received: str | None) -> bool:
     """Constant-time comparison so response timing says nothing about the expected state."""
     if not received:
         return False
-    return secrets.compare_digest(expected.encode("utf-8"), received.encode("utf-8", "surrogateescape"))
+    return hmac.compare_digest(expected.encode("utf-8"), received.encode("utf-8", "surrogateescape"))

@@ -13,6 +13,7 @@ the variable and never shows its value.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 
 from codexlogin.errors import UsageError
@@ -40,6 +41,19 @@ def proxy_variable_names(environ: Mapping[str, str]) -> dict[str, str]:
             else:
                 names.pop(name[:-6], None)
     return {key: names[key] for key in HTTPX_PROXY_KEYS if key in names}
+
+
+def proxy_in_force(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether httpx would send an issuer request through a proxy: a proxy variable it reads, or on
+    macOS and Windows the system's proxy setting (urllib reads it there, and httpx from urllib)."""
+    env = os.environ if environ is None else environ
+    if proxy_variable_names(env):
+        return True
+    if environ is None and sys.platform in ("darwin", "win32"):
+        import urllib.request
+
+        return any(urllib.request.getproxies().get(key) for key in HTTPX_PROXY_KEYS)
+    return False
 
 
 def check_proxy_environment(environ: Mapping[str, str] | None = None) -> None:
@@ -79,4 +93,4 @@ def socks_support() -> bool:
         return False
 
 
-__all__ = ["check_proxy_environment", "proxy_variable_names", "socks_support"]
+__all__ = ["check_proxy_environment", "proxy_in_force", "proxy_variable_names", "socks_support"]

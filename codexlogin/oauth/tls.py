@@ -17,14 +17,17 @@ store on the first request (for the openai dialect, after the URL is shown). A p
 from __future__ import annotations
 
 import os
-import ssl
 import stat
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from codexlogin.config import special_file_kind
 from codexlogin.errors import UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing (~3 ms) before the sign-in URL; mypy reads this alike
+
+if TYPE_CHECKING:
+    import ssl  # loaded where a context is made: `codex login` shows its URL without it
 
 CA_VARIABLES = ("CODEX_CA_CERTIFICATE", "SSL_CERT_FILE")
 # truststore's OpenSSL candidates (certifi-system-store's list), when OpenSSL's own file is missing
@@ -60,6 +63,8 @@ def trust_store_name() -> str:
 def system_bundle_locations() -> tuple[str | None, str | None]:
     """(file, hashed directory) of the system's roots on an OpenSSL platform. OpenSSL's compiled-in
     paths, not SSL_CERT_FILE / SSL_CERT_DIR (those are the custom bundle here, added on top)."""
+    import ssl
+
     paths = ssl.get_default_verify_paths()
     cafile = paths.openssl_cafile if paths.openssl_cafile and os.path.isfile(paths.openssl_cafile) else None
     capath = paths.openssl_capath if paths.openssl_capath and _holds_hashed_certs(paths.openssl_capath) else None
@@ -77,10 +82,12 @@ def _holds_hashed_certs(path: str) -> bool:
         return False
 
 
-@dataclass
 class _Trust:
-    context: ssl.SSLContext
-    system_loaded: bool
+    """One CA setting's context, and whether the system store is in it yet."""
+
+    def __init__(self, context: ssl.SSLContext, system_loaded: bool):
+        self.context = context
+        self.system_loaded = system_loaded
 
 
 _built: dict[tuple[object, ...], _Trust] = {}
@@ -100,6 +107,8 @@ def _key(source: tuple[str, str] | None) -> tuple[object, ...]:
 
 def _new_trust() -> _Trust:
     """A verifying client context; on macOS and Windows it holds the system's roots already."""
+    import ssl
+
     if sys.platform in NATIVE_STORE_PLATFORMS:
         import truststore
 
@@ -142,6 +151,8 @@ def ssl_verify_setting(environ: Mapping[str, str] | None = None, *, https: bool 
     if not https:
         check_ca_bundle(https=False, environ=environ)
         if not _PLAIN:
+            import ssl
+
             _PLAIN.append(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
         return _PLAIN[0]
     trust = _trust(environ)
@@ -156,7 +167,8 @@ def check_ca_bundle(*, https: bool, environ: Mapping[str, str] | None = None) ->
     loaded now (into the context its requests will use: never twice), the system's store on the
     first request; for an http issuer the bundle need only be a readable regular file."""
     if https:
-        _trust(environ)
+        if ca_source(environ) is not None:  # without a custom bundle there is nothing to check yet
+            _trust(environ)
         return
     source = ca_source(environ)
     if source is not None:
@@ -176,6 +188,8 @@ def _check_readable(name: str, path: str) -> None:
 
 
 def _load_bundle(context: ssl.SSLContext, name: str, path: str) -> None:
+    import ssl
+
     try:
         context.load_verify_locations(cafile=path)
     except (OSError, ssl.SSLError, ValueError) as exc:
@@ -215,6 +229,8 @@ def bundle_certificate_count(path: str) -> int:
     kind = _kind(path)
     if kind is not None:
         raise UsageError(f"CA bundle {path} is {kind}; it must be a regular file")
+    import ssl
+
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.load_verify_locations(cafile=path)
     return len(context.get_ca_certs())

@@ -21,10 +21,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from codexlogin.redact.keys import MASK, REDACTED
-from codexlogin.redact.text import scrub_text
 
 MIN_KNOWN_SECRET_LENGTH = 6  # shorter values would redact ordinary words...
 # ...unless matched as a whole token only: a 4- or 5-character code (a short authorization code,
@@ -270,11 +269,24 @@ def known_secrets() -> RunSecrets:
     return _run_secrets.get()
 
 
+_SCRUB_TEXT: Callable[[str], str] | None = None
+
+
+def _load_scrub_text() -> Callable[[str], str]:
+    """text.scrub_text, loaded on the first scrub: its patterns' compiling is not paid by a login
+    that registers its secrets before its URL is shown and logs only after."""
+    global _SCRUB_TEXT
+    from codexlogin.redact.text import scrub_text
+
+    _SCRUB_TEXT = scrub_text
+    return scrub_text
+
+
 def scrub_log_text(text: str, known: RunSecrets) -> str:
     """`text` as codex-login.log may hold it: `known` secrets (and their forms) redacted by value,
     then `scrub_text`'s patterns, and lone surrogates escaped (they would break the JSON line)."""
     text = known.redact(text)
-    text = scrub_text(text)
+    text = (_SCRUB_TEXT or _load_scrub_text())(text)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates (e.g. surrogateescape'd paths) break JSON

@@ -284,11 +284,12 @@ def _first_phase(entry, args, env):
 
 @pytest.mark.concurrency
 @pytest.mark.parametrize("args", [["--no-browser"], ["--no-browser", "--timeout=30", "--client-id", "app_fast"]])
-def test_login_first_phase_same_on_both_paths(tmp_path, args):
-    # The openai dialect: nothing to discover, so the unreachable issuer does not end the login
-    # before its banner (a standard issuer's discovery would: exit 10 at once).
+def test_login_first_phase_same_on_both_paths(tmp_path, args, silent_port):
+    # The openai dialect: nothing to discover, so the banner comes first; the issuer takes
+    # connections (its reachability probe passes: a refused one would end the login with exit 10)
+    # and never answers, so the login is still waiting when SIGTERM comes.
     env = dict(os.environ, BROWSER="true", CODEX_LOGIN_DIALECT="openai")
-    argv = ["login", "--port", "0", "--issuer", "http://127.0.0.1:9", *args]
+    argv = ["login", "--port", "0", "--issuer", f"http://127.0.0.1:{silent_port()}", *args]
     fast_run, cyclopts_run = _first_phase(FAST, argv, env), _first_phase(CYCLOPTS, argv, env)
     assert fast_run == cyclopts_run
     banner, code, _out, rest = fast_run

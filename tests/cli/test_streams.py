@@ -37,10 +37,12 @@ def test_status_with_closed_standard_fds(closed, tmp_path):
 
 
 @pytest.mark.concurrency
-def test_listener_never_becomes_stdout_when_it_is_closed(tmp_path):
+def test_listener_never_becomes_stdout_when_it_is_closed(tmp_path, silent_port):
     """`codex login >&-`: fd 1 is /dev/null, not the listening socket (a child would inherit it)."""
+    # An issuer that takes connections (its reachability probe passes) and never answers.
+    issuer = f"http://127.0.0.1:{silent_port()}"
     proc = subprocess.Popen(
-        ["sh", "-c", 'exec "$@" >&-', "sh", *CODEX, "login", "--no-browser", "--port", "0", "--issuer", NOWHERE],
+        ["sh", "-c", 'exec "$@" >&-', "sh", *CODEX, "login", "--no-browser", "--port", "0", "--issuer", issuer],
         stdin=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -10,6 +10,8 @@ import time
 
 import trio
 
+from tests.oauth.test_ca import https_issuer  # noqa: F401 - the fixture
+
 CODEX = [sys.executable, "-m", "codexlogin"]
 
 
@@ -40,3 +42,114 @@ async def test_a_missing_discovery_document_is_said_before_the_url(tmp_path, dev
     assert result.returncode == 5, err  # nothing came back within the second
     assert "has no usable discovery document" in err and "HTTP 404" in err and "check the issuer URL" in err
     assert err.index("has no usable discovery document") < err.index("Starting local login server")
+
+
+# --- the openai dialect: its URL comes first (nothing to discover), then the reachability probe ---
+
+
+def log_records(tmp_path) -> list[dict]:
+    import json
+
+    path = tmp_path / "codex-home" / "log" / "codex-login.log"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+async def openai_login(tmp_path, issuer_url, *, timeout=300, **env_extra):
+    argv = [*CODEX, "login", "-c", "dialect=openai", "-c", f"issuer={issuer_url}", "--port", "0", "--no-browser"]
+    env = env_for(tmp_path) | env_extra
+    started = time.monotonic()
+    with trio.fail_after(60):
+        result = await trio.run_process(
+            [*argv, "--timeout", str(timeout)], env=env, capture_stdout=True, capture_stderr=True, check=False
+        )
+    return result.returncode, result.stderr.decode(), time.monotonic() - started
+
+
+def assert_said_once_after_the_url(err: str) -> str:
+    """The URL first (start-up speed), then one `error:` line, no traceback; that line."""
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, err
+    assert 0 <= err.index("/oauth/authorize?") < err.index("error:"), err
+    return errors[0]
+
+
+async def test_openai_dialect_a_refused_issuer_ends_the_login_at_once_after_its_url(tmp_path, refused_port):
+    code, err, elapsed = await openai_login(tmp_path, f"http://127.0.0.1:{refused_port()}")
+    assert code == 10, err
+    assert elapsed < 10, f"said at once, not after the timeout ({elapsed:.1f} s)"
+    line = assert_said_once_after_the_url(err)
+    assert "cannot be reached (connect)" in line and "Connection refused" in line and "check the issuer URL" in line
+    # Logged once, in the probe's action; the listener and the command say a child failed.
+    records = log_records(tmp_path)
+    (probe_end,) = [r for r in records if r.get("action_type") == "codex:issuer_probe" and r["action_status"] != "started"]
+    assert probe_end["action_status"] == "failed" and probe_end["kind"] == "connect" and probe_end["exit_code"] == 10
+    parents = [
+        r for r in records if r.get("action_type") in ("codex:listener", "codex:command") and r["action_status"] == "failed"
+    ]
+    assert {r["failed_in"] for r in parents} == {"codex:issuer_probe"} and len(parents) == 2
+    assert sum("reason" in r for r in records) == 1
+
+
+async def test_openai_dialect_an_unresolvable_issuer_ends_the_login_with_exit_10(tmp_path):
+    code, err, elapsed = await openai_login(tmp_path, "https://login.example.invalid")  # RFC 6761: never resolves
+    assert code == 10, err
+    line = assert_said_once_after_the_url(err)
+    assert "cannot be reached (dns)" in line and "cannot resolve login.example.invalid" in line
+    assert elapsed < 20
+
+
+async def test_openai_dialect_an_untrusted_certificate_ends_the_login_naming_tls(tmp_path, pki, nursery):
+    import ssl
+    from functools import partial
+
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(str(pki["server"]))
+
+    async def handshake_only(stream):
+        try:
+            await stream.do_handshake()
+        except trio.BrokenResourceError:  # the client refuses the certificate
+            pass
+        await trio.aclose_forcefully(stream)
+
+    (listener,) = await nursery.start(partial(trio.serve_ssl_over_tcp, handshake_only, 0, server_context, host="127.0.0.1"))
+    port = listener.transport_listener.socket.getsockname()[1]
+    code, err, _ = await openai_login(tmp_path, f"https://127.0.0.1:{port}")  # the test CA is in no store we trust
+    assert code == 10, err
+    line = assert_said_once_after_the_url(err)
+    assert "cannot be reached (tls)" in line and "certificate verify failed" in line and "TLS-inspecting proxy" in line
+
+
+async def test_openai_dialect_through_a_proxy_the_proxy_is_probed_not_the_issuer(tmp_path, refused_port):
+    # The issuer's name is never looked up here (the proxy would): a refused proxy is what is said.
+    proxy = f"http://127.0.0.1:{refused_port()}"
+    code, err, _ = await openai_login(tmp_path, "https://login.example.invalid", HTTPS_PROXY=proxy)
+    assert code == 10, err
+    line = assert_said_once_after_the_url(err)
+    assert "cannot be reached (connect)" in line and "HTTPS_PROXY" in line and "cannot resolve" not in line
+
+
+async def test_openai_dialect_a_reachable_issuer_is_probed_quietly(tmp_path, silent_port):
+    # It takes the connection (and never answers): the login waits for the sign-in, as before.
+    code, err, _ = await openai_login(tmp_path, f"http://127.0.0.1:{silent_port()}", timeout=2)
+    assert code == 5, err  # the --timeout, no sign-in came back
+    assert "cannot be reached" not in err and "warning:" not in err
+    records = log_records(tmp_path)
+    (probe_end,) = [r for r in records if r.get("action_type") == "codex:issuer_probe" and r["action_status"] != "started"]
+    assert probe_end["action_status"] == "succeeded" and probe_end["result"] == "reachable"
+
+
+async def test_an_https_issuer_is_discovered_before_the_url_with_the_custom_ca(tmp_path, pki, https_issuer):
+    """Issue 24: the look-up before the URL (http.client, before trio loads) trusts what the run
+    trusts: CODEX_CA_CERTIFICATE added to the system store; its endpoints are in the URL."""
+    https_issuer.faults.discovery_extra = {"authorization_endpoint": f"{https_issuer.issuer_url}/v2/authorize"}
+    env = dict(env_for(tmp_path), CODEX_CA_CERTIFICATE=str(pki["ca"]))
+    env = {k: v for k, v in env.items() if not k.lower().endswith("_proxy")}
+    argv = [*CODEX, "login", "--issuer", https_issuer.issuer_url, "--port", "0", "--no-browser", "--timeout", "1"]
+    with trio.fail_after(60):
+        result = await trio.run_process(argv, env=env, capture_stdout=True, capture_stderr=True, check=False)
+    err = result.stderr.decode()
+    assert result.returncode == 5, err  # the URL shown, nothing came back within the second
+    assert f"{https_issuer.issuer_url}/v2/authorize?" in err and "discovery" not in err
+    assert [r.path for r in https_issuer.request_log].count("/.well-known/openid-configuration") == 1

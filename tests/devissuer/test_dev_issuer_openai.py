@@ -16,6 +16,7 @@ from test_dev_issuer import (  # noqa: F401  (realtime_mock_clock is a fixture)
     REDIRECT,
     assert_oauth_error,
     authorize_params,
+    claims_of,
     exchange,
     jump,
     login,
@@ -28,6 +29,7 @@ from codexlogin.devissuer import (
     GRANT_DEVICE_CODE,
     MISSING_ENTITLEMENT_DESCRIPTION,
     ONBOARDING_STATE_SUFFIX,
+    ORG_OWNER_NEEDS_SETUP,
     DevIssuer,
 )
 from codexlogin.oauth.pkce import generate_pkce
@@ -311,6 +313,30 @@ async def test_authorize_accepts_and_records_codex_parameters():
     [recorded] = issuer.authorize_requests()
     assert recorded["allowed_workspace_id"] == "ws_a,ws_b" and recorded["scope"] == scope
     assert recorded["originator"] == "codex_cli_rs"
+
+
+async def test_id_token_auth_claims_go_into_the_id_token_only():
+    """A new API organisation owner (0.171's `needs_setup`); the plan stays the access token's."""
+    with trio.fail_after(10):
+        issuer = DevIssuer(auto_approve=True, id_token_auth_claims={**ORG_OWNER_NEEDS_SETUP, "chatgpt_plan_type": "team"})
+        async with served(issuer) as client:
+            owner = await login(client)
+            issuer.id_token_auth_claims = {}  # changed between logins: the default user again
+            default = await login(client)
+    auth = claims_of(owner["id_token"])[AUTH_CLAIMS]
+    assert auth == {
+        "chatgpt_account_id": "acct_dev",
+        "chatgpt_user_id": "user_dev",
+        **ORG_OWNER_NEEDS_SETUP,
+        "chatgpt_plan_type": "team",
+    }
+    assert claims_of(owner["access_token"])[AUTH_CLAIMS]["chatgpt_plan_type"] == "pro"
+    assert "is_org_owner" not in claims_of(owner["access_token"])[AUTH_CLAIMS]
+    assert claims_of(default["id_token"])[AUTH_CLAIMS] == {
+        "chatgpt_account_id": "acct_dev",
+        "chatgpt_plan_type": "pro",
+        "chatgpt_user_id": "user_dev",
+    }
 
 
 async def test_state_suffix_and_missing_entitlement_knobs():

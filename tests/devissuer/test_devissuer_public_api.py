@@ -18,6 +18,7 @@ PUBLIC_NAMES = [
     "ID_TOKEN_TYPE",
     "MISSING_ENTITLEMENT_DESCRIPTION",
     "ONBOARDING_STATE_SUFFIX",
+    "ORG_OWNER_NEEDS_SETUP",
     "Request",
     "browse",
     "is_loopback_redirect",

@@ -478,6 +478,7 @@ def test_schema_constants():
         "codex:device_poll",
         "codex:revoke",
         "codex:refresh",
+        "codex:issuer_probe",
         "codex:bundle:write",
         *(f"codex:doctor:{name}" for name in schema.DOCTOR_CHECK_NAMES),
     }

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codexlogin.diagnostics.rotation import MAX_LOG_BYTES, ROTATED_SUFFIX, log_files_in_order, rotate_if_needed
+from tests.harness import get, port_of
 
 CAP = 1024
 
@@ -287,10 +288,14 @@ async def test_a_run_that_writes_while_another_rotates_keeps_the_rest_of_its_log
             [*codex, "login", "--port", "0", "--no-browser"], env=env, stderr=subprocess.PIPE
         )
         seen = b""
-        while b"/oauth/authorize?" not in seen:
+        while b"/oauth/authorize?" not in seen or not seen.endswith(b"\n"):
             chunk = await login.stderr.receive_some(4096)
             assert chunk, seen
             seen += chunk
+        # The URL comes before the log is opened (issue 24: nothing the URL does not need runs
+        # before it); the listener answers only inside the run, whose log is open by then.
+        url = next(line for line in seen.decode().splitlines() if "/oauth/authorize?" in line).strip()
+        await get(f"http://127.0.0.1:{port_of(url)}/")
         started = [json.loads(line) for line in log.read_text().splitlines()]
         (task,) = {m["task_uuid"] for m in started if m.get("action_type") == "codex:command"}
         with log.open("a") as handle:  # past the cap: the next run rotates it

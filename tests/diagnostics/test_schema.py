@@ -32,6 +32,7 @@ START_FIELDS = {
         schema.DEVICE_POLL,
         schema.REVOKE,
         schema.REFRESH,
+        schema.ISSUER_PROBE,
         schema.BUNDLE_WRITE,
         *schema.DOCTOR_CHECKS.values(),
     )
@@ -83,6 +84,7 @@ async def test_a_browser_login_logs_only_declared_types(tmp_path, dev_issuer):
         "codex:token_exchange",
         "codex:api_key_exchange",
         "codex:save_credentials",
+        "codex:issuer_probe",  # the openai dialect's reachability probe
     } <= seen
 
 

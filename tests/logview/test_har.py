@@ -198,6 +198,13 @@ def test_verdict_callback_unreachable():
     )
     merged = merged_for(har, task)
     assert merged.verdict.startswith("the browser could not reach the callback on port 1455: net::ERR_CONNECTION_REFUSED")
+    assert merged.verdict.endswith("(was codex login still waiting?)")
+
+
+def test_the_verdict_names_the_program_as_invoked(monkeypatch):
+    monkeypatch.setattr("sys.argv", ["/usr/local/bin/codexlogin", "login", "log", "--har", "x.har"])
+    har = har_text(entry(T0 + 0.5, CALLBACK + "?code=C&state=S", 0, error="net::ERR_CONNECTION_REFUSED"))
+    assert merged_for(har, run_success()).verdict.endswith("(was codexlogin login still waiting?)")
 
 
 def test_verdict_token_exchange_failed_names_the_error():

@@ -1,0 +1,207 @@
+"""Issuer discovery before trio: oauth.discovery's look-up (`DiscoveryLookup`: which documents,
+what a reply means, the result) driven over the standard library's http.client, so that the
+browser login's standard dialect shows its sign-in URL without waiting for trio and httpx to load.
+
+The same request as the httpx driver (`GET`, `Accept: application/json`, the dialect's identity
+headers, no redirect followed), the same bound (DISCOVERY_BUDGET for the whole look-up, the name
+look-up included: it runs in a thread that is abandoned when the budget is out), and the run's one
+TLS context (oauth.tls: the very SSLContext the run's httpx client is given later, so no CA bundle
+is loaded twice). A transport failure is named and worded as the httpx driver names it (oauth.errors).
+What this driver cannot honour (a proxy) makes `fetch_discovery_blocking` return None: the run then
+discovers over httpx, inside trio, as before.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from codexlogin.oauth.discovery import DISCOVERY_BUDGET, MAX_DOCUMENT_BYTES, Discovery, DiscoveryLookup, transport_problem
+from codexlogin.oauth.proxy import proxy_in_force
+
+if TYPE_CHECKING:
+    import ssl
+
+    from codexlogin.oauth.issuer import Issuer
+
+READ_CHUNK = 64 * 1024
+
+
+class _OutOfTime(Exception):
+    """The look-up's budget ran out (every socket wait is bounded by what is left of it)."""
+
+
+class _CannotHonour(Exception):
+    """A URL http.client would send otherwise than httpx (a host beyond ASCII, a character its
+    request line refuses): the run's httpx look-up decides instead."""
+
+
+def fetch_discovery_blocking(issuer: Issuer, *, budget: float = DISCOVERY_BUDGET) -> Discovery | None:
+    """Both documents within `budget` seconds, blocking; never raises for what the issuer does.
+    None when a proxy is in force (httpx's proxy handling is the one we trust: the run discovers)."""
+    if proxy_in_force():
+        return None
+    from codexlogin.oauth.useragent import identity_headers
+
+    identity = identity_headers(issuer.dialect.name, identified=False)
+    headers = {"Accept": "application/json", **{name: value for name, value in identity.items() if value is not None}}
+    context = None
+    if issuer.base[:6].lower() == "https:":  # the run's one context (oauth.tls), the system store loaded
+        from codexlogin.oauth.tls import ssl_verify_setting
+
+        context = ssl_verify_setting(https=True)
+    lookup = DiscoveryLookup(issuer.base)
+    deadline = time.monotonic() + budget
+    try:
+        while (url := lookup.next_url()) is not None:
+            _fetch(lookup, url, headers, context, deadline)
+    except _OutOfTime:
+        return lookup.result(timed_out=True, budget=budget)
+    except _CannotHonour:
+        return None
+    return lookup.result(timed_out=False, budget=budget)
+
+
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _OutOfTime
+    return left
+
+
+def _resolve(host: str, port: int, deadline: float) -> list[tuple]:  # type: ignore[type-arg]
+    """getaddrinfo, bounded: the system resolver may wait far longer than the budget."""
+    import threading
+
+    answer: list[object] = []
+
+    def look_up() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as exc:
+            answer.append(exc)
+
+    thread = threading.Thread(target=look_up, name="codexlogin-discovery-dns", daemon=True)
+    thread.start()
+    thread.join(_left(deadline))
+    if not answer:
+        raise _OutOfTime
+    if isinstance(answer[0], OSError):
+        raise answer[0]
+    return answer[0]  # type: ignore[return-value]
+
+
+def _connect(addresses: list[tuple], deadline: float) -> socket.socket:  # type: ignore[type-arg]
+    """The first address that accepts (as socket.create_connection, on addresses already resolved)."""
+    error: OSError | None = None
+    for family, kind, proto, _name, address in addresses:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(_left(deadline))
+            sock.connect(address)
+            return sock
+        except TimeoutError:
+            sock.close()
+            raise _OutOfTime from None
+        except OSError as exc:
+            sock.close()
+            error = exc
+        except BaseException:
+            sock.close()
+            raise
+    raise error or OSError("no address")
+
+
+def _fetch(lookup: DiscoveryLookup, url: str, headers: dict[str, str], context: ssl.SSLContext | None, deadline: float) -> None:
+    """One document, told to `lookup`: a reply (`answered`) or a transport failure (`failed`)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if not host.isascii():
+        raise _CannotHonour  # httpx sends its IDNA form; http.client would fail to encode it
+    try:
+        addresses = _resolve(host, port, deadline)
+    except OSError as exc:
+        _failed(lookup, url, "dns", str(exc) or type(exc).__name__, "ConnectError", never_connected=True)
+        return
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(host, port, timeout=_left(deadline), context=context)
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=_left(deadline))
+    connection._create_connection = lambda *_args, **_kwargs: _connect(addresses, deadline)  # type: ignore[attr-defined]
+    try:
+        try:
+            connection.connect()  # the TLS handshake included
+        except _OutOfTime:
+            raise
+        except TimeoutError:
+            raise _OutOfTime from None
+        except OSError as exc:
+            import ssl
+
+            if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+                _failed(lookup, url, "tls", str(exc) or type(exc).__name__, "ConnectError", never_connected=True)
+            else:  # trio's words for a refused or unroutable address, which httpx passes on
+                shown = f"[{host}]" if ":" in host else host
+                _failed(
+                    lookup,
+                    url,
+                    "connect",
+                    f"all attempts to connect to {shown}:{port} failed",
+                    "ConnectError",
+                    never_connected=True,
+                )
+            return
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            connection.putrequest("GET", target)  # http.client checks the request line here, before a byte is sent
+        except (http.client.InvalidURL, ValueError):
+            raise _CannotHonour from None
+        try:
+            for name, value in headers.items():
+                connection.putheader(name, value)
+            connection.endheaders()
+            sock = connection.sock  # kept: a reply that closes the connection drops it from there
+            assert sock is not None
+            sock.settimeout(_left(deadline))
+            response = connection.getresponse()
+            body = _read_bounded(sock, response, deadline) if response.status == 200 else b""
+        except TimeoutError:
+            raise _OutOfTime from None
+        except http.client.RemoteDisconnected as exc:
+            _failed(lookup, url, "other", str(exc) or type(exc).__name__, "RemoteProtocolError", never_connected=False)
+            return
+        except (http.client.HTTPException, OSError) as exc:
+            failure = "RemoteProtocolError" if isinstance(exc, http.client.HTTPException) else "ReadError"
+            _failed(lookup, url, "other", str(exc) or type(exc).__name__, failure, never_connected=False)
+            return
+        lookup.answered(response.status, body, response.getheader("content-length"))
+    finally:
+        connection.close()
+
+
+def _read_bounded(sock: socket.socket, response: http.client.HTTPResponse, deadline: float) -> bytes:
+    """At most MAX_DOCUMENT_BYTES + 1 bytes of the body (none when its declared length is over
+    that), as oauth.client.read_bounded keeps them; every read bounded by the budget."""
+    limit = MAX_DOCUMENT_BYTES + 1
+    declared = response.getheader("content-length") or ""
+    if declared.isdigit() and int(declared) > limit:
+        return b""
+    kept = bytearray()
+    while len(kept) < limit:
+        sock.settimeout(_left(deadline))
+        chunk = response.read1(min(READ_CHUNK, limit - len(kept)))
+        if not chunk:
+            break
+        kept += chunk
+    return bytes(kept)
+
+
+def _failed(lookup: DiscoveryLookup, url: str, kind: str, message: str, failure: str, *, never_connected: bool) -> None:
+    from codexlogin.oauth.errors import transport_words  # the failure's words, as the httpx driver's
+
+    lookup.failed(transport_problem(failure, kind, transport_words(kind, url, message), never_connected=never_connected))

@@ -1,0 +1,122 @@
+"""Discovery's two drivers (issue 24): the blocking http.client one, used before trio so the
+standard dialect's sign-in URL is shown without waiting for trio and httpx, and the httpx one
+inside a run. One look-up (oauth.discovery.DiscoveryLookup) decides for both, so against the same
+real issuer they must come to the same Discovery, found or not, and for the same reason.
+
+The blocking driver runs in a worker thread here: the dev issuer is served by this test's trio loop.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import replace
+
+import pytest
+import trio
+
+from codexlogin.config import load_settings
+from codexlogin.oauth import tls
+from codexlogin.oauth.discovery import fetch_discovery
+from codexlogin.oauth.discovery_blocking import fetch_discovery_blocking
+from codexlogin.oauth.issuer import configured_issuer
+from codexlogin.record import replace as changed
+from tests.oauth.test_ca import https_issuer, serve_https  # noqa: F401 - the fixture, and what it serves with
+
+
+def settings_for(tmp_path, url):
+    return replace(load_settings({"issuer": url}), log_dir=tmp_path / "log", exchange_timeout=10)
+
+
+async def both_drivers(tmp_path, url, budget=1.5):
+    settings = settings_for(tmp_path, url)
+    issuer = configured_issuer(settings)
+    assert issuer.wants_discovery  # the standard dialect
+    with trio.fail_after(30):
+        blocking = await trio.to_thread.run_sync(lambda: fetch_discovery_blocking(issuer, budget=budget))
+        in_run = await fetch_discovery(settings, issuer, budget=budget)
+    return blocking, in_run
+
+
+async def test_both_drivers_find_the_same_document(tmp_path, dev_issuer):
+    blocking, in_run = await both_drivers(tmp_path, dev_issuer.issuer_url)
+    assert blocking is not None and blocking.found and blocking.get("token_endpoint")
+    assert blocking == in_run
+
+
+@pytest.mark.parametrize(
+    ("fault", "problem"),
+    [
+        ("wrong_path", "openid-configuration: HTTP 404; oauth-authorization-server: HTTP 404"),
+        ("other_issuer", "not this one"),
+        ("oversized", "larger than"),
+    ],
+)
+async def test_both_drivers_reject_alike(tmp_path, dev_issuer, fault, problem):
+    from codexlogin.oauth.discovery import MAX_DOCUMENT_BYTES
+
+    url = dev_issuer.issuer_url
+    if fault == "wrong_path":
+        url += "/wrong"
+    elif fault == "other_issuer":
+        dev_issuer.faults.discovery_issuer = "https://elsewhere.example"
+    else:
+        dev_issuer.faults.discovery_extra = {"padding": "a" * (MAX_DOCUMENT_BYTES + 10)}
+    blocking, in_run = await both_drivers(tmp_path, url)
+    assert blocking is not None and not blocking.found and problem in (blocking.problem or "")
+    assert blocking == in_run
+
+
+async def test_an_unreachable_issuer_is_named_alike(tmp_path, refused_port):
+    blocking, in_run = await both_drivers(tmp_path, f"http://127.0.0.1:{refused_port()}")
+    assert blocking is not None and blocking.unreachable == "connect"
+    assert blocking == in_run  # the same kind, problem ("unreachable (ConnectError)") and words
+
+
+async def test_a_silent_issuer_costs_the_budget_and_no_more(tmp_path):
+    with socket.socket() as silent:  # accepts (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        started = time.monotonic()
+        blocking, in_run = await both_drivers(tmp_path, f"http://127.0.0.1:{silent.getsockname()[1]}", budget=0.5)
+    assert blocking is not None and blocking.problem == "no answer within 0.5s" and not blocking.unreachable
+    assert blocking == in_run
+    assert time.monotonic() - started < 5
+
+
+async def test_a_proxy_leaves_discovery_to_the_run(tmp_path, monkeypatch, dev_issuer):
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    issuer = configured_issuer(settings_for(tmp_path, dev_issuer.issuer_url))
+    assert fetch_discovery_blocking(issuer) is None  # httpx honours the proxy; http.client here would not
+    assert dev_issuer.requests_to("/.well-known/openid-configuration") == []
+
+
+async def test_https_discovery_uses_the_runs_one_tls_context(tmp_path, monkeypatch, pki, https_issuer):  # noqa: F811
+    """Before the URL and in the run, one context: the custom bundle and the system store are
+    each loaded once, into the context both drivers use."""
+    monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(pki["ca"]))
+    monkeypatch.setattr(tls, "_built", {})
+    loads: list[str] = []
+    real_bundle, real_system = tls._load_bundle, tls.load_system_store
+    monkeypatch.setattr(tls, "_load_bundle", lambda *a: (loads.append("bundle"), real_bundle(*a))[1])
+    monkeypatch.setattr(tls, "load_system_store", lambda *a: (loads.append("system"), real_system(*a))[1])
+    blocking, in_run = await both_drivers(tmp_path, https_issuer.issuer_url)
+    assert blocking is not None and blocking.found and blocking == in_run
+    assert sorted(loads) == ["bundle", "system"]
+    assert len(tls._built) == 1
+
+
+async def test_an_untrusted_certificate_is_a_tls_failure_alike(tmp_path, monkeypatch, pki, https_issuer):  # noqa: F811
+    monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(pki["other_ca"]))
+    monkeypatch.setattr(tls, "_built", {})
+    blocking, in_run = await both_drivers(tmp_path, https_issuer.issuer_url)
+    assert blocking is not None and blocking.unreachable == "tls"
+    assert changed(blocking, unreachable_words="") == changed(in_run, unreachable_words="")
+    # http.client says what OpenSSL said (httpx over trio gives only "ConnectError"), and so what to do
+    assert "CERTIFICATE_VERIFY_FAILED" in blocking.unreachable_words and "TLS-inspecting proxy" in blocking.unreachable_words
+
+
+def test_a_host_beyond_ascii_leaves_discovery_to_the_run(tmp_path):
+    """httpx sends such a host in its IDNA form, which http.client would not: the run decides."""
+    issuer = configured_issuer(settings_for(tmp_path, "https://exämple.invalid"))
+    assert fetch_discovery_blocking(issuer) is None
