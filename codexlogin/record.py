@@ -141,11 +141,14 @@ def record(*, frozen: bool = True, repr: bool = True) -> Callable[[type[T]], typ
         annotations = cls.__dict__.get("__annotations__", {})
         names = tuple(name for name, annotation in annotations.items() if not _is_classvar(annotation))
         defaults = {name: cls.__dict__[name] for name in names if name in cls.__dict__}
+        after_default = False
         for name in names:
-            if name not in defaults and any(earlier in defaults for earlier in names[: names.index(name)]):
+            if name in defaults:
+                after_default = True
+                if type(defaults[name]) is _Factory:
+                    delattr(cls, name)  # as dataclasses does: the class keeps no shared default
+            elif after_default:
                 raise TypeError(f"non-default argument {name!r} follows default argument")
-            if type(defaults.get(name)) is _Factory:
-                delattr(cls, name)  # as dataclasses does: the class keeps no shared default
         target.__record_fields__ = names
         target.__record_defaults__ = defaults
         setattr(target, "__match_args__", names)  # noqa: B010 - mypy refuses the plain assignment
