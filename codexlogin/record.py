@@ -61,22 +61,30 @@ def field(*, default_factory: Callable[[], Any]) -> Any:
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
     cls = type(self)
     names, defaults = cls.__record_fields__, cls.__record_defaults__
-    if len(args) > len(names):
-        raise TypeError(f"{cls.__name__}() takes {len(names)} positional arguments but {len(args)} were given")
-    values = dict(zip(names, args, strict=False))
-    for name, value in kwargs.items():
-        if name not in names:
-            raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {name!r}")
-        if name in values:
-            raise TypeError(f"{cls.__name__}() got multiple values for argument {name!r}")
-        values[name] = value
+    values = kwargs
+    if args:
+        if len(args) > len(names):
+            raise TypeError(f"{cls.__name__}() takes {len(names)} positional arguments but {len(args)} were given")
+        values = dict(zip(names, args, strict=False))
+        for name, value in kwargs.items():
+            if name in values:
+                raise TypeError(f"{cls.__name__}() got multiple values for argument {name!r}")
+            values[name] = value
+    given = 0
     for name in names:
-        value = values.get(name, defaults.get(name, _MISSING))
-        if value is _MISSING:
+        if name in values:
+            value = values[name]
+            given += 1
+        elif name in defaults:
+            value = defaults[name]
+            if type(value) is _Factory:
+                value = value.make()
+        else:
             raise TypeError(f"{cls.__name__}() missing required argument: {name!r}")
-        if type(value) is _Factory:
-            value = value.make()
         object.__setattr__(self, name, value)
+    if given < len(values):
+        unknown = next(name for name in values if name not in names)
+        raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {unknown!r}")
 
 
 def _values(self: Any) -> tuple[Any, ...]:
@@ -128,8 +136,9 @@ class _DataclassFields:
 
 
 def _is_classvar(annotation: object) -> bool:
-    text = annotation if isinstance(annotation, str) else getattr(annotation, "__qualname__", "")
-    return isinstance(text, str) and text.removeprefix("typing.").startswith("ClassVar")
+    if not isinstance(annotation, str):  # annotations are text here (`from __future__ import annotations`)
+        annotation = getattr(annotation, "__qualname__", "")
+    return isinstance(annotation, str) and annotation.startswith(("ClassVar", "typing.ClassVar"))
 
 
 def record(*, frozen: bool = True, repr: bool = True) -> Callable[[type[T]], type[T]]:  # noqa: A002 - dataclass's name
