@@ -135,29 +135,26 @@ class _DataclassFields:
         return fields
 
 
-def _is_classvar(annotation: object) -> bool:
-    if not isinstance(annotation, str):  # annotations are text here (`from __future__ import annotations`)
-        annotation = getattr(annotation, "__qualname__", "")
-    return isinstance(annotation, str) and annotation.startswith(("ClassVar", "typing.ClassVar"))
-
-
 def record(*, frozen: bool = True, repr: bool = True) -> Callable[[type[T]], type[T]]:  # noqa: A002 - dataclass's name
     """The class decorator; only `frozen=True` (every record is a value)."""
     assert frozen, "records are frozen"
 
     def build(cls: type[T]) -> type[T]:
         target: Any = cls  # its methods are set here, as dataclasses sets them
-        annotations = cls.__dict__.get("__annotations__", {})
-        names = tuple(name for name, annotation in annotations.items() if not _is_classvar(annotation))
-        defaults = {name: cls.__dict__[name] for name in names if name in cls.__dict__}
-        after_default = False
-        for name in names:
-            if name in defaults:
-                after_default = True
-                if type(defaults[name]) is _Factory:
+        namespace = cls.__dict__
+        fields: list[str] = []
+        defaults: dict[str, object] = {}
+        for name, annotation in namespace.get("__annotations__", {}).items():
+            if isinstance(annotation, str) and annotation.startswith(("ClassVar", "typing.ClassVar")):
+                continue  # not a field (annotations are text: `from __future__ import annotations`)
+            fields.append(name)
+            if name in namespace:
+                default = defaults[name] = namespace[name]
+                if type(default) is _Factory:
                     delattr(cls, name)  # as dataclasses does: the class keeps no shared default
-            elif after_default:
+            elif defaults:
                 raise TypeError(f"non-default argument {name!r} follows default argument")
+        names = tuple(fields)
         target.__record_fields__ = names
         target.__record_defaults__ = defaults
         setattr(target, "__match_args__", names)  # noqa: B010 - mypy refuses the plain assignment

@@ -7,7 +7,7 @@ import copy
 import dataclasses
 import pickle
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -72,6 +72,7 @@ def test_wrong_arguments_are_a_type_error_as_for_a_dataclass(args, kwargs):
 
 @record(frozen=True)
 class Bag:
+    KIND: ClassVar[str] = "bag"  # not a field, as for a dataclass
     name: str
     items: Mapping[str, Any] = field(default_factory=dict)
 
@@ -86,7 +87,7 @@ def test_a_default_factory_makes_a_value_per_record_and_dataclasses_takes_a_reco
     assert dataclasses.asdict(Bag("a", {"k": 1})) == {"name": "a", "items": {"k": 1}}
     assert dataclasses.replace(first, name="c") == Bag("c") and replace(first, name="c") == Bag("c")
     assert pickle.loads(pickle.dumps(Point(1, 2))) == Point(1, 2) and copy.deepcopy(first) == first
-    assert Point.__match_args__ == ("x", "y", "label")
+    assert Point.__match_args__ == ("x", "y", "label") and Bag.KIND == "bag"
 
 
 def test_a_field_without_default_after_one_with_a_default_is_refused_as_by_dataclasses():
