@@ -24,7 +24,8 @@ One way to declare a record, as a dataclass is declared:
 What a record supports, as the frozen dataclass does: positional or keyword fields with plain
 defaults or `field(default_factory=...)` (no other `field()` options, no inheritance of fields, no
 `__post_init__`; `ClassVar` annotations are not fields); equality, hash and repr by the fields; a
-method the class defines itself (`__init__`, `__repr__`, ...) is kept, as dataclasses keeps it;
+method the class defines itself (`__init__`, `__repr__`, ...) is kept, as dataclasses keeps it (an
+own `__init__` stores the fields with `object.__setattr__`: config.Settings keeps CODEX_HOME as text);
 assignment and deletion refused with `dataclasses.FrozenInstanceError`; pickling and copying.
 `replace(record, **changes)` here makes a changed copy without loading dataclasses, and
 `dataclasses.replace`, `fields`, `asdict` and `is_dataclass` still take a record: its
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
     from typing import Any, TypeVar
 
     T = TypeVar("T")
-
-_MISSING = object()
 
 
 class _Factory:
