@@ -27,6 +27,72 @@ settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
+def pytest_configure(config):
+    """Compile codexlogin to bytecode once, before any test (on the xdist controller, before the
+    workers start). With PYTHONDONTWRITEBYTECODE set (as in CI) an editable install never gets
+    .pyc files, so every `python -m codexlogin` a test starts would compile each module it
+    imports from source again (20-40 ms of CPU per process, hundreds of processes). The variable
+    only stops Python from writing bytecode, not from reading it; the __pycache__ dirs are
+    git-ignored and a stale entry is recompiled (its timestamp no longer matches)."""
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller has done it
+        return
+    import compileall
+    import importlib.util
+
+    spec = importlib.util.find_spec("codexlogin")
+    for package_dir in (spec and spec.submodule_search_locations) or ():
+        compileall.compile_dir(package_dir, quiet=2)  # a read-only install only loses the speed-up
+    _rewrite_test_modules_once(config)
+
+
+def _rewrite_test_modules_once(config):
+    """Cache pytest's assertion-rewritten test modules once, before the xdist workers start.
+
+    With PYTHONDONTWRITEBYTECODE set pytest never caches them, so each worker would parse and
+    rewrite every test module again (~2.5 s of CPU each); pytest reads a cached one all the same.
+    This uses pytest's private rewrite helpers, as its import hook does: if they change, the
+    workers just rewrite the modules themselves, as without this."""
+    if config.getoption("assertmode", "rewrite") != "rewrite":
+        return
+    from pathlib import Path
+
+    try:
+        from _pytest.assertion import rewrite
+
+        state = config.stash[rewrite.assertstate_key]
+        for path in sorted(Path(__file__).parent.rglob("test_*.py")):
+            pyc = rewrite.get_cache_dir(path) / (path.name[:-3] + rewrite.PYC_TAIL)
+            if rewrite._read_pyc(path, pyc, state.trace) is None and rewrite.try_makedirs(pyc.parent):
+                source_key, code = rewrite._rewrite_test(path, config)
+                rewrite._write_pyc(state, code, source_key, pyc)
+    except Exception:  # noqa: BLE001  # only a speed-up: the workers rewrite what is missing
+        return
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """With workers (`-n`), schedule with `--dist worksteal` unless a --dist was given: an idle
+    worker takes queued tests from a busy one, so a few slow tests at the end of one worker's share
+    do not leave the other cores idle. (Set here, not in addopts, so `-p no:xdist` still works.)"""
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", None) == "no":
+        config.option.dist = "worksteal"
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown with `-p no:xdist`
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: two workers per core. Many tests spend most of their time waiting on a CLI
+    subprocess, a socket or a product timeout (a 2 s cancel request, a collector that never
+    answers), leaving a core idle with one worker per core. PYTEST_XDIST_AUTO_NUM_WORKERS still
+    overrides it, as in pytest-xdist."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist's own hook reads it
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return 2 * cores
+
+
 CLOCK_FIXTURES = {"mock_clock", "autojump_clock"}
 
 

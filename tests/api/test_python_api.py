@@ -100,7 +100,7 @@ async def test_serve_login_in_trios_task_status_form(home, dev_issuer):
     assert account.email == "dev@example.com" and (home / "auth.json").exists()
 
 
-async def test_a_busy_port_fails_at_start(home, dev_issuer):
+async def test_a_busy_port_fails_at_start(home, mock_clock, dev_issuer):
     with trio.socket.socket() as busy:
         await busy.bind(("127.0.0.1", 0))
         busy.listen(1)

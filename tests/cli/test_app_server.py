@@ -114,14 +114,17 @@ async def test_browser_login_completed_by_fetching_the_auth_url(tmp_path, dev_is
     ]
 
 
-async def test_device_code_login(tmp_path, dev_issuer):
+async def test_device_code_login(tmp_path, dev_issuer, monkeypatch):
+    # The shortest interval the client accepts (the dev issuer runs in this process): the first
+    # poll comes 1 s after the code is shown, not 5.
+    monkeypatch.setattr("codexlogin.devissuer.device.DEVICE_POLL_INTERVAL", 1)
     with trio.fail_after(60):
         async with app_server(tmp_path, dev_issuer.issuer_url) as (client, home):
             await client.initialize()
             started = (await client.request("account/login/start", {"type": "chatgptDeviceCode"}))["result"]
             assert started["verificationUrl"] == f"{dev_issuer.issuer_url}/device" and started["userCode"]
             dev_issuer.approve_device(started["userCode"])
-            completed = await client.notification("account/login/completed")  # after the first poll (5 s)
+            completed = await client.notification("account/login/completed")  # after the first poll (1 s)
             assert completed["params"] == {"loginId": started["loginId"], "success": True, "error": None}
             assert (await client.notification("account/updated"))["params"]["authMode"] == "chatgpt"
             await client.close()

@@ -88,7 +88,10 @@ async def test_denied(tmp_path, mock_clock, nursery):
     assert isinstance(failure, Denied) and failure.exit_code == 3 and not run.settings.auth_file.exists()
 
 
-async def test_nobody_enters_the_code_within_15_minutes(tmp_path, mock_clock, nursery):
+async def test_nobody_enters_the_code_within_15_minutes(tmp_path, mock_clock, nursery, monkeypatch):
+    # The longest interval the client accepts (MAX_INTERVAL): 15 polls instead of 180, each costing
+    # the MockClock's 50 ms of real idle time before it jumps; the 15-minute bound is the same.
+    monkeypatch.setattr("codexlogin.devissuer.openai.DEVICE_POLL_INTERVAL", 60)
     issuer = await serve(nursery)
     with trio.fail_after(2000):
         started = trio.current_time()

@@ -163,6 +163,7 @@ REFRESHER = """
 import sys, trio
 from codexlogin.flows.refresh import refresh_credentials
 from codexlogin.config import load_settings
+print("ready", flush=True)  # imports done (seconds under load): the test starts both only now
 sys.stdin.readline()  # start line: both processes begin together
 result = trio.run(refresh_credentials, load_settings({}))
 print("refreshed" if result.refreshed else "other" if result.by_other_process else "none", flush=True)
@@ -188,6 +189,8 @@ def test_two_processes_make_exactly_one_refresh_request(tmp_path):
             )
             for _ in range(2)
         ]
+        for proc in procs:  # both have imported everything: neither can finish before the other starts
+            assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
         for proc in procs:
             proc.stdin.write("go\n")
             proc.stdin.flush()

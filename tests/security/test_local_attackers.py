@@ -608,7 +608,7 @@ time.sleep(120)
 
 
 @pytest.mark.concurrency
-async def test_a_lock_held_by_another_process_is_bounded_by_the_login_timeout(tmp_path, dev_issuer):
+async def test_a_lock_held_by_another_process_is_bounded_by_the_login_timeout(tmp_path, mock_clock, dev_issuer):
     settings = make_settings(tmp_path, dev_issuer.issuer_url, timeout=4.0)
     settings.codex_home.mkdir(mode=0o700)
     holder = subprocess.Popen(
@@ -616,10 +616,10 @@ async def test_a_lock_held_by_another_process_is_bounded_by_the_login_timeout(tm
     )
     try:
         assert holder.stdout.readline() == "locked\n"
-        started = time.monotonic()
+        started = trio.current_time()  # virtual: the lock is polled on the MockClock
         with trio.fail_after(30):
             failure = await Run(settings)(approving_browser)
-        elapsed = time.monotonic() - started
+        elapsed = trio.current_time() - started
     finally:
         holder.kill()
         holder.wait(10)
