@@ -11,15 +11,17 @@ import os
 from codexlogin import DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_PORT
 from codexlogin.errors import UsageError
 from codexlogin.pathtext import expanded_path_text, joined, path_text
-from codexlogin.records import Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from dataclasses import dataclass as record  # what a type checker sees; codexlogin.record at run time
     from pathlib import Path
     from typing import Any, ClassVar
 
     from codexlogin.otelconfig import OtelSettings
+else:
+    from codexlogin.record import record  # dataclass(frozen=True) without its start-up cost
 
 ENV_PREFIX = "CODEX_LOGIN_"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -30,57 +32,37 @@ LOGIN_METHODS = ("chatgpt", "api")
 DEFAULT_DEVICE_CODE_PATH = "/oauth/device/code"
 
 
-class Settings(Record):
-    """The effective settings of one command: an immutable record (codexlogin.records: equality,
-    hash and repr by its fields, in this order; `dataclasses.replace(settings, issuer=…)` makes a
-    changed copy), not a dataclass, for `codex login status`'s start-up. For the same reason `codex_home` is kept
-    as the text load_settings made (pathtext) and becomes a Path on first use; the status path
-    reads `home_text` and `auth_file_text` instead."""
+@record(frozen=True)
+class Settings:
+    """The effective settings of one command: an immutable record (codexlogin.record, as the frozen
+    dataclass it was: `dataclasses.replace(settings, issuer=…)` makes a changed copy). For
+    `codex login status`'s start-up, `codex_home` may be given as the text load_settings made
+    (pathtext) and becomes a Path on first read; the status path reads `home_text` and
+    `auth_file_text` instead."""
 
-    _home: Path | str  # the Path, or its text until codex_home is first read
-    issuer: str
-    client_id: str
-    port: int
-    no_browser: bool
-    timeout: float  # seconds waiting for the browser; 0 = no limit
-    exchange_timeout: float  # seconds for one request to the issuer
-    log_dir: Path | None  # None → $CODEX_HOME/log
-    device_code_path: str
-    forced_login_method: str | None
-    forced_chatgpt_workspace_id: tuple[str, ...]
-    cli_auth_credentials_store: str
-    dialect: str  # auto | openai | standard (oauth.dialects)
-    redirect_host: str | None  # None: the dialect's (127.0.0.1 for both: RFC 8252 §7.3)
-    fallback_port: int | None  # None: the dialect's (openai: 1457 when port is 1455)
-    ignored_overrides: tuple[str, ...]  # `-c` keys that are other Codex settings (not settable)
+    codex_home: Path  # given as a Path or its text (see __init__)
+    issuer: str = DEFAULT_ISSUER
+    client_id: str = DEFAULT_CLIENT_ID
+    port: int = DEFAULT_PORT
+    no_browser: bool = False
+    timeout: float = 600.0  # seconds waiting for the browser; 0 = no limit
+    exchange_timeout: float = 30.0  # seconds for one request to the issuer
+    log_dir: Path | None = None  # None → $CODEX_HOME/log
+    device_code_path: str = DEFAULT_DEVICE_CODE_PATH
+    forced_login_method: str | None = None
+    forced_chatgpt_workspace_id: tuple[str, ...] = ()
+    cli_auth_credentials_store: str = "file"
+    dialect: str = "auto"  # auto | openai | standard (oauth.dialects)
+    redirect_host: str | None = None  # None: the dialect's (127.0.0.1 for both: RFC 8252 §7.3)
+    fallback_port: int | None = None  # None: the dialect's (openai: 1457 when port is 1455)
+    ignored_overrides: tuple[str, ...] = ()  # `-c` keys that are other Codex settings (not settable)
     # Where each setting that is not a default came from: (key, source_label(...)) pairs, so a
     # command can tell an explicit `--issuer` from the default (oauth.issuer.issuer_conflict).
-    origins: tuple[tuple[str, str], ...]
+    origins: tuple[tuple[str, str], ...] = ()
     # config.toml's [otel] table (codexlogin.otelconfig), None when absent or exporter = "none".
-    otel: OtelSettings | None
-
-    #: Each field but codex_home, with its default.
-    DEFAULTS: ClassVar[dict[str, object]] = {
-        "issuer": DEFAULT_ISSUER,
-        "client_id": DEFAULT_CLIENT_ID,
-        "port": DEFAULT_PORT,
-        "no_browser": False,
-        "timeout": 600.0,
-        "exchange_timeout": 30.0,
-        "log_dir": None,
-        "device_code_path": DEFAULT_DEVICE_CODE_PATH,
-        "forced_login_method": None,
-        "forced_chatgpt_workspace_id": (),
-        "cli_auth_credentials_store": "file",
-        "dialect": "auto",
-        "redirect_host": None,
-        "fallback_port": None,
-        "ignored_overrides": (),
-        "origins": (),
-        "otel": None,
-    }
-    FIELDS: ClassVar[tuple[str, ...]] = ("codex_home", *DEFAULTS)
-    __slots__ = ("_home", *DEFAULTS)
+    otel: OtelSettings | None = None
+    if TYPE_CHECKING:
+        __record_fields__: ClassVar[tuple[str, ...]]  # set by codexlogin.record
 
     def __init__(
         self,
@@ -103,8 +85,13 @@ class Settings(Record):
         origins: tuple[tuple[str, str], ...] = (),
         otel: OtelSettings | None = None,
     ) -> None:
+        # The record's own __init__ but for codex_home: text is kept as `_home_text` (no pathlib)
+        # and __getattr__ makes the Path when codex_home is first read.
+        if isinstance(codex_home, str):
+            object.__setattr__(self, "_home_text", path_text(codex_home))
+        else:
+            object.__setattr__(self, "codex_home", codex_home)
         values = (
-            path_text(codex_home) if isinstance(codex_home, str) else codex_home,
             issuer,
             client_id,
             port,
@@ -123,23 +110,25 @@ class Settings(Record):
             origins,
             otel,
         )
-        self._init(*values)
+        for name, value in zip(self.__record_fields__[1:], values, strict=True):
+            object.__setattr__(self, name, value)
 
-    @property
-    def codex_home(self) -> Path:
-        home = self._home
-        if isinstance(home, str):
+    if not TYPE_CHECKING:  # hidden from type checkers, which would let any attribute through it
+
+        def __getattr__(self, name: str) -> object:
+            if name != "codex_home" or "_home_text" not in self.__dict__:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
             from pathlib import Path
 
-            home = Path(home)
-            object.__setattr__(self, "_home", home)
-        return home
+            home = Path(self.__dict__["_home_text"])
+            object.__setattr__(self, "codex_home", home)
+            return home
 
     @property
     def home_text(self) -> str:
         """`str(self.codex_home)`, without loading pathlib."""
-        home = self._home
-        return home if isinstance(home, str) else str(home)
+        text: str | None = self.__dict__.get("_home_text")
+        return text if text is not None else str(self.codex_home)
 
     @property
     def auth_file_text(self) -> str:

@@ -1,55 +1,89 @@
-"""`record`: `dataclasses.dataclass(frozen=True)` for the values the browser login builds before its
-sign-in URL (the issuer, its dialect, PKCE, the reservation, the prepared login), at a fraction of
-its start-up cost.
+"""`record`: `dataclasses.dataclass(frozen=True)` for the values read or built before `codex login
+status` answers or the sign-in URL is printed (Settings, auth.json's model, the issuer, its dialect,
+PKCE, the reservation, the prepared login, ...), at a fraction of its start-up cost.
 
-dataclasses compiles each class's `__init__`, `__repr__`, `__eq__`, `__hash__` and frozen
-`__setattr__` with `exec` when the class is defined: ~5 M instructions a class, 35 M for the seven
-the URL needs, a sixth of what `codex login` runs before it. Here the methods are shared ones that
-read the field names (the class's own annotations, in order) from the class. Only what those
-classes use: frozen, keyword or positional fields with plain defaults (no `field()`, no inheritance
-of fields, no `__post_init__`), `repr=False` keeps the class's own `__repr__`, and `replace`.
+`import dataclasses` alone (inspect, ast, dis, tokenize) costs more than status's whole answer, and
+`@dataclass` compiles each class's `__init__`, `__repr__`, `__eq__`, `__hash__` and frozen
+`__setattr__` with `exec` (~5 M instructions a class). Here the methods are shared ones that read
+the field names (the class's own annotations, in order) from the class.
 
-Type checkers see `dataclasses.dataclass` (the modules import it under TYPE_CHECKING), so
-constructor calls and `replace` are checked as for any dataclass.
+One way to declare a record, as a dataclass is declared:
+
+    TYPE_CHECKING = False
+    if TYPE_CHECKING:
+        from dataclasses import dataclass as record, field   # what a type checker sees
+    else:
+        from codexlogin.record import field, record
+
+    @record(frozen=True)
+    class Login:
+        mode: str
+        key: str | None = None
+        extra: Mapping[str, Any] = field(default_factory=dict)
+
+What a record supports, as the frozen dataclass does: positional or keyword fields with plain
+defaults or `field(default_factory=...)` (no other `field()` options, no inheritance of fields, no
+`__post_init__`; `ClassVar` annotations are not fields); equality, hash and repr by the fields; a
+method the class defines itself (`__init__`, `__repr__`, ...) is kept, as dataclasses keeps it (an
+own `__init__` stores the fields with `object.__setattr__`: config.Settings keeps CODEX_HOME as text);
+assignment and deletion refused with `dataclasses.FrozenInstanceError`; pickling and copying.
+`replace(record, **changes)` here makes a changed copy without loading dataclasses, and
+`dataclasses.replace`, `fields`, `asdict` and `is_dataclass` still take a record: its
+`__dataclass_fields__` is built on first use, from a dataclass twin with the same fields.
 """
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing before the sign-in URL; mypy reads this alike
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing at start-up; mypy reads this alike
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from dataclasses import Field
     from typing import Any, TypeVar
 
     T = TypeVar("T")
 
-_MISSING = object()
+
+class _Factory:
+    """A field's default made per record (`field(default_factory=...)`)."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self.make = make
 
 
-class FrozenInstanceError(AttributeError):
-    """Assigning to a field of a record (as dataclasses.FrozenInstanceError)."""
-
-
-def _fields(cls: type) -> tuple[str, ...]:
-    return cls.__record_fields__  # type: ignore[attr-defined, no-any-return]
+def field(*, default_factory: Callable[[], Any]) -> Any:
+    """`dataclasses.field(default_factory=...)`: a default made anew for each record (a dict)."""
+    return _Factory(default_factory)
 
 
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
     cls = type(self)
     names, defaults = cls.__record_fields__, cls.__record_defaults__
-    if len(args) > len(names):
-        raise TypeError(f"{cls.__name__}() takes {len(names)} positional arguments but {len(args)} were given")
-    values = dict(zip(names, args, strict=False))
-    for name, value in kwargs.items():
-        if name not in names:
-            raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {name!r}")
-        if name in values:
-            raise TypeError(f"{cls.__name__}() got multiple values for argument {name!r}")
-        values[name] = value
+    values = kwargs
+    if args:
+        if len(args) > len(names):
+            raise TypeError(f"{cls.__name__}() takes {len(names)} positional arguments but {len(args)} were given")
+        values = dict(zip(names, args, strict=False))
+        for name, value in kwargs.items():
+            if name in values:
+                raise TypeError(f"{cls.__name__}() got multiple values for argument {name!r}")
+            values[name] = value
+    given = 0
     for name in names:
-        value = values.get(name, defaults.get(name, _MISSING))
-        if value is _MISSING:
+        if name in values:
+            value = values[name]
+            given += 1
+        elif name in defaults:
+            value = defaults[name]
+            if type(value) is _Factory:
+                value = value.make()
+        else:
             raise TypeError(f"{cls.__name__}() missing required argument: {name!r}")
         object.__setattr__(self, name, value)
+    if given < len(values):
+        unknown = next(name for name in values if name not in names)
+        raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {unknown!r}")
 
 
 def _values(self: Any) -> tuple[Any, ...]:
@@ -71,8 +105,33 @@ def _repr(self: Any) -> str:
     return f"{type(self).__qualname__}({shown})"
 
 
-def _frozen(self: Any, name: str, *_value: Any) -> None:
+def _setattr(self: Any, name: str, value: object) -> None:
+    from dataclasses import FrozenInstanceError  # what a frozen dataclass raises
+
     raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _delattr(self: Any, name: str) -> None:
+    from dataclasses import FrozenInstanceError
+
+    raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+class _DataclassFields:
+    """A record class's `__dataclass_fields__`, made when something first asks for it."""
+
+    def __get__(self, instance: object, owner: type) -> dict[str, Field[Any]]:
+        import dataclasses
+
+        target: Any = owner
+        annotations = owner.__dict__["__annotations__"]
+        namespace: dict[str, object] = {"__annotations__": {name: annotations[name] for name in target.__record_fields__}}
+        for name, default in target.__record_defaults__.items():
+            namespace[name] = dataclasses.field(default_factory=default.make) if type(default) is _Factory else default
+        twin: Any = dataclasses.dataclass(frozen=True)(type(owner.__name__, (), namespace))
+        fields: dict[str, Field[Any]] = twin.__dataclass_fields__
+        type.__setattr__(owner, "__dataclass_fields__", fields)  # later reads find the dict itself
+        return fields
 
 
 def record(*, frozen: bool = True, repr: bool = True) -> Callable[[type[T]], type[T]]:  # noqa: A002 - dataclass's name
@@ -81,16 +140,32 @@ def record(*, frozen: bool = True, repr: bool = True) -> Callable[[type[T]], typ
 
     def build(cls: type[T]) -> type[T]:
         target: Any = cls  # its methods are set here, as dataclasses sets them
-        names = tuple(cls.__dict__.get("__annotations__", {}))
+        namespace = cls.__dict__
+        fields: list[str] = []
+        defaults: dict[str, object] = {}
+        for name, annotation in namespace.get("__annotations__", {}).items():
+            if isinstance(annotation, str) and annotation.startswith(("ClassVar", "typing.ClassVar")):
+                continue  # not a field (annotations are text: `from __future__ import annotations`)
+            fields.append(name)
+            if name in namespace:
+                default = defaults[name] = namespace[name]
+                if type(default) is _Factory:
+                    delattr(cls, name)  # as dataclasses does: the class keeps no shared default
+            elif defaults:
+                raise TypeError(f"non-default argument {name!r} follows default argument")
+        names = tuple(fields)
         target.__record_fields__ = names
-        target.__record_defaults__ = {name: cls.__dict__[name] for name in names if name in cls.__dict__}
-        target.__init__ = _init
-        target.__eq__ = _eq
-        target.__hash__ = _hash
-        target.__setattr__ = _frozen
-        target.__delattr__ = _frozen
-        if repr and "__repr__" not in cls.__dict__:
-            target.__repr__ = _repr
+        target.__record_defaults__ = defaults
+        setattr(target, "__match_args__", names)  # noqa: B010 - mypy refuses the plain assignment
+        target.__dataclass_fields__ = _DataclassFields()
+        methods = {"__init__": _init, "__eq__": _eq, "__setattr__": _setattr, "__delattr__": _delattr}
+        if repr:
+            methods["__repr__"] = _repr
+        for name, method in methods.items():
+            if name not in cls.__dict__:  # a method the class defines itself is kept, as dataclasses keeps it
+                setattr(target, name, method)
+        if cls.__dict__.get("__hash__") is None:  # None: the one `__eq__` in a class body implies
+            target.__hash__ = _hash
         return cls
 
     return build
@@ -98,8 +173,9 @@ def record(*, frozen: bool = True, repr: bool = True) -> Callable[[type[T]], typ
 
 def replace(obj: T, **changes: Any) -> T:
     """A copy of the record `obj` with `changes` (as dataclasses.replace)."""
-    cls = type(obj)
-    unknown = set(changes) - set(_fields(cls))
+    cls: Any = type(obj)
+    names = cls.__record_fields__
+    unknown = set(changes) - set(names)
     if unknown:
         raise TypeError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
-    return cls(**{name: changes.get(name, getattr(obj, name)) for name in _fields(cls)})
+    return cls(**{name: changes.get(name, getattr(obj, name)) for name in names})  # type: ignore[no-any-return]

@@ -13,7 +13,7 @@ Rules:
      calls a handler-installing function (`signal.signal`, `trio.open_signal_receiver`, …), so a
      program that calls a flow from its own trio.run keeps its handlers (cli/signals.py).
 
-      basics      codexlogin (__init__), errors, config, otelconfig, pathtext, record, records, terminal, redact (package),
+      basics      codexlogin (__init__), errors, config, otelconfig, pathtext, record, terminal, redact (package),
                   rfc3339, _asgi, safejson, schemas, wsl
       diagnostics -> basics
       oauth       -> basics
@@ -47,7 +47,6 @@ BASICS = {"codexlogin"} | {
         "config",
         "otelconfig",
         "pathtext",
-        "records",
         "terminal",
         "redact",
         "rfc3339",

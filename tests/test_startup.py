@@ -88,7 +88,7 @@ def test_logged_out_status_loads_only_what_it_needs(tmp_path):
 
 def test_logged_in_status_loads_the_model_without_dataclasses(tmp_path):
     """Logged in with an API key: the credential model and what reads it load (json, and pathlib
-    for the read); still no typing, dataclasses or inspect (codexlogin.records), tomllib,
+    for the read); still no typing, dataclasses or inspect (codexlogin.record), tomllib,
     otelconfig or keyring. (A ChatGPT login also loads oauth.issuer, a dataclass.)"""
     home = tmp_path / "logged-in"
     home.mkdir()

@@ -26,12 +26,15 @@ from codexlogin import rfc3339
 from codexlogin.credentials import APIKEY as APIKEY
 from codexlogin.credentials import CHATGPT as CHATGPT
 from codexlogin.credentials import PERSONAL_ACCESS_TOKEN as PERSONAL_ACCESS_TOKEN
-from codexlogin.records import Record, replace
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: `codex login status`)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-    from typing import Any, ClassVar
+    from collections.abc import Mapping
+    from dataclasses import dataclass as record  # what a type checker sees; codexlogin.record at run time
+    from dataclasses import field, replace
+    from typing import Any
+else:
+    from codexlogin.record import field, record, replace  # dataclass(frozen=True) without its start-up cost
 
 #: An unsigned JWT with an empty header and no claims ("{}", "{}", "none"): what auth.json holds
 #: for a login without an id_token, so Codex CLI 0.171 (which needs a three-part JWT) reads it.
@@ -41,8 +44,9 @@ NO_ID_TOKEN = "e30.e30.bm9uZQ"
 _TOKEN_CREDENTIALS = ("id_token", "access_token", "refresh_token", "account_id")
 
 
-class TokenData(Record):
-    """The `tokens` of a ChatGPT login: an immutable record (codexlogin.records, as the frozen
+@record(frozen=True)
+class TokenData:
+    """The `tokens` of a ChatGPT login: an immutable record (codexlogin.record, as the frozen
     dataclass it was; `codex login status` reads it on every start)."""
 
     # Only access_token is required: RFC 6749 makes refresh tokens optional and a plain OAuth
@@ -50,48 +54,16 @@ class TokenData(Record):
     id_token: str | None
     access_token: str
     refresh_token: str | None
-    account_id: str | None
+    account_id: str | None = None
     # Which issuer and client made these tokens ({"issuer", "client_id"}, and whatever else is there).
-    oauth_provenance: Mapping[str, Any] | None
+    oauth_provenance: Mapping[str, Any] | None = None
     # A random id per login (43 characters of base64url), kept across refreshes.
-    login_owner_id: str | None
+    login_owner_id: str | None = None
     # When the access token expires, RFC 3339 UTC, computed from the token reply's `expires_in`
     # (RFC 6749 §5.1) at receipt; a field 0.171 does not know (so it keeps it, and ignores it).
     # Used when the access token carries no readable `exp` (an opaque token).
-    access_token_expires_at: str | None
-    extra: Mapping[str, Any]  # what this model does not know, written back as it was
-
-    DEFAULTS: ClassVar[dict[str, object]] = {
-        "account_id": None,
-        "oauth_provenance": None,
-        "login_owner_id": None,
-        "access_token_expires_at": None,
-    }
-    FACTORIES: ClassVar[dict[str, Callable[[], object]]] = {"extra": dict}
-    FIELDS: ClassVar[tuple[str, ...]] = ("id_token", "access_token", "refresh_token", *DEFAULTS, *FACTORIES)
-    __slots__ = FIELDS
-
-    def __init__(
-        self,
-        id_token: str | None,
-        access_token: str,
-        refresh_token: str | None,
-        account_id: str | None = None,
-        oauth_provenance: Mapping[str, Any] | None = None,
-        login_owner_id: str | None = None,
-        access_token_expires_at: str | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
-        self._init(
-            id_token,
-            access_token,
-            refresh_token,
-            account_id,
-            oauth_provenance,
-            login_owner_id,
-            access_token_expires_at,
-            {} if extra is None else extra,
-        )
+    access_token_expires_at: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # what this model does not know, written back as it was
 
     def __repr__(self) -> str:
         return f"TokenData(account_id={self.account_id!r}, <tokens redacted>)"
@@ -140,50 +112,20 @@ class TokenData(Record):
         )
 
 
-class AuthDotJson(Record):
-    """The auth.json document: an immutable record (codexlogin.records, as the frozen dataclass it
+@record(frozen=True)
+class AuthDotJson:
+    """The auth.json document: an immutable record (codexlogin.record, as the frozen dataclass it
     was; `codex login status` reads it on every start)."""
 
     auth_mode: str  # CHATGPT | APIKEY | PERSONAL_ACCESS_TOKEN
-    openai_api_key: str | None
-    tokens: TokenData | None
-    last_refresh: str | None
-    personal_access_token: str | None
+    openai_api_key: str | None = None
+    tokens: TokenData | None = None
+    last_refresh: str | None = None
+    personal_access_token: str | None = None
     # A personal access token's issuer and client, when not the default ones (ChatGPT tokens keep
     # theirs in tokens.oauth_provenance, as 0.171 does).
-    oauth_provenance: Mapping[str, Any] | None
-    extra: Mapping[str, Any]  # what this model does not know, written back as it was
-
-    DEFAULTS: ClassVar[dict[str, object]] = {
-        "openai_api_key": None,
-        "tokens": None,
-        "last_refresh": None,
-        "personal_access_token": None,
-        "oauth_provenance": None,
-    }
-    FACTORIES: ClassVar[dict[str, Callable[[], object]]] = {"extra": dict}
-    FIELDS: ClassVar[tuple[str, ...]] = ("auth_mode", *DEFAULTS, *FACTORIES)
-    __slots__ = FIELDS
-
-    def __init__(
-        self,
-        auth_mode: str,
-        openai_api_key: str | None = None,
-        tokens: TokenData | None = None,
-        last_refresh: str | None = None,
-        personal_access_token: str | None = None,
-        oauth_provenance: Mapping[str, Any] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
-        self._init(
-            auth_mode,
-            openai_api_key,
-            tokens,
-            last_refresh,
-            personal_access_token,
-            oauth_provenance,
-            {} if extra is None else extra,
-        )
+    oauth_provenance: Mapping[str, Any] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # what this model does not know, written back as it was
 
     def __repr__(self) -> str:
         return f"AuthDotJson(auth_mode={self.auth_mode!r}, <secrets redacted>)"

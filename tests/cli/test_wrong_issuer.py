@@ -10,8 +10,6 @@ import time
 
 import trio
 
-from tests.oauth.test_ca import https_issuer  # noqa: F401 - the fixture
-
 CODEX = [sys.executable, "-m", "codexlogin"]
 
 

@@ -69,7 +69,7 @@ def test_settings_is_still_a_frozen_dataclass_to_its_users(tmp_path):
     assert (changed.issuer, changed.port, changed.codex_home) == ("http://127.0.0.1:9", 0, tmp_path / "home")
     assert changed != settings and dataclasses.replace(changed, issuer=settings.issuer, port=settings.port) == settings
     assert dataclasses.is_dataclass(settings)
-    assert [field.name for field in dataclasses.fields(Settings)] == list(Settings.FIELDS)
+    assert [field.name for field in dataclasses.fields(Settings)] == list(Settings.__annotations__)
     assert dataclasses.asdict(settings)["codex_home"] == tmp_path / "home"
     assert pickle.loads(pickle.dumps(settings)) == settings and copy.deepcopy(settings) == settings
     assert repr(settings).startswith(f"Settings(codex_home={tmp_path / 'home'!r}, issuer='https://auth.openai.com', ")

@@ -1,51 +1,27 @@
 """Custom CA bundles: CODEX_CA_CERTIFICATE, then SSL_CERT_FILE, against an HTTPS dev issuer.
 
 A trustme CA signs a certificate for 127.0.0.1; hypercorn serves the dev issuer with it on
-127.0.0.1:0. Good CA → the device login completes; another CA → a TLS error; a malformed PEM →
-a usage error naming both variables. Device polling runs on the autojump MockClock.
+127.0.0.1:0 (the `pki` and `https_issuer` fixtures, tests/conftest.py). Good CA → the device login
+completes; another CA → a TLS error; a malformed PEM → a usage error naming both variables. Device polling runs on the autojump MockClock.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import replace
-from functools import partial
 
 import pytest
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 
 from codexlogin.cli.console import ConsoleUI
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
-from codexlogin.devissuer import DevIssuer
 from codexlogin.errors import ExitCode, NetworkError, UsageError
 from codexlogin.flows.device import device_login
 from codexlogin.flows.refresh import RefreshUnreachable, refresh_credentials
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
-
-
-async def serve_https(issuer, certfile, keyfile, *, task_status=trio.TASK_STATUS_IGNORED):
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.certfile, config.keyfile = str(certfile), str(keyfile)
-    config.errorlog = None
-    config.accesslog = None
-    async with trio.open_nursery() as nursery:
-        binds = await nursery.start(partial(serve, issuer, config, shutdown_trigger=trio.sleep_forever))
-        issuer.issuer_url = binds[0]
-        task_status.started(binds[0])
-
-
-@pytest.fixture
-async def https_issuer(nursery, pki):
-    issuer = DevIssuer(device_auto_approve_after=1)
-    await nursery.start(serve_https, issuer, pki["server"], pki["server"])
-    assert issuer.issuer_url.startswith("https://127.0.0.1:")
-    return issuer
 
 
 def make_settings(tmp_path, url):

@@ -21,7 +21,6 @@ from codexlogin.oauth.discovery import fetch_discovery
 from codexlogin.oauth.discovery_blocking import fetch_discovery_blocking
 from codexlogin.oauth.issuer import configured_issuer
 from codexlogin.record import replace as changed
-from tests.oauth.test_ca import https_issuer, serve_https  # noqa: F401 - the fixture, and what it serves with
 
 
 def settings_for(tmp_path, url):
@@ -91,7 +90,7 @@ async def test_a_proxy_leaves_discovery_to_the_run(tmp_path, monkeypatch, dev_is
     assert dev_issuer.requests_to("/.well-known/openid-configuration") == []
 
 
-async def test_https_discovery_uses_the_runs_one_tls_context(tmp_path, monkeypatch, pki, https_issuer):  # noqa: F811
+async def test_https_discovery_uses_the_runs_one_tls_context(tmp_path, monkeypatch, pki, https_issuer):
     """Before the URL and in the run, one context: the custom bundle and the system store are
     each loaded once, into the context both drivers use."""
     monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(pki["ca"]))
@@ -106,7 +105,7 @@ async def test_https_discovery_uses_the_runs_one_tls_context(tmp_path, monkeypat
     assert len(tls._built) == 1
 
 
-async def test_an_untrusted_certificate_is_a_tls_failure_alike(tmp_path, monkeypatch, pki, https_issuer):  # noqa: F811
+async def test_an_untrusted_certificate_is_a_tls_failure_alike(tmp_path, monkeypatch, pki, https_issuer):
     monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(pki["other_ca"]))
     monkeypatch.setattr(tls, "_built", {})
     blocking, in_run = await both_drivers(tmp_path, https_issuer.issuer_url)
