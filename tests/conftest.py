@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+from functools import partial
 
 import pytest
 import trio
@@ -261,31 +262,13 @@ def pki(tmp_path):
     return paths
 
 
-async def serve_https(issuer, certfile, keyfile, *, task_status=trio.TASK_STATUS_IGNORED):
-    """Serve `issuer` (a DevIssuer) over HTTPS on 127.0.0.1:0 with hypercorn; its issuer_url is set."""
-    from functools import partial
-
-    from hypercorn.config import Config
-    from hypercorn.trio import serve
-
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.certfile, config.keyfile = str(certfile), str(keyfile)
-    config.errorlog = None
-    config.accesslog = None
-    async with trio.open_nursery() as nursery:
-        binds = await nursery.start(partial(serve, issuer, config, shutdown_trigger=trio.sleep_forever))
-        issuer.issuer_url = binds[0]
-        task_status.started(binds[0])
-
-
 @pytest.fixture
 async def https_issuer(nursery, pki):
     """The dev issuer (device codes approved after 1 s) over HTTPS on 127.0.0.1:0, with `pki`'s
     server certificate (signed by pki["ca"])."""
-    from codexlogin.devissuer import DevIssuer
+    from codexlogin.devissuer import DevIssuer, serve_dev_issuer
 
     issuer = DevIssuer(device_auto_approve_after=1)
-    await nursery.start(serve_https, issuer, pki["server"], pki["server"])
+    await nursery.start(partial(serve_dev_issuer, issuer, certfile=str(pki["server"])))
     assert issuer.issuer_url.startswith("https://127.0.0.1:")
     return issuer

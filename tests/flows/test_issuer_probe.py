@@ -113,33 +113,20 @@ async def test_a_callback_that_came_first_wins_over_the_probe(tmp_path, refused_
     assert [(m["action_status"], m["result"], m["kind"]) for m in ends] == [("succeeded", "unreachable", "connect")]
 
 
-async def _serve_https(issuer, certfile, *, task_status=trio.TASK_STATUS_IGNORED):
-    from functools import partial
-
-    from hypercorn.config import Config
-    from hypercorn.trio import serve
-
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.certfile = config.keyfile = str(certfile)
-    config.errorlog = config.accesslog = None
-    async with trio.open_nursery() as nursery:
-        binds = await nursery.start(partial(serve, issuer, config, shutdown_trigger=trio.sleep_forever))
-        task_status.started(binds[0])
-
-
 @pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 async def test_the_handshake_uses_the_runs_own_trust_loaded_once(tmp_path, monkeypatch, pki, nursery, mock_clock):
     # The issuer's certificate chains to a CA only CODEX_CA_CERTIFICATE names: the probe's handshake
     # verifies it only with the context the token exchange uses, and the bundle is loaded once.
-    from codexlogin.devissuer import DevIssuer
+    from functools import partial
+
+    from codexlogin.devissuer import DevIssuer, serve_dev_issuer
     from codexlogin.oauth import tls
 
     loads = []
     load_bundle = tls._load_bundle
     monkeypatch.setattr(tls, "_load_bundle", lambda *args: (loads.append(args[1:]), load_bundle(*args))[1])
     monkeypatch.setenv("CODEX_CA_CERTIFICATE", str(pki["ca"]))
-    url = await nursery.start(_serve_https, DevIssuer(), pki["server"])
+    url = await nursery.start(partial(serve_dev_issuer, DevIssuer(), certfile=str(pki["server"])))
     with trio.fail_after(120):  # virtual seconds
         run = Run(openai_settings(tmp_path, url, timeout=30))
         failure = await run(never_signs_in)

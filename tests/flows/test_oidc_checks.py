@@ -17,7 +17,7 @@ import pytest
 import trio
 from harness import Run, approving_browser, make_settings
 
-from codexlogin.devissuer import DevIssuer
+from codexlogin.devissuer import DevIssuer, serve_dev_issuer
 from codexlogin.errors import LoginFailure
 from codexlogin.flows.discover import discover
 from codexlogin.oauth.discovery import parse_document
@@ -100,26 +100,12 @@ def test_http_endpoints_are_kept_only_for_a_loopback_http_issuer():
     assert dict(parse_document(json.dumps(loopback).encode(), "http://127.0.0.1:8080")) == loopback
 
 
-async def _serve_https(app, certfile, *, task_status=trio.TASK_STATUS_IGNORED):
-    from hypercorn.config import Config
-    from hypercorn.trio import serve
-
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.certfile = config.keyfile = str(certfile)
-    config.errorlog = config.accesslog = None
-    async with trio.open_nursery() as nursery:
-        binds = await nursery.start(partial(serve, app, config, shutdown_trigger=trio.sleep_forever))
-        app.issuer_url = binds[0]
-        task_status.started(binds[0])
-
-
 @pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 async def test_an_https_issuers_discovery_cannot_point_the_code_at_a_loopback_http_port(tmp_path, pki, nursery, dev_issuer):
     """Any local user can bind a loopback port: an https issuer's code, verifier and tokens must not
     be sent there in plain http (the dev issuer on plain http stands for that port)."""
     https_issuer = DevIssuer()
-    await nursery.start(_serve_https, https_issuer, pki["server"])
+    await nursery.start(partial(serve_dev_issuer, https_issuer, certfile=str(pki["server"])))
     plain = dev_issuer.issuer_url
     https_issuer.faults.discovery_extra = {
         "token_endpoint": f"{plain}/oauth/token",

@@ -20,10 +20,8 @@ from pathlib import Path
 import pytest
 import trio
 import trustme
-from hypercorn.config import Config
-from hypercorn.trio import serve
 
-from codexlogin.devissuer import DevIssuer
+from codexlogin.devissuer import DevIssuer, serve_dev_issuer
 from codexlogin.errors import UsageError
 from codexlogin.oauth import tls
 from codexlogin.oauth.tls import check_ca_bundle, ssl_verify_setting, system_bundle_locations
@@ -46,17 +44,6 @@ needs_namespace = pytest.mark.skipif(not _namespace_works(), reason="needs unsha
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
 
-async def serve_https(issuer, certfile, *, task_status=trio.TASK_STATUS_IGNORED):
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.certfile = config.keyfile = str(certfile)
-    config.errorlog = config.accesslog = None
-    async with trio.open_nursery() as nursery:
-        binds = await nursery.start(partial(serve, issuer, config, shutdown_trigger=trio.sleep_forever))
-        issuer.issuer_url = binds[0]
-        task_status.started(binds[0])
-
-
 @pytest.fixture
 def proxy_pki(tmp_path):
     """A "TLS-inspecting proxy" CA and the certificate it presents for 127.0.0.1."""
@@ -70,7 +57,7 @@ def proxy_pki(tmp_path):
 @pytest.fixture
 async def https_issuer(nursery, proxy_pki):
     issuer = DevIssuer()
-    await nursery.start(serve_https, issuer, proxy_pki["server"])
+    await nursery.start(partial(serve_dev_issuer, issuer, certfile=str(proxy_pki["server"])))
     return issuer
 
 

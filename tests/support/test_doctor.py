@@ -33,7 +33,6 @@ from codexlogin.cli.console import ConsoleUI
 from codexlogin.config import load_settings
 from codexlogin.credentials.files import save_auth
 from codexlogin.credentials.model import AuthDotJson, TokenData
-from codexlogin.devissuer import DevIssuer
 from codexlogin.flows.browser import sign_in
 from codexlogin.support import doctor
 from codexlogin.support.doctor import browser as doctor_browser
@@ -295,24 +294,6 @@ async def test_issuer_naming_itself_differently_warns(tmp_path, nursery):
 
 
 # --- custom CA --------------------------------------------------------------------------------
-
-
-async def serve_https(app, certfile, *, task_status=trio.TASK_STATUS_IGNORED):
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.certfile = config.keyfile = str(certfile)
-    config.errorlog = config.accesslog = None
-    async with trio.open_nursery() as nursery:
-        binds = await nursery.start(partial(serve, app, config, shutdown_trigger=trio.sleep_forever))
-        app.issuer_url = binds[0]
-        task_status.started(binds[0])
-
-
-@pytest.fixture
-async def https_issuer(nursery, pki):
-    issuer = DevIssuer()
-    await nursery.start(serve_https, issuer, pki["server"])
-    return issuer
 
 
 @pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
