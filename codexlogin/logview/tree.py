@@ -115,6 +115,7 @@ def _parse_json(line: str) -> Any:
 
 
 _NOT_JSON = object()
+_FLOAT_MAX = 1.7976931348623157e308  # sys.float_info.max: an int beyond it has no float
 
 
 # --------------------------------------------------------------------------------------------
@@ -244,12 +245,15 @@ class Node:
 
     @property
     def duration(self) -> float | None:
+        """Seconds from start to end; None when either is missing or the difference is no float
+        (two huge integer times, or the ends of the float range: infinity, which is no JSON)."""
         if self.start_ts is None or self.end_ts is None:
             return None
         try:
-            return self.end_ts - self.start_ts
-        except TypeError:
+            seconds = self.end_ts - self.start_ts
+        except (TypeError, OverflowError):  # OverflowError: a float and an int beyond floats
             return None
+        return seconds if -_FLOAT_MAX <= seconds <= _FLOAT_MAX else None
 
     def sorted_children(self) -> list[Node]:
         children = self.children

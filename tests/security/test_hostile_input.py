@@ -204,6 +204,53 @@ def test_an_overlong_line_in_a_log_file_is_skipped_and_counted_the_rest_renders(
     assert [json.loads(line)["task_uuid"] for line in result.stdout.splitlines()] == ["b6a7-1"]
 
 
+#: Runs whose start and end times are each a number, but whose difference is none a float can
+#: hold: a 400-digit integer end (int - int, then formatted as a float), and the two ends of the
+#: float range (their difference is infinity, which is no JSON).
+OVERFLOWING_RUNS = [
+    ("int-end", 1, int("1" + "0" * 400)),
+    ("int-beg", -int("1" + "0" * 400), 1.5),
+    ("floats", -1.7e308, 1.7e308),
+]
+
+
+@pytest.mark.parametrize("view", [["--no-color"], ["--summary"], ["--json"], ["--format", "text"], ["--failed"], ["--last", "3"]])
+def test_a_run_whose_duration_overflows_a_float_renders_in_every_view(home, tmp_path, view):
+    log = tmp_path / "codex-login.log"
+    with log.open("w") as handle:
+        for uuid, start, end in OVERFLOWING_RUNS:
+            envelope = {"task_uuid": uuid, "action_type": "codex:command"}
+            handle.write(json.dumps({**envelope, "task_level": [1], "action_status": "started", "timestamp": start}) + "\n")
+            handle.write(json.dumps({**envelope, "task_level": [2], "action_status": "failed", "timestamp": end}) + "\n")
+    result = codex("login", "log", str(log), *view, home=home)
+    assert result.returncode == 0, result.stderr
+    assert "error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    if view == ["--format", "text"]:  # the reference CLI's lines name no run
+        assert result.stdout.count("login flow failed") == len(OVERFLOWING_RUNS)
+    else:
+        assert all(uuid in result.stdout for uuid, _, _ in OVERFLOWING_RUNS)
+    if view == ["--json"]:
+        for line in result.stdout.splitlines():
+            assert _strict_json(line)["duration"] is None
+
+
+def test_a_run_whose_duration_overflows_a_float_renders_in_colour():
+    import io
+
+    from codexlogin.logview.render import render
+    from codexlogin.logview.select import Options
+
+    lines = []
+    for uuid, start, end in OVERFLOWING_RUNS:
+        envelope = {"task_uuid": uuid, "action_type": "codex:command"}
+        lines.append(json.dumps({**envelope, "task_level": [1], "action_status": "started", "timestamp": start}) + "\n")
+        lines.append(json.dumps({**envelope, "task_level": [2], "action_status": "failed", "timestamp": end}) + "\n")
+    for mode in ("tree", "summary"):
+        out = io.StringIO()
+        render([iter(lines)], out, Options(mode=mode, color=True))
+        assert all(uuid in out.getvalue() for uuid, _, _ in OVERFLOWING_RUNS)
+
+
 @hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     lines=st.lists(st.text(st.characters(blacklist_characters="\n\r", blacklist_categories=("Cs",)), max_size=40), max_size=20),
