@@ -438,7 +438,10 @@ class TreeBuilder:
             self._expire()
         if self.messages == self._fast_after and (parser := _fast_parser()) is not None:
             self._fast, self._fast_error = parser
-        if type(ts) is not int and (type(ts) is not float or ts - ts != 0.0):  # ts - ts: NaN unless finite
+        if type(ts) is int:
+            if not -_FLOAT_MAX <= ts <= _FLOAT_MAX:  # 10**400: no float holds it, arithmetic on it fails
+                ts = None
+        elif type(ts) is not float or ts - ts != 0.0:  # ts - ts: NaN unless finite
             ts = None  # a string, NaN or 1e400 is no time: shown as "-", never copied into --json
         task = self.open.get(uuid)
         if status is None:

@@ -234,6 +234,33 @@ def test_a_run_whose_duration_overflows_a_float_renders_in_every_view(home, tmp_
             assert _strict_json(line)["duration"] is None
 
 
+def test_a_time_no_float_holds_is_no_time_also_for_har(home, tmp_path):
+    """`--har` does arithmetic on the run's times (int - float): a 400-digit integer time is no
+    time, as 1e400 is, not an OverflowError (exit 70)."""
+    log = tmp_path / "codex-login.log"
+    with log.open("w") as handle:
+        for uuid, start, end in OVERFLOWING_RUNS:
+            envelope = {"task_uuid": uuid, "action_type": "codex:command"}
+            handle.write(json.dumps({**envelope, "task_level": [1], "action_status": "started", "timestamp": start}) + "\n")
+            handle.write(json.dumps({**envelope, "task_level": [2], "action_status": "failed", "timestamp": end}) + "\n")
+    har = tmp_path / "browser.har"
+    entry = {
+        "startedDateTime": "2023-11-14T22:13:20Z",
+        "time": 1,
+        "request": {"method": "GET", "url": "http://127.0.0.1:1455/auth/callback?code=x", "headers": []},
+        "response": {"status": 400, "headers": [], "content": {}},
+    }
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": [entry]}}))
+    for mode in ([], ["--json"]):
+        result = codex("login", "log", str(log), "--har", str(har), *mode, home=home)
+        assert result.returncode in (0, 1), result.stderr  # 1: no run matches the HAR
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    result = codex("login", "log", str(log), "--json", home=home)
+    int_end, int_start = (json.loads(line) for line in result.stdout.splitlines()[:2])
+    assert (int_end["timestamp"], int_end["end_timestamp"]) == (1, None)
+    assert (int_start["timestamp"], int_start["end_timestamp"]) == (None, 1.5)
+
+
 def test_a_run_whose_duration_overflows_a_float_renders_in_colour():
     import io
 
