@@ -28,7 +28,7 @@ from typing import IO, Any, BinaryIO
 
 from codexlogin.diagnostics.scrubbing import scrub_message
 from codexlogin.logview.text import Clock, Style, format_duration
-from codexlogin.logview.tree import ROOT_TYPE, Node, display_text, scrubbed_fields
+from codexlogin.logview.tree import ROOT_TYPE, Node, display_text, elapsed, scrubbed_fields
 from codexlogin.terminal import one_line
 
 __all__ = ["Follower", "follow"]
@@ -143,7 +143,7 @@ class Follower:
             head = f"{short} {indent}+-- {name}/{where} started {self.clock(ts)}"
         elif is_action:
             begun = self.starts.pop(key, None)
-            took = ts - begun if isinstance(ts, (int, float)) and begun is not None else None
+            took = elapsed(begun, ts) if isinstance(ts, (int, float)) else None  # a hostile time: None
             mark = self.style.mark(str(status)) if status != "succeeded" else "succeeded"
             head = f"{short} {indent}<-- {name}/{where} {display_text(mark)} {self.clock(ts)} {format_duration(took)}"
         else:

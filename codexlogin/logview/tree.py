@@ -118,6 +118,18 @@ _NOT_JSON = object()
 _FLOAT_MAX = 1.7976931348623157e308  # sys.float_info.max: an int beyond it has no float
 
 
+def elapsed(start: object, end: object) -> float | None:
+    """Seconds from `start` to `end` (log times); None when either is missing or the difference is
+    no float (a huge integer time, or the ends of the float range: infinity, which is no JSON)."""
+    if start is None or end is None:
+        return None
+    try:
+        seconds = end - start  # type: ignore[operator]
+    except (TypeError, OverflowError):  # OverflowError: a float and an int beyond floats
+        return None
+    return seconds if -_FLOAT_MAX <= seconds <= _FLOAT_MAX else None
+
+
 # --------------------------------------------------------------------------------------------
 # Scrubbing and formatting of fields, cached: most messages in a log repeat the same field values
 # --------------------------------------------------------------------------------------------
@@ -245,15 +257,7 @@ class Node:
 
     @property
     def duration(self) -> float | None:
-        """Seconds from start to end; None when either is missing or the difference is no float
-        (two huge integer times, or the ends of the float range: infinity, which is no JSON)."""
-        if self.start_ts is None or self.end_ts is None:
-            return None
-        try:
-            seconds = self.end_ts - self.start_ts
-        except (TypeError, OverflowError):  # OverflowError: a float and an int beyond floats
-            return None
-        return seconds if -_FLOAT_MAX <= seconds <= _FLOAT_MAX else None
+        return elapsed(self.start_ts, self.end_ts)
 
     def sorted_children(self) -> list[Node]:
         children = self.children

@@ -340,3 +340,25 @@ def test_a_symlink_planted_after_a_rotation_is_never_opened(tmp_path):
     follower = Follower(out.append, task=TASK[:8])
     follow(path, follower, sleep=sleep, should_stop=lambda: len(polls) >= 5)
     assert out == [] and not follower.done
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(1, int("1" + "0" * 400)), (-int("1" + "0" * 400), 1.5), (-1.7e308, 1.7e308)],
+    ids=["int-end", "int-start", "floats"],
+)
+def test_follow_shows_a_run_whose_duration_is_no_float(tmp_path, start, end):
+    """A hostile log's times: a 400-digit integer (int - float, or formatted as a float, raised
+    OverflowError: exit 70) or the ends of the float range (infinity) give no duration, "-"."""
+    log = tmp_path / "codex-login.log"
+    envelope = {"task_uuid": TASK, "action_type": "codex:command"}
+    log.write_text(
+        json.dumps({**envelope, "task_level": [1], "action_status": "started", "timestamp": start})
+        + "\n"
+        + json.dumps({**envelope, "task_level": [2], "action_status": "succeeded", "timestamp": end})
+        + "\n"
+    )
+    result = _codex_follow(str(log))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.splitlines()[-1].endswith(" -")
