@@ -14,6 +14,7 @@ discovers over httpx, inside trio, as before.
 from __future__ import annotations
 
 import http.client
+import io
 import socket
 import time
 from typing import TYPE_CHECKING
@@ -133,6 +134,11 @@ def _fetch(lookup: DiscoveryLookup, url: str, headers: dict[str, str], context: 
     else:
         connection = http.client.HTTPConnection(host, port, timeout=_left(deadline))
     connection._create_connection = lambda *_args, **_kwargs: _connect(addresses, deadline)  # type: ignore[attr-defined]
+    connection.response_class = lambda sock, *args, **kwargs: http.client.HTTPResponse(  # type: ignore[assignment]
+        _DeadlineSocket(sock, deadline),  # type: ignore[arg-type]
+        *args,
+        **kwargs,
+    )
     try:
         try:
             connection.connect()  # the TLS handshake included
@@ -182,6 +188,32 @@ def _fetch(lookup: DiscoveryLookup, url: str, headers: dict[str, str], context: 
         lookup.answered(response.status, body, response.getheader("content-length"))
     finally:
         connection.close()
+
+
+class _DeadlineSocket:
+    """The connection's socket as http.client's reply reads it (`makefile`), every read waiting at
+    most what is left of the budget: a socket timeout bounds one read, so a peer that sends its
+    status line and headers a byte at a time would otherwise hold the look-up for as long as it likes."""
+
+    def __init__(self, sock: socket.socket, deadline: float):
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str = "rb", *_args: object, **_kwargs: object) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+
+class _DeadlineReader(io.RawIOBase):
+    def __init__(self, sock: socket.socket, deadline: float):
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        self._sock.settimeout(_left(self._deadline))  # _OutOfTime once it is spent
+        return self._sock.recv_into(buffer)
 
 
 def _read_bounded(sock: socket.socket, response: http.client.HTTPResponse, deadline: float) -> bytes:

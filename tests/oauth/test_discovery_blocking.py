@@ -119,3 +119,30 @@ def test_a_host_beyond_ascii_leaves_discovery_to_the_run(tmp_path):
     """httpx sends such a host in its IDNA form, which http.client would not: the run decides."""
     issuer = configured_issuer(settings_for(tmp_path, "https://exämple.invalid"))
     assert fetch_discovery_blocking(issuer) is None
+
+
+async def test_a_trickling_issuer_costs_the_budget_and_no_more(tmp_path, nursery):
+    """A peer that sends its reply a byte at a time, each within a socket timeout: the budget
+    bounds the whole look-up (status line and headers included), as trio's bound does in the run,
+    not each read."""
+    trickle = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * 400  # 20 s at a byte every 50 ms
+
+    async def drip(stream: trio.SocketStream) -> None:
+        try:
+            await stream.receive_some(65536)
+            for byte in trickle:
+                await stream.send_all(bytes([byte]))
+                await trio.sleep(0.05)
+        except trio.BrokenResourceError:
+            pass
+
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    await nursery.start(trio.serve_listeners, drip, listeners)
+    port = listeners[0].socket.getsockname()[1]
+    issuer = configured_issuer(settings_for(tmp_path, f"http://127.0.0.1:{port}"))
+    with trio.fail_after(30):
+        started = time.monotonic()
+        blocking = await trio.to_thread.run_sync(lambda: fetch_discovery_blocking(issuer, budget=0.5))
+        elapsed = time.monotonic() - started
+    assert blocking is not None and blocking.problem == "no answer within 0.5s" and not blocking.unreachable
+    assert elapsed < 3, f"the look-up took {elapsed:.1f}s for a 0.5s budget"
