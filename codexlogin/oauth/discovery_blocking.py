@@ -82,7 +82,7 @@ def _resolve(host: str, port: int, deadline: float) -> list[tuple]:  # type: ign
     def look_up() -> None:
         try:
             answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a label IDNA refuses (empty, over 63 characters)
             answer.append(exc)
 
     thread = threading.Thread(target=look_up, name="codexlogin-discovery-dns", daemon=True)
@@ -90,7 +90,7 @@ def _resolve(host: str, port: int, deadline: float) -> list[tuple]:  # type: ign
     thread.join(_left(deadline))
     if not answer:
         raise _OutOfTime
-    if isinstance(answer[0], OSError):
+    if isinstance(answer[0], OSError | UnicodeError):
         raise answer[0]
     return answer[0]  # type: ignore[return-value]
 
@@ -125,7 +125,7 @@ def _fetch(lookup: DiscoveryLookup, url: str, headers: dict[str, str], context: 
         raise _CannotHonour  # httpx sends its IDNA form; http.client would fail to encode it
     try:
         addresses = _resolve(host, port, deadline)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:
         _failed(lookup, url, "dns", str(exc) or type(exc).__name__, "ConnectError", never_connected=True)
         return
     connection: http.client.HTTPConnection

@@ -146,3 +146,16 @@ async def test_a_trickling_issuer_costs_the_budget_and_no_more(tmp_path, nursery
         elapsed = time.monotonic() - started
     assert blocking is not None and blocking.problem == "no answer within 0.5s" and not blocking.unreachable
     assert elapsed < 3, f"the look-up took {elapsed:.1f}s for a 0.5s budget"
+
+
+async def test_a_host_name_that_cannot_be_encoded_is_a_dns_failure_alike(tmp_path, monkeypatch):
+    """A label over 63 characters fails in the IDNA encoding before any query: no thread's
+    traceback, no "no answer within" the budget that was not spent, and the httpx driver agrees."""
+    import threading
+
+    escaped: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_value))
+    blocking, in_run = await both_drivers(tmp_path, "https://" + "a" * 70 + ".example")
+    assert escaped == []
+    assert blocking is not None and blocking.unreachable == "dns" and "cannot resolve" in blocking.unreachable_words
+    assert blocking == in_run
