@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from codexlogin.oauth.issuer import Issuer
 
 READ_CHUNK = 64 * 1024
+HAPPY_EYEBALLS_DELAY = 0.25  # seconds before the next address is tried too (trio's open_tcp_stream, RFC 8305)
 
 
 class _OutOfTime(Exception):
@@ -96,24 +97,69 @@ def _resolve(host: str, port: int, deadline: float) -> list[tuple]:  # type: ign
 
 
 def _connect(addresses: list[tuple], deadline: float) -> socket.socket:  # type: ignore[type-arg]
-    """The first address that accepts (as socket.create_connection, on addresses already resolved)."""
+    """The first address that accepts, as trio's open_tcp_stream finds it in the run (RFC 8305's
+    happy eyeballs): the next address is tried once the one before has failed or not answered
+    within HAPPY_EYEBALLS_DELAY, the earlier attempts kept going. One address that drops every
+    attempt (an IPv6 route that goes nowhere) must not spend the whole budget."""
+    import errno
+    import os
+    import selectors
+
+    pending = list(addresses)
+    attempts: set[socket.socket] = set()
     error: OSError | None = None
-    for family, kind, proto, _name, address in addresses:
-        sock = socket.socket(family, kind, proto)
+    next_start = time.monotonic()
+    with selectors.DefaultSelector() as selector:
         try:
-            sock.settimeout(_left(deadline))
-            sock.connect(address)
-            return sock
-        except TimeoutError:
-            sock.close()
-            raise _OutOfTime from None
-        except OSError as exc:
-            sock.close()
-            error = exc
-        except BaseException:
-            sock.close()
-            raise
-    raise error or OSError("no address")
+            while True:
+                now = time.monotonic()
+                if pending and (not attempts or now >= next_start):
+                    family, kind, proto, _name, address = pending.pop(0)
+                    try:
+                        sock = socket.socket(family, kind, proto)
+                    except OSError as exc:  # e.g. IPv6 disabled: the next address
+                        error = exc
+                        continue
+                    sock.setblocking(False)
+                    code = sock.connect_ex(address)
+                    if code == 0:
+                        return _connected(sock, deadline)
+                    if code not in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
+                        sock.close()
+                        error = OSError(code, os.strerror(code))
+                        continue  # the next address at once
+                    attempts.add(sock)
+                    selector.register(sock, selectors.EVENT_WRITE)
+                    next_start = now + HAPPY_EYEBALLS_DELAY
+                    continue
+                if not attempts:
+                    raise error or OSError("no address")
+                wait = _left(deadline)  # _OutOfTime once the budget is spent
+                if pending:
+                    wait = min(wait, max(0.0, next_start - now))
+                for key, _events in selector.select(wait):
+                    sock = key.fileobj  # type: ignore[assignment]
+                    selector.unregister(sock)
+                    attempts.discard(sock)
+                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if code == 0:
+                        return _connected(sock, deadline)
+                    sock.close()
+                    error = OSError(code, os.strerror(code))
+                    next_start = time.monotonic()  # a failure: the next address without waiting
+        finally:
+            for sock in attempts:  # the attempts that lost (the winner is no longer among them)
+                sock.close()
+
+
+def _connected(sock: socket.socket, deadline: float) -> socket.socket:
+    """A connected socket back in blocking mode, every wait bounded by what is left of the budget."""
+    try:
+        sock.settimeout(_left(deadline))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _fetch(lookup: DiscoveryLookup, url: str, headers: dict[str, str], context: ssl.SSLContext | None, deadline: float) -> None:

@@ -159,3 +159,40 @@ async def test_a_host_name_that_cannot_be_encoded_is_a_dns_failure_alike(tmp_pat
     assert escaped == []
     assert blocking is not None and blocking.unreachable == "dns" and "cannot resolve" in blocking.unreachable_words
     assert blocking == in_run
+
+
+async def test_an_address_that_never_answers_does_not_hide_the_next_one(tmp_path, dev_issuer, monkeypatch):
+    """A name with two addresses, the first of which drops every connection attempt (an IPv6 route
+    that goes nowhere, a common fault): the next one is tried within trio's happy-eyeballs delay,
+    so both drivers find the document (the run's httpx over trio does; the look-up before the URL
+    spent its whole budget on the first address and fell back to the default /oauth/* paths)."""
+    port = int(dev_issuer.issuer_url.rsplit(":", 1)[1])
+    nowhere = socket.socket(socket.AF_INET6)  # [::1]:port, its accept queue full: a new SYN is dropped
+    nowhere.bind(("::1", port))
+    nowhere.listen(0)
+    queued = []
+    for _ in range(3):
+        waiting = socket.socket(socket.AF_INET6)
+        waiting.setblocking(False)
+        waiting.connect_ex(("::1", port))
+        queued.append(waiting)
+    dev_issuer.issuer_url = f"http://localhost:{port}"
+    system_getaddrinfo = socket.getaddrinfo
+
+    def two_addresses(host, *args, **kwargs):  # the system resolver's answer for a dual-stack name
+        if host == "localhost":
+            return [
+                (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", port, 0, 0)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+            ]
+        return system_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+    try:
+        blocking, in_run = await both_drivers(tmp_path, f"http://localhost:{port}")
+    finally:
+        for sock in [nowhere, *queued]:
+            sock.close()
+    assert in_run.found, in_run.problem
+    assert blocking is not None and blocking.found, blocking.problem
+    assert blocking == in_run
