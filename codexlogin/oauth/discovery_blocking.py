@@ -252,6 +252,9 @@ class _DeadlineSocket:
 class _DeadlineReader(io.RawIOBase):
     def __init__(self, sock: socket.socket, deadline: float):
         self._sock = sock
+        # The socket's own raw file, as http.client's would be: it keeps the socket open when a
+        # `Connection: close` reply makes http.client close the connection before the body is read.
+        self._raw = sock.makefile("rb", buffering=0)
         self._deadline = deadline
 
     def readable(self) -> bool:
@@ -259,7 +262,12 @@ class _DeadlineReader(io.RawIOBase):
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         self._sock.settimeout(_left(self._deadline))  # _OutOfTime once it is spent
-        return self._sock.recv_into(buffer)
+        return self._raw.readinto(buffer)  # type: ignore[return-value]  # None only for a non-blocking socket
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
 
 
 def _read_bounded(sock: socket.socket, response: http.client.HTTPResponse, deadline: float) -> bytes:

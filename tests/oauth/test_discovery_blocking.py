@@ -196,3 +196,33 @@ async def test_an_address_that_never_answers_does_not_hide_the_next_one(tmp_path
     assert in_run.found, in_run.problem
     assert blocking is not None and blocking.found, blocking.problem
     assert blocking == in_run
+
+
+@pytest.mark.parametrize("framing", ["content-length", "until-close"])
+async def test_a_reply_that_closes_the_connection_is_read_alike(tmp_path, nursery, framing):
+    """`Connection: close` (http.client then drops the connection's socket while its reply is
+    still being read), with a Content-Length or an HTTP/1.0 body that ends at the close."""
+    import json
+
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    base = f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
+    document = json.dumps({"issuer": base, "token_endpoint": f"{base}/token"}).encode()
+    length = f"Content-Length: {len(document)}\r\n".encode() if framing == "content-length" else b""
+    version = b"HTTP/1.1" if framing == "content-length" else b"HTTP/1.0"
+
+    async def close_after_reply(stream: trio.SocketStream) -> None:
+        try:
+            await stream.receive_some(65536)
+            await stream.send_all(
+                version + b" 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n" + length + b"\r\n"
+            )
+            await stream.send_all(document)
+        except trio.BrokenResourceError:
+            pass
+        finally:
+            await stream.aclose()
+
+    await nursery.start(trio.serve_listeners, close_after_reply, listeners)
+    blocking, in_run = await both_drivers(tmp_path, base)
+    assert in_run.found and in_run.get("token_endpoint") == f"{base}/token", in_run.problem
+    assert blocking == in_run
