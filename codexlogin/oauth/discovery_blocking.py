@@ -101,7 +101,6 @@ def _connect(addresses: list[tuple], deadline: float) -> socket.socket:  # type:
     happy eyeballs): the next address is tried once the one before has failed or not answered
     within HAPPY_EYEBALLS_DELAY, the earlier attempts kept going. One address that drops every
     attempt (an IPv6 route that goes nowhere) must not spend the whole budget."""
-    import errno
     import os
     import selectors
 
@@ -121,13 +120,16 @@ def _connect(addresses: list[tuple], deadline: float) -> socket.socket:  # type:
                         error = exc
                         continue
                     sock.setblocking(False)
-                    code = sock.connect_ex(address)
-                    if code == 0:
-                        return _connected(sock, deadline)
-                    if code not in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
+                    try:
+                        sock.connect(address)
+                    except (BlockingIOError, InterruptedError):  # under way (EINPROGRESS; WSAEWOULDBLOCK on Windows)
+                        pass
+                    except OSError as exc:
                         sock.close()
-                        error = OSError(code, os.strerror(code))
+                        error = exc
                         continue  # the next address at once
+                    else:
+                        return _connected(sock, deadline)
                     attempts.add(sock)
                     selector.register(sock, selectors.EVENT_WRITE)
                     next_start = now + HAPPY_EYEBALLS_DELAY
