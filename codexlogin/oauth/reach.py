@@ -109,6 +109,8 @@ async def _probe(route: Route, context: ssl.SSLContext | None) -> Reach:
         infos = await trio.socket.getaddrinfo(route.host, route.port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         return Reach("unreachable" if exc.errno in HARD_DNS_ERRORS else "unclear", route, "dns", str(exc))
+    except UnicodeError as exc:  # a label IDNA refuses (empty, over 63 characters): no such name, ever
+        return Reach("unreachable", route, "dns", str(exc))
     stream, errors = await _connect_any(infos)
     if stream is None:
         hard = bool(errors) and all(error.errno in HARD_CONNECT_ERRORS for error in errors)

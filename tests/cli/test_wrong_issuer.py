@@ -164,3 +164,13 @@ async def test_an_issuer_name_that_cannot_be_encoded_ends_the_login_with_one_lin
     assert result.returncode == 10, err
     assert "Traceback" not in err and "cannot be reached (dns)" in err
     assert "authorize?" not in err and "Starting local login server" not in err  # before any URL
+
+
+async def test_openai_dialect_an_issuer_name_that_cannot_be_encoded_ends_the_login_with_exit_10(tmp_path):
+    """The probe's name look-up: a label over 63 characters is a name that cannot resolve, as in
+    the standard dialect's discovery (it ended the probe in an error, and the login waited)."""
+    code, err, elapsed = await openai_login(tmp_path, "https://" + "a" * 70 + ".example", timeout=30)
+    assert code == 10, err
+    line = assert_said_once_after_the_url(err)
+    assert "cannot be reached (dns)" in line
+    assert elapsed < 20
