@@ -315,6 +315,11 @@ async def _fetch(lookup: DiscoveryLookup, http: httpx.AsyncClient, url: str) -> 
         words = transport_words(kind, url, str(exc) or type(exc).__name__)
         never_connected = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError)
         lookup.failed(transport_problem(type(exc).__name__, kind, words, never_connected=never_connected))
+    except UnicodeError as exc:  # a host label IDNA refuses (empty, over 63 characters): the name cannot resolve
+        from codexlogin.oauth.errors import transport_words
+
+        words = transport_words("dns", url, str(exc) or type(exc).__name__)
+        lookup.failed(transport_problem("ConnectError", "dns", words, never_connected=True))
 
 
 async def fetch_discovery(

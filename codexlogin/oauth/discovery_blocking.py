@@ -14,6 +14,7 @@ discovers over httpx, inside trio, as before.
 from __future__ import annotations
 
 import http.client
+import io
 import socket
 import time
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from codexlogin.oauth.issuer import Issuer
 
 READ_CHUNK = 64 * 1024
+HAPPY_EYEBALLS_DELAY = 0.25  # seconds before the next address is tried too (trio's open_tcp_stream, RFC 8305)
 
 
 class _OutOfTime(Exception):
@@ -81,7 +83,7 @@ def _resolve(host: str, port: int, deadline: float) -> list[tuple]:  # type: ign
     def look_up() -> None:
         try:
             answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a label IDNA refuses (empty, over 63 characters)
             answer.append(exc)
 
     thread = threading.Thread(target=look_up, name="codexlogin-discovery-dns", daemon=True)
@@ -89,30 +91,77 @@ def _resolve(host: str, port: int, deadline: float) -> list[tuple]:  # type: ign
     thread.join(_left(deadline))
     if not answer:
         raise _OutOfTime
-    if isinstance(answer[0], OSError):
+    if isinstance(answer[0], OSError | UnicodeError):
         raise answer[0]
     return answer[0]  # type: ignore[return-value]
 
 
 def _connect(addresses: list[tuple], deadline: float) -> socket.socket:  # type: ignore[type-arg]
-    """The first address that accepts (as socket.create_connection, on addresses already resolved)."""
+    """The first address that accepts, as trio's open_tcp_stream finds it in the run (RFC 8305's
+    happy eyeballs): the next address is tried once the one before has failed or not answered
+    within HAPPY_EYEBALLS_DELAY, the earlier attempts kept going. One address that drops every
+    attempt (an IPv6 route that goes nowhere) must not spend the whole budget."""
+    import os
+    import selectors
+
+    pending = list(addresses)
+    attempts: set[socket.socket] = set()
     error: OSError | None = None
-    for family, kind, proto, _name, address in addresses:
-        sock = socket.socket(family, kind, proto)
+    next_start = time.monotonic()
+    with selectors.DefaultSelector() as selector:
         try:
-            sock.settimeout(_left(deadline))
-            sock.connect(address)
-            return sock
-        except TimeoutError:
-            sock.close()
-            raise _OutOfTime from None
-        except OSError as exc:
-            sock.close()
-            error = exc
-        except BaseException:
-            sock.close()
-            raise
-    raise error or OSError("no address")
+            while True:
+                now = time.monotonic()
+                if pending and (not attempts or now >= next_start):
+                    family, kind, proto, _name, address = pending.pop(0)
+                    try:
+                        sock = socket.socket(family, kind, proto)
+                    except OSError as exc:  # e.g. IPv6 disabled: the next address
+                        error = exc
+                        continue
+                    sock.setblocking(False)
+                    try:
+                        sock.connect(address)
+                    except (BlockingIOError, InterruptedError):  # under way (EINPROGRESS; WSAEWOULDBLOCK on Windows)
+                        pass
+                    except OSError as exc:
+                        sock.close()
+                        error = exc
+                        continue  # the next address at once
+                    else:
+                        return _connected(sock, deadline)
+                    attempts.add(sock)
+                    selector.register(sock, selectors.EVENT_WRITE)
+                    next_start = now + HAPPY_EYEBALLS_DELAY
+                    continue
+                if not attempts:
+                    raise error or OSError("no address")
+                wait = _left(deadline)  # _OutOfTime once the budget is spent
+                if pending:
+                    wait = min(wait, max(0.0, next_start - now))
+                for key, _events in selector.select(wait):
+                    sock = key.fileobj  # type: ignore[assignment]
+                    selector.unregister(sock)
+                    attempts.discard(sock)
+                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if code == 0:
+                        return _connected(sock, deadline)
+                    sock.close()
+                    error = OSError(code, os.strerror(code))
+                    next_start = time.monotonic()  # a failure: the next address without waiting
+        finally:
+            for sock in attempts:  # the attempts that lost (the winner is no longer among them)
+                sock.close()
+
+
+def _connected(sock: socket.socket, deadline: float) -> socket.socket:
+    """A connected socket back in blocking mode, every wait bounded by what is left of the budget."""
+    try:
+        sock.settimeout(_left(deadline))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _fetch(lookup: DiscoveryLookup, url: str, headers: dict[str, str], context: ssl.SSLContext | None, deadline: float) -> None:
@@ -124,7 +173,7 @@ def _fetch(lookup: DiscoveryLookup, url: str, headers: dict[str, str], context: 
         raise _CannotHonour  # httpx sends its IDNA form; http.client would fail to encode it
     try:
         addresses = _resolve(host, port, deadline)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:
         _failed(lookup, url, "dns", str(exc) or type(exc).__name__, "ConnectError", never_connected=True)
         return
     connection: http.client.HTTPConnection
@@ -133,6 +182,11 @@ def _fetch(lookup: DiscoveryLookup, url: str, headers: dict[str, str], context: 
     else:
         connection = http.client.HTTPConnection(host, port, timeout=_left(deadline))
     connection._create_connection = lambda *_args, **_kwargs: _connect(addresses, deadline)  # type: ignore[attr-defined]
+    connection.response_class = lambda sock, *args, **kwargs: http.client.HTTPResponse(  # type: ignore[assignment]
+        _DeadlineSocket(sock, deadline),  # type: ignore[arg-type]
+        *args,
+        **kwargs,
+    )
     try:
         try:
             connection.connect()  # the TLS handshake included
@@ -182,6 +236,40 @@ def _fetch(lookup: DiscoveryLookup, url: str, headers: dict[str, str], context: 
         lookup.answered(response.status, body, response.getheader("content-length"))
     finally:
         connection.close()
+
+
+class _DeadlineSocket:
+    """The connection's socket as http.client's reply reads it (`makefile`), every read waiting at
+    most what is left of the budget: a socket timeout bounds one read, so a peer that sends its
+    status line and headers a byte at a time would otherwise hold the look-up for as long as it likes."""
+
+    def __init__(self, sock: socket.socket, deadline: float):
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str = "rb", *_args: object, **_kwargs: object) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+
+class _DeadlineReader(io.RawIOBase):
+    def __init__(self, sock: socket.socket, deadline: float):
+        self._sock = sock
+        # The socket's own raw file, as http.client's would be: it keeps the socket open when a
+        # `Connection: close` reply makes http.client close the connection before the body is read.
+        self._raw = sock.makefile("rb", buffering=0)
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        self._sock.settimeout(_left(self._deadline))  # _OutOfTime once it is spent
+        return self._raw.readinto(buffer)  # type: ignore[return-value]  # None only for a non-blocking socket
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
 
 
 def _read_bounded(sock: socket.socket, response: http.client.HTTPResponse, deadline: float) -> bytes:

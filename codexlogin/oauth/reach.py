@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 
 PROBE_BUDGET = 2.0  # seconds for the whole probe (name, connection, handshake)
 
-#: connect() errors that waiting will not cure (a timeout or a reset may be the network's mood).
-HARD_CONNECT_ERRORS = frozenset({errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH})
+#: connect() errors that waiting will not cure (a timeout or a reset may be the network's mood);
+#: EAFNOSUPPORT: an address of a family this system cannot use (IPv6 disabled).
+HARD_CONNECT_ERRORS = frozenset({errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EAFNOSUPPORT})
 #: getaddrinfo() errors that say the name does not exist (EAI_AGAIN is a DNS server's bad moment).
 HARD_DNS_ERRORS = frozenset(code for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None)) if code)
 DEFAULT_PORTS = {"http": 80, "https": 443, "socks5": 1080, "socks5h": 1080}
@@ -108,10 +109,13 @@ async def _probe(route: Route, context: ssl.SSLContext | None) -> Reach:
         infos = await trio.socket.getaddrinfo(route.host, route.port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         return Reach("unreachable" if exc.errno in HARD_DNS_ERRORS else "unclear", route, "dns", str(exc))
+    except UnicodeError as exc:  # a label IDNA refuses (empty, over 63 characters): no such name, ever
+        return Reach("unreachable", route, "dns", str(exc))
     stream, errors = await _connect_any(infos)
     if stream is None:
         hard = bool(errors) and all(error.errno in HARD_CONNECT_ERRORS for error in errors)
-        first = errors[0] if errors else OSError("no address to connect to")
+        usable = [error for error in errors if error.errno != errno.EAFNOSUPPORT] or errors  # the words of a real attempt
+        first = usable[0] if usable else OSError("no address to connect to")
         words = os.strerror(first.errno) if first.errno else str(first)  # trio's strerror repeats the address
         return Reach("unreachable" if hard else "unclear", route, "connect", f"{words} ({route.address})")
     try:
@@ -144,7 +148,11 @@ async def _connect_any(infos: list[tuple[Any, ...]]) -> tuple[trio.SocketStream 
     winner: list[trio.SocketStream] = []
 
     async def attempt(family: int, address: Any, scope: trio.CancelScope) -> None:
-        sock = trio.socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock = trio.socket.socket(family, socket.SOCK_STREAM)
+        except OSError as exc:  # a family this system cannot use (IPv6 disabled): the other addresses decide
+            errors.append(exc)
+            return
         try:
             await sock.connect(address)
         except OSError as exc:

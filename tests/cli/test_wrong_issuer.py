@@ -151,3 +151,26 @@ async def test_an_https_issuer_is_discovered_before_the_url_with_the_custom_ca(t
     assert result.returncode == 5, err  # the URL shown, nothing came back within the second
     assert f"{https_issuer.issuer_url}/v2/authorize?" in err and "discovery" not in err
     assert [r.path for r in https_issuer.request_log].count("/.well-known/openid-configuration") == 1
+
+
+async def test_an_issuer_name_that_cannot_be_encoded_ends_the_login_with_one_line(tmp_path):
+    """A host label over 63 characters (IDNA refuses it before any DNS query): exit 10 and one line
+    before any URL, as for a name that does not resolve; no thread's traceback on the terminal."""
+    issuer = "https://" + "a" * 70 + ".example"
+    argv = [*CODEX, "login", "--issuer", issuer, "--port", "0", "--no-browser", "--timeout", "300"]
+    with trio.fail_after(60):
+        result = await trio.run_process(argv, env=env_for(tmp_path), capture_stdout=True, capture_stderr=True, check=False)
+    err = result.stderr.decode()
+    assert result.returncode == 10, err
+    assert "Traceback" not in err and "cannot be reached (dns)" in err
+    assert "authorize?" not in err and "Starting local login server" not in err  # before any URL
+
+
+async def test_openai_dialect_an_issuer_name_that_cannot_be_encoded_ends_the_login_with_exit_10(tmp_path):
+    """The probe's name look-up: a label over 63 characters is a name that cannot resolve, as in
+    the standard dialect's discovery (it ended the probe in an error, and the login waited)."""
+    code, err, elapsed = await openai_login(tmp_path, "https://" + "a" * 70 + ".example", timeout=30)
+    assert code == 10, err
+    line = assert_said_once_after_the_url(err)
+    assert "cannot be reached (dns)" in line
+    assert elapsed < 20

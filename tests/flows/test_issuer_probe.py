@@ -135,3 +135,27 @@ async def test_the_handshake_uses_the_runs_own_trust_loaded_once(tmp_path, monke
     assert (end["action_status"], end["result"]) == ("succeeded", "reachable")
     assert "warning:" not in run.stderr.getvalue()
     assert loads == [("CODEX_CA_CERTIFICATE", str(pki["ca"]))]
+
+
+async def test_an_address_family_the_system_cannot_use_leaves_the_other_addresses_to_decide(refused_port, monkeypatch):
+    """A name whose first address is of a family this kernel refuses (AF_INET6 where IPv6 is
+    disabled; AppleTalk here, which no test machine supports): that address is skipped, as trio's
+    open_tcp_stream skips it for the token exchange, and the refused IPv4 one decides the verdict."""
+    import socket
+
+    port = refused_port()
+    system_getaddrinfo = socket.getaddrinfo
+
+    def unusable_family_first(host, *args, **kwargs):
+        if host == "localhost":
+            return [
+                (socket.AF_APPLETALK, socket.SOCK_STREAM, 0, "", (1, 2)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+            ]
+        return system_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", unusable_family_first)
+    with trio.fail_after(10):
+        reach = await probe_reach(f"http://localhost:{port}/oauth/token", None)
+    assert (reach.verdict, reach.kind) == ("unreachable", "connect"), reach
+    assert reach.message.startswith("Connection refused"), reach.message  # the IPv4 attempt's words
