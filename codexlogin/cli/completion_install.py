@@ -21,10 +21,10 @@ from __future__ import annotations
 import os
 import shlex
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from codexlogin.credentials.files import write_file_atomically
 from codexlogin.errors import StorageFailed, UsageError
 
 
@@ -177,34 +177,9 @@ def write_atomically(target: Path, payload: bytes, *, mode: int | None, owner: t
         mode = 0o666 & ~umask
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        write_file_atomically(target, payload, prefix=f".{target.name}.", mode=mode, owner=owner)
     except OSError as exc:
         raise StorageFailed(f"cannot write {named}: {exc.strerror or exc}; it was left as it was") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            if owner is not None and os.geteuid() == 0:
-                os.fchown(handle.fileno(), *owner)
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise StorageFailed(f"cannot write {named}: {exc.strerror or exc}; it was left as it was") from None
-        raise
-    try:  # make the rename durable; not every filesystem allows fsync on a directory
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
 
 
 def install(shell: str, script: str, *, force: bool = False, home: Path | None = None) -> Path:

@@ -112,31 +112,49 @@ def write_private_file_atomically(path: Path, payload: bytes, *, replace: bool =
     `replace=False`: never replace a file that exists by the time of the rename (a hard link of the
     finished temp file, which fails when the name is taken); FileExistsError then, nothing changed.
     """
-    import tempfile  # writing only: reading (`codex login status`) must start fast
-
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
+        write_file_atomically(path, payload, prefix=temp_prefix(path), replace=replace)  # mkstemp: 0600
     except OSError as exc:
+        if isinstance(exc, FileExistsError) and not replace:
+            raise
         raise StorageFailed(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def write_file_atomically(
+    path: Path,
+    payload: bytes,
+    *,
+    prefix: str,
+    mode: int | None = None,
+    owner: tuple[int, int] | None = None,
+    replace: bool = True,
+) -> None:
+    """The one atomic write: a temp file (`prefix`…`.tmp`) beside `path`, written, given `mode` (else
+    mkstemp's 0600) and, for root, `owner`, fsynced, then renamed over `path` (`replace=False`:
+    linked, FileExistsError when the name is taken), and the rename made durable. On any failure
+    `path` is as it was, no temp file remains and the OSError is raised for the caller to word."""
+    import tempfile  # writing only: reading (`codex login status`) must start fast
+
+    fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:  # mkstemp already created it 0600
+        with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
+            if owner is not None and os.geteuid() == 0:
+                os.fchown(handle.fileno(), *owner)
             os.fsync(handle.fileno())
         if replace:
             os.replace(tmp_name, path)
         else:
             _link_without_replacing(tmp_name, path)
-    except BaseException as exc:
+    except BaseException:
         try:
             os.unlink(tmp_name)
         except OSError:
             pass
-        if isinstance(exc, FileExistsError) and not replace:
-            raise
-        if isinstance(exc, OSError):
-            raise StorageFailed(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
     try:  # make the rename durable; not all filesystems allow fsync on a directory
         dir_fd = os.open(path.parent, os.O_RDONLY)
