@@ -28,6 +28,7 @@ from codexlogin.api.account import Account, PathLike, account_of
 from codexlogin.api.run import DEFAULT_CALLER, api_run, resolve_settings
 from codexlogin.config import Settings
 from codexlogin.errors import Cancelled, LoginFailure
+from codexlogin.flows.ui import SilentUI
 
 if TYPE_CHECKING:
     import httpx
@@ -50,28 +51,15 @@ def _as_itself() -> Iterator[None]:
         raise leaf from None
 
 
-class _RecordingUI:
+class _RecordingUI(SilentUI):
     """The flows' LoginUI for a program: nothing shown, warnings kept for the caller."""
 
     def __init__(self, on_device_code: Callable[[DeviceAuthorization], None] | None = None) -> None:
         self.warnings: list[str] = []
         self._on_device_code = on_device_code
 
-    def sign_in_url(self, url: str, port: int, *, opening_browser: bool, short_url: str | None = None) -> None:
-        pass
-
-    def browser_opened(self, how: str) -> None:
-        pass
-
     def browser_not_opened(self, reason: str | None = None) -> None:
         self.warnings.append(reason or "the browser could not be started: open the URL yourself")
-
-    @contextlib.contextmanager
-    def waiting(self, message: str, *, timeout: float | None = None) -> Iterator[None]:
-        yield
-
-    def status(self, message: str) -> None:
-        pass
 
     def device_code(self, device: DeviceAuthorization) -> None:
         if self._on_device_code is not None:
