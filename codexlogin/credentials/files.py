@@ -114,6 +114,9 @@ def write_private_file_atomically(path: Path, payload: bytes, *, replace: bool =
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:  # a parent that is a file is FileExistsError here: not the name taken
+        raise StorageFailed(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
         write_file_atomically(path, payload, prefix=temp_prefix(path), replace=replace)  # mkstemp: 0600
     except OSError as exc:
         if isinstance(exc, FileExistsError) and not replace:
